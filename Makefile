@@ -1,0 +1,86 @@
+# onloan: plain Makefile. `make` builds build/onloand, build/onloan and the
+# plugins; `make test` and `make demo` install what is missing first.
+
+SHARED   ?= ../shared
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+CC       ?= cc
+SANITIZE ?=
+
+PKGS     := libevent hiredis jansson libsodium yaz
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+            -Wshadow -Wstrict-prototypes -Wmissing-prototypes -fPIC $(SANITIZE)
+CPPFLAGS += -Iservice -Iplugins $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levent_core -ldl -lm
+LDFLAGS  += $(SANITIZE)
+
+# Modules shared by the daemon, the CLI and the unit tests.
+CORE_SRC := service/strbuf.c service/log.c service/dict.c service/config.c \
+            service/pseudo.c service/holdings.c service/plugin.c \
+            service/recommend.c service/params.c service/csv.c service/messages.c
+DAEMON_SRC := service/catalogue.c service/store.c service/touchpoint.c \
+              service/alternatives.c service/http.c service/server.c
+CLI_SRC  := service/loader.c
+
+CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
+PLUGINS    := $(BUILD)/plugins/koha.so $(BUILD)/plugins/template.so
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all deps test unit bench demo catalogue asan install clean
+all: $(BUILD)/onloand $(BUILD)/onloan $(PLUGINS) $(UNIT_TESTS)
+
+$(BUILD)/%.o: %.c $(wildcard service/*.h plugins/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/onloand: $(BUILD)/service/main.o $(DAEMON_OBJ) $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(LDLIBS)
+
+$(BUILD)/onloan: $(BUILD)/service/cli.o $(CLI_OBJ) $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/plugins/%.so: plugins/%.c plugins/onloan_plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $< $(LDFLAGS) -ljansson
+
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(CORE_OBJ) $(DAEMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(DAEMON_OBJ) $(LDLIBS)
+
+deps:
+	@bash deploy/install-deps.sh
+
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	        SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+
+catalogue: $(BUILD)/catalogue/.built
+$(BUILD)/catalogue/.built: deploy/catalogue/build.sh $(wildcard deploy/catalogue/*.py deploy/zebra/*)
+	bash deploy/catalogue/build.sh $(SHARED)/data $(BUILD)/catalogue
+	@touch $@
+
+test: deps
+	$(MAKE) all
+	$(MAKE) asan
+	$(MAKE) catalogue
+	tests/run --shared $(SHARED) --build build --build build-asan
+
+bench: deps
+	$(MAKE) all catalogue
+	tests/bench/run --build build --shared $(SHARED)
+
+demo: deps
+	$(MAKE) all catalogue
+	bash deploy/demo.sh $(BUILD) $(SHARED)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/onloan/plugins
+	install -m 755 $(BUILD)/onloand $(BUILD)/onloan $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/onloan/plugins/
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,439 @@
+/* alternatives.c: the on-loan moment; see alternatives.h.
+ *
+ *   1. at once, in parallel: the wanted record from the catalogue, and its
+ *      co-occurring titles (and popular ones) from Redis;
+ *   2. the candidates from the catalogue, all at once (batched searches
+ *      spread over the connection pool), to keep those on the shelf now;
+ *   3. the touchpoint into its Redis stream; its id goes in the answer.
+ * A deadline (request_timeout_ms) answers with whatever is known then. */
+#include "alternatives.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "log.h"
+#include "messages.h"
+#include "params.h"
+#include "recommend.h"
+#include "server.h"
+#include "touchpoint.h"
+
+enum phase { PHASE_LOOKUP, PHASE_CANDIDATES, PHASE_LOG, PHASE_DONE };
+
+struct alt_request {
+    struct server *srv;
+    struct evhttp_request *req;
+    struct alt_params p;
+    int cat_index;
+    struct catalogue *cat;
+    struct link *link;
+    enum phase phase;
+    struct event *deadline;
+
+    /* phase 1 */
+    struct catalogue_lookup *title_lookup;
+    struct store_op *cooc_op;
+    int title_settled, cooc_settled;
+    enum lookup_status title_status;
+    struct bib *bib;                /* one reference, when found */
+    const char *title_error;
+
+    /* phase 2 */
+    struct candidate *cands;
+    size_t ncands;
+    struct catalogue_lookup *cands_lookup;
+    struct bib **cand_bibs;         /* parallel to cands; references */
+
+    /* phase 3 */
+    struct store_op *log_op;
+    json_t *answer;
+    json_t *degraded;               /* array of strings */
+};
+
+static void degrade(struct alt_request *r, const char *why)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(r->degraded, i, v)
+        if (strcmp(json_string_value(v), why) == 0)
+            return;
+    json_array_append_new(r->degraded, json_string(why));
+}
+
+/* The one place a request ends. */
+static void alt_request_finish(struct alt_request *r, int code, json_t *body)
+{
+    r->phase = PHASE_DONE;
+    http_reply_json(r->req, code, body);
+    catalogue_lookup_cancel(r->title_lookup);
+    catalogue_lookup_cancel(r->cands_lookup);
+    store_op_cancel(r->cooc_op);
+    store_op_cancel(r->log_op);
+    if (r->deadline)
+        event_free(r->deadline);
+    if (r->bib)
+        bib_unref(r->bib);
+    for (size_t i = 0; r->cand_bibs && i < r->ncands; i++)
+        if (r->cand_bibs[i])
+            bib_unref(r->cand_bibs[i]);
+    free(r->cand_bibs);
+    candidates_free(r->cands, r->ncands);
+    json_decref(r->answer);
+    json_decref(r->degraded);
+    params_free(&r->p);
+    r->srv->pending_requests--;
+    free(r);
+}
+
+static json_t *url_json(const struct link *l, const char *record,
+                        int (*make)(const struct link *, const char *, struct strbuf *))
+{
+    struct strbuf u = {0};
+    json_t *v = make(l, record, &u) == 0 ? json_stringn(u.buf, u.len) : json_null();
+    strbuf_free(&u);
+    return v;
+}
+
+static json_t *copies_json(const struct bib *b)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < b->ncopies; i++) {
+        const struct copy *c = &b->copies[i];
+        json_array_append_new(a, json_pack("{s:s, s:s?, s:s?, s:s, s:s?}", "branch", c->branch,
+                                           "call_number", c->call_number, "location", c->location,
+                                           "status", copy_status_name(c->status),
+                                           "due", c->due[0] ? c->due : NULL));
+    }
+    return a;
+}
+
+static json_t *available_at_json(const struct bib *b)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < b->ncopies; i++) {
+        const struct copy *c = &b->copies[i];
+        if (c->status == COPY_AVAILABLE)
+            json_array_append_new(a, json_pack("{s:s, s:s?, s:s?}", "branch", c->branch,
+                                               "call_number", c->call_number,
+                                               "location", c->location));
+    }
+    return a;
+}
+
+/* The answer without its touchpoint id (added when logged). */
+static void build_answer(struct alt_request *r)
+{
+    const char *status = "unknown";
+    const char *expected = NULL;
+    if (r->bib) {
+        status = bib_available(r->bib, NULL) ? "available" : "on_loan";
+        expected = bib_expected_back(r->bib);
+    }
+    json_t *alts = json_array();
+    size_t nalts = 0;
+    struct alternative *chosen = NULL;
+    if (r->cand_bibs && r->bib && (chosen = calloc((size_t)r->p.limit, sizeof *chosen))) {
+        nalts = recommend_select(r->cands, r->cand_bibs, r->ncands, r->p.branch,
+                                 (size_t)r->p.limit, chosen);
+        for (size_t i = 0; i < nalts; i++) {
+            const struct bib *b = chosen[i].bib;
+            json_array_append_new(alts, json_pack(
+                "{s:s, s:s, s:s?, s:s?, s:f, s:s, s:b, s:o, s:o}", "record", b->id,
+                "title", b->title, "author", b->author, "year", b->year,
+                "score", chosen[i].score, "reason", reason_name(chosen[i].reason),
+                "at_branch", chosen[i].at_branch, "available_at", available_at_json(b),
+                "url", url_json(r->link, b->id, link_record_url)));
+        }
+    }
+    free(chosen);
+    struct strbuf msg = {0};
+    message_availability(&msg, r->p.lang, status, expected, nalts > 0);
+    r->answer = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:s?, s:o, s:s, s:o}",
+                          "record", r->p.record,
+                          "catalogue", r->srv->cfg->catalogues[r->cat_index].name,
+                          "status", status,
+                          "title", r->bib ? r->bib->title : NULL,
+                          "author", r->bib ? r->bib->author : NULL,
+                          "isbn", r->bib ? r->bib->isbn : NULL,
+                          "year", r->bib ? r->bib->year : NULL,
+                          "copies", r->bib ? copies_json(r->bib) : json_array(),
+                          "expected_back", expected,
+                          "reserve_url", url_json(r->link, r->p.record, link_reserve_url),
+                          "message", strbuf_cstr(&msg),
+                          "alternatives", alts);
+    strbuf_free(&msg);
+}
+
+static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t len)
+{
+    json_object_set_new(r->answer, "touchpoint",
+                        touchpoint_id ? json_stringn(touchpoint_id, len) : json_null());
+    json_object_set(r->answer, "degraded", r->degraded);
+    json_t *answer = r->answer;
+    r->answer = NULL;
+    alt_request_finish(r, 200, answer);
+}
+
+static void logged(redisReply *reply, const char *error, void *arg)
+{
+    struct alt_request *r = arg;
+    r->log_op = NULL;
+    if (reply && reply->type == REDIS_REPLY_STRING) {
+        send_answer(r, reply->str, reply->len);
+        return;
+    }
+    log_msg(LOG_WARN, "touchpoint not logged: %s", error ? error : reply->str);
+    degrade(r, error && strcmp(error, "redis_timeout") == 0 ? "redis_timeout" : "redis_unavailable");
+    send_answer(r, NULL, 0);
+}
+
+static void log_and_answer(struct alt_request *r)
+{
+    r->phase = PHASE_LOG;
+    build_answer(r);
+    const char **ids = NULL;
+    size_t nids = 0;
+    json_t *alts = json_object_get(r->answer, "alternatives");
+    if (json_array_size(alts) && (ids = calloc(json_array_size(alts), sizeof *ids))) {
+        size_t i;
+        json_t *a;
+        json_array_foreach(alts, i, a)
+            ids[nids++] = json_string_value(json_object_get(a, "record"));
+    }
+    struct touchpoint tp = {r->p.record, r->srv->cfg->catalogues[r->cat_index].name,
+                            json_string_value(json_object_get(r->answer, "status")),
+                            r->p.branch, r->p.channel, r->p.lang, ids, nids};
+    struct rcmd cmd = {0};
+    if (touchpoint_command(r->srv, &tp, &cmd) < 0) {
+        free(ids);
+        rcmd_free(&cmd);
+        degrade(r, "touchpoint_not_logged");
+        send_answer(r, NULL, 0);
+        return;
+    }
+    free(ids);
+    r->log_op = store_exec(r->srv->store, &cmd, 1, logged, r);
+    rcmd_free(&cmd);
+}
+
+static void candidates_looked_up(const struct lookup_result *res, size_t n, void *arg)
+{
+    struct alt_request *r = arg;
+    r->cands_lookup = NULL;
+    int failed = 0;
+    for (size_t i = 0; i < n && i < r->ncands; i++) {
+        if (res[i].status == LOOKUP_FOUND)
+            r->cand_bibs[i] = bib_ref(res[i].bib);
+        else if (res[i].status == LOOKUP_FAILED)
+            failed = 1;
+    }
+    if (failed)
+        degrade(r, "alternatives_incomplete");
+    log_and_answer(r);
+}
+
+/* Both halves of phase 1 are in: say 404, or look the candidates up. */
+static void lookup_settled(struct alt_request *r)
+{
+    if (!r->title_settled || !r->cooc_settled)
+        return;
+    if (r->title_status == LOOKUP_NOT_FOUND) {
+        alt_request_finish(r, 404, json_pack("{s:s, s:s, s:s}", "error",
+                                             "no such record in this catalogue",
+                                             "field", "record", "record", r->p.record));
+        return;
+    }
+    if (r->title_status == LOOKUP_FAILED) {
+        degrade(r, r->title_error);
+        log_and_answer(r);      /* the catalogue is failing: no candidates either */
+        return;
+    }
+    if (r->ncands == 0) {
+        log_and_answer(r);
+        return;
+    }
+    r->phase = PHASE_CANDIDATES;
+    const char **ids = calloc(r->ncands, sizeof *ids);
+    r->cand_bibs = calloc(r->ncands, sizeof *r->cand_bibs);
+    if (!ids || !r->cand_bibs) {
+        free(ids);
+        degrade(r, "alternatives_incomplete");
+        log_and_answer(r);
+        return;
+    }
+    for (size_t i = 0; i < r->ncands; i++)
+        ids[i] = r->cands[i].record;
+    r->cands_lookup = catalogue_lookup_start(r->cat, ids, r->ncands, candidates_looked_up, r);
+    free(ids);
+    if (!r->cands_lookup) {
+        degrade(r, "alternatives_incomplete");
+        log_and_answer(r);
+    }
+}
+
+static void title_looked_up(const struct lookup_result *res, size_t n, void *arg)
+{
+    struct alt_request *r = arg;
+    (void)n;
+    r->title_lookup = NULL;
+    r->title_settled = 1;
+    r->title_status = res[0].status;
+    r->title_error = res[0].error;
+    if (res[0].status == LOOKUP_FOUND)
+        r->bib = bib_ref(res[0].bib);
+    lookup_settled(r);
+}
+
+/* EXEC reply: [co-occurring (member, count)..., wanted's borrowers,
+ *              popular (member, count)..., number of patrons]. */
+static void cooccurrence_read(redisReply *reply, const char *error, void *arg)
+{
+    struct alt_request *r = arg;
+    r->cooc_op = NULL;
+    r->cooc_settled = 1;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
+        log_msg(LOG_WARN, "co-occurrence not read: %s",
+                error ? error : reply->type == REDIS_REPLY_ERROR ? reply->str : "bad reply");
+        degrade(r, error && strcmp(error, "redis_timeout") == 0 ? "redis_timeout" : "redis_unavailable");
+        lookup_settled(r);
+        return;
+    }
+    redisReply *co = reply->element[0], *wanted = reply->element[1];
+    redisReply *pop = reply->element[2], *patrons = reply->element[3];
+    double borrowers = wanted->type == REDIS_REPLY_STRING ? atof(wanted->str) : 0;
+    double npatrons = patrons->type == REDIS_REPLY_STRING ? atof(patrons->str) : 0;
+    size_t max = (size_t)r->srv->cfg->max_candidates;
+    int oom = 0;
+    for (size_t i = 0; co->type == REDIS_REPLY_ARRAY && i + 1 < co->elements && r->ncands < max; i += 2) {
+        double count = atof(co->element[i + 1]->str);
+        double score = borrowers > 0 ? count / borrowers : 0;
+        oom |= candidates_add(&r->cands, &r->ncands, r->p.record, co->element[i]->str,
+                              score > 1 ? 1 : score, REASON_ALSO_BORROWED);
+    }
+    for (size_t i = 0; pop->type == REDIS_REPLY_ARRAY && i + 1 < pop->elements && r->ncands < max; i += 2) {
+        double count = atof(pop->element[i + 1]->str);
+        double score = npatrons > 0 ? count / npatrons : 0;
+        oom |= candidates_add(&r->cands, &r->ncands, r->p.record, pop->element[i]->str,
+                              score > 1 ? 1 : score, REASON_POPULAR);
+    }
+    if (oom)
+        degrade(r, "alternatives_incomplete");
+    lookup_settled(r);
+}
+
+static void deadline_passed(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct alt_request *r = arg;
+    log_msg(LOG_WARN, "request for %s answered at its deadline (%d ms) in phase %d",
+            r->p.record, r->srv->cfg->request_timeout_ms, (int)r->phase);
+    switch (r->phase) {
+    case PHASE_LOOKUP:
+        if (!r->title_settled) {
+            degrade(r, "catalogue_timeout");
+        } else if (r->title_status == LOOKUP_FAILED) {
+            degrade(r, r->title_error);
+        } else if (r->title_status == LOOKUP_NOT_FOUND) {
+            alt_request_finish(r, 404, json_pack("{s:s, s:s, s:s}", "error",
+                                                 "no such record in this catalogue",
+                                                 "field", "record", "record", r->p.record));
+            return;
+        }
+        if (!r->cooc_settled)
+            degrade(r, "redis_timeout");
+        break;
+    case PHASE_CANDIDATES:
+        degrade(r, "alternatives_timeout");
+        for (size_t i = 0; i < r->ncands; i++)     /* unchecked: none shown */
+            if (r->cand_bibs[i])
+                bib_unref(r->cand_bibs[i]);
+        free(r->cand_bibs);
+        r->cand_bibs = NULL;
+        break;
+    case PHASE_LOG:
+        degrade(r, "touchpoint_not_logged");
+        send_answer(r, NULL, 0);
+        return;
+    case PHASE_DONE:
+        return;
+    }
+    build_answer(r);
+    degrade(r, "touchpoint_not_logged");
+    send_answer(r, NULL, 0);
+}
+
+static struct store_op *read_cooccurrence(struct alt_request *r)
+{
+    const struct config *cfg = r->srv->cfg;
+    const char *pfx = cfg->redis_prefix;
+    struct rcmd cmds[4] = {{0}};
+    int rc = 0;
+    /* Pairs below min_patrons are never stored; the bound is kept here as
+     * well, so that no read can show one. */
+    rc |= rcmd_addstr(&cmds[0], "ZREVRANGEBYSCORE") | rcmd_addf(&cmds[0], "%sco:%s", pfx, r->p.record) |
+          rcmd_addstr(&cmds[0], "+inf") | rcmd_addf(&cmds[0], "%d", cfg->min_patrons) |
+          rcmd_addstr(&cmds[0], "WITHSCORES") | rcmd_addstr(&cmds[0], "LIMIT") |
+          rcmd_addstr(&cmds[0], "0") | rcmd_addf(&cmds[0], "%d", cfg->max_candidates);
+    rc |= rcmd_addstr(&cmds[1], "ZSCORE") | rcmd_addf(&cmds[1], "%spop", pfx) |
+          rcmd_addstr(&cmds[1], r->p.record);
+    rc |= rcmd_addstr(&cmds[2], "ZREVRANGE") | rcmd_addf(&cmds[2], "%spop", pfx) |
+          rcmd_addstr(&cmds[2], "0") | rcmd_addf(&cmds[2], "%d", cfg->max_candidates - 1) |
+          rcmd_addstr(&cmds[2], "WITHSCORES");
+    rc |= rcmd_addstr(&cmds[3], "HGET") | rcmd_addf(&cmds[3], "%smeta", pfx) |
+          rcmd_addstr(&cmds[3], "patrons");
+    struct store_op *op = NULL;
+    if (!rc)
+        op = store_exec(r->srv->store, cmds, 4, cooccurrence_read, r);
+    for (int i = 0; i < 4; i++)
+        rcmd_free(&cmds[i]);
+    return op;
+}
+
+void alternatives_handle(struct server *srv, struct evhttp_request *req, const char *query)
+{
+    struct alt_params p;
+    struct param_error perr;
+    if (params_parse_alternatives(query, srv->cfg, &p, &perr) < 0) {
+        http_reply_error(req, 400, perr.field, perr.message);
+        return;
+    }
+    if (srv->pending_requests >= (size_t)srv->cfg->max_pending_requests) {
+        params_free(&p);
+        http_reply_error(req, 503, NULL, "too many requests in progress; try again shortly");
+        return;
+    }
+    struct alt_request *r = calloc(1, sizeof *r);
+    if (!r || !(r->degraded = json_array()) ||
+        !(r->deadline = evtimer_new(srv->base, deadline_passed, r))) {
+        if (r)
+            json_decref(r->degraded);
+        free(r);
+        params_free(&p);
+        http_reply_error(req, 503, NULL, "out of memory");
+        return;
+    }
+    srv->pending_requests++;
+    r->srv = srv;
+    r->req = req;
+    r->p = p;
+    r->cat_index = server_catalogue_index(srv, p.catalogue);
+    r->cat = srv->catalogues[r->cat_index];
+    r->link = srv->links[r->cat_index];
+    int ms = srv->cfg->request_timeout_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(r->deadline, &tv);
+
+    const char *ids[1] = {r->p.record};
+    r->title_lookup = catalogue_lookup_start(r->cat, ids, 1, title_looked_up, r);
+    if (!r->title_lookup) {
+        alt_request_finish(r, 503, json_pack("{s:s, s:n}", "error", "out of memory", "field"));
+        return;
+    }
+    r->cooc_op = read_cooccurrence(r);
+    if (!r->cooc_op) {
+        r->cooc_settled = 1;
+        degrade(r, "redis_unavailable");
+    }
+}

@@ -1,0 +1,673 @@
+/* catalogue.c: ZOOM connections driven by libevent; see catalogue.h.
+ *
+ * Life of a lookup: every id goes through the cache. A fresh entry answers
+ * at once; a pending one (a search for it is in flight) gets the lookup
+ * added as a waiter; a missing or stale one becomes pending and joins a
+ * batch. Batches become jobs; an idle connection takes the next job, runs
+ * one search with piggybacked records, and on ZOOM_EVENT_END settles every
+ * id of the batch: found, not found, or failed. Settling an entry wakes its
+ * waiters; a lookup whose last id settles calls back and is freed. */
+#include "catalogue.h"
+
+#include <libxml/parser.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <yaz/marcdisp.h>
+#include <yaz/wrbuf.h>
+#include <yaz/zoom.h>
+
+#include "dict.h"
+#include "log.h"
+
+struct waiter {
+    struct waiter *next;
+    struct catalogue_lookup *lk;
+    size_t slot;
+};
+
+enum entry_state { ENTRY_PENDING, ENTRY_FOUND, ENTRY_NOT_FOUND };
+
+struct cache_entry {
+    enum entry_state state;
+    struct bib *bib;            /* FOUND: one reference held by the cache */
+    uint64_t settled_ms;
+    struct waiter *waiters;     /* PENDING only */
+};
+
+struct job {
+    struct job *next;
+    char **ids;
+    size_t n;
+    int attempts;
+};
+
+struct zconn {
+    struct catalogue *cat;
+    ZOOM_connection zc;         /* NULL until first used, and after a reset */
+    ZOOM_resultset rs;
+    struct event *io;           /* one-shot, re-armed after every ZOOM event */
+    struct event *deadline;
+    struct job *job;            /* in flight, or NULL when idle */
+};
+
+struct catalogue {
+    struct event_base *base;
+    const struct catalogue_config *cfg;
+    const struct holdings_map *map;
+    char *zoom_target;
+    char *record_format;        /* for ZOOM_record_get */
+    struct zconn *conns;
+    struct job *queue_head, *queue_tail;
+    size_t queued;
+    struct dict *cache;
+    yaz_marc_t marc;            /* SRU: MARCXML -> MARC-in-JSON */
+    struct catalogue_stats stats;
+};
+
+struct catalogue_lookup {
+    struct catalogue *cat;
+    catalogue_lookup_cb *cb;
+    void *arg;
+    int cancelled;
+    size_t n, outstanding;
+    struct lookup_result *results;
+    struct event *deferred;     /* completion when nothing had to wait */
+};
+
+static void conn_dispatch(struct catalogue *cat);
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- lookups and the cache ---------------------------------------------- */
+
+static void lookup_free(struct catalogue_lookup *lk)
+{
+    for (size_t i = 0; i < lk->n; i++)
+        if (lk->results[i].status == LOOKUP_FOUND)
+            bib_unref(lk->results[i].bib);
+    if (lk->deferred)
+        event_free(lk->deferred);
+    free(lk->results);
+    free(lk);
+}
+
+static void lookup_finish(struct catalogue_lookup *lk)
+{
+    if (!lk->cancelled)
+        lk->cb(lk->results, lk->n, lk->arg);
+    lookup_free(lk);
+}
+
+static void lookup_deferred_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    lookup_finish(arg);
+}
+
+static void lookup_settle(struct catalogue_lookup *lk, size_t slot, enum lookup_status status,
+                          struct bib *bib, const char *error)
+{
+    lk->results[slot].status = status;
+    lk->results[slot].bib = status == LOOKUP_FOUND ? bib_ref(bib) : NULL;
+    lk->results[slot].error = error;
+    if (--lk->outstanding == 0)
+        lookup_finish(lk);
+}
+
+static void entry_free(void *p)
+{
+    struct cache_entry *e = p;
+    if (e->bib)
+        bib_unref(e->bib);
+    free(e);
+}
+
+static int entry_expired(const char *key, void *value, void *arg)
+{
+    (void)key;
+    struct cache_entry *e = value;
+    const struct catalogue *cat = arg;
+    if (e->state == ENTRY_PENDING || now_ms() - e->settled_ms < (uint64_t)cat->cfg->cache_ms)
+        return 0;
+    entry_free(e);
+    return 1;
+}
+
+/* Settles one id: wakes its waiters, then keeps the answer in the cache
+ * (or drops the entry: failures are never cached, nor is anything beyond
+ * cache_max_entries once expired entries are swept). */
+static void cache_settle(struct catalogue *cat, const char *id, enum lookup_status status,
+                         struct bib *bib, const char *error)
+{
+    struct cache_entry *e = dict_get(cat->cache, id);
+    if (!e || e->state != ENTRY_PENDING)
+        return;     /* a duplicate in one answer, or an id nobody asked for */
+    struct waiter *w = e->waiters;
+    e->waiters = NULL;
+    if (status == LOOKUP_FOUND) {
+        e->state = ENTRY_FOUND;
+        e->bib = bib_ref(bib);
+    } else {
+        e->state = ENTRY_NOT_FOUND;
+    }
+    e->settled_ms = now_ms();
+    int keep = status != LOOKUP_FAILED && cat->cfg->cache_ms > 0;
+    if (keep && dict_size(cat->cache) > (size_t)cat->cfg->cache_max_entries) {
+        dict_each(cat->cache, entry_expired, cat);
+        keep = dict_size(cat->cache) <= (size_t)cat->cfg->cache_max_entries;
+    }
+    /* Detach before waking: a callback may start a lookup for this id. */
+    if (!keep)
+        dict_del(cat->cache, id);
+    while (w) {
+        struct waiter *next = w->next;
+        lookup_settle(w->lk, w->slot, status, bib, error);
+        free(w);
+        w = next;
+    }
+    if (!keep)
+        entry_free(e);
+}
+
+static void job_free(struct job *j)
+{
+    for (size_t i = 0; i < j->n; i++)
+        free(j->ids[i]);
+    free(j->ids);
+    free(j);
+}
+
+static void job_fail(struct catalogue *cat, struct job *j, const char *error)
+{
+    cat->stats.failures++;
+    for (size_t i = 0; i < j->n; i++)
+        cache_settle(cat, j->ids[i], LOOKUP_FAILED, NULL, error);
+    job_free(j);
+}
+
+static void queue_push(struct catalogue *cat, struct job *j, int front)
+{
+    if (front) {
+        j->next = cat->queue_head;
+        cat->queue_head = j;
+        if (!cat->queue_tail)
+            cat->queue_tail = j;
+    } else {
+        j->next = NULL;
+        if (cat->queue_tail)
+            cat->queue_tail->next = j;
+        else
+            cat->queue_head = j;
+        cat->queue_tail = j;
+    }
+    cat->queued++;
+}
+
+static struct job *queue_pop(struct catalogue *cat)
+{
+    struct job *j = cat->queue_head;
+    if (j) {
+        cat->queue_head = j->next;
+        if (!cat->queue_head)
+            cat->queue_tail = NULL;
+        cat->queued--;
+    }
+    return j;
+}
+
+struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const char *const *ids,
+                                                size_t n, catalogue_lookup_cb *cb, void *arg)
+{
+    struct catalogue_lookup *lk = calloc(1, sizeof *lk);
+    if (!lk || !(lk->results = calloc(n ? n : 1, sizeof *lk->results))) {
+        free(lk);
+        return NULL;
+    }
+    lk->cat = cat;
+    lk->cb = cb;
+    lk->arg = arg;
+    lk->n = n;
+    lk->outstanding = 1;    /* held by this function until the end */
+
+    struct job *batch = NULL;
+    uint64_t now = now_ms();
+    for (size_t i = 0; i < n; i++) {
+        struct cache_entry *e = dict_get(cat->cache, ids[i]);
+        if (e && e->state != ENTRY_PENDING && now - e->settled_ms < (uint64_t)cat->cfg->cache_ms) {
+            cat->stats.cache_hits++;
+            lk->results[i].status = e->state == ENTRY_FOUND ? LOOKUP_FOUND : LOOKUP_NOT_FOUND;
+            lk->results[i].bib = e->bib ? bib_ref(e->bib) : NULL;
+            continue;
+        }
+        struct waiter *w = malloc(sizeof *w);
+        if (!w)
+            goto oom;
+        if (!e) {
+            if (!(e = calloc(1, sizeof *e)) || dict_set(cat->cache, ids[i], e, NULL) < 0) {
+                free(e);
+                free(w);
+                goto oom;
+            }
+        } else if (e->state != ENTRY_PENDING) {     /* stale */
+            if (e->bib)
+                bib_unref(e->bib);
+            e->bib = NULL;
+        }
+        int start_search = e->state != ENTRY_PENDING || !e->waiters;
+        e->state = ENTRY_PENDING;
+        w->lk = lk;
+        w->slot = i;
+        w->next = e->waiters;
+        e->waiters = w;
+        lk->outstanding++;
+        if (!start_search)
+            continue;
+        if (!batch) {
+            if (!(batch = calloc(1, sizeof *batch)) ||
+                !(batch->ids = calloc((size_t)cat->cfg->batch_max, sizeof *batch->ids))) {
+                free(batch);
+                batch = NULL;
+                cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, "out_of_memory");
+                continue;
+            }
+        }
+        if (!(batch->ids[batch->n] = strdup(ids[i]))) {
+            cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, "out_of_memory");
+            continue;
+        }
+        if (++batch->n == (size_t)cat->cfg->batch_max) {
+            queue_push(cat, batch, 0);
+            batch = NULL;
+        }
+    }
+    if (batch && batch->n)
+        queue_push(cat, batch, 0);
+    else if (batch)
+        job_free(batch);
+    conn_dispatch(cat);
+
+    if (--lk->outstanding == 0) {
+        /* Everything was cached: answer from the loop, not from here. */
+        lk->outstanding = 1;
+        lk->deferred = evtimer_new(cat->base, lookup_deferred_cb, lk);
+        struct timeval zero = {0, 0};
+        if (!lk->deferred || evtimer_add(lk->deferred, &zero) < 0) {
+            lookup_free(lk);
+            return NULL;
+        }
+        lk->outstanding = 0;
+    }
+    return lk;
+oom:
+    /* Ids already waiting keep the lookup alive; mark it so nobody is told. */
+    lk->cancelled = 1;
+    if (--lk->outstanding == 0)
+        lookup_free(lk);
+    if (batch && batch->n)
+        queue_push(cat, batch, 0);
+    else if (batch)
+        job_free(batch);
+    conn_dispatch(cat);
+    return NULL;
+}
+
+void catalogue_lookup_cancel(struct catalogue_lookup *lk)
+{
+    if (!lk)
+        return;
+    lk->cancelled = 1;
+    if (lk->outstanding == 0)       /* only the deferred completion is left */
+        lookup_free(lk);
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+int catalogue_build_query(enum catalogue_protocol proto, const char *const *ids, size_t n,
+                          struct strbuf *out)
+{
+    int rc = 0;
+    for (size_t i = 0; proto == CATALOGUE_Z3950 && i + 1 < n; i++)
+        rc |= strbuf_puts(out, "@or ");
+    for (size_t i = 0; i < n; i++) {
+        if (proto == CATALOGUE_Z3950)
+            rc |= strbuf_printf(out, "%s@attr 1=12 @attr 4=3 \"%s\"", i ? " " : "", ids[i]);
+        else
+            rc |= strbuf_printf(out, "%srec.id==\"%s\"", i ? " or " : "", ids[i]);
+    }
+    return rc ? -1 : 0;
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+/* MARC-in-JSON for one record: ZOOM renders Z39.50 MARC itself (with the
+ * MARC-8 to UTF-8 conversion); an SRU record is MARCXML, read by YAZ. */
+static json_t *record_marc_json(struct catalogue *cat, ZOOM_record rec)
+{
+    int len = 0;
+    json_error_t jerr;
+    if (cat->cfg->protocol == CATALOGUE_Z3950) {
+        const char *s = ZOOM_record_get(rec, cat->record_format, &len);
+        return s ? json_loadb(s, (size_t)len, 0, &jerr) : NULL;
+    }
+    const char *xml = ZOOM_record_get(rec, "xml", &len);
+    if (!xml)
+        return NULL;
+    json_t *marc = NULL;
+    xmlDocPtr doc = xmlReadMemory(xml, len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+    if (doc) {
+        WRBUF w = wrbuf_alloc();
+        yaz_marc_reset(cat->marc);
+        if (yaz_marc_read_xml(cat->marc, xmlDocGetRootElement(doc)) == 0 &&
+            yaz_marc_write_json(cat->marc, w) == 0)
+            marc = json_loadb(wrbuf_buf(w), wrbuf_len(w), 0, &jerr);
+        wrbuf_destroy(w);
+        xmlFreeDoc(doc);
+    }
+    return marc;
+}
+
+/* ---- connections --------------------------------------------------------- */
+
+static void conn_reset(struct zconn *c)
+{
+    event_del(c->io);
+    event_del(c->deadline);
+    if (c->rs)
+        ZOOM_resultset_destroy(c->rs);
+    if (c->zc)
+        ZOOM_connection_destroy(c->zc);
+    c->rs = NULL;
+    c->zc = NULL;
+}
+
+static void conn_drive(struct zconn *c);
+
+static void conn_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    struct zconn *c = arg;
+    int mask = 0;
+    if (what & EV_READ)
+        mask |= ZOOM_SELECT_READ;
+    if (what & EV_WRITE)
+        mask |= ZOOM_SELECT_WRITE;
+    ZOOM_connection_fire_event_socket(c->zc, mask);
+    conn_drive(c);
+}
+
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct zconn *c = arg;
+    struct catalogue *cat = c->cat;
+    struct job *j = c->job;
+    c->job = NULL;
+    cat->stats.timeouts++;
+    log_msg(LOG_WARN, "catalogue %s: search timed out after %d ms; reconnecting",
+            cat->cfg->name, cat->cfg->timeout_ms);
+    conn_reset(c);      /* a timed-out Z39.50 session is not to be trusted */
+    job_fail(cat, j, "catalogue_timeout");
+    conn_dispatch(cat);
+}
+
+static int conn_open(struct zconn *c)
+{
+    struct catalogue *cat = c->cat;
+    ZOOM_options o = ZOOM_options_create();
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", (cat->cfg->timeout_ms + 999) / 1000);
+    ZOOM_options_set(o, "async", "1");
+    ZOOM_options_set(o, "timeout", timeout);
+    ZOOM_options_set(o, "preferredRecordSyntax", "usmarc");
+    ZOOM_options_set(o, "elementSetName", "F");
+    if (cat->cfg->protocol == CATALOGUE_SRU) {
+        ZOOM_options_set(o, "sru", "get");
+        ZOOM_options_set(o, "schema", "marcxml");
+    }
+    c->zc = ZOOM_connection_create(o);
+    ZOOM_options_destroy(o);
+    if (!c->zc)
+        return -1;
+    ZOOM_connection_connect(c->zc, cat->zoom_target, 0);     /* queued: async */
+    return 0;
+}
+
+static void conn_start(struct zconn *c, struct job *j)
+{
+    struct catalogue *cat = c->cat;
+    c->job = j;
+    j->attempts++;
+    if (!c->zc && conn_open(c) < 0) {
+        c->job = NULL;
+        job_fail(cat, j, "catalogue_unavailable");
+        return;
+    }
+    struct strbuf q = {0};
+    char count[16];
+    snprintf(count, sizeof count, "%zu", j->n);
+    ZOOM_connection_option_set(c->zc, "count", count);
+    ZOOM_query zq = ZOOM_query_create();
+    int bad = catalogue_build_query(cat->cfg->protocol, (const char *const *)j->ids, j->n, &q);
+    if (!bad)
+        bad = cat->cfg->protocol == CATALOGUE_Z3950 ? ZOOM_query_prefix(zq, strbuf_cstr(&q))
+                                                 : ZOOM_query_cql(zq, strbuf_cstr(&q));
+    if (bad) {
+        ZOOM_query_destroy(zq);
+        strbuf_free(&q);
+        c->job = NULL;
+        job_fail(cat, j, "catalogue_query");
+        return;
+    }
+    log_msg(LOG_DEBUG, "catalogue %s: search %s", cat->cfg->name, strbuf_cstr(&q));
+    strbuf_free(&q);
+    c->rs = ZOOM_connection_search(c->zc, zq);
+    ZOOM_query_destroy(zq);
+    cat->stats.searches++;
+    struct timeval tv = {cat->cfg->timeout_ms / 1000, (cat->cfg->timeout_ms % 1000) * 1000};
+    evtimer_add(c->deadline, &tv);
+    conn_drive(c);
+}
+
+/* Connection-level failures (refused, lost, timed out): worth a reconnect. */
+static int zoom_error_is_connection(int code)
+{
+    return code == ZOOM_ERROR_CONNECT || code == ZOOM_ERROR_CONNECTION_LOST ||
+           code == ZOOM_ERROR_TIMEOUT || code == ZOOM_ERROR_DECODE ||
+           code == ZOOM_ERROR_INIT || code == ZOOM_ERROR_INTERNAL;
+}
+
+static void conn_search_done(struct zconn *c)
+{
+    struct catalogue *cat = c->cat;
+    struct job *j = c->job;
+    const char *msg = "", *addinfo = "";
+    int code = ZOOM_connection_error(c->zc, &msg, &addinfo);
+    event_del(c->deadline);
+    event_del(c->io);
+    c->job = NULL;
+
+    if (code) {
+        int retry = zoom_error_is_connection(code) && j->attempts < 2;
+        log_msg(retry ? LOG_INFO : LOG_WARN, "catalogue %s: %s (%d) %s%s", cat->cfg->name, msg,
+                code, addinfo ? addinfo : "", retry ? "; reconnecting and retrying" : "");
+        if (zoom_error_is_connection(code))
+            conn_reset(c);
+        else if (c->rs) {
+            ZOOM_resultset_destroy(c->rs);
+            c->rs = NULL;
+        }
+        if (retry)
+            queue_push(cat, j, 1);
+        else
+            job_fail(cat, j, zoom_error_is_connection(code) ? "catalogue_unavailable"
+                                                            : "catalogue_error");
+        return;
+    }
+
+    size_t size = ZOOM_resultset_size(c->rs);
+    for (size_t i = 0; i < size && i < j->n; i++) {
+        ZOOM_record rec = ZOOM_resultset_record_immediate(c->rs, i);
+        json_t *marc = rec ? record_marc_json(cat, rec) : NULL;
+        const char *why = "unreadable record";
+        struct bib *b = marc ? bib_from_marc_json(marc, cat->map, cat->cfg->id_field, &why) : NULL;
+        json_decref(marc);
+        if (!b) {
+            log_msg(LOG_WARN, "catalogue %s: record %zu of a search skipped: %s",
+                    cat->cfg->name, i, why);
+            continue;
+        }
+        cache_settle(cat, b->id, LOOKUP_FOUND, b, NULL);
+        bib_unref(b);
+    }
+    ZOOM_resultset_destroy(c->rs);
+    c->rs = NULL;
+    for (size_t i = 0; i < j->n; i++)       /* whatever is still pending was not there */
+        cache_settle(cat, j->ids[i], LOOKUP_NOT_FOUND, NULL, NULL);
+    job_free(j);
+}
+
+/* Processes every ZOOM event there is, then waits on the socket for what
+ * the connection wants next. */
+static void conn_drive(struct zconn *c)
+{
+    while (c->job && ZOOM_connection_process(c->zc)) {
+        if (ZOOM_connection_last_event(c->zc) == ZOOM_EVENT_END) {
+            conn_search_done(c);
+            conn_dispatch(c->cat);
+            return;
+        }
+    }
+    if (!c->job)
+        return;
+    int fd = ZOOM_connection_get_socket(c->zc);
+    int mask = ZOOM_connection_get_mask(c->zc);
+    short what = (mask & ZOOM_SELECT_READ ? EV_READ : 0) | (mask & ZOOM_SELECT_WRITE ? EV_WRITE : 0);
+    event_del(c->io);
+    if (fd >= 0 && what) {
+        event_assign(c->io, c->cat->base, fd, what, conn_io_cb, c);
+        event_add(c->io, NULL);
+    }
+    /* Else nothing to wait for yet the search is not over: the deadline
+     * timer settles it. */
+}
+
+static void conn_dispatch(struct catalogue *cat)
+{
+    for (int i = 0; i < cat->cfg->connections && cat->queue_head; i++) {
+        struct zconn *c = &cat->conns[i];
+        if (!c->job)
+            conn_start(c, queue_pop(cat));
+    }
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+struct catalogue *catalogue_new(struct event_base *base, const struct catalogue_config *cfg,
+                                struct strbuf *err)
+{
+    struct catalogue *cat = calloc(1, sizeof *cat);
+    if (!cat)
+        return NULL;
+    cat->base = base;
+    cat->cfg = cfg;
+    cat->map = holdings_map_find(cfg->holdings);
+    struct strbuf s = {0};
+    if (cfg->protocol == CATALOGUE_SRU)
+        strbuf_printf(&s, "http://%s", cfg->target);
+    else
+        strbuf_printf(&s, "tcp:%s", cfg->target);
+    cat->zoom_target = strbuf_steal(&s);
+    strbuf_printf(&s, "json; charset=%s,utf-8", cfg->record_charset);
+    cat->record_format = strbuf_steal(&s);
+    cat->cache = dict_new();
+    cat->marc = yaz_marc_create();
+    cat->conns = calloc((size_t)cfg->connections, sizeof *cat->conns);
+    if (!cat->map || !cat->cache || !cat->marc || !cat->conns) {
+        strbuf_printf(err, "catalogue %s: cannot set up (holdings mapping or memory)", cfg->name);
+        catalogue_free(cat);
+        return NULL;
+    }
+    for (int i = 0; i < cfg->connections; i++) {
+        struct zconn *c = &cat->conns[i];
+        c->cat = cat;
+        c->io = event_new(base, -1, 0, conn_io_cb, c);
+        c->deadline = evtimer_new(base, conn_deadline_cb, c);
+        if (!c->io || !c->deadline) {
+            strbuf_printf(err, "catalogue %s: out of memory", cfg->name);
+            catalogue_free(cat);
+            return NULL;
+        }
+    }
+    return cat;
+}
+
+static int entry_drop(const char *key, void *value, void *arg)
+{
+    (void)key;
+    (void)arg;
+    struct cache_entry *e = value;
+    while (e->waiters) {        /* lookups still waiting are told no more */
+        struct waiter *w = e->waiters;
+        e->waiters = w->next;
+        w->lk->cancelled = 1;
+        if (--w->lk->outstanding == 0)
+            lookup_free(w->lk);
+        free(w);
+    }
+    entry_free(e);
+    return 1;
+}
+
+void catalogue_free(struct catalogue *cat)
+{
+    if (!cat)
+        return;
+    for (int i = 0; cat->conns && i < cat->cfg->connections; i++) {
+        struct zconn *c = &cat->conns[i];
+        if (c->io)
+            conn_reset(c);
+        if (c->job)
+            job_free(c->job);
+        if (c->io)
+            event_free(c->io);
+        if (c->deadline)
+            event_free(c->deadline);
+    }
+    struct job *j;
+    while ((j = queue_pop(cat)))
+        job_free(j);
+    if (cat->cache) {
+        dict_each(cat->cache, entry_drop, NULL);
+        dict_free(cat->cache, NULL);
+    }
+    if (cat->marc)
+        yaz_marc_destroy(cat->marc);
+    free(cat->conns);
+    free(cat->zoom_target);
+    free(cat->record_format);
+    free(cat);
+}
+
+const struct catalogue_config *catalogue_config(const struct catalogue *cat)
+{
+    return cat->cfg;
+}
+
+void catalogue_get_stats(const struct catalogue *cat, struct catalogue_stats *st)
+{
+    *st = cat->stats;
+    st->busy_connections = 0;
+    for (int i = 0; i < cat->cfg->connections; i++)
+        st->busy_connections += cat->conns[i].job != NULL;
+    st->queued_searches = cat->queued;
+    st->cached_records = dict_size(cat->cache);
+}

@@ -1,0 +1,69 @@
+/* catalogue.h: looking records up in a library catalogue over Z39.50 or
+ * SRU, without ever blocking the event loop.
+ *
+ * Each configured catalogue has a small pool of YAZ ZOOM connections in
+ * async mode. Each connection is driven by one libevent event that follows
+ * the connection's socket and wanted mask (re-armed after every ZOOM event,
+ * since both may change), plus a deadline timer of our own. Ids asked for
+ * are batched into OR queries, one search in flight per connection; a lost
+ * or refused connection is reconnected and the search retried once.
+ *
+ * Looked-up records are cached for cache_ms (config): a record asked for
+ * while its search is in flight waits for that search instead of starting
+ * another, so 100 requests for one cold title make one search. */
+#ifndef ONLOAN_CATALOGUE_H
+#define ONLOAN_CATALOGUE_H
+
+#include <event2/event.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "holdings.h"
+#include "strbuf.h"
+
+struct catalogue;
+struct catalogue_lookup;
+
+enum lookup_status {
+    LOOKUP_FOUND,
+    LOOKUP_NOT_FOUND,
+    LOOKUP_FAILED,          /* see error: "catalogue_unavailable", "catalogue_timeout", ... */
+};
+
+struct lookup_result {
+    enum lookup_status status;
+    struct bib *bib;        /* FOUND only; borrowed: bib_ref it to keep it */
+    const char *error;      /* FAILED only; a static string */
+};
+
+/* Called once, from the event loop, when every id has a result (never
+ * from inside catalogue_lookup_start). The lookup is freed when it returns. */
+typedef void catalogue_lookup_cb(const struct lookup_result *results, size_t n, void *arg);
+
+/* Returns NULL with a reason in err when the config cannot be used. */
+struct catalogue *catalogue_new(struct event_base *base, const struct catalogue_config *cfg,
+                                struct strbuf *err);
+void catalogue_free(struct catalogue *cat);
+
+/* Looks up n record ids (copied). results[i] answers ids[i]. Returns NULL
+ * only when out of memory. */
+struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const char *const *ids,
+                                                size_t n, catalogue_lookup_cb *cb, void *arg);
+/* The callback will not be called; in-flight searches still finish and
+ * fill the cache. */
+void catalogue_lookup_cancel(struct catalogue_lookup *lk);
+
+const struct catalogue_config *catalogue_config(const struct catalogue *cat);
+
+struct catalogue_stats {
+    size_t busy_connections, queued_searches, cached_records;
+    unsigned long long searches, failures, timeouts, cache_hits;
+};
+void catalogue_get_stats(const struct catalogue *cat, struct catalogue_stats *st);
+
+/* Builds the search for a batch of ids (exposed for the unit tests):
+ * PQF for Z39.50, CQL for SRU. Ids must be valid record ids (params.h). */
+int catalogue_build_query(enum catalogue_protocol proto, const char *const *ids, size_t n,
+                          struct strbuf *out);
+
+#endif

@@ -1,0 +1,379 @@
+/* config.c: strict reading of the JSON configuration; see config.h.
+ *
+ * Each object is read by a table of known keys; whatever the table does
+ * not name is reported as unknown. Reading goes on after an error so that
+ * one check shows all of them. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "holdings.h"
+#include "log.h"
+
+struct reader {
+    const char *file;
+    struct strbuf *errors;
+    int nerrors;
+};
+
+static void config_error(struct reader *r, const char *path, const char *key,
+                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void config_error(struct reader *r, const char *path, const char *key,
+                         const char *fmt, ...)
+{
+    va_list ap;
+    strbuf_printf(r->errors, "%s: %s%s%s: ", r->file, path, *path ? "." : "", key);
+    va_start(ap, fmt);
+    strbuf_vprintf(r->errors, fmt, ap);
+    va_end(ap);
+    strbuf_puts(r->errors, "\n");
+    r->nerrors++;
+}
+
+/* Reports keys of obj that are not in known (NULL-terminated). */
+static void check_unknown_keys(struct reader *r, const char *path, json_t *obj,
+                               const char *const *known)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        int found = 0;
+        for (const char *const *k = known; *k; k++)
+            if (strcmp(*k, key) == 0)
+                found = 1;
+        if (!found)
+            config_error(r, path, key, "unknown key");
+    }
+}
+
+static void read_string(struct reader *r, const char *path, json_t *obj,
+                        const char *key, char **dst, const char *dflt)
+{
+    json_t *v = json_object_get(obj, key);
+    const char *s = dflt;
+    if (v && !json_is_string(v))
+        config_error(r, path, key, "must be a string");
+    else if (v)
+        s = json_string_value(v);
+    if (!s) {
+        if (!v)
+            config_error(r, path, key, "is required");
+        return;
+    }
+    if (!*s) {
+        config_error(r, path, key, "must not be empty");
+        return;
+    }
+    free(*dst);
+    *dst = strdup(s);
+}
+
+static void read_int(struct reader *r, const char *path, json_t *obj,
+                     const char *key, int *dst, int dflt, int min, int max)
+{
+    json_t *v = json_object_get(obj, key);
+    *dst = dflt;
+    if (!v)
+        return;
+    if (!json_is_integer(v)) {
+        config_error(r, path, key, "must be an integer");
+        return;
+    }
+    json_int_t n = json_integer_value(v);
+    if (n < min || n > max) {
+        config_error(r, path, key, "must be between %d and %d", min, max);
+        return;
+    }
+    *dst = (int)n;
+}
+
+static json_t *read_object(struct reader *r, const char *path, json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v && !json_is_object(v)) {
+        config_error(r, path, key, "must be an object");
+        return NULL;
+    }
+    return v;
+}
+
+static void read_address(struct reader *r, const char *path, json_t *obj,
+                         const char *key, const char *dflt, char **host, int *port)
+{
+    char *addr = NULL;
+    read_string(r, path, obj, key, &addr, dflt);
+    if (!addr)
+        return;
+    struct in_addr ip;
+    if (config_split_address(addr, host, port) < 0)
+        config_error(r, path, key, "must be IP:PORT, got \"%s\"", addr);
+    else if (inet_pton(AF_INET, *host, &ip) != 1)
+        config_error(r, path, key, "must be a numeric IPv4 address (no name look-ups), got \"%s\"", *host);
+    free(addr);
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static void read_patron_key(struct reader *r, json_t *privacy, struct config *cfg)
+{
+    char *hex = NULL;
+    read_string(r, "privacy", privacy, "patron_key", &hex, NULL);
+    if (!hex)
+        return;
+    if (strlen(hex) != 2 * PATRON_KEY_BYTES) {
+        config_error(r, "privacy", "patron_key", "must be %d hexadecimal digits (%d bytes)",
+                     2 * PATRON_KEY_BYTES, PATRON_KEY_BYTES);
+    } else {
+        for (int i = 0; i < PATRON_KEY_BYTES; i++) {
+            int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+            if (hi < 0 || lo < 0) {
+                config_error(r, "privacy", "patron_key", "must be hexadecimal");
+                break;
+            }
+            cfg->patron_key[i] = (unsigned char)(hi << 4 | lo);
+        }
+    }
+    free(hex);
+}
+
+static void read_catalogue(struct reader *r, const char *path, json_t *obj,
+                           struct catalogue_config *cat)
+{
+    static const char *const known[] = {
+        "name", "target", "protocol", "holdings", "id_field", "record_charset",
+        "connections", "timeout_ms", "cache_ms", "cache_max_entries", "batch_max",
+        "link", NULL};
+    check_unknown_keys(r, path, obj, known);
+    read_string(r, path, obj, "name", &cat->name, NULL);
+    read_string(r, path, obj, "target", &cat->target, NULL);
+    if (cat->target && !strchr(cat->target, '/'))
+        config_error(r, path, "target", "must be HOST:PORT/DATABASE");
+
+    char *proto = NULL;
+    read_string(r, path, obj, "protocol", &proto, "z3950");
+    if (proto && strcmp(proto, "z3950") == 0)
+        cat->protocol = CATALOGUE_Z3950;
+    else if (proto && strcmp(proto, "sru") == 0)
+        cat->protocol = CATALOGUE_SRU;
+    else if (proto)
+        config_error(r, path, "protocol", "must be \"z3950\" or \"sru\"");
+    free(proto);
+
+    read_string(r, path, obj, "holdings", &cat->holdings, "koha952");
+    if (cat->holdings && !holdings_map_find(cat->holdings))
+        config_error(r, path, "holdings", "unknown holdings mapping \"%s\" (known: %s)",
+                     cat->holdings, holdings_map_names());
+    read_string(r, path, obj, "id_field", &cat->id_field, "001");
+    if (cat->id_field && !holdings_id_field_valid(cat->id_field))
+        config_error(r, path, "id_field", "must be a control tag like \"001\" or TAG$CODE like \"999$c\"");
+    read_string(r, path, obj, "record_charset", &cat->record_charset, "marc8");
+    read_int(r, path, obj, "connections", &cat->connections, 4, 1, 64);
+    read_int(r, path, obj, "timeout_ms", &cat->timeout_ms, 1000, 10, 60000);
+    read_int(r, path, obj, "cache_ms", &cat->cache_ms, 5000, 0, 60000);
+    read_int(r, path, obj, "cache_max_entries", &cat->cache_max_entries, 100000, 0, 10000000);
+    read_int(r, path, obj, "batch_max", &cat->batch_max, 10, 1, 100);
+
+    json_t *link = json_object_get(obj, "link");
+    if (!link)
+        config_error(r, path, "link", "is required (e.g. {\"plugin\": \"koha\", \"base_url\": ...})");
+    else if (!json_is_object(link) || !json_is_string(json_object_get(link, "plugin")))
+        config_error(r, path, "link", "must be an object with a string \"plugin\"");
+    else
+        cat->link = json_incref(link);
+}
+
+static void read_config(struct reader *r, json_t *root, struct config *cfg)
+{
+    static const char *const known[] = {
+        "listen", "request_timeout_ms", "log_level", "plugin_dir", "public_base_url",
+        "limits", "redis", "privacy", "model", "catalogues", NULL};
+    static const char *const known_model[] = {"neighbours_max", NULL};
+    static const char *const known_limits[] = {
+        "max_alternatives", "default_alternatives", "max_record_id_bytes",
+        "max_body_bytes", "max_candidates", "max_pending_requests", NULL};
+    static const char *const known_redis[] = {
+        "address", "prefix", "timeout_ms", "touchpoint_stream_max", NULL};
+    static const char *const known_privacy[] = {
+        "patron_key", "min_patrons", "history_max", "history_ttl_days", NULL};
+
+    if (!json_is_object(root)) {
+        config_error(r, "", "(top level)", "must be a JSON object");
+        return;
+    }
+    check_unknown_keys(r, "", root, known);
+    read_address(r, "", root, "listen", "127.0.0.1:8080", &cfg->listen_host, &cfg->listen_port);
+    read_int(r, "", root, "request_timeout_ms", &cfg->request_timeout_ms, 2000, 50, 60000);
+    read_string(r, "", root, "log_level", &cfg->log_level, "info");
+    enum log_level lvl;
+    if (cfg->log_level && log_level_parse(cfg->log_level, &lvl) < 0)
+        config_error(r, "", "log_level", "must be debug, info, warn or error");
+    read_string(r, "", root, "plugin_dir", &cfg->plugin_dir, "build/plugins");
+    read_string(r, "", root, "public_base_url", &cfg->public_base_url, "http://127.0.0.1:8080");
+
+    json_t *limits = read_object(r, "", root, "limits");
+    json_t *empty = json_object();
+    if (!limits)
+        limits = empty;
+    check_unknown_keys(r, "limits", limits, known_limits);
+    read_int(r, "limits", limits, "max_alternatives", &cfg->max_alternatives, 20, 1, 100);
+    read_int(r, "limits", limits, "default_alternatives", &cfg->default_alternatives, 5, 1, 100);
+    if (cfg->default_alternatives > cfg->max_alternatives)
+        config_error(r, "limits", "default_alternatives", "must not exceed max_alternatives");
+    read_int(r, "limits", limits, "max_record_id_bytes", &cfg->max_record_id_bytes, 64, 1, 1024);
+    read_int(r, "limits", limits, "max_body_bytes", &cfg->max_body_bytes, 8192, 64, 16 << 20);
+    read_int(r, "limits", limits, "max_candidates", &cfg->max_candidates, 40, 1, 1000);
+    read_int(r, "limits", limits, "max_pending_requests", &cfg->max_pending_requests, 4096, 1, 1 << 20);
+
+    json_t *redis = read_object(r, "", root, "redis");
+    if (!redis)
+        redis = empty;
+    check_unknown_keys(r, "redis", redis, known_redis);
+    read_address(r, "redis", redis, "address", "127.0.0.1:6379", &cfg->redis_host, &cfg->redis_port);
+    read_string(r, "redis", redis, "prefix", &cfg->redis_prefix, "onloan:");
+    read_int(r, "redis", redis, "timeout_ms", &cfg->redis_timeout_ms, 500, 10, 60000);
+    read_int(r, "redis", redis, "touchpoint_stream_max", &cfg->touchpoint_stream_max, 1000000, 1000, INT_MAX);
+
+    json_t *privacy = read_object(r, "", root, "privacy");
+    if (!privacy) {
+        config_error(r, "", "privacy", "is required (it holds patron_key)");
+    } else {
+        check_unknown_keys(r, "privacy", privacy, known_privacy);
+        read_patron_key(r, privacy, cfg);
+        read_int(r, "privacy", privacy, "min_patrons", &cfg->min_patrons, 3, 1, 1000);
+        read_int(r, "privacy", privacy, "history_max", &cfg->history_max, 100, 1, 10000);
+        read_int(r, "privacy", privacy, "history_ttl_days", &cfg->history_ttl_days, 400, 1, 3650);
+    }
+    json_t *model = read_object(r, "", root, "model");
+    if (!model)
+        model = empty;
+    check_unknown_keys(r, "model", model, known_model);
+    read_int(r, "model", model, "neighbours_max", &cfg->neighbours_max, 100, 1, 10000);
+    json_decref(empty);
+
+    json_t *cats = json_object_get(root, "catalogues");
+    if (!cats || !json_is_array(cats) || json_array_size(cats) == 0) {
+        config_error(r, "", "catalogues", "must be a non-empty array of catalogue objects");
+        return;
+    }
+    cfg->ncatalogues = json_array_size(cats);
+    cfg->catalogues = calloc(cfg->ncatalogues, sizeof *cfg->catalogues);
+    if (!cfg->catalogues) {
+        config_error(r, "", "catalogues", "out of memory");
+        cfg->ncatalogues = 0;
+        return;
+    }
+    for (size_t i = 0; i < cfg->ncatalogues; i++) {
+        char path[48];
+        snprintf(path, sizeof path, "catalogues[%zu]", i);
+        json_t *c = json_array_get(cats, i);
+        if (!json_is_object(c)) {
+            config_error(r, "", path, "must be an object");
+            continue;
+        }
+        read_catalogue(r, path, c, &cfg->catalogues[i]);
+        for (size_t j = 0; j < i; j++)
+            if (cfg->catalogues[i].name && cfg->catalogues[j].name &&
+                strcmp(cfg->catalogues[i].name, cfg->catalogues[j].name) == 0)
+                config_error(r, path, "name", "\"%s\" is used twice", cfg->catalogues[i].name);
+    }
+}
+
+static struct config *config_finish(struct reader *r, json_t *root, const char *name)
+{
+    struct config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg) {
+        json_decref(root);
+        return NULL;
+    }
+    cfg->path = strdup(name);
+    read_config(r, root, cfg);
+    json_decref(root);
+    if (r->nerrors) {
+        config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+struct config *config_parse(const char *text, const char *name, struct strbuf *errors)
+{
+    struct reader r = {name, errors, 0};
+    json_error_t jerr;
+    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        strbuf_printf(errors, "%s:%d:%d: %s\n", name, jerr.line, jerr.column, jerr.text);
+        return NULL;
+    }
+    return config_finish(&r, root, name);
+}
+
+struct config *config_load(const char *path, struct strbuf *errors)
+{
+    struct reader r = {path, errors, 0};
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        strbuf_printf(errors, "%s:%d:%d: %s\n", path, jerr.line, jerr.column, jerr.text);
+        return NULL;
+    }
+    return config_finish(&r, root, path);
+}
+
+void config_free(struct config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->ncatalogues; i++) {
+        struct catalogue_config *c = &cfg->catalogues[i];
+        free(c->name);
+        free(c->target);
+        free(c->holdings);
+        free(c->id_field);
+        free(c->record_charset);
+        json_decref(c->link);
+    }
+    free(cfg->catalogues);
+    free(cfg->path);
+    free(cfg->listen_host);
+    free(cfg->log_level);
+    free(cfg->plugin_dir);
+    free(cfg->public_base_url);
+    free(cfg->redis_host);
+    free(cfg->redis_prefix);
+    free(cfg);
+}
+
+const struct catalogue_config *config_catalogue(const struct config *cfg, const char *name)
+{
+    if (!name)
+        return cfg->ncatalogues ? &cfg->catalogues[0] : NULL;
+    for (size_t i = 0; i < cfg->ncatalogues; i++)
+        if (strcmp(cfg->catalogues[i].name, name) == 0)
+            return &cfg->catalogues[i];
+    return NULL;
+}
+
+int config_split_address(const char *addr, char **host, int *port)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon == addr)
+        return -1;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || colon[1] == '\0' || p < 1 || p > 65535)
+        return -1;
+    *host = strndup(addr, (size_t)(colon - addr));
+    *port = (int)p;
+    return *host ? 0 : -1;
+}

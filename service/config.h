@@ -1,0 +1,79 @@
+/* config.h: the one JSON configuration file, read strictly.
+ *
+ * Unknown keys, wrong types and out-of-range values are errors; a check
+ * reports every error of the file in one pass, each as
+ * "FILE: key.path: what is wrong" (with line:column for syntax errors). */
+#ifndef ONLOAN_CONFIG_H
+#define ONLOAN_CONFIG_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "strbuf.h"
+
+#define PATRON_KEY_BYTES 32
+
+enum catalogue_protocol { CATALOGUE_Z3950, CATALOGUE_SRU };
+
+struct catalogue_config {
+    char *name;                 /* what requests pass as catalogue= */
+    char *target;               /* host:port/database */
+    enum catalogue_protocol protocol;
+    char *holdings;             /* holdings mapping name, see holdings.h */
+    char *id_field;             /* "001" or "TAG$c" (e.g. "999$c") */
+    char *record_charset;       /* charset of stored records, e.g. "marc8" */
+    int connections;            /* size of the connection pool */
+    int timeout_ms;             /* one catalogue search, connect included */
+    int cache_ms;               /* how long a looked-up record is trusted */
+    int cache_max_entries;
+    int batch_max;              /* ids per search (OR query) */
+    json_t *link;               /* link plugin config; owned */
+};
+
+struct config {
+    char *path;
+    char *listen_host;
+    int listen_port;
+    int request_timeout_ms;
+    char *log_level;
+    char *plugin_dir;
+    char *public_base_url;
+
+    int max_alternatives;
+    int default_alternatives;
+    int max_record_id_bytes;
+    int max_body_bytes;
+    int max_candidates;
+    int max_pending_requests;
+
+    char *redis_host;           /* an IP address: hiredis resolves names blocking */
+    int redis_port;
+    char *redis_prefix;
+    int redis_timeout_ms;
+    int touchpoint_stream_max;
+
+    unsigned char patron_key[PATRON_KEY_BYTES];
+    int min_patrons;
+    int neighbours_max;         /* model.neighbours_max: kept per record */
+    int history_max;
+    int history_ttl_days;
+
+    struct catalogue_config *catalogues;
+    size_t ncatalogues;
+};
+
+/* Reads and checks path. Returns a config (caller frees with config_free),
+ * or NULL with every error appended, one per line, to errors. */
+struct config *config_load(const char *path, struct strbuf *errors);
+/* Same, from a JSON text already in memory (name is used in messages). */
+struct config *config_parse(const char *text, const char *name, struct strbuf *errors);
+void config_free(struct config *cfg);
+
+/* The catalogue called name, or the first one when name is NULL. */
+const struct catalogue_config *config_catalogue(const struct config *cfg, const char *name);
+
+/* Splits "host:port" (port 1..65535). Returns -1 if malformed;
+ * *host is malloc'd (caller frees). */
+int config_split_address(const char *addr, char **host, int *port);
+
+#endif

@@ -1,0 +1,72 @@
+/* holdings.h: a catalogue record as onloan needs it, and how copies are
+ * read from the item fields of a MARC21 record.
+ *
+ * Records arrive as MARC-in-JSON made by YAZ (ZOOM renders the record,
+ * converting MARC-8 to UTF-8); this module only walks that JSON. Item
+ * fields differ per library system, so a holdings mapping names the tag and
+ * the subfield codes: "koha952" (Koha), "sirsi949" (SirsiDynix exports);
+ * an 852/876 mapping slots in the same way. */
+#ifndef ONLOAN_HOLDINGS_H
+#define ONLOAN_HOLDINGS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+enum copy_status {
+    COPY_AVAILABLE,
+    COPY_ON_LOAN,
+    COPY_NOT_FOR_LOAN,   /* reference only, in processing, ... */
+    COPY_UNAVAILABLE,    /* lost, withdrawn, missing */
+};
+
+struct copy {
+    char *branch;
+    char *call_number;      /* may be NULL */
+    char *location;         /* shelving location; may be NULL */
+    enum copy_status status;
+    char due[11];           /* YYYY-MM-DD when on loan and known, else "" */
+};
+
+/* One bibliographic record with its copies. Shared (the catalogue cache and
+ * requests hold references): use bib_ref/bib_unref, never free directly. */
+struct bib {
+    int refs;
+    char *id;               /* local id, from the catalogue's id_field */
+    char *title;
+    char *author;           /* may be NULL */
+    char *isbn;             /* may be NULL */
+    char *year;             /* may be NULL */
+    struct copy *copies;
+    size_t ncopies;
+};
+
+struct holdings_map {
+    const char *name;
+    const char *tag;
+    char branch, branch_fallback, call_number, location;
+    char due;               /* date due: present means on loan */
+    char not_for_loan;      /* non-zero value: not for loan */
+    char lost, withdrawn;   /* non-zero value: unavailable */
+    char status;            /* free-text current status (Sirsi $k) */
+};
+
+const struct holdings_map *holdings_map_find(const char *name);
+/* "koha952, sirsi949": for error messages. */
+const char *holdings_map_names(void);
+int holdings_id_field_valid(const char *id_field);
+
+/* Builds a bib from a MARC-in-JSON record. Returns NULL with a reason in
+ * *why when the record has no id or no title. Caller owns the result
+ * (one reference). */
+struct bib *bib_from_marc_json(const json_t *marc, const struct holdings_map *map,
+                               const char *id_field, const char **why);
+struct bib *bib_ref(struct bib *b);
+void bib_unref(struct bib *b);
+
+/* At least one copy available now (optionally: at this branch). */
+int bib_available(const struct bib *b, const char *branch);
+/* Earliest due date of the copies on loan, or NULL. */
+const char *bib_expected_back(const struct bib *b);
+const char *copy_status_name(enum copy_status s);
+
+#endif

@@ -1,0 +1,154 @@
+/* http.c: evhttp routes and JSON replies; see http.h. */
+#include "http.h"
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alternatives.h"
+#include "log.h"
+#include "params.h"
+#include "server.h"
+#include "touchpoint.h"
+
+void http_reply_json(struct evhttp_request *req, int code, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    struct evbuffer *out = evbuffer_new();
+    const char *reason = code < 300 ? "OK" : code < 500 ? "Client Error" : "Server Error";
+    if (!text || !out) {
+        free(text);
+        if (out)
+            evbuffer_free(out);
+        evhttp_send_error(req, 503, "out of memory");
+        return;
+    }
+    evbuffer_add(out, text, strlen(text));
+    evbuffer_add(out, "\n", 1);
+    free(text);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply(req, code, reason, out);
+    evbuffer_free(out);
+}
+
+void http_reply_error(struct evhttp_request *req, int code, const char *field,
+                      const char *message)
+{
+    json_t *body = json_pack("{s:s, s:s?}", "error", message, "field", field);
+    http_reply_json(req, code, body ? body : json_object());
+}
+
+char *http_request_body(struct evhttp_request *req, size_t max, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    if (n > max)
+        return NULL;
+    char *body = malloc(n + 1);
+    if (!body)
+        return NULL;
+    evbuffer_copyout(in, body, n);
+    body[n] = '\0';
+    *len = n;
+    return body;
+}
+
+static void http_healthz(struct server *srv, struct evhttp_request *req)
+{
+    json_t *cats = json_array();
+    for (size_t i = 0; i < srv->cfg->ncatalogues; i++) {
+        struct catalogue_stats st;
+        catalogue_get_stats(srv->catalogues[i], &st);
+        json_array_append_new(cats, json_pack(
+            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name", srv->cfg->catalogues[i].name,
+            "busy_connections", (json_int_t)st.busy_connections,
+            "queued_searches", (json_int_t)st.queued_searches,
+            "cached_records", (json_int_t)st.cached_records,
+            "searches", (json_int_t)st.searches, "failures", (json_int_t)st.failures,
+            "timeouts", (json_int_t)st.timeouts, "cache_hits", (json_int_t)st.cache_hits));
+    }
+    http_reply_json(req, 200, json_pack("{s:s, s:s, s:I, s:I, s:o}", "status", "ok",
+                                        "redis", store_connected(srv->store) ? "connected" : "disconnected",
+                                        "pending_requests", (json_int_t)srv->pending_requests,
+                                        "requests", (json_int_t)srv->requests,
+                                        "catalogues", cats));
+}
+
+/* /v1/touchpoints/<id>/events: copies <id> out of path, or returns NULL. */
+static char *touchpoint_id_from_path(const char *path)
+{
+    static const char prefix[] = "/v1/touchpoints/";
+    static const char suffix[] = "/events";
+    size_t n = strlen(path), plen = sizeof prefix - 1, slen = sizeof suffix - 1;
+    if (n <= plen + slen || strncmp(path, prefix, plen) != 0 ||
+        strcmp(path + n - slen, suffix) != 0)
+        return NULL;
+    return strndup(path + plen, n - plen - slen);
+}
+
+static void http_route(struct evhttp_request *req, void *arg)
+{
+    struct server *srv = arg;
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    srv->requests++;
+    if (!path) {
+        http_reply_error(req, 400, "path", "malformed request URI");
+        return;
+    }
+    if (strcmp(path, "/healthz") == 0) {
+        if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+            http_reply_error(req, 405, "method", "use GET");
+        else
+            http_healthz(srv, req);
+        return;
+    }
+    if (strcmp(path, "/v1/alternatives") == 0) {
+        if (method != EVHTTP_REQ_GET)
+            http_reply_error(req, 405, "method", "use GET");
+        else
+            alternatives_handle(srv, req, evhttp_uri_get_query(uri));
+        return;
+    }
+    char *tp = touchpoint_id_from_path(path);
+    if (tp) {
+        if (method != EVHTTP_REQ_POST)
+            http_reply_error(req, 405, "method", "use POST");
+        else if (!params_valid_touchpoint(tp))
+            http_reply_error(req, 400, "touchpoint", "malformed touchpoint id");
+        else
+            touchpoint_event_handle(srv, req, tp);
+        free(tp);
+        return;
+    }
+    http_reply_error(req, 404, "path", "no such endpoint");
+}
+
+int http_start(struct server *srv, struct strbuf *err)
+{
+    const struct config *cfg = srv->cfg;
+    srv->http = evhttp_new(srv->base);
+    if (!srv->http) {
+        strbuf_puts(err, "cannot create the HTTP server");
+        return -1;
+    }
+    /* Bodies up to max_body_bytes are ours to refuse with a JSON 413;
+     * libevent cuts off anything much larger before reading it all. */
+    evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body_bytes * 4);
+    evhttp_set_max_headers_size(srv->http, 16384);
+    evhttp_set_timeout(srv->http, 30);
+    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+                                          EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
+    evhttp_set_gencb(srv->http, http_route, srv);
+    if (!evhttp_bind_socket_with_handle(srv->http, cfg->listen_host, (ev_uint16_t)cfg->listen_port)) {
+        strbuf_printf(err, "cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
+        return -1;
+    }
+    log_msg(LOG_INFO, "listening on %s:%d", cfg->listen_host, cfg->listen_port);
+    return 0;
+}

@@ -1,0 +1,24 @@
+/* http.h: routes, and the one place that turns outcomes into HTTP
+ * status codes and JSON bodies. */
+#ifndef ONLOAN_HTTP_H
+#define ONLOAN_HTTP_H
+
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "strbuf.h"
+
+struct server;
+
+int http_start(struct server *srv, struct strbuf *err);
+
+/* Sends body (stolen: the reference is dropped) with the given status. */
+void http_reply_json(struct evhttp_request *req, int code, json_t *body);
+/* Sends {"error": message, "field": field} (field may be NULL). */
+void http_reply_error(struct evhttp_request *req, int code, const char *field,
+                      const char *message);
+/* Reads the request body, at most max bytes. Returns a malloc'd,
+ * NUL-terminated copy (caller frees) or NULL when it is too large. */
+char *http_request_body(struct evhttp_request *req, size_t max, size_t *len);
+
+#endif

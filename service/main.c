@@ -1,0 +1,88 @@
+/* main.c: onloand, the daemon: options, signals, start and stop.
+ *
+ *   onloand [-c FILE]      run in the foreground (log to stderr)
+ *   onloand -t [-c FILE]   check the configuration and exit */
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "pseudo.h"
+#include "server.h"
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    log_msg(LOG_INFO, "signal %d: stopping", (int)sig);
+    event_base_loopbreak(arg);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: onloand [-t] [-c config.json]\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = "config/onloan.json";
+    int check_only = 0, opt;
+    while ((opt = getopt(argc, argv, "c:th")) != -1) {
+        switch (opt) {
+        case 'c': path = optarg; break;
+        case 't': check_only = 1; break;
+        default: usage(); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage();
+        return 2;
+    }
+    struct strbuf err = {0};
+    struct config *cfg = config_load(path, &err);
+    if (!cfg) {
+        fputs(strbuf_cstr(&err), stderr);
+        strbuf_free(&err);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: configuration is fine\n", path);
+        config_free(cfg);
+        return 0;
+    }
+    enum log_level level;
+    log_level_parse(cfg->log_level, &level);
+    log_set_level(level);
+    if (pseudo_init() < 0) {
+        log_msg(LOG_ERROR, "cannot initialise libsodium");
+        config_free(cfg);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    struct event_base *base = event_base_new();
+    struct server srv;
+    int rc = 0;
+    if (!base || server_start(&srv, base, cfg, &err) < 0) {
+        log_msg(LOG_ERROR, "cannot start: %s", base ? strbuf_cstr(&err) : "no event base");
+        rc = 1;
+    } else {
+        struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+        struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
+        evsignal_add(sigterm, NULL);
+        evsignal_add(sigint, NULL);
+        event_base_dispatch(base);
+        event_free(sigterm);
+        event_free(sigint);
+    }
+    if (base)
+        server_stop(&srv);
+    if (base)
+        event_base_free(base);
+    config_free(cfg);
+    strbuf_free(&err);
+    log_msg(LOG_INFO, "stopped");
+    return rc;
+}

@@ -1,0 +1,15 @@
+/* messages.h: patron-facing text, in Dutch and English. */
+#ifndef ONLOAN_MESSAGES_H
+#define ONLOAN_MESSAGES_H
+
+#include "strbuf.h"
+
+/* status: "on_loan", "available" or "unknown"; expected_back (YYYY-MM-DD)
+ * and branch may be NULL. lang: "nl" or "en". */
+int message_availability(struct strbuf *out, const char *lang, const char *status,
+                         const char *expected_back, int has_alternatives);
+
+/* "3 december 2026" / "3 December 2026"; -1 if date is malformed. */
+int message_date(struct strbuf *out, const char *lang, const char *date);
+
+#endif

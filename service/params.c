@@ -1,0 +1,146 @@
+/* params.c: see params.h. Query strings are split by libevent. */
+#include "params.h"
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int valid_chars(const char *s, size_t max, const char *extra)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (; *s; s++) {
+        char c = *s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr(extra, c)))
+            return 0;
+    }
+    return 1;
+}
+
+int params_valid_record(const char *s, int max_bytes)
+{
+    return valid_chars(s, (size_t)max_bytes, "._:-");
+}
+
+int params_valid_branch(const char *s)
+{
+    return valid_chars(s, 16, "_-");
+}
+
+int params_valid_touchpoint(const char *s)
+{
+    const char *dash = strchr(s, '-');
+    if (!dash || dash == s || !dash[1] || strlen(s) > 41)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (p != dash && (*p < '0' || *p > '9'))
+            return 0;
+    return 1;
+}
+
+static const char *one_of(const char *v, const char *const *allowed)
+{
+    for (; *allowed; allowed++)
+        if (strcmp(v, *allowed) == 0)
+            return *allowed;
+    return NULL;
+}
+
+static int fail(struct param_error *err, const char *field, const char *message)
+{
+    err->field = field;
+    err->message = message;
+    return -1;
+}
+
+int params_parse_alternatives(const char *query, const struct config *cfg,
+                              struct alt_params *p, struct param_error *err)
+{
+    static const char *const langs[] = {"nl", "en", NULL};
+    static const char *const channels[] = {"opac", "kiosk", "app", "widget", NULL};
+    static const char *const known[] = {"record", "branch", "limit", "lang", "channel",
+                                        "catalogue", NULL};
+    memset(p, 0, sizeof *p);
+    p->limit = cfg->default_alternatives;
+    p->lang = "nl";
+    p->channel = "opac";
+
+    struct evkeyvalq q;
+    q.tqh_first = NULL;
+    q.tqh_last = &q.tqh_first;
+    if (evhttp_parse_query_str(query ? query : "", &q) < 0) {
+        evhttp_clear_headers(&q);
+        return fail(err, "query", "malformed query string");
+    }
+    int rc = 0;
+    const char *seen[7] = {0};
+    struct evkeyval *kv;
+    for (kv = q.tqh_first; kv; kv = kv->next.tqe_next) {
+        const char *name = one_of(kv->key, known);
+        if (!name)
+            continue;       /* cache busters and the like are ignored */
+        size_t idx = 0;
+        while (known[idx] != name)
+            idx++;
+        if (seen[idx]) {
+            rc = fail(err, name, "given more than once");
+            break;
+        }
+        seen[idx] = kv->value;
+        const char *v = kv->value;
+        if (strcmp(name, "record") == 0) {
+            if (!params_valid_record(v, cfg->max_record_id_bytes)) {
+                rc = fail(err, "record", "must be 1 to max_record_id_bytes characters of A-Z a-z 0-9 . _ : -");
+                break;
+            }
+            p->record = strdup(v);
+        } else if (strcmp(name, "branch") == 0) {
+            if (!params_valid_branch(v)) {
+                rc = fail(err, "branch", "must be a branch code of 1 to 16 characters A-Z a-z 0-9 _ -");
+                break;
+            }
+            p->branch = strdup(v);
+        } else if (strcmp(name, "limit") == 0) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > cfg->max_alternatives) {
+                rc = fail(err, "limit", "must be a whole number from 1 to limits.max_alternatives");
+                break;
+            }
+            p->limit = (int)n;
+        } else if (strcmp(name, "lang") == 0) {
+            if (!(p->lang = one_of(v, langs))) {
+                rc = fail(err, "lang", "must be nl or en");
+                break;
+            }
+        } else if (strcmp(name, "channel") == 0) {
+            if (!(p->channel = one_of(v, channels))) {
+                rc = fail(err, "channel", "must be opac, kiosk, app or widget");
+                break;
+            }
+        } else if (strcmp(name, "catalogue") == 0) {
+            if (!config_catalogue(cfg, v)) {
+                rc = fail(err, "catalogue", "no catalogue of that name is configured");
+                break;
+            }
+            p->catalogue = strdup(v);
+        }
+    }
+    if (rc == 0 && !p->record)
+        rc = fail(err, "record", "is required");
+    evhttp_clear_headers(&q);
+    if (rc < 0)
+        params_free(p);
+    return rc;
+}
+
+void params_free(struct alt_params *p)
+{
+    free(p->record);
+    free(p->branch);
+    free(p->catalogue);
+    p->record = p->branch = p->catalogue = NULL;
+}

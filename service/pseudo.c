@@ -1,0 +1,20 @@
+/* pseudo.c: keyed hashing of patron ids; see pseudo.h. */
+#include "pseudo.h"
+
+#include <sodium.h>
+
+#include "config.h"
+
+int pseudo_init(void)
+{
+    return sodium_init() < 0 ? -1 : 0;
+}
+
+void pseudonymise(const unsigned char *key, const char *patron, size_t len,
+                  char out[PSEUDONYM_HEX_LEN + 1])
+{
+    unsigned char digest[PSEUDONYM_HEX_LEN / 2];
+    crypto_generichash(digest, sizeof digest, (const unsigned char *)patron, len,
+                       key, PATRON_KEY_BYTES);
+    sodium_bin2hex(out, PSEUDONYM_HEX_LEN + 1, digest, sizeof digest);
+}

@@ -1,0 +1,20 @@
+/* pseudo.h: patron pseudonyms.
+ *
+ * A patron id is replaced by a keyed BLAKE2b-128 hash (libsodium's
+ * crypto_generichash) before it goes anywhere: Redis, logs, reports.
+ * Without the key (config privacy.patron_key) a pseudonym cannot be
+ * linked back to a card number by hashing candidate numbers. */
+#ifndef ONLOAN_PSEUDO_H
+#define ONLOAN_PSEUDO_H
+
+#include <stddef.h>
+
+#define PSEUDONYM_HEX_LEN 32    /* 16 bytes as hex */
+
+/* Must be called once before pseudonymise (initialises libsodium). */
+int pseudo_init(void);
+/* Writes the NUL-terminated hex pseudonym of the patron id into out. */
+void pseudonymise(const unsigned char *key, const char *patron, size_t len,
+                  char out[PSEUDONYM_HEX_LEN + 1]);
+
+#endif

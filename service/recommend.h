@@ -1,0 +1,46 @@
+/* recommend.h: from candidate titles to the alternatives shown.
+ *
+ * Candidates come from loan co-occurrence ("also_borrowed") and, to fill
+ * up, from overall popularity ("popular"). Only a candidate with a copy
+ * available now, per the catalogue, is shown; those at the patron's
+ * branch come first, then co-occurrence before popularity, then score.
+ *
+ * Scores (0..1): also_borrowed = share of the wanted title's borrowers who
+ * also borrowed the candidate; popular = share of all patrons who borrowed
+ * the candidate. */
+#ifndef ONLOAN_RECOMMEND_H
+#define ONLOAN_RECOMMEND_H
+
+#include <stddef.h>
+
+#include "holdings.h"
+
+enum reason { REASON_ALSO_BORROWED, REASON_POPULAR };
+
+struct candidate {
+    char *record;       /* owned */
+    double score;
+    enum reason reason;
+};
+
+struct alternative {
+    struct bib *bib;    /* borrowed from the caller's lookup results */
+    double score;
+    enum reason reason;
+    int at_branch;
+};
+
+const char *reason_name(enum reason r);
+
+/* Adds a candidate unless its record is the wanted one or already there.
+ * Returns -1 when out of memory. */
+int candidates_add(struct candidate **list, size_t *n, const char *wanted,
+                   const char *record, double score, enum reason reason);
+void candidates_free(struct candidate *list, size_t n);
+
+/* bibs[i] is the catalogue's record for cands[i], or NULL if it could not
+ * be looked up. Fills out (room for limit) and returns how many. */
+size_t recommend_select(const struct candidate *cands, struct bib *const *bibs, size_t n,
+                        const char *branch, size_t limit, struct alternative *out);
+
+#endif

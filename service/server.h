@@ -1,0 +1,39 @@
+/* server.h: the daemon's one state struct: the map of the program.
+ *
+ * Request path: http.c (routes, replies) -> alternatives.c (one
+ * /v1/alternatives request: catalogue.c for records and copies, store.c
+ * for co-occurrence, recommend.c to choose, touchpoint.c to log) ->
+ * http.c again to answer. */
+#ifndef ONLOAN_SERVER_H
+#define ONLOAN_SERVER_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "catalogue.h"
+#include "config.h"
+#include "plugin.h"
+#include "store.h"
+#include "strbuf.h"
+
+struct server {
+    struct event_base *base;
+    const struct config *cfg;       /* borrowed from main */
+    struct catalogue **catalogues;  /* parallel to cfg->catalogues */
+    struct link **links;            /* likewise */
+    struct store *store;
+    struct evhttp *http;
+    size_t pending_requests;
+    unsigned long long requests;
+};
+
+/* Sets up catalogues, plugins, Redis and the listening socket. Returns -1
+ * with the reason in err (and leaves nothing to clean up but server_stop). */
+int server_start(struct server *srv, struct event_base *base, const struct config *cfg,
+                 struct strbuf *err);
+void server_stop(struct server *srv);
+
+/* Index of the catalogue called name (NULL: the first), or -1. */
+int server_catalogue_index(const struct server *srv, const char *name);
+
+#endif

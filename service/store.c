@@ -1,0 +1,269 @@
+/* store.c: async Redis with deadlines and reconnects; see store.h.
+ *
+ * An operation is freed when both its Redis reply has come back (or will
+ * never come) and its caller has been answered (or has cancelled). */
+#include "store.h"
+
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct store {
+    struct event_base *base;
+    const struct config *cfg;
+    redisAsyncContext *ac;      /* NULL while disconnected */
+    int connected;              /* the connect callback said yes */
+    struct event *reconnect;
+};
+
+struct store_op {
+    store_cb *cb;
+    void *arg;
+    int answered;               /* cb called, or cancelled */
+    int awaiting_reply;         /* hiredis (or the deferred failure) still owes us */
+    struct event *deadline;
+};
+
+int rcmd_add(struct rcmd *c, const char *s, size_t n)
+{
+    if (c->argc == c->cap) {
+        int cap = c->cap ? c->cap * 2 : 8;
+        char **argv = realloc(c->argv, (size_t)cap * sizeof *argv);
+        if (!argv)
+            return -1;
+        c->argv = argv;
+        size_t *len = realloc(c->len, (size_t)cap * sizeof *len);
+        if (!len)
+            return -1;
+        c->len = len;
+        c->cap = cap;
+    }
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    c->argv[c->argc] = copy;
+    c->len[c->argc++] = n;
+    return 0;
+}
+
+int rcmd_addstr(struct rcmd *c, const char *s)
+{
+    return rcmd_add(c, s, strlen(s));
+}
+
+int rcmd_addf(struct rcmd *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -1;
+    int rc = rcmd_add(c, s, (size_t)n);
+    free(s);
+    return rc;
+}
+
+void rcmd_free(struct rcmd *c)
+{
+    for (int i = 0; i < c->argc; i++)
+        free(c->argv[i]);
+    free(c->argv);
+    free(c->len);
+    memset(c, 0, sizeof *c);
+}
+
+/* ---- operations ---------------------------------------------------------- */
+
+static void op_maybe_free(struct store_op *op)
+{
+    if (op->answered && !op->awaiting_reply) {
+        event_free(op->deadline);
+        free(op);
+    }
+}
+
+static void op_answer(struct store_op *op, redisReply *reply, const char *error)
+{
+    if (op->answered)
+        return;
+    op->answered = 1;
+    event_del(op->deadline);
+    op->cb(reply, error, op->arg);
+}
+
+static void op_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    struct store_op *op = privdata;
+    op->awaiting_reply = 0;
+    op_answer(op, r, r ? NULL : "redis_unavailable");
+    op_maybe_free(op);
+}
+
+static void op_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    struct store_op *op = arg;
+    if (what & EV_TIMEOUT && op->awaiting_reply == 2) {    /* deferred failure */
+        op->awaiting_reply = 0;
+        op_answer(op, NULL, "redis_unavailable");
+    } else {
+        op_answer(op, NULL, "redis_timeout");
+    }
+    op_maybe_free(op);
+}
+
+void store_op_cancel(struct store_op *op)
+{
+    if (!op || op->answered)
+        return;
+    op->answered = 1;
+    event_del(op->deadline);
+    op_maybe_free(op);
+}
+
+struct store_op *store_exec(struct store *st, struct rcmd *cmds, size_t ncmds,
+                            store_cb *cb, void *arg)
+{
+    struct store_op *op = calloc(1, sizeof *op);
+    if (!op)
+        abort();    /* a few bytes; nothing sensible to do without them */
+    op->cb = cb;
+    op->arg = arg;
+    op->deadline = evtimer_new(st->base, op_deadline_cb, op);
+    if (!op->deadline)
+        abort();
+
+    int sent = 0;
+    if (st->ac && st->connected) {
+        sent = 1;
+        if (ncmds > 1 && redisAsyncCommand(st->ac, NULL, NULL, "MULTI") != REDIS_OK)
+            sent = 0;
+        for (size_t i = 0; sent && i < ncmds; i++) {
+            int last = ncmds == 1;
+            if (redisAsyncCommandArgv(st->ac, last ? op_reply_cb : NULL, last ? op : NULL,
+                                      cmds[i].argc, (const char **)cmds[i].argv,
+                                      cmds[i].len) != REDIS_OK)
+                sent = 0;
+        }
+        if (sent && ncmds > 1 && redisAsyncCommand(st->ac, op_reply_cb, op, "EXEC") != REDIS_OK)
+            sent = 0;
+    }
+    struct timeval tv;
+    if (sent) {
+        op->awaiting_reply = 1;
+        tv.tv_sec = st->cfg->redis_timeout_ms / 1000;
+        tv.tv_usec = (st->cfg->redis_timeout_ms % 1000) * 1000;
+    } else {
+        op->awaiting_reply = 2;     /* fail from the loop, right away */
+        tv.tv_sec = tv.tv_usec = 0;
+    }
+    evtimer_add(op->deadline, &tv);
+    return op;
+}
+
+/* ---- connection ---------------------------------------------------------- */
+
+static void store_connect(struct store *st);
+
+static void store_schedule_reconnect(struct store *st)
+{
+    struct timeval tv = {0, 250 * 1000};
+    if (!evtimer_pending(st->reconnect, NULL))
+        evtimer_add(st->reconnect, &tv);
+}
+
+static void store_connect_cb(const redisAsyncContext *ac, int status)
+{
+    struct store *st = ac->data;
+    if (status != REDIS_OK) {
+        log_msg(LOG_WARN, "redis %s:%d: connect failed: %s", st->cfg->redis_host,
+                st->cfg->redis_port, ac->errstr);
+        st->ac = NULL;          /* hiredis frees the context after this */
+        st->connected = 0;
+        store_schedule_reconnect(st);
+        return;
+    }
+    st->connected = 1;
+    log_msg(LOG_INFO, "redis %s:%d: connected", st->cfg->redis_host, st->cfg->redis_port);
+}
+
+static void store_disconnect_cb(const redisAsyncContext *ac, int status)
+{
+    struct store *st = ac->data;
+    if (!st)
+        return;                 /* store_free is disconnecting */
+    if (status != REDIS_OK)
+        log_msg(LOG_WARN, "redis %s:%d: connection lost: %s", st->cfg->redis_host,
+                st->cfg->redis_port, ac->errstr);
+    st->ac = NULL;
+    st->connected = 0;
+    store_schedule_reconnect(st);
+}
+
+static void store_reconnect_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    store_connect(arg);
+}
+
+static void store_connect(struct store *st)
+{
+    redisAsyncContext *ac = redisAsyncConnect(st->cfg->redis_host, st->cfg->redis_port);
+    if (!ac || ac->err) {
+        log_msg(LOG_WARN, "redis: cannot connect: %s", ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        store_schedule_reconnect(st);
+        return;
+    }
+    ac->data = st;
+    redisLibeventAttach(ac, st->base);
+    redisAsyncSetConnectCallback(ac, store_connect_cb);
+    redisAsyncSetDisconnectCallback(ac, store_disconnect_cb);
+    st->ac = ac;
+}
+
+struct store *store_new(struct event_base *base, const struct config *cfg)
+{
+    struct store *st = calloc(1, sizeof *st);
+    if (!st)
+        return NULL;
+    st->base = base;
+    st->cfg = cfg;
+    st->reconnect = evtimer_new(base, store_reconnect_cb, st);
+    if (!st->reconnect) {
+        free(st);
+        return NULL;
+    }
+    store_connect(st);
+    return st;
+}
+
+int store_connected(const struct store *st)
+{
+    return st->ac && st->connected;
+}
+
+void store_free(struct store *st)
+{
+    if (!st)
+        return;
+    if (st->ac) {
+        redisAsyncContext *ac = st->ac;
+        st->ac = NULL;
+        ac->data = NULL;
+        redisAsyncFree(ac);     /* pending callbacks get NULL replies */
+    }
+    event_free(st->reconnect);
+    free(st);
+}

@@ -1,0 +1,47 @@
+/* store.h: Redis through async hiredis on the daemon's event loop.
+ *
+ * Every operation has a deadline (redis.timeout_ms) of our own, since
+ * hiredis 0.14 has no async timeouts. While Redis is down, operations fail
+ * at once (from the loop, never inside store_exec) and the store reconnects
+ * in the background. A callback gets the reply or NULL with a reason. */
+#ifndef ONLOAN_STORE_H
+#define ONLOAN_STORE_H
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+#include "config.h"
+
+struct store;
+struct store_op;
+
+/* One command's arguments, binary safe. */
+struct rcmd {
+    int argc, cap;
+    char **argv;
+    size_t *len;
+};
+int rcmd_add(struct rcmd *c, const char *s, size_t n);
+int rcmd_addstr(struct rcmd *c, const char *s);
+int rcmd_addf(struct rcmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rcmd_free(struct rcmd *c);
+
+/* reply is borrowed for the call; when it is NULL, error says why:
+ * "redis_unavailable" or "redis_timeout". An error reply from Redis is
+ * passed as a reply of type REDIS_REPLY_ERROR. */
+typedef void store_cb(redisReply *reply, const char *error, void *arg);
+
+struct store *store_new(struct event_base *base, const struct config *cfg);
+void store_free(struct store *st);
+int store_connected(const struct store *st);
+
+/* Sends one command, or several as one MULTI/EXEC transaction whose
+ * callback gets EXEC's array reply. Returns a handle for store_op_cancel
+ * (never NULL: failures are reported through cb). */
+struct store_op *store_exec(struct store *st, struct rcmd *cmds, size_t ncmds,
+                            store_cb *cb, void *arg);
+/* cb will not be called; safe until the callback has run. */
+void store_op_cancel(struct store_op *op);
+
+#endif

@@ -9,8 +9,8 @@ CC       ?= cc
 SANITIZE ?=
 
 PKGS     := libevent hiredis jansson libsodium yaz
-CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+OPTFLAGS ?= -O2 -g
+CFLAGS   := $(OPTFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
             -Wshadow -Wstrict-prototypes -Wmissing-prototypes -fPIC $(SANITIZE)
 CPPFLAGS += -Iservice -Iplugins $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levent_core -ldl -lm
@@ -55,7 +55,7 @@ deps:
 	@bash deploy/install-deps.sh
 
 asan:
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	$(MAKE) BUILD=build-asan OPTFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	        SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
 catalogue: $(BUILD)/catalogue/.built

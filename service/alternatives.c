@@ -148,7 +148,10 @@ static void build_answer(struct alt_request *r)
     }
     free(chosen);
     struct strbuf msg = {0};
-    message_availability(&msg, r->p.lang, status, expected, nalts > 0);
+    int copies_out = 0;
+    for (size_t i = 0; r->bib && i < r->bib->ncopies; i++)
+        copies_out |= r->bib->copies[i].status == COPY_ON_LOAN;
+    message_availability(&msg, r->p.lang, status, copies_out, expected, nalts > 0);
     r->answer = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:s?, s:o, s:s, s:o}",
                           "record", r->p.record,
                           "catalogue", r->srv->cfg->catalogues[r->cat_index].name,

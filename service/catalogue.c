@@ -338,7 +338,7 @@ int catalogue_build_query(enum catalogue_protocol proto, const char *const *ids,
         rc |= strbuf_puts(out, "@or ");
     for (size_t i = 0; i < n; i++) {
         if (proto == CATALOGUE_Z3950)
-            rc |= strbuf_printf(out, "%s@attr 1=12 @attr 4=3 \"%s\"", i ? " " : "", ids[i]);
+            rc |= strbuf_printf(out, "%s@attr 1=12 @attr 4=1 @attr 6=3 \"%s\"", i ? " " : "", ids[i]);
         else
             rc |= strbuf_printf(out, "%srec.id==\"%s\"", i ? " or " : "", ids[i]);
     }
@@ -485,6 +485,9 @@ static int zoom_error_is_connection(int code)
            code == ZOOM_ERROR_INIT || code == ZOOM_ERROR_INTERNAL;
 }
 
+/* Settles a finished search. Settling wakes lookups whose callbacks may
+ * start searches at once, possibly on this very connection: so the
+ * connection is made idle and clean first, and the job is ours alone. */
 static void conn_search_done(struct zconn *c)
 {
     struct catalogue *cat = c->cat;
@@ -493,43 +496,52 @@ static void conn_search_done(struct zconn *c)
     int code = ZOOM_connection_error(c->zc, &msg, &addinfo);
     event_del(c->deadline);
     event_del(c->io);
-    c->job = NULL;
 
     if (code) {
-        int retry = zoom_error_is_connection(code) && j->attempts < 2;
+        int lost = zoom_error_is_connection(code);
+        int retry = lost && j->attempts < 2;
         log_msg(retry ? LOG_INFO : LOG_WARN, "catalogue %s: %s (%d) %s%s", cat->cfg->name, msg,
                 code, addinfo ? addinfo : "", retry ? "; reconnecting and retrying" : "");
-        if (zoom_error_is_connection(code))
+        if (lost)
             conn_reset(c);
         else if (c->rs) {
             ZOOM_resultset_destroy(c->rs);
             c->rs = NULL;
         }
+        c->job = NULL;
         if (retry)
             queue_push(cat, j, 1);
         else
-            job_fail(cat, j, zoom_error_is_connection(code) ? "catalogue_unavailable"
-                                                            : "catalogue_error");
+            job_fail(cat, j, lost ? "catalogue_unavailable" : "catalogue_error");
         return;
     }
 
-    size_t size = ZOOM_resultset_size(c->rs);
-    for (size_t i = 0; i < size && i < j->n; i++) {
+    size_t size = ZOOM_resultset_size(c->rs), nbibs = 0;
+    struct bib **bibs = calloc(j->n, sizeof *bibs);
+    for (size_t i = 0; bibs && i < size && i < j->n; i++) {
         ZOOM_record rec = ZOOM_resultset_record_immediate(c->rs, i);
         json_t *marc = rec ? record_marc_json(cat, rec) : NULL;
         const char *why = "unreadable record";
         struct bib *b = marc ? bib_from_marc_json(marc, cat->map, cat->cfg->id_field, &why) : NULL;
         json_decref(marc);
-        if (!b) {
+        if (b)
+            bibs[nbibs++] = b;
+        else
             log_msg(LOG_WARN, "catalogue %s: record %zu of a search skipped: %s",
                     cat->cfg->name, i, why);
-            continue;
-        }
-        cache_settle(cat, b->id, LOOKUP_FOUND, b, NULL);
-        bib_unref(b);
     }
     ZOOM_resultset_destroy(c->rs);
     c->rs = NULL;
+    c->job = NULL;
+    if (!bibs) {
+        job_fail(cat, j, "out_of_memory");
+        return;
+    }
+    for (size_t i = 0; i < nbibs; i++) {
+        cache_settle(cat, bibs[i]->id, LOOKUP_FOUND, bibs[i], NULL);
+        bib_unref(bibs[i]);
+    }
+    free(bibs);
     for (size_t i = 0; i < j->n; i++)       /* whatever is still pending was not there */
         cache_settle(cat, j->ids[i], LOOKUP_NOT_FOUND, NULL, NULL);
     job_free(j);

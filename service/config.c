@@ -177,7 +177,7 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     read_string(r, path, obj, "id_field", &cat->id_field, "001");
     if (cat->id_field && !holdings_id_field_valid(cat->id_field))
         config_error(r, path, "id_field", "must be a control tag like \"001\" or TAG$CODE like \"999$c\"");
-    read_string(r, path, obj, "record_charset", &cat->record_charset, "marc8");
+    read_string(r, path, obj, "record_charset", &cat->record_charset, "marc8s");
     read_int(r, path, obj, "connections", &cat->connections, 4, 1, 64);
     read_int(r, path, obj, "timeout_ms", &cat->timeout_ms, 1000, 10, 60000);
     read_int(r, path, obj, "cache_ms", &cat->cache_ms, 5000, 0, 60000);

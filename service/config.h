@@ -21,7 +21,8 @@ struct catalogue_config {
     enum catalogue_protocol protocol;
     char *holdings;             /* holdings mapping name, see holdings.h */
     char *id_field;             /* "001" or "TAG$c" (e.g. "999$c") */
-    char *record_charset;       /* charset of stored records, e.g. "marc8" */
+    char *record_charset;       /* records not in UTF-8 are in this: "marc8s" is MARC-8
+                                 * converted to precomposed (NFC-like) UTF-8 */
     int connections;            /* size of the connection pool */
     int timeout_ms;             /* one catalogue search, connect included */
     int cache_ms;               /* how long a looked-up record is trusted */

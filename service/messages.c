@@ -23,7 +23,7 @@ int message_date(struct strbuf *out, const char *lang, const char *date)
 }
 
 int message_availability(struct strbuf *out, const char *lang, const char *status,
-                         const char *expected_back, int has_alternatives)
+                         int copies_out, const char *expected_back, int has_alternatives)
 {
     int nl = strcmp(lang, "nl") == 0;
     int rc = 0;
@@ -35,7 +35,10 @@ int message_availability(struct strbuf *out, const char *lang, const char *statu
                                      "Probeer het later opnieuw of vraag het aan de balie."
                                    : "We cannot check availability right now. "
                                      "Please try again later or ask at the desk.");
-    rc |= strbuf_puts(out, nl ? "Alle exemplaren zijn uitgeleend." : "All copies are on loan.");
+    if (copies_out)
+        rc |= strbuf_puts(out, nl ? "Alle exemplaren zijn uitgeleend." : "All copies are on loan.");
+    else
+        rc |= strbuf_puts(out, nl ? "Er is nu geen exemplaar te leen." : "No copy can be borrowed right now.");
     if (expected_back) {
         rc |= strbuf_puts(out, nl ? " Verwacht terug rond " : " Expected back around ");
         if (message_date(out, lang, expected_back) < 0)

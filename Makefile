@@ -19,16 +19,17 @@ LDFLAGS  += $(SANITIZE)
 # Modules shared by the daemon, the CLI and the unit tests.
 CORE_SRC := service/strbuf.c service/log.c service/dict.c service/config.c \
             service/pseudo.c service/holdings.c service/plugin.c \
-            service/recommend.c service/params.c service/csv.c service/messages.c
+            service/recommend.c service/params.c service/csv.c service/messages.c service/loader.c
 DAEMON_SRC := service/catalogue.c service/store.c service/touchpoint.c \
               service/alternatives.c service/http.c service/server.c
-CLI_SRC  := service/loader.c
+CLI_SRC  :=
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
 PLUGINS    := $(BUILD)/plugins/koha.so $(BUILD)/plugins/template.so
-UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c)) \
+              $(BUILD)/tests/unit/plugins/badabi.so
 
 .PHONY: all deps test unit bench demo catalogue asan install clean
 all: $(BUILD)/onloand $(BUILD)/onloan $(PLUGINS) $(UNIT_TESTS)
@@ -46,6 +47,10 @@ $(BUILD)/onloan: $(BUILD)/service/cli.o $(CLI_OBJ) $(CORE_OBJ)
 $(BUILD)/plugins/%.so: plugins/%.c plugins/onloan_plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $< $(LDFLAGS) -ljansson
+
+$(BUILD)/tests/unit/plugins/badabi.so: tests/unit/plugin_badabi.c plugins/onloan_plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(CORE_OBJ) $(DAEMON_OBJ)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,82 @@
+/* test_params.c: request parameters, each bad one named. */
+#include "config.h"
+#include "params.h"
+#include "unit.h"
+
+static struct config *cfg;
+
+static const char *field_of(const char *query)
+{
+    static struct param_error err;
+    struct alt_params p;
+    if (params_parse_alternatives(query, cfg, &p, &err) == 0) {
+        params_free(&p);
+        return "(accepted)";
+    }
+    return err.field;
+}
+
+TEST(alternatives_parameters)
+{
+    struct alt_params p;
+    struct param_error err;
+    CHECK(params_parse_alternatives("record=f356&branch=CEN&limit=3&lang=en&channel=kiosk&_=1",
+                                    cfg, &p, &err) == 0);
+    CHECK_STR(p.record, "f356");
+    CHECK_STR(p.branch, "CEN");
+    CHECK(p.limit == 3);
+    CHECK_STR(p.lang, "en");
+    CHECK_STR(p.channel, "kiosk");
+    CHECK(p.catalogue == NULL);
+    params_free(&p);
+    CHECK(params_parse_alternatives("record=03-0018137", cfg, &p, &err) == 0);
+    CHECK(p.limit == 5 && strcmp(p.lang, "nl") == 0 && strcmp(p.channel, "opac") == 0);
+    params_free(&p);
+
+    CHECK_STR(field_of(""), "record");
+    CHECK_STR(field_of("record="), "record");
+    CHECK_STR(field_of("record=a%22b"), "record");          /* a quote: query injection */
+    CHECK_STR(field_of("record=a%20or%20b"), "record");
+    CHECK_STR(field_of("record=x&record=y"), "record");
+    CHECK_STR(field_of("record=x&limit=0"), "limit");
+    CHECK_STR(field_of("record=x&limit=21"), "limit");
+    CHECK_STR(field_of("record=x&limit=2x"), "limit");
+    CHECK_STR(field_of("record=x&lang=de"), "lang");
+    CHECK_STR(field_of("record=x&channel=fax"), "channel");
+    CHECK_STR(field_of("record=x&branch=A%2FB"), "branch");
+    CHECK_STR(field_of("record=x&branch=ABCDEFGHIJKLMNOPQ"), "branch");
+    CHECK_STR(field_of("record=x&catalogue=nope"), "catalogue");
+    CHECK_STR(field_of("record=x&limit=20"), "(accepted)");
+    /* max_record_id_bytes is 64: 64 passes, 65 does not */
+    char q[100] = "record=";
+    memset(q + 7, 'a', 64);
+    CHECK_STR(field_of(q), "(accepted)");
+    q[7 + 64] = 'a';
+    CHECK_STR(field_of(q), "record");
+}
+
+TEST(touchpoint_ids)
+{
+    CHECK(params_valid_touchpoint("1795437192039-0"));
+    CHECK(!params_valid_touchpoint("1795437192039"));
+    CHECK(!params_valid_touchpoint("-0"));
+    CHECK(!params_valid_touchpoint("1-"));
+    CHECK(!params_valid_touchpoint("1-a"));
+    CHECK(!params_valid_touchpoint("1-2-3"));
+}
+
+int main(void)
+{
+    struct strbuf err = {0};
+    cfg = config_parse("{\"privacy\": {\"patron_key\": \"0000000000000000000000000000000000000000000000000000000000000000\"},"
+                       " \"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:1/d\","
+                       " \"link\": {\"plugin\": \"koha\"}}]}", "t", &err);
+    if (!cfg) {
+        printf("FAIL setup: %s", strbuf_cstr(&err));
+        return 1;
+    }
+    RUN(alternatives_parameters);
+    RUN(touchpoint_ids);
+    config_free(cfg);
+    return unit_failures != 0;
+}

@@ -1,0 +1,142 @@
+/* test_util.c: strbuf, dict, csv, pseudonyms, messages, loan dates and
+ * the catalogue's query builder. */
+#include <stdlib.h>
+
+#include "catalogue.h"
+#include "csv.h"
+#include "dict.h"
+#include "loader.h"
+#include "messages.h"
+#include "pseudo.h"
+#include "strbuf.h"
+#include "unit.h"
+
+TEST(strbuf_grows_and_encodes)
+{
+    struct strbuf sb = {0};
+    CHECK_STR(strbuf_cstr(&sb), "");
+    for (int i = 0; i < 1000; i++)
+        CHECK(strbuf_printf(&sb, "%d,", i) == 0);
+    CHECK(sb.len == strlen(sb.buf));
+    CHECK(strncmp(sb.buf + sb.len - 4, "999,", 4) == 0);
+    strbuf_reset(&sb);
+    CHECK(strbuf_urlencode(&sb, "a b/\xc3\xa7~", 7) == 0);
+    CHECK_STR(strbuf_cstr(&sb), "a%20b%2F%C3%A7~");
+    char *s = strbuf_steal(&sb);
+    CHECK(sb.buf == NULL && sb.len == 0);
+    free(s);
+}
+
+static int count_entry(const char *k, void *v, void *arg)
+{
+    (void)k;
+    (void)v;
+    ++*(int *)arg;
+    return 0;
+}
+
+TEST(dict_set_get_del)
+{
+    struct dict *d = dict_new();
+    char key[16];
+    for (long i = 1; i <= 5000; i++) {
+        snprintf(key, sizeof key, "k%ld", i);
+        CHECK(dict_set(d, key, (void *)i, NULL) == 0);
+    }
+    CHECK(dict_size(d) == 5000);
+    CHECK(dict_get(d, "k4242") == (void *)4242);
+    CHECK(dict_del(d, "k4242") == (void *)4242);
+    CHECK(dict_get(d, "k4242") == NULL);
+    void *old = NULL;
+    CHECK(dict_set(d, "k1", (void *)7, &old) == 0 && old == (void *)1);
+    int n = 0;
+    dict_each(d, count_entry, &n);
+    CHECK(n == 4999);
+    dict_free(d, NULL);
+}
+
+TEST(csv_fields_and_quotes)
+{
+    char line[] = "2100000001,\"f1\",\"a, \"\"quoted\"\" one\",\r\n";
+    char *f[8];
+    CHECK(csv_split(line, f, 8) == 4);
+    CHECK_STR(f[0], "2100000001");
+    CHECK_STR(f[1], "f1");
+    CHECK_STR(f[2], "a, \"quoted\" one");
+    CHECK_STR(f[3], "");
+    char open_quote[] = "a,\"b\n";
+    CHECK(csv_split(open_quote, f, 8) == -1);
+    char too_many[] = "a,b,c";
+    CHECK(csv_split(too_many, f, 2) == -1);
+}
+
+TEST(pseudonyms_are_keyed_and_stable)
+{
+    unsigned char k1[32] = {1}, k2[32] = {2};
+    char a[PSEUDONYM_HEX_LEN + 1], b[PSEUDONYM_HEX_LEN + 1], c[PSEUDONYM_HEX_LEN + 1];
+    CHECK(pseudo_init() == 0);
+    pseudonymise(k1, "2100000001", 10, a);
+    pseudonymise(k1, "2100000001", 10, b);
+    pseudonymise(k2, "2100000001", 10, c);
+    CHECK(strlen(a) == PSEUDONYM_HEX_LEN);
+    CHECK_STR(a, b);
+    CHECK(strcmp(a, c) != 0);
+    CHECK(strstr(a, "2100000001") == NULL);
+}
+
+TEST(patron_messages_in_two_languages)
+{
+    struct strbuf m = {0};
+    CHECK(message_availability(&m, "nl", "on_loan", 1, "2026-12-03", 1) == 0);
+    CHECK(strstr(m.buf, "Alle exemplaren zijn uitgeleend. Verwacht terug rond 3 december 2026.") != NULL);
+    CHECK(strstr(m.buf, "staan in de kast") != NULL);
+    strbuf_reset(&m);
+    CHECK(message_availability(&m, "en", "on_loan", 1, "2026-01-09", 0) == 0);
+    CHECK(strstr(m.buf, "Expected back around 9 January 2026.") != NULL);
+    CHECK(strstr(m.buf, "on the shelf") == NULL);
+    strbuf_reset(&m);
+    CHECK(message_availability(&m, "en", "on_loan", 0, NULL, 0) == 0);
+    CHECK(strstr(m.buf, "No copy can be borrowed right now.") != NULL);
+    strbuf_reset(&m);
+    CHECK(message_date(&m, "nl", "2026-13-01") < 0);
+    strbuf_free(&m);
+}
+
+TEST(loan_dates)
+{
+    long long t = 0;
+    CHECK(loan_date_parse("964982703", &t) == 0 && t == 964982703);
+    CHECK(loan_date_parse("2000-07-30T18:45:03Z", &t) == 0 && t == 964982703);
+    CHECK(loan_date_parse("2000-07-30", &t) == 0 && t == 964915200);
+    CHECK(loan_date_parse("2000-07-30T18:45:03", &t) < 0);
+    CHECK(loan_date_parse("30-07-2000", &t) < 0);
+    CHECK(loan_date_parse("", &t) < 0);
+}
+
+TEST(catalogue_queries)
+{
+    const char *ids[] = {"b1", "03-0018137", "f356"};
+    struct strbuf q = {0};
+    CHECK(catalogue_build_query(CATALOGUE_Z3950, ids, 1, &q) == 0);
+    CHECK_STR(strbuf_cstr(&q), "@attr 1=12 @attr 4=1 @attr 6=3 \"b1\"");
+    strbuf_reset(&q);
+    CHECK(catalogue_build_query(CATALOGUE_Z3950, ids, 3, &q) == 0);
+    CHECK_STR(strbuf_cstr(&q), "@or @or @attr 1=12 @attr 4=1 @attr 6=3 \"b1\" "
+              "@attr 1=12 @attr 4=1 @attr 6=3 \"03-0018137\" @attr 1=12 @attr 4=1 @attr 6=3 \"f356\"");
+    strbuf_reset(&q);
+    CHECK(catalogue_build_query(CATALOGUE_SRU, ids, 2, &q) == 0);
+    CHECK_STR(strbuf_cstr(&q), "rec.id==\"b1\" or rec.id==\"03-0018137\"");
+    strbuf_free(&q);
+}
+
+int main(void)
+{
+    RUN(strbuf_grows_and_encodes);
+    RUN(dict_set_get_del);
+    RUN(csv_fields_and_quotes);
+    RUN(pseudonyms_are_keyed_and_stable);
+    RUN(patron_messages_in_two_languages);
+    RUN(loan_dates);
+    RUN(catalogue_queries);
+    return unit_failures != 0;
+}

@@ -1,0 +1,43 @@
+/* unit.h: the smallest test harness that says what failed.
+ *
+ * Each TEST(name) is a function; CHECK records a failure with the
+ * expression and line and goes on. RUN(name) prints "ok name" or
+ * "FAIL name: ..." lines; main returns unit_failures != 0. */
+#ifndef ONLOAN_UNIT_H
+#define ONLOAN_UNIT_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int unit_failures, unit_current_failed;
+static const char *unit_current;
+
+#define TEST(name) static void name(void)
+
+#define CHECK(cond) do { \
+    if (!(cond)) { \
+        printf("FAIL %s: %s:%d: %s\n", unit_current, __FILE__, __LINE__, #cond); \
+        unit_current_failed = 1; \
+    } \
+} while (0)
+
+#define CHECK_STR(got, want) do { \
+    const char *g_ = (got), *w_ = (want); \
+    if (!g_ || !w_ || strcmp(g_, w_) != 0) { \
+        printf("FAIL %s: %s:%d: %s is \"%s\", want \"%s\"\n", unit_current, __FILE__, \
+               __LINE__, #got, g_ ? g_ : "(null)", w_ ? w_ : "(null)"); \
+        unit_current_failed = 1; \
+    } \
+} while (0)
+
+#define RUN(name) do { \
+    unit_current = #name; \
+    unit_current_failed = 0; \
+    name(); \
+    if (unit_current_failed) \
+        unit_failures++; \
+    else \
+        printf("ok %s\n", #name); \
+} while (0)
+
+#endif

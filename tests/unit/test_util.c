@@ -38,7 +38,7 @@ static int count_entry(const char *k, void *v, void *arg)
 TEST(dict_set_get_del)
 {
     struct dict *d = dict_new();
-    char key[16];
+    char key[32];
     for (long i = 1; i <= 5000; i++) {
         snprintf(key, sizeof key, "k%ld", i);
         CHECK(dict_set(d, key, (void *)i, NULL) == 0);

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Serve the catalogue built by build.sh: Z39.50 and SRU on tcp:127.0.0.1:PORT,
+# databases demo, koha, jazz.  Runs zebrasrv in the foreground, single process
+# (-S), so that SIGTERM to this pid stops it.
+# Several servers (ports) may share one OUT_DIR.  zebrasrv refuses to start
+# when another one holds lockDir/zebrasrv.pid, so each server gets its own
+# lockDir, lock-PORT/, whose register lock files are symlinks to those in
+# lock/: servers and zebraidx (updates, commit) still coordinate through them.
+# Usage: serve.sh OUT_DIR PORT [PIDFILE]
+set -eu
+fail() { echo "serve.sh: $*" >&2; exit 1; }
+[ $# -ge 2 ] || fail "usage: serve.sh OUT_DIR PORT [PIDFILE]"
+OUT=$(cd "$1" && pwd) || fail "no directory $1"
+PORT=$2
+PIDFILE=${3:-}
+HERE=$(cd "$(dirname "$0")" && pwd)
+[ -f "$OUT/zebra.cfg" ] && [ -d "$OUT/register" ] || fail "$OUT has no register: run build.sh first"
+case $PORT in ''|*[!0-9]*) fail "bad port $PORT" ;; esac
+LOCK=$OUT/lock-$PORT
+mkdir -p "$LOCK" "$OUT/lock"
+for f in norm..LCK shadow..LCK state..LCK; do
+    [ -e "$OUT/lock/$f" ] || : > "$OUT/lock/$f"
+    ln -sfn "../lock/$f" "$LOCK/$f"
+done
+sed "s|^lockDir: .*|lockDir: $LOCK|" "$OUT/zebra.cfg" > "$OUT/zebra-$PORT.cfg.tmp"
+mv "$OUT/zebra-$PORT.cfg.tmp" "$OUT/zebra-$PORT.cfg"
+CFG=$OUT/yazserver-$PORT.xml
+sed -e "s|@OUT@/zebra.cfg|$OUT/zebra-$PORT.cfg|" -e "s|@OUT@|$OUT|g" -e "s|@PORT@|$PORT|g" \
+    "$HERE/../zebra/yazserver.xml.in" > "$CFG.tmp"
+mv "$CFG.tmp" "$CFG"
+[ -z "$PIDFILE" ] || echo $$ > "$PIDFILE"
+cd "$OUT"
+exec zebrasrv -S -f "$CFG"

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# demo.sh BUILD SHARED: the whole stack on this machine, with sample data.
+# Starts redis-server and zebrasrv on free loopback ports of their own,
+# loads the MovieLens loans, starts onloand on 127.0.0.1:8080 (ONLOAN_PORT
+# to change it), shows one real on-loan answer and runs until Ctrl-C or
+# SIGTERM, then stops everything it started.
+set -euo pipefail
+BUILD=$(cd "${1:-build}" && pwd)
+SHARED=${2:-../shared}
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/.." && pwd)
+RUN=$BUILD/demo
+PORT=${ONLOAN_PORT:-8080}
+mkdir -p "$RUN"
+
+pids=()
+stop() {
+    trap - INT TERM EXIT
+    [ ${#pids[@]} -gt 0 ] || return 0
+    echo "demo: stopping"
+    kill "${pids[@]}" 2>/dev/null || true
+    for _ in $(seq 1 30); do     # up to 3 s, then no more asking
+        kill -0 "${pids[@]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap stop EXIT
+trap 'exit 0' INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {   # port seconds what
+    for _ in $(seq 1 $(( $2 * 10 ))); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "demo: $3 did not come up on port $1" >&2
+    exit 1
+}
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    echo "demo: port $PORT is taken; set ONLOAN_PORT" >&2
+    exit 1
+fi
+
+REDIS_PORT=$(free_port)
+ZEBRA_PORT=$(free_port)
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+    --dir "$RUN" --logfile "$RUN/redis.log" &
+pids+=($!)
+bash "$TOP/deploy/catalogue/serve.sh" "$BUILD/catalogue" "$ZEBRA_PORT" > "$RUN/zebra.log" 2>&1 &
+pids+=($!)
+wait_port "$REDIS_PORT" 10 redis-server
+wait_port "$ZEBRA_PORT" 10 zebrasrv
+
+python3 - "$TOP/config/onloan.json" "$RUN/onloan.json" "$PORT" "$REDIS_PORT" "$ZEBRA_PORT" "$BUILD/plugins" <<'PY'
+import json, sys
+src, dst, port, redis, zebra, plugins = sys.argv[1:]
+c = json.load(open(src))
+c["listen"] = "127.0.0.1:" + port
+c["redis"]["address"] = "127.0.0.1:" + redis
+c["plugin_dir"] = plugins
+demo = c["catalogues"][0]
+demo["target"] = "127.0.0.1:%s/demo" % zebra
+c["catalogues"] = [demo,
+    dict(demo, name="demo-sru", protocol="sru"),
+    dict(demo, name="koha", target="127.0.0.1:%s/koha" % zebra, id_field="999$c"),
+    dict(demo, name="jazz", target="127.0.0.1:%s/jazz" % zebra, holdings="sirsi949",
+         link={"plugin": "template", "reserve": "https://catalogue.example.edu/hold?id={record}",
+               "record": "https://catalogue.example.edu/record/{record}"})]
+json.dump(c, open(dst, "w"), indent=2)
+PY
+
+"$BUILD/onloan" -c "$RUN/onloan.json" load "$BUILD/catalogue/loans.csv"
+"$BUILD/onloand" -c "$RUN/onloan.json" 2> "$RUN/onloand.log" &
+pids+=($!)
+wait_port "$PORT" 10 onloand
+
+URL="http://127.0.0.1:$PORT/v1/alternatives?record=f356&branch=CEN&limit=3&lang=nl&channel=opac"
+echo
+echo "demo: Forrest Gump (f356) is on loan at every branch. The OPAC asks:"
+echo "  curl '$URL'"
+curl -sf "$URL" | python3 -m json.tool
+cat <<TXT
+
+demo: onloand serves on http://127.0.0.1:$PORT (config $RUN/onloan.json, log $RUN/onloand.log).
+  catalogues: demo (Z39.50), demo-sru (SRU), koha (catalogue=koha&record=39), jazz (catalogue=jazz&record=03-0017438)
+  try: curl 'http://127.0.0.1:$PORT/v1/alternatives?record=f318&branch=NRD&lang=en'
+       curl 'http://127.0.0.1:$PORT/healthz'
+Ctrl-C stops redis-server, zebrasrv and onloand.
+TXT
+wait "${pids[2]}"

@@ -8,9 +8,12 @@
  * A deadline (request_timeout_ms) answers with whatever is known then. */
 #include "alternatives.h"
 
+#include <stdint.h>
+
 #include <stdlib.h>
 #include <string.h>
 
+#include "answers.h"
 #include "http.h"
 #include "log.h"
 #include "messages.h"
@@ -33,21 +36,23 @@ struct alt_request {
 
     /* phase 1 */
     struct catalogue_lookup *title_lookup;
-    struct store_op *cooc_op;
+    struct model_read *cooc_read;
     int title_settled, cooc_settled;
     enum lookup_status title_status;
     struct bib *bib;                /* one reference, when found */
     const char *title_error;
 
     /* phase 2 */
-    struct candidate *cands;
+    struct neighbours *nb;          /* one reference, when read */
+    const struct candidate *cands;  /* nb's, or NULL */
     size_t ncands;
     struct catalogue_lookup *cands_lookup;
     struct bib **cand_bibs;         /* parallel to cands; references */
 
     /* phase 3 */
     struct store_op *log_op;
-    json_t *answer;
+    struct answer *ans;             /* one reference: built, or kept from before */
+    char *answer_key;               /* this request's key in srv->answers */
     json_t *degraded;               /* array of strings */
 };
 
@@ -62,13 +67,12 @@ static void degrade(struct alt_request *r, const char *why)
 }
 
 /* The one place a request ends. */
-static void alt_request_finish(struct alt_request *r, int code, json_t *body)
+static void alt_request_free(struct alt_request *r)
 {
     r->phase = PHASE_DONE;
-    http_reply_json(r->req, code, body);
     catalogue_lookup_cancel(r->title_lookup);
     catalogue_lookup_cancel(r->cands_lookup);
-    store_op_cancel(r->cooc_op);
+    model_read_cancel(r->cooc_read);
     store_op_cancel(r->log_op);
     if (r->deadline)
         event_free(r->deadline);
@@ -78,12 +82,19 @@ static void alt_request_finish(struct alt_request *r, int code, json_t *body)
         if (r->cand_bibs[i])
             bib_unref(r->cand_bibs[i]);
     free(r->cand_bibs);
-    candidates_free(r->cands, r->ncands);
-    json_decref(r->answer);
+    neighbours_unref(r->nb);
+    answer_unref(r->ans);
+    free(r->answer_key);
     json_decref(r->degraded);
     params_free(&r->p);
     r->srv->pending_requests--;
     free(r);
+}
+
+static void alt_request_finish(struct alt_request *r, int code, json_t *body)
+{
+    http_reply_json(r->req, code, body);
+    alt_request_free(r);
 }
 
 static json_t *url_json(const struct link *l, const char *record,
@@ -121,23 +132,37 @@ static json_t *available_at_json(const struct bib *b)
     return a;
 }
 
-/* The answer without its touchpoint id (added when logged). */
-static void build_answer(struct alt_request *r)
+/* The answer but for its touchpoint id and degraded list, serialised.
+ * Returns a new reference, or NULL when out of memory. */
+static struct answer *make_answer(struct alt_request *r)
 {
+    const struct catalogue_config *cc = &r->srv->cfg->catalogues[r->cat_index];
     const char *status = "unknown";
     const char *expected = NULL;
+    uint64_t oldest = UINT64_MAX;
     if (r->bib) {
         status = bib_available(r->bib, NULL) ? "available" : "on_loan";
         expected = bib_expected_back(r->bib);
+        oldest = r->bib->fetched_ms;
     }
+    struct answer *ans = calloc(1, sizeof *ans);
+    struct alternative *chosen = calloc((size_t)r->p.limit, sizeof *chosen);
+    if (!ans || !chosen || !(ans->status = strdup(status))) {
+        free(ans);
+        free(chosen);
+        return NULL;
+    }
+    ans->refs = 1;
     json_t *alts = json_array();
-    size_t nalts = 0;
-    struct alternative *chosen = NULL;
-    if (r->cand_bibs && r->bib && (chosen = calloc((size_t)r->p.limit, sizeof *chosen))) {
-        nalts = recommend_select(r->cands, r->cand_bibs, r->ncands, r->p.branch,
-                                 (size_t)r->p.limit, chosen);
-        for (size_t i = 0; i < nalts; i++) {
+    if (r->cand_bibs && r->bib) {
+        ans->nalternatives = recommend_select(r->cands, r->cand_bibs, r->ncands, r->p.branch,
+                                              (size_t)r->p.limit, chosen);
+        ans->alternatives = calloc(ans->nalternatives + 1, sizeof *ans->alternatives);
+        for (size_t i = 0; ans->alternatives && i < ans->nalternatives; i++) {
             const struct bib *b = chosen[i].bib;
+            if (b->fetched_ms < oldest)
+                oldest = b->fetched_ms;
+            ans->alternatives[i] = strdup(b->id);
             json_array_append_new(alts, json_pack(
                 "{s:s, s:s, s:s?, s:s?, s:f, s:s, s:b, s:o, s:o}", "record", b->id,
                 "title", b->title, "author", b->author, "year", b->year,
@@ -147,35 +172,59 @@ static void build_answer(struct alt_request *r)
         }
     }
     free(chosen);
-    struct strbuf msg = {0};
     int copies_out = 0;
     for (size_t i = 0; r->bib && i < r->bib->ncopies; i++)
         copies_out |= r->bib->copies[i].status == COPY_ON_LOAN;
-    message_availability(&msg, r->p.lang, status, copies_out, expected, nalts > 0);
-    r->answer = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:s?, s:o, s:s, s:o}",
-                          "record", r->p.record,
-                          "catalogue", r->srv->cfg->catalogues[r->cat_index].name,
-                          "status", status,
-                          "title", r->bib ? r->bib->title : NULL,
-                          "author", r->bib ? r->bib->author : NULL,
-                          "isbn", r->bib ? r->bib->isbn : NULL,
-                          "year", r->bib ? r->bib->year : NULL,
-                          "copies", r->bib ? copies_json(r->bib) : json_array(),
-                          "expected_back", expected,
-                          "reserve_url", url_json(r->link, r->p.record, link_reserve_url),
-                          "message", strbuf_cstr(&msg),
-                          "alternatives", alts);
+    struct strbuf msg = {0};
+    message_availability(&msg, r->p.lang, status, copies_out, expected,
+                         ans->nalternatives > 0);
+    json_t *answer = json_pack(
+        "{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:s?, s:o, s:s, s:o}",
+        "record", r->p.record, "catalogue", cc->name, "status", status,
+        "title", r->bib ? r->bib->title : NULL, "author", r->bib ? r->bib->author : NULL,
+        "isbn", r->bib ? r->bib->isbn : NULL, "year", r->bib ? r->bib->year : NULL,
+        "copies", r->bib ? copies_json(r->bib) : json_array(), "expected_back", expected,
+        "reserve_url", url_json(r->link, r->p.record, link_reserve_url),
+        "message", strbuf_cstr(&msg), "alternatives", alts);
     strbuf_free(&msg);
+    char *text = answer ? json_dumps(answer, JSON_COMPACT | JSON_REAL_PRECISION(4)) : NULL;
+    json_decref(answer);
+    if (!text || (ans->nalternatives && !ans->alternatives)) {
+        free(text);
+        answer_unref(ans);
+        return NULL;
+    }
+    ans->len = strlen(text) - 1;       /* without the closing brace */
+    text[ans->len] = '\0';
+    ans->body = text;
+    /* Fresh while every fact in it is: catalogue records and the model read. */
+    ans->expires_ms = oldest == UINT64_MAX ? 0 : oldest + (uint64_t)cc->cache_ms;
+    if (r->nb && r->nb->fetched_ms + (uint64_t)r->srv->cfg->model_cache_ms < ans->expires_ms)
+        ans->expires_ms = r->nb->fetched_ms + (uint64_t)r->srv->cfg->model_cache_ms;
+    return ans;
 }
 
 static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t len)
 {
-    json_object_set_new(r->answer, "touchpoint",
-                        touchpoint_id ? json_stringn(touchpoint_id, len) : json_null());
-    json_object_set(r->answer, "degraded", r->degraded);
-    json_t *answer = r->answer;
-    r->answer = NULL;
-    alt_request_finish(r, 200, answer);
+    json_t *tp = touchpoint_id ? json_stringn(touchpoint_id, len) : json_null();
+    char *tp_text = json_dumps(tp, JSON_ENCODE_ANY);
+    char *degraded_text = json_dumps(r->degraded, JSON_COMPACT);
+    json_decref(tp);
+    struct strbuf out = {0};
+    int rc = !tp_text || !degraded_text;
+    if (!rc)
+        rc = strbuf_append(&out, r->ans->body, r->ans->len) |
+             strbuf_puts(&out, ",\"touchpoint\":") | strbuf_puts(&out, tp_text) |
+             strbuf_puts(&out, ",\"degraded\":") | strbuf_puts(&out, degraded_text) |
+             strbuf_puts(&out, "}");
+    free(tp_text);
+    free(degraded_text);
+    if (rc)
+        http_reply_error(r->req, 503, NULL, "out of memory");
+    else
+        http_reply_json_text(r->req, 200, out.buf, out.len);
+    strbuf_free(&out);
+    alt_request_free(r);
 }
 
 static void logged(redisReply *reply, const char *error, void *arg)
@@ -191,31 +240,29 @@ static void logged(redisReply *reply, const char *error, void *arg)
     send_answer(r, NULL, 0);
 }
 
+/* Phase 3: the answer (built now, unless kept from before) is logged as
+ * a touchpoint, then sent with the touchpoint's id. */
 static void log_and_answer(struct alt_request *r)
 {
     r->phase = PHASE_LOG;
-    build_answer(r);
-    const char **ids = NULL;
-    size_t nids = 0;
-    json_t *alts = json_object_get(r->answer, "alternatives");
-    if (json_array_size(alts) && (ids = calloc(json_array_size(alts), sizeof *ids))) {
-        size_t i;
-        json_t *a;
-        json_array_foreach(alts, i, a)
-            ids[nids++] = json_string_value(json_object_get(a, "record"));
+    if (!r->ans) {
+        if (!(r->ans = make_answer(r))) {
+            alt_request_finish(r, 503, json_pack("{s:s, s:n}", "error", "out of memory", "field"));
+            return;
+        }
+        if (json_array_size(r->degraded) == 0 && strcmp(r->ans->status, "unknown") != 0)
+            answers_put(r->srv->answers, r->answer_key, r->ans);
     }
     struct touchpoint tp = {r->p.record, r->srv->cfg->catalogues[r->cat_index].name,
-                            json_string_value(json_object_get(r->answer, "status")),
-                            r->p.branch, r->p.channel, r->p.lang, ids, nids};
+                            r->ans->status, r->p.branch, r->p.channel, r->p.lang,
+                            (const char *const *)r->ans->alternatives, r->ans->nalternatives};
     struct rcmd cmd = {0};
     if (touchpoint_command(r->srv, &tp, &cmd) < 0) {
-        free(ids);
         rcmd_free(&cmd);
         degrade(r, "touchpoint_not_logged");
         send_answer(r, NULL, 0);
         return;
     }
-    free(ids);
     r->log_op = store_exec(r->srv->store, &cmd, 1, logged, r);
     rcmd_free(&cmd);
 }
@@ -288,40 +335,21 @@ static void title_looked_up(const struct lookup_result *res, size_t n, void *arg
     lookup_settled(r);
 }
 
-/* EXEC reply: [co-occurring (member, count)..., wanted's borrowers,
- *              popular (member, count)..., number of patrons]. */
-static void cooccurrence_read(redisReply *reply, const char *error, void *arg)
+static void neighbours_settle(struct alt_request *r, struct neighbours *nb)
+{
+    r->cooc_settled = 1;
+    r->nb = nb;
+    r->cands = nb ? nb->cands : NULL;
+    r->ncands = nb ? nb->n : 0;
+}
+
+static void neighbours_read(struct neighbours *nb, const char *error, void *arg)
 {
     struct alt_request *r = arg;
-    r->cooc_op = NULL;
-    r->cooc_settled = 1;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) {
-        log_msg(LOG_WARN, "co-occurrence not read: %s",
-                error ? error : reply->type == REDIS_REPLY_ERROR ? reply->str : "bad reply");
-        degrade(r, error && strcmp(error, "redis_timeout") == 0 ? "redis_timeout" : "redis_unavailable");
-        lookup_settled(r);
-        return;
-    }
-    redisReply *co = reply->element[0], *wanted = reply->element[1];
-    redisReply *pop = reply->element[2], *patrons = reply->element[3];
-    double borrowers = wanted->type == REDIS_REPLY_STRING ? atof(wanted->str) : 0;
-    double npatrons = patrons->type == REDIS_REPLY_STRING ? atof(patrons->str) : 0;
-    size_t max = (size_t)r->srv->cfg->max_candidates;
-    int oom = 0;
-    for (size_t i = 0; co->type == REDIS_REPLY_ARRAY && i + 1 < co->elements && r->ncands < max; i += 2) {
-        double count = atof(co->element[i + 1]->str);
-        double score = borrowers > 0 ? count / borrowers : 0;
-        oom |= candidates_add(&r->cands, &r->ncands, r->p.record, co->element[i]->str,
-                              score > 1 ? 1 : score, REASON_ALSO_BORROWED);
-    }
-    for (size_t i = 0; pop->type == REDIS_REPLY_ARRAY && i + 1 < pop->elements && r->ncands < max; i += 2) {
-        double count = atof(pop->element[i + 1]->str);
-        double score = npatrons > 0 ? count / npatrons : 0;
-        oom |= candidates_add(&r->cands, &r->ncands, r->p.record, pop->element[i]->str,
-                              score > 1 ? 1 : score, REASON_POPULAR);
-    }
-    if (oom)
-        degrade(r, "alternatives_incomplete");
+    r->cooc_read = NULL;
+    if (!nb)
+        degrade(r, strcmp(error, "redis_timeout") == 0 ? "redis_timeout" : "redis_unavailable");
+    neighbours_settle(r, nb);
     lookup_settled(r);
 }
 
@@ -362,36 +390,12 @@ static void deadline_passed(evutil_socket_t fd, short what, void *arg)
     case PHASE_DONE:
         return;
     }
-    build_answer(r);
     degrade(r, "touchpoint_not_logged");
+    if (!(r->ans = make_answer(r))) {
+        alt_request_finish(r, 503, json_pack("{s:s, s:n}", "error", "out of memory", "field"));
+        return;
+    }
     send_answer(r, NULL, 0);
-}
-
-static struct store_op *read_cooccurrence(struct alt_request *r)
-{
-    const struct config *cfg = r->srv->cfg;
-    const char *pfx = cfg->redis_prefix;
-    struct rcmd cmds[4] = {{0}};
-    int rc = 0;
-    /* Pairs below min_patrons are never stored; the bound is kept here as
-     * well, so that no read can show one. */
-    rc |= rcmd_addstr(&cmds[0], "ZREVRANGEBYSCORE") | rcmd_addf(&cmds[0], "%sco:%s", pfx, r->p.record) |
-          rcmd_addstr(&cmds[0], "+inf") | rcmd_addf(&cmds[0], "%d", cfg->min_patrons) |
-          rcmd_addstr(&cmds[0], "WITHSCORES") | rcmd_addstr(&cmds[0], "LIMIT") |
-          rcmd_addstr(&cmds[0], "0") | rcmd_addf(&cmds[0], "%d", cfg->max_candidates);
-    rc |= rcmd_addstr(&cmds[1], "ZSCORE") | rcmd_addf(&cmds[1], "%spop", pfx) |
-          rcmd_addstr(&cmds[1], r->p.record);
-    rc |= rcmd_addstr(&cmds[2], "ZREVRANGE") | rcmd_addf(&cmds[2], "%spop", pfx) |
-          rcmd_addstr(&cmds[2], "0") | rcmd_addf(&cmds[2], "%d", cfg->max_candidates - 1) |
-          rcmd_addstr(&cmds[2], "WITHSCORES");
-    rc |= rcmd_addstr(&cmds[3], "HGET") | rcmd_addf(&cmds[3], "%smeta", pfx) |
-          rcmd_addstr(&cmds[3], "patrons");
-    struct store_op *op = NULL;
-    if (!rc)
-        op = store_exec(r->srv->store, cmds, 4, cooccurrence_read, r);
-    for (int i = 0; i < 4; i++)
-        rcmd_free(&cmds[i]);
-    return op;
 }
 
 void alternatives_handle(struct server *srv, struct evhttp_request *req, const char *query)
@@ -428,15 +432,26 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(r->deadline, &tv);
 
+    struct strbuf key = {0};
+    strbuf_printf(&key, "%d|%s|%s|%d|%s|%s", r->cat_index, p.record, p.branch ? p.branch : "",
+                  p.limit, p.lang, p.channel);
+    r->answer_key = strbuf_steal(&key);
+    if ((r->ans = answers_get(srv->answers, r->answer_key))) {
+        log_and_answer(r);
+        return;
+    }
+
     const char *ids[1] = {r->p.record};
     r->title_lookup = catalogue_lookup_start(r->cat, ids, 1, title_looked_up, r);
     if (!r->title_lookup) {
         alt_request_finish(r, 503, json_pack("{s:s, s:n}", "error", "out of memory", "field"));
         return;
     }
-    r->cooc_op = read_cooccurrence(r);
-    if (!r->cooc_op) {
-        r->cooc_settled = 1;
+    struct neighbours *nb = model_cached(srv->model, r->p.record);
+    if (nb) {
+        neighbours_settle(r, nb);
+    } else if (!(r->cooc_read = model_read(srv->model, r->p.record, neighbours_read, r))) {
+        neighbours_settle(r, NULL);
         degrade(r, "redis_unavailable");
     }
 }

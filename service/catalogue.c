@@ -524,8 +524,10 @@ static void conn_search_done(struct zconn *c)
         const char *why = "unreadable record";
         struct bib *b = marc ? bib_from_marc_json(marc, cat->map, cat->cfg->id_field, &why) : NULL;
         json_decref(marc);
-        if (b)
+        if (b) {
+            b->fetched_ms = now_ms();
             bibs[nbibs++] = b;
+        }
         else
             log_msg(LOG_WARN, "catalogue %s: record %zu of a search skipped: %s",
                     cat->cfg->name, i, why);

@@ -198,10 +198,10 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     static const char *const known[] = {
         "listen", "request_timeout_ms", "log_level", "plugin_dir", "public_base_url",
         "limits", "redis", "privacy", "model", "catalogues", NULL};
-    static const char *const known_model[] = {"neighbours_max", NULL};
+    static const char *const known_model[] = {"neighbours_max", "cache_ms", "cache_max_entries", NULL};
     static const char *const known_limits[] = {
         "max_alternatives", "default_alternatives", "max_record_id_bytes",
-        "max_body_bytes", "max_candidates", "max_pending_requests", NULL};
+        "max_body_bytes", "max_candidates", "max_pending_requests", "max_kept_answers", NULL};
     static const char *const known_redis[] = {
         "address", "prefix", "timeout_ms", "touchpoint_stream_max", NULL};
     static const char *const known_privacy[] = {
@@ -234,6 +234,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     read_int(r, "limits", limits, "max_body_bytes", &cfg->max_body_bytes, 8192, 64, 16 << 20);
     read_int(r, "limits", limits, "max_candidates", &cfg->max_candidates, 40, 1, 1000);
     read_int(r, "limits", limits, "max_pending_requests", &cfg->max_pending_requests, 4096, 1, 1 << 20);
+    read_int(r, "limits", limits, "max_kept_answers", &cfg->max_kept_answers, 10000, 0, 1000000);
 
     json_t *redis = read_object(r, "", root, "redis");
     if (!redis)
@@ -259,6 +260,8 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
         model = empty;
     check_unknown_keys(r, "model", model, known_model);
     read_int(r, "model", model, "neighbours_max", &cfg->neighbours_max, 100, 1, 10000);
+    read_int(r, "model", model, "cache_ms", &cfg->model_cache_ms, 5000, 0, 3600000);
+    read_int(r, "model", model, "cache_max_entries", &cfg->model_cache_max_entries, 100000, 0, 10000000);
     json_decref(empty);
 
     json_t *cats = json_object_get(root, "catalogues");

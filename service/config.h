@@ -46,6 +46,7 @@ struct config {
     int max_body_bytes;
     int max_candidates;
     int max_pending_requests;
+    int max_kept_answers;       /* answers kept while fresh (answers.h) */
 
     char *redis_host;           /* an IP address: hiredis resolves names blocking */
     int redis_port;
@@ -56,6 +57,8 @@ struct config {
     unsigned char patron_key[PATRON_KEY_BYTES];
     int min_patrons;
     int neighbours_max;         /* model.neighbours_max: kept per record */
+    int model_cache_ms;         /* model.cache_ms: how long a read is reused */
+    int model_cache_max_entries;
     int history_max;
     int history_ttl_days;
 

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum copy_status {
     COPY_AVAILABLE,
@@ -31,6 +32,7 @@ struct copy {
  * requests hold references): use bib_ref/bib_unref, never free directly. */
 struct bib {
     int refs;
+    uint64_t fetched_ms;    /* monotonic time the catalogue said this */
     char *id;               /* local id, from the catalogue's id_field */
     char *title;
     char *author;           /* may be NULL */

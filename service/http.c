@@ -12,27 +12,33 @@
 #include "server.h"
 #include "touchpoint.h"
 
-void http_reply_json(struct evhttp_request *req, int code, json_t *body)
+void http_reply_json_text(struct evhttp_request *req, int code, const char *text, size_t len)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
     struct evbuffer *out = evbuffer_new();
     const char *reason = code < 300 ? "OK" : code < 500 ? "Client Error" : "Server Error";
-    if (!text || !out) {
-        free(text);
+    if (!out || evbuffer_add(out, text, len) < 0 || evbuffer_add(out, "\n", 1) < 0) {
         if (out)
             evbuffer_free(out);
         evhttp_send_error(req, 503, "out of memory");
         return;
     }
-    evbuffer_add(out, text, strlen(text));
-    evbuffer_add(out, "\n", 1);
-    free(text);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_send_reply(req, code, reason, out);
     evbuffer_free(out);
+}
+
+void http_reply_json(struct evhttp_request *req, int code, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) {
+        evhttp_send_error(req, 503, "out of memory");
+        return;
+    }
+    http_reply_json_text(req, code, text, strlen(text));
+    free(text);
 }
 
 void http_reply_error(struct evhttp_request *req, int code, const char *field,

@@ -14,6 +14,8 @@ int http_start(struct server *srv, struct strbuf *err);
 
 /* Sends body (stolen: the reference is dropped) with the given status. */
 void http_reply_json(struct evhttp_request *req, int code, json_t *body);
+/* Sends JSON text as it is (already serialised by jansson). */
+void http_reply_json_text(struct evhttp_request *req, int code, const char *text, size_t len);
 /* Sends {"error": message, "field": field} (field may be NULL). */
 void http_reply_error(struct evhttp_request *req, int code, const char *field,
                       const char *message);

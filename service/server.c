@@ -32,6 +32,11 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
         strbuf_puts(err, "cannot set up the Redis client");
         return -1;
     }
+    if (!(srv->model = model_new(srv->store, cfg)) ||
+        !(srv->answers = answers_new((size_t)cfg->max_kept_answers))) {
+        strbuf_puts(err, "out of memory");
+        return -1;
+    }
     return http_start(srv, err);
 }
 
@@ -48,6 +53,8 @@ void server_stop(struct server *srv)
     }
     free(srv->catalogues);
     free(srv->links);
+    answers_free(srv->answers);
+    model_free(srv->model);
     store_free(srv->store);
     memset(srv, 0, sizeof *srv);
 }

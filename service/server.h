@@ -10,8 +10,10 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "answers.h"
 #include "catalogue.h"
 #include "config.h"
+#include "model.h"
 #include "plugin.h"
 #include "store.h"
 #include "strbuf.h"
@@ -22,6 +24,8 @@ struct server {
     struct catalogue **catalogues;  /* parallel to cfg->catalogues */
     struct link **links;            /* likewise */
     struct store *store;
+    struct model *model;
+    struct answers *answers;        /* see answers.h */
     struct evhttp *http;
     size_t pending_requests;
     unsigned long long requests;

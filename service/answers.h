@@ -1,0 +1,36 @@
+/* answers.h: recently built answers, kept while their facts are fresh.
+ *
+ * An OPAC shows the same on-loan title to many patrons. The part of the
+ * answer that does not change per request (everything but the touchpoint
+ * id) is kept, serialised, until the oldest catalogue or model fact in it
+ * reaches its configured age: so a kept answer is never older than what
+ * the caches it was built from may serve. Degraded answers are never kept. */
+#ifndef ONLOAN_ANSWERS_H
+#define ONLOAN_ANSWERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct answers;
+
+struct answer {
+    int refs;
+    uint64_t expires_ms;
+    char *body;             /* JSON object text without its closing brace */
+    size_t len;
+    char *status;
+    char **alternatives;    /* record ids shown, for the touchpoint log */
+    size_t nalternatives;
+};
+
+struct answers *answers_new(size_t max_entries);
+void answers_free(struct answers *a);
+/* A fresh answer for key (a new reference), or NULL. */
+struct answer *answers_get(struct answers *a, const char *key);
+/* Keeps ans under key (takes a reference of its own). */
+void answers_put(struct answers *a, const char *key, struct answer *ans);
+struct answer *answer_ref(struct answer *ans);
+void answer_unref(struct answer *ans);
+uint64_t answers_now_ms(void);
+
+#endif

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install what onloan needs to build, run, test and bench, with apt-get.
+# Idempotent: installs only the packages that are missing (and runs
+# `apt-get update` only then); prints what it installs.  Debian 12 / Ubuntu.
+# Run as root (or with sudo available), non-interactively.
+set -euo pipefail
+
+BUILD_PKGS="gcc make pkg-config libevent-dev libhiredis-dev libjansson-dev libyaz-dev libsodium-dev"
+RUNTIME_PKGS="redis-server idzebra-2.0 yaz"
+TEST_PKGS="python3 wrk curl"
+
+installed() {
+    [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = "installed" ]
+}
+
+missing=()
+for p in $BUILD_PKGS $RUNTIME_PKGS $TEST_PKGS; do
+    installed "$p" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all dependencies present"
+    exit 0
+fi
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    SUDO="sudo -E"
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+for p in "${missing[@]}"; do
+    installed "$p" || { echo "install-deps: $p did not install" >&2; exit 1; }
+done
+echo "install-deps: done"

@@ -1,0 +1,387 @@
+"""Integration harness: real redis-server, real zebrasrv (deploy/catalogue/
+serve.sh), real onloand, on free loopback ports, in a temporary directory.
+
+Everything started here is registered in Stack.procs and stopped by
+Stack.close(), which the runner calls in a finally block (and on SIGINT /
+SIGTERM).  Nothing is ever killed by name.
+"""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class HarnessError(Exception):
+    pass
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, timeout, proc=None, what="server"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.alive():
+            raise HarnessError("%s exited with %s before listening on %d"
+                               % (what, proc.p.returncode, port))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise HarnessError("%s not listening on %d after %.1fs" % (what, port, timeout))
+
+
+# ------------------------------------------------------------------ Redis
+
+class RespError(Exception):
+    pass
+
+
+class Redis:
+    """A minimal blocking RESP2 client (stdlib only)."""
+
+    def __init__(self, port, timeout=5.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("redis closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            chunk = self.sock.recv(max(65536, n + 2 - len(self.buf)))
+            if not chunk:
+                raise ConnectionError("redis closed the connection")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def _reply(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return rest
+        if t == b"-":
+            raise RespError(rest.decode(errors="replace"))
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n)
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._reply() for _ in range(n)]
+        raise RespError("bad reply %r" % line)
+
+    def __call__(self, *args):
+        parts = [b"*%d\r\n" % len(args)]
+        for a in args:
+            if not isinstance(a, bytes):
+                a = str(a).encode()
+            parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(parts))
+        return self._reply()
+
+
+# ------------------------------------------------------------------ HTTP
+
+class Response:
+    def __init__(self, status, body, headers, elapsed):
+        self.status = status
+        self.body = body
+        self.headers = headers
+        self.elapsed = elapsed
+        try:
+            self.json = json.loads(body.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            self.json = None
+
+    def __repr__(self):
+        return "HTTP %d %s" % (self.status, self.body[:2000].decode("utf-8", "replace"))
+
+
+def http_request(port, method, path, body=None, timeout=10.0, headers=None):
+    t0 = time.monotonic()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        hdrs = dict(headers or {})
+        if body is not None and not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        c.request(method, path, body=body, headers=hdrs)
+        r = c.getresponse()
+        data = r.read()
+        return Response(r.status, data, dict(r.getheaders()), time.monotonic() - t0)
+    finally:
+        c.close()
+
+
+# ------------------------------------------------------------------ processes
+
+class Proc:
+    def __init__(self, name, argv, logpath, cwd=None, env=None):
+        self.name = name
+        self.argv = argv
+        self.logpath = logpath
+        self.log = open(logpath, "ab")
+        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, cwd=cwd, env=env,
+                                  start_new_session=True)
+        self.stopped = False    # SIGSTOP'd
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def sigstop(self):
+        os.kill(self.p.pid, signal.SIGSTOP)
+        self.stopped = True
+
+    def sigcont(self):
+        if self.alive():
+            os.kill(self.p.pid, signal.SIGCONT)
+        self.stopped = False
+
+    def stop(self, sig=signal.SIGTERM, timeout=5.0):
+        """Stop this one process (by its pid); returns its exit status."""
+        if self.p.poll() is None:
+            if self.stopped:
+                self.sigcont()
+            try:
+                self.p.send_signal(sig)
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(5)
+        self.log.close()
+        return self.p.returncode
+
+    def output(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+class Stack:
+    """One test environment for one build directory."""
+
+    def __init__(self, build, catdir, shared=None, keep=False, verbose=False):
+        self.build = os.path.abspath(build)
+        self.catdir = os.path.abspath(catdir)
+        self.shared = shared
+        self.keep = keep
+        self.verbose = verbose
+        self.tmp = tempfile.mkdtemp(prefix="onloan-it-")
+        self.procs = []
+        self.redis_proc = None
+        self.redis_port = None
+        self.zebra = {}            # role -> (Proc, port)
+        self.daemon = None
+        self.port = None
+        self.config = None
+        self.config_path = None
+        self.daemon_logs = []      # every onloand log of this stack (for sanitizer checks)
+        self.loaded = None         # loader summary
+
+    # ---------------- redis
+    def start_redis(self, port=None):
+        port = port or free_port()
+        d = os.path.join(self.tmp, "redis")
+        os.makedirs(d, exist_ok=True)
+        p = Proc("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                           "--save", "", "--appendonly", "no", "--dir", d,
+                           "--dbfilename", "dump.rdb"],
+                 os.path.join(self.tmp, "redis.log"))
+        self.procs.append(p)
+        wait_port(port, 10, p, "redis-server")
+        self.redis_proc, self.redis_port = p, port
+        return p
+
+    def redis(self):
+        return Redis(self.redis_port)
+
+    def stop_redis(self, save=True):
+        """Stop Redis; with save, write dump.rdb first so that
+        start_redis(same port) brings the data back."""
+        if save:
+            with self.redis() as r:
+                r("SAVE")
+        self.redis_proc.stop()
+
+    # ---------------- zebra
+    def start_zebra(self, role, port=None):
+        port = port or free_port()
+        serve = os.path.join(REPO, "deploy", "catalogue", "serve.sh")
+        p = Proc("zebra-" + role, ["sh", serve, self.catdir, str(port)],
+                 os.path.join(self.tmp, "zebra-%s.log" % role))
+        self.procs.append(p)
+        wait_port(port, 10, p, "zebrasrv " + role)
+        self.zebra[role] = (p, port)
+        return p
+
+    def zebra_proc(self, role):
+        return self.zebra[role][0]
+
+    # ---------------- config
+    def make_config(self, overrides=None):
+        with open(os.path.join(REPO, "config", "onloan.json")) as f:
+            cfg = json.load(f)
+        template = dict(cfg["catalogues"][0])
+        for k in ("name", "target", "protocol", "holdings", "id_field", "link"):
+            template.pop(k, None)
+        self.port = self.port or free_port()
+        cfg["listen"] = "127.0.0.1:%d" % self.port
+        cfg["public_base_url"] = "http://127.0.0.1:%d" % self.port
+        cfg["plugin_dir"] = os.path.join(self.build, "plugins")
+        cfg["request_timeout_ms"] = REQUEST_TIMEOUT_MS
+        cfg["redis"]["address"] = "127.0.0.1:%d" % self.redis_port
+        koha_link = {"plugin": "koha", "base_url": "https://opac.example.org"}
+        jazz_link = {"plugin": "template",
+                     "reserve": "https://catalogue.example.edu/hold?id={record}",
+                     "record": "https://catalogue.example.edu/record/{record}"}
+
+        def cat(name, role, db, protocol, holdings, id_field, link):
+            c = dict(template)
+            c.update({"name": name, "target": "127.0.0.1:%d/%s" % (self.zebra[role][1], db),
+                      "protocol": protocol, "holdings": holdings,
+                      "id_field": id_field, "link": link,
+                      "timeout_ms": CATALOGUE_TIMEOUT_MS})
+            return c
+
+        cfg["catalogues"] = [
+            cat("demo", "main", "demo", "z3950", "koha952", "001", koha_link),
+            cat("demo-sru", "main", "demo", "sru", "koha952", "001", koha_link),
+            cat("koha", "main", "koha", "z3950", "koha952", "999$c", koha_link),
+            cat("jazz", "main", "jazz", "z3950", "sirsi949", "001", jazz_link),
+            # on their own zebrasrv, which the failure tests kill and stop
+            cat("victim", "victim", "demo", "z3950", "koha952", "001", koha_link),
+            cat("victim-sru", "victim", "demo", "sru", "koha952", "001", koha_link),
+        ]
+        if overrides:
+            overrides(cfg)
+        return cfg
+
+    def write_config(self, cfg, name="onloan.json"):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            json.dump(cfg, f, indent=2, ensure_ascii=False)
+        return path
+
+    # ---------------- loader
+    def load(self, loans_csv, config_path=None):
+        t0 = time.monotonic()
+        r = subprocess.run([os.path.join(self.build, "onloan"), "-c",
+                            config_path or self.config_path, "load", loans_csv],
+                           capture_output=True, timeout=240)
+        out = (r.stdout + r.stderr).decode("utf-8", "replace")
+        if r.returncode != 0:
+            raise HarnessError("onloan load exited %d: %s" % (r.returncode, out[-2000:]))
+        return out, time.monotonic() - t0
+
+    # ---------------- daemon
+    def start_daemon(self, wait=15.0):
+        logpath = os.path.join(self.tmp, "onloand-%d.log" % len(self.daemon_logs))
+        self.daemon_logs.append(logpath)
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=23")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        p = Proc("onloand", [os.path.join(self.build, "onloand"), "-c", self.config_path],
+                 logpath, env=env)
+        self.procs.append(p)
+        self.daemon = p
+        deadline = time.monotonic() + wait
+        last = None
+        while time.monotonic() < deadline:
+            if not p.alive():
+                raise HarnessError("onloand exited %s at start: %s"
+                                   % (p.p.returncode, p.output()[-3000:]))
+            try:
+                r = http_request(self.port, "GET", "/healthz", timeout=1.0)
+                if r.status == 200:
+                    return p
+                last = r
+            except OSError as e:
+                last = e
+            time.sleep(0.05)
+        raise HarnessError("onloand /healthz not ready after %.0fs (last: %r); log: %s"
+                           % (wait, last, p.output()[-3000:]))
+
+    def stop_daemon(self):
+        if self.daemon is None:
+            return None
+        rc = self.daemon.stop(timeout=10)
+        self.daemon = None
+        return rc
+
+    def restart_daemon(self):
+        rc = self.stop_daemon()
+        self.start_daemon()
+        return rc
+
+    # ---------------- requests
+    def get(self, path, timeout=10.0):
+        return http_request(self.port, "GET", path, timeout=timeout)
+
+    def alt(self, record, branch="CEN", limit=5, lang="en", channel="opac",
+            catalogue=None, timeout=10.0, extra=""):
+        from urllib.parse import quote
+        q = "/v1/alternatives?record=%s&branch=%s&limit=%s&lang=%s&channel=%s" % (
+            quote(record, safe=""), branch, limit, lang, channel)
+        if catalogue:
+            q += "&catalogue=" + quote(catalogue, safe="")
+        return http_request(self.port, "GET", q + extra, timeout=timeout)
+
+    def post(self, path, body, timeout=10.0):
+        return http_request(self.port, "POST", path, body=body, timeout=timeout)
+
+    # ---------------- teardown
+    def close(self):
+        for p in reversed(self.procs):
+            try:
+                p.stop(timeout=5)
+            except Exception:
+                pass
+        self.procs = []
+        if not self.keep:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+REQUEST_TIMEOUT_MS = 1500      # request_timeout_ms in the test config
+CATALOGUE_TIMEOUT_MS = 1000    # each catalogue's timeout_ms

@@ -1,0 +1,260 @@
+"""GET /v1/alternatives against the demo catalogue (Z39.50 and SRU):
+content checked against demo.xml and loans.csv."""
+
+import re
+import threading
+
+import marc
+from suite import Skip, check_copies, expect_json, show, title_matches
+
+KOHA_RESERVE = "https://opac.example.org/cgi-bin/koha/opac-reserve.pl?biblionumber=%s"
+KOHA_DETAIL = "https://opac.example.org/cgi-bin/koha/opac-detail.pl?biblionumber=%s"
+BRANCHES = ["CEN", "NRD", "ZUI", "OST"]
+STREAM_ID = re.compile(r"^\d+-\d+$")
+
+
+def check_alternatives(ctx, j, want_record, branch, db, limit=5):
+    """Every alternative: not the wanted record, no duplicates, known record,
+    an available copy per the MARC data, available_at = its available copies;
+    those available at `branch` first, then by score descending."""
+    alts = j.get("alternatives")
+    assert isinstance(alts, list), "alternatives not a list: %r" % (alts,)
+    assert len(alts) <= limit, "%d alternatives for limit=%d" % (len(alts), limit)
+    seen = set()
+    groups = []
+    for a in alts:
+        rid = a.get("record")
+        assert rid != want_record, "the wanted record %s is among its alternatives" % rid
+        assert rid not in seen, "alternative %s listed twice" % rid
+        seen.add(rid)
+        rec = db.get(rid)
+        assert rec is not None, "alternative %s is not in the catalogue" % rid
+        avail = marc.available_copies(rec)
+        assert avail, "alternative %s has no available copy in the MARC data: %r" % (
+            rid, rec["copies"])
+        got_at = sorted((x.get("branch"), x.get("call_number")) for x in a.get("available_at", []))
+        want_at = sorted((c["branch"], c["call_number"]) for c in avail)
+        assert got_at == want_at, "available_at of %s: got %s, MARC says %s" % (rid, got_at, want_at)
+        assert title_matches(a.get("title"), rec), "alternative %s title %r, MARC 245 %r" % (
+            rid, a.get("title"), rec["title_a"])
+        assert a.get("reason") in ("also_borrowed", "popular"), "reason %r" % a.get("reason")
+        assert isinstance(a.get("score"), (int, float)), "score %r" % a.get("score")
+        at_branch = any(c["branch"] == branch for c in avail)
+        groups.append((0 if at_branch else 1, -a["score"], rid))
+    for i in range(1, len(groups)):
+        assert groups[i - 1][:2] <= groups[i][:2], (
+            "alternatives out of order for branch %s (at-branch first, then score desc): %s"
+            % (branch, [(g[2], "here" if g[0] == 0 else "elsewhere", -g[1]) for g in groups]))
+    return alts
+
+
+def test_on_loan_record(ctx):
+    rid = ctx.picks["on_loan"]
+    rec = ctx.cat.demo[rid]
+    r = ctx.stack.alt(rid, branch="CEN", limit=5, lang="en")
+    j = expect_json(r, 200)
+    assert j.get("record") == rid, show(r)
+    assert j.get("catalogue") == "demo", show(r)
+    assert j.get("status") == "on_loan", "status %r for all-on-loan %s: %s" % (j.get("status"), rid, show(r))
+    assert title_matches(j.get("title"), rec), "title %r vs 245 %r" % (j.get("title"), rec["title_a"])
+    check_copies(j.get("copies"), rec)
+    assert j.get("expected_back") == marc.expected_back(rec), "expected_back %r, earliest due %r" % (
+        j.get("expected_back"), marc.expected_back(rec))
+    assert j.get("reserve_url") == KOHA_RESERVE % rid, "reserve_url %r" % j.get("reserve_url")
+    assert isinstance(j.get("message"), str) and j["message"].strip(), "empty message: %s" % show(r)
+    assert j.get("degraded") == [], "degraded %r on a healthy stack" % j.get("degraded")
+    assert isinstance(j.get("touchpoint"), str) and STREAM_ID.match(j["touchpoint"]), \
+        "touchpoint %r" % j.get("touchpoint")
+    alts = check_alternatives(ctx, j, rid, "CEN", ctx.cat.demo)
+    assert len(alts) == 5, "expected 5 alternatives for the popular %s (limit 5), got %d: %s" % (
+        rid, len(alts), show(r))
+    for a in alts:
+        assert a.get("url") == KOHA_DETAIL % a["record"], "url %r" % a.get("url")
+
+
+def test_alternative_order_every_branch(ctx):
+    rid = ctx.picks["on_loan"]
+    mixed = 0
+    for br in BRANCHES:
+        j = expect_json(ctx.stack.alt(rid, branch=br, limit=10), 200)
+        alts = check_alternatives(ctx, j, rid, br, ctx.cat.demo, limit=10)
+        here = [a for a in alts if any(c["branch"] == br
+                                       for c in marc.available_copies(ctx.cat.demo[a["record"]]))]
+        if here and len(here) < len(alts):
+            mixed += 1
+    if mixed == 0:
+        raise Skip("no branch gave a mix of here/elsewhere alternatives; order only checked by score")
+
+
+def test_also_borrowed_are_coborrowed(ctx):
+    """Alternatives with reason also_borrowed were borrowed by at least
+    min_patrons of the patrons who borrowed the wanted record (loans.csv)."""
+    rid = ctx.picks["on_loan"]
+    j = expect_json(ctx.stack.alt(rid, limit=20), 200)
+    alts = check_alternatives(ctx, j, rid, "CEN", ctx.cat.demo, limit=20)
+    # not necessarily 20: candidates are bounded (limits.max_candidates) and
+    # only those with an available copy are shown
+    assert len(alts) >= 5, "limit=20 gave only %d alternatives for %s" % (len(alts), rid)
+    wanted_by = ctx.by_record[rid]
+    n_also = 0
+    for a in alts:
+        shared = len(wanted_by & ctx.by_record.get(a["record"], set()))
+        if a["reason"] == "also_borrowed":
+            n_also += 1
+            assert shared >= ctx.min_patrons, (
+                "%s is 'also_borrowed' with %s but only %d patrons borrowed both"
+                % (a["record"], rid, shared))
+        else:
+            assert ctx.by_record.get(a["record"]), "'popular' %s was never borrowed" % a["record"]
+    assert n_also > 0, "no also_borrowed alternative for the most borrowed film %s" % rid
+
+
+def test_limit(ctx):
+    rid = ctx.picks["on_loan"]
+    for limit in (1, 3, 20):
+        j = expect_json(ctx.stack.alt(rid, limit=limit), 200)
+        assert 1 <= len(j["alternatives"]) <= limit, "limit=%d gave %d alternatives" % (
+            limit, len(j["alternatives"]))
+    one = expect_json(ctx.stack.alt(rid, limit=1), 200)["alternatives"]
+    five = expect_json(ctx.stack.alt(rid, limit=5), 200)["alternatives"]
+    assert one[0]["record"] == five[0]["record"], "limit=1 gave %s, first of limit=5 is %s" % (
+        one[0]["record"], five[0]["record"])
+
+
+def test_available_record(ctx):
+    for key in ("available", "mixed"):
+        rid = ctx.picks[key]
+        rec = ctx.cat.demo[rid]
+        j = expect_json(ctx.stack.alt(rid), 200)
+        assert j.get("status") == "available", "%s (%s) status %r: %s" % (
+            rid, key, j.get("status"), j)
+        check_copies(j.get("copies"), rec)
+        assert j.get("expected_back") in (None, marc.expected_back(rec)), \
+            "expected_back %r for %s" % (j.get("expected_back"), rid)
+        assert j.get("reserve_url") == KOHA_RESERVE % rid
+        check_alternatives(ctx, j, rid, "CEN", ctx.cat.demo)
+
+
+def test_book_record_and_diacritics(ctx):
+    rid = ctx.picks.get("book_diacritics")
+    if not rid:
+        raise Skip("no book with a non-ASCII title")
+    rec = ctx.cat.demo[rid]
+    j = expect_json(ctx.stack.alt(rid), 200)
+    assert title_matches(j.get("title"), rec), "title %r, MARC 245 $a %r" % (j.get("title"), rec["title_a"])
+    assert marc.nfc(j.get("author") or "") == rec["author"], "author %r, MARC 100 $a %r" % (
+        j.get("author"), rec["author"])
+    assert j.get("status") == marc.record_status(rec)
+    check_copies(j.get("copies"), rec)
+
+
+def test_unknown_record_404(ctx):
+    for rid in ("f99999999", "b0", "zz-not-here"):
+        r = ctx.stack.alt(rid)
+        j = expect_json(r, 404)
+        assert j.get("field") == "record", "404 without field record: %s" % show(r)
+        assert j.get("error"), show(r)
+
+
+def test_bad_parameters_400(ctx):
+    ok = ctx.picks["on_loan"]
+    base = "/v1/alternatives?"
+    cases = [
+        ("record", "branch=CEN&limit=5&lang=en&channel=opac"),
+        ("record", "record=&branch=CEN&limit=5&lang=en&channel=opac"),
+        ("record", "record=%s&branch=CEN&limit=5&lang=en&channel=opac" % ("f" + "1" * 64)),
+        ("record", "record=f3%%2056&branch=CEN&limit=5&lang=en&channel=opac"),
+        ("record", "record=f356%%3Cscript%%3E&branch=CEN&limit=5&lang=en&channel=opac"),
+        ("limit", "record=%s&branch=CEN&limit=0&lang=en&channel=opac" % ok),
+        ("limit", "record=%s&branch=CEN&limit=21&lang=en&channel=opac" % ok),
+        ("limit", "record=%s&branch=CEN&limit=abc&lang=en&channel=opac" % ok),
+        ("limit", "record=%s&branch=CEN&limit=-1&lang=en&channel=opac" % ok),
+        ("lang", "record=%s&branch=CEN&limit=5&lang=fr&channel=opac" % ok),
+        ("channel", "record=%s&branch=CEN&limit=5&lang=en&channel=tv" % ok),
+        ("branch", "record=%s&branch=C%%2AN&limit=5&lang=en&channel=opac" % ok),
+        ("branch", "record=%s&branch=%s&limit=5&lang=en&channel=opac" % (ok, "X" * 200)),
+        ("catalogue", "record=%s&branch=CEN&limit=5&lang=en&channel=opac&catalogue=nope" % ok),
+    ]
+    bad = []
+    for field, q in cases:
+        r = ctx.stack.get(base + q)
+        if r.status != 400 or r.json is None or r.json.get("field") != field or not r.json.get("error"):
+            bad.append("%s -> %s" % (q[:90], show(r)[:300]))
+    assert not bad, "expected 400 naming the field:\n  " + "\n  ".join(bad)
+
+
+def test_record_length_boundary(ctx):
+    """64 bytes is allowed (unknown record: 404), 65 is not (400)."""
+    r64 = ctx.stack.alt("f" + "9" * 63)
+    assert r64.status == 404 and r64.json and r64.json.get("field") == "record", show(r64)
+    r65 = ctx.stack.alt("f" + "9" * 64)
+    assert r65.status == 400 and r65.json and r65.json.get("field") == "record", show(r65)
+
+
+def test_languages_and_channels(ctx):
+    rid = ctx.picks["on_loan"]
+    msgs = {}
+    for lang in ("nl", "en"):
+        j = expect_json(ctx.stack.alt(rid, lang=lang), 200)
+        assert j.get("message", "").strip(), "empty %s message" % lang
+        msgs[lang] = j["message"]
+    assert msgs["nl"] != msgs["en"], "nl and en messages are the same: %r" % msgs["nl"]
+    for ch in ("opac", "kiosk", "app", "widget"):
+        j = expect_json(ctx.stack.alt(rid, channel=ch), 200)
+        assert j.get("status") == "on_loan"
+
+
+def _comparable(j):
+    return {k: v for k, v in j.items() if k not in ("catalogue", "touchpoint")}
+
+
+def test_z3950_and_sru_agree(ctx):
+    ids = [ctx.picks[k] for k in ("on_loan", "mixed", "available", "book_diacritics") if k in ctx.picks]
+    for rid in ids:
+        z = expect_json(ctx.stack.alt(rid, catalogue="demo"), 200)
+        s = expect_json(ctx.stack.alt(rid, catalogue="demo-sru"), 200)
+        assert s.get("catalogue") == "demo-sru" and z.get("catalogue") == "demo"
+        assert _comparable(z) == _comparable(s), "Z39.50 and SRU differ for %s:\n  z3950 %s\n  sru   %s" % (
+            rid, str(_comparable(z))[:900], str(_comparable(s))[:900])
+        check_copies(s.get("copies"), ctx.cat.demo[rid])
+        assert title_matches(s.get("title"), ctx.cat.demo[rid]), "SRU title %r vs %r" % (
+            s.get("title"), ctx.cat.demo[rid]["title_a"])
+
+
+def test_concurrent_50(ctx):
+    films = [r for r in ctx.popular_films[:400] if marc.record_status(ctx.cat.demo[r])]
+    ids = films[:40] + [r for r in ctx.cat.demo if r.startswith("b")][:10]
+    assert len(ids) == 50
+    results = {}
+
+    def one(i, rid):
+        cat = "demo-sru" if i % 3 == 0 else "demo"
+        try:
+            results[i] = (rid, ctx.stack.alt(rid, catalogue=cat, branch=BRANCHES[i % 4], timeout=15))
+        except Exception as e:
+            results[i] = (rid, e)
+
+    threads = [threading.Thread(target=one, args=(i, rid)) for i, rid in enumerate(ids)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    bad = []
+    for i, rid in enumerate(ids):
+        got = results.get(i)
+        if got is None or isinstance(got[1], Exception):
+            bad.append("%s: %r" % (rid, got and got[1]))
+            continue
+        r = got[1]
+        rec = ctx.cat.demo[rid]
+        try:
+            j = expect_json(r, 200)
+            assert j.get("record") == rid, "answer for %s names %s" % (rid, j.get("record"))
+            assert j.get("status") == marc.record_status(rec), "status %r, want %r" % (
+                j.get("status"), marc.record_status(rec))
+            assert j.get("degraded") == [], "degraded %r" % j.get("degraded")
+            check_copies(j.get("copies"), rec)
+            check_alternatives(ctx, j, rid, BRANCHES[i % 4], ctx.cat.demo)
+        except AssertionError as e:
+            bad.append("%s: %s" % (rid, str(e)[:400]))
+    assert not bad, "%d of 50 concurrent answers wrong:\n  %s" % (len(bad), "\n  ".join(bad[:8]))

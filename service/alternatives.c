@@ -2,8 +2,8 @@
  *
  *   1. at once, in parallel: the wanted record from the catalogue, and its
  *      co-occurring titles (and popular ones) from Redis;
- *   2. the candidates from the catalogue, all at once (batched searches
- *      spread over the connection pool), to keep those on the shelf now;
+ *   2. the candidates from the catalogue, in rounds (each one batched
+ *      search), to keep those on the shelf now;
  *   3. the touchpoint into its Redis stream; its id goes in the answer.
  * A deadline (request_timeout_ms) answers with whatever is known then. */
 #include "alternatives.h"
@@ -48,6 +48,7 @@ struct alt_request {
     size_t ncands;
     struct catalogue_lookup *cands_lookup;
     struct bib **cand_bibs;         /* parallel to cands; references */
+    size_t cands_asked;             /* cands[0 .. cands_asked) looked up or on the way */
 
     /* phase 3 */
     struct store_op *log_op;
@@ -267,20 +268,56 @@ static void log_and_answer(struct alt_request *r)
     rcmd_free(&cmd);
 }
 
+static void lookup_candidates(struct alt_request *r);
+
 static void candidates_looked_up(const struct lookup_result *res, size_t n, void *arg)
 {
     struct alt_request *r = arg;
     r->cands_lookup = NULL;
-    int failed = 0;
-    for (size_t i = 0; i < n && i < r->ncands; i++) {
+    size_t first = r->cands_asked - n;
+    for (size_t i = 0; i < n; i++) {
         if (res[i].status == LOOKUP_FOUND)
-            r->cand_bibs[i] = bib_ref(res[i].bib);
+            r->cand_bibs[first + i] = bib_ref(res[i].bib);
         else if (res[i].status == LOOKUP_FAILED)
-            failed = 1;
+            degrade(r, "alternatives_incomplete");
     }
-    if (failed)
+    size_t available = 0;
+    for (size_t i = 0; i < r->cands_asked; i++)
+        available += r->cand_bibs[i] && bib_available(r->cand_bibs[i], NULL);
+    if (available >= (size_t)r->p.limit || r->cands_asked == r->ncands ||
+        json_array_size(r->degraded))
+        log_and_answer(r);
+    else
+        lookup_candidates(r);
+}
+
+/* Phase 2, in rounds of twice the alternatives asked for: most candidates
+ * are on the shelf, so one round usually does, and the catalogue is asked
+ * for a few records instead of max_candidates. */
+static void lookup_candidates(struct alt_request *r)
+{
+    r->phase = PHASE_CANDIDATES;
+    size_t n = 2 * (size_t)r->p.limit;
+    if (n > r->ncands - r->cands_asked)
+        n = r->ncands - r->cands_asked;
+    const char **ids = calloc(n, sizeof *ids);
+    if (!r->cand_bibs)
+        r->cand_bibs = calloc(r->ncands, sizeof *r->cand_bibs);
+    if (!ids || !r->cand_bibs) {
+        free(ids);
         degrade(r, "alternatives_incomplete");
-    log_and_answer(r);
+        log_and_answer(r);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        ids[i] = r->cands[r->cands_asked + i].record;
+    r->cands_asked += n;
+    r->cands_lookup = catalogue_lookup_start(r->cat, ids, n, candidates_looked_up, r);
+    free(ids);
+    if (!r->cands_lookup) {
+        degrade(r, "alternatives_incomplete");
+        log_and_answer(r);
+    }
 }
 
 /* Both halves of phase 1 are in: say 404, or look the candidates up. */
@@ -303,23 +340,7 @@ static void lookup_settled(struct alt_request *r)
         log_and_answer(r);
         return;
     }
-    r->phase = PHASE_CANDIDATES;
-    const char **ids = calloc(r->ncands, sizeof *ids);
-    r->cand_bibs = calloc(r->ncands, sizeof *r->cand_bibs);
-    if (!ids || !r->cand_bibs) {
-        free(ids);
-        degrade(r, "alternatives_incomplete");
-        log_and_answer(r);
-        return;
-    }
-    for (size_t i = 0; i < r->ncands; i++)
-        ids[i] = r->cands[i].record;
-    r->cands_lookup = catalogue_lookup_start(r->cat, ids, r->ncands, candidates_looked_up, r);
-    free(ids);
-    if (!r->cands_lookup) {
-        degrade(r, "alternatives_incomplete");
-        log_and_answer(r);
-    }
+    lookup_candidates(r);
 }
 
 static void title_looked_up(const struct lookup_result *res, size_t n, void *arg)

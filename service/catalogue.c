@@ -41,6 +41,7 @@ struct job {
     char **ids;
     size_t n;
     int attempts;
+    uint64_t started_ms;
 };
 
 struct zconn {
@@ -411,6 +412,14 @@ static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
     struct catalogue *cat = c->cat;
     struct job *j = c->job;
     c->job = NULL;
+    if (j->n == 0) {
+        log_msg(LOG_WARN, "catalogue %s: connect timed out after %d ms", cat->cfg->name,
+                cat->cfg->timeout_ms);
+        conn_reset(c);
+        job_free(j);
+        conn_dispatch(cat);
+        return;
+    }
     cat->stats.timeouts++;
     log_msg(LOG_WARN, "catalogue %s: search timed out after %d ms; reconnecting",
             cat->cfg->name, cat->cfg->timeout_ms);
@@ -451,8 +460,15 @@ static void conn_start(struct zconn *c, struct job *j)
         job_fail(cat, j, "catalogue_unavailable");
         return;
     }
+    if (j->n == 0) {                /* only connect: a warm pool answers sooner */
+        struct timeval tv = {cat->cfg->timeout_ms / 1000, (cat->cfg->timeout_ms % 1000) * 1000};
+        j->started_ms = now_ms();
+        evtimer_add(c->deadline, &tv);
+        conn_drive(c);
+        return;
+    }
     struct strbuf q = {0};
-    char count[16];
+    char count[24];
     snprintf(count, sizeof count, "%zu", j->n);
     ZOOM_connection_option_set(c->zc, "count", count);
     ZOOM_query zq = ZOOM_query_create();
@@ -472,6 +488,7 @@ static void conn_start(struct zconn *c, struct job *j)
     c->rs = ZOOM_connection_search(c->zc, zq);
     ZOOM_query_destroy(zq);
     cat->stats.searches++;
+    j->started_ms = now_ms();
     struct timeval tv = {cat->cfg->timeout_ms / 1000, (cat->cfg->timeout_ms % 1000) * 1000};
     evtimer_add(c->deadline, &tv);
     conn_drive(c);
@@ -497,6 +514,16 @@ static void conn_search_done(struct zconn *c)
     event_del(c->deadline);
     event_del(c->io);
 
+    if (j->n == 0) {                /* a connect without a search */
+        if (code) {
+            log_msg(LOG_WARN, "catalogue %s: cannot connect: %s (%d) %s", cat->cfg->name, msg,
+                    code, addinfo ? addinfo : "");
+            conn_reset(c);
+        }
+        c->job = NULL;
+        job_free(j);
+        return;
+    }
     if (code) {
         int lost = zoom_error_is_connection(code);
         int retry = lost && j->attempts < 2;
@@ -535,6 +562,8 @@ static void conn_search_done(struct zconn *c)
     ZOOM_resultset_destroy(c->rs);
     c->rs = NULL;
     c->job = NULL;
+    log_msg(LOG_DEBUG, "catalogue %s: %zu of %zu records in %llu ms", cat->cfg->name, nbibs,
+            j->n, (unsigned long long)(now_ms() - j->started_ms));
     if (!bibs) {
         job_fail(cat, j, "out_of_memory");
         return;
@@ -574,12 +603,29 @@ static void conn_drive(struct zconn *c)
      * timer settles it. */
 }
 
+/* The next search: the first queued job, joined by the jobs after it while
+ * the ids fit in one batch. Lookups of many requests thus share searches
+ * when the pool is busy, which is when it matters. */
+static struct job *queue_take_batch(struct catalogue *cat)
+{
+    struct job *j = queue_pop(cat);
+    while (j && cat->queue_head && cat->queue_head->attempts == j->attempts &&
+           j->n + cat->queue_head->n <= (size_t)cat->cfg->batch_max) {
+        struct job *next = queue_pop(cat);
+        memcpy(j->ids + j->n, next->ids, next->n * sizeof *next->ids);
+        j->n += next->n;
+        next->n = 0;
+        job_free(next);
+    }
+    return j;
+}
+
 static void conn_dispatch(struct catalogue *cat)
 {
     for (int i = 0; i < cat->cfg->connections && cat->queue_head; i++) {
         struct zconn *c = &cat->conns[i];
         if (!c->job)
-            conn_start(c, queue_pop(cat));
+            conn_start(c, queue_take_batch(cat));
     }
 }
 
@@ -620,6 +666,15 @@ struct catalogue *catalogue_new(struct event_base *base, const struct catalogue_
             catalogue_free(cat);
             return NULL;
         }
+    }
+    /* Connect the whole pool now (in the background, like every search):
+     * the first requests then find connections ready. */
+    for (int i = 0; i < cfg->connections; i++) {
+        struct job *j = calloc(1, sizeof *j);
+        if (j && (j->ids = calloc((size_t)cfg->batch_max, sizeof *j->ids)))
+            conn_start(&cat->conns[i], j);
+        else
+            free(j);
     }
     return cat;
 }

@@ -101,6 +101,20 @@ static char *trimmed(const char *s)
     return n ? strndup(s, n) : NULL;
 }
 
+/* Copies s without blanks at either end (caller frees): call numbers and
+ * locations stay exactly as catalogued. */
+static char *stripped(const char *s)
+{
+    if (!s)
+        return NULL;
+    while (*s == ' ')
+        s++;
+    size_t n = strlen(s);
+    while (n && s[n - 1] == ' ')
+        n--;
+    return n ? strndup(s, n) : NULL;
+}
+
 static int truthy(const char *v)
 {
     if (!v)
@@ -148,8 +162,8 @@ static int add_copy(struct bib *b, json_t *df, const struct holdings_map *map)
     struct copy *c = &copies[b->ncopies++];
     memset(c, 0, sizeof *c);
     c->branch = strdup(branch);
-    c->call_number = trimmed(subfield(df, map->call_number));
-    c->location = trimmed(subfield(df, map->location));
+    c->call_number = stripped(subfield(df, map->call_number));
+    c->location = stripped(subfield(df, map->location));
     c->status = COPY_AVAILABLE;
     if (truthy(subfield(df, map->lost)) || truthy(subfield(df, map->withdrawn)))
         c->status = COPY_UNAVAILABLE;

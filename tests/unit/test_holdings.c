@@ -64,8 +64,8 @@ TEST(sirsi949_and_id_in_subfield)
         " {\"245\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": [{\"a\": \"Mudan\\u00e7as\"}]}},"
         " {\"949\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": [{\"a\": \"5490\"},"
         "   {\"i\": \"30007007467409\"}, {\"l\": \"HUNT-AUDIO\"}, {\"m\": \"HUNTINGTON\"}]}},"
-        " {\"949\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": [{\"a\": \"5490\"},"
-        "   {\"k\": \"CHECKEDOUT\"}, {\"m\": \"HUNTINGTON\"}]}},"
+        " {\"949\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": ["
+        "   {\"k\": \"CHECKEDOUT\"}, {\"a\": \"Z 5782 S34 Ref.\"}, {\"m\": \"HUNTINGTON\"}]}},"
         " {\"999\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": [{\"c\": \"42\"}]}}"
         "]}";
     json_t *j = parse(rec);
@@ -79,6 +79,7 @@ TEST(sirsi949_and_id_in_subfield)
         CHECK_STR(b->copies[0].location, "HUNT-AUDIO");
         CHECK(b->copies[0].status == COPY_AVAILABLE);
         CHECK(b->copies[1].status == COPY_ON_LOAN);
+        CHECK_STR(b->copies[1].call_number, "Z 5782 S34 Ref.");   /* as catalogued */
         CHECK(bib_expected_back(b) == NULL);    /* Sirsi exports no due date */
         bib_unref(b);
     }

@@ -281,9 +281,13 @@ static void candidates_looked_up(const struct lookup_result *res, size_t n, void
         else if (res[i].status == LOOKUP_FAILED)
             degrade(r, "alternatives_incomplete");
     }
+    /* Candidates come best first; once `limit` of them can be shown first
+     * (on the shelf, at the patron's branch when one is given), no later
+     * candidate could enter the answer: it is what looking up all of them
+     * would give. */
     size_t available = 0;
     for (size_t i = 0; i < r->cands_asked; i++)
-        available += r->cand_bibs[i] && bib_available(r->cand_bibs[i], NULL);
+        available += r->cand_bibs[i] && bib_available(r->cand_bibs[i], r->p.branch);
     if (available >= (size_t)r->p.limit || r->cands_asked == r->ncands ||
         json_array_size(r->degraded))
         log_and_answer(r);
@@ -291,13 +295,13 @@ static void candidates_looked_up(const struct lookup_result *res, size_t n, void
         lookup_candidates(r);
 }
 
-/* Phase 2, in rounds of twice the alternatives asked for: most candidates
- * are on the shelf, so one round usually does, and the catalogue is asked
- * for a few records instead of max_candidates. */
+/* Phase 2, in rounds of one search (the catalogue's batch_max ids) until
+ * `limit` candidates are on the shelf: usually one or two rounds, so the
+ * catalogue is asked for a few records, not max_candidates. */
 static void lookup_candidates(struct alt_request *r)
 {
     r->phase = PHASE_CANDIDATES;
-    size_t n = 2 * (size_t)r->p.limit;
+    size_t n = (size_t)r->srv->cfg->catalogues[r->cat_index].batch_max;
     if (n > r->ncands - r->cands_asked)
         n = r->ncands - r->cands_asked;
     const char **ids = calloc(n, sizeof *ids);

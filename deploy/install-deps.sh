@@ -5,8 +5,8 @@
 # Run as root (or with sudo available), non-interactively.
 set -euo pipefail
 
-BUILD_PKGS="gcc make pkg-config libevent-dev libhiredis-dev libjansson-dev libyaz-dev libsodium-dev"
-RUNTIME_PKGS="redis-server idzebra-2.0 yaz"
+BUILD_PKGS="gcc libc6-dev make pkg-config libevent-dev libhiredis-dev libjansson-dev libyaz-dev libsodium-dev"
+RUNTIME_PKGS="redis-server redis-tools idzebra-2.0 yaz"
 TEST_PKGS="python3 wrk curl"
 
 installed() {

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "plugin.h"
 #include "pseudo.h"
 #include "server.h"
 
@@ -48,9 +49,22 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check_only) {
-        printf("%s: configuration is fine\n", path);
+        /* Like nginx -t: also load every link plugin with its settings. */
+        int bad = 0;
+        for (size_t i = 0; i < cfg->ncatalogues; i++) {
+            struct link *l = link_open(cfg->plugin_dir, cfg->catalogues[i].link, &err);
+            if (!l) {
+                fprintf(stderr, "%s: catalogues[%zu].link: %s\n", path, i, strbuf_cstr(&err));
+                strbuf_reset(&err);
+                bad = 1;
+            }
+            link_close(l);
+        }
+        if (!bad)
+            printf("%s: configuration is fine\n", path);
         config_free(cfg);
-        return 0;
+        strbuf_free(&err);
+        return bad;
     }
     enum log_level level;
     log_level_parse(cfg->log_level, &level);

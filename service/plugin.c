@@ -19,7 +19,7 @@ struct link *link_open(const char *dir, const json_t *conf, struct strbuf *err)
 {
     const char *name = json_string_value(json_object_get(conf, "plugin"));
     if (!name || !*name || strchr(name, '/') || strchr(name, '.')) {
-        strbuf_printf(err, "link.plugin: must be a plugin name like \"koha\"");
+        strbuf_printf(err, "plugin: must be a plugin name like \"koha\"");
         return NULL;
     }
     struct strbuf path = {0};
@@ -53,7 +53,7 @@ struct link *link_open(const char *dir, const json_t *conf, struct strbuf *err)
     }
     char why[256] = "";
     if (p->init(conf, &l->state, why, sizeof why) < 0) {
-        strbuf_printf(err, "link (%s): %s", name, why);
+        strbuf_printf(err, "%s plugin: %s", name, why);
         goto fail;
     }
     strbuf_free(&path);

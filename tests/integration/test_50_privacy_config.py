@@ -96,6 +96,18 @@ def test_config_check_reports_every_error(ctx):
     assert "catalogues" in cat, "nested error should give the key path (catalogues[1].protcol): %r" % cat
 
 
+def test_config_check_loads_link_plugins(ctx):
+    cfg = json.loads(json.dumps(ctx.stack.config))
+    last = len(cfg["catalogues"]) - 1
+    cfg["catalogues"][last]["link"] = {"plugin": "template", "reserve": "https://x/{id}",
+                                       "record": "https://x/{record}"}
+    cfg["catalogues"][0]["link"] = {"plugin": "nosuch"}
+    rc, out, path = _check(ctx, cfg)
+    assert rc == 1, "exit %d for bad link plugins, want 1: %s" % (rc, out)
+    assert "catalogues[0].link: " in out and "nosuch.so: cannot load" in out, out
+    assert "catalogues[%d].link: template plugin: reserve: unknown placeholder" % last in out, out
+
+
 def test_config_check_bad_json(ctx):
     path = os.path.join(ctx.stack.tmp, "broken.json")
     with open(path, "w") as f:

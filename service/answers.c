@@ -2,21 +2,14 @@
 #include "answers.h"
 
 #include <stdlib.h>
-#include <time.h>
 
+#include "clock.h"
 #include "dict.h"
 
 struct answers {
     struct dict *byquery;
     size_t max_entries;
 };
-
-uint64_t answers_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct answer *answer_ref(struct answer *ans)
 {
@@ -65,7 +58,7 @@ struct answer *answers_get(struct answers *a, const char *key)
     struct answer *ans = dict_get(a->byquery, key);
     if (!ans)
         return NULL;
-    if (ans->expires_ms <= answers_now_ms()) {
+    if (ans->expires_ms <= monotonic_ms()) {
         dict_del(a->byquery, key);
         answer_unref(ans);
         return NULL;
@@ -86,7 +79,7 @@ static int expired(const char *key, void *value, void *arg)
 void answers_put(struct answers *a, const char *key, struct answer *ans)
 {
     if (dict_size(a->byquery) >= a->max_entries) {
-        uint64_t now = answers_now_ms();
+        uint64_t now = monotonic_ms();
         dict_each(a->byquery, expired, &now);
         if (dict_size(a->byquery) >= a->max_entries)
             return;

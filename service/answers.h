@@ -31,6 +31,5 @@ struct answer *answers_get(struct answers *a, const char *key);
 void answers_put(struct answers *a, const char *key, struct answer *ans);
 struct answer *answer_ref(struct answer *ans);
 void answer_unref(struct answer *ans);
-uint64_t answers_now_ms(void);
 
 #endif

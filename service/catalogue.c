@@ -13,11 +13,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <yaz/marcdisp.h>
 #include <yaz/wrbuf.h>
 #include <yaz/zoom.h>
 
+#include "clock.h"
 #include "dict.h"
 #include "log.h"
 
@@ -79,13 +79,6 @@ struct catalogue_lookup {
 
 static void conn_dispatch(struct catalogue *cat);
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- lookups and the cache ---------------------------------------------- */
 
 static void lookup_free(struct catalogue_lookup *lk)
@@ -136,7 +129,7 @@ static int entry_expired(const char *key, void *value, void *arg)
     (void)key;
     struct cache_entry *e = value;
     const struct catalogue *cat = arg;
-    if (e->state == ENTRY_PENDING || now_ms() - e->settled_ms < (uint64_t)cat->cfg->cache_ms)
+    if (e->state == ENTRY_PENDING || monotonic_ms() - e->settled_ms < (uint64_t)cat->cfg->cache_ms)
         return 0;
     entry_free(e);
     return 1;
@@ -159,7 +152,7 @@ static void cache_settle(struct catalogue *cat, const char *id, enum lookup_stat
     } else {
         e->state = ENTRY_NOT_FOUND;
     }
-    e->settled_ms = now_ms();
+    e->settled_ms = monotonic_ms();
     int keep = status != LOOKUP_FAILED && cat->cfg->cache_ms > 0;
     if (keep && dict_size(cat->cache) > (size_t)cat->cfg->cache_max_entries) {
         dict_each(cat->cache, entry_expired, cat);
@@ -239,7 +232,7 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
     lk->outstanding = 1;    /* held by this function until the end */
 
     struct job *batch = NULL;
-    uint64_t now = now_ms();
+    uint64_t now = monotonic_ms();
     for (size_t i = 0; i < n; i++) {
         struct cache_entry *e = dict_get(cat->cache, ids[i]);
         if (e && e->state != ENTRY_PENDING && now - e->settled_ms < (uint64_t)cat->cfg->cache_ms) {
@@ -462,7 +455,7 @@ static void conn_start(struct zconn *c, struct job *j)
     }
     if (j->n == 0) {                /* only connect: a warm pool answers sooner */
         struct timeval tv = {cat->cfg->timeout_ms / 1000, (cat->cfg->timeout_ms % 1000) * 1000};
-        j->started_ms = now_ms();
+        j->started_ms = monotonic_ms();
         evtimer_add(c->deadline, &tv);
         conn_drive(c);
         return;
@@ -488,7 +481,7 @@ static void conn_start(struct zconn *c, struct job *j)
     c->rs = ZOOM_connection_search(c->zc, zq);
     ZOOM_query_destroy(zq);
     cat->stats.searches++;
-    j->started_ms = now_ms();
+    j->started_ms = monotonic_ms();
     struct timeval tv = {cat->cfg->timeout_ms / 1000, (cat->cfg->timeout_ms % 1000) * 1000};
     evtimer_add(c->deadline, &tv);
     conn_drive(c);
@@ -552,7 +545,7 @@ static void conn_search_done(struct zconn *c)
         struct bib *b = marc ? bib_from_marc_json(marc, cat->map, cat->cfg->id_field, &why) : NULL;
         json_decref(marc);
         if (b) {
-            b->fetched_ms = now_ms();
+            b->fetched_ms = monotonic_ms();
             bibs[nbibs++] = b;
         }
         else
@@ -563,7 +556,7 @@ static void conn_search_done(struct zconn *c)
     c->rs = NULL;
     c->job = NULL;
     log_msg(LOG_DEBUG, "catalogue %s: %zu of %zu records in %llu ms", cat->cfg->name, nbibs,
-            j->n, (unsigned long long)(now_ms() - j->started_ms));
+            j->n, (unsigned long long)(monotonic_ms() - j->started_ms));
     if (!bibs) {
         job_fail(cat, j, "out_of_memory");
         return;

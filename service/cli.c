@@ -62,13 +62,9 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    struct strbuf err = {0};
-    struct config *cfg = config_load(path, &err);
-    if (!cfg) {
-        fputs(strbuf_cstr(&err), stderr);
-        strbuf_free(&err);
+    struct config *cfg = config_load_or_report(path);
+    if (!cfg)
         return 1;
-    }
     if (pseudo_init() < 0) {
         fprintf(stderr, "cannot initialise libsodium\n");
         config_free(cfg);

@@ -333,6 +333,16 @@ struct config *config_load(const char *path, struct strbuf *errors)
     return config_finish(&r, root, path);
 }
 
+struct config *config_load_or_report(const char *path)
+{
+    struct strbuf err = {0};
+    struct config *cfg = config_load(path, &err);
+    if (!cfg)
+        fputs(strbuf_cstr(&err), stderr);
+    strbuf_free(&err);
+    return cfg;
+}
+
 void config_free(struct config *cfg)
 {
     if (!cfg)

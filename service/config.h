@@ -69,6 +69,8 @@ struct config {
 /* Reads and checks path. Returns a config (caller frees with config_free),
  * or NULL with every error appended, one per line, to errors. */
 struct config *config_load(const char *path, struct strbuf *errors);
+/* config_load, printing the errors to stderr when there are any. */
+struct config *config_load_or_report(const char *path);
 /* Same, from a JSON text already in memory (name is used in messages). */
 struct config *config_parse(const char *text, const char *name, struct strbuf *errors);
 void config_free(struct config *cfg);

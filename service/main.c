@@ -41,13 +41,10 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    struct strbuf err = {0};
-    struct config *cfg = config_load(path, &err);
-    if (!cfg) {
-        fputs(strbuf_cstr(&err), stderr);
-        strbuf_free(&err);
+    struct config *cfg = config_load_or_report(path);
+    if (!cfg)
         return 1;
-    }
+    struct strbuf err = {0};
     if (check_only) {
         /* Like nginx -t: also load every link plugin with its settings. */
         int bad = 0;

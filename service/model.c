@@ -3,8 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "dict.h"
 #include "log.h"
 
@@ -21,13 +21,6 @@ struct model_read {
     void *arg;
     struct store_op *op;
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct neighbours *neighbours_ref(struct neighbours *nb)
 {
@@ -71,7 +64,7 @@ void model_free(struct model *m)
 struct neighbours *model_cached(struct model *m, const char *record)
 {
     struct neighbours *nb = dict_get(m->cache, record);
-    if (!nb || now_ms() - nb->fetched_ms >= (uint64_t)m->cfg->model_cache_ms)
+    if (!nb || monotonic_ms() - nb->fetched_ms >= (uint64_t)m->cfg->model_cache_ms)
         return NULL;
     return neighbours_ref(nb);
 }
@@ -81,7 +74,7 @@ static int expired(const char *key, void *value, void *arg)
     (void)key;
     struct model *m = arg;
     struct neighbours *nb = value;
-    if (now_ms() - nb->fetched_ms < (uint64_t)m->cfg->model_cache_ms)
+    if (monotonic_ms() - nb->fetched_ms < (uint64_t)m->cfg->model_cache_ms)
         return 0;
     neighbours_unref(nb);
     return 1;
@@ -118,7 +111,7 @@ static struct neighbours *parse(const struct model *m, const char *record, const
     if (!nb)
         return NULL;
     nb->refs = 1;
-    nb->fetched_ms = now_ms();
+    nb->fetched_ms = monotonic_ms();
     int oom = 0;
     for (size_t i = 0; co->type == REDIS_REPLY_ARRAY && i + 1 < co->elements && nb->n < max; i += 2) {
         double score = borrowers > 0 ? atof(co->element[i + 1]->str) / borrowers : 0;

@@ -22,7 +22,7 @@ done
 mkdir -p "$OUT" || fail "cannot create $OUT"
 OUT=$(cd "$OUT" && pwd)
 
-start=$(date +%s.%N)
+start=$(date +%s%N)
 python3 "$HERE/gen_records.py" "$DATA" "$OUT" "$@" || fail "gen_records.py failed"
 for db in demo koha; do
     yaz-marcdump -i marcxml -o marc "$OUT/$db.xml" > "$OUT/$db.mrc.tmp" \
@@ -47,5 +47,5 @@ for db in demo koha jazz; do
     [ "$got" = "$want" ] || fail "$db: zebraidx indexed ${got:-no} records, expected $want (see $OUT/tmp/zebraidx-$db.log)"
     echo "build.sh: $db: $got records indexed"
 done
-end=$(date +%s.%N)
-echo "build.sh: register ready in $OUT ($(echo "$end - $start" | bc 2>/dev/null || echo "?") s)"
+end=$(date +%s%N)
+echo "build.sh: register ready in $OUT ($(( (end - start) / 1000000 )) ms)"

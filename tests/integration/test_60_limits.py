@@ -1,0 +1,143 @@
+"""Explicit limits and the freshness bound, on the real stack: a body over
+limits.max_body_bytes is a JSON 413 (and one at the limit is not); beyond
+limits.max_pending_requests a JSON 503; a change of a record in Zebra shows
+in the answer within the catalogue's cache_ms."""
+
+import copy
+import json
+import os
+import subprocess
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import harness
+from suite import expect_json
+
+MARC = "http://www.loc.gov/MARC21/slim"
+NS = {"m": MARC}
+
+
+def test_body_limit_413(ctx):
+    tp = expect_json(ctx.stack.alt(ctx.picks["on_loan"]), 200)["touchpoint"]
+    path = "/v1/touchpoints/%s/events" % tp
+    limit = ctx.stack.config["limits"]["max_body_bytes"]
+
+    def body(size):
+        b = b'{"type":"shown","pad":"'
+        return b + b"x" * (size - len(b) - 2) + b'"}'
+
+    at = ctx.stack.post(path, body(limit))
+    # at the limit the body is read and judged: "pad" is an unknown field
+    j = expect_json(at, 400)
+    assert j["field"] == "pad", j
+    over = ctx.stack.post(path, body(limit + 1))
+    j = expect_json(over, 413)
+    assert j["field"] == "body", j
+
+
+def test_pending_limit_503(ctx):
+    """A second onloand with max_pending_requests 2: with the catalogue hung,
+    two requests wait and the third is refused at once."""
+    st = ctx.stack
+    cfg = copy.deepcopy(st.config)
+    port = harness.free_port()
+    cfg["listen"] = "127.0.0.1:%d" % port
+    cfg["limits"]["max_pending_requests"] = 2
+    path = st.write_config(cfg, "pending.json")
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:exitcode=23")
+    d = harness.Proc("onloand-pending", [os.path.join(st.build, "onloand"), "-c", path],
+                     os.path.join(st.tmp, "onloand-pending.log"), env=env)
+    st.procs.append(d)
+    victim = st.zebra_proc("victim")
+    try:
+        harness.wait_port(port, 10, d, "onloand (pending)")
+        victim.sigstop()
+        q = "/v1/alternatives?record=%s&catalogue=victim" % ctx.picks["available"]
+        slow = []
+        threads = [threading.Thread(target=lambda: slow.append(
+            harness.http_request(port, "GET", q, timeout=10))) for _ in range(2)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            h = harness.http_request(port, "GET", "/healthz").json
+            if h["pending_requests"] == 2:
+                break
+            time.sleep(0.02)
+        assert h["pending_requests"] == 2, h
+        third = harness.http_request(port, "GET", q, timeout=5)
+        j = expect_json(third, 503)
+        assert "error" in j and third.elapsed < 0.5, (j, third.elapsed)
+        for t in threads:
+            t.join(10)
+        assert [r.status for r in slow] == [200, 200], slow
+        assert all(r.json["status"] == "unknown" for r in slow), slow
+    finally:
+        victim.sigcont()
+        d.stop()
+
+
+def _demo_record(catdir, rid):
+    tree = ET.parse(os.path.join(catdir, "demo.xml"))
+    for rec in tree.getroot().findall("m:record", NS):
+        f001 = rec.find("m:controlfield[@tag='001']", NS)
+        if f001 is not None and f001.text == rid:
+            return rec
+    raise AssertionError("record %s not in demo.xml" % rid)
+
+
+def _reindex(ctx, rec):
+    """Replaces the record in the shared register (zebraidx update + commit):
+    every running zebrasrv sees it without a restart."""
+    catdir = ctx.cat.dir
+    ET.register_namespace("", MARC)
+    coll = ET.Element("{%s}collection" % MARC)
+    coll.append(rec)
+    xml = os.path.join(ctx.stack.tmp, "changed.xml")
+    mrc = os.path.join(ctx.stack.tmp, "changed.mrc")
+    ET.ElementTree(coll).write(xml, encoding="utf-8", xml_declaration=True)
+    with open(mrc, "wb") as out:
+        subprocess.run(["yaz-marcdump", "-i", "marcxml", "-o", "marc", xml],
+                       stdout=out, check=True)
+    for args in (["-g", "demo", "-d", "demo", "update", mrc], ["commit"]):
+        r = subprocess.run(["zebraidx", "-c", "zebra.cfg"] + args, cwd=catdir,
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr.decode()[-2000:]
+
+
+def _status(ctx, rid):
+    return expect_json(ctx.stack.alt(rid, catalogue="demo"), 200)
+
+
+def test_catalogue_change_seen_within_cache_ms(ctx):
+    # A film nobody borrowed (so no other answer shows it), all copies in.
+    rid = next(r for r, rec in sorted(ctx.cat.demo.items())
+               if r.startswith("f") and r not in ctx.by_record and rec["copies"]
+               and all(c["status"] == "available" for c in rec["copies"]))
+    cache_s = ctx.stack.config["catalogues"][0]["cache_ms"] / 1000.0
+    original = _demo_record(ctx.cat.dir, rid)
+    changed = copy.deepcopy(original)
+    for df in changed.findall("m:datafield[@tag='952']", NS):
+        q = ET.SubElement(df, "{%s}subfield" % MARC, code="q")
+        q.text = "2031-01-02"
+    assert _status(ctx, rid)["status"] == "available"
+    try:
+        _reindex(ctx, changed)
+        changed_at = time.monotonic()
+        while True:
+            j = _status(ctx, rid)
+            if j["status"] == "on_loan":
+                break
+            assert time.monotonic() - changed_at < cache_s + 1.5, \
+                "still %s %.1fs after the change (cache_ms %.1fs)" % (
+                    j["status"], time.monotonic() - changed_at, cache_s)
+            time.sleep(0.1)
+        assert j["expected_back"] == "2031-01-02", j
+        assert all(c["status"] == "on_loan" for c in j["copies"]), j
+    finally:
+        _reindex(ctx, original)
+    deadline = time.monotonic() + cache_s + 1.5
+    while _status(ctx, rid)["status"] != "available":
+        assert time.monotonic() < deadline, "record %s not restored" % rid
+        time.sleep(0.1)

@@ -327,7 +327,10 @@ struct config *config_load(const char *path, struct strbuf *errors)
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        strbuf_printf(errors, "%s:%d:%d: %s\n", path, jerr.line, jerr.column, jerr.text);
+        if (jerr.line > 0)
+            strbuf_printf(errors, "%s:%d:%d: %s\n", path, jerr.line, jerr.column, jerr.text);
+        else        /* the file could not be read: jansson has no position */
+            strbuf_printf(errors, "%s: %s\n", path, jerr.text);
         return NULL;
     }
     return config_finish(&r, root, path);

@@ -401,12 +401,9 @@ static void deadline_passed(evutil_socket_t fd, short what, void *arg)
             degrade(r, "redis_timeout");
         break;
     case PHASE_CANDIDATES:
+        /* Rounds that finished were checked in the catalogue and stay;
+         * the round in flight has set nothing yet. */
         degrade(r, "alternatives_timeout");
-        for (size_t i = 0; i < r->ncands; i++)     /* unchecked: none shown */
-            if (r->cand_bibs[i])
-                bib_unref(r->cand_bibs[i]);
-        free(r->cand_bibs);
-        r->cand_bibs = NULL;
         break;
     case PHASE_LOG:
         degrade(r, "touchpoint_not_logged");

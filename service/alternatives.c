@@ -9,7 +9,6 @@
 #include "alternatives.h"
 
 #include <stdint.h>
-
 #include <stdlib.h>
 #include <string.h>
 

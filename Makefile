@@ -20,7 +20,7 @@ LDFLAGS  += $(SANITIZE)
 CORE_SRC := service/strbuf.c service/log.c service/dict.c service/config.c \
             service/pseudo.c service/holdings.c service/plugin.c \
             service/recommend.c service/params.c service/csv.c service/messages.c service/loader.c
-DAEMON_SRC := service/catalogue.c service/store.c service/model.c service/answers.c service/touchpoint.c \
+DAEMON_SRC := service/catalogue.c service/store.c service/model.c service/answers.c service/ttl_cache.c service/touchpoint.c \
               service/alternatives.c service/http.c service/server.c
 CLI_SRC  :=
 

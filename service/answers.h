@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct answers;
+struct ttl_cache;
 
 struct answer {
     int refs;
@@ -23,12 +23,12 @@ struct answer {
     size_t nalternatives;
 };
 
-struct answers *answers_new(size_t max_entries);
-void answers_free(struct answers *a);
+/* The kept answers: a ttl_cache (free it with ttl_cache_free). */
+struct ttl_cache *answers_new(size_t max_entries);
 /* A fresh answer for key (a new reference), or NULL. */
-struct answer *answers_get(struct answers *a, const char *key);
-/* Keeps ans under key (takes a reference of its own). */
-void answers_put(struct answers *a, const char *key, struct answer *ans);
+struct answer *answers_get(struct ttl_cache *kept, const char *key);
+/* Keeps ans under key until ans->expires_ms (takes a reference of its own). */
+void answers_put(struct ttl_cache *kept, const char *key, struct answer *ans);
 struct answer *answer_ref(struct answer *ans);
 void answer_unref(struct answer *ans);
 

@@ -5,13 +5,13 @@
 #include <string.h>
 
 #include "clock.h"
-#include "dict.h"
+#include "ttl_cache.h"
 #include "log.h"
 
 struct model {
     struct store *st;
     const struct config *cfg;
-    struct dict *cache;         /* record -> struct neighbours (one ref) */
+    struct ttl_cache *cache;    /* record -> struct neighbours (one ref) */
 };
 
 struct model_read {
@@ -44,7 +44,7 @@ static void cache_value_free(void *v)
 struct model *model_new(struct store *st, const struct config *cfg)
 {
     struct model *m = calloc(1, sizeof *m);
-    if (!m || !(m->cache = dict_new())) {
+    if (!m || !(m->cache = ttl_cache_new((size_t)cfg->model_cache_max_entries, cache_value_free))) {
         free(m);
         return NULL;
     }
@@ -57,43 +57,21 @@ void model_free(struct model *m)
 {
     if (!m)
         return;
-    dict_free(m->cache, cache_value_free);
+    ttl_cache_free(m->cache);
     free(m);
 }
 
 struct neighbours *model_cached(struct model *m, const char *record)
 {
-    struct neighbours *nb = dict_get(m->cache, record);
-    if (!nb || monotonic_ms() - nb->fetched_ms >= (uint64_t)m->cfg->model_cache_ms)
-        return NULL;
-    return neighbours_ref(nb);
-}
-
-static int expired(const char *key, void *value, void *arg)
-{
-    (void)key;
-    struct model *m = arg;
-    struct neighbours *nb = value;
-    if (monotonic_ms() - nb->fetched_ms < (uint64_t)m->cfg->model_cache_ms)
-        return 0;
-    neighbours_unref(nb);
-    return 1;
+    struct neighbours *nb = ttl_cache_get(m->cache, record, monotonic_ms());
+    return nb ? neighbours_ref(nb) : NULL;
 }
 
 static void cache_put(struct model *m, const char *record, struct neighbours *nb)
 {
-    if (m->cfg->model_cache_ms <= 0)
-        return;
-    if (dict_size(m->cache) >= (size_t)m->cfg->model_cache_max_entries) {
-        dict_each(m->cache, expired, m);
-        if (dict_size(m->cache) >= (size_t)m->cfg->model_cache_max_entries)
-            return;
-    }
-    void *old = NULL;
-    if (dict_set(m->cache, record, neighbours_ref(nb), &old) < 0)
-        neighbours_unref(nb);
-    else if (old)
-        neighbours_unref(old);
+    if (m->cfg->model_cache_ms > 0)
+        ttl_cache_put(m->cache, record, neighbours_ref(nb),
+                      nb->fetched_ms + (uint64_t)m->cfg->model_cache_ms, monotonic_ms());
 }
 
 /* EXEC reply: [co-occurring (member, count)..., the record's borrowers,

@@ -6,6 +6,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "ttl_cache.h"
 
 int server_start(struct server *srv, struct event_base *base, const struct config *cfg,
                  struct strbuf *err)
@@ -53,7 +54,7 @@ void server_stop(struct server *srv)
     }
     free(srv->catalogues);
     free(srv->links);
-    answers_free(srv->answers);
+    ttl_cache_free(srv->answers);
     model_free(srv->model);
     store_free(srv->store);
     memset(srv, 0, sizeof *srv);

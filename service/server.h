@@ -25,7 +25,7 @@ struct server {
     struct link **links;            /* likewise */
     struct store *store;
     struct model *model;
-    struct answers *answers;        /* see answers.h */
+    struct ttl_cache *answers;      /* kept answers, see answers.h */
     struct evhttp *http;
     size_t pending_requests;
     unsigned long long requests;

@@ -2,8 +2,10 @@
  *
  *   1. at once, in parallel: the wanted record from the catalogue, and its
  *      co-occurring titles (and popular ones) from Redis;
- *   2. the candidates from the catalogue, in rounds (each one batched
- *      search), to keep those on the shelf now;
+ *   2. the candidates, best first, until enough are on the shelf now:
+ *      co-occurring titles looked up in rounds (one batched search each),
+ *      then the catalogue searched by the wanted title's author and its
+ *      subject, then popular titles in rounds;
  *   3. the touchpoint into its Redis stream; its id goes in the answer.
  * A deadline (request_timeout_ms) answers with whatever is known then. */
 #include "alternatives.h"
@@ -43,11 +45,17 @@ struct alt_request {
 
     /* phase 2 */
     struct neighbours *nb;          /* one reference, when read */
-    const struct candidate *cands;  /* nb's, or NULL */
-    size_t ncands;
+    const struct candidate *cands;  /* nb's, or NULL: also_borrowed, then popular */
+    size_t ncands, ncooc;           /* all of them; the also_borrowed ones */
     struct catalogue_lookup *cands_lookup;
     struct bib **cand_bibs;         /* parallel to cands; references */
     size_t cands_asked;             /* cands[0 .. cands_asked) looked up or on the way */
+    enum fallback { FALLBACK_AUTHOR, FALLBACK_SUBJECT, FALLBACK_DONE } fallback;
+    struct catalogue_search *search;
+    struct candidate *found;        /* from the fallback searches; owned */
+    struct bib **found_bibs;        /* parallel to found; references */
+    size_t nfound;
+    int candidates_failed;          /* a lookup or search failed: stop asking */
 
     /* phase 3 */
     struct store_op *log_op;
@@ -82,6 +90,11 @@ static void alt_request_free(struct alt_request *r)
         if (r->cand_bibs[i])
             bib_unref(r->cand_bibs[i]);
     free(r->cand_bibs);
+    catalogue_search_cancel(r->search);
+    for (size_t i = 0; i < r->nfound; i++)
+        bib_unref(r->found_bibs[i]);
+    free(r->found_bibs);
+    candidates_free(r->found, r->nfound);
     neighbours_unref(r->nb);
     answer_unref(r->ans);
     free(r->answer_key);
@@ -132,6 +145,32 @@ static json_t *available_at_json(const struct bib *b)
     return a;
 }
 
+/* Every candidate known so far with its record (NULL: not looked up or
+ * not in the catalogue): the co-occurring and popular ones and those the
+ * fallback searches found; a popular one also found by a search counts
+ * once, with the better reason. Arrays are malloc'd (caller frees both). */
+static size_t candidates_view(const struct alt_request *r, struct candidate **cands,
+                              struct bib ***bibs)
+{
+    size_t n = 0;
+    *cands = malloc((r->ncands + r->nfound + 1) * sizeof **cands);
+    *bibs = malloc((r->ncands + r->nfound + 1) * sizeof **bibs);
+    if (!*cands || !*bibs)
+        return 0;
+    for (size_t i = 0; i < r->ncands; i++) {
+        if (r->cands[i].reason == REASON_POPULAR &&
+            candidates_find(r->found, r->nfound, r->cands[i].record) >= 0)
+            continue;
+        (*cands)[n] = r->cands[i];
+        (*bibs)[n++] = r->cand_bibs ? r->cand_bibs[i] : NULL;
+    }
+    for (size_t i = 0; i < r->nfound; i++) {
+        (*cands)[n] = r->found[i];
+        (*bibs)[n++] = r->found_bibs[i];
+    }
+    return n;
+}
+
 /* The answer but for its touchpoint id and degraded list, serialised.
  * Returns a new reference, or NULL when out of memory. */
 static struct answer *make_answer(struct alt_request *r)
@@ -154,8 +193,11 @@ static struct answer *make_answer(struct alt_request *r)
     }
     ans->refs = 1;
     json_t *alts = json_array();
-    if (r->cand_bibs && r->bib) {
-        ans->nalternatives = recommend_select(r->cands, r->cand_bibs, r->ncands, r->p.branch,
+    struct candidate *view = NULL;
+    struct bib **view_bibs = NULL;
+    size_t nview = r->bib ? candidates_view(r, &view, &view_bibs) : 0;
+    if (nview) {
+        ans->nalternatives = recommend_select(view, view_bibs, nview, r->p.branch,
                                               (size_t)r->p.limit, chosen);
         ans->alternatives = calloc(ans->nalternatives + 1, sizeof *ans->alternatives);
         for (size_t i = 0; ans->alternatives && i < ans->nalternatives; i++) {
@@ -172,6 +214,8 @@ static struct answer *make_answer(struct alt_request *r)
         }
     }
     free(chosen);
+    free(view);
+    free(view_bibs);
     int copies_out = 0;
     for (size_t i = 0; r->bib && i < r->bib->ncopies; i++)
         copies_out |= r->bib->copies[i].status == COPY_ON_LOAN;
@@ -267,7 +311,22 @@ static void log_and_answer(struct alt_request *r)
     rcmd_free(&cmd);
 }
 
-static void lookup_candidates(struct alt_request *r);
+static void next_candidates(struct alt_request *r);
+
+/* Candidates come best first; once `limit` of them can be shown first (on
+ * the shelf, at the patron's branch when one is given), no later one could
+ * enter the answer: it is what looking at all of them would give. */
+static int enough_candidates(const struct alt_request *r)
+{
+    struct candidate *view;
+    struct bib **bibs;
+    size_t n = candidates_view(r, &view, &bibs), available = 0;
+    for (size_t i = 0; i < n; i++)
+        available += bibs[i] && bib_available(bibs[i], r->p.branch);
+    free(view);
+    free(bibs);
+    return available >= (size_t)r->p.limit;
+}
 
 static void candidates_looked_up(const struct lookup_result *res, size_t n, void *arg)
 {
@@ -278,49 +337,94 @@ static void candidates_looked_up(const struct lookup_result *res, size_t n, void
         if (res[i].status == LOOKUP_FOUND)
             r->cand_bibs[first + i] = bib_ref(res[i].bib);
         else if (res[i].status == LOOKUP_FAILED)
-            degrade(r, "alternatives_incomplete");
+            r->candidates_failed = 1;
     }
-    /* Candidates come best first; once `limit` of them can be shown first
-     * (on the shelf, at the patron's branch when one is given), no later
-     * candidate could enter the answer: it is what looking up all of them
-     * would give. */
-    size_t available = 0;
-    for (size_t i = 0; i < r->cands_asked; i++)
-        available += r->cand_bibs[i] && bib_available(r->cand_bibs[i], r->p.branch);
-    if (available >= (size_t)r->p.limit || r->cands_asked == r->ncands ||
-        json_array_size(r->degraded))
-        log_and_answer(r);
-    else
-        lookup_candidates(r);
+    next_candidates(r);
 }
 
-/* Phase 2, in rounds of one search (the catalogue's batch_max ids) until
- * `limit` candidates are on the shelf: usually one or two rounds, so the
- * catalogue is asked for a few records, not max_candidates. */
-static void lookup_candidates(struct alt_request *r)
+static void search_found(struct bib *const *bibs, size_t n, const char *error, void *arg)
 {
-    r->phase = PHASE_CANDIDATES;
+    struct alt_request *r = arg;
+    r->search = NULL;
+    if (error)
+        r->candidates_failed = 1;
+    enum reason why = r->fallback == FALLBACK_AUTHOR ? REASON_SAME_AUTHOR : REASON_SAME_SUBJECT;
+    for (size_t i = 0; i < n; i++) {
+        /* a co-occurring title keeps its better reason */
+        long known = candidates_find(r->cands, r->ncands, bibs[i]->id);
+        if (known >= 0 && r->cands[known].reason == REASON_ALSO_BORROWED)
+            continue;
+        size_t before = r->nfound;
+        struct bib **grown = realloc(r->found_bibs, (before + 1) * sizeof *grown);
+        if (!grown || (r->found_bibs = grown,
+                       candidates_add(&r->found, &r->nfound, r->p.record, bibs[i]->id, 0, why) < 0)) {
+            degrade(r, "alternatives_incomplete");
+            break;
+        }
+        if (r->nfound > before)
+            r->found_bibs[before] = bib_ref(bibs[i]);
+    }
+    r->fallback++;
+    next_candidates(r);
+}
+
+/* One round: the next batch_max candidates up to end, in one lookup. */
+static int lookup_round(struct alt_request *r, size_t end)
+{
     size_t n = (size_t)r->srv->cfg->catalogues[r->cat_index].batch_max;
-    if (n > r->ncands - r->cands_asked)
-        n = r->ncands - r->cands_asked;
+    if (n > end - r->cands_asked)
+        n = end - r->cands_asked;
     const char **ids = calloc(n, sizeof *ids);
     if (!r->cand_bibs)
         r->cand_bibs = calloc(r->ncands, sizeof *r->cand_bibs);
     if (!ids || !r->cand_bibs) {
         free(ids);
-        degrade(r, "alternatives_incomplete");
-        log_and_answer(r);
-        return;
+        return -1;
     }
     for (size_t i = 0; i < n; i++)
         ids[i] = r->cands[r->cands_asked + i].record;
     r->cands_asked += n;
     r->cands_lookup = catalogue_lookup_start(r->cat, ids, n, candidates_looked_up, r);
     free(ids);
-    if (!r->cands_lookup) {
+    return r->cands_lookup ? 0 : -1;
+}
+
+/* Phase 2, one step at a time, best candidates first, until enough are
+ * on the shelf: co-occurring titles in rounds of one search (the
+ * catalogue's batch_max ids), then the wanted title's author, then its
+ * subject, then popular titles in rounds. Usually the first round does,
+ * so the catalogue is asked for a few records, not max_candidates. */
+static void next_candidates(struct alt_request *r)
+{
+    r->phase = PHASE_CANDIDATES;
+    if (r->candidates_failed)
         degrade(r, "alternatives_incomplete");
+    if (r->candidates_failed || enough_candidates(r)) {
         log_and_answer(r);
+        return;
     }
+    if (r->cands_asked < r->ncooc) {
+        if (lookup_round(r, r->ncooc) < 0) {
+            degrade(r, "alternatives_incomplete");
+            log_and_answer(r);
+        }
+        return;
+    }
+    while (r->fallback != FALLBACK_DONE) {
+        const char *term = r->fallback == FALLBACK_AUTHOR ? r->bib->author : r->bib->subject;
+        if (term) {
+            r->search = catalogue_search_start(
+                r->cat, r->fallback == FALLBACK_AUTHOR ? SEARCH_AUTHOR : SEARCH_SUBJECT, term,
+                (size_t)r->srv->cfg->catalogues[r->cat_index].batch_max, search_found, r);
+            if (r->search)
+                return;
+            degrade(r, "alternatives_incomplete");
+        }
+        r->fallback++;
+    }
+    if (r->cands_asked < r->ncands && lookup_round(r, r->ncands) == 0)
+        return;
+    log_and_answer(r);
 }
 
 /* Both halves of phase 1 are in: say 404, or look the candidates up. */
@@ -339,11 +443,7 @@ static void lookup_settled(struct alt_request *r)
         log_and_answer(r);      /* the catalogue is failing: no candidates either */
         return;
     }
-    if (r->ncands == 0) {
-        log_and_answer(r);
-        return;
-    }
-    lookup_candidates(r);
+    next_candidates(r);
 }
 
 static void title_looked_up(const struct lookup_result *res, size_t n, void *arg)
@@ -365,6 +465,9 @@ static void neighbours_settle(struct alt_request *r, struct neighbours *nb)
     r->nb = nb;
     r->cands = nb ? nb->cands : NULL;
     r->ncands = nb ? nb->n : 0;
+    r->ncooc = 0;
+    while (r->ncooc < r->ncands && r->cands[r->ncooc].reason == REASON_ALSO_BORROWED)
+        r->ncooc++;
 }
 
 static void neighbours_read(struct neighbours *nb, const char *error, void *arg)

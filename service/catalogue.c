@@ -36,10 +36,26 @@ struct cache_entry {
     struct waiter *waiters;     /* PENDING only */
 };
 
+struct catalogue_search {
+    catalogue_search_cb *cb;
+    void *arg;
+    int cancelled;
+    size_t max;
+    char *query;                /* PQF or CQL, per the catalogue's protocol */
+};
+
+enum job_kind {
+    JOB_LOOKUP,                 /* ids[0 .. n) by local id */
+    JOB_SEARCH,                 /* search->query, at most search->max records */
+    JOB_CONNECT,                /* only connect (the pool at start) */
+};
+
 struct job {
     struct job *next;
-    char **ids;
+    enum job_kind kind;
+    char **ids;                 /* room for batch_max */
     size_t n;
+    struct catalogue_search *search;    /* JOB_SEARCH: owned */
     int attempts;
     uint64_t started_ms;
 };
@@ -176,7 +192,23 @@ static void job_free(struct job *j)
     for (size_t i = 0; i < j->n; i++)
         free(j->ids[i]);
     free(j->ids);
+    if (j->search) {
+        free(j->search->query);
+        free(j->search);
+    }
     free(j);
+}
+
+static struct job *job_new(struct catalogue *cat, enum job_kind kind)
+{
+    struct job *j = calloc(1, sizeof *j);
+    if (j && !(j->ids = calloc((size_t)cat->cfg->batch_max, sizeof *j->ids))) {
+        free(j);
+        return NULL;
+    }
+    if (j)
+        j->kind = kind;
+    return j;
 }
 
 static void job_fail(struct catalogue *cat, struct job *j, const char *error)
@@ -184,6 +216,8 @@ static void job_fail(struct catalogue *cat, struct job *j, const char *error)
     cat->stats.failures++;
     for (size_t i = 0; i < j->n; i++)
         cache_settle(cat, j->ids[i], LOOKUP_FAILED, NULL, error);
+    if (j->kind == JOB_SEARCH && !j->search->cancelled)
+        j->search->cb(NULL, 0, error, j->search->arg);
     job_free(j);
 }
 
@@ -264,14 +298,9 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
         lk->outstanding++;
         if (!start_search)
             continue;
-        if (!batch) {
-            if (!(batch = calloc(1, sizeof *batch)) ||
-                !(batch->ids = calloc((size_t)cat->cfg->batch_max, sizeof *batch->ids))) {
-                free(batch);
-                batch = NULL;
-                cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, "out_of_memory");
-                continue;
-            }
+        if (!batch && !(batch = job_new(cat, JOB_LOOKUP))) {
+            cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, "out_of_memory");
+            continue;
         }
         if (!(batch->ids[batch->n] = strdup(ids[i]))) {
             cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, "out_of_memory");
@@ -337,6 +366,58 @@ int catalogue_build_query(enum catalogue_protocol proto, const char *const *ids,
             rc |= strbuf_printf(out, "%srec.id==\"%s\"", i ? " or " : "", ids[i]);
     }
     return rc ? -1 : 0;
+}
+
+/* A search term goes between double quotes: quotes and backslashes, which
+ * could end it early, become blanks (they carry no meaning in a name or
+ * subject heading). */
+int catalogue_build_search(enum catalogue_protocol proto, enum search_field field,
+                           const char *term, struct strbuf *out)
+{
+    struct strbuf t = {0};
+    for (const char *p = term; *p; p++)
+        if (strbuf_append(&t, *p == '"' || *p == '\\' ? " " : p, 1) < 0) {
+            strbuf_free(&t);
+            return -1;
+        }
+    int rc;
+    if (proto == CATALOGUE_Z3950)
+        rc = strbuf_printf(out, "@attr 1=%d @attr 4=1 \"%s\"", field == SEARCH_AUTHOR ? 1003 : 21,
+                           strbuf_cstr(&t));
+    else
+        rc = strbuf_printf(out, "%s=\"%s\"", field == SEARCH_AUTHOR ? "dc.creator" : "dc.subject",
+                           strbuf_cstr(&t));
+    strbuf_free(&t);
+    return rc;
+}
+
+struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum search_field field,
+                                                const char *term, size_t max,
+                                                catalogue_search_cb *cb, void *arg)
+{
+    struct job *j = job_new(cat, JOB_SEARCH);
+    struct strbuf q = {0};
+    if (!j || !(j->search = calloc(1, sizeof *j->search)) ||
+        catalogue_build_search(cat->cfg->protocol, field, term, &q) < 0) {
+        if (j)
+            job_free(j);
+        strbuf_free(&q);
+        return NULL;
+    }
+    struct catalogue_search *s = j->search;
+    s->cb = cb;
+    s->arg = arg;
+    s->max = max ? max : 1;
+    s->query = strbuf_steal(&q);
+    queue_push(cat, j, 0);
+    conn_dispatch(cat);
+    return s;
+}
+
+void catalogue_search_cancel(struct catalogue_search *s)
+{
+    if (s)
+        s->cancelled = 1;   /* the job frees it when its search is over */
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -405,7 +486,7 @@ static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
     struct catalogue *cat = c->cat;
     struct job *j = c->job;
     c->job = NULL;
-    if (j->n == 0) {
+    if (j->kind == JOB_CONNECT) {
         log_msg(LOG_WARN, "catalogue %s: connect timed out after %d ms", cat->cfg->name,
                 cat->cfg->timeout_ms);
         conn_reset(c);
@@ -453,7 +534,7 @@ static void conn_start(struct zconn *c, struct job *j)
         job_fail(cat, j, "catalogue_unavailable");
         return;
     }
-    if (j->n == 0) {                /* only connect: a warm pool answers sooner */
+    if (j->kind == JOB_CONNECT) {   /* only connect: a warm pool answers sooner */
         struct timeval tv = {cat->cfg->timeout_ms / 1000, (cat->cfg->timeout_ms % 1000) * 1000};
         j->started_ms = monotonic_ms();
         evtimer_add(c->deadline, &tv);
@@ -462,10 +543,12 @@ static void conn_start(struct zconn *c, struct job *j)
     }
     struct strbuf q = {0};
     char count[24];
-    snprintf(count, sizeof count, "%zu", j->n);
+    snprintf(count, sizeof count, "%zu", j->kind == JOB_SEARCH ? j->search->max : j->n);
     ZOOM_connection_option_set(c->zc, "count", count);
     ZOOM_query zq = ZOOM_query_create();
-    int bad = catalogue_build_query(cat->cfg->protocol, (const char *const *)j->ids, j->n, &q);
+    int bad = j->kind == JOB_SEARCH
+                  ? strbuf_puts(&q, j->search->query)
+                  : catalogue_build_query(cat->cfg->protocol, (const char *const *)j->ids, j->n, &q);
     if (!bad)
         bad = cat->cfg->protocol == CATALOGUE_Z3950 ? ZOOM_query_prefix(zq, strbuf_cstr(&q))
                                                  : ZOOM_query_cql(zq, strbuf_cstr(&q));
@@ -507,7 +590,7 @@ static void conn_search_done(struct zconn *c)
     event_del(c->deadline);
     event_del(c->io);
 
-    if (j->n == 0) {                /* a connect without a search */
+    if (j->kind == JOB_CONNECT) {
         if (code) {
             log_msg(LOG_WARN, "catalogue %s: cannot connect: %s (%d) %s", cat->cfg->name, msg,
                     code, addinfo ? addinfo : "");
@@ -537,8 +620,9 @@ static void conn_search_done(struct zconn *c)
     }
 
     size_t size = ZOOM_resultset_size(c->rs), nbibs = 0;
-    struct bib **bibs = calloc(j->n, sizeof *bibs);
-    for (size_t i = 0; bibs && i < size && i < j->n; i++) {
+    size_t want = j->kind == JOB_SEARCH ? j->search->max : j->n;
+    struct bib **bibs = calloc(want ? want : 1, sizeof *bibs);
+    for (size_t i = 0; bibs && i < size && i < want; i++) {
         ZOOM_record rec = ZOOM_resultset_record_immediate(c->rs, i);
         json_t *marc = rec ? record_marc_json(cat, rec) : NULL;
         const char *why = "unreadable record";
@@ -559,6 +643,15 @@ static void conn_search_done(struct zconn *c)
             j->n, (unsigned long long)(monotonic_ms() - j->started_ms));
     if (!bibs) {
         job_fail(cat, j, "out_of_memory");
+        return;
+    }
+    if (j->kind == JOB_SEARCH) {
+        if (!j->search->cancelled)
+            j->search->cb(bibs, nbibs, NULL, j->search->arg);
+        for (size_t i = 0; i < nbibs; i++)
+            bib_unref(bibs[i]);
+        free(bibs);
+        job_free(j);
         return;
     }
     for (size_t i = 0; i < nbibs; i++) {
@@ -602,7 +695,8 @@ static void conn_drive(struct zconn *c)
 static struct job *queue_take_batch(struct catalogue *cat)
 {
     struct job *j = queue_pop(cat);
-    while (j && cat->queue_head && cat->queue_head->attempts == j->attempts &&
+    while (j && j->kind == JOB_LOOKUP && cat->queue_head &&
+           cat->queue_head->kind == JOB_LOOKUP && cat->queue_head->attempts == j->attempts &&
            j->n + cat->queue_head->n <= (size_t)cat->cfg->batch_max) {
         struct job *next = queue_pop(cat);
         memcpy(j->ids + j->n, next->ids, next->n * sizeof *next->ids);
@@ -663,11 +757,9 @@ struct catalogue *catalogue_new(struct event_base *base, const struct catalogue_
     /* Connect the whole pool now (in the background, like every search):
      * the first requests then find connections ready. */
     for (int i = 0; i < cfg->connections; i++) {
-        struct job *j = calloc(1, sizeof *j);
-        if (j && (j->ids = calloc((size_t)cfg->batch_max, sizeof *j->ids)))
+        struct job *j = job_new(cat, JOB_CONNECT);
+        if (j)
             conn_start(&cat->conns[i], j);
-        else
-            free(j);
     }
     return cat;
 }

@@ -53,6 +53,21 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
  * fill the cache. */
 void catalogue_lookup_cancel(struct catalogue_lookup *lk);
 
+/* Searches by author or subject (a phrase), for up to max records: the
+ * fallback when loans say too little. bibs are borrowed for the call
+ * (bib_ref to keep one); on failure bibs is NULL and error says why.
+ * Called once, from the loop, unless cancelled first. */
+enum search_field { SEARCH_AUTHOR, SEARCH_SUBJECT };
+struct catalogue_search;
+typedef void catalogue_search_cb(struct bib *const *bibs, size_t n, const char *error, void *arg);
+struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum search_field field,
+                                                const char *term, size_t max,
+                                                catalogue_search_cb *cb, void *arg);
+/* Only while the search is pending: the callback will not be called. */
+void catalogue_search_cancel(struct catalogue_search *s);
+int catalogue_build_search(enum catalogue_protocol proto, enum search_field field,
+                           const char *term, struct strbuf *out);
+
 const struct catalogue_config *catalogue_config(const struct catalogue *cat);
 
 struct catalogue_stats {

@@ -187,7 +187,7 @@ struct bib *bib_from_marc_json(const json_t *marc, const struct holdings_map *ma
     }
     b->refs = 1;
     const char *title_a = NULL, *title_b = NULL, *author = NULL, *added = NULL;
-    const char *isbn = NULL, *year = NULL;
+    const char *isbn = NULL, *year = NULL, *topic = NULL, *genre = NULL;
     char id_code = id_field[3] == '$' ? id_field[4] : 0;
     size_t i;
     json_t *field;
@@ -215,6 +215,10 @@ struct bib *bib_from_marc_json(const json_t *marc, const struct holdings_map *ma
             isbn = subfield(v, 'a');
         else if ((strcmp(tag, "264") == 0 || strcmp(tag, "260") == 0) && !year)
             year = subfield(v, 'c');
+        else if (strcmp(tag, "650") == 0 && !topic)
+            topic = subfield(v, 'a');
+        else if (strcmp(tag, "655") == 0 && !genre)
+            genre = subfield(v, 'a');
         else if (strcmp(tag, map->tag) == 0 && add_copy(b, v, map) < 0) {
             *why = "out of memory";
             bib_unref(b);
@@ -237,6 +241,7 @@ struct bib *bib_from_marc_json(const json_t *marc, const struct holdings_map *ma
     free(bpart);
     b->title = strbuf_steal(&t);
     b->author = trimmed(author ? author : added);
+    b->subject = trimmed(topic ? topic : genre);
     if (isbn) {
         size_t n = strcspn(isbn, " (:;");
         b->isbn = n ? strndup(isbn, n) : NULL;
@@ -273,6 +278,7 @@ void bib_unref(struct bib *b)
     free(b->author);
     free(b->isbn);
     free(b->year);
+    free(b->subject);
     free(b);
 }
 

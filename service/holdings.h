@@ -38,6 +38,7 @@ struct bib {
     char *author;           /* may be NULL */
     char *isbn;             /* may be NULL */
     char *year;             /* may be NULL */
+    char *subject;          /* first 650 $a, else 655 $a; may be NULL */
     struct copy *copies;
     size_t ncopies;
 };

@@ -6,17 +6,28 @@
 
 const char *reason_name(enum reason r)
 {
-    return r == REASON_ALSO_BORROWED ? "also_borrowed" : "popular";
+    switch (r) {
+    case REASON_ALSO_BORROWED: return "also_borrowed";
+    case REASON_SAME_AUTHOR: return "same_author";
+    case REASON_SAME_SUBJECT: return "same_subject";
+    case REASON_POPULAR: return "popular";
+    }
+    return "unknown";
+}
+
+long candidates_find(const struct candidate *list, size_t n, const char *record)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i].record, record) == 0)
+            return (long)i;
+    return -1;
 }
 
 int candidates_add(struct candidate **list, size_t *n, const char *wanted,
                    const char *record, double score, enum reason reason)
 {
-    if (strcmp(record, wanted) == 0)
+    if (strcmp(record, wanted) == 0 || candidates_find(*list, *n, record) >= 0)
         return 0;
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp((*list)[i].record, record) == 0)
-            return 0;
     struct candidate *l = realloc(*list, (*n + 1) * sizeof *l);
     if (!l)
         return -1;

@@ -1,13 +1,15 @@
 /* recommend.h: from candidate titles to the alternatives shown.
  *
  * Candidates come from loan co-occurrence ("also_borrowed") and, to fill
- * up, from overall popularity ("popular"). Only a candidate with a copy
- * available now, per the catalogue, is shown; those at the patron's
- * branch come first, then co-occurrence before popularity, then score.
+ * up, from the catalogue (the wanted title's author, "same_author", then
+ * its subject, "same_subject") and overall popularity ("popular"). Only a
+ * candidate with a copy available now, per the catalogue, is shown; those
+ * at the patron's branch come first, then by reason in that order, then
+ * by score.
  *
  * Scores (0..1): also_borrowed = share of the wanted title's borrowers who
  * also borrowed the candidate; popular = share of all patrons who borrowed
- * the candidate. */
+ * the candidate; same_author and same_subject have no measure: 0. */
 #ifndef ONLOAN_RECOMMEND_H
 #define ONLOAN_RECOMMEND_H
 
@@ -15,7 +17,8 @@
 
 #include "holdings.h"
 
-enum reason { REASON_ALSO_BORROWED, REASON_POPULAR };
+/* In the order they are shown (after the branch). */
+enum reason { REASON_ALSO_BORROWED, REASON_SAME_AUTHOR, REASON_SAME_SUBJECT, REASON_POPULAR };
 
 struct candidate {
     char *record;       /* owned */
@@ -36,6 +39,8 @@ const char *reason_name(enum reason r);
  * Returns -1 when out of memory. */
 int candidates_add(struct candidate **list, size_t *n, const char *wanted,
                    const char *record, double score, enum reason reason);
+/* Index of record in list, or -1. */
+long candidates_find(const struct candidate *list, size_t n, const char *record);
 void candidates_free(struct candidate *list, size_t n);
 
 /* bibs[i] is the catalogue's record for cands[i], or NULL if it could not

@@ -7,6 +7,8 @@ import threading
 import marc
 from suite import Skip, check_copies, expect_json, show, title_matches
 
+# the order the README gives, after the patron's branch
+REASONS = ("also_borrowed", "same_author", "same_subject", "popular")
 KOHA_RESERVE = "https://opac.example.org/cgi-bin/koha/opac-reserve.pl?biblionumber=%s"
 KOHA_DETAIL = "https://opac.example.org/cgi-bin/koha/opac-detail.pl?biblionumber=%s"
 BRANCHES = ["CEN", "NRD", "ZUI", "OST"]
@@ -37,14 +39,15 @@ def check_alternatives(ctx, j, want_record, branch, db, limit=5):
         assert got_at == want_at, "available_at of %s: got %s, MARC says %s" % (rid, got_at, want_at)
         assert title_matches(a.get("title"), rec), "alternative %s title %r, MARC 245 %r" % (
             rid, a.get("title"), rec["title_a"])
-        assert a.get("reason") in ("also_borrowed", "popular"), "reason %r" % a.get("reason")
+        assert a.get("reason") in REASONS, "reason %r" % a.get("reason")
         assert isinstance(a.get("score"), (int, float)), "score %r" % a.get("score")
         at_branch = any(c["branch"] == branch for c in avail)
-        groups.append((0 if at_branch else 1, -a["score"], rid))
+        groups.append((0 if at_branch else 1, REASONS.index(a["reason"]), -a["score"], rid))
     for i in range(1, len(groups)):
-        assert groups[i - 1][:2] <= groups[i][:2], (
-            "alternatives out of order for branch %s (at-branch first, then score desc): %s"
-            % (branch, [(g[2], "here" if g[0] == 0 else "elsewhere", -g[1]) for g in groups]))
+        assert groups[i - 1][:3] <= groups[i][:3], (
+            "alternatives out of order for branch %s (at-branch first, then reason, then "
+            "score desc): %s" % (branch, [(g[3], "here" if g[0] == 0 else "elsewhere",
+                                           REASONS[g[1]], -g[2]) for g in groups]))
     return alts
 
 

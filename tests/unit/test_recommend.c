@@ -52,8 +52,34 @@ TEST(only_available_branch_first_then_reason_then_score)
     candidates_free(c, n);
 }
 
+TEST(reasons_in_their_order)
+{
+    struct candidate *c = NULL;
+    size_t n = 0;
+    CHECK(candidates_add(&c, &n, "w", "p", 0.9, REASON_POPULAR) == 0);
+    CHECK(candidates_add(&c, &n, "w", "s", 0.0, REASON_SAME_SUBJECT) == 0);
+    CHECK(candidates_add(&c, &n, "w", "a", 0.0, REASON_SAME_AUTHOR) == 0);
+    CHECK(candidates_add(&c, &n, "w", "o", 0.1, REASON_ALSO_BORROWED) == 0);
+    CHECK(candidates_find(c, n, "a") == 2 && candidates_find(c, n, "x") == -1);
+    struct bib *bibs[4];
+    for (int i = 0; i < 4; i++)
+        bibs[i] = bib_with(c[i].record, "CEN", COPY_AVAILABLE);
+    struct alternative out[4];
+    CHECK(recommend_select(c, bibs, n, NULL, 4, out) == 4);
+    CHECK_STR(out[0].bib->id, "o");
+    CHECK_STR(out[1].bib->id, "a");
+    CHECK_STR(out[2].bib->id, "s");
+    CHECK_STR(out[3].bib->id, "p");
+    CHECK_STR(reason_name(out[1].reason), "same_author");
+    CHECK_STR(reason_name(out[2].reason), "same_subject");
+    for (int i = 0; i < 4; i++)
+        bib_unref(bibs[i]);
+    candidates_free(c, n);
+}
+
 int main(void)
 {
     RUN(only_available_branch_first_then_reason_then_score);
+    RUN(reasons_in_their_order);
     return unit_failures != 0;
 }

@@ -1,9 +1,13 @@
 """Explicit limits and the freshness bound, on the real stack: a body over
 limits.max_body_bytes is a JSON 413 (and one at the limit is not); beyond
-limits.max_pending_requests a JSON 503; a change of a record in Zebra shows
-in the answer within the catalogue's cache_ms."""
+limits.max_pending_requests a JSON 503; what the loader keeps is bounded by
+privacy.history_max, history_ttl_days and model.neighbours_max; the
+catalogue cache by cache_max_entries; candidates by limits.max_candidates;
+a change of a record in Zebra shows in the answer within cache_ms."""
 
+import collections
 import copy
+import hashlib
 import json
 import os
 import subprocess
@@ -36,22 +40,30 @@ def test_body_limit_413(ctx):
     assert j["field"] == "body", j
 
 
-def test_pending_limit_503(ctx):
-    """A second onloand with max_pending_requests 2: with the catalogue hung,
-    two requests wait and the third is refused at once."""
+def second_daemon(ctx, name, change):
+    """Another onloand on the same Redis and Zebra, its config changed by
+    change(cfg). Returns (proc, port); the caller stops it."""
     st = ctx.stack
     cfg = copy.deepcopy(st.config)
     port = harness.free_port()
     cfg["listen"] = "127.0.0.1:%d" % port
-    cfg["limits"]["max_pending_requests"] = 2
-    path = st.write_config(cfg, "pending.json")
+    change(cfg)
+    path = st.write_config(cfg, name + ".json")
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:exitcode=23")
-    d = harness.Proc("onloand-pending", [os.path.join(st.build, "onloand"), "-c", path],
-                     os.path.join(st.tmp, "onloand-pending.log"), env=env)
+    d = harness.Proc("onloand-" + name, [os.path.join(st.build, "onloand"), "-c", path],
+                     os.path.join(st.tmp, "onloand-%s.log" % name), env=env)
     st.procs.append(d)
-    victim = st.zebra_proc("victim")
+    harness.wait_port(port, 10, d, "onloand (%s)" % name)
+    return d, port
+
+
+def test_pending_limit_503(ctx):
+    """A second onloand with max_pending_requests 2: with the catalogue hung,
+    two requests wait and the third is refused at once."""
+    d, port = second_daemon(ctx, "pending",
+                            lambda cfg: cfg["limits"].update(max_pending_requests=2))
+    victim = ctx.stack.zebra_proc("victim")
     try:
-        harness.wait_port(port, 10, d, "onloand (pending)")
         victim.sigstop()
         q = "/v1/alternatives?record=%s&catalogue=victim" % ctx.picks["available"]
         slow = []
@@ -75,6 +87,51 @@ def test_pending_limit_503(ctx):
         assert all(r.json["status"] == "unknown" for r in slow), slow
     finally:
         victim.sigcont()
+        d.stop()
+
+
+def test_loader_bounds(ctx):
+    """Histories: the last history_max loans, under the keyed BLAKE2b-128
+    pseudonym (hashlib here, libsodium in onloan), expiring within
+    history_ttl_days; neighbour lists at most neighbours_max long."""
+    priv = ctx.stack.config["privacy"]
+    key = bytes.fromhex(priv["patron_key"])
+    per_patron = collections.Counter(row["patron"] for row in ctx.loan_rows)
+    heavy = [p for p, n in per_patron.most_common() if n > priv["history_max"]][:3]
+    light = [p for p, n in per_patron.most_common()[-3:]]
+    assert heavy, "no patron with more than history_max loans in the test data"
+    nmax = ctx.stack.config["model"]["neighbours_max"]
+    with ctx.stack.redis() as r:
+        for p in heavy + light:
+            pseudo = hashlib.blake2b(p.encode(), key=key, digest_size=16).hexdigest()
+            k = "%sh:%s" % (ctx.prefix, pseudo)
+            n = r("LLEN", k)
+            assert n == min(per_patron[p], priv["history_max"]), (p, n, per_patron[p])
+            ttl = r("TTL", k)
+            assert 0 < ttl <= priv["history_ttl_days"] * 86400, ttl
+        for rid in ctx.popular_films[:20]:
+            n = r("ZCARD", "%sco:%s" % (ctx.prefix, rid))
+            assert 0 < n <= nmax, (rid, n, nmax)
+
+
+def test_cache_and_candidate_bounds(ctx):
+    """A second onloand with cache_max_entries 8 and max_candidates 3: the
+    cache never holds more, and co-occurrence gives at most 3 candidates."""
+    def change(cfg):
+        cfg["limits"]["max_candidates"] = 3
+        for c in cfg["catalogues"]:
+            c["cache_max_entries"] = 8
+    d, port = second_daemon(ctx, "bounds", change)
+    try:
+        for rid in ctx.popular_films[:6]:
+            r = harness.http_request(port, "GET", "/v1/alternatives?record=%s&limit=10" % rid)
+            j = expect_json(r, 200)
+            loans = [a for a in j["alternatives"] if a["reason"] in ("also_borrowed", "popular")]
+            assert len(loans) <= 3, (rid, [a["record"] for a in loans])
+            h = harness.http_request(port, "GET", "/healthz").json
+            demo = [c for c in h["catalogues"] if c["name"] == "demo"][0]
+            assert demo["cached_records"] <= 8, demo
+    finally:
         d.stop()
 
 

@@ -413,9 +413,11 @@ static void next_candidates(struct alt_request *r)
     while (r->fallback != FALLBACK_DONE) {
         const char *term = r->fallback == FALLBACK_AUTHOR ? r->bib->author : r->bib->subject;
         if (term) {
+            const struct catalogue_config *cc = &r->srv->cfg->catalogues[r->cat_index];
+            int by_author = r->fallback == FALLBACK_AUTHOR;
             r->search = catalogue_search_start(
-                r->cat, r->fallback == FALLBACK_AUTHOR ? SEARCH_AUTHOR : SEARCH_SUBJECT, term,
-                (size_t)r->srv->cfg->catalogues[r->cat_index].batch_max, search_found, r);
+                r->cat, by_author ? SEARCH_AUTHOR : SEARCH_SUBJECT, term, (size_t)cc->batch_max,
+                by_author ? 0 : (size_t)cc->subject_max_hits, search_found, r);
             if (r->search)
                 return;
             degrade(r, "alternatives_incomplete");

@@ -41,6 +41,8 @@ struct catalogue_search {
     void *arg;
     int cancelled;
     size_t max;
+    size_t max_hits;            /* more hits than this: too broad, none taken */
+    int presenting;             /* hits counted, records on their way */
     char *query;                /* PQF or CQL, per the catalogue's protocol */
 };
 
@@ -392,7 +394,7 @@ int catalogue_build_search(enum catalogue_protocol proto, enum search_field fiel
 }
 
 struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum search_field field,
-                                                const char *term, size_t max,
+                                                const char *term, size_t max, size_t max_hits,
                                                 catalogue_search_cb *cb, void *arg)
 {
     struct job *j = job_new(cat, JOB_SEARCH);
@@ -408,6 +410,7 @@ struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum sear
     s->cb = cb;
     s->arg = arg;
     s->max = max ? max : 1;
+    s->max_hits = max_hits;
     s->query = strbuf_steal(&q);
     queue_push(cat, j, 0);
     conn_dispatch(cat);
@@ -543,7 +546,10 @@ static void conn_start(struct zconn *c, struct job *j)
     }
     struct strbuf q = {0};
     char count[24];
-    snprintf(count, sizeof count, "%zu", j->kind == JOB_SEARCH ? j->search->max : j->n);
+    /* A search with a bound on its hits counts them first (count 0) and
+     * fetches records only if the bound holds. */
+    snprintf(count, sizeof count, "%zu",
+             j->kind != JOB_SEARCH ? j->n : j->search->max_hits ? 0 : j->search->max);
     ZOOM_connection_option_set(c->zc, "count", count);
     ZOOM_query zq = ZOOM_query_create();
     int bad = j->kind == JOB_SEARCH
@@ -621,6 +627,18 @@ static void conn_search_done(struct zconn *c)
 
     size_t size = ZOOM_resultset_size(c->rs), nbibs = 0;
     size_t want = j->kind == JOB_SEARCH ? j->search->max : j->n;
+    if (j->kind == JOB_SEARCH && j->search->max_hits && !j->search->presenting) {
+        if (size > j->search->max_hits)
+            size = 0;           /* too broad to say anything: take none */
+        else if (size > 0) {
+            j->search->presenting = 1;
+            ZOOM_resultset_records(c->rs, NULL, 0, size < want ? size : want);
+            struct timeval tv = {cat->cfg->timeout_ms / 1000, (cat->cfg->timeout_ms % 1000) * 1000};
+            evtimer_add(c->deadline, &tv);
+            conn_drive(c);
+            return;
+        }
+    }
     struct bib **bibs = calloc(want ? want : 1, sizeof *bibs);
     for (size_t i = 0; bibs && i < size && i < want; i++) {
         ZOOM_record rec = ZOOM_resultset_record_immediate(c->rs, i);

@@ -54,14 +54,15 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
 void catalogue_lookup_cancel(struct catalogue_lookup *lk);
 
 /* Searches by author or subject (a phrase), for up to max records: the
- * fallback when loans say too little. bibs are borrowed for the call
+ * fallback when loans say too little. With max_hits (0: no bound), a
+ * search that finds more gives nothing: too broad to suggest anything. bibs are borrowed for the call
  * (bib_ref to keep one); on failure bibs is NULL and error says why.
  * Called once, from the loop, unless cancelled first. */
 enum search_field { SEARCH_AUTHOR, SEARCH_SUBJECT };
 struct catalogue_search;
 typedef void catalogue_search_cb(struct bib *const *bibs, size_t n, const char *error, void *arg);
 struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum search_field field,
-                                                const char *term, size_t max,
+                                                const char *term, size_t max, size_t max_hits,
                                                 catalogue_search_cb *cb, void *arg);
 /* Only while the search is pending: the callback will not be called. */
 void catalogue_search_cancel(struct catalogue_search *s);

@@ -153,7 +153,7 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     static const char *const known[] = {
         "name", "target", "protocol", "holdings", "id_field", "record_charset",
         "connections", "timeout_ms", "cache_ms", "cache_max_entries", "batch_max",
-        "link", NULL};
+        "subject_max_hits", "link", NULL};
     check_unknown_keys(r, path, obj, known);
     read_string(r, path, obj, "name", &cat->name, NULL);
     read_string(r, path, obj, "target", &cat->target, NULL);
@@ -183,6 +183,7 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     read_int(r, path, obj, "cache_ms", &cat->cache_ms, 5000, 0, 60000);
     read_int(r, path, obj, "cache_max_entries", &cat->cache_max_entries, 100000, 0, 10000000);
     read_int(r, path, obj, "batch_max", &cat->batch_max, 10, 1, 100);
+    read_int(r, path, obj, "subject_max_hits", &cat->subject_max_hits, 200, 0, 1000000);
 
     json_t *link = json_object_get(obj, "link");
     if (!link)

@@ -28,6 +28,7 @@ struct catalogue_config {
     int cache_ms;               /* how long a looked-up record is trusted */
     int cache_max_entries;
     int batch_max;              /* ids per search (OR query) */
+    int subject_max_hits;       /* a subject with more records is too broad to suggest from */
     json_t *link;               /* link plugin config; owned */
 };
 

@@ -67,7 +67,7 @@ def _record_from_fields(leader, fields, id_tag, id_code, holdings_tag, mk_copy):
     """fields: list of (tag, value) for control fields or
     (tag, [(code, value)]) for data fields."""
     rec = {"leader": leader, "copies": [], "title_a": None, "title_b": None,
-           "author": None, "id": None, "names": []}
+           "author": None, "id": None, "names": [], "subjects": []}
     for tag, val in fields:
         if tag == id_tag:
             if id_code is None and isinstance(val, str):
@@ -80,6 +80,8 @@ def _record_from_fields(leader, fields, id_tag, id_code, holdings_tag, mk_copy):
             continue
         if tag in ("100", "700"):
             rec["names"] += [nfc(v) for c, v in val if c == "a"]
+        if tag in ("650", "655"):
+            rec["subjects"] += [nfc(v) for c, v in val if c == "a"]
         if tag == "245" and rec["title_a"] is None:
             for c, v in val:
                 if c == "a" and rec["title_a"] is None:

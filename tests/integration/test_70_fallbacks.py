@@ -57,3 +57,49 @@ def test_same_author_before_popular(ctx):
     # the search asks for batch_max records: all of them, if fewer are there
     if len(others) <= ctx.stack.config["catalogues"][0]["batch_max"]:
         assert shown == on_shelf, (sorted(shown), sorted(on_shelf))
+
+
+def _first_subject(rec):
+    return rec["subjects"][0].rstrip(" .") if rec["subjects"] else None
+
+
+def test_same_subject_when_narrow(ctx):
+    """Koha: a record whose first subject heading other records share, and
+    that no one borrowed: its same_subject alternatives carry that heading."""
+    koha = ctx.cat.koha
+    for rid in sorted(koha, key=int):
+        subj = _first_subject(koha[rid])
+        if not subj or koha[rid]["author"] is None:
+            continue
+        same = [o for o in koha if o != rid and subj in (x.rstrip(" .") for x in koha[o]["subjects"])
+                and marc.record_status(koha[o]) == "available"
+                and not _by_author(koha, koha[rid]["author"]) & {o}]
+        if len(same) >= 2:
+            break
+    else:
+        raise AssertionError("no koha record with a shared subject")
+    j = expect_json(ctx.stack.get("/v1/alternatives?record=%s&limit=10&catalogue=koha" % rid), 200)
+    got = [a for a in j["alternatives"] if a["reason"] == "same_subject"]
+    assert got, "no same_subject alternative for koha %s (%s): %s" % (
+        rid, subj, [(a["record"], a["reason"]) for a in j["alternatives"]])
+    for a in got:
+        heads = [x.rstrip(" .") for x in koha[a["record"]]["subjects"]]
+        assert any(subj.lower() in h.lower() for h in heads), (a["record"], subj, heads)
+        assert marc.record_status(koha[a["record"]]) == "available", a
+
+
+def test_broad_subject_is_skipped(ctx):
+    """A film nobody borrowed whose genre has more than subject_max_hits
+    records: no same_subject alternatives (too broad to mean anything)."""
+    demo = ctx.cat.demo
+    limit = ctx.stack.config["catalogues"][0]["subject_max_hits"]
+    counts = {}
+    for rec in demo.values():
+        for x in set(rec["subjects"]):
+            counts[x] = counts.get(x, 0) + 1
+    rid = next(r for r in sorted(demo) if r.startswith("f") and r not in ctx.by_record
+               and demo[r]["subjects"] and counts[demo[r]["subjects"][0]] > limit)
+    j = expect_json(ctx.stack.get("/v1/alternatives?record=%s&limit=5&catalogue=demo" % rid), 200)
+    reasons = [a["reason"] for a in j["alternatives"]]
+    assert "same_subject" not in reasons, (rid, demo[rid]["subjects"][0], reasons)
+    assert reasons and set(reasons) <= {"same_author", "popular"}, (rid, reasons)

@@ -86,7 +86,6 @@ struct catalogue {
 };
 
 struct catalogue_lookup {
-    struct catalogue *cat;
     catalogue_lookup_cb *cb;
     void *arg;
     int cancelled;
@@ -261,7 +260,6 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
         free(lk);
         return NULL;
     }
-    lk->cat = cat;
     lk->cb = cb;
     lk->arg = arg;
     lk->n = n;
@@ -827,11 +825,6 @@ void catalogue_free(struct catalogue *cat)
     free(cat->zoom_target);
     free(cat->record_format);
     free(cat);
-}
-
-const struct catalogue_config *catalogue_config(const struct catalogue *cat)
-{
-    return cat->cfg;
 }
 
 void catalogue_get_stats(const struct catalogue *cat, struct catalogue_stats *st)

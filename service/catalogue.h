@@ -69,8 +69,6 @@ void catalogue_search_cancel(struct catalogue_search *s);
 int catalogue_build_search(enum catalogue_protocol proto, enum search_field field,
                            const char *term, struct strbuf *out);
 
-const struct catalogue_config *catalogue_config(const struct catalogue *cat);
-
 struct catalogue_stats {
     size_t busy_connections, queued_searches, cached_records;
     unsigned long long searches, failures, timeouts, cache_hits;

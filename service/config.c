@@ -202,7 +202,8 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     static const char *const known_model[] = {"neighbours_max", "cache_ms", "cache_max_entries", NULL};
     static const char *const known_limits[] = {
         "max_alternatives", "default_alternatives", "max_record_id_bytes",
-        "max_body_bytes", "max_candidates", "max_pending_requests", "max_kept_answers", NULL};
+        "max_body_bytes", "max_header_bytes", "idle_timeout_s", "max_candidates",
+        "max_pending_requests", "max_kept_answers", NULL};
     static const char *const known_redis[] = {
         "address", "prefix", "timeout_ms", "touchpoint_stream_max", NULL};
     static const char *const known_privacy[] = {
@@ -233,6 +234,8 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
         config_error(r, "limits", "default_alternatives", "must not exceed max_alternatives");
     read_int(r, "limits", limits, "max_record_id_bytes", &cfg->max_record_id_bytes, 64, 1, 1024);
     read_int(r, "limits", limits, "max_body_bytes", &cfg->max_body_bytes, 8192, 64, 16 << 20);
+    read_int(r, "limits", limits, "max_header_bytes", &cfg->max_header_bytes, 16384, 1024, 1 << 20);
+    read_int(r, "limits", limits, "idle_timeout_s", &cfg->idle_timeout_s, 30, 1, 3600);
     read_int(r, "limits", limits, "max_candidates", &cfg->max_candidates, 40, 1, 1000);
     read_int(r, "limits", limits, "max_pending_requests", &cfg->max_pending_requests, 4096, 1, 1 << 20);
     read_int(r, "limits", limits, "max_kept_answers", &cfg->max_kept_answers, 10000, 0, 1000000);

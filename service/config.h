@@ -45,6 +45,8 @@ struct config {
     int default_alternatives;
     int max_record_id_bytes;
     int max_body_bytes;
+    int max_header_bytes;       /* all request headers together */
+    int idle_timeout_s;         /* an HTTP connection idle this long is closed */
     int max_candidates;
     int max_pending_requests;
     int max_kept_answers;       /* answers kept while fresh (answers.h) */

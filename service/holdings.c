@@ -85,34 +85,41 @@ static const char *subfield(json_t *datafield, char code)
     return NULL;
 }
 
-/* Copies s without ISBD punctuation and blanks at either end (caller frees). */
-static char *trimmed(const char *s)
+/* ISBD punctuation that ends a title or name element ("Title /",
+ * "Heylin, Clinton."), but not the full stop of an initial ("J.K."). */
+static int isbd_end(const char *s, size_t n)
+{
+    char c = s[n - 1];
+    if (c == '/' || c == ':' || c == ';' || c == ',' || c == '=')
+        return 1;
+    return c == '.' && !(n >= 2 && isupper((unsigned char)s[n - 2]) &&
+                         (n == 2 || s[n - 3] == ' ' || s[n - 3] == '.'));
+}
+
+/* Copies s without blanks at either end and, with isbd, without ISBD
+ * punctuation at its end (caller frees). NULL for NULL or nothing left. */
+static char *copy_trimmed(const char *s, int isbd)
 {
     if (!s)
         return NULL;
     while (*s == ' ')
         s++;
     size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '/' || s[n - 1] == ':' ||
-                 s[n - 1] == ';' || s[n - 1] == ',' || s[n - 1] == '=' ||
-                 (s[n - 1] == '.' && !(n >= 2 && isupper((unsigned char)s[n - 2]) &&
-                                       (n == 2 || s[n - 3] == ' ' || s[n - 3] == '.')))))
+    while (n && (s[n - 1] == ' ' || (isbd && isbd_end(s, n))))
         n--;
     return n ? strndup(s, n) : NULL;
 }
 
-/* Copies s without blanks at either end (caller frees): call numbers and
- * locations stay exactly as catalogued. */
+/* Titles and names lose ISBD punctuation; call numbers and locations stay
+ * exactly as catalogued. */
+static char *trimmed(const char *s)
+{
+    return copy_trimmed(s, 1);
+}
+
 static char *stripped(const char *s)
 {
-    if (!s)
-        return NULL;
-    while (*s == ' ')
-        s++;
-    size_t n = strlen(s);
-    while (n && s[n - 1] == ' ')
-        n--;
-    return n ? strndup(s, n) : NULL;
+    return copy_trimmed(s, 0);
 }
 
 static int truthy(const char *v)

@@ -146,8 +146,8 @@ int http_start(struct server *srv, struct strbuf *err)
     /* Bodies up to max_body_bytes are ours to refuse with a JSON 413;
      * libevent cuts off anything much larger before reading it all. */
     evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body_bytes * 4);
-    evhttp_set_max_headers_size(srv->http, 16384);
-    evhttp_set_timeout(srv->http, 30);
+    evhttp_set_max_headers_size(srv->http, (ev_ssize_t)cfg->max_header_bytes);
+    evhttp_set_timeout(srv->http, cfg->idle_timeout_s);
     evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
                                           EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
     evhttp_set_gencb(srv->http, http_route, srv);

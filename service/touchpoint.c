@@ -100,9 +100,11 @@ static int touchpoint_names_record(const redisReply *entry, const char *record)
             return 1;
         if (strcmp(name, "alternatives") == 0) {
             size_t n = strlen(record);
-            for (const char *p = value; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] ? 1 : 0)) {
-                if (strncmp(p, record, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+            for (const char *p = value; *p;) {
+                size_t len = strcspn(p, ",");
+                if (len == n && strncmp(p, record, n) == 0)
                     return 1;
+                p += len + (p[len] == ',');
             }
         }
     }

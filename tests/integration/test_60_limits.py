@@ -135,6 +135,40 @@ def test_cache_and_candidate_bounds(ctx):
         d.stop()
 
 
+def test_header_limit(ctx):
+    """Headers beyond limits.max_header_bytes are refused; the daemon goes on."""
+    st = ctx.stack
+    limit = st.config["limits"]["max_header_bytes"]
+    ok = harness.http_request(st.port, "GET", "/healthz", headers={"X-Pad": "x" * (limit // 2)})
+    assert ok.status == 200, ok
+    try:
+        r = harness.http_request(st.port, "GET", "/healthz", headers={"X-Pad": "x" * (limit + 1)})
+        assert r.status in (400, 413, 431), r
+    except (ConnectionError, OSError):
+        pass        # closed without an answer: refused all the same
+    assert expect_json(st.get("/healthz"), 200)["status"] == "ok"
+
+
+def test_touchpoint_stream_bounded(ctx):
+    """A daemon with touchpoint_stream_max 1000 (its own key prefix): after
+    1,300 answers the stream holds about 1,000 (Redis trims whole nodes of
+    up to 100 entries: MAXLEN ~)."""
+    def change(cfg):
+        cfg["redis"]["prefix"] = "bounded:"
+        cfg["redis"]["touchpoint_stream_max"] = 1000
+    d, port = second_daemon(ctx, "stream", change)
+    try:
+        q = "/v1/alternatives?record=%s&catalogue=demo" % ctx.picks["available"]
+        for _ in range(1300):
+            assert harness.http_request(port, "GET", q).status == 200
+        with ctx.stack.redis() as r:
+            n = r("XLEN", "bounded:tp")
+            r("DEL", "bounded:tp")
+        assert 1000 <= n <= 1100, n
+    finally:
+        d.stop()
+
+
 def _demo_record(catdir, rid):
     tree = ET.parse(os.path.join(catdir, "demo.xml"))
     for rec in tree.getroot().findall("m:record", NS):

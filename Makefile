@@ -19,14 +19,17 @@ LDFLAGS  += $(SANITIZE)
 # Modules shared by the daemon, the CLI and the unit tests.
 CORE_SRC := service/strbuf.c service/log.c service/dict.c service/config.c \
             service/pseudo.c service/holdings.c service/plugin.c \
-            service/recommend.c service/params.c service/csv.c service/messages.c service/loader.c
-DAEMON_SRC := service/catalogue.c service/store.c service/model.c service/answers.c service/ttl_cache.c service/touchpoint.c \
+            service/recommend.c service/params.c service/csv.c service/messages.c \
+            service/names.c service/pairs.c service/history.c service/cooc.c service/score.c service/event.c
+MODEL_SRC := service/store.c service/model.c service/ingest.c service/compact.c service/ttl_cache.c
+DAEMON_SRC := $(MODEL_SRC) service/catalogue.c service/answers.c service/touchpoint.c \
               service/alternatives.c service/http.c service/server.c
-CLI_SRC  :=
+CLI_SRC  := service/batch.c service/eval.c
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
+MODEL_OBJ  := $(MODEL_SRC:%.c=$(BUILD)/%.o)
 PLUGINS    := $(BUILD)/plugins/koha.so $(BUILD)/plugins/template.so
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c)) \
               $(BUILD)/tests/unit/plugins/badabi.so
@@ -41,7 +44,7 @@ $(BUILD)/%.o: %.c $(wildcard service/*.h plugins/*.h)
 $(BUILD)/onloand: $(BUILD)/service/main.o $(DAEMON_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(LDLIBS)
 
-$(BUILD)/onloan: $(BUILD)/service/cli.o $(CLI_OBJ) $(CORE_OBJ)
+$(BUILD)/onloan: $(BUILD)/service/cli.o $(CLI_OBJ) $(MODEL_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/plugins/%.so: plugins/%.c plugins/onloan_plugin.h

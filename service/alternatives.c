@@ -20,6 +20,7 @@
 #include "messages.h"
 #include "params.h"
 #include "recommend.h"
+#include "score.h"
 #include "server.h"
 #include "touchpoint.h"
 
@@ -45,7 +46,7 @@ struct alt_request {
 
     /* phase 2 */
     struct neighbours *nb;          /* one reference, when read */
-    const struct candidate *cands;  /* nb's, or NULL: also_borrowed, then popular */
+    struct candidate *cands;        /* scored from nb (owned): also_borrowed, then popular */
     size_t ncands, ncooc;           /* all of them; the also_borrowed ones */
     struct catalogue_lookup *cands_lookup;
     struct bib **cand_bibs;         /* parallel to cands; references */
@@ -96,6 +97,7 @@ static void alt_request_free(struct alt_request *r)
     free(r->found_bibs);
     candidates_free(r->found, r->nfound);
     neighbours_unref(r->nb);
+    candidates_free(r->cands, r->ncands);
     answer_unref(r->ans);
     free(r->answer_key);
     json_decref(r->degraded);
@@ -465,9 +467,14 @@ static void neighbours_settle(struct alt_request *r, struct neighbours *nb)
 {
     r->cooc_settled = 1;
     r->nb = nb;
-    r->cands = nb ? nb->cands : NULL;
-    r->ncands = nb ? nb->n : 0;
-    r->ncooc = 0;
+    r->cands = NULL;
+    r->ncands = r->ncooc = 0;
+    const struct config *cfg = r->srv->cfg;
+    const double weight = 1;
+    if (nb && score_candidates(&nb, &weight, 1, (enum score_measure)cfg->catalogues[r->cat_index].scoring,
+                               nb->popular, nb->npopular, nb->patrons, NULL, 0,
+                               (size_t)cfg->max_candidates, &r->cands, &r->ncands) < 0)
+        degrade(r, "out_of_memory");
     while (r->ncooc < r->ncands && r->cands[r->ncooc].reason == REASON_ALSO_BORROWED)
         r->ncooc++;
 }

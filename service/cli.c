@@ -1,56 +1,235 @@
 /* cli.c: onloan, the command-line tool.
  *
- *   onloan [-c FILE] load LOANS.csv    rebuild the loan model in Redis */
+ *   onloan [-c FILE] load LOANS...       loan events into the model (CSV,
+ *                                        JSON lines or MovieLens ratings)
+ *   onloan [-c FILE] forget PATRON       remove what is kept of a patron
+ *   onloan [-c FILE] stats               the model's size in Redis
+ *   onloan [-c FILE] eval RATINGS.csv    offline evaluation (eval.h)
+ *
+ * load and forget go through the daemon's own ingest code (batch.h). */
+#include <hiredis/hiredis.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "config.h"
-#include "loader.h"
+#include "cooc.h"
+#include "eval.h"
 #include "pseudo.h"
+
+#define MAX_SHOWN_PROBLEMS 20
+#define MAX_FILE_EVENTS 100000000
+#define CLI_REDIS_TIMEOUT_MS 60000  /* batch writes are big; this is no daemon */
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: onloan [-c config.json] load LOANS.csv\n");
+    fprintf(stderr,
+            "usage: onloan [-c config.json] load LOANS...\n"
+            "       onloan [-c config.json] forget PATRON\n"
+            "       onloan [-c config.json] stats\n"
+            "       onloan [-c config.json] eval [--redis IP:PORT] RATINGS.csv\n");
 }
 
-static int cmd_load(const struct config *cfg, const char *path)
+/* Reads and checks every file; nothing is loaded if one event is bad. */
+static int read_events(const struct config *cfg, char **paths, int npaths, struct loan_batch *all)
 {
-    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!in) {
-        perror(path);
+    int bad = 0;
+    long long now = (long long)time(NULL);
+    for (int i = 0; i < npaths; i++) {
+        struct strbuf err = {0};
+        size_t len;
+        char *text = batch_read_file(paths[i], &len, &err);
+        if (!text) {
+            fputs(strbuf_cstr(&err), stderr);
+            strbuf_free(&err);
+            bad = 1;
+            continue;
+        }
+        struct loan_problem probs[MAX_SHOWN_PROBLEMS];
+        size_t before = all->n;
+        size_t nprobs = loans_from_text(text, len, cfg, now, MAX_FILE_EVENTS, all, probs,
+                                        MAX_SHOWN_PROBLEMS);
+        for (size_t k = 0; k < nprobs && k < MAX_SHOWN_PROBLEMS; k++)
+            fprintf(stderr, "%s:%zu: %s: %s\n", paths[i], probs[k].line, probs[k].field,
+                    probs[k].message);
+        if (nprobs > MAX_SHOWN_PROBLEMS)
+            fprintf(stderr, "%s: %zu more problems not shown\n", paths[i], nprobs - MAX_SHOWN_PROBLEMS);
+        bad |= nprobs > 0;
+        /* seq orders ties in time: keep it across files. */
+        for (size_t k = before; k < all->n; k++)
+            all->ev[k].seq = k;
+        free(text);
+        strbuf_free(&err);
+    }
+    return bad ? -1 : 0;
+}
+
+static int cmd_load(struct config *cfg, char **paths, int npaths)
+{
+    struct loan_batch all = {0};
+    if (read_events(cfg, paths, npaths, &all) < 0) {
+        loan_batch_free(&all);
+        fprintf(stderr, "nothing loaded\n");
         return 1;
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct batch_run run;
     struct strbuf err = {0};
-    struct load_summary sum;
-    struct loan_set *ls = loans_read(in, path, cfg, &err);
-    if (in != stdin)
-        fclose(in);
-    int rc = ls && loans_store(ls, cfg, &sum, &err) == 0 ? 0 : 1;
-    loans_free(ls);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    struct batch_summary sum;
+    int rc = 1;
+    if (batch_open(&run, cfg, 5000, &err) == 0) {
+        rc = batch_ingest(&run, &all, isatty(fileno(stderr)) ? stderr : NULL, &sum, &err) == 0 ? 0 : 1;
+        batch_close(&run);
+    }
+    loan_batch_free(&all);
     if (rc) {
         fputs(strbuf_cstr(&err), stderr);
-        fprintf(stderr, "%s: nothing loaded\n", path);
     } else {
-        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-        printf("loaded %zu loans by %zu patrons of %zu records: %zu pairs seen, "
-               "%zu kept (shared by >= %d patrons) in %.2f s\n",
-               sum.loans, sum.patrons, sum.records, sum.pairs_seen, sum.pairs_kept,
-               cfg->min_patrons, secs);
+        printf("loaded %zu events in %.2f s (%.0f events/s): %zu new loans, %zu repeats, "
+               "%zu duplicates, %zu new patrons; %llu pair counts\n",
+               sum.events, sum.ingest_s, sum.ingest_s > 0 ? (double)sum.events / sum.ingest_s : 0,
+               sum.new_loans, sum.repeats, sum.duplicates, sum.new_patrons,
+               sum.ingest.pairs_written);
+        printf("compacted %llu lists in %.2f s: %llu entries kept of %llu (top %d per record)\n",
+               sum.compact.records, sum.compact_s, sum.compact.entries_kept,
+               sum.compact.entries_in, cfg->neighbours_max);
     }
     strbuf_free(&err);
     return rc;
+}
+
+struct forget_state {
+    const char *error;
+    int done;
+};
+
+static void forgotten(const char *error, void *arg)
+{
+    struct forget_state *f = arg;
+    f->error = error;
+    f->done = 1;
+}
+
+static int cmd_forget(struct config *cfg, const char *patron)
+{
+    struct batch_run run;
+    struct strbuf err = {0};
+    char pseudo[PSEUDONYM_HEX_LEN + 1];
+    if (!*patron || strlen(patron) > LOAN_MAX_PATRON_BYTES) {
+        fprintf(stderr, "patron: must be 1 to %d bytes\n", LOAN_MAX_PATRON_BYTES);
+        return 2;
+    }
+    if (batch_open(&run, cfg, 5000, &err) < 0) {
+        fputs(strbuf_cstr(&err), stderr);
+        strbuf_free(&err);
+        return 1;
+    }
+    pseudonymise(cfg->patron_key, patron, strlen(patron), pseudo);
+    struct forget_state f = {0};
+    if (!ingest_forget(run.ing, pseudo, forgotten, &f))
+        f = (struct forget_state){"out_of_memory", 1};
+    while (!f.done)
+        event_base_loop(run.base, EVLOOP_ONCE);
+    batch_close(&run);
+    if (f.error) {
+        fprintf(stderr, "not forgotten: %s\n", f.error);
+        return 1;
+    }
+    /* The pseudonym, not the patron id: this goes to terminals and logs. */
+    printf("forgotten: everything kept under pseudonym %s\n", pseudo);
+    return 0;
+}
+
+/* ---- stats ------------------------------------------------------------------ */
+
+static long long reply_integer(redisReply *r)
+{
+    if (!r)
+        return -1;
+    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer
+                  : r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
+    freeReplyObject(r);
+    return v;
+}
+
+static int cmd_stats(const struct config *cfg)
+{
+    struct timeval tv = {5, 0};
+    redisContext *rc = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port, tv);
+    if (!rc || rc->err) {
+        fprintf(stderr, "redis %s:%d: %s\n", cfg->redis_host, cfg->redis_port,
+                rc ? rc->errstr : "out of memory");
+        redisFree(rc);
+        return 1;
+    }
+    const char *pfx = cfg->redis_prefix;
+    unsigned long long lists = 0, entries = 0, usable = 0, bytes = 0, histories = 0, hist_bytes = 0;
+    char cursor[32] = "0";
+    int failed = 0;
+    do {
+        redisReply *r = redisCommand(rc, "SCAN %s MATCH %s* COUNT 1000", cursor, pfx);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            fprintf(stderr, "redis: SCAN failed: %s\n", r && r->type == REDIS_REPLY_ERROR ? r->str : rc->errstr);
+            freeReplyObject(r);
+            failed = 1;
+            break;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        redisReply *keys = r->element[1];
+        size_t plen = strlen(pfx);
+        for (size_t i = 0; i < keys->elements; i++) {
+            const char *k = keys->element[i]->str + plen;
+            if (strncmp(k, "co:", 3) == 0) {
+                redisReply *v = redisCommand(rc, "GET %b", keys->element[i]->str, keys->element[i]->len);
+                struct cooc_list list;
+                if (v && v->type == REDIS_REPLY_STRING && cooc_parse(&list, v->str, v->len) == 0) {
+                    lists++;
+                    entries += list.n;
+                    for (size_t j = 0; j < list.n; j++)
+                        usable += list.e[j].count >= (uint32_t)cfg->min_patrons;
+                    cooc_free(&list);
+                }
+                freeReplyObject(v);
+                long long m = reply_integer(redisCommand(rc, "MEMORY USAGE %b SAMPLES 0",
+                                                         keys->element[i]->str, keys->element[i]->len));
+                bytes += m > 0 ? (unsigned long long)m : 0;
+            } else if (strncmp(k, "h:", 2) == 0) {
+                histories++;
+                long long m = reply_integer(redisCommand(rc, "MEMORY USAGE %b SAMPLES 0",
+                                                         keys->element[i]->str, keys->element[i]->len));
+                hist_bytes += m > 0 ? (unsigned long long)m : 0;
+            }
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    if (!failed) {
+        long long records = reply_integer(redisCommand(rc, "ZCARD %spop", pfx));
+        long long dirty = reply_integer(redisCommand(rc, "SCARD %sdirty", pfx));
+        long long patrons = reply_integer(redisCommand(rc, "HGET %smeta patrons", pfx));
+        long long loans = reply_integer(redisCommand(rc, "HGET %smeta loans", pfx));
+        printf("records_with_loans: %lld\n", records);
+        printf("patrons: %lld\n", patrons);
+        printf("loans_counted: %lld\n", loans);
+        printf("cooccurrence_lists: %llu\n", lists);
+        printf("kept_pairs: %llu\n", entries);
+        printf("usable_pairs: %llu (shared by >= %d patrons)\n", usable, cfg->min_patrons);
+        printf("lists_bytes: %llu\n", bytes);
+        printf("bytes_per_kept_pair: %.1f\n", entries ? (double)bytes / (double)entries : 0.0);
+        printf("histories: %llu (%llu bytes)\n", histories, hist_bytes);
+        printf("waiting_for_compaction: %lld\n", dirty);
+        printf("(a kept pair is one entry of a record's list: a pair kept in both records' lists counts twice)\n");
+    }
+    redisFree(rc);
+    return failed;
 }
 
 int main(int argc, char **argv)
 {
     const char *path = "config/onloan.json";
     int opt;
-    while ((opt = getopt(argc, argv, "c:h")) != -1) {
+    while ((opt = getopt(argc, argv, "+c:h")) != -1) {
         if (opt == 'c') {
             path = optarg;
         } else {
@@ -58,7 +237,16 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (argc - optind != 2 || strcmp(argv[optind], "load") != 0) {
+    if (argc - optind < 1) {
+        usage();
+        return 2;
+    }
+    const char *cmd = argv[optind];
+    char **rest = argv + optind + 1;
+    int nrest = argc - optind - 1;
+    int known = (strcmp(cmd, "load") == 0 && nrest >= 1) || (strcmp(cmd, "forget") == 0 && nrest == 1) ||
+                (strcmp(cmd, "stats") == 0 && nrest == 0) || strcmp(cmd, "eval") == 0;
+    if (!known) {
         usage();
         return 2;
     }
@@ -70,7 +258,17 @@ int main(int argc, char **argv)
         config_free(cfg);
         return 1;
     }
-    int rc = cmd_load(cfg, argv[optind + 1]);
+    if (cfg->redis_timeout_ms < CLI_REDIS_TIMEOUT_MS)
+        cfg->redis_timeout_ms = CLI_REDIS_TIMEOUT_MS;
+    int rc;
+    if (strcmp(cmd, "load") == 0)
+        rc = cmd_load(cfg, rest, nrest);
+    else if (strcmp(cmd, "forget") == 0)
+        rc = cmd_forget(cfg, rest[0]);
+    else if (strcmp(cmd, "stats") == 0)
+        rc = cmd_stats(cfg);
+    else
+        rc = eval_main(cfg, nrest, rest);
     config_free(cfg);
     return rc;
 }

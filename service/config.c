@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "holdings.h"
 #include "log.h"
+#include "score.h"
 
 struct reader {
     const char *file;
@@ -147,13 +150,105 @@ static void read_patron_key(struct reader *r, json_t *privacy, struct config *cf
     free(hex);
 }
 
+/* Leaves *dst as it is when the key is absent. */
+static void read_scoring(struct reader *r, const char *path, json_t *obj, int *dst)
+{
+    json_t *v = json_object_get(obj, "scoring");
+    enum score_measure m;
+    if (!v)
+        return;
+    if (!json_is_string(v) || score_measure_parse(json_string_value(v), &m) < 0)
+        config_error(r, path, "scoring", "must be \"raw\", \"cosine\", \"jaccard\" or \"llr\"");
+    else
+        *dst = (int)m;
+}
+
+static void read_api_keys(struct reader *r, json_t *root, struct config *cfg)
+{
+    json_t *keys = json_object_get(root, "api_keys");
+    if (!keys)
+        return;
+    if (!json_is_array(keys)) {
+        config_error(r, "", "api_keys", "must be an array of {name, key, roles}");
+        return;
+    }
+    if (sodium_init() < 0) {
+        config_error(r, "", "api_keys", "cannot initialise libsodium");
+        return;
+    }
+    cfg->api_keys = calloc(json_array_size(keys) + 1, sizeof *cfg->api_keys);
+    if (!cfg->api_keys) {
+        config_error(r, "", "api_keys", "out of memory");
+        return;
+    }
+    static const char *const known[] = {"name", "key", "roles", NULL};
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k) {
+        char path[48];
+        snprintf(path, sizeof path, "api_keys[%zu]", i);
+        if (!json_is_object(k)) {
+            config_error(r, "", path, "must be an object {name, key, roles}");
+            continue;
+        }
+        struct api_key *ak = &cfg->api_keys[cfg->napi_keys++];
+        check_unknown_keys(r, path, k, known);
+        read_string(r, path, k, "name", &ak->name, NULL);
+        char *key = NULL;
+        read_string(r, path, k, "key", &key, NULL);
+        if (key && strlen(key) < API_KEY_MIN_BYTES)
+            config_error(r, path, "key", "must be at least %d characters", API_KEY_MIN_BYTES);
+        else if (key)
+            crypto_generichash(ak->hash, sizeof ak->hash, (const unsigned char *)key, strlen(key), NULL, 0);
+        if (key)
+            sodium_memzero(key, strlen(key));
+        free(key);
+        json_t *roles = json_object_get(k, "roles");
+        size_t j;
+        json_t *role;
+        if (!json_is_array(roles) || json_array_size(roles) == 0) {
+            config_error(r, path, "roles", "must be a non-empty array of \"ingest\", \"forget\"");
+            continue;
+        }
+        json_array_foreach(roles, j, role) {
+            const char *name = json_string_value(role);
+            if (name && strcmp(name, "ingest") == 0)
+                ak->roles |= ROLE_INGEST;
+            else if (name && strcmp(name, "forget") == 0)
+                ak->roles |= ROLE_FORGET;
+            else
+                config_error(r, path, "roles", "unknown role (known: ingest, forget)");
+        }
+        for (size_t m = 0; m + 1 < cfg->napi_keys; m++)
+            if (sodium_memcmp(cfg->api_keys[m].hash, ak->hash, sizeof ak->hash) == 0 && key)
+                config_error(r, path, "key", "is the same as api_keys[%zu].key", m);
+    }
+}
+
+unsigned config_api_key_roles(const struct config *cfg, const char *key, size_t len,
+                              const char **name)
+{
+    unsigned char hash[API_KEY_HASH_BYTES];
+    unsigned roles = 0;
+    crypto_generichash(hash, sizeof hash, (const unsigned char *)key, len, NULL, 0);
+    *name = NULL;
+    for (size_t i = 0; i < cfg->napi_keys; i++) {
+        /* No early exit: every key is compared. */
+        if (sodium_memcmp(cfg->api_keys[i].hash, hash, sizeof hash) == 0) {
+            roles = cfg->api_keys[i].roles;
+            *name = cfg->api_keys[i].name;
+        }
+    }
+    return roles;
+}
+
 static void read_catalogue(struct reader *r, const char *path, json_t *obj,
                            struct catalogue_config *cat)
 {
     static const char *const known[] = {
         "name", "target", "protocol", "holdings", "id_field", "record_charset",
         "connections", "timeout_ms", "cache_ms", "cache_max_entries", "batch_max",
-        "subject_max_hits", "link", NULL};
+        "subject_max_hits", "scoring", "link", NULL};
     check_unknown_keys(r, path, obj, known);
     read_string(r, path, obj, "name", &cat->name, NULL);
     read_string(r, path, obj, "target", &cat->target, NULL);
@@ -184,6 +279,8 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     read_int(r, path, obj, "cache_max_entries", &cat->cache_max_entries, 100000, 0, 10000000);
     read_int(r, path, obj, "batch_max", &cat->batch_max, 10, 1, 100);
     read_int(r, path, obj, "subject_max_hits", &cat->subject_max_hits, 200, 0, 1000000);
+    cat->scoring = -1;      /* model.scoring unless given */
+    read_scoring(r, path, obj, &cat->scoring);
 
     json_t *link = json_object_get(obj, "link");
     if (!link)
@@ -198,8 +295,13 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
 {
     static const char *const known[] = {
         "listen", "request_timeout_ms", "log_level", "plugin_dir", "public_base_url",
-        "limits", "redis", "privacy", "model", "catalogues", NULL};
-    static const char *const known_model[] = {"neighbours_max", "cache_ms", "cache_max_entries", NULL};
+        "limits", "redis", "privacy", "model", "ingest", "api_keys", "catalogues", NULL};
+    static const char *const known_model[] = {
+        "neighbours_max", "cache_ms", "cache_max_entries", "scoring", "window_days",
+        "pairs_per_loan", "history_titles", "flush_ms", "flush_max_pairs",
+        "compact_interval_ms", "compact_batch", NULL};
+    static const char *const known_ingest[] = {
+        "movielens_record_prefix", "max_events_per_request", "max_body_bytes", NULL};
     static const char *const known_limits[] = {
         "max_alternatives", "default_alternatives", "max_record_id_bytes",
         "max_body_bytes", "max_header_bytes", "idle_timeout_s", "max_candidates",
@@ -266,7 +368,25 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     read_int(r, "model", model, "neighbours_max", &cfg->neighbours_max, 100, 1, 10000);
     read_int(r, "model", model, "cache_ms", &cfg->model_cache_ms, 5000, 0, 3600000);
     read_int(r, "model", model, "cache_max_entries", &cfg->model_cache_max_entries, 100000, 0, 10000000);
+    cfg->scoring = SCORE_LLR;
+    read_scoring(r, "model", model, &cfg->scoring);
+    read_int(r, "model", model, "window_days", &cfg->window_days, 3650, 1, 36500);
+    read_int(r, "model", model, "pairs_per_loan", &cfg->pairs_per_loan, 20, 1, 10000);
+    read_int(r, "model", model, "history_titles", &cfg->history_titles, 5, 0, 100);
+    read_int(r, "model", model, "flush_ms", &cfg->flush_ms, 200, 1, 60000);
+    read_int(r, "model", model, "flush_max_pairs", &cfg->flush_max_pairs, 1000000, 1, 100000000);
+    read_int(r, "model", model, "compact_interval_ms", &cfg->compact_interval_ms, 1000, 1, 3600000);
+    read_int(r, "model", model, "compact_batch", &cfg->compact_batch, 256, 1, 100000);
+
+    json_t *ingest = read_object(r, "", root, "ingest");
+    if (!ingest)
+        ingest = empty;
+    check_unknown_keys(r, "ingest", ingest, known_ingest);
+    read_string(r, "ingest", ingest, "movielens_record_prefix", &cfg->movielens_record_prefix, "f");
+    read_int(r, "ingest", ingest, "max_events_per_request", &cfg->max_events_per_request, 1000, 1, 1000000);
+    read_int(r, "ingest", ingest, "max_body_bytes", &cfg->max_loans_body_bytes, 1 << 20, 64, 256 << 20);
     json_decref(empty);
+    read_api_keys(r, root, cfg);
 
     json_t *cats = json_object_get(root, "catalogues");
     if (!cats || !json_is_array(cats) || json_array_size(cats) == 0) {
@@ -289,6 +409,8 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
             continue;
         }
         read_catalogue(r, path, c, &cfg->catalogues[i]);
+        if (cfg->catalogues[i].scoring < 0)
+            cfg->catalogues[i].scoring = cfg->scoring;
         for (size_t j = 0; j < i; j++)
             if (cfg->catalogues[i].name && cfg->catalogues[j].name &&
                 strcmp(cfg->catalogues[i].name, cfg->catalogues[j].name) == 0)
@@ -363,6 +485,10 @@ void config_free(struct config *cfg)
         free(c->record_charset);
         json_decref(c->link);
     }
+    for (size_t i = 0; i < cfg->napi_keys; i++)
+        free(cfg->api_keys[i].name);
+    free(cfg->api_keys);
+    free(cfg->movielens_record_prefix);
     free(cfg->catalogues);
     free(cfg->path);
     free(cfg->listen_host);

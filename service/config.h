@@ -29,7 +29,21 @@ struct catalogue_config {
     int cache_max_entries;
     int batch_max;              /* ids per search (OR query) */
     int subject_max_hits;       /* a subject with more records is too broad to suggest from */
+    int scoring;                /* enum score_measure (score.h): this tenant's measure */
     json_t *link;               /* link plugin config; owned */
+};
+
+/* API key roles. */
+#define ROLE_INGEST 1u          /* POST /v1/loans */
+#define ROLE_FORGET 2u          /* DELETE /v1/patrons/<patron> */
+
+#define API_KEY_HASH_BYTES 32
+#define API_KEY_MIN_BYTES 16
+
+struct api_key {
+    char *name;                 /* for logs: never the key */
+    unsigned char hash[API_KEY_HASH_BYTES];     /* BLAKE2b-256 of the key */
+    unsigned roles;
 };
 
 struct config {
@@ -65,6 +79,22 @@ struct config {
     int history_max;
     int history_ttl_days;
 
+    int scoring;                /* model.scoring: enum score_measure, the default */
+    int window_days;            /* model.window_days: pairs only this close in time */
+    int pairs_per_loan;         /* model.pairs_per_loan: the per-patron cap */
+    int history_titles;         /* model.history_titles: a patron's titles blended in */
+    int flush_ms;               /* model.flush_ms: pair counts written this often */
+    int flush_max_pairs;        /* model.flush_max_pairs: or when this many wait */
+    int compact_interval_ms;
+    int compact_batch;
+
+    char *movielens_record_prefix;  /* ingest.movielens_record_prefix */
+    int max_events_per_request;     /* ingest.max_events_per_request */
+    int max_loans_body_bytes;       /* ingest.max_body_bytes */
+
+    struct api_key *api_keys;
+    size_t napi_keys;
+
     struct catalogue_config *catalogues;
     size_t ncatalogues;
 };
@@ -77,6 +107,11 @@ struct config *config_load_or_report(const char *path);
 /* Same, from a JSON text already in memory (name is used in messages). */
 struct config *config_parse(const char *text, const char *name, struct strbuf *errors);
 void config_free(struct config *cfg);
+
+/* The roles of the API key presented (key, len bytes): 0 if it matches
+ * none. Compares against every key, in constant time for each. */
+unsigned config_api_key_roles(const struct config *cfg, const char *key, size_t len,
+                              const char **name);
 
 /* The catalogue called name, or the first one when name is NULL. */
 const struct catalogue_config *config_catalogue(const struct config *cfg, const char *name);

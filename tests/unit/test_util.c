@@ -5,7 +5,7 @@
 #include "catalogue.h"
 #include "csv.h"
 #include "dict.h"
-#include "loader.h"
+#include "event.h"
 #include "messages.h"
 #include "pseudo.h"
 #include "strbuf.h"
@@ -106,12 +106,12 @@ TEST(patron_messages_in_two_languages)
 TEST(loan_dates)
 {
     long long t = 0;
-    CHECK(loan_date_parse("964982703", &t) == 0 && t == 964982703);
-    CHECK(loan_date_parse("2000-07-30T18:45:03Z", &t) == 0 && t == 964982703);
-    CHECK(loan_date_parse("2000-07-30", &t) == 0 && t == 964915200);
-    CHECK(loan_date_parse("2000-07-30T18:45:03", &t) < 0);
-    CHECK(loan_date_parse("30-07-2000", &t) < 0);
-    CHECK(loan_date_parse("", &t) < 0);
+    CHECK(loan_time_parse("964982703", &t) == 0 && t == 964982703);
+    CHECK(loan_time_parse("2000-07-30T18:45:03Z", &t) == 0 && t == 964982703);
+    CHECK(loan_time_parse("2000-07-30", &t) == 0 && t == 964915200);
+    CHECK(loan_time_parse("2000-07-30T18:45:03", &t) < 0);
+    CHECK(loan_time_parse("30-07-2000", &t) < 0);
+    CHECK(loan_time_parse("", &t) < 0);
 }
 
 TEST(catalogue_queries)

@@ -1,0 +1,243 @@
+/* compact.c: see compact.h. */
+#include "compact.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cooc.h"
+#include "log.h"
+
+/* Replaces the part of KEYS[1] that was read (ARGV[2]) by its compacted
+ * form (ARGV[1]), keeping what was appended since; -1 if the part read is
+ * no longer there (another compactor got to it first). */
+static const char swap_script[] =
+    "local cur = redis.call('GET', KEYS[1]) or ''\n"
+    "local old = ARGV[2]\n"
+    "if string.sub(cur, 1, #old) ~= old then return -1 end\n"
+    "local new = ARGV[1] .. string.sub(cur, #old + 1)\n"
+    "if new == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], new) end\n"
+    "return 1\n";
+
+struct compactor {
+    struct event_base *base;
+    struct store *st;
+    const struct config *cfg;
+    struct event *timer;
+    int running;                /* a round is in flight */
+    struct store_op *op;        /* its Redis call */
+    char **records;             /* this round's, owned */
+    size_t nrecords;
+    int full;                   /* the last SPOP filled the batch: go on */
+    compact_done_cb *all_cb;    /* compact_all caller, until dirty is empty */
+    void *all_arg;
+    struct compact_stats stats;
+};
+
+static void round_start(struct compactor *c);
+
+static void round_free(struct compactor *c)
+{
+    for (size_t i = 0; i < c->nrecords; i++)
+        free(c->records[i]);
+    free(c->records);
+    c->records = NULL;
+    c->nrecords = 0;
+}
+
+static void round_end(struct compactor *c, const char *error)
+{
+    c->op = NULL;
+    round_free(c);
+    c->running = 0;
+    if (error) {
+        c->stats.failures++;
+        c->full = 0;
+    }
+    if (c->full) {
+        round_start(c);
+        return;
+    }
+    if (c->all_cb) {
+        compact_done_cb *cb = c->all_cb;
+        c->all_cb = NULL;
+        cb(error, c->all_arg);
+    }
+}
+
+static void swapped(redisReply *reply, const char *error, void *arg)
+{
+    struct compactor *c = arg;
+    if (!error && reply->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < reply->elements; i++)
+            if (reply->element[i]->type == REDIS_REPLY_INTEGER && reply->element[i]->integer < 0)
+                c->stats.conflicts++;
+    } else if (!error) {
+        log_msg(LOG_WARN, "compaction: %s", reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        error = "redis_unavailable";
+    }
+    round_end(c, error);
+}
+
+/* EXEC reply of the GETs: compact each list, swap them all in one MULTI. */
+static void lists_read(redisReply *reply, const char *error, void *arg)
+{
+    struct compactor *c = arg;
+    const struct config *cfg = c->cfg;
+    if (!error && (reply->type != REDIS_REPLY_ARRAY || reply->elements < c->nrecords))
+        error = "redis_unavailable";
+    if (error) {
+        round_end(c, error);
+        return;
+    }
+    struct rcmd *cmds = calloc(c->nrecords, sizeof *cmds);
+    int failed = !cmds;
+    size_t ncmds = 0;
+    for (size_t i = 0; !failed && i < c->nrecords; i++) {
+        const redisReply *r = reply->element[i];
+        if (r->type != REDIS_REPLY_STRING)
+            continue;           /* gone (forgotten or never written) */
+        struct cooc_list list;
+        struct strbuf out = {0};
+        if (cooc_parse(&list, r->str, r->len) < 0) {
+            log_msg(LOG_WARN, "compaction: co:%s is malformed; left as it is", c->records[i]);
+            continue;
+        }
+        c->stats.entries_in += list.n;
+        cooc_top(&list, (size_t)cfg->neighbours_max);
+        c->stats.entries_kept += list.n;
+        failed = cooc_encode(&list, &out) < 0;
+        cooc_free(&list);
+        struct rcmd *cmd = &cmds[ncmds++];
+        failed |= rcmd_addstr(cmd, "EVAL") | rcmd_addstr(cmd, swap_script) | rcmd_addstr(cmd, "1") |
+                  rcmd_addf(cmd, "%sco:%s", cfg->redis_prefix, c->records[i]) |
+                  rcmd_add(cmd, out.buf ? out.buf : "", out.len) | rcmd_add(cmd, r->str, r->len);
+        c->stats.bytes_in += r->len;
+        c->stats.bytes_out += out.len;
+        c->stats.records++;
+        strbuf_free(&out);
+    }
+    if (!failed && ncmds > 0) {
+        /* Always an array reply: a lone command goes with a no-op partner. */
+        if (ncmds == 1) {
+            struct rcmd *ping = &cmds[ncmds++];
+            failed = rcmd_addstr(ping, "PING");
+        }
+        if (!failed)
+            c->op = store_exec(c->st, cmds, ncmds, swapped, c);
+    }
+    for (size_t i = 0; cmds && i < ncmds; i++)
+        rcmd_free(&cmds[i]);
+    free(cmds);
+    if (failed)
+        round_end(c, "out_of_memory");
+    else if (ncmds == 0)
+        round_end(c, NULL);
+}
+
+static void popped(redisReply *reply, const char *error, void *arg)
+{
+    struct compactor *c = arg;
+    if (!error && reply->type != REDIS_REPLY_ARRAY)
+        error = "redis_unavailable";
+    if (error) {
+        round_end(c, error);
+        return;
+    }
+    c->stats.rounds++;
+    c->full = reply->elements >= (size_t)c->cfg->compact_batch;
+    if (reply->elements == 0) {
+        round_end(c, NULL);
+        return;
+    }
+    c->records = calloc(reply->elements, sizeof *c->records);
+    struct rcmd *cmds = calloc(reply->elements + 1, sizeof *cmds);
+    int failed = !c->records || !cmds;
+    for (size_t i = 0; !failed && i < reply->elements; i++) {
+        const redisReply *r = reply->element[i];
+        if (r->type != REDIS_REPLY_STRING || !(c->records[c->nrecords] = strdup(r->str))) {
+            failed = 1;
+            break;
+        }
+        failed = rcmd_addstr(&cmds[c->nrecords], "GET") |
+                 rcmd_addf(&cmds[c->nrecords], "%sco:%s", c->cfg->redis_prefix, r->str);
+        c->nrecords++;
+    }
+    size_t n = c->nrecords;
+    if (!failed && n == 1)      /* an array reply even for one record */
+        failed = rcmd_addstr(&cmds[n++], "PING");
+    if (!failed)
+        c->op = store_exec(c->st, cmds, n, lists_read, c);
+    for (size_t i = 0; cmds && i <= c->nrecords; i++)
+        rcmd_free(&cmds[i]);
+    free(cmds);
+    if (failed)
+        round_end(c, "out_of_memory");
+}
+
+static void round_start(struct compactor *c)
+{
+    if (c->running)
+        return;
+    c->running = 1;
+    struct rcmd cmd = {0};
+    if (rcmd_addstr(&cmd, "SPOP") | rcmd_addf(&cmd, "%sdirty", c->cfg->redis_prefix) |
+        rcmd_addf(&cmd, "%d", c->cfg->compact_batch)) {
+        rcmd_free(&cmd);
+        round_end(c, "out_of_memory");
+        return;
+    }
+    c->op = store_exec(c->st, &cmd, 1, popped, c);
+    rcmd_free(&cmd);
+}
+
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    round_start(arg);
+}
+
+struct compactor *compactor_new(struct event_base *base, struct store *st,
+                                const struct config *cfg, int periodic)
+{
+    struct compactor *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->base = base;
+    c->st = st;
+    c->cfg = cfg;
+    if (periodic) {
+        struct timeval tv = {cfg->compact_interval_ms / 1000, (cfg->compact_interval_ms % 1000) * 1000};
+        if (!(c->timer = event_new(base, -1, EV_PERSIST, tick, c)) || event_add(c->timer, &tv) < 0) {
+            compactor_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+void compactor_free(struct compactor *c)
+{
+    if (!c)
+        return;
+    if (c->timer)
+        event_free(c->timer);
+    if (c->running)
+        store_op_cancel(c->op);
+    round_free(c);
+    free(c);
+}
+
+void compact_all(struct compactor *c, compact_done_cb *cb, void *arg)
+{
+    c->all_cb = cb;
+    c->all_arg = arg;
+    c->full = 1;
+    if (!c->running)
+        round_start(c);
+}
+
+void compact_get_stats(const struct compactor *c, struct compact_stats *st)
+{
+    *st = c->stats;
+}

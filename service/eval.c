@@ -1,0 +1,546 @@
+/* eval.c: see eval.h. */
+#include "eval.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "dict.h"
+#include "history.h"
+#include "model.h"
+#include "names.h"
+
+#define TOP_N 10
+#define MIN_LOANS 5
+#define READS_IN_FLIGHT 256
+
+struct test_patron {
+    char patron[PSEUDONYM_HEX_LEN + 1];
+    char *query, *hidden;           /* owned */
+    char **borrowed;                /* training titles (owned) */
+    size_t nborrowed;
+    char **recent;                  /* newest first, from the stored history (owned) */
+    size_t nrecent;
+};
+
+struct eval {
+    struct config *cfg;
+    struct batch_run run;
+    struct model *model;
+    struct test_patron *tests;
+    size_t ntests;
+    struct dict *nbs;               /* record -> struct neighbours (one ref) */
+    char **wanted;                  /* records to read */
+    size_t nwanted, next_read, reads_in_flight;
+    int read_failed;
+    struct neighbour *popular;
+    size_t npopular;
+    uint64_t patrons;
+    size_t training_records;
+};
+
+/* ---- a Redis of our own ------------------------------------------------------ */
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static pid_t start_redis(int port)
+{
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) {
+            dup2(devnull, STDOUT_FILENO);
+            dup2(devnull, STDERR_FILENO);
+        }
+        execlp("redis-server", "redis-server", "--port", portstr, "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", "--loglevel", "warning", (char *)NULL);
+        perror("redis-server");
+        _exit(127);
+    }
+    return pid;
+}
+
+/* ---- splitting ---------------------------------------------------------------- */
+
+static int by_patron_time(const void *x, const void *y)
+{
+    const struct loan_event *a = x, *b = y;
+    int c = strcmp(a->patron, b->patron);
+    if (c)
+        return c;
+    if (a->when != b->when)
+        return a->when < b->when ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Moves the hidden loans out of all (into nothing: they are only
+ * remembered as strings) and fills the test patrons. */
+static int split(struct eval *ev, struct loan_batch *all)
+{
+    qsort(all->ev, all->n, sizeof *all->ev, by_patron_time);
+    ev->tests = calloc(all->n / MIN_LOANS + 1, sizeof *ev->tests);
+    struct names *records = names_new();
+    if (!ev->tests || !records) {
+        names_free(records);
+        return -1;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < all->n;) {
+        size_t end = i;
+        while (end < all->n && strcmp(all->ev[end].patron, all->ev[i].patron) == 0)
+            end++;
+        if (end - i >= MIN_LOANS) {
+            struct test_patron *t = &ev->tests[ev->ntests++];
+            memcpy(t->patron, all->ev[i].patron, sizeof t->patron);
+            t->hidden = all->ev[end - 1].record;         /* taken over */
+            free(all->ev[end - 1].branch);
+            if (!(t->query = strdup(all->ev[end - 2].record)) ||
+                !(t->borrowed = calloc(end - 1 - i, sizeof *t->borrowed)))
+                return -1;
+            for (size_t k = i; k < end - 1; k++)
+                if (!(t->borrowed[t->nborrowed++] = strdup(all->ev[k].record)))
+                    return -1;
+        }
+        size_t upto = end - i >= MIN_LOANS ? end - 1 : end;
+        for (size_t k = i; k < upto; k++) {
+            names_intern(records, all->ev[k].record, strlen(all->ev[k].record));
+            all->ev[kept++] = all->ev[k];
+        }
+        i = end;
+    }
+    all->n = kept;
+    ev->training_records = names_count(records);
+    names_free(records);
+    return 0;
+}
+
+/* ---- reading the model ------------------------------------------------------- */
+
+static void read_more(struct eval *ev);
+
+struct pending_read {
+    struct eval *ev;
+    char *record;
+};
+
+static void neighbours_read(struct neighbours *nb, const char *error, void *arg)
+{
+    struct pending_read *pr = arg;
+    struct eval *ev = pr->ev;
+    ev->reads_in_flight--;
+    if (!nb) {
+        fprintf(stderr, "eval: reading %s: %s\n", pr->record, error);
+        ev->read_failed = 1;
+    } else if (dict_set(ev->nbs, pr->record, nb, NULL) < 0) {
+        neighbours_unref(nb);
+        ev->read_failed = 1;
+    }
+    free(pr->record);
+    free(pr);
+    read_more(ev);
+}
+
+static void read_more(struct eval *ev)
+{
+    while (!ev->read_failed && ev->next_read < ev->nwanted && ev->reads_in_flight < READS_IN_FLIGHT) {
+        struct pending_read *pr = malloc(sizeof *pr);
+        const char *rec = ev->wanted[ev->next_read++];
+        if (!pr || !(pr->record = strdup(rec)) || !model_read(ev->model, rec, neighbours_read, pr)) {
+            ev->read_failed = 1;
+            if (pr)
+                free(pr->record);
+            free(pr);
+            break;
+        }
+        pr->ev = ev;
+        ev->reads_in_flight++;
+    }
+}
+
+static void want(struct eval *ev, struct dict *asked, const char *record)
+{
+    if (dict_get(asked, record))
+        return;
+    dict_set(asked, record, (void *)1, NULL);
+    ev->wanted[ev->nwanted++] = (char *)record;
+}
+
+struct reply_copy {
+    redisReply *r;
+    const char *error;
+};
+
+static void keep_reply(redisReply *reply, const char *error, void *arg)
+{
+    struct reply_copy *rc = arg;
+    rc->error = error;
+    if (!reply)
+        return;
+    /* Replies are borrowed: keep what we need (strings of an array). */
+    rc->r = calloc(1, sizeof *rc->r);
+    if (!rc->r)
+        return;
+    rc->r->type = reply->type;
+    if (reply->type == REDIS_REPLY_STRING) {
+        rc->r->str = strndup(reply->str, reply->len);
+        rc->r->len = reply->len;
+    } else if (reply->type == REDIS_REPLY_ARRAY) {
+        rc->r->element = calloc(reply->elements ? reply->elements : 1, sizeof *rc->r->element);
+        for (size_t i = 0; rc->r->element && i < reply->elements; i++) {
+            redisReply *e = calloc(1, sizeof *e);
+            if (!e)
+                break;
+            e->type = reply->element[i]->type;
+            if (e->type == REDIS_REPLY_STRING) {
+                e->str = strndup(reply->element[i]->str, reply->element[i]->len);
+                e->len = reply->element[i]->len;
+            }
+            rc->r->element[rc->r->elements++] = e;
+        }
+    }
+}
+
+static void free_copy(redisReply *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->elements; i++)
+        free_copy(r->element[i]);
+    free(r->element);
+    free(r->str);
+    free(r);
+}
+
+/* The popular records and each test patron's recent titles. */
+static int read_context(struct eval *ev)
+{
+    const char *pfx = ev->cfg->redis_prefix;
+    struct rcmd cmd = {0};
+    struct reply_copy rc = {0};
+    rcmd_addstr(&cmd, "ZREVRANGE");
+    rcmd_addf(&cmd, "%spop", pfx);
+    rcmd_addstr(&cmd, "0");
+    rcmd_addstr(&cmd, "-1");
+    rcmd_addstr(&cmd, "WITHSCORES");
+    batch_command(&ev->run, &cmd, keep_reply, &rc);
+    rcmd_free(&cmd);
+    if (!rc.r || rc.r->type != REDIS_REPLY_ARRAY) {
+        free_copy(rc.r);
+        return -1;
+    }
+    ev->popular = calloc(rc.r->elements / 2 + 1, sizeof *ev->popular);
+    for (size_t i = 0; ev->popular && i + 1 < rc.r->elements; i += 2) {
+        uint32_t count = (uint32_t)strtoul(rc.r->element[i + 1]->str, NULL, 10);
+        if (count < (uint32_t)ev->cfg->min_patrons)
+            break;
+        ev->popular[ev->npopular].record = strdup(rc.r->element[i]->str);
+        ev->popular[ev->npopular++].borrowers = count;
+    }
+    free_copy(rc.r);
+    rc = (struct reply_copy){0};
+    rcmd_addstr(&cmd, "HGET");
+    rcmd_addf(&cmd, "%smeta", pfx);
+    rcmd_addstr(&cmd, "patrons");
+    batch_command(&ev->run, &cmd, keep_reply, &rc);
+    rcmd_free(&cmd);
+    ev->patrons = rc.r && rc.r->str ? strtoull(rc.r->str, NULL, 10) : 0;
+    free_copy(rc.r);
+
+    struct names *nm = names_new();
+    struct history h = {0};
+    for (size_t i = 0; nm && i < ev->ntests; i++) {
+        struct test_patron *t = &ev->tests[i];
+        rc = (struct reply_copy){0};
+        rcmd_addstr(&cmd, "GET");
+        rcmd_addf(&cmd, "%sh:%s", pfx, t->patron);
+        batch_command(&ev->run, &cmd, keep_reply, &rc);
+        rcmd_free(&cmd);
+        if (rc.r && rc.r->type == REDIS_REPLY_STRING &&
+            history_parse(&h, rc.r->str, rc.r->len, nm) == 0) {
+            size_t n = h.n < (size_t)ev->cfg->history_titles ? h.n : (size_t)ev->cfg->history_titles;
+            t->recent = calloc(n + 1, sizeof *t->recent);
+            for (size_t k = 0; t->recent && k < n; k++)
+                t->recent[t->nrecent++] = strdup(names_get(nm, h.e[k].record));
+        }
+        free_copy(rc.r);
+    }
+    history_free(&h);
+    names_free(nm);
+    return ev->popular ? 0 : -1;
+}
+
+static int read_neighbours(struct eval *ev)
+{
+    size_t most = 0;
+    for (size_t i = 0; i < ev->ntests; i++)
+        most += 1 + ev->tests[i].nrecent;
+    struct dict *asked = dict_new();
+    ev->wanted = calloc(most + 1, sizeof *ev->wanted);
+    ev->nbs = dict_new();
+    if (!asked || !ev->wanted || !ev->nbs) {
+        dict_free(asked, NULL);
+        return -1;
+    }
+    for (size_t i = 0; i < ev->ntests; i++) {
+        want(ev, asked, ev->tests[i].query);
+        for (size_t k = 0; k < ev->tests[i].nrecent; k++)
+            want(ev, asked, ev->tests[i].recent[k]);
+    }
+    read_more(ev);
+    while (!ev->read_failed && (ev->reads_in_flight || ev->next_read < ev->nwanted))
+        event_base_loop(ev->run.base, EVLOOP_ONCE);
+    while (ev->reads_in_flight)
+        event_base_loop(ev->run.base, EVLOOP_ONCE);
+    dict_free(asked, NULL);
+    return ev->read_failed ? -1 : 0;
+}
+
+/* ---- scoring ------------------------------------------------------------------ */
+
+struct row {
+    const char *name;
+    int measure;                    /* -1: popularity */
+    int with_history;
+    double hits, rr;
+    struct dict *shown;
+};
+
+static int score_row(struct eval *ev, struct row *row)
+{
+    for (size_t i = 0; i < ev->ntests; i++) {
+        struct test_patron *t = &ev->tests[i];
+        struct neighbours *nbs[1 + 100];
+        double weight[1 + 100];
+        size_t n = 0;
+        if (row->measure >= 0) {
+            nbs[n] = dict_get(ev->nbs, t->query);
+            weight[n++] = 1;
+            for (size_t k = 0; row->with_history && k < t->nrecent && n < 101; k++) {
+                if (strcmp(t->recent[k], t->query) == 0)
+                    continue;
+                nbs[n] = dict_get(ev->nbs, t->recent[k]);
+                weight[n] = 1.0 / (double)(k + 1 + (strcmp(t->recent[0], t->query) != 0));
+                n++;
+            }
+        }
+        struct neighbours empty = {.record = t->query};
+        struct neighbours *only[1] = {&empty};
+        double one = 1;
+        struct candidate *c = NULL;
+        size_t nc = 0;
+        int rc = row->measure >= 0
+                 ? score_candidates(nbs, weight, n, (enum score_measure)row->measure, ev->popular,
+                                    ev->npopular, ev->patrons, (const char *const *)t->borrowed,
+                                    t->nborrowed, TOP_N, &c, &nc)
+                 : score_candidates(only, &one, 1, SCORE_RAW, ev->popular, ev->npopular,
+                                    ev->patrons, (const char *const *)t->borrowed, t->nborrowed,
+                                    TOP_N, &c, &nc);
+        if (rc < 0)
+            return -1;
+        for (size_t k = 0; k < nc; k++) {
+            dict_set(row->shown, c[k].record, (void *)1, NULL);
+            if (strcmp(c[k].record, t->hidden) == 0) {
+                row->hits += 1;
+                row->rr += 1.0 / (double)(k + 1);
+            }
+        }
+        candidates_free(c, nc);
+    }
+    return 0;
+}
+
+static void free_tests(struct eval *ev)
+{
+    for (size_t i = 0; i < ev->ntests; i++) {
+        struct test_patron *t = &ev->tests[i];
+        free(t->query);
+        free(t->hidden);
+        for (size_t k = 0; k < t->nborrowed; k++)
+            free(t->borrowed[k]);
+        free(t->borrowed);
+        for (size_t k = 0; k < t->nrecent; k++)
+            free(t->recent[k]);
+        free(t->recent);
+    }
+    free(ev->tests);
+}
+
+static void free_nb(void *v)
+{
+    neighbours_unref(v);
+}
+
+/* On a shared Redis: SCAN and UNLINK our keys, inside one script (KEYS
+ * would block the server for longer). */
+static void remove_prefix(struct eval *ev)
+{
+    struct rcmd cmd = {0};
+    struct reply_copy rc = {0};
+    rcmd_addstr(&cmd, "EVAL");
+    rcmd_addstr(&cmd, "local c = '0' repeat "
+                      "local r = redis.call('SCAN', c, 'MATCH', ARGV[1], 'COUNT', 1000) c = r[1] "
+                      "for _, k in ipairs(r[2]) do redis.call('UNLINK', k) end "
+                      "until c == '0' return 1");
+    rcmd_addstr(&cmd, "0");
+    rcmd_addf(&cmd, "%s*", ev->cfg->redis_prefix);
+    batch_command(&ev->run, &cmd, keep_reply, &rc);
+    rcmd_free(&cmd);
+    if (!rc.r || rc.r->type == REDIS_REPLY_ERROR)
+        fprintf(stderr, "eval: could not remove the keys under %s\n", ev->cfg->redis_prefix);
+    free_copy(rc.r);
+}
+
+int eval_main(struct config *cfg, int argc, char **argv)
+{
+    const char *redis = NULL, *file = NULL;
+    int keep = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--redis") == 0 && i + 1 < argc)
+            redis = argv[++i];
+        else if (strcmp(argv[i], "--keep") == 0)
+            keep = 1;
+        else if (!file && argv[i][0] != '-')
+            file = argv[i];
+        else
+            file = NULL, i = argc;
+    }
+    if (!file) {
+        fprintf(stderr, "usage: onloan eval [--redis IP:PORT] [--keep] RATINGS.csv\n");
+        return 2;
+    }
+    struct eval ev = {.cfg = cfg};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    struct strbuf err = {0};
+    size_t len;
+    char *text = batch_read_file(file, &len, &err);
+    struct loan_batch all = {0};
+    struct loan_problem probs[5];
+    size_t nprobs = text ? loans_from_text(text, len, cfg, (long long)time(NULL), 100000000,
+                                           &all, probs, 5) : 1;
+    free(text);
+    if (!text || nprobs) {
+        fputs(strbuf_cstr(&err), stderr);
+        for (size_t i = 0; text && i < nprobs && i < 5; i++)
+            fprintf(stderr, "%s:%zu: %s: %s\n", file, probs[i].line, probs[i].field, probs[i].message);
+        strbuf_free(&err);
+        loan_batch_free(&all);
+        return 1;
+    }
+    size_t nloans = all.n;
+
+    pid_t child = 0;
+    char *host = NULL;
+    int port = 0;
+    if (redis) {
+        if (config_split_address(redis, &host, &port) < 0) {
+            fprintf(stderr, "--redis: must be IP:PORT\n");
+            loan_batch_free(&all);
+            return 2;
+        }
+    } else {
+        if ((port = free_port()) < 0 || (child = start_redis(port)) < 0) {
+            fprintf(stderr, "eval: cannot start redis-server\n");
+            loan_batch_free(&all);
+            return 1;
+        }
+        host = strdup("127.0.0.1");
+    }
+    free(cfg->redis_host);
+    cfg->redis_host = host;
+    cfg->redis_port = port;
+    free(cfg->redis_prefix);
+    if (asprintf(&cfg->redis_prefix, "onloan-eval:%ld:", (long)getpid()) < 0)
+        cfg->redis_prefix = NULL;
+    cfg->model_cache_ms = 0;
+
+    int rc = 1;
+    struct batch_summary sum;
+    if (!cfg->redis_prefix || split(&ev, &all) < 0) {
+        fprintf(stderr, "eval: out of memory\n");
+    } else if (batch_open(&ev.run, cfg, 5000, &err) < 0 ||
+               batch_ingest(&ev.run, &all, NULL, &sum, &err) < 0) {
+        fputs(strbuf_cstr(&err), stderr);
+    } else if (!(ev.model = model_new(ev.run.st, cfg)) || read_context(&ev) < 0 ||
+               read_neighbours(&ev) < 0) {
+        fprintf(stderr, "eval: reading the model failed\n");
+    } else {
+        struct row rows[] = {
+            {"popularity", -1, 0, 0, 0, NULL},
+            {"raw", SCORE_RAW, 0, 0, 0, NULL},
+            {"cosine", SCORE_COSINE, 0, 0, 0, NULL},
+            {"jaccard", SCORE_JACCARD, 0, 0, 0, NULL},
+            {"llr", SCORE_LLR, 0, 0, 0, NULL},
+            {"raw + history", SCORE_RAW, 1, 0, 0, NULL},
+            {"cosine + history", SCORE_COSINE, 1, 0, 0, NULL},
+            {"jaccard + history", SCORE_JACCARD, 1, 0, 0, NULL},
+            {"llr + history", SCORE_LLR, 1, 0, 0, NULL},
+        };
+        size_t nrows = sizeof rows / sizeof rows[0];
+        rc = 0;
+        for (size_t i = 0; i < nrows && rc == 0; i++) {
+            rows[i].shown = dict_new();
+            rc = rows[i].shown && score_row(&ev, &rows[i]) == 0 ? 0 : 1;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        printf("onloan eval %s: %zu loans, %zu test patrons (>= %d loans), %zu titles in training\n",
+               file, nloans, ev.ntests, MIN_LOANS, ev.training_records);
+        printf("model: window_days %d, pairs_per_loan %d, history_max %d, min_patrons %d, "
+               "neighbours_max %d, history_titles %d\n",
+               cfg->window_days, cfg->pairs_per_loan, cfg->history_max, cfg->min_patrons,
+               cfg->neighbours_max, cfg->history_titles);
+        printf("%-20s %8s %8s %9s %6s\n", "measure", "hit@10", "MRR@10", "coverage", "users");
+        for (size_t i = 0; i < nrows && rc == 0; i++) {
+            double n = ev.ntests ? (double)ev.ntests : 1;
+            printf("%-20s %8.3f %8.3f %9.3f %6zu%s\n", rows[i].name, rows[i].hits / n, rows[i].rr / n,
+                   ev.training_records ? (double)dict_size(rows[i].shown) / (double)ev.training_records : 0,
+                   ev.ntests, rows[i].measure == cfg->scoring && !rows[i].with_history ? "  (default)" : "");
+        }
+        printf("ingest %.2f s, compaction %.2f s, total %.2f s\n", sum.ingest_s, sum.compact_s, secs);
+        for (size_t i = 0; i < nrows; i++)
+            dict_free(rows[i].shown, NULL);
+    }
+    if (ev.run.base && redis && !keep)
+        remove_prefix(&ev);
+    dict_free(ev.nbs, free_nb);
+    free(ev.wanted);
+    for (size_t i = 0; i < ev.npopular; i++)
+        free(ev.popular[i].record);
+    free(ev.popular);
+    model_free(ev.model);
+    batch_close(&ev.run);
+    free_tests(&ev);
+    loan_batch_free(&all);
+    strbuf_free(&err);
+    if (child > 0) {
+        kill(child, SIGTERM);
+        waitpid(child, NULL, 0);
+    }
+    return rc;
+}

@@ -1,0 +1,410 @@
+/* event.c: see event.h. */
+#include "event.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "csv.h"
+#include "params.h"
+
+#define MAX_COLUMNS 64
+
+static int all_digits(const char *s, size_t n)
+{
+    return n > 0 && strspn(s, "0123456789") >= n;
+}
+
+int loan_time_parse(const char *s, long long *out)
+{
+    struct tm tm = {0};
+    size_t n = strlen(s);
+    if (all_digits(s, n) && n <= 12) {
+        *out = atoll(s);
+        return 0;
+    }
+    if (n == 10) {
+        const char *end = strptime(s, "%Y-%m-%d", &tm);
+        if (!end || *end)
+            return -1;
+        *out = (long long)timegm(&tm);
+        return 0;
+    }
+    /* YYYY-MM-DDTHH:MM:SS, then .fraction, then Z or +HH:MM / -HH:MM */
+    if (n < 20 || s[10] != 'T')
+        return -1;
+    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!p || p != s + 19)
+        return -1;
+    if (*p == '.') {
+        size_t digits = strspn(p + 1, "0123456789");
+        if (digits == 0 || digits > 9)
+            return -1;
+        p += 1 + digits;
+    }
+    long long offset = 0;
+    if (p[0] == 'Z' && p[1] == '\0') {
+        offset = 0;
+    } else if ((p[0] == '+' || p[0] == '-') && strlen(p) == 6 && p[3] == ':' &&
+               all_digits(p + 1, 2) && all_digits(p + 4, 2)) {
+        int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
+        if (hh > 23 || mm > 59)
+            return -1;
+        offset = (p[0] == '+' ? 1 : -1) * (hh * 3600LL + mm * 60LL);
+    } else {
+        return -1;
+    }
+    *out = (long long)timegm(&tm) - offset;
+    return 0;
+}
+
+void loan_batch_free(struct loan_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->ev[i].record);
+        free(b->ev[i].branch);
+    }
+    free(b->ev);
+    memset(b, 0, sizeof *b);
+}
+
+static struct loan_event *batch_push(struct loan_batch *b)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        struct loan_event *ev = realloc(b->ev, cap * sizeof *ev);
+        if (!ev)
+            return NULL;
+        b->ev = ev;
+        b->cap = cap;
+    }
+    struct loan_event *e = &b->ev[b->n];
+    memset(e, 0, sizeof *e);
+    e->seq = b->n;
+    return e;
+}
+
+/* The checks every event passes, whatever it came in. On success the
+ * event is appended to b (strings copied, patron and id hashed). */
+struct raw_event {
+    const char *patron, *record, *record_prefix, *branch, *id;
+    long long when;
+};
+
+static int event_accept(const struct raw_event *raw, const struct config *cfg, long long now,
+                        struct loan_batch *b, const char **field, const char **message)
+{
+    size_t plen = strlen(raw->patron);
+    if (plen == 0 || plen > LOAN_MAX_PATRON_BYTES) {
+        *field = "patron";
+        *message = "must be 1 to 128 bytes";
+        return -1;
+    }
+    char *record = NULL;
+    if (asprintf(&record, "%s%s", raw->record_prefix ? raw->record_prefix : "", raw->record) < 0) {
+        *field = "record";
+        *message = "out of memory";
+        return -1;
+    }
+    if (!params_valid_record(record, cfg->max_record_id_bytes)) {
+        free(record);
+        *field = "record";
+        *message = "must be a record id of A-Z a-z 0-9 . _ : -";
+        return -1;
+    }
+    if (raw->when > now + LOAN_MAX_FUTURE_S || raw->when < 0) {
+        free(record);
+        *field = "time";
+        *message = "must not be in the future or before 1970";
+        return -1;
+    }
+    if (raw->branch && !params_valid_branch(raw->branch)) {
+        free(record);
+        *field = "branch";
+        *message = "must be 1 to 16 characters of A-Z a-z 0-9 _ -";
+        return -1;
+    }
+    size_t idlen = raw->id ? strlen(raw->id) : 0;
+    if (raw->id && (idlen == 0 || idlen > LOAN_MAX_ID_BYTES)) {
+        free(record);
+        *field = "id";
+        *message = "must be 1 to 128 bytes";
+        return -1;
+    }
+    struct loan_event *e = batch_push(b);
+    char *branch = raw->branch ? strdup(raw->branch) : NULL;
+    if (!e || (raw->branch && !branch)) {
+        free(record);
+        free(branch);
+        *field = "events";
+        *message = "out of memory";
+        return -1;
+    }
+    e->record = record;
+    e->branch = branch;
+    e->when = raw->when;
+    pseudonymise(cfg->patron_key, raw->patron, plen, e->patron);
+    if (raw->id) {
+        /* Domain-separated from patron pseudonyms: "id:" + the id. */
+        char *tagged = NULL;
+        if (asprintf(&tagged, "id:%s", raw->id) < 0) {
+            free(record);
+            free(branch);
+            *field = "id";
+            *message = "out of memory";
+            return -1;
+        }
+        pseudonymise(cfg->patron_key, tagged, idlen + 3, e->id);
+        free(tagged);
+    }
+    b->n++;
+    return 0;
+}
+
+static void problem(struct loan_problem *probs, size_t maxp, size_t *nprobs, size_t index,
+                    size_t line, const char *field, const char *message)
+{
+    if (*nprobs < maxp)
+        probs[*nprobs] = (struct loan_problem){index, line, field, message};
+    (*nprobs)++;
+}
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+static int json_event(const json_t *obj, const struct config *cfg, long long now,
+                      struct loan_batch *b, const char **field, const char **message)
+{
+    static const char *const known[] = {"patron", "record", "time", "branch", "id", NULL};
+    struct raw_event raw = {0};
+    const char *key;
+    json_t *value;
+    char num[32];
+    if (!json_is_object(obj)) {
+        *field = "event";
+        *message = "must be a JSON object";
+        return -1;
+    }
+    json_object_foreach((json_t *)obj, key, value) {
+        int found = 0;
+        for (const char *const *k = known; *k; k++)
+            found |= strcmp(*k, key) == 0;
+        if (!found) {
+            *field = "event";
+            *message = "unknown field (known: patron, record, time, branch, id)";
+            return -1;
+        }
+    }
+    static const char *const required[] = {"patron", "record", "time"};
+    for (int i = 0; i < 3; i++) {
+        if (!json_object_get(obj, required[i])) {
+            *field = required[i];
+            *message = "is required";
+            return -1;
+        }
+    }
+    json_t *patron = json_object_get(obj, "patron"), *record = json_object_get(obj, "record");
+    json_t *t = json_object_get(obj, "time"), *branch = json_object_get(obj, "branch");
+    json_t *id = json_object_get(obj, "id");
+    if (json_is_integer(patron)) {      /* card numbers are often sent as numbers */
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(patron));
+        raw.patron = num;
+    } else if (json_is_string(patron)) {
+        raw.patron = json_string_value(patron);
+    } else {
+        *field = "patron";
+        *message = "must be a string";
+        return -1;
+    }
+    if (!json_is_string(record)) {
+        *field = "record";
+        *message = "must be a string";
+        return -1;
+    }
+    raw.record = json_string_value(record);
+    if (json_is_integer(t)) {
+        raw.when = (long long)json_integer_value(t);
+    } else if (!json_is_string(t) || loan_time_parse(json_string_value(t), &raw.when) < 0) {
+        *field = "time";
+        *message = "must be ISO 8601 (2026-11-22T10:31:00Z), a date or Unix seconds";
+        return -1;
+    }
+    if (branch && !json_is_null(branch)) {
+        if (!json_is_string(branch)) {
+            *field = "branch";
+            *message = "must be a string";
+            return -1;
+        }
+        raw.branch = json_string_value(branch);
+    }
+    if (id && !json_is_null(id)) {
+        if (!json_is_string(id)) {
+            *field = "id";
+            *message = "must be a string";
+            return -1;
+        }
+        raw.id = json_string_value(id);
+    }
+    return event_accept(&raw, cfg, now, b, field, message);
+}
+
+size_t loans_from_json(const json_t *body, const struct config *cfg, long long now,
+                       size_t max_events, struct loan_batch *out,
+                       struct loan_problem *probs, size_t maxp)
+{
+    size_t nprobs = 0;
+    const char *field, *message;
+    if (json_is_object(body)) {
+        if (json_event(body, cfg, now, out, &field, &message) < 0)
+            problem(probs, maxp, &nprobs, 0, 0, field, message);
+        return nprobs;
+    }
+    if (!json_is_array(body) || json_array_size(body) == 0) {
+        problem(probs, maxp, &nprobs, 0, 0, "events",
+                "must be a loan event object or a non-empty array of them");
+        return nprobs;
+    }
+    if (json_array_size(body) > max_events) {
+        problem(probs, maxp, &nprobs, max_events, 0, "events", "too many events in one request");
+        return nprobs;
+    }
+    size_t i;
+    json_t *obj;
+    json_array_foreach(body, i, obj) {
+        if (json_event(obj, cfg, now, out, &field, &message) < 0)
+            problem(probs, maxp, &nprobs, i, 0, field, message);
+    }
+    return nprobs;
+}
+
+/* ---- text ------------------------------------------------------------------ */
+
+enum text_format { TEXT_LOANS_CSV, TEXT_MOVIELENS, TEXT_JSON_LINES };
+
+struct columns {
+    int n, patron, record, time, branch, id;
+};
+
+static int find_column(char **f, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(f[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static const char *header_columns(char *line, enum text_format *fmt, struct columns *c)
+{
+    char *f[MAX_COLUMNS];
+    int n = csv_split(line, f, MAX_COLUMNS);
+    if (n <= 0)
+        return "the header is not CSV";
+    c->n = n;
+    if (find_column(f, n, "userId") >= 0) {
+        *fmt = TEXT_MOVIELENS;
+        c->patron = find_column(f, n, "userId");
+        c->record = find_column(f, n, "movieId");
+        c->time = find_column(f, n, "timestamp");
+        c->branch = c->id = -1;
+        return c->record >= 0 && c->time >= 0 ? NULL
+               : "a MovieLens header must name userId, movieId and timestamp";
+    }
+    *fmt = TEXT_LOANS_CSV;
+    c->patron = find_column(f, n, "patron");
+    c->record = find_column(f, n, "record");
+    c->time = find_column(f, n, "time");
+    if (c->time < 0)
+        c->time = find_column(f, n, "date");
+    c->branch = find_column(f, n, "branch");
+    c->id = find_column(f, n, "id");
+    return c->patron >= 0 && c->record >= 0 && c->time >= 0 ? NULL
+           : "the header must name the columns patron, record and time (or date)";
+}
+
+size_t loans_from_text(const char *text, size_t len, const struct config *cfg, long long now,
+                       size_t max_events, struct loan_batch *out,
+                       struct loan_problem *probs, size_t maxp)
+{
+    size_t nprobs = 0, lineno = 0, index = 0;
+    enum text_format fmt = TEXT_JSON_LINES;
+    struct columns col = {0};
+    const char *p = text, *end = text + len;
+    char *line = NULL;
+    size_t cap = 0;
+    int have_header = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        lineno++;
+        if (n + 1 > cap) {
+            cap = n + 1 > 256 ? n + 1 : 256;
+            char *grown = realloc(line, cap);
+            if (!grown) {
+                problem(probs, maxp, &nprobs, index, lineno, "events", "out of memory");
+                break;
+            }
+            line = grown;
+        }
+        memcpy(line, p, n);
+        line[n] = '\0';
+        p = nl ? nl + 1 : end;
+        if (line[strspn(line, " \t\r")] == '\0')
+            continue;
+        if (!have_header) {
+            have_header = 1;
+            if (line[strspn(line, " \t")] == '{') {
+                fmt = TEXT_JSON_LINES;
+            } else {
+                const char *why = header_columns(line, &fmt, &col);
+                if (why) {
+                    problem(probs, maxp, &nprobs, 0, lineno, "header", why);
+                    break;
+                }
+                continue;
+            }
+        }
+        if (index >= max_events) {
+            problem(probs, maxp, &nprobs, index, lineno, "events", "too many events");
+            break;
+        }
+        const char *field = NULL, *message = NULL;
+        if (fmt == TEXT_JSON_LINES) {
+            json_error_t jerr;
+            json_t *obj = json_loads(line, 0, &jerr);
+            if (!obj) {
+                field = "event";
+                message = "malformed JSON";
+            } else {
+                json_event(obj, cfg, now, out, &field, &message);
+                json_decref(obj);
+            }
+        } else {
+            char *f[MAX_COLUMNS];
+            int nf = csv_split(line, f, MAX_COLUMNS);
+            struct raw_event raw = {0};
+            if (nf != col.n) {
+                field = "line";
+                message = nf < 0 ? "malformed CSV" : "wrong number of columns";
+            } else if (loan_time_parse(f[col.time], &raw.when) < 0) {
+                field = fmt == TEXT_MOVIELENS ? "timestamp" : "time";
+                message = "must be ISO 8601 (2026-11-22T10:31:00Z), a date or Unix seconds";
+            } else if (fmt == TEXT_MOVIELENS && !all_digits(f[col.record], strlen(f[col.record]))) {
+                field = "movieId";
+                message = "must be a number";
+            } else {
+                raw.patron = f[col.patron];
+                raw.record = f[col.record];
+                raw.record_prefix = fmt == TEXT_MOVIELENS ? cfg->movielens_record_prefix : NULL;
+                raw.branch = col.branch >= 0 && *f[col.branch] ? f[col.branch] : NULL;
+                raw.id = col.id >= 0 && *f[col.id] ? f[col.id] : NULL;
+                event_accept(&raw, cfg, now, out, &field, &message);
+            }
+        }
+        if (field)
+            problem(probs, maxp, &nprobs, index, lineno, field, message);
+        index++;
+    }
+    if (!have_header && nprobs == 0)
+        problem(probs, maxp, &nprobs, 0, 0, "events", "no events");
+    free(line);
+    return nprobs;
+}

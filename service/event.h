@@ -1,0 +1,65 @@
+/* event.h: loan events from the library system, checked and
+ * pseudonymised: the one way into the loan model (ingest.h).
+ *
+ * Live events come as JSON (POST /v1/loans); files (onloan load) as CSV
+ * with a header naming patron, record and time (or date), optionally
+ * branch and id; as JSON lines; or as a MovieLens ratings.csv
+ * (userId,movieId,rating,timestamp: each row a loan of that film's DVD,
+ * record = ingest.movielens_record_prefix + movieId). Every event is
+ * checked before any is used; a problem names the field and the event.
+ *
+ * The raw patron id is hashed here (pseudo.h) and kept nowhere; an event
+ * id, which may embed a card number, is hashed the same way. */
+#ifndef ONLOAN_EVENT_H
+#define ONLOAN_EVENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "pseudo.h"
+
+#define LOAN_MAX_PATRON_BYTES 128
+#define LOAN_MAX_ID_BYTES 128
+#define LOAN_MAX_FUTURE_S 86400         /* clocks differ; loans from tomorrow do not exist */
+
+struct loan_event {
+    char patron[PSEUDONYM_HEX_LEN + 1];     /* pseudonym, never the raw id */
+    char id[PSEUDONYM_HEX_LEN + 1];         /* hashed event id, or "" */
+    char *record;                           /* owned */
+    char *branch;                           /* owned, or NULL */
+    long long when;                         /* Unix seconds */
+    size_t seq;                             /* index in its batch */
+};
+
+struct loan_batch {
+    struct loan_event *ev;                  /* owned */
+    size_t n, cap;
+};
+
+struct loan_problem {
+    size_t index;                           /* event index in the batch (0-based) */
+    size_t line;                            /* line in the text (1-based), 0 for JSON */
+    const char *field;                      /* static */
+    const char *message;                    /* static English text */
+};
+
+/* Parses a time: Unix seconds, YYYY-MM-DD (midnight UTC) or ISO 8601
+ * YYYY-MM-DDTHH:MM:SS[.fff] with Z or +HH:MM/-HH:MM. -1 if malformed. */
+int loan_time_parse(const char *s, long long *unix_seconds);
+
+/* Appends the events of a JSON body (one object or an array of them).
+ * Returns the number of problems found (at most maxp are filled); the
+ * batch holds the good events. now bounds times in the future. */
+size_t loans_from_json(const json_t *body, const struct config *cfg, long long now,
+                       size_t max_events, struct loan_batch *out,
+                       struct loan_problem *probs, size_t maxp);
+/* The same for a text: CSV with a header, MovieLens ratings, or JSON
+ * lines (told apart by the first line). */
+size_t loans_from_text(const char *text, size_t len, const struct config *cfg, long long now,
+                       size_t max_events, struct loan_batch *out,
+                       struct loan_problem *probs, size_t maxp);
+
+void loan_batch_free(struct loan_batch *b);
+
+#endif

@@ -1,0 +1,62 @@
+/* history.h: one patron's recent loans, and what a new loan adds to the
+ * model.
+ *
+ * A history holds distinct titles, newest first, each with the time of
+ * the patron's first loan of it that the history still remembers. In
+ * Redis it is the string value of h:<pseudonym>, one "<unix-time>
+ * <record>\n" line per title, newest first.
+ *
+ * history_add is the whole counting rule of the loan model:
+ *  - a title already in the history is a repeat (or, at the same time, a
+ *    duplicate: the same event again) and changes nothing, so a patron
+ *    counts once per title and once per pair, and replaying events is
+ *    harmless;
+ *  - a new title pairs with at most pairs_per_loan of the patron's other
+ *    titles, those nearest in time and within window_s of it: the cost
+ *    of one loan does not grow with a heavy reader's history;
+ *  - then it is inserted, and the history trimmed to max_entries titles
+ *    and to ttl_s before its newest loan. */
+#ifndef ONLOAN_HISTORY_H
+#define ONLOAN_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "names.h"
+#include "strbuf.h"
+
+struct history_entry {
+    uint32_t record;            /* index in the caller's names */
+    long long when;             /* Unix seconds */
+};
+
+struct history {
+    struct history_entry *e;    /* owned; newest first */
+    size_t n, cap;
+};
+
+struct history_rules {
+    size_t max_entries;         /* privacy.history_max */
+    long long ttl_s;            /* privacy.history_ttl_days */
+    long long window_s;         /* model.window_days */
+    size_t pairs_per_loan;      /* model.pairs_per_loan */
+};
+
+enum loan_outcome { LOAN_NEW, LOAN_REPEAT, LOAN_DUPLICATE };
+
+/* Parses a stored history (len bytes; "" is empty), interning records in
+ * nm. Returns -1 if malformed or out of memory (h is then empty). */
+int history_parse(struct history *h, const char *text, size_t len, struct names *nm);
+int history_encode(const struct history *h, const struct names *nm, struct strbuf *out);
+void history_clear(struct history *h);      /* empty, memory kept */
+void history_free(struct history *h);
+
+/* Adds a loan of record at when. For a new title, calls pair(arg, other)
+ * once for each title it pairs with (before inserting it). Returns the
+ * outcome, or -1 when pair failed or memory ran out (h unchanged then,
+ * though pair may have been called). */
+int history_add(struct history *h, uint32_t record, long long when,
+                const struct history_rules *rules,
+                int (*pair)(void *arg, uint32_t other), void *arg);
+
+#endif

@@ -1,0 +1,816 @@
+/* ingest.c: see ingest.h. */
+#include "ingest.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dict.h"
+#include "history.h"
+#include "log.h"
+#include "names.h"
+#include "pairs.h"
+
+enum job_kind { JOB_EVENTS, JOB_FORGET };
+
+struct patron_group {
+    const char *pseudonym;      /* borrowed from the job's events (or forget_pseudonym) */
+    size_t first, n;            /* in the job's order[] */
+    int get_at, seen_at;        /* reply indexes of GET h:, ZMSCORE seen: (or -1) */
+};
+
+struct waiter {
+    ingest_done_cb *cb;
+    void *arg;
+    struct waiter *next;
+};
+
+struct ingest {
+    struct event_base *base;
+    struct store *st;
+    const struct config *cfg;
+    struct history_rules rules;
+    struct names *names;
+    struct pair_table pending;      /* counted, not yet written */
+    struct pair_table flushing;     /* being written */
+    int flush_running;
+    struct waiter *waiters;         /* for the next flush */
+    struct waiter *flush_waiters;   /* for the running one */
+    struct event *flush_timer;
+    struct dict *busy;              /* pseudonym -> number of running jobs holding it */
+    struct ingest_job *waiting_head, *waiting_tail;
+    struct ingest_job *running;     /* started, not finished (prev/next) */
+    struct store_op *flush_op;
+    struct ingest_stats stats;
+};
+
+struct ingest_job {
+    struct ingest *ing;
+    enum job_kind kind;
+    struct loan_batch b;
+    struct loan_event **order;      /* by patron, then time, then arrival */
+    struct patron_group *groups;
+    size_t ngroups;
+    char forget_pseudonym[PSEUDONYM_HEX_LEN + 1];
+    ingest_cb *cb;
+    ingest_done_cb *done_cb;
+    void *arg;
+    int forgotten;
+    struct store_op *op;
+    size_t sent;                    /* commands in the last store_exec */
+    struct ingest_job *next;        /* while waiting, or in running */
+    struct ingest_job *prev;        /* in running */
+    uint32_t cur_record;            /* the record being applied (pair callback) */
+    uint64_t *pairs;                /* a << 32 | b, counted by this job */
+    size_t npairs, cappairs;
+    uint32_t *fresh;                /* records with a new borrower */
+    size_t nfresh, capfresh;
+    struct ingest_result res;
+};
+
+/* ---- jobs: waiting for patrons ---------------------------------------------- */
+
+static void job_free(struct ingest_job *job)
+{
+    loan_batch_free(&job->b);
+    free(job->order);
+    free(job->groups);
+    free(job->pairs);
+    free(job->fresh);
+    free(job);
+}
+
+static int job_blocked(const struct ingest_job *job, const struct dict *busy,
+                       const struct dict *claimed)
+{
+    for (size_t g = 0; g < job->ngroups; g++)
+        if (dict_get(busy, job->groups[g].pseudonym) ||
+            (claimed && dict_get(claimed, job->groups[g].pseudonym)))
+            return 1;
+    return 0;
+}
+
+static void busy_mark(struct ingest *ing, struct ingest_job *job, int delta)
+{
+    for (size_t g = 0; g < job->ngroups; g++) {
+        const char *p = job->groups[g].pseudonym;
+        uintptr_t n = (uintptr_t)dict_get(ing->busy, p);
+        if (delta > 0) {
+            if (dict_set(ing->busy, p, (void *)(n + 1), NULL) < 0)
+                abort();    /* a few bytes; the busy set must stay exact */
+        } else if (n <= 1) {
+            dict_del(ing->busy, p);
+        } else {
+            dict_set(ing->busy, p, (void *)(n - 1), NULL);
+        }
+    }
+}
+
+static void job_start(struct ingest_job *job);
+static void forget_deleted(redisReply *reply, const char *error, void *arg);
+
+/* Starts, in order, every waiting job that no running job and no earlier
+ * waiting job shares a patron with. */
+static void start_waiting(struct ingest *ing)
+{
+    struct dict *claimed = NULL;
+    struct ingest_job **link = &ing->waiting_head, *prev = NULL;
+    while (*link) {
+        struct ingest_job *job = *link;
+        if (!job_blocked(job, ing->busy, claimed)) {
+            *link = job->next;
+            if (ing->waiting_tail == job)
+                ing->waiting_tail = prev;
+            job->next = NULL;
+            ing->stats.waiting_jobs--;
+            job_start(job);
+            continue;
+        }
+        if (!claimed && !(claimed = dict_new()))
+            break;          /* retried when the next job ends */
+        for (size_t g = 0; g < job->ngroups; g++)
+            dict_set(claimed, job->groups[g].pseudonym, (void *)1, NULL);
+        prev = job;
+        link = &job->next;
+    }
+    dict_free(claimed, NULL);
+}
+
+static void job_finish(struct ingest_job *job, const char *error)
+{
+    struct ingest *ing = job->ing;
+    busy_mark(ing, job, -1);
+    ing->stats.running_jobs--;
+    if (job->prev)
+        job->prev->next = job->next;
+    else
+        ing->running = job->next;
+    if (job->next)
+        job->next->prev = job->prev;
+    if (!job->forgotten) {
+        if (job->kind == JOB_EVENTS)
+            job->cb(error ? NULL : &job->res, error, job->arg);
+        else
+            job->done_cb(error, job->arg);
+    }
+    job_free(job);
+    start_waiting(ing);
+}
+
+static void job_enqueue(struct ingest *ing, struct ingest_job *job)
+{
+    if (!ing->waiting_head && !job_blocked(job, ing->busy, NULL)) {
+        job_start(job);
+        return;
+    }
+    if (ing->waiting_tail)
+        ing->waiting_tail->next = job;
+    else
+        ing->waiting_head = job;
+    ing->waiting_tail = job;
+    ing->stats.waiting_jobs++;
+}
+
+/* ---- events: read, apply, write -------------------------------------------- */
+
+static int by_patron_time(const void *x, const void *y)
+{
+    const struct loan_event *a = *(struct loan_event *const *)x, *b = *(struct loan_event *const *)y;
+    int c = strcmp(a->patron, b->patron);
+    if (c)
+        return c;
+    if (a->when != b->when)
+        return a->when < b->when ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static void write_done(redisReply *reply, const char *error, void *arg);
+
+static int add_pair(void *arg, uint32_t other)
+{
+    struct ingest_job *job = arg;
+    if (job->npairs == job->cappairs) {
+        size_t cap = job->cappairs ? job->cappairs * 2 : 256;
+        uint64_t *p = realloc(job->pairs, cap * sizeof *p);
+        if (!p)
+            return -1;
+        job->pairs = p;
+        job->cappairs = cap;
+    }
+    job->pairs[job->npairs++] = (uint64_t)job->cur_record << 32 | other;
+    return 0;
+}
+
+static int add_fresh(struct ingest_job *job, uint32_t record)
+{
+    if (job->nfresh == job->capfresh) {
+        size_t cap = job->capfresh ? job->capfresh * 2 : 64;
+        uint32_t *f = realloc(job->fresh, cap * sizeof *f);
+        if (!f)
+            return -1;
+        job->fresh = f;
+        job->capfresh = cap;
+    }
+    job->fresh[job->nfresh++] = record;
+    return 0;
+}
+
+static int by_u32(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Commands are collected in a growing array. */
+struct cmds {
+    struct rcmd *c;
+    size_t n, cap;
+    int failed;
+};
+
+static struct rcmd *cmds_next(struct cmds *cs)
+{
+    if (cs->n == cs->cap) {
+        size_t cap = cs->cap ? cs->cap * 2 : 16;
+        struct rcmd *c = realloc(cs->c, cap * sizeof *c);
+        if (!c) {
+            cs->failed = 1;
+            return NULL;
+        }
+        cs->c = c;
+        cs->cap = cap;
+    }
+    memset(&cs->c[cs->n], 0, sizeof cs->c[cs->n]);
+    return &cs->c[cs->n++];
+}
+
+static void cmds_free(struct cmds *cs)
+{
+    for (size_t i = 0; i < cs->n; i++)
+        rcmd_free(&cs->c[i]);
+    free(cs->c);
+    memset(cs, 0, sizeof *cs);
+}
+
+/* Starts "<verb> <prefix><kind><name>"; add arguments with cmd_arg. */
+static struct rcmd *cmd_key(struct cmds *cs, const char *verb, const char *pfx,
+                            const char *kind, const char *name)
+{
+    struct rcmd *c = cmds_next(cs);
+    if (c)
+        cs->failed |= rcmd_addstr(c, verb) | rcmd_addf(c, "%s%s%s", pfx, kind, name);
+    return c;
+}
+
+static void cmd_arg(struct cmds *cs, struct rcmd *c, const char *arg)
+{
+    if (c)
+        cs->failed |= rcmd_addstr(c, arg);
+}
+
+static void meta_incr(struct cmds *cs, const char *pfx, const char *field, long long by)
+{
+    char num[32];
+    if (!by)
+        return;
+    snprintf(num, sizeof num, "%lld", by);
+    struct rcmd *c = cmd_key(cs, "HINCRBY", pfx, "meta", "");
+    cmd_arg(cs, c, field);
+    cmd_arg(cs, c, num);
+}
+
+/* With one command sent, store_exec passes its reply; with more, EXEC's
+ * array. Element i either way (NULL if missing). */
+static const redisReply *reply_at(const redisReply *reply, size_t sent, size_t i)
+{
+    if (sent == 1)
+        return i == 0 ? reply : NULL;
+    return reply->type == REDIS_REPLY_ARRAY && i < reply->elements ? reply->element[i] : NULL;
+}
+
+static int id_seen_before(struct loan_event **ev, size_t upto, const char *id)
+{
+    for (size_t i = 0; i < upto; i++)
+        if (strcmp(ev[i]->id, id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Applies one patron's events to their history; queues the writes. */
+static int apply_group(struct ingest_job *job, struct patron_group *g, const redisReply *hist,
+                       const redisReply *seen, struct history *h, struct cmds *cs)
+{
+    struct ingest *ing = job->ing;
+    const struct config *cfg = ing->cfg;
+    const char *pfx = cfg->redis_prefix;
+    struct loan_event **ev = &job->order[g->first];
+    int existed = hist && hist->type == REDIS_REPLY_STRING && hist->len > 0;
+    history_clear(h);
+    if (existed && history_parse(h, hist->str, hist->len, ing->names) < 0)
+        log_msg(LOG_WARN, "history of %s is malformed: started afresh", g->pseudonym);
+    size_t changed = 0, seen_at = 0;
+    struct rcmd *ids = NULL;
+    for (size_t i = 0; i < g->n; i++) {
+        struct loan_event *e = ev[i];
+        if (e->id[0]) {
+            const redisReply *s = seen && seen->type == REDIS_REPLY_ARRAY &&
+                                  seen_at < seen->elements ? seen->element[seen_at] : NULL;
+            seen_at++;
+            if ((s && s->type == REDIS_REPLY_STRING) || id_seen_before(ev, i, e->id)) {
+                job->res.duplicates++;
+                continue;
+            }
+        }
+        uint32_t rec = names_intern(ing->names, e->record, strlen(e->record));
+        if (rec == NAMES_NONE)
+            return -1;
+        job->cur_record = rec;
+        int outcome = history_add(h, rec, e->when, &ing->rules, add_pair, job);
+        if (outcome < 0)
+            return -1;
+        if (outcome == LOAN_NEW) {
+            job->res.new_loans++;
+            changed++;
+            if (add_fresh(job, rec) < 0)
+                return -1;
+        } else if (outcome == LOAN_REPEAT) {
+            job->res.repeats++;
+        } else {
+            job->res.duplicates++;
+        }
+        if (e->id[0]) {
+            if (!ids) {
+                ids = cmd_key(cs, "ZADD", pfx, "seen:", g->pseudonym);
+                if (!ids)
+                    return -1;
+            }
+            char when[32];
+            snprintf(when, sizeof when, "%lld", e->when);
+            cmd_arg(cs, ids, when);
+            cmd_arg(cs, ids, e->id);
+        }
+    }
+    char ttl[32];
+    snprintf(ttl, sizeof ttl, "%lld", (long long)cfg->history_ttl_days * 86400);
+    if (ids) {
+        /* Keep the newest 4 * history_max ids: enough to recognise a
+         * replay of anything the history still remembers. */
+        char keep[32];
+        snprintf(keep, sizeof keep, "%d", -(4 * cfg->history_max) - 1);
+        struct rcmd *c = cmd_key(cs, "ZREMRANGEBYRANK", pfx, "seen:", g->pseudonym);
+        cmd_arg(cs, c, "0");
+        cmd_arg(cs, c, keep);
+        c = cmd_key(cs, "EXPIRE", pfx, "seen:", g->pseudonym);
+        cmd_arg(cs, c, ttl);
+    }
+    if (changed) {
+        struct strbuf text = {0};
+        struct rcmd *c = cmd_key(cs, "SET", pfx, "h:", g->pseudonym);
+        if (!c || history_encode(h, ing->names, &text) < 0) {
+            strbuf_free(&text);
+            return -1;
+        }
+        cs->failed |= rcmd_add(c, text.buf ? text.buf : "", text.len);
+        cmd_arg(cs, c, "EX");
+        cmd_arg(cs, c, ttl);
+        strbuf_free(&text);
+        if (!existed)
+            job->res.new_patrons++;
+    }
+    return cs->failed ? -1 : 0;
+}
+
+static void read_done(redisReply *reply, const char *error, void *arg)
+{
+    struct ingest_job *job = arg;
+    struct ingest *ing = job->ing;
+    const char *pfx = ing->cfg->redis_prefix;
+    job->op = NULL;
+    if (error) {
+        job_finish(job, error);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_ERROR ||
+        (job->sent > 1 && (reply->type != REDIS_REPLY_ARRAY || reply->elements != job->sent))) {
+        log_msg(LOG_WARN, "ingest: unexpected reply to the history read: %s",
+                reply->type == REDIS_REPLY_ERROR ? reply->str : "not the array sent for");
+        job_finish(job, "redis_unavailable");
+        return;
+    }
+    struct cmds cs = {0};
+    struct history h = {0};
+    int rc = 0;
+    for (size_t g = 0; g < job->ngroups && rc == 0; g++) {
+        struct patron_group *pg = &job->groups[g];
+        const redisReply *hist = reply_at(reply, job->sent, (size_t)pg->get_at);
+        const redisReply *seen = pg->seen_at >= 0 ? reply_at(reply, job->sent, (size_t)pg->seen_at) : NULL;
+        rc = apply_group(job, pg, hist, seen, &h, &cs);
+    }
+    history_free(&h);
+    job->res.taken = job->b.n;
+    /* Record counts: one ZINCRBY per record with new borrowers. */
+    qsort(job->fresh, job->nfresh, sizeof *job->fresh, by_u32);
+    for (size_t i = 0; rc == 0 && i < job->nfresh;) {
+        size_t j = i;
+        while (j < job->nfresh && job->fresh[j] == job->fresh[i])
+            j++;
+        char num[32];
+        snprintf(num, sizeof num, "%zu", j - i);
+        struct rcmd *c = cmd_key(&cs, "ZINCRBY", pfx, "pop", "");
+        cmd_arg(&cs, c, num);
+        cmd_arg(&cs, c, names_get(ing->names, job->fresh[i]));
+        i = j;
+    }
+    meta_incr(&cs, pfx, "loans", (long long)job->res.new_loans);
+    meta_incr(&cs, pfx, "repeats", (long long)job->res.repeats);
+    meta_incr(&cs, pfx, "duplicates", (long long)job->res.duplicates);
+    meta_incr(&cs, pfx, "patrons", (long long)job->res.new_patrons);
+    if (rc < 0 || cs.failed) {
+        cmds_free(&cs);
+        job_finish(job, "out_of_memory");
+        return;
+    }
+    if (cs.n == 0) {            /* nothing new: all repeats or duplicates */
+        cmds_free(&cs);
+        job_finish(job, NULL);
+        return;
+    }
+    job->sent = cs.n;
+    job->op = store_exec(ing->st, cs.c, cs.n, write_done, job);
+    cmds_free(&cs);
+}
+
+static void flush_start(struct ingest *ing);
+
+static void write_done(redisReply *reply, const char *error, void *arg)
+{
+    struct ingest_job *job = arg;
+    struct ingest *ing = job->ing;
+    job->op = NULL;
+    if (!error && (reply->type == REDIS_REPLY_ERROR ||
+                   (job->sent > 1 && reply->type != REDIS_REPLY_ARRAY))) {
+        log_msg(LOG_WARN, "ingest: write refused: %s",
+                reply->type == REDIS_REPLY_ERROR ? reply->str : "not an array");
+        error = "redis_unavailable";
+    }
+    if (error) {
+        job_finish(job, error);
+        return;
+    }
+    for (size_t i = 0; i < job->npairs; i++) {
+        if (pairs_add(&ing->pending, (uint32_t)(job->pairs[i] >> 32), (uint32_t)job->pairs[i], 1) < 0) {
+            log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", job->npairs - i);
+            break;
+        }
+    }
+    ing->stats.pairs_added += job->npairs;
+    ing->stats.jobs++;
+    ing->stats.events += job->res.taken;
+    ing->stats.new_loans += job->res.new_loans;
+    ing->stats.repeats += job->res.repeats;
+    ing->stats.duplicates += job->res.duplicates;
+    if (ing->pending.n >= (size_t)ing->cfg->flush_max_pairs)
+        flush_start(ing);
+    job_finish(job, NULL);
+}
+
+static void job_start(struct ingest_job *job)
+{
+    struct ingest *ing = job->ing;
+    const char *pfx = ing->cfg->redis_prefix;
+    struct cmds cs = {0};
+    busy_mark(ing, job, +1);
+    ing->stats.running_jobs++;
+    job->prev = NULL;
+    job->next = ing->running;
+    if (ing->running)
+        ing->running->prev = job;
+    ing->running = job;
+    if (job->kind == JOB_FORGET) {
+        cmd_key(&cs, "DEL", pfx, "h:", job->forget_pseudonym);
+        cmd_key(&cs, "DEL", pfx, "seen:", job->forget_pseudonym);
+    } else {
+        for (size_t g = 0; g < job->ngroups && !cs.failed; g++) {
+            struct patron_group *pg = &job->groups[g];
+            cmd_key(&cs, "GET", pfx, "h:", pg->pseudonym);
+            pg->get_at = (int)cs.n - 1;
+            pg->seen_at = -1;
+            struct rcmd *ids = NULL;
+            for (size_t i = 0; i < pg->n && !cs.failed; i++) {
+                const struct loan_event *e = job->order[pg->first + i];
+                if (!e->id[0])
+                    continue;
+                if (!ids) {
+                    ids = cmd_key(&cs, "ZMSCORE", pfx, "seen:", pg->pseudonym);
+                    pg->seen_at = (int)cs.n - 1;
+                }
+                cmd_arg(&cs, ids, e->id);
+            }
+        }
+    }
+    if (cs.failed) {
+        cmds_free(&cs);
+        job_finish(job, "out_of_memory");
+        return;
+    }
+    job->sent = cs.n;
+    job->op = store_exec(ing->st, cs.c, cs.n, job->kind == JOB_FORGET ? forget_deleted : read_done, job);
+    cmds_free(&cs);
+}
+
+/* ---- forget ------------------------------------------------------------------ */
+
+static void forget_counted(redisReply *reply, const char *error, void *arg)
+{
+    struct ingest_job *job = arg;
+    job->op = NULL;
+    (void)reply;
+    job_finish(job, error);
+}
+
+static void forget_deleted(redisReply *reply, const char *error, void *arg)
+{
+    struct ingest_job *job = arg;
+    job->op = NULL;
+    if (!error && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2))
+        error = "redis_unavailable";
+    if (error || reply->element[0]->integer != 1) {
+        job_finish(job, error);
+        return;
+    }
+    struct rcmd c = {0};
+    if (rcmd_addstr(&c, "HINCRBY") | rcmd_addf(&c, "%smeta", job->ing->cfg->redis_prefix) |
+        rcmd_addstr(&c, "patrons") | rcmd_addstr(&c, "-1")) {
+        rcmd_free(&c);
+        job_finish(job, "out_of_memory");
+        return;
+    }
+    job->op = store_exec(job->ing->st, &c, 1, forget_counted, job);
+    rcmd_free(&c);
+}
+
+/* ---- public: jobs ------------------------------------------------------------ */
+
+static struct ingest_job *job_new(struct ingest *ing, enum job_kind kind)
+{
+    struct ingest_job *job = calloc(1, sizeof *job);
+    if (job) {
+        job->ing = ing;
+        job->kind = kind;
+    }
+    return job;
+}
+
+struct ingest_job *ingest_submit(struct ingest *ing, struct loan_batch *batch,
+                                 ingest_cb *cb, void *arg)
+{
+    struct ingest_job *job = job_new(ing, JOB_EVENTS);
+    if (!job)
+        return NULL;
+    job->b = *batch;
+    memset(batch, 0, sizeof *batch);
+    job->cb = cb;
+    job->arg = arg;
+    size_t n = job->b.n;
+    job->order = malloc((n ? n : 1) * sizeof *job->order);
+    job->groups = malloc((n ? n : 1) * sizeof *job->groups);
+    if (!job->order || !job->groups) {
+        job_free(job);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        job->order[i] = &job->b.ev[i];
+    qsort(job->order, n, sizeof *job->order, by_patron_time);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && strcmp(job->order[j]->patron, job->order[i]->patron) == 0)
+            j++;
+        job->groups[job->ngroups++] = (struct patron_group){job->order[i]->patron, i, j - i, -1, -1};
+        i = j;
+    }
+    job_enqueue(ing, job);
+    return job;
+}
+
+struct ingest_job *ingest_forget(struct ingest *ing, const char *pseudonym,
+                                 ingest_done_cb *cb, void *arg)
+{
+    struct ingest_job *job = job_new(ing, JOB_FORGET);
+    if (!job || !(job->groups = malloc(sizeof *job->groups))) {
+        free(job);
+        return NULL;
+    }
+    snprintf(job->forget_pseudonym, sizeof job->forget_pseudonym, "%s", pseudonym);
+    job->groups[0] = (struct patron_group){job->forget_pseudonym, 0, 0, -1, -1};
+    job->ngroups = 1;
+    job->done_cb = cb;
+    job->arg = arg;
+    job_enqueue(ing, job);
+    return job;
+}
+
+void ingest_job_forget(struct ingest_job *job)
+{
+    if (job)
+        job->forgotten = 1;
+}
+
+/* ---- flushing pair counts --------------------------------------------------- */
+
+struct flush_build {
+    struct ingest *ing;
+    struct strbuf *per;         /* per record index */
+    uint32_t *touched;
+    size_t ntouched;
+    int failed;
+};
+
+static void append_entry(struct flush_build *fb, uint32_t to, uint32_t other, uint32_t count)
+{
+    struct strbuf *sb = &fb->per[to];
+    if (sb->len == 0)
+        fb->touched[fb->ntouched++] = to;
+    const char *name = names_get(fb->ing->names, other);
+    char num[16];
+    int n = snprintf(num, sizeof num, " %u\n", count);
+    fb->failed |= strbuf_append(sb, name, strlen(name)) | strbuf_append(sb, num, (size_t)n);
+}
+
+static void build_pair(uint32_t a, uint32_t b, uint32_t count, void *arg)
+{
+    append_entry(arg, a, b, count);
+    append_entry(arg, b, a, count);
+}
+
+static void readd_pair(uint32_t a, uint32_t b, uint32_t count, void *arg)
+{
+    pairs_add(arg, a, b, count);
+}
+
+static void waiters_answer(struct waiter *w, const char *error)
+{
+    while (w) {
+        struct waiter *next = w->next;
+        w->cb(error, w->arg);
+        free(w);
+        w = next;
+    }
+}
+
+static void flush_done(redisReply *reply, const char *error, void *arg)
+{
+    struct ingest *ing = arg;
+    ing->flush_op = NULL;
+    if (!error && reply->type != REDIS_REPLY_ARRAY)
+        error = "redis_unavailable";
+    if (error) {
+        ing->stats.flush_failures++;
+        log_msg(LOG_WARN, "ingest: %zu pair counts not written (%s): kept for the next flush",
+                ing->flushing.n, error);
+        pairs_each(&ing->flushing, readd_pair, &ing->pending);
+    } else {
+        ing->stats.flushes++;
+        ing->stats.pairs_written += ing->flushing.added;
+    }
+    pairs_clear(&ing->flushing);
+    ing->flush_running = 0;
+    struct waiter *w = ing->flush_waiters;
+    ing->flush_waiters = NULL;
+    waiters_answer(w, error);
+    if (ing->waiters || (!error && ing->pending.n >= (size_t)ing->cfg->flush_max_pairs))
+        flush_start(ing);
+}
+
+static void flush_start(struct ingest *ing)
+{
+    if (ing->flush_running)
+        return;
+    struct waiter *w = ing->waiters;
+    ing->waiters = NULL;
+    if (ing->pending.n == 0) {
+        waiters_answer(w, NULL);
+        return;
+    }
+    struct pair_table t = ing->flushing;    /* empty */
+    ing->flushing = ing->pending;
+    ing->pending = t;
+    size_t nnames = names_count(ing->names);
+    struct flush_build fb = {ing, calloc(nnames, sizeof *fb.per),
+                             malloc(nnames * sizeof *fb.touched), 0, 0};
+    struct cmds cs = {0};
+    const char *pfx = ing->cfg->redis_prefix;
+    if (fb.per && fb.touched) {
+        pairs_each(&ing->flushing, build_pair, &fb);
+        size_t dirty = SIZE_MAX;        /* index in cs of the SADD being filled */
+        for (size_t i = 0; i < fb.ntouched && !fb.failed && !cs.failed; i++) {
+            uint32_t r = fb.touched[i];
+            struct rcmd *c = cmd_key(&cs, "APPEND", pfx, "co:", names_get(ing->names, r));
+            if (!c)
+                break;
+            cs.failed |= rcmd_add(c, fb.per[r].buf, fb.per[r].len);
+            if (dirty == SIZE_MAX || cs.c[dirty].argc >= 1002) {
+                if (!cmd_key(&cs, "SADD", pfx, "dirty", ""))
+                    break;
+                dirty = cs.n - 1;
+            }
+            cmd_arg(&cs, &cs.c[dirty], names_get(ing->names, r));
+        }
+    }
+    for (size_t i = 0; fb.per && i < fb.ntouched; i++)
+        strbuf_free(&fb.per[fb.touched[i]]);
+    int failed = !fb.per || !fb.touched || fb.failed || cs.failed;
+    free(fb.per);
+    free(fb.touched);
+    ing->flush_running = 1;
+    ing->flush_waiters = w;
+    if (failed) {
+        cmds_free(&cs);
+        flush_done(NULL, "out_of_memory", ing);
+        return;
+    }
+    ing->flush_op = store_exec(ing->st, cs.c, cs.n, flush_done, ing);
+    cmds_free(&cs);
+}
+
+static void flush_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct ingest *ing = arg;
+    if (ing->pending.n)
+        flush_start(ing);
+}
+
+void ingest_flush(struct ingest *ing, ingest_done_cb *cb, void *arg)
+{
+    struct waiter *w = malloc(sizeof *w);
+    if (!w) {
+        cb("out_of_memory", arg);
+        return;
+    }
+    *w = (struct waiter){cb, arg, ing->waiters};
+    ing->waiters = w;
+    flush_start(ing);
+}
+
+/* ---- lifetime ---------------------------------------------------------------- */
+
+struct ingest *ingest_new(struct event_base *base, struct store *st, const struct config *cfg)
+{
+    struct ingest *ing = calloc(1, sizeof *ing);
+    if (!ing)
+        return NULL;
+    ing->base = base;
+    ing->st = st;
+    ing->cfg = cfg;
+    ing->rules = (struct history_rules){
+        .max_entries = (size_t)cfg->history_max,
+        .ttl_s = (long long)cfg->history_ttl_days * 86400,
+        .window_s = (long long)cfg->window_days * 86400,
+        .pairs_per_loan = (size_t)cfg->pairs_per_loan,
+    };
+    ing->names = names_new();
+    ing->busy = dict_new();
+    ing->flush_timer = event_new(base, -1, EV_PERSIST, flush_tick, ing);
+    struct timeval tv = {cfg->flush_ms / 1000, (cfg->flush_ms % 1000) * 1000};
+    if (!ing->names || !ing->busy || !ing->flush_timer || event_add(ing->flush_timer, &tv) < 0) {
+        ingest_free(ing);
+        return NULL;
+    }
+    return ing;
+}
+
+void ingest_free(struct ingest *ing)
+{
+    if (!ing)
+        return;
+    if (ing->pending.n)
+        log_msg(LOG_WARN, "ingest: %zu pair counts dropped at exit", ing->pending.n);
+    while (ing->waiting_head) {
+        struct ingest_job *job = ing->waiting_head;
+        ing->waiting_head = job->next;
+        job_free(job);
+    }
+    while (ing->running) {
+        struct ingest_job *job = ing->running;
+        ing->running = job->next;
+        store_op_cancel(job->op);
+        job_free(job);
+    }
+    if (ing->flush_running)
+        store_op_cancel(ing->flush_op);
+    waiters_answer(ing->waiters, "shutting_down");
+    waiters_answer(ing->flush_waiters, "shutting_down");
+    if (ing->flush_timer)
+        event_free(ing->flush_timer);
+    pairs_free(&ing->pending);
+    pairs_free(&ing->flushing);
+    names_free(ing->names);
+    dict_free(ing->busy, NULL);
+    free(ing);
+}
+
+void ingest_get_stats(const struct ingest *ing, struct ingest_stats *st)
+{
+    *st = ing->stats;
+    st->pending_pairs = ing->pending.n + ing->flushing.n;
+}

@@ -1,0 +1,74 @@
+/* ingest.h: loan events into the loan model, on the event loop.
+ *
+ * The one code path for live events (POST /v1/loans), files (onloan
+ * load) and the evaluation (onloan eval). A job is a batch of checked
+ * events (event.h):
+ *   1. it waits while an earlier job holds one of its patrons, so one
+ *      patron's events are applied one batch at a time, in order;
+ *   2. reads those patrons' histories and seen event ids (one MULTI);
+ *   3. applies the events per patron in time order (history.h: the
+ *      counting rule), in memory;
+ *   4. writes histories, seen ids, record counts and totals (one
+ *      MULTI/EXEC: all of the batch or none of it), then answers;
+ *   5. its pair counts join the pending table, which is written every
+ *      model.flush_ms (or at model.flush_max_pairs) as one APPEND per
+ *      record to co:<record>, and the records are marked for compaction.
+ * A SIGTERM'd daemon flushes before it exits; if it is killed, at most
+ * flush_ms of pair counts are lost (never counted twice).
+ *
+ * Keys written (prefix from config): h:<pseudonym> (history, expiring),
+ * seen:<pseudonym> (zset of hashed event ids, for replays; expiring),
+ * pop, meta, co:<record>, dirty (set of records to compact). */
+#ifndef ONLOAN_INGEST_H
+#define ONLOAN_INGEST_H
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "event.h"
+#include "store.h"
+
+struct ingest;
+struct ingest_job;
+
+struct ingest_result {
+    size_t taken;               /* events in the batch */
+    size_t new_loans;           /* first loans of a title by a patron: counted */
+    size_t repeats;             /* the patron had the title already: not counted again */
+    size_t duplicates;          /* an event seen before (same id, or same title and time) */
+    size_t new_patrons;
+};
+
+struct ingest_stats {
+    unsigned long long jobs, events, new_loans, repeats, duplicates;
+    unsigned long long pairs_added, pairs_written, flushes, flush_failures;
+    size_t pending_pairs, waiting_jobs, running_jobs;
+};
+
+/* res is NULL when error is set ("redis_unavailable", "redis_timeout",
+ * "out_of_memory"); nothing of the batch was applied then. */
+typedef void ingest_cb(const struct ingest_result *res, const char *error, void *arg);
+typedef void ingest_done_cb(const char *error, void *arg);
+
+/* Returns NULL when out of memory. */
+struct ingest *ingest_new(struct event_base *base, struct store *st, const struct config *cfg);
+/* Drops pending pair counts: flush first. */
+void ingest_free(struct ingest *ing);
+
+/* Takes the events (batch is emptied). Never calls back from inside. */
+struct ingest_job *ingest_submit(struct ingest *ing, struct loan_batch *batch,
+                                 ingest_cb *cb, void *arg);
+/* Removes everything kept under the patron's pseudonym (history, seen
+ * ids), after any job of theirs in flight. cb's error is NULL on success. */
+struct ingest_job *ingest_forget(struct ingest *ing, const char *pseudonym,
+                                 ingest_done_cb *cb, void *arg);
+/* The caller is gone: the job still completes, but will not call back. */
+void ingest_job_forget(struct ingest_job *job);
+
+/* Writes the pending pair counts now; cb when they are written (error
+ * set if they could not be: they stay pending then). */
+void ingest_flush(struct ingest *ing, ingest_done_cb *cb, void *arg);
+
+void ingest_get_stats(const struct ingest *ing, struct ingest_stats *st);
+
+#endif

@@ -1,0 +1,173 @@
+/* score.c: see score.h. */
+#include "score.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dict.h"
+
+static const char *const measure_names[] = {"raw", "cosine", "jaccard", "llr"};
+
+int score_measure_parse(const char *name, enum score_measure *out)
+{
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(name, measure_names[i]) == 0) {
+            *out = (enum score_measure)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *score_measure_name(enum score_measure m)
+{
+    return measure_names[m];
+}
+
+static double xlogx(double x)
+{
+    return x > 0 ? x * log(x) : 0;
+}
+
+/* G^2 = 2 * (sum over cells k log k - rows and columns likewise + N log N),
+ * written as Dunning/Mahout do with "unnormalised entropies". */
+static double llr(double k11, double k12, double k21, double k22)
+{
+    double row = xlogx(k11 + k12 + k21 + k22) - xlogx(k11 + k12) - xlogx(k21 + k22);
+    double col = xlogx(k11 + k12 + k21 + k22) - xlogx(k11 + k21) - xlogx(k12 + k22);
+    double mat = xlogx(k11 + k12 + k21 + k22) - xlogx(k11) - xlogx(k12) - xlogx(k21) - xlogx(k22);
+    double g2 = 2 * (row + col - mat);
+    return g2 > 0 ? g2 : 0;
+}
+
+double score_pair(enum score_measure m, double both, double a, double b, double n)
+{
+    if (both <= 0 || a <= 0 || b <= 0)
+        return 0;
+    /* Counts come from different keys written at different moments:
+     * keep the table consistent. */
+    if (a < both) a = both;
+    if (b < both) b = both;
+    if (n < a + b - both) n = a + b - both;
+    switch (m) {
+    case SCORE_RAW:
+        return both;
+    case SCORE_COSINE:
+        return both / sqrt(a * b);
+    case SCORE_JACCARD:
+        return both / (a + b - both);
+    case SCORE_LLR:
+        /* Only a positive association is a reason to suggest B. */
+        if (n <= a || both / a <= (b - both) / (n - a))
+            return 0;
+        return llr(both, a - both, b - both, n - a - b + both);
+    }
+    return 0;
+}
+
+struct neighbours *neighbours_ref(struct neighbours *nb)
+{
+    nb->refs++;
+    return nb;
+}
+
+static void neighbour_list_free(struct neighbour *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(list[i].record);
+    free(list);
+}
+
+void neighbours_unref(struct neighbours *nb)
+{
+    if (!nb || --nb->refs > 0)
+        return;
+    neighbour_list_free(nb->list, nb->n);
+    neighbour_list_free(nb->popular, nb->npopular);
+    free(nb->record);
+    free(nb);
+}
+
+struct scored {
+    const char *record;         /* borrowed from a neighbours list */
+    double score;
+};
+
+static int by_score(const void *x, const void *y)
+{
+    const struct scored *a = x, *b = y;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    return strcmp(a->record, b->record);
+}
+
+static int excluded(struct neighbours *const *nbs, size_t n, const char *const *exclude,
+                    size_t n_exclude, const char *record)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(nbs[i]->record, record) == 0)
+            return 1;
+    for (size_t i = 0; i < n_exclude; i++)
+        if (strcmp(exclude[i], record) == 0)
+            return 1;
+    return 0;
+}
+
+int score_candidates(struct neighbours *const *nbs, const double *weight, size_t n,
+                     enum score_measure m, const struct neighbour *popular, size_t npopular,
+                     uint64_t patrons, const char *const *exclude, size_t n_exclude,
+                     size_t max, struct candidate **out, size_t *nout)
+{
+    struct dict *at = dict_new();       /* record -> index + 1 in sc */
+    size_t total = 0, nsc = 0;
+    for (size_t i = 0; i < n; i++)
+        total += nbs[i]->n;
+    struct scored *sc = malloc((total ? total : 1) * sizeof *sc);
+    int rc = -1;
+    const char *wanted = n ? nbs[0]->record : "";
+    *out = NULL;
+    *nout = 0;
+    if (!at || !sc)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        const struct neighbours *nb = nbs[i];
+        for (size_t j = 0; j < nb->n; j++) {
+            const struct neighbour *e = &nb->list[j];
+            double s = weight[i] * score_pair(m, e->both, nb->borrowers, e->borrowers,
+                                              (double)nb->patrons);
+            if (s <= 0)
+                continue;
+            uintptr_t k = (uintptr_t)dict_get(at, e->record);
+            if (k) {
+                sc[k - 1].score += s;
+            } else {
+                if (dict_set(at, e->record, (void *)(uintptr_t)(nsc + 1), NULL) < 0)
+                    goto done;
+                sc[nsc++] = (struct scored){e->record, s};
+            }
+        }
+    }
+    qsort(sc, nsc, sizeof *sc, by_score);
+    for (size_t i = 0; i < nsc && *nout < max; i++)
+        if (!excluded(nbs, n, exclude, n_exclude, sc[i].record) &&
+            candidates_add(out, nout, wanted, sc[i].record, sc[i].score, REASON_ALSO_BORROWED) < 0)
+            goto done;
+    for (size_t j = 0; j < npopular && *nout < max; j++) {
+        const struct neighbour *e = &popular[j];
+        double share = patrons ? (double)e->borrowers / (double)patrons : 0;
+        if (!excluded(nbs, n, exclude, n_exclude, e->record) &&
+            candidates_add(out, nout, wanted, e->record, share > 1 ? 1 : share, REASON_POPULAR) < 0)
+            goto done;
+    }
+    rc = 0;
+done:
+    if (rc < 0) {
+        candidates_free(*out, *nout);
+        *out = NULL;
+        *nout = 0;
+    }
+    dict_free(at, NULL);
+    free(sc);
+    return rc;
+}

@@ -1,0 +1,63 @@
+/* score.h: how strongly "patrons who borrowed A also borrowed B".
+ *
+ * From the pair count (distinct patrons who borrowed both, both), the
+ * records' own counts (distinct borrowers, a and b) and the number of
+ * patrons (n), one of:
+ *   raw      both
+ *   cosine   both / sqrt(a * b)
+ *   jaccard  both / (a + b - both)
+ *   llr      Dunning's log-likelihood ratio G^2 of the 2x2 table
+ *            (both, a - both, b - both, n - a - b + both); 0 when B is
+ *            borrowed less often with A than without it.
+ * The measure is chosen per catalogue (tenant) in the config, llr by
+ * default; the answer's score is that measure's value. */
+#ifndef ONLOAN_SCORE_H
+#define ONLOAN_SCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "recommend.h"
+
+enum score_measure { SCORE_RAW, SCORE_COSINE, SCORE_JACCARD, SCORE_LLR };
+
+/* Returns -1 for an unknown name. */
+int score_measure_parse(const char *name, enum score_measure *out);
+const char *score_measure_name(enum score_measure m);
+double score_pair(enum score_measure m, double both, double a, double b, double n);
+
+/* What the model knows around one record (read by model.h). */
+struct neighbour {
+    char *record;               /* owned */
+    uint32_t both;              /* distinct patrons who borrowed it and the record */
+    uint32_t borrowers;         /* distinct patrons who borrowed it */
+};
+
+struct neighbours {
+    int refs;
+    uint64_t fetched_ms;
+    char *record;               /* owned */
+    uint32_t borrowers;
+    uint64_t patrons;           /* patrons in the model */
+    struct neighbour *list;     /* shared by >= min_patrons; most shared first */
+    size_t n;
+    struct neighbour *popular;  /* the most borrowed records (both = 0) */
+    size_t npopular;
+};
+
+struct neighbours *neighbours_ref(struct neighbours *nb);
+void neighbours_unref(struct neighbours *nb);
+
+/* Candidates for a patron who came for nbs[0]->record, blending the
+ * neighbours of several records: score(c) = sum of weight[i] times the
+ * measure between nbs[i]->record and c. Candidates with a positive score
+ * come first (REASON_ALSO_BORROWED, best first), then records of popular
+ * (most borrowed first; REASON_POPULAR, score = share of patrons who
+ * borrowed it) to reach max. Records in nbs[i]->record and in exclude
+ * (n_exclude, may be NULL) are left out. Returns -1 when out of memory. */
+int score_candidates(struct neighbours *const *nbs, const double *weight, size_t n,
+                     enum score_measure m, const struct neighbour *popular, size_t npopular,
+                     uint64_t patrons, const char *const *exclude, size_t n_exclude,
+                     size_t max, struct candidate **out, size_t *nout);
+
+#endif

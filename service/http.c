@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alternatives.h"
+#include "loans.h"
 #include "log.h"
 #include "params.h"
 #include "server.h"
@@ -121,6 +122,24 @@ static void http_route(struct evhttp_request *req, void *arg)
             alternatives_handle(srv, req, evhttp_uri_get_query(uri));
         return;
     }
+    if (strcmp(path, "/v1/loans") == 0) {
+        if (method != EVHTTP_REQ_POST)
+            http_reply_error(req, 405, "method", "use POST");
+        else
+            loans_handle(srv, req);
+        return;
+    }
+    static const char patrons[] = "/v1/patrons/";
+    if (strncmp(path, patrons, sizeof patrons - 1) == 0) {
+        const char *patron = path + sizeof patrons - 1;
+        if (method != EVHTTP_REQ_DELETE)
+            http_reply_error(req, 405, "method", "use DELETE");
+        else if (!*patron || strchr(patron, '/'))
+            http_reply_error(req, 400, "patron", "must be /v1/patrons/<patron id>");
+        else
+            patron_forget_handle(srv, req, patron);
+        return;
+    }
     char *tp = touchpoint_id_from_path(path);
     if (tp) {
         if (method != EVHTTP_REQ_POST)
@@ -145,7 +164,9 @@ int http_start(struct server *srv, struct strbuf *err)
     }
     /* Bodies up to max_body_bytes are ours to refuse with a JSON 413;
      * libevent cuts off anything much larger before reading it all. */
-    evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body_bytes * 4);
+    int max_body = cfg->max_body_bytes > cfg->max_loans_body_bytes ? cfg->max_body_bytes
+                                                                    : cfg->max_loans_body_bytes;
+    evhttp_set_max_body_size(srv->http, (ev_ssize_t)max_body * 4);
     evhttp_set_max_headers_size(srv->http, (ev_ssize_t)cfg->max_header_bytes);
     evhttp_set_timeout(srv->http, cfg->idle_timeout_s);
     evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |

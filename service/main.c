@@ -85,6 +85,7 @@ int main(int argc, char **argv)
         evsignal_add(sigterm, NULL);
         evsignal_add(sigint, NULL);
         event_base_dispatch(base);
+        server_drain(&srv);
         event_free(sigterm);
         event_free(sigint);
     }

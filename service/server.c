@@ -34,6 +34,8 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
         return -1;
     }
     if (!(srv->model = model_new(srv->store, cfg)) ||
+        !(srv->ingest = ingest_new(base, srv->store, cfg)) ||
+        !(srv->compactor = compactor_new(base, srv->store, cfg, 1)) ||
         !(srv->answers = answers_new((size_t)cfg->max_kept_answers))) {
         strbuf_puts(err, "out of memory");
         return -1;
@@ -55,9 +57,45 @@ void server_stop(struct server *srv)
     free(srv->catalogues);
     free(srv->links);
     ttl_cache_free(srv->answers);
+    compactor_free(srv->compactor);
+    ingest_free(srv->ingest);
     model_free(srv->model);
     store_free(srv->store);
     memset(srv, 0, sizeof *srv);
+}
+
+static void drained(const char *error, void *arg)
+{
+    struct server *srv = arg;
+    if (error)
+        log_msg(LOG_WARN, "stopping: pending pair counts not written: %s", error);
+    event_base_loopbreak(srv->base);
+}
+
+static void drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    event_base_loopbreak(arg);
+}
+
+void server_drain(struct server *srv)
+{
+    struct ingest_stats st;
+    if (!srv->ingest)
+        return;
+    ingest_get_stats(srv->ingest, &st);
+    if (st.pending_pairs == 0)
+        return;
+    int ms = 2 * srv->cfg->redis_timeout_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    struct event *t = evtimer_new(srv->base, drain_timeout, srv->base);
+    if (t)
+        evtimer_add(t, &tv);
+    ingest_flush(srv->ingest, drained, srv);
+    event_base_dispatch(srv->base);
+    if (t)
+        event_free(t);
 }
 
 int server_catalogue_index(const struct server *srv, const char *name)

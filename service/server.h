@@ -1,5 +1,8 @@
 /* server.h: the daemon's one state struct: the map of the program.
  *
+ * Loan events: http.c -> loans.c -> ingest.c (histories, pair counts)
+ * -> store.c; compact.c keeps the lists short in the background.
+ *
  * Request path: http.c (routes, replies) -> alternatives.c (one
  * /v1/alternatives request: catalogue.c for records and copies, store.c
  * for co-occurrence, recommend.c to choose, touchpoint.c to log) ->
@@ -12,7 +15,9 @@
 
 #include "answers.h"
 #include "catalogue.h"
+#include "compact.h"
 #include "config.h"
+#include "ingest.h"
 #include "model.h"
 #include "plugin.h"
 #include "store.h"
@@ -25,6 +30,8 @@ struct server {
     struct link **links;            /* likewise */
     struct store *store;
     struct model *model;
+    struct ingest *ingest;          /* loan events into the model */
+    struct compactor *compactor;    /* keeps co-occurrence lists to top K */
     struct ttl_cache *answers;      /* kept answers, see answers.h */
     struct evhttp *http;
     size_t pending_requests;
@@ -36,6 +43,9 @@ struct server {
 int server_start(struct server *srv, struct event_base *base, const struct config *cfg,
                  struct strbuf *err);
 void server_stop(struct server *srv);
+/* Writes what is still pending (pair counts) before a stop; runs the
+ * loop until done or redis.timeout_ms has passed twice. */
+void server_drain(struct server *srv);
 
 /* Index of the catalogue called name (NULL: the first), or -1. */
 int server_catalogue_index(const struct server *srv, const char *name);

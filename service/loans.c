@@ -1,0 +1,207 @@
+/* loans.c: see loans.h. */
+#include "loans.h"
+
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "event.h"
+#include "http.h"
+#include "ingest.h"
+#include "log.h"
+#include "server.h"
+
+#define MAX_REPORTED_PROBLEMS 20
+
+/* Checks the bearer key; answers 401/403 itself and returns -1 if the
+ * request may not go on. */
+static int authorize(struct server *srv, struct evhttp_request *req, unsigned role,
+                     const char *role_name)
+{
+    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 || !auth[7]) {
+        evhttp_add_header(out, "WWW-Authenticate", "Bearer");
+        http_reply_error(req, 401, "authorization", "an API key is required: Authorization: Bearer <key>");
+        return -1;
+    }
+    const char *name;
+    unsigned roles = config_api_key_roles(srv->cfg, auth + 7, strlen(auth + 7), &name);
+    if (!roles) {
+        evhttp_add_header(out, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        http_reply_error(req, 401, "authorization", "unknown API key");
+        return -1;
+    }
+    if (!(roles & role)) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "this API key lacks the %s role", role_name);
+        http_reply_error(req, 403, "authorization", msg);
+        return -1;
+    }
+    return 0;
+}
+
+struct loans_request {
+    struct server *srv;
+    struct evhttp_request *req;
+};
+
+static void loans_ingested(const struct ingest_result *res, const char *error, void *arg)
+{
+    struct loans_request *lr = arg;
+    lr->srv->pending_requests--;
+    if (error) {
+        log_msg(LOG_WARN, "loan events not taken: %s", error);
+        http_reply_json(lr->req, 503, json_pack("{s:s, s:n, s:s}", "error",
+                                                "the loan store is unavailable; nothing was applied, "
+                                                "send the events again", "field", "reason", error));
+    } else {
+        http_reply_json(lr->req, 202, json_pack("{s:I, s:I, s:I, s:I}",
+                                                "taken", (json_int_t)res->taken,
+                                                "new", (json_int_t)res->new_loans,
+                                                "repeats", (json_int_t)res->repeats,
+                                                "duplicates", (json_int_t)res->duplicates));
+    }
+    free(lr);
+}
+
+static void reply_problems(struct evhttp_request *req, const struct loan_problem *probs, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n && i < MAX_REPORTED_PROBLEMS; i++) {
+        json_t *p = json_pack("{s:s, s:s, s:I}", "field", probs[i].field, "error", probs[i].message,
+                              "index", (json_int_t)probs[i].index);
+        if (p && probs[i].line)
+            json_object_set_new(p, "line", json_integer((json_int_t)probs[i].line));
+        json_array_append_new(list, p);
+    }
+    char msg[256];
+    snprintf(msg, sizeof msg, "event %zu: %s: %s (nothing of this request was applied)",
+             probs[0].index, probs[0].field, probs[0].message);
+    http_reply_json(req, 400, json_pack("{s:s, s:s, s:I, s:I, s:o}", "error", msg,
+                                        "field", probs[0].field, "index", (json_int_t)probs[0].index,
+                                        "problems_total", (json_int_t)n, "problems", list));
+}
+
+static int content_type_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+void loans_handle(struct server *srv, struct evhttp_request *req)
+{
+    const struct config *cfg = srv->cfg;
+    if (authorize(srv, req, ROLE_INGEST, "ingest") < 0)
+        return;
+    size_t len = 0;
+    char *body = http_request_body(req, (size_t)cfg->max_loans_body_bytes, &len);
+    if (!body) {
+        http_reply_error(req, 413, "body", "body larger than ingest.max_body_bytes");
+        return;
+    }
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    struct loan_batch batch = {0};
+    struct loan_problem probs[MAX_REPORTED_PROBLEMS];
+    size_t nprobs;
+    long long now = (long long)time(NULL);
+    if (content_type_is(ct, "text/csv") || content_type_is(ct, "application/x-ndjson") ||
+        content_type_is(ct, "application/jsonl")) {
+        nprobs = loans_from_text(body, len, cfg, now, (size_t)cfg->max_events_per_request, &batch,
+                                 probs, MAX_REPORTED_PROBLEMS);
+    } else if (!ct || content_type_is(ct, "application/json")) {
+        json_error_t jerr;
+        json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!doc) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "malformed JSON at line %d, column %d: %s", jerr.line,
+                     jerr.column, jerr.text);
+            free(body);
+            http_reply_error(req, 400, "body", msg);
+            return;
+        }
+        nprobs = loans_from_json(doc, cfg, now, (size_t)cfg->max_events_per_request, &batch, probs,
+                                 MAX_REPORTED_PROBLEMS);
+        json_decref(doc);
+    } else {
+        free(body);
+        http_reply_error(req, 415, "content-type",
+                         "send application/json, text/csv or application/x-ndjson");
+        return;
+    }
+    free(body);
+    if (nprobs) {
+        loan_batch_free(&batch);
+        reply_problems(req, probs, nprobs);
+        return;
+    }
+    if (srv->pending_requests >= (size_t)cfg->max_pending_requests) {
+        loan_batch_free(&batch);
+        http_reply_error(req, 503, NULL, "too many requests in progress; try again shortly");
+        return;
+    }
+    struct loans_request *lr = calloc(1, sizeof *lr);
+    if (!lr) {
+        loan_batch_free(&batch);
+        http_reply_error(req, 503, NULL, "out of memory");
+        return;
+    }
+    lr->srv = srv;
+    lr->req = req;
+    srv->pending_requests++;
+    if (!ingest_submit(srv->ingest, &batch, loans_ingested, lr)) {
+        srv->pending_requests--;
+        free(lr);
+        loan_batch_free(&batch);
+        http_reply_error(req, 503, NULL, "out of memory");
+    }
+}
+
+struct forget_request {
+    struct server *srv;
+    struct evhttp_request *req;
+};
+
+static void patron_forgotten(const char *error, void *arg)
+{
+    struct forget_request *fr = arg;
+    fr->srv->pending_requests--;
+    if (error)
+        http_reply_json(fr->req, 503, json_pack("{s:s, s:n, s:s}", "error",
+                                                "the loan store is unavailable; nothing was removed",
+                                                "field", "reason", error));
+    else
+        http_reply_json(fr->req, 200, json_pack("{s:b}", "forgotten", 1));
+    free(fr);
+}
+
+void patron_forget_handle(struct server *srv, struct evhttp_request *req, const char *encoded)
+{
+    if (authorize(srv, req, ROLE_FORGET, "forget") < 0)
+        return;
+    size_t len = 0;
+    char *patron = evhttp_uridecode(encoded, 0, &len);
+    if (!patron || len == 0 || len > LOAN_MAX_PATRON_BYTES || memchr(patron, '\0', len)) {
+        free(patron);
+        http_reply_error(req, 400, "patron", "must be 1 to 128 bytes");
+        return;
+    }
+    char pseudo[PSEUDONYM_HEX_LEN + 1];
+    pseudonymise(srv->cfg->patron_key, patron, len, pseudo);
+    free(patron);
+    struct forget_request *fr = calloc(1, sizeof *fr);
+    if (!fr) {
+        http_reply_error(req, 503, NULL, "out of memory");
+        return;
+    }
+    fr->srv = srv;
+    fr->req = req;
+    srv->pending_requests++;
+    if (!ingest_forget(srv->ingest, pseudo, patron_forgotten, fr)) {
+        srv->pending_requests--;
+        free(fr);
+        http_reply_error(req, 503, NULL, "out of memory");
+    }
+}

@@ -1,0 +1,26 @@
+/* loans.h: the library system's side of the HTTP API.
+ *
+ *   POST   /v1/loans               loan events (role ingest): one JSON
+ *                                  object, an array of up to
+ *                                  ingest.max_events_per_request, or the
+ *                                  same as CSV / JSON lines (Content-Type
+ *                                  text/csv, application/x-ndjson).
+ *                                  202 {"taken","new","repeats",
+ *                                  "duplicates"}; a bad event is a 400
+ *                                  naming its field and index, and then
+ *                                  nothing of the request is applied.
+ *   DELETE /v1/patrons/<patron>    forget a patron (role forget): 200.
+ *
+ * Both want "Authorization: Bearer <key>" with a key from api_keys in
+ * the config: 401 without a known key, 403 without the role. */
+#ifndef ONLOAN_LOANS_H
+#define ONLOAN_LOANS_H
+
+#include <event2/http.h>
+
+struct server;
+
+void loans_handle(struct server *srv, struct evhttp_request *req);
+void patron_forget_handle(struct server *srv, struct evhttp_request *req, const char *patron);
+
+#endif

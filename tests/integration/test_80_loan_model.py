@@ -1,0 +1,560 @@
+"""The loan model (issue 3) end to end, each test on a Redis of its own
+(loanlab.Lab): POST /v1/loans and onloan load/forget/stats/eval against the
+real redis-server, compared with counts worked out by hand (or by the
+oracle in loanlab when no window or cap binds)."""
+
+import json
+import re
+import time
+
+from loanlab import (BOTH_KEY, FORGET_KEY, INGEST_KEY, Lab, oracle, parse_co)
+from suite import expect_json
+
+T0 = 1704067200            # 2024-01-01T00:00:00Z
+DAY = 86400
+UNBOUND = {"window_days": 36500, "pairs_per_loan": 10000}
+
+
+def csv_text(events, with_id=False):
+    """(patron, record, when[, id]) -> a loans CSV."""
+    head = "patron,record,time" + (",id" if with_id else "")
+    rows = [",".join(str(x) for x in (e if with_id else e[:3])) for e in events]
+    return "\n".join([head] + rows) + "\n"
+
+
+def json_events(events):
+    return [{"patron": p, "record": r, "time": t} for p, r, t in events]
+
+
+# A small history worked out by hand.
+#   p1: A B C    p2: A B    p3: B C D    p4: A D, and A again a day later
+SMALL = [
+    ("card-1001", "rec-A", T0 + 1 * DAY),
+    ("card-1001", "rec-B", T0 + 2 * DAY),
+    ("card-1001", "rec-C", T0 + 3 * DAY),
+    ("card-1002", "rec-A", T0 + 1 * DAY),
+    ("card-1002", "rec-B", T0 + 5 * DAY),
+    ("card-1003", "rec-B", T0 + 2 * DAY),
+    ("card-1003", "rec-C", T0 + 4 * DAY),
+    ("card-1003", "rec-D", T0 + 6 * DAY),
+    ("card-1004", "rec-A", T0 + 2 * DAY),
+    ("card-1004", "rec-D", T0 + 3 * DAY),
+    ("card-1004", "rec-A", T0 + 4 * DAY),           # a repeat: counts nothing
+]
+SMALL_CO = {
+    "rec-A": {"rec-B": 2, "rec-C": 1, "rec-D": 1},
+    "rec-B": {"rec-A": 2, "rec-C": 2, "rec-D": 1},
+    "rec-C": {"rec-A": 1, "rec-B": 2, "rec-D": 1},
+    "rec-D": {"rec-A": 1, "rec-B": 1, "rec-C": 1},
+}
+SMALL_POP = {"rec-A": 3, "rec-B": 3, "rec-C": 2, "rec-D": 2}
+SMALL_META = {"patrons": 4, "loans": 10, "repeats": 1, "duplicates": 0}
+
+
+def taken(resp, stale=0):
+    """A 202's counts: {"taken","new","repeats","duplicates"} ("stale",
+    when the daemon reports it, must be as given)."""
+    j = expect_json(resp, 202)
+    if "stale" in j:
+        assert j["stale"] == stale, j
+    return {k: j.get(k) for k in ("taken", "new", "repeats", "duplicates")}
+
+
+def loaded(out):
+    """onloan load's summary -> {"events","new","repeats","duplicates","patrons"}."""
+    got = {}
+    for key, pat in (("events", r"loaded (\d+) events"), ("new", r"(\d+) new loans"),
+                     ("repeats", r"(\d+) repeats"), ("duplicates", r"(\d+) duplicates"),
+                     ("patrons", r"(\d+) new patrons")):
+        m = re.search(pat, out)
+        assert m, "no %r in onloan load's output: %s" % (pat, out)
+        got[key] = int(m.group(1))
+    return got
+
+
+def meta_ints(lab):
+    m = lab.meta()
+    return {k: int(m.get(k, 0)) for k in ("patrons", "loans", "repeats", "duplicates")}
+
+
+def test_counts_exact_after_small_history(ctx):
+    # the hand-worked answer is also what the oracle says
+    assert oracle(SMALL) == (SMALL_CO, SMALL_POP, SMALL_META)
+    with Lab(ctx, "counts", model=UNBOUND) as lab:
+        # half as a JSON array, half as CSV
+        r1 = lab.post_loans(json.dumps(json_events(SMALL[:5])), content_type="application/json")
+        j1 = taken(r1)
+        assert j1 == {"taken": 5, "new": 5, "repeats": 0, "duplicates": 0}, j1
+        r2 = lab.post_loans(csv_text(SMALL[5:]), content_type="text/csv")
+        j2 = taken(r2)
+        assert j2 == {"taken": 6, "new": 5, "repeats": 1, "duplicates": 0}, j2
+        lab.wait_co(SMALL_CO)
+        assert lab.pop() == SMALL_POP, lab.pop()
+        assert meta_ints(lab) == SMALL_META, lab.meta()
+        # the same file through onloan load on an empty Redis: the same model
+        with lab.redis() as r:
+            r("FLUSHALL")
+        path = lab.write("small.csv", csv_text(SMALL))
+        _, out, _ = lab.cli("load", path)
+        assert loaded(out) == {"events": 11, "new": 10, "repeats": 1, "duplicates": 0,
+                               "patrons": 4}, out
+        assert lab.all_co() == SMALL_CO, lab.all_co()
+        assert lab.pop() == SMALL_POP and meta_ints(lab) == SMALL_META, (lab.pop(), lab.meta())
+
+
+def _also_borrowed(lab, record):
+    j = expect_json(lab.alternatives(record), 200)
+    return {a["record"]: a for a in j["alternatives"] if a["reason"] == "also_borrowed"}, j
+
+
+def test_k_threshold(ctx):
+    """A pair shared by min_patrons - 1 patrons is never an also_borrowed
+    alternative; with the k-th patron it is."""
+    demo = ctx.cat.demo
+    x = ctx.picks["on_loan"]
+    y = next(r for r in ctx.popular_films
+             if r != x and demo[r]["copies"] and all(c["status"] == "available"
+                                                      for c in demo[r]["copies"]))
+    k = 3
+    with Lab(ctx, "k", privacy={"min_patrons": k}) as lab:
+        # patrons who borrowed neither: without them x and y would be
+        # borrowed by every patron, and no measure would see an association
+        ev = [("kother-%d" % i, "k-elsewhere", T0) for i in range(5)]
+        for i in range(k - 1):
+            ev += [("kcard-%d" % i, x, T0 + i * DAY), ("kcard-%d" % i, y, T0 + i * DAY + 3600)]
+        expect_json(lab.post_loans(json.dumps(json_events(ev))), 202)
+        lab.wait_co({x: {y: k - 1}, y: {x: k - 1}})
+        for _ in range(3):      # and not later either
+            also, j = _also_borrowed(lab, x)
+            assert y not in also, "pair of %d < %d patrons shown: %s" % (k - 1, k, j)
+            assert j["degraded"] == [], j
+        ev = [("kcard-last", x, T0 + 9 * DAY), ("kcard-last", y, T0 + 9 * DAY + 60)]
+        expect_json(lab.post_loans(json.dumps(json_events(ev))), 202)
+        lab.wait_co({x: {y: k}, y: {x: k}})
+        deadline = time.monotonic() + 3
+        while True:
+            also, j = _also_borrowed(lab, x)
+            if y in also or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert y in also, "pair of %d patrons not shown as also_borrowed: %s" % (k, j)
+        assert also[y]["score"] > 0, also[y]
+
+
+def test_history_cap_window_and_pairs_per_loan(ctx):
+    """history_max 3, window_days 10, pairs_per_loan 2, on one patron:
+        R1 day 0, R2 day 1, R3 day 2, R4 day 3, R5 day 30
+    R2 pairs with R1; R3 with R2, R1; R4 with its 2 nearest, R3 and R2 (not
+    R1: the cap); R5 with nothing (30 - 3 > 10 days: the window). The
+    history keeps the newest 3 titles."""
+    days = [0, 1, 2, 3, 30]
+    ev = [("capped-77001", "cap-R%d" % (i + 1), T0 + d * DAY) for i, d in enumerate(days)]
+    want = {
+        "cap-R1": {"cap-R2": 1, "cap-R3": 1},
+        "cap-R2": {"cap-R1": 1, "cap-R3": 1, "cap-R4": 1},
+        "cap-R3": {"cap-R1": 1, "cap-R2": 1, "cap-R4": 1},
+        "cap-R4": {"cap-R2": 1, "cap-R3": 1},
+    }
+    with Lab(ctx, "caps", model={"window_days": 10, "pairs_per_loan": 2},
+             privacy={"history_max": 3}) as lab:
+        # through onloan load: the same code path as live events
+        _, out, _ = lab.cli("load", lab.write("caps.csv", csv_text(ev)))
+        assert "5 new loans" in out, out
+        assert lab.all_co() == want, lab.all_co()
+        key = lab.prefix + "h:" + lab.pseudonym("capped-77001")
+        with lab.redis() as r:
+            hist = r("GET", key).decode()
+            ttl = r("TTL", key)
+        assert hist == "".join("%d cap-R%d\n" % (T0 + d * DAY, i + 1)
+                               for i, d in list(reversed(list(enumerate(days))))[:3]), hist
+        assert 0 < ttl <= lab.cfg["privacy"]["history_ttl_days"] * DAY, ttl
+        # live: one more title 2 days after R5 pairs with R5 only (R4 is
+        # out of the window) and pushes R3 out of the history
+        j = taken(lab.post_loans(json.dumps(json_events([("capped-77001", "cap-R6", T0 + 32 * DAY)]))))
+        assert j == {"taken": 1, "new": 1, "repeats": 0, "duplicates": 0}, j
+        want["cap-R5"] = {"cap-R6": 1}
+        want["cap-R6"] = {"cap-R5": 1}
+        lab.wait_co(want)
+        with lab.redis() as r:
+            hist = r("GET", key).decode()
+        assert [ln.split(" ")[1] for ln in hist.splitlines()] == ["cap-R6", "cap-R5", "cap-R4"], hist
+
+
+def test_forget_patron(ctx):
+    """DELETE /v1/patrons/<id> (forget role) and onloan forget remove h: and
+    seen: of that patron, nothing of anybody else, and count one patron
+    fewer."""
+    ev = [("forget-me-1", "fg-A", T0, "ev-1"), ("forget-me-1", "fg-B", T0 + DAY, "ev-2"),
+          ("forget-me-2", "fg-A", T0, "ev-3"), ("keep-me-3", "fg-B", T0, "ev-4")]
+    with Lab(ctx, "forget") as lab:
+        expect_json(lab.post_loans(csv_text(ev, with_id=True), content_type="text/csv"), 202)
+
+        def theirs(patron):
+            ps = lab.pseudonym(patron)
+            with lab.redis() as r:
+                return [k.decode() for k in lab.keys(r) if ps.encode() in k]
+
+        for p in ("forget-me-1", "forget-me-2", "keep-me-3"):
+            ks = theirs(p)
+            assert sorted(k.split(":")[1] for k in ks) == ["h", "seen"], (p, ks)
+        assert meta_ints(lab)["patrons"] == 3
+        # refused without the forget role, and without a key
+        assert expect_json(lab.forget("forget-me-1", key=INGEST_KEY), 403)["field"] == "authorization"
+        assert expect_json(lab.forget("forget-me-1", key=None), 401)["field"] == "authorization"
+        assert theirs("forget-me-1")
+        # HTTP
+        assert expect_json(lab.forget("forget-me-1"), 200) == {"forgotten": True}
+        assert theirs("forget-me-1") == [], theirs("forget-me-1")
+        assert meta_ints(lab)["patrons"] == 2, lab.meta()
+        # an unknown patron: nothing to remove, nothing to count
+        expect_json(lab.forget("never-borrowed-9", key=BOTH_KEY), 200)
+        assert meta_ints(lab)["patrons"] == 2, lab.meta()
+        # the CLI
+        _, out, _ = lab.cli("forget", "forget-me-2")
+        assert lab.pseudonym("forget-me-2") in out and "forget-me-2" not in out, out
+        assert theirs("forget-me-2") == []
+        assert meta_ints(lab)["patrons"] == 1, lab.meta()
+        assert sorted(k.split(":")[1] for k in theirs("keep-me-3")) == ["h", "seen"]
+        # a forgotten patron who comes back is a new patron (and the old
+        # event ids are no longer known)
+        j = expect_json(lab.post_loans(csv_text(ev[:1], with_id=True), content_type="text/csv"), 202)
+        assert j["new"] == 1 and j["duplicates"] == 0, j
+        assert meta_ints(lab)["patrons"] == 2, lab.meta()
+
+
+def test_no_raw_patron_id_in_redis_or_logs(ctx):
+    """Raw card numbers, in patron ids and embedded in event ids, never
+    reach Redis (SCAN + DUMP of every key) nor the daemon's or the CLI's
+    output, whatever the path: JSON, CSV, onloan load, forget, stats,
+    a bad event."""
+    cards = ["2199000%06d" % i for i in range(1, 7)]
+    live = [{"patron": cards[i % 3], "record": "priv-%d" % i, "time": T0 + i * 60,
+             "id": "loan/%s/%d" % (cards[i % 3], i)} for i in range(9)]
+    batch = [(cards[3 + i % 3], "priv-%d" % i, T0 + i * 60, "ils-%s-%d" % (cards[3 + i % 3], i))
+             for i in range(9)]
+    with Lab(ctx, "privacy", privacy={"min_patrons": 2}) as lab:
+        expect_json(lab.post_loans(json.dumps(live)), 202)
+        expect_json(lab.post_loans(csv_text([(e["patron"], e["record"], e["time"] + 1)
+                                             for e in live]), content_type="text/csv"), 202)
+        lab.cli("load", lab.write("priv.csv", csv_text(batch, with_id=True)))
+        bad = [{"patron": cards[0], "record": "bad record!", "time": T0}]
+        expect_json(lab.post_loans(json.dumps(bad)), 400)
+        expect_json(lab.forget(cards[1]), 200)
+        lab.cli("forget", cards[4])
+        lab.cli("stats")
+        lab.settled()
+        expect_json(lab.alternatives(ctx.picks["on_loan"]), 200)
+        found, nkeys, kinds = [], 0, set()
+        with lab.redis() as r:
+            for k in lab.keys(r):
+                nkeys += 1
+                kinds.add(k[len(lab.prefix):].split(b":")[0])
+                blob = k + (r("DUMP", k) or b"")
+                found += [(c, k) for c in cards if c.encode() in blob]
+        assert {b"h", b"seen", b"co", b"pop", b"meta"} <= kinds, kinds
+        assert not found, "raw card numbers in Redis: %s" % found[:5]
+        lab.close()
+        for path in lab.logs:
+            with open(path, errors="replace") as f:
+                text = f.read()
+            leaked = [c for c in cards if c in text]
+            assert not leaked, "raw card numbers %s in %s" % (leaked, path)
+
+
+def test_replay_is_idempotent(ctx):
+    """The same file twice: nothing counted again, the second run reports
+    every event as a duplicate. Without ids an event is the same when its
+    patron, record and time are; with an id column, when its id is (then
+    even with a corrected time)."""
+    plain = SMALL[:-1]                       # no repeat in it
+    co, pop, meta = oracle(plain)
+    with Lab(ctx, "replay", model=UNBOUND) as lab:
+        path = lab.write("plain.csv", csv_text(plain))
+        lab.cli("load", path)
+        assert lab.all_co() == co and lab.pop() == pop
+        _, out, _ = lab.cli("load", path)
+        assert loaded(out) == {"events": len(plain), "new": 0, "repeats": 0,
+                               "duplicates": len(plain), "patrons": 0}, out
+        assert lab.all_co() == co and lab.pop() == pop, (lab.all_co(), lab.pop())
+        m = meta_ints(lab)
+        assert m == dict(meta, duplicates=len(plain)), m
+        # and live: the same body twice
+        j = taken(lab.post_loans(csv_text(plain), content_type="text/csv"))
+        assert j == {"taken": len(plain), "new": 0, "repeats": 0, "duplicates": len(plain)}, j
+        lab.settled()
+        assert lab.all_co() == co and lab.pop() == pop
+
+    with_ids = [(p, r, t, "evt-%d" % i) for i, (p, r, t) in enumerate(plain)]
+    moved = [(p, r, t + 3600, i) for p, r, t, i in with_ids]     # same ids, corrected times
+    with Lab(ctx, "replay-ids", model=UNBOUND) as lab:
+        path = lab.write("ids.csv", csv_text(with_ids, with_id=True))
+        lab.cli("load", path)
+        assert lab.all_co() == co and lab.pop() == pop
+        _, out, _ = lab.cli("load", lab.write("moved.csv", csv_text(moved, with_id=True)))
+        assert loaded(out) == {"events": len(plain), "new": 0, "repeats": 0,
+                               "duplicates": len(plain), "patrons": 0}, out
+        j = taken(lab.post_loans(csv_text(moved, with_id=True), content_type="text/csv"))
+        assert j == {"taken": len(plain), "new": 0, "repeats": 0, "duplicates": len(plain)}, j
+        # JSON with ids too
+        body = [{"patron": p, "record": r, "time": t, "id": i} for p, r, t, i in with_ids]
+        j = expect_json(lab.post_loans(json.dumps(body)), 202)
+        assert j["duplicates"] == len(plain) and j["new"] == 0, j
+        lab.settled()
+        assert lab.all_co() == co and lab.pop() == pop
+        assert meta_ints(lab)["loans"] == meta["loans"]
+        # without the ids, the moved times are repeats, not duplicates
+        j = taken(lab.post_loans(csv_text([e[:3] for e in moved]), content_type="text/csv"))
+        assert j == {"taken": len(plain), "new": 0, "repeats": len(plain), "duplicates": 0}, j
+
+
+def test_bad_events_rejected_whole_batch(ctx):
+    good = {"patron": "bad-test-1", "record": "ok-1", "time": "2024-01-02T10:31:00Z"}
+    cases = [
+        ({"record": "ok-2", "time": T0}, "patron"),
+        ({"patron": "p", "time": T0}, "record"),
+        ({"patron": "p", "record": "ok-2"}, "time"),
+        ({"patron": "p", "record": "has space", "time": T0}, "record"),
+        ({"patron": "p", "record": "ok-2", "time": "yesterday"}, "time"),
+        ({"patron": "p", "record": "ok-2", "time": int(time.time()) + 3 * DAY}, "time"),
+        ({"patron": "p", "record": "ok-2", "time": T0, "branch": "no such branch!"}, "branch"),
+        ({"patron": "", "record": "ok-2", "time": T0}, "patron"),
+        ({"patron": "p" * 129, "record": "ok-2", "time": T0}, "patron"),
+        ({"patron": "p", "record": "ok-2", "time": T0, "colour": "red"}, "event"),
+        ({"patron": ["p"], "record": "ok-2", "time": T0}, "patron"),
+        ("not an object", "event"),
+    ]
+    with Lab(ctx, "bad") as lab:
+        expect_json(lab.post_loans(json.dumps([good])), 202)
+        lab.settled()
+        before = lab.snapshot()
+        bad = []
+        for ev, field in cases:
+            body = json.dumps([good, dict(good, record="ok-3"), ev])
+            r = lab.post_loans(body)
+            j = r.json or {}
+            if r.status != 400 or j.get("field") != field or j.get("index") != 2:
+                bad.append("%r -> want 400 field %s index 2, got %r" % (ev, field, r))
+        # CSV: the line and the index of the bad event
+        r = lab.post_loans("patron,record,time\nc1,ok-5,%d\nc1,bad record,%d\n" % (T0, T0),
+                           content_type="text/csv")
+        j = expect_json(r, 400)
+        if j.get("field") != "record" or j.get("index") != 1 or j["problems"][0].get("line") != 3:
+            bad.append("CSV bad record: %r" % j)
+        r = lab.post_loans("patron,record\nc1,ok-5\n", content_type="text/csv")
+        if r.status != 400 or (r.json or {}).get("field") != "header":
+            bad.append("CSV without time: %r" % r)
+        r = lab.post_loans("{not json", content_type="application/json")
+        if r.status != 400 or (r.json or {}).get("field") != "body":
+            bad.append("malformed JSON: %r" % r)
+        r = lab.post_loans("[]")
+        if r.status != 400 or (r.json or {}).get("field") != "events":
+            bad.append("empty array: %r" % r)
+        r = lab.post_loans("<loans/>", content_type="application/xml")
+        if r.status != 415:
+            bad.append("XML: %r" % r)
+        assert not bad, "\n  ".join(bad)
+        time.sleep(3 * lab.cfg["model"]["flush_ms"] / 1000.0)
+        assert lab.snapshot() == before, "a rejected batch changed Redis"
+
+
+def test_ingest_key_required(ctx):
+    ev = json.dumps([{"patron": "auth-1", "record": "au-1", "time": T0}])
+    with Lab(ctx, "auth") as lab:
+        before = lab.snapshot()
+        cases = [
+            (None, {}, 401),
+            ("Bearer", {"Authorization": "Bearer "}, 401),
+            ("Basic", {"Authorization": "Basic " + INGEST_KEY}, 401),
+            ("unknown", {"Authorization": "Bearer " + INGEST_KEY[:-1] + "X"}, 401),
+            ("prefix", {"Authorization": "Bearer " + INGEST_KEY[:-1]}, 401),
+            ("longer", {"Authorization": "Bearer " + INGEST_KEY + "0"}, 401),
+            ("no ingest role", {"Authorization": "Bearer " + FORGET_KEY}, 403),
+        ]
+        bad = []
+        import harness
+        for name, headers, code in cases:
+            headers = dict(headers, **{"Content-Type": "application/json"})
+            r = harness.http_request(lab.port, "POST", "/v1/loans", body=ev.encode(), headers=headers)
+            if r.status != code or (r.json or {}).get("field") != "authorization":
+                bad.append("%s: want %d, got %r" % (name, code, r))
+            elif code == 401 and "Bearer" not in r.headers.get("WWW-Authenticate", ""):
+                bad.append("%s: 401 without WWW-Authenticate: %r" % (name, r.headers))
+        assert not bad, "\n  ".join(bad)
+        assert lab.snapshot() == before, "a refused request changed Redis"
+        for key in (INGEST_KEY, BOTH_KEY):
+            j = expect_json(lab.post_loans(ev.replace("auth-1", "auth-" + key[:4]), key=key), 202)
+            assert j["new"] == 1, j
+
+
+def test_batch_and_body_limits(ctx):
+    with Lab(ctx, "limits", ingest={"max_events_per_request": 3, "max_body_bytes": 600}) as lab:
+        ev = [{"patron": "lim-%d" % i, "record": "li-%d" % i, "time": T0} for i in range(4)]
+        j = expect_json(lab.post_loans(json.dumps(ev[:3])), 202)
+        assert j["taken"] == 3, j
+        before = lab.snapshot()
+        j = expect_json(lab.post_loans(json.dumps(ev)), 400)
+        assert j["field"] == "events", j
+        j = expect_json(lab.post_loans(csv_text([(e["patron"], e["record"], e["time"]) for e in ev]),
+                                       content_type="text/csv"), 400)
+        assert j["field"] == "events", j
+        # body: 600 bytes are read, 601 are not
+        one = json.dumps([ev[0]])
+        at = one[:-1] + " " * (600 - len(one)) + "]"
+        assert len(at) == 600
+        expect_json(lab.post_loans(at), 202)
+        j = expect_json(lab.post_loans(at[:-1] + " ]"), 413)
+        assert j["field"] == "body", j
+        time.sleep(0.1)
+        after = lab.snapshot()
+        # the 600-byte body was a replay of a loan already taken: meta's
+        # duplicates moved, nothing else did
+        changed = [k for k in set(before) | set(after) if before.get(k) != after.get(k)]
+        assert changed == [(lab.prefix + "meta").encode()], changed
+        assert meta_ints(lab)["duplicates"] == 1
+
+
+def test_body_formats(ctx):
+    """JSON object, JSON array, CSV, JSON lines and MovieLens ratings (record
+    = movielens_record_prefix + movieId) all arrive; onloan load takes the
+    MovieLens format too."""
+    with Lab(ctx, "formats") as lab:
+        expect_json(lab.post_loans(json.dumps({"patron": "fmt-1", "record": "fm-obj", "time": T0,
+                                               "branch": "CEN"})), 202)
+        nd = "\n".join(json.dumps({"patron": "fmt-2", "record": "fm-nd%d" % i,
+                                   "time": "2024-01-0%dT10:00:00Z" % (i + 1)}) for i in range(3))
+        j = expect_json(lab.post_loans(nd + "\n", content_type="application/x-ndjson"), 202)
+        assert j["new"] == 3, j
+        j = expect_json(lab.post_loans("patron,record,date,branch\nfmt-3,fm-csv,2024-01-05,NRD\n",
+                                       content_type="text/csv; charset=utf-8"), 202)
+        assert j["new"] == 1, j
+        ml = "userId,movieId,rating,timestamp\n7,356,4.0,%d\n7,377,3.5,%d\n8,356,5.0,%d\n" % (
+            T0, T0 + 60, T0 + 120)
+        j = taken(lab.post_loans(ml, content_type="text/csv"))
+        assert j == {"taken": 3, "new": 3, "repeats": 0, "duplicates": 0}, j
+        _, out, _ = lab.cli("load", lab.write("ratings.csv",
+                                              "userId,movieId,rating,timestamp\n9,377,1.0,%d\n" % T0))
+        assert "1 new loans" in out, out
+        lab.settled()
+        pop = lab.pop()
+        want = {"fm-obj": 1, "fm-nd0": 1, "fm-nd1": 1, "fm-nd2": 1, "fm-csv": 1, "f356": 2, "f377": 2}
+        assert pop == want, pop
+        assert lab.all_co().get("f356") == {"f377": 1}, lab.all_co()
+        assert meta_ints(lab)["patrons"] == 6
+
+
+def test_redis_down_503(ctx):
+    ev = [{"patron": "down-%d" % i, "record": "dn-%d" % i, "time": T0} for i in range(3)]
+    with Lab(ctx, "down") as lab:
+        expect_json(lab.post_loans(json.dumps(ev[:1])), 202)
+        lab.settled()
+        with lab.redis() as r:
+            r("SAVE")
+        before = lab.snapshot()
+        # hung: the operation times out
+        lab.redis_proc.sigstop()
+        try:
+            r = lab.post_loans(json.dumps(ev[1:]))
+            j = expect_json(r, 503)
+            assert j.get("error") and j.get("reason") in ("redis_timeout", "redis_unavailable"), j
+        finally:
+            lab.redis_proc.sigcont()
+        time.sleep(0.2)
+        assert lab.snapshot() == before, "a 503 batch was (half) applied"
+        # gone: stopped, then back with its data
+        lab.redis_proc.stop()
+        r = lab.post_loans(json.dumps(ev[1:]))
+        j = expect_json(r, 503)
+        assert j.get("error") and j.get("reason") in ("redis_timeout", "redis_unavailable"), j
+        lab.start_redis()
+        assert lab.snapshot() == before, "a 503 batch was (half) applied"
+        deadline = time.monotonic() + 5
+        while True:
+            r = lab.post_loans(json.dumps(ev[1:]))
+            if r.status == 202 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        j = expect_json(r, 202)
+        assert j["new"] == 2, j
+        lab.settled()
+        assert lab.pop() == {"dn-0": 1, "dn-1": 1, "dn-2": 1}, lab.pop()
+
+
+def _stats(out):
+    d = {}
+    for line in out.splitlines():
+        k, sep, v = line.partition(":")
+        if sep and re.match(r"^[a-z_]+$", k):
+            d[k] = v.strip().split(" ")[0]
+    return d
+
+
+def test_stats_consistent_with_redis(ctx):
+    with Lab(ctx, "stats", model=UNBOUND, daemon=False) as lab:
+        lab.cli("load", lab.write("small.csv", csv_text(SMALL)))
+        _, out, _ = lab.cli("stats")
+        s = _stats(out)
+        with lab.redis() as r:
+            keys = lab.keys(r, lab.prefix + "co:*")
+            entries = sum(len(parse_co(r("GET", k))[0]) for k in keys)
+            mem = sum(r("MEMORY", "USAGE", k, "SAMPLES", 0) for k in keys)
+            hist = lab.keys(r, lab.prefix + "h:*")
+        assert entries == sum(len(v) for v in SMALL_CO.values()) == 12
+        assert int(s["kept_pairs"]) == entries, out
+        assert int(s["cooccurrence_lists"]) == len(keys) == 4, out
+        assert int(s["lists_bytes"]) == mem, (out, mem)
+        assert abs(float(s["bytes_per_kept_pair"]) - mem / entries) < 0.051, (out, mem, entries)
+        assert int(s["records_with_loans"]) == 4 and int(s["patrons"]) == 4, out
+        assert int(s["loans_counted"]) == 10 and int(s["histories"]) == len(hist) == 4, out
+        # pairs of >= min_patrons (3): none in this history
+        assert int(s["usable_pairs"]) == 0 and int(s["waiting_for_compaction"]) == 0, out
+
+
+# Toy ratings for onloan eval. Six test users (5 loans each): three films of
+# their own, then A (the query), then the hidden loan: B for four of them,
+# C for two. Four other users borrowed A then B; eight borrowed Z only.
+# Training: A 10 borrowers, Z 8, B 4 (B with A: 4 > min_patrons), C none.
+# Every measure puts B first (the only neighbour of A shared by >= 3), then
+# fills from popularity: Z (A was borrowed). Popularity alone: Z, B.
+#   hit@10 4/6 for all; MRR@10 4/6 for the measures, 4/6 * 1/2 for
+#   popularity; coverage {B, Z} of 21 training titles (18 own + A, B, Z).
+def _toy_ratings():
+    rows, t = [], T0
+    for u in range(1, 7):
+        for m in range(3):
+            rows.append((u, 1000 + 10 * u + m, t)); t += 60
+        rows.append((u, 1, t)); t += 60
+        rows.append((u, 2 if u <= 4 else 3, t)); t += 60
+    for u in range(11, 15):
+        rows.append((u, 1, t)); t += 60
+        rows.append((u, 2, t)); t += 60
+    for u in range(21, 29):
+        rows.append((u, 26, t)); t += 60
+    return "userId,movieId,rating,timestamp\n" + "".join(
+        "%d,%d,4.0,%d\n" % r for r in rows), len(rows)
+
+
+def test_eval_on_toy_ratings(ctx):
+    text, nrows = _toy_ratings()
+    want = {"popularity": (0.667, 0.333), "raw": (0.667, 0.667), "cosine": (0.667, 0.667),
+            "jaccard": (0.667, 0.667), "llr": (0.667, 0.667)}
+    with Lab(ctx, "eval", daemon=False) as lab:
+        path = lab.write("toy-ratings.csv", text)
+        for extra in (["--redis", "127.0.0.1:%d" % lab.redis_port], []):
+            _, out, _ = lab.cli("eval", *(extra + [path]))
+            assert ("%d loans, 6 test patrons (>= 5 loans), 21 titles in training" % nrows) in out, out
+            rows = {}
+            for line in out.splitlines():
+                m = re.match(r"^(\w+(?: \+ history)?)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+(\d+)", line)
+                if m:
+                    rows[m.group(1)] = tuple(m.group(i) for i in range(2, 6))
+            for name, (hit, mrr) in want.items():
+                for label in (name, name + " + history") if name != "popularity" else (name,):
+                    assert label in rows, "no row %r in: %s" % (label, out)
+                    got = rows[label]
+                    assert (float(got[0]), float(got[1]), float(got[2]), int(got[3])) == \
+                        (hit, mrr, 0.095, 6), "%s: got %s, want hit %s MRR %s coverage 0.095 " \
+                        "users 6:\n%s" % (label, got, hit, mrr, out)
+            assert re.search(r"^llr .*\(default\)$", out, re.M), out
+            with lab.redis() as r:
+                left = lab.keys(r)
+            assert left == [], "eval left keys behind in the Redis it was given: %s" % left[:5]

@@ -79,6 +79,7 @@ static void job_done(const struct ingest_result *res, const char *error, void *a
         d->sum->new_loans += res->new_loans;
         d->sum->repeats += res->repeats;
         d->sum->duplicates += res->duplicates;
+        d->sum->stale += res->stale;
         d->sum->new_patrons += res->new_patrons;
         d->done_events += res->taken;
     }
@@ -122,7 +123,11 @@ static int by_patron(const void *x, const void *y)
 {
     const struct loan_event *a = x, *b = y;
     int c = strcmp(a->patron, b->patron);
-    return c ? c : (a->seq < b->seq ? -1 : a->seq > b->seq);
+    if (c)
+        return c;
+    if (a->when != b->when)     /* the order ingest applies them in: it need not sort again */
+        return a->when < b->when ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
 static void run_until_finished(struct driver *d)

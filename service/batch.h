@@ -24,7 +24,7 @@ struct batch_run {
 };
 
 struct batch_summary {
-    size_t events, new_loans, repeats, duplicates, new_patrons;
+    size_t events, new_loans, repeats, duplicates, stale, new_patrons;
     double ingest_s;            /* until every count is written */
     double compact_s;
     struct ingest_stats ingest;

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "cooc.h"
 #include "eval.h"
+#include "log.h"
 #include "pseudo.h"
 
 #define MAX_SHOWN_PROBLEMS 20
@@ -88,9 +89,9 @@ static int cmd_load(struct config *cfg, char **paths, int npaths)
         fputs(strbuf_cstr(&err), stderr);
     } else {
         printf("loaded %zu events in %.2f s (%.0f events/s): %zu new loans, %zu repeats, "
-               "%zu duplicates, %zu new patrons; %llu pair counts\n",
+               "%zu duplicates, %zu stale, %zu new patrons; %llu pair counts\n",
                sum.events, sum.ingest_s, sum.ingest_s > 0 ? (double)sum.events / sum.ingest_s : 0,
-               sum.new_loans, sum.repeats, sum.duplicates, sum.new_patrons,
+               sum.new_loans, sum.repeats, sum.duplicates, sum.stale, sum.new_patrons,
                sum.ingest.pairs_written);
         printf("compacted %llu lists in %.2f s: %llu entries kept of %llu (top %d per record)\n",
                sum.compact.records, sum.compact_s, sum.compact.entries_kept,
@@ -258,6 +259,7 @@ int main(int argc, char **argv)
         config_free(cfg);
         return 1;
     }
+    log_set_level(LOG_WARN);   /* the CLI prints its own results */
     if (cfg->redis_timeout_ms < CLI_REDIS_TIMEOUT_MS)
         cfg->redis_timeout_ms = CLI_REDIS_TIMEOUT_MS;
     int rc;

@@ -11,6 +11,10 @@
  *    duplicate: the same event again) and changes nothing, so a patron
  *    counts once per title and once per pair, and replaying events is
  *    harmless;
+ *  - a loan older than all a full history holds (max_entries titles, or
+ *    older than ttl_s before the newest) is stale: it was counted when it
+ *    was new, or is too old to count, and changes nothing either; this
+ *    keeps a replay of a long history harmless too;
  *  - a new title pairs with at most pairs_per_loan of the patron's other
  *    titles, those nearest in time and within window_s of it: the cost
  *    of one loan does not grow with a heavy reader's history;
@@ -42,7 +46,7 @@ struct history_rules {
     size_t pairs_per_loan;      /* model.pairs_per_loan */
 };
 
-enum loan_outcome { LOAN_NEW, LOAN_REPEAT, LOAN_DUPLICATE };
+enum loan_outcome { LOAN_NEW, LOAN_REPEAT, LOAN_DUPLICATE, LOAN_STALE };
 
 /* Parses a stored history (len bytes; "" is empty), interning records in
  * nm. Returns -1 if malformed or out of memory (h is then empty). */

@@ -334,6 +334,8 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
                 return -1;
         } else if (outcome == LOAN_REPEAT) {
             job->res.repeats++;
+        } else if (outcome == LOAN_STALE) {
+            job->res.stale++;
         } else {
             job->res.duplicates++;
         }
@@ -423,6 +425,7 @@ static void read_done(redisReply *reply, const char *error, void *arg)
     meta_incr(&cs, pfx, "loans", (long long)job->res.new_loans);
     meta_incr(&cs, pfx, "repeats", (long long)job->res.repeats);
     meta_incr(&cs, pfx, "duplicates", (long long)job->res.duplicates);
+    meta_incr(&cs, pfx, "stale", (long long)job->res.stale);
     meta_incr(&cs, pfx, "patrons", (long long)job->res.new_patrons);
     if (rc < 0 || cs.failed) {
         cmds_free(&cs);
@@ -468,6 +471,7 @@ static void write_done(redisReply *reply, const char *error, void *arg)
     ing->stats.new_loans += job->res.new_loans;
     ing->stats.repeats += job->res.repeats;
     ing->stats.duplicates += job->res.duplicates;
+    ing->stats.stale += job->res.stale;
     if (ing->pending.n >= (size_t)ing->cfg->flush_max_pairs)
         flush_start(ing);
     job_finish(job, NULL);
@@ -579,7 +583,11 @@ struct ingest_job *ingest_submit(struct ingest *ing, struct loan_batch *batch,
     }
     for (size_t i = 0; i < n; i++)
         job->order[i] = &job->b.ev[i];
-    qsort(job->order, n, sizeof *job->order, by_patron_time);
+    size_t sorted = 1;
+    while (sorted < n && by_patron_time(&job->order[sorted - 1], &job->order[sorted]) <= 0)
+        sorted++;
+    if (sorted < n)
+        qsort(job->order, n, sizeof *job->order, by_patron_time);
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && strcmp(job->order[j]->patron, job->order[i]->patron) == 0)
@@ -630,9 +638,14 @@ static void append_entry(struct flush_build *fb, uint32_t to, uint32_t other, ui
     if (sb->len == 0)
         fb->touched[fb->ntouched++] = to;
     const char *name = names_get(fb->ing->names, other);
-    char num[16];
-    int n = snprintf(num, sizeof num, " %u\n", count);
-    fb->failed |= strbuf_append(sb, name, strlen(name)) | strbuf_append(sb, num, (size_t)n);
+    size_t len = strlen(name);
+    char line[16], *p = line + sizeof line;        /* " <count>\n", written backwards */
+    *--p = '\n';
+    do
+        *--p = (char)('0' + count % 10);
+    while (count /= 10);
+    *--p = ' ';
+    fb->failed |= strbuf_append(sb, name, len) | strbuf_append(sb, p, (size_t)(line + sizeof line - p));
 }
 
 static void build_pair(uint32_t a, uint32_t b, uint32_t count, void *arg)
@@ -706,7 +719,8 @@ static void flush_start(struct ingest *ing)
             struct rcmd *c = cmd_key(&cs, "APPEND", pfx, "co:", names_get(ing->names, r));
             if (!c)
                 break;
-            cs.failed |= rcmd_add(c, fb.per[r].buf, fb.per[r].len);
+            size_t len = fb.per[r].len;
+            cs.failed |= rcmd_take(c, strbuf_steal(&fb.per[r]), len);
             if (dirty == SIZE_MAX || cs.c[dirty].argc >= 1002) {
                 if (!cmd_key(&cs, "SADD", pfx, "dirty", ""))
                     break;

@@ -36,11 +36,12 @@ struct ingest_result {
     size_t new_loans;           /* first loans of a title by a patron: counted */
     size_t repeats;             /* the patron had the title already: not counted again */
     size_t duplicates;          /* an event seen before (same id, or same title and time) */
+    size_t stale;               /* older than all the patron's full history holds (history.h) */
     size_t new_patrons;
 };
 
 struct ingest_stats {
-    unsigned long long jobs, events, new_loans, repeats, duplicates;
+    unsigned long long jobs, events, new_loans, repeats, duplicates, stale;
     unsigned long long pairs_added, pairs_written, flushes, flush_failures;
     size_t pending_pairs, waiting_jobs, running_jobs;
 };

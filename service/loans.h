@@ -6,7 +6,7 @@
  *                                  same as CSV / JSON lines (Content-Type
  *                                  text/csv, application/x-ndjson).
  *                                  202 {"taken","new","repeats",
- *                                  "duplicates"}; a bad event is a 400
+ *                                  "duplicates","stale"}; a bad event is a 400
  *                                  naming its field and index, and then
  *                                  nothing of the request is applied.
  *   DELETE /v1/patrons/<patron>    forget a patron (role forget): 200.

@@ -132,10 +132,19 @@ int score_candidates(struct neighbours *const *nbs, const double *weight, size_t
         goto done;
     for (size_t i = 0; i < n; i++) {
         const struct neighbours *nb = nbs[i];
+        /* Each title's scores are scaled to its best neighbour's, so that
+         * weight[i] says how much title i counts whatever the measure's
+         * range (G^2 grows with the counts, cosine does not). */
+        double best = 0;
         for (size_t j = 0; j < nb->n; j++) {
             const struct neighbour *e = &nb->list[j];
-            double s = weight[i] * score_pair(m, e->both, nb->borrowers, e->borrowers,
-                                              (double)nb->patrons);
+            double s = score_pair(m, e->both, nb->borrowers, e->borrowers, (double)nb->patrons);
+            best = s > best ? s : best;
+        }
+        for (size_t j = 0; best > 0 && j < nb->n; j++) {
+            const struct neighbour *e = &nb->list[j];
+            double s = weight[i] / best * score_pair(m, e->both, nb->borrowers, e->borrowers,
+                                                     (double)nb->patrons);
             if (s <= 0)
                 continue;
             uintptr_t k = (uintptr_t)dict_get(at, e->record);

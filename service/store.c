@@ -28,7 +28,7 @@ struct store_op {
     struct event *deadline;
 };
 
-int rcmd_add(struct rcmd *c, const char *s, size_t n)
+static int rcmd_room(struct rcmd *c)
 {
     if (c->argc == c->cap) {
         int cap = c->cap ? c->cap * 2 : 8;
@@ -42,6 +42,24 @@ int rcmd_add(struct rcmd *c, const char *s, size_t n)
         c->len = len;
         c->cap = cap;
     }
+    return 0;
+}
+
+int rcmd_take(struct rcmd *c, char *s, size_t n)
+{
+    if (rcmd_room(c) < 0) {
+        free(s);
+        return -1;
+    }
+    c->argv[c->argc] = s;
+    c->len[c->argc++] = n;
+    return 0;
+}
+
+int rcmd_add(struct rcmd *c, const char *s, size_t n)
+{
+    if (rcmd_room(c) < 0)
+        return -1;
     char *copy = malloc(n + 1);
     if (!copy)
         return -1;

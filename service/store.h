@@ -24,6 +24,9 @@ struct rcmd {
 };
 int rcmd_add(struct rcmd *c, const char *s, size_t n);
 int rcmd_addstr(struct rcmd *c, const char *s);
+/* Adds s (n bytes, malloc'd) without copying it: c owns it from now on,
+ * even when this fails. */
+int rcmd_take(struct rcmd *c, char *s, size_t n);
 int rcmd_addf(struct rcmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rcmd_free(struct rcmd *c);
 

@@ -7,15 +7,19 @@
 #include "cooc.h"
 #include "log.h"
 
-/* Replaces the part of KEYS[1] that was read (ARGV[2]) by its compacted
- * form (ARGV[1]), keeping what was appended since; -1 if the part read is
- * no longer there (another compactor got to it first). */
+/* Puts ARGV[1] (the compacted list) in place of the first ARGV[2] bytes
+ * of KEYS[1], keeping what was appended since, if those bytes are still
+ * the ones read: their header line (ARGV[3], "" if there was none) is
+ * unchanged, since every compaction writes a new generation. Else -1:
+ * another compactor got there first. */
 static const char swap_script[] =
     "local cur = redis.call('GET', KEYS[1]) or ''\n"
-    "local old = ARGV[2]\n"
-    "if string.sub(cur, 1, #old) ~= old then return -1 end\n"
-    "local new = ARGV[1] .. string.sub(cur, #old + 1)\n"
-    "if new == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], new) end\n"
+    "local n, hdr = tonumber(ARGV[2]), ARGV[3]\n"
+    "if #cur < n then return -1 end\n"
+    "if hdr == '' then\n"
+    "  if string.sub(cur, 1, 1) == '#' then return -1 end\n"
+    "elseif string.sub(cur, 1, #hdr) ~= hdr then return -1 end\n"
+    "redis.call('SET', KEYS[1], ARGV[1] .. string.sub(cur, n + 1))\n"
     "return 1\n";
 
 struct compactor {
@@ -105,12 +109,13 @@ static void lists_read(redisReply *reply, const char *error, void *arg)
         c->stats.entries_in += list.n;
         cooc_top(&list, (size_t)cfg->neighbours_max);
         c->stats.entries_kept += list.n;
-        failed = cooc_encode(&list, &out) < 0;
-        cooc_free(&list);
+        failed = cooc_encode(&list, list.gen + 1, &out) < 0;
         struct rcmd *cmd = &cmds[ncmds++];
         failed |= rcmd_addstr(cmd, "EVAL") | rcmd_addstr(cmd, swap_script) | rcmd_addstr(cmd, "1") |
                   rcmd_addf(cmd, "%sco:%s", cfg->redis_prefix, c->records[i]) |
-                  rcmd_add(cmd, out.buf ? out.buf : "", out.len) | rcmd_add(cmd, r->str, r->len);
+                  rcmd_add(cmd, out.buf ? out.buf : "", out.len) | rcmd_addf(cmd, "%zu", r->len) |
+                  rcmd_add(cmd, r->str, list.header_len);
+        cooc_free(&list);
         c->stats.bytes_in += r->len;
         c->stats.bytes_out += out.len;
         c->stats.records++;

@@ -3,8 +3,9 @@
  * co:<record> is a string of "<other-record> <count>\n" lines. Writers
  * only ever APPEND lines (counts to add), so concurrent writers never
  * lose each other's counts; a record may therefore appear on several
- * lines, and readers sum them. Compaction (compact.h) rewrites a list as
- * one line per record, keeping the top K by count. */
+ * lines, and readers sum them. Compaction (compact.h) rewrites the part
+ * it read as one line per record, keeping the top K by count, under a
+ * first line "#<generation>\n" that tells compactors apart. */
 #ifndef ONLOAN_COOC_H
 #define ONLOAN_COOC_H
 
@@ -14,22 +15,26 @@
 #include "strbuf.h"
 
 struct cooc_entry {
-    char *record;               /* owned */
+    const char *record;         /* NUL-terminated, in the list's own copy of the text */
     uint32_t count;
 };
 
 struct cooc_list {
-    struct cooc_entry *e;
-    size_t n, cap;
+    struct cooc_entry *e;       /* owned */
+    size_t n;
+    unsigned long long gen;     /* compactions so far (the header), 0 if none */
+    size_t header_len;          /* bytes of the header line, 0 if none */
+    char *text;                 /* owned copy the records point into */
 };
 
 /* Parses len bytes, summing repeated records. Returns -1 when malformed
  * or out of memory (list then empty). */
 int cooc_parse(struct cooc_list *list, const char *text, size_t len);
-/* Sorts by count (highest first; ties by record id) and keeps the first
- * keep entries. */
+/* Keeps the keep entries with the highest counts (ties: lowest record
+ * id), sorted that way. */
 void cooc_top(struct cooc_list *list, size_t keep);
-int cooc_encode(const struct cooc_list *list, struct strbuf *out);
+/* Writes the header (when gen > 0) and one line per entry. */
+int cooc_encode(const struct cooc_list *list, unsigned long long gen, struct strbuf *out);
 void cooc_free(struct cooc_list *list);
 
 #endif

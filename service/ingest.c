@@ -196,7 +196,8 @@ static int add_pair(void *arg, uint32_t other)
         job->pairs = p;
         job->cappairs = cap;
     }
-    job->pairs[job->npairs++] = (uint64_t)job->cur_record << 32 | other;
+    uint32_t a = job->cur_record, b = other;    /* pairs.h keys: a < b */
+    job->pairs[job->npairs++] = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
     return 0;
 }
 
@@ -459,12 +460,9 @@ static void write_done(redisReply *reply, const char *error, void *arg)
         job_finish(job, error);
         return;
     }
-    for (size_t i = 0; i < job->npairs; i++) {
-        if (pairs_add(&ing->pending, (uint32_t)(job->pairs[i] >> 32), (uint32_t)job->pairs[i], 1) < 0) {
-            log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", job->npairs - i);
-            break;
-        }
-    }
+    struct pair_table counted = {job->pairs, job->npairs, job->npairs, job->npairs};
+    if (pairs_add_all(&ing->pending, &counted) < 0)
+        log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", job->npairs);
     ing->stats.pairs_added += job->npairs;
     ing->stats.jobs++;
     ing->stats.events += job->res.taken;
@@ -624,39 +622,16 @@ void ingest_job_forget(struct ingest_job *job)
 
 /* ---- flushing pair counts --------------------------------------------------- */
 
-struct flush_build {
-    struct ingest *ing;
-    struct strbuf *per;         /* per record index */
-    uint32_t *touched;
-    size_t ntouched;
-    int failed;
-};
-
-static void append_entry(struct flush_build *fb, uint32_t to, uint32_t other, uint32_t count)
+/* Appends "<record> <count>\n". */
+static int append_line(struct strbuf *sb, const char *record, uint32_t count)
 {
-    struct strbuf *sb = &fb->per[to];
-    if (sb->len == 0)
-        fb->touched[fb->ntouched++] = to;
-    const char *name = names_get(fb->ing->names, other);
-    size_t len = strlen(name);
-    char line[16], *p = line + sizeof line;        /* " <count>\n", written backwards */
+    char num[16], *p = num + sizeof num;
     *--p = '\n';
     do
         *--p = (char)('0' + count % 10);
     while (count /= 10);
     *--p = ' ';
-    fb->failed |= strbuf_append(sb, name, len) | strbuf_append(sb, p, (size_t)(line + sizeof line - p));
-}
-
-static void build_pair(uint32_t a, uint32_t b, uint32_t count, void *arg)
-{
-    append_entry(arg, a, b, count);
-    append_entry(arg, b, a, count);
-}
-
-static void readd_pair(uint32_t a, uint32_t b, uint32_t count, void *arg)
-{
-    pairs_add(arg, a, b, count);
+    return strbuf_puts(sb, record) | strbuf_append(sb, p, (size_t)(num + sizeof num - p));
 }
 
 static void waiters_answer(struct waiter *w, const char *error)
@@ -679,7 +654,8 @@ static void flush_done(redisReply *reply, const char *error, void *arg)
         ing->stats.flush_failures++;
         log_msg(LOG_WARN, "ingest: %zu pair counts not written (%s): kept for the next flush",
                 ing->flushing.n, error);
-        pairs_each(&ing->flushing, readd_pair, &ing->pending);
+        if (pairs_add_all(&ing->pending, &ing->flushing) < 0)
+            log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", ing->flushing.n);
     } else {
         ing->stats.flushes++;
         ing->stats.pairs_written += ing->flushing.added;
@@ -706,34 +682,41 @@ static void flush_start(struct ingest *ing)
     struct pair_table t = ing->flushing;    /* empty */
     ing->flushing = ing->pending;
     ing->pending = t;
-    size_t nnames = names_count(ing->names);
-    struct flush_build fb = {ing, calloc(nnames, sizeof *fb.per),
-                             malloc(nnames * sizeof *fb.touched), 0, 0};
+    /* Both directions, sorted: each record's neighbours are one run, each
+     * neighbour's count the length of its run. */
+    uint64_t *dir = NULL;
+    size_t ndir = 0;
     struct cmds cs = {0};
+    struct strbuf list = {0};
     const char *pfx = ing->cfg->redis_prefix;
-    if (fb.per && fb.touched) {
-        pairs_each(&ing->flushing, build_pair, &fb);
-        size_t dirty = SIZE_MAX;        /* index in cs of the SADD being filled */
-        for (size_t i = 0; i < fb.ntouched && !fb.failed && !cs.failed; i++) {
-            uint32_t r = fb.touched[i];
-            struct rcmd *c = cmd_key(&cs, "APPEND", pfx, "co:", names_get(ing->names, r));
-            if (!c)
-                break;
-            size_t len = fb.per[r].len;
-            cs.failed |= rcmd_take(c, strbuf_steal(&fb.per[r]), len);
-            if (dirty == SIZE_MAX || cs.c[dirty].argc >= 1002) {
-                if (!cmd_key(&cs, "SADD", pfx, "dirty", ""))
-                    break;
-                dirty = cs.n - 1;
-            }
-            cmd_arg(&cs, &cs.c[dirty], names_get(ing->names, r));
+    int failed = pairs_directed(&ing->flushing, &dir, &ndir) < 0;
+    size_t dirty = SIZE_MAX;            /* index in cs of the SADD being filled */
+    for (size_t i = 0; !failed && i < ndir;) {
+        uint32_t from = (uint32_t)(dir[i] >> 32);
+        strbuf_reset(&list);
+        while (i < ndir && (uint32_t)(dir[i] >> 32) == from) {
+            size_t j = i;
+            while (j < ndir && dir[j] == dir[i])
+                j++;
+            failed |= append_line(&list, names_get(ing->names, (uint32_t)dir[i]), (uint32_t)(j - i));
+            i = j;
         }
+        const char *name = names_get(ing->names, from);
+        struct rcmd *c = cmd_key(&cs, "APPEND", pfx, "co:", name);
+        if (!c)
+            break;
+        size_t len = list.len;
+        cs.failed |= rcmd_take(c, strbuf_steal(&list), len);
+        if (dirty == SIZE_MAX || cs.c[dirty].argc >= 1002) {
+            if (!cmd_key(&cs, "SADD", pfx, "dirty", ""))
+                break;
+            dirty = cs.n - 1;
+        }
+        cmd_arg(&cs, &cs.c[dirty], name);
     }
-    for (size_t i = 0; fb.per && i < fb.ntouched; i++)
-        strbuf_free(&fb.per[fb.touched[i]]);
-    int failed = !fb.per || !fb.touched || fb.failed || cs.failed;
-    free(fb.per);
-    free(fb.touched);
+    free(dir);
+    strbuf_free(&list);
+    failed |= cs.failed;
     ing->flush_running = 1;
     ing->flush_waiters = w;
     if (failed) {

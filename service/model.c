@@ -84,12 +84,9 @@ struct neighbours *model_parse(const struct config *cfg, const char *record,
     /* The k threshold first, then the top K (an uncompacted list may
      * hold more). */
     size_t kept = 0;
-    for (size_t i = 0; i < list.n; i++) {
+    for (size_t i = 0; i < list.n; i++)
         if (list.e[i].count >= (uint32_t)cfg->min_patrons)
             list.e[kept++] = list.e[i];
-        else
-            free(list.e[i].record);
-    }
     list.n = kept;
     cooc_top(&list, (size_t)cfg->neighbours_max);
     if (list.n && !(nb->list = calloc(list.n, sizeof *nb->list))) {
@@ -97,8 +94,12 @@ struct neighbours *model_parse(const struct config *cfg, const char *record,
         goto fail;
     }
     for (size_t i = 0; i < list.n; i++) {
-        nb->list[i] = (struct neighbour){list.e[i].record, list.e[i].count, 0};
-        list.e[i].record = NULL;
+        nb->list[i] = (struct neighbour){strdup(list.e[i].record), list.e[i].count, 0};
+        if (!nb->list[i].record) {
+            nb->n = i;
+            cooc_free(&list);
+            goto fail;
+        }
     }
     nb->n = list.n;
     cooc_free(&list);

@@ -1,37 +1,20 @@
-/* pairs.c: see pairs.h. Linear probing, kept at most half full. */
+/* pairs.c: see pairs.h. */
 #include "pairs.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static size_t slot_hash(uint64_t key, size_t cap)
+static int reserve(struct pair_table *t, size_t more)
 {
-    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 17) & (cap - 1);
-}
-
-static int grow(struct pair_table *t)
-{
-    size_t cap = t->cap ? t->cap * 2 : 1 << 14;
-    uint64_t *keys = calloc(cap, sizeof *keys);
-    uint32_t *counts = calloc(cap, sizeof *counts);
-    if (!keys || !counts) {
-        free(keys);
-        free(counts);
+    if (t->n + more <= t->cap)
+        return 0;
+    size_t cap = t->cap ? t->cap : 1 << 14;
+    while (cap < t->n + more)
+        cap *= 2;
+    uint64_t *keys = realloc(t->keys, cap * sizeof *keys);
+    if (!keys)
         return -1;
-    }
-    for (size_t i = 0; i < t->cap; i++) {
-        if (!t->keys[i])
-            continue;
-        size_t j = slot_hash(t->keys[i], cap);
-        while (keys[j])
-            j = (j + 1) & (cap - 1);
-        keys[j] = t->keys[i];
-        counts[j] = t->counts[i];
-    }
-    free(t->keys);
-    free(t->counts);
     t->keys = keys;
-    t->counts = counts;
     t->cap = cap;
     return 0;
 }
@@ -43,35 +26,108 @@ int pairs_add(struct pair_table *t, uint32_t a, uint32_t b, uint32_t count)
         a = b;
         b = x;
     }
-    if ((t->n + 1) * 2 > t->cap && grow(t) < 0)
+    if (reserve(t, count) < 0)
         return -1;
-    uint64_t key = ((uint64_t)a + 1) << 32 | ((uint64_t)b + 1);
-    size_t j = slot_hash(key, t->cap);
-    while (t->keys[j] && t->keys[j] != key)
-        j = (j + 1) & (t->cap - 1);
-    if (!t->keys[j]) {
-        t->keys[j] = key;
-        t->n++;
-    }
-    t->counts[j] += count;
+    uint64_t key = (uint64_t)a << 32 | b;
+    for (uint32_t i = 0; i < count; i++)
+        t->keys[t->n++] = key;
     t->added += count;
     return 0;
 }
 
-void pairs_each(const struct pair_table *t,
-                void (*fn)(uint32_t a, uint32_t b, uint32_t count, void *arg), void *arg)
+int pairs_add_all(struct pair_table *t, const struct pair_table *src)
 {
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->keys[i])
-            fn((uint32_t)(t->keys[i] >> 32) - 1, (uint32_t)t->keys[i] - 1, t->counts[i], arg);
+    if (reserve(t, src->n) < 0)
+        return -1;
+    memcpy(t->keys + t->n, src->keys, src->n * sizeof *src->keys);
+    t->n += src->n;
+    t->added += src->n;
+    return 0;
+}
+
+static int u64_order(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+void pairs_radix_sort(uint64_t *keys, uint64_t *tmp, size_t n)
+{
+    size_t *count = malloc((1 << 16) * sizeof *count);
+    uint64_t *from = keys, *to = tmp;
+    if (!count) {
+        qsort(keys, n, sizeof *keys, u64_order);
+        return;
+    }
+    for (int shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, (1 << 16) * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[(from[i] >> shift) & 0xffff]++;
+        if (n && count[(from[0] >> shift) & 0xffff] == n)
+            continue;           /* every key has this digit: nothing to do */
+        size_t sum = 0;
+        for (size_t d = 0; d < (1 << 16); d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            to[count[(from[i] >> shift) & 0xffff]++] = from[i];
+        uint64_t *x = from;
+        from = to;
+        to = x;
+    }
+    if (from != keys)
+        memcpy(keys, from, n * sizeof *keys);
+    free(count);
+}
+
+int pairs_each(const struct pair_table *t,
+               void (*fn)(uint32_t a, uint32_t b, uint32_t count, void *arg), void *arg)
+{
+    uint64_t *k = malloc((t->n ? t->n : 1) * sizeof *k), *tmp = malloc((t->n ? t->n : 1) * sizeof *tmp);
+    if (!k || !tmp) {
+        free(k);
+        free(tmp);
+        return -1;
+    }
+    memcpy(k, t->keys, t->n * sizeof *k);
+    pairs_radix_sort(k, tmp, t->n);
+    free(tmp);
+    for (size_t i = 0; i < t->n;) {
+        size_t j = i;
+        while (j < t->n && k[j] == k[i])
+            j++;
+        fn((uint32_t)(k[i] >> 32), (uint32_t)k[i], (uint32_t)(j - i), arg);
+        i = j;
+    }
+    free(k);
+    return 0;
+}
+
+int pairs_directed(const struct pair_table *t, uint64_t **out, size_t *n)
+{
+    size_t m = 2 * t->n;
+    uint64_t *k = malloc((m ? m : 1) * sizeof *k), *tmp = malloc((m ? m : 1) * sizeof *tmp);
+    if (!k || !tmp) {
+        free(k);
+        free(tmp);
+        return -1;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        uint64_t key = t->keys[i];
+        k[2 * i] = key;
+        k[2 * i + 1] = key << 32 | key >> 32;
+    }
+    pairs_radix_sort(k, tmp, m);
+    free(tmp);
+    *out = k;
+    *n = m;
+    return 0;
 }
 
 void pairs_clear(struct pair_table *t)
 {
-    if (t->n) {
-        memset(t->keys, 0, t->cap * sizeof *t->keys);
-        memset(t->counts, 0, t->cap * sizeof *t->counts);
-    }
     t->n = 0;
     t->added = 0;
 }
@@ -79,6 +135,5 @@ void pairs_clear(struct pair_table *t)
 void pairs_free(struct pair_table *t)
 {
     free(t->keys);
-    free(t->counts);
     memset(t, 0, sizeof *t);
 }

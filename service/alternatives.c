@@ -1,7 +1,10 @@
 /* alternatives.c: the on-loan moment; see alternatives.h.
  *
  *   1. at once, in parallel: the wanted record from the catalogue, and its
- *      co-occurring titles (and popular ones) from Redis;
+ *      co-occurring titles (and popular ones) from Redis; with patron=,
+ *      also the patron's history and the neighbours of their most recent
+ *      titles (model.history_titles), blended in as score.h says, and
+ *      every title they borrowed left out;
  *   2. the candidates, best first, until enough are on the shelf now:
  *      co-occurring titles looked up in rounds (one batched search each),
  *      then the catalogue searched by the wanted title's author and its
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include "answers.h"
+#include "history.h"
 #include "http.h"
 #include "log.h"
 #include "messages.h"
@@ -25,6 +29,8 @@
 #include "touchpoint.h"
 
 enum phase { PHASE_LOOKUP, PHASE_CANDIDATES, PHASE_LOG, PHASE_DONE };
+
+struct recent_ctx;
 
 struct alt_request {
     struct server *srv;
@@ -43,6 +49,17 @@ struct alt_request {
     enum lookup_status title_status;
     struct bib *bib;                /* one reference, when found */
     const char *title_error;
+
+    /* phase 1, with patron= */
+    struct store_op *history_op;
+    int history_settled;            /* read (and its titles' neighbours), failed, or no patron */
+    char **borrowed;                /* every title in the patron's history (owned) */
+    size_t nborrowed;
+    struct neighbours **recent_nb;  /* neighbours of the recent titles (references or NULL) */
+    struct model_read **recent_reads;
+    struct recent_ctx *recent_ctx;  /* the reads' callback arguments */
+    char **recent;                  /* the recent titles themselves (borrowed from borrowed) */
+    size_t nrecent, recent_pending;
 
     /* phase 2 */
     struct neighbours *nb;          /* one reference, when read */
@@ -98,6 +115,18 @@ static void alt_request_free(struct alt_request *r)
     candidates_free(r->found, r->nfound);
     neighbours_unref(r->nb);
     candidates_free(r->cands, r->ncands);
+    store_op_cancel(r->history_op);
+    for (size_t i = 0; i < r->nrecent; i++) {
+        model_read_cancel(r->recent_reads[i]);
+        neighbours_unref(r->recent_nb[i]);
+    }
+    free(r->recent_reads);
+    free(r->recent_ctx);
+    free(r->recent_nb);
+    free(r->recent);
+    for (size_t i = 0; i < r->nborrowed; i++)
+        free(r->borrowed[i]);
+    free(r->borrowed);
     answer_unref(r->ans);
     free(r->answer_key);
     json_decref(r->degraded);
@@ -431,11 +460,14 @@ static void next_candidates(struct alt_request *r)
     log_and_answer(r);
 }
 
+static void score_now(struct alt_request *r);
+
 /* Both halves of phase 1 are in: say 404, or look the candidates up. */
 static void lookup_settled(struct alt_request *r)
 {
-    if (!r->title_settled || !r->cooc_settled)
+    if (!r->title_settled || !r->cooc_settled || !r->history_settled)
         return;
+    score_now(r);
     if (r->title_status == LOOKUP_NOT_FOUND) {
         alt_request_finish(r, 404, json_pack("{s:s, s:s, s:s}", "error",
                                              "no such record in this catalogue",
@@ -463,20 +495,127 @@ static void title_looked_up(const struct lookup_result *res, size_t n, void *arg
     lookup_settled(r);
 }
 
+/* The candidates, once the wanted title's neighbours (and the patron's
+ * recent titles' ones) are in: the wanted title counts 1, the patron's
+ * most recent title 1/2, the one before 1/3, and so on. */
+static void score_now(struct alt_request *r)
+{
+    const struct config *cfg = r->srv->cfg;
+    struct neighbours *nb = r->nb;
+    r->ncooc = 0;
+    if (!nb)
+        return;
+    struct neighbours **nbs = malloc((1 + r->nrecent) * sizeof *nbs);
+    double *weight = malloc((1 + r->nrecent) * sizeof *weight);
+    size_t n = 0;
+    if (nbs && weight) {
+        nbs[n] = nb;
+        weight[n++] = 1;
+        for (size_t i = 0; i < r->nrecent; i++) {
+            if (r->recent_nb[i]) {
+                nbs[n] = r->recent_nb[i];
+                weight[n++] = 1.0 / (double)(i + 2);
+            }
+        }
+    }
+    if (!nbs || !weight ||
+        score_candidates(nbs, weight, n, (enum score_measure)cfg->catalogues[r->cat_index].scoring,
+                         nb->popular, nb->npopular, nb->patrons,
+                         (const char *const *)r->borrowed, r->nborrowed,
+                         (size_t)cfg->max_candidates, &r->cands, &r->ncands) < 0)
+        degrade(r, "out_of_memory");
+    free(nbs);
+    free(weight);
+    while (r->ncooc < r->ncands && r->cands[r->ncooc].reason == REASON_ALSO_BORROWED)
+        r->ncooc++;
+}
+
 static void neighbours_settle(struct alt_request *r, struct neighbours *nb)
 {
     r->cooc_settled = 1;
     r->nb = nb;
-    r->cands = NULL;
-    r->ncands = r->ncooc = 0;
+}
+
+struct recent_ctx {
+    struct alt_request *r;
+    size_t i;
+};
+
+/* One of the patron's recent titles has its neighbours (or not; i is
+ * SIZE_MAX for the count history_read holds while it starts them). */
+static void recent_read(struct alt_request *r, size_t i, struct neighbours *nb)
+{
+    if (i != SIZE_MAX) {
+        r->recent_reads[i] = NULL;
+        r->recent_nb[i] = nb;
+    }
+    if (--r->recent_pending == 0) {
+        r->history_settled = 1;
+        lookup_settled(r);
+    }
+}
+
+static void recent_neighbours_read(struct neighbours *nb, const char *error, void *arg)
+{
+    struct recent_ctx *rc = arg;
+    (void)error;        /* without them the answer is still right, only less personal */
+    recent_read(rc->r, rc->i, nb);
+}
+
+/* GET h:<pseudonym>: the patron's titles, newest first. */
+static void history_read(redisReply *reply, const char *error, void *arg)
+{
+    struct alt_request *r = arg;
     const struct config *cfg = r->srv->cfg;
-    const double weight = 1;
-    if (nb && score_candidates(&nb, &weight, 1, (enum score_measure)cfg->catalogues[r->cat_index].scoring,
-                               nb->popular, nb->npopular, nb->patrons, NULL, 0,
-                               (size_t)cfg->max_candidates, &r->cands, &r->ncands) < 0)
-        degrade(r, "out_of_memory");
-    while (r->ncooc < r->ncands && r->cands[r->ncooc].reason == REASON_ALSO_BORROWED)
-        r->ncooc++;
+    struct names *nm = NULL;
+    struct history h = {0};
+    r->history_op = NULL;
+    if (!reply)
+        degrade(r, strcmp(error, "redis_timeout") == 0 ? "redis_timeout" : "redis_unavailable");
+    if (reply && reply->type == REDIS_REPLY_STRING && (nm = names_new()) &&
+        history_parse(&h, reply->str, reply->len, nm) == 0 && h.n) {
+        r->borrowed = calloc(h.n, sizeof *r->borrowed);
+        r->recent = calloc(h.n, sizeof *r->recent);
+        for (size_t i = 0; r->borrowed && r->recent && i < h.n; i++) {
+            const char *rec = names_get(nm, h.e[i].record);
+            if (!(r->borrowed[r->nborrowed] = strdup(rec)))
+                break;
+            if (r->nrecent < (size_t)cfg->history_titles && strcmp(rec, r->p.record) != 0)
+                r->recent[r->nrecent++] = r->borrowed[r->nborrowed];
+            r->nborrowed++;
+        }
+    }
+    history_free(&h);
+    names_free(nm);
+    if (r->nrecent && (!(r->recent_nb = calloc(r->nrecent, sizeof *r->recent_nb)) ||
+                       !(r->recent_reads = calloc(r->nrecent, sizeof *r->recent_reads)) ||
+                       !(r->recent_ctx = calloc(r->nrecent, sizeof *r->recent_ctx)))) {
+        free(r->recent_nb);
+        free(r->recent_reads);
+        r->recent_nb = NULL;
+        r->recent_reads = NULL;
+        r->nrecent = 0;
+    }
+    if (r->nrecent == 0) {
+        r->history_settled = 1;
+        lookup_settled(r);
+        return;
+    }
+    /* Every read is counted before any can call back (a cached one
+     * settles at once). */
+    r->recent_pending = r->nrecent + 1;
+    for (size_t i = 0; i < r->nrecent; i++) {
+        struct neighbours *nb = model_cached(r->srv->model, r->recent[i]);
+        if (nb) {
+            recent_read(r, i, nb);
+            continue;
+        }
+        r->recent_ctx[i] = (struct recent_ctx){r, i};
+        if (!(r->recent_reads[i] = model_read(r->srv->model, r->recent[i],
+                                              recent_neighbours_read, &r->recent_ctx[i])))
+            recent_read(r, i, NULL);
+    }
+    recent_read(r, SIZE_MAX, NULL);
 }
 
 static void neighbours_read(struct neighbours *nb, const char *error, void *arg)
@@ -566,8 +705,8 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
     evtimer_add(r->deadline, &tv);
 
     struct strbuf key = {0};
-    strbuf_printf(&key, "%d|%s|%s|%d|%s|%s", r->cat_index, p.record, p.branch ? p.branch : "",
-                  p.limit, p.lang, p.channel);
+    strbuf_printf(&key, "%d|%s|%s|%d|%s|%s|%s", r->cat_index, p.record, p.branch ? p.branch : "",
+                  p.limit, p.lang, p.channel, p.patron ? p.patron : "");
     r->answer_key = strbuf_steal(&key);
     if ((r->ans = answers_get(srv->answers, r->answer_key))) {
         log_and_answer(r);
@@ -579,6 +718,17 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
     if (!r->title_lookup) {
         alt_request_finish(r, 503, json_pack("{s:s, s:n}", "error", "out of memory", "field"));
         return;
+    }
+    r->history_settled = !r->p.patron;
+    if (r->p.patron) {
+        struct rcmd cmd = {0};
+        if (rcmd_addstr(&cmd, "GET") | rcmd_addf(&cmd, "%sh:%s", srv->cfg->redis_prefix, r->p.patron)) {
+            r->history_settled = 1;
+            degrade(r, "out_of_memory");
+        } else {
+            r->history_op = store_exec(srv->store, &cmd, 1, history_read, r);
+        }
+        rcmd_free(&cmd);
     }
     struct neighbours *nb = model_cached(srv->model, r->p.record);
     if (nb) {

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
+#include "pseudo.h"
+
 static int valid_chars(const char *s, size_t max, const char *extra)
 {
     size_t n = strlen(s);
@@ -62,7 +65,7 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
     static const char *const langs[] = {"nl", "en", NULL};
     static const char *const channels[] = {"opac", "kiosk", "app", "widget", NULL};
     static const char *const known[] = {"record", "branch", "limit", "lang", "channel",
-                                        "catalogue", NULL};
+                                        "catalogue", "patron", NULL};
     memset(p, 0, sizeof *p);
     p->limit = cfg->default_alternatives;
     p->lang = "nl";
@@ -76,7 +79,7 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
         return fail(err, "query", "malformed query string");
     }
     int rc = 0;
-    const char *seen[7] = {0};
+    const char *seen[8] = {0};
     struct evkeyval *kv;
     for (kv = q.tqh_first; kv; kv = kv->next.tqe_next) {
         const char *name = one_of(kv->key, known);
@@ -127,6 +130,15 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
                 break;
             }
             p->catalogue = strdup(v);
+        } else if (strcmp(name, "patron") == 0) {
+            size_t n = strlen(v);
+            if (n == 0 || n > LOAN_MAX_PATRON_BYTES) {
+                rc = fail(err, "patron", "must be 1 to 128 bytes");
+                break;
+            }
+            /* Hashed at once: the raw id goes no further than this. */
+            if ((p->patron = malloc(PSEUDONYM_HEX_LEN + 1)))
+                pseudonymise(cfg->patron_key, v, n, p->patron);
         }
     }
     if (rc == 0 && !p->record)
@@ -142,5 +154,6 @@ void params_free(struct alt_params *p)
     free(p->record);
     free(p->branch);
     free(p->catalogue);
-    p->record = p->branch = p->catalogue = NULL;
+    free(p->patron);
+    p->record = p->branch = p->catalogue = p->patron = NULL;
 }

@@ -10,6 +10,7 @@ struct alt_params {
     char *record;               /* all owned; NULL when absent */
     char *branch;
     char *catalogue;
+    char *patron;               /* the patron's pseudonym (pseudo.h), never the raw id */
     int limit;
     const char *lang;           /* "nl" or "en" (static) */
     const char *channel;        /* "opac", "kiosk", "app", "widget" (static) */

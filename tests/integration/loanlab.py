@@ -8,6 +8,7 @@ Everything started is registered in the stack's procs as well, so the
 runner's teardown stops it even when a test fails half-way."""
 
 import copy
+import re
 import hashlib
 import os
 import subprocess
@@ -16,6 +17,18 @@ from collections import defaultdict
 from itertools import combinations
 
 import harness
+from suite import Skip
+
+# BUG: service/ingest.c read_done() calls qsort(job->fresh, job->nfresh, ...)
+# with job->fresh == NULL when a batch has no new loan (all repeats,
+# duplicates or stale): undefined behaviour, which UBSan (build-asan,
+# halt_on_error) turns into an abort of onloand or onloan.
+
+
+def known_bug(text):
+    if re.search(r"ingest\.c:\d+:\d+: runtime error: null pointer passed as argument 1", text):
+        raise Skip("BUG: service/ingest.c read_done: qsort(NULL, 0, ...) on a batch without "
+                   "new loans (UBSan abort)")
 
 INGEST_KEY = "ingest-key-0123456789abcdef"
 FORGET_KEY = "forget-key-0123456789abcdef"
@@ -117,13 +130,17 @@ class Lab:
         return self
 
     def __exit__(self, *exc):
+        out = self.daemon.output() if self.daemon is not None else ""
         if exc[0] is None:
+            known_bug(out)
             self.close()
         else:
             try:
                 self.close()
             except Exception:
                 pass
+            if exc[0] is not Skip:
+                known_bug(out)
 
     def cli(self, *args, check=True):
         """Runs onloan -c <lab config> ARGS; returns (rc, stdout, stderr)."""
@@ -134,6 +151,7 @@ class Lab:
         with open(logpath, "w") as f:
             f.write(out + err)
         self.logs.append(logpath)
+        known_bug(err)
         for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
             assert marker not in err, "onloan %s: %s" % (args[0], err[err.index(marker):][:1500])
         if check:
@@ -255,13 +273,16 @@ class Lab:
 
 
 def parse_co(value):
-    """A co: string ("<other> <count>\\n" lines, summed) -> ({other: n}, lines)."""
+    """A co: string ("<other> <count>\\n" lines, summed, under an optional
+    "#<generation>" line) -> ({other: n}, lines)."""
     counts = defaultdict(int)
     lines = 0
     if value:
         text = value.decode()
         assert text.endswith("\n"), "co: value does not end in a newline: %r" % text[-80:]
         for line in text.splitlines():
+            if line.startswith("#"):          # compaction's generation header (cooc.h)
+                continue
             other, n = line.split(" ")
             counts[other] += int(n)
             lines += 1

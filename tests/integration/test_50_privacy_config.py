@@ -65,6 +65,14 @@ def test_no_raw_patron_ids_in_redis(ctx):
     assert hist >= len(ctx.patrons) * 0.9, "%d history keys for %d patrons" % (hist, len(ctx.patrons))
     assert not found, "raw patron ids in Redis (%d), e.g. %s" % (len(found), list(found.items())[:5])
     assert ttl is None or ttl > 0, "patron history key without expiry (TTL %r)" % ttl
+    # nor in what the loader printed or the daemon logged
+    texts = [("onloan load", ctx.load_output.encode())]
+    for path in ctx.stack.daemon_logs:
+        with open(path, "rb") as f:
+            texts.append((path, f.read()))
+    for name, text in texts:
+        leaked = [m for m in PATRON.findall(text) if m in raw]
+        assert not leaked, "raw patron ids in %s: %s" % (name, leaked[:5])
 
 
 def _check(ctx, cfg):

@@ -5,6 +5,7 @@ privacy.history_max, history_ttl_days and model.neighbours_max; the
 catalogue cache by cache_max_entries; candidates by limits.max_candidates;
 a change of a record in Zebra shows in the answer within cache_ms."""
 
+import calendar
 import collections
 import copy
 import hashlib
@@ -16,6 +17,7 @@ import time
 import xml.etree.ElementTree as ET
 
 import harness
+from loanlab import parse_co
 from suite import expect_json
 
 MARC = "http://www.loc.gov/MARC21/slim"
@@ -91,12 +93,19 @@ def test_pending_limit_503(ctx):
 
 
 def test_loader_bounds(ctx):
-    """Histories: the last history_max loans, under the keyed BLAKE2b-128
-    pseudonym (hashlib here, libsodium in onloan), expiring within
-    history_ttl_days; neighbour lists at most neighbours_max long."""
+    """Histories (h:<pseudonym>, a string of "<unix-time> <record>" lines,
+    newest first): under the keyed BLAKE2b-128 pseudonym (hashlib here,
+    libsodium in onloan), the patron's newest titles, at most history_max
+    and none older than history_ttl_days before the newest, expiring
+    within history_ttl_days; neighbour lists at most neighbours_max long."""
     priv = ctx.stack.config["privacy"]
     key = bytes.fromhex(priv["patron_key"])
-    per_patron = collections.Counter(row["patron"] for row in ctx.loan_rows)
+    ttl_s = priv["history_ttl_days"] * 86400
+    loans = collections.defaultdict(dict)           # patron -> record -> unix time
+    for row in ctx.loan_rows:
+        t = int(calendar.timegm(time.strptime(row["date"], "%Y-%m-%dT%H:%M:%SZ")))
+        loans[row["patron"]][row["record"]] = min(t, loans[row["patron"]].get(row["record"], t))
+    per_patron = collections.Counter({p: len(v) for p, v in loans.items()})
     heavy = [p for p, n in per_patron.most_common() if n > priv["history_max"]][:3]
     light = [p for p, n in per_patron.most_common()[-3:]]
     assert heavy, "no patron with more than history_max loans in the test data"
@@ -105,13 +114,24 @@ def test_loader_bounds(ctx):
         for p in heavy + light:
             pseudo = hashlib.blake2b(p.encode(), key=key, digest_size=16).hexdigest()
             k = "%sh:%s" % (ctx.prefix, pseudo)
-            n = r("LLEN", k)
-            assert n == min(per_patron[p], priv["history_max"]), (p, n, per_patron[p])
+            text = r("GET", k).decode()
+            entries = [(int(t), rec) for t, rec in (ln.split(" ") for ln in text.splitlines())]
+            newest = max(loans[p].values())
+            recent = [rec for rec, t in loans[p].items() if t >= newest - ttl_s]
+            assert len(entries) == min(len(recent), priv["history_max"]), (
+                p, len(entries), len(recent), per_patron[p])
+            assert [t for t, _ in entries] == sorted((t for t, _ in entries), reverse=True), \
+                "history of %s is not newest first" % p
+            assert entries[0][0] == newest, (p, entries[0], newest)
+            cut = sorted(loans[p].values(), reverse=True)[len(entries) - 1]
+            for t, rec in entries:
+                assert loans[p].get(rec) == t and t >= cut, (
+                    "history of %s holds %s at %d: not one of its newest loans" % (p, rec, t))
             ttl = r("TTL", k)
-            assert 0 < ttl <= priv["history_ttl_days"] * 86400, ttl
+            assert 0 < ttl <= ttl_s, ttl
         for rid in ctx.popular_films[:20]:
-            n = r("ZCARD", "%sco:%s" % (ctx.prefix, rid))
-            assert 0 < n <= nmax, (rid, n, nmax)
+            got, lines = parse_co(r("GET", "%sco:%s" % (ctx.prefix, rid)))
+            assert 0 < len(got) <= nmax, (rid, len(got), nmax)
 
 
 def test_cache_and_candidate_bounds(ctx):

@@ -41,7 +41,7 @@ int cooc_parse(struct cooc_list *list, const char *text, size_t len)
         char *nl = memchr(p, '\n', (size_t)(end - p)), *num_end;
         errno = 0;
         list->gen = strtoull(p + 1, &num_end, 10);
-        if (!nl || num_end != nl || nl == p + 1 || errno)
+        if (!nl || num_end != nl || p[1] < '0' || p[1] > '9' || errno)
             goto bad;
         list->header_len = (size_t)(nl + 1 - p);
         p = nl + 1;

@@ -15,6 +15,30 @@ static int all_digits(const char *s, size_t n)
     return n > 0 && strspn(s, "0123456789") >= n;
 }
 
+/* Fixed-width digits at the given positions: strptime alone would skip
+ * blanks and take one-digit months. */
+static int digits_at(const char *s, const char *pattern)
+{
+    for (size_t i = 0; pattern[i]; i++) {
+        if (pattern[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != pattern[i])
+            return 0;
+    }
+    return 1;
+}
+
+/* timegm, refusing dates the calendar does not have (2026-02-30). */
+static int utc_seconds(struct tm *tm, long long *out)
+{
+    struct tm want = *tm, back;
+    time_t t = timegm(tm);
+    if (!gmtime_r(&t, &back) || back.tm_year != want.tm_year || back.tm_mon != want.tm_mon ||
+        back.tm_mday != want.tm_mday || back.tm_hour != want.tm_hour ||
+        back.tm_min != want.tm_min || back.tm_sec != want.tm_sec)
+        return -1;
+    *out = (long long)t;
+    return 0;
+}
+
 int loan_time_parse(const char *s, long long *out)
 {
     struct tm tm = {0};
@@ -24,14 +48,12 @@ int loan_time_parse(const char *s, long long *out)
         return 0;
     }
     if (n == 10) {
-        const char *end = strptime(s, "%Y-%m-%d", &tm);
-        if (!end || *end)
+        if (!digits_at(s, "dddd-dd-dd") || !strptime(s, "%Y-%m-%d", &tm))
             return -1;
-        *out = (long long)timegm(&tm);
-        return 0;
+        return utc_seconds(&tm, out);
     }
     /* YYYY-MM-DDTHH:MM:SS, then .fraction, then Z or +HH:MM / -HH:MM */
-    if (n < 20 || s[10] != 'T')
+    if (n < 20 || !digits_at(s, "dddd-dd-ddTdd:dd:dd"))
         return -1;
     const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
     if (!p || p != s + 19)
@@ -54,7 +76,10 @@ int loan_time_parse(const char *s, long long *out)
     } else {
         return -1;
     }
-    *out = (long long)timegm(&tm) - offset;
+    long long t;
+    if (utc_seconds(&tm, &t) < 0)
+        return -1;
+    *out = t - offset;
     return 0;
 }
 

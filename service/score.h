@@ -49,8 +49,10 @@ struct neighbours *neighbours_ref(struct neighbours *nb);
 void neighbours_unref(struct neighbours *nb);
 
 /* Candidates for a patron who came for nbs[0]->record, blending the
- * neighbours of several records: score(c) = sum of weight[i] times the
- * measure between nbs[i]->record and c. Candidates with a positive score
+ * neighbours of several records: score(c) = sum over i of weight[i]
+ * times the measure between nbs[i]->record and c divided by the best
+ * measure among nbs[i]'s neighbours (so each title's scores run up to 1
+ * and weight[i] alone says how much it counts). Candidates with a positive score
  * come first (REASON_ALSO_BORROWED, best first), then records of popular
  * (most borrowed first; REASON_POPULAR, score = share of patrons who
  * borrowed it) to reach max. Records in nbs[i]->record and in exclude

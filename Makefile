@@ -34,7 +34,7 @@ PLUGINS    := $(BUILD)/plugins/koha.so $(BUILD)/plugins/template.so
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c)) \
               $(BUILD)/tests/unit/plugins/badabi.so
 
-.PHONY: all deps test unit bench demo catalogue asan install clean
+.PHONY: all deps test unit bench eval demo catalogue asan install clean
 all: $(BUILD)/onloand $(BUILD)/onloan $(PLUGINS) $(UNIT_TESTS)
 
 $(BUILD)/%.o: %.c $(wildcard service/*.h plugins/*.h)
@@ -76,6 +76,12 @@ test: deps
 	$(MAKE) asan
 	$(MAKE) catalogue
 	tests/run --shared $(SHARED) --build build --build build-asan
+
+# Offline evaluation on the shared MovieLens ratings (onloan eval starts a
+# Redis of its own); the protocol is in README.md.
+eval: deps
+	$(MAKE) $(BUILD)/onloan
+	$(BUILD)/onloan -c config/onloan.json eval $(SHARED)/data/movielens-latest-small/ratings.csv
 
 bench: deps
 	$(MAKE) all catalogue

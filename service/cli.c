@@ -93,9 +93,9 @@ static int cmd_load(struct config *cfg, char **paths, int npaths)
                sum.events, sum.ingest_s, sum.ingest_s > 0 ? (double)sum.events / sum.ingest_s : 0,
                sum.new_loans, sum.repeats, sum.duplicates, sum.stale, sum.new_patrons,
                sum.ingest.pairs_written);
-        printf("compacted %llu lists in %.2f s: %llu entries kept of %llu (top %d per record)\n",
+        printf("compacted %llu lists in %.2f s: %llu entries kept of %llu (top %d + %d per record)\n",
                sum.compact.records, sum.compact_s, sum.compact.entries_kept,
-               sum.compact.entries_in, cfg->neighbours_max);
+               sum.compact.entries_in, cfg->neighbours_max, cfg->neighbours_reserve);
     }
     strbuf_free(&err);
     return rc;

@@ -107,7 +107,7 @@ static void lists_read(redisReply *reply, const char *error, void *arg)
             continue;
         }
         c->stats.entries_in += list.n;
-        cooc_top(&list, (size_t)cfg->neighbours_max);
+        cooc_top(&list, (size_t)cfg->neighbours_max + (size_t)cfg->neighbours_reserve);
         c->stats.entries_kept += list.n;
         failed = cooc_encode(&list, list.gen + 1, &out) < 0;
         struct rcmd *cmd = &cmds[ncmds++];

@@ -297,7 +297,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
         "listen", "request_timeout_ms", "log_level", "plugin_dir", "public_base_url",
         "limits", "redis", "privacy", "model", "ingest", "api_keys", "catalogues", NULL};
     static const char *const known_model[] = {
-        "neighbours_max", "cache_ms", "cache_max_entries", "scoring", "window_days",
+        "neighbours_max", "neighbours_reserve", "cache_ms", "cache_max_entries", "scoring", "window_days",
         "pairs_per_loan", "history_titles", "flush_ms", "flush_max_pairs",
         "compact_interval_ms", "compact_batch", NULL};
     static const char *const known_ingest[] = {
@@ -366,6 +366,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
         model = empty;
     check_unknown_keys(r, "model", model, known_model);
     read_int(r, "model", model, "neighbours_max", &cfg->neighbours_max, 100, 1, 10000);
+    read_int(r, "model", model, "neighbours_reserve", &cfg->neighbours_reserve, 300, 0, 100000);
     read_int(r, "model", model, "cache_ms", &cfg->model_cache_ms, 5000, 0, 3600000);
     read_int(r, "model", model, "cache_max_entries", &cfg->model_cache_max_entries, 100000, 0, 10000000);
     cfg->scoring = SCORE_LLR;

@@ -73,7 +73,8 @@ struct config {
 
     unsigned char patron_key[PATRON_KEY_BYTES];
     int min_patrons;
-    int neighbours_max;         /* model.neighbours_max: kept per record */
+    int neighbours_max;         /* model.neighbours_max: used per record (top K) */
+    int neighbours_reserve;     /* model.neighbours_reserve: kept beyond K, still counting */
     int model_cache_ms;         /* model.cache_ms: how long a read is reused */
     int model_cache_max_entries;
     int history_max;

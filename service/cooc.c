@@ -46,6 +46,7 @@ int cooc_parse(struct cooc_list *list, const char *text, size_t len)
         list->header_len = (size_t)(nl + 1 - p);
         p = nl + 1;
     }
+    size_t line = 0;
     while (p < end) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         char *sp = nl ? memchr(p, ' ', (size_t)(nl - p)) : NULL;
@@ -65,10 +66,12 @@ int cooc_parse(struct cooc_list *list, const char *text, size_t len)
             struct cooc_entry *e = &list->e[slots[j] - 1];
             uint64_t sum = (uint64_t)e->count + count;
             e->count = sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+            e->last = (uint32_t)line;
         } else {
-            list->e[list->n] = (struct cooc_entry){p, (uint32_t)count};
+            list->e[list->n] = (struct cooc_entry){p, (uint32_t)count, (uint32_t)line};
             slots[j] = (uint32_t)++list->n;
         }
+        line++;
         p = nl + 1;
     }
     free(slots);
@@ -79,12 +82,20 @@ bad:
     return -1;
 }
 
-static int by_count(const void *x, const void *y)
+static int by_count_newest(const void *x, const void *y)
 {
     const struct cooc_entry *a = x, *b = y;
     if (a->count != b->count)
         return a->count > b->count ? -1 : 1;
-    return strcmp(a->record, b->record);
+    return a->last > b->last ? -1 : a->last < b->last;
+}
+
+static int by_count_oldest(const void *x, const void *y)
+{
+    const struct cooc_entry *a = x, *b = y;
+    if (a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    return a->last < b->last ? -1 : a->last > b->last;
 }
 
 static int u32_desc(const void *x, const void *y)
@@ -132,17 +143,19 @@ void cooc_top(struct cooc_list *list, size_t keep)
     }
     uint32_t t;
     if (list->n > keep && kth_highest(list->e, list->n, keep, &t) == 0) {
-        /* Above the threshold count: all kept; at it: sorted below, so
-         * the lowest record ids win the last places. */
+        /* Above the threshold count: all kept; at it: the newest win the
+         * last places (sorted out below). */
         size_t kept = 0;
         for (size_t i = 0; i < list->n; i++)
             if (list->e[i].count >= t)
                 list->e[kept++] = list->e[i];
         list->n = kept;
     }
-    qsort(list->e, list->n, sizeof *list->e, by_count);
-    if (list->n > keep)
+    if (list->n > keep) {
+        qsort(list->e, list->n, sizeof *list->e, by_count_newest);
         list->n = keep;
+    }
+    qsort(list->e, list->n, sizeof *list->e, by_count_oldest);
 }
 
 int cooc_encode(const struct cooc_list *list, unsigned long long gen, struct strbuf *out)

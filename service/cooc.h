@@ -17,6 +17,7 @@
 struct cooc_entry {
     const char *record;         /* NUL-terminated, in the list's own copy of the text */
     uint32_t count;
+    uint32_t last;              /* line of its last appearance: higher = counted more recently */
 };
 
 struct cooc_list {
@@ -30,8 +31,11 @@ struct cooc_list {
 /* Parses len bytes, summing repeated records. Returns -1 when malformed
  * or out of memory (list then empty). */
 int cooc_parse(struct cooc_list *list, const char *text, size_t len);
-/* Keeps the keep entries with the highest counts (ties: lowest record
- * id), sorted that way. */
+/* Keeps the keep entries with the highest counts; at equal counts the
+ * most recently counted win (so a new pair gets its chance to grow
+ * rather than losing every tie to an old one). Sorted by count, highest
+ * first, and within a count oldest first, so that line order keeps
+ * meaning "counted later" when the list is written back and appended to. */
 void cooc_top(struct cooc_list *list, size_t keep);
 /* Writes the header (when gen > 0) and one line per entry. */
 int cooc_encode(const struct cooc_list *list, unsigned long long gen, struct strbuf *out);

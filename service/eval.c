@@ -423,13 +423,31 @@ int eval_main(struct config *cfg, int argc, char **argv)
             redis = argv[++i];
         else if (strcmp(argv[i], "--keep") == 0)
             keep = 1;
+        else if (i + 1 < argc && (strcmp(argv[i], "--pairs-per-loan") == 0 ||
+                                  strcmp(argv[i], "--window-days") == 0 ||
+                                  strcmp(argv[i], "--history-titles") == 0)) {
+            char *end;
+            long v = strtol(argv[i + 1], &end, 10);
+            if (*end || v < (strcmp(argv[i], "--history-titles") == 0 ? 0 : 1) || v > 36500) {
+                fprintf(stderr, "%s: must be a whole number in range\n", argv[i]);
+                return 2;
+            }
+            if (strcmp(argv[i], "--pairs-per-loan") == 0)
+                cfg->pairs_per_loan = (int)v;
+            else if (strcmp(argv[i], "--window-days") == 0)
+                cfg->window_days = (int)v;
+            else
+                cfg->history_titles = (int)v;
+            i++;
+        }
         else if (!file && argv[i][0] != '-')
             file = argv[i];
         else
             file = NULL, i = argc;
     }
     if (!file) {
-        fprintf(stderr, "usage: onloan eval [--redis IP:PORT] [--keep] RATINGS.csv\n");
+        fprintf(stderr, "usage: onloan eval [--redis IP:PORT] [--keep] [--pairs-per-loan N] "
+                        "[--window-days N] [--history-titles N] RATINGS.csv\n");
         return 2;
     }
     struct eval ev = {.cfg = cfg};

@@ -1,7 +1,9 @@
 /* eval.h: onloan eval, an offline evaluation on real borrowing data.
  *
- *   onloan eval [--redis IP:PORT] [--keep] FILE
+ *   onloan eval [--redis IP:PORT] [--keep] [--pairs-per-loan N]
+ *               [--window-days N] [--history-titles N] FILE
  *
+ * (the three options override the config's model settings, to compare).
  * FILE is a MovieLens ratings.csv (each row a loan) or any loans file
  * onloan load takes. Protocol, exactly: per patron, loans sorted by time
  * (ties in file order); patrons with at least 5 loans are test patrons;

@@ -681,8 +681,10 @@ TEST(cooc_top_orders_and_truncates)
     cooc_top(&l, 100);                      /* keep more than there are: all stay */
     CHECK(l.n == 6);
     CHECK(cooc_encode(&l, 0, &sb) == 0);
-    /* Count desc; ties by record id (byte order: "f10" < "f3"). */
-    CHECK_STR(strbuf_cstr(&sb), "f3 9\nf7 9\nf5 5\nf1 2\nf10 2\nf2 1\n");
+    /* Count desc; within a count, oldest (earliest last line) first:
+     * f3 (line 2) before f7 (5); f1 (4) before f10 (3)? no: f10 is on
+     * line 3, f1 on line 4, so f10 first. f5 is summed (2 + 3). */
+    CHECK_STR(strbuf_cstr(&sb), "f3 9\nf7 9\nf5 5\nf10 2\nf1 2\nf2 1\n");
     cooc_top(&l, 3);
     CHECK(l.n == 3);
     strbuf_reset(&sb);
@@ -695,14 +697,14 @@ TEST(cooc_top_orders_and_truncates)
     CHECK_STR(strbuf_cstr(&sb), "");
     cooc_free(&l);
 
-    /* Ties at the cut: the lowest record ids win the last places,
-     * whatever their order in the text. */
+    /* Ties at the cut: the most recently counted win the last places
+     * (a record's last line counts: c is on lines 3 and 6). */
     const char ties[] = "d 3\ne 1\nc 3\nb 3\na 5\nc 0\n";
     static const struct {
         size_t keep;
         const char *want;
-    } cuts[] = {{1, "a 5\n"}, {2, "a 5\nb 3\n"}, {3, "a 5\nb 3\nc 3\n"},
-                {4, "a 5\nb 3\nc 3\nd 3\n"}, {5, "a 5\nb 3\nc 3\nd 3\ne 1\n"}};
+    } cuts[] = {{1, "a 5\n"}, {2, "a 5\nc 3\n"}, {3, "a 5\nb 3\nc 3\n"},
+                {4, "a 5\nd 3\nb 3\nc 3\n"}, {5, "a 5\nd 3\nb 3\nc 3\ne 1\n"}};
     for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
         CHECK(cooc_parse(&l, ties, sizeof ties - 1) == 0);
         cooc_top(&l, cuts[i].keep);
@@ -711,6 +713,21 @@ TEST(cooc_top_orders_and_truncates)
         CHECK_STR(strbuf_cstr(&sb), cuts[i].want);
         cooc_free(&l);
     }
+
+    /* Written back and appended to, line order still means recency: a
+     * new count-1 pair beats the old count-1 ones at the next cut. */
+    CHECK(cooc_parse(&l, "x 1\ny 1\nz 4\n", 12) == 0);
+    cooc_top(&l, 3);
+    strbuf_reset(&sb);
+    CHECK(cooc_encode(&l, 1, &sb) == 0);
+    strbuf_puts(&sb, "new 1\n");
+    cooc_free(&l);
+    CHECK(cooc_parse(&l, sb.buf, sb.len) == 0);
+    cooc_top(&l, 2);
+    strbuf_reset(&sb);
+    CHECK(cooc_encode(&l, 0, &sb) == 0);
+    CHECK_STR(strbuf_cstr(&sb), "z 4\nnew 1\n");
+    cooc_free(&l);
 
     /* A long list cut to its top 10. */
     strbuf_reset(&sb);
@@ -722,8 +739,7 @@ TEST(cooc_top_orders_and_truncates)
     size_t bad_order = 0;
     for (size_t i = 1; i < l.n; i++)
         bad_order += l.e[i - 1].count < l.e[i].count ||
-                     (l.e[i - 1].count == l.e[i].count &&
-                      strcmp(l.e[i - 1].record, l.e[i].record) >= 0);
+                     (l.e[i - 1].count == l.e[i].count && l.e[i - 1].last >= l.e[i].last);
     CHECK(bad_order == 0);
     CHECK(l.n == 10 && l.e[0].count == 999 && l.e[9].count == 996);
     CHECK(l.n == 10 && strcmp(l.e[0].record, "r0321") == 0);

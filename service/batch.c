@@ -146,7 +146,8 @@ int batch_ingest(struct batch_run *run, struct loan_batch *b, FILE *progress,
 
     /* Whole patrons per job, so jobs never wait for each other. seq
      * keeps the file order for ties in time. */
-    qsort(b->ev, b->n, sizeof *b->ev, by_patron);
+    if (b->n)
+        qsort(b->ev, b->n, sizeof *b->ev, by_patron);
     d.jobs = calloc(b->n / JOB_EVENTS + 2, sizeof *d.jobs);
     if (!d.jobs) {
         strbuf_puts(err, "out of memory\n");

@@ -155,7 +155,8 @@ void cooc_top(struct cooc_list *list, size_t keep)
         qsort(list->e, list->n, sizeof *list->e, by_count_newest);
         list->n = keep;
     }
-    qsort(list->e, list->n, sizeof *list->e, by_count_oldest);
+    if (list->n)
+        qsort(list->e, list->n, sizeof *list->e, by_count_oldest);
 }
 
 int cooc_encode(const struct cooc_list *list, unsigned long long gen, struct strbuf *out)

@@ -101,7 +101,8 @@ static int by_patron_time(const void *x, const void *y)
  * remembered as strings) and fills the test patrons. */
 static int split(struct eval *ev, struct loan_batch *all)
 {
-    qsort(all->ev, all->n, sizeof *all->ev, by_patron_time);
+    if (all->n)
+        qsort(all->ev, all->n, sizeof *all->ev, by_patron_time);
     ev->tests = calloc(all->n / MIN_LOANS + 1, sizeof *ev->tests);
     struct names *records = names_new();
     if (!ev->tests || !records) {

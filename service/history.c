@@ -77,7 +77,7 @@ int history_add(struct history *h, uint32_t record, long long when,
     for (size_t i = 0; i < h->n; i++)
         if (h->e[i].record == record)
             return h->e[i].when == when ? LOAN_DUPLICATE : LOAN_REPEAT;
-    if (h->n && ((h->n >= rules->max_entries && when <= h->e[h->n - 1].when) ||
+    if (h->n && ((h->n >= rules->max_entries && when < h->e[h->n - 1].when) ||
                  when < h->e[0].when - rules->ttl_s))
         return LOAN_STALE;
     if (reserve(h, h->n + 1) < 0)

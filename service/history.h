@@ -11,10 +11,14 @@
  *    duplicate: the same event again) and changes nothing, so a patron
  *    counts once per title and once per pair, and replaying events is
  *    harmless;
- *  - a loan older than all a full history holds (max_entries titles, or
- *    older than ttl_s before the newest) is stale: it was counted when it
- *    was new, or is too old to count, and changes nothing either; this
- *    keeps a replay of a long history harmless too;
+ *  - a loan older than all a full history holds (max_entries titles), or
+ *    older than ttl_s before the patron's newest, is stale: it cannot be
+ *    told from a replay of one counted before, and changes nothing either;
+ *    this keeps a replay of a long history harmless too. (So a loan that
+ *    arrives that late is not counted; and a loan at the very time of the
+ *    oldest title of a full history is taken as new: a replay of more
+ *    than max_entries loans in one and the same second can count the
+ *    ones at that boundary again; event ids avoid that.)
  *  - a new title pairs with at most pairs_per_loan of the patron's other
  *    titles, those nearest in time and within window_s of it: the cost
  *    of one loan does not grow with a heavy reader's history;

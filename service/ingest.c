@@ -411,7 +411,8 @@ static void read_done(redisReply *reply, const char *error, void *arg)
     history_free(&h);
     job->res.taken = job->b.n;
     /* Record counts: one ZINCRBY per record with new borrowers. */
-    qsort(job->fresh, job->nfresh, sizeof *job->fresh, by_u32);
+    if (job->nfresh)
+        qsort(job->fresh, job->nfresh, sizeof *job->fresh, by_u32);
     for (size_t i = 0; rc == 0 && i < job->nfresh;) {
         size_t j = i;
         while (j < job->nfresh && job->fresh[j] == job->fresh[i])

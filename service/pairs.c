@@ -37,6 +37,8 @@ int pairs_add(struct pair_table *t, uint32_t a, uint32_t b, uint32_t count)
 
 int pairs_add_all(struct pair_table *t, const struct pair_table *src)
 {
+    if (src->n == 0)
+        return 0;
     if (reserve(t, src->n) < 0)
         return -1;
     memcpy(t->keys + t->n, src->keys, src->n * sizeof *src->keys);
@@ -91,7 +93,8 @@ int pairs_each(const struct pair_table *t,
         free(tmp);
         return -1;
     }
-    memcpy(k, t->keys, t->n * sizeof *k);
+    if (t->n)
+        memcpy(k, t->keys, t->n * sizeof *k);
     pairs_radix_sort(k, tmp, t->n);
     free(tmp);
     for (size_t i = 0; i < t->n;) {

@@ -157,7 +157,8 @@ int score_candidates(struct neighbours *const *nbs, const double *weight, size_t
             }
         }
     }
-    qsort(sc, nsc, sizeof *sc, by_score);
+    if (nsc)
+        qsort(sc, nsc, sizeof *sc, by_score);
     for (size_t i = 0; i < nsc && *nout < max; i++)
         if (!excluded(nbs, n, exclude, n_exclude, sc[i].record) &&
             candidates_add(out, nout, wanted, sc[i].record, sc[i].score, REASON_ALSO_BORROWED) < 0)

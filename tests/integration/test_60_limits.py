@@ -1,7 +1,7 @@
 """Explicit limits and the freshness bound, on the real stack: a body over
 limits.max_body_bytes is a JSON 413 (and one at the limit is not); beyond
 limits.max_pending_requests a JSON 503; what the loader keeps is bounded by
-privacy.history_max, history_ttl_days and model.neighbours_max; the
+privacy.history_max, history_ttl_days and model.neighbours_max (+ reserve); the
 catalogue cache by cache_max_entries; candidates by limits.max_candidates;
 a change of a record in Zebra shows in the answer within cache_ms."""
 
@@ -109,7 +109,8 @@ def test_loader_bounds(ctx):
     heavy = [p for p, n in per_patron.most_common() if n > priv["history_max"]][:3]
     light = [p for p, n in per_patron.most_common()[-3:]]
     assert heavy, "no patron with more than history_max loans in the test data"
-    nmax = ctx.stack.config["model"]["neighbours_max"]
+    model = ctx.stack.config["model"]
+    nmax = model.get("neighbours_max", 100) + model.get("neighbours_reserve", 300)
     with ctx.stack.redis() as r:
         for p in heavy + light:
             pseudo = hashlib.blake2b(p.encode(), key=key, digest_size=16).hexdigest()

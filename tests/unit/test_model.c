@@ -387,18 +387,24 @@ TEST(history_trimmed_to_max_entries_and_ttl)
     for (uint32_t i = 1; i <= 5; i++)
         CHECK(history_add(&h, i, 100 * i, &r, pair_cb, &p) == LOAN_NEW);
     CHECK_STR(show(&h, &sb), "500:5,400:4,300:3");      /* the oldest go */
-    /* A loan no newer than the oldest of a full history is stale: no
-     * pairs, no change (not even at the oldest one's time). */
+    /* A loan older than the oldest of a full history is stale: no
+     * pairs, no change. */
     p.n = 0;
     CHECK(history_add(&h, 1, 100, &r, pair_cb, &p) == LOAN_STALE);
-    CHECK(history_add(&h, 7, 300, &r, pair_cb, &p) == LOAN_STALE);
+    CHECK(history_add(&h, 7, 299, &r, pair_cb, &p) == LOAN_STALE);
     CHECK(p.n == 0);
     CHECK_STR(show(&h, &sb), "500:5,400:4,300:3");
-    /* A title still held is a repeat, however old the loan. */
-    CHECK(history_add(&h, 3, 10, &r, pair_cb, &p) == LOAN_REPEAT);
-    /* An older loan that still fits pushes out the oldest. */
-    CHECK(history_add(&h, 6, 301, &r, pair_cb, &p) == LOAN_NEW);
+    /* At the oldest one's very time it is new (a tie is no replay): it
+     * goes before it and the oldest goes. */
+    CHECK(history_add(&h, 7, 300, &r, pair_cb, &p) == LOAN_NEW);
     CHECK(p.n == 3);                                    /* 3, 4, 5 */
+    CHECK_STR(show(&h, &sb), "500:5,400:4,300:7");
+    /* A title still held is a repeat, however old the loan. */
+    CHECK(history_add(&h, 4, 10, &r, pair_cb, &p) == LOAN_REPEAT);
+    /* An older loan that still fits pushes out the oldest. */
+    p.n = 0;
+    CHECK(history_add(&h, 6, 301, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(p.n == 3);                                    /* 7, 4, 5 */
     CHECK_STR(show(&h, &sb), "500:5,400:4,301:6");
 
     /* ttl: entries more than ttl_s before the newest go; exactly ttl_s stays. */

@@ -9,12 +9,10 @@
  * waiters; a lookup whose last id settles calls back and is freed. */
 #include "catalogue.h"
 
-#include <libxml/parser.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaz/marcdisp.h>
-#include <yaz/wrbuf.h>
 #include <yaz/zoom.h>
 
 #include "clock.h"
@@ -76,12 +74,11 @@ struct catalogue {
     const struct catalogue_config *cfg;
     const struct holdings_map *map;
     char *zoom_target;
-    char *record_format;        /* for ZOOM_record_get */
     struct zconn *conns;
     struct job *queue_head, *queue_tail;
     size_t queued;
     struct dict *cache;
-    yaz_marc_t marc;            /* SRU: MARCXML -> MARC-in-JSON */
+    struct marc_reader *reader; /* records -> bibs */
     struct catalogue_stats stats;
 };
 
@@ -423,31 +420,18 @@ void catalogue_search_cancel(struct catalogue_search *s)
 
 /* ---- records ------------------------------------------------------------- */
 
-/* MARC-in-JSON for one record: ZOOM renders Z39.50 MARC itself (with the
- * MARC-8 to UTF-8 conversion); an SRU record is MARCXML, read by YAZ. */
-static json_t *record_marc_json(struct catalogue *cat, ZOOM_record rec)
+/* One record of a search as a bib: Z39.50 brings ISO 2709, SRU MARCXML. */
+static struct bib *record_bib(struct catalogue *cat, ZOOM_record rec, const char **why)
 {
     int len = 0;
-    json_error_t jerr;
-    if (cat->cfg->protocol == CATALOGUE_Z3950) {
-        const char *s = ZOOM_record_get(rec, cat->record_format, &len);
-        return s ? json_loadb(s, (size_t)len, 0, &jerr) : NULL;
-    }
-    const char *xml = ZOOM_record_get(rec, "xml", &len);
-    if (!xml)
+    int z3950 = cat->cfg->protocol == CATALOGUE_Z3950;
+    const char *data = ZOOM_record_get(rec, z3950 ? "raw" : "xml", &len);
+    if (!data || len <= 0) {
+        *why = "empty record";
         return NULL;
-    json_t *marc = NULL;
-    xmlDocPtr doc = xmlReadMemory(xml, len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
-    if (doc) {
-        WRBUF w = wrbuf_alloc();
-        yaz_marc_reset(cat->marc);
-        if (yaz_marc_read_xml(cat->marc, xmlDocGetRootElement(doc)) == 0 &&
-            yaz_marc_write_json(cat->marc, w) == 0)
-            marc = json_loadb(wrbuf_buf(w), wrbuf_len(w), 0, &jerr);
-        wrbuf_destroy(w);
-        xmlFreeDoc(doc);
     }
-    return marc;
+    return z3950 ? marc_reader_iso2709(cat->reader, data, (size_t)len, why)
+                 : marc_reader_marcxml(cat->reader, data, (size_t)len, why);
 }
 
 /* ---- connections --------------------------------------------------------- */
@@ -640,10 +624,8 @@ static void conn_search_done(struct zconn *c)
     struct bib **bibs = calloc(want ? want : 1, sizeof *bibs);
     for (size_t i = 0; bibs && i < size && i < want; i++) {
         ZOOM_record rec = ZOOM_resultset_record_immediate(c->rs, i);
-        json_t *marc = rec ? record_marc_json(cat, rec) : NULL;
-        const char *why = "unreadable record";
-        struct bib *b = marc ? bib_from_marc_json(marc, cat->map, cat->cfg->id_field, &why) : NULL;
-        json_decref(marc);
+        const char *why = "record missing from the answer";
+        struct bib *b = rec ? record_bib(cat, rec, &why) : NULL;
         if (b) {
             b->fetched_ms = monotonic_ms();
             bibs[nbibs++] = b;
@@ -749,13 +731,16 @@ struct catalogue *catalogue_new(struct event_base *base, const struct catalogue_
     else
         strbuf_printf(&s, "tcp:%s", cfg->target);
     cat->zoom_target = strbuf_steal(&s);
-    strbuf_printf(&s, "json; charset=%s,utf-8", cfg->record_charset);
-    cat->record_format = strbuf_steal(&s);
     cat->cache = dict_new();
-    cat->marc = yaz_marc_create();
     cat->conns = calloc((size_t)cfg->connections, sizeof *cat->conns);
-    if (!cat->map || !cat->cache || !cat->marc || !cat->conns) {
+    if (!cat->map || !cat->cache || !cat->conns) {
         strbuf_printf(err, "catalogue %s: cannot set up (holdings mapping or memory)", cfg->name);
+        catalogue_free(cat);
+        return NULL;
+    }
+    if (!(cat->reader = marc_reader_new(cfg->record_charset, cat->map, cfg->id_field, &s))) {
+        strbuf_printf(err, "catalogue %s: %s", cfg->name, strbuf_cstr(&s));
+        strbuf_free(&s);
         catalogue_free(cat);
         return NULL;
     }
@@ -819,11 +804,9 @@ void catalogue_free(struct catalogue *cat)
         dict_each(cat->cache, entry_drop, NULL);
         dict_free(cat->cache, NULL);
     }
-    if (cat->marc)
-        yaz_marc_destroy(cat->marc);
+    marc_reader_free(cat->reader);
     free(cat->conns);
     free(cat->zoom_target);
-    free(cat->record_format);
     free(cat);
 }
 

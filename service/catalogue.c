@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yaz/proto.h>
 #include <yaz/zoom.h>
 
 #include "clock.h"
@@ -420,18 +421,28 @@ void catalogue_search_cancel(struct catalogue_search *s)
 
 /* ---- records ------------------------------------------------------------- */
 
-/* One record of a search as a bib: Z39.50 brings ISO 2709, SRU MARCXML. */
+/* One record of a search as a bib: Z39.50 brings ISO 2709, SRU MARCXML.
+ * The ISO 2709 octets are taken as they came ("ext"): ZOOM's "raw" would
+ * decode and encode the record once more first. */
 static struct bib *record_bib(struct catalogue *cat, ZOOM_record rec, const char **why)
 {
     int len = 0;
-    int z3950 = cat->cfg->protocol == CATALOGUE_Z3950;
-    const char *data = ZOOM_record_get(rec, z3950 ? "raw" : "xml", &len);
-    if (!data || len <= 0) {
+    if (cat->cfg->protocol == CATALOGUE_Z3950) {
+        const Z_External *ext = (const Z_External *)ZOOM_record_get(rec, "ext", &len);
+        if (!ext || ext->which != Z_External_octet || !ext->u.octet_aligned ||
+            ext->u.octet_aligned->len <= 0) {
+            *why = "not an ISO 2709 record";
+            return NULL;
+        }
+        return marc_reader_iso2709(cat->reader, ext->u.octet_aligned->buf,
+                                   (size_t)ext->u.octet_aligned->len, why);
+    }
+    const char *xml = ZOOM_record_get(rec, "xml", &len);
+    if (!xml || len <= 0) {
         *why = "empty record";
         return NULL;
     }
-    return z3950 ? marc_reader_iso2709(cat->reader, data, (size_t)len, why)
-                 : marc_reader_marcxml(cat->reader, data, (size_t)len, why);
+    return marc_reader_marcxml(cat->reader, xml, (size_t)len, why);
 }
 
 /* ---- connections --------------------------------------------------------- */

@@ -28,6 +28,13 @@
 #include "server.h"
 #include "touchpoint.h"
 
+/* A candidate round asks for this many candidates per alternative still
+ * missing (at most batch_max): about half of all candidates have a copy on
+ * the shelf, and each one asked for costs the catalogue a record. The
+ * rounds still go through every candidate when needed, so the answer does
+ * not depend on it. */
+enum { ROUND_PER_MISSING = 2 };
+
 enum phase { PHASE_LOOKUP, PHASE_CANDIDATES, PHASE_LOG, PHASE_DONE };
 
 struct recent_ctx;
@@ -346,8 +353,9 @@ static void next_candidates(struct alt_request *r);
 
 /* Candidates come best first; once `limit` of them can be shown first (on
  * the shelf, at the patron's branch when one is given), no later one could
- * enter the answer: it is what looking at all of them would give. */
-static int enough_candidates(const struct alt_request *r)
+ * enter the answer: it is what looking at all of them would give. Returns
+ * how many are still missing (0: enough). */
+static size_t candidates_missing(const struct alt_request *r)
 {
     struct candidate *view;
     struct bib **bibs;
@@ -356,7 +364,7 @@ static int enough_candidates(const struct alt_request *r)
         available += bibs[i] && bib_available(bibs[i], r->p.branch);
     free(view);
     free(bibs);
-    return available >= (size_t)r->p.limit;
+    return available >= (size_t)r->p.limit ? 0 : (size_t)r->p.limit - available;
 }
 
 static void candidates_looked_up(const struct lookup_result *res, size_t n, void *arg)
@@ -399,10 +407,13 @@ static void search_found(struct bib *const *bibs, size_t n, const char *error, v
     next_candidates(r);
 }
 
-/* One round: the next batch_max candidates up to end, in one lookup. */
-static int lookup_round(struct alt_request *r, size_t end)
+/* One round: the next candidates up to end, in one lookup: ROUND_PER_MISSING
+ * for each of the `missing` alternatives, at most batch_max. */
+static int lookup_round(struct alt_request *r, size_t end, size_t missing)
 {
     size_t n = (size_t)r->srv->cfg->catalogues[r->cat_index].batch_max;
+    if (n > missing * ROUND_PER_MISSING)
+        n = missing * ROUND_PER_MISSING;
     if (n > end - r->cands_asked)
         n = end - r->cands_asked;
     const char **ids = calloc(n, sizeof *ids);
@@ -421,21 +432,23 @@ static int lookup_round(struct alt_request *r, size_t end)
 }
 
 /* Phase 2, one step at a time, best candidates first, until enough are
- * on the shelf: co-occurring titles in rounds of one search (the
- * catalogue's batch_max ids), then the wanted title's author, then its
- * subject, then popular titles in rounds. Usually the first round does,
- * so the catalogue is asked for a few records, not max_candidates. */
+ * on the shelf: co-occurring titles in rounds of one search (at most the
+ * catalogue's batch_max ids, fewer when few alternatives are missing),
+ * then the wanted title's author, then its subject, then popular titles
+ * in rounds. Usually a round or two do, so the catalogue is asked for a
+ * few records, not max_candidates. */
 static void next_candidates(struct alt_request *r)
 {
     r->phase = PHASE_CANDIDATES;
     if (r->candidates_failed)
         degrade(r, "alternatives_incomplete");
-    if (r->candidates_failed || enough_candidates(r)) {
+    size_t missing = r->candidates_failed ? 0 : candidates_missing(r);
+    if (!missing) {
         log_and_answer(r);
         return;
     }
     if (r->cands_asked < r->ncooc) {
-        if (lookup_round(r, r->ncooc) < 0) {
+        if (lookup_round(r, r->ncooc, missing) < 0) {
             degrade(r, "alternatives_incomplete");
             log_and_answer(r);
         }
@@ -455,7 +468,7 @@ static void next_candidates(struct alt_request *r)
         }
         r->fallback++;
     }
-    if (r->cands_asked < r->ncands && lookup_round(r, r->ncands) == 0)
+    if (r->cands_asked < r->ncands && lookup_round(r, r->ncands, missing) == 0)
         return;
     log_and_answer(r);
 }

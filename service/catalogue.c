@@ -9,12 +9,11 @@
  * waiters; a lookup whose last id settles calls back and is freed. */
 #include "catalogue.h"
 
-#include <libxml/parser.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaz/marcdisp.h>
-#include <yaz/wrbuf.h>
+#include <yaz/proto.h>
 #include <yaz/zoom.h>
 
 #include "clock.h"
@@ -36,14 +35,32 @@ struct cache_entry {
     struct waiter *waiters;     /* PENDING only */
 };
 
-struct catalogue_search {
-    catalogue_search_cb *cb;
-    void *arg;
-    int cancelled;
+/* One fallback search (query, max, max_hits), shared by every request that
+ * asks for it while it is in flight and, once answered, for cache_ms: the
+ * same author or subject comes up for many titles. Owned by cat->searches. */
+struct shared_search {
+    char *key;                  /* in cat->searches: max, max_hits and query */
+    char *query;                /* PQF or CQL, per the catalogue's protocol */
     size_t max;
     size_t max_hits;            /* more hits than this: too broad, none taken */
     int presenting;             /* hits counted, records on their way */
-    char *query;                /* PQF or CQL, per the catalogue's protocol */
+    int answered;               /* bibs[0 .. n) hold since settled_ms */
+    struct bib **bibs;          /* one reference each */
+    size_t n;
+    uint64_t settled_ms;
+    struct catalogue_search *subscribers;   /* waiting while in flight */
+};
+
+/* One caller's search: waits on a shared search in flight, or is answered
+ * from an answered one by a deferred event of its own. */
+struct catalogue_search {
+    struct catalogue_search *next;
+    catalogue_search_cb *cb;
+    void *arg;
+    int cancelled;
+    struct event *deferred;     /* answered from the cache: when */
+    struct bib **bibs;          /* ... with these (references) */
+    size_t n;
 };
 
 enum job_kind {
@@ -57,7 +74,7 @@ struct job {
     enum job_kind kind;
     char **ids;                 /* room for batch_max */
     size_t n;
-    struct catalogue_search *search;    /* JOB_SEARCH: owned */
+    struct shared_search *search;       /* JOB_SEARCH: borrowed from cat->searches */
     int attempts;
     uint64_t started_ms;
 };
@@ -76,12 +93,12 @@ struct catalogue {
     const struct catalogue_config *cfg;
     const struct holdings_map *map;
     char *zoom_target;
-    char *record_format;        /* for ZOOM_record_get */
     struct zconn *conns;
     struct job *queue_head, *queue_tail;
     size_t queued;
     struct dict *cache;
-    yaz_marc_t marc;            /* SRU: MARCXML -> MARC-in-JSON */
+    struct dict *searches;      /* query key -> struct shared_search */
+    struct marc_reader *reader; /* records -> bibs */
     struct catalogue_stats stats;
 };
 
@@ -188,15 +205,99 @@ static void cache_settle(struct catalogue *cat, const char *id, enum lookup_stat
         entry_free(e);
 }
 
+/* ---- shared fallback searches ------------------------------------------- */
+
+static void bibs_free(struct bib **bibs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        bib_unref(bibs[i]);
+    free(bibs);
+}
+
+static void search_handle_free(struct catalogue_search *s)
+{
+    if (s->deferred)
+        event_free(s->deferred);
+    bibs_free(s->bibs, s->n);
+    free(s);
+}
+
+static void shared_search_free(void *p)
+{
+    struct shared_search *ss = p;
+    while (ss->subscribers) {           /* nobody is told any more */
+        struct catalogue_search *s = ss->subscribers;
+        ss->subscribers = s->next;
+        search_handle_free(s);
+    }
+    bibs_free(ss->bibs, ss->n);
+    free(ss->key);
+    free(ss->query);
+    free(ss);
+}
+
+static int shared_search_fresh(const struct catalogue *cat, const struct shared_search *ss,
+                               uint64_t now)
+{
+    return ss->answered && now - ss->settled_ms < (uint64_t)cat->cfg->cache_ms;
+}
+
+static int search_expired(const char *key, void *value, void *arg)
+{
+    (void)key;
+    struct shared_search *ss = value;
+    const struct catalogue *cat = arg;
+    if (!ss->answered || shared_search_fresh(cat, ss, monotonic_ms()))
+        return 0;
+    shared_search_free(ss);
+    return 1;
+}
+
+/* A search is over: its subscribers are told (bibs NULL and error set when
+ * it failed). The answer is kept for cache_ms; a failure is not kept. The
+ * shared search is detached first: a callback may start the same search. */
+static void search_settle(struct catalogue *cat, struct shared_search *ss,
+                          struct bib *const *bibs, size_t n, const char *error)
+{
+    struct catalogue_search *s = ss->subscribers;
+    ss->subscribers = NULL;
+    int keep = !error && cat->cfg->cache_ms > 0 &&
+               (ss->bibs = calloc(n ? n : 1, sizeof *ss->bibs)) != NULL;
+    if (keep) {
+        ss->answered = 1;
+        ss->settled_ms = monotonic_ms();
+        for (ss->n = 0; ss->n < n; ss->n++)
+            ss->bibs[ss->n] = bib_ref(bibs[ss->n]);
+    } else {
+        dict_del(cat->searches, ss->key);
+    }
+    while (s) {
+        struct catalogue_search *next = s->next;
+        if (!s->cancelled)
+            s->cb(bibs, n, error, s->arg);
+        search_handle_free(s);
+        s = next;
+    }
+    if (!keep)
+        shared_search_free(ss);
+    if (keep && dict_size(cat->searches) > (size_t)cat->cfg->cache_max_entries)
+        dict_each(cat->searches, search_expired, cat);
+}
+
+static void search_deferred_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct catalogue_search *s = arg;
+    s->cb(s->bibs, s->n, NULL, s->arg);
+    search_handle_free(s);
+}
+
 static void job_free(struct job *j)
 {
     for (size_t i = 0; i < j->n; i++)
         free(j->ids[i]);
     free(j->ids);
-    if (j->search) {
-        free(j->search->query);
-        free(j->search);
-    }
     free(j);
 }
 
@@ -217,8 +318,8 @@ static void job_fail(struct catalogue *cat, struct job *j, const char *error)
     cat->stats.failures++;
     for (size_t i = 0; i < j->n; i++)
         cache_settle(cat, j->ids[i], LOOKUP_FAILED, NULL, error);
-    if (j->kind == JOB_SEARCH && !j->search->cancelled)
-        j->search->cb(NULL, 0, error, j->search->arg);
+    if (j->kind == JOB_SEARCH)
+        search_settle(cat, j->search, NULL, 0, error);
     job_free(j);
 }
 
@@ -395,59 +496,113 @@ struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum sear
                                                 const char *term, size_t max, size_t max_hits,
                                                 catalogue_search_cb *cb, void *arg)
 {
-    struct job *j = job_new(cat, JOB_SEARCH);
-    struct strbuf q = {0};
-    if (!j || !(j->search = calloc(1, sizeof *j->search)) ||
-        catalogue_build_search(cat->cfg->protocol, field, term, &q) < 0) {
-        if (j)
-            job_free(j);
+    struct strbuf q = {0}, key = {0};
+    struct catalogue_search *s = calloc(1, sizeof *s);
+    max = max ? max : 1;
+    if (!s || catalogue_build_search(cat->cfg->protocol, field, term, &q) < 0 ||
+        strbuf_printf(&key, "%zu %zu %s", max, max_hits, strbuf_cstr(&q)) < 0) {
+        free(s);
         strbuf_free(&q);
+        strbuf_free(&key);
         return NULL;
     }
-    struct catalogue_search *s = j->search;
     s->cb = cb;
     s->arg = arg;
-    s->max = max ? max : 1;
-    s->max_hits = max_hits;
-    s->query = strbuf_steal(&q);
+    struct shared_search *ss = dict_get(cat->searches, strbuf_cstr(&key));
+    int fresh = ss && shared_search_fresh(cat, ss, monotonic_ms());
+    if (fresh || (ss && !ss->answered)) {
+        strbuf_free(&q);
+        strbuf_free(&key);
+    }
+    if (fresh) {
+        /* Answered a moment ago: answer again, from the loop, not from here. */
+        struct timeval zero = {0, 0};
+        s->deferred = evtimer_new(cat->base, search_deferred_cb, s);
+        s->bibs = calloc(ss->n ? ss->n : 1, sizeof *s->bibs);
+        if (!s->deferred || !s->bibs || evtimer_add(s->deferred, &zero) < 0) {
+            search_handle_free(s);
+            return NULL;
+        }
+        for (; s->n < ss->n; s->n++)
+            s->bibs[s->n] = bib_ref(ss->bibs[s->n]);
+        cat->stats.cache_hits++;
+        return s;
+    }
+    if (ss && !ss->answered) {                  /* in flight: wait for it */
+        s->next = ss->subscribers;
+        ss->subscribers = s;
+        cat->stats.cache_hits++;
+        return s;
+    }
+    struct job *j = job_new(cat, JOB_SEARCH);
+    if (!j)
+        goto fail;
+    if (ss) {                                   /* answered too long ago: ask again */
+        bibs_free(ss->bibs, ss->n);
+        ss->bibs = NULL;
+        ss->n = 0;
+        ss->answered = 0;
+        ss->presenting = 0;
+        strbuf_free(&q);
+        strbuf_free(&key);
+    } else {
+        if (!(ss = calloc(1, sizeof *ss)) ||
+            dict_set(cat->searches, strbuf_cstr(&key), ss, NULL) < 0) {
+            free(ss);
+            job_free(j);
+            goto fail;
+        }
+        ss->key = strbuf_steal(&key);
+        ss->query = strbuf_steal(&q);
+        ss->max = max;
+        ss->max_hits = max_hits;
+    }
+    ss->subscribers = s;
+    j->search = ss;
     queue_push(cat, j, 0);
     conn_dispatch(cat);
     return s;
+fail:
+    free(s);
+    strbuf_free(&q);
+    strbuf_free(&key);
+    return NULL;
 }
 
 void catalogue_search_cancel(struct catalogue_search *s)
 {
-    if (s)
-        s->cancelled = 1;   /* the job frees it when its search is over */
+    if (!s)
+        return;
+    if (s->deferred)            /* answered from the cache: not yet told */
+        search_handle_free(s);
+    else
+        s->cancelled = 1;       /* freed when its shared search is over */
 }
 
 /* ---- records ------------------------------------------------------------- */
 
-/* MARC-in-JSON for one record: ZOOM renders Z39.50 MARC itself (with the
- * MARC-8 to UTF-8 conversion); an SRU record is MARCXML, read by YAZ. */
-static json_t *record_marc_json(struct catalogue *cat, ZOOM_record rec)
+/* One record of a search as a bib: Z39.50 brings ISO 2709, SRU MARCXML.
+ * The ISO 2709 octets are taken as they came ("ext"): ZOOM's "raw" would
+ * decode and encode the record once more first. */
+static struct bib *record_bib(struct catalogue *cat, ZOOM_record rec, const char **why)
 {
     int len = 0;
-    json_error_t jerr;
     if (cat->cfg->protocol == CATALOGUE_Z3950) {
-        const char *s = ZOOM_record_get(rec, cat->record_format, &len);
-        return s ? json_loadb(s, (size_t)len, 0, &jerr) : NULL;
+        const Z_External *ext = (const Z_External *)ZOOM_record_get(rec, "ext", &len);
+        if (!ext || ext->which != Z_External_octet || !ext->u.octet_aligned ||
+            ext->u.octet_aligned->len <= 0) {
+            *why = "not an ISO 2709 record";
+            return NULL;
+        }
+        return marc_reader_iso2709(cat->reader, ext->u.octet_aligned->buf,
+                                   (size_t)ext->u.octet_aligned->len, why);
     }
     const char *xml = ZOOM_record_get(rec, "xml", &len);
-    if (!xml)
+    if (!xml || len <= 0) {
+        *why = "empty record";
         return NULL;
-    json_t *marc = NULL;
-    xmlDocPtr doc = xmlReadMemory(xml, len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
-    if (doc) {
-        WRBUF w = wrbuf_alloc();
-        yaz_marc_reset(cat->marc);
-        if (yaz_marc_read_xml(cat->marc, xmlDocGetRootElement(doc)) == 0 &&
-            yaz_marc_write_json(cat->marc, w) == 0)
-            marc = json_loadb(wrbuf_buf(w), wrbuf_len(w), 0, &jerr);
-        wrbuf_destroy(w);
-        xmlFreeDoc(doc);
     }
-    return marc;
+    return marc_reader_marcxml(cat->reader, xml, (size_t)len, why);
 }
 
 /* ---- connections --------------------------------------------------------- */
@@ -544,6 +699,8 @@ static void conn_start(struct zconn *c, struct job *j)
     }
     struct strbuf q = {0};
     char count[24];
+    if (j->kind == JOB_SEARCH)
+        j->search->presenting = 0;      /* a retry counts the hits again */
     /* A search with a bound on its hits counts them first (count 0) and
      * fetches records only if the bound holds. */
     snprintf(count, sizeof count, "%zu",
@@ -640,10 +797,8 @@ static void conn_search_done(struct zconn *c)
     struct bib **bibs = calloc(want ? want : 1, sizeof *bibs);
     for (size_t i = 0; bibs && i < size && i < want; i++) {
         ZOOM_record rec = ZOOM_resultset_record_immediate(c->rs, i);
-        json_t *marc = rec ? record_marc_json(cat, rec) : NULL;
-        const char *why = "unreadable record";
-        struct bib *b = marc ? bib_from_marc_json(marc, cat->map, cat->cfg->id_field, &why) : NULL;
-        json_decref(marc);
+        const char *why = "record missing from the answer";
+        struct bib *b = rec ? record_bib(cat, rec, &why) : NULL;
         if (b) {
             b->fetched_ms = monotonic_ms();
             bibs[nbibs++] = b;
@@ -662,11 +817,8 @@ static void conn_search_done(struct zconn *c)
         return;
     }
     if (j->kind == JOB_SEARCH) {
-        if (!j->search->cancelled)
-            j->search->cb(bibs, nbibs, NULL, j->search->arg);
-        for (size_t i = 0; i < nbibs; i++)
-            bib_unref(bibs[i]);
-        free(bibs);
+        search_settle(cat, j->search, bibs, nbibs, NULL);
+        bibs_free(bibs, nbibs);
         job_free(j);
         return;
     }
@@ -749,13 +901,17 @@ struct catalogue *catalogue_new(struct event_base *base, const struct catalogue_
     else
         strbuf_printf(&s, "tcp:%s", cfg->target);
     cat->zoom_target = strbuf_steal(&s);
-    strbuf_printf(&s, "json; charset=%s,utf-8", cfg->record_charset);
-    cat->record_format = strbuf_steal(&s);
     cat->cache = dict_new();
-    cat->marc = yaz_marc_create();
+    cat->searches = dict_new();
     cat->conns = calloc((size_t)cfg->connections, sizeof *cat->conns);
-    if (!cat->map || !cat->cache || !cat->marc || !cat->conns) {
+    if (!cat->map || !cat->cache || !cat->searches || !cat->conns) {
         strbuf_printf(err, "catalogue %s: cannot set up (holdings mapping or memory)", cfg->name);
+        catalogue_free(cat);
+        return NULL;
+    }
+    if (!(cat->reader = marc_reader_new(cfg->record_charset, cat->map, cfg->id_field, &s))) {
+        strbuf_printf(err, "catalogue %s: %s", cfg->name, strbuf_cstr(&s));
+        strbuf_free(&s);
         catalogue_free(cat);
         return NULL;
     }
@@ -819,11 +975,11 @@ void catalogue_free(struct catalogue *cat)
         dict_each(cat->cache, entry_drop, NULL);
         dict_free(cat->cache, NULL);
     }
-    if (cat->marc)
-        yaz_marc_destroy(cat->marc);
+    if (cat->searches)
+        dict_free(cat->searches, shared_search_free);
+    marc_reader_free(cat->reader);
     free(cat->conns);
     free(cat->zoom_target);
-    free(cat->record_format);
     free(cat);
 }
 

@@ -10,7 +10,8 @@
  *
  * Looked-up records are cached for cache_ms (config): a record asked for
  * while its search is in flight waits for that search instead of starting
- * another, so 100 requests for one cold title make one search. */
+ * another, so 100 requests for one cold title make one search. Author and
+ * subject searches are shared and kept the same way. */
 #ifndef ONLOAN_CATALOGUE_H
 #define ONLOAN_CATALOGUE_H
 
@@ -55,16 +56,18 @@ void catalogue_lookup_cancel(struct catalogue_lookup *lk);
 
 /* Searches by author or subject (a phrase), for up to max records: the
  * fallback when loans say too little. With max_hits (0: no bound), a
- * search that finds more gives nothing: too broad to suggest anything. bibs are borrowed for the call
- * (bib_ref to keep one); on failure bibs is NULL and error says why.
- * Called once, from the loop, unless cancelled first. */
+ * search that finds more gives nothing: too broad to suggest anything.
+ * The same search asked for while one is in flight waits for it, and an
+ * answer is reused for cache_ms (failures are not). bibs are borrowed for
+ * the call (bib_ref to keep one); on failure bibs is NULL and error says
+ * why. Called once, from the loop, unless cancelled first. */
 enum search_field { SEARCH_AUTHOR, SEARCH_SUBJECT };
 struct catalogue_search;
 typedef void catalogue_search_cb(struct bib *const *bibs, size_t n, const char *error, void *arg);
 struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum search_field field,
                                                 const char *term, size_t max, size_t max_hits,
                                                 catalogue_search_cb *cb, void *arg);
-/* Only while the search is pending: the callback will not be called. */
+/* Only until the callback is called: it will not be. */
 void catalogue_search_cancel(struct catalogue_search *s);
 int catalogue_build_search(enum catalogue_protocol proto, enum search_field field,
                            const char *term, struct strbuf *out);

@@ -1,17 +1,20 @@
 /* holdings.h: a catalogue record as onloan needs it, and how copies are
  * read from the item fields of a MARC21 record.
  *
- * Records arrive as MARC-in-JSON made by YAZ (ZOOM renders the record,
- * converting MARC-8 to UTF-8); this module only walks that JSON. Item
- * fields differ per library system, so a holdings mapping names the tag and
- * the subfield codes: "koha952" (Koha), "sirsi949" (SirsiDynix exports);
- * an 852/876 mapping slots in the same way. */
+ * Records arrive as ISO 2709 (Z39.50) or MARCXML (SRU). YAZ decodes them
+ * and converts their characters to UTF-8 (MARC-8 composed, per
+ * record_charset), writing each in its plain "line" format; this module
+ * only picks fields out of that text. Item fields differ per library
+ * system, so a holdings mapping names the tag and the subfield codes:
+ * "koha952" (Koha), "sirsi949" (SirsiDynix exports); an 852/876 mapping
+ * slots in the same way. */
 #ifndef ONLOAN_HOLDINGS_H
 #define ONLOAN_HOLDINGS_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "strbuf.h"
 
 enum copy_status {
     COPY_AVAILABLE,
@@ -58,11 +61,24 @@ const struct holdings_map *holdings_map_find(const char *name);
 const char *holdings_map_names(void);
 int holdings_id_field_valid(const char *id_field);
 
-/* Builds a bib from a MARC-in-JSON record. Returns NULL with a reason in
- * *why when the record has no id or no title. Caller owns the result
+/* Turns a catalogue's records into bibs: one per catalogue (it keeps a
+ * YAZ decoder, a character converter and a buffer, reused for every
+ * record). map is borrowed and must outlive the reader. Returns NULL with
+ * the reason in err (out of memory, or a record_charset YAZ cannot
+ * convert). */
+struct marc_reader;
+struct marc_reader *marc_reader_new(const char *record_charset, const struct holdings_map *map,
+                                    const char *id_field, struct strbuf *err);
+void marc_reader_free(struct marc_reader *r);
+/* Builds a bib from one ISO 2709 record in record_charset (a MARC-8
+ * catalogue's records that say UTF-8 in leader/09 are read as UTF-8), or
+ * from one MARCXML record. Returns NULL with a reason in *why when the
+ * record cannot be read or has no id or no title. Caller owns the result
  * (one reference). */
-struct bib *bib_from_marc_json(const json_t *marc, const struct holdings_map *map,
-                               const char *id_field, const char **why);
+struct bib *marc_reader_iso2709(struct marc_reader *r, const char *buf, size_t len,
+                                const char **why);
+struct bib *marc_reader_marcxml(struct marc_reader *r, const char *xml, size_t len,
+                                const char **why);
 struct bib *bib_ref(struct bib *b);
 void bib_unref(struct bib *b);
 

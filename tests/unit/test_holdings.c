@@ -1,79 +1,115 @@
-/* test_holdings.c: MARC-in-JSON records to copies, for both mappings.
+/* test_holdings.c: MARC records to copies, for both mappings, as the
+ * catalogue hands them over: ISO 2709 (UTF-8 or MARC-8) and MARCXML.
  * The records are cut down from the generated demo catalogue (952) and
- * the Evergreen jazz set (949), in the JSON that YAZ writes. */
+ * the Evergreen jazz set (949); YAZ itself writes the ISO 2709 ones. */
+#include <yaz/marcdisp.h>
+#include <yaz/wrbuf.h>
+
 #include "holdings.h"
 #include "unit.h"
 
-static json_t *parse(const char *text)
+/* An ISO 2709 record written by YAZ. Each field is "TAG data" for a
+ * control field or "TAGii|aone|btwo" for a data field (ii: indicators,
+ * '|' starts a subfield in this notation only). Caller frees the WRBUF. */
+static WRBUF iso2709(const char *leader, const char *const *fields)
 {
-    json_error_t e;
-    json_t *j = json_loads(text, 0, &e);
-    if (!j)
-        printf("  fixture: %s\n", e.text);
-    return j;
+    yaz_marc_t mt = yaz_marc_create();
+    WRBUF w = wrbuf_alloc();
+    int ind, ident, base, len_entry, len_start, len_impl;
+    yaz_marc_set_leader(mt, leader, &ind, &ident, &base, &len_entry, &len_start, &len_impl);
+    for (size_t i = 0; fields[i]; i++) {
+        const char *f = fields[i];
+        if (strncmp(f, "010", 3) < 0) {
+            yaz_marc_add_controlfield(mt, (char[4]){f[0], f[1], f[2], '\0'}, f + 4,
+                                      strlen(f + 4));
+            continue;
+        }
+        yaz_marc_add_datafield(mt, (char[4]){f[0], f[1], f[2], '\0'}, f + 3, 2);
+        for (const char *s = strchr(f, '|'); s; s = strchr(s + 1, '|')) {
+            const char *e = strchr(s + 1, '|');
+            yaz_marc_add_subfield(mt, s + 1, e ? (size_t)(e - s - 1) : strlen(s + 1));
+        }
+    }
+    if (yaz_marc_write_iso2709(mt, w) != 0)
+        printf("  fixture: YAZ cannot write it\n");
+    yaz_marc_destroy(mt);
+    return w;
 }
 
-static const char koha_record[] =
-    "{\"leader\": \"00000ngm a2200000 a 4500\", \"fields\": ["
-    " {\"001\": \"f356\"},"
-    " {\"100\": {\"ind1\": \"1\", \"ind2\": \" \", \"subfields\": [{\"a\": \"Zemeckis, Robert,\"}]}},"
-    " {\"245\": {\"ind1\": \"1\", \"ind2\": \"0\", \"subfields\": [{\"a\": \"Forrest Gump /\"}, {\"c\": \"x\"}]}},"
-    " {\"260\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": [{\"c\": \"[1994]\"}]}},"
-    " {\"952\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": [{\"a\": \"CEN\"}, {\"b\": \"CEN\"},"
-    "   {\"o\": \"DVD FORR\"}, {\"c\": \"VOLW\"}, {\"q\": \"2026-12-10\"}]}},"
-    " {\"952\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": [{\"a\": \"NRD\"}, {\"b\": \"ZUI\"},"
-    "   {\"o\": \"DVD FORR\"}, {\"q\": \"2026-12-03 23:59:00\"}]}},"
-    " {\"952\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": [{\"a\": \"OST\"}, {\"7\": \"1\"}]}},"
-    " {\"952\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": [{\"a\": \"OST\"}, {\"1\": \"2\"}]}},"
-    " {\"952\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": [{\"a\": \"NRD\"}, {\"7\": \"0\"}]}}"
-    "]}";
+static struct marc_reader *reader(const char *charset, const char *map, const char *id_field)
+{
+    struct strbuf err = {0};
+    struct marc_reader *r = marc_reader_new(charset, holdings_map_find(map), id_field, &err);
+    if (!r)
+        printf("  marc_reader_new: %s\n", strbuf_cstr(&err));
+    strbuf_free(&err);
+    return r;
+}
+
+/* UTF-8 (leader/09 "a") in a catalogue whose records are MARC-8 by default. */
+static const char *const koha_fields[] = {
+    "001 f356",
+    "10010|aZemeckis, Robert,",
+    "24510|aForrest Gump /|cx",
+    "260  |c[1994]",
+    "952  |aCEN|bCEN|oDVD FORR|cVOLW|q2026-12-10",
+    "952  |aNRD|bZUI|oDVD FORR|q2026-12-03 23:59:00",
+    "952  |aOST|77|1",
+    "952  |aOST|12",
+    "952  |aNRD|70",
+    "952  |aCEN|bCEN|oDVD $a FORR|cVOLW",  /* "$a" in the data is data */
+    NULL};
 
 TEST(koha952_copies_and_status)
 {
-    json_t *j = parse(koha_record);
+    WRBUF rec = iso2709("00000ngm a2200000 a 4500", koha_fields);
+    struct marc_reader *r = reader("marc8s", "koha952", "001");
     const char *why = NULL;
-    struct bib *b = bib_from_marc_json(j, holdings_map_find("koha952"), "001", &why);
+    struct bib *b = r ? marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why) : NULL;
     CHECK(b != NULL);
-    if (!b)
-        return;
-    CHECK_STR(b->id, "f356");
-    CHECK_STR(b->title, "Forrest Gump");
-    CHECK_STR(b->author, "Zemeckis, Robert");
-    CHECK_STR(b->year, "1994");
-    CHECK(b->ncopies == 5);
-    CHECK_STR(b->copies[0].branch, "CEN");
-    CHECK(b->copies[0].status == COPY_ON_LOAN);
-    CHECK_STR(b->copies[1].branch, "ZUI");          /* holding branch wins */
-    CHECK_STR(b->copies[1].due, "2026-12-03");
-    CHECK(b->copies[2].status == COPY_NOT_FOR_LOAN);
-    CHECK(b->copies[3].status == COPY_UNAVAILABLE);
-    CHECK(b->copies[4].status == COPY_AVAILABLE);   /* $7 0 is loanable */
-    CHECK(bib_available(b, NULL));
-    CHECK(bib_available(b, "NRD"));
-    CHECK(!bib_available(b, "CEN"));
-    CHECK_STR(bib_expected_back(b), "2026-12-03");
-    bib_unref(b);
-    json_decref(j);
+    if (b) {
+        CHECK_STR(b->id, "f356");
+        CHECK_STR(b->title, "Forrest Gump");
+        CHECK_STR(b->author, "Zemeckis, Robert");
+        CHECK_STR(b->year, "1994");
+        CHECK(b->ncopies == 6);
+        CHECK_STR(b->copies[0].branch, "CEN");
+        CHECK(b->copies[0].status == COPY_ON_LOAN);
+        CHECK_STR(b->copies[1].branch, "ZUI");          /* holding branch wins */
+        CHECK_STR(b->copies[1].due, "2026-12-03");
+        CHECK(b->copies[2].status == COPY_NOT_FOR_LOAN);
+        CHECK(b->copies[3].status == COPY_UNAVAILABLE);
+        CHECK(b->copies[4].status == COPY_AVAILABLE);   /* $7 0 is loanable */
+        CHECK_STR(b->copies[5].call_number, "DVD $a FORR");
+        CHECK_STR(b->copies[5].location, "VOLW");
+        CHECK(bib_available(b, NULL));
+        CHECK(bib_available(b, "NRD"));
+        CHECK(bib_available(b, "CEN"));
+        CHECK_STR(bib_expected_back(b), "2026-12-03");
+        bib_unref(b);
+    }
+    marc_reader_free(r);
+    wrbuf_destroy(rec);
 }
 
-TEST(sirsi949_and_id_in_subfield)
+/* MARC-8 (leader/09 blank): the cedilla comes before its letter. */
+static const char *const sirsi_fields[] = {
+    "001 03-0017123",
+    "245  |aMudan\xf0" "cas",
+    "949  |a5490|i30007007467409|lHUNT-AUDIO|mHUNTINGTON",
+    "949  |kCHECKEDOUT|aZ 5782 S34 Ref.|mHUNTINGTON",
+    "999  |c42",
+    NULL};
+
+TEST(sirsi949_marc8_and_id_in_subfield)
 {
-    const char *rec =
-        "{\"leader\": \"00962njm  2200253 a 4500\", \"fields\": ["
-        " {\"001\": \"03-0017123\"},"
-        " {\"245\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": [{\"a\": \"Mudan\\u00e7as\"}]}},"
-        " {\"949\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": [{\"a\": \"5490\"},"
-        "   {\"i\": \"30007007467409\"}, {\"l\": \"HUNT-AUDIO\"}, {\"m\": \"HUNTINGTON\"}]}},"
-        " {\"949\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": ["
-        "   {\"k\": \"CHECKEDOUT\"}, {\"a\": \"Z 5782 S34 Ref.\"}, {\"m\": \"HUNTINGTON\"}]}},"
-        " {\"999\": {\"ind1\": \" \", \"ind2\": \" \", \"subfields\": [{\"c\": \"42\"}]}}"
-        "]}";
-    json_t *j = parse(rec);
+    WRBUF rec = iso2709("00962njm  2200253 a 4500", sirsi_fields);
+    struct marc_reader *r = reader("marc8s", "sirsi949", "001");
     const char *why = NULL;
-    struct bib *b = bib_from_marc_json(j, holdings_map_find("sirsi949"), "001", &why);
+    struct bib *b = r ? marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why) : NULL;
     CHECK(b && b->ncopies == 2);
     if (b) {
-        CHECK_STR(b->title, "Mudan\xc3\xa7" "as");
+        CHECK_STR(b->title, "Mudan\xc3\xa7" "as");     /* composed (NFC) */
         CHECK_STR(b->copies[0].branch, "HUNTINGTON");
         CHECK_STR(b->copies[0].call_number, "5490");
         CHECK_STR(b->copies[0].location, "HUNT-AUDIO");
@@ -83,23 +119,69 @@ TEST(sirsi949_and_id_in_subfield)
         CHECK(bib_expected_back(b) == NULL);    /* Sirsi exports no due date */
         bib_unref(b);
     }
-    b = bib_from_marc_json(j, holdings_map_find("koha952"), "999$c", &why);
+    marc_reader_free(r);
+    r = reader("marc8s", "koha952", "999$c");
+    b = r ? marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why) : NULL;
     CHECK(b && strcmp(b->id, "42") == 0 && b->ncopies == 0);
     bib_unref(b);
-    json_decref(j);
+    marc_reader_free(r);
+    wrbuf_destroy(rec);
+}
+
+TEST(marcxml_record)
+{
+    static const char xml[] =
+        "<record xmlns=\"http://www.loc.gov/MARC21/slim\">"
+        "<leader>00000ngm a2200000 a 4500</leader>"
+        "<controlfield tag=\"001\">f377</controlfield>"
+        "<datafield tag=\"245\" ind1=\"1\" ind2=\"0\">"
+        "<subfield code=\"a\">Speed :</subfield><subfield code=\"b\">a film</subfield></datafield>"
+        "<datafield tag=\"655\" ind1=\" \" ind2=\"7\">"
+        "<subfield code=\"a\">Action.</subfield></datafield>"
+        "<datafield tag=\"952\" ind1=\" \" ind2=\" \"><subfield code=\"a\">CEN</subfield>"
+        "<subfield code=\"o\">DVD SPEE</subfield></datafield>"
+        "</record>";
+    struct marc_reader *r = reader("marc8s", "koha952", "001");
+    const char *why = NULL;
+    struct bib *b = r ? marc_reader_marcxml(r, xml, sizeof xml - 1, &why) : NULL;
+    CHECK(b != NULL);
+    if (b) {
+        CHECK_STR(b->id, "f377");
+        CHECK_STR(b->title, "Speed: a film");
+        CHECK_STR(b->subject, "Action");
+        CHECK(b->author == NULL);
+        CHECK(b->ncopies == 1 && bib_available(b, "CEN"));
+        bib_unref(b);
+    }
+    CHECK(r && marc_reader_marcxml(r, "<record", 7, &why) == NULL);
+    marc_reader_free(r);
 }
 
 TEST(record_without_id_or_title_is_refused)
 {
-    json_t *j = parse("{\"leader\": \"x\", \"fields\": [{\"001\": \"b1\"}]}");
+    static const char *const no_title[] = {"001 b1", NULL};
+    static const char *const no_id[] = {"245  |aT", NULL};
+    struct marc_reader *r = reader("utf-8", "koha952", "001");
     const char *why = NULL;
-    CHECK(bib_from_marc_json(j, holdings_map_find("koha952"), "001", &why) == NULL);
+    WRBUF rec = iso2709("00000nam a2200000 a 4500", no_title);
+    CHECK(r && marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why) == NULL);
     CHECK_STR(why, "record has no title (245 $a)");
-    json_decref(j);
-    j = parse("{\"leader\": \"x\", \"fields\": [{\"245\": {\"subfields\": [{\"a\": \"T\"}]}}]}");
-    CHECK(bib_from_marc_json(j, holdings_map_find("koha952"), "001", &why) == NULL);
+    wrbuf_destroy(rec);
+    rec = iso2709("00000nam a2200000 a 4500", no_id);
+    CHECK(r && marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why) == NULL);
     CHECK_STR(why, "record has no local id");
-    json_decref(j);
+    wrbuf_destroy(rec);
+    CHECK(r && marc_reader_iso2709(r, "not a record", 12, &why) == NULL);
+    CHECK_STR(why, "not an ISO 2709 record");
+    marc_reader_free(r);
+}
+
+TEST(unknown_record_charset_is_refused)
+{
+    struct strbuf err = {0};
+    CHECK(marc_reader_new("no-such-charset", holdings_map_find("koha952"), "001", &err) == NULL);
+    CHECK_STR(strbuf_cstr(&err), "record_charset no-such-charset: YAZ cannot convert it to UTF-8");
+    strbuf_free(&err);
 }
 
 TEST(id_field_syntax)
@@ -116,8 +198,10 @@ TEST(id_field_syntax)
 int main(void)
 {
     RUN(koha952_copies_and_status);
-    RUN(sirsi949_and_id_in_subfield);
+    RUN(sirsi949_marc8_and_id_in_subfield);
+    RUN(marcxml_record);
     RUN(record_without_id_or_title_is_refused);
+    RUN(unknown_record_charset_is_refused);
     RUN(id_field_syntax);
     return unit_failures != 0;
 }

@@ -173,6 +173,7 @@ int batch_ingest(struct batch_run *run, struct loan_batch *b, FILE *progress,
         submit_more(&d);
         run_until_finished(&d);
     }
+    sum->jobs_s = seconds_since(&d.t0);
     if (!d.error) {
         ingest_flush(run->ing, stage_done, &d);
         run_until_finished(&d);

@@ -25,6 +25,7 @@ struct batch_run {
 
 struct batch_summary {
     size_t events, new_loans, repeats, duplicates, stale, new_patrons;
+    double jobs_s;              /* until every event is applied (pair counts still pending) */
     double ingest_s;            /* until every count is written */
     double compact_s;
     struct ingest_stats ingest;

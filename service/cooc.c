@@ -52,11 +52,11 @@ int cooc_parse(struct cooc_list *list, const char *text, size_t len)
         char *sp = nl ? memchr(p, ' ', (size_t)(nl - p)) : NULL;
         if (!nl || !sp || sp == p || sp + 1 == nl || sp[1] == '-')
             goto bad;
-        char *num_end;
-        errno = 0;
-        unsigned long count = strtoul(sp + 1, &num_end, 10);
-        if (num_end != nl || errno || count > UINT32_MAX)
-            goto bad;
+        uint64_t count = 0;     /* digits only: no sign, no blanks */
+        for (const char *d = sp + 1; d < nl; d++) {
+            if (*d < '0' || *d > '9' || (count = count * 10 + (uint64_t)(*d - '0')) > UINT32_MAX)
+                goto bad;
+        }
         *sp = '\0';
         size_t rlen = (size_t)(sp - p);
         size_t j = (size_t)hash_str(p, rlen) & (nslots - 1);

@@ -31,8 +31,11 @@ struct ingest {
     struct history_rules rules;
     struct names *names;
     struct pair_table pending;      /* counted, not yet written */
-    struct pair_table flushing;     /* being written */
+    uint64_t *retry;                /* directed counts a failed flush did not write */
+    size_t nretry;
     int flush_running;
+    uint64_t *dir;                  /* the running flush's directed counts, sorted */
+    size_t ndir, dir_sent, dir_chunk_end;   /* written: [0, sent); in flight: [sent, chunk_end) */
     struct waiter *waiters;         /* for the next flush */
     struct waiter *flush_waiters;   /* for the running one */
     struct event *flush_timer;
@@ -624,15 +627,15 @@ void ingest_job_forget(struct ingest_job *job)
 /* ---- flushing pair counts --------------------------------------------------- */
 
 /* Appends "<record> <count>\n". */
-static int append_line(struct strbuf *sb, const char *record, uint32_t count)
+static int append_line(struct strbuf *sb, const char *record, size_t len, uint32_t count)
 {
-    char num[16], *p = num + sizeof num;
+    char line[16], *p = line + sizeof line;
     *--p = '\n';
     do
         *--p = (char)('0' + count % 10);
     while (count /= 10);
     *--p = ' ';
-    return strbuf_puts(sb, record) | strbuf_append(sb, p, (size_t)(num + sizeof num - p));
+    return strbuf_append(sb, record, len) | strbuf_append(sb, p, (size_t)(line + sizeof line - p));
 }
 
 static void waiters_answer(struct waiter *w, const char *error)
@@ -645,23 +648,18 @@ static void waiters_answer(struct waiter *w, const char *error)
     }
 }
 
-static void flush_done(redisReply *reply, const char *error, void *arg)
+/* A flush is written in chunks of about this many bytes, one after the
+ * other: hiredis moves its whole output buffer after every write, so one
+ * command of tens of megabytes costs quadratic time. */
+#define FLUSH_CHUNK_BYTES (1 << 20)
+
+static void flush_send_chunk(struct ingest *ing);
+
+static void flush_finish(struct ingest *ing, const char *error)
 {
-    struct ingest *ing = arg;
-    ing->flush_op = NULL;
-    if (!error && reply->type != REDIS_REPLY_ARRAY)
-        error = "redis_unavailable";
-    if (error) {
-        ing->stats.flush_failures++;
-        log_msg(LOG_WARN, "ingest: %zu pair counts not written (%s): kept for the next flush",
-                ing->flushing.n, error);
-        if (pairs_add_all(&ing->pending, &ing->flushing) < 0)
-            log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", ing->flushing.n);
-    } else {
-        ing->stats.flushes++;
-        ing->stats.pairs_written += ing->flushing.added;
-    }
-    pairs_clear(&ing->flushing);
+    free(ing->dir);
+    ing->dir = NULL;
+    ing->ndir = ing->dir_sent = ing->dir_chunk_end = 0;
     ing->flush_running = 0;
     struct waiter *w = ing->flush_waiters;
     ing->flush_waiters = NULL;
@@ -670,36 +668,60 @@ static void flush_done(redisReply *reply, const char *error, void *arg)
         flush_start(ing);
 }
 
-static void flush_start(struct ingest *ing)
+static void flush_chunk_done(redisReply *reply, const char *error, void *arg)
 {
-    if (ing->flush_running)
-        return;
-    struct waiter *w = ing->waiters;
-    ing->waiters = NULL;
-    if (ing->pending.n == 0) {
-        waiters_answer(w, NULL);
+    struct ingest *ing = arg;
+    ing->flush_op = NULL;
+    if (!error && reply->type != REDIS_REPLY_ARRAY)
+        error = "redis_unavailable";
+    if (error) {
+        /* What was not written waits for the next flush. The chunk in
+         * flight may have been applied after all (a reply lost with the
+         * connection): it is counted again then, never lost. */
+        size_t left = ing->ndir - ing->dir_sent;
+        uint64_t *retry = realloc(ing->retry, (ing->nretry + left) * sizeof *retry);
+        ing->stats.flush_failures++;
+        if (retry) {
+            memcpy(retry + ing->nretry, ing->dir + ing->dir_sent, left * sizeof *retry);
+            ing->retry = retry;
+            ing->nretry += left;
+            log_msg(LOG_WARN, "ingest: %zu pair counts not written (%s): kept for the next flush",
+                    left / 2, error);
+        } else {
+            log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", left / 2);
+        }
+        flush_finish(ing, error);
         return;
     }
-    struct pair_table t = ing->flushing;    /* empty */
-    ing->flushing = ing->pending;
-    ing->pending = t;
-    /* Both directions, sorted: each record's neighbours are one run, each
-     * neighbour's count the length of its run. */
-    uint64_t *dir = NULL;
-    size_t ndir = 0;
+    ing->stats.pairs_written += ing->dir_chunk_end - ing->dir_sent;     /* directed: halved below */
+    ing->dir_sent = ing->dir_chunk_end;
+    if (ing->dir_sent < ing->ndir) {
+        flush_send_chunk(ing);
+        return;
+    }
+    ing->stats.flushes++;
+    flush_finish(ing, NULL);
+}
+
+/* APPENDs the next records' counts to their lists and marks them dirty. */
+static void flush_send_chunk(struct ingest *ing)
+{
     struct cmds cs = {0};
     struct strbuf list = {0};
     const char *pfx = ing->cfg->redis_prefix;
-    int failed = pairs_directed(&ing->flushing, &dir, &ndir) < 0;
-    size_t dirty = SIZE_MAX;            /* index in cs of the SADD being filled */
-    for (size_t i = 0; !failed && i < ndir;) {
+    const uint64_t *dir = ing->dir;
+    size_t i = ing->dir_sent, bytes = 0, dirty = SIZE_MAX;  /* dirty: the SADD being filled */
+    int failed = 0;
+    while (!failed && i < ing->ndir && bytes < FLUSH_CHUNK_BYTES) {
         uint32_t from = (uint32_t)(dir[i] >> 32);
         strbuf_reset(&list);
-        while (i < ndir && (uint32_t)(dir[i] >> 32) == from) {
+        while (i < ing->ndir && (uint32_t)(dir[i] >> 32) == from) {
             size_t j = i;
-            while (j < ndir && dir[j] == dir[i])
+            while (j < ing->ndir && dir[j] == dir[i])
                 j++;
-            failed |= append_line(&list, names_get(ing->names, (uint32_t)dir[i]), (uint32_t)(j - i));
+            uint32_t to = (uint32_t)dir[i];
+            failed |= append_line(&list, names_get(ing->names, to), names_len(ing->names, to),
+                                  (uint32_t)(j - i));
             i = j;
         }
         const char *name = names_get(ing->names, from);
@@ -707,6 +729,7 @@ static void flush_start(struct ingest *ing)
         if (!c)
             break;
         size_t len = list.len;
+        bytes += len;
         cs.failed |= rcmd_take(c, strbuf_steal(&list), len);
         if (dirty == SIZE_MAX || cs.c[dirty].argc >= 1002) {
             if (!cmd_key(&cs, "SADD", pfx, "dirty", ""))
@@ -715,18 +738,57 @@ static void flush_start(struct ingest *ing)
         }
         cmd_arg(&cs, &cs.c[dirty], name);
     }
-    free(dir);
     strbuf_free(&list);
-    failed |= cs.failed;
-    ing->flush_running = 1;
-    ing->flush_waiters = w;
-    if (failed) {
+    ing->dir_chunk_end = i;
+    if (failed || cs.failed || i == ing->dir_sent) {
         cmds_free(&cs);
-        flush_done(NULL, "out_of_memory", ing);
+        flush_chunk_done(NULL, "out_of_memory", ing);
         return;
     }
-    ing->flush_op = store_exec(ing->st, cs.c, cs.n, flush_done, ing);
+    ing->flush_op = store_exec(ing->st, cs.c, cs.n, flush_chunk_done, ing);
     cmds_free(&cs);
+}
+
+static void flush_start(struct ingest *ing)
+{
+    if (ing->flush_running)
+        return;
+    struct waiter *w = ing->waiters;
+    ing->waiters = NULL;
+    if (ing->pending.n == 0 && ing->nretry == 0) {
+        waiters_answer(w, NULL);
+        return;
+    }
+    ing->flush_running = 1;
+    ing->flush_waiters = w;
+    /* Both directions, sorted: each record's neighbours are one run, each
+     * neighbour's count the length of its run. */
+    uint64_t *dir = NULL;
+    size_t ndir = 0;
+    if (pairs_directed(&ing->pending, &dir, &ndir) < 0) {
+        ing->ndir = ing->dir_sent = 0;
+        flush_finish(ing, "out_of_memory");     /* the counts stay pending */
+        return;
+    }
+    pairs_clear(&ing->pending);
+    if (ing->nretry) {
+        uint64_t *all = realloc(dir, (ndir + ing->nretry) * sizeof *all);
+        uint64_t *tmp = malloc((ndir + ing->nretry) * sizeof *tmp);
+        if (all && tmp) {
+            memcpy(all + ndir, ing->retry, ing->nretry * sizeof *all);
+            ndir += ing->nretry;
+            pairs_radix_sort(all, tmp, ndir);
+            free(ing->retry);
+            ing->retry = NULL;
+            ing->nretry = 0;
+        }
+        free(tmp);
+        dir = all ? all : dir;
+    }
+    ing->dir = dir;
+    ing->ndir = ndir;
+    ing->dir_sent = ing->dir_chunk_end = 0;
+    flush_send_chunk(ing);
 }
 
 static void flush_tick(evutil_socket_t fd, short what, void *arg)
@@ -781,8 +843,9 @@ void ingest_free(struct ingest *ing)
 {
     if (!ing)
         return;
-    if (ing->pending.n)
-        log_msg(LOG_WARN, "ingest: %zu pair counts dropped at exit", ing->pending.n);
+    if (ing->pending.n || ing->nretry || ing->dir_sent < ing->ndir)
+        log_msg(LOG_WARN, "ingest: %zu pair counts dropped at exit",
+                ing->pending.n + (ing->ndir - ing->dir_sent + ing->nretry) / 2);
     while (ing->waiting_head) {
         struct ingest_job *job = ing->waiting_head;
         ing->waiting_head = job->next;
@@ -801,7 +864,8 @@ void ingest_free(struct ingest *ing)
     if (ing->flush_timer)
         event_free(ing->flush_timer);
     pairs_free(&ing->pending);
-    pairs_free(&ing->flushing);
+    free(ing->dir);
+    free(ing->retry);
     names_free(ing->names);
     dict_free(ing->busy, NULL);
     free(ing);
@@ -810,5 +874,6 @@ void ingest_free(struct ingest *ing)
 void ingest_get_stats(const struct ingest *ing, struct ingest_stats *st)
 {
     *st = ing->stats;
-    st->pending_pairs = ing->pending.n + ing->flushing.n;
+    st->pairs_written /= 2;
+    st->pending_pairs = ing->pending.n + (ing->ndir - ing->dir_sent + ing->nretry) / 2;
 }

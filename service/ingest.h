@@ -42,7 +42,7 @@ struct ingest_result {
 
 struct ingest_stats {
     unsigned long long jobs, events, new_loans, repeats, duplicates, stale;
-    unsigned long long pairs_added, pairs_written, flushes, flush_failures;
+    unsigned long long pairs_added, pairs_written, flushes, flush_failures;   /* pairs: undirected */
     size_t pending_pairs, waiting_jobs, running_jobs;
 };
 

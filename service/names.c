@@ -103,6 +103,11 @@ const char *names_get(const struct names *nm, uint32_t i)
     return i < nm->n ? nm->str[i] : NULL;
 }
 
+size_t names_len(const struct names *nm, uint32_t i)
+{
+    return i < nm->n ? nm->len[i] : 0;
+}
+
 size_t names_count(const struct names *nm)
 {
     return nm->n;

@@ -19,8 +19,9 @@ void names_free(struct names *nm);
 uint32_t names_intern(struct names *nm, const char *s, size_t n);
 /* The index of s, or NAMES_NONE if it was never interned. */
 uint32_t names_find(const struct names *nm, const char *s);
-/* The string of index i (valid until names_free). */
+/* The string of index i (valid until names_free), and its length. */
 const char *names_get(const struct names *nm, uint32_t i);
+size_t names_len(const struct names *nm, uint32_t i);
 size_t names_count(const struct names *nm);
 
 #endif

@@ -55,26 +55,33 @@ static int u64_order(const void *x, const void *y)
 
 void pairs_radix_sort(uint64_t *keys, uint64_t *tmp, size_t n)
 {
-    size_t *count = malloc((1 << 16) * sizeof *count);
+    /* The four digit histograms in one pass over the keys. */
+    size_t *count = calloc(4 << 16, sizeof *count);
     uint64_t *from = keys, *to = tmp;
     if (!count) {
         qsort(keys, n, sizeof *keys, u64_order);
         return;
     }
-    for (int shift = 0; shift < 64; shift += 16) {
-        memset(count, 0, (1 << 16) * sizeof *count);
-        for (size_t i = 0; i < n; i++)
-            count[(from[i] >> shift) & 0xffff]++;
-        if (n && count[(from[0] >> shift) & 0xffff] == n)
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = from[i];
+        count[(0 << 16) + (k & 0xffff)]++;
+        count[(1 << 16) + (k >> 16 & 0xffff)]++;
+        count[(2 << 16) + (k >> 32 & 0xffff)]++;
+        count[(3 << 16) + (k >> 48)]++;
+    }
+    for (int digit = 0; digit < 4; digit++) {
+        size_t *c = count + ((size_t)digit << 16);
+        int shift = 16 * digit;
+        if (n == 0 || c[(from[0] >> shift) & 0xffff] == n)
             continue;           /* every key has this digit: nothing to do */
         size_t sum = 0;
         for (size_t d = 0; d < (1 << 16); d++) {
-            size_t c = count[d];
-            count[d] = sum;
-            sum += c;
+            size_t x = c[d];
+            c[d] = sum;
+            sum += x;
         }
         for (size_t i = 0; i < n; i++)
-            to[count[(from[i] >> shift) & 0xffff]++] = from[i];
+            to[c[(from[i] >> shift) & 0xffff]++] = from[i];
         uint64_t *x = from;
         from = to;
         to = x;

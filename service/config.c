@@ -376,7 +376,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     read_int(r, "model", model, "history_titles", &cfg->history_titles, 5, 0, 100);
     read_int(r, "model", model, "flush_ms", &cfg->flush_ms, 200, 1, 60000);
     read_int(r, "model", model, "flush_max_pairs", &cfg->flush_max_pairs, 1000000, 1, 100000000);
-    read_int(r, "model", model, "compact_interval_ms", &cfg->compact_interval_ms, 1000, 1, 3600000);
+    read_int(r, "model", model, "compact_interval_ms", &cfg->compact_interval_ms, 10000, 1, 3600000);
     read_int(r, "model", model, "compact_batch", &cfg->compact_batch, 256, 1, 100000);
 
     json_t *ingest = read_object(r, "", root, "ingest");

@@ -24,6 +24,84 @@ struct waiter {
     struct waiter *next;
 };
 
+/* Record counts (distinct borrowers) and totals, kept until a flush
+ * writes them with the pair counts. */
+enum total { TOTAL_LOANS, TOTAL_REPEATS, TOTAL_DUPLICATES, TOTAL_STALE, TOTAL_PATRONS, NTOTALS };
+static const char *const total_field[NTOTALS] = {"loans", "repeats", "duplicates", "stale", "patrons"};
+
+struct counts {
+    uint32_t *pop;                  /* per record index: new borrowers */
+    size_t cap;
+    uint32_t *touched;              /* indexes with pop > 0 */
+    size_t ntouched, captouched;
+    long long total[NTOTALS];
+};
+
+static int counts_add(struct counts *c, uint32_t record, uint32_t n)
+{
+    if (record >= c->cap) {
+        size_t cap = c->cap ? c->cap : 1024;
+        while (cap <= record)
+            cap *= 2;
+        uint32_t *pop = realloc(c->pop, cap * sizeof *pop);
+        if (!pop)
+            return -1;
+        memset(pop + c->cap, 0, (cap - c->cap) * sizeof *pop);
+        c->pop = pop;
+        c->cap = cap;
+    }
+    if (!c->pop[record]) {
+        if (c->ntouched == c->captouched) {
+            size_t cap = c->captouched ? c->captouched * 2 : 256;
+            uint32_t *t = realloc(c->touched, cap * sizeof *t);
+            if (!t)
+                return -1;
+            c->touched = t;
+            c->captouched = cap;
+        }
+        c->touched[c->ntouched++] = record;
+    }
+    c->pop[record] += n;
+    return 0;
+}
+
+static int counts_add_record(struct counts *c, uint32_t record)
+{
+    return counts_add(c, record, 1);
+}
+
+static int counts_empty(const struct counts *c)
+{
+    for (int i = 0; i < NTOTALS; i++)
+        if (c->total[i])
+            return 0;
+    return c->ntouched == 0;
+}
+
+static void counts_clear(struct counts *c)
+{
+    for (size_t i = 0; i < c->ntouched; i++)
+        c->pop[c->touched[i]] = 0;
+    c->ntouched = 0;
+    memset(c->total, 0, sizeof c->total);
+}
+
+/* Adds src to dst (a flush that failed gives its counts back). */
+static void counts_merge(struct counts *dst, const struct counts *src)
+{
+    for (size_t i = 0; i < src->ntouched; i++)
+        counts_add(dst, src->touched[i], src->pop[src->touched[i]]);
+    for (int i = 0; i < NTOTALS; i++)
+        dst->total[i] += src->total[i];
+}
+
+static void counts_free(struct counts *c)
+{
+    free(c->pop);
+    free(c->touched);
+    memset(c, 0, sizeof *c);
+}
+
 struct ingest {
     struct event_base *base;
     struct store *st;
@@ -31,6 +109,8 @@ struct ingest {
     struct history_rules rules;
     struct names *names;
     struct pair_table pending;      /* counted, not yet written */
+    struct counts counts;           /* likewise: record counts and totals */
+    struct counts counts_flushing;  /* those the running flush writes */
     uint64_t *retry;                /* directed counts a failed flush did not write */
     size_t nretry;
     int flush_running;
@@ -218,12 +298,6 @@ static int add_fresh(struct ingest_job *job, uint32_t record)
     return 0;
 }
 
-static int by_u32(const void *x, const void *y)
-{
-    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-    return a < b ? -1 : a > b;
-}
-
 /* Commands are collected in a growing array. */
 struct cmds {
     struct rcmd *c;
@@ -389,7 +463,6 @@ static void read_done(redisReply *reply, const char *error, void *arg)
 {
     struct ingest_job *job = arg;
     struct ingest *ing = job->ing;
-    const char *pfx = ing->cfg->redis_prefix;
     job->op = NULL;
     if (error) {
         job_finish(job, error);
@@ -413,33 +486,15 @@ static void read_done(redisReply *reply, const char *error, void *arg)
     }
     history_free(&h);
     job->res.taken = job->b.n;
-    /* Record counts: one ZINCRBY per record with new borrowers. */
-    if (job->nfresh)
-        qsort(job->fresh, job->nfresh, sizeof *job->fresh, by_u32);
-    for (size_t i = 0; rc == 0 && i < job->nfresh;) {
-        size_t j = i;
-        while (j < job->nfresh && job->fresh[j] == job->fresh[i])
-            j++;
-        char num[32];
-        snprintf(num, sizeof num, "%zu", j - i);
-        struct rcmd *c = cmd_key(&cs, "ZINCRBY", pfx, "pop", "");
-        cmd_arg(&cs, c, num);
-        cmd_arg(&cs, c, names_get(ing->names, job->fresh[i]));
-        i = j;
-    }
-    meta_incr(&cs, pfx, "loans", (long long)job->res.new_loans);
-    meta_incr(&cs, pfx, "repeats", (long long)job->res.repeats);
-    meta_incr(&cs, pfx, "duplicates", (long long)job->res.duplicates);
-    meta_incr(&cs, pfx, "stale", (long long)job->res.stale);
-    meta_incr(&cs, pfx, "patrons", (long long)job->res.new_patrons);
+    /* Record counts and totals join the pair counts: written with them. */
     if (rc < 0 || cs.failed) {
         cmds_free(&cs);
         job_finish(job, "out_of_memory");
         return;
     }
-    if (cs.n == 0) {            /* nothing new: all repeats or duplicates */
+    if (cs.n == 0) {            /* nothing to write: all repeats or duplicates */
         cmds_free(&cs);
-        job_finish(job, NULL);
+        write_done(NULL, NULL, job);
         return;
     }
     job->sent = cs.n;
@@ -454,8 +509,8 @@ static void write_done(redisReply *reply, const char *error, void *arg)
     struct ingest_job *job = arg;
     struct ingest *ing = job->ing;
     job->op = NULL;
-    if (!error && (reply->type == REDIS_REPLY_ERROR ||
-                   (job->sent > 1 && reply->type != REDIS_REPLY_ARRAY))) {
+    if (!error && reply && (reply->type == REDIS_REPLY_ERROR ||
+                            (job->sent > 1 && reply->type != REDIS_REPLY_ARRAY))) {
         log_msg(LOG_WARN, "ingest: write refused: %s",
                 reply->type == REDIS_REPLY_ERROR ? reply->str : "not an array");
         error = "redis_unavailable";
@@ -467,6 +522,15 @@ static void write_done(redisReply *reply, const char *error, void *arg)
     struct pair_table counted = {job->pairs, job->npairs, job->npairs, job->npairs};
     if (pairs_add_all(&ing->pending, &counted) < 0)
         log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", job->npairs);
+    for (size_t i = 0; i < job->nfresh; i++)
+        if (counts_add_record(&ing->counts, job->fresh[i]) < 0)
+            log_msg(LOG_ERROR, "ingest: out of memory: a borrower count of %s dropped",
+                    names_get(ing->names, job->fresh[i]));
+    ing->counts.total[TOTAL_LOANS] += (long long)job->res.new_loans;
+    ing->counts.total[TOTAL_REPEATS] += (long long)job->res.repeats;
+    ing->counts.total[TOTAL_DUPLICATES] += (long long)job->res.duplicates;
+    ing->counts.total[TOTAL_STALE] += (long long)job->res.stale;
+    ing->counts.total[TOTAL_PATRONS] += (long long)job->res.new_patrons;
     ing->stats.pairs_added += job->npairs;
     ing->stats.jobs++;
     ing->stats.events += job->res.taken;
@@ -657,6 +721,9 @@ static void flush_send_chunk(struct ingest *ing);
 
 static void flush_finish(struct ingest *ing, const char *error)
 {
+    if (error)
+        counts_merge(&ing->counts, &ing->counts_flushing);
+    counts_clear(&ing->counts_flushing);
     free(ing->dir);
     ing->dir = NULL;
     ing->ndir = ing->dir_sent = ing->dir_chunk_end = 0;
@@ -666,6 +733,55 @@ static void flush_finish(struct ingest *ing, const char *error)
     waiters_answer(w, error);
     if (ing->waiters || (!error && ing->pending.n >= (size_t)ing->cfg->flush_max_pairs))
         flush_start(ing);
+}
+
+static void counts_written(redisReply *reply, const char *error, void *arg)
+{
+    struct ingest *ing = arg;
+    ing->flush_op = NULL;
+    if (!error && reply->type != REDIS_REPLY_ARRAY)
+        error = "redis_unavailable";
+    if (error) {
+        ing->stats.flush_failures++;
+        log_msg(LOG_WARN, "ingest: record counts not written (%s): kept for the next flush", error);
+    } else {
+        ing->stats.flushes++;
+    }
+    flush_finish(ing, error);
+}
+
+/* The last step of a flush: record counts and totals, one MULTI. */
+static void flush_send_counts(struct ingest *ing)
+{
+    const struct counts *c = &ing->counts_flushing;
+    const char *pfx = ing->cfg->redis_prefix;
+    struct cmds cs = {0};
+    char num[32];
+    for (size_t i = 0; i < c->ntouched; i++) {
+        uint32_t r = c->touched[i];
+        struct rcmd *cmd = cmd_key(&cs, "ZINCRBY", pfx, "pop", "");
+        snprintf(num, sizeof num, "%u", c->pop[r]);
+        cmd_arg(&cs, cmd, num);
+        cmd_arg(&cs, cmd, names_get(ing->names, r));
+    }
+    for (int i = 0; i < NTOTALS; i++)
+        meta_incr(&cs, pfx, total_field[i], c->total[i]);
+    if (cs.failed) {
+        cmds_free(&cs);
+        flush_finish(ing, "out_of_memory");
+        return;
+    }
+    while (cs.n < 2 && !cs.failed) {    /* an array reply, always */
+        struct rcmd *ping = cmds_next(&cs);
+        cs.failed |= !ping || rcmd_addstr(ping, "PING");
+    }
+    if (cs.failed) {
+        cmds_free(&cs);
+        flush_finish(ing, "out_of_memory");
+        return;
+    }
+    ing->flush_op = store_exec(ing->st, cs.c, cs.n, counts_written, ing);
+    cmds_free(&cs);
 }
 
 static void flush_chunk_done(redisReply *reply, const char *error, void *arg)
@@ -695,12 +811,10 @@ static void flush_chunk_done(redisReply *reply, const char *error, void *arg)
     }
     ing->stats.pairs_written += ing->dir_chunk_end - ing->dir_sent;     /* directed: halved below */
     ing->dir_sent = ing->dir_chunk_end;
-    if (ing->dir_sent < ing->ndir) {
+    if (ing->dir_sent < ing->ndir)
         flush_send_chunk(ing);
-        return;
-    }
-    ing->stats.flushes++;
-    flush_finish(ing, NULL);
+    else
+        flush_send_counts(ing);
 }
 
 /* APPENDs the next records' counts to their lists and marks them dirty. */
@@ -755,12 +869,15 @@ static void flush_start(struct ingest *ing)
         return;
     struct waiter *w = ing->waiters;
     ing->waiters = NULL;
-    if (ing->pending.n == 0 && ing->nretry == 0) {
+    if (ing->pending.n == 0 && ing->nretry == 0 && counts_empty(&ing->counts)) {
         waiters_answer(w, NULL);
         return;
     }
     ing->flush_running = 1;
     ing->flush_waiters = w;
+    struct counts c = ing->counts_flushing;     /* empty */
+    ing->counts_flushing = ing->counts;
+    ing->counts = c;
     /* Both directions, sorted: each record's neighbours are one run, each
      * neighbour's count the length of its run. */
     uint64_t *dir = NULL;
@@ -788,7 +905,10 @@ static void flush_start(struct ingest *ing)
     ing->dir = dir;
     ing->ndir = ndir;
     ing->dir_sent = ing->dir_chunk_end = 0;
-    flush_send_chunk(ing);
+    if (ndir)
+        flush_send_chunk(ing);
+    else
+        flush_send_counts(ing);
 }
 
 static void flush_tick(evutil_socket_t fd, short what, void *arg)
@@ -796,7 +916,7 @@ static void flush_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct ingest *ing = arg;
-    if (ing->pending.n)
+    if (ing->pending.n || ing->nretry || !counts_empty(&ing->counts))
         flush_start(ing);
 }
 
@@ -866,6 +986,8 @@ void ingest_free(struct ingest *ing)
     pairs_free(&ing->pending);
     free(ing->dir);
     free(ing->retry);
+    counts_free(&ing->counts);
+    counts_free(&ing->counts_flushing);
     names_free(ing->names);
     dict_free(ing->busy, NULL);
     free(ing);
@@ -876,4 +998,5 @@ void ingest_get_stats(const struct ingest *ing, struct ingest_stats *st)
     *st = ing->stats;
     st->pairs_written /= 2;
     st->pending_pairs = ing->pending.n + (ing->ndir - ing->dir_sent + ing->nretry) / 2;
+    st->pending_counts = !counts_empty(&ing->counts) || !counts_empty(&ing->counts_flushing);
 }

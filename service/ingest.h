@@ -8,11 +8,12 @@
  *   2. reads those patrons' histories and seen event ids (one MULTI);
  *   3. applies the events per patron in time order (history.h: the
  *      counting rule), in memory;
- *   4. writes histories, seen ids, record counts and totals (one
- *      MULTI/EXEC: all of the batch or none of it), then answers;
- *   5. its pair counts join the pending table, which is written every
- *      model.flush_ms (or at model.flush_max_pairs) as one APPEND per
- *      record to co:<record>, and the records are marked for compaction.
+ *   4. writes histories and seen ids (one MULTI/EXEC: all of the batch
+ *      or none of it), then answers;
+ *   5. its pair counts, record counts and totals join the pending ones,
+ *      written every model.flush_ms (or at model.flush_max_pairs): one
+ *      APPEND per record to co:<record> (in chunks of about 1 MB), the
+ *      records marked for compaction, then pop and meta in one MULTI.
  * A SIGTERM'd daemon flushes before it exits; if it is killed, at most
  * flush_ms of pair counts are lost (never counted twice).
  *
@@ -44,6 +45,7 @@ struct ingest_stats {
     unsigned long long jobs, events, new_loans, repeats, duplicates, stale;
     unsigned long long pairs_added, pairs_written, flushes, flush_failures;   /* pairs: undirected */
     size_t pending_pairs, waiting_jobs, running_jobs;
+    int pending_counts;         /* record counts or totals not written yet */
 };
 
 /* res is NULL when error is set ("redis_unavailable", "redis_timeout",

@@ -85,7 +85,7 @@ void server_drain(struct server *srv)
     if (!srv->ingest)
         return;
     ingest_get_stats(srv->ingest, &st);
-    if (st.pending_pairs == 0)
+    if (st.pending_pairs == 0 && !st.pending_counts)
         return;
     int ms = 2 * srv->cfg->redis_timeout_ms;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};

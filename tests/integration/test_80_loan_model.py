@@ -188,6 +188,7 @@ def test_forget_patron(ctx):
           ("forget-me-2", "fg-A", T0, "ev-3"), ("keep-me-3", "fg-B", T0, "ev-4")]
     with Lab(ctx, "forget") as lab:
         expect_json(lab.post_loans(csv_text(ev, with_id=True), content_type="text/csv"), 202)
+        lab.settled()       # totals (meta) are written with the pair counts
 
         def theirs(patron):
             ps = lab.pseudonym(patron)
@@ -219,6 +220,7 @@ def test_forget_patron(ctx):
         # event ids are no longer known)
         j = expect_json(lab.post_loans(csv_text(ev[:1], with_id=True), content_type="text/csv"), 202)
         assert j["new"] == 1 and j["duplicates"] == 0, j
+        lab.settled()
         assert meta_ints(lab)["patrons"] == 2, lab.meta()
 
 
@@ -391,6 +393,7 @@ def test_batch_and_body_limits(ctx):
         ev = [{"patron": "lim-%d" % i, "record": "li-%d" % i, "time": T0} for i in range(4)]
         j = expect_json(lab.post_loans(json.dumps(ev[:3])), 202)
         assert j["taken"] == 3, j
+        lab.settled()       # counts and totals follow the 202 within flush_ms
         before = lab.snapshot()
         j = expect_json(lab.post_loans(json.dumps(ev)), 400)
         assert j["field"] == "events", j
@@ -404,7 +407,7 @@ def test_batch_and_body_limits(ctx):
         expect_json(lab.post_loans(at), 202)
         j = expect_json(lab.post_loans(at[:-1] + " ]"), 413)
         assert j["field"] == "body", j
-        time.sleep(0.1)
+        lab.settled()
         after = lab.snapshot()
         # the 600-byte body was a replay of a loan already taken: meta's
         # duplicates moved, nothing else did

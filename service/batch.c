@@ -24,7 +24,7 @@ int batch_open(struct batch_run *run, const struct config *cfg, int connect_ms,
     memset(run, 0, sizeof *run);
     run->cfg = cfg;
     if (!(run->base = event_base_new()) || !(run->st = store_new(run->base, cfg)) ||
-        !(run->ing = ingest_new(run->base, run->st, cfg)) ||
+        !(run->ing = ingest_new(run->base, run->st, cfg, 0)) ||
         !(run->comp = compactor_new(run->base, run->st, cfg, 0))) {
         strbuf_puts(err, "out of memory\n");
         batch_close(run);

@@ -934,7 +934,8 @@ void ingest_flush(struct ingest *ing, ingest_done_cb *cb, void *arg)
 
 /* ---- lifetime ---------------------------------------------------------------- */
 
-struct ingest *ingest_new(struct event_base *base, struct store *st, const struct config *cfg)
+struct ingest *ingest_new(struct event_base *base, struct store *st, const struct config *cfg,
+                          int periodic)
 {
     struct ingest *ing = calloc(1, sizeof *ing);
     if (!ing)
@@ -950,9 +951,13 @@ struct ingest *ingest_new(struct event_base *base, struct store *st, const struc
     };
     ing->names = names_new();
     ing->busy = dict_new();
-    ing->flush_timer = event_new(base, -1, EV_PERSIST, flush_tick, ing);
     struct timeval tv = {cfg->flush_ms / 1000, (cfg->flush_ms % 1000) * 1000};
-    if (!ing->names || !ing->busy || !ing->flush_timer || event_add(ing->flush_timer, &tv) < 0) {
+    if (periodic && (!(ing->flush_timer = event_new(base, -1, EV_PERSIST, flush_tick, ing)) ||
+                     event_add(ing->flush_timer, &tv) < 0)) {
+        ingest_free(ing);
+        return NULL;
+    }
+    if (!ing->names || !ing->busy) {
         ingest_free(ing);
         return NULL;
     }

@@ -53,8 +53,11 @@ struct ingest_stats {
 typedef void ingest_cb(const struct ingest_result *res, const char *error, void *arg);
 typedef void ingest_done_cb(const char *error, void *arg);
 
-/* Returns NULL when out of memory. */
-struct ingest *ingest_new(struct event_base *base, struct store *st, const struct config *cfg);
+/* periodic: flush every model.flush_ms (the daemon); otherwise only at
+ * model.flush_max_pairs and on ingest_flush, so that a batch is written
+ * the same way every time (the CLI). Returns NULL when out of memory. */
+struct ingest *ingest_new(struct event_base *base, struct store *st, const struct config *cfg,
+                          int periodic);
 /* Drops pending pair counts: flush first. */
 void ingest_free(struct ingest *ing);
 

@@ -34,7 +34,7 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
         return -1;
     }
     if (!(srv->model = model_new(srv->store, cfg)) ||
-        !(srv->ingest = ingest_new(base, srv->store, cfg)) ||
+        !(srv->ingest = ingest_new(base, srv->store, cfg, 1)) ||
         !(srv->compactor = compactor_new(base, srv->store, cfg, 1)) ||
         !(srv->answers = answers_new((size_t)cfg->max_kept_answers))) {
         strbuf_puts(err, "out of memory");

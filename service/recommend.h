@@ -7,9 +7,10 @@
  * at the patron's branch come first, then by reason in that order, then
  * by score.
  *
- * Scores (0..1): also_borrowed = share of the wanted title's borrowers who
- * also borrowed the candidate; popular = share of all patrons who borrowed
- * the candidate; same_author and same_subject have no measure: 0. */
+ * Scores: also_borrowed = the catalogue's measure (score.h: raw, cosine,
+ * jaccard or llr; with a patron's history, blended in the wanted title's
+ * units); popular = share of all patrons who borrowed the candidate;
+ * same_author and same_subject have no measure: 0. */
 #ifndef ONLOAN_RECOMMEND_H
 #define ONLOAN_RECOMMEND_H
 

@@ -157,6 +157,16 @@ int score_candidates(struct neighbours *const *nbs, const double *weight, size_t
             }
         }
     }
+    /* Back in the measure's own units: those of the wanted title, whose
+     * weight is 1 (alone, a candidate's score is the measure itself). */
+    double unit = 0;
+    for (size_t j = 0; n && j < nbs[0]->n; j++) {
+        const struct neighbour *e = &nbs[0]->list[j];
+        double v = score_pair(m, e->both, nbs[0]->borrowers, e->borrowers, (double)nbs[0]->patrons);
+        unit = v > unit ? v : unit;
+    }
+    for (size_t i = 0; unit > 0 && i < nsc; i++)
+        sc[i].score *= unit / weight[0];
     if (nsc)
         qsort(sc, nsc, sizeof *sc, by_score);
     for (size_t i = 0; i < nsc && *nout < max; i++)

@@ -52,7 +52,9 @@ void neighbours_unref(struct neighbours *nb);
  * neighbours of several records: score(c) = sum over i of weight[i]
  * times the measure between nbs[i]->record and c divided by the best
  * measure among nbs[i]'s neighbours (so each title's scores run up to 1
- * and weight[i] alone says how much it counts). Candidates with a positive score
+ * and weight[i] alone says how much it counts), then multiplied back by
+ * nbs[0]'s best measure over weight[0]: with one title, a candidate's
+ * score is exactly the measure; blended, it is in the wanted title's units. Candidates with a positive score
  * come first (REASON_ALSO_BORROWED, best first), then records of popular
  * (most borrowed first; REASON_POPULAR, score = share of patrons who
  * borrowed it) to reach max. Records in nbs[i]->record and in exclude

@@ -916,8 +916,9 @@ static int cand_is(const struct candidate *c, const char *record, double score,
 
 /* score_candidates scales each record's measures to its best neighbour's
  * (score.c: so that weight[i] means the same whatever the measure's
- * range), then blends: score(c) = sum of weight[i] * m(i, c) / best(i),
- * best(i) taken over all of nbs[i]'s list. */
+ * range), blends: sum of weight[i] * m(i, c) / best(i), best(i) taken over
+ * all of nbs[i]'s list, and multiplies back by best(0) / weight[0]: alone,
+ * a candidate's score is the measure itself. */
 TEST(score_candidates_blend_exclude_fill)
 {
     /* raw measures (= both), easy to follow by hand. */
@@ -933,16 +934,16 @@ TEST(score_candidates_blend_exclude_fill)
     struct candidate *c = NULL;
     size_t nc = 99;
 
-    /* best(w) = 9 (ex), best(w2) = 8 (z): x = 5/9 + 0.5 * 4/8, z = 0.5,
-     * y = 3/9; w2 (a record asked about), ex (excluded), w (wanted) and
+    /* best(w) = 9 (ex), best(w2) = 8 (z): x = 9 * (5/9 + 0.5 * 4/8),
+     * z = 9 * 0.5, y = 9 * 3/9; w2 (a record asked about), ex (excluded), w (wanted) and
      * zero (measure 0) left out; then popular: p1 50/100, p2 30/100, p3
      * capped at 1; x, w, ex, w2 not again. */
     CHECK(score_candidates(nbs, weight, 2, SCORE_RAW, pop, 7, 100, exclude, 1, 10, &c, &nc) == 0);
     CHECK(nc == 6);
     if (nc == 6) {
-        CHECK(cand_is(&c[0], "x", 5.0 / 9 + 0.25, REASON_ALSO_BORROWED));
-        CHECK(cand_is(&c[1], "z", 0.5, REASON_ALSO_BORROWED));
-        CHECK(cand_is(&c[2], "y", 3.0 / 9, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[0], "x", 7.25, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[1], "z", 4.5, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[2], "y", 3, REASON_ALSO_BORROWED));
         CHECK(cand_is(&c[3], "p1", 0.5, REASON_POPULAR));
         CHECK(cand_is(&c[4], "p2", 0.3, REASON_POPULAR));
         CHECK(cand_is(&c[5], "p3", 1, REASON_POPULAR));
@@ -953,13 +954,13 @@ TEST(score_candidates_blend_exclude_fill)
     CHECK(score_candidates(nbs, weight, 2, SCORE_RAW, pop, 7, 100, exclude, 1, 2, &c, &nc) == 0);
     CHECK(nc == 2);
     if (nc == 2)
-        CHECK(cand_is(&c[0], "x", 5.0 / 9 + 0.25, REASON_ALSO_BORROWED) &&
-              cand_is(&c[1], "z", 0.5, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[0], "x", 7.25, REASON_ALSO_BORROWED) &&
+              cand_is(&c[1], "z", 4.5, REASON_ALSO_BORROWED));
     candidates_free(c, nc);
     CHECK(score_candidates(nbs, weight, 2, SCORE_RAW, pop, 7, 100, exclude, 1, 4, &c, &nc) == 0);
     CHECK(nc == 4);
     if (nc == 4)
-        CHECK(cand_is(&c[2], "y", 3.0 / 9, REASON_ALSO_BORROWED) &&
+        CHECK(cand_is(&c[2], "y", 3, REASON_ALSO_BORROWED) &&
               cand_is(&c[3], "p1", 0.5, REASON_POPULAR));
     candidates_free(c, nc);
     CHECK(score_candidates(nbs, weight, 2, SCORE_RAW, pop, 7, 100, exclude, 1, 0, &c, &nc) == 0);
@@ -971,10 +972,10 @@ TEST(score_candidates_blend_exclude_fill)
     CHECK(score_candidates(nbs, weight, 1, SCORE_RAW, NULL, 0, 100, NULL, 0, 10, &c, &nc) == 0);
     CHECK(nc == 4);
     if (nc == 4) {
-        CHECK(cand_is(&c[0], "ex", 1, REASON_ALSO_BORROWED));
-        CHECK(cand_is(&c[1], "x", 5.0 / 9, REASON_ALSO_BORROWED));
-        CHECK(cand_is(&c[2], "w2", 4.0 / 9, REASON_ALSO_BORROWED));
-        CHECK(cand_is(&c[3], "y", 3.0 / 9, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[0], "ex", 9, REASON_ALSO_BORROWED));    /* alone: raw counts */
+        CHECK(cand_is(&c[1], "x", 5, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[2], "w2", 4, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[3], "y", 3, REASON_ALSO_BORROWED));
     }
     candidates_free(c, nc);
 
@@ -988,12 +989,13 @@ TEST(score_candidates_blend_exclude_fill)
         other += strcmp(c[i].record, "w") == 0;
     }
     CHECK(wanted == 0 && other == 0);
-    /* z = 8/8, x = 4/8 + 0.5 * 5/9, y = 0.5 * 3/9 */
+    /* in w2's units (best 8): z = 8 * 8/8, x = 8 * (4/8 + 0.5 * 5/9),
+     * y = 8 * 0.5 * 3/9 */
     CHECK(nc == 6);
     if (nc == 6) {
-        CHECK(cand_is(&c[0], "z", 1, REASON_ALSO_BORROWED));
-        CHECK(cand_is(&c[1], "x", 0.5 + 2.5 / 9, REASON_ALSO_BORROWED));
-        CHECK(cand_is(&c[2], "y", 1.5 / 9, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[0], "z", 8, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[1], "x", 4 + 20.0 / 9, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[2], "y", 4.0 / 3, REASON_ALSO_BORROWED));
         CHECK(c[3].reason == REASON_POPULAR);
     }
     candidates_free(c, nc);
@@ -1004,8 +1006,8 @@ TEST(score_candidates_blend_exclude_fill)
           0);
     CHECK(nc == 2);
     if (nc == 2)
-        CHECK(cand_is(&c[0], "x", 5.0 / 9, REASON_ALSO_BORROWED) &&
-              cand_is(&c[1], "y", 3.0 / 9, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[0], "x", 5, REASON_ALSO_BORROWED) &&
+              cand_is(&c[1], "y", 3, REASON_ALSO_BORROWED));
     candidates_free(c, nc);
 
     neighbours_unref(nbs[0]);
@@ -1015,7 +1017,7 @@ TEST(score_candidates_blend_exclude_fill)
 TEST(score_candidates_measure_ties_and_popular_only)
 {
     /* llr: a negatively associated neighbour scores 0 and is left out of
-     * also_borrowed; the others relative to the best (pos). */
+     * also_borrowed; alone, the others score their G^2. */
     static const struct neighbour l[] = {{"neg", 1, 5000}, {"pos", 10, 20}, {"b", 5, 10},
                                          {"a", 5, 10}};
     struct neighbours *nb = nb_new("w", 20, 10030, l, 4);
@@ -1031,20 +1033,20 @@ TEST(score_candidates_measure_ties_and_popular_only)
     CHECK(score_candidates(&nb, &one, 1, SCORE_LLR, NULL, 0, 10030, NULL, 0, 10, &c, &nc) == 0);
     CHECK(nc == 3);
     if (nc == 3) {
-        CHECK(cand_is(&c[0], "pos", 1, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[0], "pos", llr_pos, REASON_ALSO_BORROWED));
         /* a and b score the same: by record id. */
-        CHECK(cand_is(&c[1], "a", llr_ab / llr_pos, REASON_ALSO_BORROWED));
-        CHECK(cand_is(&c[2], "b", llr_ab / llr_pos, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[1], "a", llr_ab, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[2], "b", llr_ab, REASON_ALSO_BORROWED));
     }
     candidates_free(c, nc);
 
-    /* Cosine on the same neighbours: neg now scores (pos is best, 0.5). */
+    /* Cosine on the same neighbours: neg now scores. */
     CHECK(score_candidates(&nb, &one, 1, SCORE_COSINE, NULL, 0, 10030, NULL, 0, 10, &c, &nc) == 0);
     CHECK(nc == 4);
     if (nc == 4) {
-        CHECK(cand_is(&c[0], "pos", 1, REASON_ALSO_BORROWED));
-        CHECK(cand_is(&c[1], "a", 5 / sqrt(200.0) / 0.5, REASON_ALSO_BORROWED));
-        CHECK(cand_is(&c[3], "neg", 1 / sqrt(20.0 * 5000) / 0.5, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[0], "pos", 0.5, REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[1], "a", 5 / sqrt(200.0), REASON_ALSO_BORROWED));
+        CHECK(cand_is(&c[3], "neg", 1 / sqrt(20.0 * 5000), REASON_ALSO_BORROWED));
     }
     candidates_free(c, nc);
     neighbours_unref(nb);

@@ -78,11 +78,26 @@ static void http_healthz(struct server *srv, struct evhttp_request *req)
             "searches", (json_int_t)st.searches, "failures", (json_int_t)st.failures,
             "timeouts", (json_int_t)st.timeouts, "cache_hits", (json_int_t)st.cache_hits));
     }
-    http_reply_json(req, 200, json_pack("{s:s, s:s, s:I, s:I, s:o}", "status", "ok",
+    struct ingest_stats is;
+    struct compact_stats cs;
+    ingest_get_stats(srv->ingest, &is);
+    compact_get_stats(srv->compactor, &cs);
+    json_t *ingest = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                               "events", (json_int_t)is.events, "new_loans", (json_int_t)is.new_loans,
+                               "repeats", (json_int_t)is.repeats, "duplicates", (json_int_t)is.duplicates,
+                               "stale", (json_int_t)is.stale, "pending_pairs", (json_int_t)is.pending_pairs,
+                               "waiting_jobs", (json_int_t)is.waiting_jobs,
+                               "flushes", (json_int_t)is.flushes,
+                               "flush_failures", (json_int_t)is.flush_failures);
+    json_t *compaction = json_pack("{s:I, s:I, s:I, s:I}", "rounds", (json_int_t)cs.rounds,
+                                   "lists", (json_int_t)cs.records, "conflicts", (json_int_t)cs.conflicts,
+                                   "failures", (json_int_t)cs.failures);
+    http_reply_json(req, 200, json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "status", "ok",
                                         "redis", store_connected(srv->store) ? "connected" : "disconnected",
                                         "pending_requests", (json_int_t)srv->pending_requests,
                                         "requests", (json_int_t)srv->requests,
-                                        "catalogues", cats));
+                                        "catalogues", cats, "ingest", ingest,
+                                        "compaction", compaction));
 }
 
 /* /v1/touchpoints/<id>/events: copies <id> out of path, or returns NULL. */

@@ -119,17 +119,6 @@ static void stage_done(const char *error, void *arg)
     event_base_loopbreak(d->run->base);
 }
 
-static int by_patron(const void *x, const void *y)
-{
-    const struct loan_event *a = x, *b = y;
-    int c = strcmp(a->patron, b->patron);
-    if (c)
-        return c;
-    if (a->when != b->when)     /* the order ingest applies them in: it need not sort again */
-        return a->when < b->when ? -1 : 1;
-    return a->seq < b->seq ? -1 : a->seq > b->seq;
-}
-
 static void run_until_finished(struct driver *d)
 {
     while (!d->finished)
@@ -147,7 +136,7 @@ int batch_ingest(struct batch_run *run, struct loan_batch *b, FILE *progress,
     /* Whole patrons per job, so jobs never wait for each other. seq
      * keeps the file order for ties in time. */
     if (b->n)
-        qsort(b->ev, b->n, sizeof *b->ev, by_patron);
+        qsort(b->ev, b->n, sizeof *b->ev, loan_event_order);
     d.jobs = calloc(b->n / JOB_EVENTS + 2, sizeof *d.jobs);
     if (!d.jobs) {
         strbuf_puts(err, "out of memory\n");

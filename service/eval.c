@@ -86,23 +86,12 @@ static pid_t start_redis(int port)
 
 /* ---- splitting ---------------------------------------------------------------- */
 
-static int by_patron_time(const void *x, const void *y)
-{
-    const struct loan_event *a = x, *b = y;
-    int c = strcmp(a->patron, b->patron);
-    if (c)
-        return c;
-    if (a->when != b->when)
-        return a->when < b->when ? -1 : 1;
-    return a->seq < b->seq ? -1 : a->seq > b->seq;
-}
-
 /* Moves the hidden loans out of all (into nothing: they are only
  * remembered as strings) and fills the test patrons. */
 static int split(struct eval *ev, struct loan_batch *all)
 {
     if (all->n)
-        qsort(all->ev, all->n, sizeof *all->ev, by_patron_time);
+        qsort(all->ev, all->n, sizeof *all->ev, loan_event_order);
     ev->tests = calloc(all->n / MIN_LOANS + 1, sizeof *ev->tests);
     struct names *records = names_new();
     if (!ev->tests || !records) {
@@ -190,108 +179,89 @@ static void want(struct eval *ev, struct dict *asked, const char *record)
     ev->wanted[ev->nwanted++] = (char *)record;
 }
 
-struct reply_copy {
-    redisReply *r;
-    const char *error;
-};
+/* Replies are borrowed for the callback: each reader takes what it needs. */
 
-static void keep_reply(redisReply *reply, const char *error, void *arg)
+static void popular_read(redisReply *reply, const char *error, void *arg)
 {
-    struct reply_copy *rc = arg;
-    rc->error = error;
-    if (!reply)
+    struct eval *ev = arg;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        fprintf(stderr, "eval: reading the popular records: %s\n", error ? error : "unexpected reply");
         return;
-    /* Replies are borrowed: keep what we need (strings of an array). */
-    rc->r = calloc(1, sizeof *rc->r);
-    if (!rc->r)
+    }
+    if (!(ev->popular = calloc(reply->elements / 2 + 1, sizeof *ev->popular)))
         return;
-    rc->r->type = reply->type;
-    if (reply->type == REDIS_REPLY_STRING) {
-        rc->r->str = strndup(reply->str, reply->len);
-        rc->r->len = reply->len;
-    } else if (reply->type == REDIS_REPLY_ARRAY) {
-        rc->r->element = calloc(reply->elements ? reply->elements : 1, sizeof *rc->r->element);
-        for (size_t i = 0; rc->r->element && i < reply->elements; i++) {
-            redisReply *e = calloc(1, sizeof *e);
-            if (!e)
-                break;
-            e->type = reply->element[i]->type;
-            if (e->type == REDIS_REPLY_STRING) {
-                e->str = strndup(reply->element[i]->str, reply->element[i]->len);
-                e->len = reply->element[i]->len;
-            }
-            rc->r->element[rc->r->elements++] = e;
-        }
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        uint32_t count = (uint32_t)strtoul(reply->element[i + 1]->str, NULL, 10);
+        if (count < (uint32_t)ev->cfg->min_patrons)
+            break;          /* most borrowed first: the rest are rarer still */
+        if (!(ev->popular[ev->npopular].record = strdup(reply->element[i]->str)))
+            break;
+        ev->popular[ev->npopular++].borrowers = count;
     }
 }
 
-static void free_copy(redisReply *r)
+static void patrons_read(redisReply *reply, const char *error, void *arg)
 {
-    if (!r)
-        return;
-    for (size_t i = 0; i < r->elements; i++)
-        free_copy(r->element[i]);
-    free(r->element);
-    free(r->str);
-    free(r);
+    struct eval *ev = arg;
+    (void)error;
+    ev->patrons = reply && reply->type == REDIS_REPLY_STRING ? strtoull(reply->str, NULL, 10) : 0;
 }
 
-/* The popular records and each test patron's recent titles. */
+struct recent_read {
+    struct eval *ev;
+    struct test_patron *t;
+    struct names *nm;
+    struct history *h;
+};
+
+/* A test patron's stored history: their model.history_titles newest. */
+static void history_read(redisReply *reply, const char *error, void *arg)
+{
+    struct recent_read *rr = arg;
+    struct test_patron *t = rr->t;
+    (void)error;
+    if (!reply || reply->type != REDIS_REPLY_STRING ||
+        history_parse(rr->h, reply->str, reply->len, rr->nm) < 0)
+        return;
+    size_t n = rr->h->n < (size_t)rr->ev->cfg->history_titles ? rr->h->n
+                                                               : (size_t)rr->ev->cfg->history_titles;
+    if (!(t->recent = calloc(n + 1, sizeof *t->recent)))
+        return;
+    for (size_t k = 0; k < n; k++)
+        if ((t->recent[t->nrecent] = strdup(names_get(rr->nm, rr->h->e[k].record))))
+            t->nrecent++;
+}
+
+/* The popular records, the number of patrons, and each test patron's
+ * recent titles (one command at a time: the CLI's own loop). */
 static int read_context(struct eval *ev)
 {
     const char *pfx = ev->cfg->redis_prefix;
     struct rcmd cmd = {0};
-    struct reply_copy rc = {0};
-    rcmd_addstr(&cmd, "ZREVRANGE");
-    rcmd_addf(&cmd, "%spop", pfx);
-    rcmd_addstr(&cmd, "0");
-    rcmd_addstr(&cmd, "-1");
-    rcmd_addstr(&cmd, "WITHSCORES");
-    batch_command(&ev->run, &cmd, keep_reply, &rc);
-    rcmd_free(&cmd);
-    if (!rc.r || rc.r->type != REDIS_REPLY_ARRAY) {
-        free_copy(rc.r);
+    if (rcmd_addstr(&cmd, "ZREVRANGE") | rcmd_addf(&cmd, "%spop", pfx) | rcmd_addstr(&cmd, "0") |
+        rcmd_addstr(&cmd, "-1") | rcmd_addstr(&cmd, "WITHSCORES"))
         return -1;
-    }
-    ev->popular = calloc(rc.r->elements / 2 + 1, sizeof *ev->popular);
-    for (size_t i = 0; ev->popular && i + 1 < rc.r->elements; i += 2) {
-        uint32_t count = (uint32_t)strtoul(rc.r->element[i + 1]->str, NULL, 10);
-        if (count < (uint32_t)ev->cfg->min_patrons)
-            break;
-        ev->popular[ev->npopular].record = strdup(rc.r->element[i]->str);
-        ev->popular[ev->npopular++].borrowers = count;
-    }
-    free_copy(rc.r);
-    rc = (struct reply_copy){0};
-    rcmd_addstr(&cmd, "HGET");
-    rcmd_addf(&cmd, "%smeta", pfx);
-    rcmd_addstr(&cmd, "patrons");
-    batch_command(&ev->run, &cmd, keep_reply, &rc);
+    batch_command(&ev->run, &cmd, popular_read, ev);
     rcmd_free(&cmd);
-    ev->patrons = rc.r && rc.r->str ? strtoull(rc.r->str, NULL, 10) : 0;
-    free_copy(rc.r);
+    if (rcmd_addstr(&cmd, "HGET") | rcmd_addf(&cmd, "%smeta", pfx) | rcmd_addstr(&cmd, "patrons"))
+        return -1;
+    batch_command(&ev->run, &cmd, patrons_read, ev);
+    rcmd_free(&cmd);
 
     struct names *nm = names_new();
     struct history h = {0};
     for (size_t i = 0; nm && i < ev->ntests; i++) {
-        struct test_patron *t = &ev->tests[i];
-        rc = (struct reply_copy){0};
-        rcmd_addstr(&cmd, "GET");
-        rcmd_addf(&cmd, "%sh:%s", pfx, t->patron);
-        batch_command(&ev->run, &cmd, keep_reply, &rc);
-        rcmd_free(&cmd);
-        if (rc.r && rc.r->type == REDIS_REPLY_STRING &&
-            history_parse(&h, rc.r->str, rc.r->len, nm) == 0) {
-            size_t n = h.n < (size_t)ev->cfg->history_titles ? h.n : (size_t)ev->cfg->history_titles;
-            t->recent = calloc(n + 1, sizeof *t->recent);
-            for (size_t k = 0; t->recent && k < n; k++)
-                t->recent[t->nrecent++] = strdup(names_get(nm, h.e[k].record));
+        struct recent_read rr = {ev, &ev->tests[i], nm, &h};
+        if (rcmd_addstr(&cmd, "GET") | rcmd_addf(&cmd, "%sh:%s", pfx, ev->tests[i].patron)) {
+            rcmd_free(&cmd);
+            break;
         }
-        free_copy(rc.r);
+        batch_command(&ev->run, &cmd, history_read, &rr);
+        rcmd_free(&cmd);
     }
     history_free(&h);
     names_free(nm);
-    return ev->popular ? 0 : -1;
+    return ev->popular && nm ? 0 : -1;
 }
 
 static int read_neighbours(struct eval *ev)
@@ -395,24 +365,27 @@ static void free_nb(void *v)
     neighbours_unref(v);
 }
 
+static void prefix_removed(redisReply *reply, const char *error, void *arg)
+{
+    const char *prefix = arg;
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        fprintf(stderr, "eval: could not remove the keys under %s: %s\n", prefix,
+                reply ? reply->str : error);
+}
+
 /* On a shared Redis: SCAN and UNLINK our keys, inside one script (KEYS
  * would block the server for longer). */
 static void remove_prefix(struct eval *ev)
 {
     struct rcmd cmd = {0};
-    struct reply_copy rc = {0};
-    rcmd_addstr(&cmd, "EVAL");
-    rcmd_addstr(&cmd, "local c = '0' repeat "
-                      "local r = redis.call('SCAN', c, 'MATCH', ARGV[1], 'COUNT', 1000) c = r[1] "
-                      "for _, k in ipairs(r[2]) do redis.call('UNLINK', k) end "
-                      "until c == '0' return 1");
-    rcmd_addstr(&cmd, "0");
-    rcmd_addf(&cmd, "%s*", ev->cfg->redis_prefix);
-    batch_command(&ev->run, &cmd, keep_reply, &rc);
+    if ((rcmd_addstr(&cmd, "EVAL") |
+         rcmd_addstr(&cmd, "local c = '0' repeat "
+                           "local r = redis.call('SCAN', c, 'MATCH', ARGV[1], 'COUNT', 1000) c = r[1] "
+                           "for _, k in ipairs(r[2]) do redis.call('UNLINK', k) end "
+                           "until c == '0' return 1") |
+         rcmd_addstr(&cmd, "0") | rcmd_addf(&cmd, "%s*", ev->cfg->redis_prefix)) == 0)
+        batch_command(&ev->run, &cmd, prefix_removed, ev->cfg->redis_prefix);
     rcmd_free(&cmd);
-    if (!rc.r || rc.r->type == REDIS_REPLY_ERROR)
-        fprintf(stderr, "eval: could not remove the keys under %s\n", ev->cfg->redis_prefix);
-    free_copy(rc.r);
 }
 
 int eval_main(struct config *cfg, int argc, char **argv)

@@ -93,6 +93,17 @@ void loan_batch_free(struct loan_batch *b)
     memset(b, 0, sizeof *b);
 }
 
+int loan_event_order(const void *x, const void *y)
+{
+    const struct loan_event *a = x, *b = y;
+    int c = strcmp(a->patron, b->patron);
+    if (c)
+        return c;
+    if (a->when != b->when)
+        return a->when < b->when ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
 static struct loan_event *batch_push(struct loan_batch *b)
 {
     if (b->n == b->cap) {

@@ -62,4 +62,8 @@ size_t loans_from_text(const char *text, size_t len, const struct config *cfg, l
 
 void loan_batch_free(struct loan_batch *b);
 
+/* The order loans are applied in (qsort on struct loan_event): by patron,
+ * then time, then arrival (seq). */
+int loan_event_order(const void *x, const void *y);
+
 #endif

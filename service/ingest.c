@@ -255,15 +255,10 @@ static void job_enqueue(struct ingest *ing, struct ingest_job *job)
 
 /* ---- events: read, apply, write -------------------------------------------- */
 
+/* loan_event_order, on pointers. */
 static int by_patron_time(const void *x, const void *y)
 {
-    const struct loan_event *a = *(struct loan_event *const *)x, *b = *(struct loan_event *const *)y;
-    int c = strcmp(a->patron, b->patron);
-    if (c)
-        return c;
-    if (a->when != b->when)
-        return a->when < b->when ? -1 : 1;
-    return a->seq < b->seq ? -1 : a->seq > b->seq;
+    return loan_event_order(*(struct loan_event *const *)x, *(struct loan_event *const *)y);
 }
 
 static void write_done(redisReply *reply, const char *error, void *arg);

@@ -115,7 +115,15 @@ struct ingest {
     size_t nretry;
     int flush_running;
     uint64_t *dir;                  /* the running flush's directed counts, sorted */
-    size_t ndir, dir_sent, dir_chunk_end;   /* written: [0, sent); in flight: [sent, chunk_end) */
+    size_t ndir, dir_next;          /* dir[dir_next..] not sent yet */
+    size_t dir_unwritten;           /* entries not known to be written (stats) */
+    struct flush_chunk {
+        struct ingest *ing;
+        size_t start, end;          /* in dir */
+        struct store_op *op;        /* NULL: slot free */
+    } chunks[4];                    /* written at once, in order */
+    size_t chunks_in_flight;
+    const char *flush_error;        /* the running flush's first failure */
     struct waiter *waiters;         /* for the next flush */
     struct waiter *flush_waiters;   /* for the running one */
     struct event *flush_timer;
@@ -711,8 +719,9 @@ static void waiters_answer(struct waiter *w, const char *error)
  * other: hiredis moves its whole output buffer after every write, so one
  * command of tens of megabytes costs quadratic time. */
 #define FLUSH_CHUNK_BYTES (1 << 20)
+#define FLUSH_CHUNKS (sizeof ((struct ingest *)0)->chunks / sizeof ((struct ingest *)0)->chunks[0])
 
-static void flush_send_chunk(struct ingest *ing);
+static void flush_send_chunks(struct ingest *ing);
 
 static void flush_finish(struct ingest *ing, const char *error)
 {
@@ -721,7 +730,8 @@ static void flush_finish(struct ingest *ing, const char *error)
     counts_clear(&ing->counts_flushing);
     free(ing->dir);
     ing->dir = NULL;
-    ing->ndir = ing->dir_sent = ing->dir_chunk_end = 0;
+    ing->ndir = ing->dir_next = ing->dir_unwritten = 0;
+    ing->flush_error = NULL;
     ing->flush_running = 0;
     struct waiter *w = ing->flush_waiters;
     ing->flush_waiters = NULL;
@@ -761,11 +771,6 @@ static void flush_send_counts(struct ingest *ing)
     }
     for (int i = 0; i < NTOTALS; i++)
         meta_incr(&cs, pfx, total_field[i], c->total[i]);
-    if (cs.failed) {
-        cmds_free(&cs);
-        flush_finish(ing, "out_of_memory");
-        return;
-    }
     while (cs.n < 2 && !cs.failed) {    /* an array reply, always */
         struct rcmd *ping = cmds_next(&cs);
         cs.failed |= !ping || rcmd_addstr(ping, "PING");
@@ -779,49 +784,66 @@ static void flush_send_counts(struct ingest *ing)
     cmds_free(&cs);
 }
 
+/* Keeps dir[start, end) for the next flush. */
+static void flush_keep(struct ingest *ing, size_t start, size_t end)
+{
+    size_t n = end - start;
+    uint64_t *retry = n ? realloc(ing->retry, (ing->nretry + n) * sizeof *retry) : NULL;
+    if (!n)
+        return;
+    if (!retry) {
+        log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", n / 2);
+        return;
+    }
+    memcpy(retry + ing->nretry, ing->dir + start, n * sizeof *retry);
+    ing->retry = retry;
+    ing->nretry += n;
+}
+
 static void flush_chunk_done(redisReply *reply, const char *error, void *arg)
 {
-    struct ingest *ing = arg;
-    ing->flush_op = NULL;
+    struct flush_chunk *ch = arg;
+    struct ingest *ing = ch->ing;
+    ch->op = NULL;
+    ing->chunks_in_flight--;
     if (!error && reply->type != REDIS_REPLY_ARRAY)
         error = "redis_unavailable";
     if (error) {
-        /* What was not written waits for the next flush. The chunk in
-         * flight may have been applied after all (a reply lost with the
-         * connection): it is counted again then, never lost. */
-        size_t left = ing->ndir - ing->dir_sent;
-        uint64_t *retry = realloc(ing->retry, (ing->nretry + left) * sizeof *retry);
-        ing->stats.flush_failures++;
-        if (retry) {
-            memcpy(retry + ing->nretry, ing->dir + ing->dir_sent, left * sizeof *retry);
-            ing->retry = retry;
-            ing->nretry += left;
-            log_msg(LOG_WARN, "ingest: %zu pair counts not written (%s): kept for the next flush",
-                    left / 2, error);
-        } else {
-            log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", left / 2);
-        }
-        flush_finish(ing, error);
-        return;
+        /* It waits for the next flush. It may have been applied after
+         * all (a reply lost with the connection): then it is counted
+         * again, never lost. */
+        flush_keep(ing, ch->start, ch->end);
+        if (!ing->flush_error)
+            ing->flush_error = error;
+    } else {
+        ing->stats.pairs_written += ch->end - ch->start;    /* directed: halved in get_stats */
+        ing->dir_unwritten -= ch->end - ch->start;
     }
-    ing->stats.pairs_written += ing->dir_chunk_end - ing->dir_sent;     /* directed: halved below */
-    ing->dir_sent = ing->dir_chunk_end;
-    if (ing->dir_sent < ing->ndir)
-        flush_send_chunk(ing);
-    else
+    flush_send_chunks(ing);
+    if (ing->chunks_in_flight)
+        return;
+    if (ing->flush_error) {
+        const char *why = ing->flush_error;
+        ing->stats.flush_failures++;
+        flush_keep(ing, ing->dir_next, ing->ndir);
+        log_msg(LOG_WARN, "ingest: %zu pair counts not written (%s): kept for the next flush",
+                ing->dir_unwritten / 2, why);
+        flush_finish(ing, why);
+    } else if (ing->dir_next == ing->ndir) {
         flush_send_counts(ing);
+    }
 }
 
-/* APPENDs the next records' counts to their lists and marks them dirty. */
-static void flush_send_chunk(struct ingest *ing)
+/* Builds the commands for the records from dir[ing->dir_next]: one APPEND
+ * each of their counts, and SADD dirty; about FLUSH_CHUNK_BYTES. */
+static int flush_build_chunk(struct ingest *ing, struct cmds *cs, size_t *end)
 {
-    struct cmds cs = {0};
     struct strbuf list = {0};
     const char *pfx = ing->cfg->redis_prefix;
     const uint64_t *dir = ing->dir;
-    size_t i = ing->dir_sent, bytes = 0, dirty = SIZE_MAX;  /* dirty: the SADD being filled */
+    size_t i = ing->dir_next, bytes = 0, dirty = SIZE_MAX;  /* dirty: the SADD being filled */
     int failed = 0;
-    while (!failed && i < ing->ndir && bytes < FLUSH_CHUNK_BYTES) {
+    while (!failed && !cs->failed && i < ing->ndir && bytes < FLUSH_CHUNK_BYTES) {
         uint32_t from = (uint32_t)(dir[i] >> 32);
         strbuf_reset(&list);
         while (i < ing->ndir && (uint32_t)(dir[i] >> 32) == from) {
@@ -834,28 +856,54 @@ static void flush_send_chunk(struct ingest *ing)
             i = j;
         }
         const char *name = names_get(ing->names, from);
-        struct rcmd *c = cmd_key(&cs, "APPEND", pfx, "co:", name);
+        struct rcmd *c = cmd_key(cs, "APPEND", pfx, "co:", name);
         if (!c)
             break;
         size_t len = list.len;
         bytes += len;
-        cs.failed |= rcmd_take(c, strbuf_steal(&list), len);
-        if (dirty == SIZE_MAX || cs.c[dirty].argc >= 1002) {
-            if (!cmd_key(&cs, "SADD", pfx, "dirty", ""))
+        cs->failed |= rcmd_take(c, strbuf_steal(&list), len);
+        if (dirty == SIZE_MAX || cs->c[dirty].argc >= 1002) {
+            if (!cmd_key(cs, "SADD", pfx, "dirty", ""))
                 break;
-            dirty = cs.n - 1;
+            dirty = cs->n - 1;
         }
-        cmd_arg(&cs, &cs.c[dirty], name);
+        cmd_arg(cs, &cs->c[dirty], name);
     }
     strbuf_free(&list);
-    ing->dir_chunk_end = i;
-    if (failed || cs.failed || i == ing->dir_sent) {
+    *end = i;
+    return failed || cs->failed || i == ing->dir_next ? -1 : 0;
+}
+
+static void flush_chunk_done_none(struct ingest *ing)
+{
+    const char *why = ing->flush_error ? ing->flush_error : "out_of_memory";
+    ing->stats.flush_failures++;
+    flush_keep(ing, ing->dir_next, ing->ndir);
+    flush_finish(ing, why);
+}
+
+/* Keeps up to FLUSH_CHUNKS chunks on the way: Redis applies one while the
+ * next is built and sent. */
+static void flush_send_chunks(struct ingest *ing)
+{
+    while (!ing->flush_error && ing->dir_next < ing->ndir && ing->chunks_in_flight < FLUSH_CHUNKS) {
+        struct flush_chunk *ch = NULL;
+        for (size_t k = 0; k < FLUSH_CHUNKS && !ch; k++)
+            if (!ing->chunks[k].op)
+                ch = &ing->chunks[k];
+        struct cmds cs = {0};
+        size_t end;
+        if (!ch || flush_build_chunk(ing, &cs, &end) < 0) {
+            cmds_free(&cs);
+            ing->flush_error = "out_of_memory";
+            break;
+        }
+        *ch = (struct flush_chunk){ing, ing->dir_next, end, NULL};
+        ing->dir_next = end;
+        ing->chunks_in_flight++;
+        ch->op = store_exec(ing->st, cs.c, cs.n, flush_chunk_done, ch);
         cmds_free(&cs);
-        flush_chunk_done(NULL, "out_of_memory", ing);
-        return;
     }
-    ing->flush_op = store_exec(ing->st, cs.c, cs.n, flush_chunk_done, ing);
-    cmds_free(&cs);
 }
 
 static void flush_start(struct ingest *ing)
@@ -878,7 +926,7 @@ static void flush_start(struct ingest *ing)
     uint64_t *dir = NULL;
     size_t ndir = 0;
     if (pairs_directed(&ing->pending, &dir, &ndir) < 0) {
-        ing->ndir = ing->dir_sent = 0;
+        ing->ndir = ing->dir_next = 0;
         flush_finish(ing, "out_of_memory");     /* the counts stay pending */
         return;
     }
@@ -898,12 +946,16 @@ static void flush_start(struct ingest *ing)
         dir = all ? all : dir;
     }
     ing->dir = dir;
-    ing->ndir = ndir;
-    ing->dir_sent = ing->dir_chunk_end = 0;
-    if (ndir)
-        flush_send_chunk(ing);
-    else
+    ing->ndir = ing->dir_unwritten = ndir;
+    ing->dir_next = 0;
+    ing->flush_error = NULL;
+    if (!ndir) {
         flush_send_counts(ing);
+        return;
+    }
+    flush_send_chunks(ing);
+    if (ing->chunks_in_flight == 0)     /* not even one chunk could be built */
+        flush_chunk_done_none(ing);
 }
 
 static void flush_tick(evutil_socket_t fd, short what, void *arg)
@@ -963,9 +1015,9 @@ void ingest_free(struct ingest *ing)
 {
     if (!ing)
         return;
-    if (ing->pending.n || ing->nretry || ing->dir_sent < ing->ndir)
+    if (ing->pending.n || ing->nretry || ing->dir_unwritten)
         log_msg(LOG_WARN, "ingest: %zu pair counts dropped at exit",
-                ing->pending.n + (ing->ndir - ing->dir_sent + ing->nretry) / 2);
+                ing->pending.n + (ing->dir_unwritten + ing->nretry) / 2);
     while (ing->waiting_head) {
         struct ingest_job *job = ing->waiting_head;
         ing->waiting_head = job->next;
@@ -979,6 +1031,9 @@ void ingest_free(struct ingest *ing)
     }
     if (ing->flush_running)
         store_op_cancel(ing->flush_op);
+    for (size_t k = 0; k < FLUSH_CHUNKS; k++)
+        if (ing->chunks[k].op)
+            store_op_cancel(ing->chunks[k].op);
     waiters_answer(ing->waiters, "shutting_down");
     waiters_answer(ing->flush_waiters, "shutting_down");
     if (ing->flush_timer)
@@ -997,6 +1052,6 @@ void ingest_get_stats(const struct ingest *ing, struct ingest_stats *st)
 {
     *st = ing->stats;
     st->pairs_written /= 2;
-    st->pending_pairs = ing->pending.n + (ing->ndir - ing->dir_sent + ing->nretry) / 2;
+    st->pending_pairs = ing->pending.n + (ing->dir_unwritten + ing->nretry) / 2;
     st->pending_counts = !counts_empty(&ing->counts) || !counts_empty(&ing->counts_flushing);
 }

@@ -128,7 +128,7 @@ static void lists_read(redisReply *reply, const char *error, void *arg)
             failed = rcmd_addstr(ping, "PING");
         }
         if (!failed)
-            c->op = store_exec(c->st, cmds, ncmds, swapped, c);
+            c->op = store_exec_sure(c->st, cmds, ncmds, swapped, NULL, c);
     }
     for (size_t i = 0; cmds && i < ncmds; i++)
         rcmd_free(&cmds[i]);
@@ -191,7 +191,7 @@ static void round_start(struct compactor *c)
         round_end(c, "out_of_memory");
         return;
     }
-    c->op = store_exec(c->st, &cmd, 1, popped, c);
+    c->op = store_exec_sure(c->st, &cmd, 1, popped, NULL, c);
     rcmd_free(&cmd);
 }
 

@@ -146,6 +146,7 @@ struct ingest_job {
     ingest_done_cb *done_cb;
     void *arg;
     int forgotten;
+    int answered;                   /* the caller has its answer (see job_late) */
     struct store_op *op;
     size_t sent;                    /* commands in the last store_exec */
     struct ingest_job *next;        /* while waiting, or in running */
@@ -237,7 +238,7 @@ static void job_finish(struct ingest_job *job, const char *error)
         ing->running = job->next;
     if (job->next)
         job->next->prev = job->prev;
-    if (!job->forgotten) {
+    if (!job->forgotten && !job->answered) {
         if (job->kind == JOB_EVENTS)
             job->cb(error ? NULL : &job->res, error, job->arg);
         else
@@ -245,6 +246,24 @@ static void job_finish(struct ingest_job *job, const char *error)
     }
     job_free(job);
     start_waiting(ing);
+}
+
+/* A write past redis.timeout_ms: the caller is told it is not confirmed
+ * (and may send again: what was applied comes back as duplicates); the
+ * job waits for the real outcome and counts the events if they were
+ * applied after all. */
+static void job_late(void *arg)
+{
+    struct ingest_job *job = arg;
+    if (job->forgotten || job->answered)
+        return;
+    job->answered = 1;
+    log_msg(LOG_WARN, "ingest: a write of %zu events is not confirmed after %d ms; still waiting",
+            job->b.n, job->ing->cfg->redis_timeout_ms);
+    if (job->kind == JOB_EVENTS)
+        job->cb(NULL, "write_unconfirmed", job->arg);
+    else
+        job->done_cb("write_unconfirmed", job->arg);
 }
 
 static void job_enqueue(struct ingest *ing, struct ingest_job *job)
@@ -501,7 +520,7 @@ static void read_done(redisReply *reply, const char *error, void *arg)
         return;
     }
     job->sent = cs.n;
-    job->op = store_exec(ing->st, cs.c, cs.n, write_done, job);
+    job->op = store_exec_sure(ing->st, cs.c, cs.n, write_done, job_late, job);
     cmds_free(&cs);
 }
 
@@ -586,7 +605,10 @@ static void job_start(struct ingest_job *job)
         return;
     }
     job->sent = cs.n;
-    job->op = store_exec(ing->st, cs.c, cs.n, job->kind == JOB_FORGET ? forget_deleted : read_done, job);
+    if (job->kind == JOB_FORGET)
+        job->op = store_exec_sure(ing->st, cs.c, cs.n, forget_deleted, job_late, job);
+    else
+        job->op = store_exec(ing->st, cs.c, cs.n, read_done, job);
     cmds_free(&cs);
 }
 
@@ -617,7 +639,7 @@ static void forget_deleted(redisReply *reply, const char *error, void *arg)
         job_finish(job, "out_of_memory");
         return;
     }
-    job->op = store_exec(job->ing->st, &c, 1, forget_counted, job);
+    job->op = store_exec_sure(job->ing->st, &c, 1, forget_counted, job_late, job);
     rcmd_free(&c);
 }
 
@@ -780,7 +802,7 @@ static void flush_send_counts(struct ingest *ing)
         flush_finish(ing, "out_of_memory");
         return;
     }
-    ing->flush_op = store_exec(ing->st, cs.c, cs.n, counts_written, ing);
+    ing->flush_op = store_exec_sure(ing->st, cs.c, cs.n, counts_written, NULL, ing);
     cmds_free(&cs);
 }
 
@@ -901,7 +923,7 @@ static void flush_send_chunks(struct ingest *ing)
         *ch = (struct flush_chunk){ing, ing->dir_next, end, NULL};
         ing->dir_next = end;
         ing->chunks_in_flight++;
-        ch->op = store_exec(ing->st, cs.c, cs.n, flush_chunk_done, ch);
+        ch->op = store_exec_sure(ing->st, cs.c, cs.n, flush_chunk_done, NULL, ch);
         cmds_free(&cs);
     }
 }

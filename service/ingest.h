@@ -48,8 +48,11 @@ struct ingest_stats {
     int pending_counts;         /* record counts or totals not written yet */
 };
 
-/* res is NULL when error is set ("redis_unavailable", "redis_timeout",
- * "out_of_memory"); nothing of the batch was applied then. */
+/* res is NULL when error is set: "redis_unavailable", "redis_timeout",
+ * "out_of_memory" (nothing of the batch was applied), or
+ * "write_unconfirmed": the write took longer than redis.timeout_ms and may
+ * yet be applied (the job goes on and counts the events if it is; sent
+ * again, they come back as duplicates). */
 typedef void ingest_cb(const struct ingest_result *res, const char *error, void *arg);
 typedef void ingest_done_cb(const char *error, void *arg);
 

@@ -53,10 +53,15 @@ static void loans_ingested(const struct ingest_result *res, const char *error, v
     struct loans_request *lr = arg;
     lr->srv->pending_requests--;
     if (error) {
+        int unsure = strcmp(error, "write_unconfirmed") == 0;
         log_msg(LOG_WARN, "loan events not taken: %s", error);
         http_reply_json(lr->req, 503, json_pack("{s:s, s:n, s:s}", "error",
-                                                "the loan store is unavailable; nothing was applied, "
-                                                "send the events again", "field", "reason", error));
+                                                unsure ? "the loan store did not confirm in time; send "
+                                                         "the events again (those applied meanwhile "
+                                                         "come back as duplicates)"
+                                                       : "the loan store is unavailable; nothing was "
+                                                         "applied, send the events again",
+                                                "field", "reason", error));
     } else {
         http_reply_json(lr->req, 202, json_pack("{s:I, s:I, s:I, s:I, s:I}",
                                                 "taken", (json_int_t)res->taken,
@@ -171,7 +176,9 @@ static void patron_forgotten(const char *error, void *arg)
     fr->srv->pending_requests--;
     if (error)
         http_reply_json(fr->req, 503, json_pack("{s:s, s:n, s:s}", "error",
-                                                "the loan store is unavailable; nothing was removed",
+                                                strcmp(error, "write_unconfirmed") == 0
+                                                ? "the loan store did not confirm in time; ask again"
+                                                : "the loan store is unavailable; nothing was removed",
                                                 "field", "reason", error));
     else
         http_reply_json(fr->req, 200, json_pack("{s:b}", "forgotten", 1));

@@ -22,6 +22,8 @@ struct store {
 
 struct store_op {
     store_cb *cb;
+    store_late_cb *late;        /* store_exec_sure: the deadline only tells this */
+    int sure;
     void *arg;
     int answered;               /* cb called, or cancelled */
     int awaiting_reply;         /* hiredis (or the deferred failure) still owes us */
@@ -133,6 +135,10 @@ static void op_deadline_cb(evutil_socket_t fd, short what, void *arg)
     if (what & EV_TIMEOUT && op->awaiting_reply == 2) {    /* deferred failure */
         op->awaiting_reply = 0;
         op_answer(op, NULL, "redis_unavailable");
+    } else if (op->sure) {
+        if (op->late && !op->answered)
+            op->late(op->arg);
+        return;                 /* the reply (or the lost connection) will come */
     } else {
         op_answer(op, NULL, "redis_timeout");
     }
@@ -146,6 +152,15 @@ void store_op_cancel(struct store_op *op)
     op->answered = 1;
     event_del(op->deadline);
     op_maybe_free(op);
+}
+
+struct store_op *store_exec_sure(struct store *st, struct rcmd *cmds, size_t ncmds,
+                                 store_cb *cb, store_late_cb *late, void *arg)
+{
+    struct store_op *op = store_exec(st, cmds, ncmds, cb, arg);
+    op->sure = 1;
+    op->late = late;
+    return op;
 }
 
 struct store_op *store_exec(struct store *st, struct rcmd *cmds, size_t ncmds,

@@ -44,6 +44,14 @@ int store_connected(const struct store *st);
  * (never NULL: failures are reported through cb). */
 struct store_op *store_exec(struct store *st, struct rcmd *cmds, size_t ncmds,
                             store_cb *cb, void *arg);
+/* For writes whose outcome must be known: cb gets the real reply, however
+ * late (or "redis_unavailable" when the connection is lost first): a
+ * command that took too long has usually not failed, only waited, and
+ * will still be applied. late (may be NULL) is called once if
+ * redis.timeout_ms passes first, to answer whoever cannot wait. */
+typedef void store_late_cb(void *arg);
+struct store_op *store_exec_sure(struct store *st, struct rcmd *cmds, size_t ncmds,
+                                 store_cb *cb, store_late_cb *late, void *arg);
 /* cb will not be called; safe until the callback has run. */
 void store_op_cancel(struct store_op *op);
 

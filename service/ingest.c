@@ -114,12 +114,13 @@ struct ingest {
     uint64_t *retry;                /* directed counts a failed flush did not write */
     size_t nretry;
     int flush_running;
-    uint64_t *dir;                  /* the running flush's directed counts, sorted */
-    size_t ndir, dir_next;          /* dir[dir_next..] not sent yet */
-    size_t dir_unwritten;           /* entries not known to be written (stats) */
+    struct pair_groups groups[2];   /* the running flush's counts by record: pending, retried */
+    size_t next_record;             /* records [0, next_record) sent */
+    size_t units_unwritten;         /* directed counts not known to be written (stats) */
     struct flush_chunk {
         struct ingest *ing;
-        size_t start, end;          /* in dir */
+        size_t first, end;          /* records [first, end) */
+        size_t units;               /* their directed counts */
         struct store_op *op;        /* NULL: slot free */
     } chunks[4];                    /* written at once, in order */
     size_t chunks_in_flight;
@@ -715,18 +716,6 @@ void ingest_job_forget(struct ingest_job *job)
 
 /* ---- flushing pair counts --------------------------------------------------- */
 
-/* Appends "<record> <count>\n". */
-static int append_line(struct strbuf *sb, const char *record, size_t len, uint32_t count)
-{
-    char line[16], *p = line + sizeof line;
-    *--p = '\n';
-    do
-        *--p = (char)('0' + count % 10);
-    while (count /= 10);
-    *--p = ' ';
-    return strbuf_append(sb, record, len) | strbuf_append(sb, p, (size_t)(line + sizeof line - p));
-}
-
 static void waiters_answer(struct waiter *w, const char *error)
 {
     while (w) {
@@ -750,9 +739,9 @@ static void flush_finish(struct ingest *ing, const char *error)
     if (error)
         counts_merge(&ing->counts, &ing->counts_flushing);
     counts_clear(&ing->counts_flushing);
-    free(ing->dir);
-    ing->dir = NULL;
-    ing->ndir = ing->dir_next = ing->dir_unwritten = 0;
+    pair_groups_free(&ing->groups[0]);
+    pair_groups_free(&ing->groups[1]);
+    ing->next_record = ing->units_unwritten = 0;
     ing->flush_error = NULL;
     ing->flush_running = 0;
     struct waiter *w = ing->flush_waiters;
@@ -806,20 +795,30 @@ static void flush_send_counts(struct ingest *ing)
     cmds_free(&cs);
 }
 
-/* Keeps dir[start, end) for the next flush. */
-static void flush_keep(struct ingest *ing, size_t start, size_t end)
+/* Keeps the counts of records [first, end) for the next flush, as
+ * directed keys (from << 32 | to, once per count). */
+static void flush_keep(struct ingest *ing, size_t first, size_t end)
 {
-    size_t n = end - start;
-    uint64_t *retry = n ? realloc(ing->retry, (ing->nretry + n) * sizeof *retry) : NULL;
+    size_t n = 0;
+    for (int k = 0; k < 2; k++)
+        for (size_t r = first; r < end && r < ing->groups[k].nrecords; r++)
+            for (uint32_t i = ing->groups[k].start[r]; i < ing->groups[k].start[r + 1]; i++)
+                n += ing->groups[k].count[i];
     if (!n)
         return;
+    uint64_t *retry = realloc(ing->retry, (ing->nretry + n) * sizeof *retry);
     if (!retry) {
         log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", n / 2);
         return;
     }
-    memcpy(retry + ing->nretry, ing->dir + start, n * sizeof *retry);
     ing->retry = retry;
-    ing->nretry += n;
+    for (int k = 0; k < 2; k++) {
+        const struct pair_groups *g = &ing->groups[k];
+        for (size_t r = first; r < end && r < g->nrecords; r++)
+            for (uint32_t i = g->start[r]; i < g->start[r + 1]; i++)
+                for (uint32_t c = 0; c < g->count[i]; c++)
+                    retry[ing->nretry++] = (uint64_t)r << 32 | g->other[i];
+    }
 }
 
 static void flush_chunk_done(redisReply *reply, const char *error, void *arg)
@@ -834,12 +833,12 @@ static void flush_chunk_done(redisReply *reply, const char *error, void *arg)
         /* It waits for the next flush. It may have been applied after
          * all (a reply lost with the connection): then it is counted
          * again, never lost. */
-        flush_keep(ing, ch->start, ch->end);
+        flush_keep(ing, ch->first, ch->end);
         if (!ing->flush_error)
             ing->flush_error = error;
     } else {
-        ing->stats.pairs_written += ch->end - ch->start;    /* directed: halved in get_stats */
-        ing->dir_unwritten -= ch->end - ch->start;
+        ing->stats.pairs_written += ch->units;      /* directed: halved in get_stats */
+        ing->units_unwritten -= ch->units;
     }
     flush_send_chunks(ing);
     if (ing->chunks_in_flight)
@@ -847,60 +846,96 @@ static void flush_chunk_done(redisReply *reply, const char *error, void *arg)
     if (ing->flush_error) {
         const char *why = ing->flush_error;
         ing->stats.flush_failures++;
-        flush_keep(ing, ing->dir_next, ing->ndir);
+        flush_keep(ing, ing->next_record, ing->groups[0].nrecords);
         log_msg(LOG_WARN, "ingest: %zu pair counts not written (%s): kept for the next flush",
-                ing->dir_unwritten / 2, why);
+                ing->units_unwritten / 2, why);
         flush_finish(ing, why);
-    } else if (ing->dir_next == ing->ndir) {
+    } else if (ing->next_record == ing->groups[0].nrecords) {
         flush_send_counts(ing);
     }
 }
 
-/* Builds the commands for the records from dir[ing->dir_next]: one APPEND
- * each of their counts, and SADD dirty; about FLUSH_CHUNK_BYTES. */
-static int flush_build_chunk(struct ingest *ing, struct cmds *cs, size_t *end)
+static size_t digits(uint32_t n)
 {
-    struct strbuf list = {0};
+    size_t d = 1;
+    while (n >= 10) {
+        n /= 10;
+        d++;
+    }
+    return d;
+}
+
+/* Writes "<record> <count>\n" at p; returns the end. */
+static char *put_line(char *p, const char *record, size_t len, uint32_t count)
+{
+    memcpy(p, record, len);
+    p += len;
+    *p++ = ' ';
+    size_t d = digits(count);
+    for (size_t i = d; i > 0; i--, count /= 10)
+        p[i - 1] = (char)('0' + count % 10);
+    p += d;
+    *p++ = '\n';
+    return p;
+}
+
+/* Builds the commands for the records from ing->next_record on: one
+ * APPEND each of their counts (the line text sized exactly first), and
+ * SADD dirty; about FLUSH_CHUNK_BYTES. */
+static int flush_build_chunk(struct ingest *ing, struct cmds *cs, size_t *end, size_t *units)
+{
     const char *pfx = ing->cfg->redis_prefix;
-    const uint64_t *dir = ing->dir;
-    size_t i = ing->dir_next, bytes = 0, dirty = SIZE_MAX;  /* dirty: the SADD being filled */
-    int failed = 0;
-    while (!failed && !cs->failed && i < ing->ndir && bytes < FLUSH_CHUNK_BYTES) {
-        uint32_t from = (uint32_t)(dir[i] >> 32);
-        strbuf_reset(&list);
-        while (i < ing->ndir && (uint32_t)(dir[i] >> 32) == from) {
-            size_t j = i;
-            while (j < ing->ndir && dir[j] == dir[i])
-                j++;
-            uint32_t to = (uint32_t)dir[i];
-            failed |= append_line(&list, names_get(ing->names, to), names_len(ing->names, to),
-                                  (uint32_t)(j - i));
-            i = j;
+    const struct pair_groups *g = ing->groups;
+    size_t r = ing->next_record, n = g[0].nrecords, bytes = 0, dirty = SIZE_MAX;
+    *units = 0;
+    while (!cs->failed && r < n && bytes < FLUSH_CHUNK_BYTES) {
+        size_t len = 0;
+        for (int k = 0; k < 2; k++)
+            for (uint32_t i = r < g[k].nrecords ? g[k].start[r] : 0;
+                 r < g[k].nrecords && i < g[k].start[r + 1]; i++)
+                len += names_len(ing->names, g[k].other[i]) + digits(g[k].count[i]) + 2;
+        if (len == 0) {
+            r++;
+            continue;
         }
-        const char *name = names_get(ing->names, from);
-        struct rcmd *c = cmd_key(cs, "APPEND", pfx, "co:", name);
-        if (!c)
+        char *text = malloc(len), *p = text;
+        if (!text) {
+            cs->failed = 1;
             break;
-        size_t len = list.len;
+        }
+        for (int k = 0; k < 2; k++) {
+            for (uint32_t i = r < g[k].nrecords ? g[k].start[r] : 0;
+                 r < g[k].nrecords && i < g[k].start[r + 1]; i++) {
+                uint32_t to = g[k].other[i];
+                p = put_line(p, names_get(ing->names, to), names_len(ing->names, to), g[k].count[i]);
+                *units += g[k].count[i];
+            }
+        }
+        const char *name = names_get(ing->names, (uint32_t)r);
+        struct rcmd *c = cmd_key(cs, "APPEND", pfx, "co:", name);
+        if (!c) {
+            free(text);
+            break;
+        }
+        cs->failed |= rcmd_take(c, text, len);
         bytes += len;
-        cs->failed |= rcmd_take(c, strbuf_steal(&list), len);
         if (dirty == SIZE_MAX || cs->c[dirty].argc >= 1002) {
             if (!cmd_key(cs, "SADD", pfx, "dirty", ""))
                 break;
             dirty = cs->n - 1;
         }
         cmd_arg(cs, &cs->c[dirty], name);
+        r++;
     }
-    strbuf_free(&list);
-    *end = i;
-    return failed || cs->failed || i == ing->dir_next ? -1 : 0;
+    *end = r;
+    return cs->failed ? -1 : 0;
 }
 
 static void flush_chunk_done_none(struct ingest *ing)
 {
     const char *why = ing->flush_error ? ing->flush_error : "out_of_memory";
     ing->stats.flush_failures++;
-    flush_keep(ing, ing->dir_next, ing->ndir);
+    flush_keep(ing, ing->next_record, ing->groups[0].nrecords);
     flush_finish(ing, why);
 }
 
@@ -908,20 +943,25 @@ static void flush_chunk_done_none(struct ingest *ing)
  * next is built and sent. */
 static void flush_send_chunks(struct ingest *ing)
 {
-    while (!ing->flush_error && ing->dir_next < ing->ndir && ing->chunks_in_flight < FLUSH_CHUNKS) {
+    while (!ing->flush_error && ing->next_record < ing->groups[0].nrecords &&
+           ing->chunks_in_flight < FLUSH_CHUNKS) {
         struct flush_chunk *ch = NULL;
         for (size_t k = 0; k < FLUSH_CHUNKS && !ch; k++)
             if (!ing->chunks[k].op)
                 ch = &ing->chunks[k];
         struct cmds cs = {0};
-        size_t end;
-        if (!ch || flush_build_chunk(ing, &cs, &end) < 0) {
+        size_t end, units;
+        if (!ch || flush_build_chunk(ing, &cs, &end, &units) < 0) {
             cmds_free(&cs);
             ing->flush_error = "out_of_memory";
             break;
         }
-        *ch = (struct flush_chunk){ing, ing->dir_next, end, NULL};
-        ing->dir_next = end;
+        if (cs.n == 0) {        /* the records left have no counts */
+            ing->next_record = end;
+            break;
+        }
+        *ch = (struct flush_chunk){ing, ing->next_record, end, units, NULL};
+        ing->next_record = end;
         ing->chunks_in_flight++;
         ch->op = store_exec_sure(ing->st, cs.c, cs.n, flush_chunk_done, NULL, ch);
         cmds_free(&cs);
@@ -943,41 +983,32 @@ static void flush_start(struct ingest *ing)
     struct counts c = ing->counts_flushing;     /* empty */
     ing->counts_flushing = ing->counts;
     ing->counts = c;
-    /* Both directions, sorted: each record's neighbours are one run, each
-     * neighbour's count the length of its run. */
-    uint64_t *dir = NULL;
-    size_t ndir = 0;
-    if (pairs_directed(&ing->pending, &dir, &ndir) < 0) {
-        ing->ndir = ing->dir_next = 0;
-        flush_finish(ing, "out_of_memory");     /* the counts stay pending */
+    /* Every record's neighbours and counts, summed, both directions. */
+    size_t nrecords = names_count(ing->names), pending = ing->pending.n;
+    if (pairs_group_take(&ing->pending, nrecords, &ing->groups[0]) < 0) {
+        log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", pending);
+        flush_finish(ing, "out_of_memory");
         return;
     }
-    pairs_clear(&ing->pending);
+    ing->units_unwritten = 2 * pending + ing->nretry;
     if (ing->nretry) {
-        uint64_t *all = realloc(dir, (ndir + ing->nretry) * sizeof *all);
-        uint64_t *tmp = malloc((ndir + ing->nretry) * sizeof *tmp);
-        if (all && tmp) {
-            memcpy(all + ndir, ing->retry, ing->nretry * sizeof *all);
-            ndir += ing->nretry;
-            pairs_radix_sort(all, tmp, ndir);
+        if (pairs_group_directed(ing->retry, ing->nretry, nrecords, &ing->groups[1]) == 0) {
             free(ing->retry);
             ing->retry = NULL;
             ing->nretry = 0;
+        } else {
+            ing->units_unwritten -= ing->nretry;    /* they stay in retry */
         }
-        free(tmp);
-        dir = all ? all : dir;
     }
-    ing->dir = dir;
-    ing->ndir = ing->dir_unwritten = ndir;
-    ing->dir_next = 0;
+    ing->next_record = 0;
     ing->flush_error = NULL;
-    if (!ndir) {
-        flush_send_counts(ing);
-        return;
-    }
     flush_send_chunks(ing);
-    if (ing->chunks_in_flight == 0)     /* not even one chunk could be built */
+    if (ing->chunks_in_flight)
+        return;
+    if (ing->flush_error)               /* not even one chunk could be built */
         flush_chunk_done_none(ing);
+    else                                /* no pair counts: only record counts */
+        flush_send_counts(ing);
 }
 
 static void flush_tick(evutil_socket_t fd, short what, void *arg)
@@ -1037,9 +1068,9 @@ void ingest_free(struct ingest *ing)
 {
     if (!ing)
         return;
-    if (ing->pending.n || ing->nretry || ing->dir_unwritten)
+    if (ing->pending.n || ing->nretry || ing->units_unwritten)
         log_msg(LOG_WARN, "ingest: %zu pair counts dropped at exit",
-                ing->pending.n + (ing->dir_unwritten + ing->nretry) / 2);
+                ing->pending.n + (ing->units_unwritten + ing->nretry) / 2);
     while (ing->waiting_head) {
         struct ingest_job *job = ing->waiting_head;
         ing->waiting_head = job->next;
@@ -1061,7 +1092,8 @@ void ingest_free(struct ingest *ing)
     if (ing->flush_timer)
         event_free(ing->flush_timer);
     pairs_free(&ing->pending);
-    free(ing->dir);
+    pair_groups_free(&ing->groups[0]);
+    pair_groups_free(&ing->groups[1]);
     free(ing->retry);
     counts_free(&ing->counts);
     counts_free(&ing->counts_flushing);
@@ -1074,6 +1106,6 @@ void ingest_get_stats(const struct ingest *ing, struct ingest_stats *st)
 {
     *st = ing->stats;
     st->pairs_written /= 2;
-    st->pending_pairs = ing->pending.n + (ing->dir_unwritten + ing->nretry) / 2;
+    st->pending_pairs = ing->pending.n + (ing->units_unwritten + ing->nretry) / 2;
     st->pending_counts = !counts_empty(&ing->counts) || !counts_empty(&ing->counts_flushing);
 }

@@ -91,49 +91,164 @@ void pairs_radix_sort(uint64_t *keys, uint64_t *tmp, size_t n)
     free(count);
 }
 
-int pairs_each(const struct pair_table *t,
-               void (*fn)(uint32_t a, uint32_t b, uint32_t count, void *arg), void *arg)
+static int sorted_runs_in_place(uint64_t *k, size_t nsrc, uint64_t **keys, uint32_t **counts,
+                                size_t *n);
+
+/* Sorts a copy of t's keys and sums equal ones: *keys[0 .. *n) distinct,
+ * ascending, with their counts. Both arrays malloc'd (caller frees). */
+static int sorted_runs(const uint64_t *src, size_t nsrc, uint64_t **keys, uint32_t **counts,
+                       size_t *n)
 {
-    uint64_t *k = malloc((t->n ? t->n : 1) * sizeof *k), *tmp = malloc((t->n ? t->n : 1) * sizeof *tmp);
-    if (!k || !tmp) {
-        free(k);
+    uint64_t *k = malloc((nsrc ? nsrc : 1) * sizeof *k);
+    if (!k)
+        return -1;
+    if (nsrc)
+        memcpy(k, src, nsrc * sizeof *k);
+    return sorted_runs_in_place(k, nsrc, keys, counts, n);
+}
+
+/* The same on k itself (malloc'd, nsrc keys): it becomes *keys, or is
+ * freed on failure. */
+static int sorted_runs_in_place(uint64_t *k, size_t nsrc, uint64_t **keys, uint32_t **counts,
+                                size_t *n)
+{
+    uint64_t *tmp = malloc((nsrc ? nsrc : 1) * sizeof *tmp);
+    uint32_t *c = malloc((nsrc ? nsrc : 1) * sizeof *c);
+    if (!tmp || !c) {
         free(tmp);
+        free(c);
+        free(k);
         return -1;
     }
-    if (t->n)
-        memcpy(k, t->keys, t->n * sizeof *k);
-    pairs_radix_sort(k, tmp, t->n);
+    pairs_radix_sort(k, tmp, nsrc);
     free(tmp);
-    for (size_t i = 0; i < t->n;) {
+    size_t d = 0;
+    for (size_t i = 0; i < nsrc;) {
         size_t j = i;
-        while (j < t->n && k[j] == k[i])
+        while (j < nsrc && k[j] == k[i])
             j++;
-        fn((uint32_t)(k[i] >> 32), (uint32_t)k[i], (uint32_t)(j - i), arg);
+        k[d] = k[i];
+        c[d++] = j - i > UINT32_MAX ? UINT32_MAX : (uint32_t)(j - i);
         i = j;
     }
-    free(k);
+    *keys = k;
+    *counts = c;
+    *n = d;
     return 0;
 }
 
-int pairs_directed(const struct pair_table *t, uint64_t **out, size_t *n)
+int pairs_each(const struct pair_table *t,
+               void (*fn)(uint32_t a, uint32_t b, uint32_t count, void *arg), void *arg)
 {
-    size_t m = 2 * t->n;
-    uint64_t *k = malloc((m ? m : 1) * sizeof *k), *tmp = malloc((m ? m : 1) * sizeof *tmp);
-    if (!k || !tmp) {
-        free(k);
-        free(tmp);
+    uint64_t *k;
+    uint32_t *c;
+    size_t d;
+    if (sorted_runs(t->keys, t->n, &k, &c, &d) < 0)
+        return -1;
+    for (size_t i = 0; i < d; i++)
+        fn((uint32_t)(k[i] >> 32), (uint32_t)k[i], c[i], arg);
+    free(k);
+    free(c);
+    return 0;
+}
+
+void pair_groups_free(struct pair_groups *g)
+{
+    free(g->start);
+    free(g->other);
+    free(g->count);
+    memset(g, 0, sizeof *g);
+}
+
+/* Counting sort of d distinct (key, count) by record: both directions
+ * when both, else from (key >> 32) to (key & 0xffffffff) only. */
+static int group(const uint64_t *k, const uint32_t *c, size_t d, int both, size_t nrecords,
+                 struct pair_groups *g)
+{
+    size_t entries = both ? 2 * d : d;
+    memset(g, 0, sizeof *g);
+    if (entries >= UINT32_MAX)
+        return -1;
+    g->nrecords = nrecords;
+    g->start = calloc(nrecords + 1, sizeof *g->start);
+    g->other = malloc((entries ? entries : 1) * sizeof *g->other);
+    g->count = malloc((entries ? entries : 1) * sizeof *g->count);
+    if (!g->start || !g->other || !g->count) {
+        pair_groups_free(g);
         return -1;
     }
-    for (size_t i = 0; i < t->n; i++) {
-        uint64_t key = t->keys[i];
-        k[2 * i] = key;
-        k[2 * i + 1] = key << 32 | key >> 32;
+    for (size_t i = 0; i < d; i++) {
+        uint32_t a = (uint32_t)(k[i] >> 32), b = (uint32_t)k[i];
+        if (a >= nrecords || b >= nrecords) {
+            pair_groups_free(g);
+            return -1;
+        }
+        g->start[a + 1]++;
+        if (both)
+            g->start[b + 1]++;
     }
-    pairs_radix_sort(k, tmp, m);
-    free(tmp);
-    *out = k;
-    *n = m;
+    for (size_t r = 0; r < nrecords; r++)
+        g->start[r + 1] += g->start[r];
+    uint32_t *at = malloc((nrecords ? nrecords : 1) * sizeof *at);
+    if (!at) {
+        pair_groups_free(g);
+        return -1;
+    }
+    memcpy(at, g->start, nrecords * sizeof *at);
+    for (size_t i = 0; i < d; i++) {
+        uint32_t a = (uint32_t)(k[i] >> 32), b = (uint32_t)k[i];
+        g->other[at[a]] = b;
+        g->count[at[a]++] = c[i];
+        if (both) {
+            g->other[at[b]] = a;
+            g->count[at[b]++] = c[i];
+        }
+    }
+    free(at);
     return 0;
+}
+
+int pairs_group(const struct pair_table *t, size_t nrecords, struct pair_groups *g)
+{
+    uint64_t *k;
+    uint32_t *c;
+    size_t d;
+    if (sorted_runs(t->keys, t->n, &k, &c, &d) < 0)
+        return -1;
+    int rc = group(k, c, d, 1, nrecords, g);
+    free(k);
+    free(c);
+    return rc;
+}
+
+int pairs_group_take(struct pair_table *t, size_t nrecords, struct pair_groups *g)
+{
+    uint64_t *k;
+    uint32_t *c;
+    size_t d, n = t->n;
+    uint64_t *keys = t->keys;
+    if (!keys)
+        return pairs_group(t, nrecords, g);
+    memset(t, 0, sizeof *t);            /* the keys are sorted where they are */
+    if (sorted_runs_in_place(keys, n, &k, &c, &d) < 0)
+        return -1;
+    int rc = group(k, c, d, 1, nrecords, g);
+    free(k);
+    free(c);
+    return rc;
+}
+
+int pairs_group_directed(const uint64_t *keys, size_t n, size_t nrecords, struct pair_groups *g)
+{
+    uint64_t *k;
+    uint32_t *c;
+    size_t d;
+    if (sorted_runs(keys, n, &k, &c, &d) < 0)
+        return -1;
+    int rc = group(k, c, d, 0, nrecords, g);
+    free(k);
+    free(c);
+    return rc;
 }
 
 void pairs_clear(struct pair_table *t)

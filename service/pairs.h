@@ -25,9 +25,24 @@ int pairs_add_all(struct pair_table *t, const struct pair_table *src);
  * in order of (a, b). Returns -1 when out of memory (nothing visited). */
 int pairs_each(const struct pair_table *t,
                void (*fn)(uint32_t a, uint32_t b, uint32_t count, void *arg), void *arg);
-/* Both directions of every pair, sorted: (a << 32 | b) and (b << 32 | a)
- * once per count. *out is malloc'd (caller frees); -1 when out of memory. */
-int pairs_directed(const struct pair_table *t, uint64_t **out, size_t *n);
+/* Every record's neighbours, summed: record r's are other[start[r] ..
+ * start[r + 1]) with count[...] (records 0 .. nrecords - 1). */
+struct pair_groups {
+    size_t nrecords;
+    uint32_t *start;            /* nrecords + 1 */
+    uint32_t *other, *count;
+};
+
+/* Groups t's counts by record, both directions ({a, b} is b for a and a
+ * for b). Every record must be < nrecords. -1 when out of memory. */
+int pairs_group(const struct pair_table *t, size_t nrecords, struct pair_groups *g);
+/* pairs_group that consumes t (sorting its keys where they are, no copy):
+ * t is empty afterwards, even when this fails (the counts are then lost). */
+int pairs_group_take(struct pair_table *t, size_t nrecords, struct pair_groups *g);
+/* The same for n directed keys (from << 32 | to, once per count): to
+ * for from only. */
+int pairs_group_directed(const uint64_t *keys, size_t n, size_t nrecords, struct pair_groups *g);
+void pair_groups_free(struct pair_groups *g);
 void pairs_clear(struct pair_table *t);     /* empty, memory kept */
 void pairs_free(struct pair_table *t);      /* empty, memory freed */
 

@@ -127,7 +127,7 @@ TEST(pairs_symmetric_and_summed)
     pairs_free(&t);
 }
 
-TEST(pairs_add_all_and_directed)
+TEST(pairs_add_all_and_grouped)
 {
     struct pair_table t = {0}, src = {0};
     CHECK(pairs_add(&t, 2, 1, 1) == 0);
@@ -140,17 +140,34 @@ TEST(pairs_add_all_and_directed)
     CHECK(s.visits == 2 && s.bad_order == 0);
     CHECK(s.last_a == 1 && s.last_b == 2 && s.last_count == 2);
 
-    /* Both directions, once per count, sorted. */
-    uint64_t *dir = NULL;
-    size_t ndir = 0;
-    CHECK(pairs_directed(&t, &dir, &ndir) == 0);
-    static const uint64_t want[] = {
-        (uint64_t)0 << 32 | 5, (uint64_t)1 << 32 | 2, (uint64_t)1 << 32 | 2,
-        (uint64_t)2 << 32 | 1, (uint64_t)2 << 32 | 1, (uint64_t)5 << 32 | 0};
-    CHECK(ndir == 6);
-    if (ndir == 6)
-        CHECK(memcmp(dir, want, sizeof want) == 0);
-    free(dir);
+    /* Grouped by record, both directions, summed: 0: {5:1}, 1: {2:2},
+     * 2: {1:2}, 5: {0:1}; records 3 and 4 have none. */
+    struct pair_groups g;
+    CHECK(pairs_group(&t, 6, &g) == 0);
+    static const uint32_t start[] = {0, 1, 2, 3, 3, 3, 4};
+    static const uint32_t other[] = {5, 2, 1, 0}, count[] = {1, 2, 2, 1};
+    CHECK(g.nrecords == 6);
+    CHECK(memcmp(g.start, start, sizeof start) == 0);
+    CHECK(memcmp(g.other, other, sizeof other) == 0);
+    CHECK(memcmp(g.count, count, sizeof count) == 0);
+    pair_groups_free(&g);
+    CHECK(g.start == NULL && g.other == NULL);
+    /* A record out of range is refused, not written past. */
+    CHECK(pairs_group(&t, 5, &g) == -1);
+    CHECK(g.start == NULL);
+
+    /* Directed keys: each only for its own record. */
+    const uint64_t dir[] = {(uint64_t)3 << 32 | 1, (uint64_t)1 << 32 | 3, (uint64_t)3 << 32 | 1,
+                            (uint64_t)0 << 32 | 2};
+    CHECK(pairs_group_directed(dir, 4, 4, &g) == 0);
+    static const uint32_t dstart[] = {0, 1, 2, 2, 3};
+    static const uint32_t dother[] = {2, 3, 1}, dcount[] = {1, 1, 2};
+    CHECK(memcmp(g.start, dstart, sizeof dstart) == 0);
+    CHECK(memcmp(g.other, dother, sizeof dother) == 0);
+    CHECK(memcmp(g.count, dcount, sizeof dcount) == 0);
+    pair_groups_free(&g);
+    CHECK(pairs_group_directed(dir, 0, 4, &g) == 0 && g.start[4] == 0);
+    pair_groups_free(&g);
     pairs_free(&t);
     pairs_free(&src);
 }
@@ -1081,7 +1098,7 @@ int main(void)
     RUN(names_same_string_same_index);
     RUN(names_survive_rehash);
     RUN(pairs_symmetric_and_summed);
-    RUN(pairs_add_all_and_directed);
+    RUN(pairs_add_all_and_grouped);
     RUN(pairs_radix_sort_sorts);
     RUN(pairs_grow_past_16k);
     RUN(history_new_repeat_duplicate);

@@ -482,6 +482,26 @@ def test_redis_down_503(ctx):
         assert lab.pop() == {"dn-0": 1, "dn-1": 1, "dn-2": 1}, lab.pop()
 
 
+def test_slow_redis_counts_once(ctx):
+    """Pair and record counts written while Redis hangs past
+    redis.timeout_ms are waited for, not sent again (a command that took
+    too long still runs once Redis goes on): afterwards every count is
+    there exactly once."""
+    ev = [("slow-%d" % i, rec, T0 + DAY * k) for i in range(3)
+          for k, rec in enumerate(("sl-A", "sl-B"))]
+    with Lab(ctx, "slow", model={"flush_ms": 300}) as lab:
+        timeout_s = lab.cfg["redis"].get("timeout_ms", 500) / 1000.0
+        expect_json(lab.post_loans(csv_text(ev), content_type="text/csv"), 202)
+        lab.redis_proc.sigstop()        # before the flush (300 ms) sends the counts
+        try:
+            time.sleep(0.3 + 3 * timeout_s)
+        finally:
+            lab.redis_proc.sigcont()
+        lab.wait_co({"sl-A": {"sl-B": 3}, "sl-B": {"sl-A": 3}})
+        assert lab.pop() == {"sl-A": 3, "sl-B": 3}, lab.pop()
+        assert meta_ints(lab)["loans"] == 6, lab.meta()
+
+
 def _stats(out):
     d = {}
     for line in out.splitlines():

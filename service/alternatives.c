@@ -527,7 +527,7 @@ static void score_now(struct alt_request *r)
         for (size_t i = 0; i < r->nrecent; i++) {
             if (r->recent_nb[i]) {
                 nbs[n] = r->recent_nb[i];
-                weight[n++] = 1.0 / (double)(i + 2);
+                weight[n++] = score_recent_weight(i);
             }
         }
     }
@@ -587,16 +587,20 @@ static void history_read(redisReply *reply, const char *error, void *arg)
         degrade(r, strcmp(error, "redis_timeout") == 0 ? "redis_timeout" : "redis_unavailable");
     if (reply && reply->type == REDIS_REPLY_STRING && (nm = names_new()) &&
         history_parse(&h, reply->str, reply->len, nm) == 0 && h.n) {
+        size_t *recent = calloc(h.n, sizeof *recent);
         r->borrowed = calloc(h.n, sizeof *r->borrowed);
         r->recent = calloc(h.n, sizeof *r->recent);
-        for (size_t i = 0; r->borrowed && r->recent && i < h.n; i++) {
-            const char *rec = names_get(nm, h.e[i].record);
-            if (!(r->borrowed[r->nborrowed] = strdup(rec)))
+        for (size_t i = 0; recent && r->borrowed && r->recent && i < h.n; i++) {
+            if (!(r->borrowed[r->nborrowed] = strdup(names_get(nm, h.e[i].record))))
                 break;
-            if (r->nrecent < (size_t)cfg->history_titles && strcmp(rec, r->p.record) != 0)
-                r->recent[r->nrecent++] = r->borrowed[r->nborrowed];
             r->nborrowed++;
         }
+        /* borrowed[i] is h.e[i]'s title: the blend's titles point into it. */
+        size_t n = r->nborrowed == h.n ? history_recent(&h, names_find(nm, r->p.record),
+                                                        (size_t)cfg->history_titles, recent) : 0;
+        for (size_t i = 0; i < n; i++)
+            r->recent[r->nrecent++] = r->borrowed[recent[i]];
+        free(recent);
     }
     history_free(&h);
     names_free(nm);

@@ -51,7 +51,6 @@ static int read_events(const struct config *cfg, char **paths, int npaths, struc
             continue;
         }
         struct loan_problem probs[MAX_SHOWN_PROBLEMS];
-        size_t before = all->n;
         size_t nprobs = loans_from_text(text, len, cfg, now, MAX_FILE_EVENTS, all, probs,
                                         MAX_SHOWN_PROBLEMS);
         for (size_t k = 0; k < nprobs && k < MAX_SHOWN_PROBLEMS; k++)
@@ -60,9 +59,6 @@ static int read_events(const struct config *cfg, char **paths, int npaths, struc
         if (nprobs > MAX_SHOWN_PROBLEMS)
             fprintf(stderr, "%s: %zu more problems not shown\n", paths[i], nprobs - MAX_SHOWN_PROBLEMS);
         bad |= nprobs > 0;
-        /* seq orders ties in time: keep it across files. */
-        for (size_t k = before; k < all->n; k++)
-            all->ev[k].seq = k;
         free(text);
         strbuf_free(&err);
     }

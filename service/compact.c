@@ -87,7 +87,7 @@ static void lists_read(redisReply *reply, const char *error, void *arg)
 {
     struct compactor *c = arg;
     const struct config *cfg = c->cfg;
-    if (!error && (reply->type != REDIS_REPLY_ARRAY || reply->elements < c->nrecords))
+    if (!error && (reply->type != REDIS_REPLY_ARRAY || reply->elements != c->nrecords))
         error = "redis_unavailable";
     if (error) {
         round_end(c, error);
@@ -121,15 +121,8 @@ static void lists_read(redisReply *reply, const char *error, void *arg)
         c->stats.records++;
         strbuf_free(&out);
     }
-    if (!failed && ncmds > 0) {
-        /* Always an array reply: a lone command goes with a no-op partner. */
-        if (ncmds == 1) {
-            struct rcmd *ping = &cmds[ncmds++];
-            failed = rcmd_addstr(ping, "PING");
-        }
-        if (!failed)
-            c->op = store_exec_sure(c->st, cmds, ncmds, swapped, NULL, c);
-    }
+    if (!failed && ncmds > 0)
+        c->op = store_send(c->st, cmds, ncmds, STORE_SURE | STORE_ARRAY, swapped, NULL, c);
     for (size_t i = 0; cmds && i < ncmds; i++)
         rcmd_free(&cmds[i]);
     free(cmds);
@@ -155,7 +148,7 @@ static void popped(redisReply *reply, const char *error, void *arg)
         return;
     }
     c->records = calloc(reply->elements, sizeof *c->records);
-    struct rcmd *cmds = calloc(reply->elements + 1, sizeof *cmds);
+    struct rcmd *cmds = calloc(reply->elements, sizeof *cmds);
     int failed = !c->records || !cmds;
     for (size_t i = 0; !failed && i < reply->elements; i++) {
         const redisReply *r = reply->element[i];
@@ -167,12 +160,9 @@ static void popped(redisReply *reply, const char *error, void *arg)
                  rcmd_addf(&cmds[c->nrecords], "%sco:%s", c->cfg->redis_prefix, r->str);
         c->nrecords++;
     }
-    size_t n = c->nrecords;
-    if (!failed && n == 1)      /* an array reply even for one record */
-        failed = rcmd_addstr(&cmds[n++], "PING");
     if (!failed)
-        c->op = store_exec(c->st, cmds, n, lists_read, c);
-    for (size_t i = 0; cmds && i <= c->nrecords; i++)
+        c->op = store_send(c->st, cmds, c->nrecords, STORE_ARRAY, lists_read, NULL, c);
+    for (size_t i = 0; cmds && i < c->nrecords; i++)
         rcmd_free(&cmds[i]);
     free(cmds);
     if (failed)

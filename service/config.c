@@ -373,7 +373,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     read_scoring(r, "model", model, &cfg->scoring);
     read_int(r, "model", model, "window_days", &cfg->window_days, 365, 1, 36500);
     read_int(r, "model", model, "pairs_per_loan", &cfg->pairs_per_loan, 100, 1, 10000);
-    read_int(r, "model", model, "history_titles", &cfg->history_titles, 5, 0, 100);
+    read_int(r, "model", model, "history_titles", &cfg->history_titles, 5, 0, MAX_HISTORY_TITLES);
     read_int(r, "model", model, "flush_ms", &cfg->flush_ms, 200, 1, 60000);
     read_int(r, "model", model, "flush_max_pairs", &cfg->flush_max_pairs, 1000000, 1, 100000000);
     read_int(r, "model", model, "compact_interval_ms", &cfg->compact_interval_ms, 10000, 1, 3600000);

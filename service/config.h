@@ -12,6 +12,7 @@
 #include "strbuf.h"
 
 #define PATRON_KEY_BYTES 32
+#define MAX_HISTORY_TITLES 100  /* model.history_titles: at most this many blended in */
 
 enum catalogue_protocol { CATALOGUE_Z3950, CATALOGUE_SRU };
 

@@ -223,13 +223,14 @@ static void history_read(redisReply *reply, const char *error, void *arg)
     if (!reply || reply->type != REDIS_REPLY_STRING ||
         history_parse(rr->h, reply->str, reply->len, rr->nm) < 0)
         return;
-    size_t n = rr->h->n < (size_t)rr->ev->cfg->history_titles ? rr->h->n
-                                                               : (size_t)rr->ev->cfg->history_titles;
-    if (!(t->recent = calloc(n + 1, sizeof *t->recent)))
-        return;
+    size_t max = (size_t)rr->ev->cfg->history_titles;
+    size_t *at = calloc(max + 1, sizeof *at);
+    t->recent = calloc(max + 1, sizeof *t->recent);
+    size_t n = at && t->recent ? history_recent(rr->h, names_find(rr->nm, t->query), max, at) : 0;
     for (size_t k = 0; k < n; k++)
-        if ((t->recent[t->nrecent] = strdup(names_get(rr->nm, rr->h->e[k].record))))
+        if ((t->recent[t->nrecent] = strdup(names_get(rr->nm, rr->h->e[at[k]].record))))
             t->nrecent++;
+    free(at);
 }
 
 /* The popular records, the number of patrons, and each test patron's
@@ -304,18 +305,15 @@ static int score_row(struct eval *ev, struct row *row)
 {
     for (size_t i = 0; i < ev->ntests; i++) {
         struct test_patron *t = &ev->tests[i];
-        struct neighbours *nbs[1 + 100];
-        double weight[1 + 100];
+        struct neighbours *nbs[1 + MAX_HISTORY_TITLES];   /* config caps history_titles */
+        double weight[1 + MAX_HISTORY_TITLES];
         size_t n = 0;
         if (row->measure >= 0) {
             nbs[n] = dict_get(ev->nbs, t->query);
             weight[n++] = 1;
-            for (size_t k = 0; row->with_history && k < t->nrecent && n < 101; k++) {
-                if (strcmp(t->recent[k], t->query) == 0)
-                    continue;
+            for (size_t k = 0; row->with_history && k < t->nrecent; k++) {
                 nbs[n] = dict_get(ev->nbs, t->recent[k]);
-                weight[n] = 1.0 / (double)(k + 1 + (strcmp(t->recent[0], t->query) != 0));
-                n++;
+                weight[n++] = score_recent_weight(k);
             }
         }
         struct neighbours empty = {.record = t->query};
@@ -402,16 +400,17 @@ int eval_main(struct config *cfg, int argc, char **argv)
                                   strcmp(argv[i], "--history-titles") == 0)) {
             char *end;
             long v = strtol(argv[i + 1], &end, 10);
-            if (*end || v < (strcmp(argv[i], "--history-titles") == 0 ? 0 : 1) || v > 36500) {
+            int titles = strcmp(argv[i], "--history-titles") == 0;
+            if (*end || v < !titles || v > (titles ? MAX_HISTORY_TITLES : 36500)) {
                 fprintf(stderr, "%s: must be a whole number in range\n", argv[i]);
                 return 2;
             }
-            if (strcmp(argv[i], "--pairs-per-loan") == 0)
-                cfg->pairs_per_loan = (int)v;
-            else if (strcmp(argv[i], "--window-days") == 0)
-                cfg->window_days = (int)v;
-            else
+            if (titles)
                 cfg->history_titles = (int)v;
+            else if (strcmp(argv[i], "--pairs-per-loan") == 0)
+                cfg->pairs_per_loan = (int)v;
+            else
+                cfg->window_days = (int)v;
             i++;
         }
         else if (!file && argv[i][0] != '-')

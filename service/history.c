@@ -65,6 +65,15 @@ void history_free(struct history *h)
     memset(h, 0, sizeof *h);
 }
 
+size_t history_recent(const struct history *h, uint32_t skip, size_t max, size_t *at)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->n && n < max; i++)
+        if (h->e[i].record != skip)
+            at[n++] = i;
+    return n;
+}
+
 static long long distance(long long a, long long b)
 {
     return a > b ? a - b : b - a;

@@ -59,6 +59,11 @@ int history_encode(const struct history *h, const struct names *nm, struct strbu
 void history_clear(struct history *h);      /* empty, memory kept */
 void history_free(struct history *h);
 
+/* Where the patron's max most recent titles other than skip (NAMES_NONE:
+ * none) are in h, newest first, into at (room for max). Returns how many.
+ * These are the titles blended in with patron= (score_recent_weight). */
+size_t history_recent(const struct history *h, uint32_t skip, size_t max, size_t *at);
+
 /* Adds a loan of record at when. For a new title, calls pair(arg, other)
  * once for each title it pairs with (before inserting it). Returns the
  * outcome, or -1 when pair failed or memory ran out (h unchanged then,

@@ -379,15 +379,6 @@ static void meta_incr(struct cmds *cs, const char *pfx, const char *field, long 
     cmd_arg(cs, c, num);
 }
 
-/* With one command sent, store_exec passes its reply; with more, EXEC's
- * array. Element i either way (NULL if missing). */
-static const redisReply *reply_at(const redisReply *reply, size_t sent, size_t i)
-{
-    if (sent == 1)
-        return i == 0 ? reply : NULL;
-    return reply->type == REDIS_REPLY_ARRAY && i < reply->elements ? reply->element[i] : NULL;
-}
-
 static int id_seen_before(struct loan_event **ev, size_t upto, const char *id)
 {
     for (size_t i = 0; i < upto; i++)
@@ -491,8 +482,7 @@ static void read_done(redisReply *reply, const char *error, void *arg)
         job_finish(job, error);
         return;
     }
-    if (reply->type == REDIS_REPLY_ERROR ||
-        (job->sent > 1 && (reply->type != REDIS_REPLY_ARRAY || reply->elements != job->sent))) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != job->sent) {
         log_msg(LOG_WARN, "ingest: unexpected reply to the history read: %s",
                 reply->type == REDIS_REPLY_ERROR ? reply->str : "not the array sent for");
         job_finish(job, "redis_unavailable");
@@ -503,8 +493,8 @@ static void read_done(redisReply *reply, const char *error, void *arg)
     int rc = 0;
     for (size_t g = 0; g < job->ngroups && rc == 0; g++) {
         struct patron_group *pg = &job->groups[g];
-        const redisReply *hist = reply_at(reply, job->sent, (size_t)pg->get_at);
-        const redisReply *seen = pg->seen_at >= 0 ? reply_at(reply, job->sent, (size_t)pg->seen_at) : NULL;
+        const redisReply *hist = reply->element[pg->get_at];
+        const redisReply *seen = pg->seen_at >= 0 ? reply->element[pg->seen_at] : NULL;
         rc = apply_group(job, pg, hist, seen, &h, &cs);
     }
     history_free(&h);
@@ -521,7 +511,7 @@ static void read_done(redisReply *reply, const char *error, void *arg)
         return;
     }
     job->sent = cs.n;
-    job->op = store_exec_sure(ing->st, cs.c, cs.n, write_done, job_late, job);
+    job->op = store_send(ing->st, cs.c, cs.n, STORE_SURE | STORE_ARRAY, write_done, job_late, job);
     cmds_free(&cs);
 }
 
@@ -532,8 +522,7 @@ static void write_done(redisReply *reply, const char *error, void *arg)
     struct ingest_job *job = arg;
     struct ingest *ing = job->ing;
     job->op = NULL;
-    if (!error && reply && (reply->type == REDIS_REPLY_ERROR ||
-                            (job->sent > 1 && reply->type != REDIS_REPLY_ARRAY))) {
+    if (!error && reply && reply->type != REDIS_REPLY_ARRAY) {
         log_msg(LOG_WARN, "ingest: write refused: %s",
                 reply->type == REDIS_REPLY_ERROR ? reply->str : "not an array");
         error = "redis_unavailable";
@@ -609,7 +598,7 @@ static void job_start(struct ingest_job *job)
     if (job->kind == JOB_FORGET)
         job->op = store_exec_sure(ing->st, cs.c, cs.n, forget_deleted, job_late, job);
     else
-        job->op = store_exec(ing->st, cs.c, cs.n, read_done, job);
+        job->op = store_send(ing->st, cs.c, cs.n, STORE_ARRAY, read_done, NULL, job);
     cmds_free(&cs);
 }
 
@@ -782,16 +771,18 @@ static void flush_send_counts(struct ingest *ing)
     }
     for (int i = 0; i < NTOTALS; i++)
         meta_incr(&cs, pfx, total_field[i], c->total[i]);
-    while (cs.n < 2 && !cs.failed) {    /* an array reply, always */
-        struct rcmd *ping = cmds_next(&cs);
-        cs.failed |= !ping || rcmd_addstr(ping, "PING");
-    }
     if (cs.failed) {
         cmds_free(&cs);
         flush_finish(ing, "out_of_memory");
         return;
     }
-    ing->flush_op = store_exec_sure(ing->st, cs.c, cs.n, counts_written, NULL, ing);
+    if (cs.n == 0) {                    /* nothing counted since the last flush */
+        ing->stats.flushes++;
+        flush_finish(ing, NULL);
+        return;
+    }
+    ing->flush_op = store_send(ing->st, cs.c, cs.n, STORE_SURE | STORE_ARRAY, counts_written,
+                               NULL, ing);
     cmds_free(&cs);
 }
 
@@ -963,7 +954,7 @@ static void flush_send_chunks(struct ingest *ing)
         *ch = (struct flush_chunk){ing, ing->next_record, end, units, NULL};
         ing->next_record = end;
         ing->chunks_in_flight++;
-        ch->op = store_exec_sure(ing->st, cs.c, cs.n, flush_chunk_done, NULL, ch);
+        ch->op = store_send(ing->st, cs.c, cs.n, STORE_SURE | STORE_ARRAY, flush_chunk_done, NULL, ch);
         cmds_free(&cs);
     }
 }

@@ -66,6 +66,11 @@ double score_pair(enum score_measure m, double both, double a, double b, double 
     return 0;
 }
 
+double score_recent_weight(size_t i)
+{
+    return 1.0 / (double)(i + 2);
+}
+
 struct neighbours *neighbours_ref(struct neighbours *nb)
 {
     nb->refs++;
@@ -120,15 +125,19 @@ int score_candidates(struct neighbours *const *nbs, const double *weight, size_t
                      size_t max, struct candidate **out, size_t *nout)
 {
     struct dict *at = dict_new();       /* record -> index + 1 in sc */
-    size_t total = 0, nsc = 0;
-    for (size_t i = 0; i < n; i++)
+    size_t total = 0, longest = 0, nsc = 0;
+    for (size_t i = 0; i < n; i++) {
         total += nbs[i]->n;
+        longest = nbs[i]->n > longest ? nbs[i]->n : longest;
+    }
     struct scored *sc = malloc((total ? total : 1) * sizeof *sc);
+    double *val = malloc((longest ? longest : 1) * sizeof *val);     /* one title's measures */
+    double unit = 0;            /* the wanted title's best measure */
     int rc = -1;
     const char *wanted = n ? nbs[0]->record : "";
     *out = NULL;
     *nout = 0;
-    if (!at || !sc)
+    if (!at || !sc || !val)
         goto done;
     for (size_t i = 0; i < n; i++) {
         const struct neighbours *nb = nbs[i];
@@ -138,13 +147,14 @@ int score_candidates(struct neighbours *const *nbs, const double *weight, size_t
         double best = 0;
         for (size_t j = 0; j < nb->n; j++) {
             const struct neighbour *e = &nb->list[j];
-            double s = score_pair(m, e->both, nb->borrowers, e->borrowers, (double)nb->patrons);
-            best = s > best ? s : best;
+            val[j] = score_pair(m, e->both, nb->borrowers, e->borrowers, (double)nb->patrons);
+            best = val[j] > best ? val[j] : best;
         }
+        if (i == 0)
+            unit = best;
         for (size_t j = 0; best > 0 && j < nb->n; j++) {
             const struct neighbour *e = &nb->list[j];
-            double s = weight[i] / best * score_pair(m, e->both, nb->borrowers, e->borrowers,
-                                                     (double)nb->patrons);
+            double s = weight[i] / best * val[j];
             if (s <= 0)
                 continue;
             uintptr_t k = (uintptr_t)dict_get(at, e->record);
@@ -159,12 +169,6 @@ int score_candidates(struct neighbours *const *nbs, const double *weight, size_t
     }
     /* Back in the measure's own units: those of the wanted title, whose
      * weight is 1 (alone, a candidate's score is the measure itself). */
-    double unit = 0;
-    for (size_t j = 0; n && j < nbs[0]->n; j++) {
-        const struct neighbour *e = &nbs[0]->list[j];
-        double v = score_pair(m, e->both, nbs[0]->borrowers, e->borrowers, (double)nbs[0]->patrons);
-        unit = v > unit ? v : unit;
-    }
     for (size_t i = 0; unit > 0 && i < nsc; i++)
         sc[i].score *= unit / weight[0];
     if (nsc)
@@ -189,5 +193,6 @@ done:
     }
     dict_free(at, NULL);
     free(sc);
+    free(val);
     return rc;
 }

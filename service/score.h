@@ -48,6 +48,11 @@ struct neighbours {
 struct neighbours *neighbours_ref(struct neighbours *nb);
 void neighbours_unref(struct neighbours *nb);
 
+/* The weight of a patron's i-th most recent title (0-based, the wanted
+ * one left out) in the blend below: 1 / (i + 2), the wanted title
+ * itself weighing 1. */
+double score_recent_weight(size_t i);
+
 /* Candidates for a patron who came for nbs[0]->record, blending the
  * neighbours of several records: score(c) = sum over i of weight[i]
  * times the measure between nbs[i]->record and c divided by the best

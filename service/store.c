@@ -157,37 +157,43 @@ void store_op_cancel(struct store_op *op)
 struct store_op *store_exec_sure(struct store *st, struct rcmd *cmds, size_t ncmds,
                                  store_cb *cb, store_late_cb *late, void *arg)
 {
-    struct store_op *op = store_exec(st, cmds, ncmds, cb, arg);
-    op->sure = 1;
-    op->late = late;
-    return op;
+    return store_send(st, cmds, ncmds, STORE_SURE, cb, late, arg);
 }
 
 struct store_op *store_exec(struct store *st, struct rcmd *cmds, size_t ncmds,
                             store_cb *cb, void *arg)
 {
+    return store_send(st, cmds, ncmds, 0, cb, NULL, arg);
+}
+
+struct store_op *store_send(struct store *st, struct rcmd *cmds, size_t ncmds, unsigned flags,
+                            store_cb *cb, store_late_cb *late, void *arg)
+{
     struct store_op *op = calloc(1, sizeof *op);
     if (!op)
         abort();    /* a few bytes; nothing sensible to do without them */
     op->cb = cb;
+    op->late = late;
+    op->sure = (flags & STORE_SURE) != 0;
     op->arg = arg;
     op->deadline = evtimer_new(st->base, op_deadline_cb, op);
     if (!op->deadline)
         abort();
 
+    int multi = ncmds > 1 || (flags & STORE_ARRAY);
     int sent = 0;
     if (st->ac && st->connected) {
         sent = 1;
-        if (ncmds > 1 && redisAsyncCommand(st->ac, NULL, NULL, "MULTI") != REDIS_OK)
+        if (multi && redisAsyncCommand(st->ac, NULL, NULL, "MULTI") != REDIS_OK)
             sent = 0;
         for (size_t i = 0; sent && i < ncmds; i++) {
-            int last = ncmds == 1;
+            int last = !multi;
             if (redisAsyncCommandArgv(st->ac, last ? op_reply_cb : NULL, last ? op : NULL,
                                       cmds[i].argc, (const char **)cmds[i].argv,
                                       cmds[i].len) != REDIS_OK)
                 sent = 0;
         }
-        if (sent && ncmds > 1 && redisAsyncCommand(st->ac, op_reply_cb, op, "EXEC") != REDIS_OK)
+        if (sent && multi && redisAsyncCommand(st->ac, op_reply_cb, op, "EXEC") != REDIS_OK)
             sent = 0;
     }
     struct timeval tv;

@@ -52,6 +52,13 @@ struct store_op *store_exec(struct store *st, struct rcmd *cmds, size_t ncmds,
 typedef void store_late_cb(void *arg);
 struct store_op *store_exec_sure(struct store *st, struct rcmd *cmds, size_t ncmds,
                                  store_cb *cb, store_late_cb *late, void *arg);
+/* store_exec and store_exec_sure with flags: STORE_SURE makes it the
+ * latter; STORE_ARRAY sends even one command as MULTI/EXEC, so that the
+ * reply is always EXEC's array, one element per command. */
+#define STORE_SURE 1u
+#define STORE_ARRAY 2u
+struct store_op *store_send(struct store *st, struct rcmd *cmds, size_t ncmds, unsigned flags,
+                            store_cb *cb, store_late_cb *late, void *arg);
 /* cb will not be called; safe until the callback has run. */
 void store_op_cancel(struct store_op *op);
 

@@ -482,6 +482,43 @@ def test_redis_down_503(ctx):
         assert lab.pop() == {"dn-0": 1, "dn-1": 1, "dn-2": 1}, lab.pop()
 
 
+def test_seen_ids_capped(ctx):
+    """seen:<pseudonym> keeps the newest 4 x history_max event ids, no
+    more; an id still kept is a duplicate."""
+    ev = [("seen-cap", "sc-%02d" % i, T0 + DAY * i, "sc-ev-%02d" % i) for i in range(20)]
+    with Lab(ctx, "seencap", privacy={"history_max": 3}) as lab:
+        j = expect_json(lab.post_loans(csv_text(ev, with_id=True), content_type="text/csv"), 202)
+        assert j["new"] == 20, j
+        lab.settled()
+        with lab.redis() as r:
+            ids = r("ZCARD", lab.prefix + "seen:" + lab.pseudonym("seen-cap"))
+            hist = r("GET", lab.prefix + "h:" + lab.pseudonym("seen-cap")).decode().splitlines()
+        assert ids == 12, ids
+        assert len(hist) == 3, hist
+        # the newest ids are the ones kept: sent again, the newest is a duplicate
+        j = expect_json(lab.post_loans(csv_text(ev[-1:], with_id=True), content_type="text/csv"), 202)
+        assert j["duplicates"] == 1 and j["new"] == 0, j
+
+
+def test_flush_max_pairs(ctx):
+    """model.flush_max_pairs: that many pair counts waiting are written at
+    once, without waiting for flush_ms; fewer wait for it."""
+    with Lab(ctx, "flushmax", model={"flush_ms": 60000, "flush_max_pairs": 4}) as lab:
+        few = [("fm-1", "fm-A", T0), ("fm-1", "fm-B", T0 + DAY)]                 # 1 pair
+        expect_json(lab.post_loans(csv_text(few), content_type="text/csv"), 202)
+        time.sleep(0.5)
+        assert lab.all_co() == {}, lab.all_co()
+        many = [("fm-2", "fm-%s" % x, T0 + DAY * i) for i, x in enumerate("CDEF")]  # 6 pairs
+        expect_json(lab.post_loans(csv_text(many), content_type="text/csv"), 202)
+        want = {"fm-A": {"fm-B": 1}, "fm-B": {"fm-A": 1}}     # it goes with them
+        for x in "CDEF":
+            want["fm-" + x] = {"fm-" + y: 1 for y in "CDEF" if y != x}
+        deadline = time.monotonic() + 5     # far below flush_ms (60 s)
+        while lab.all_co() != want and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert lab.all_co() == want, lab.all_co()
+
+
 def test_slow_redis_counts_once(ctx):
     """Pair and record counts written while Redis hangs past
     redis.timeout_ms are waited for, not sent again (a command that took

@@ -24,7 +24,7 @@ int batch_open(struct batch_run *run, const struct config *cfg, int connect_ms,
     memset(run, 0, sizeof *run);
     run->cfg = cfg;
     if (!(run->base = event_base_new()) || !(run->st = store_new(run->base, cfg)) ||
-        !(run->ing = ingest_new(run->base, run->st, cfg, 0)) ||
+        !(run->ing = ingest_new(run->base, run->st, run->st, cfg, 0)) ||
         !(run->comp = compactor_new(run->base, run->st, cfg, 0))) {
         strbuf_puts(err, "out of memory\n");
         batch_close(run);
@@ -98,7 +98,7 @@ static void submit_more(struct driver *d)
 {
     while (!d->error && d->next < d->njobs && d->in_flight < JOBS_IN_FLIGHT) {
         struct loan_batch *b = &d->jobs[d->next++];
-        if (!ingest_submit(d->run->ing, b, job_done, d)) {
+        if (ingest_submit(d->run->ing, b, job_done, d) < 0) {
             d->error = "out_of_memory";
             break;
         }

@@ -128,7 +128,7 @@ static int cmd_forget(struct config *cfg, const char *patron)
     }
     pseudonymise(cfg->patron_key, patron, strlen(patron), pseudo);
     struct forget_state f = {0};
-    if (!ingest_forget(run.ing, pseudo, forgotten, &f))
+    if (ingest_forget(run.ing, pseudo, forgotten, &f) < 0)
         f = (struct forget_state){"out_of_memory", 1};
     while (!f.done)
         event_base_loop(run.base, EVLOOP_ONCE);

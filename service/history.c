@@ -48,9 +48,12 @@ bad:
 
 int history_encode(const struct history *h, const struct names *nm, struct strbuf *out)
 {
-    for (size_t i = 0; i < h->n; i++)
-        if (strbuf_printf(out, "%lld %s\n", h->e[i].when, names_get(nm, h->e[i].record)) < 0)
+    for (size_t i = 0; i < h->n; i++) {
+        const char *rec = names_get(nm, h->e[i].record);
+        if (strbuf_put_ll(out, h->e[i].when) < 0 || strbuf_append(out, " ", 1) < 0 ||
+            strbuf_puts(out, rec) < 0 || strbuf_append(out, "\n", 1) < 0)
             return -1;
+    }
     return 0;
 }
 

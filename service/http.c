@@ -82,7 +82,8 @@ static void http_healthz(struct server *srv, struct evhttp_request *req)
     struct compact_stats cs;
     ingest_get_stats(srv->ingest, &is);
     compact_get_stats(srv->compactor, &cs);
-    json_t *ingest = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+    json_t *ingest = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                               "requests", (json_int_t)is.requests, "jobs", (json_int_t)is.jobs,
                                "events", (json_int_t)is.events, "new_loans", (json_int_t)is.new_loans,
                                "repeats", (json_int_t)is.repeats, "duplicates", (json_int_t)is.duplicates,
                                "stale", (json_int_t)is.stale, "pending_pairs", (json_int_t)is.pending_pairs,
@@ -93,7 +94,8 @@ static void http_healthz(struct server *srv, struct evhttp_request *req)
                                    "lists", (json_int_t)cs.records, "conflicts", (json_int_t)cs.conflicts,
                                    "failures", (json_int_t)cs.failures);
     http_reply_json(req, 200, json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "status", "ok",
-                                        "redis", store_connected(srv->store) ? "connected" : "disconnected",
+                                        "redis", store_connected(srv->store) && store_connected(srv->bulk_store)
+                                                 ? "connected" : "disconnected",
                                         "pending_requests", (json_int_t)srv->pending_requests,
                                         "requests", (json_int_t)srv->requests,
                                         "catalogues", cats, "ingest", ingest,

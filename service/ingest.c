@@ -104,7 +104,8 @@ static void counts_free(struct counts *c)
 
 struct ingest {
     struct event_base *base;
-    struct store *st;
+    struct store *st;               /* jobs: histories and seen ids */
+    struct store *bulk;             /* flushes: pair counts, record counts, totals */
     const struct config *cfg;
     struct history_rules rules;
     struct names *names;
@@ -132,22 +133,32 @@ struct ingest {
     struct ingest_job *waiting_head, *waiting_tail;
     struct ingest_job *running;     /* started, not finished (prev/next) */
     struct store_op *flush_op;
+    struct ingest_job *open;        /* live: gathering this loop pass's requests */
+    struct event *seal_event;       /* live: sends the open job at the end of the pass */
     struct ingest_stats stats;
+};
+
+/* One caller of a job: a POST, a chunk of a file, a forget. A live job
+ * gathers the requests that arrive in one pass of the event loop. */
+struct job_request {
+    ingest_cb *cb;                  /* events */
+    ingest_done_cb *done_cb;        /* forget */
+    void *arg;
+    size_t first, n;                /* its events: b.ev[first, first + n) */
+    struct ingest_result res;
 };
 
 struct ingest_job {
     struct ingest *ing;
     enum job_kind kind;
-    struct loan_batch b;
+    struct loan_batch b;            /* the requests' events, one after the other */
     struct loan_event **order;      /* by patron, then time, then arrival */
     struct patron_group *groups;
     size_t ngroups;
     char forget_pseudonym[PSEUDONYM_HEX_LEN + 1];
-    ingest_cb *cb;
-    ingest_done_cb *done_cb;
-    void *arg;
-    int forgotten;
-    int answered;                   /* the caller has its answer (see job_late) */
+    struct job_request *reqs;
+    size_t nreqs, capreqs;
+    int answered;                   /* the callers have their answer (see job_late) */
     struct store_op *op;
     size_t sent;                    /* commands in the last store_exec */
     struct ingest_job *next;        /* while waiting, or in running */
@@ -157,7 +168,7 @@ struct ingest_job {
     size_t npairs, cappairs;
     uint32_t *fresh;                /* records with a new borrower */
     size_t nfresh, capfresh;
-    struct ingest_result res;
+    struct ingest_result res;       /* the requests' results summed (stats, totals) */
 };
 
 /* ---- jobs: waiting for patrons ---------------------------------------------- */
@@ -169,7 +180,33 @@ static void job_free(struct ingest_job *job)
     free(job->groups);
     free(job->pairs);
     free(job->fresh);
+    free(job->reqs);
     free(job);
+}
+
+/* The request an event came with (requests hold consecutive events). */
+static struct job_request *request_of(struct ingest_job *job, const struct loan_event *e)
+{
+    size_t at = (size_t)(e - job->b.ev), lo = 0, hi = job->nreqs;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (job->reqs[mid].first <= at)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return &job->reqs[lo];
+}
+
+static void job_answer(struct ingest_job *job, const char *error)
+{
+    for (size_t r = 0; r < job->nreqs; r++) {
+        struct job_request *req = &job->reqs[r];
+        if (job->kind == JOB_EVENTS)
+            req->cb(error ? NULL : &req->res, error, req->arg);
+        else
+            req->done_cb(error, req->arg);
+    }
 }
 
 static int job_blocked(const struct ingest_job *job, const struct dict *busy,
@@ -239,12 +276,8 @@ static void job_finish(struct ingest_job *job, const char *error)
         ing->running = job->next;
     if (job->next)
         job->next->prev = job->prev;
-    if (!job->forgotten && !job->answered) {
-        if (job->kind == JOB_EVENTS)
-            job->cb(error ? NULL : &job->res, error, job->arg);
-        else
-            job->done_cb(error, job->arg);
-    }
+    if (!job->answered)
+        job_answer(job, error);
     job_free(job);
     start_waiting(ing);
 }
@@ -256,15 +289,12 @@ static void job_finish(struct ingest_job *job, const char *error)
 static void job_late(void *arg)
 {
     struct ingest_job *job = arg;
-    if (job->forgotten || job->answered)
+    if (job->answered)
         return;
     job->answered = 1;
     log_msg(LOG_WARN, "ingest: a write of %zu events is not confirmed after %d ms; still waiting",
             job->b.n, job->ing->cfg->redis_timeout_ms);
-    if (job->kind == JOB_EVENTS)
-        job->cb(NULL, "write_unconfirmed", job->arg);
-    else
-        job->done_cb("write_unconfirmed", job->arg);
+    job_answer(job, "write_unconfirmed");
 }
 
 static void job_enqueue(struct ingest *ing, struct ingest_job *job)
@@ -357,8 +387,18 @@ static struct rcmd *cmd_key(struct cmds *cs, const char *verb, const char *pfx,
                             const char *kind, const char *name)
 {
     struct rcmd *c = cmds_next(cs);
-    if (c)
-        cs->failed |= rcmd_addstr(c, verb) | rcmd_addf(c, "%s%s%s", pfx, kind, name);
+    if (!c)
+        return NULL;
+    size_t lp = strlen(pfx), lk = strlen(kind), ln = strlen(name);
+    char *key = malloc(lp + lk + ln + 1);
+    if (!key) {
+        cs->failed = 1;
+        return c;
+    }
+    memcpy(key, pfx, lp);
+    memcpy(key + lp, kind, lk);
+    memcpy(key + lp + lk, name, ln + 1);
+    cs->failed |= rcmd_addstr(c, verb) | rcmd_take(c, key, lp + lk + ln);
     return c;
 }
 
@@ -401,14 +441,16 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
         log_msg(LOG_WARN, "history of %s is malformed: started afresh", g->pseudonym);
     size_t changed = 0, seen_at = 0;
     struct rcmd *ids = NULL;
+    struct ingest_result *first_new = NULL;     /* the request that brought the patron in */
     for (size_t i = 0; i < g->n; i++) {
         struct loan_event *e = ev[i];
+        struct ingest_result *res = &request_of(job, e)->res;
         if (e->id[0]) {
             const redisReply *s = seen && seen->type == REDIS_REPLY_ARRAY &&
                                   seen_at < seen->elements ? seen->element[seen_at] : NULL;
             seen_at++;
             if ((s && s->type == REDIS_REPLY_STRING) || id_seen_before(ev, i, e->id)) {
-                job->res.duplicates++;
+                res->duplicates++;
                 continue;
             }
         }
@@ -420,16 +462,17 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
         if (outcome < 0)
             return -1;
         if (outcome == LOAN_NEW) {
-            job->res.new_loans++;
-            changed++;
+            res->new_loans++;
+            if (!changed++)
+                first_new = res;
             if (add_fresh(job, rec) < 0)
                 return -1;
         } else if (outcome == LOAN_REPEAT) {
-            job->res.repeats++;
+            res->repeats++;
         } else if (outcome == LOAN_STALE) {
-            job->res.stale++;
+            res->stale++;
         } else {
-            job->res.duplicates++;
+            res->duplicates++;
         }
         if (e->id[0]) {
             if (!ids) {
@@ -468,7 +511,7 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
         cmd_arg(cs, c, ttl);
         strbuf_free(&text);
         if (!existed)
-            job->res.new_patrons++;
+            first_new->new_patrons++;
     }
     return cs->failed ? -1 : 0;
 }
@@ -498,7 +541,16 @@ static void read_done(redisReply *reply, const char *error, void *arg)
         rc = apply_group(job, pg, hist, seen, &h, &cs);
     }
     history_free(&h);
-    job->res.taken = job->b.n;
+    for (size_t r = 0; r < job->nreqs; r++) {
+        struct ingest_result *res = &job->reqs[r].res;
+        res->taken = job->reqs[r].n;
+        job->res.taken += res->taken;
+        job->res.new_loans += res->new_loans;
+        job->res.repeats += res->repeats;
+        job->res.duplicates += res->duplicates;
+        job->res.stale += res->stale;
+        job->res.new_patrons += res->new_patrons;
+    }
     /* Record counts and totals join the pair counts: written with them. */
     if (rc < 0 || cs.failed) {
         cmds_free(&cs);
@@ -545,6 +597,7 @@ static void write_done(redisReply *reply, const char *error, void *arg)
     ing->counts.total[TOTAL_PATRONS] += (long long)job->res.new_patrons;
     ing->stats.pairs_added += job->npairs;
     ing->stats.jobs++;
+    ing->stats.requests += job->nreqs;
     ing->stats.events += job->res.taken;
     ing->stats.new_loans += job->res.new_loans;
     ing->stats.repeats += job->res.repeats;
@@ -645,23 +698,52 @@ static struct ingest_job *job_new(struct ingest *ing, enum job_kind kind)
     return job;
 }
 
-struct ingest_job *ingest_submit(struct ingest *ing, struct loan_batch *batch,
-                                 ingest_cb *cb, void *arg)
+/* Adds a caller to the job; its events, if any, are appended (moved). */
+static int job_add_request(struct ingest_job *job, struct loan_batch *batch, ingest_cb *cb,
+                           ingest_done_cb *done_cb, void *arg)
 {
-    struct ingest_job *job = job_new(ing, JOB_EVENTS);
-    if (!job)
-        return NULL;
-    job->b = *batch;
-    memset(batch, 0, sizeof *batch);
-    job->cb = cb;
-    job->arg = arg;
+    if (job->nreqs == job->capreqs) {
+        size_t cap = job->capreqs ? job->capreqs * 2 : 4;
+        struct job_request *r = realloc(job->reqs, cap * sizeof *r);
+        if (!r)
+            return -1;
+        job->reqs = r;
+        job->capreqs = cap;
+    }
+    size_t first = job->b.n, n = batch ? batch->n : 0;
+    if (first == 0 && batch) {
+        job->b = *batch;                    /* the first (often only) request: take its array */
+    } else if (n) {
+        if (first + n > job->b.cap) {
+            size_t cap = job->b.cap ? job->b.cap : 64;
+            while (cap < first + n)
+                cap *= 2;
+            struct loan_event *ev = realloc(job->b.ev, cap * sizeof *ev);
+            if (!ev)
+                return -1;
+            job->b.ev = ev;
+            job->b.cap = cap;
+        }
+        memcpy(&job->b.ev[first], batch->ev, n * sizeof *batch->ev);
+        for (size_t i = 0; i < n; i++)
+            job->b.ev[first + i].seq += first;    /* later requests come later at equal times */
+        job->b.n += n;
+        free(batch->ev);                    /* the strings moved to the job */
+    }
+    if (batch)
+        memset(batch, 0, sizeof *batch);
+    job->reqs[job->nreqs++] = (struct job_request){cb, done_cb, arg, first, n, {0}};
+    return 0;
+}
+
+/* Orders the events by patron and time, groups them, and queues the job. */
+static int job_seal(struct ingest *ing, struct ingest_job *job)
+{
     size_t n = job->b.n;
     job->order = malloc((n ? n : 1) * sizeof *job->order);
     job->groups = malloc((n ? n : 1) * sizeof *job->groups);
-    if (!job->order || !job->groups) {
-        job_free(job);
-        return NULL;
-    }
+    if (!job->order || !job->groups)
+        return -1;
     for (size_t i = 0; i < n; i++)
         job->order[i] = &job->b.ev[i];
     size_t sorted = 1;
@@ -677,30 +759,64 @@ struct ingest_job *ingest_submit(struct ingest *ing, struct loan_batch *batch,
         i = j;
     }
     job_enqueue(ing, job);
-    return job;
+    return 0;
 }
 
-struct ingest_job *ingest_forget(struct ingest *ing, const char *pseudonym,
-                                 ingest_done_cb *cb, void *arg)
+/* The end of a loop pass: the live job gathered so far goes. */
+static void open_job_seal(evutil_socket_t fd, short what, void *arg)
+{
+    struct ingest *ing = arg;
+    struct ingest_job *job = ing->open;
+    (void)fd;
+    (void)what;
+    if (!job)
+        return;
+    ing->open = NULL;
+    if (job_seal(ing, job) < 0) {
+        log_msg(LOG_ERROR, "ingest: out of memory: %zu requests refused", job->nreqs);
+        job_answer(job, "out_of_memory");
+        job_free(job);
+    }
+}
+
+int ingest_submit(struct ingest *ing, struct loan_batch *batch, ingest_cb *cb, void *arg)
+{
+    if (!ing->seal_event) {                     /* each request its own job */
+        struct ingest_job *job = job_new(ing, JOB_EVENTS);
+        if (!job)
+            return -1;
+        if (job_add_request(job, batch, cb, NULL, arg) < 0 || job_seal(ing, job) < 0) {
+            if (job->nreqs)                     /* the events are the job's now: give them back */
+                *batch = job->b, job->b = (struct loan_batch){0};
+            job_free(job);
+            return -1;
+        }
+        return 0;
+    }
+    if (ing->open && ing->open->b.n + batch->n > INGEST_GATHER_MAX_EVENTS)
+        open_job_seal(-1, 0, ing);
+    if (!ing->open) {
+        if (!(ing->open = job_new(ing, JOB_EVENTS)))
+            return -1;
+        event_active(ing->seal_event, EV_TIMEOUT, 1);
+    }
+    return job_add_request(ing->open, batch, cb, NULL, arg);
+}
+
+int ingest_forget(struct ingest *ing, const char *pseudonym, ingest_done_cb *cb, void *arg)
 {
     struct ingest_job *job = job_new(ing, JOB_FORGET);
-    if (!job || !(job->groups = malloc(sizeof *job->groups))) {
-        free(job);
-        return NULL;
+    if (!job || !(job->groups = malloc(sizeof *job->groups)) ||
+        job_add_request(job, NULL, NULL, cb, arg) < 0) {
+        if (job)
+            job_free(job);
+        return -1;
     }
     snprintf(job->forget_pseudonym, sizeof job->forget_pseudonym, "%s", pseudonym);
     job->groups[0] = (struct patron_group){job->forget_pseudonym, 0, 0, -1, -1};
     job->ngroups = 1;
-    job->done_cb = cb;
-    job->arg = arg;
     job_enqueue(ing, job);
-    return job;
-}
-
-void ingest_job_forget(struct ingest_job *job)
-{
-    if (job)
-        job->forgotten = 1;
+    return 0;
 }
 
 /* ---- flushing pair counts --------------------------------------------------- */
@@ -781,7 +897,7 @@ static void flush_send_counts(struct ingest *ing)
         flush_finish(ing, NULL);
         return;
     }
-    ing->flush_op = store_send(ing->st, cs.c, cs.n, STORE_SURE | STORE_ARRAY, counts_written,
+    ing->flush_op = store_send(ing->bulk, cs.c, cs.n, STORE_SURE | STORE_ARRAY, counts_written,
                                NULL, ing);
     cmds_free(&cs);
 }
@@ -954,7 +1070,7 @@ static void flush_send_chunks(struct ingest *ing)
         *ch = (struct flush_chunk){ing, ing->next_record, end, units, NULL};
         ing->next_record = end;
         ing->chunks_in_flight++;
-        ch->op = store_send(ing->st, cs.c, cs.n, STORE_SURE | STORE_ARRAY, flush_chunk_done, NULL, ch);
+        ch->op = store_send(ing->bulk, cs.c, cs.n, STORE_SURE | STORE_ARRAY, flush_chunk_done, NULL, ch);
         cmds_free(&cs);
     }
 }
@@ -1025,14 +1141,15 @@ void ingest_flush(struct ingest *ing, ingest_done_cb *cb, void *arg)
 
 /* ---- lifetime ---------------------------------------------------------------- */
 
-struct ingest *ingest_new(struct event_base *base, struct store *st, const struct config *cfg,
-                          int periodic)
+struct ingest *ingest_new(struct event_base *base, struct store *st, struct store *bulk,
+                          const struct config *cfg, int periodic)
 {
     struct ingest *ing = calloc(1, sizeof *ing);
     if (!ing)
         return NULL;
     ing->base = base;
     ing->st = st;
+    ing->bulk = bulk;
     ing->cfg = cfg;
     ing->rules = (struct history_rules){
         .max_entries = (size_t)cfg->history_max,
@@ -1044,7 +1161,8 @@ struct ingest *ingest_new(struct event_base *base, struct store *st, const struc
     ing->busy = dict_new();
     struct timeval tv = {cfg->flush_ms / 1000, (cfg->flush_ms % 1000) * 1000};
     if (periodic && (!(ing->flush_timer = event_new(base, -1, EV_PERSIST, flush_tick, ing)) ||
-                     event_add(ing->flush_timer, &tv) < 0)) {
+                     event_add(ing->flush_timer, &tv) < 0 ||
+                     !(ing->seal_event = event_new(base, -1, 0, open_job_seal, ing)))) {
         ingest_free(ing);
         return NULL;
     }
@@ -1062,6 +1180,10 @@ void ingest_free(struct ingest *ing)
     if (ing->pending.n || ing->nretry || ing->units_unwritten)
         log_msg(LOG_WARN, "ingest: %zu pair counts dropped at exit",
                 ing->pending.n + (ing->units_unwritten + ing->nretry) / 2);
+    if (ing->open)
+        job_free(ing->open);
+    if (ing->seal_event)
+        event_free(ing->seal_event);
     while (ing->waiting_head) {
         struct ingest_job *job = ing->waiting_head;
         ing->waiting_head = job->next;

@@ -3,6 +3,10 @@
  * The one code path for live events (POST /v1/loans), files (onloan
  * load) and the evaluation (onloan eval). A job is a batch of checked
  * events (event.h):
+ *   0. live (the daemon), the requests that arrive in one pass of the
+ *      event loop make one job, up to INGEST_GATHER_MAX_EVENTS events:
+ *      one read and one write for all of them (each still gets its own
+ *      result; a failure fails them all, and none is half-applied);
  *   1. it waits while an earlier job holds one of its patrons, so one
  *      patron's events are applied one batch at a time, in order;
  *   2. reads those patrons' histories and seen event ids (one MULTI);
@@ -30,7 +34,10 @@
 #include "store.h"
 
 struct ingest;
-struct ingest_job;
+
+/* A live job gathers requests up to this many events (a request with more
+ * goes alone). */
+#define INGEST_GATHER_MAX_EVENTS 2000
 
 struct ingest_result {
     size_t taken;               /* events in the batch */
@@ -42,7 +49,7 @@ struct ingest_result {
 };
 
 struct ingest_stats {
-    unsigned long long jobs, events, new_loans, repeats, duplicates, stale;
+    unsigned long long jobs, requests, events, new_loans, repeats, duplicates, stale;
     unsigned long long pairs_added, pairs_written, flushes, flush_failures;   /* pairs: undirected */
     size_t pending_pairs, waiting_jobs, running_jobs;
     int pending_counts;         /* record counts or totals not written yet */
@@ -56,23 +63,26 @@ struct ingest_stats {
 typedef void ingest_cb(const struct ingest_result *res, const char *error, void *arg);
 typedef void ingest_done_cb(const char *error, void *arg);
 
-/* periodic: flush every model.flush_ms (the daemon); otherwise only at
+/* Jobs go through st, flushes through bulk (the daemon gives them a
+ * connection of their own, so that a megabyte of pair counts does not
+ * hold up the jobs and answers queued behind it on one connection; the
+ * CLI passes one store twice).
+ * periodic: flush every model.flush_ms and gather requests into jobs (the
+ * daemon); otherwise each request is a job and counts are flushed only at
  * model.flush_max_pairs and on ingest_flush, so that a batch is written
  * the same way every time (the CLI). Returns NULL when out of memory. */
-struct ingest *ingest_new(struct event_base *base, struct store *st, const struct config *cfg,
-                          int periodic);
+struct ingest *ingest_new(struct event_base *base, struct store *st, struct store *bulk,
+                          const struct config *cfg, int periodic);
 /* Drops pending pair counts: flush first. */
 void ingest_free(struct ingest *ing);
 
-/* Takes the events (batch is emptied). Never calls back from inside. */
-struct ingest_job *ingest_submit(struct ingest *ing, struct loan_batch *batch,
-                                 ingest_cb *cb, void *arg);
+/* Takes the events (batch is emptied) and returns 0; -1 when out of
+ * memory (the batch is left to the caller). Never calls back from inside. */
+int ingest_submit(struct ingest *ing, struct loan_batch *batch, ingest_cb *cb, void *arg);
 /* Removes everything kept under the patron's pseudonym (history, seen
- * ids), after any job of theirs in flight. cb's error is NULL on success. */
-struct ingest_job *ingest_forget(struct ingest *ing, const char *pseudonym,
-                                 ingest_done_cb *cb, void *arg);
-/* The caller is gone: the job still completes, but will not call back. */
-void ingest_job_forget(struct ingest_job *job);
+ * ids), after any job of theirs in flight. cb's error is NULL on success.
+ * Returns -1 when out of memory. */
+int ingest_forget(struct ingest *ing, const char *pseudonym, ingest_done_cb *cb, void *arg);
 
 /* Writes the pending pair counts now; cb when they are written (error
  * set if they could not be: they stay pending then). */

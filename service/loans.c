@@ -157,7 +157,7 @@ void loans_handle(struct server *srv, struct evhttp_request *req)
     lr->srv = srv;
     lr->req = req;
     srv->pending_requests++;
-    if (!ingest_submit(srv->ingest, &batch, loans_ingested, lr)) {
+    if (ingest_submit(srv->ingest, &batch, loans_ingested, lr) < 0) {
         srv->pending_requests--;
         free(lr);
         loan_batch_free(&batch);
@@ -207,7 +207,7 @@ void patron_forget_handle(struct server *srv, struct evhttp_request *req, const 
     fr->srv = srv;
     fr->req = req;
     srv->pending_requests++;
-    if (!ingest_forget(srv->ingest, pseudo, patron_forgotten, fr)) {
+    if (ingest_forget(srv->ingest, pseudo, patron_forgotten, fr) < 0) {
         srv->pending_requests--;
         free(fr);
         http_reply_error(req, 503, NULL, "out of memory");

@@ -29,13 +29,13 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
         if (!(srv->catalogues[i] = catalogue_new(base, cc, err)))
             return -1;
     }
-    if (!(srv->store = store_new(base, cfg))) {
+    if (!(srv->store = store_new(base, cfg)) || !(srv->bulk_store = store_new(base, cfg))) {
         strbuf_puts(err, "cannot set up the Redis client");
         return -1;
     }
     if (!(srv->model = model_new(srv->store, cfg)) ||
-        !(srv->ingest = ingest_new(base, srv->store, cfg, 1)) ||
-        !(srv->compactor = compactor_new(base, srv->store, cfg, 1)) ||
+        !(srv->ingest = ingest_new(base, srv->store, srv->bulk_store, cfg, 1)) ||
+        !(srv->compactor = compactor_new(base, srv->bulk_store, cfg, 1)) ||
         !(srv->answers = answers_new((size_t)cfg->max_kept_answers))) {
         strbuf_puts(err, "out of memory");
         return -1;
@@ -61,6 +61,7 @@ void server_stop(struct server *srv)
     ingest_free(srv->ingest);
     model_free(srv->model);
     store_free(srv->store);
+    store_free(srv->bulk_store);
     memset(srv, 0, sizeof *srv);
 }
 

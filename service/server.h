@@ -28,7 +28,8 @@ struct server {
     const struct config *cfg;       /* borrowed from main */
     struct catalogue **catalogues;  /* parallel to cfg->catalogues */
     struct link **links;            /* likewise */
-    struct store *store;
+    struct store *store;            /* answers, touchpoints, ingest jobs */
+    struct store *bulk_store;       /* pair count flushes, compaction: a connection of their own */
     struct model *model;
     struct ingest *ingest;          /* loan events into the model */
     struct compactor *compactor;    /* keeps co-occurrence lists to top K */

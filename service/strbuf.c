@@ -39,6 +39,18 @@ int strbuf_puts(struct strbuf *sb, const char *s)
     return strbuf_append(sb, s, strlen(s));
 }
 
+int strbuf_put_ll(struct strbuf *sb, long long v)
+{
+    char digits[24], *p = digits + sizeof digits;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    return strbuf_append(sb, p, (size_t)(digits + sizeof digits - p));
+}
+
 int strbuf_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
 {
     va_list copy;

@@ -17,6 +17,8 @@ struct strbuf {
 
 int strbuf_append(struct strbuf *sb, const char *s, size_t n);
 int strbuf_puts(struct strbuf *sb, const char *s);
+/* Appends v in decimal (without printf: it is in hot loops). */
+int strbuf_put_ll(struct strbuf *sb, long long v);
 int strbuf_printf(struct strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int strbuf_vprintf(struct strbuf *sb, const char *fmt, va_list ap);

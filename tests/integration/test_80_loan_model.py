@@ -4,8 +4,13 @@ real redis-server, compared with counts worked out by hand (or by the
 oracle in loanlab when no window or cap binds)."""
 
 import json
+import os
 import re
+import signal
+import socket
 import time
+
+import harness
 
 from loanlab import (BOTH_KEY, FORGET_KEY, INGEST_KEY, Lab, oracle, parse_co)
 from suite import expect_json
@@ -100,6 +105,84 @@ def test_counts_exact_after_small_history(ctx):
                                "patrons": 4}, out
         assert lab.all_co() == SMALL_CO, lab.all_co()
         assert lab.pop() == SMALL_POP and meta_ints(lab) == SMALL_META, (lab.pop(), lab.meta())
+
+
+def _raw_post(port, body, key=INGEST_KEY):
+    return ("POST /v1/loans HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
+            "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+            % (port, key, len(body))).encode() + body
+
+
+def _read_reply(sock):
+    """One HTTP/1.1 reply with a Content-Length: (status, json body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed before the reply's header: %r" % data
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed inside the reply's body"
+        body += chunk
+    return int(head.split()[1]), json.loads(body[:length])
+
+
+def test_concurrent_requests_gathered_and_answered_each(ctx):
+    """Requests that arrive together are applied as one job (ingest.h), yet
+    each gets the counts of its own events; a patron in several of them, an
+    event id sent twice and a repeat across requests count as if the
+    requests came one after the other."""
+    n = 40
+    bodies = []
+    events = []
+    for i in range(n):
+        p = "card-%d" % (2000 + i % 20)             # each patron in two requests
+        r = "rec-%s" % "ABCDE"[i % 5] if i < 20 else "rec-%s" % "FGHIJ"[i % 5]
+        ev = {"patron": p, "record": r, "time": T0 + i * 60, "id": "ils-%d" % i}
+        events.append((p, r, T0 + i * 60))
+        bodies.append(json.dumps(ev).encode())
+    # one more: a copy of event 3 (same id); one more: patron 2000 borrows
+    # rec-A again later, under a new id (a repeat)
+    bodies.append(bodies[3])
+    bodies.append(json.dumps({"patron": "card-2000", "record": "rec-A", "time": T0 + 99 * 60,
+                              "id": "ils-99"}).encode())
+    co, pop, meta = oracle(events)
+    with Lab(ctx, "gather", model=UNBOUND) as lab:
+        before = expect_json(harness.http_request(lab.port, "GET", "/healthz"), 200)["ingest"]
+        socks = [socket.create_connection(("127.0.0.1", lab.port), timeout=10) for _ in bodies]
+        try:
+            # held still while every request arrives, the daemon reads them
+            # all in one pass of its loop
+            os.kill(lab.daemon.p.pid, signal.SIGSTOP)
+            try:
+                for s, body in zip(socks, bodies):
+                    s.sendall(_raw_post(lab.port, body))
+                time.sleep(0.2)
+            finally:
+                os.kill(lab.daemon.p.pid, signal.SIGCONT)
+            replies = [_read_reply(s) for s in socks]
+        finally:
+            for s in socks:
+                s.close()
+        assert all(status == 202 for status, _ in replies), replies
+        assert all(j["taken"] == 1 for _, j in replies), replies
+        total = {k: sum(j[k] for _, j in replies) for k in ("new", "repeats", "duplicates")}
+        assert total == {"new": n, "repeats": 1, "duplicates": 1}, (total, replies)
+        # the copy of event 3 and event 3: one new, one duplicate, whichever
+        pair = sorted((replies[3][1]["new"], replies[n][1]["duplicates"]))
+        assert replies[3][1]["new"] + replies[n][1]["new"] == 1, (replies[3], replies[n])
+        assert replies[3][1]["duplicates"] + replies[n][1]["duplicates"] == 1, pair
+        assert replies[n + 1][1]["repeats"] == 1, replies[n + 1]
+        after = expect_json(harness.http_request(lab.port, "GET", "/healthz"), 200)["ingest"]
+        requests = after["requests"] - before["requests"]
+        jobs = after["jobs"] - before["jobs"]
+        assert requests == n + 2, (before, after)
+        assert jobs < requests, "requests not gathered into jobs: %d jobs for %d" % (jobs, requests)
+        lab.wait_co(co)
+        assert lab.pop() == pop, lab.pop()
+        assert meta_ints(lab) == dict(meta, repeats=1, duplicates=1), lab.meta()
 
 
 def _also_borrowed(lab, record):

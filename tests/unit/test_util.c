@@ -1,5 +1,6 @@
 /* test_util.c: strbuf, dict, csv, pseudonyms, messages, loan dates and
  * the catalogue's query builder. */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "catalogue.h"
@@ -26,6 +27,19 @@ TEST(strbuf_grows_and_encodes)
     char *s = strbuf_steal(&sb);
     CHECK(sb.buf == NULL && sb.len == 0);
     free(s);
+}
+
+TEST(strbuf_put_ll_matches_printf)
+{
+    const long long v[] = {0, 7, -7, 10, 1700000000, -1, LLONG_MAX, LLONG_MIN};
+    struct strbuf sb = {0}, want = {0};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        CHECK(strbuf_put_ll(&sb, v[i]) == 0 && strbuf_puts(&sb, ",") == 0);
+        CHECK(strbuf_printf(&want, "%lld,", v[i]) == 0);
+    }
+    CHECK_STR(strbuf_cstr(&sb), strbuf_cstr(&want));
+    strbuf_free(&sb);
+    strbuf_free(&want);
 }
 
 static int count_entry(const char *k, void *v, void *arg)
@@ -170,6 +184,7 @@ TEST(ttl_cache_expiry_bound_and_refs)
 int main(void)
 {
     RUN(strbuf_grows_and_encodes);
+    RUN(strbuf_put_ll_matches_printf);
     RUN(dict_set_get_del);
     RUN(csv_fields_and_quotes);
     RUN(pseudonyms_are_keyed_and_stable);

@@ -91,35 +91,22 @@ void pairs_radix_sort(uint64_t *keys, uint64_t *tmp, size_t n)
     free(count);
 }
 
-static int sorted_runs_in_place(uint64_t *k, size_t nsrc, uint64_t **keys, uint32_t **counts,
-                                size_t *n);
-
-/* Sorts a copy of t's keys and sums equal ones: *keys[0 .. *n) distinct,
+/* Sorts a copy of src and sums equal keys: *keys[0 .. *n) distinct,
  * ascending, with their counts. Both arrays malloc'd (caller frees). */
 static int sorted_runs(const uint64_t *src, size_t nsrc, uint64_t **keys, uint32_t **counts,
                        size_t *n)
 {
     uint64_t *k = malloc((nsrc ? nsrc : 1) * sizeof *k);
-    if (!k)
-        return -1;
-    if (nsrc)
-        memcpy(k, src, nsrc * sizeof *k);
-    return sorted_runs_in_place(k, nsrc, keys, counts, n);
-}
-
-/* The same on k itself (malloc'd, nsrc keys): it becomes *keys, or is
- * freed on failure. */
-static int sorted_runs_in_place(uint64_t *k, size_t nsrc, uint64_t **keys, uint32_t **counts,
-                                size_t *n)
-{
     uint64_t *tmp = malloc((nsrc ? nsrc : 1) * sizeof *tmp);
     uint32_t *c = malloc((nsrc ? nsrc : 1) * sizeof *c);
-    if (!tmp || !c) {
+    if (!k || !tmp || !c) {
+        free(k);
         free(tmp);
         free(c);
-        free(k);
         return -1;
     }
+    if (nsrc)
+        memcpy(k, src, nsrc * sizeof *k);
     pairs_radix_sort(k, tmp, nsrc);
     free(tmp);
     size_t d = 0;
@@ -160,95 +147,96 @@ void pair_groups_free(struct pair_groups *g)
     memset(g, 0, sizeof *g);
 }
 
-/* Counting sort of d distinct (key, count) by record: both directions
- * when both, else from (key >> 32) to (key & 0xffffffff) only. */
-static int group(const uint64_t *k, const uint32_t *c, size_t d, int both, size_t nrecords,
-                 struct pair_groups *g)
+/* Groups n keys (once per count) by record and sums them, in two passes
+ * and no sort: the keys are scattered into one bucket per record (both
+ * directions when both, else from key >> 32 to key & 0xffffffff only),
+ * then each bucket is summed in place with a per-record stamp, keeping
+ * each neighbour where it was first counted. The stamp and slot arrays
+ * (nrecords each) stay in cache; the keys are read once. */
+static int bucket_group(const uint64_t *keys, size_t n, int both, size_t nrecords,
+                        struct pair_groups *g)
 {
-    size_t entries = both ? 2 * d : d;
+    size_t entries = both ? 2 * n : n;
     memset(g, 0, sizeof *g);
-    if (entries >= UINT32_MAX)
+    if (entries >= UINT32_MAX || nrecords >= UINT32_MAX)
         return -1;
     g->nrecords = nrecords;
     g->start = calloc(nrecords + 1, sizeof *g->start);
     g->other = malloc((entries ? entries : 1) * sizeof *g->other);
     g->count = malloc((entries ? entries : 1) * sizeof *g->count);
-    if (!g->start || !g->other || !g->count) {
-        pair_groups_free(g);
-        return -1;
-    }
-    for (size_t i = 0; i < d; i++) {
-        uint32_t a = (uint32_t)(k[i] >> 32), b = (uint32_t)k[i];
-        if (a >= nrecords || b >= nrecords) {
-            pair_groups_free(g);
-            return -1;
-        }
+    uint32_t *at = malloc((nrecords ? nrecords : 1) * sizeof *at);
+    uint32_t *stamp = calloc(nrecords ? nrecords : 1, sizeof *stamp);
+    if (!g->start || !g->other || !g->count || !at || !stamp)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t a = (uint32_t)(keys[i] >> 32), b = (uint32_t)keys[i];
+        if (a >= nrecords || b >= nrecords)
+            goto fail;
         g->start[a + 1]++;
         if (both)
             g->start[b + 1]++;
     }
     for (size_t r = 0; r < nrecords; r++)
         g->start[r + 1] += g->start[r];
-    uint32_t *at = malloc((nrecords ? nrecords : 1) * sizeof *at);
-    if (!at) {
-        pair_groups_free(g);
-        return -1;
-    }
     memcpy(at, g->start, nrecords * sizeof *at);
-    for (size_t i = 0; i < d; i++) {
-        uint32_t a = (uint32_t)(k[i] >> 32), b = (uint32_t)k[i];
-        g->other[at[a]] = b;
-        g->count[at[a]++] = c[i];
-        if (both) {
-            g->other[at[b]] = a;
-            g->count[at[b]++] = c[i];
-        }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t a = (uint32_t)(keys[i] >> 32), b = (uint32_t)keys[i];
+        g->other[at[a]++] = b;
+        if (both)
+            g->other[at[b]++] = a;
     }
+    /* Sum each bucket into its front; at[] now says where a neighbour's
+     * count is, valid while stamp[neighbour] is the record's. */
+    uint32_t w = 0, from = 0;
+    for (size_t r = 0; r < nrecords; r++) {
+        uint32_t to = g->start[r + 1], mark = (uint32_t)r + 1;
+        g->start[r] = w;
+        for (uint32_t i = from; i < to; i++) {
+            uint32_t o = g->other[i];
+            if (stamp[o] != mark) {
+                stamp[o] = mark;
+                at[o] = w;
+                g->other[w] = o;
+                g->count[w++] = 1;
+            } else if (g->count[at[o]] < UINT32_MAX) {
+                g->count[at[o]]++;
+            }
+        }
+        from = to;
+    }
+    g->start[nrecords] = w;
     free(at);
+    free(stamp);
+    if (w < entries && w > 0) {             /* give back what summing saved */
+        uint32_t *o = realloc(g->other, w * sizeof *o), *c = realloc(g->count, w * sizeof *c);
+        if (o)
+            g->other = o;
+        if (c)
+            g->count = c;
+    }
     return 0;
+fail:
+    free(at);
+    free(stamp);
+    pair_groups_free(g);
+    return -1;
 }
 
 int pairs_group(const struct pair_table *t, size_t nrecords, struct pair_groups *g)
 {
-    uint64_t *k;
-    uint32_t *c;
-    size_t d;
-    if (sorted_runs(t->keys, t->n, &k, &c, &d) < 0)
-        return -1;
-    int rc = group(k, c, d, 1, nrecords, g);
-    free(k);
-    free(c);
-    return rc;
+    return bucket_group(t->keys, t->n, 1, nrecords, g);
 }
 
 int pairs_group_take(struct pair_table *t, size_t nrecords, struct pair_groups *g)
 {
-    uint64_t *k;
-    uint32_t *c;
-    size_t d, n = t->n;
-    uint64_t *keys = t->keys;
-    if (!keys)
-        return pairs_group(t, nrecords, g);
-    memset(t, 0, sizeof *t);            /* the keys are sorted where they are */
-    if (sorted_runs_in_place(keys, n, &k, &c, &d) < 0)
-        return -1;
-    int rc = group(k, c, d, 1, nrecords, g);
-    free(k);
-    free(c);
+    int rc = bucket_group(t->keys, t->n, 1, nrecords, g);
+    pairs_free(t);
     return rc;
 }
 
 int pairs_group_directed(const uint64_t *keys, size_t n, size_t nrecords, struct pair_groups *g)
 {
-    uint64_t *k;
-    uint32_t *c;
-    size_t d;
-    if (sorted_runs(keys, n, &k, &c, &d) < 0)
-        return -1;
-    int rc = group(k, c, d, 0, nrecords, g);
-    free(k);
-    free(c);
-    return rc;
+    return bucket_group(keys, n, 0, nrecords, g);
 }
 
 void pairs_clear(struct pair_table *t)

@@ -2,9 +2,10 @@
  *
  * The ingest engine logs a pair for every (new title, earlier title) a
  * loan produces and hands the summed counts to Redis in one write per
- * record (ingest.c). Pairs are logged, not hashed: a radix sort at flush
- * time sums them and groups them by record in one sequential pass, which
- * is several times faster than a hash table for millions of pairs. */
+ * record (ingest.c). Pairs are logged, not hashed: at flush time they are
+ * scattered into one bucket per record and each bucket is summed with a
+ * small per-record stamp array that stays in cache, which is several
+ * times faster than a hash table (or a sort) for millions of pairs. */
 #ifndef ONLOAN_PAIRS_H
 #define ONLOAN_PAIRS_H
 
@@ -34,10 +35,12 @@ struct pair_groups {
 };
 
 /* Groups t's counts by record, both directions ({a, b} is b for a and a
- * for b). Every record must be < nrecords. -1 when out of memory. */
+ * for b); a record's neighbours in the order they were first counted.
+ * Every record must be < nrecords. -1 when out of memory. */
 int pairs_group(const struct pair_table *t, size_t nrecords, struct pair_groups *g);
-/* pairs_group that consumes t (sorting its keys where they are, no copy):
- * t is empty afterwards, even when this fails (the counts are then lost). */
+/* pairs_group that consumes t, whose memory is freed as soon as it is
+ * read: t is empty afterwards, even when this fails (the counts are then
+ * lost). */
 int pairs_group_take(struct pair_table *t, size_t nrecords, struct pair_groups *g);
 /* The same for n directed keys (from << 32 | to, once per count): to
  * for from only. */

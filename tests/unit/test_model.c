@@ -209,6 +209,58 @@ TEST(pairs_radix_sort_sorts)
     free(tmp);
 }
 
+/* pairs_group against a dense matrix: every record's neighbours summed,
+ * both directions, each once, in the order first counted. */
+TEST(pairs_group_matches_a_matrix)
+{
+    enum { R = 60, N = 20000 };
+    static uint32_t want[R][R];
+    struct pair_table t = {0};
+    uint64_t x = 2463534242ULL;
+    memset(want, 0, sizeof want);
+    for (size_t i = 0; i < N; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint32_t a = (uint32_t)(x % R), b = (uint32_t)(x / R % R);
+        if (a == b)
+            continue;
+        CHECK(pairs_add(&t, a, b, 1) == 0);
+        want[a][b]++;
+        want[b][a]++;
+    }
+    /* the first neighbour each record got, to check the order */
+    uint32_t first[R];
+    for (size_t r = 0; r < R; r++)
+        first[r] = UINT32_MAX;
+    for (size_t i = 0; i < t.n; i++) {
+        uint32_t a = (uint32_t)(t.keys[i] >> 32), b = (uint32_t)t.keys[i];
+        if (first[a] == UINT32_MAX)
+            first[a] = b;
+        if (first[b] == UINT32_MAX)
+            first[b] = a;
+    }
+    struct pair_groups g;
+    CHECK(pairs_group_take(&t, R + 5, &g) == 0);
+    CHECK(t.keys == NULL && t.n == 0);
+    CHECK(g.nrecords == R + 5);
+    size_t distinct = 0;
+    for (size_t r = 0; r < R; r++) {
+        static uint32_t got[R];
+        memset(got, 0, sizeof got);
+        for (uint32_t i = g.start[r]; i < g.start[r + 1]; i++) {
+            CHECK(g.other[i] < R && got[g.other[i]] == 0);      /* once each */
+            got[g.other[i]] = g.count[i];
+        }
+        CHECK(memcmp(got, want[r], sizeof got) == 0);
+        CHECK(g.start[r + 1] == g.start[r] || g.other[g.start[r]] == first[r]);
+        for (size_t o = 0; o < R; o++)
+            distinct += want[r][o] > 0;
+    }
+    CHECK(g.start[R + 5] == distinct && g.start[R] == distinct);     /* no entries past R */
+    pair_groups_free(&g);
+}
+
 #define GRID_A 300
 #define GRID_B 70       /* 21000 distinct pairs, ~150000 counts: several grows */
 
@@ -1100,6 +1152,7 @@ int main(void)
     RUN(pairs_symmetric_and_summed);
     RUN(pairs_add_all_and_grouped);
     RUN(pairs_radix_sort_sorts);
+    RUN(pairs_group_matches_a_matrix);
     RUN(pairs_grow_past_16k);
     RUN(history_new_repeat_duplicate);
     RUN(history_pairs_nearest_within_window_capped);

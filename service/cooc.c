@@ -98,65 +98,106 @@ static int by_count_oldest(const void *x, const void *y)
     return a->last < b->last ? -1 : a->last > b->last;
 }
 
-static int u32_desc(const void *x, const void *y)
+static int by_last(const void *x, const void *y)
 {
-    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-    return a > b ? -1 : a < b;
+    const struct cooc_entry *a = x, *b = y;
+    return a->last < b->last ? -1 : a->last > b->last;
 }
 
-/* The keep-th highest count (1 <= keep <= n). Counts are small numbers,
- * so a histogram does it in two passes; sorting is the fallback. */
-static int kth_highest(const struct cooc_entry *e, size_t n, size_t keep, uint32_t *out)
+/* Entries oldest first, their counts below a bound: a count histogram
+ * does it all in linear time: the keep-th highest count t; every entry
+ * above t and the newest at t; then a stable counting sort by count,
+ * which keeps oldest first within one. Counts too large for a histogram
+ * (a million and more) are sorted instead. */
+long cooc_top_counts(const uint32_t *count, size_t n, size_t keep, uint32_t *order)
 {
+    if (keep == 0 || n == 0)
+        return 0;
+    if (n > UINT32_MAX)
+        return -1;
     uint32_t max = 0;
     for (size_t i = 0; i < n; i++)
-        max = e[i].count > max ? e[i].count : max;
-    if (max < (1u << 20)) {
-        size_t *hist = calloc((size_t)max + 1, sizeof *hist), seen = 0;
-        if (!hist)
+        max = count[i] > max ? count[i] : max;
+    if (max >= (1u << 20)) {
+        struct cooc_entry *e = malloc(n * sizeof *e);
+        if (!e)
             return -1;
         for (size_t i = 0; i < n; i++)
-            hist[e[i].count]++;
-        uint32_t c = max;
-        while ((seen += hist[c]) < keep)
-            c--;
-        free(hist);
-        *out = c;
-        return 0;
+            e[i] = (struct cooc_entry){NULL, count[i], (uint32_t)i};
+        if (n > keep) {
+            qsort(e, n, sizeof *e, by_count_newest);
+            n = keep;
+        }
+        qsort(e, n, sizeof *e, by_count_oldest);
+        for (size_t i = 0; i < n; i++)
+            order[i] = e[i].last;
+        free(e);
+        return (long)n;
     }
-    uint32_t *tmp = malloc(n * sizeof *tmp);
-    if (!tmp)
+    size_t *hist = calloc((size_t)max + 1, sizeof *hist);
+    if (!hist)
         return -1;
     for (size_t i = 0; i < n; i++)
-        tmp[i] = e[i].count;
-    qsort(tmp, n, sizeof *tmp, u32_desc);
-    *out = tmp[keep - 1];
-    free(tmp);
-    return 0;
+        hist[count[i]]++;
+    uint32_t t = 0;                 /* entries below t go; at t, the oldest drop_ties */
+    size_t drop_ties = 0, kept = n;
+    if (n > keep) {
+        size_t seen = hist[t = max];
+        while (seen < keep)
+            seen += hist[--t];
+        drop_ties = seen - keep;
+        kept = keep;
+        memset(hist, 0, t * sizeof *hist);
+        hist[t] -= drop_ties;
+    }
+    size_t at = 0;                  /* each count's place: after all higher ones */
+    for (uint32_t c = max + 1; c-- > 0;) {
+        size_t k = hist[c];
+        hist[c] = at;
+        at += k;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (count[i] < t || (count[i] == t && drop_ties && drop_ties--))
+            continue;
+        order[hist[count[i]]++] = (uint32_t)i;
+    }
+    free(hist);
+    return (long)kept;
 }
 
 void cooc_top(struct cooc_list *list, size_t keep)
 {
-    if (keep == 0) {
+    size_t n = list->n;
+    if (keep == 0 || n == 0) {
         list->n = 0;
         return;
     }
-    uint32_t t;
-    if (list->n > keep && kth_highest(list->e, list->n, keep, &t) == 0) {
-        /* Above the threshold count: all kept; at it: the newest win the
-         * last places (sorted out below). */
-        size_t kept = 0;
-        for (size_t i = 0; i < list->n; i++)
-            if (list->e[i].count >= t)
-                list->e[kept++] = list->e[i];
-        list->n = kept;
+    int ordered = 1;
+    for (size_t i = 1; i < n && ordered; i++)
+        ordered = list->e[i - 1].last <= list->e[i].last;
+    if (!ordered)
+        qsort(list->e, n, sizeof *list->e, by_last);
+    size_t room = n < keep ? n : keep;
+    uint32_t *count = malloc(n * sizeof *count), *order = malloc(room * sizeof *order);
+    struct cooc_entry *kept = malloc(room * sizeof *kept);
+    long k = count && order && kept ? 0 : -1;
+    for (size_t i = 0; k == 0 && i < n; i++)
+        count[i] = list->e[i].count;
+    if (k == 0)
+        k = cooc_top_counts(count, n, keep, order);
+    if (k < 0) {            /* out of memory: the list stays as it was */
+        free(count);
+        free(order);
+        free(kept);
+        return;
     }
-    if (list->n > keep) {
-        qsort(list->e, list->n, sizeof *list->e, by_count_newest);
-        list->n = keep;
-    }
-    if (list->n)
-        qsort(list->e, list->n, sizeof *list->e, by_count_oldest);
+    for (long i = 0; i < k; i++)
+        kept[i] = list->e[order[i]];
+    memcpy(list->e, kept, (size_t)k * sizeof *kept);
+    list->n = (size_t)k;
+    free(count);
+    free(order);
+    free(kept);
 }
 
 int cooc_encode(const struct cooc_list *list, unsigned long long gen, struct strbuf *out)

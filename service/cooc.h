@@ -37,6 +37,10 @@ int cooc_parse(struct cooc_list *list, const char *text, size_t len);
  * first, and within a count oldest first, so that line order keeps
  * meaning "counted later" when the list is written back and appended to. */
 void cooc_top(struct cooc_list *list, size_t keep);
+/* The same rule on n counts given oldest first: writes the indexes of
+ * the ones kept to order[] (room for min(n, keep)) in the order cooc_top
+ * sorts them, and returns how many. -1 when out of memory. */
+long cooc_top_counts(const uint32_t *count, size_t n, size_t keep, uint32_t *order);
 /* Writes the header (when gen > 0) and one line per entry. */
 int cooc_encode(const struct cooc_list *list, unsigned long long gen, struct strbuf *out);
 void cooc_free(struct cooc_list *list);

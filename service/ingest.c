@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cooc.h"
 #include "dict.h"
 #include "history.h"
 #include "log.h"
@@ -11,6 +12,10 @@
 #include "pairs.h"
 
 enum job_kind { JOB_EVENTS, JOB_FORGET };
+
+/* The most pair counts a job makes room for at once (32 MB of address
+ * space); beyond, its log grows by doubling. */
+#define JOB_PAIRS_RESERVE ((size_t)1 << 22)
 
 struct patron_group {
     const char *pseudonym;      /* borrowed from the job's events (or forget_pseudonym) */
@@ -118,10 +123,23 @@ struct ingest {
     struct pair_groups groups[2];   /* the running flush's counts by record: pending, retried */
     size_t next_record;             /* records [0, next_record) sent */
     size_t units_unwritten;         /* directed counts not known to be written (stats) */
+    uint32_t *fallback;             /* records whose fresh list lost the race: APPENDed after */
+    size_t nfallback, capfallback, next_fallback;
+    uint8_t *listed;                /* per record: co:<record> known to exist (a write went through) */
+    size_t caplisted;
+    uint32_t *scratch;              /* the entries kept of a record's fresh list */
+    size_t capscratch;
     struct flush_chunk {
         struct ingest *ing;
-        size_t first, end;          /* records [first, end) */
+        int fallback;               /* [first, end) index fallback[], else records */
+        size_t first, end;
         size_t units;               /* their directed counts */
+        struct fresh_try {          /* a SET NX of a fresh list: its reply's index */
+            size_t at;
+            uint32_t record;
+            size_t units;
+        } *tries;
+        size_t ntries;
         struct store_op *op;        /* NULL: slot free */
     } chunks[4];                    /* written at once, in order */
     size_t chunks_in_flight;
@@ -534,6 +552,17 @@ static void read_done(redisReply *reply, const char *error, void *arg)
     struct cmds cs = {0};
     struct history h = {0};
     int rc = 0;
+    /* Room for the pairs the events can make (address space only: the
+     * pages are used as they are written), so that the log never moves. */
+    size_t most = job->b.n * (size_t)ing->cfg->pairs_per_loan;
+    size_t room = most < JOB_PAIRS_RESERVE ? most : JOB_PAIRS_RESERVE;
+    if (room > job->cappairs) {
+        uint64_t *p = realloc(job->pairs, room * sizeof *p);
+        if (p) {
+            job->pairs = p;
+            job->cappairs = room;
+        }
+    }
     for (size_t g = 0; g < job->ngroups && rc == 0; g++) {
         struct patron_group *pg = &job->groups[g];
         const redisReply *hist = reply->element[pg->get_at];
@@ -584,6 +613,8 @@ static void write_done(redisReply *reply, const char *error, void *arg)
         return;
     }
     struct pair_table counted = {job->pairs, job->npairs, job->npairs, job->npairs};
+    if (ing->pending.cap == 0)          /* likewise: a flush's worth, never moved */
+        pairs_reserve(&ing->pending, (size_t)ing->cfg->flush_max_pairs + job->npairs);
     if (pairs_add_all(&ing->pending, &counted) < 0)
         log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", job->npairs);
     for (size_t i = 0; i < job->nfresh; i++)
@@ -831,10 +862,11 @@ static void waiters_answer(struct waiter *w, const char *error)
     }
 }
 
-/* A flush is written in chunks of about this many bytes, one after the
- * other: hiredis moves its whole output buffer after every write, so one
- * command of tens of megabytes costs quadratic time. */
-#define FLUSH_CHUNK_BYTES (1 << 20)
+/* A flush is written in chunks of about this many bytes, FLUSH_CHUNKS at
+ * a time: hiredis moves what is left of its output buffer after every
+ * write to the socket, so the time goes with the square of what waits in
+ * it (1 MB chunks cost 0.3 s more than these on the ratings file). */
+#define FLUSH_CHUNK_BYTES (1 << 18)
 #define FLUSH_CHUNKS (sizeof ((struct ingest *)0)->chunks / sizeof ((struct ingest *)0)->chunks[0])
 
 static void flush_send_chunks(struct ingest *ing);
@@ -847,6 +879,7 @@ static void flush_finish(struct ingest *ing, const char *error)
     pair_groups_free(&ing->groups[0]);
     pair_groups_free(&ing->groups[1]);
     ing->next_record = ing->units_unwritten = 0;
+    ing->nfallback = ing->next_fallback = 0;
     ing->flush_error = NULL;
     ing->flush_running = 0;
     struct waiter *w = ing->flush_waiters;
@@ -902,15 +935,31 @@ static void flush_send_counts(struct ingest *ing)
     cmds_free(&cs);
 }
 
-/* Keeps the counts of records [first, end) for the next flush, as
- * directed keys (from << 32 | to, once per count). */
-static void flush_keep(struct ingest *ing, size_t first, size_t end)
+/* The directed counts of record r in this flush. */
+static size_t record_units(const struct ingest *ing, size_t r)
 {
     size_t n = 0;
     for (int k = 0; k < 2; k++)
-        for (size_t r = first; r < end && r < ing->groups[k].nrecords; r++)
-            for (uint32_t i = ing->groups[k].start[r]; i < ing->groups[k].start[r + 1]; i++)
-                n += ing->groups[k].count[i];
+        for (uint32_t i = r < ing->groups[k].nrecords ? ing->groups[k].start[r] : 0;
+             r < ing->groups[k].nrecords && i < ing->groups[k].start[r + 1]; i++)
+            n += ing->groups[k].count[i];
+    return n;
+}
+
+/* The chunk's k-th record. */
+static size_t chunk_record(const struct ingest *ing, int fallback, size_t k)
+{
+    return fallback ? ing->fallback[k] : k;
+}
+
+/* Keeps the counts of the chunk's records [first, end) (of the records,
+ * or of fallback[]) for the next flush, as directed keys (from << 32 | to,
+ * once per count). */
+static void flush_keep(struct ingest *ing, int fallback, size_t first, size_t end)
+{
+    size_t n = 0;
+    for (size_t k = first; k < end; k++)
+        n += record_units(ing, chunk_record(ing, fallback, k));
     if (!n)
         return;
     uint64_t *retry = realloc(ing->retry, (ing->nretry + n) * sizeof *retry);
@@ -919,14 +968,43 @@ static void flush_keep(struct ingest *ing, size_t first, size_t end)
         return;
     }
     ing->retry = retry;
-    for (int k = 0; k < 2; k++) {
-        const struct pair_groups *g = &ing->groups[k];
-        for (size_t r = first; r < end && r < g->nrecords; r++)
-            for (uint32_t i = g->start[r]; i < g->start[r + 1]; i++)
+    for (size_t k = first; k < end; k++) {
+        size_t r = chunk_record(ing, fallback, k);
+        for (int j = 0; j < 2; j++) {
+            const struct pair_groups *g = &ing->groups[j];
+            for (uint32_t i = r < g->nrecords ? g->start[r] : 0; r < g->nrecords && i < g->start[r + 1]; i++)
                 for (uint32_t c = 0; c < g->count[i]; c++)
                     retry[ing->nretry++] = (uint64_t)r << 32 | g->other[i];
+        }
     }
 }
+
+/* Everything of this flush not sent yet goes back to the next one. */
+static void flush_keep_unsent(struct ingest *ing)
+{
+    flush_keep(ing, 0, ing->next_record, ing->groups[0].nrecords);
+    flush_keep(ing, 1, ing->next_fallback, ing->nfallback);
+    ing->next_record = ing->groups[0].nrecords;
+    ing->next_fallback = ing->nfallback;
+}
+
+static int mark_listed(struct ingest *ing, size_t r)
+{
+    if (r >= ing->caplisted) {
+        size_t cap = ing->caplisted ? ing->caplisted : 1024;
+        while (cap <= r)
+            cap *= 2;
+        uint8_t *l = realloc(ing->listed, cap);
+        if (!l)
+            return -1;
+        memset(l + ing->caplisted, 0, cap - ing->caplisted);
+        ing->listed = l;
+        ing->caplisted = cap;
+    }
+    ing->listed[r] = 1;
+    return 0;
+}
+
 
 static void flush_chunk_done(redisReply *reply, const char *error, void *arg)
 {
@@ -940,24 +1018,51 @@ static void flush_chunk_done(redisReply *reply, const char *error, void *arg)
         /* It waits for the next flush. It may have been applied after
          * all (a reply lost with the connection): then it is counted
          * again, never lost. */
-        flush_keep(ing, ch->first, ch->end);
+        flush_keep(ing, ch->fallback, ch->first, ch->end);
         if (!ing->flush_error)
             ing->flush_error = error;
     } else {
-        ing->stats.pairs_written += ch->units;      /* directed: halved in get_stats */
-        ing->units_unwritten -= ch->units;
+        size_t units = ch->units;
+        for (size_t t = 0; t < ch->ntries; t++) {
+            const struct fresh_try *ft = &ch->tries[t];
+            const redisReply *r = ft->at < reply->elements ? reply->element[ft->at] : NULL;
+            if (r && r->type == REDIS_REPLY_STATUS)
+                continue;
+            /* Someone else wrote co:<record> first: its counts are
+             * appended in full after the records (kept if no room). */
+            units -= ft->units;
+            if (ing->nfallback == ing->capfallback) {
+                size_t cap = ing->capfallback ? 2 * ing->capfallback : 64;
+                uint32_t *f = realloc(ing->fallback, cap * sizeof *f);
+                if (!f) {
+                    flush_keep(ing, 0, ft->record, (size_t)ft->record + 1);
+                    continue;
+                }
+                ing->fallback = f;
+                ing->capfallback = cap;
+            }
+            ing->fallback[ing->nfallback++] = ft->record;
+        }
+        for (size_t k = ch->first; k < ch->end; k++)
+            if (mark_listed(ing, chunk_record(ing, ch->fallback, k)) < 0)
+                break;      /* only a missed shortcut */
+        ing->stats.pairs_written += units;          /* directed: halved in get_stats */
+        ing->units_unwritten -= units;
     }
+    free(ch->tries);
+    ch->tries = NULL;
+    ch->ntries = 0;
     flush_send_chunks(ing);
     if (ing->chunks_in_flight)
         return;
     if (ing->flush_error) {
         const char *why = ing->flush_error;
         ing->stats.flush_failures++;
-        flush_keep(ing, ing->next_record, ing->groups[0].nrecords);
+        flush_keep_unsent(ing);
         log_msg(LOG_WARN, "ingest: %zu pair counts not written (%s): kept for the next flush",
                 ing->units_unwritten / 2, why);
         flush_finish(ing, why);
-    } else if (ing->next_record == ing->groups[0].nrecords) {
+    } else if (ing->next_record == ing->groups[0].nrecords && ing->next_fallback == ing->nfallback) {
         flush_send_counts(ing);
     }
 }
@@ -986,63 +1091,154 @@ static char *put_line(char *p, const char *record, size_t len, uint32_t count)
     return p;
 }
 
-/* Builds the commands for the records from ing->next_record on: one
- * APPEND each of their counts (the line text sized exactly first), and
- * SADD dirty; about FLUSH_CHUNK_BYTES. */
-static int flush_build_chunk(struct ingest *ing, struct cmds *cs, size_t *end, size_t *units)
+/* A chunk being built. */
+struct chunk_build {
+    struct cmds cs;
+    size_t bytes, units;
+    size_t dirty;                   /* the SADD dirty command, SIZE_MAX: none yet */
+    struct fresh_try *tries;
+    size_t ntries, captries;
+};
+
+/* Record r's list has not been seen in Redis and holds more than
+ * compaction would keep: it is written already compacted, with SET NX,
+ * saving the bytes and the compaction (what compact.c would make of the
+ * whole list, generation 1). 1 if done, 0 if r does not qualify, -1 when
+ * out of memory. */
+static int chunk_add_fresh(struct ingest *ing, struct chunk_build *b, uint32_t r)
+{
+    const struct pair_groups *g = &ing->groups[0];
+    size_t keep = (size_t)ing->cfg->neighbours_max + (size_t)ing->cfg->neighbours_reserve;
+    size_t n = g->start[r + 1] - g->start[r];
+    int listed = r < ing->caplisted && ing->listed[r];
+    int retried = r < ing->groups[1].nrecords && ing->groups[1].start[r + 1] > ing->groups[1].start[r];
+    if (listed || retried || n <= keep)
+        return 0;
+    size_t room = n < keep ? n : keep;
+    if (room > ing->capscratch) {
+        uint32_t *o = realloc(ing->scratch, room * sizeof *o);
+        if (!o)
+            return -1;
+        ing->scratch = o;
+        ing->capscratch = room;
+    }
+    const uint32_t *other = g->other + g->start[r], *count = g->count + g->start[r];
+    size_t units = 0;
+    for (size_t i = 0; i < n; i++)
+        units += count[i];
+    long kept = cooc_top_counts(count, n, keep, ing->scratch);
+    if (kept < 0)
+        return -1;
+    /* cooc_encode's text (generation 1), written like the APPENDs' */
+    static const char header[] = "#1\n";
+    size_t len = sizeof header - 1;
+    for (long i = 0; i < kept; i++) {
+        uint32_t j = ing->scratch[i];
+        len += names_len(ing->names, other[j]) + digits(count[j]) + 2;
+    }
+    char *text = malloc(len), *p = text;
+    if (!text)
+        return -1;
+    memcpy(p, header, sizeof header - 1);
+    p += sizeof header - 1;
+    for (long i = 0; i < kept; i++) {
+        uint32_t j = ing->scratch[i];
+        p = put_line(p, names_get(ing->names, other[j]), names_len(ing->names, other[j]), count[j]);
+    }
+    if (b->ntries == b->captries) {
+        size_t cap = b->captries ? 2 * b->captries : 16;
+        struct fresh_try *t = realloc(b->tries, cap * sizeof *t);
+        if (!t) {
+            free(text);
+            return -1;
+        }
+        b->tries = t;
+        b->captries = cap;
+    }
+    struct rcmd *c = cmd_key(&b->cs, "SET", ing->cfg->redis_prefix, "co:", names_get(ing->names, r));
+    if (!c) {
+        free(text);
+        return -1;
+    }
+    b->cs.failed |= rcmd_take(c, text, len);
+    cmd_arg(&b->cs, c, "NX");
+    /* EXEC's reply has one element per command, in order: this one's is
+     * OK, or nil when the key exists. */
+    b->tries[b->ntries++] = (struct fresh_try){b->cs.n - 1, r, units};
+    b->bytes += len;
+    b->units += units;
+    return b->cs.failed ? -1 : 1;
+}
+
+/* One APPEND of record r's counts (the line text sized exactly first),
+ * and r added to SADD dirty. */
+static int chunk_add_append(struct ingest *ing, struct chunk_build *b, size_t r)
 {
     const char *pfx = ing->cfg->redis_prefix;
     const struct pair_groups *g = ing->groups;
-    size_t r = ing->next_record, n = g[0].nrecords, bytes = 0, dirty = SIZE_MAX;
-    *units = 0;
-    while (!cs->failed && r < n && bytes < FLUSH_CHUNK_BYTES) {
-        size_t len = 0;
-        for (int k = 0; k < 2; k++)
-            for (uint32_t i = r < g[k].nrecords ? g[k].start[r] : 0;
-                 r < g[k].nrecords && i < g[k].start[r + 1]; i++)
-                len += names_len(ing->names, g[k].other[i]) + digits(g[k].count[i]) + 2;
-        if (len == 0) {
-            r++;
-            continue;
+    size_t len = 0;
+    for (int k = 0; k < 2; k++)
+        for (uint32_t i = r < g[k].nrecords ? g[k].start[r] : 0; r < g[k].nrecords && i < g[k].start[r + 1]; i++)
+            len += names_len(ing->names, g[k].other[i]) + digits(g[k].count[i]) + 2;
+    if (len == 0)
+        return 0;
+    char *text = malloc(len), *p = text;
+    if (!text)
+        return -1;
+    for (int k = 0; k < 2; k++) {
+        for (uint32_t i = r < g[k].nrecords ? g[k].start[r] : 0; r < g[k].nrecords && i < g[k].start[r + 1]; i++) {
+            uint32_t to = g[k].other[i];
+            p = put_line(p, names_get(ing->names, to), names_len(ing->names, to), g[k].count[i]);
+            b->units += g[k].count[i];
         }
-        char *text = malloc(len), *p = text;
-        if (!text) {
-            cs->failed = 1;
-            break;
-        }
-        for (int k = 0; k < 2; k++) {
-            for (uint32_t i = r < g[k].nrecords ? g[k].start[r] : 0;
-                 r < g[k].nrecords && i < g[k].start[r + 1]; i++) {
-                uint32_t to = g[k].other[i];
-                p = put_line(p, names_get(ing->names, to), names_len(ing->names, to), g[k].count[i]);
-                *units += g[k].count[i];
-            }
-        }
-        const char *name = names_get(ing->names, (uint32_t)r);
-        struct rcmd *c = cmd_key(cs, "APPEND", pfx, "co:", name);
-        if (!c) {
-            free(text);
-            break;
-        }
-        cs->failed |= rcmd_take(c, text, len);
-        bytes += len;
-        if (dirty == SIZE_MAX || cs->c[dirty].argc >= 1002) {
-            if (!cmd_key(cs, "SADD", pfx, "dirty", ""))
-                break;
-            dirty = cs->n - 1;
-        }
-        cmd_arg(cs, &cs->c[dirty], name);
-        r++;
     }
-    *end = r;
-    return cs->failed ? -1 : 0;
+    const char *name = names_get(ing->names, (uint32_t)r);
+    struct rcmd *c = cmd_key(&b->cs, "APPEND", pfx, "co:", name);
+    if (!c) {
+        free(text);
+        return -1;
+    }
+    b->cs.failed |= rcmd_take(c, text, len);
+    b->bytes += len;
+    if (b->dirty == SIZE_MAX || b->cs.c[b->dirty].argc >= 1002) {
+        if (!cmd_key(&b->cs, "SADD", pfx, "dirty", ""))
+            return -1;
+        b->dirty = b->cs.n - 1;
+    }
+    cmd_arg(&b->cs, &b->cs.c[b->dirty], name);
+    return b->cs.failed ? -1 : 0;
+}
+
+/* Builds a chunk of about FLUSH_CHUNK_BYTES from the records still to
+ * send (then from fallback[]); ch says which ones it took. */
+static int flush_build_chunk(struct ingest *ing, struct chunk_build *b, struct flush_chunk *ch)
+{
+    size_t n = ing->groups[0].nrecords;
+    ch->fallback = ing->next_record == n;
+    ch->first = ch->fallback ? ing->next_fallback : ing->next_record;
+    size_t k = ch->first, end = ch->fallback ? ing->nfallback : n;
+    while (!b->cs.failed && k < end && b->bytes < FLUSH_CHUNK_BYTES) {
+        size_t r = chunk_record(ing, ch->fallback, k);
+        int rc = ch->fallback ? 0 : chunk_add_fresh(ing, b, (uint32_t)r);
+        if (rc == 0)
+            rc = chunk_add_append(ing, b, r);
+        if (rc < 0)
+            return -1;
+        k++;
+    }
+    ch->end = k;
+    if (ch->fallback)
+        ing->next_fallback = k;
+    else
+        ing->next_record = k;
+    return b->cs.failed ? -1 : 0;
 }
 
 static void flush_chunk_done_none(struct ingest *ing)
 {
     const char *why = ing->flush_error ? ing->flush_error : "out_of_memory";
     ing->stats.flush_failures++;
-    flush_keep(ing, ing->next_record, ing->groups[0].nrecords);
+    flush_keep_unsent(ing);
     flush_finish(ing, why);
 }
 
@@ -1050,28 +1246,39 @@ static void flush_chunk_done_none(struct ingest *ing)
  * next is built and sent. */
 static void flush_send_chunks(struct ingest *ing)
 {
-    while (!ing->flush_error && ing->next_record < ing->groups[0].nrecords &&
-           ing->chunks_in_flight < FLUSH_CHUNKS) {
+    while (!ing->flush_error && ing->chunks_in_flight < FLUSH_CHUNKS &&
+           (ing->next_record < ing->groups[0].nrecords || ing->next_fallback < ing->nfallback)) {
         struct flush_chunk *ch = NULL;
         for (size_t k = 0; k < FLUSH_CHUNKS && !ch; k++)
             if (!ing->chunks[k].op)
                 ch = &ing->chunks[k];
-        struct cmds cs = {0};
-        size_t end, units;
-        if (!ch || flush_build_chunk(ing, &cs, &end, &units) < 0) {
-            cmds_free(&cs);
+        struct chunk_build b = {.dirty = SIZE_MAX};
+        struct flush_chunk built = {.ing = ing};
+        if (!ch || flush_build_chunk(ing, &b, &built) < 0) {
+            /* what this chunk took goes back with the unsent rest */
+            if (ch) {
+                if (built.fallback)
+                    ing->next_fallback = built.first;
+                else
+                    ing->next_record = built.first;
+            }
+            cmds_free(&b.cs);
+            free(b.tries);
             ing->flush_error = "out_of_memory";
             break;
         }
-        if (cs.n == 0) {        /* the records left have no counts */
-            ing->next_record = end;
-            break;
+        if (b.cs.n == 0) {      /* the records it took have no counts */
+            cmds_free(&b.cs);
+            free(b.tries);
+            continue;
         }
-        *ch = (struct flush_chunk){ing, ing->next_record, end, units, NULL};
-        ing->next_record = end;
+        *ch = built;
+        ch->units = b.units;
+        ch->tries = b.tries;
+        ch->ntries = b.ntries;
         ing->chunks_in_flight++;
-        ch->op = store_send(ing->bulk, cs.c, cs.n, STORE_SURE | STORE_ARRAY, flush_chunk_done, NULL, ch);
-        cmds_free(&cs);
+        ch->op = store_send(ing->bulk, b.cs.c, b.cs.n, STORE_SURE | STORE_ARRAY, flush_chunk_done, NULL, ch);
+        cmds_free(&b.cs);
     }
 }
 
@@ -1208,6 +1415,11 @@ void ingest_free(struct ingest *ing)
     pair_groups_free(&ing->groups[0]);
     pair_groups_free(&ing->groups[1]);
     free(ing->retry);
+    free(ing->fallback);
+    free(ing->listed);
+    free(ing->scratch);
+    for (size_t k = 0; k < FLUSH_CHUNKS; k++)
+        free(ing->chunks[k].tries);
     counts_free(&ing->counts);
     counts_free(&ing->counts_flushing);
     names_free(ing->names);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int reserve(struct pair_table *t, size_t more)
+int pairs_reserve(struct pair_table *t, size_t more)
 {
     if (t->n + more <= t->cap)
         return 0;
@@ -26,7 +26,7 @@ int pairs_add(struct pair_table *t, uint32_t a, uint32_t b, uint32_t count)
         a = b;
         b = x;
     }
-    if (reserve(t, count) < 0)
+    if (pairs_reserve(t, count) < 0)
         return -1;
     uint64_t key = (uint64_t)a << 32 | b;
     for (uint32_t i = 0; i < count; i++)
@@ -39,7 +39,7 @@ int pairs_add_all(struct pair_table *t, const struct pair_table *src)
 {
     if (src->n == 0)
         return 0;
-    if (reserve(t, src->n) < 0)
+    if (pairs_reserve(t, src->n) < 0)
         return -1;
     memcpy(t->keys + t->n, src->keys, src->n * sizeof *src->keys);
     t->n += src->n;

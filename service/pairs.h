@@ -18,6 +18,10 @@ struct pair_table {
     uint64_t added;             /* the same, since the last clear */
 };
 
+/* Makes room for more counts (address space only, until they are
+ * written), so that adding them does not move the table. -1 when out of
+ * memory. */
+int pairs_reserve(struct pair_table *t, size_t more);
 /* Adds count to the pair {a, b} (a != b). Returns -1 when out of memory. */
 int pairs_add(struct pair_table *t, uint32_t a, uint32_t b, uint32_t count);
 /* Adds every count of src to t. */

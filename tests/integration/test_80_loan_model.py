@@ -107,6 +107,52 @@ def test_counts_exact_after_small_history(ctx):
         assert lab.pop() == SMALL_POP and meta_ints(lab) == SMALL_META, (lab.pop(), lab.meta())
 
 
+def test_fresh_lists_written_compacted(ctx):
+    """A record that gets its first list in a flush with more neighbours
+    than compaction keeps (neighbours_max + neighbours_reserve) is written
+    already compacted (generation 1, the top counts, never marked for
+    compaction); when co:<record> turns out to exist, its counts are
+    appended in full instead and compaction merges them."""
+    keep = 3
+    model = dict(UNBOUND, neighbours_max=2, neighbours_reserve=1)
+    shelves = {"card-1": "XABCD", "card-2": "XABC", "card-3": "XAB", "card-4": "XAE"}
+    events = [(p, "rec-" + r, T0 + i * DAY) for p, recs in shelves.items() for i, r in enumerate(recs)]
+    co, _, _ = oracle(events)
+    assert co["rec-X"] == {"rec-A": 4, "rec-B": 3, "rec-C": 2, "rec-D": 1, "rec-E": 1}
+
+    def check_top(lab, record, want_all, want_kept=None):
+        with lab.redis() as r:
+            raw = r("GET", lab.prefix + "co:" + record)
+        got, lines = parse_co(raw)
+        assert lines == len(got) == min(keep, len(want_all)), (record, raw)
+        assert all(got[o] == want_all[o] for o in got), (record, got, want_all)
+        dropped = [n for o, n in want_all.items() if o not in got]
+        assert not dropped or min(got.values()) >= max(dropped), (record, got, want_all)
+        if want_kept is not None:
+            assert got == want_kept, (record, got)
+        return raw
+
+    with Lab(ctx, "fresh", model=model, daemon=False) as lab:
+        lab.cli("load", lab.write("shelves.csv", csv_text(events)))
+        raw = check_top(lab, "rec-X", co["rec-X"], {"rec-A": 4, "rec-B": 3, "rec-C": 2})
+        assert raw == b"#1\nrec-A 4\nrec-B 3\nrec-C 2\n", raw
+        for record, neighbours in co.items():
+            check_top(lab, record, neighbours)
+        with lab.redis() as r:
+            assert r("SCARD", lab.prefix + "dirty") == 0
+
+        # co:rec-X written by someone else first: nothing of it is lost
+        with lab.redis() as r:
+            r("FLUSHALL")
+            r("SET", lab.prefix + "co:rec-X", "rec-Z 7\n")
+        lab.cli("load", lab.write("shelves.csv", csv_text(events)))
+        check_top(lab, "rec-X", dict(co["rec-X"], **{"rec-Z": 7}),
+                  {"rec-Z": 7, "rec-A": 4, "rec-B": 3})
+        for record, neighbours in co.items():
+            if record != "rec-X":
+                check_top(lab, record, neighbours)
+
+
 def _raw_post(port, body, key=INGEST_KEY):
     return ("POST /v1/loans HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
             "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"

@@ -819,6 +819,15 @@ TEST(cooc_top_orders_and_truncates)
     CHECK(l.n == 10 && l.e[0].count == 999 && l.e[9].count == 996);
     CHECK(l.n == 10 && strcmp(l.e[0].record, "r0321") == 0);
     cooc_free(&l);
+
+    /* Counts too large for the histogram: sorted instead, same rule. */
+    const char big[] = "s 1\nb 4294967295\nm 7\nn 7\n";
+    CHECK(cooc_parse(&l, big, sizeof big - 1) == 0);
+    cooc_top(&l, 2);
+    strbuf_reset(&sb);
+    CHECK(cooc_encode(&l, 0, &sb) == 0);
+    CHECK_STR(strbuf_cstr(&sb), "b 4294967295\nn 7\n");
+    cooc_free(&l);
     strbuf_free(&sb);
 }
 

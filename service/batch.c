@@ -126,6 +126,32 @@ static void run_until_finished(struct driver *d)
     d->finished = 0;
 }
 
+/* Each patron's events together, in the order they are applied. */
+static int group_by_patron(struct loan_batch *b)
+{
+    struct loan_event **order = malloc((b->n ? b->n : 1) * sizeof *order);
+    struct loan_event *ev = malloc((b->n ? b->n : 1) * sizeof *ev);
+    if (!order || !ev) {
+        free(order);
+        free(ev);
+        return -1;
+    }
+    for (size_t i = 0; i < b->n; i++)
+        order[i] = &b->ev[i];
+    if (loan_order_by_patron(order, b->n) < 0) {
+        free(order);
+        free(ev);
+        return -1;
+    }
+    for (size_t i = 0; i < b->n; i++)
+        ev[i] = *order[i];
+    free(order);
+    free(b->ev);
+    b->ev = ev;
+    b->cap = b->n ? b->n : 1;
+    return 0;
+}
+
 int batch_ingest(struct batch_run *run, struct loan_batch *b, FILE *progress,
                  struct batch_summary *sum, struct strbuf *err)
 {
@@ -135,8 +161,10 @@ int batch_ingest(struct batch_run *run, struct loan_batch *b, FILE *progress,
 
     /* Whole patrons per job, so jobs never wait for each other. seq
      * keeps the file order for ties in time. */
-    if (b->n)
-        qsort(b->ev, b->n, sizeof *b->ev, loan_event_order);
+    if (group_by_patron(b) < 0) {
+        strbuf_puts(err, "out of memory\n");
+        return -1;
+    }
     d.jobs = calloc(b->n / JOB_EVENTS + 2, sizeof *d.jobs);
     if (!d.jobs) {
         strbuf_puts(err, "out of memory\n");

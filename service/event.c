@@ -1,11 +1,13 @@
 /* event.c: see event.h. */
 #include "event.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "csv.h"
+#include "dict.h"
 #include "params.h"
 
 #define MAX_COLUMNS 64
@@ -102,6 +104,56 @@ int loan_event_order(const void *x, const void *y)
     if (a->when != b->when)
         return a->when < b->when ? -1 : 1;
     return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int by_time_seq(const void *x, const void *y)
+{
+    const struct loan_event *a = *(struct loan_event *const *)x, *b = *(struct loan_event *const *)y;
+    if (a->when != b->when)
+        return a->when < b->when ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+int loan_order_by_patron(struct loan_event **ev, size_t n)
+{
+    if (n < 2)
+        return 0;
+    struct dict *seen = dict_new();
+    uint32_t *gid = malloc(n * sizeof *gid);
+    size_t *at = calloc(n + 1, sizeof *at), ngroups = 0;
+    struct loan_event **out = malloc(n * sizeof *out);
+    int rc = -1;
+    if (!seen || !gid || !at || !out || n >= UINT32_MAX)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t g = (uintptr_t)dict_get(seen, ev[i]->patron);
+        if (!g) {
+            g = ++ngroups;
+            if (dict_set(seen, ev[i]->patron, (void *)g, NULL) < 0)
+                goto done;
+        }
+        gid[i] = (uint32_t)g - 1;
+        at[g]++;
+    }
+    for (size_t g = 0; g < ngroups; g++)
+        at[g + 1] += at[g];
+    for (size_t i = 0; i < n; i++)
+        out[at[gid[i]]++] = ev[i];
+    for (size_t g = 0, first = 0; g < ngroups; first = at[g++]) {
+        size_t end = at[g], k = first + 1;
+        while (k < end && by_time_seq(&out[k - 1], &out[k]) <= 0)
+            k++;
+        if (k < end)
+            qsort(out + first, end - first, sizeof *out, by_time_seq);
+    }
+    memcpy(ev, out, n * sizeof *ev);
+    rc = 0;
+done:
+    dict_free(seen, NULL);
+    free(gid);
+    free(at);
+    free(out);
+    return rc;
 }
 
 static struct loan_event *batch_push(struct loan_batch *b)

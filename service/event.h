@@ -65,5 +65,10 @@ void loan_batch_free(struct loan_batch *b);
 /* The order loans are applied in (qsort on struct loan_event): by patron,
  * then time, then arrival (seq). */
 int loan_event_order(const void *x, const void *y);
+/* Puts the n events ev[] points to in the order they are applied: each
+ * patron's together (patrons in the order they first appear), in time,
+ * then arrival order. Linear but for sorting within a patron; -1 when
+ * out of memory (ev unchanged). */
+int loan_order_by_patron(struct loan_event **ev, size_t n);
 
 #endif

@@ -331,12 +331,6 @@ static void job_enqueue(struct ingest *ing, struct ingest_job *job)
 
 /* ---- events: read, apply, write -------------------------------------------- */
 
-/* loan_event_order, on pointers. */
-static int by_patron_time(const void *x, const void *y)
-{
-    return loan_event_order(*(struct loan_event *const *)x, *(struct loan_event *const *)y);
-}
-
 static void write_done(redisReply *reply, const char *error, void *arg);
 
 static int add_pair(void *arg, uint32_t other)
@@ -777,11 +771,8 @@ static int job_seal(struct ingest *ing, struct ingest_job *job)
         return -1;
     for (size_t i = 0; i < n; i++)
         job->order[i] = &job->b.ev[i];
-    size_t sorted = 1;
-    while (sorted < n && by_patron_time(&job->order[sorted - 1], &job->order[sorted]) <= 0)
-        sorted++;
-    if (sorted < n)
-        qsort(job->order, n, sizeof *job->order, by_patron_time);
+    if (loan_order_by_patron(job->order, n) < 0)
+        return -1;
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && strcmp(job->order[j]->patron, job->order[i]->patron) == 0)

@@ -1,6 +1,8 @@
 /* test_events.c: loan events in (event.h): times, JSON bodies, loans CSV,
  * MovieLens ratings and JSON lines; checks, problems and pseudonyms. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "event.h"
@@ -529,6 +531,36 @@ TEST(text_json_lines)
                        1, 1));
 }
 
+TEST(order_by_patron_groups_and_sorts)
+{
+    /* patrons interleaved, times out of order, a tie in time (arrival
+     * order decides) */
+    static const struct {
+        const char *patron;
+        long long when;
+    } in[] = {{"bb", 30}, {"aa", 20}, {"bb", 10}, {"cc", 5}, {"aa", 20}, {"bb", 10}, {"aa", 1}};
+    enum { N = sizeof in / sizeof in[0] };
+    struct loan_event ev[N];
+    struct loan_event *order[N];
+    memset(ev, 0, sizeof ev);
+    for (size_t i = 0; i < N; i++) {
+        snprintf(ev[i].patron, sizeof ev[i].patron, "%s", in[i].patron);
+        ev[i].when = in[i].when;
+        ev[i].seq = i;
+        order[i] = &ev[i];
+    }
+    CHECK(loan_order_by_patron(order, N) == 0);
+    /* bb first (it came first): 10 (seq 2), 10 (seq 5), 30; then aa: 1, 20 (1), 20 (4); cc */
+    static const size_t want[N] = {2, 5, 0, 6, 1, 4, 3};
+    for (size_t i = 0; i < N; i++)
+        CHECK(order[i]->seq == want[i]);
+    /* agrees with loan_event_order within each patron */
+    for (size_t i = 1; i < N; i++)
+        if (strcmp(order[i - 1]->patron, order[i]->patron) == 0)
+            CHECK(loan_event_order(order[i - 1], order[i]) < 0);
+    CHECK(loan_order_by_patron(order, 0) == 0 && loan_order_by_patron(order, 1) == 0);
+}
+
 int main(void)
 {
     if (pseudo_init() != 0) {
@@ -554,6 +586,7 @@ int main(void)
     RUN(text_loans_csv_problems);
     RUN(text_movielens);
     RUN(text_json_lines);
+    RUN(order_by_patron_groups_and_sorts);
     config_free(cfg);
     printf("%d failed\n", unit_failures);
     return unit_failures != 0;

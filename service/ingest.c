@@ -143,7 +143,8 @@ struct ingest {
         struct store_op *op;        /* NULL: slot free */
     } chunks[4];                    /* written at once, in order */
     size_t chunks_in_flight;
-    const char *flush_error;        /* the running flush's first failure */
+    const char *flush_error;        /* the running flush's first failure of pair counts */
+    const char *counts_error;       /* its record counts' failure (they go back to counts) */
     struct waiter *waiters;         /* for the next flush */
     struct waiter *flush_waiters;   /* for the running one */
     struct event *flush_timer;
@@ -864,8 +865,9 @@ static void flush_send_chunks(struct ingest *ing);
 
 static void flush_finish(struct ingest *ing, const char *error)
 {
-    if (error)
+    if (ing->counts_error)
         counts_merge(&ing->counts, &ing->counts_flushing);
+    ing->counts_error = NULL;
     counts_clear(&ing->counts_flushing);
     pair_groups_free(&ing->groups[0]);
     pair_groups_free(&ing->groups[1]);
@@ -880,22 +882,43 @@ static void flush_finish(struct ingest *ing, const char *error)
         flush_start(ing);
 }
 
+static void flush_keep_unsent(struct ingest *ing);
+
+/* A flush is over when its chunks and its counts are answered. */
+static void flush_check_done(struct ingest *ing)
+{
+    if (ing->chunks_in_flight || ing->flush_op)
+        return;
+    const char *why = ing->flush_error;
+    if (why) {
+        flush_keep_unsent(ing);
+        log_msg(LOG_WARN, "ingest: %zu pair counts not written (%s): kept for the next flush",
+                ing->units_unwritten / 2, why);
+    }
+    if (ing->counts_error)
+        log_msg(LOG_WARN, "ingest: record counts not written (%s): kept for the next flush",
+                ing->counts_error);
+    if (!why)
+        why = ing->counts_error;
+    if (why)
+        ing->stats.flush_failures++;
+    else
+        ing->stats.flushes++;
+    flush_finish(ing, why);
+}
+
 static void counts_written(redisReply *reply, const char *error, void *arg)
 {
     struct ingest *ing = arg;
     ing->flush_op = NULL;
     if (!error && reply->type != REDIS_REPLY_ARRAY)
         error = "redis_unavailable";
-    if (error) {
-        ing->stats.flush_failures++;
-        log_msg(LOG_WARN, "ingest: record counts not written (%s): kept for the next flush", error);
-    } else {
-        ing->stats.flushes++;
-    }
-    flush_finish(ing, error);
+    ing->counts_error = error;
+    flush_check_done(ing);
 }
 
-/* The last step of a flush: record counts and totals, one MULTI. */
+/* Record counts and totals, one MULTI, sent first: Redis applies them
+ * while the pair counts are grouped. */
 static void flush_send_counts(struct ingest *ing)
 {
     const struct counts *c = &ing->counts_flushing;
@@ -911,14 +934,9 @@ static void flush_send_counts(struct ingest *ing)
     }
     for (int i = 0; i < NTOTALS; i++)
         meta_incr(&cs, pfx, total_field[i], c->total[i]);
-    if (cs.failed) {
+    if (cs.failed || cs.n == 0) {       /* out of memory, or nothing counted since the last flush */
+        ing->counts_error = cs.failed ? "out_of_memory" : NULL;
         cmds_free(&cs);
-        flush_finish(ing, "out_of_memory");
-        return;
-    }
-    if (cs.n == 0) {                    /* nothing counted since the last flush */
-        ing->stats.flushes++;
-        flush_finish(ing, NULL);
         return;
     }
     ing->flush_op = store_send(ing->bulk, cs.c, cs.n, STORE_SURE | STORE_ARRAY, counts_written,
@@ -1044,18 +1062,7 @@ static void flush_chunk_done(redisReply *reply, const char *error, void *arg)
     ch->tries = NULL;
     ch->ntries = 0;
     flush_send_chunks(ing);
-    if (ing->chunks_in_flight)
-        return;
-    if (ing->flush_error) {
-        const char *why = ing->flush_error;
-        ing->stats.flush_failures++;
-        flush_keep_unsent(ing);
-        log_msg(LOG_WARN, "ingest: %zu pair counts not written (%s): kept for the next flush",
-                ing->units_unwritten / 2, why);
-        flush_finish(ing, why);
-    } else if (ing->next_record == ing->groups[0].nrecords && ing->next_fallback == ing->nfallback) {
-        flush_send_counts(ing);
-    }
+    flush_check_done(ing);
 }
 
 static size_t digits(uint32_t n)
@@ -1225,14 +1232,6 @@ static int flush_build_chunk(struct ingest *ing, struct chunk_build *b, struct f
     return b->cs.failed ? -1 : 0;
 }
 
-static void flush_chunk_done_none(struct ingest *ing)
-{
-    const char *why = ing->flush_error ? ing->flush_error : "out_of_memory";
-    ing->stats.flush_failures++;
-    flush_keep_unsent(ing);
-    flush_finish(ing, why);
-}
-
 /* Keeps up to FLUSH_CHUNKS chunks on the way: Redis applies one while the
  * next is built and sent. */
 static void flush_send_chunks(struct ingest *ing)
@@ -1285,14 +1284,17 @@ static void flush_start(struct ingest *ing)
     }
     ing->flush_running = 1;
     ing->flush_waiters = w;
+    ing->flush_error = NULL;
     struct counts c = ing->counts_flushing;     /* empty */
     ing->counts_flushing = ing->counts;
     ing->counts = c;
+    flush_send_counts(ing);
     /* Every record's neighbours and counts, summed, both directions. */
     size_t nrecords = names_count(ing->names), pending = ing->pending.n;
     if (pairs_group_take(&ing->pending, nrecords, &ing->groups[0]) < 0) {
         log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", pending);
-        flush_finish(ing, "out_of_memory");
+        ing->flush_error = "out_of_memory";
+        flush_check_done(ing);
         return;
     }
     ing->units_unwritten = 2 * pending + ing->nretry;
@@ -1306,14 +1308,8 @@ static void flush_start(struct ingest *ing)
         }
     }
     ing->next_record = 0;
-    ing->flush_error = NULL;
     flush_send_chunks(ing);
-    if (ing->chunks_in_flight)
-        return;
-    if (ing->flush_error)               /* not even one chunk could be built */
-        flush_chunk_done_none(ing);
-    else                                /* no pair counts: only record counts */
-        flush_send_counts(ing);
+    flush_check_done(ing);
 }
 
 static void flush_tick(evutil_socket_t fd, short what, void *arg)

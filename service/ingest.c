@@ -114,7 +114,7 @@ struct ingest {
     const struct config *cfg;
     struct history_rules rules;
     struct names *names;
-    struct pair_table pending;      /* counted, not yet written */
+    struct pair_log pending;        /* counted, not yet written: the jobs' logs */
     struct counts counts;           /* likewise: record counts and totals */
     struct counts counts_flushing;  /* those the running flush writes */
     uint64_t *retry;                /* directed counts a failed flush did not write */
@@ -607,11 +607,18 @@ static void write_done(redisReply *reply, const char *error, void *arg)
         job_finish(job, error);
         return;
     }
-    struct pair_table counted = {job->pairs, job->npairs, job->npairs, job->npairs};
-    if (ing->pending.cap == 0)          /* likewise: a flush's worth, never moved */
-        pairs_reserve(&ing->pending, (size_t)ing->cfg->flush_max_pairs + job->npairs);
-    if (pairs_add_all(&ing->pending, &counted) < 0)
+    if (job->cappairs > 2 * job->npairs && job->npairs) {     /* give back the room not used */
+        uint64_t *p = realloc(job->pairs, job->npairs * sizeof *p);
+        if (p) {
+            job->pairs = p;
+            job->cappairs = job->npairs;
+        }
+    }
+    struct pair_table counted = {job->pairs, job->npairs, job->cappairs, job->npairs};
+    if (pair_log_take(&ing->pending, &counted) < 0)
         log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", job->npairs);
+    else
+        job->pairs = NULL;                  /* the log has them now */
     for (size_t i = 0; i < job->nfresh; i++)
         if (counts_add_record(&ing->counts, job->fresh[i]) < 0)
             log_msg(LOG_ERROR, "ingest: out of memory: a borrower count of %s dropped",
@@ -1291,7 +1298,7 @@ static void flush_start(struct ingest *ing)
     flush_send_counts(ing);
     /* Every record's neighbours and counts, summed, both directions. */
     size_t nrecords = names_count(ing->names), pending = ing->pending.n;
-    if (pairs_group_take(&ing->pending, nrecords, &ing->groups[0]) < 0) {
+    if (pairs_group_log_take(&ing->pending, nrecords, &ing->groups[0]) < 0) {
         log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", pending);
         ing->flush_error = "out_of_memory";
         flush_check_done(ing);
@@ -1398,7 +1405,7 @@ void ingest_free(struct ingest *ing)
     waiters_answer(ing->flush_waiters, "shutting_down");
     if (ing->flush_timer)
         event_free(ing->flush_timer);
-    pairs_free(&ing->pending);
+    pair_log_free(&ing->pending);
     pair_groups_free(&ing->groups[0]);
     pair_groups_free(&ing->groups[1]);
     free(ing->retry);

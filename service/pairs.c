@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int pairs_reserve(struct pair_table *t, size_t more)
+static int pairs_reserve(struct pair_table *t, size_t more)
 {
     if (t->n + more <= t->cap)
         return 0;
@@ -152,10 +152,14 @@ void pair_groups_free(struct pair_groups *g)
  * directions when both, else from key >> 32 to key & 0xffffffff only),
  * then each bucket is summed in place with a per-record stamp, keeping
  * each neighbour where it was first counted. The stamp and slot arrays
- * (nrecords each) stay in cache; the keys are read once. */
-static int bucket_group(const uint64_t *keys, size_t n, int both, size_t nrecords,
+ * (nrecords each) stay in cache; the keys (in one or more parts) are
+ * read twice, in order. */
+static int bucket_group(const struct pair_table *parts, size_t nparts, int both, size_t nrecords,
                         struct pair_groups *g)
 {
+    size_t n = 0;
+    for (size_t p = 0; p < nparts; p++)
+        n += parts[p].n;
     size_t entries = both ? 2 * n : n;
     memset(g, 0, sizeof *g);
     if (entries >= UINT32_MAX || nrecords >= UINT32_MAX)
@@ -168,22 +172,28 @@ static int bucket_group(const uint64_t *keys, size_t n, int both, size_t nrecord
     uint32_t *stamp = calloc(nrecords ? nrecords : 1, sizeof *stamp);
     if (!g->start || !g->other || !g->count || !at || !stamp)
         goto fail;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t a = (uint32_t)(keys[i] >> 32), b = (uint32_t)keys[i];
-        if (a >= nrecords || b >= nrecords)
-            goto fail;
-        g->start[a + 1]++;
-        if (both)
-            g->start[b + 1]++;
+    for (size_t p = 0; p < nparts; p++) {
+        const uint64_t *keys = parts[p].keys;
+        for (size_t i = 0; i < parts[p].n; i++) {
+            uint32_t a = (uint32_t)(keys[i] >> 32), b = (uint32_t)keys[i];
+            if (a >= nrecords || b >= nrecords)
+                goto fail;
+            g->start[a + 1]++;
+            if (both)
+                g->start[b + 1]++;
+        }
     }
     for (size_t r = 0; r < nrecords; r++)
         g->start[r + 1] += g->start[r];
     memcpy(at, g->start, nrecords * sizeof *at);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t a = (uint32_t)(keys[i] >> 32), b = (uint32_t)keys[i];
-        g->other[at[a]++] = b;
-        if (both)
-            g->other[at[b]++] = a;
+    for (size_t p = 0; p < nparts; p++) {
+        const uint64_t *keys = parts[p].keys;
+        for (size_t i = 0; i < parts[p].n; i++) {
+            uint32_t a = (uint32_t)(keys[i] >> 32), b = (uint32_t)keys[i];
+            g->other[at[a]++] = b;
+            if (both)
+                g->other[at[b]++] = a;
+        }
     }
     /* Sum each bucket into its front; at[] now says where a neighbour's
      * count is, valid while stamp[neighbour] is the record's. */
@@ -224,19 +234,53 @@ fail:
 
 int pairs_group(const struct pair_table *t, size_t nrecords, struct pair_groups *g)
 {
-    return bucket_group(t->keys, t->n, 1, nrecords, g);
+    return bucket_group(t, 1, 1, nrecords, g);
 }
 
 int pairs_group_take(struct pair_table *t, size_t nrecords, struct pair_groups *g)
 {
-    int rc = bucket_group(t->keys, t->n, 1, nrecords, g);
+    int rc = bucket_group(t, 1, 1, nrecords, g);
     pairs_free(t);
     return rc;
 }
 
 int pairs_group_directed(const uint64_t *keys, size_t n, size_t nrecords, struct pair_groups *g)
 {
-    return bucket_group(keys, n, 0, nrecords, g);
+    struct pair_table t = {(uint64_t *)keys, n, n, n};
+    return bucket_group(&t, 1, 0, nrecords, g);
+}
+
+int pair_log_take(struct pair_log *log, struct pair_table *t)
+{
+    if (t->n == 0)
+        return 0;
+    if (log->nparts == log->cap) {
+        size_t cap = log->cap ? 2 * log->cap : 8;
+        struct pair_table *p = realloc(log->part, cap * sizeof *p);
+        if (!p)
+            return -1;
+        log->part = p;
+        log->cap = cap;
+    }
+    log->part[log->nparts++] = *t;
+    log->n += t->n;
+    memset(t, 0, sizeof *t);
+    return 0;
+}
+
+int pairs_group_log_take(struct pair_log *log, size_t nrecords, struct pair_groups *g)
+{
+    int rc = bucket_group(log->part, log->nparts, 1, nrecords, g);
+    pair_log_free(log);
+    return rc;
+}
+
+void pair_log_free(struct pair_log *log)
+{
+    for (size_t p = 0; p < log->nparts; p++)
+        pairs_free(&log->part[p]);
+    free(log->part);
+    memset(log, 0, sizeof *log);
 }
 
 void pairs_clear(struct pair_table *t)

@@ -18,10 +18,6 @@ struct pair_table {
     uint64_t added;             /* the same, since the last clear */
 };
 
-/* Makes room for more counts (address space only, until they are
- * written), so that adding them does not move the table. -1 when out of
- * memory. */
-int pairs_reserve(struct pair_table *t, size_t more);
 /* Adds count to the pair {a, b} (a != b). Returns -1 when out of memory. */
 int pairs_add(struct pair_table *t, uint32_t a, uint32_t b, uint32_t count);
 /* Adds every count of src to t. */
@@ -50,6 +46,20 @@ int pairs_group_take(struct pair_table *t, size_t nrecords, struct pair_groups *
  * for from only. */
 int pairs_group_directed(const uint64_t *keys, size_t n, size_t nrecords, struct pair_groups *g);
 void pair_groups_free(struct pair_groups *g);
+
+/* Pair counts logged in several tables (one per job), moved in whole
+ * rather than copied. */
+struct pair_log {
+    struct pair_table *part;
+    size_t nparts, cap;
+    size_t n;                   /* counts in all parts */
+};
+/* Moves t's counts in (t is empty afterwards). -1 when out of memory
+ * (t unchanged). */
+int pair_log_take(struct pair_log *log, struct pair_table *t);
+/* pairs_group_take over every part: the log is empty afterwards. */
+int pairs_group_log_take(struct pair_log *log, size_t nrecords, struct pair_groups *g);
+void pair_log_free(struct pair_log *log);
 void pairs_clear(struct pair_table *t);     /* empty, memory kept */
 void pairs_free(struct pair_table *t);      /* empty, memory freed */
 

@@ -345,8 +345,9 @@ static int add_pair(void *arg, uint32_t other)
         job->pairs = p;
         job->cappairs = cap;
     }
-    uint32_t a = job->cur_record, b = other;    /* pairs.h keys: a < b */
-    job->pairs[job->npairs++] = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+    /* The loan's record first (pairs.h: either order groups alike), so
+     * that a loan's run of pairs lands in one bucket, in order. */
+    job->pairs[job->npairs++] = (uint64_t)job->cur_record << 32 | other;
     return 0;
 }
 

@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 struct pair_table {
-    uint64_t *keys;             /* a << 32 | b with a < b, one per count */
+    uint64_t *keys;             /* a << 32 | b, one per count: a < b from pairs_add;
+                                 * the grouping below takes either order */
     size_t n, cap;              /* n: counts logged */
     uint64_t added;             /* the same, since the last clear */
 };

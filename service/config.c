@@ -301,7 +301,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
         "pairs_per_loan", "history_titles", "flush_ms", "flush_max_pairs",
         "compact_interval_ms", "compact_batch", NULL};
     static const char *const known_ingest[] = {
-        "movielens_record_prefix", "max_events_per_request", "max_body_bytes", NULL};
+        "movielens_record_prefix", "max_events_per_request", "max_body_bytes", "gather_max_events", NULL};
     static const char *const known_limits[] = {
         "max_alternatives", "default_alternatives", "max_record_id_bytes",
         "max_body_bytes", "max_header_bytes", "idle_timeout_s", "max_candidates",
@@ -385,6 +385,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     check_unknown_keys(r, "ingest", ingest, known_ingest);
     read_string(r, "ingest", ingest, "movielens_record_prefix", &cfg->movielens_record_prefix, "f");
     read_int(r, "ingest", ingest, "max_events_per_request", &cfg->max_events_per_request, 1000, 1, 1000000);
+    read_int(r, "ingest", ingest, "gather_max_events", &cfg->gather_max_events, 2000, 1, 1000000);
     read_int(r, "ingest", ingest, "max_body_bytes", &cfg->max_loans_body_bytes, 1 << 20, 64, 256 << 20);
     json_decref(empty);
     read_api_keys(r, root, cfg);

@@ -92,6 +92,7 @@ struct config {
 
     char *movielens_record_prefix;  /* ingest.movielens_record_prefix */
     int max_events_per_request;     /* ingest.max_events_per_request */
+    int gather_max_events;          /* ingest.gather_max_events: events of one live job */
     int max_loans_body_bytes;       /* ingest.max_body_bytes */
 
     struct api_key *api_keys;

@@ -824,7 +824,7 @@ int ingest_submit(struct ingest *ing, struct loan_batch *batch, ingest_cb *cb, v
         }
         return 0;
     }
-    if (ing->open && ing->open->b.n + batch->n > INGEST_GATHER_MAX_EVENTS)
+    if (ing->open && ing->open->b.n + batch->n > (size_t)ing->cfg->gather_max_events)
         open_job_seal(-1, 0, ing);
     if (!ing->open) {
         if (!(ing->open = job_new(ing, JOB_EVENTS)))

@@ -4,7 +4,7 @@
  * load) and the evaluation (onloan eval). A job is a batch of checked
  * events (event.h):
  *   0. live (the daemon), the requests that arrive in one pass of the
- *      event loop make one job, up to INGEST_GATHER_MAX_EVENTS events:
+ *      event loop make one job, up to ingest.gather_max_events events:
  *      one read and one write for all of them (each still gets its own
  *      result; a failure fails them all, and none is half-applied);
  *   1. it waits while an earlier job holds one of its patrons, so one
@@ -34,10 +34,6 @@
 #include "store.h"
 
 struct ingest;
-
-/* A live job gathers requests up to this many events (a request with more
- * goes alone). */
-#define INGEST_GATHER_MAX_EVENTS 2000
 
 struct ingest_result {
     size_t taken;               /* events in the batch */

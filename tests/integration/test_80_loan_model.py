@@ -196,22 +196,7 @@ def test_concurrent_requests_gathered_and_answered_each(ctx):
                               "id": "ils-99"}).encode())
     co, pop, meta = oracle(events)
     with Lab(ctx, "gather", model=UNBOUND) as lab:
-        before = expect_json(harness.http_request(lab.port, "GET", "/healthz"), 200)["ingest"]
-        socks = [socket.create_connection(("127.0.0.1", lab.port), timeout=10) for _ in bodies]
-        try:
-            # held still while every request arrives, the daemon reads them
-            # all in one pass of its loop
-            os.kill(lab.daemon.p.pid, signal.SIGSTOP)
-            try:
-                for s, body in zip(socks, bodies):
-                    s.sendall(_raw_post(lab.port, body))
-                time.sleep(0.2)
-            finally:
-                os.kill(lab.daemon.p.pid, signal.SIGCONT)
-            replies = [_read_reply(s) for s in socks]
-        finally:
-            for s in socks:
-                s.close()
+        replies, jobs = _post_together(lab, bodies)
         assert all(status == 202 for status, _ in replies), replies
         assert all(j["taken"] == 1 for _, j in replies), replies
         total = {k: sum(j[k] for _, j in replies) for k in ("new", "repeats", "duplicates")}
@@ -221,14 +206,44 @@ def test_concurrent_requests_gathered_and_answered_each(ctx):
         assert replies[3][1]["new"] + replies[n][1]["new"] == 1, (replies[3], replies[n])
         assert replies[3][1]["duplicates"] + replies[n][1]["duplicates"] == 1, pair
         assert replies[n + 1][1]["repeats"] == 1, replies[n + 1]
-        after = expect_json(harness.http_request(lab.port, "GET", "/healthz"), 200)["ingest"]
-        requests = after["requests"] - before["requests"]
-        jobs = after["jobs"] - before["jobs"]
-        assert requests == n + 2, (before, after)
-        assert jobs < requests, "requests not gathered into jobs: %d jobs for %d" % (jobs, requests)
+        assert jobs < len(bodies), "requests not gathered into jobs: %d jobs for %d" % (jobs, len(bodies))
         lab.wait_co(co)
         assert lab.pop() == pop, lab.pop()
         assert meta_ints(lab) == dict(meta, repeats=1, duplicates=1), lab.meta()
+
+    # ingest.gather_max_events bounds a job: 12 one-event requests read in
+    # one pass, at most 5 events a job, make at least 3 jobs
+    with Lab(ctx, "gather-limit", ingest={"gather_max_events": 5}) as lab:
+        bodies = [json.dumps({"patron": "card-%d" % i, "record": "rec-L", "time": T0 + i}).encode()
+                  for i in range(12)]
+        replies, jobs = _post_together(lab, bodies)
+        assert all(status == 202 and j["new"] == 1 for status, j in replies), replies
+        assert 3 <= jobs <= 12, jobs
+        lab.settled()
+        assert lab.pop() == {"rec-L": 12}, lab.pop()
+
+
+def _post_together(lab, bodies):
+    """POSTs bodies on connections of their own while the daemon is held
+    still, so that it reads them in one pass; returns the replies and the
+    number of jobs they made."""
+    before = expect_json(harness.http_request(lab.port, "GET", "/healthz"), 200)["ingest"]
+    socks = [socket.create_connection(("127.0.0.1", lab.port), timeout=10) for _ in bodies]
+    try:
+        os.kill(lab.daemon.p.pid, signal.SIGSTOP)
+        try:
+            for s, body in zip(socks, bodies):
+                s.sendall(_raw_post(lab.port, body))
+            time.sleep(0.2)
+        finally:
+            os.kill(lab.daemon.p.pid, signal.SIGCONT)
+        replies = [_read_reply(s) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+    after = expect_json(harness.http_request(lab.port, "GET", "/healthz"), 200)["ingest"]
+    assert after["requests"] - before["requests"] == len(bodies), (before, after)
+    return replies, after["jobs"] - before["jobs"]
 
 
 def _also_borrowed(lab, record):

@@ -618,8 +618,7 @@ static void write_done(redisReply *reply, const char *error, void *arg)
     struct pair_table counted = {job->pairs, job->npairs, job->cappairs, job->npairs};
     if (pair_log_take(&ing->pending, &counted) < 0)
         log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", job->npairs);
-    else
-        job->pairs = NULL;                  /* the log has them now */
+    job->pairs = counted.keys;              /* NULL if the log has them now */
     for (size_t i = 0; i < job->nfresh; i++)
         if (counts_add_record(&ing->counts, job->fresh[i]) < 0)
             log_msg(LOG_ERROR, "ingest: out of memory: a borrower count of %s dropped",

@@ -55,8 +55,8 @@ struct pair_log {
     size_t nparts, cap;
     size_t n;                   /* counts in all parts */
 };
-/* Moves t's counts in (t is empty afterwards). -1 when out of memory
- * (t unchanged). */
+/* Moves t's counts in: t is zeroed, its keys owned by the log. A t
+ * without counts, and t on failure (-1, out of memory), stay as they are. */
 int pair_log_take(struct pair_log *log, struct pair_table *t);
 /* pairs_group_take over every part: the log is empty afterwards. */
 int pairs_group_log_take(struct pair_log *log, size_t nrecords, struct pair_groups *g);

@@ -114,44 +114,70 @@ static int by_time_seq(const void *x, const void *y)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+/* Few events (a live job): grouped by comparing, no table to build. */
+#define ORDER_FEW 32
+
 int loan_order_by_patron(struct loan_event **ev, size_t n)
 {
     if (n < 2)
         return 0;
-    struct dict *seen = dict_new();
-    uint32_t *gid = malloc(n * sizeof *gid);
-    size_t *at = calloc(n + 1, sizeof *at), ngroups = 0;
     struct loan_event **out = malloc(n * sizeof *out);
+    size_t *end = malloc(n * sizeof *end), ngroups = 0;     /* where each group ends in out */
+    struct dict *seen = n > ORDER_FEW ? dict_new() : NULL;
+    uint32_t *gid = n > ORDER_FEW ? malloc(n * sizeof *gid) : NULL;
     int rc = -1;
-    if (!seen || !gid || !at || !out || n >= UINT32_MAX)
+    if (!out || !end || (n > ORDER_FEW && (!seen || !gid)) || n >= UINT32_MAX)
         goto done;
-    for (size_t i = 0; i < n; i++) {
-        uintptr_t g = (uintptr_t)dict_get(seen, ev[i]->patron);
-        if (!g) {
-            g = ++ngroups;
-            if (dict_set(seen, ev[i]->patron, (void *)g, NULL) < 0)
-                goto done;
+    if (n <= ORDER_FEW) {
+        unsigned char placed[ORDER_FEW] = {0};
+        size_t w = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (placed[i])
+                continue;
+            for (size_t j = i; j < n; j++) {
+                if (!placed[j] && (j == i || strcmp(ev[j]->patron, ev[i]->patron) == 0)) {
+                    placed[j] = 1;
+                    out[w++] = ev[j];
+                }
+            }
+            end[ngroups++] = w;
         }
-        gid[i] = (uint32_t)g - 1;
-        at[g]++;
+    } else {
+        size_t *at = calloc(n + 1, sizeof *at);
+        if (!at)
+            goto done;
+        for (size_t i = 0; i < n; i++) {
+            uintptr_t g = (uintptr_t)dict_get(seen, ev[i]->patron);
+            if (!g) {
+                g = ++ngroups;
+                if (dict_set(seen, ev[i]->patron, (void *)g, NULL) < 0) {
+                    free(at);
+                    goto done;
+                }
+            }
+            gid[i] = (uint32_t)g - 1;
+            at[g]++;
+        }
+        for (size_t g = 0; g < ngroups; g++)
+            at[g + 1] += at[g];
+        for (size_t i = 0; i < n; i++)
+            out[at[gid[i]]++] = ev[i];
+        memcpy(end, at, ngroups * sizeof *end);
+        free(at);
     }
-    for (size_t g = 0; g < ngroups; g++)
-        at[g + 1] += at[g];
-    for (size_t i = 0; i < n; i++)
-        out[at[gid[i]]++] = ev[i];
-    for (size_t g = 0, first = 0; g < ngroups; first = at[g++]) {
-        size_t end = at[g], k = first + 1;
-        while (k < end && by_time_seq(&out[k - 1], &out[k]) <= 0)
+    for (size_t g = 0, first = 0; g < ngroups; first = end[g++]) {
+        size_t k = first + 1;
+        while (k < end[g] && by_time_seq(&out[k - 1], &out[k]) <= 0)
             k++;
-        if (k < end)
-            qsort(out + first, end - first, sizeof *out, by_time_seq);
+        if (k < end[g])
+            qsort(out + first, end[g] - first, sizeof *out, by_time_seq);
     }
     memcpy(ev, out, n * sizeof *ev);
     rc = 0;
 done:
     dict_free(seen, NULL);
     free(gid);
-    free(at);
+    free(end);
     free(out);
     return rc;
 }

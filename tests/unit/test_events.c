@@ -559,6 +559,37 @@ TEST(order_by_patron_groups_and_sorts)
         if (strcmp(order[i - 1]->patron, order[i]->patron) == 0)
             CHECK(loan_event_order(order[i - 1], order[i]) < 0);
     CHECK(loan_order_by_patron(order, 0) == 0 && loan_order_by_patron(order, 1) == 0);
+
+    /* Many events (the hashed path): 7 patrons, times jumbled, ties. */
+    enum { M = 300 };
+    static struct loan_event many[M];
+    static struct loan_event *morder[M];
+    memset(many, 0, sizeof many);
+    for (size_t i = 0; i < M; i++) {
+        snprintf(many[i].patron, sizeof many[i].patron, "p%zu", (i * 5 + i / 7) % 7);
+        many[i].when = (long long)((i * 7919) % 50);
+        many[i].seq = i;
+        morder[i] = &many[i];
+    }
+    CHECK(loan_order_by_patron(morder, M) == 0);
+    const char *first_seen[7];
+    size_t npat = 0;
+    for (size_t i = 0; i < M && npat < 7; i++) {       /* patrons by first appearance */
+        size_t k = 0;
+        while (k < npat && strcmp(first_seen[k], many[i].patron) != 0)
+            k++;
+        if (k == npat)
+            first_seen[npat++] = many[i].patron;
+    }
+    size_t g = 0, bad = 0;
+    for (size_t i = 0; i < M; i++) {
+        if (i && strcmp(morder[i - 1]->patron, morder[i]->patron) != 0)
+            g++;
+        else if (i)
+            bad += loan_event_order(morder[i - 1], morder[i]) >= 0;
+        bad += g >= npat || strcmp(morder[i]->patron, first_seen[g]) != 0;
+    }
+    CHECK(bad == 0 && g + 1 == npat);
 }
 
 int main(void)

@@ -72,7 +72,7 @@ enum job_kind {
 struct job {
     struct job *next;
     enum job_kind kind;
-    char **ids;                 /* room for batch_max */
+    char **ids;                 /* room for join_max */
     size_t n;
     struct shared_search *search;       /* JOB_SEARCH: borrowed from cat->searches */
     int attempts;
@@ -304,7 +304,7 @@ static void job_free(struct job *j)
 static struct job *job_new(struct catalogue *cat, enum job_kind kind)
 {
     struct job *j = calloc(1, sizeof *j);
-    if (j && !(j->ids = calloc((size_t)cat->cfg->batch_max, sizeof *j->ids))) {
+    if (j && !(j->ids = calloc((size_t)cat->cfg->join_max, sizeof *j->ids))) {
         free(j);
         return NULL;
     }
@@ -454,6 +454,11 @@ void catalogue_lookup_cancel(struct catalogue_lookup *lk)
 
 /* ---- queries ------------------------------------------------------------- */
 
+/* Over Z39.50 ids are looked up with structure "key" (4=3), which Zebra
+ * answers from an index without normalisation (type 0 in onloan.idx, where
+ * the .abs files put the local number besides its word and phrase forms):
+ * an exact match, and about half the cost per term of the ICU phrase index,
+ * which is most of what a batch of ids costs the catalogue. */
 int catalogue_build_query(enum catalogue_protocol proto, const char *const *ids, size_t n,
                           struct strbuf *out)
 {
@@ -462,7 +467,7 @@ int catalogue_build_query(enum catalogue_protocol proto, const char *const *ids,
         rc |= strbuf_puts(out, "@or ");
     for (size_t i = 0; i < n; i++) {
         if (proto == CATALOGUE_Z3950)
-            rc |= strbuf_printf(out, "%s@attr 1=12 @attr 4=1 @attr 6=3 \"%s\"", i ? " " : "", ids[i]);
+            rc |= strbuf_printf(out, "%s@attr 1=12 @attr 4=3 \"%s\"", i ? " " : "", ids[i]);
         else
             rc |= strbuf_printf(out, "%srec.id==\"%s\"", i ? " or " : "", ids[i]);
     }
@@ -720,7 +725,8 @@ static void conn_start(struct zconn *c, struct job *j)
         job_fail(cat, j, "catalogue_query");
         return;
     }
-    log_msg(LOG_DEBUG, "catalogue %s: search %s", cat->cfg->name, strbuf_cstr(&q));
+    log_msg(LOG_DEBUG, "catalogue %s: connection %d: search %s", cat->cfg->name,
+            (int)(c - cat->conns), strbuf_cstr(&q));
     strbuf_free(&q);
     c->rs = ZOOM_connection_search(c->zc, zq);
     ZOOM_query_destroy(zq);
@@ -810,8 +816,8 @@ static void conn_search_done(struct zconn *c)
     ZOOM_resultset_destroy(c->rs);
     c->rs = NULL;
     c->job = NULL;
-    log_msg(LOG_DEBUG, "catalogue %s: %zu of %zu records in %llu ms", cat->cfg->name, nbibs,
-            j->n, (unsigned long long)(monotonic_ms() - j->started_ms));
+    log_msg(LOG_DEBUG, "catalogue %s: connection %d: %zu of %zu records in %llu ms", cat->cfg->name,
+            (int)(c - cat->conns), nbibs, j->n, (unsigned long long)(monotonic_ms() - j->started_ms));
     if (!bibs) {
         job_fail(cat, j, "out_of_memory");
         return;
@@ -857,16 +863,28 @@ static void conn_drive(struct zconn *c)
      * timer settles it. */
 }
 
-/* The next search: the first queued job, joined by the jobs after it while
- * the ids fit in one batch. Lookups of many requests thus share searches
- * when the pool is busy, which is when it matters. */
+/* The next search: the first queued job and, when it is a lookup, every
+ * queued lookup (of the same attempt) that still fits in join_max ids,
+ * wherever it waits in the queue. Lookups of many requests thus share
+ * searches when the pool is busy, which is when it matters. */
 static struct job *queue_take_batch(struct catalogue *cat)
 {
     struct job *j = queue_pop(cat);
-    while (j && j->kind == JOB_LOOKUP && cat->queue_head &&
-           cat->queue_head->kind == JOB_LOOKUP && cat->queue_head->attempts == j->attempts &&
-           j->n + cat->queue_head->n <= (size_t)cat->cfg->batch_max) {
-        struct job *next = queue_pop(cat);
+    if (!j || j->kind != JOB_LOOKUP)
+        return j;
+    struct job **link = &cat->queue_head, *prev = NULL;
+    while (*link && j->n < (size_t)cat->cfg->join_max) {
+        struct job *next = *link;
+        if (next->kind != JOB_LOOKUP || next->attempts != j->attempts ||
+            j->n + next->n > (size_t)cat->cfg->join_max) {
+            prev = next;
+            link = &next->next;
+            continue;
+        }
+        *link = next->next;                 /* unlinked */
+        if (cat->queue_tail == next)
+            cat->queue_tail = prev;
+        cat->queued--;
         memcpy(j->ids + j->n, next->ids, next->n * sizeof *next->ids);
         j->n += next->n;
         next->n = 0;

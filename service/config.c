@@ -248,7 +248,7 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     static const char *const known[] = {
         "name", "target", "protocol", "holdings", "id_field", "record_charset",
         "connections", "timeout_ms", "cache_ms", "cache_max_entries", "batch_max",
-        "subject_max_hits", "scoring", "link", NULL};
+        "join_max", "subject_max_hits", "scoring", "link", NULL};
     check_unknown_keys(r, path, obj, known);
     read_string(r, path, obj, "name", &cat->name, NULL);
     read_string(r, path, obj, "target", &cat->target, NULL);
@@ -278,6 +278,9 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     read_int(r, path, obj, "cache_ms", &cat->cache_ms, 5000, 0, 60000);
     read_int(r, path, obj, "cache_max_entries", &cat->cache_max_entries, 100000, 0, 10000000);
     read_int(r, path, obj, "batch_max", &cat->batch_max, 10, 1, 100);
+    read_int(r, path, obj, "join_max", &cat->join_max, 50, 1, 1000);
+    if (cat->join_max < cat->batch_max)
+        config_error(r, path, "join_max", "must be at least batch_max (%d)", cat->batch_max);
     read_int(r, path, obj, "subject_max_hits", &cat->subject_max_hits, 200, 0, 1000000);
     cat->scoring = -1;      /* model.scoring unless given */
     read_scoring(r, path, obj, &cat->scoring);

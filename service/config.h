@@ -28,7 +28,9 @@ struct catalogue_config {
     int timeout_ms;             /* one catalogue search, connect included */
     int cache_ms;               /* how long a looked-up record is trusted */
     int cache_max_entries;
-    int batch_max;              /* ids per search (OR query) */
+    int batch_max;              /* ids per search (OR query) of one request */
+    int join_max;               /* ids per search when waiting lookups of several
+                                 * requests are joined (>= batch_max) */
     int subject_max_hits;       /* a subject with more records is too broad to suggest from */
     int scoring;                /* enum score_measure (score.h): this tenant's measure */
     json_t *link;               /* link plugin config; owned */

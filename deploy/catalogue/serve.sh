@@ -1,11 +1,18 @@
 #!/bin/sh
 # Serve the catalogue built by build.sh: Z39.50 and SRU on tcp:127.0.0.1:PORT,
-# databases demo, koha, jazz.  Runs zebrasrv in the foreground, single process
-# (-S), so that SIGTERM to this pid stops it.
+# databases demo, koha, jazz.  Runs zebrasrv in the foreground as one process
+# with a thread per connection (-T), so that SIGTERM to this pid stops it
+# (the forking default leaves children serving) and the searches of several
+# connections run on several cores (-S, one thread, serves them one at a
+# time).
 # Several servers (ports) may share one OUT_DIR.  zebrasrv refuses to start
 # when another one holds lockDir/zebrasrv.pid, so each server gets its own
 # lockDir, lock-PORT/, whose register lock files are symlinks to those in
 # lock/: servers and zebraidx (updates, commit) still coordinate through them.
+# Logging: zebrasrv's [log] level writes a dict_lookup_grep line for every
+# search term, which costs more than some searches; it is left out by
+# default (ZEBRA_LOGLEVEL=-log). Requests, sessions, warnings and errors
+# are still logged. ZEBRA_LOGLEVEL is passed to zebrasrv -v (e.g. "all").
 # Usage: serve.sh OUT_DIR PORT [PIDFILE]
 set -eu
 fail() { echo "serve.sh: $*" >&2; exit 1; }
@@ -30,4 +37,4 @@ sed -e "s|@OUT@/zebra.cfg|$OUT/zebra-$PORT.cfg|" -e "s|@OUT@|$OUT|g" -e "s|@PORT
 mv "$CFG.tmp" "$CFG"
 [ -z "$PIDFILE" ] || echo $$ > "$PIDFILE"
 cd "$OUT"
-exec zebrasrv -S -f "$CFG"
+exec zebrasrv -T -v "${ZEBRA_LOGLEVEL:--log}" -f "$CFG"

@@ -30,6 +30,8 @@ TEST(config_defaults_and_values)
     CHECK(cfg->catalogues[0].protocol == CATALOGUE_Z3950);
     CHECK_STR(cfg->catalogues[0].holdings, "koha952");
     CHECK_STR(cfg->catalogues[0].record_charset, "marc8s");
+    CHECK(cfg->catalogues[0].batch_max == 10);
+    CHECK(cfg->catalogues[0].join_max == 50);
     CHECK(config_catalogue(cfg, NULL) == &cfg->catalogues[0]);
     CHECK(config_catalogue(cfg, "demo") == &cfg->catalogues[0]);
     CHECK(config_catalogue(cfg, "other") == NULL);
@@ -91,6 +93,27 @@ TEST(config_split_address_bounds)
     CHECK(config_split_address(":80", &host, &port) < 0);
 }
 
+TEST(config_join_max_not_below_batch_max)
+{
+    /* A joined search must hold at least one request's round. */
+    struct strbuf err = {0};
+    const char *text = "{" PRIVACY ", \"catalogues\": [{\"name\": \"demo\","
+        " \"target\": \"127.0.0.1:2100/demo\", \"batch_max\": 20, \"join_max\": 19,"
+        " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}";
+    struct config *cfg = config_parse(text, "j.json", &err);
+    CHECK(cfg == NULL);
+    CHECK(strstr(strbuf_cstr(&err), "j.json: catalogues[0].join_max: must be at least batch_max (20)") != NULL);
+    config_free(cfg);
+    strbuf_reset(&err);
+    cfg = config_parse("{" PRIVACY ", \"catalogues\": [{\"name\": \"demo\","
+                       " \"target\": \"127.0.0.1:2100/demo\", \"batch_max\": 20, \"join_max\": 20,"
+                       " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}",
+                       "j.json", &err);
+    CHECK(cfg != NULL && cfg->catalogues[0].join_max == 20);
+    config_free(cfg);
+    strbuf_free(&err);
+}
+
 int main(void)
 {
     RUN(config_defaults_and_values);
@@ -98,5 +121,6 @@ int main(void)
     RUN(config_syntax_error_has_line);
     RUN(config_rejects_names_for_redis);
     RUN(config_split_address_bounds);
+    RUN(config_join_max_not_below_batch_max);
     return unit_failures != 0;
 }

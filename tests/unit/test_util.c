@@ -133,11 +133,11 @@ TEST(catalogue_queries)
     const char *ids[] = {"b1", "03-0018137", "f356"};
     struct strbuf q = {0};
     CHECK(catalogue_build_query(CATALOGUE_Z3950, ids, 1, &q) == 0);
-    CHECK_STR(strbuf_cstr(&q), "@attr 1=12 @attr 4=1 @attr 6=3 \"b1\"");
+    CHECK_STR(strbuf_cstr(&q), "@attr 1=12 @attr 4=3 \"b1\"");
     strbuf_reset(&q);
     CHECK(catalogue_build_query(CATALOGUE_Z3950, ids, 3, &q) == 0);
-    CHECK_STR(strbuf_cstr(&q), "@or @or @attr 1=12 @attr 4=1 @attr 6=3 \"b1\" "
-              "@attr 1=12 @attr 4=1 @attr 6=3 \"03-0018137\" @attr 1=12 @attr 4=1 @attr 6=3 \"f356\"");
+    CHECK_STR(strbuf_cstr(&q), "@or @or @attr 1=12 @attr 4=3 \"b1\" "
+              "@attr 1=12 @attr 4=3 \"03-0018137\" @attr 1=12 @attr 4=3 \"f356\"");
     strbuf_reset(&q);
     CHECK(catalogue_build_query(CATALOGUE_SRU, ids, 2, &q) == 0);
     CHECK_STR(strbuf_cstr(&q), "rec.id==\"b1\" or rec.id==\"03-0018137\"");

@@ -20,7 +20,8 @@ enum job_kind { JOB_EVENTS, JOB_FORGET };
 struct patron_group {
     const char *pseudonym;      /* borrowed from the job's events (or forget_pseudonym) */
     size_t first, n;            /* in the job's order[] */
-    int get_at, seen_at;        /* reply indexes of GET h:, ZMSCORE seen: (or -1) */
+    int get_at, seen_at;        /* indexes of its history in the MGET reply, of its
+                                 * ZMSCORE seen: in the read's reply (or -1) */
 };
 
 struct waiter {
@@ -539,7 +540,8 @@ static void read_done(redisReply *reply, const char *error, void *arg)
         job_finish(job, error);
         return;
     }
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != job->sent) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != job->sent ||
+        reply->element[0]->type != REDIS_REPLY_ARRAY || reply->element[0]->elements != job->ngroups) {
         log_msg(LOG_WARN, "ingest: unexpected reply to the history read: %s",
                 reply->type == REDIS_REPLY_ERROR ? reply->str : "not the array sent for");
         job_finish(job, "redis_unavailable");
@@ -561,7 +563,7 @@ static void read_done(redisReply *reply, const char *error, void *arg)
     }
     for (size_t g = 0; g < job->ngroups && rc == 0; g++) {
         struct patron_group *pg = &job->groups[g];
-        const redisReply *hist = reply->element[pg->get_at];
+        const redisReply *hist = reply->element[0]->element[pg->get_at];
         const redisReply *seen = pg->seen_at >= 0 ? reply->element[pg->seen_at] : NULL;
         rc = apply_group(job, pg, hist, seen, &h, &cs);
     }
@@ -641,6 +643,13 @@ static void write_done(redisReply *reply, const char *error, void *arg)
     job_finish(job, NULL);
 }
 
+static void job_empty_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    write_done(NULL, NULL, arg);
+}
+
 static void job_start(struct ingest_job *job)
 {
     struct ingest *ing = job->ing;
@@ -653,14 +662,28 @@ static void job_start(struct ingest_job *job)
     if (ing->running)
         ing->running->prev = job;
     ing->running = job;
+    if (job->kind == JOB_EVENTS && job->ngroups == 0) {
+        /* no events (a CSV body of only its header): nothing to read or
+         * write, answered from the loop */
+        if (event_base_once(ing->base, -1, EV_TIMEOUT, job_empty_done, job, NULL) < 0)
+            job_finish(job, "out_of_memory");
+        return;
+    }
     if (job->kind == JOB_FORGET) {
         cmd_key(&cs, "DEL", pfx, "h:", job->forget_pseudonym);
         cmd_key(&cs, "DEL", pfx, "seen:", job->forget_pseudonym);
     } else {
+        /* Every history in one MGET, then the seen ids of those who sent any. */
+        struct rcmd *get = cmd_key(&cs, "MGET", pfx, "h:", job->groups[0].pseudonym);
+        for (size_t g = 1; g < job->ngroups && get; g++) {
+            char *key = NULL;
+            if (asprintf(&key, "%sh:%s", pfx, job->groups[g].pseudonym) < 0 ||
+                rcmd_take(get, key, strlen(key)) < 0)
+                cs.failed = 1;
+        }
         for (size_t g = 0; g < job->ngroups && !cs.failed; g++) {
             struct patron_group *pg = &job->groups[g];
-            cmd_key(&cs, "GET", pfx, "h:", pg->pseudonym);
-            pg->get_at = (int)cs.n - 1;
+            pg->get_at = (int)g;
             pg->seen_at = -1;
             struct rcmd *ids = NULL;
             for (size_t i = 0; i < pg->n && !cs.failed; i++) {

@@ -578,6 +578,9 @@ def test_body_formats(ctx):
             T0, T0 + 60, T0 + 120)
         j = taken(lab.post_loans(ml, content_type="text/csv"))
         assert j == {"taken": 3, "new": 3, "repeats": 0, "duplicates": 0}, j
+        # a CSV of only its header: nothing taken, nothing written
+        j = taken(lab.post_loans("patron,record,time\n", content_type="text/csv"))
+        assert j == {"taken": 0, "new": 0, "repeats": 0, "duplicates": 0}, j
         _, out, _ = lab.cli("load", lab.write("ratings.csv",
                                               "userId,movieId,rating,timestamp\n9,377,1.0,%d\n" % T0))
         assert "1 new loans" in out, out

@@ -9,15 +9,18 @@
  *      result; a failure fails them all, and none is half-applied);
  *   1. it waits while an earlier job holds one of its patrons, so one
  *      patron's events are applied one batch at a time, in order;
- *   2. reads those patrons' histories and seen event ids (one MULTI);
+ *   2. reads those patrons' histories (one MGET) and seen event ids, in
+ *      one MULTI;
  *   3. applies the events per patron in time order (history.h: the
  *      counting rule), in memory;
  *   4. writes histories and seen ids (one MULTI/EXEC: all of the batch
  *      or none of it), then answers;
  *   5. its pair counts, record counts and totals join the pending ones,
- *      written every model.flush_ms (or at model.flush_max_pairs): one
- *      APPEND per record to co:<record> (in chunks of about 1 MB), the
- *      records marked for compaction, then pop and meta in one MULTI.
+ *      written every model.flush_ms (or at model.flush_max_pairs): pop
+ *      and meta in one MULTI first, then, in chunks of about 256 KB, one
+ *      APPEND per record to co:<record> with the record marked for
+ *      compaction, or, for a record's first list when it is longer than
+ *      compaction keeps, that list already compacted (SET NX).
  * A SIGTERM'd daemon flushes before it exits; if it is killed, at most
  * flush_ms of pair counts are lost (never counted twice).
  *

@@ -839,8 +839,10 @@ int ingest_submit(struct ingest *ing, struct loan_batch *batch, ingest_cb *cb, v
         if (!job)
             return -1;
         if (job_add_request(job, batch, cb, NULL, arg) < 0 || job_seal(ing, job) < 0) {
-            if (job->nreqs)                     /* the events are the job's now: give them back */
-                *batch = job->b, job->b = (struct loan_batch){0};
+            if (job->nreqs) {                   /* the events are the job's now: give them back */
+                *batch = job->b;
+                memset(&job->b, 0, sizeof job->b);
+            }
             job_free(job);
             return -1;
         }

@@ -37,7 +37,7 @@ int touchpoint_command(const struct server *srv, const struct touchpoint *tp, st
     struct strbuf alts = {0};
     int rc = utc_now(now);
     for (size_t i = 0; i < tp->nalternatives; i++)
-        rc |= strbuf_printf(&alts, "%s%s", i ? "," : "", tp->alternatives[i]);
+        rc |= (i ? strbuf_append(&alts, ",", 1) : 0) | strbuf_puts(&alts, tp->alternatives[i]);
     rc |= add_xadd_head(srv, cmd, "tp");
     rc |= add_field(cmd, "time", now) | add_field(cmd, "record", tp->record) |
           add_field(cmd, "catalogue", tp->catalogue) | add_field(cmd, "status", tp->status) |

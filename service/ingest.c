@@ -13,15 +13,11 @@
 
 enum job_kind { JOB_EVENTS, JOB_FORGET };
 
-/* The most pair counts a job makes room for at once (32 MB of address
- * space); beyond, its log grows by doubling. */
-#define JOB_PAIRS_RESERVE ((size_t)1 << 22)
-
 struct patron_group {
     const char *pseudonym;      /* borrowed from the job's events (or forget_pseudonym) */
     size_t first, n;            /* in the job's order[] */
-    int get_at, seen_at;        /* indexes of its history in the MGET reply, of its
-                                 * ZMSCORE seen: in the read's reply (or -1) */
+    int seen_at;                /* index of its ZMSCORE seen: in the read's reply (or -1);
+                                 * its history is the group's element of the MGET */
 };
 
 struct waiter {
@@ -96,7 +92,8 @@ static void counts_clear(struct counts *c)
 static void counts_merge(struct counts *dst, const struct counts *src)
 {
     for (size_t i = 0; i < src->ntouched; i++)
-        counts_add(dst, src->touched[i], src->pop[src->touched[i]]);
+        if (counts_add(dst, src->touched[i], src->pop[src->touched[i]]) < 0)
+            log_msg(LOG_ERROR, "ingest: out of memory: a borrower count dropped");
     for (int i = 0; i < NTOTALS; i++)
         dst->total[i] += src->total[i];
 }
@@ -184,8 +181,7 @@ struct ingest_job {
     struct ingest_job *next;        /* while waiting, or in running */
     struct ingest_job *prev;        /* in running */
     uint32_t cur_record;            /* the record being applied (pair callback) */
-    uint64_t *pairs;                /* a << 32 | b, counted by this job */
-    size_t npairs, cappairs;
+    struct pair_table pairs;        /* counted by this job: the loan's record first */
     uint32_t *fresh;                /* records with a new borrower */
     size_t nfresh, capfresh;
     struct ingest_result res;       /* the requests' results summed (stats, totals) */
@@ -198,7 +194,7 @@ static void job_free(struct ingest_job *job)
     loan_batch_free(&job->b);
     free(job->order);
     free(job->groups);
-    free(job->pairs);
+    pairs_free(&job->pairs);
     free(job->fresh);
     free(job->reqs);
     free(job);
@@ -275,10 +271,11 @@ static void start_waiting(struct ingest *ing)
             job_start(job);
             continue;
         }
-        if (!claimed && !(claimed = dict_new()))
-            break;          /* retried when the next job ends */
-        for (size_t g = 0; g < job->ngroups; g++)
-            dict_set(claimed, job->groups[g].pseudonym, (void *)1, NULL);
+        int full = !claimed && !(claimed = dict_new());
+        for (size_t g = 0; g < job->ngroups && !full; g++)
+            full = dict_set(claimed, job->groups[g].pseudonym, (void *)1, NULL) < 0;
+        if (full)
+            break;          /* out of memory: the rest is retried when the next job ends */
         prev = job;
         link = &job->next;
     }
@@ -338,18 +335,9 @@ static void write_done(redisReply *reply, const char *error, void *arg);
 static int add_pair(void *arg, uint32_t other)
 {
     struct ingest_job *job = arg;
-    if (job->npairs == job->cappairs) {
-        size_t cap = job->cappairs ? job->cappairs * 2 : 256;
-        uint64_t *p = realloc(job->pairs, cap * sizeof *p);
-        if (!p)
-            return -1;
-        job->pairs = p;
-        job->cappairs = cap;
-    }
-    /* The loan's record first (pairs.h: either order groups alike), so
-     * that a loan's run of pairs lands in one bucket, in order. */
-    job->pairs[job->npairs++] = (uint64_t)job->cur_record << 32 | other;
-    return 0;
+    /* The loan's record first, so that a loan's run of pairs lands in
+     * one bucket, in order (pairs.h). */
+    return pairs_add(&job->pairs, job->cur_record, other, 1);
 }
 
 static int add_fresh(struct ingest_job *job, uint32_t record)
@@ -397,23 +385,26 @@ static void cmds_free(struct cmds *cs)
     memset(cs, 0, sizeof *cs);
 }
 
+/* Adds the key "<prefix><kind><name>" to c. */
+static int cmd_add_key(struct rcmd *c, const char *pfx, const char *kind, const char *name)
+{
+    size_t lp = strlen(pfx), lk = strlen(kind), ln = strlen(name);
+    char *key = malloc(lp + lk + ln + 1);
+    if (!key)
+        return -1;
+    memcpy(key, pfx, lp);
+    memcpy(key + lp, kind, lk);
+    memcpy(key + lp + lk, name, ln + 1);
+    return rcmd_take(c, key, lp + lk + ln);
+}
+
 /* Starts "<verb> <prefix><kind><name>"; add arguments with cmd_arg. */
 static struct rcmd *cmd_key(struct cmds *cs, const char *verb, const char *pfx,
                             const char *kind, const char *name)
 {
     struct rcmd *c = cmds_next(cs);
-    if (!c)
-        return NULL;
-    size_t lp = strlen(pfx), lk = strlen(kind), ln = strlen(name);
-    char *key = malloc(lp + lk + ln + 1);
-    if (!key) {
-        cs->failed = 1;
-        return c;
-    }
-    memcpy(key, pfx, lp);
-    memcpy(key + lp, kind, lk);
-    memcpy(key + lp + lk, name, ln + 1);
-    cs->failed |= rcmd_addstr(c, verb) | rcmd_take(c, key, lp + lk + ln);
+    if (c)
+        cs->failed |= rcmd_addstr(c, verb) | cmd_add_key(c, pfx, kind, name);
     return c;
 }
 
@@ -550,20 +541,9 @@ static void read_done(redisReply *reply, const char *error, void *arg)
     struct cmds cs = {0};
     struct history h = {0};
     int rc = 0;
-    /* Room for the pairs the events can make (address space only: the
-     * pages are used as they are written), so that the log never moves. */
-    size_t most = job->b.n * (size_t)ing->cfg->pairs_per_loan;
-    size_t room = most < JOB_PAIRS_RESERVE ? most : JOB_PAIRS_RESERVE;
-    if (room > job->cappairs) {
-        uint64_t *p = realloc(job->pairs, room * sizeof *p);
-        if (p) {
-            job->pairs = p;
-            job->cappairs = room;
-        }
-    }
     for (size_t g = 0; g < job->ngroups && rc == 0; g++) {
         struct patron_group *pg = &job->groups[g];
-        const redisReply *hist = reply->element[0]->element[pg->get_at];
+        const redisReply *hist = reply->element[0]->element[g];
         const redisReply *seen = pg->seen_at >= 0 ? reply->element[pg->seen_at] : NULL;
         rc = apply_group(job, pg, hist, seen, &h, &cs);
     }
@@ -610,17 +590,9 @@ static void write_done(redisReply *reply, const char *error, void *arg)
         job_finish(job, error);
         return;
     }
-    if (job->cappairs > 2 * job->npairs && job->npairs) {     /* give back the room not used */
-        uint64_t *p = realloc(job->pairs, job->npairs * sizeof *p);
-        if (p) {
-            job->pairs = p;
-            job->cappairs = job->npairs;
-        }
-    }
-    struct pair_table counted = {job->pairs, job->npairs, job->cappairs, job->npairs};
-    if (pair_log_take(&ing->pending, &counted) < 0)
-        log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", job->npairs);
-    job->pairs = counted.keys;              /* NULL if the log has them now */
+    size_t npairs = job->pairs.n;
+    if (pair_log_take(&ing->pending, &job->pairs) < 0)
+        log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", npairs);
     for (size_t i = 0; i < job->nfresh; i++)
         if (counts_add_record(&ing->counts, job->fresh[i]) < 0)
             log_msg(LOG_ERROR, "ingest: out of memory: a borrower count of %s dropped",
@@ -630,7 +602,7 @@ static void write_done(redisReply *reply, const char *error, void *arg)
     ing->counts.total[TOTAL_DUPLICATES] += (long long)job->res.duplicates;
     ing->counts.total[TOTAL_STALE] += (long long)job->res.stale;
     ing->counts.total[TOTAL_PATRONS] += (long long)job->res.new_patrons;
-    ing->stats.pairs_added += job->npairs;
+    ing->stats.pairs_added += npairs;
     ing->stats.jobs++;
     ing->stats.requests += job->nreqs;
     ing->stats.events += job->res.taken;
@@ -675,15 +647,10 @@ static void job_start(struct ingest_job *job)
     } else {
         /* Every history in one MGET, then the seen ids of those who sent any. */
         struct rcmd *get = cmd_key(&cs, "MGET", pfx, "h:", job->groups[0].pseudonym);
-        for (size_t g = 1; g < job->ngroups && get; g++) {
-            char *key = NULL;
-            if (asprintf(&key, "%sh:%s", pfx, job->groups[g].pseudonym) < 0 ||
-                rcmd_take(get, key, strlen(key)) < 0)
-                cs.failed = 1;
-        }
+        for (size_t g = 1; g < job->ngroups && get; g++)
+            cs.failed |= cmd_add_key(get, pfx, "h:", job->groups[g].pseudonym);
         for (size_t g = 0; g < job->ngroups && !cs.failed; g++) {
             struct patron_group *pg = &job->groups[g];
-            pg->get_at = (int)g;
             pg->seen_at = -1;
             struct rcmd *ids = NULL;
             for (size_t i = 0; i < pg->n && !cs.failed; i++) {
@@ -808,7 +775,7 @@ static int job_seal(struct ingest *ing, struct ingest_job *job)
         size_t j = i;
         while (j < n && strcmp(job->order[j]->patron, job->order[i]->patron) == 0)
             j++;
-        job->groups[job->ngroups++] = (struct patron_group){job->order[i]->patron, i, j - i, -1, -1};
+        job->groups[job->ngroups++] = (struct patron_group){job->order[i]->patron, i, j - i, -1};
         i = j;
     }
     job_enqueue(ing, job);
@@ -868,7 +835,7 @@ int ingest_forget(struct ingest *ing, const char *pseudonym, ingest_done_cb *cb,
         return -1;
     }
     snprintf(job->forget_pseudonym, sizeof job->forget_pseudonym, "%s", pseudonym);
-    job->groups[0] = (struct patron_group){job->forget_pseudonym, 0, 0, -1, -1};
+    job->groups[0] = (struct patron_group){job->forget_pseudonym, 0, 0, -1};
     job->ngroups = 1;
     job_enqueue(ing, job);
     return 0;
@@ -976,14 +943,27 @@ static void flush_send_counts(struct ingest *ing)
     cmds_free(&cs);
 }
 
+/* Where record r's entries are in g: [*from, *to), empty when g has no
+ * such record (the retried counts' groups may have none at all). */
+static void record_span(const struct pair_groups *g, size_t r, uint32_t *from, uint32_t *to)
+{
+    *from = *to = 0;
+    if (r < g->nrecords) {
+        *from = g->start[r];
+        *to = g->start[r + 1];
+    }
+}
+
 /* The directed counts of record r in this flush. */
 static size_t record_units(const struct ingest *ing, size_t r)
 {
     size_t n = 0;
-    for (int k = 0; k < 2; k++)
-        for (uint32_t i = r < ing->groups[k].nrecords ? ing->groups[k].start[r] : 0;
-             r < ing->groups[k].nrecords && i < ing->groups[k].start[r + 1]; i++)
+    uint32_t from, to;
+    for (int k = 0; k < 2; k++) {
+        record_span(&ing->groups[k], r, &from, &to);
+        for (uint32_t i = from; i < to; i++)
             n += ing->groups[k].count[i];
+    }
     return n;
 }
 
@@ -1013,7 +993,9 @@ static void flush_keep(struct ingest *ing, int fallback, size_t first, size_t en
         size_t r = chunk_record(ing, fallback, k);
         for (int j = 0; j < 2; j++) {
             const struct pair_groups *g = &ing->groups[j];
-            for (uint32_t i = r < g->nrecords ? g->start[r] : 0; r < g->nrecords && i < g->start[r + 1]; i++)
+            uint32_t from, to;
+            record_span(g, r, &from, &to);
+            for (uint32_t i = from; i < to; i++)
                 for (uint32_t c = 0; c < g->count[i]; c++)
                     retry[ing->nretry++] = (uint64_t)r << 32 | g->other[i];
         }
@@ -1141,7 +1123,9 @@ static int chunk_add_fresh(struct ingest *ing, struct chunk_build *b, uint32_t r
     size_t keep = (size_t)ing->cfg->neighbours_max + (size_t)ing->cfg->neighbours_reserve;
     size_t n = g->start[r + 1] - g->start[r];
     int listed = r < ing->caplisted && ing->listed[r];
-    int retried = r < ing->groups[1].nrecords && ing->groups[1].start[r + 1] > ing->groups[1].start[r];
+    uint32_t rfrom, rto;
+    record_span(&ing->groups[1], r, &rfrom, &rto);
+    int retried = rto > rfrom;
     if (listed || retried || n <= keep)
         return 0;
     size_t room = n < keep ? n : keep;
@@ -1207,18 +1191,21 @@ static int chunk_add_append(struct ingest *ing, struct chunk_build *b, size_t r)
     const char *pfx = ing->cfg->redis_prefix;
     const struct pair_groups *g = ing->groups;
     size_t len = 0;
-    for (int k = 0; k < 2; k++)
-        for (uint32_t i = r < g[k].nrecords ? g[k].start[r] : 0; r < g[k].nrecords && i < g[k].start[r + 1]; i++)
+    uint32_t from[2], to[2];
+    for (int k = 0; k < 2; k++) {
+        record_span(&g[k], r, &from[k], &to[k]);
+        for (uint32_t i = from[k]; i < to[k]; i++)
             len += names_len(ing->names, g[k].other[i]) + digits(g[k].count[i]) + 2;
+    }
     if (len == 0)
         return 0;
     char *text = malloc(len), *p = text;
     if (!text)
         return -1;
     for (int k = 0; k < 2; k++) {
-        for (uint32_t i = r < g[k].nrecords ? g[k].start[r] : 0; r < g[k].nrecords && i < g[k].start[r + 1]; i++) {
-            uint32_t to = g[k].other[i];
-            p = put_line(p, names_get(ing->names, to), names_len(ing->names, to), g[k].count[i]);
+        for (uint32_t i = from[k]; i < to[k]; i++) {
+            uint32_t other = g[k].other[i];
+            p = put_line(p, names_get(ing->names, other), names_len(ing->names, other), g[k].count[i]);
             b->units += g[k].count[i];
         }
     }

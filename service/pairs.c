@@ -8,7 +8,7 @@ static int pairs_reserve(struct pair_table *t, size_t more)
 {
     if (t->n + more <= t->cap)
         return 0;
-    size_t cap = t->cap ? t->cap : 1 << 14;
+    size_t cap = t->cap ? t->cap : 256;
     while (cap < t->n + more)
         cap *= 2;
     uint64_t *keys = realloc(t->keys, cap * sizeof *keys);
@@ -21,11 +21,6 @@ static int pairs_reserve(struct pair_table *t, size_t more)
 
 int pairs_add(struct pair_table *t, uint32_t a, uint32_t b, uint32_t count)
 {
-    if (a > b) {
-        uint32_t x = a;
-        a = b;
-        b = x;
-    }
     if (pairs_reserve(t, count) < 0)
         return -1;
     uint64_t key = (uint64_t)a << 32 | b;
@@ -53,62 +48,24 @@ static int u64_order(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-void pairs_radix_sort(uint64_t *keys, uint64_t *tmp, size_t n)
-{
-    /* The four digit histograms in one pass over the keys. */
-    size_t *count = calloc(4 << 16, sizeof *count);
-    uint64_t *from = keys, *to = tmp;
-    if (!count) {
-        qsort(keys, n, sizeof *keys, u64_order);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = from[i];
-        count[(0 << 16) + (k & 0xffff)]++;
-        count[(1 << 16) + (k >> 16 & 0xffff)]++;
-        count[(2 << 16) + (k >> 32 & 0xffff)]++;
-        count[(3 << 16) + (k >> 48)]++;
-    }
-    for (int digit = 0; digit < 4; digit++) {
-        size_t *c = count + ((size_t)digit << 16);
-        int shift = 16 * digit;
-        if (n == 0 || c[(from[0] >> shift) & 0xffff] == n)
-            continue;           /* every key has this digit: nothing to do */
-        size_t sum = 0;
-        for (size_t d = 0; d < (1 << 16); d++) {
-            size_t x = c[d];
-            c[d] = sum;
-            sum += x;
-        }
-        for (size_t i = 0; i < n; i++)
-            to[c[(from[i] >> shift) & 0xffff]++] = from[i];
-        uint64_t *x = from;
-        from = to;
-        to = x;
-    }
-    if (from != keys)
-        memcpy(keys, from, n * sizeof *keys);
-    free(count);
-}
-
-/* Sorts a copy of src and sums equal keys: *keys[0 .. *n) distinct,
- * ascending, with their counts. Both arrays malloc'd (caller frees). */
+/* A copy of src's keys as min << 32 | max, sorted, equal keys summed:
+ * *keys[0 .. *n) distinct, ascending, with their counts. Both arrays
+ * malloc'd (caller frees). */
 static int sorted_runs(const uint64_t *src, size_t nsrc, uint64_t **keys, uint32_t **counts,
                        size_t *n)
 {
     uint64_t *k = malloc((nsrc ? nsrc : 1) * sizeof *k);
-    uint64_t *tmp = malloc((nsrc ? nsrc : 1) * sizeof *tmp);
     uint32_t *c = malloc((nsrc ? nsrc : 1) * sizeof *c);
-    if (!k || !tmp || !c) {
+    if (!k || !c) {
         free(k);
-        free(tmp);
         free(c);
         return -1;
     }
-    if (nsrc)
-        memcpy(k, src, nsrc * sizeof *k);
-    pairs_radix_sort(k, tmp, nsrc);
-    free(tmp);
+    for (size_t i = 0; i < nsrc; i++) {
+        uint32_t a = (uint32_t)(src[i] >> 32), b = (uint32_t)src[i];
+        k[i] = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+    }
+    qsort(k, nsrc, sizeof *k, u64_order);
     size_t d = 0;
     for (size_t i = 0; i < nsrc;) {
         size_t j = i;
@@ -235,13 +192,6 @@ fail:
 int pairs_group(const struct pair_table *t, size_t nrecords, struct pair_groups *g)
 {
     return bucket_group(t, 1, 1, nrecords, g);
-}
-
-int pairs_group_take(struct pair_table *t, size_t nrecords, struct pair_groups *g)
-{
-    int rc = bucket_group(t, 1, 1, nrecords, g);
-    pairs_free(t);
-    return rc;
 }
 
 int pairs_group_directed(const uint64_t *keys, size_t n, size_t nrecords, struct pair_groups *g)

@@ -5,7 +5,8 @@
  * record (ingest.c). Pairs are logged, not hashed: at flush time they are
  * scattered into one bucket per record and each bucket is summed with a
  * small per-record stamp array that stays in cache, which is several
- * times faster than a hash table (or a sort) for millions of pairs. */
+ * times faster than a hash table (or a sort) for millions of pairs.
+ * pairs_each, which sorts, is for looking at a table (tests, tools). */
 #ifndef ONLOAN_PAIRS_H
 #define ONLOAN_PAIRS_H
 
@@ -13,13 +14,15 @@
 #include <stdint.h>
 
 struct pair_table {
-    uint64_t *keys;             /* a << 32 | b, one per count: a < b from pairs_add;
-                                 * the grouping below takes either order */
+    uint64_t *keys;             /* a << 32 | b as added, one per count ({a, b} and
+                                 * {b, a} are the same pair) */
     size_t n, cap;              /* n: counts logged */
     uint64_t added;             /* the same, since the last clear */
 };
 
-/* Adds count to the pair {a, b} (a != b). Returns -1 when out of memory. */
+/* Adds count to the pair {a, b} (a != b), logged as a << 32 | b: the
+ * grouping keeps a pair's first record's entries together. Returns -1
+ * when out of memory. */
 int pairs_add(struct pair_table *t, uint32_t a, uint32_t b, uint32_t count);
 /* Adds every count of src to t. */
 int pairs_add_all(struct pair_table *t, const struct pair_table *src);
@@ -39,10 +42,6 @@ struct pair_groups {
  * for b); a record's neighbours in the order they were first counted.
  * Every record must be < nrecords. -1 when out of memory. */
 int pairs_group(const struct pair_table *t, size_t nrecords, struct pair_groups *g);
-/* pairs_group that consumes t, whose memory is freed as soon as it is
- * read: t is empty afterwards, even when this fails (the counts are then
- * lost). */
-int pairs_group_take(struct pair_table *t, size_t nrecords, struct pair_groups *g);
 /* The same for n directed keys (from << 32 | to, once per count): to
  * for from only. */
 int pairs_group_directed(const uint64_t *keys, size_t n, size_t nrecords, struct pair_groups *g);
@@ -58,14 +57,11 @@ struct pair_log {
 /* Moves t's counts in: t is zeroed, its keys owned by the log. A t
  * without counts, and t on failure (-1, out of memory), stay as they are. */
 int pair_log_take(struct pair_log *log, struct pair_table *t);
-/* pairs_group_take over every part: the log is empty afterwards. */
+/* pairs_group over every part, in order; the log is empty afterwards,
+ * even when this fails (the counts are then lost). */
 int pairs_group_log_take(struct pair_log *log, size_t nrecords, struct pair_groups *g);
 void pair_log_free(struct pair_log *log);
 void pairs_clear(struct pair_table *t);     /* empty, memory kept */
 void pairs_free(struct pair_table *t);      /* empty, memory freed */
-
-/* Sorts n keys ascending (LSD radix, 16 bits a pass, skipping digits
- * all keys share; tmp has room for n). */
-void pairs_radix_sort(uint64_t *keys, uint64_t *tmp, size_t n);
 
 #endif

@@ -172,43 +172,6 @@ TEST(pairs_add_all_and_grouped)
     pairs_free(&src);
 }
 
-static int u64_cmp(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return a < b ? -1 : a > b;
-}
-
-TEST(pairs_radix_sort_sorts)
-{
-    enum { N = 50000 };
-    uint64_t *k = malloc(N * sizeof *k), *want = malloc(N * sizeof *want),
-             *tmp = malloc(N * sizeof *tmp);
-    uint64_t x = 88172645463325252ULL;                  /* xorshift64 */
-    for (size_t i = 0; i < N; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        /* Every 16-bit digit varies, and some keys repeat. */
-        k[i] = i % 10 == 0 && i ? k[i / 2] : x;
-    }
-    memcpy(want, k, N * sizeof *k);
-    qsort(want, N, sizeof *want, u64_cmp);
-    pairs_radix_sort(k, tmp, N);
-    CHECK(memcmp(k, want, N * sizeof *k) == 0);
-    /* Keys that share digits (skipped passes): small a and b. */
-    for (size_t i = 0; i < N; i++)
-        k[i] = (uint64_t)((i * 7919) % 300) << 32 | (uint64_t)((i * 104729) % 1000);
-    memcpy(want, k, N * sizeof *k);
-    qsort(want, N, sizeof *want, u64_cmp);
-    pairs_radix_sort(k, tmp, N);
-    CHECK(memcmp(k, want, N * sizeof *k) == 0);
-    pairs_radix_sort(k, tmp, 0);                        /* nothing to do */
-    CHECK(memcmp(k, want, N * sizeof *k) == 0);
-    free(k);
-    free(want);
-    free(tmp);
-}
-
 /* pairs_group against a dense matrix: every record's neighbours summed,
  * both directions, each once, in the order first counted. */
 TEST(pairs_group_matches_a_matrix)
@@ -241,8 +204,10 @@ TEST(pairs_group_matches_a_matrix)
             first[b] = a;
     }
     struct pair_groups g;
-    CHECK(pairs_group_take(&t, R + 5, &g) == 0);
+    struct pair_log one = {0};
+    CHECK(pair_log_take(&one, &t) == 0);
     CHECK(t.keys == NULL && t.n == 0);
+    CHECK(pairs_group_log_take(&one, R + 5, &g) == 0);
     CHECK(g.nrecords == R + 5);
     size_t distinct = 0;
     for (size_t r = 0; r < R; r++) {
@@ -1196,7 +1161,6 @@ int main(void)
     RUN(names_survive_rehash);
     RUN(pairs_symmetric_and_summed);
     RUN(pairs_add_all_and_grouped);
-    RUN(pairs_radix_sort_sorts);
     RUN(pairs_group_matches_a_matrix);
     RUN(pairs_grow_past_16k);
     RUN(history_new_repeat_duplicate);

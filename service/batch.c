@@ -97,11 +97,11 @@ static void job_done(const struct ingest_result *res, const char *error, void *a
 static void submit_more(struct driver *d)
 {
     while (!d->error && d->next < d->njobs && d->in_flight < JOBS_IN_FLIGHT) {
-        struct loan_batch *b = &d->jobs[d->next++];
-        if (ingest_submit(d->run->ing, b, job_done, d) < 0) {
-            d->error = "out_of_memory";
+        if (ingest_submit(d->run->ing, &d->jobs[d->next], job_done, d) < 0) {
+            d->error = "out_of_memory";     /* the job stays ours to free */
             break;
         }
+        d->next++;
         d->in_flight++;
     }
     if (d->in_flight == 0 && (d->error || d->next == d->njobs)) {
@@ -174,22 +174,24 @@ int batch_ingest(struct batch_run *run, struct loan_batch *b, FILE *progress,
         size_t end = i + JOB_EVENTS < b->n ? i + JOB_EVENTS : b->n;
         while (end < b->n && strcmp(b->ev[end].patron, b->ev[end - 1].patron) == 0)
             end++;
-        struct loan_batch *job = &d.jobs[d.njobs++];
-        job->n = job->cap = end - i;
-        if (!(job->ev = malloc(job->n * sizeof *job->ev))) {
+        struct loan_batch *job = &d.jobs[d.njobs];
+        if (!(job->ev = malloc((end - i) * sizeof *job->ev))) {
+            /* b still owns every string: give back only the arrays */
+            for (size_t j = 0; j < d.njobs; j++)
+                free(d.jobs[j].ev);
+            free(d.jobs);
             strbuf_puts(err, "out of memory\n");
-            d.error = "out_of_memory";
-            break;
+            return -1;
         }
+        job->n = job->cap = end - i;
         memcpy(job->ev, &b->ev[i], job->n * sizeof *job->ev);
+        d.njobs++;
         i = end;
     }
-    if (!d.error) {
-        free(b->ev);            /* the strings moved to the jobs */
-        memset(b, 0, sizeof *b);
-        submit_more(&d);
-        run_until_finished(&d);
-    }
+    free(b->ev);                /* the strings moved to the jobs */
+    memset(b, 0, sizeof *b);
+    submit_more(&d);
+    run_until_finished(&d);
     sum->jobs_s = seconds_since(&d.t0);
     if (!d.error) {
         ingest_flush(run->ing, stage_done, &d);

@@ -261,8 +261,12 @@ static void search_settle(struct catalogue *cat, struct shared_search *ss,
 {
     struct catalogue_search *s = ss->subscribers;
     ss->subscribers = NULL;
-    int keep = !error && cat->cfg->cache_ms > 0 &&
-               (ss->bibs = calloc(n ? n : 1, sizeof *ss->bibs)) != NULL;
+    int keep = !error && cat->cfg->cache_ms > 0;
+    if (keep && dict_size(cat->searches) > (size_t)cat->cfg->cache_max_entries) {
+        dict_each(cat->searches, search_expired, cat);
+        keep = dict_size(cat->searches) <= (size_t)cat->cfg->cache_max_entries;
+    }
+    keep = keep && (ss->bibs = calloc(n ? n : 1, sizeof *ss->bibs)) != NULL;
     if (keep) {
         ss->answered = 1;
         ss->settled_ms = monotonic_ms();
@@ -280,8 +284,6 @@ static void search_settle(struct catalogue *cat, struct shared_search *ss,
     }
     if (!keep)
         shared_search_free(ss);
-    if (keep && dict_size(cat->searches) > (size_t)cat->cfg->cache_max_entries)
-        dict_each(cat->searches, search_expired, cat);
 }
 
 static void search_deferred_cb(evutil_socket_t fd, short what, void *arg)
@@ -1009,4 +1011,5 @@ void catalogue_get_stats(const struct catalogue *cat, struct catalogue_stats *st
         st->busy_connections += cat->conns[i].job != NULL;
     st->queued_searches = cat->queued;
     st->cached_records = dict_size(cat->cache);
+    st->cached_searches = dict_size(cat->searches);
 }

@@ -74,6 +74,7 @@ int catalogue_build_search(enum catalogue_protocol proto, enum search_field fiel
 
 struct catalogue_stats {
     size_t busy_connections, queued_searches, cached_records;
+    size_t cached_searches;         /* author/subject searches kept or in flight */
     unsigned long long searches, failures, timeouts, cache_hits;
 };
 void catalogue_get_stats(const struct catalogue *cat, struct catalogue_stats *st);

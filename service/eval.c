@@ -108,6 +108,7 @@ static int split(struct eval *ev, struct loan_batch *all)
             memcpy(t->patron, all->ev[i].patron, sizeof t->patron);
             t->hidden = all->ev[end - 1].record;         /* taken over */
             free(all->ev[end - 1].branch);
+            all->ev[end - 1].record = all->ev[end - 1].branch = NULL;
             if (!(t->query = strdup(all->ev[end - 2].record)) ||
                 !(t->borrowed = calloc(end - 1 - i, sizeof *t->borrowed)))
                 return -1;

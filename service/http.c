@@ -71,10 +71,11 @@ static void http_healthz(struct server *srv, struct evhttp_request *req)
         struct catalogue_stats st;
         catalogue_get_stats(srv->catalogues[i], &st);
         json_array_append_new(cats, json_pack(
-            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name", srv->cfg->catalogues[i].name,
+            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name", srv->cfg->catalogues[i].name,
             "busy_connections", (json_int_t)st.busy_connections,
             "queued_searches", (json_int_t)st.queued_searches,
             "cached_records", (json_int_t)st.cached_records,
+            "cached_searches", (json_int_t)st.cached_searches,
             "searches", (json_int_t)st.searches, "failures", (json_int_t)st.failures,
             "timeouts", (json_int_t)st.timeouts, "cache_hits", (json_int_t)st.cache_hits));
     }
@@ -179,17 +180,20 @@ int http_start(struct server *srv, struct strbuf *err)
         strbuf_puts(err, "cannot create the HTTP server");
         return -1;
     }
-    /* Bodies up to max_body_bytes are ours to refuse with a JSON 413;
-     * libevent cuts off anything much larger before reading it all. */
+    /* Bodies a little over max_body_bytes are ours to refuse with a JSON
+     * 413; libevent refuses larger ones before reading them (it reads a
+     * body before any handler, so before the key is checked). */
     int max_body = cfg->max_body_bytes > cfg->max_loans_body_bytes ? cfg->max_body_bytes
                                                                     : cfg->max_loans_body_bytes;
-    evhttp_set_max_body_size(srv->http, (ev_ssize_t)max_body * 4);
+    evhttp_set_max_body_size(srv->http, (ev_ssize_t)max_body + HTTP_BODY_SLACK_BYTES);
     evhttp_set_max_headers_size(srv->http, (ev_ssize_t)cfg->max_header_bytes);
     evhttp_set_timeout(srv->http, cfg->idle_timeout_s);
     evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
                                           EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
     evhttp_set_gencb(srv->http, http_route, srv);
-    if (!evhttp_bind_socket_with_handle(srv->http, cfg->listen_host, (ev_uint16_t)cfg->listen_port)) {
+    srv->listener = evhttp_bind_socket_with_handle(srv->http, cfg->listen_host,
+                                                   (ev_uint16_t)cfg->listen_port);
+    if (!srv->listener) {
         strbuf_printf(err, "cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
         return -1;
     }

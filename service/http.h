@@ -10,6 +10,10 @@
 
 struct server;
 
+/* Bodies up to this much over the limit are read and refused with a
+ * JSON 413; larger ones libevent refuses unread. */
+#define HTTP_BODY_SLACK_BYTES 65536
+
 int http_start(struct server *srv, struct strbuf *err);
 
 /* Sends body (stolen: the reference is dropped) with the given status. */

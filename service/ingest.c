@@ -1433,6 +1433,11 @@ void ingest_free(struct ingest *ing)
     free(ing);
 }
 
+int ingest_idle(const struct ingest *ing)
+{
+    return !ing->open && !ing->waiting_head && !ing->running;
+}
+
 void ingest_get_stats(const struct ingest *ing, struct ingest_stats *st)
 {
     *st = ing->stats;

@@ -88,5 +88,7 @@ int ingest_forget(struct ingest *ing, const char *pseudonym, ingest_done_cb *cb,
 void ingest_flush(struct ingest *ing, ingest_done_cb *cb, void *arg);
 
 void ingest_get_stats(const struct ingest *ing, struct ingest_stats *st);
+/* 1 when no job is gathering, waiting or running. */
+int ingest_idle(const struct ingest *ing);
 
 #endif

@@ -102,6 +102,10 @@ void loans_handle(struct server *srv, struct evhttp_request *req)
     const struct config *cfg = srv->cfg;
     if (authorize(srv, req, ROLE_INGEST, "ingest") < 0)
         return;
+    if (srv->pending_requests >= (size_t)cfg->max_pending_requests) {
+        http_reply_error(req, 503, NULL, "too many requests in progress; try again shortly");
+        return;
+    }
     size_t len = 0;
     char *body = http_request_body(req, (size_t)cfg->max_loans_body_bytes, &len);
     if (!body) {
@@ -141,11 +145,6 @@ void loans_handle(struct server *srv, struct evhttp_request *req)
     if (nprobs) {
         loan_batch_free(&batch);
         reply_problems(req, probs, nprobs);
-        return;
-    }
-    if (srv->pending_requests >= (size_t)cfg->max_pending_requests) {
-        loan_batch_free(&batch);
-        http_reply_error(req, 503, NULL, "too many requests in progress; try again shortly");
         return;
     }
     struct loans_request *lr = calloc(1, sizeof *lr);
@@ -189,6 +188,10 @@ void patron_forget_handle(struct server *srv, struct evhttp_request *req, const 
 {
     if (authorize(srv, req, ROLE_FORGET, "forget") < 0)
         return;
+    if (srv->pending_requests >= (size_t)srv->cfg->max_pending_requests) {
+        http_reply_error(req, 503, NULL, "too many requests in progress; try again shortly");
+        return;
+    }
     size_t len = 0;
     char *patron = evhttp_uridecode(encoded, 0, &len);
     if (!patron || len == 0 || len > LOAN_MAX_PATRON_BYTES || memchr(patron, '\0', len)) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "http.h"
 #include "log.h"
 #include "ttl_cache.h"
@@ -67,36 +68,48 @@ void server_stop(struct server *srv)
 
 static void drained(const char *error, void *arg)
 {
-    struct server *srv = arg;
+    int *done = arg;
     if (error)
         log_msg(LOG_WARN, "stopping: pending pair counts not written: %s", error);
-    event_base_loopbreak(srv->base);
+    *done = 1;
 }
 
-static void drain_timeout(evutil_socket_t fd, short what, void *arg)
+static void heartbeat(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    event_base_loopbreak(arg);
+    (void)arg;
 }
 
 void server_drain(struct server *srv)
 {
-    struct ingest_stats st;
     if (!srv->ingest)
         return;
-    ingest_get_stats(srv->ingest, &st);
-    if (st.pending_pairs == 0 && !st.pending_counts)
+    if (srv->listener) {
+        evhttp_del_accept_socket(srv->http, srv->listener);
+        srv->listener = NULL;
+    }
+    /* The loop runs a pass at a time, woken at least every 20 ms, until
+     * the work is done or the deadline has passed. */
+    uint64_t deadline = monotonic_ms() + 3 * (uint64_t)srv->cfg->redis_timeout_ms;
+    struct timeval tick = {0, 20000};
+    struct event *beat = event_new(srv->base, -1, EV_PERSIST, heartbeat, NULL);
+    if (!beat || event_add(beat, &tick) < 0) {
+        log_msg(LOG_WARN, "stopping: cannot wait for pending loan events (out of memory)");
+        if (beat)
+            event_free(beat);
         return;
-    int ms = 2 * srv->cfg->redis_timeout_ms;
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    struct event *t = evtimer_new(srv->base, drain_timeout, srv->base);
-    if (t)
-        evtimer_add(t, &tv);
-    ingest_flush(srv->ingest, drained, srv);
-    event_base_dispatch(srv->base);
-    if (t)
-        event_free(t);
+    }
+    while (!ingest_idle(srv->ingest) && monotonic_ms() < deadline)
+        event_base_loop(srv->base, EVLOOP_ONCE);
+    int done = 0;
+    ingest_flush(srv->ingest, drained, &done);
+    while (!done && monotonic_ms() < deadline)
+        event_base_loop(srv->base, EVLOOP_ONCE);
+    if (!done || !ingest_idle(srv->ingest))
+        log_msg(LOG_WARN, "stopping: loan events or pair counts still pending after %d ms",
+                3 * srv->cfg->redis_timeout_ms);
+    event_free(beat);
 }
 
 int server_catalogue_index(const struct server *srv, const char *name)

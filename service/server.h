@@ -35,6 +35,7 @@ struct server {
     struct compactor *compactor;    /* keeps co-occurrence lists to top K */
     struct ttl_cache *answers;      /* kept answers, see answers.h */
     struct evhttp *http;
+    struct evhttp_bound_socket *listener;   /* NULL once a stop has begun */
     size_t pending_requests;
     unsigned long long requests;
 };
@@ -44,8 +45,9 @@ struct server {
 int server_start(struct server *srv, struct event_base *base, const struct config *cfg,
                  struct strbuf *err);
 void server_stop(struct server *srv);
-/* Writes what is still pending (pair counts) before a stop; runs the
- * loop until done or redis.timeout_ms has passed twice. */
+/* Before a stop: takes no new connections, lets the loan jobs in flight
+ * finish, then writes the pending pair counts; runs the loop until that
+ * is done or redis.timeout_ms has passed three times. */
 void server_drain(struct server *srv);
 
 /* Index of the catalogue called name (NULL: the first), or -1. */

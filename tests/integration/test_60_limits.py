@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -40,6 +41,16 @@ def test_body_limit_413(ctx):
     over = ctx.stack.post(path, body(limit + 1))
     j = expect_json(over, 413)
     assert j["field"] == "body", j
+    # more than HTTP_BODY_SLACK_BYTES (64 KiB) over the largest body any
+    # route takes: refused unread by libevent, still a 413, and the
+    # daemon goes on answering
+    largest = max(limit, ctx.stack.config.get("ingest", {}).get("max_body_bytes", 1 << 20))
+    with socket.create_connection(("127.0.0.1", ctx.stack.port), timeout=10) as s:
+        s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %d\r\n\r\n" % (path, largest + 65536 + 1)).encode())
+        head = s.recv(4096)
+    assert head.startswith(b"HTTP/1.1 413"), head[:200]
+    expect_json(ctx.stack.alt(ctx.picks["on_loan"]), 200)
 
 
 def second_daemon(ctx, name, change):
@@ -143,15 +154,21 @@ def test_cache_and_candidate_bounds(ctx):
         for c in cfg["catalogues"]:
             c["cache_max_entries"] = 8
     d, port = second_daemon(ctx, "bounds", change)
+    most_searches = 0
     try:
-        for rid in ctx.popular_films[:6]:
+        # films (co-occurrence) and books without loans, whose authors and
+        # subjects are searched: more searches than the cache may keep
+        for rid in ctx.popular_films[:6] + ["b%d" % i for i in range(1, 13)]:
             r = harness.http_request(port, "GET", "/v1/alternatives?record=%s&limit=10" % rid)
             j = expect_json(r, 200)
             loans = [a for a in j["alternatives"] if a["reason"] in ("also_borrowed", "popular")]
             assert len(loans) <= 3, (rid, [a["record"] for a in loans])
             h = harness.http_request(port, "GET", "/healthz").json
             demo = [c for c in h["catalogues"] if c["name"] == "demo"][0]
-            assert demo["cached_records"] <= 8, demo
+            assert demo["cached_records"] <= 8 and demo["cached_searches"] <= 8, demo
+            most_searches = max(most_searches, demo["cached_searches"])
+        # the bound was reached, not just never approached
+        assert most_searches == 8, most_searches
     finally:
         d.stop()
 

@@ -8,12 +8,13 @@ import os
 import re
 import signal
 import socket
+import threading
 import time
 
 import harness
 
 from loanlab import (BOTH_KEY, FORGET_KEY, INGEST_KEY, Lab, oracle, parse_co)
-from suite import expect_json
+from suite import expect_json, wait_for
 
 T0 = 1704067200            # 2024-01-01T00:00:00Z
 DAY = 86400
@@ -151,6 +152,43 @@ def test_fresh_lists_written_compacted(ctx):
         for record, neighbours in co.items():
             if record != "rec-X":
                 check_top(lab, record, neighbours)
+
+
+def test_pending_requests_cap_before_any_work(ctx):
+    """limits.max_pending_requests holds for POST /v1/loans and DELETE
+    /v1/patrons too: past it a JSON 503 at once, the body not even read."""
+    with Lab(ctx, "busy", limits={"max_pending_requests": 1}) as lab:
+        first = {}
+        lab.redis_proc.sigstop()            # the first request's job hangs
+        try:
+            t = threading.Thread(target=lambda: first.update(r=lab.post_loans(
+                json.dumps({"patron": "p-busy", "record": "rec-B", "time": T0}))))
+            t.start()
+            wait_for(lambda: expect_json(harness.http_request(lab.port, "GET", "/healthz"), 200)
+                     ["pending_requests"] == 1, 5, 0.02, "the first request in progress")
+            j = expect_json(lab.post_loans("not even JSON"), 503)
+            assert "too many requests" in j["error"], j
+            j = expect_json(lab.forget("p-busy"), 503)
+            assert "too many requests" in j["error"], j
+        finally:
+            lab.redis_proc.sigcont()
+        t.join(10)
+        assert first["r"].status in (202, 503), first["r"]
+
+
+def test_sigterm_writes_what_was_taken(ctx):
+    """Loans answered 202 are in the model after a SIGTERM, even when the
+    next flush was a minute away (ingest.h: a stopped daemon flushes)."""
+    with Lab(ctx, "drain", model=dict(UNBOUND, flush_ms=60000)) as lab:
+        j = taken(lab.post_loans(json.dumps(json_events(SMALL))))
+        assert j == {"taken": 11, "new": 10, "repeats": 1, "duplicates": 0}, j
+        assert lab.all_co() == {} and lab.pop() == {}, "flushed before the stop"
+        rc = lab.daemon.stop(timeout=10)
+        lab.daemon = None
+        assert rc == 0, rc
+        assert lab.all_co() == SMALL_CO, lab.all_co()
+        assert lab.pop() == SMALL_POP, lab.pop()
+        assert meta_ints(lab) == SMALL_META, lab.meta()
 
 
 def _raw_post(port, body, key=INGEST_KEY):

@@ -723,7 +723,7 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
 
     struct strbuf key = {0};
     strbuf_printf(&key, "%d|%s|%s|%d|%s|%s|%s", r->cat_index, p.record, p.branch ? p.branch : "",
-                  p.limit, p.lang, p.channel, p.patron ? p.patron : "");
+                  p.limit, p.lang, p.channel, p.patron);
     r->answer_key = strbuf_steal(&key);
     if ((r->ans = answers_get(srv->answers, r->answer_key))) {
         log_and_answer(r);
@@ -736,8 +736,8 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
         alt_request_finish(r, 503, json_pack("{s:s, s:n}", "error", "out of memory", "field"));
         return;
     }
-    r->history_settled = !r->p.patron;
-    if (r->p.patron) {
+    r->history_settled = !r->p.patron[0];
+    if (r->p.patron[0]) {
         struct rcmd cmd = {0};
         if (rcmd_addstr(&cmd, "GET") | rcmd_addf(&cmd, "%sh:%s", srv->cfg->redis_prefix, r->p.patron)) {
             r->history_settled = 1;

@@ -117,8 +117,8 @@ static int cmd_forget(struct config *cfg, const char *patron)
     struct batch_run run;
     struct strbuf err = {0};
     char pseudo[PSEUDONYM_HEX_LEN + 1];
-    if (!*patron || strlen(patron) > LOAN_MAX_PATRON_BYTES) {
-        fprintf(stderr, "patron: must be 1 to %d bytes\n", LOAN_MAX_PATRON_BYTES);
+    if (pseudonymise_patron(cfg->patron_key, patron, strlen(patron), pseudo) < 0) {
+        fprintf(stderr, "patron: %s\n", PATRON_RULE);
         return 2;
     }
     if (batch_open(&run, cfg, 5000, &err) < 0) {
@@ -126,7 +126,6 @@ static int cmd_forget(struct config *cfg, const char *patron)
         strbuf_free(&err);
         return 1;
     }
-    pseudonymise(cfg->patron_key, patron, strlen(patron), pseudo);
     struct forget_state f = {0};
     if (ingest_forget(run.ing, pseudo, forgotten, &f) < 0)
         f = (struct forget_state){"out_of_memory", 1};

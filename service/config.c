@@ -15,6 +15,7 @@
 
 #include "holdings.h"
 #include "log.h"
+#include "pseudo.h"
 #include "score.h"
 
 struct reader {
@@ -172,7 +173,7 @@ static void read_api_keys(struct reader *r, json_t *root, struct config *cfg)
         config_error(r, "", "api_keys", "must be an array of {name, key, roles}");
         return;
     }
-    if (sodium_init() < 0) {
+    if (pseudo_init() < 0) {
         config_error(r, "", "api_keys", "cannot initialise libsodium");
         return;
     }
@@ -196,10 +197,13 @@ static void read_api_keys(struct reader *r, json_t *root, struct config *cfg)
         read_string(r, path, k, "name", &ak->name, NULL);
         char *key = NULL;
         read_string(r, path, k, "key", &key, NULL);
-        if (key && strlen(key) < API_KEY_MIN_BYTES)
+        int hashed = 0;
+        if (key && strlen(key) < API_KEY_MIN_BYTES) {
             config_error(r, path, "key", "must be at least %d characters", API_KEY_MIN_BYTES);
-        else if (key)
+        } else if (key) {
             crypto_generichash(ak->hash, sizeof ak->hash, (const unsigned char *)key, strlen(key), NULL, 0);
+            hashed = 1;
+        }
         if (key)
             sodium_memzero(key, strlen(key));
         free(key);
@@ -220,7 +224,7 @@ static void read_api_keys(struct reader *r, json_t *root, struct config *cfg)
                 config_error(r, path, "roles", "unknown role (known: ingest, forget)");
         }
         for (size_t m = 0; m + 1 < cfg->napi_keys; m++)
-            if (sodium_memcmp(cfg->api_keys[m].hash, ak->hash, sizeof ak->hash) == 0 && key)
+            if (hashed && sodium_memcmp(cfg->api_keys[m].hash, ak->hash, sizeof ak->hash) == 0)
                 config_error(r, path, "key", "is the same as api_keys[%zu].key", m);
     }
 }

@@ -7,19 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dict.h"
+
 void cooc_free(struct cooc_list *list)
 {
     free(list->e);
     free(list->text);
     memset(list, 0, sizeof *list);
-}
-
-static uint64_t hash_str(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;            /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
 }
 
 int cooc_parse(struct cooc_list *list, const char *text, size_t len)
@@ -59,7 +53,7 @@ int cooc_parse(struct cooc_list *list, const char *text, size_t len)
         }
         *sp = '\0';
         size_t rlen = (size_t)(sp - p);
-        size_t j = (size_t)hash_str(p, rlen) & (nslots - 1);
+        size_t j = (size_t)hash_bytes(p, rlen) & (nslots - 1);
         while (slots[j] && strcmp(list->e[slots[j] - 1].record, p) != 0)
             j = (j + 1) & (nslots - 1);
         if (slots[j]) {

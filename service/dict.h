@@ -5,8 +5,12 @@
 #define ONLOAN_DICT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct dict;
+
+/* FNV-1a of n bytes: the project's one string hash (dict, names, cooc). */
+uint64_t hash_bytes(const char *s, size_t n);
 
 struct dict *dict_new(void);
 /* Calls free_value (if not NULL) on every value. */

@@ -208,10 +208,10 @@ struct raw_event {
 static int event_accept(const struct raw_event *raw, const struct config *cfg, long long now,
                         struct loan_batch *b, const char **field, const char **message)
 {
-    size_t plen = strlen(raw->patron);
-    if (plen == 0 || plen > LOAN_MAX_PATRON_BYTES) {
+    char patron[PSEUDONYM_HEX_LEN + 1];
+    if (pseudonymise_patron(cfg->patron_key, raw->patron, strlen(raw->patron), patron) < 0) {
         *field = "patron";
-        *message = "must be 1 to 128 bytes";
+        *message = PATRON_RULE;
         return -1;
     }
     char *record = NULL;
@@ -257,7 +257,7 @@ static int event_accept(const struct raw_event *raw, const struct config *cfg, l
     e->record = record;
     e->branch = branch;
     e->when = raw->when;
-    pseudonymise(cfg->patron_key, raw->patron, plen, e->patron);
+    memcpy(e->patron, patron, sizeof e->patron);
     if (raw->id) {
         /* Domain-separated from patron pseudonyms: "id:" + the id. */
         char *tagged = NULL;

@@ -19,7 +19,6 @@
 #include "config.h"
 #include "pseudo.h"
 
-#define LOAN_MAX_PATRON_BYTES 128
 #define LOAN_MAX_ID_BYTES 128
 #define LOAN_MAX_FUTURE_S 86400         /* clocks differ; loans from tomorrow do not exist */
 

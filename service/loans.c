@@ -35,6 +35,7 @@ static int authorize(struct server *srv, struct evhttp_request *req, unsigned ro
         return -1;
     }
     if (!(roles & role)) {
+        log_msg(LOG_WARN, "API key \"%s\" used without the %s role", name, role_name);
         char msg[96];
         snprintf(msg, sizeof msg, "this API key lacks the %s role", role_name);
         http_reply_error(req, 403, "authorization", msg);
@@ -43,25 +44,48 @@ static int authorize(struct server *srv, struct evhttp_request *req, unsigned ro
     return 0;
 }
 
-struct loans_request {
+/* A request waiting for the loan store (ingest.h), counted in
+ * pending_requests until answered. */
+struct pending {
     struct server *srv;
     struct evhttp_request *req;
 };
 
+static struct pending *pending_new(struct server *srv, struct evhttp_request *req)
+{
+    struct pending *pd = malloc(sizeof *pd);
+    if (pd) {
+        *pd = (struct pending){srv, req};
+        srv->pending_requests++;
+    }
+    return pd;
+}
+
+static void pending_free(struct pending *pd)
+{
+    pd->srv->pending_requests--;
+    free(pd);
+}
+
+/* The 503 for an ingest error: "write_unconfirmed" (it may yet be
+ * applied) or any other (nothing was). */
+static void reply_store_failure(struct evhttp_request *req, const char *error,
+                                const char *unconfirmed, const char *unavailable)
+{
+    int unsure = strcmp(error, "write_unconfirmed") == 0;
+    http_reply_json(req, 503, json_pack("{s:s, s:n, s:s}", "error", unsure ? unconfirmed : unavailable,
+                                        "field", "reason", error));
+}
+
 static void loans_ingested(const struct ingest_result *res, const char *error, void *arg)
 {
-    struct loans_request *lr = arg;
-    lr->srv->pending_requests--;
+    struct pending *lr = arg;
     if (error) {
-        int unsure = strcmp(error, "write_unconfirmed") == 0;
         log_msg(LOG_WARN, "loan events not taken: %s", error);
-        http_reply_json(lr->req, 503, json_pack("{s:s, s:n, s:s}", "error",
-                                                unsure ? "the loan store did not confirm in time; send "
-                                                         "the events again (those applied meanwhile "
-                                                         "come back as duplicates)"
-                                                       : "the loan store is unavailable; nothing was "
-                                                         "applied, send the events again",
-                                                "field", "reason", error));
+        reply_store_failure(lr->req, error,
+                            "the loan store did not confirm in time; send the events again "
+                            "(those applied meanwhile come back as duplicates)",
+                            "the loan store is unavailable; nothing was applied, send the events again");
     } else {
         http_reply_json(lr->req, 202, json_pack("{s:I, s:I, s:I, s:I, s:I}",
                                                 "taken", (json_int_t)res->taken,
@@ -70,7 +94,7 @@ static void loans_ingested(const struct ingest_result *res, const char *error, v
                                                 "duplicates", (json_int_t)res->duplicates,
                                                 "stale", (json_int_t)res->stale));
     }
-    free(lr);
+    pending_free(lr);
 }
 
 static void reply_problems(struct evhttp_request *req, const struct loan_problem *probs, size_t n)
@@ -147,41 +171,24 @@ void loans_handle(struct server *srv, struct evhttp_request *req)
         reply_problems(req, probs, nprobs);
         return;
     }
-    struct loans_request *lr = calloc(1, sizeof *lr);
-    if (!lr) {
-        loan_batch_free(&batch);
-        http_reply_error(req, 503, NULL, "out of memory");
-        return;
-    }
-    lr->srv = srv;
-    lr->req = req;
-    srv->pending_requests++;
-    if (ingest_submit(srv->ingest, &batch, loans_ingested, lr) < 0) {
-        srv->pending_requests--;
-        free(lr);
+    struct pending *lr = pending_new(srv, req);
+    if (!lr || ingest_submit(srv->ingest, &batch, loans_ingested, lr) < 0) {
+        if (lr)
+            pending_free(lr);
         loan_batch_free(&batch);
         http_reply_error(req, 503, NULL, "out of memory");
     }
 }
 
-struct forget_request {
-    struct server *srv;
-    struct evhttp_request *req;
-};
-
 static void patron_forgotten(const char *error, void *arg)
 {
-    struct forget_request *fr = arg;
-    fr->srv->pending_requests--;
+    struct pending *fr = arg;
     if (error)
-        http_reply_json(fr->req, 503, json_pack("{s:s, s:n, s:s}", "error",
-                                                strcmp(error, "write_unconfirmed") == 0
-                                                ? "the loan store did not confirm in time; ask again"
-                                                : "the loan store is unavailable; nothing was removed",
-                                                "field", "reason", error));
+        reply_store_failure(fr->req, error, "the loan store did not confirm in time; ask again",
+                            "the loan store is unavailable; nothing was removed");
     else
         http_reply_json(fr->req, 200, json_pack("{s:b}", "forgotten", 1));
-    free(fr);
+    pending_free(fr);
 }
 
 void patron_forget_handle(struct server *srv, struct evhttp_request *req, const char *encoded)
@@ -194,25 +201,17 @@ void patron_forget_handle(struct server *srv, struct evhttp_request *req, const 
     }
     size_t len = 0;
     char *patron = evhttp_uridecode(encoded, 0, &len);
-    if (!patron || len == 0 || len > LOAN_MAX_PATRON_BYTES || memchr(patron, '\0', len)) {
-        free(patron);
-        http_reply_error(req, 400, "patron", "must be 1 to 128 bytes");
-        return;
-    }
     char pseudo[PSEUDONYM_HEX_LEN + 1];
-    pseudonymise(srv->cfg->patron_key, patron, len, pseudo);
+    int bad = !patron || pseudonymise_patron(srv->cfg->patron_key, patron, len, pseudo) < 0;
     free(patron);
-    struct forget_request *fr = calloc(1, sizeof *fr);
-    if (!fr) {
-        http_reply_error(req, 503, NULL, "out of memory");
+    if (bad) {
+        http_reply_error(req, 400, "patron", PATRON_RULE);
         return;
     }
-    fr->srv = srv;
-    fr->req = req;
-    srv->pending_requests++;
-    if (ingest_forget(srv->ingest, pseudo, patron_forgotten, fr) < 0) {
-        srv->pending_requests--;
-        free(fr);
+    struct pending *fr = pending_new(srv, req);
+    if (!fr || ingest_forget(srv->ingest, pseudo, patron_forgotten, fr) < 0) {
+        if (fr)
+            pending_free(fr);
         http_reply_error(req, 503, NULL, "out of memory");
     }
 }

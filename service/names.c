@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dict.h"
+
 struct names {
     char **str;                 /* index -> string (owned) */
     uint32_t *len;
@@ -12,14 +14,6 @@ struct names {
     uint32_t *slots;            /* NAMES_NONE = empty; else index */
     size_t nslots;              /* power of two, at least 2n */
 };
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;            /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
-}
 
 struct names *names_new(void)
 {

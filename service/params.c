@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
 #include "pseudo.h"
 
 static int valid_chars(const char *s, size_t max, const char *extra)
@@ -131,14 +130,11 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
             }
             p->catalogue = strdup(v);
         } else if (strcmp(name, "patron") == 0) {
-            size_t n = strlen(v);
-            if (n == 0 || n > LOAN_MAX_PATRON_BYTES) {
-                rc = fail(err, "patron", "must be 1 to 128 bytes");
+            /* Hashed at once: the raw id goes no further than this. */
+            if (pseudonymise_patron(cfg->patron_key, v, strlen(v), p->patron) < 0) {
+                rc = fail(err, "patron", PATRON_RULE);
                 break;
             }
-            /* Hashed at once: the raw id goes no further than this. */
-            if ((p->patron = malloc(PSEUDONYM_HEX_LEN + 1)))
-                pseudonymise(cfg->patron_key, v, n, p->patron);
         }
     }
     if (rc == 0 && !p->record)
@@ -154,6 +150,6 @@ void params_free(struct alt_params *p)
     free(p->record);
     free(p->branch);
     free(p->catalogue);
-    free(p->patron);
-    p->record = p->branch = p->catalogue = p->patron = NULL;
+    p->record = p->branch = p->catalogue = NULL;
+    p->patron[0] = '\0';
 }

@@ -5,12 +5,14 @@
 #define ONLOAN_PARAMS_H
 
 #include "config.h"
+#include "pseudo.h"
 
 struct alt_params {
     char *record;               /* all owned; NULL when absent */
     char *branch;
     char *catalogue;
-    char *patron;               /* the patron's pseudonym (pseudo.h), never the raw id */
+    char patron[PSEUDONYM_HEX_LEN + 1];     /* the patron's pseudonym (pseudo.h), never
+                                             * the raw id; "" when none was given */
     int limit;
     const char *lang;           /* "nl" or "en" (static) */
     const char *channel;        /* "opac", "kiosk", "app", "widget" (static) */

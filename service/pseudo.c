@@ -2,12 +2,22 @@
 #include "pseudo.h"
 
 #include <sodium.h>
+#include <string.h>
 
 #include "config.h"
 
 int pseudo_init(void)
 {
     return sodium_init() < 0 ? -1 : 0;
+}
+
+int pseudonymise_patron(const unsigned char *key, const char *patron, size_t len,
+                        char out[PSEUDONYM_HEX_LEN + 1])
+{
+    if (len == 0 || len > PATRON_MAX_BYTES || memchr(patron, '\0', len))
+        return -1;
+    pseudonymise(key, patron, len, out);
+    return 0;
 }
 
 void pseudonymise(const unsigned char *key, const char *patron, size_t len,

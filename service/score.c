@@ -11,7 +11,7 @@ static const char *const measure_names[] = {"raw", "cosine", "jaccard", "llr"};
 
 int score_measure_parse(const char *name, enum score_measure *out)
 {
-    for (int i = 0; i < 4; i++) {
+    for (size_t i = 0; i < sizeof measure_names / sizeof measure_names[0]; i++) {
         if (strcmp(name, measure_names[i]) == 0) {
             *out = (enum score_measure)i;
             return 0;

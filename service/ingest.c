@@ -906,6 +906,20 @@ static void flush_check_done(struct ingest *ing)
     flush_finish(ing, why);
 }
 
+/* A flush write past redis.timeout_ms: counted and waited for. */
+static void flush_late(void *arg)
+{
+    struct ingest *ing = arg;
+    ing->stats.flush_waits++;
+    log_msg(LOG_WARN, "ingest: a flush write is not confirmed after %d ms; still waiting",
+            ing->cfg->redis_timeout_ms);
+}
+
+static void chunk_late(void *arg)
+{
+    flush_late(((struct flush_chunk *)arg)->ing);
+}
+
 static void counts_written(redisReply *reply, const char *error, void *arg)
 {
     struct ingest *ing = arg;
@@ -939,7 +953,7 @@ static void flush_send_counts(struct ingest *ing)
         return;
     }
     ing->flush_op = store_send(ing->bulk, cs.c, cs.n, STORE_SURE | STORE_ARRAY, counts_written,
-                               NULL, ing);
+                               flush_late, ing);
     cmds_free(&cs);
 }
 
@@ -1286,7 +1300,8 @@ static void flush_send_chunks(struct ingest *ing)
         ch->tries = b.tries;
         ch->ntries = b.ntries;
         ing->chunks_in_flight++;
-        ch->op = store_send(ing->bulk, b.cs.c, b.cs.n, STORE_SURE | STORE_ARRAY, flush_chunk_done, NULL, ch);
+        ch->op = store_send(ing->bulk, b.cs.c, b.cs.n, STORE_SURE | STORE_ARRAY, flush_chunk_done,
+                            chunk_late, ch);
         cmds_free(&b.cs);
     }
 }

@@ -50,6 +50,8 @@ struct ingest_result {
 struct ingest_stats {
     unsigned long long jobs, requests, events, new_loans, repeats, duplicates, stale;
     unsigned long long pairs_added, pairs_written, flushes, flush_failures;   /* pairs: undirected */
+    unsigned long long flush_waits;     /* flush writes not confirmed within redis.timeout_ms
+                                         * (waited for, never sent again) */
     size_t pending_pairs, waiting_jobs, running_jobs;
     int pending_counts;         /* record counts or totals not written yet */
 };

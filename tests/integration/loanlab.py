@@ -16,7 +16,7 @@ from collections import defaultdict
 from itertools import combinations
 
 import harness
-from suite import Skip
+from suite import Skip, wait_for
 
 INGEST_KEY = "ingest-key-0123456789abcdef"
 FORGET_KEY = "forget-key-0123456789abcdef"
@@ -217,10 +217,17 @@ class Lab:
             return {k: r("DUMP", k) for k in self.keys(r)}
 
     def settled(self, timeout=5.0):
-        """Waits until pending pair counts are written and compacted: dirty
+        """Waits until the daemon (if running) has no job in flight and
+        nothing left to flush, then until pair counts are compacted: dirty
         empty and every co: list one line per record, twice in a row
         flush_ms apart."""
         deadline = time.monotonic() + timeout
+        if self.daemon is not None:
+            def idle():
+                ing = harness.http_request(self.port, "GET", "/healthz", timeout=2).json["ingest"]
+                return (ing["pending_pairs"] == 0 and not ing["pending_counts"] and
+                        ing["waiting_jobs"] == 0 and ing["running_jobs"] == 0)
+            wait_for(idle, timeout, 0.02, "the daemon's loan jobs and flushes done")
         flush_s = self.cfg["model"]["flush_ms"] / 1000.0
         calm = 0
         last = None

@@ -5,6 +5,8 @@ import os
 import re
 import subprocess
 
+from loanlab import Lab
+
 PATRON = re.compile(rb"(?<![0-9])2100[0-9]{6}(?![0-9])")
 
 
@@ -58,13 +60,11 @@ def test_no_raw_patron_ids_in_redis(ctx):
                 break
         ttl = None
         if hist:
-            cursor, keys = r("SCAN", 0, "MATCH", ctx.prefix + "h:*", "COUNT", 1000)
-            k = next(iter(keys), None)
-            ttl = r("TTL", k) if k else None
+            ttl = r("TTL", Lab.keys(r, ctx.prefix + "h:*")[0])
     assert nkeys > 100, "only %d keys in Redis: was anything loaded?" % nkeys
     assert hist >= len(ctx.patrons) * 0.9, "%d history keys for %d patrons" % (hist, len(ctx.patrons))
     assert not found, "raw patron ids in Redis (%d), e.g. %s" % (len(found), list(found.items())[:5])
-    assert ttl is None or ttl > 0, "patron history key without expiry (TTL %r)" % ttl
+    assert ttl is not None and ttl > 0, "patron history key without expiry (TTL %r)" % ttl
     # nor in what the loader printed or the daemon logged
     texts = [("onloan load", ctx.load_output.encode())]
     for path in ctx.stack.daemon_logs:

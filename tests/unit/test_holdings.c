@@ -85,6 +85,8 @@ TEST(koha952_copies_and_status)
         CHECK(bib_available(b, NULL));
         CHECK(bib_available(b, "NRD"));
         CHECK(bib_available(b, "CEN"));
+        CHECK(!bib_available(b, "OST"));    /* not for loan, unavailable */
+        CHECK(!bib_available(b, "ZUI"));    /* on loan */
         CHECK_STR(bib_expected_back(b), "2026-12-03");
         bib_unref(b);
     }

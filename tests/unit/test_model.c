@@ -291,7 +291,7 @@ TEST(pairs_grow_past_16k)
         }
     }
     CHECK(t.added == want_added);
-    CHECK(want_added > 1 << 15);
+    CHECK(t.n == want_added && t.cap >= t.n && t.cap > 1 << 15);     /* it grew, many times over */
     struct seen_pairs s = {0};
     s.counts = calloc(total, sizeof *s.counts);
     s.hits = calloc(total, 1);
@@ -736,7 +736,6 @@ TEST(cooc_generation_header)
         cooc_free(&l);
     }
     int neg = cooc_parse(&l, "#-1\nf1 2\n", 9);
-    unsigned long long neg_gen = l.gen;
     cooc_free(&l);
     int spaced = cooc_parse(&l, "# 5\n", 4);
     cooc_free(&l);
@@ -744,7 +743,6 @@ TEST(cooc_generation_header)
      * generation would drop the header at the next compaction). */
     CHECK(neg == -1);
     CHECK(spaced == -1);
-    (void)neg_gen;
     strbuf_free(&sb);
 }
 

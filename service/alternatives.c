@@ -480,13 +480,13 @@ static void lookup_settled(struct alt_request *r)
 {
     if (!r->title_settled || !r->cooc_settled || !r->history_settled)
         return;
-    score_now(r);
     if (r->title_status == LOOKUP_NOT_FOUND) {
         alt_request_finish(r, 404, json_pack("{s:s, s:s, s:s}", "error",
                                              "no such record in this catalogue",
                                              "field", "record", "record", r->p.record));
         return;
     }
+    score_now(r);
     if (r->title_status == LOOKUP_FAILED) {
         degrade(r, r->title_error);
         log_and_answer(r);      /* the catalogue is failing: no candidates either */
@@ -664,7 +664,7 @@ static void deadline_passed(evutil_socket_t fd, short what, void *arg)
                                                  "field", "record", "record", r->p.record));
             return;
         }
-        if (!r->cooc_settled)
+        if (!r->cooc_settled || !r->history_settled)
             degrade(r, "redis_timeout");
         break;
     case PHASE_CANDIDATES:

@@ -29,6 +29,7 @@ struct compactor {
     struct event *timer;
     int running;                /* a round is in flight */
     struct store_op *op;        /* its Redis call */
+    struct store_op *readd_op;  /* a failed round's records going back to dirty */
     char **records;             /* this round's, owned */
     size_t nrecords;
     int full;                   /* the last SPOP filled the batch: go on */
@@ -48,9 +49,37 @@ static void round_free(struct compactor *c)
     c->nrecords = 0;
 }
 
+static void records_readded(redisReply *reply, const char *error, void *arg)
+{
+    struct compactor *c = arg;
+    c->readd_op = NULL;
+    if (error || reply->type == REDIS_REPLY_ERROR)
+        log_msg(LOG_WARN, "compaction: lists of a failed round not marked again (%s): "
+                "compacted after their next counts", error ? error : reply->str);
+}
+
+/* SPOP took them out of dirty: a round that failed puts them back, so
+ * that no list stays long until its record happens to be counted again. */
+static void records_readd(struct compactor *c)
+{
+    struct rcmd cmd = {0};
+    if (!c->nrecords || c->readd_op)
+        return;
+    int failed = rcmd_addstr(&cmd, "SADD") | rcmd_addf(&cmd, "%sdirty", c->cfg->redis_prefix);
+    for (size_t i = 0; i < c->nrecords && !failed; i++)
+        failed = rcmd_addstr(&cmd, c->records[i]);
+    if (failed)
+        log_msg(LOG_WARN, "compaction: out of memory: %zu lists not marked again", c->nrecords);
+    else
+        c->readd_op = store_exec(c->st, &cmd, 1, records_readded, c);
+    rcmd_free(&cmd);
+}
+
 static void round_end(struct compactor *c, const char *error)
 {
     c->op = NULL;
+    if (error)
+        records_readd(c);
     round_free(c);
     c->running = 0;
     if (error) {
@@ -219,6 +248,8 @@ void compactor_free(struct compactor *c)
         event_free(c->timer);
     if (c->running)
         store_op_cancel(c->op);
+    if (c->readd_op)
+        store_op_cancel(c->readd_op);
     round_free(c);
     free(c);
 }

@@ -15,6 +15,7 @@
 
 #include "holdings.h"
 #include "log.h"
+#include "params.h"
 #include "pseudo.h"
 #include "score.h"
 
@@ -394,6 +395,11 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     read_int(r, "ingest", ingest, "max_events_per_request", &cfg->max_events_per_request, 1000, 1, 1000000);
     read_int(r, "ingest", ingest, "gather_max_events", &cfg->gather_max_events, 2000, 1, 1000000);
     read_int(r, "ingest", ingest, "max_body_bytes", &cfg->max_loans_body_bytes, 1 << 20, 64, 256 << 20);
+    const char *prefix = cfg->movielens_record_prefix;
+    if (prefix && *prefix && !params_valid_record(prefix, cfg->max_record_id_bytes - 1))
+        config_error(r, "ingest", "movielens_record_prefix",
+                     "must be the start of a record id (A-Z a-z 0-9 . _ : -), shorter than "
+                     "limits.max_record_id_bytes");
     json_decref(empty);
     read_api_keys(r, root, cfg);
 

@@ -411,7 +411,7 @@ static const char *header_columns(char *line, enum text_format *fmt, struct colu
     char *f[MAX_COLUMNS];
     int n = csv_split(line, f, MAX_COLUMNS);
     if (n <= 0)
-        return "the header is not CSV";
+        return "the header is not CSV (an unclosed quote, or more than 64 columns)";
     c->n = n;
     if (find_column(f, n, "userId") >= 0) {
         *fmt = TEXT_MOVIELENS;
@@ -461,6 +461,15 @@ size_t loans_from_text(const char *text, size_t len, const struct config *cfg, l
         memcpy(line, p, n);
         line[n] = '\0';
         p = nl ? nl + 1 : end;
+        if (memchr(line, '\0', n)) {
+            problem(probs, maxp, &nprobs, index, lineno, "line", "contains a NUL byte");
+            continue;
+        }
+        /* a byte order mark, as spreadsheets write, is not part of the header */
+        if (lineno == 1 && n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+            n -= 3;
+            memmove(line, line + 3, n + 1);
+        }
         if (line[strspn(line, " \t\r")] == '\0')
             continue;
         if (!have_header) {
@@ -483,7 +492,7 @@ size_t loans_from_text(const char *text, size_t len, const struct config *cfg, l
         const char *field = NULL, *message = NULL;
         if (fmt == TEXT_JSON_LINES) {
             json_error_t jerr;
-            json_t *obj = json_loads(line, 0, &jerr);
+            json_t *obj = json_loadb(line, n, JSON_REJECT_DUPLICATES, &jerr);
             if (!obj) {
                 field = "event";
                 message = "malformed JSON";

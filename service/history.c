@@ -29,10 +29,14 @@ int history_parse(struct history *h, const char *text, size_t len, struct names 
         const char *sp = nl ? memchr(p, ' ', (size_t)(nl - p)) : NULL;
         if (!nl || !sp || sp == p || sp + 1 == nl || reserve(h, h->n + 1) < 0)
             goto bad;
+        /* digits as history_encode writes them (strtoll alone would take
+         * blanks and a '+'), newest first as history_add relies on */
         char *num_end;
         errno = 0;
         long long when = strtoll(p, &num_end, 10);
-        if (num_end != sp || errno)
+        if (!(*p >= '0' && *p <= '9') && !(*p == '-' && p[1] >= '0' && p[1] <= '9'))
+            goto bad;
+        if (num_end != sp || errno || (h->n && when > h->e[h->n - 1].when))
             goto bad;
         uint32_t rec = names_intern(nm, sp + 1, (size_t)(nl - sp - 1));
         if (rec == NAMES_NONE)

@@ -114,6 +114,52 @@ TEST(config_join_max_not_below_batch_max)
     strbuf_free(&err);
 }
 
+/* The loan model's keys: each bound and each check names its key. */
+TEST(config_model_ingest_and_api_keys_checked)
+{
+    static const struct {
+        const char *json, *want;
+    } cases[] = {
+        {"\"model\": {\"flush_ms\": 0}", "model.flush_ms: must be between 1 and 60000"},
+        {"\"model\": {\"history_titles\": 101}", "model.history_titles: must be between 0 and 100"},
+        {"\"model\": {\"pairs_per_loan\": 10001}", "model.pairs_per_loan: must be between 1 and 10000"},
+        {"\"model\": {\"scoring\": \"magic\"}", "model.scoring"},
+        {"\"ingest\": {\"gather_max_events\": 0}", "ingest.gather_max_events: must be between 1 and 1000000"},
+        {"\"ingest\": {\"max_events_per_request\": 0}",
+         "ingest.max_events_per_request: must be between 1 and 1000000"},
+        {"\"ingest\": {\"max_body_bytes\": 63}", "ingest.max_body_bytes: must be between 64 and"},
+        {"\"ingest\": {\"movielens_record_prefix\": \"f/\"}",
+         "ingest.movielens_record_prefix: must be the start of a record id"},
+        {"\"privacy\": {\"patron_key\": \"0000000000000000000000000000000000000000000000000000000000000000\","
+         " \"history_max\": 0}", "privacy.history_max: must be between 1 and 10000"},
+        {"\"api_keys\": [{\"name\": \"a\", \"key\": \"short\", \"roles\": [\"ingest\"]}]",
+         "api_keys[0].key: must be at least 16 characters"},
+        {"\"api_keys\": [{\"name\": \"a\", \"key\": \"0123456789abcdef\", \"roles\": [\"ingest\"]},"
+         " {\"name\": \"b\", \"key\": \"0123456789abcdef\", \"roles\": [\"forget\"]}]",
+         "api_keys[1].key: is the same as api_keys[0].key"},
+        {"\"api_keys\": [{\"name\": \"a\", \"key\": \"0123456789abcdef\", \"roles\": [\"admin\"]}]",
+         "api_keys[0].roles: unknown role"},
+        {"\"api_keys\": [{\"name\": \"a\", \"key\": \"0123456789abcdef\", \"roles\": []}]",
+         "api_keys[0].roles: must be a non-empty array"},
+        {"\"api_keys\": {}", "api_keys: must be an array"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct strbuf text = {0}, err = {0};
+        int own_privacy = strstr(cases[i].json, "\"privacy\"") != NULL;
+        strbuf_printf(&text, "{%s\"catalogues\": [{\"name\": \"demo\", \"target\": "
+                      "\"127.0.0.1:2100/demo\", \"link\": {\"plugin\": \"koha\", \"base_url\": "
+                      "\"https://x\"}}], %s}", own_privacy ? "" : PRIVACY ", ", cases[i].json);
+        struct config *cfg = config_parse(strbuf_cstr(&text), "m.json", &err);
+        int ok = cfg == NULL && strstr(strbuf_cstr(&err), cases[i].want) != NULL;
+        if (!ok)
+            printf("  %s: want \"%s\", got \"%s\"\n", cases[i].json, cases[i].want, strbuf_cstr(&err));
+        CHECK(ok);
+        config_free(cfg);
+        strbuf_free(&text);
+        strbuf_free(&err);
+    }
+}
+
 int main(void)
 {
     RUN(config_defaults_and_values);
@@ -122,5 +168,6 @@ int main(void)
     RUN(config_rejects_names_for_redis);
     RUN(config_split_address_bounds);
     RUN(config_join_max_not_below_batch_max);
+    RUN(config_model_ingest_and_api_keys_checked);
     return unit_failures != 0;
 }

@@ -446,6 +446,24 @@ TEST(text_loans_csv_problems)
     /* Nothing at all. */
     CHECK(text_problem("", 100, "events", 0, 0, 0));
     CHECK(text_problem("\n \n", 100, "events", 0, 0, 0));
+    /* More than 64 columns in the header. */
+    struct strbuf wide = {0};
+    for (int i = 0; i < 65; i++)
+        strbuf_printf(&wide, "%sc%d", i ? "," : "", i);
+    strbuf_puts(&wide, "\np1,f1,1\n");
+    CHECK(text_problem(strbuf_cstr(&wide), 100, "header", 1, 0, 0));
+    strbuf_free(&wide);
+    /* A line with a NUL byte in it (the rest of the body is still read). */
+    const char nul[] = "patron,record,time\np1,f1\0,1\np2,f2,2\n";
+    struct loan_batch b = {0};
+    struct loan_problem pr[4] = {{0}};
+    CHECK(loans_from_text(nul, sizeof nul - 1, cfg, NOW, 100, &b, pr, 4) == 1);
+    CHECK(pr[0].field && strcmp(pr[0].field, "line") == 0 && pr[0].line == 2 && b.n == 1);
+    loan_batch_free(&b);
+    /* A byte order mark before the header is no part of it. */
+    const char bom[] = "\xEF\xBB\xBFpatron,record,time\np1,f1,1\n";
+    CHECK(loans_from_text(bom, sizeof bom - 1, cfg, NOW, 100, &b, pr, 4) == 0 && b.n == 1);
+    loan_batch_free(&b);
 }
 
 /* ---- text: MovieLens ------------------------------------------------------- */
@@ -529,6 +547,9 @@ TEST(text_json_lines)
     CHECK(text_problem("{\"patron\": \"p1\", \"record\": \"f1\", \"time\": 1}\n"
                        "{\"patron\": \"p1\", \"record\": \"f2\", \"time\": 1}\n", 1, "events", 2,
                        1, 1));
+    /* A key twice is refused, as in a JSON body. */
+    CHECK(text_problem("{\"patron\": \"p1\", \"patron\": \"p2\", \"record\": \"f1\", \"time\": 1}\n",
+                       100, "event", 1, 0, 0));
 }
 
 TEST(order_by_patron_groups_and_sorts)

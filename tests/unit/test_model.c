@@ -601,12 +601,15 @@ TEST(history_parse_rejects_malformed)
         "99999999999999999999 f1\n",    /* time overflows */
         "\n",                           /* empty line */
         "100 f1\n\n",
+        "+100 f1\n",                    /* signs and blanks history_encode never writes */
+        "- 5 f1\n",
+        "100 f1\n200 f2\n",              /* oldest first */
     };
     struct names *nm = names_new();
     struct history h = {0};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         /* Start from a non-empty history: a failed parse leaves it empty. */
-        CHECK(history_parse(&h, "1 a\n2 b\n", 8, nm) == 0 && h.n == 2);
+        CHECK(history_parse(&h, "2 b\n1 a\n", 8, nm) == 0 && h.n == 2);
         int rc = history_parse(&h, bad[i], strlen(bad[i]), nm);
         if (rc != -1 || h.n != 0)
             printf("  input %zu: \"%s\"\n", i, bad[i]);

@@ -198,17 +198,9 @@ int cooc_encode(const struct cooc_list *list, unsigned long long gen, struct str
 {
     if (gen && strbuf_printf(out, "#%llu\n", gen) < 0)
         return -1;
-    for (size_t i = 0; i < list->n; i++) {
-        char num[16], *p = num + sizeof num;
-        uint32_t c = list->e[i].count;
-        *--p = '\n';
-        do
-            *--p = (char)('0' + c % 10);
-        while (c /= 10);
-        *--p = ' ';
-        if (strbuf_puts(out, list->e[i].record) < 0 ||
-            strbuf_append(out, p, (size_t)(num + sizeof num - p)) < 0)
+    for (size_t i = 0; i < list->n; i++)
+        if (strbuf_puts(out, list->e[i].record) < 0 || strbuf_append(out, " ", 1) < 0 ||
+            strbuf_put_ll(out, list->e[i].count) < 0 || strbuf_append(out, "\n", 1) < 0)
             return -1;
-    }
     return 0;
 }

@@ -67,9 +67,10 @@ static void cache_put(struct model *m, const char *record, struct neighbours *nb
                       nb->fetched_ms + (uint64_t)m->cfg->model_cache_ms, monotonic_ms());
 }
 
-struct neighbours *model_parse(const struct config *cfg, const char *record,
-                               const char *co, size_t co_len, const char *borrowers,
-                               const char *patrons, const redisReply *popular)
+/* What the two reads said of record (popular: ZREVRANGE's reply). */
+static struct neighbours *model_parse(const struct config *cfg, const char *record,
+                                      const char *co, size_t co_len, const char *borrowers,
+                                      const char *patrons, const redisReply *popular)
 {
     struct cooc_list list;
     struct neighbours *nb = calloc(1, sizeof *nb);

@@ -33,9 +33,4 @@ typedef void model_cb(struct neighbours *nb, const char *error, void *arg);
 struct model_read *model_read(struct model *m, const char *record, model_cb *cb, void *arg);
 void model_read_cancel(struct model_read *rd);
 
-/* Parses the replies of the two reads (exposed for the unit tests). */
-struct neighbours *model_parse(const struct config *cfg, const char *record,
-                               const char *co, size_t co_len, const char *borrowers,
-                               const char *patrons, const redisReply *popular);
-
 #endif

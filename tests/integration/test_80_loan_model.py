@@ -175,6 +175,29 @@ def test_pending_requests_cap_before_any_work(ctx):
         assert first["r"].status in (202, 503), first["r"]
 
 
+def test_problem_list_and_patron_path_limits(ctx):
+    """A 400 lists at most 20 problems and says how many there were; the
+    patron in DELETE /v1/patrons/<patron> is checked like any other; the
+    new routes answer other methods with a 405 naming the method."""
+    with Lab(ctx, "problems") as lab:
+        before = lab.snapshot()
+        bad = [{"patron": "", "record": "pr-%d" % i, "time": T0} for i in range(25)]
+        j = expect_json(lab.post_loans(json.dumps(bad)), 400)
+        assert j["field"] == "patron" and j["problems_total"] == 25, j
+        assert [p["index"] for p in j["problems"]] == list(range(20)), j["problems"]
+        for path in ("/v1/patrons/", "/v1/patrons/a/b", "/v1/patrons/" + "7" * 129, "/v1/patrons/a%00b"):
+            r = harness.http_request(lab.port, "DELETE", path,
+                                     headers={"Authorization": "Bearer " + FORGET_KEY})
+            j = expect_json(r, 400)
+            assert j["field"] == "patron", (path, j)
+        j = expect_json(lab.forget("7" * 128), 200)       # at the limit: fine
+        for method, path in (("GET", "/v1/loans"), ("GET", "/v1/patrons/p1"), ("POST", "/v1/patrons/p1")):
+            j = expect_json(harness.http_request(lab.port, method, path), 405)
+            assert j["field"] == "method", (method, path, j)
+        lab.settled()
+        assert lab.snapshot() == before
+
+
 def test_sigterm_writes_what_was_taken(ctx):
     """Loans answered 202 are in the model after a SIGTERM, even when the
     next flush was a minute away (ingest.h: a stopped daemon flushes)."""

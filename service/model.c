@@ -163,7 +163,14 @@ static void list_done(redisReply *reply, const char *error, void *arg)
     struct model_read *rd = arg;
     const struct config *cfg = rd->m->cfg;
     if (reply) {
-        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 4) {
+        const redisReply *refused = NULL;       /* WRONGTYPE: an older layout, say */
+        for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements && !refused; i++)
+            if (reply->element[i]->type == REDIS_REPLY_ERROR)
+                refused = reply->element[i];
+        if (refused) {
+            log_msg(LOG_ERROR, "model of %s unreadable (%s): a model of another layout? "
+                    "delete the prefix's keys and run onloan load again", rd->record, refused->str);
+        } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 4) {
             const redisReply *co = reply->element[0];
             rd->nb = model_parse(cfg, rd->record, reply_str(co), co->len,
                                  reply_str(reply->element[1]), reply_str(reply->element[2]),

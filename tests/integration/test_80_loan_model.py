@@ -198,6 +198,20 @@ def test_problem_list_and_patron_path_limits(ctx):
         assert lab.snapshot() == before
 
 
+def test_model_of_another_layout_is_reported(ctx):
+    """A co: key of another type (the first version kept sorted sets) is
+    not read as "no neighbours": the answer says Redis failed, the log says
+    why, and the catalogue part still answers."""
+    x = ctx.picks["on_loan"]
+    with Lab(ctx, "layout") as lab:
+        with lab.redis() as r:
+            r("ZADD", lab.prefix + "co:" + x, 5, "f1")
+        j = expect_json(lab.alternatives(x), 200)
+        assert "redis_unavailable" in j["degraded"] and j["status"] == "on_loan", j
+        with open(lab.logs[0], errors="replace") as f:
+            assert "unreadable (WRONGTYPE" in f.read()
+
+
 def test_sigterm_writes_what_was_taken(ctx):
     """Loans answered 202 are in the model after a SIGTERM, even when the
     next flush was a minute away (ingest.h: a stopped daemon flushes)."""

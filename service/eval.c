@@ -364,27 +364,65 @@ static void free_nb(void *v)
     neighbours_unref(v);
 }
 
-static void prefix_removed(redisReply *reply, const char *error, void *arg)
+/* One SCAN step of remove_prefix: the next cursor and an UNLINK of the
+ * keys it found (cmd empty when none). */
+struct scan_step {
+    char cursor[32];
+    struct rcmd unlink;
+    const char *error;
+};
+
+static void scanned(redisReply *reply, const char *error, void *arg)
 {
-    const char *prefix = arg;
-    if (!reply || reply->type == REDIS_REPLY_ERROR)
-        fprintf(stderr, "eval: could not remove the keys under %s: %s\n", prefix,
-                reply ? reply->str : error);
+    struct scan_step *st = arg;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING) {
+        st->error = reply && reply->type == REDIS_REPLY_ERROR ? reply->str : error ? error : "unexpected reply";
+        st->error = strdup(st->error);
+        return;
+    }
+    snprintf(st->cursor, sizeof st->cursor, "%s", reply->element[0]->str);
+    const redisReply *keys = reply->element[1];
+    for (size_t i = 0; i < keys->elements && !st->error; i++)
+        if ((i == 0 && rcmd_addstr(&st->unlink, "UNLINK") < 0) ||
+            rcmd_add(&st->unlink, keys->element[i]->str, keys->element[i]->len) < 0)
+            st->error = strdup("out of memory");
 }
 
-/* On a shared Redis: SCAN and UNLINK our keys, inside one script (KEYS
- * would block the server for longer). */
+static void unlinked(redisReply *reply, const char *error, void *arg)
+{
+    struct scan_step *st = arg;
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        st->error = strdup(reply ? reply->str : error);
+}
+
+/* On a shared Redis: SCAN and UNLINK our keys a step at a time from here
+ * (a script doing it all, or KEYS, would hold the server meanwhile). */
 static void remove_prefix(struct eval *ev)
 {
-    struct rcmd cmd = {0};
-    if ((rcmd_addstr(&cmd, "EVAL") |
-         rcmd_addstr(&cmd, "local c = '0' repeat "
-                           "local r = redis.call('SCAN', c, 'MATCH', ARGV[1], 'COUNT', 1000) c = r[1] "
-                           "for _, k in ipairs(r[2]) do redis.call('UNLINK', k) end "
-                           "until c == '0' return 1") |
-         rcmd_addstr(&cmd, "0") | rcmd_addf(&cmd, "%s*", ev->cfg->redis_prefix)) == 0)
-        batch_command(&ev->run, &cmd, prefix_removed, ev->cfg->redis_prefix);
-    rcmd_free(&cmd);
+    struct scan_step st = {.cursor = "0"};
+    do {
+        struct rcmd cmd = {0};
+        if (rcmd_addstr(&cmd, "SCAN") | rcmd_addstr(&cmd, st.cursor) | rcmd_addstr(&cmd, "MATCH") |
+            rcmd_addf(&cmd, "%s*", ev->cfg->redis_prefix) | rcmd_addstr(&cmd, "COUNT") |
+            rcmd_addstr(&cmd, "1000")) {
+            rcmd_free(&cmd);
+            st.error = strdup("out of memory");
+            break;
+        }
+        if (batch_command(&ev->run, &cmd, scanned, &st) < 0 && !st.error)
+            st.error = strdup("Redis did not answer");
+        rcmd_free(&cmd);
+        if (!st.error && st.unlink.argc > 1 &&
+            batch_command(&ev->run, &st.unlink, unlinked, &st) < 0 && !st.error)
+            st.error = strdup("Redis did not answer");
+        rcmd_free(&st.unlink);
+        memset(&st.unlink, 0, sizeof st.unlink);
+    } while (!st.error && strcmp(st.cursor, "0") != 0);
+    if (st.error)
+        fprintf(stderr, "eval: could not remove the keys under %s: %s\n", ev->cfg->redis_prefix,
+                st.error);
+    free((char *)st.error);
 }
 
 int eval_main(struct config *cfg, int argc, char **argv)

@@ -23,6 +23,16 @@ PIDFILE=${3:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 [ -f "$OUT/zebra.cfg" ] && [ -d "$OUT/register" ] || fail "$OUT has no register: run build.sh first"
 case $PORT in ''|*[!0-9]*) fail "bad port $PORT" ;; esac
+# The files of servers that have stopped (their pid file names no live
+# process) go first, so that runs on ever new ports do not pile them up.
+for dir in "$OUT"/lock-*; do
+    [ -d "$dir" ] || continue
+    old=${dir##*/lock-}
+    pid=$(cat "$dir/zebrasrv.pid" 2>/dev/null || true)
+    case $pid in ''|*[!0-9]*) continue ;; esac
+    kill -0 "$pid" 2>/dev/null && continue
+    rm -rf "$dir" "$OUT/zebra-$old.cfg" "$OUT/yazserver-$old.xml"
+done
 LOCK=$OUT/lock-$PORT
 mkdir -p "$LOCK" "$OUT/lock"
 for f in norm..LCK shadow..LCK state..LCK; do

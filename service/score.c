@@ -77,7 +77,7 @@ struct neighbours *neighbours_ref(struct neighbours *nb)
     return nb;
 }
 
-static void neighbour_list_free(struct neighbour *list, size_t n)
+void neighbour_list_free(struct neighbour *list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(list[i].record);
@@ -89,7 +89,6 @@ void neighbours_unref(struct neighbours *nb)
     if (!nb || --nb->refs > 0)
         return;
     neighbour_list_free(nb->list, nb->n);
-    neighbour_list_free(nb->popular, nb->npopular);
     free(nb->record);
     free(nb);
 }
@@ -147,7 +146,7 @@ int score_candidates(struct neighbours *const *nbs, const double *weight, size_t
         double best = 0;
         for (size_t j = 0; j < nb->n; j++) {
             const struct neighbour *e = &nb->list[j];
-            val[j] = score_pair(m, e->both, nb->borrowers, e->borrowers, (double)nb->patrons);
+            val[j] = score_pair(m, e->both, nb->borrowers, e->borrowers, (double)patrons);
             best = val[j] > best ? val[j] : best;
         }
         if (i == 0)

@@ -8,6 +8,7 @@
 
 #include "cooc.h"
 #include "history.h"
+#include "model.h"
 #include "names.h"
 #include "pairs.h"
 #include "score.h"
@@ -963,7 +964,7 @@ static char *xstrdup(const char *s)
     return d;
 }
 
-static struct neighbours *nb_new(const char *record, uint32_t borrowers, uint64_t patrons,
+static struct neighbours *nb_new(const char *record, uint32_t borrowers,
                                  const struct neighbour *list, size_t n)
 {
     struct neighbours *nb = calloc(1, sizeof *nb);
@@ -972,7 +973,6 @@ static struct neighbours *nb_new(const char *record, uint32_t borrowers, uint64_
     nb->refs = 1;
     nb->record = xstrdup(record);
     nb->borrowers = borrowers;
-    nb->patrons = patrons;
     nb->list = calloc(n ? n : 1, sizeof *nb->list);
     if (!nb->list)
         abort();
@@ -1008,7 +1008,7 @@ TEST(score_candidates_blend_exclude_fill)
     static const struct neighbour pop[] = {
         {"p1", 0, 50}, {"x", 0, 40}, {"w", 0, 20}, {"ex", 0, 90}, {"w2", 0, 30}, {"p2", 0, 30},
         {"p3", 0, 250}};
-    struct neighbours *nbs[2] = {nb_new("w", 20, 100, l0, 5), nb_new("w2", 30, 100, l1, 3)};
+    struct neighbours *nbs[2] = {nb_new("w", 20, l0, 5), nb_new("w2", 30, l1, 3)};
     const double weight[2] = {1.0, 0.5};
     const char *const exclude[] = {"ex"};
     struct candidate *c = NULL;
@@ -1100,7 +1100,7 @@ TEST(score_candidates_measure_ties_and_popular_only)
      * also_borrowed; alone, the others score their G^2. */
     static const struct neighbour l[] = {{"neg", 1, 5000}, {"pos", 10, 20}, {"b", 5, 10},
                                          {"a", 5, 10}};
-    struct neighbours *nb = nb_new("w", 20, 10030, l, 4);
+    struct neighbours *nb = nb_new("w", 20, l, 4);
     CHECK(neighbours_ref(nb) == nb && nb->refs == 2);
     neighbours_unref(nb);
     CHECK(nb->refs == 1);
@@ -1135,7 +1135,7 @@ TEST(score_candidates_measure_ties_and_popular_only)
      * popular list fills in. */
     static const struct neighbour negs[] = {{"neg", 1, 5000}, {"neg2", 2, 6000}};
     static const struct neighbour pop[] = {{"p1", 0, 7}, {"p2", 0, 3}};
-    nb = nb_new("w", 20, 10030, negs, 2);
+    nb = nb_new("w", 20, negs, 2);
     CHECK(score_candidates(&nb, &one, 1, SCORE_LLR, pop, 2, 10, NULL, 0, 10, &c, &nc) == 0);
     CHECK(nc == 2);
     if (nc == 2)
@@ -1154,6 +1154,59 @@ TEST(score_candidates_measure_ties_and_popular_only)
     if (nc == 1)
         CHECK(cand_is(&c[0], "p1", 0, REASON_POPULAR));
     candidates_free(c, nc);
+}
+
+/* ---- the popular list (model.h), as the daemon and eval read it ------------- */
+
+static redisReply str_reply(const char *s)
+{
+    return (redisReply){.type = REDIS_REPLY_STRING, .len = strlen(s), .str = (char *)s};
+}
+
+TEST(popular_parse_stops_below_k_and_refuses_other_shapes)
+{
+    /* ZREVRANGE pop 0 N WITHSCORES: most borrowed first; scores as Redis
+     * prints them. */
+    redisReply e[8] = {str_reply("f1"), str_reply("1e+06"), str_reply("f2"), str_reply("3"),
+                       str_reply("f3"), str_reply("2"), str_reply("f4"), str_reply("3")};
+    redisReply *el[8];
+    for (size_t i = 0; i < 8; i++)
+        el[i] = &e[i];
+    redisReply arr = {.type = REDIS_REPLY_ARRAY, .elements = 8, .element = el};
+    struct neighbour *pop = NULL;
+    size_t n = 99;
+    /* k = 3: f3 (2 borrowers) ends the list, f4 after it is not read */
+    CHECK(model_popular_parse(&arr, 3, &pop, &n) == 0);
+    CHECK(n == 2 && pop != NULL);
+    if (n == 2) {
+        CHECK_STR(pop[0].record, "f1");
+        CHECK(pop[0].borrowers == 1000000 && pop[0].both == 0);
+        CHECK_STR(pop[1].record, "f2");
+        CHECK(pop[1].borrowers == 3);
+    }
+    neighbour_list_free(pop, n);
+    /* k = 1: all four; a count past uint32_t is held at its top */
+    e[1] = str_reply("1e+12");
+    CHECK(model_popular_parse(&arr, 1, &pop, &n) == 0 && n == 4);
+    CHECK(n == 4 && pop[0].borrowers == UINT32_MAX && pop[2].borrowers == 2 &&
+          strcmp(pop[3].record, "f4") == 0);
+    neighbour_list_free(pop, n);
+    /* nobody borrowed enough, or an empty pop: an empty list, not NULL */
+    e[1] = str_reply("1e+06");
+    CHECK(model_popular_parse(&arr, 2000000000, &pop, &n) == 0 && n == 0 && pop != NULL);
+    neighbour_list_free(pop, n);
+    arr.elements = 0;
+    CHECK(model_popular_parse(&arr, 3, &pop, &n) == 0 && n == 0 && pop != NULL);
+    neighbour_list_free(pop, n);
+    /* other shapes: an odd count, an element that is not a string, an
+     * error reply */
+    arr.elements = 3;
+    CHECK(model_popular_parse(&arr, 1, &pop, &n) == -1 && pop == NULL && n == 0);
+    arr.elements = 4;
+    e[3] = (redisReply){.type = REDIS_REPLY_INTEGER, .integer = 3};
+    CHECK(model_popular_parse(&arr, 1, &pop, &n) == -1 && pop == NULL && n == 0);
+    redisReply err = {.type = REDIS_REPLY_ERROR, .len = 9, .str = (char *)"WRONGTYPE"};
+    CHECK(model_popular_parse(&err, 1, &pop, &n) == -1 && pop == NULL);
 }
 
 int main(void)
@@ -1182,6 +1235,7 @@ int main(void)
     RUN(score_pair_zero_and_negative);
     RUN(score_candidates_blend_exclude_fill);
     RUN(score_candidates_measure_ties_and_popular_only);
+    RUN(popular_parse_stops_below_k_and_refuses_other_shapes);
     printf("%d failed\n", unit_failures);
     return unit_failures != 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "cooc.h"
+#include "dict.h"
 #include "history.h"
 #include "model.h"
 #include "names.h"
@@ -1156,6 +1157,109 @@ TEST(score_candidates_measure_ties_and_popular_only)
     candidates_free(c, nc);
 }
 
+/* A patron at the privacy.history_max bound (10,000 titles) asks about w:
+ * every title of their history is left out, and only those: titles that
+ * differ from one by a byte, a case or a suffix, and titles equal to one
+ * up to its length, stay. */
+TEST(score_candidates_exclude_large_history_exactly)
+{
+    enum { HISTORY = 10000, NEIGHBOURS = 100, RECENT = 5, POPULAR = 40 };
+    char **hist = calloc(HISTORY, sizeof *hist);
+    const char **exclude = calloc(HISTORY, sizeof *exclude);
+    if (!hist || !exclude)
+        abort();
+    for (size_t i = 0; i < HISTORY; i++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "rec-%05zu", (i * 7919) % HISTORY);  /* not in order */
+        exclude[i] = hist[i] = xstrdup(buf);
+    }
+    /* Neighbours: even ones borrowed (some among the history's first,
+     * some its last), odd ones look-alikes that were not. */
+    static const char *const alike[] = {"rec-%05zux", "Rec-%05zu", "rec-%04zu", "rec-%05zu-",
+                                        "rec_%05zu", "rec-%06zu"};
+    struct neighbour l[RECENT + 1][NEIGHBOURS];
+    struct neighbours *nbs[RECENT + 1];
+    double weight[RECENT + 1];
+    char names[RECENT + 1][NEIGHBOURS][32];
+    size_t kept_want = 0;
+    for (size_t k = 0; k <= RECENT; k++) {
+        for (size_t j = 0; j < NEIGHBOURS; j++) {
+            size_t at = (k * NEIGHBOURS + j) * 16 % HISTORY;
+            if (j % 2 == 0)
+                snprintf(names[k][j], sizeof names[k][j], "%s", hist[j % 4 == 0 ? at : HISTORY - 1 - at]);
+            else
+                snprintf(names[k][j], sizeof names[k][j], alike[j / 2 % 6],
+                         (k * NEIGHBOURS + j) % HISTORY);
+            l[k][j] = (struct neighbour){names[k][j], (uint32_t)(1000 - j), 50};
+        }
+        char rec[32];
+        snprintf(rec, sizeof rec, "asked-%zu", k);
+        nbs[k] = nb_new(rec, 50, l[k], NEIGHBOURS);
+        weight[k] = k ? score_recent_weight(k - 1) : 1;
+    }
+    /* What is expected: the look-alikes, each once, and no history title. */
+    struct dict *want = dict_new();
+    for (size_t k = 0; want && k <= RECENT; k++)
+        for (size_t j = 1; j < NEIGHBOURS; j += 2)
+            if (!dict_get(want, names[k][j]) && dict_set(want, names[k][j], (void *)1, NULL) == 0)
+                kept_want++;
+    CHECK(want != NULL && kept_want > 250);
+    struct neighbour pop[POPULAR];
+    char popnames[POPULAR][32];
+    for (size_t j = 0; j < POPULAR; j++) {
+        if (j % 2 == 0)
+            snprintf(popnames[j], sizeof popnames[j], "%s", hist[HISTORY / 2 + j]);
+        else
+            snprintf(popnames[j], sizeof popnames[j], "pop-%zu", j);
+        pop[j] = (struct neighbour){popnames[j], 0, (uint32_t)(900 - j)};
+    }
+    struct candidate *c = NULL;
+    size_t nc = 0;
+    CHECK(score_candidates(nbs, weight, RECENT + 1, SCORE_RAW, pop, POPULAR, 1000, exclude,
+                           HISTORY, 10000, &c, &nc) == 0);
+    CHECK(nc == kept_want + POPULAR / 2);
+    size_t also = 0, popular = 0, wrong = 0;
+    for (size_t i = 0; i < nc; i++) {
+        if (c[i].reason == REASON_ALSO_BORROWED) {
+            also++;
+            wrong += !dict_get(want, c[i].record);
+        } else {
+            popular++;
+            wrong += strncmp(c[i].record, "pop-", 4) != 0;
+        }
+    }
+    CHECK(also == kept_want && popular == POPULAR / 2 && wrong == 0);
+    candidates_free(c, nc);
+    /* Without the history, its titles come back: the set decides. */
+    CHECK(score_candidates(nbs, weight, RECENT + 1, SCORE_RAW, pop, POPULAR, 1000, exclude,
+                           0, 10000, &c, &nc) == 0);
+    CHECK(nc > kept_want + POPULAR);
+    candidates_free(c, nc);
+    /* And with the history less one title (a neighbour's, moved to the
+     * end), that one is back. */
+    const char *last = names[0][2];
+    for (size_t i = 0; i < HISTORY; i++) {
+        if (strcmp(exclude[i], last) == 0) {
+            exclude[i] = exclude[HISTORY - 1];
+            exclude[HISTORY - 1] = last;
+        }
+    }
+    int back = 0;
+    CHECK(score_candidates(nbs, weight, RECENT + 1, SCORE_RAW, pop, POPULAR, 1000, exclude,
+                           HISTORY - 1, 10000, &c, &nc) == 0);
+    for (size_t i = 0; i < nc; i++)
+        back += strcmp(c[i].record, last) == 0;
+    CHECK(back == 1);
+    candidates_free(c, nc);
+    dict_free(want, NULL);
+    for (size_t k = 0; k <= RECENT; k++)
+        neighbours_unref(nbs[k]);
+    for (size_t i = 0; i < HISTORY; i++)
+        free(hist[i]);
+    free(hist);
+    free(exclude);
+}
+
 /* ---- the popular list (model.h), as the daemon and eval read it ------------- */
 
 static redisReply str_reply(const char *s)
@@ -1235,6 +1339,7 @@ int main(void)
     RUN(score_pair_zero_and_negative);
     RUN(score_candidates_blend_exclude_fill);
     RUN(score_candidates_measure_ties_and_popular_only);
+    RUN(score_candidates_exclude_large_history_exactly);
     RUN(popular_parse_stops_below_k_and_refuses_other_shapes);
     printf("%d failed\n", unit_failures);
     return unit_failures != 0;

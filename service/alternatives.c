@@ -1,7 +1,8 @@
 /* alternatives.c: the on-loan moment; see alternatives.h.
  *
- *   1. at once, in parallel: the wanted record from the catalogue, and its
- *      co-occurring titles (and popular ones) from Redis; with patron=,
+ *   1. at once, in parallel: the wanted record from the catalogue, its
+ *      co-occurring titles from Redis and the model's totals (patrons and
+ *      popular titles: one read for the whole daemon, see model.h); with patron=,
  *      also the patron's history and the neighbours of their most recent
  *      titles (model.history_titles), blended in as score.h says, and
  *      every title they borrowed left out;
@@ -52,7 +53,8 @@ struct alt_request {
     /* phase 1 */
     struct catalogue_lookup *title_lookup;
     struct model_read *cooc_read;
-    int title_settled, cooc_settled;
+    struct model_totals_wait *totals_wait;
+    int title_settled, cooc_settled, totals_settled;
     enum lookup_status title_status;
     struct bib *bib;                /* one reference, when found */
     const char *title_error;
@@ -70,6 +72,7 @@ struct alt_request {
 
     /* phase 2 */
     struct neighbours *nb;          /* one reference, when read */
+    struct model_totals *totals;    /* likewise */
     struct candidate *cands;        /* scored from nb (owned): also_borrowed, then popular */
     size_t ncands, ncooc;           /* all of them; the also_borrowed ones */
     struct catalogue_lookup *cands_lookup;
@@ -106,6 +109,7 @@ static void alt_request_free(struct alt_request *r)
     catalogue_lookup_cancel(r->title_lookup);
     catalogue_lookup_cancel(r->cands_lookup);
     model_read_cancel(r->cooc_read);
+    model_totals_wait_cancel(r->totals_wait);
     store_op_cancel(r->log_op);
     if (r->deadline)
         event_free(r->deadline);
@@ -121,6 +125,7 @@ static void alt_request_free(struct alt_request *r)
     free(r->found_bibs);
     candidates_free(r->found, r->nfound);
     neighbours_unref(r->nb);
+    model_totals_unref(r->totals);
     candidates_free(r->cands, r->ncands);
     store_op_cancel(r->history_op);
     for (size_t i = 0; i < r->nrecent; i++) {
@@ -279,10 +284,13 @@ static struct answer *make_answer(struct alt_request *r)
     ans->len = strlen(text) - 1;       /* without the closing brace */
     text[ans->len] = '\0';
     ans->body = text;
-    /* Fresh while every fact in it is: catalogue records and the model read. */
+    /* Fresh while every fact in it is: catalogue records and the model reads. */
     ans->expires_ms = oldest == UINT64_MAX ? 0 : oldest + (uint64_t)cc->cache_ms;
-    if (r->nb && r->nb->fetched_ms + (uint64_t)r->srv->cfg->model_cache_ms < ans->expires_ms)
-        ans->expires_ms = r->nb->fetched_ms + (uint64_t)r->srv->cfg->model_cache_ms;
+    uint64_t model_ms = (uint64_t)r->srv->cfg->model_cache_ms;
+    if (r->nb && r->nb->fetched_ms + model_ms < ans->expires_ms)
+        ans->expires_ms = r->nb->fetched_ms + model_ms;
+    if (r->totals && r->totals->fetched_ms + model_ms < ans->expires_ms)
+        ans->expires_ms = r->totals->fetched_ms + model_ms;
     return ans;
 }
 
@@ -478,7 +486,7 @@ static void score_now(struct alt_request *r);
 /* Both halves of phase 1 are in: say 404, or look the candidates up. */
 static void lookup_settled(struct alt_request *r)
 {
-    if (!r->title_settled || !r->cooc_settled || !r->history_settled)
+    if (!r->title_settled || !r->cooc_settled || !r->totals_settled || !r->history_settled)
         return;
     if (r->title_status == LOOKUP_NOT_FOUND) {
         alt_request_finish(r, 404, json_pack("{s:s, s:s, s:s}", "error",
@@ -508,15 +516,18 @@ static void title_looked_up(const struct lookup_result *res, size_t n, void *arg
     lookup_settled(r);
 }
 
-/* The candidates, once the wanted title's neighbours (and the patron's
- * recent titles' ones) are in: the wanted title counts 1, the patron's
- * most recent title 1/2, the one before 1/3, and so on. */
+/* The candidates, once the wanted title's neighbours, the totals (and
+ * the patron's recent titles' neighbours) are in: the wanted title counts
+ * 1, the patron's most recent title 1/2, the one before 1/3, and so on.
+ * Without the neighbours or the totals (whose patron count every measure
+ * needs) there are none from the model. */
 static void score_now(struct alt_request *r)
 {
     const struct config *cfg = r->srv->cfg;
     struct neighbours *nb = r->nb;
+    const struct model_totals *t = r->totals;
     r->ncooc = 0;
-    if (!nb)
+    if (!nb || !t)
         return;
     struct neighbours **nbs = malloc((1 + r->nrecent) * sizeof *nbs);
     double *weight = malloc((1 + r->nrecent) * sizeof *weight);
@@ -533,7 +544,7 @@ static void score_now(struct alt_request *r)
     }
     if (!nbs || !weight ||
         score_candidates(nbs, weight, n, (enum score_measure)cfg->catalogues[r->cat_index].scoring,
-                         nb->popular, nb->npopular, nb->patrons,
+                         t->popular, t->npopular, t->patrons,
                          (const char *const *)r->borrowed, r->nborrowed,
                          (size_t)cfg->max_candidates, &r->cands, &r->ncands) < 0)
         degrade(r, "out_of_memory");
@@ -645,6 +656,17 @@ static void neighbours_read(struct neighbours *nb, const char *error, void *arg)
     lookup_settled(r);
 }
 
+static void totals_read(struct model_totals *t, const char *error, void *arg)
+{
+    struct alt_request *r = arg;
+    r->totals_wait = NULL;
+    if (!t)
+        degrade(r, strcmp(error, "redis_timeout") == 0 ? "redis_timeout" : "redis_unavailable");
+    r->totals = t;
+    r->totals_settled = 1;
+    lookup_settled(r);
+}
+
 static void deadline_passed(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -664,7 +686,7 @@ static void deadline_passed(evutil_socket_t fd, short what, void *arg)
                                                  "field", "record", "record", r->p.record));
             return;
         }
-        if (!r->cooc_settled || !r->history_settled)
+        if (!r->cooc_settled || !r->totals_settled || !r->history_settled)
             degrade(r, "redis_timeout");
         break;
     case PHASE_CANDIDATES:
@@ -752,6 +774,12 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
         neighbours_settle(r, nb);
     } else if (!(r->cooc_read = model_read(srv->model, r->p.record, neighbours_read, r))) {
         neighbours_settle(r, NULL);
+        degrade(r, "redis_unavailable");
+    }
+    if ((r->totals = model_totals_cached(srv->model))) {
+        r->totals_settled = 1;
+    } else if (!(r->totals_wait = model_totals_read(srv->model, totals_read, r))) {
+        r->totals_settled = 1;
         degrade(r, "redis_unavailable");
     }
 }

@@ -182,23 +182,15 @@ static void want(struct eval *ev, struct dict *asked, const char *record)
 
 /* Replies are borrowed for the callback: each reader takes what it needs. */
 
+/* The daemon's own parser (model.h); ev->popular stays NULL on failure. */
 static void popular_read(redisReply *reply, const char *error, void *arg)
 {
     struct eval *ev = arg;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
-        fprintf(stderr, "eval: reading the popular records: %s\n", error ? error : "unexpected reply");
-        return;
-    }
-    if (!(ev->popular = calloc(reply->elements / 2 + 1, sizeof *ev->popular)))
-        return;
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-        uint32_t count = (uint32_t)strtoul(reply->element[i + 1]->str, NULL, 10);
-        if (count < (uint32_t)ev->cfg->min_patrons)
-            break;          /* most borrowed first: the rest are rarer still */
-        if (!(ev->popular[ev->npopular].record = strdup(reply->element[i]->str)))
-            break;
-        ev->popular[ev->npopular++].borrowers = count;
-    }
+    if (!reply || model_popular_parse(reply, (uint32_t)ev->cfg->min_patrons, &ev->popular,
+                                      &ev->npopular) < 0)
+        fprintf(stderr, "eval: reading the popular records: %s\n",
+                error ? error : reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                                 : "unexpected reply or out of memory");
 }
 
 static void patrons_read(redisReply *reply, const char *error, void *arg)

@@ -1,9 +1,10 @@
 /* model.c: see model.h.
  *
- * A read is two round trips: first the record's co-occurrence list, its
- * own count, the number of patrons and the popular records (one
- * MULTI/EXEC); then the counts of the neighbours kept (ZMSCORE), which
- * every measure but raw needs. */
+ * A record's read is two round trips: first its co-occurrence list and
+ * its own count (one MULTI/EXEC); then the counts of the neighbours kept
+ * (ZMSCORE), which every measure but raw needs. The totals (the number of
+ * patrons and the popular records) are one MULTI/EXEC of their own, read
+ * at most once per model.cache_ms for the whole daemon. */
 #include "model.h"
 
 #include <stdlib.h>
@@ -14,10 +15,19 @@
 #include "log.h"
 #include "ttl_cache.h"
 
+struct model_totals_wait {
+    struct model_totals_wait *next, **pprev;    /* in the list of waiters */
+    model_totals_cb *cb;
+    void *arg;
+};
+
 struct model {
     struct store *st;
     const struct config *cfg;
     struct ttl_cache *cache;    /* record -> struct neighbours (one ref) */
+    struct model_totals *totals;            /* the last good read (one ref), or NULL */
+    struct store_op *totals_op;             /* the totals read in flight, or NULL */
+    struct model_totals_wait *waiters;      /* who waits for it */
 };
 
 struct model_read {
@@ -50,6 +60,10 @@ void model_free(struct model *m)
 {
     if (!m)
         return;
+    store_op_cancel(m->totals_op);
+    while (m->waiters)
+        model_totals_wait_cancel(m->waiters);
+    model_totals_unref(m->totals);
     ttl_cache_free(m->cache);
     free(m);
 }
@@ -67,10 +81,9 @@ static void cache_put(struct model *m, const char *record, struct neighbours *nb
                       nb->fetched_ms + (uint64_t)m->cfg->model_cache_ms, monotonic_ms());
 }
 
-/* What the two reads said of record (popular: ZREVRANGE's reply). */
+/* What the first read said of record. */
 static struct neighbours *model_parse(const struct config *cfg, const char *record,
-                                      const char *co, size_t co_len, const char *borrowers,
-                                      const char *patrons, const redisReply *popular)
+                                      const char *co, size_t co_len, const char *borrowers)
 {
     struct cooc_list list;
     struct neighbours *nb = calloc(1, sizeof *nb);
@@ -79,7 +92,6 @@ static struct neighbours *model_parse(const struct config *cfg, const char *reco
     nb->refs = 1;
     nb->fetched_ms = monotonic_ms();
     nb->borrowers = borrowers ? (uint32_t)strtoul(borrowers, NULL, 10) : 0;
-    nb->patrons = patrons ? strtoull(patrons, NULL, 10) : 0;
     if (!(nb->record = strdup(record)) || cooc_parse(&list, co ? co : "", co ? co_len : 0) < 0)
         goto fail;
     /* The k threshold first, then the top K (an uncompacted list may
@@ -104,20 +116,6 @@ static struct neighbours *model_parse(const struct config *cfg, const char *reco
     }
     nb->n = list.n;
     cooc_free(&list);
-    size_t npop = popular && popular->type == REDIS_REPLY_ARRAY ? popular->elements / 2 : 0;
-    if (npop && !(nb->popular = calloc(npop, sizeof *nb->popular)))
-        goto fail;
-    for (size_t i = 0; i < npop; i++) {
-        const redisReply *r = popular->element[2 * i], *s = popular->element[2 * i + 1];
-        if (r->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING)
-            goto fail;
-        uint32_t count = (uint32_t)strtod(s->str, NULL);
-        if (count < (uint32_t)cfg->min_patrons)
-            break;              /* sorted: the rest are rarer still */
-        if (!(nb->popular[nb->npopular].record = strdup(r->str)))
-            goto fail;
-        nb->popular[nb->npopular++].borrowers = count;
-    }
     return nb;
 fail:
     neighbours_unref(nb);
@@ -157,24 +155,35 @@ static const char *reply_str(const redisReply *r)
     return r->type == REDIS_REPLY_STRING ? r->str : NULL;
 }
 
-/* EXEC reply: [co list, the record's borrowers, patrons, popular]. */
+/* An error among EXEC's replies (WRONGTYPE: a model of an older layout,
+ * say), or NULL. */
+static const redisReply *refused_reply(const redisReply *reply)
+{
+    for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++)
+        if (reply->element[i]->type == REDIS_REPLY_ERROR)
+            return reply->element[i];
+    return NULL;
+}
+
+static void log_refused(const char *what, const redisReply *refused)
+{
+    log_msg(LOG_ERROR, "model of %s unreadable (%s): a model of another layout? "
+            "delete the prefix's keys and run onloan load again", what, refused->str);
+}
+
+/* EXEC reply: [co list, the record's borrowers]. */
 static void list_done(redisReply *reply, const char *error, void *arg)
 {
     struct model_read *rd = arg;
     const struct config *cfg = rd->m->cfg;
     if (reply) {
-        const redisReply *refused = NULL;       /* WRONGTYPE: an older layout, say */
-        for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements && !refused; i++)
-            if (reply->element[i]->type == REDIS_REPLY_ERROR)
-                refused = reply->element[i];
+        const redisReply *refused = refused_reply(reply);
         if (refused) {
-            log_msg(LOG_ERROR, "model of %s unreadable (%s): a model of another layout? "
-                    "delete the prefix's keys and run onloan load again", rd->record, refused->str);
-        } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 4) {
+            log_refused(rd->record, refused);
+        } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
             const redisReply *co = reply->element[0];
             rd->nb = model_parse(cfg, rd->record, reply_str(co), co->len,
-                                 reply_str(reply->element[1]), reply_str(reply->element[2]),
-                                 reply->element[3]);
+                                 reply_str(reply->element[1]));
         }
         if (!rd->nb) {
             log_msg(LOG_WARN, "co-occurrence of %s not read: %s", rd->record,
@@ -211,19 +220,14 @@ struct model_read *model_read(struct model *m, const char *record, model_cb *cb,
     rd->m = m;
     rd->cb = cb;
     rd->arg = arg;
-    struct rcmd cmds[4] = {{0}};
+    struct rcmd cmds[2] = {{0}};
     int rc = 0;
     rc |= rcmd_addstr(&cmds[0], "GET") | rcmd_addf(&cmds[0], "%sco:%s", pfx, record);
     rc |= rcmd_addstr(&cmds[1], "ZSCORE") | rcmd_addf(&cmds[1], "%spop", pfx) |
           rcmd_addstr(&cmds[1], record);
-    rc |= rcmd_addstr(&cmds[2], "HGET") | rcmd_addf(&cmds[2], "%smeta", pfx) |
-          rcmd_addstr(&cmds[2], "patrons");
-    rc |= rcmd_addstr(&cmds[3], "ZREVRANGE") | rcmd_addf(&cmds[3], "%spop", pfx) |
-          rcmd_addstr(&cmds[3], "0") | rcmd_addf(&cmds[3], "%d", cfg->max_candidates - 1) |
-          rcmd_addstr(&cmds[3], "WITHSCORES");
     if (!rc)
-        rd->op = store_exec(m->st, cmds, 4, list_done, rd);
-    for (int i = 0; i < 4; i++)
+        rd->op = store_exec(m->st, cmds, 2, list_done, rd);
+    for (int i = 0; i < 2; i++)
         rcmd_free(&cmds[i]);
     if (rc) {
         free(rd->record);
@@ -241,4 +245,162 @@ void model_read_cancel(struct model_read *rd)
     neighbours_unref(rd->nb);
     free(rd->record);
     free(rd);
+}
+
+/* ---- the totals --------------------------------------------------------------- */
+
+struct model_totals *model_totals_ref(struct model_totals *t)
+{
+    t->refs++;
+    return t;
+}
+
+void model_totals_unref(struct model_totals *t)
+{
+    if (!t || --t->refs > 0)
+        return;
+    neighbour_list_free(t->popular, t->npopular);
+    free(t);
+}
+
+struct model_totals *model_totals_cached(struct model *m)
+{
+    if (m->totals && m->totals->fetched_ms + (uint64_t)m->cfg->model_cache_ms > monotonic_ms())
+        return model_totals_ref(m->totals);
+    model_totals_unref(m->totals);      /* stale: nobody gets it again */
+    m->totals = NULL;
+    return NULL;
+}
+
+/* A count as Redis prints a score ("12", "1e+06"), kept within uint32_t. */
+static uint32_t count_of(const char *s)
+{
+    double v = strtod(s, NULL);
+    return v >= 4294967295.0 ? UINT32_MAX : v > 0 ? (uint32_t)v : 0;
+}
+
+int model_popular_parse(const redisReply *reply, uint32_t min_patrons, struct neighbour **out,
+                        size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2)
+        return -1;
+    struct neighbour *pop = calloc(reply->elements / 2 + 1, sizeof *pop);
+    size_t np = 0;
+    if (!pop)
+        return -1;
+    for (size_t i = 0; i < reply->elements; i += 2) {
+        const redisReply *r = reply->element[i], *s = reply->element[i + 1];
+        if (r->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING)
+            goto fail;
+        uint32_t count = count_of(s->str);
+        if (count < min_patrons)
+            break;              /* most borrowed first: the rest are rarer still */
+        if (!(pop[np].record = strdup(r->str)))
+            goto fail;
+        pop[np++].borrowers = count;
+    }
+    *out = pop;
+    *n = np;
+    return 0;
+fail:
+    neighbour_list_free(pop, np);
+    return -1;
+}
+
+/* EXEC reply: [patrons, popular]. NULL when it is not that. */
+static struct model_totals *totals_parse(const struct config *cfg, const redisReply *reply)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+        return NULL;
+    const char *patrons = reply_str(reply->element[0]);
+    struct model_totals *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->refs = 1;
+    t->fetched_ms = monotonic_ms();
+    t->patrons = patrons ? strtoull(patrons, NULL, 10) : 0;
+    if (model_popular_parse(reply->element[1], (uint32_t)cfg->min_patrons, &t->popular,
+                            &t->npopular) < 0) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void totals_done(redisReply *reply, const char *error, void *arg)
+{
+    struct model *m = arg;
+    struct model_totals *t = NULL;
+    m->totals_op = NULL;
+    if (reply) {
+        const redisReply *refused = refused_reply(reply);
+        if (refused)
+            log_refused("the totals (patrons, popular)", refused);
+        else if (!(t = totals_parse(m->cfg, reply)))
+            log_msg(LOG_WARN, "patron count and popular records not read: %s",
+                    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        if (!t)
+            error = "redis_unavailable";
+    }
+    if (t && m->cfg->model_cache_ms > 0) {
+        model_totals_unref(m->totals);
+        m->totals = model_totals_ref(t);
+    }
+    /* The waiters are taken out first: a callback that asks again starts
+     * a read of its own, and may cancel another waiter still here. */
+    struct model_totals_wait *pending = m->waiters;
+    m->waiters = NULL;
+    if (pending)
+        pending->pprev = &pending;
+    while (pending) {
+        model_totals_cb *cb = pending->cb;
+        void *cb_arg = pending->arg;
+        model_totals_wait_cancel(pending);
+        cb(t ? model_totals_ref(t) : NULL, t ? NULL : error, cb_arg);
+    }
+    model_totals_unref(t);
+}
+
+struct model_totals_wait *model_totals_read(struct model *m, model_totals_cb *cb, void *arg)
+{
+    struct model_totals_wait *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->cb = cb;
+    w->arg = arg;
+    if (!m->totals_op) {
+        const char *pfx = m->cfg->redis_prefix;
+        struct rcmd cmds[2] = {{0}};
+        int rc = rcmd_addstr(&cmds[0], "HGET") | rcmd_addf(&cmds[0], "%smeta", pfx) |
+                 rcmd_addstr(&cmds[0], "patrons");
+        rc |= rcmd_addstr(&cmds[1], "ZREVRANGE") | rcmd_addf(&cmds[1], "%spop", pfx) |
+              rcmd_addstr(&cmds[1], "0") | rcmd_addf(&cmds[1], "%d", m->cfg->max_candidates - 1) |
+              rcmd_addstr(&cmds[1], "WITHSCORES");
+        if (!rc)
+            m->totals_op = store_exec(m->st, cmds, 2, totals_done, m);
+        rcmd_free(&cmds[0]);
+        rcmd_free(&cmds[1]);
+        if (rc) {
+            free(w);
+            return NULL;
+        }
+    }
+    w->next = m->waiters;
+    if (w->next)
+        w->next->pprev = &w->next;
+    w->pprev = &m->waiters;
+    m->waiters = w;
+    return w;
+}
+
+void model_totals_wait_cancel(struct model_totals_wait *w)
+{
+    if (!w)
+        return;
+    *w->pprev = w->next;
+    if (w->next)
+        w->next->pprev = w->pprev;
+    free(w);
 }

@@ -1,5 +1,5 @@
 /* model.h: reading the loan model ("patrons who borrowed this also
- * borrowed") from Redis, with a short in-process cache.
+ * borrowed") from Redis, with short in-process caches.
  *
  * Key layout (prefix from config, default "onloan:"; README has it all):
  *   co:<record>   string  "<other> <count>\n" lines: distinct patrons who
@@ -7,7 +7,12 @@
  *   pop           zset    record -> distinct patrons who borrowed it
  *   meta          hash    patrons, loans, repeats, duplicates, ...
  * A pair shared by fewer than privacy.min_patrons patrons is never read:
- * it is dropped here, before anything can score or show it. */
+ * it is dropped here, before anything can score or show it.
+ *
+ * Two kinds of read: a record's neighbours (model_read, cached per record)
+ * and what is model-wide, the number of patrons and the most borrowed
+ * records (model_totals_read: one entry for the whole daemon). Both are
+ * kept model.cache_ms; a failed read is never kept. */
 #ifndef ONLOAN_MODEL_H
 #define ONLOAN_MODEL_H
 
@@ -32,5 +37,44 @@ typedef void model_cb(struct neighbours *nb, const char *error, void *arg);
  * NULL only when out of memory. */
 struct model_read *model_read(struct model *m, const char *record, model_cb *cb, void *arg);
 void model_read_cancel(struct model_read *rd);
+
+/* What is the same for every record's answer. */
+struct model_totals {
+    int refs;
+    uint64_t fetched_ms;
+    uint64_t patrons;           /* patrons in the model (meta patrons) */
+    struct neighbour *popular;  /* most borrowed first, each by >= min_patrons
+                                 * (both = 0); at most limits.max_candidates */
+    size_t npopular;
+};
+
+struct model_totals *model_totals_ref(struct model_totals *t);
+void model_totals_unref(struct model_totals *t);
+
+/* The totals if read less than model.cache_ms ago (a new reference), or
+ * NULL. */
+struct model_totals *model_totals_cached(struct model *m);
+
+struct model_totals_wait;
+/* t is a new reference (caller unrefs), or NULL with error set
+ * ("redis_unavailable", "redis_timeout"). */
+typedef void model_totals_cb(struct model_totals *t, const char *error, void *arg);
+/* Waits for the totals from Redis: joins the read in flight if there is
+ * one, else starts it, so that however many callers miss at once Redis is
+ * asked once (and the result kept for model.cache_ms). Never calls back
+ * from inside. Returns NULL only when out of memory. */
+struct model_totals_wait *model_totals_read(struct model *m, model_totals_cb *cb, void *arg);
+/* cb will not be called; the read itself goes on for the others (and the
+ * cache). */
+void model_totals_wait_cancel(struct model_totals_wait *w);
+
+/* The one parser of the popular list: a ZREVRANGE <prefix>pop ...
+ * WITHSCORES reply (most borrowed first) to the records borrowed by at
+ * least min_patrons patrons, stopping at the first one borrowed by fewer.
+ * On success *out is an array of *n (never NULL, even when *n is 0; the
+ * caller frees it with neighbour_list_free). Returns -1 for a reply of
+ * another shape or when out of memory, with *out NULL. */
+int model_popular_parse(const redisReply *reply, uint32_t min_patrons, struct neighbour **out,
+                        size_t *n);
 
 #endif

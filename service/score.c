@@ -77,7 +77,7 @@ struct neighbours *neighbours_ref(struct neighbours *nb)
     return nb;
 }
 
-static void neighbour_list_free(struct neighbour *list, size_t n)
+void neighbour_list_free(struct neighbour *list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(list[i].record);
@@ -89,7 +89,6 @@ void neighbours_unref(struct neighbours *nb)
     if (!nb || --nb->refs > 0)
         return;
     neighbour_list_free(nb->list, nb->n);
-    neighbour_list_free(nb->popular, nb->npopular);
     free(nb->record);
     free(nb);
 }
@@ -107,16 +106,21 @@ static int by_score(const void *x, const void *y)
     return strcmp(a->record, b->record);
 }
 
-static int excluded(struct neighbours *const *nbs, size_t n, const char *const *exclude,
-                    size_t n_exclude, const char *record)
+/* The records never to return, as a set: the ones asked about and the
+ * exclude list (a patron's whole history: up to privacy.history_max,
+ * 10,000 titles, each of which a linear search would compare with every
+ * candidate). NULL when out of memory. */
+static struct dict *left_out(struct neighbours *const *nbs, size_t n, const char *const *exclude,
+                             size_t n_exclude)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(nbs[i]->record, record) == 0)
-            return 1;
-    for (size_t i = 0; i < n_exclude; i++)
-        if (strcmp(exclude[i], record) == 0)
-            return 1;
-    return 0;
+    struct dict *set = dict_new();
+    for (size_t i = 0; set && i < n + n_exclude; i++) {
+        if (dict_set(set, i < n ? nbs[i]->record : exclude[i - n], (void *)1, NULL) < 0) {
+            dict_free(set, NULL);
+            return NULL;
+        }
+    }
+    return set;
 }
 
 int score_candidates(struct neighbours *const *nbs, const double *weight, size_t n,
@@ -125,6 +129,7 @@ int score_candidates(struct neighbours *const *nbs, const double *weight, size_t
                      size_t max, struct candidate **out, size_t *nout)
 {
     struct dict *at = dict_new();       /* record -> index + 1 in sc */
+    struct dict *skip = left_out(nbs, n, exclude, n_exclude);
     size_t total = 0, longest = 0, nsc = 0;
     for (size_t i = 0; i < n; i++) {
         total += nbs[i]->n;
@@ -137,7 +142,7 @@ int score_candidates(struct neighbours *const *nbs, const double *weight, size_t
     const char *wanted = n ? nbs[0]->record : "";
     *out = NULL;
     *nout = 0;
-    if (!at || !sc || !val)
+    if (!at || !skip || !sc || !val)
         goto done;
     for (size_t i = 0; i < n; i++) {
         const struct neighbours *nb = nbs[i];
@@ -147,7 +152,7 @@ int score_candidates(struct neighbours *const *nbs, const double *weight, size_t
         double best = 0;
         for (size_t j = 0; j < nb->n; j++) {
             const struct neighbour *e = &nb->list[j];
-            val[j] = score_pair(m, e->both, nb->borrowers, e->borrowers, (double)nb->patrons);
+            val[j] = score_pair(m, e->both, nb->borrowers, e->borrowers, (double)patrons);
             best = val[j] > best ? val[j] : best;
         }
         if (i == 0)
@@ -174,13 +179,13 @@ int score_candidates(struct neighbours *const *nbs, const double *weight, size_t
     if (nsc)
         qsort(sc, nsc, sizeof *sc, by_score);
     for (size_t i = 0; i < nsc && *nout < max; i++)
-        if (!excluded(nbs, n, exclude, n_exclude, sc[i].record) &&
+        if (!dict_get(skip, sc[i].record) &&
             candidates_add(out, nout, wanted, sc[i].record, sc[i].score, REASON_ALSO_BORROWED) < 0)
             goto done;
     for (size_t j = 0; j < npopular && *nout < max; j++) {
         const struct neighbour *e = &popular[j];
         double share = patrons ? (double)e->borrowers / (double)patrons : 0;
-        if (!excluded(nbs, n, exclude, n_exclude, e->record) &&
+        if (!dict_get(skip, e->record) &&
             candidates_add(out, nout, wanted, e->record, share > 1 ? 1 : share, REASON_POPULAR) < 0)
             goto done;
     }
@@ -192,6 +197,7 @@ done:
         *nout = 0;
     }
     dict_free(at, NULL);
+    dict_free(skip, NULL);
     free(sc);
     free(val);
     return rc;

@@ -38,15 +38,14 @@ struct neighbours {
     uint64_t fetched_ms;
     char *record;               /* owned */
     uint32_t borrowers;
-    uint64_t patrons;           /* patrons in the model */
     struct neighbour *list;     /* shared by >= min_patrons; most shared first */
     size_t n;
-    struct neighbour *popular;  /* the most borrowed records (both = 0) */
-    size_t npopular;
 };
 
 struct neighbours *neighbours_ref(struct neighbours *nb);
 void neighbours_unref(struct neighbours *nb);
+/* Frees list[0 .. n) and their records. */
+void neighbour_list_free(struct neighbour *list, size_t n);
 
 /* The weight of a patron's i-th most recent title (0-based, the wanted
  * one left out) in the blend below: 1 / (i + 2), the wanted title
@@ -62,8 +61,10 @@ double score_recent_weight(size_t i);
  * score is exactly the measure; blended, it is in the wanted title's units. Candidates with a positive score
  * come first (REASON_ALSO_BORROWED, best first), then records of popular
  * (most borrowed first; REASON_POPULAR, score = share of patrons who
- * borrowed it) to reach max. Records in nbs[i]->record and in exclude
- * (n_exclude, may be NULL) are left out. Returns -1 when out of memory. */
+ * borrowed it) to reach max. patrons is the model's number of patrons:
+ * n of every measure and the popular share's denominator. Records in
+ * nbs[i]->record and in exclude (n_exclude, may be NULL) are left out.
+ * Returns -1 when out of memory. */
 int score_candidates(struct neighbours *const *nbs, const double *weight, size_t n,
                      enum score_measure m, const struct neighbour *popular, size_t npopular,
                      uint64_t patrons, const char *const *exclude, size_t n_exclude,

@@ -804,25 +804,58 @@ def test_stats_consistent_with_redis(ctx):
         # pairs of >= min_patrons (3): none in this history
         assert int(s["usable_pairs"]) == 0 and int(s["waiting_for_compaction"]) == 0, out
 
+        # A fifth patron borrows A, B and C, then A again (a repeat: one
+        # patron counts once per pair). A-B and B-C reach 3 = min_patrons
+        # distinct patrons, A-C only 2: usable are A->B, B->A, B->C and
+        # C->B, each pair in both its records' lists.
+        more = [("card-1005", "rec-A", T0 + 1 * DAY), ("card-1005", "rec-B", T0 + 2 * DAY),
+                ("card-1005", "rec-C", T0 + 3 * DAY), ("card-1005", "rec-A", T0 + 7 * DAY)]
+        lab.cli("load", lab.write("fifth.csv", csv_text(more)))
+        want = {"rec-A": {"rec-B": 3, "rec-C": 2, "rec-D": 1},
+                "rec-B": {"rec-A": 3, "rec-C": 3, "rec-D": 1},
+                "rec-C": {"rec-A": 2, "rec-B": 3, "rec-D": 1},
+                "rec-D": {"rec-A": 1, "rec-B": 1, "rec-C": 1}}
+        assert lab.all_co() == want, lab.all_co()
+        _, out, _ = lab.cli("stats")
+        s = _stats(out)
+        k = lab.cfg["privacy"]["min_patrons"]
+        assert k == 3, k
+        assert sum(n >= k for counts in want.values() for n in counts.values()) == 4
+        assert int(s["usable_pairs"]) == 4, out
+        assert int(s["kept_pairs"]) == 12 and int(s["patrons"]) == 5, out
+        assert int(s["loans_counted"]) == 13 and int(s["waiting_for_compaction"]) == 0, out
 
-# Toy ratings for onloan eval. Six test users (5 loans each): three films of
-# their own, then A (the query), then the hidden loan: B for four of them,
-# C for two. Four other users borrowed A then B; eight borrowed Z only.
-# Training: A 10 borrowers, Z 8, B 4 (B with A: 4 > min_patrons), C none.
-# Every measure puts B first (the only neighbour of A shared by >= 3), then
-# fills from popularity: Z (A was borrowed). Popularity alone: Z, B.
-#   hit@10 4/6 for all; MRR@10 4/6 for the measures, 4/6 * 1/2 for
-#   popularity; coverage {B, Z} of 21 training titles (18 own + A, B, Z).
+
+# Toy ratings for onloan eval. Six test users (5 or 6 loans each): users 1-4
+# borrow three films of their own, then A (the query), then B (hidden);
+# users 5-6 three of their own, then R, then A (the query), then C (hidden).
+# Four other users borrowed A then B, three R then C, eight Z only.
+# Training: A 10 borrowers, Z 8, R 5, B 4, C 3; pairs of >= min_patrons (3):
+# A-B (4) and R-C (3); A-R (2, users 5-6) is below.
+#   Each measure alone: B first (A's one neighbour), then popularity fills
+#   up (Z, R, C, less what the user borrowed): users 1-4 find B at 1, users
+#   5-6 C at 3 (B, Z, C): hit@10 6/6, MRR@10 (4 + 2/3) / 6 = 0.778.
+#   + history: users 5-6 blend in R (their newest title but the query,
+#   weight 1/2), whose neighbour C comes second (B, C, Z): MRR@10
+#   (4 + 2/2) / 6 = 0.833. Users 1-4's own films have no neighbour of 3.
+#   Popularity alone (Z, R, B, C less what was borrowed): B at 3 for users
+#   1-4, C at 3 for users 5-6: MRR@10 1/3.
+#   Coverage {B, C, R, Z} of 23 training titles (18 own + A, B, C, R, Z).
 def _toy_ratings():
     rows, t = [], T0
     for u in range(1, 7):
         for m in range(3):
             rows.append((u, 1000 + 10 * u + m, t)); t += 60
+        if u >= 5:
+            rows.append((u, 50, t)); t += 60
         rows.append((u, 1, t)); t += 60
         rows.append((u, 2 if u <= 4 else 3, t)); t += 60
     for u in range(11, 15):
         rows.append((u, 1, t)); t += 60
         rows.append((u, 2, t)); t += 60
+    for u in range(31, 34):
+        rows.append((u, 50, t)); t += 60
+        rows.append((u, 3, t)); t += 60
     for u in range(21, 29):
         rows.append((u, 26, t)); t += 60
     return "userId,movieId,rating,timestamp\n" + "".join(
@@ -831,25 +864,30 @@ def _toy_ratings():
 
 def test_eval_on_toy_ratings(ctx):
     text, nrows = _toy_ratings()
-    want = {"popularity": (0.667, 0.333), "raw": (0.667, 0.667), "cosine": (0.667, 0.667),
-            "jaccard": (0.667, 0.667), "llr": (0.667, 0.667)}
+    want = {"popularity": (1.0, 0.333)}
+    for name in ("raw", "cosine", "jaccard", "llr"):
+        want[name] = (1.0, 0.778)
+        want[name + " + history"] = (1.0, 0.833)
     with Lab(ctx, "eval", daemon=False) as lab:
+        assert lab.cfg["model"].get("history_titles", 5) >= 1, lab.cfg["model"]
         path = lab.write("toy-ratings.csv", text)
         for extra in (["--redis", "127.0.0.1:%d" % lab.redis_port], []):
             _, out, _ = lab.cli("eval", *(extra + [path]))
-            assert ("%d loans, 6 test patrons (>= 5 loans), 21 titles in training" % nrows) in out, out
+            assert ("%d loans, 6 test patrons (>= 5 loans), 23 titles in training" % nrows) in out, out
             rows = {}
             for line in out.splitlines():
                 m = re.match(r"^(\w+(?: \+ history)?)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+(\d+)", line)
                 if m:
                     rows[m.group(1)] = tuple(m.group(i) for i in range(2, 6))
-            for name, (hit, mrr) in want.items():
-                for label in (name, name + " + history") if name != "popularity" else (name,):
-                    assert label in rows, "no row %r in: %s" % (label, out)
-                    got = rows[label]
-                    assert (float(got[0]), float(got[1]), float(got[2]), int(got[3])) == \
-                        (hit, mrr, 0.095, 6), "%s: got %s, want hit %s MRR %s coverage 0.095 " \
-                        "users 6:\n%s" % (label, got, hit, mrr, out)
+            assert sorted(rows) == sorted(want), (sorted(rows), out)
+            for label, (hit, mrr) in want.items():
+                got = rows[label]
+                assert (float(got[0]), float(got[1]), float(got[2]), int(got[3])) == \
+                    (hit, mrr, 0.174, 6), "%s: got %s, want hit %s MRR %s coverage 0.174 " \
+                    "users 6:\n%s" % (label, got, hit, mrr, out)
+            # the patron's history is used: each "+ history" row differs
+            for name in ("raw", "cosine", "jaccard", "llr"):
+                assert rows[name + " + history"][1] != rows[name][1], (name, out)
             assert re.search(r"^llr .*\(default\)$", out, re.M), out
             with lab.redis() as r:
                 left = lab.keys(r)

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 
 #include "cooc.h"
+#include "dict.h"
 #include "history.h"
+#include "model.h"
 #include "names.h"
 #include "pairs.h"
 #include "score.h"
@@ -963,7 +965,7 @@ static char *xstrdup(const char *s)
     return d;
 }
 
-static struct neighbours *nb_new(const char *record, uint32_t borrowers, uint64_t patrons,
+static struct neighbours *nb_new(const char *record, uint32_t borrowers,
                                  const struct neighbour *list, size_t n)
 {
     struct neighbours *nb = calloc(1, sizeof *nb);
@@ -972,7 +974,6 @@ static struct neighbours *nb_new(const char *record, uint32_t borrowers, uint64_
     nb->refs = 1;
     nb->record = xstrdup(record);
     nb->borrowers = borrowers;
-    nb->patrons = patrons;
     nb->list = calloc(n ? n : 1, sizeof *nb->list);
     if (!nb->list)
         abort();
@@ -1008,7 +1009,7 @@ TEST(score_candidates_blend_exclude_fill)
     static const struct neighbour pop[] = {
         {"p1", 0, 50}, {"x", 0, 40}, {"w", 0, 20}, {"ex", 0, 90}, {"w2", 0, 30}, {"p2", 0, 30},
         {"p3", 0, 250}};
-    struct neighbours *nbs[2] = {nb_new("w", 20, 100, l0, 5), nb_new("w2", 30, 100, l1, 3)};
+    struct neighbours *nbs[2] = {nb_new("w", 20, l0, 5), nb_new("w2", 30, l1, 3)};
     const double weight[2] = {1.0, 0.5};
     const char *const exclude[] = {"ex"};
     struct candidate *c = NULL;
@@ -1100,7 +1101,7 @@ TEST(score_candidates_measure_ties_and_popular_only)
      * also_borrowed; alone, the others score their G^2. */
     static const struct neighbour l[] = {{"neg", 1, 5000}, {"pos", 10, 20}, {"b", 5, 10},
                                          {"a", 5, 10}};
-    struct neighbours *nb = nb_new("w", 20, 10030, l, 4);
+    struct neighbours *nb = nb_new("w", 20, l, 4);
     CHECK(neighbours_ref(nb) == nb && nb->refs == 2);
     neighbours_unref(nb);
     CHECK(nb->refs == 1);
@@ -1135,7 +1136,7 @@ TEST(score_candidates_measure_ties_and_popular_only)
      * popular list fills in. */
     static const struct neighbour negs[] = {{"neg", 1, 5000}, {"neg2", 2, 6000}};
     static const struct neighbour pop[] = {{"p1", 0, 7}, {"p2", 0, 3}};
-    nb = nb_new("w", 20, 10030, negs, 2);
+    nb = nb_new("w", 20, negs, 2);
     CHECK(score_candidates(&nb, &one, 1, SCORE_LLR, pop, 2, 10, NULL, 0, 10, &c, &nc) == 0);
     CHECK(nc == 2);
     if (nc == 2)
@@ -1154,6 +1155,162 @@ TEST(score_candidates_measure_ties_and_popular_only)
     if (nc == 1)
         CHECK(cand_is(&c[0], "p1", 0, REASON_POPULAR));
     candidates_free(c, nc);
+}
+
+/* A patron at the privacy.history_max bound (10,000 titles) asks about w:
+ * every title of their history is left out, and only those: titles that
+ * differ from one by a byte, a case or a suffix, and titles equal to one
+ * up to its length, stay. */
+TEST(score_candidates_exclude_large_history_exactly)
+{
+    enum { HISTORY = 10000, NEIGHBOURS = 100, RECENT = 5, POPULAR = 40 };
+    char **hist = calloc(HISTORY, sizeof *hist);
+    const char **exclude = calloc(HISTORY, sizeof *exclude);
+    if (!hist || !exclude)
+        abort();
+    for (size_t i = 0; i < HISTORY; i++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "rec-%05zu", (i * 7919) % HISTORY);  /* not in order */
+        exclude[i] = hist[i] = xstrdup(buf);
+    }
+    /* Neighbours: even ones borrowed (some among the history's first,
+     * some its last), odd ones look-alikes that were not. */
+    static const char *const alike[] = {"rec-%05zux", "Rec-%05zu", "rec-%04zu", "rec-%05zu-",
+                                        "rec_%05zu", "rec-%06zu"};
+    struct neighbour l[RECENT + 1][NEIGHBOURS];
+    struct neighbours *nbs[RECENT + 1];
+    double weight[RECENT + 1];
+    char names[RECENT + 1][NEIGHBOURS][32];
+    size_t kept_want = 0;
+    for (size_t k = 0; k <= RECENT; k++) {
+        for (size_t j = 0; j < NEIGHBOURS; j++) {
+            size_t at = (k * NEIGHBOURS + j) * 16 % HISTORY;
+            if (j % 2 == 0)
+                snprintf(names[k][j], sizeof names[k][j], "%s", hist[j % 4 == 0 ? at : HISTORY - 1 - at]);
+            else
+                snprintf(names[k][j], sizeof names[k][j], alike[j / 2 % 6],
+                         (k * NEIGHBOURS + j) % HISTORY);
+            l[k][j] = (struct neighbour){names[k][j], (uint32_t)(1000 - j), 50};
+        }
+        char rec[32];
+        snprintf(rec, sizeof rec, "asked-%zu", k);
+        nbs[k] = nb_new(rec, 50, l[k], NEIGHBOURS);
+        weight[k] = k ? score_recent_weight(k - 1) : 1;
+    }
+    /* What is expected: the look-alikes, each once, and no history title. */
+    struct dict *want = dict_new();
+    for (size_t k = 0; want && k <= RECENT; k++)
+        for (size_t j = 1; j < NEIGHBOURS; j += 2)
+            if (!dict_get(want, names[k][j]) && dict_set(want, names[k][j], (void *)1, NULL) == 0)
+                kept_want++;
+    CHECK(want != NULL && kept_want > 250);
+    struct neighbour pop[POPULAR];
+    char popnames[POPULAR][32];
+    for (size_t j = 0; j < POPULAR; j++) {
+        if (j % 2 == 0)
+            snprintf(popnames[j], sizeof popnames[j], "%s", hist[HISTORY / 2 + j]);
+        else
+            snprintf(popnames[j], sizeof popnames[j], "pop-%zu", j);
+        pop[j] = (struct neighbour){popnames[j], 0, (uint32_t)(900 - j)};
+    }
+    struct candidate *c = NULL;
+    size_t nc = 0;
+    CHECK(score_candidates(nbs, weight, RECENT + 1, SCORE_RAW, pop, POPULAR, 1000, exclude,
+                           HISTORY, 10000, &c, &nc) == 0);
+    CHECK(nc == kept_want + POPULAR / 2);
+    size_t also = 0, popular = 0, wrong = 0;
+    for (size_t i = 0; i < nc; i++) {
+        if (c[i].reason == REASON_ALSO_BORROWED) {
+            also++;
+            wrong += !dict_get(want, c[i].record);
+        } else {
+            popular++;
+            wrong += strncmp(c[i].record, "pop-", 4) != 0;
+        }
+    }
+    CHECK(also == kept_want && popular == POPULAR / 2 && wrong == 0);
+    candidates_free(c, nc);
+    /* Without the history, its titles come back: the set decides. */
+    CHECK(score_candidates(nbs, weight, RECENT + 1, SCORE_RAW, pop, POPULAR, 1000, exclude,
+                           0, 10000, &c, &nc) == 0);
+    CHECK(nc > kept_want + POPULAR);
+    candidates_free(c, nc);
+    /* And with the history less one title (a neighbour's, moved to the
+     * end), that one is back. */
+    const char *last = names[0][2];
+    for (size_t i = 0; i < HISTORY; i++) {
+        if (strcmp(exclude[i], last) == 0) {
+            exclude[i] = exclude[HISTORY - 1];
+            exclude[HISTORY - 1] = last;
+        }
+    }
+    int back = 0;
+    CHECK(score_candidates(nbs, weight, RECENT + 1, SCORE_RAW, pop, POPULAR, 1000, exclude,
+                           HISTORY - 1, 10000, &c, &nc) == 0);
+    for (size_t i = 0; i < nc; i++)
+        back += strcmp(c[i].record, last) == 0;
+    CHECK(back == 1);
+    candidates_free(c, nc);
+    dict_free(want, NULL);
+    for (size_t k = 0; k <= RECENT; k++)
+        neighbours_unref(nbs[k]);
+    for (size_t i = 0; i < HISTORY; i++)
+        free(hist[i]);
+    free(hist);
+    free(exclude);
+}
+
+/* ---- the popular list (model.h), as the daemon and eval read it ------------- */
+
+static redisReply str_reply(const char *s)
+{
+    return (redisReply){.type = REDIS_REPLY_STRING, .len = strlen(s), .str = (char *)s};
+}
+
+TEST(popular_parse_stops_below_k_and_refuses_other_shapes)
+{
+    /* ZREVRANGE pop 0 N WITHSCORES: most borrowed first; scores as Redis
+     * prints them. */
+    redisReply e[8] = {str_reply("f1"), str_reply("1e+06"), str_reply("f2"), str_reply("3"),
+                       str_reply("f3"), str_reply("2"), str_reply("f4"), str_reply("3")};
+    redisReply *el[8];
+    for (size_t i = 0; i < 8; i++)
+        el[i] = &e[i];
+    redisReply arr = {.type = REDIS_REPLY_ARRAY, .elements = 8, .element = el};
+    struct neighbour *pop = NULL;
+    size_t n = 99;
+    /* k = 3: f3 (2 borrowers) ends the list, f4 after it is not read */
+    CHECK(model_popular_parse(&arr, 3, &pop, &n) == 0);
+    CHECK(n == 2 && pop != NULL);
+    if (n == 2) {
+        CHECK_STR(pop[0].record, "f1");
+        CHECK(pop[0].borrowers == 1000000 && pop[0].both == 0);
+        CHECK_STR(pop[1].record, "f2");
+        CHECK(pop[1].borrowers == 3);
+    }
+    neighbour_list_free(pop, n);
+    /* k = 1: all four; a count past uint32_t is held at its top */
+    e[1] = str_reply("1e+12");
+    CHECK(model_popular_parse(&arr, 1, &pop, &n) == 0 && n == 4);
+    CHECK(n == 4 && pop[0].borrowers == UINT32_MAX && pop[2].borrowers == 2 &&
+          strcmp(pop[3].record, "f4") == 0);
+    neighbour_list_free(pop, n);
+    /* nobody borrowed enough, or an empty pop: an empty list, not NULL */
+    e[1] = str_reply("1e+06");
+    CHECK(model_popular_parse(&arr, 2000000000, &pop, &n) == 0 && n == 0 && pop != NULL);
+    neighbour_list_free(pop, n);
+    arr.elements = 0;
+    CHECK(model_popular_parse(&arr, 3, &pop, &n) == 0 && n == 0 && pop != NULL);
+    neighbour_list_free(pop, n);
+    /* other shapes: an odd count, an element that is not a string, an
+     * error reply */
+    arr.elements = 3;
+    CHECK(model_popular_parse(&arr, 1, &pop, &n) == -1 && pop == NULL && n == 0);
+    arr.elements = 4;
+    e[3] = (redisReply){.type = REDIS_REPLY_INTEGER, .integer = 3};
+    CHECK(model_popular_parse(&arr, 1, &pop, &n) == -1 && pop == NULL && n == 0);
+    redisReply err = {.type = REDIS_REPLY_ERROR, .len = 9, .str = (char *)"WRONGTYPE"};
+    CHECK(model_popular_parse(&err, 1, &pop, &n) == -1 && pop == NULL);
 }
 
 int main(void)
@@ -1182,6 +1339,8 @@ int main(void)
     RUN(score_pair_zero_and_negative);
     RUN(score_candidates_blend_exclude_fill);
     RUN(score_candidates_measure_ties_and_popular_only);
+    RUN(score_candidates_exclude_large_history_exactly);
+    RUN(popular_parse_stops_below_k_and_refuses_other_shapes);
     printf("%d failed\n", unit_failures);
     return unit_failures != 0;
 }

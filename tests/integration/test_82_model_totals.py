@@ -1,0 +1,160 @@
+"""The model's totals (the number of patrons and the popular titles) are
+the same for every record: one Redis read serves every answer for
+model.cache_ms, requests that miss at the same moment share one read, and
+a failed read is not kept. Counted with Redis' own INFO commandstats on a
+Redis of the test's own (loanlab.Lab)."""
+
+import json
+import re
+import threading
+import time
+from urllib.parse import quote
+
+import harness
+from loanlab import Lab
+from suite import expect_json, wait_for
+
+T0 = 1704067200            # 2024-01-01T00:00:00Z
+DAY = 86400
+
+
+def _calls(lab, command):
+    """How often Redis ran command since the last CONFIG RESETSTAT."""
+    with lab.redis() as r:
+        info = r("INFO", "commandstats").decode()
+    m = re.search(r"^cmdstat_%s:calls=(\d+)" % command, info, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def _ask(lab, record, patron=None):
+    q = "/v1/alternatives?record=%s&limit=20&lang=en" % quote(record, safe="")
+    if patron:
+        q += "&patron=" + quote(patron, safe="")
+    return harness.http_request(lab.port, "GET", q)
+
+
+def _popular(j):
+    return [a["record"] for a in j["alternatives"] if a["reason"] == "popular"]
+
+
+def _records(ctx, n_shelf, n_asked):
+    """n_shelf films with every copy available (borrowed in the test, then
+    shown as popular) and n_asked others, nobody's loans, whose genre is
+    too broad to be searched: their alternatives are the popular titles."""
+    demo = ctx.cat.demo
+    broad = ctx.stack.config["catalogues"][0]["subject_max_hits"]
+    counts = {}
+    for rec in demo.values():
+        for x in set(rec["subjects"]):
+            counts[x] = counts.get(x, 0) + 1
+    films = sorted(r for r in demo if r.startswith("f"))
+    shelf = [r for r in films if demo[r]["copies"]
+             and all(c["status"] == "available" for c in demo[r]["copies"])][:n_shelf]
+    asked = [r for r in films if r not in shelf and demo[r]["subjects"]
+             and counts[demo[r]["subjects"][0]] > broad][:n_asked]
+    assert len(shelf) == n_shelf and len(asked) == n_asked, (shelf, asked)
+    return shelf, asked
+
+
+def _load(lab, popular):
+    """Six patrons borrow every title of popular; four more one other
+    title each (so a popular share is below 1)."""
+    ev = [("tcard-%d" % i, rec, T0 + i * DAY + k * 3600)
+          for i in range(6) for k, rec in enumerate(popular)]
+    ev += [("tother-%d" % i, "t-elsewhere-%d" % i, T0) for i in range(4)]
+    body = json.dumps([{"patron": p, "record": r, "time": t} for p, r, t in ev])
+    expect_json(lab.post_loans(body), 202)
+    lab.settled()
+    want = {r: 6 for r in popular}
+    want.update({"t-elsewhere-%d" % i: 1 for i in range(4)})
+    assert lab.pop() == want, lab.pop()
+
+
+def test_totals_read_once_per_cache_period(ctx):
+    """Six requests that miss together (four records, two with patron=,
+    whose recent titles are read too) make one read of the popular list
+    and the patron count; later answers for other records in the same
+    period make none; after it, a changed popular list is in the answers."""
+    shelf, asked = _records(ctx, 4, 8)
+    popular, newcomer = shelf[:3], shelf[3]
+    cache_s = 4.0
+    with Lab(ctx, "totals", model={"cache_ms": int(cache_s * 1000)},
+             redis={"timeout_ms": 3000}) as lab:
+        _load(lab, popular)
+        with lab.redis() as r:
+            r("CONFIG", "RESETSTAT")
+        reqs = [(rec, None) for rec in asked[:4]] + [(popular[0], "tcard-0"),
+                                                     (popular[1], "tcard-1")]
+        replies = [None] * len(reqs)
+
+        def one(i):
+            replies[i] = _ask(lab, *reqs[i])
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(len(reqs))]
+        # Redis held still until every request waits for it: all six miss.
+        lab.redis_proc.sigstop()
+        try:
+            for t in threads:
+                t.start()
+            wait_for(lambda: harness.http_request(lab.port, "GET", "/healthz", timeout=2)
+                     .json["pending_requests"] == len(reqs), 5, 0.01, "six requests in progress")
+        finally:
+            t_sent = time.monotonic()           # the totals are read after this
+            lab.redis_proc.sigcont()
+        for t in threads:
+            t.join()
+        t_read = time.monotonic()               # and before this
+        for (rec, patron), resp in zip(reqs, replies):
+            j = expect_json(resp, 200)
+            assert j["degraded"] == [], (rec, patron, j)
+            if patron is None:
+                assert set(popular) <= set(_popular(j)), (rec, j)
+        assert _calls(lab, "zrevrange") == 1 and _calls(lab, "hget") == 1, (
+            "the totals were read %d times (HGET %d) for six answers at once"
+            % (_calls(lab, "zrevrange"), _calls(lab, "hget")))
+        assert _calls(lab, "get") >= 4         # the records themselves were read
+
+        # Other records within the period: no read of the totals.
+        for rec in asked[4:7]:
+            expect_json(_ask(lab, rec), 200)
+        expect_json(_ask(lab, popular[2], "tcard-2"), 200)
+        with lab.redis() as r:
+            r("ZADD", lab.prefix + "pop", 1000000, newcomer)
+        before = expect_json(_ask(lab, asked[7]), 200)
+        assert time.monotonic() - t_sent < cache_s, "requests too slow to stay in one period"
+        assert _calls(lab, "zrevrange") == 1, _calls(lab, "zrevrange")
+        assert set(_popular(before)) == set(popular), before
+
+        # After the period the new popular list is read, and shown (the
+        # answer kept for asked[7] is not older than the totals either).
+        time.sleep(max(0.0, t_read + cache_s + 0.2 - time.monotonic()))
+        after = expect_json(_ask(lab, asked[7]), 200)
+        assert after["degraded"] == [], after
+        assert _popular(after)[:1] == [newcomer], after
+        assert _calls(lab, "zrevrange") == 2, _calls(lab, "zrevrange")
+
+
+def test_failed_totals_read_not_kept(ctx):
+    """A read of the totals that fails degrades that answer and is not
+    kept: the next request reads again at once (cache_ms is a minute)."""
+    shelf, asked = _records(ctx, 3, 3)
+    with Lab(ctx, "totals-fail", model={"cache_ms": 60000}) as lab:
+        _load(lab, shelf)
+        meta, kept = lab.prefix + "meta", lab.prefix + "meta-kept"
+        with lab.redis() as r:
+            r("RENAME", meta, kept)
+            r("SET", meta, "not a hash")        # HGET meta patrons: WRONGTYPE
+            r("CONFIG", "RESETSTAT")
+        j = expect_json(_ask(lab, asked[0]), 200)
+        assert "redis_unavailable" in j["degraded"], j
+        assert _popular(j) == [], j
+        with lab.redis() as r:
+            r("DEL", meta)
+            r("RENAME", kept, meta)
+        j = expect_json(_ask(lab, asked[1]), 200)
+        assert j["degraded"] == [] and set(_popular(j)) == set(shelf), j
+        assert _calls(lab, "zrevrange") == 2, _calls(lab, "zrevrange")
+        # a good read is kept
+        j = expect_json(_ask(lab, asked[2]), 200)
+        assert j["degraded"] == [] and set(_popular(j)) == set(shelf), j
+        assert _calls(lab, "zrevrange") == 2, _calls(lab, "zrevrange")
+        assert "patrons, popular" in lab.daemon.output(), "the refused read was not logged"

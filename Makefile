@@ -59,6 +59,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(CORE_OBJ) $(DAEMON_OBJ
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(DAEMON_OBJ) $(LDLIBS)
 
+# test_oom refuses allocations on purpose: our code's go through its wrappers.
+$(BUILD)/tests/unit/test_oom: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
+                                         -Wl,--wrap=strdup,--wrap=asprintf
+
 deps:
 	@bash deploy/install-deps.sh
 

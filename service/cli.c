@@ -51,8 +51,15 @@ static int read_events(const struct config *cfg, char **paths, int npaths, struc
             continue;
         }
         struct loan_problem probs[MAX_SHOWN_PROBLEMS];
-        size_t nprobs = loans_from_text(text, len, cfg, now, MAX_FILE_EVENTS, all, probs,
-                                        MAX_SHOWN_PROBLEMS);
+        size_t nprobs = 0;
+        if (loans_from_text(text, len, cfg, now, MAX_FILE_EVENTS, all, probs, MAX_SHOWN_PROBLEMS,
+                            &nprobs) == LOANS_NO_MEMORY) {
+            /* not a problem of the file: say so, and check no further */
+            fprintf(stderr, "%s: out of memory while reading its events "
+                    "(not a problem of the file)\n", paths[i]);
+            free(text);
+            return -1;
+        }
         for (size_t k = 0; k < nprobs && k < MAX_SHOWN_PROBLEMS; k++)
             fprintf(stderr, "%s:%zu: %s: %s\n", paths[i], probs[k].line, probs[k].field,
                     probs[k].message);
@@ -228,6 +235,7 @@ int main(int argc, char **argv)
 {
     const char *path = "config/onloan.json";
     int opt;
+    loan_json_init();           /* before jansson allocates anything */
     while ((opt = getopt(argc, argv, "+c:h")) != -1) {
         if (opt == 'c') {
             path = optarg;

@@ -471,12 +471,17 @@ int eval_main(struct config *cfg, int argc, char **argv)
     char *text = batch_read_file(file, &len, &err);
     struct loan_batch all = {0};
     struct loan_problem probs[5];
-    size_t nprobs = text ? loans_from_text(text, len, cfg, (long long)time(NULL), 100000000,
-                                           &all, probs, 5) : 1;
+    size_t nprobs = 0;
+    enum loans_status st = text ? loans_from_text(text, len, cfg, (long long)time(NULL), 100000000,
+                                                  &all, probs, 5, &nprobs)
+                                : LOANS_INVALID;
     free(text);
-    if (!text || nprobs) {
+    if (st != LOANS_OK) {
         fputs(strbuf_cstr(&err), stderr);
-        for (size_t i = 0; text && i < nprobs && i < 5; i++)
+        if (st == LOANS_NO_MEMORY)
+            fprintf(stderr, "%s: out of memory while reading its events "
+                    "(not a problem of the file)\n", file);
+        for (size_t i = 0; st == LOANS_INVALID && text && i < nprobs && i < 5; i++)
             fprintf(stderr, "%s:%zu: %s: %s\n", file, probs[i].line, probs[i].field, probs[i].message);
         strbuf_free(&err);
         loan_batch_free(&all);

@@ -106,8 +106,7 @@ static int split(struct eval *ev, struct loan_batch *all)
         if (end - i >= MIN_LOANS) {
             struct test_patron *t = &ev->tests[ev->ntests++];
             memcpy(t->patron, all->ev[i].patron, sizeof t->patron);
-            t->hidden = all->ev[end - 1].record;         /* taken over */
-            free(all->ev[end - 1].branch);
+            t->hidden = all->ev[end - 1].record;         /* taken over, branch and all */
             all->ev[end - 1].record = all->ev[end - 1].branch = NULL;
             if (!(t->query = strdup(all->ev[end - 2].record)) ||
                 !(t->borrowed = calloc(end - 1 - i, sizeof *t->borrowed)))

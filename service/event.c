@@ -87,10 +87,8 @@ int loan_time_parse(const char *s, long long *out)
 
 void loan_batch_free(struct loan_batch *b)
 {
-    for (size_t i = 0; i < b->n; i++) {
-        free(b->ev[i].record);
-        free(b->ev[i].branch);
-    }
+    for (size_t i = 0; i < b->n; i++)
+        free(b->ev[i].record);      /* and the branch, which is in its block */
     free(b->ev);
     memset(b, 0, sizeof *b);
 }
@@ -219,9 +217,17 @@ static enum accept event_accept(const struct raw_event *raw, const struct config
         *message = PATRON_RULE;
         return ACCEPT_REFUSED;
     }
-    char *record = NULL;
-    if (asprintf(&record, "%s%s", raw->record_prefix ? raw->record_prefix : "", raw->record) < 0)
+    /* The event's strings in one block, no printf: prefix + record, then
+     * the branch. Checked in place, freed if refused. */
+    const char *prefix = raw->record_prefix ? raw->record_prefix : "";
+    size_t plen = strlen(prefix), rlen = strlen(raw->record);
+    size_t blen = raw->branch ? strlen(raw->branch) + 1 : 0;
+    char *record = malloc(plen + rlen + 1 + blen);
+    if (!record)
         return ACCEPT_NO_MEMORY;
+    memcpy(record, prefix, plen);
+    memcpy(record + plen, raw->record, rlen + 1);
+    char *branch = raw->branch ? memcpy(record + plen + rlen + 1, raw->branch, blen) : NULL;
     if (!params_valid_record(record, cfg->max_record_id_bytes)) {
         free(record);
         *field = "record";
@@ -234,7 +240,7 @@ static enum accept event_accept(const struct raw_event *raw, const struct config
         *message = "must not be in the future or before 1970";
         return ACCEPT_REFUSED;
     }
-    if (raw->branch && !params_valid_branch(raw->branch)) {
+    if (branch && !params_valid_branch(branch)) {
         free(record);
         *field = "branch";
         *message = "must be 1 to 16 characters of A-Z a-z 0-9 _ -";
@@ -248,10 +254,8 @@ static enum accept event_accept(const struct raw_event *raw, const struct config
         return ACCEPT_REFUSED;
     }
     struct loan_event *e = batch_push(b);
-    char *branch = raw->branch ? strdup(raw->branch) : NULL;
-    if (!e || (raw->branch && !branch)) {
+    if (!e) {
         free(record);
-        free(branch);
         return ACCEPT_NO_MEMORY;
     }
     e->record = record;
@@ -260,14 +264,10 @@ static enum accept event_accept(const struct raw_event *raw, const struct config
     memcpy(e->patron, patron, sizeof e->patron);
     if (raw->id) {
         /* Domain-separated from patron pseudonyms: "id:" + the id. */
-        char *tagged = NULL;
-        if (asprintf(&tagged, "id:%s", raw->id) < 0) {
-            free(record);
-            free(branch);
-            return ACCEPT_NO_MEMORY;
-        }
+        char tagged[sizeof "id:" - 1 + LOAN_MAX_ID_BYTES];
+        memcpy(tagged, "id:", 3);
+        memcpy(tagged + 3, raw->id, idlen);
         pseudonymise(cfg->patron_key, tagged, idlen + 3, e->id);
-        free(tagged);
     }
     b->n++;
     return ACCEPT_TAKEN;

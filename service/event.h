@@ -25,8 +25,8 @@
 struct loan_event {
     char patron[PSEUDONYM_HEX_LEN + 1];     /* pseudonym, never the raw id */
     char id[PSEUDONYM_HEX_LEN + 1];         /* hashed event id, or "" */
-    char *record;                           /* owned */
-    char *branch;                           /* owned, or NULL */
+    char *record;                           /* owned: a block that holds branch too */
+    char *branch;                           /* in record's block (not freed apart), or NULL */
     long long when;                         /* Unix seconds */
     size_t seq;                             /* index in its batch */
 };

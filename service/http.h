@@ -26,9 +26,10 @@ void http_reply_error(struct evhttp_request *req, int code, const char *field,
 /* Reading a request body: a body over the limit is the client's fault
  * (413), memory we lack is ours (503). */
 enum http_body { HTTP_BODY_OK, HTTP_BODY_TOO_LARGE, HTTP_BODY_NO_MEMORY };
-/* Reads the request body, at most max bytes, into *body: a malloc'd,
- * NUL-terminated copy (caller frees) of *len bytes. */
-enum http_body http_request_body(struct evhttp_request *req, size_t max, char **body,
+/* The request body, at most max bytes: *body points to its *len bytes in
+ * the request's input buffer (made contiguous, not copied, not
+ * NUL-terminated), valid until the request is answered. */
+enum http_body http_request_body(struct evhttp_request *req, size_t max, const char **body,
                                  size_t *len);
 
 #endif

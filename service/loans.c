@@ -135,7 +135,7 @@ void loans_handle(struct server *srv, struct evhttp_request *req)
         return;
     }
     size_t len = 0;
-    char *body = NULL;
+    const char *body = NULL;
     switch (http_request_body(req, (size_t)cfg->max_loans_body_bytes, &body, &len)) {
     case HTTP_BODY_TOO_LARGE:
         http_reply_error(req, 413, "body", "body larger than ingest.max_body_bytes");
@@ -163,7 +163,6 @@ void loans_handle(struct server *srv, struct evhttp_request *req)
             char msg[256];
             snprintf(msg, sizeof msg, "malformed JSON at line %d, column %d: %s", jerr.line,
                      jerr.column, jerr.text);
-            free(body);
             http_reply_error(req, 400, "body", msg);
             return;
         }
@@ -172,12 +171,10 @@ void loans_handle(struct server *srv, struct evhttp_request *req)
                                  probs, MAX_REPORTED_PROBLEMS, &nprobs);
         json_decref(doc);
     } else {
-        free(body);
         http_reply_error(req, 415, "content-type",
                          "send application/json, text/csv or application/x-ndjson");
         return;
     }
-    free(body);
     if (st != LOANS_OK) {
         loan_batch_free(&batch);
         int code;

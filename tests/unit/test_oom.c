@@ -4,10 +4,12 @@
  * This binary is linked with -Wl,--wrap for malloc, calloc, realloc,
  * strdup and asprintf (Makefile), so every allocation our code makes goes
  * through the wrappers below; jansson's too, routed through event.c by
- * loan_json_init as the daemon does. A test runs an operation again and again, the
+ * loan_json_init as the daemon does, and libevent's
+ * (event_set_mem_functions). A test runs an operation again and again, the
  * first time failing its first allocation and every one after it, then
  * from its second on, and so on until it runs without a failure. */
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -207,27 +209,84 @@ TEST(events_out_of_memory_is_not_bad_input)
                         0, LOANS_OK, 2, NULL) >= 2);
 }
 
+/* Allocations the parse of text makes (none refused). */
+static unsigned long allocations(const char *text, int json)
+{
+    size_t np, nevents;
+    const char *field;
+    parse(text, json, (unsigned long)-1, &np, &nevents, &field);
+    return np ? 0 : inject.seen;
+}
+
+/* One event, one allocation (its strings: record with prefix, branch);
+ * the id is hashed without one, and the batch grows by doubling. */
+TEST(one_allocation_per_event)
+{
+    const char *one_json = "[{\"patron\": \"p1\", \"record\": \"f1\", \"time\": 1,"
+                           " \"branch\": \"CEN\", \"id\": \"ils-1\"}]";
+    const char *two_json = "[{\"patron\": \"p1\", \"record\": \"f1\", \"time\": 1,"
+                           " \"branch\": \"CEN\", \"id\": \"ils-1\"},"
+                           " {\"patron\": \"p2\", \"record\": \"f2\", \"time\": 2,"
+                           " \"branch\": \"NRD\", \"id\": \"ils-2\"}]";
+    unsigned long a1 = allocations(one_json, 1), a2 = allocations(two_json, 1);
+    if (a2 - a1 != 1)
+        printf("  JSON: %lu allocations for one event, %lu for two\n", a1, a2);
+    CHECK(a1 > 0 && a2 - a1 == 1);
+    a1 = allocations("userId,movieId,rating,timestamp\n1,356,4.0,1795000000\n", 0);
+    a2 = allocations("userId,movieId,rating,timestamp\n1,356,4.0,1795000000\n"
+                     "2,377,3.5,1795000001\n", 0);
+    if (a2 - a1 != 1)
+        printf("  MovieLens: %lu allocations for one event, %lu for two\n", a1, a2);
+    CHECK(a1 > 0 && a2 - a1 == 1);
+    a1 = allocations("patron,record,time,branch,id\np1,f1,1,CEN,ils-1\n", 0);
+    a2 = allocations("patron,record,time,branch,id\np1,f1,1,CEN,ils-1\np2,f2,2,NRD,ils-2\n", 0);
+    if (a2 - a1 != 1)
+        printf("  CSV: %lu allocations for one event, %lu for two\n", a1, a2);
+    CHECK(a1 > 0 && a2 - a1 == 1);
+}
+
 /* ---- the HTTP side ---------------------------------------------------------- */
 
+/* The body is read in place: the join of its chains (libevent's
+ * allocation) is the one that can fail. */
 TEST(body_out_of_memory_is_not_too_large)
 {
+    static const char part1[] = "{\"patron\": \"p1\", ", part2[] = "\"record\": \"f1\", \"time\": 1}";
+    size_t n = sizeof part1 - 1 + sizeof part2 - 1;
+    for (int chains = 1; chains <= 2; chains++) {
+        struct evhttp_request *req = evhttp_request_new(NULL, NULL);
+        CHECK(req != NULL);
+        if (!req)
+            return;
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        if (chains == 1) {
+            evbuffer_add(in, part1, sizeof part1 - 1);
+            evbuffer_add(in, part2, sizeof part2 - 1);
+        } else {                                /* two chains, as a body read in two parts */
+            evbuffer_add_reference(in, part1, sizeof part1 - 1, NULL, NULL);
+            evbuffer_add_reference(in, part2, sizeof part2 - 1, NULL, NULL);
+        }
+        const char *body = NULL;
+        size_t len = 0;
+        CHECK(http_request_body(req, n - 1, &body, &len) == HTTP_BODY_TOO_LARGE);
+        fail_from(1);
+        enum http_body got = http_request_body(req, n, &body, &len);
+        stop_failing();
+        /* one chain: nothing to allocate, nothing to fail */
+        CHECK(got == (chains == 1 ? HTTP_BODY_OK : HTTP_BODY_NO_MEMORY));
+        CHECK(inject.failed == (chains == 2));
+        CHECK(http_request_body(req, n, &body, &len) == HTTP_BODY_OK);
+        CHECK(len == n && body && memcmp(body, part1, sizeof part1 - 1) == 0 &&
+              memcmp(body + sizeof part1 - 1, part2, sizeof part2 - 1) == 0);
+        evhttp_request_free(req);
+    }
+    /* an empty body is a body */
     struct evhttp_request *req = evhttp_request_new(NULL, NULL);
-    CHECK(req != NULL);
-    if (!req)
-        return;
-    static const char text[] = "{\"patron\": \"p1\", \"record\": \"f1\", \"time\": 1}";
-    evbuffer_add(evhttp_request_get_input_buffer(req), text, sizeof text - 1);
-    char *body = NULL;
-    size_t len = 0;
-    CHECK(http_request_body(req, sizeof text - 2, &body, &len) == HTTP_BODY_TOO_LARGE);
-    fail_from(1);
-    enum http_body got = http_request_body(req, sizeof text, &body, &len);
-    stop_failing();
-    CHECK(got == HTTP_BODY_NO_MEMORY);
-    CHECK(http_request_body(req, sizeof text - 1, &body, &len) == HTTP_BODY_OK);
-    CHECK(len == sizeof text - 1 && body && memcmp(body, text, len) == 0);
-    free(body);
-    evhttp_request_free(req);
+    const char *body = NULL;
+    size_t len = 1;
+    CHECK(req && http_request_body(req, 10, &body, &len) == HTTP_BODY_OK && len == 0 && body);
+    if (req)
+        evhttp_request_free(req);
 }
 
 TEST(refusal_of_events)
@@ -256,6 +315,7 @@ TEST(refusal_of_events)
 
 int main(void)
 {
+    event_set_mem_functions(__wrap_malloc, __wrap_realloc, free);  /* libevent's too, first */
     struct strbuf err = {0};
     cfg = config_parse(config_text, "oom.json", &err);
     if (!cfg || pseudo_init() < 0) {
@@ -264,6 +324,7 @@ int main(void)
     }
     loan_json_init();       /* jansson's allocations: through event.c, so through ours */
     RUN(events_out_of_memory_is_not_bad_input);
+    RUN(one_allocation_per_event);
     RUN(body_out_of_memory_is_not_too_large);
     RUN(refusal_of_events);
     config_free(cfg);

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -21,8 +20,6 @@
 #include "log.h"
 #include "pseudo.h"
 
-#define MAX_SHOWN_PROBLEMS 20
-#define MAX_FILE_EVENTS 100000000
 #define CLI_REDIS_TIMEOUT_MS 60000  /* batch writes are big; this is no daemon */
 #define CLI_FLUSH_MAX_PAIRS 8000000 /* 64 MB of pair counts between writes: fewer, fuller lists */
 
@@ -35,53 +32,18 @@ static void usage(void)
             "       onloan [-c config.json] eval [--redis IP:PORT] RATINGS.csv\n");
 }
 
-/* Reads and checks every file; nothing is loaded if one event is bad. */
-static int read_events(const struct config *cfg, char **paths, int npaths, struct loan_batch *all)
-{
-    int bad = 0;
-    long long now = (long long)time(NULL);
-    for (int i = 0; i < npaths; i++) {
-        struct strbuf err = {0};
-        size_t len;
-        char *text = batch_read_file(paths[i], &len, &err);
-        if (!text) {
-            fputs(strbuf_cstr(&err), stderr);
-            strbuf_free(&err);
-            bad = 1;
-            continue;
-        }
-        struct loan_problem probs[MAX_SHOWN_PROBLEMS];
-        size_t nprobs = 0;
-        if (loans_from_text(text, len, cfg, now, MAX_FILE_EVENTS, all, probs, MAX_SHOWN_PROBLEMS,
-                            &nprobs) == LOANS_NO_MEMORY) {
-            /* not a problem of the file: say so, and check no further */
-            fprintf(stderr, "%s: out of memory while reading its events "
-                    "(not a problem of the file)\n", paths[i]);
-            free(text);
-            return -1;
-        }
-        for (size_t k = 0; k < nprobs && k < MAX_SHOWN_PROBLEMS; k++)
-            fprintf(stderr, "%s:%zu: %s: %s\n", paths[i], probs[k].line, probs[k].field,
-                    probs[k].message);
-        if (nprobs > MAX_SHOWN_PROBLEMS)
-            fprintf(stderr, "%s: %zu more problems not shown\n", paths[i], nprobs - MAX_SHOWN_PROBLEMS);
-        bad |= nprobs > 0;
-        free(text);
-        strbuf_free(&err);
-    }
-    return bad ? -1 : 0;
-}
-
 static int cmd_load(struct config *cfg, char **paths, int npaths)
 {
     struct loan_batch all = {0};
-    if (read_events(cfg, paths, npaths, &all) < 0) {
+    struct strbuf err = {0};
+    if (batch_read_events(cfg, paths, npaths, BATCH_MAX_SHOWN_PROBLEMS, &all, &err) < 0) {
+        fputs(strbuf_cstr(&err), stderr);
+        strbuf_free(&err);
         loan_batch_free(&all);
         fprintf(stderr, "nothing loaded\n");
         return 1;
     }
     struct batch_run run;
-    struct strbuf err = {0};
     struct batch_summary sum;
     int rc = 1;
     if (batch_open(&run, cfg, 5000, &err) == 0) {

@@ -22,6 +22,7 @@
 #define TOP_N 10
 #define MIN_LOANS 5
 #define READS_IN_FLIGHT 256
+#define EVAL_SHOWN_PROBLEMS 5
 
 struct test_patron {
     char patron[PSEUDONYM_HEX_LEN + 1];
@@ -426,7 +427,8 @@ static void remove_prefix(struct eval *ev)
 
 int eval_main(struct config *cfg, int argc, char **argv)
 {
-    const char *redis = NULL, *file = NULL;
+    const char *redis = NULL;
+    char *file = NULL;
     int keep = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--redis") == 0 && i + 1 < argc)
@@ -466,22 +468,9 @@ int eval_main(struct config *cfg, int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
     struct strbuf err = {0};
-    size_t len;
-    char *text = batch_read_file(file, &len, &err);
     struct loan_batch all = {0};
-    struct loan_problem probs[5];
-    size_t nprobs = 0;
-    enum loans_status st = text ? loans_from_text(text, len, cfg, (long long)time(NULL), 100000000,
-                                                  &all, probs, 5, &nprobs)
-                                : LOANS_INVALID;
-    free(text);
-    if (st != LOANS_OK) {
+    if (batch_read_events(cfg, &file, 1, EVAL_SHOWN_PROBLEMS, &all, &err) < 0) {
         fputs(strbuf_cstr(&err), stderr);
-        if (st == LOANS_NO_MEMORY)
-            fprintf(stderr, "%s: out of memory while reading its events "
-                    "(not a problem of the file)\n", file);
-        for (size_t i = 0; st == LOANS_INVALID && text && i < nprobs && i < 5; i++)
-            fprintf(stderr, "%s:%zu: %s: %s\n", file, probs[i].line, probs[i].field, probs[i].message);
         strbuf_free(&err);
         loan_batch_free(&all);
         return 1;

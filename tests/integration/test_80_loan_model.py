@@ -854,3 +854,35 @@ def test_eval_on_toy_ratings(ctx):
             with lab.redis() as r:
                 left = lab.keys(r)
             assert left == [], "eval left keys behind in the Redis it was given: %s" % left[:5]
+
+
+def test_cli_reports_bad_files(ctx):
+    """onloan load and eval read files the same way (batch_read_events):
+    every file checked, each problem as file:line: field: message (load
+    at most 20 a file, eval 5, then how many more), a missing file named,
+    and nothing loaded if anything is wrong."""
+    good = csv_text(SMALL[:3])
+    bad = "patron,record,time\n" + "".join("p%d,bad record %d,%d\n" % (i, i, T0) for i in range(25))
+    with Lab(ctx, "badfiles", daemon=False) as lab:
+        good_path, bad_path = lab.write("good.csv", good), lab.write("bad.csv", bad)
+        missing = os.path.join(lab.stack.tmp, "no-such-file.csv")
+        rc, out, err = lab.cli("load", good_path, bad_path, missing, check=False)
+        assert rc == 1, (rc, out, err)
+        lines = err.splitlines()
+        shown = [ln for ln in lines if ln.startswith(bad_path + ":")]
+        assert shown[:20] == ["%s:%d: record: must be a record id of A-Z a-z 0-9 . _ : -"
+                              % (bad_path, i + 2) for i in range(20)], err
+        assert shown[20:] == [bad_path + ": 5 more problems not shown"], err
+        assert missing + ": No such file or directory" in lines, err
+        assert not any(ln.startswith(good_path) for ln in lines), err
+        assert lines[-1] == "nothing loaded", err
+        with lab.redis() as r:
+            assert lab.keys(r) == [], "a load with a bad file wrote to Redis"
+        rc, out, err = lab.cli("eval", "--redis", "127.0.0.1:%d" % lab.redis_port, bad_path,
+                               check=False)
+        assert rc == 1, (rc, out, err)
+        assert err.splitlines() == ["%s:%d: record: must be a record id of A-Z a-z 0-9 . _ : -"
+                                    % (bad_path, i + 2) for i in range(5)] + \
+            [bad_path + ": 20 more problems not shown"], err
+        rc, out, err = lab.cli("eval", missing, check=False)
+        assert rc == 1 and err.strip() == missing + ": No such file or directory", (rc, err)

@@ -127,10 +127,12 @@ class Lab:
             except Exception:
                 pass
 
-    def cli(self, *args, check=True):
-        """Runs onloan -c <lab config> ARGS; returns (rc, stdout, stderr)."""
+    def cli(self, *args, check=True, env=None):
+        """Runs onloan -c <lab config> ARGS (env: variables to set);
+        returns (rc, stdout, stderr)."""
         r = subprocess.run([os.path.join(self.stack.build, "onloan"), "-c", self.config_path]
-                           + [str(a) for a in args], capture_output=True, timeout=60)
+                           + [str(a) for a in args], capture_output=True, timeout=60,
+                           env=dict(os.environ, **env) if env else None)
         out, err = r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
         logpath = os.path.join(self.stack.tmp, "onloan-%s-%d.log" % (self.name, len(self.logs)))
         with open(logpath, "w") as f:

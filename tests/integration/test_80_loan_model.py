@@ -6,6 +6,7 @@ oracle in loanlab when no window or cap binds)."""
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import threading
@@ -886,3 +887,61 @@ def test_cli_reports_bad_files(ctx):
             [bad_path + ": 20 more problems not shown"], err
         rc, out, err = lab.cli("eval", missing, check=False)
         assert rc == 1 and err.strip() == missing + ": No such file or directory", (rc, err)
+
+
+def test_eval_says_why_its_redis_did_not_start(ctx):
+    """onloan eval without --redis starts a redis-server of its own: when
+    that cannot run, or exits at once, eval says so (the cause, the exit
+    status, the last lines it wrote) and exits 1, leaving nothing behind."""
+    text, _ = _toy_ratings()
+    real = shutil.which("redis-server")
+    with Lab(ctx, "evalredis", daemon=False) as lab:
+        path = lab.write("toy-ratings.csv", text)
+        empty = os.path.join(lab.stack.tmp, "evalredis-empty-bin")
+        tmp = os.path.join(lab.stack.tmp, "evalredis-tmp")      # where its directory goes
+        os.makedirs(empty, exist_ok=True)
+        os.makedirs(tmp, exist_ok=True)
+        rc, out, err = lab.cli("eval", path, check=False, env={"PATH": empty, "TMPDIR": tmp})
+        assert rc == 1, (rc, out, err)
+        assert "redis-server: cannot run it: No such file or directory" in err, err
+        assert "--redis IP:PORT" in err, err
+        # a redis-server that refuses its configuration (the real one, one
+        # option too many) and exits
+        bad = os.path.join(lab.stack.tmp, "evalredis-bad-bin")
+        os.makedirs(bad, exist_ok=True)
+        with open(os.path.join(bad, "redis-server"), "w") as f:
+            f.write('#!/bin/sh\nexec %s "$@" --maxmemory-policy no-such-policy\n' % real)
+        os.chmod(os.path.join(bad, "redis-server"), 0o755)
+        rc, out, err = lab.cli("eval", path, check=False,
+                               env={"PATH": bad + os.pathsep + os.environ["PATH"], "TMPDIR": tmp})
+        assert rc == 1, (rc, out, err)
+        assert "redis-server exited with status 1 before it took connections" in err, err
+        assert "FATAL CONFIG FILE ERROR" in err and "no-such-policy" in err, err
+        assert os.listdir(tmp) == [], "eval left %s behind" % os.listdir(tmp)
+        # and with the real one it runs, and cleans up after itself too
+        rc, out, err = lab.cli("eval", path, env={"TMPDIR": tmp})
+        assert "6 test patrons" in out and os.listdir(tmp) == [], (out, err, os.listdir(tmp))
+
+
+def test_eval_reads_histories_pipelined(ctx):
+    """eval reads the test patrons' histories (and neighbours) without a
+    round trip each: Redis sees far fewer reads than there are test
+    patrons (one GET after another took at least one each)."""
+    rows, t = [], T0
+    for u in range(1, 401):
+        for m in range(6):
+            rows.append("%d,%d,4.0,%d\n" % (u, (u * 7 + m * 13) % 40 + 1, t))
+            t += 60
+    with Lab(ctx, "evalpipe", daemon=False) as lab:
+        path = lab.write("many.csv", "userId,movieId,rating,timestamp\n" + "".join(rows))
+
+        def reads():
+            with lab.redis() as r:
+                info = r("INFO", "stats").decode()
+            return int(re.search(r"^total_reads_processed:(\d+)", info, re.M).group(1))
+
+        before = reads()
+        _, out, _ = lab.cli("eval", "--redis", "127.0.0.1:%d" % lab.redis_port, path)
+        used = reads() - before - 1          # less the INFO of before
+        assert "400 test patrons" in out, out
+        assert used < 100, "eval took %d reads of Redis for 400 test patrons" % used

@@ -122,6 +122,73 @@ static long long reply_integer(redisReply *r)
     return v;
 }
 
+/* The next reply of a pipeline (caller frees); NULL, said on stderr, when
+ * the connection failed. */
+static redisReply *next_reply(redisContext *rc)
+{
+    void *r = NULL;
+    if (redisGetReply(rc, &r) != REDIS_OK || !r) {
+        fprintf(stderr, "redis: %s\n", rc->err ? rc->errstr : "no reply");
+        return NULL;
+    }
+    return r;
+}
+
+struct stats {
+    unsigned long long lists, entries, usable, bytes, histories, hist_bytes;
+};
+
+/* One SCAN page's keys: every command for them sent at once (GET and
+ * MEMORY USAGE of a co: list, MEMORY USAGE of an h: history), then the
+ * replies read in that order. -1 if the connection failed. */
+static int stats_page(redisContext *rc, const struct config *cfg, const redisReply *keys,
+                      struct stats *st)
+{
+    size_t plen = strlen(cfg->redis_prefix);
+    for (size_t i = 0; i < keys->elements; i++) {
+        const redisReply *key = keys->element[i];
+        const char *k = key->str + plen;
+        int co = strncmp(k, "co:", 3) == 0;
+        if (!co && strncmp(k, "h:", 2) != 0)
+            continue;
+        if ((co && redisAppendCommand(rc, "GET %b", key->str, key->len) != REDIS_OK) ||
+            redisAppendCommand(rc, "MEMORY USAGE %b SAMPLES 0", key->str, key->len) != REDIS_OK) {
+            fprintf(stderr, "redis: %s\n", rc->errstr);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < keys->elements; i++) {
+        const char *k = keys->element[i]->str + plen;
+        if (strncmp(k, "co:", 3) == 0) {
+            redisReply *v = next_reply(rc);
+            if (!v)
+                return -1;
+            struct cooc_list list;
+            if (v->type == REDIS_REPLY_STRING && cooc_parse(&list, v->str, v->len) == 0) {
+                st->lists++;
+                st->entries += list.n;
+                for (size_t j = 0; j < list.n; j++)
+                    st->usable += list.e[j].count >= (uint32_t)cfg->min_patrons;
+                cooc_free(&list);
+            }
+            freeReplyObject(v);
+            redisReply *m = next_reply(rc);
+            if (!m)
+                return -1;
+            long long bytes = reply_integer(m);
+            st->bytes += bytes > 0 ? (unsigned long long)bytes : 0;
+        } else if (strncmp(k, "h:", 2) == 0) {
+            redisReply *m = next_reply(rc);
+            if (!m)
+                return -1;
+            st->histories++;
+            long long bytes = reply_integer(m);
+            st->hist_bytes += bytes > 0 ? (unsigned long long)bytes : 0;
+        }
+    }
+    return 0;
+}
+
 static int cmd_stats(const struct config *cfg)
 {
     struct timeval tv = {5, 0};
@@ -133,7 +200,7 @@ static int cmd_stats(const struct config *cfg)
         return 1;
     }
     const char *pfx = cfg->redis_prefix;
-    unsigned long long lists = 0, entries = 0, usable = 0, bytes = 0, histories = 0, hist_bytes = 0;
+    struct stats st = {0};
     char cursor[32] = "0";
     int failed = 0;
     do {
@@ -145,47 +212,36 @@ static int cmd_stats(const struct config *cfg)
             break;
         }
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-        redisReply *keys = r->element[1];
-        size_t plen = strlen(pfx);
-        for (size_t i = 0; i < keys->elements; i++) {
-            const char *k = keys->element[i]->str + plen;
-            if (strncmp(k, "co:", 3) == 0) {
-                redisReply *v = redisCommand(rc, "GET %b", keys->element[i]->str, keys->element[i]->len);
-                struct cooc_list list;
-                if (v && v->type == REDIS_REPLY_STRING && cooc_parse(&list, v->str, v->len) == 0) {
-                    lists++;
-                    entries += list.n;
-                    for (size_t j = 0; j < list.n; j++)
-                        usable += list.e[j].count >= (uint32_t)cfg->min_patrons;
-                    cooc_free(&list);
-                }
-                freeReplyObject(v);
-                long long m = reply_integer(redisCommand(rc, "MEMORY USAGE %b SAMPLES 0",
-                                                         keys->element[i]->str, keys->element[i]->len));
-                bytes += m > 0 ? (unsigned long long)m : 0;
-            } else if (strncmp(k, "h:", 2) == 0) {
-                histories++;
-                long long m = reply_integer(redisCommand(rc, "MEMORY USAGE %b SAMPLES 0",
-                                                         keys->element[i]->str, keys->element[i]->len));
-                hist_bytes += m > 0 ? (unsigned long long)m : 0;
-            }
-        }
+        failed = stats_page(rc, cfg, r->element[1], &st) < 0;
         freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
+    } while (!failed && strcmp(cursor, "0") != 0);
+    long long totals[4];
     if (!failed) {
-        long long records = reply_integer(redisCommand(rc, "ZCARD %spop", pfx));
-        long long dirty = reply_integer(redisCommand(rc, "SCARD %sdirty", pfx));
-        long long patrons = reply_integer(redisCommand(rc, "HGET %smeta patrons", pfx));
-        long long loans = reply_integer(redisCommand(rc, "HGET %smeta loans", pfx));
+        /* the totals, in one pipeline too */
+        if (redisAppendCommand(rc, "ZCARD %spop", pfx) != REDIS_OK ||
+            redisAppendCommand(rc, "SCARD %sdirty", pfx) != REDIS_OK ||
+            redisAppendCommand(rc, "HGET %smeta patrons", pfx) != REDIS_OK ||
+            redisAppendCommand(rc, "HGET %smeta loans", pfx) != REDIS_OK) {
+            fprintf(stderr, "redis: %s\n", rc->errstr);
+            failed = 1;
+        }
+        for (int i = 0; i < 4 && !failed; i++) {
+            redisReply *v = next_reply(rc);
+            failed = !v;
+            totals[i] = reply_integer(v);
+        }
+    }
+    if (!failed) {
+        long long records = totals[0], dirty = totals[1], patrons = totals[2], loans = totals[3];
         printf("records_with_loans: %lld\n", records);
         printf("patrons: %lld\n", patrons);
         printf("loans_counted: %lld\n", loans);
-        printf("cooccurrence_lists: %llu\n", lists);
-        printf("kept_pairs: %llu\n", entries);
-        printf("usable_pairs: %llu (shared by >= %d patrons)\n", usable, cfg->min_patrons);
-        printf("lists_bytes: %llu\n", bytes);
-        printf("bytes_per_kept_pair: %.1f\n", entries ? (double)bytes / (double)entries : 0.0);
-        printf("histories: %llu (%llu bytes)\n", histories, hist_bytes);
+        printf("cooccurrence_lists: %llu\n", st.lists);
+        printf("kept_pairs: %llu\n", st.entries);
+        printf("usable_pairs: %llu (shared by >= %d patrons)\n", st.usable, cfg->min_patrons);
+        printf("lists_bytes: %llu\n", st.bytes);
+        printf("bytes_per_kept_pair: %.1f\n", st.entries ? (double)st.bytes / (double)st.entries : 0.0);
+        printf("histories: %llu (%llu bytes)\n", st.histories, st.hist_bytes);
         printf("waiting_for_compaction: %lld\n", dirty);
         printf("(a kept pair is one entry of a record's list: a pair kept in both records' lists counts twice)\n");
     }

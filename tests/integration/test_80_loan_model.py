@@ -785,10 +785,19 @@ def _stats(out):
     return d
 
 
+def _redis_reads(lab):
+    """Read events Redis has processed (INFO stats), this INFO's included."""
+    with lab.redis() as r:
+        info = r("INFO", "stats").decode()
+    return int(re.search(r"^total_reads_processed:(\d+)", info, re.M).group(1))
+
+
 def test_stats_consistent_with_redis(ctx):
     with Lab(ctx, "stats", model=UNBOUND, daemon=False) as lab:
         lab.cli("load", lab.write("small.csv", csv_text(SMALL)))
+        before = _redis_reads(lab)
         _, out, _ = lab.cli("stats")
+        used = _redis_reads(lab) - before - 1
         s = _stats(out)
         with lab.redis() as r:
             keys = lab.keys(r, lab.prefix + "co:*")
@@ -804,6 +813,10 @@ def test_stats_consistent_with_redis(ctx):
         assert int(s["loans_counted"]) == 10 and int(s["histories"]) == len(hist) == 4, out
         # pairs of >= min_patrons (3): none in this history
         assert int(s["usable_pairs"]) == 0 and int(s["waiting_for_compaction"]) == 0, out
+        # the commands for a SCAN page's keys go in one pipeline, not a
+        # round trip or two per key (12 commands for these 8 keys)
+        assert used < len(keys) + len(hist), "stats took %d reads of Redis for %d keys" % (
+            used, len(keys) + len(hist))
 
 
 # Toy ratings for onloan eval. Six test users (5 loans each): three films of
@@ -935,13 +948,8 @@ def test_eval_reads_histories_pipelined(ctx):
     with Lab(ctx, "evalpipe", daemon=False) as lab:
         path = lab.write("many.csv", "userId,movieId,rating,timestamp\n" + "".join(rows))
 
-        def reads():
-            with lab.redis() as r:
-                info = r("INFO", "stats").decode()
-            return int(re.search(r"^total_reads_processed:(\d+)", info, re.M).group(1))
-
-        before = reads()
+        before = _redis_reads(lab)
         _, out, _ = lab.cli("eval", "--redis", "127.0.0.1:%d" % lab.redis_port, path)
-        used = reads() - before - 1          # less the INFO of before
+        used = _redis_reads(lab) - before - 1          # less the INFO of before
         assert "400 test patrons" in out, out
         assert used < 100, "eval took %d reads of Redis for 400 test patrons" % used

@@ -286,16 +286,60 @@ def test_concurrent_requests_gathered_and_answered_each(ctx):
         assert lab.pop() == pop, lab.pop()
         assert meta_ints(lab) == dict(meta, repeats=1, duplicates=1), lab.meta()
 
-    # ingest.gather_max_events bounds a job: 12 one-event requests read in
-    # one pass, at most 5 events a job, make at least 3 jobs
-    with Lab(ctx, "gather-limit", ingest={"gather_max_events": 5}) as lab:
+    # ingest.gather_max_events bounds a job: 12 one-event requests (12
+    # patrons) read in one pass, at most 5 events a job. Each job reads
+    # its patrons' histories in one MGET, so MONITOR shows every job's
+    # size: none over 5, one of 5 (requests were gathered up to the
+    # limit), 12 in all, and so at least ceil(12 / 5) = 3 jobs.
+    limit, n = 5, 12
+    with Lab(ctx, "gather-limit", ingest={"gather_max_events": limit}) as lab:
         bodies = [json.dumps({"patron": "card-%d" % i, "record": "rec-L", "time": T0 + i}).encode()
-                  for i in range(12)]
-        replies, jobs = _post_together(lab, bodies)
+                  for i in range(n)]
+        with _Monitor(lab) as mon:
+            replies, jobs = _post_together(lab, bodies)
+            hist = (lab.prefix + "h:").encode()
+            sizes = [len(c) - 1 for c in mon.commands()
+                     if c[0].upper() == b"MGET" and all(k.startswith(hist) for k in c[1:])]
         assert all(status == 202 and j["new"] == 1 for status, j in replies), replies
-        assert 3 <= jobs <= 12, jobs
+        assert sum(sizes) == n and len(sizes) == jobs, (sizes, jobs)
+        assert max(sizes) <= limit, "a job of %d events (gather_max_events %d): %s" % (
+            max(sizes), limit, sizes)
+        assert max(sizes) == limit, "requests not gathered up to the limit: jobs of %s" % sizes
+        assert jobs >= -(-n // limit), (jobs, sizes)
         lab.settled()
-        assert lab.pop() == {"rec-L": 12}, lab.pop()
+        assert lab.pop() == {"rec-L": n}, lab.pop()
+
+
+class _Monitor:
+    """Redis MONITOR on a connection of its own: the commands the daemon
+    sends while it is open."""
+
+    ARG = re.compile(rb'"((?:[^"\\]|\\.)*)"')
+
+    def __init__(self, lab):
+        self.r = lab.redis()
+        assert self.r("MONITOR") == b"OK"
+
+    def commands(self, wait=0.3):
+        """The commands seen so far, reading for wait seconds more (the
+        daemon's timers keep Redis busy, so it is never quiet):
+        [[name, arg, ...], ...] as bytes (MONITOR's escapes left as they are)."""
+        out = []
+        deadline = time.monotonic() + wait
+        try:
+            while time.monotonic() < deadline:
+                self.r.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                line = self.r._line()               # +<time> [0 <client>] "CMD" "arg" ...
+                out.append(self.ARG.findall(line))
+        except socket.timeout:
+            pass
+        return out
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.r.close()
 
 
 def _post_together(lab, bodies):

@@ -33,7 +33,8 @@ def pseudonym(patron_key_hex, patron):
 
 
 class Lab:
-    def __init__(self, ctx, name, model=None, privacy=None, ingest=None, limits=None, daemon=True):
+    def __init__(self, ctx, name, model=None, privacy=None, ingest=None, limits=None, redis=None,
+                 daemon=True):
         st = self.stack = ctx.stack
         _serial[0] += 1
         self.name = "%s-%d" % (name, _serial[0])
@@ -55,6 +56,7 @@ class Lab:
         cfg["privacy"].update(privacy or {})
         cfg.setdefault("ingest", {}).update(ingest or {})
         cfg.setdefault("limits", {}).update(limits or {})
+        cfg["redis"].update(redis or {})
         cfg["api_keys"] = [
             {"name": "ils", "key": INGEST_KEY, "roles": ["ingest"]},
             {"name": "dpo", "key": FORGET_KEY, "roles": ["forget"]},

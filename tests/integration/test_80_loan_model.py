@@ -758,6 +758,37 @@ def test_redis_down_503(ctx):
         assert lab.pop() == {"dn-0": 1, "dn-1": 1, "dn-2": 1}, lab.pop()
 
 
+def test_write_unconfirmed_503(ctx):
+    """A job whose write Redis takes longer than redis.timeout_ms to
+    confirm is answered 503 "write_unconfirmed" (it may yet be applied) at
+    the deadline, not when Redis answers; the daemon waits for the write,
+    which does land, and the events sent again are duplicates. Redis is
+    made to hold writes, and only writes, with CLIENT PAUSE WRITE from a
+    connection of the test's: the job's history read goes through, its
+    MULTI/EXEC waits."""
+    timeout_ms, pause_ms = 200, 1500
+    ev = [{"patron": "unsure-%d" % i, "record": "un-%d" % i, "time": T0 + i, "id": "ils-un-%d" % i}
+          for i in range(2)]
+    with Lab(ctx, "unconfirmed", redis={"timeout_ms": timeout_ms}) as lab:
+        with lab.redis() as r:
+            t0 = time.monotonic()
+            assert r("CLIENT", "PAUSE", pause_ms, "WRITE") == b"OK"
+            resp = lab.post_loans(json.dumps(ev))
+            answered = time.monotonic() - t0
+        j = expect_json(resp, 503)
+        assert j.get("reason") == "write_unconfirmed", j
+        assert "did not confirm in time" in j["error"] and j.get("field") is None, j
+        # at the deadline, not when the pause let the write through
+        assert timeout_ms / 1000.0 <= answered < pause_ms / 1000.0, answered
+        # the write lands once Redis goes on: the events are counted...
+        lab.settled(timeout=pause_ms / 1000.0 + 5)
+        assert lab.pop() == {"un-0": 1, "un-1": 1}, lab.pop()
+        assert meta_ints(lab)["loans"] == 2, lab.meta()
+        # ...and sent again they are duplicates
+        j = taken(lab.post_loans(json.dumps(ev)))
+        assert j == {"taken": 2, "new": 0, "repeats": 0, "duplicates": 2}, j
+
+
 def test_seen_ids_capped(ctx):
     """seen:<pseudonym> keeps the newest 4 x history_max event ids, no
     more; an id still kept is a duplicate."""

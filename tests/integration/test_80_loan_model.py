@@ -466,7 +466,7 @@ def test_forget_patron(ctx):
         def theirs(patron):
             ps = lab.pseudonym(patron)
             with lab.redis() as r:
-                return [k.decode() for k in lab.keys(r) if ps.encode() in k]
+                return [k.decode() for k in r.keys() if ps.encode() in k]
 
         for p in ("forget-me-1", "forget-me-2", "keep-me-3"):
             ks = theirs(p)
@@ -521,7 +521,7 @@ def test_no_raw_patron_id_in_redis_or_logs(ctx):
         expect_json(lab.alternatives(ctx.picks["on_loan"]), 200)
         found, nkeys, kinds = [], 0, set()
         with lab.redis() as r:
-            for k in lab.keys(r):
+            for k in r.keys():
                 nkeys += 1
                 kinds.add(k[len(lab.prefix):].split(b":")[0])
                 blob = k + (r("DUMP", k) or b"")
@@ -812,7 +812,7 @@ def test_failed_compaction_puts_its_records_back(ctx):
         assert "compacted 4 lists" in out, out
         with lab.redis() as r:
             assert r("SCARD", lab.prefix + "dirty") == 0
-            gens = {k: r("GET", k).split(b"\n", 1)[0] for k in lab.keys(r, lab.prefix + "co:*")}
+            gens = {k: r("GET", k).split(b"\n", 1)[0] for k in r.keys(lab.prefix + "co:*")}
         assert set(gens.values()) == {b"#1"}, gens       # compacted once each
         assert lab.all_co() == SMALL_CO, lab.all_co()
 
@@ -903,10 +903,10 @@ def test_stats_consistent_with_redis(ctx):
         used = _redis_reads(lab) - before - 1
         s = _stats(out)
         with lab.redis() as r:
-            keys = lab.keys(r, lab.prefix + "co:*")
+            keys = r.keys(lab.prefix + "co:*")
             entries = sum(len(parse_co(r("GET", k))[0]) for k in keys)
             mem = sum(r("MEMORY", "USAGE", k, "SAMPLES", 0) for k in keys)
-            hist = lab.keys(r, lab.prefix + "h:*")
+            hist = r.keys(lab.prefix + "h:*")
         assert entries == sum(len(v) for v in SMALL_CO.values()) == 12
         assert int(s["kept_pairs"]) == entries, out
         assert int(s["cooccurrence_lists"]) == len(keys) == 4, out
@@ -969,7 +969,7 @@ def test_eval_on_toy_ratings(ctx):
                         "users 6:\n%s" % (label, got, hit, mrr, out)
             assert re.search(r"^llr .*\(default\)$", out, re.M), out
             with lab.redis() as r:
-                left = lab.keys(r)
+                left = r.keys()
             assert left == [], "eval left keys behind in the Redis it was given: %s" % left[:5]
 
 
@@ -994,7 +994,7 @@ def test_cli_reports_bad_files(ctx):
         assert not any(ln.startswith(good_path) for ln in lines), err
         assert lines[-1] == "nothing loaded", err
         with lab.redis() as r:
-            assert lab.keys(r) == [], "a load with a bad file wrote to Redis"
+            assert r.keys() == [], "a load with a bad file wrote to Redis"
         rc, out, err = lab.cli("eval", "--redis", "127.0.0.1:%d" % lab.redis_port, bad_path,
                                check=False)
         assert rc == 1, (rc, out, err)

@@ -24,7 +24,7 @@ CORE_SRC := service/strbuf.c service/log.c service/dict.c service/config.c \
 MODEL_SRC := service/store.c service/model.c service/ingest.c service/compact.c service/ttl_cache.c
 DAEMON_SRC := $(MODEL_SRC) service/catalogue.c service/answers.c service/touchpoint.c \
               service/alternatives.c service/loans.c service/http.c service/server.c
-CLI_SRC  := service/batch.c service/eval.c
+CLI_SRC  := service/batch.c service/eval.c service/redis_child.c
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
@@ -58,6 +58,10 @@ $(BUILD)/tests/unit/plugins/badabi.so: tests/unit/plugin_badabi.c plugins/onloan
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(CORE_OBJ) $(DAEMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(DAEMON_OBJ) $(LDLIBS)
+
+# test_oom refuses allocations on purpose: our code's go through its wrappers.
+$(BUILD)/tests/unit/test_oom: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
+                                         -Wl,--wrap=strdup,--wrap=asprintf
 
 deps:
 	@bash deploy/install-deps.sh

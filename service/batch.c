@@ -271,3 +271,38 @@ char *batch_read_file(const char *path, size_t *len, struct strbuf *err)
     *len = text.len;
     return text.buf ? strbuf_steal(&text) : strdup("");
 }
+
+int batch_read_events(const struct config *cfg, char *const *paths, int npaths, size_t max_shown,
+                      struct loan_batch *all, struct strbuf *report)
+{
+    int bad = 0;
+    long long now = (long long)time(NULL);
+    if (max_shown > BATCH_MAX_SHOWN_PROBLEMS)
+        max_shown = BATCH_MAX_SHOWN_PROBLEMS;
+    for (int i = 0; i < npaths; i++) {
+        size_t len;
+        char *text = batch_read_file(paths[i], &len, report);
+        if (!text) {
+            bad = 1;
+            continue;
+        }
+        struct loan_problem probs[BATCH_MAX_SHOWN_PROBLEMS];
+        size_t nprobs = 0;
+        enum loans_status st = loans_from_text(text, len, cfg, now, BATCH_MAX_FILE_EVENTS, all,
+                                               probs, max_shown, &nprobs);
+        free(text);
+        if (st == LOANS_NO_MEMORY) {
+            strbuf_printf(report, "%s: out of memory while reading its events "
+                          "(not a problem of the file)\n", paths[i]);
+            return -1;
+        }
+        for (size_t k = 0; k < nprobs && k < max_shown; k++)
+            strbuf_printf(report, "%s:%zu: %s: %s\n", paths[i], probs[k].line, probs[k].field,
+                          probs[k].message);
+        if (nprobs > max_shown)
+            strbuf_printf(report, "%s: %zu more problems not shown\n", paths[i],
+                          nprobs - max_shown);
+        bad |= st != LOANS_OK;
+    }
+    return bad ? -1 : 0;
+}

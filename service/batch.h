@@ -50,4 +50,16 @@ int batch_command(struct batch_run *run, struct rcmd *cmd,
 /* Reads a whole file ("-": standard input) into memory. */
 char *batch_read_file(const char *path, size_t *len, struct strbuf *err);
 
+/* Reads and checks every event of the files (loans CSV, JSON lines or
+ * MovieLens ratings) into all, the way onloan load and eval take them:
+ * nothing is to be used if one is bad. Returns 0, or -1 with what went
+ * wrong in report: a file that cannot be read, each file's first
+ * max_shown (at most BATCH_MAX_SHOWN_PROBLEMS) problems as
+ * "file:line: field: message" lines and how many more there were, or
+ * that memory ran out (which is no file's fault; reading stops there). */
+#define BATCH_MAX_SHOWN_PROBLEMS 20
+#define BATCH_MAX_FILE_EVENTS 100000000
+int batch_read_events(const struct config *cfg, char *const *paths, int npaths, size_t max_shown,
+                      struct loan_batch *all, struct strbuf *report);
+
 #endif

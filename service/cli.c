@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -21,8 +20,6 @@
 #include "log.h"
 #include "pseudo.h"
 
-#define MAX_SHOWN_PROBLEMS 20
-#define MAX_FILE_EVENTS 100000000
 #define CLI_REDIS_TIMEOUT_MS 60000  /* batch writes are big; this is no daemon */
 #define CLI_FLUSH_MAX_PAIRS 8000000 /* 64 MB of pair counts between writes: fewer, fuller lists */
 
@@ -35,46 +32,18 @@ static void usage(void)
             "       onloan [-c config.json] eval [--redis IP:PORT] RATINGS.csv\n");
 }
 
-/* Reads and checks every file; nothing is loaded if one event is bad. */
-static int read_events(const struct config *cfg, char **paths, int npaths, struct loan_batch *all)
-{
-    int bad = 0;
-    long long now = (long long)time(NULL);
-    for (int i = 0; i < npaths; i++) {
-        struct strbuf err = {0};
-        size_t len;
-        char *text = batch_read_file(paths[i], &len, &err);
-        if (!text) {
-            fputs(strbuf_cstr(&err), stderr);
-            strbuf_free(&err);
-            bad = 1;
-            continue;
-        }
-        struct loan_problem probs[MAX_SHOWN_PROBLEMS];
-        size_t nprobs = loans_from_text(text, len, cfg, now, MAX_FILE_EVENTS, all, probs,
-                                        MAX_SHOWN_PROBLEMS);
-        for (size_t k = 0; k < nprobs && k < MAX_SHOWN_PROBLEMS; k++)
-            fprintf(stderr, "%s:%zu: %s: %s\n", paths[i], probs[k].line, probs[k].field,
-                    probs[k].message);
-        if (nprobs > MAX_SHOWN_PROBLEMS)
-            fprintf(stderr, "%s: %zu more problems not shown\n", paths[i], nprobs - MAX_SHOWN_PROBLEMS);
-        bad |= nprobs > 0;
-        free(text);
-        strbuf_free(&err);
-    }
-    return bad ? -1 : 0;
-}
-
 static int cmd_load(struct config *cfg, char **paths, int npaths)
 {
     struct loan_batch all = {0};
-    if (read_events(cfg, paths, npaths, &all) < 0) {
+    struct strbuf err = {0};
+    if (batch_read_events(cfg, paths, npaths, BATCH_MAX_SHOWN_PROBLEMS, &all, &err) < 0) {
+        fputs(strbuf_cstr(&err), stderr);
+        strbuf_free(&err);
         loan_batch_free(&all);
         fprintf(stderr, "nothing loaded\n");
         return 1;
     }
     struct batch_run run;
-    struct strbuf err = {0};
     struct batch_summary sum;
     int rc = 1;
     if (batch_open(&run, cfg, 5000, &err) == 0) {
@@ -153,6 +122,73 @@ static long long reply_integer(redisReply *r)
     return v;
 }
 
+/* The next reply of a pipeline (caller frees); NULL, said on stderr, when
+ * the connection failed. */
+static redisReply *next_reply(redisContext *rc)
+{
+    void *r = NULL;
+    if (redisGetReply(rc, &r) != REDIS_OK || !r) {
+        fprintf(stderr, "redis: %s\n", rc->err ? rc->errstr : "no reply");
+        return NULL;
+    }
+    return r;
+}
+
+struct stats {
+    unsigned long long lists, entries, usable, bytes, histories, hist_bytes;
+};
+
+/* One SCAN page's keys: every command for them sent at once (GET and
+ * MEMORY USAGE of a co: list, MEMORY USAGE of an h: history), then the
+ * replies read in that order. -1 if the connection failed. */
+static int stats_page(redisContext *rc, const struct config *cfg, const redisReply *keys,
+                      struct stats *st)
+{
+    size_t plen = strlen(cfg->redis_prefix);
+    for (size_t i = 0; i < keys->elements; i++) {
+        const redisReply *key = keys->element[i];
+        const char *k = key->str + plen;
+        int co = strncmp(k, "co:", 3) == 0;
+        if (!co && strncmp(k, "h:", 2) != 0)
+            continue;
+        if ((co && redisAppendCommand(rc, "GET %b", key->str, key->len) != REDIS_OK) ||
+            redisAppendCommand(rc, "MEMORY USAGE %b SAMPLES 0", key->str, key->len) != REDIS_OK) {
+            fprintf(stderr, "redis: %s\n", rc->errstr);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < keys->elements; i++) {
+        const char *k = keys->element[i]->str + plen;
+        if (strncmp(k, "co:", 3) == 0) {
+            redisReply *v = next_reply(rc);
+            if (!v)
+                return -1;
+            struct cooc_list list;
+            if (v->type == REDIS_REPLY_STRING && cooc_parse(&list, v->str, v->len) == 0) {
+                st->lists++;
+                st->entries += list.n;
+                for (size_t j = 0; j < list.n; j++)
+                    st->usable += list.e[j].count >= (uint32_t)cfg->min_patrons;
+                cooc_free(&list);
+            }
+            freeReplyObject(v);
+            redisReply *m = next_reply(rc);
+            if (!m)
+                return -1;
+            long long bytes = reply_integer(m);
+            st->bytes += bytes > 0 ? (unsigned long long)bytes : 0;
+        } else if (strncmp(k, "h:", 2) == 0) {
+            redisReply *m = next_reply(rc);
+            if (!m)
+                return -1;
+            st->histories++;
+            long long bytes = reply_integer(m);
+            st->hist_bytes += bytes > 0 ? (unsigned long long)bytes : 0;
+        }
+    }
+    return 0;
+}
+
 static int cmd_stats(const struct config *cfg)
 {
     struct timeval tv = {5, 0};
@@ -164,7 +200,7 @@ static int cmd_stats(const struct config *cfg)
         return 1;
     }
     const char *pfx = cfg->redis_prefix;
-    unsigned long long lists = 0, entries = 0, usable = 0, bytes = 0, histories = 0, hist_bytes = 0;
+    struct stats st = {0};
     char cursor[32] = "0";
     int failed = 0;
     do {
@@ -176,47 +212,36 @@ static int cmd_stats(const struct config *cfg)
             break;
         }
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-        redisReply *keys = r->element[1];
-        size_t plen = strlen(pfx);
-        for (size_t i = 0; i < keys->elements; i++) {
-            const char *k = keys->element[i]->str + plen;
-            if (strncmp(k, "co:", 3) == 0) {
-                redisReply *v = redisCommand(rc, "GET %b", keys->element[i]->str, keys->element[i]->len);
-                struct cooc_list list;
-                if (v && v->type == REDIS_REPLY_STRING && cooc_parse(&list, v->str, v->len) == 0) {
-                    lists++;
-                    entries += list.n;
-                    for (size_t j = 0; j < list.n; j++)
-                        usable += list.e[j].count >= (uint32_t)cfg->min_patrons;
-                    cooc_free(&list);
-                }
-                freeReplyObject(v);
-                long long m = reply_integer(redisCommand(rc, "MEMORY USAGE %b SAMPLES 0",
-                                                         keys->element[i]->str, keys->element[i]->len));
-                bytes += m > 0 ? (unsigned long long)m : 0;
-            } else if (strncmp(k, "h:", 2) == 0) {
-                histories++;
-                long long m = reply_integer(redisCommand(rc, "MEMORY USAGE %b SAMPLES 0",
-                                                         keys->element[i]->str, keys->element[i]->len));
-                hist_bytes += m > 0 ? (unsigned long long)m : 0;
-            }
-        }
+        failed = stats_page(rc, cfg, r->element[1], &st) < 0;
         freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
+    } while (!failed && strcmp(cursor, "0") != 0);
+    long long totals[4];
     if (!failed) {
-        long long records = reply_integer(redisCommand(rc, "ZCARD %spop", pfx));
-        long long dirty = reply_integer(redisCommand(rc, "SCARD %sdirty", pfx));
-        long long patrons = reply_integer(redisCommand(rc, "HGET %smeta patrons", pfx));
-        long long loans = reply_integer(redisCommand(rc, "HGET %smeta loans", pfx));
+        /* the totals, in one pipeline too */
+        if (redisAppendCommand(rc, "ZCARD %spop", pfx) != REDIS_OK ||
+            redisAppendCommand(rc, "SCARD %sdirty", pfx) != REDIS_OK ||
+            redisAppendCommand(rc, "HGET %smeta patrons", pfx) != REDIS_OK ||
+            redisAppendCommand(rc, "HGET %smeta loans", pfx) != REDIS_OK) {
+            fprintf(stderr, "redis: %s\n", rc->errstr);
+            failed = 1;
+        }
+        for (int i = 0; i < 4 && !failed; i++) {
+            redisReply *v = next_reply(rc);
+            failed = !v;
+            totals[i] = reply_integer(v);
+        }
+    }
+    if (!failed) {
+        long long records = totals[0], dirty = totals[1], patrons = totals[2], loans = totals[3];
         printf("records_with_loans: %lld\n", records);
         printf("patrons: %lld\n", patrons);
         printf("loans_counted: %lld\n", loans);
-        printf("cooccurrence_lists: %llu\n", lists);
-        printf("kept_pairs: %llu\n", entries);
-        printf("usable_pairs: %llu (shared by >= %d patrons)\n", usable, cfg->min_patrons);
-        printf("lists_bytes: %llu\n", bytes);
-        printf("bytes_per_kept_pair: %.1f\n", entries ? (double)bytes / (double)entries : 0.0);
-        printf("histories: %llu (%llu bytes)\n", histories, hist_bytes);
+        printf("cooccurrence_lists: %llu\n", st.lists);
+        printf("kept_pairs: %llu\n", st.entries);
+        printf("usable_pairs: %llu (shared by >= %d patrons)\n", st.usable, cfg->min_patrons);
+        printf("lists_bytes: %llu\n", st.bytes);
+        printf("bytes_per_kept_pair: %.1f\n", st.entries ? (double)st.bytes / (double)st.entries : 0.0);
+        printf("histories: %llu (%llu bytes)\n", st.histories, st.hist_bytes);
         printf("waiting_for_compaction: %lld\n", dirty);
         printf("(a kept pair is one entry of a record's list: a pair kept in both records' lists counts twice)\n");
     }
@@ -228,6 +253,7 @@ int main(int argc, char **argv)
 {
     const char *path = "config/onloan.json";
     int opt;
+    loan_json_init();           /* before jansson allocates anything */
     while ((opt = getopt(argc, argv, "+c:h")) != -1) {
         if (opt == 'c') {
             path = optarg;

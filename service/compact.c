@@ -35,6 +35,7 @@ struct compactor {
     int full;                   /* the last SPOP filled the batch: go on */
     compact_done_cb *all_cb;    /* compact_all caller, until dirty is empty */
     void *all_arg;
+    const char *all_error;      /* the failure to tell it once the re-add is answered */
     struct compact_stats stats;
 };
 
@@ -49,6 +50,16 @@ static void round_free(struct compactor *c)
     c->nrecords = 0;
 }
 
+/* Tells the compact_all caller, if any (once). */
+static void all_done(struct compactor *c, const char *error)
+{
+    if (c->all_cb) {
+        compact_done_cb *cb = c->all_cb;
+        c->all_cb = NULL;
+        cb(error, c->all_arg);
+    }
+}
+
 static void records_readded(redisReply *reply, const char *error, void *arg)
 {
     struct compactor *c = arg;
@@ -56,6 +67,8 @@ static void records_readded(redisReply *reply, const char *error, void *arg)
     if (error || reply->type == REDIS_REPLY_ERROR)
         log_msg(LOG_WARN, "compaction: lists of a failed round not marked again (%s): "
                 "compacted after their next counts", error ? error : reply->str);
+    if (!c->running)
+        all_done(c, c->all_error);
 }
 
 /* SPOP took them out of dirty: a round that failed puts them back, so
@@ -90,11 +103,11 @@ static void round_end(struct compactor *c, const char *error)
         round_start(c);
         return;
     }
-    if (c->all_cb) {
-        compact_done_cb *cb = c->all_cb;
-        c->all_cb = NULL;
-        cb(error, c->all_arg);
-    }
+    /* A caller that stops when told (onloan load) must not stop before
+     * the failed round's records are back in dirty. */
+    c->all_error = error;
+    if (!c->readd_op)
+        all_done(c, error);
 }
 
 static void swapped(redisReply *reply, const char *error, void *arg)

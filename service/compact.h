@@ -30,7 +30,8 @@ typedef void compact_done_cb(const char *error, void *arg);
 struct compactor *compactor_new(struct event_base *base, struct store *st,
                                 const struct config *cfg, int periodic);
 void compactor_free(struct compactor *c);
-/* Compacts until dirty is empty, then calls cb (once). */
+/* Compacts until dirty is empty, then calls cb (once); after a failed
+ * round, once its records are back in dirty (or that failed too). */
 void compact_all(struct compactor *c, compact_done_cb *cb, void *arg);
 void compact_get_stats(const struct compactor *c, struct compact_stats *st);
 

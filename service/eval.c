@@ -1,15 +1,9 @@
 /* eval.c: see eval.h. */
 #include "eval.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,10 +12,13 @@
 #include "history.h"
 #include "model.h"
 #include "names.h"
+#include "redis_child.h"
 
 #define TOP_N 10
 #define MIN_LOANS 5
 #define READS_IN_FLIGHT 256
+#define EVAL_SHOWN_PROBLEMS 5
+#define REDIS_START_MS 5000     /* a Redis of our own takes connections by then */
 
 struct test_patron {
     char patron[PSEUDONYM_HEX_LEN + 1];
@@ -48,42 +45,6 @@ struct eval {
     size_t training_records;
 };
 
-/* ---- a Redis of our own ------------------------------------------------------ */
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0)
-        return -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static pid_t start_redis(int port)
-{
-    char portstr[16];
-    snprintf(portstr, sizeof portstr, "%d", port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) {
-            dup2(devnull, STDOUT_FILENO);
-            dup2(devnull, STDERR_FILENO);
-        }
-        execlp("redis-server", "redis-server", "--port", portstr, "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--loglevel", "warning", (char *)NULL);
-        perror("redis-server");
-        _exit(127);
-    }
-    return pid;
-}
-
 /* ---- splitting ---------------------------------------------------------------- */
 
 /* Moves the hidden loans out of all (into nothing: they are only
@@ -106,8 +67,7 @@ static int split(struct eval *ev, struct loan_batch *all)
         if (end - i >= MIN_LOANS) {
             struct test_patron *t = &ev->tests[ev->ntests++];
             memcpy(t->patron, all->ev[i].patron, sizeof t->patron);
-            t->hidden = all->ev[end - 1].record;         /* taken over */
-            free(all->ev[end - 1].branch);
+            t->hidden = all->ev[end - 1].record;         /* taken over, branch and all */
             all->ev[end - 1].record = all->ev[end - 1].branch = NULL;
             if (!(t->query = strdup(all->ev[end - 2].record)) ||
                 !(t->borrowed = calloc(end - 1 - i, sizeof *t->borrowed)))
@@ -200,34 +160,85 @@ static void patrons_read(redisReply *reply, const char *error, void *arg)
     ev->patrons = reply && reply->type == REDIS_REPLY_STRING ? strtoull(reply->str, NULL, 10) : 0;
 }
 
-struct recent_read {
+/* Every test patron's stored history, READS_IN_FLIGHT GETs at a time on
+ * the one connection (pipelined: not a round trip each). */
+struct recent_reads {
     struct eval *ev;
-    struct test_patron *t;
     struct names *nm;
-    struct history *h;
+    struct history h;
+    size_t next, in_flight;
+    char *error;                    /* the first failure (owned) */
 };
 
-/* A test patron's stored history: their model.history_titles newest. */
-static void history_read(redisReply *reply, const char *error, void *arg)
+struct recent_read {
+    struct recent_reads *all;
+    struct test_patron *t;
+};
+
+static void recent_failed(struct recent_reads *rr, const struct test_patron *t, const char *why)
 {
-    struct recent_read *rr = arg;
-    struct test_patron *t = rr->t;
-    (void)error;
-    if (!reply || reply->type != REDIS_REPLY_STRING ||
-        history_parse(rr->h, reply->str, reply->len, rr->nm) < 0)
-        return;
-    size_t max = (size_t)rr->ev->cfg->history_titles;
-    size_t *at = calloc(max + 1, sizeof *at);
-    t->recent = calloc(max + 1, sizeof *t->recent);
-    size_t n = at && t->recent ? history_recent(rr->h, names_find(rr->nm, t->query), max, at) : 0;
-    for (size_t k = 0; k < n; k++)
-        if ((t->recent[t->nrecent] = strdup(names_get(rr->nm, rr->h->e[at[k]].record))))
-            t->nrecent++;
-    free(at);
+    if (!rr->error && asprintf(&rr->error, "the history of test patron %s: %s", t->patron, why) < 0)
+        rr->error = NULL;
+    if (!rr->error)                 /* not even memory for the message */
+        rr->error = strdup("");
 }
 
-/* The popular records, the number of patrons, and each test patron's
- * recent titles (one command at a time: the CLI's own loop). */
+static void recent_more(struct recent_reads *rr);
+
+/* A test patron's stored history: their model.history_titles newest
+ * (none when the history is gone). */
+static void history_read(redisReply *reply, const char *error, void *arg)
+{
+    struct recent_read *one = arg;
+    struct recent_reads *rr = one->all;
+    struct test_patron *t = one->t;
+    free(one);
+    rr->in_flight--;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        recent_failed(rr, t, reply ? reply->str : error);
+    } else if (reply->type == REDIS_REPLY_STRING) {
+        size_t max = (size_t)rr->ev->cfg->history_titles;
+        size_t *at = calloc(max + 1, sizeof *at);
+        t->recent = calloc(max + 1, sizeof *t->recent);
+        if (history_parse(&rr->h, reply->str, reply->len, rr->nm) < 0) {
+            recent_failed(rr, t, "malformed");
+        } else if (!at || !t->recent) {
+            recent_failed(rr, t, "out of memory");
+        } else {
+            size_t n = history_recent(&rr->h, names_find(rr->nm, t->query), max, at);
+            for (size_t k = 0; k < n; k++)
+                if ((t->recent[t->nrecent] = strdup(names_get(rr->nm, rr->h.e[at[k]].record))))
+                    t->nrecent++;
+        }
+        free(at);
+    }
+    recent_more(rr);
+}
+
+static void recent_more(struct recent_reads *rr)
+{
+    struct eval *ev = rr->ev;
+    while (!rr->error && rr->next < ev->ntests && rr->in_flight < READS_IN_FLIGHT) {
+        struct test_patron *t = &ev->tests[rr->next];
+        struct recent_read *one = malloc(sizeof *one);
+        struct rcmd cmd = {0};
+        if (!one || rcmd_addstr(&cmd, "GET") |
+                    rcmd_addf(&cmd, "%sh:%s", ev->cfg->redis_prefix, t->patron)) {
+            free(one);
+            rcmd_free(&cmd);
+            recent_failed(rr, t, "out of memory");
+            break;
+        }
+        *one = (struct recent_read){rr, t};
+        store_exec(ev->run.st, &cmd, 1, history_read, one);
+        rcmd_free(&cmd);
+        rr->next++;
+        rr->in_flight++;
+    }
+}
+
+/* The popular records, the number of patrons (a command each: the CLI's
+ * own loop), and each test patron's recent titles (pipelined). */
 static int read_context(struct eval *ev)
 {
     const char *pfx = ev->cfg->redis_prefix;
@@ -242,20 +253,19 @@ static int read_context(struct eval *ev)
     batch_command(&ev->run, &cmd, patrons_read, ev);
     rcmd_free(&cmd);
 
-    struct names *nm = names_new();
-    struct history h = {0};
-    for (size_t i = 0; nm && i < ev->ntests; i++) {
-        struct recent_read rr = {ev, &ev->tests[i], nm, &h};
-        if (rcmd_addstr(&cmd, "GET") | rcmd_addf(&cmd, "%sh:%s", pfx, ev->tests[i].patron)) {
-            rcmd_free(&cmd);
-            break;
-        }
-        batch_command(&ev->run, &cmd, history_read, &rr);
-        rcmd_free(&cmd);
-    }
-    history_free(&h);
-    names_free(nm);
-    return ev->popular && nm ? 0 : -1;
+    struct recent_reads rr = {.ev = ev, .nm = names_new()};
+    if (!rr.nm)
+        return -1;
+    recent_more(&rr);
+    while (rr.in_flight)
+        event_base_loop(ev->run.base, EVLOOP_ONCE);
+    if (rr.error)
+        fprintf(stderr, "eval: reading %s\n", rr.error);
+    int failed = rr.error != NULL;
+    free(rr.error);
+    history_free(&rr.h);
+    names_free(rr.nm);
+    return ev->popular && !failed ? 0 : -1;
 }
 
 static int read_neighbours(struct eval *ev)
@@ -419,7 +429,8 @@ static void remove_prefix(struct eval *ev)
 
 int eval_main(struct config *cfg, int argc, char **argv)
 {
-    const char *redis = NULL, *file = NULL;
+    const char *redis = NULL;
+    char *file = NULL;
     int keep = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--redis") == 0 && i + 1 < argc)
@@ -459,24 +470,16 @@ int eval_main(struct config *cfg, int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
     struct strbuf err = {0};
-    size_t len;
-    char *text = batch_read_file(file, &len, &err);
     struct loan_batch all = {0};
-    struct loan_problem probs[5];
-    size_t nprobs = text ? loans_from_text(text, len, cfg, (long long)time(NULL), 100000000,
-                                           &all, probs, 5) : 1;
-    free(text);
-    if (!text || nprobs) {
+    if (batch_read_events(cfg, &file, 1, EVAL_SHOWN_PROBLEMS, &all, &err) < 0) {
         fputs(strbuf_cstr(&err), stderr);
-        for (size_t i = 0; text && i < nprobs && i < 5; i++)
-            fprintf(stderr, "%s:%zu: %s: %s\n", file, probs[i].line, probs[i].field, probs[i].message);
         strbuf_free(&err);
         loan_batch_free(&all);
         return 1;
     }
     size_t nloans = all.n;
 
-    pid_t child = 0;
+    struct redis_child child = {0};
     char *host = NULL;
     int port = 0;
     if (redis) {
@@ -486,12 +489,14 @@ int eval_main(struct config *cfg, int argc, char **argv)
             return 2;
         }
     } else {
-        if ((port = free_port()) < 0 || (child = start_redis(port)) < 0) {
-            fprintf(stderr, "eval: cannot start redis-server\n");
+        if (redis_child_start(&child, "redis-server", REDIS_START_MS, &err) < 0) {
+            fprintf(stderr, "eval: no Redis to work in: %s", strbuf_cstr(&err));
+            strbuf_free(&err);
             loan_batch_free(&all);
             return 1;
         }
         host = strdup("127.0.0.1");
+        port = child.port;
     }
     free(cfg->redis_host);
     cfg->redis_host = host;
@@ -560,9 +565,6 @@ int eval_main(struct config *cfg, int argc, char **argv)
     free_tests(&ev);
     loan_batch_free(&all);
     strbuf_free(&err);
-    if (child > 0) {
-        kill(child, SIGTERM);
-        waitpid(child, NULL, 0);
-    }
+    redis_child_stop(&child);
     return rc;
 }

@@ -9,9 +9,9 @@
  * (ties in file order); patrons with at least 5 loans are test patrons;
  * their last loan is hidden and the one before it is the query; every
  * other loan (of all patrons) is training data, loaded through the
- * daemon's ingest code (batch.h) into a Redis that eval starts (or the
- * one given, under a prefix of its own, removed afterwards unless
- * --keep). For each test patron the top 10 is asked of the daemon's
+ * daemon's ingest code (batch.h) into a Redis that eval starts
+ * (redis_child.h: when it cannot, eval says why and exits 1) or the one
+ * given, under a prefix of its own, removed afterwards unless --keep. For each test patron the top 10 is asked of the daemon's
  * scoring code (score.h) with no availability filter; titles the patron
  * already borrowed are left out and fewer than 10 are filled from
  * popularity. Reported per measure: hit-rate@10 (hidden title in the

@@ -87,10 +87,8 @@ int loan_time_parse(const char *s, long long *out)
 
 void loan_batch_free(struct loan_batch *b)
 {
-    for (size_t i = 0; i < b->n; i++) {
-        free(b->ev[i].record);
-        free(b->ev[i].branch);
-    }
+    for (size_t i = 0; i < b->n; i++)
+        free(b->ev[i].record);      /* and the branch, which is in its block */
     free(b->ev);
     memset(b, 0, sizeof *b);
 }
@@ -205,54 +203,60 @@ struct raw_event {
     long long when;
 };
 
-static int event_accept(const struct raw_event *raw, const struct config *cfg, long long now,
-                        struct loan_batch *b, const char **field, const char **message)
+/* What one event came to: taken, refused (field and message say why),
+ * or not checked for want of memory (no fault of the event's). */
+enum accept { ACCEPT_TAKEN, ACCEPT_REFUSED, ACCEPT_NO_MEMORY };
+
+static enum accept event_accept(const struct raw_event *raw, const struct config *cfg,
+                                long long now, struct loan_batch *b, const char **field,
+                                const char **message)
 {
     char patron[PSEUDONYM_HEX_LEN + 1];
     if (pseudonymise_patron(cfg->patron_key, raw->patron, strlen(raw->patron), patron) < 0) {
         *field = "patron";
         *message = PATRON_RULE;
-        return -1;
+        return ACCEPT_REFUSED;
     }
-    char *record = NULL;
-    if (asprintf(&record, "%s%s", raw->record_prefix ? raw->record_prefix : "", raw->record) < 0) {
-        *field = "record";
-        *message = "out of memory";
-        return -1;
-    }
+    /* The event's strings in one block, no printf: prefix + record, then
+     * the branch. Checked in place, freed if refused. */
+    const char *prefix = raw->record_prefix ? raw->record_prefix : "";
+    size_t plen = strlen(prefix), rlen = strlen(raw->record);
+    size_t blen = raw->branch ? strlen(raw->branch) + 1 : 0;
+    char *record = malloc(plen + rlen + 1 + blen);
+    if (!record)
+        return ACCEPT_NO_MEMORY;
+    memcpy(record, prefix, plen);
+    memcpy(record + plen, raw->record, rlen + 1);
+    char *branch = raw->branch ? memcpy(record + plen + rlen + 1, raw->branch, blen) : NULL;
     if (!params_valid_record(record, cfg->max_record_id_bytes)) {
         free(record);
         *field = "record";
         *message = "must be a record id of A-Z a-z 0-9 . _ : -";
-        return -1;
+        return ACCEPT_REFUSED;
     }
     if (raw->when > now + LOAN_MAX_FUTURE_S || raw->when < 0) {
         free(record);
         *field = "time";
         *message = "must not be in the future or before 1970";
-        return -1;
+        return ACCEPT_REFUSED;
     }
-    if (raw->branch && !params_valid_branch(raw->branch)) {
+    if (branch && !params_valid_branch(branch)) {
         free(record);
         *field = "branch";
         *message = "must be 1 to 16 characters of A-Z a-z 0-9 _ -";
-        return -1;
+        return ACCEPT_REFUSED;
     }
     size_t idlen = raw->id ? strlen(raw->id) : 0;
     if (raw->id && (idlen == 0 || idlen > LOAN_MAX_ID_BYTES)) {
         free(record);
         *field = "id";
         *message = "must be 1 to 128 bytes";
-        return -1;
+        return ACCEPT_REFUSED;
     }
     struct loan_event *e = batch_push(b);
-    char *branch = raw->branch ? strdup(raw->branch) : NULL;
-    if (!e || (raw->branch && !branch)) {
+    if (!e) {
         free(record);
-        free(branch);
-        *field = "events";
-        *message = "out of memory";
-        return -1;
+        return ACCEPT_NO_MEMORY;
     }
     e->record = record;
     e->branch = branch;
@@ -260,19 +264,46 @@ static int event_accept(const struct raw_event *raw, const struct config *cfg, l
     memcpy(e->patron, patron, sizeof e->patron);
     if (raw->id) {
         /* Domain-separated from patron pseudonyms: "id:" + the id. */
-        char *tagged = NULL;
-        if (asprintf(&tagged, "id:%s", raw->id) < 0) {
-            free(record);
-            free(branch);
-            *field = "id";
-            *message = "out of memory";
-            return -1;
-        }
+        char tagged[sizeof "id:" - 1 + LOAN_MAX_ID_BYTES];
+        memcpy(tagged, "id:", 3);
+        memcpy(tagged + 3, raw->id, idlen);
         pseudonymise(cfg->patron_key, tagged, idlen + 3, e->id);
-        free(tagged);
     }
     b->n++;
-    return 0;
+    return ACCEPT_TAKEN;
+}
+
+/* The one count kept outside a struct: jansson's allocator has no
+ * context to keep it in. It only grows. */
+static unsigned long json_alloc_failures;
+
+static void *json_counted_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p)
+        json_alloc_failures++;
+    return p;
+}
+
+void loan_json_init(void)
+{
+    json_set_alloc_funcs(json_counted_malloc, free);
+}
+
+json_t *loan_json_load(const char *text, size_t len, json_error_t *jerr, enum loans_status *st)
+{
+    unsigned long failures = json_alloc_failures;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, jerr);
+    if (doc)
+        *st = LOANS_OK;
+    /* An error without a text is one jansson never described: its
+     * allocations fail silently (json_object(), its lexer's buffer). */
+    else if (json_alloc_failures != failures || jerr->text[0] == '\0' ||
+             json_error_code(jerr) == json_error_out_of_memory)
+        *st = LOANS_NO_MEMORY;
+    else
+        *st = LOANS_INVALID;
+    return doc;
 }
 
 static void problem(struct loan_problem *probs, size_t maxp, size_t *nprobs, size_t index,
@@ -285,8 +316,8 @@ static void problem(struct loan_problem *probs, size_t maxp, size_t *nprobs, siz
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-static int json_event(const json_t *obj, const struct config *cfg, long long now,
-                      struct loan_batch *b, const char **field, const char **message)
+static enum accept json_event(const json_t *obj, const struct config *cfg, long long now,
+                              struct loan_batch *b, const char **field, const char **message)
 {
     static const char *const known[] = {"patron", "record", "time", "branch", "id", NULL};
     struct raw_event raw = {0};
@@ -296,7 +327,7 @@ static int json_event(const json_t *obj, const struct config *cfg, long long now
     if (!json_is_object(obj)) {
         *field = "event";
         *message = "must be a JSON object";
-        return -1;
+        return ACCEPT_REFUSED;
     }
     json_object_foreach((json_t *)obj, key, value) {
         int found = 0;
@@ -305,7 +336,7 @@ static int json_event(const json_t *obj, const struct config *cfg, long long now
         if (!found) {
             *field = "event";
             *message = "unknown field (known: patron, record, time, branch, id)";
-            return -1;
+            return ACCEPT_REFUSED;
         }
     }
     static const char *const required[] = {"patron", "record", "time"};
@@ -313,7 +344,7 @@ static int json_event(const json_t *obj, const struct config *cfg, long long now
         if (!json_object_get(obj, required[i])) {
             *field = required[i];
             *message = "is required";
-            return -1;
+            return ACCEPT_REFUSED;
         }
     }
     json_t *patron = json_object_get(obj, "patron"), *record = json_object_get(obj, "record");
@@ -327,12 +358,12 @@ static int json_event(const json_t *obj, const struct config *cfg, long long now
     } else {
         *field = "patron";
         *message = "must be a string";
-        return -1;
+        return ACCEPT_REFUSED;
     }
     if (!json_is_string(record)) {
         *field = "record";
         *message = "must be a string";
-        return -1;
+        return ACCEPT_REFUSED;
     }
     raw.record = json_string_value(record);
     if (json_is_integer(t)) {
@@ -340,13 +371,13 @@ static int json_event(const json_t *obj, const struct config *cfg, long long now
     } else if (!json_is_string(t) || loan_time_parse(json_string_value(t), &raw.when) < 0) {
         *field = "time";
         *message = "must be ISO 8601 (2026-11-22T10:31:00Z), a date or Unix seconds";
-        return -1;
+        return ACCEPT_REFUSED;
     }
     if (branch && !json_is_null(branch)) {
         if (!json_is_string(branch)) {
             *field = "branch";
             *message = "must be a string";
-            return -1;
+            return ACCEPT_REFUSED;
         }
         raw.branch = json_string_value(branch);
     }
@@ -354,40 +385,45 @@ static int json_event(const json_t *obj, const struct config *cfg, long long now
         if (!json_is_string(id)) {
             *field = "id";
             *message = "must be a string";
-            return -1;
+            return ACCEPT_REFUSED;
         }
         raw.id = json_string_value(id);
     }
     return event_accept(&raw, cfg, now, b, field, message);
 }
 
-size_t loans_from_json(const json_t *body, const struct config *cfg, long long now,
-                       size_t max_events, struct loan_batch *out,
-                       struct loan_problem *probs, size_t maxp)
+enum loans_status loans_from_json(const json_t *body, const struct config *cfg, long long now,
+                                  size_t max_events, struct loan_batch *out,
+                                  struct loan_problem *probs, size_t maxp, size_t *nprobs)
 {
-    size_t nprobs = 0;
     const char *field, *message;
+    *nprobs = 0;
     if (json_is_object(body)) {
-        if (json_event(body, cfg, now, out, &field, &message) < 0)
-            problem(probs, maxp, &nprobs, 0, 0, field, message);
-        return nprobs;
+        enum accept a = json_event(body, cfg, now, out, &field, &message);
+        if (a == ACCEPT_REFUSED)
+            problem(probs, maxp, nprobs, 0, 0, field, message);
+        return a == ACCEPT_NO_MEMORY ? LOANS_NO_MEMORY
+               : a == ACCEPT_REFUSED ? LOANS_INVALID : LOANS_OK;
     }
     if (!json_is_array(body) || json_array_size(body) == 0) {
-        problem(probs, maxp, &nprobs, 0, 0, "events",
+        problem(probs, maxp, nprobs, 0, 0, "events",
                 "must be a loan event object or a non-empty array of them");
-        return nprobs;
+        return LOANS_INVALID;
     }
     if (json_array_size(body) > max_events) {
-        problem(probs, maxp, &nprobs, max_events, 0, "events", "too many events in one request");
-        return nprobs;
+        problem(probs, maxp, nprobs, max_events, 0, "events", "too many events in one request");
+        return LOANS_INVALID;
     }
     size_t i;
     json_t *obj;
     json_array_foreach(body, i, obj) {
-        if (json_event(obj, cfg, now, out, &field, &message) < 0)
-            problem(probs, maxp, &nprobs, i, 0, field, message);
+        enum accept a = json_event(obj, cfg, now, out, &field, &message);
+        if (a == ACCEPT_NO_MEMORY)
+            return LOANS_NO_MEMORY;
+        if (a == ACCEPT_REFUSED)
+            problem(probs, maxp, nprobs, i, 0, field, message);
     }
-    return nprobs;
+    return *nprobs ? LOANS_INVALID : LOANS_OK;
 }
 
 /* ---- text ------------------------------------------------------------------ */
@@ -434,11 +470,13 @@ static const char *header_columns(char *line, enum text_format *fmt, struct colu
            : "the header must name the columns patron, record and time (or date)";
 }
 
-size_t loans_from_text(const char *text, size_t len, const struct config *cfg, long long now,
-                       size_t max_events, struct loan_batch *out,
-                       struct loan_problem *probs, size_t maxp)
+enum loans_status loans_from_text(const char *text, size_t len, const struct config *cfg,
+                                  long long now, size_t max_events, struct loan_batch *out,
+                                  struct loan_problem *probs, size_t maxp, size_t *nprobs)
 {
-    size_t nprobs = 0, lineno = 0, index = 0;
+    size_t lineno = 0, index = 0;
+    enum accept a = ACCEPT_TAKEN;
+    *nprobs = 0;
     enum text_format fmt = TEXT_JSON_LINES;
     struct columns col = {0};
     const char *p = text, *end = text + len;
@@ -453,7 +491,7 @@ size_t loans_from_text(const char *text, size_t len, const struct config *cfg, l
             cap = n + 1 > 256 ? n + 1 : 256;
             char *grown = realloc(line, cap);
             if (!grown) {
-                problem(probs, maxp, &nprobs, index, lineno, "events", "out of memory");
+                a = ACCEPT_NO_MEMORY;
                 break;
             }
             line = grown;
@@ -462,7 +500,7 @@ size_t loans_from_text(const char *text, size_t len, const struct config *cfg, l
         line[n] = '\0';
         p = nl ? nl + 1 : end;
         if (memchr(line, '\0', n)) {
-            problem(probs, maxp, &nprobs, index, lineno, "line", "contains a NUL byte");
+            problem(probs, maxp, nprobs, index, lineno, "line", "contains a NUL byte");
             continue;
         }
         /* a byte order mark, as spreadsheets write, is not part of the header */
@@ -479,26 +517,29 @@ size_t loans_from_text(const char *text, size_t len, const struct config *cfg, l
             } else {
                 const char *why = header_columns(line, &fmt, &col);
                 if (why) {
-                    problem(probs, maxp, &nprobs, 0, lineno, "header", why);
+                    problem(probs, maxp, nprobs, 0, lineno, "header", why);
                     break;
                 }
                 continue;
             }
         }
         if (index >= max_events) {
-            problem(probs, maxp, &nprobs, index, lineno, "events", "too many events");
+            problem(probs, maxp, nprobs, index, lineno, "events", "too many events");
             break;
         }
         const char *field = NULL, *message = NULL;
         if (fmt == TEXT_JSON_LINES) {
             json_error_t jerr;
-            json_t *obj = json_loadb(line, n, JSON_REJECT_DUPLICATES, &jerr);
-            if (!obj) {
+            enum loans_status st;
+            json_t *obj = loan_json_load(line, n, &jerr, &st);
+            if (obj) {
+                a = json_event(obj, cfg, now, out, &field, &message);
+                json_decref(obj);
+            } else if (st == LOANS_NO_MEMORY) {
+                a = ACCEPT_NO_MEMORY;
+            } else {
                 field = "event";
                 message = "malformed JSON";
-            } else {
-                json_event(obj, cfg, now, out, &field, &message);
-                json_decref(obj);
             }
         } else {
             char *f[MAX_COLUMNS];
@@ -519,15 +560,19 @@ size_t loans_from_text(const char *text, size_t len, const struct config *cfg, l
                 raw.record_prefix = fmt == TEXT_MOVIELENS ? cfg->movielens_record_prefix : NULL;
                 raw.branch = col.branch >= 0 && *f[col.branch] ? f[col.branch] : NULL;
                 raw.id = col.id >= 0 && *f[col.id] ? f[col.id] : NULL;
-                event_accept(&raw, cfg, now, out, &field, &message);
+                a = event_accept(&raw, cfg, now, out, &field, &message);
             }
         }
+        if (a == ACCEPT_NO_MEMORY)
+            break;
         if (field)
-            problem(probs, maxp, &nprobs, index, lineno, field, message);
+            problem(probs, maxp, nprobs, index, lineno, field, message);
         index++;
     }
-    if (!have_header && nprobs == 0)
-        problem(probs, maxp, &nprobs, 0, 0, "events", "no events");
     free(line);
-    return nprobs;
+    if (a == ACCEPT_NO_MEMORY)
+        return LOANS_NO_MEMORY;
+    if (!have_header && *nprobs == 0)
+        problem(probs, maxp, nprobs, 0, 0, "events", "no events");
+    return *nprobs ? LOANS_INVALID : LOANS_OK;
 }

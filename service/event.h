@@ -25,8 +25,8 @@
 struct loan_event {
     char patron[PSEUDONYM_HEX_LEN + 1];     /* pseudonym, never the raw id */
     char id[PSEUDONYM_HEX_LEN + 1];         /* hashed event id, or "" */
-    char *record;                           /* owned */
-    char *branch;                           /* owned, or NULL */
+    char *record;                           /* owned: a block that holds branch too */
+    char *branch;                           /* in record's block (not freed apart), or NULL */
     long long when;                         /* Unix seconds */
     size_t seq;                             /* index in its batch */
 };
@@ -47,17 +47,37 @@ struct loan_problem {
  * YYYY-MM-DDTHH:MM:SS[.fff] with Z or +HH:MM/-HH:MM. -1 if malformed. */
 int loan_time_parse(const char *s, long long *unix_seconds);
 
+/* What loans_from_json and loans_from_text found. Running out of memory
+ * is never the input's fault: it has a status of its own, which callers
+ * must not report as a problem of an event (HTTP: 503, not 400). */
+enum loans_status {
+    LOANS_OK,               /* every event good, all of them in the batch */
+    LOANS_INVALID,          /* *nprobs problems (at most maxp of them in probs) */
+    LOANS_NO_MEMORY,        /* out of memory: checking stopped there; the
+                               batch holds the events taken before (free it) */
+};
+
+/* jansson does not always say when it runs out of memory (2.14 calls a
+ * string it could not copy an "invalid token"): this routes its
+ * allocations through a count of failures, which loan_json_load consults
+ * so as never to blame the input for them. Call it once at start, before
+ * any other jansson call. */
+void loan_json_init(void);
+/* json_loadb (rejecting duplicate keys) of a loan body or line: NULL with
+ * *st LOANS_INVALID (jerr says what and where) or LOANS_NO_MEMORY. */
+json_t *loan_json_load(const char *text, size_t len, json_error_t *jerr, enum loans_status *st);
+
 /* Appends the events of a JSON body (one object or an array of them).
- * Returns the number of problems found (at most maxp are filled); the
+ * *nprobs is the number of problems found (at most maxp are filled); the
  * batch holds the good events. now bounds times in the future. */
-size_t loans_from_json(const json_t *body, const struct config *cfg, long long now,
-                       size_t max_events, struct loan_batch *out,
-                       struct loan_problem *probs, size_t maxp);
+enum loans_status loans_from_json(const json_t *body, const struct config *cfg, long long now,
+                                  size_t max_events, struct loan_batch *out,
+                                  struct loan_problem *probs, size_t maxp, size_t *nprobs);
 /* The same for a text: CSV with a header, MovieLens ratings, or JSON
  * lines (told apart by the first line). */
-size_t loans_from_text(const char *text, size_t len, const struct config *cfg, long long now,
-                       size_t max_events, struct loan_batch *out,
-                       struct loan_problem *probs, size_t maxp);
+enum loans_status loans_from_text(const char *text, size_t len, const struct config *cfg,
+                                  long long now, size_t max_events, struct loan_batch *out,
+                                  struct loan_problem *probs, size_t maxp, size_t *nprobs);
 
 void loan_batch_free(struct loan_batch *b);
 

@@ -49,19 +49,21 @@ void http_reply_error(struct evhttp_request *req, int code, const char *field,
     http_reply_json(req, code, body ? body : json_object());
 }
 
-char *http_request_body(struct evhttp_request *req, size_t max, size_t *len)
+enum http_body http_request_body(struct evhttp_request *req, size_t max, const char **body,
+                                 size_t *len)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t n = evbuffer_get_length(in);
     if (n > max)
-        return NULL;
-    char *body = malloc(n + 1);
-    if (!body)
-        return NULL;
-    evbuffer_copyout(in, body, n);
-    body[n] = '\0';
+        return HTTP_BODY_TOO_LARGE;
+    /* one chain already (the usual case) costs nothing; else libevent
+     * joins the chains, in the buffer, once */
+    const unsigned char *data = n ? evbuffer_pullup(in, -1) : (const unsigned char *)"";
+    if (!data)
+        return HTTP_BODY_NO_MEMORY;
+    *body = (const char *)data;
     *len = n;
-    return body;
+    return HTTP_BODY_OK;
 }
 
 static void http_healthz(struct server *srv, struct evhttp_request *req)

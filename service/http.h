@@ -23,8 +23,13 @@ void http_reply_json_text(struct evhttp_request *req, int code, const char *text
 /* Sends {"error": message, "field": field} (field may be NULL). */
 void http_reply_error(struct evhttp_request *req, int code, const char *field,
                       const char *message);
-/* Reads the request body, at most max bytes. Returns a malloc'd,
- * NUL-terminated copy (caller frees) or NULL when it is too large. */
-char *http_request_body(struct evhttp_request *req, size_t max, size_t *len);
+/* Reading a request body: a body over the limit is the client's fault
+ * (413), memory we lack is ours (503). */
+enum http_body { HTTP_BODY_OK, HTTP_BODY_TOO_LARGE, HTTP_BODY_NO_MEMORY };
+/* The request body, at most max bytes: *body points to its *len bytes in
+ * the request's input buffer (made contiguous, not copied, not
+ * NUL-terminated), valid until the request is answered. */
+enum http_body http_request_body(struct evhttp_request *req, size_t max, const char **body,
+                                 size_t *len);
 
 #endif

@@ -13,8 +13,6 @@
 #include "log.h"
 #include "server.h"
 
-#define MAX_REPORTED_PROBLEMS 20
-
 /* Checks the bearer key; answers 401/403 itself and returns -1 if the
  * request may not go on. */
 static int authorize(struct server *srv, struct evhttp_request *req, unsigned role,
@@ -97,8 +95,14 @@ static void loans_ingested(const struct ingest_result *res, const char *error, v
     pending_free(lr);
 }
 
-static void reply_problems(struct evhttp_request *req, const struct loan_problem *probs, size_t n)
+json_t *loans_refusal(enum loans_status st, const struct loan_problem *probs, size_t n,
+                      int *code)
 {
+    if (st != LOANS_INVALID || n == 0) {
+        *code = 503;
+        return json_pack("{s:s, s:n}", "error", "out of memory", "field");
+    }
+    *code = 400;
     json_t *list = json_array();
     for (size_t i = 0; i < n && i < MAX_REPORTED_PROBLEMS; i++) {
         json_t *p = json_pack("{s:s, s:s, s:I}", "field", probs[i].field, "error", probs[i].message,
@@ -110,9 +114,9 @@ static void reply_problems(struct evhttp_request *req, const struct loan_problem
     char msg[256];
     snprintf(msg, sizeof msg, "event %zu: %s: %s (nothing of this request was applied)",
              probs[0].index, probs[0].field, probs[0].message);
-    http_reply_json(req, 400, json_pack("{s:s, s:s, s:I, s:I, s:o}", "error", msg,
-                                        "field", probs[0].field, "index", (json_int_t)probs[0].index,
-                                        "problems_total", (json_int_t)n, "problems", list));
+    return json_pack("{s:s, s:s, s:I, s:I, s:o}", "error", msg, "field", probs[0].field,
+                     "index", (json_int_t)probs[0].index, "problems_total", (json_int_t)n,
+                     "problems", list);
 }
 
 static int content_type_is(const char *ct, const char *want)
@@ -131,44 +135,51 @@ void loans_handle(struct server *srv, struct evhttp_request *req)
         return;
     }
     size_t len = 0;
-    char *body = http_request_body(req, (size_t)cfg->max_loans_body_bytes, &len);
-    if (!body) {
+    const char *body = NULL;
+    switch (http_request_body(req, (size_t)cfg->max_loans_body_bytes, &body, &len)) {
+    case HTTP_BODY_TOO_LARGE:
         http_reply_error(req, 413, "body", "body larger than ingest.max_body_bytes");
         return;
+    case HTTP_BODY_NO_MEMORY:
+        http_reply_error(req, 503, NULL, "out of memory");
+        return;
+    case HTTP_BODY_OK:
+        break;
     }
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
     struct loan_batch batch = {0};
     struct loan_problem probs[MAX_REPORTED_PROBLEMS];
-    size_t nprobs;
+    size_t nprobs = 0;
+    enum loans_status st;
     long long now = (long long)time(NULL);
     if (content_type_is(ct, "text/csv") || content_type_is(ct, "application/x-ndjson") ||
         content_type_is(ct, "application/jsonl")) {
-        nprobs = loans_from_text(body, len, cfg, now, (size_t)cfg->max_events_per_request, &batch,
-                                 probs, MAX_REPORTED_PROBLEMS);
+        st = loans_from_text(body, len, cfg, now, (size_t)cfg->max_events_per_request, &batch,
+                             probs, MAX_REPORTED_PROBLEMS, &nprobs);
     } else if (!ct || content_type_is(ct, "application/json")) {
         json_error_t jerr;
-        json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!doc) {
+        json_t *doc = loan_json_load(body, len, &jerr, &st);
+        if (!doc && st == LOANS_INVALID) {
             char msg[256];
             snprintf(msg, sizeof msg, "malformed JSON at line %d, column %d: %s", jerr.line,
                      jerr.column, jerr.text);
-            free(body);
             http_reply_error(req, 400, "body", msg);
             return;
         }
-        nprobs = loans_from_json(doc, cfg, now, (size_t)cfg->max_events_per_request, &batch, probs,
-                                 MAX_REPORTED_PROBLEMS);
+        if (doc)
+            st = loans_from_json(doc, cfg, now, (size_t)cfg->max_events_per_request, &batch,
+                                 probs, MAX_REPORTED_PROBLEMS, &nprobs);
         json_decref(doc);
     } else {
-        free(body);
         http_reply_error(req, 415, "content-type",
                          "send application/json, text/csv or application/x-ndjson");
         return;
     }
-    free(body);
-    if (nprobs) {
+    if (st != LOANS_OK) {
         loan_batch_free(&batch);
-        reply_problems(req, probs, nprobs);
+        int code;
+        json_t *reply = loans_refusal(st, probs, nprobs, &code);
+        http_reply_json(req, code, reply);
         return;
     }
     struct pending *lr = pending_new(srv, req);

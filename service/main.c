@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "event.h"
 #include "log.h"
 #include "plugin.h"
 #include "pseudo.h"
@@ -46,6 +47,7 @@ int main(int argc, char **argv)
 {
     const char *path = "config/onloan.json";
     int check_only = 0, opt;
+    loan_json_init();           /* before jansson allocates anything */
     while ((opt = getopt(argc, argv, "c:th")) != -1) {
         switch (opt) {
         case 'c': path = optarg; break;

@@ -156,14 +156,19 @@ static void touchpoint_found(redisReply *reply, const char *error, void *arg)
 void touchpoint_event_handle(struct server *srv, struct evhttp_request *req, const char *id)
 {
     size_t len = 0;
-    char *body = http_request_body(req, (size_t)srv->cfg->max_body_bytes, &len);
-    if (!body) {
+    const char *body = NULL;
+    switch (http_request_body(req, (size_t)srv->cfg->max_body_bytes, &body, &len)) {
+    case HTTP_BODY_TOO_LARGE:
         http_reply_error(req, 413, "body", "body larger than limits.max_body_bytes");
         return;
+    case HTTP_BODY_NO_MEMORY:
+        http_reply_error(req, 503, NULL, "out of memory");
+        return;
+    case HTTP_BODY_OK:
+        break;
     }
     json_error_t jerr;
     json_t *ev = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    free(body);
     const char *type = NULL, *record = NULL;
     json_t *extra = NULL;
     if (!ev || !json_is_object(ev)) {

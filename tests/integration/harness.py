@@ -23,6 +23,21 @@ class HarnessError(Exception):
     pass
 
 
+# What the ASan/UBSan build prints when it finds something (stderr, which
+# every process started here has in its log).
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def sanitizer_env():
+    """The environment for onloand and onloan: sanitizer reports that
+    cannot be missed (a leak is exit status 23)."""
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=23")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    return env
+
+
 def free_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
@@ -104,6 +119,15 @@ class Redis:
             n = int(rest)
             return None if n < 0 else [self._reply() for _ in range(n)]
         raise RespError("bad reply %r" % line)
+
+    def keys(self, pattern="*"):
+        """Every key matching pattern, sorted (SCAN, never KEYS)."""
+        out, cursor = [], b"0"
+        while True:
+            cursor, ks = self("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
+            out.extend(ks)
+            if cursor == b"0":
+                return sorted(out)
 
     def __call__(self, *args):
         parts = [b"*%d\r\n" % len(args)]
@@ -220,17 +244,50 @@ class Stack:
         self.daemon_logs = []      # every onloand log of this stack (for sanitizer checks)
         self.loaded = None         # loader summary
 
+    # ---------------- processes of the stack's own
+    def spawn_redis(self, name, port, datadir):
+        """A redis-server on 127.0.0.1:port keeping its data (dump.rdb, on
+        SAVE only) in datadir, logging to <name>.log; returns its Proc once
+        it listens. Stopped by close()."""
+        os.makedirs(datadir, exist_ok=True)
+        p = Proc(name, ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                        "--save", "", "--appendonly", "no", "--dir", datadir,
+                        "--dbfilename", "dump.rdb"],
+                 os.path.join(self.tmp, name + ".log"))
+        self.procs.append(p)
+        wait_port(port, 10, p, name)
+        return p
+
+    def spawn_onloand(self, name, config_path, port, logname, wait=15.0):
+        """An onloand on config_path, listening on port, logging to logname
+        (which the shutdown test searches for sanitizer reports); returns
+        its Proc once /healthz answers 200. Stopped by close()."""
+        logpath = os.path.join(self.tmp, logname)
+        self.daemon_logs.append(logpath)
+        p = Proc(name, [os.path.join(self.build, "onloand"), "-c", config_path], logpath,
+                 env=sanitizer_env())
+        self.procs.append(p)
+        deadline = time.monotonic() + wait
+        last = None
+        while time.monotonic() < deadline:
+            if not p.alive():
+                raise HarnessError("%s exited %s at start: %s"
+                                   % (name, p.p.returncode, p.output()[-3000:]))
+            try:
+                r = http_request(port, "GET", "/healthz", timeout=1.0)
+                if r.status == 200:
+                    return p
+                last = r
+            except OSError as e:
+                last = e
+            time.sleep(0.03)
+        raise HarnessError("%s /healthz not ready after %.0fs (last: %r); log: %s"
+                           % (name, wait, last, p.output()[-3000:]))
+
     # ---------------- redis
     def start_redis(self, port=None):
         port = port or free_port()
-        d = os.path.join(self.tmp, "redis")
-        os.makedirs(d, exist_ok=True)
-        p = Proc("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                           "--save", "", "--appendonly", "no", "--dir", d,
-                           "--dbfilename", "dump.rdb"],
-                 os.path.join(self.tmp, "redis.log"))
-        self.procs.append(p)
-        wait_port(port, 10, p, "redis-server")
+        p = self.spawn_redis("redis", port, os.path.join(self.tmp, "redis"))
         self.redis_proc, self.redis_port = p, port
         return p
 
@@ -317,31 +374,9 @@ class Stack:
 
     # ---------------- daemon
     def start_daemon(self, wait=15.0):
-        logpath = os.path.join(self.tmp, "onloand-%d.log" % len(self.daemon_logs))
-        self.daemon_logs.append(logpath)
-        env = dict(os.environ)
-        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=23")
-        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
-        p = Proc("onloand", [os.path.join(self.build, "onloand"), "-c", self.config_path],
-                 logpath, env=env)
-        self.procs.append(p)
-        self.daemon = p
-        deadline = time.monotonic() + wait
-        last = None
-        while time.monotonic() < deadline:
-            if not p.alive():
-                raise HarnessError("onloand exited %s at start: %s"
-                                   % (p.p.returncode, p.output()[-3000:]))
-            try:
-                r = http_request(self.port, "GET", "/healthz", timeout=1.0)
-                if r.status == 200:
-                    return p
-                last = r
-            except OSError as e:
-                last = e
-            time.sleep(0.05)
-        raise HarnessError("onloand /healthz not ready after %.0fs (last: %r); log: %s"
-                           % (wait, last, p.output()[-3000:]))
+        self.daemon = self.spawn_onloand("onloand", self.config_path, self.port,
+                                         "onloand-%d.log" % len(self.daemon_logs), wait)
+        return self.daemon
 
     def stop_daemon(self):
         if self.daemon is None:

@@ -39,9 +39,7 @@ class Lab:
         _serial[0] += 1
         self.name = "%s-%d" % (name, _serial[0])
         self.redis_port = harness.free_port()
-        d = os.path.join(st.tmp, "redis-" + self.name)
-        os.makedirs(d, exist_ok=True)
-        self.redis_dir = d
+        self.redis_dir = os.path.join(st.tmp, "redis-" + self.name)
         self.redis_proc = None
         self.start_redis()
         cfg = copy.deepcopy(st.config)
@@ -57,6 +55,7 @@ class Lab:
         cfg["redis"].update(redis or {})
         cfg.setdefault("ingest", {}).update(ingest or {})
         cfg.setdefault("limits", {}).update(limits or {})
+        cfg["redis"].update(redis or {})
         cfg["api_keys"] = [
             {"name": "ils", "key": INGEST_KEY, "roles": ["ingest"]},
             {"name": "dpo", "key": FORGET_KEY, "roles": ["forget"]},
@@ -72,39 +71,14 @@ class Lab:
 
     # ---------------- processes
     def start_redis(self):
-        p = harness.Proc("redis-" + self.name,
-                         ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                          "--save", "", "--appendonly", "no", "--dir", self.redis_dir,
-                          "--dbfilename", "dump.rdb"],
-                         os.path.join(self.stack.tmp, "redis-%s.log" % self.name))
-        self.stack.procs.append(p)
-        harness.wait_port(self.redis_port, 10, p, "redis-server (lab)")
-        self.redis_proc = p
+        self.redis_proc = self.stack.spawn_redis("redis-" + self.name, self.redis_port,
+                                                 self.redis_dir)
 
     def start_daemon(self):
-        logpath = os.path.join(self.stack.tmp, "onloand-%s-%d.log" % (self.name, len(self.logs)))
-        self.logs.append(logpath)
-        self.stack.daemon_logs.append(logpath)
-        env = dict(os.environ)
-        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=23")
-        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
-        p = harness.Proc("onloand-" + self.name,
-                         [os.path.join(self.stack.build, "onloand"), "-c", self.config_path],
-                         logpath, env=env)
-        self.stack.procs.append(p)
-        self.daemon = p
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if not p.alive():
-                raise harness.HarnessError("lab onloand exited %s: %s"
-                                           % (p.p.returncode, p.output()[-3000:]))
-            try:
-                if harness.http_request(self.port, "GET", "/healthz", timeout=1).status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.03)
-        raise harness.HarnessError("lab onloand not ready: " + p.output()[-3000:])
+        logname = "onloand-%s-%d.log" % (self.name, len(self.logs))
+        self.logs.append(os.path.join(self.stack.tmp, logname))
+        self.daemon = self.stack.spawn_onloand("onloand-" + self.name, self.config_path,
+                                               self.port, logname)
 
     def close(self):
         rc = None
@@ -129,16 +103,18 @@ class Lab:
             except Exception:
                 pass
 
-    def cli(self, *args, check=True):
-        """Runs onloan -c <lab config> ARGS; returns (rc, stdout, stderr)."""
+    def cli(self, *args, check=True, env=None):
+        """Runs onloan -c <lab config> ARGS (env: variables to set);
+        returns (rc, stdout, stderr)."""
         r = subprocess.run([os.path.join(self.stack.build, "onloan"), "-c", self.config_path]
-                           + [str(a) for a in args], capture_output=True, timeout=60)
+                           + [str(a) for a in args], capture_output=True, timeout=60,
+                           env=dict(harness.sanitizer_env(), **(env or {})))
         out, err = r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
         logpath = os.path.join(self.stack.tmp, "onloan-%s-%d.log" % (self.name, len(self.logs)))
         with open(logpath, "w") as f:
             f.write(out + err)
         self.logs.append(logpath)
-        for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+        for marker in harness.SANITIZER_MARKERS:
             assert marker not in err, "onloan %s: %s" % (args[0], err[err.index(marker):][:1500])
         if check:
             assert r.returncode == 0, "onloan %s exited %d: %s%s" % (
@@ -189,7 +165,7 @@ class Lab:
     def all_co(self):
         out = {}
         with self.redis() as r:
-            for k in self.keys(r, self.prefix + "co:*"):
+            for k in r.keys(self.prefix + "co:*"):
                 out[k[len(self.prefix) + 3:].decode()] = parse_co(r("GET", k))[0]
         return out
 
@@ -203,20 +179,11 @@ class Lab:
             flat = r("HGETALL", self.prefix + "meta") or []
         return {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
 
-    @staticmethod
-    def keys(r, pattern="*"):
-        out, cursor = [], b"0"
-        while True:
-            cursor, ks = r("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
-            out.extend(ks)
-            if cursor == b"0":
-                return sorted(out)
-
     def snapshot(self):
         """Every key with its DUMP (type and value): equal snapshots mean
         nothing was written in between."""
         with self.redis() as r:
-            return {k: r("DUMP", k) for k in self.keys(r)}
+            return {k: r("DUMP", k) for k in r.keys()}
 
     def settled(self, timeout=5.0):
         """Waits until the daemon (if running) has no job in flight and
@@ -236,7 +203,7 @@ class Lab:
         while time.monotonic() < deadline:
             with self.redis() as r:
                 dirty = r("SCARD", self.prefix + "dirty")
-                lists = [parse_co(r("GET", k)) for k in self.keys(r, self.prefix + "co:*")]
+                lists = [parse_co(r("GET", k)) for k in r.keys(self.prefix + "co:*")]
             compacted = all(lines == len(counts) for counts, lines in lists)
             last = (dirty, compacted)
             calm = calm + 1 if dirty == 0 and compacted else 0

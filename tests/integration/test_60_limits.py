@@ -62,11 +62,7 @@ def second_daemon(ctx, name, change):
     cfg["listen"] = "127.0.0.1:%d" % port
     change(cfg)
     path = st.write_config(cfg, name + ".json")
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:exitcode=23")
-    d = harness.Proc("onloand-" + name, [os.path.join(st.build, "onloand"), "-c", path],
-                     os.path.join(st.tmp, "onloand-%s.log" % name), env=env)
-    st.procs.append(d)
-    harness.wait_port(port, 10, d, "onloand (%s)" % name)
+    d = st.spawn_onloand("onloand-" + name, path, port, "onloand-%s.log" % name)
     return d, port
 
 

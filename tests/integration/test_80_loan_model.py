@@ -6,6 +6,7 @@ oracle in loanlab when no window or cap binds)."""
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import threading
@@ -285,16 +286,60 @@ def test_concurrent_requests_gathered_and_answered_each(ctx):
         assert lab.pop() == pop, lab.pop()
         assert meta_ints(lab) == dict(meta, repeats=1, duplicates=1), lab.meta()
 
-    # ingest.gather_max_events bounds a job: 12 one-event requests read in
-    # one pass, at most 5 events a job, make at least 3 jobs
-    with Lab(ctx, "gather-limit", ingest={"gather_max_events": 5}) as lab:
+    # ingest.gather_max_events bounds a job: 12 one-event requests (12
+    # patrons) read in one pass, at most 5 events a job. Each job reads
+    # its patrons' histories in one MGET, so MONITOR shows every job's
+    # size: none over 5, one of 5 (requests were gathered up to the
+    # limit), 12 in all, and so at least ceil(12 / 5) = 3 jobs.
+    limit, n = 5, 12
+    with Lab(ctx, "gather-limit", ingest={"gather_max_events": limit}) as lab:
         bodies = [json.dumps({"patron": "card-%d" % i, "record": "rec-L", "time": T0 + i}).encode()
-                  for i in range(12)]
-        replies, jobs = _post_together(lab, bodies)
+                  for i in range(n)]
+        with _Monitor(lab) as mon:
+            replies, jobs = _post_together(lab, bodies)
+            hist = (lab.prefix + "h:").encode()
+            sizes = [len(c) - 1 for c in mon.commands()
+                     if c[0].upper() == b"MGET" and all(k.startswith(hist) for k in c[1:])]
         assert all(status == 202 and j["new"] == 1 for status, j in replies), replies
-        assert 3 <= jobs <= 12, jobs
+        assert sum(sizes) == n and len(sizes) == jobs, (sizes, jobs)
+        assert max(sizes) <= limit, "a job of %d events (gather_max_events %d): %s" % (
+            max(sizes), limit, sizes)
+        assert max(sizes) == limit, "requests not gathered up to the limit: jobs of %s" % sizes
+        assert jobs >= -(-n // limit), (jobs, sizes)
         lab.settled()
-        assert lab.pop() == {"rec-L": 12}, lab.pop()
+        assert lab.pop() == {"rec-L": n}, lab.pop()
+
+
+class _Monitor:
+    """Redis MONITOR on a connection of its own: the commands the daemon
+    sends while it is open."""
+
+    ARG = re.compile(rb'"((?:[^"\\]|\\.)*)"')
+
+    def __init__(self, lab):
+        self.r = lab.redis()
+        assert self.r("MONITOR") == b"OK"
+
+    def commands(self, wait=0.3):
+        """The commands seen so far, reading for wait seconds more (the
+        daemon's timers keep Redis busy, so it is never quiet):
+        [[name, arg, ...], ...] as bytes (MONITOR's escapes left as they are)."""
+        out = []
+        deadline = time.monotonic() + wait
+        try:
+            while time.monotonic() < deadline:
+                self.r.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                line = self.r._line()               # +<time> [0 <client>] "CMD" "arg" ...
+                out.append(self.ARG.findall(line))
+        except socket.timeout:
+            pass
+        return out
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.r.close()
 
 
 def _post_together(lab, bodies):
@@ -421,7 +466,7 @@ def test_forget_patron(ctx):
         def theirs(patron):
             ps = lab.pseudonym(patron)
             with lab.redis() as r:
-                return [k.decode() for k in lab.keys(r) if ps.encode() in k]
+                return [k.decode() for k in r.keys() if ps.encode() in k]
 
         for p in ("forget-me-1", "forget-me-2", "keep-me-3"):
             ks = theirs(p)
@@ -476,7 +521,7 @@ def test_no_raw_patron_id_in_redis_or_logs(ctx):
         expect_json(lab.alternatives(ctx.picks["on_loan"]), 200)
         found, nkeys, kinds = [], 0, set()
         with lab.redis() as r:
-            for k in lab.keys(r):
+            for k in r.keys():
                 nkeys += 1
                 kinds.add(k[len(lab.prefix):].split(b":")[0])
                 blob = k + (r("DUMP", k) or b"")
@@ -713,6 +758,65 @@ def test_redis_down_503(ctx):
         assert lab.pop() == {"dn-0": 1, "dn-1": 1, "dn-2": 1}, lab.pop()
 
 
+def test_write_unconfirmed_503(ctx):
+    """A job whose write Redis takes longer than redis.timeout_ms to
+    confirm is answered 503 "write_unconfirmed" (it may yet be applied) at
+    the deadline, not when Redis answers; the daemon waits for the write,
+    which does land, and the events sent again are duplicates. Redis is
+    made to hold writes, and only writes, with CLIENT PAUSE WRITE from a
+    connection of the test's: the job's history read goes through, its
+    MULTI/EXEC waits."""
+    timeout_ms, pause_ms = 200, 1500
+    ev = [{"patron": "unsure-%d" % i, "record": "un-%d" % i, "time": T0 + i, "id": "ils-un-%d" % i}
+          for i in range(2)]
+    with Lab(ctx, "unconfirmed", redis={"timeout_ms": timeout_ms}) as lab:
+        with lab.redis() as r:
+            t0 = time.monotonic()
+            assert r("CLIENT", "PAUSE", pause_ms, "WRITE") == b"OK"
+            resp = lab.post_loans(json.dumps(ev))
+            answered = time.monotonic() - t0
+        j = expect_json(resp, 503)
+        assert j.get("reason") == "write_unconfirmed", j
+        assert "did not confirm in time" in j["error"] and j.get("field") is None, j
+        # at the deadline, not when the pause let the write through
+        assert timeout_ms / 1000.0 <= answered < pause_ms / 1000.0, answered
+        # the write lands once Redis goes on: the events are counted...
+        lab.settled(timeout=pause_ms / 1000.0 + 5)
+        assert lab.pop() == {"un-0": 1, "un-1": 1}, lab.pop()
+        assert meta_ints(lab)["loans"] == 2, lab.meta()
+        # ...and sent again they are duplicates
+        j = taken(lab.post_loans(json.dumps(ev)))
+        assert j == {"taken": 2, "new": 0, "repeats": 0, "duplicates": 2}, j
+
+
+def test_failed_compaction_puts_its_records_back(ctx):
+    """A compaction round takes its records out of dirty (SPOP); when the
+    round fails they go back in (compact.c), or their lists would stay long
+    until those records happened to be counted again. Here the round's
+    swap fails by a Redis error: the default user may not run EVAL (ACL),
+    so the swap's MULTI/EXEC is aborted (EXECABORT). onloan load stops at
+    its compaction; every record is back in dirty, its counts all there;
+    with EVAL allowed again the next load compacts them."""
+    with Lab(ctx, "readd", model=UNBOUND, daemon=False) as lab:
+        path = lab.write("small.csv", csv_text(SMALL))
+        with lab.redis() as r:
+            assert r("ACL", "SETUSER", "default", "-eval", "-evalsha") == b"OK"
+        rc, out, err = lab.cli("load", path, check=False)
+        with lab.redis() as r:
+            dirty = sorted(r("SMEMBERS", lab.prefix + "dirty"))
+            assert r("ACL", "SETUSER", "default", "+eval", "+evalsha") == b"OK"
+        assert rc == 1 and "stopped: redis_unavailable" in err, (rc, out, err)
+        assert dirty == sorted(r.encode() for r in SMALL_CO), dirty
+        assert lab.all_co() == SMALL_CO, lab.all_co()
+        _, out, _ = lab.cli("load", path)
+        assert "compacted 4 lists" in out, out
+        with lab.redis() as r:
+            assert r("SCARD", lab.prefix + "dirty") == 0
+            gens = {k: r("GET", k).split(b"\n", 1)[0] for k in r.keys(lab.prefix + "co:*")}
+        assert set(gens.values()) == {b"#1"}, gens       # compacted once each
+        assert lab.all_co() == SMALL_CO, lab.all_co()
+
+
 def test_seen_ids_capped(ctx):
     """seen:<pseudonym> keeps the newest 4 x history_max event ids, no
     more; an id still kept is a duplicate."""
@@ -784,16 +888,25 @@ def _stats(out):
     return d
 
 
+def _redis_reads(lab):
+    """Read events Redis has processed (INFO stats), this INFO's included."""
+    with lab.redis() as r:
+        info = r("INFO", "stats").decode()
+    return int(re.search(r"^total_reads_processed:(\d+)", info, re.M).group(1))
+
+
 def test_stats_consistent_with_redis(ctx):
     with Lab(ctx, "stats", model=UNBOUND, daemon=False) as lab:
         lab.cli("load", lab.write("small.csv", csv_text(SMALL)))
+        before = _redis_reads(lab)
         _, out, _ = lab.cli("stats")
+        used = _redis_reads(lab) - before - 1
         s = _stats(out)
         with lab.redis() as r:
-            keys = lab.keys(r, lab.prefix + "co:*")
+            keys = r.keys(lab.prefix + "co:*")
             entries = sum(len(parse_co(r("GET", k))[0]) for k in keys)
             mem = sum(r("MEMORY", "USAGE", k, "SAMPLES", 0) for k in keys)
-            hist = lab.keys(r, lab.prefix + "h:*")
+            hist = r.keys(lab.prefix + "h:*")
         assert entries == sum(len(v) for v in SMALL_CO.values()) == 12
         assert int(s["kept_pairs"]) == entries, out
         assert int(s["cooccurrence_lists"]) == len(keys) == 4, out
@@ -803,6 +916,10 @@ def test_stats_consistent_with_redis(ctx):
         assert int(s["loans_counted"]) == 10 and int(s["histories"]) == len(hist) == 4, out
         # pairs of >= min_patrons (3): none in this history
         assert int(s["usable_pairs"]) == 0 and int(s["waiting_for_compaction"]) == 0, out
+        # the commands for a SCAN page's keys go in one pipeline, not a
+        # round trip or two per key (12 commands for these 8 keys)
+        assert used < len(keys) + len(hist), "stats took %d reads of Redis for %d keys" % (
+            used, len(keys) + len(hist))
 
         # A fifth patron borrows A, B and C, then A again (a repeat: one
         # patron counts once per pair). A-B and B-C reach 3 = min_patrons
@@ -890,5 +1007,90 @@ def test_eval_on_toy_ratings(ctx):
                 assert rows[name + " + history"][1] != rows[name][1], (name, out)
             assert re.search(r"^llr .*\(default\)$", out, re.M), out
             with lab.redis() as r:
-                left = lab.keys(r)
+                left = r.keys()
             assert left == [], "eval left keys behind in the Redis it was given: %s" % left[:5]
+
+
+def test_cli_reports_bad_files(ctx):
+    """onloan load and eval read files the same way (batch_read_events):
+    every file checked, each problem as file:line: field: message (load
+    at most 20 a file, eval 5, then how many more), a missing file named,
+    and nothing loaded if anything is wrong."""
+    good = csv_text(SMALL[:3])
+    bad = "patron,record,time\n" + "".join("p%d,bad record %d,%d\n" % (i, i, T0) for i in range(25))
+    with Lab(ctx, "badfiles", daemon=False) as lab:
+        good_path, bad_path = lab.write("good.csv", good), lab.write("bad.csv", bad)
+        missing = os.path.join(lab.stack.tmp, "no-such-file.csv")
+        rc, out, err = lab.cli("load", good_path, bad_path, missing, check=False)
+        assert rc == 1, (rc, out, err)
+        lines = err.splitlines()
+        shown = [ln for ln in lines if ln.startswith(bad_path + ":")]
+        assert shown[:20] == ["%s:%d: record: must be a record id of A-Z a-z 0-9 . _ : -"
+                              % (bad_path, i + 2) for i in range(20)], err
+        assert shown[20:] == [bad_path + ": 5 more problems not shown"], err
+        assert missing + ": No such file or directory" in lines, err
+        assert not any(ln.startswith(good_path) for ln in lines), err
+        assert lines[-1] == "nothing loaded", err
+        with lab.redis() as r:
+            assert r.keys() == [], "a load with a bad file wrote to Redis"
+        rc, out, err = lab.cli("eval", "--redis", "127.0.0.1:%d" % lab.redis_port, bad_path,
+                               check=False)
+        assert rc == 1, (rc, out, err)
+        assert err.splitlines() == ["%s:%d: record: must be a record id of A-Z a-z 0-9 . _ : -"
+                                    % (bad_path, i + 2) for i in range(5)] + \
+            [bad_path + ": 20 more problems not shown"], err
+        rc, out, err = lab.cli("eval", missing, check=False)
+        assert rc == 1 and err.strip() == missing + ": No such file or directory", (rc, err)
+
+
+def test_eval_says_why_its_redis_did_not_start(ctx):
+    """onloan eval without --redis starts a redis-server of its own: when
+    that cannot run, or exits at once, eval says so (the cause, the exit
+    status, the last lines it wrote) and exits 1, leaving nothing behind."""
+    text, _ = _toy_ratings()
+    real = shutil.which("redis-server")
+    with Lab(ctx, "evalredis", daemon=False) as lab:
+        path = lab.write("toy-ratings.csv", text)
+        empty = os.path.join(lab.stack.tmp, "evalredis-empty-bin")
+        tmp = os.path.join(lab.stack.tmp, "evalredis-tmp")      # where its directory goes
+        os.makedirs(empty, exist_ok=True)
+        os.makedirs(tmp, exist_ok=True)
+        rc, out, err = lab.cli("eval", path, check=False, env={"PATH": empty, "TMPDIR": tmp})
+        assert rc == 1, (rc, out, err)
+        assert "redis-server: cannot run it: No such file or directory" in err, err
+        assert "--redis IP:PORT" in err, err
+        # a redis-server that refuses its configuration (the real one, one
+        # option too many) and exits
+        bad = os.path.join(lab.stack.tmp, "evalredis-bad-bin")
+        os.makedirs(bad, exist_ok=True)
+        with open(os.path.join(bad, "redis-server"), "w") as f:
+            f.write('#!/bin/sh\nexec %s "$@" --maxmemory-policy no-such-policy\n' % real)
+        os.chmod(os.path.join(bad, "redis-server"), 0o755)
+        rc, out, err = lab.cli("eval", path, check=False,
+                               env={"PATH": bad + os.pathsep + os.environ["PATH"], "TMPDIR": tmp})
+        assert rc == 1, (rc, out, err)
+        assert "redis-server exited with status 1 before it took connections" in err, err
+        assert "FATAL CONFIG FILE ERROR" in err and "no-such-policy" in err, err
+        assert os.listdir(tmp) == [], "eval left %s behind" % os.listdir(tmp)
+        # and with the real one it runs, and cleans up after itself too
+        rc, out, err = lab.cli("eval", path, env={"TMPDIR": tmp})
+        assert "6 test patrons" in out and os.listdir(tmp) == [], (out, err, os.listdir(tmp))
+
+
+def test_eval_reads_histories_pipelined(ctx):
+    """eval reads the test patrons' histories (and neighbours) without a
+    round trip each: Redis sees far fewer reads than there are test
+    patrons (one GET after another took at least one each)."""
+    rows, t = [], T0
+    for u in range(1, 401):
+        for m in range(6):
+            rows.append("%d,%d,4.0,%d\n" % (u, (u * 7 + m * 13) % 40 + 1, t))
+            t += 60
+    with Lab(ctx, "evalpipe", daemon=False) as lab:
+        path = lab.write("many.csv", "userId,movieId,rating,timestamp\n" + "".join(rows))
+
+        before = _redis_reads(lab)
+        _, out, _ = lab.cli("eval", "--redis", "127.0.0.1:%d" % lab.redis_port, path)
+        used = _redis_reads(lab) - before - 1          # less the INFO of before
+        assert "400 test patrons" in out, out
+        assert used < 100, "eval took %d reads of Redis for 400 test patrons" % used

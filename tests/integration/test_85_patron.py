@@ -103,13 +103,6 @@ def test_patron_id_not_kept(ctx):
     card = "2100099887766554"
     expect_json(ctx.stack.alt(rid, branch="ZUI", limit=3, extra="&patron=" + card), 200)
     with ctx.stack.redis() as r:
-        cursor, found = b"0", []
-        while True:
-            cursor, keys = r("SCAN", cursor, "COUNT", 1000)
-            for k in keys:
-                if card.encode() in k or card.encode() in (r("DUMP", k) or b""):
-                    found.append(k)
-            if cursor in (b"0", 0, "0"):
-                break
+        found = [k for k in r.keys() if card.encode() in k or card.encode() in (r("DUMP", k) or b"")]
     assert not found, "the patron id is in Redis: %s" % found[:5]
     assert card not in ctx.stack.daemon.output(), "the patron id is in the daemon's log"

@@ -3,8 +3,7 @@ run (the ASan/UBSan build prints them to stderr, which the harness logs)."""
 
 import time
 
-MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-           "SUMMARY: UndefinedBehaviorSanitizer")
+from harness import SANITIZER_MARKERS as MARKERS
 
 
 def test_sigterm_clean_exit_and_no_sanitizer_reports(ctx):

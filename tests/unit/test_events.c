@@ -60,8 +60,11 @@ static int json_problem(const char *text, long long now, size_t max_events, cons
     json_t *body = json(text);
     struct loan_batch b = {0};
     struct loan_problem pr[4] = {{0}};
-    size_t np = body ? loans_from_json(body, cfg, now, max_events, &b, pr, 4) : 0;
-    int ok = np == 1 && pr[0].field && strcmp(pr[0].field, field) == 0 && pr[0].index == index &&
+    size_t np = 0;
+    enum loans_status st = body ? loans_from_json(body, cfg, now, max_events, &b, pr, 4, &np)
+                                : LOANS_OK;
+    int ok = st == LOANS_INVALID && np == 1 && pr[0].field && strcmp(pr[0].field, field) == 0 &&
+             pr[0].index == index &&
              pr[0].line == 0 && pr[0].message && *pr[0].message;
     if (!ok)
         printf("  %s: %zu problems, first %s (index %zu), want %s (index %zu)\n", text, np,
@@ -77,8 +80,11 @@ static int text_problem(const char *text, size_t max_events, const char *field, 
 {
     struct loan_batch b = {0};
     struct loan_problem pr[4] = {{0}};
-    size_t np = loans_from_text(text, strlen(text), cfg, NOW, max_events, &b, pr, 4);
-    int ok = np == 1 && pr[0].field && strcmp(pr[0].field, field) == 0 && pr[0].line == line &&
+    size_t np = 0;
+    enum loans_status st = loans_from_text(text, strlen(text), cfg, NOW, max_events, &b, pr, 4,
+                                           &np);
+    int ok = st == LOANS_INVALID && np == 1 && pr[0].field && strcmp(pr[0].field, field) == 0 &&
+             pr[0].line == line &&
              pr[0].index == index && b.n == good;
     if (!ok)
         printf("  \"%s\": %zu problems, first %s (line %zu, index %zu), %zu good; want %s "
@@ -180,9 +186,10 @@ TEST(json_object_and_array)
     char ps[PSEUDONYM_HEX_LEN + 1];
     struct loan_batch b = {0};
     struct loan_problem pr[4];
+    size_t np = 0;
     json_t *one = json("{\"patron\": \"2100000001\", \"record\": \"f356\","
                        " \"time\": \"2026-11-22T10:31:00Z\", \"branch\": \"CEN\"}");
-    CHECK(loans_from_json(one, cfg, NOW, 10, &b, pr, 4) == 0);
+    CHECK(loans_from_json(one, cfg, NOW, 10, &b, pr, 4, &np) == LOANS_OK && np == 0);
     CHECK(b.n == 1);
     if (b.n == 1) {
         CHECK_STR(b.ev[0].record, "f356");
@@ -200,7 +207,7 @@ TEST(json_object_and_array)
                        " {\"patron\": \"b\", \"record\": \"f2\", \"time\": \"2026-11-01\","
                        "  \"branch\": null, \"id\": null},"
                        " {\"patron\": \"a\", \"record\": \"x.y_z:1-2\", \"time\": \"1795000001\"}]");
-    CHECK(loans_from_json(arr, cfg, NOW, 3, &b, pr, 4) == 0);
+    CHECK(loans_from_json(arr, cfg, NOW, 3, &b, pr, 4, &np) == LOANS_OK && np == 0);
     CHECK(b.n == 4);
     if (b.n == 4) {
         CHECK(b.ev[1].when == 1795000000LL && b.ev[1].branch == NULL);
@@ -268,10 +275,11 @@ TEST(json_bad_events_name_their_field)
     /* A day ahead is still a clock difference: accepted. */
     struct loan_batch b = {0};
     struct loan_problem pr[2];
+    size_t np = 0;
     snprintf(text, sizeof text, "{\"patron\": \"p\", \"record\": \"f1\", \"time\": %lld}",
              NOW + DAY);
     json_t *j = json(text);
-    CHECK(loans_from_json(j, cfg, NOW, 10, &b, pr, 2) == 0 && b.n == 1);
+    CHECK(loans_from_json(j, cfg, NOW, 10, &b, pr, 2, &np) == LOANS_OK && np == 0 && b.n == 1);
     json_decref(j);
     loan_batch_free(&b);
 }
@@ -298,7 +306,8 @@ TEST(json_array_limits_and_problem_list)
                        " {\"patron\": \"a\", \"record\": \"f5\", \"time\": 1, \"colour\": 1}]");
     struct loan_batch b = {0};
     struct loan_problem pr[2] = {{0}};
-    CHECK(loans_from_json(arr, cfg, NOW, 10, &b, pr, 2) == 3);
+    size_t np = 0;
+    CHECK(loans_from_json(arr, cfg, NOW, 10, &b, pr, 2, &np) == LOANS_INVALID && np == 3);
     CHECK(b.n == 2);
     if (b.n == 2) {
         CHECK_STR(b.ev[0].record, "f1");
@@ -320,7 +329,8 @@ TEST(json_patron_and_id_are_hashed)
         " {\"patron\": \"loan-77\", \"record\": \"f4\", \"time\": 1}]");
     struct loan_batch b = {0};
     struct loan_problem pr[2];
-    CHECK(loans_from_json(arr, cfg, NOW, 10, &b, pr, 2) == 0);
+    size_t np = 0;
+    CHECK(loans_from_json(arr, cfg, NOW, 10, &b, pr, 2, &np) == LOANS_OK && np == 0);
     CHECK(b.n == 4);
     if (b.n == 4) {
         for (size_t i = 0; i < 4; i++)
@@ -364,7 +374,9 @@ TEST(text_loans_csv)
         "\"21000,03\",\"f1\",2026-11-01";                /* quoted; no final newline */
     struct loan_batch b = {0};
     struct loan_problem pr[4];
-    CHECK(loans_from_text(text, sizeof text - 1, cfg, NOW, 100, &b, pr, 4) == 0);
+    size_t np = 0;
+    CHECK(loans_from_text(text, sizeof text - 1, cfg, NOW, 100, &b, pr, 4, &np) ==
+          LOANS_OK && np == 0);
     CHECK(b.n == 3);
     if (b.n == 3) {
         CHECK_STR(b.ev[0].record, "f356");
@@ -388,7 +400,8 @@ TEST(text_loans_csv)
         "L1,CEN,2026-11-20,f10,p1\n"
         ",,2026-11-21,f11,p2\n"
         "L1,ZUI,2026-11-21,f12,p1\n";
-    CHECK(loans_from_text(text2, sizeof text2 - 1, cfg, NOW, 100, &b, pr, 4) == 0);
+    CHECK(loans_from_text(text2, sizeof text2 - 1, cfg, NOW, 100, &b, pr, 4, &np) ==
+          LOANS_OK && np == 0);
     CHECK(b.n == 3);
     if (b.n == 3) {
         CHECK_STR(b.ev[0].record, "f10");
@@ -407,7 +420,7 @@ TEST(text_loans_csv)
     /* Windows line ends; the longest record id and patron id. */
     struct strbuf sb = {0};
     strbuf_printf(&sb, "patron,record,time\r\n%0128d,f%063d,1\r\np,f2,2\r\n", 7, 3);
-    CHECK(loans_from_text(sb.buf, sb.len, cfg, NOW, 100, &b, pr, 4) == 0);
+    CHECK(loans_from_text(sb.buf, sb.len, cfg, NOW, 100, &b, pr, 4, &np) == LOANS_OK && np == 0);
     CHECK(b.n == 2);
     if (b.n == 2) {
         CHECK(strlen(b.ev[0].record) == 64 && b.ev[0].record[63] == '3');
@@ -418,7 +431,8 @@ TEST(text_loans_csv)
     strbuf_free(&sb);
 
     /* Only a header: no events, no problem. */
-    CHECK(loans_from_text("patron,record,time\n", 19, cfg, NOW, 100, &b, pr, 4) == 0);
+    CHECK(loans_from_text("patron,record,time\n", 19, cfg, NOW, 100, &b, pr, 4, &np) ==
+          LOANS_OK && np == 0);
     CHECK(b.n == 0);
     loan_batch_free(&b);
 }
@@ -457,12 +471,15 @@ TEST(text_loans_csv_problems)
     const char nul[] = "patron,record,time\np1,f1\0,1\np2,f2,2\n";
     struct loan_batch b = {0};
     struct loan_problem pr[4] = {{0}};
-    CHECK(loans_from_text(nul, sizeof nul - 1, cfg, NOW, 100, &b, pr, 4) == 1);
+    size_t np = 0;
+    CHECK(loans_from_text(nul, sizeof nul - 1, cfg, NOW, 100, &b, pr, 4, &np) ==
+          LOANS_INVALID && np == 1);
     CHECK(pr[0].field && strcmp(pr[0].field, "line") == 0 && pr[0].line == 2 && b.n == 1);
     loan_batch_free(&b);
     /* A byte order mark before the header is no part of it. */
     const char bom[] = "\xEF\xBB\xBFpatron,record,time\np1,f1,1\n";
-    CHECK(loans_from_text(bom, sizeof bom - 1, cfg, NOW, 100, &b, pr, 4) == 0 && b.n == 1);
+    CHECK(loans_from_text(bom, sizeof bom - 1, cfg, NOW, 100, &b, pr, 4, &np) ==
+          LOANS_OK && np == 0 && b.n == 1);
     loan_batch_free(&b);
 }
 
@@ -478,7 +495,9 @@ TEST(text_movielens)
         "2,296,4.0,1147868828\n";
     struct loan_batch b = {0};
     struct loan_problem pr[4];
-    CHECK(loans_from_text(text, sizeof text - 1, cfg, NOW, 100, &b, pr, 4) == 0);
+    size_t np = 0;
+    CHECK(loans_from_text(text, sizeof text - 1, cfg, NOW, 100, &b, pr, 4, &np) ==
+          LOANS_OK && np == 0);
     CHECK(b.n == 3);
     if (b.n == 3) {
         CHECK_STR(b.ev[0].record, "ml296");     /* ingest.movielens_record_prefix + movieId */
@@ -506,7 +525,8 @@ TEST(text_movielens)
      * is 64 bytes and fine, + 63 is one too many. */
     char text2[256];
     snprintf(text2, sizeof text2, "userId,movieId,rating,timestamp\n1,%062d,5,1\n", 9);
-    CHECK(loans_from_text(text2, strlen(text2), cfg, NOW, 100, &b, pr, 4) == 0 && b.n == 1);
+    CHECK(loans_from_text(text2, strlen(text2), cfg, NOW, 100, &b, pr, 4, &np) ==
+          LOANS_OK && np == 0 && b.n == 1);
     loan_batch_free(&b);
     snprintf(text2, sizeof text2, "userId,movieId,rating,timestamp\n1,%063d,5,1\n", 9);
     CHECK(text_problem(text2, 100, "record", 2, 0, 0));
@@ -523,7 +543,9 @@ TEST(text_json_lines)
         "  {\"patron\": 42, \"record\": \"f2\", \"time\": 1795000000, \"branch\": \"CEN\", \"id\": \"event-0001\"}\n";
     struct loan_batch b = {0};
     struct loan_problem pr[4];
-    CHECK(loans_from_text(text, sizeof text - 1, cfg, NOW, 100, &b, pr, 4) == 0);
+    size_t np = 0;
+    CHECK(loans_from_text(text, sizeof text - 1, cfg, NOW, 100, &b, pr, 4, &np) ==
+          LOANS_OK && np == 0);
     CHECK(b.n == 2);
     if (b.n == 2) {
         CHECK_STR(b.ev[0].patron, pseudonym_of("p1", ps));

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "event.h"
 #include "http.h"
 #include "log.h"
 #include "params.h"
@@ -168,9 +169,14 @@ void touchpoint_event_handle(struct server *srv, struct evhttp_request *req, con
         break;
     }
     json_error_t jerr;
-    json_t *ev = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    enum loans_status st;
+    json_t *ev = loan_json_load(body, len, &jerr, &st);     /* tells out of memory apart */
     const char *type = NULL, *record = NULL;
     json_t *extra = NULL;
+    if (st == LOANS_NO_MEMORY) {
+        http_reply_error(req, 503, NULL, "out of memory");
+        return;
+    }
     if (!ev || !json_is_object(ev)) {
         http_reply_error(req, 400, "body", "must be a JSON object {\"type\": ..., \"record\": ...}");
         json_decref(ev);

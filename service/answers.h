@@ -3,8 +3,10 @@
  * An OPAC shows the same on-loan title to many patrons. The part of the
  * answer that does not change per request (everything but the touchpoint
  * id) is kept, serialised, until the oldest catalogue or model fact in it
- * reaches its configured age: so a kept answer is never older than what
- * the caches it was built from may serve. Degraded answers are never kept. */
+ * reaches its configured age (with patron=, their history and their
+ * recent titles' neighbours are such facts): so a kept answer is never
+ * older than what the caches it was built from may serve. Degraded
+ * answers are never kept; the caller sets expires_ms (alternatives.c). */
 #ifndef ONLOAN_ANSWERS_H
 #define ONLOAN_ANSWERS_H
 

@@ -50,10 +50,11 @@ class _Asking:
         return self.replies
 
 
-def _lab_with_deadline(ctx, name, request_timeout_ms, **kw):
-    """A Lab whose onloand answers every request by request_timeout_ms."""
+def lab_configured(ctx, name, configure, **kw):
+    """A Lab whose config configure(cfg) changes further (what Lab's own
+    arguments do not reach) before its onloand starts."""
     lab = Lab(ctx, name, daemon=False, **kw)
-    lab.cfg["request_timeout_ms"] = request_timeout_ms
+    configure(lab.cfg)
     lab.config_path = ctx.stack.write_config(lab.cfg, "lab-%s.json" % lab.name)
     lab.start_daemon()
     return lab
@@ -91,8 +92,10 @@ def test_read_outlives_waiters_that_give_up(ctx):
     record reads nothing."""
     shelf, _ = _records(ctx, 3, 0)
     deadline_s = 3.0
-    with _lab_with_deadline(ctx, "reads-cancel", int(deadline_s * 1000),
-                            model={"cache_ms": 60000}, redis={"timeout_ms": 20000}) as lab:
+    def deadline(cfg):
+        cfg["request_timeout_ms"] = int(deadline_s * 1000)
+    with lab_configured(ctx, "reads-cancel", deadline, model={"cache_ms": 60000},
+                        redis={"timeout_ms": 20000}) as lab:
         _load(lab, shelf)
         with lab.redis() as r:
             r("CONFIG", "RESETSTAT")

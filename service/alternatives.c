@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "answers.h"
+#include "clock.h"
 #include "history.h"
 #include "http.h"
 #include "log.h"
@@ -62,9 +63,11 @@ struct alt_request {
     /* phase 1, with patron= */
     struct store_op *history_op;
     int history_settled;            /* read (and its titles' neighbours), failed, or no patron */
+    uint64_t history_ms;            /* when the history was read */
     char **borrowed;                /* every title in the patron's history (owned) */
     size_t nborrowed;
-    struct neighbours **recent_nb;  /* neighbours of the recent titles (references or NULL) */
+    struct neighbours **recent_nb;  /* neighbours of the recent titles (references, or NULL
+                                     * while unread or when the read failed) */
     struct model_read **recent_reads;
     struct recent_ctx *recent_ctx;  /* the reads' callback arguments */
     char **recent;                  /* the recent titles themselves (borrowed from borrowed) */
@@ -214,6 +217,40 @@ static size_t candidates_view(const struct alt_request *r, struct candidate **ca
     return n;
 }
 
+static void keep_until(uint64_t *expires_ms, uint64_t fetched_ms, uint64_t fresh_ms)
+{
+    if (fetched_ms + fresh_ms < *expires_ms)
+        *expires_ms = fetched_ms + fresh_ms;
+}
+
+/* Until when an answer may be kept: while every fact it was built from
+ * is fresh, that is until the earliest of them reaches the age its cache
+ * may serve it at. oldest_bib is the oldest catalogue record shown
+ * (UINT64_MAX: none, and nothing to keep). With patron=, the patron's
+ * history and their recent titles' neighbours count like the wanted
+ * title's; a recent title whose neighbours could not be read makes an
+ * answer less personal than it should be, which is not kept at all. */
+static uint64_t answer_expiry(const struct alt_request *r, uint64_t oldest_bib)
+{
+    const struct config *cfg = r->srv->cfg;
+    uint64_t model_ms = (uint64_t)cfg->model_cache_ms;
+    if (oldest_bib == UINT64_MAX)
+        return 0;
+    uint64_t expires = oldest_bib + (uint64_t)cfg->catalogues[r->cat_index].cache_ms;
+    if (r->nb)
+        keep_until(&expires, r->nb->fetched_ms, model_ms);
+    if (r->totals)
+        keep_until(&expires, r->totals->fetched_ms, model_ms);
+    if (r->p.patron[0])
+        keep_until(&expires, r->history_ms, model_ms);
+    for (size_t i = 0; i < r->nrecent; i++) {
+        if (!r->recent_nb[i])
+            return 0;
+        keep_until(&expires, r->recent_nb[i]->fetched_ms, model_ms);
+    }
+    return expires;
+}
+
 /* The answer but for its touchpoint id and degraded list, serialised.
  * Returns a new reference, or NULL when out of memory. */
 static struct answer *make_answer(struct alt_request *r)
@@ -284,13 +321,7 @@ static struct answer *make_answer(struct alt_request *r)
     ans->len = strlen(text) - 1;       /* without the closing brace */
     text[ans->len] = '\0';
     ans->body = text;
-    /* Fresh while every fact in it is: catalogue records and the model reads. */
-    ans->expires_ms = oldest == UINT64_MAX ? 0 : oldest + (uint64_t)cc->cache_ms;
-    uint64_t model_ms = (uint64_t)r->srv->cfg->model_cache_ms;
-    if (r->nb && r->nb->fetched_ms + model_ms < ans->expires_ms)
-        ans->expires_ms = r->nb->fetched_ms + model_ms;
-    if (r->totals && r->totals->fetched_ms + model_ms < ans->expires_ms)
-        ans->expires_ms = r->totals->fetched_ms + model_ms;
+    ans->expires_ms = answer_expiry(r, oldest);
     return ans;
 }
 
@@ -594,6 +625,7 @@ static void history_read(redisReply *reply, const char *error, void *arg)
     struct names *nm = NULL;
     struct history h = {0};
     r->history_op = NULL;
+    r->history_ms = monotonic_ms();
     if (!reply)
         degrade(r, strcmp(error, "redis_timeout") == 0 ? "redis_timeout" : "redis_unavailable");
     if (reply && reply->type == REDIS_REPLY_STRING && (nm = names_new()) &&

@@ -3,8 +3,20 @@
  * An OPAC shows the same on-loan title to many patrons. The part of the
  * answer that does not change per request (everything but the touchpoint
  * id) is kept, serialised, until the oldest catalogue or model fact in it
- * reaches its configured age: so a kept answer is never older than what
- * the caches it was built from may serve. Degraded answers are never kept. */
+ * reaches its configured age (with patron=, their history and their
+ * recent titles' neighbours are such facts): so a kept answer is never
+ * older than what the caches it was built from may serve. Degraded
+ * answers are never kept; the caller sets expires_ms (alternatives.c).
+ *
+ * Requests that miss the same answer together (it has just expired) each
+ * build it. What they read is shared below them (catalogue records cached
+ * and searched once, model reads in flight), so only the building is
+ * repeated: with wrk at 64 connections on one record, about 200 of
+ * 200,000 requests in 12 s built it, with no more catalogue searches or
+ * Redis reads than if one had. Having them wait for the first request's answer instead
+ * would have to hand every way a request ends (404, degraded, deadline)
+ * to the others, and when the first fails (a catalogue timeout, say)
+ * they would wait for it and then for their own try. */
 #ifndef ONLOAN_ANSWERS_H
 #define ONLOAN_ANSWERS_H
 

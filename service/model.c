@@ -2,9 +2,11 @@
  *
  * A record's read is two round trips: first its co-occurrence list and
  * its own count (one MULTI/EXEC); then the counts of the neighbours kept
- * (ZMSCORE), which every measure but raw needs. The totals (the number of
- * patrons and the popular records) are one MULTI/EXEC of their own, read
- * at most once per model.cache_ms for the whole daemon. */
+ * (ZMSCORE), which every measure but raw needs. While it is in flight,
+ * every model_read of the same record waits for it (m->reads) instead of
+ * asking Redis again. The totals (the number of patrons and the popular
+ * records) are one MULTI/EXEC of their own, read at most once per
+ * model.cache_ms for the whole daemon, shared the same way. */
 #include "model.h"
 
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #include "clock.h"
 #include "cooc.h"
+#include "dict.h"
 #include "log.h"
 #include "ttl_cache.h"
 
@@ -25,18 +28,28 @@ struct model {
     struct store *st;
     const struct config *cfg;
     struct ttl_cache *cache;    /* record -> struct neighbours (one ref) */
+    struct dict *reads;         /* record -> its struct record_read in flight */
     struct model_totals *totals;            /* the last good read (one ref), or NULL */
     struct store_op *totals_op;             /* the totals read in flight, or NULL */
     struct model_totals_wait *waiters;      /* who waits for it */
 };
 
+/* One caller of model_read, waiting for its record's read. */
 struct model_read {
-    struct model *m;
-    char *record;
+    struct model_read *next, **pprev;       /* in the read's list of waiters */
     model_cb *cb;
     void *arg;
-    struct store_op *op;
+};
+
+/* One record's read from Redis, however many wait for it. It lives from
+ * its start to its last callback (or model_free), whether or not anyone
+ * still waits: see model_read_cancel. */
+struct record_read {
+    struct model *m;
+    char *record;
+    struct store_op *op;        /* the round trip in flight */
     struct neighbours *nb;      /* after the first round trip */
+    struct model_read *waiters;
 };
 
 static void cache_value_free(void *v)
@@ -47,7 +60,10 @@ static void cache_value_free(void *v)
 struct model *model_new(struct store *st, const struct config *cfg)
 {
     struct model *m = calloc(1, sizeof *m);
-    if (!m || !(m->cache = ttl_cache_new((size_t)cfg->model_cache_max_entries, cache_value_free))) {
+    if (!m || !(m->reads = dict_new()) ||
+        !(m->cache = ttl_cache_new((size_t)cfg->model_cache_max_entries, cache_value_free))) {
+        if (m)
+            dict_free(m->reads, NULL);
         free(m);
         return NULL;
     }
@@ -56,10 +72,48 @@ struct model *model_new(struct store *st, const struct config *cfg)
     return m;
 }
 
+static void waiter_unlink(struct model_read *w)
+{
+    *w->pprev = w->next;
+    if (w->next)
+        w->next->pprev = w->pprev;
+}
+
+static void waiter_link(struct model_read **head, struct model_read *w)
+{
+    w->next = *head;
+    if (w->next)
+        w->next->pprev = &w->next;
+    w->pprev = head;
+    *head = w;
+}
+
+static void record_read_free(struct record_read *rr)
+{
+    while (rr->waiters)
+        model_read_cancel(rr->waiters);
+    neighbours_unref(rr->nb);
+    free(rr->record);
+    free(rr);
+}
+
+/* model_free: a read in flight is dropped with its waiters, unanswered. */
+static int read_drop(const char *key, void *v, void *arg)
+{
+    (void)key;
+    (void)arg;
+    struct record_read *rr = v;
+    store_op_cancel(rr->op);
+    record_read_free(rr);
+    return 1;
+}
+
 void model_free(struct model *m)
 {
     if (!m)
         return;
+    dict_each(m->reads, read_drop, NULL);
+    dict_free(m->reads, NULL);
     store_op_cancel(m->totals_op);
     while (m->waiters)
         model_totals_wait_cancel(m->waiters);
@@ -122,21 +176,36 @@ fail:
     return NULL;
 }
 
-static void read_finish(struct model_read *rd, const char *error)
+/* The read is over: kept if it succeeded, then every waiter gets it (its
+ * own reference) or the error. It leaves m->reads first, so that a
+ * callback asking for the record again starts a read of its own. */
+static void read_finish(struct record_read *rr, const char *error)
 {
-    if (rd->nb && !error)
-        cache_put(rd->m, rd->record, rd->nb);
-    rd->cb(error ? NULL : rd->nb, error, rd->arg);
-    if (error)
-        neighbours_unref(rd->nb);
-    free(rd->record);
-    free(rd);
+    struct model *m = rr->m;
+    struct neighbours *nb = error ? NULL : rr->nb;
+    rr->op = NULL;
+    dict_del(m->reads, rr->record);
+    if (nb)
+        cache_put(m, rr->record, nb);
+    /* The waiters are taken out first: a callback may cancel another
+     * waiter still here (its request ended). */
+    struct model_read *pending = rr->waiters;
+    rr->waiters = NULL;
+    if (pending)
+        pending->pprev = &pending;
+    while (pending) {
+        model_cb *cb = pending->cb;
+        void *cb_arg = pending->arg;
+        model_read_cancel(pending);
+        cb(nb ? neighbours_ref(nb) : NULL, nb ? NULL : error, cb_arg);
+    }
+    record_read_free(rr);
 }
 
 /* ZMSCORE reply: the neighbours' own counts, in list order. */
 static void counts_done(redisReply *reply, const char *error, void *arg)
 {
-    struct model_read *rd = arg;
+    struct record_read *rd = arg;
     struct neighbours *nb = rd->nb;
     if (reply && (reply->type != REDIS_REPLY_ARRAY || reply->elements != nb->n)) {
         log_msg(LOG_WARN, "neighbour counts of %s not read: %s", rd->record,
@@ -174,7 +243,7 @@ static void log_refused(const char *what, const redisReply *refused)
 /* EXEC reply: [co list, the record's borrowers]. */
 static void list_done(redisReply *reply, const char *error, void *arg)
 {
-    struct model_read *rd = arg;
+    struct record_read *rd = arg;
     const struct config *cfg = rd->m->cfg;
     if (reply) {
         const redisReply *refused = refused_reply(reply);
@@ -208,42 +277,59 @@ static void list_done(redisReply *reply, const char *error, void *arg)
     rcmd_free(&cmd);
 }
 
-struct model_read *model_read(struct model *m, const char *record, model_cb *cb, void *arg)
+/* Starts the read of record, in m->reads. NULL when out of memory. */
+static struct record_read *record_read_start(struct model *m, const char *record)
 {
-    const struct config *cfg = m->cfg;
-    const char *pfx = cfg->redis_prefix;
-    struct model_read *rd = calloc(1, sizeof *rd);
-    if (!rd || !(rd->record = strdup(record))) {
-        free(rd);
+    const char *pfx = m->cfg->redis_prefix;
+    struct record_read *rr = calloc(1, sizeof *rr);
+    if (!rr || !(rr->record = strdup(record)) || dict_set(m->reads, record, rr, NULL) < 0) {
+        if (rr)
+            free(rr->record);
+        free(rr);
         return NULL;
     }
-    rd->m = m;
-    rd->cb = cb;
-    rd->arg = arg;
+    rr->m = m;
     struct rcmd cmds[2] = {{0}};
     int rc = 0;
     rc |= rcmd_addstr(&cmds[0], "GET") | rcmd_addf(&cmds[0], "%sco:%s", pfx, record);
     rc |= rcmd_addstr(&cmds[1], "ZSCORE") | rcmd_addf(&cmds[1], "%spop", pfx) |
           rcmd_addstr(&cmds[1], record);
     if (!rc)
-        rd->op = store_exec(m->st, cmds, 2, list_done, rd);
+        rr->op = store_exec(m->st, cmds, 2, list_done, rr);
     for (int i = 0; i < 2; i++)
         rcmd_free(&cmds[i]);
     if (rc) {
-        free(rd->record);
-        free(rd);
+        dict_del(m->reads, record);
+        record_read_free(rr);
         return NULL;
     }
-    return rd;
+    return rr;
 }
 
+struct model_read *model_read(struct model *m, const char *record, model_cb *cb, void *arg)
+{
+    struct model_read *w = calloc(1, sizeof *w);
+    struct record_read *rr = w ? dict_get(m->reads, record) : NULL;
+    if (!w || (!rr && !(rr = record_read_start(m, record)))) {
+        free(w);
+        return NULL;
+    }
+    w->cb = cb;
+    w->arg = arg;
+    waiter_link(&rr->waiters, w);
+    return w;
+}
+
+/* The read goes on without this waiter, even when it was the last one,
+ * and its result still goes into the cache: Redis has been asked
+ * already, a request for the record that comes meanwhile joins it
+ * instead of asking again, and it ends by itself within redis.timeout_ms
+ * a round trip. */
 void model_read_cancel(struct model_read *rd)
 {
     if (!rd)
         return;
-    store_op_cancel(rd->op);
-    neighbours_unref(rd->nb);
-    free(rd->record);
+    waiter_unlink(rd);
     free(rd);
 }
 

@@ -12,7 +12,8 @@
  * Two kinds of read: a record's neighbours (model_read, cached per record)
  * and what is model-wide, the number of patrons and the most borrowed
  * records (model_totals_read: one entry for the whole daemon). Both are
- * kept model.cache_ms; a failed read is never kept. */
+ * kept model.cache_ms; a failed read is never kept. Callers that miss
+ * together share one read in flight. */
 #ifndef ONLOAN_MODEL_H
 #define ONLOAN_MODEL_H
 
@@ -31,11 +32,18 @@ void model_free(struct model *m);
 /* A fresh cached read of record (a new reference), or NULL. */
 struct neighbours *model_cached(struct model *m, const char *record);
 
-/* nb is a new reference (caller unrefs), or NULL with error set. */
+/* nb is a new reference (caller unrefs), or NULL with error set
+ * ("redis_unavailable", "redis_timeout", "out_of_memory"). */
 typedef void model_cb(struct neighbours *nb, const char *error, void *arg);
-/* Reads from Redis (and caches). Never calls back from inside. Returns
- * NULL only when out of memory. */
+/* Waits for record's neighbours from Redis: joins the read of record in
+ * flight if there is one, else starts it, so that however many callers
+ * miss the same record at once Redis is asked once. A good read is
+ * cached; a failed one answers every waiter with its error and is not
+ * kept. Never calls back from inside. Returns NULL only when out of
+ * memory. */
 struct model_read *model_read(struct model *m, const char *record, model_cb *cb, void *arg);
+/* cb will not be called. The read goes on for the other waiters, and
+ * into the cache even when none is left. */
 void model_read_cancel(struct model_read *rd);
 
 /* What is the same for every record's answer. */

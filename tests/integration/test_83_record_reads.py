@@ -1,0 +1,170 @@
+"""A record's neighbours are read from Redis once however many requests
+miss them at the same moment: the others wait for the read in flight
+(model.h, model_read). A request that gives up waiting (its deadline)
+leaves the read to the rest, and the read still goes into the cache when
+nobody waits any more; a failed read answers every waiter with the error
+and is not kept. Counted with Redis' own INFO commandstats on a Redis of
+the test's own (loanlab.Lab), held still (SIGSTOP) while the requests
+gather."""
+
+import threading
+import time
+
+import harness
+from loanlab import Lab
+from suite import expect_json, wait_for
+from test_82_model_totals import _ask, _calls, _load, _records
+
+
+def _pending(lab):
+    return harness.http_request(lab.port, "GET", "/healthz", timeout=2).json["pending_requests"]
+
+
+def _also_borrowed(j):
+    return {a["record"] for a in j["alternatives"] if a["reason"] == "also_borrowed"}
+
+
+class _Asking:
+    """Requests for one record, each in a thread of its own."""
+
+    def __init__(self, lab, record):
+        self.lab, self.record = lab, record
+        self.threads, self.replies = [], []
+
+    def start(self, n):
+        for _ in range(n):
+            i = len(self.replies)
+            self.replies.append(None)
+
+            def one(i=i):
+                self.replies[i] = _ask(self.lab, self.record)
+            t = threading.Thread(target=one)
+            t.start()
+            self.threads.append(t)
+        wait_for(lambda: _pending(self.lab) == len(self.threads), 5, 0.01,
+                 "%d requests in progress" % len(self.threads))
+
+    def join(self):
+        for t in self.threads:
+            t.join()
+        return self.replies
+
+
+def lab_configured(ctx, name, configure, **kw):
+    """A Lab whose config configure(cfg) changes further (what Lab's own
+    arguments do not reach) before its onloand starts."""
+    lab = Lab(ctx, name, daemon=False, **kw)
+    configure(lab.cfg)
+    lab.config_path = ctx.stack.write_config(lab.cfg, "lab-%s.json" % lab.name)
+    lab.start_daemon()
+    return lab
+
+
+def test_same_record_read_once(ctx):
+    """Eight requests for one record that miss it together make one read
+    of it (one GET co:, one ZSCORE, one ZMSCORE), and every one of them
+    shows its neighbours."""
+    shelf, _ = _records(ctx, 3, 0)
+    with Lab(ctx, "reads", model={"cache_ms": 60000}, redis={"timeout_ms": 3000}) as lab:
+        _load(lab, shelf)
+        with lab.redis() as r:
+            r("CONFIG", "RESETSTAT")
+        asking = _Asking(lab, shelf[0])
+        lab.redis_proc.sigstop()
+        try:
+            asking.start(8)
+        finally:
+            lab.redis_proc.sigcont()
+        for resp in asking.join():
+            j = expect_json(resp, 200)
+            assert j["degraded"] == [], j
+            assert _also_borrowed(j) == set(shelf[1:]), j
+        reads = {c: _calls(lab, c) for c in ("get", "zscore", "zmscore")}
+        assert reads == {"get": 1, "zscore": 1, "zmscore": 1}, (
+            "eight requests that missed %s together read it %r times" % (shelf[0], reads))
+
+
+def test_read_outlives_waiters_that_give_up(ctx):
+    """The request that started a read reaches its deadline while Redis
+    is held: it answers degraded, and the three that joined the read later
+    get its result once Redis goes on, without reading again. A read whose
+    every waiter gave up still fills the cache: the next request for that
+    record reads nothing."""
+    shelf, _ = _records(ctx, 3, 0)
+    deadline_s = 3.0
+    def deadline(cfg):
+        cfg["request_timeout_ms"] = int(deadline_s * 1000)
+    with lab_configured(ctx, "reads-cancel", deadline, model={"cache_ms": 60000},
+                        redis={"timeout_ms": 20000}) as lab:
+        _load(lab, shelf)
+        with lab.redis() as r:
+            r("CONFIG", "RESETSTAT")
+        first, later = _Asking(lab, shelf[0]), _Asking(lab, shelf[0])
+        lab.redis_proc.sigstop()
+        try:
+            first.start(1)
+            time.sleep(deadline_s / 2)
+            later.start(3)
+            [gave_up] = first.join()
+            assert _pending(lab) == 3, _pending(lab)
+        finally:
+            lab.redis_proc.sigcont()
+        j = expect_json(gave_up, 200)
+        assert "redis_timeout" in j["degraded"] and not _also_borrowed(j), j
+        for resp in later.join():
+            j = expect_json(resp, 200)
+            assert j["degraded"] == [], j
+            assert _also_borrowed(j) == set(shelf[1:]), j
+        assert _calls(lab, "get") == 1 and _calls(lab, "zmscore") == 1, (
+            "the read left by its first waiter was not shared: GET co: %d, ZMSCORE %d"
+            % (_calls(lab, "get"), _calls(lab, "zmscore")))
+
+        # Nobody left waiting: the read goes on into the cache.
+        lonely = _Asking(lab, shelf[1])
+        lab.redis_proc.sigstop()
+        try:
+            lonely.start(1)
+            [gave_up] = lonely.join()
+        finally:
+            lab.redis_proc.sigcont()
+        assert "redis_timeout" in expect_json(gave_up, 200)["degraded"]
+        wait_for(lambda: _calls(lab, "zmscore") == 2, 5, 0.02,
+                 "the read of %s finished without a waiter" % shelf[1])
+        time.sleep(0.2)         # its reply reaches onloand
+        j = expect_json(_ask(lab, shelf[1]), 200)
+        assert j["degraded"] == [] and _also_borrowed(j) == {shelf[0], shelf[2]}, j
+        assert _calls(lab, "get") == 2 and _calls(lab, "zmscore") == 2, (
+            "the read of %s was not kept: GET co: %d, ZMSCORE %d"
+            % (shelf[1], _calls(lab, "get"), _calls(lab, "zmscore")))
+
+
+def test_failed_read_answers_all_and_is_not_kept(ctx):
+    """A read that fails (co:<record> of the wrong type) is one read for
+    the four requests waiting for it, each degraded; it is not kept, so
+    the next request reads again and, the key mended, shows the
+    neighbours."""
+    shelf, _ = _records(ctx, 3, 0)
+    with Lab(ctx, "reads-fail", model={"cache_ms": 60000}, redis={"timeout_ms": 3000}) as lab:
+        _load(lab, shelf)
+        co, kept = lab.prefix + "co:" + shelf[0], lab.prefix + "co-kept"
+        with lab.redis() as r:
+            r("RENAME", co, kept)
+            r("HSET", co, "not", "a string")    # GET co:<record>: WRONGTYPE
+            r("CONFIG", "RESETSTAT")
+        asking = _Asking(lab, shelf[0])
+        lab.redis_proc.sigstop()
+        try:
+            asking.start(4)
+        finally:
+            lab.redis_proc.sigcont()
+        for resp in asking.join():
+            j = expect_json(resp, 200)
+            assert "redis_unavailable" in j["degraded"] and not _also_borrowed(j), j
+        assert _calls(lab, "get") == 1, "a failed read made %d reads" % _calls(lab, "get")
+        assert "unreadable" in lab.daemon.output(), "the refused read was not logged"
+        with lab.redis() as r:
+            r("DEL", co)
+            r("RENAME", kept, co)
+        j = expect_json(_ask(lab, shelf[0]), 200)
+        assert j["degraded"] == [] and _also_borrowed(j) == set(shelf[1:]), j
+        assert _calls(lab, "get") == 2, _calls(lab, "get")

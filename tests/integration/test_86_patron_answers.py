@@ -1,0 +1,108 @@
+"""An answer made with patron= is kept (answers.h) only while everything
+it was built from is fresh: besides the catalogue records and the wanted
+title's neighbours, the patron's history and their recent titles'
+neighbours (model.cache_ms); one whose recent titles' neighbours could
+not be read is not kept at all. On a Redis of the test's own, with
+catalogue records trusted far longer than the model, so that only the
+model's reads bound the answers."""
+
+import json
+import time
+
+from suite import expect_json
+from test_82_model_totals import T0, DAY, _ask, _calls, _records
+from test_83_record_reads import lab_configured
+
+
+def _also_borrowed(j):
+    return {a["record"] for a in j["alternatives"] if a["reason"] == "also_borrowed"}
+
+
+def _shown(j):
+    return [(a["record"], a["reason"]) for a in j["alternatives"]]
+
+
+def _catalogues_trusted_long(cfg):
+    for c in cfg["catalogues"]:
+        c["cache_ms"] = 60000
+
+
+def _borrow(lab, pairs, who):
+    """Six patrons named who-0..5 borrow both titles of each pair in pairs
+    (so each pair is shared by six), then the model is settled."""
+    ev = [{"patron": "%s-%d" % (who, i), "record": rec, "time": T0 + i * DAY + k * 3600}
+          for i in range(6) for k, rec in enumerate(pairs)]
+    expect_json(lab.post_loans(json.dumps(ev)), 202)
+    lab.settled()
+
+
+def _patron_lab(ctx, name, cache_ms, shelf):
+    """W (wanted) goes with A, H with B; the patron has borrowed H only."""
+    w, a, h, b = shelf[:4]
+    lab = lab_configured(ctx, name, _catalogues_trusted_long, model={"cache_ms": cache_ms})
+    _borrow(lab, [w, a], "wa")
+    _borrow(lab, [h, b], "hb")
+    expect_json(lab.post_loans(json.dumps({"patron": "reader", "record": h, "time": T0})), 202)
+    lab.settled()
+    return lab
+
+
+def _sleep_until(t):
+    time.sleep(max(0.0, t - time.monotonic()))
+
+
+def test_patron_answer_expires_with_recent_titles_neighbours(ctx):
+    """The patron's recent title H had its neighbours read (and cached)
+    half a period before the rest of the answer: the answer is rebuilt
+    when they expire, not a period after the rest, and then shows the
+    neighbour H gained in the meantime."""
+    w, a, h, b, z, x = _records(ctx, 6, 0)[0]
+    cache_s = 4.0
+    with _patron_lab(ctx, "patron-expiry", int(cache_s * 1000), [w, a, h, b]) as lab:
+        t0 = time.monotonic()
+        expect_json(_ask(lab, x), 200)              # the totals, read at t0
+        _sleep_until(t0 + cache_s / 2)
+        j = expect_json(_ask(lab, h), 200)          # H's neighbours, read now
+        assert _also_borrowed(j) == {b}, j
+        _borrow(lab, [h, z], "hz")                  # H gains Z in Redis
+        _sleep_until(t0 + cache_s + 0.2)            # the totals have expired
+        t_built = time.monotonic()
+        first = expect_json(_ask(lab, w, "reader"), 200)
+        assert first["degraded"] == [], first
+        assert _also_borrowed(first) == {a, b}, first     # H's cached neighbours: no Z yet
+        # H's neighbours expire at t0 + 1.5 periods; W's and the totals,
+        # read for this answer, a period after t_built.
+        _sleep_until(t0 + 1.5 * cache_s + 0.3)
+        second = expect_json(_ask(lab, w, "reader"), 200)
+        assert time.monotonic() < t_built + cache_s - 0.3, "too slow to test within the period"
+        assert second["degraded"] == [], second
+        assert _also_borrowed(second) == {a, b, z}, (
+            "the patron's answer was kept past its recent title's neighbours: %s" % _shown(second))
+
+
+def test_patron_answer_without_recent_neighbours_not_kept(ctx):
+    """When the patron's recent title's neighbours cannot be read, the
+    answer (less personal, not degraded) is not kept: once they can be
+    read again the next answer has them. A complete patron answer is kept
+    like any other: asked again, nothing is read."""
+    w, a, h, b = _records(ctx, 4, 0)[0]
+    with _patron_lab(ctx, "patron-partial", 60000, [w, a, h, b]) as lab:
+        co, kept = lab.prefix + "co:" + h, lab.prefix + "co-kept"
+        with lab.redis() as r:
+            r("RENAME", co, kept)
+            r("HSET", co, "not", "a string")    # GET co:<H>: WRONGTYPE
+        first = expect_json(_ask(lab, w, "reader"), 200)
+        assert _also_borrowed(first) == {a}, first
+        with lab.redis() as r:
+            r("DEL", co)
+            r("RENAME", kept, co)
+        second = expect_json(_ask(lab, w, "reader"), 200)
+        assert second["degraded"] == [], second
+        assert _also_borrowed(second) == {a, b}, (
+            "an answer built without the patron's recent title's neighbours was kept: %s"
+            % _shown(second))
+        with lab.redis() as r:
+            r("CONFIG", "RESETSTAT")
+        third = expect_json(_ask(lab, w, "reader"), 200)
+        assert _also_borrowed(third) == {a, b}, third
+        assert _calls(lab, "get") == 0, "a complete patron answer was not kept"

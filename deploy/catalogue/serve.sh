@@ -23,18 +23,24 @@ PIDFILE=${3:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 [ -f "$OUT/zebra.cfg" ] && [ -d "$OUT/register" ] || fail "$OUT has no register: run build.sh first"
 case $PORT in ''|*[!0-9]*) fail "bad port $PORT" ;; esac
-# The files of servers that have stopped (their pid file names no live
-# process) go first, so that runs on ever new ports do not pile them up.
-for dir in "$OUT"/lock-*; do
-    [ -d "$dir" ] || continue
-    old=${dir##*/lock-}
-    pid=$(cat "$dir/zebrasrv.pid" 2>/dev/null || true)
-    case $pid in ''|*[!0-9]*) continue ;; esac
-    kill -0 "$pid" 2>/dev/null && continue
-    rm -rf "$dir" "$OUT/zebra-$old.cfg" "$OUT/yazserver-$old.xml"
+# The files of servers that have stopped go first, so that runs on ever
+# new ports do not pile them up. A server is judged by its command line,
+# not its pid file (zebrasrv rewrites that file without truncating it and
+# deletes it on a clean stop): files that no running process names and
+# that are over a minute old (not another serve.sh setting up) are stale.
+live=$(cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' | grep -x "$OUT/yazserver-[0-9]*\.xml" || true)
+for cfg in "$OUT"/yazserver-*.xml; do
+    [ -f "$cfg" ] || continue
+    printf '%s\n' "$live" | grep -qxF "$cfg" && continue
+    [ -n "$(find "$cfg" -mmin +1)" ] || continue
+    old=${cfg##*/yazserver-}
+    old=${old%.xml}
+    rm -rf "$OUT/lock-$old" "$OUT/zebra-$old.cfg" "$cfg" || true
 done
 LOCK=$OUT/lock-$PORT
+printf '%s\n' "$live" | grep -qxF "$OUT/yazserver-$PORT.xml" && fail "a zebrasrv already serves $OUT on port $PORT"
 mkdir -p "$LOCK" "$OUT/lock"
+rm -f "$LOCK/zebrasrv.pid"      # a stopped server's: zebrasrv would write over it
 for f in norm..LCK shadow..LCK state..LCK; do
     [ -e "$OUT/lock/$f" ] || : > "$OUT/lock/$f"
     ln -sfn "../lock/$f" "$LOCK/$f"

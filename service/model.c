@@ -135,6 +135,13 @@ static void cache_put(struct model *m, const char *record, struct neighbours *nb
                       nb->fetched_ms + (uint64_t)m->cfg->model_cache_ms, monotonic_ms());
 }
 
+/* A count as Redis prints a score ("12", "1e+06"), kept within uint32_t. */
+static uint32_t count_of(const char *s)
+{
+    double v = strtod(s, NULL);
+    return v >= 4294967295.0 ? UINT32_MAX : v > 0 ? (uint32_t)v : 0;
+}
+
 /* What the first read said of record. */
 static struct neighbours *model_parse(const struct config *cfg, const char *record,
                                       const char *co, size_t co_len, const char *borrowers)
@@ -145,7 +152,7 @@ static struct neighbours *model_parse(const struct config *cfg, const char *reco
         return NULL;
     nb->refs = 1;
     nb->fetched_ms = monotonic_ms();
-    nb->borrowers = borrowers ? (uint32_t)strtoul(borrowers, NULL, 10) : 0;
+    nb->borrowers = borrowers ? count_of(borrowers) : 0;
     if (!(nb->record = strdup(record)) || cooc_parse(&list, co ? co : "", co ? co_len : 0) < 0)
         goto fail;
     /* The k threshold first, then the top K (an uncompacted list may
@@ -214,7 +221,7 @@ static void counts_done(redisReply *reply, const char *error, void *arg)
     }
     for (size_t i = 0; !error && i < nb->n; i++) {
         const redisReply *s = reply->element[i];
-        nb->list[i].borrowers = s->type == REDIS_REPLY_STRING ? (uint32_t)strtod(s->str, NULL) : 0;
+        nb->list[i].borrowers = s->type == REDIS_REPLY_STRING ? count_of(s->str) : 0;
     }
     read_finish(rd, error);
 }
@@ -358,12 +365,6 @@ struct model_totals *model_totals_cached(struct model *m)
     return NULL;
 }
 
-/* A count as Redis prints a score ("12", "1e+06"), kept within uint32_t. */
-static uint32_t count_of(const char *s)
-{
-    double v = strtod(s, NULL);
-    return v >= 4294967295.0 ? UINT32_MAX : v > 0 ? (uint32_t)v : 0;
-}
 
 int model_popular_parse(const redisReply *reply, uint32_t min_patrons, struct neighbour **out,
                         size_t *n)

@@ -105,6 +105,15 @@ static void degrade(struct alt_request *r, const char *why)
     json_array_append_new(r->degraded, json_string(why));
 }
 
+/* The degraded reason for a failed Redis read or write: a timeout and our
+ * own out of memory are said as such, everything else is Redis failing. */
+static const char *store_failure(const char *error)
+{
+    if (error && (strcmp(error, "redis_timeout") == 0 || strcmp(error, "out_of_memory") == 0))
+        return error;
+    return "redis_unavailable";
+}
+
 /* The one place a request ends. */
 static void alt_request_free(struct alt_request *r)
 {
@@ -357,7 +366,7 @@ static void logged(redisReply *reply, const char *error, void *arg)
         return;
     }
     log_msg(LOG_WARN, "touchpoint not logged: %s", error ? error : reply->str);
-    degrade(r, error && strcmp(error, "redis_timeout") == 0 ? "redis_timeout" : "redis_unavailable");
+    degrade(r, store_failure(error));
     send_answer(r, NULL, 0);
 }
 
@@ -627,7 +636,7 @@ static void history_read(redisReply *reply, const char *error, void *arg)
     r->history_op = NULL;
     r->history_ms = monotonic_ms();
     if (!reply)
-        degrade(r, strcmp(error, "redis_timeout") == 0 ? "redis_timeout" : "redis_unavailable");
+        degrade(r, store_failure(error));
     if (reply && reply->type == REDIS_REPLY_STRING && (nm = names_new()) &&
         history_parse(&h, reply->str, reply->len, nm) == 0 && h.n) {
         size_t *recent = calloc(h.n, sizeof *recent);
@@ -683,7 +692,7 @@ static void neighbours_read(struct neighbours *nb, const char *error, void *arg)
     struct alt_request *r = arg;
     r->cooc_read = NULL;
     if (!nb)
-        degrade(r, strcmp(error, "redis_timeout") == 0 ? "redis_timeout" : "redis_unavailable");
+        degrade(r, store_failure(error));
     neighbours_settle(r, nb);
     lookup_settled(r);
 }
@@ -693,7 +702,7 @@ static void totals_read(struct model_totals *t, const char *error, void *arg)
     struct alt_request *r = arg;
     r->totals_wait = NULL;
     if (!t)
-        degrade(r, strcmp(error, "redis_timeout") == 0 ? "redis_timeout" : "redis_unavailable");
+        degrade(r, store_failure(error));
     r->totals = t;
     r->totals_settled = 1;
     lookup_settled(r);

@@ -31,7 +31,10 @@ class _Asking:
         self.lab, self.record = lab, record
         self.threads, self.replies = [], []
 
-    def start(self, n):
+    def start(self, n, pending):
+        """Starts n more requests, and waits until the daemon has pending
+        requests in progress in all (these and any others still waiting:
+        the count is the daemon's, not this batch's)."""
         for _ in range(n):
             i = len(self.replies)
             self.replies.append(None)
@@ -41,8 +44,8 @@ class _Asking:
             t = threading.Thread(target=one)
             t.start()
             self.threads.append(t)
-        wait_for(lambda: _pending(self.lab) == len(self.threads), 5, 0.01,
-                 "%d requests in progress" % len(self.threads))
+        wait_for(lambda: _pending(self.lab) == pending, 5, 0.01,
+                 "%d requests in progress" % pending)
 
     def join(self):
         for t in self.threads:
@@ -72,7 +75,7 @@ def test_same_record_read_once(ctx):
         asking = _Asking(lab, shelf[0])
         lab.redis_proc.sigstop()
         try:
-            asking.start(8)
+            asking.start(8, 8)
         finally:
             lab.redis_proc.sigcont()
         for resp in asking.join():
@@ -102,9 +105,9 @@ def test_read_outlives_waiters_that_give_up(ctx):
         first, later = _Asking(lab, shelf[0]), _Asking(lab, shelf[0])
         lab.redis_proc.sigstop()
         try:
-            first.start(1)
+            first.start(1, 1)
             time.sleep(deadline_s / 2)
-            later.start(3)
+            later.start(3, 4)        # first still waits
             [gave_up] = first.join()
             assert _pending(lab) == 3, _pending(lab)
         finally:
@@ -123,7 +126,7 @@ def test_read_outlives_waiters_that_give_up(ctx):
         lonely = _Asking(lab, shelf[1])
         lab.redis_proc.sigstop()
         try:
-            lonely.start(1)
+            lonely.start(1, 1)
             [gave_up] = lonely.join()
         finally:
             lab.redis_proc.sigcont()
@@ -154,7 +157,7 @@ def test_failed_read_answers_all_and_is_not_kept(ctx):
         asking = _Asking(lab, shelf[0])
         lab.redis_proc.sigstop()
         try:
-            asking.start(4)
+            asking.start(4, 4)
         finally:
             lab.redis_proc.sigcont()
         for resp in asking.join():

@@ -16,8 +16,12 @@ from suite import expect_json, wait_for
 from test_82_model_totals import _ask, _calls, _load, _records
 
 
+def _healthz(lab):
+    return harness.http_request(lab.port, "GET", "/healthz", timeout=2).json
+
+
 def _pending(lab):
-    return harness.http_request(lab.port, "GET", "/healthz", timeout=2).json["pending_requests"]
+    return _healthz(lab)["pending_requests"]
 
 
 def _also_borrowed(j):
@@ -133,7 +137,10 @@ def test_read_outlives_waiters_that_give_up(ctx):
         assert "redis_timeout" in expect_json(gave_up, 200)["degraded"]
         wait_for(lambda: _calls(lab, "zmscore") == 2, 5, 0.02,
                  "the read of %s finished without a waiter" % shelf[1])
-        time.sleep(0.2)         # its reply reaches onloand
+        # Its reply reached onloand and the read is over (cached or not):
+        # the next request cannot join it.
+        wait_for(lambda: _healthz(lab)["model_reads"] == 0, 5, 0.02,
+                 "onloand done with the read of %s" % shelf[1])
         j = expect_json(_ask(lab, shelf[1]), 200)
         assert j["degraded"] == [] and _also_borrowed(j) == {shelf[0], shelf[2]}, j
         assert _calls(lab, "get") == 2 and _calls(lab, "zmscore") == 2, (

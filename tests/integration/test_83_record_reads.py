@@ -11,9 +11,9 @@ import threading
 import time
 
 import harness
-from loanlab import Lab
 from suite import expect_json, wait_for
-from test_82_model_totals import _ask, _calls, _load, _records
+from test_82_model_totals import (HELD_TIMEOUT_MS, HOLD_WAIT_S, _ask, _calls, _held_timeouts,
+                                  _load, _records, lab_configured)
 
 
 def _healthz(lab):
@@ -48,7 +48,7 @@ class _Asking:
             t = threading.Thread(target=one)
             t.start()
             self.threads.append(t)
-        wait_for(lambda: _pending(self.lab) == pending, 5, 0.01,
+        wait_for(lambda: _pending(self.lab) == pending, HOLD_WAIT_S, 0.01,
                  "%d requests in progress" % pending)
 
     def join(self):
@@ -57,22 +57,13 @@ class _Asking:
         return self.replies
 
 
-def lab_configured(ctx, name, configure, **kw):
-    """A Lab whose config configure(cfg) changes further (what Lab's own
-    arguments do not reach) before its onloand starts."""
-    lab = Lab(ctx, name, daemon=False, **kw)
-    configure(lab.cfg)
-    lab.config_path = ctx.stack.write_config(lab.cfg, "lab-%s.json" % lab.name)
-    lab.start_daemon()
-    return lab
-
-
 def test_same_record_read_once(ctx):
     """Eight requests for one record that miss it together make one read
     of it (one GET co:, one ZSCORE, one ZMSCORE), and every one of them
     shows its neighbours."""
     shelf, _ = _records(ctx, 3, 0)
-    with Lab(ctx, "reads", model={"cache_ms": 60000}, redis={"timeout_ms": 3000}) as lab:
+    with lab_configured(ctx, "reads", _held_timeouts, model={"cache_ms": 60000},
+                        redis={"timeout_ms": HELD_TIMEOUT_MS}) as lab:
         _load(lab, shelf)
         with lab.redis() as r:
             r("CONFIG", "RESETSTAT")
@@ -102,7 +93,7 @@ def test_read_outlives_waiters_that_give_up(ctx):
     def deadline(cfg):
         cfg["request_timeout_ms"] = int(deadline_s * 1000)
     with lab_configured(ctx, "reads-cancel", deadline, model={"cache_ms": 60000},
-                        redis={"timeout_ms": 20000}) as lab:
+                        redis={"timeout_ms": HELD_TIMEOUT_MS}) as lab:
         _load(lab, shelf)
         with lab.redis() as r:
             r("CONFIG", "RESETSTAT")
@@ -154,7 +145,8 @@ def test_failed_read_answers_all_and_is_not_kept(ctx):
     the next request reads again and, the key mended, shows the
     neighbours."""
     shelf, _ = _records(ctx, 3, 0)
-    with Lab(ctx, "reads-fail", model={"cache_ms": 60000}, redis={"timeout_ms": 3000}) as lab:
+    with lab_configured(ctx, "reads-fail", _held_timeouts, model={"cache_ms": 60000},
+                        redis={"timeout_ms": HELD_TIMEOUT_MS}) as lab:
         _load(lab, shelf)
         co, kept = lab.prefix + "co:" + shelf[0], lab.prefix + "co-kept"
         with lab.redis() as r:

@@ -10,8 +10,7 @@ import json
 import time
 
 from suite import expect_json
-from test_82_model_totals import T0, DAY, _ask, _calls, _records
-from test_83_record_reads import lab_configured
+from test_82_model_totals import T0, DAY, _ask, _calls, _records, lab_configured
 
 
 def _also_borrowed(j):

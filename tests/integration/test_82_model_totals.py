@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import harness
 from loanlab import Lab
-from suite import expect_json, wait_for
+from suite import Skip, expect_json, wait_for
 
 T0 = 1704067200            # 2024-01-01T00:00:00Z
 DAY = 86400
@@ -143,7 +143,9 @@ def test_totals_read_once_per_cache_period(ctx):
         with lab.redis() as r:
             r("ZADD", lab.prefix + "pop", 1000000, newcomer)
         before = expect_json(_ask(lab, asked[7]), 200)
-        assert time.monotonic() - t_sent < cache_s, "requests too slow to stay in one period"
+        if time.monotonic() - t_sent >= cache_s:
+            raise Skip("the requests took %.1fs, more than the %.0fs cache period: too slow to "
+                       "check that they made no read within it" % (time.monotonic() - t_sent, cache_s))
         assert _calls(lab, "zrevrange") == 1, _calls(lab, "zrevrange")
         assert set(_popular(before)) == set(popular), before
 

@@ -557,9 +557,7 @@ int eval_main(struct config *cfg, int argc, char **argv)
         remove_prefix(&ev);
     dict_free(ev.nbs, free_nb);
     free(ev.wanted);
-    for (size_t i = 0; i < ev.npopular; i++)
-        free(ev.popular[i].record);
-    free(ev.popular);
+    neighbour_list_free(ev.popular, ev.npopular);   /* from model_popular_parse */
     model_free(ev.model);
     batch_close(&ev.run);
     free_tests(&ev);

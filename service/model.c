@@ -340,6 +340,11 @@ void model_read_cancel(struct model_read *rd)
     free(rd);
 }
 
+size_t model_reads_in_flight(const struct model *m)
+{
+    return dict_size(m->reads);
+}
+
 /* ---- the totals --------------------------------------------------------------- */
 
 struct model_totals *model_totals_ref(struct model_totals *t)

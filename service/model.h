@@ -45,6 +45,9 @@ struct model_read *model_read(struct model *m, const char *record, model_cb *cb,
 /* cb will not be called. The read goes on for the other waiters, and
  * into the cache even when none is left. */
 void model_read_cancel(struct model_read *rd);
+/* How many records' neighbours are being read from Redis now, waited for
+ * or not (/healthz model_reads). */
+size_t model_reads_in_flight(const struct model *m);
 
 /* What is the same for every record's answer. */
 struct model_totals {

@@ -94,6 +94,31 @@ class Redis:
         line, self.buf = self.buf.split(b"\r\n", 1)
         return line
 
+    def read_line(self, timeout):
+        """The next line the server sends (without its CRLF), for what it
+        sends unasked (MONITOR: one simple string a line), or None when no
+        whole line comes within timeout seconds; a part of one stays
+        buffered for the next call. The connection's own timeout is kept."""
+        deadline = time.monotonic() + timeout
+        old = self.sock.gettimeout()
+        try:
+            while b"\r\n" not in self.buf:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.sock.settimeout(left)
+                try:
+                    chunk = self.sock.recv(65536)
+                except socket.timeout:
+                    return None
+                if not chunk:
+                    raise ConnectionError("redis closed the connection")
+                self.buf += chunk
+        finally:
+            self.sock.settimeout(old)
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
     def _exact(self, n):
         while len(self.buf) < n + 2:
             chunk = self.sock.recv(max(65536, n + 2 - len(self.buf)))

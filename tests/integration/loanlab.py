@@ -55,7 +55,6 @@ class Lab:
         cfg["redis"].update(redis or {})
         cfg.setdefault("ingest", {}).update(ingest or {})
         cfg.setdefault("limits", {}).update(limits or {})
-        cfg["redis"].update(redis or {})
         cfg["api_keys"] = [
             {"name": "ils", "key": INGEST_KEY, "roles": ["ingest"]},
             {"name": "dpo", "key": FORGET_KEY, "roles": ["forget"]},

@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 
-
 PATRON = re.compile(rb"(?<![0-9])2100[0-9]{6}(?![0-9])")
 
 

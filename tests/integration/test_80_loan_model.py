@@ -326,14 +326,12 @@ class _Monitor:
         [[name, arg, ...], ...] as bytes (MONITOR's escapes left as they are)."""
         out = []
         deadline = time.monotonic() + wait
-        try:
-            while time.monotonic() < deadline:
-                self.r.sock.settimeout(max(deadline - time.monotonic(), 0.001))
-                line = self.r._line()               # +<time> [0 <client>] "CMD" "arg" ...
-                out.append(self.ARG.findall(line))
-        except socket.timeout:
-            pass
-        return out
+        while True:
+            # +<time> [0 <client>] "CMD" "arg" ...
+            line = self.r.read_line(deadline - time.monotonic())
+            if line is None:
+                return out
+            out.append(self.ARG.findall(line))
 
     def __enter__(self):
         return self

@@ -11,13 +11,17 @@ import threading
 import time
 
 import harness
-from loanlab import Lab
-from suite import expect_json, wait_for
-from test_82_model_totals import _ask, _calls, _load, _records
+from suite import Skip, expect_json, wait_for
+from test_82_model_totals import (HELD_TIMEOUT_MS, HOLD_WAIT_S, _ask, _calls, _held_timeouts,
+                                  _load, _records, lab_configured)
+
+
+def _healthz(lab):
+    return harness.http_request(lab.port, "GET", "/healthz", timeout=2).json
 
 
 def _pending(lab):
-    return harness.http_request(lab.port, "GET", "/healthz", timeout=2).json["pending_requests"]
+    return _healthz(lab)["pending_requests"]
 
 
 def _also_borrowed(j):
@@ -31,7 +35,10 @@ class _Asking:
         self.lab, self.record = lab, record
         self.threads, self.replies = [], []
 
-    def start(self, n):
+    def start(self, n, pending):
+        """Starts n more requests, and waits until the daemon has pending
+        requests in progress in all (these and any others still waiting:
+        the count is the daemon's, not this batch's)."""
         for _ in range(n):
             i = len(self.replies)
             self.replies.append(None)
@@ -41,8 +48,8 @@ class _Asking:
             t = threading.Thread(target=one)
             t.start()
             self.threads.append(t)
-        wait_for(lambda: _pending(self.lab) == len(self.threads), 5, 0.01,
-                 "%d requests in progress" % len(self.threads))
+        wait_for(lambda: _pending(self.lab) == pending, HOLD_WAIT_S, 0.01,
+                 "%d requests in progress" % pending)
 
     def join(self):
         for t in self.threads:
@@ -50,29 +57,20 @@ class _Asking:
         return self.replies
 
 
-def lab_configured(ctx, name, configure, **kw):
-    """A Lab whose config configure(cfg) changes further (what Lab's own
-    arguments do not reach) before its onloand starts."""
-    lab = Lab(ctx, name, daemon=False, **kw)
-    configure(lab.cfg)
-    lab.config_path = ctx.stack.write_config(lab.cfg, "lab-%s.json" % lab.name)
-    lab.start_daemon()
-    return lab
-
-
 def test_same_record_read_once(ctx):
     """Eight requests for one record that miss it together make one read
     of it (one GET co:, one ZSCORE, one ZMSCORE), and every one of them
     shows its neighbours."""
     shelf, _ = _records(ctx, 3, 0)
-    with Lab(ctx, "reads", model={"cache_ms": 60000}, redis={"timeout_ms": 3000}) as lab:
+    with lab_configured(ctx, "reads", _held_timeouts, model={"cache_ms": 60000},
+                        redis={"timeout_ms": HELD_TIMEOUT_MS}) as lab:
         _load(lab, shelf)
         with lab.redis() as r:
             r("CONFIG", "RESETSTAT")
         asking = _Asking(lab, shelf[0])
         lab.redis_proc.sigstop()
         try:
-            asking.start(8)
+            asking.start(8, 8)
         finally:
             lab.redis_proc.sigcont()
         for resp in asking.join():
@@ -95,16 +93,23 @@ def test_read_outlives_waiters_that_give_up(ctx):
     def deadline(cfg):
         cfg["request_timeout_ms"] = int(deadline_s * 1000)
     with lab_configured(ctx, "reads-cancel", deadline, model={"cache_ms": 60000},
-                        redis={"timeout_ms": 20000}) as lab:
+                        redis={"timeout_ms": HELD_TIMEOUT_MS}) as lab:
         _load(lab, shelf)
         with lab.redis() as r:
             r("CONFIG", "RESETSTAT")
         first, later = _Asking(lab, shelf[0]), _Asking(lab, shelf[0])
         lab.redis_proc.sigstop()
         try:
-            first.start(1)
-            time.sleep(deadline_s / 2)
-            later.start(3)
+            t_first = time.monotonic()      # first's deadline is after t_first + deadline_s
+            first.start(1, 1)
+            time.sleep(max(0.0, t_first + deadline_s / 2 - time.monotonic()))
+            try:
+                later.start(3, 4)           # first still waits
+            except AssertionError:
+                if time.monotonic() - t_first < deadline_s:
+                    raise
+                raise Skip("the later requests were not all in progress within first's "
+                           "%.0fs deadline: too slow to have them join its read" % deadline_s)
             [gave_up] = first.join()
             assert _pending(lab) == 3, _pending(lab)
         finally:
@@ -123,14 +128,17 @@ def test_read_outlives_waiters_that_give_up(ctx):
         lonely = _Asking(lab, shelf[1])
         lab.redis_proc.sigstop()
         try:
-            lonely.start(1)
+            lonely.start(1, 1)
             [gave_up] = lonely.join()
         finally:
             lab.redis_proc.sigcont()
         assert "redis_timeout" in expect_json(gave_up, 200)["degraded"]
         wait_for(lambda: _calls(lab, "zmscore") == 2, 5, 0.02,
                  "the read of %s finished without a waiter" % shelf[1])
-        time.sleep(0.2)         # its reply reaches onloand
+        # Its reply reached onloand and the read is over (cached or not):
+        # the next request cannot join it.
+        wait_for(lambda: _healthz(lab)["model_reads"] == 0, 5, 0.02,
+                 "onloand done with the read of %s" % shelf[1])
         j = expect_json(_ask(lab, shelf[1]), 200)
         assert j["degraded"] == [] and _also_borrowed(j) == {shelf[0], shelf[2]}, j
         assert _calls(lab, "get") == 2 and _calls(lab, "zmscore") == 2, (
@@ -144,7 +152,8 @@ def test_failed_read_answers_all_and_is_not_kept(ctx):
     the next request reads again and, the key mended, shows the
     neighbours."""
     shelf, _ = _records(ctx, 3, 0)
-    with Lab(ctx, "reads-fail", model={"cache_ms": 60000}, redis={"timeout_ms": 3000}) as lab:
+    with lab_configured(ctx, "reads-fail", _held_timeouts, model={"cache_ms": 60000},
+                        redis={"timeout_ms": HELD_TIMEOUT_MS}) as lab:
         _load(lab, shelf)
         co, kept = lab.prefix + "co:" + shelf[0], lab.prefix + "co-kept"
         with lab.redis() as r:
@@ -154,7 +163,7 @@ def test_failed_read_answers_all_and_is_not_kept(ctx):
         asking = _Asking(lab, shelf[0])
         lab.redis_proc.sigstop()
         try:
-            asking.start(4)
+            asking.start(4, 4)
         finally:
             lab.redis_proc.sigcont()
         for resp in asking.join():

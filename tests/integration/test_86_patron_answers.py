@@ -9,9 +9,8 @@ model's reads bound the answers."""
 import json
 import time
 
-from suite import expect_json
-from test_82_model_totals import T0, DAY, _ask, _calls, _records
-from test_83_record_reads import lab_configured
+from suite import Skip, expect_json
+from test_82_model_totals import T0, DAY, _ask, _calls, _records, lab_configured
 
 
 def _also_borrowed(j):
@@ -62,19 +61,29 @@ def test_patron_answer_expires_with_recent_titles_neighbours(ctx):
         t0 = time.monotonic()
         expect_json(_ask(lab, x), 200)              # the totals, read at t0
         _sleep_until(t0 + cache_s / 2)
-        j = expect_json(_ask(lab, h), 200)          # H's neighbours, read now
+        t_h = time.monotonic()                      # H's neighbours, read after this
+        j = expect_json(_ask(lab, h), 200)
+        t_h_read = time.monotonic()                 # and before this
         assert _also_borrowed(j) == {b}, j
         _borrow(lab, [h, z], "hz")                  # H gains Z in Redis
         _sleep_until(t0 + cache_s + 0.2)            # the totals have expired
         t_built = time.monotonic()
         first = expect_json(_ask(lab, w, "reader"), 200)
+        if time.monotonic() >= t_h + cache_s:
+            raise Skip("the first patron answer came %.1fs after H's neighbours were read, past "
+                       "the %.0fs period: too slow to see it built from H's cached neighbours"
+                       % (time.monotonic() - t_h, cache_s))
         assert first["degraded"] == [], first
         assert _also_borrowed(first) == {a, b}, first     # H's cached neighbours: no Z yet
-        # H's neighbours expire at t0 + 1.5 periods; W's and the totals,
-        # read for this answer, a period after t_built.
-        _sleep_until(t0 + 1.5 * cache_s + 0.3)
+        # H's neighbours expire a period after t_h_read at the latest (about
+        # t0 + 1.5 periods); W's and the totals, read for this answer, a
+        # period after t_built.
+        _sleep_until(t_h_read + cache_s + 0.3)
         second = expect_json(_ask(lab, w, "reader"), 200)
-        assert time.monotonic() < t_built + cache_s - 0.3, "too slow to test within the period"
+        if time.monotonic() >= t_built + cache_s - 0.3:
+            raise Skip("the second patron answer came %.1fs after the first was built, not "
+                       "within the %.0fs period: too slow to tell H's expiry from the rest's"
+                       % (time.monotonic() - t_built, cache_s))
         assert second["degraded"] == [], second
         assert _also_borrowed(second) == {a, b, z}, (
             "the patron's answer was kept past its recent title's neighbours: %s" % _shown(second))

@@ -2,10 +2,11 @@
  * problem of the caller's input.
  *
  * This binary is linked with -Wl,--wrap for malloc, calloc, realloc,
- * strdup and asprintf (Makefile), so every allocation our code makes goes
- * through the wrappers below; jansson's too, routed through event.c by
- * loan_json_init as the daemon does, and libevent's
- * (event_set_mem_functions). A test runs an operation again and again, the
+ * strdup and asprintf (Makefile), so the allocations our code makes with
+ * those go through the wrappers below; jansson's too, routed through
+ * event.c by loan_json_init as the daemon does, and libevent's
+ * (event_set_mem_functions). strndup and vasprintf are not wrapped: what
+ * our code allocates with them is never refused here. A test runs an operation again and again, the
  * first time failing its first allocation and every one after it, then
  * from its second on, and so on until it runs without a failure. */
 #include <event2/buffer.h>

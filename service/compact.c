@@ -29,14 +29,22 @@ struct compactor {
     struct event *timer;
     int running;                /* a round is in flight */
     struct store_op *op;        /* its Redis call */
-    struct store_op *readd_op;  /* a failed round's records going back to dirty */
+    struct readd *readds;       /* failed rounds' records going back to dirty */
     char **records;             /* this round's, owned */
     size_t nrecords;
     int full;                   /* the last SPOP filled the batch: go on */
     compact_done_cb *all_cb;    /* compact_all caller, until dirty is empty */
     void *all_arg;
-    const char *all_error;      /* the failure to tell it once the re-add is answered */
+    const char *all_error;      /* the failure to tell it once the re-adds are answered */
     struct compact_stats stats;
+};
+
+/* One SADD putting a failed round's records back in dirty. Several can be
+ * in flight: a round can fail fast while an earlier one's SADD waits. */
+struct readd {
+    struct compactor *c;
+    struct store_op *op;
+    struct readd *next;
 };
 
 static void round_start(struct compactor *c);
@@ -62,12 +70,16 @@ static void all_done(struct compactor *c, const char *error)
 
 static void records_readded(redisReply *reply, const char *error, void *arg)
 {
-    struct compactor *c = arg;
-    c->readd_op = NULL;
+    struct readd *r = arg, **p;
+    struct compactor *c = r->c;
+    for (p = &c->readds; *p != r; p = &(*p)->next)
+        ;
+    *p = r->next;
+    free(r);
     if (error || reply->type == REDIS_REPLY_ERROR)
         log_msg(LOG_WARN, "compaction: lists of a failed round not marked again (%s): "
                 "compacted after their next counts", error ? error : reply->str);
-    if (!c->running)
+    if (!c->running && !c->readds)
         all_done(c, c->all_error);
 }
 
@@ -76,15 +88,21 @@ static void records_readded(redisReply *reply, const char *error, void *arg)
 static void records_readd(struct compactor *c)
 {
     struct rcmd cmd = {0};
-    if (!c->nrecords || c->readd_op)
+    if (!c->nrecords)
         return;
-    int failed = rcmd_addstr(&cmd, "SADD") | rcmd_addf(&cmd, "%sdirty", c->cfg->redis_prefix);
+    struct readd *r = malloc(sizeof *r);
+    int failed = !r || rcmd_addstr(&cmd, "SADD") | rcmd_addf(&cmd, "%sdirty", c->cfg->redis_prefix);
     for (size_t i = 0; i < c->nrecords && !failed; i++)
         failed = rcmd_addstr(&cmd, c->records[i]);
-    if (failed)
+    if (failed) {
         log_msg(LOG_WARN, "compaction: out of memory: %zu lists not marked again", c->nrecords);
-    else
-        c->readd_op = store_exec(c->st, &cmd, 1, records_readded, c);
+        free(r);
+    } else {
+        r->c = c;
+        r->next = c->readds;
+        c->readds = r;
+        r->op = store_exec(c->st, &cmd, 1, records_readded, r);
+    }
     rcmd_free(&cmd);
 }
 
@@ -104,9 +122,9 @@ static void round_end(struct compactor *c, const char *error)
         return;
     }
     /* A caller that stops when told (onloan load) must not stop before
-     * the failed round's records are back in dirty. */
+     * every failed round's records are back in dirty. */
     c->all_error = error;
-    if (!c->readd_op)
+    if (!c->readds)
         all_done(c, error);
 }
 
@@ -261,8 +279,12 @@ void compactor_free(struct compactor *c)
         event_free(c->timer);
     if (c->running)
         store_op_cancel(c->op);
-    if (c->readd_op)
-        store_op_cancel(c->readd_op);
+    while (c->readds) {
+        struct readd *r = c->readds;
+        c->readds = r->next;
+        store_op_cancel(r->op);
+        free(r);
+    }
     round_free(c);
     free(c);
 }

@@ -5,7 +5,9 @@
  * temporary directory ($TMPDIR or /tmp) that also holds its output, so that when it does
  * not start the reason can be told: the program not found (exec's own
  * error, passed back through a close-on-exec pipe), its exit status and
- * the last lines it wrote, or that it took no connection in time. */
+ * the last lines it wrote, or that it took no connection in time. It is
+ * taken to be up once a Redis on its port gives its pid as process_id
+ * (INFO server), not a server that took the port first. */
 #ifndef ONLOAN_REDIS_CHILD_H
 #define ONLOAN_REDIS_CHILD_H
 
@@ -24,7 +26,8 @@ struct redis_child {
  * reason in err (nothing left running or on disk). */
 int redis_child_start(struct redis_child *rc, const char *program, int wait_ms,
                       struct strbuf *err);
-/* Stops it (SIGTERM, then waits) and removes its directory. */
+/* Stops it (SIGTERM; SIGKILL if it has not exited 5 s later) and removes
+ * its directory with everything in it. */
 void redis_child_stop(struct redis_child *rc);
 
 #endif

@@ -1077,6 +1077,52 @@ def test_eval_says_why_its_redis_did_not_start(ctx):
         assert "6 test patrons" in out and os.listdir(tmp) == [], (out, err, os.listdir(tmp))
 
 
+def test_eval_uses_only_its_own_redis(ctx):
+    """eval takes its redis-server to be up only once the Redis on its
+    port gives the child's pid as process_id: a server that took the port
+    first is not used (here a wrapper starts the real redis-server
+    daemonized, another pid, on the port, says "Address already in use"
+    as ours would and exits a moment later). And eval removes whatever its
+    Redis wrote in its directory, not only the log and dump.rdb (here a
+    wrapper adds a file there)."""
+    text, _ = _toy_ratings()
+    real = shutil.which("redis-server")
+    with Lab(ctx, "evalown", daemon=False) as lab:
+        path = lab.write("toy-ratings.csv", text)
+        tmp = os.path.join(lab.stack.tmp, "evalown-tmp")
+        pidfile = os.path.join(lab.stack.tmp, "evalown-foreign.pid")
+        os.makedirs(tmp, exist_ok=True)
+        taken = os.path.join(lab.stack.tmp, "evalown-taken-bin")
+        os.makedirs(taken, exist_ok=True)
+        with open(os.path.join(taken, "redis-server"), "w") as f:
+            f.write('#!/bin/sh\n%s "$@" --daemonize yes --pidfile %s --dir %s >/dev/null\n'
+                    'echo "bind: Address already in use" >&2\nsleep 1\nexit 1\n'
+                    % (real, pidfile, lab.stack.tmp))
+        os.chmod(os.path.join(taken, "redis-server"), 0o755)
+        try:
+            rc, out, err = lab.cli("eval", path, check=False,
+                                   env={"PATH": taken + os.pathsep + os.environ["PATH"],
+                                        "TMPDIR": tmp})
+        finally:
+            wait_for(lambda: os.path.exists(pidfile), timeout=5)
+            with open(pidfile) as f:
+                os.kill(int(f.read()), signal.SIGTERM)
+        assert rc == 1 and "6 test patrons" not in out, (rc, out, err)
+        assert "redis-server exited with status 1 before it took connections" in err, err
+        assert "Address already in use" in err, err
+        assert os.listdir(tmp) == [], "eval left %s behind" % os.listdir(tmp)
+        # a Redis of its own that leaves more than the log in its directory
+        extra = os.path.join(lab.stack.tmp, "evalown-extra-bin")
+        os.makedirs(extra, exist_ok=True)
+        with open(os.path.join(extra, "redis-server"), "w") as f:
+            f.write('#!/bin/sh\nfor a in "$@"; do [ "$prev" = --dir ] && touch "$a/temp-1.rdb"; '
+                    'prev=$a; done\nexec %s "$@"\n' % real)
+        os.chmod(os.path.join(extra, "redis-server"), 0o755)
+        rc, out, err = lab.cli("eval", path, env={"PATH": extra + os.pathsep + os.environ["PATH"],
+                                                  "TMPDIR": tmp})
+        assert "6 test patrons" in out and os.listdir(tmp) == [], (out, err, os.listdir(tmp))
+
+
 def test_eval_reads_histories_pipelined(ctx):
     """eval reads the test patrons' histories (and neighbours) without a
     round trip each: Redis sees far fewer reads than there are test

@@ -1,0 +1,190 @@
+/* test_compact.c: what compaction does when rounds fail, with Redis
+ * replaced by a store whose replies the test gives, in any order.
+ *
+ * This binary is linked with -Wl,--wrap for store_send, store_exec,
+ * store_exec_sure and store_op_cancel (Makefile): compact.c's calls come
+ * here and wait in ops[] until answer() replies to one. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "compact.h"
+#include "strbuf.h"
+#include "unit.h"
+
+/* ---- a store that answers when told ------------------------------------------- */
+
+struct store_op {
+    store_cb *cb;
+    void *arg;
+    char *text;                 /* the commands, "SPOP p:dirty 2; ..." */
+    int answered, cancelled;
+};
+
+static struct store_op *ops[32];
+static size_t nops;
+
+struct store_op *__wrap_store_send(struct store *st, struct rcmd *cmds, size_t ncmds,
+                                   unsigned flags, store_cb *cb, store_late_cb *late, void *arg);
+struct store_op *__wrap_store_exec(struct store *st, struct rcmd *cmds, size_t ncmds,
+                                   store_cb *cb, void *arg);
+struct store_op *__wrap_store_exec_sure(struct store *st, struct rcmd *cmds, size_t ncmds,
+                                        store_cb *cb, store_late_cb *late, void *arg);
+void __wrap_store_op_cancel(struct store_op *op);
+
+struct store_op *__wrap_store_send(struct store *st, struct rcmd *cmds, size_t ncmds,
+                                   unsigned flags, store_cb *cb, store_late_cb *late, void *arg)
+{
+    (void)st, (void)flags, (void)late;
+    struct store_op *op = calloc(1, sizeof *op);
+    struct strbuf text = {0};
+    if (!op || nops == sizeof ops / sizeof *ops)
+        abort();
+    for (size_t i = 0; i < ncmds; i++)
+        for (int j = 0; j < cmds[i].argc; j++)
+            strbuf_printf(&text, "%s%s", i || j ? (j ? " " : "; ") : "", cmds[i].argv[j]);
+    op->cb = cb;
+    op->arg = arg;
+    op->text = strdup(strbuf_cstr(&text));
+    strbuf_free(&text);
+    return ops[nops++] = op;
+}
+
+struct store_op *__wrap_store_exec(struct store *st, struct rcmd *cmds, size_t ncmds,
+                                   store_cb *cb, void *arg)
+{
+    return __wrap_store_send(st, cmds, ncmds, 0, cb, NULL, arg);
+}
+
+struct store_op *__wrap_store_exec_sure(struct store *st, struct rcmd *cmds, size_t ncmds,
+                                        store_cb *cb, store_late_cb *late, void *arg)
+{
+    return __wrap_store_send(st, cmds, ncmds, STORE_SURE, cb, late, arg);
+}
+
+void __wrap_store_op_cancel(struct store_op *op)
+{
+    op->cancelled = 1;
+}
+
+/* The op sent as text, or NULL. */
+static struct store_op *sent(const char *text)
+{
+    for (size_t i = 0; i < nops; i++)
+        if (!strcmp(ops[i]->text, text))
+            return ops[i];
+    return NULL;
+}
+
+static void answer(struct store_op *op, redisReply *reply, const char *error)
+{
+    if (!op || op->answered || op->cancelled)
+        abort();
+    op->answered = 1;
+    op->cb(reply, error, op->arg);
+}
+
+/* SPOP's reply: the records named. */
+static void answer_records(struct store_op *op, const char **records, size_t n)
+{
+    redisReply r[8], *el[8];
+    for (size_t i = 0; i < n; i++) {
+        r[i] = (redisReply){.type = REDIS_REPLY_STRING, .len = strlen(records[i]),
+                            .str = (char *)records[i]};
+        el[i] = &r[i];
+    }
+    redisReply arr = {.type = REDIS_REPLY_ARRAY, .elements = n, .element = el};
+    answer(op, &arr, NULL);
+}
+
+static void answer_int(struct store_op *op, long long n)
+{
+    redisReply r = {.type = REDIS_REPLY_INTEGER, .integer = n};
+    answer(op, &r, NULL);
+}
+
+static void ops_free(void)
+{
+    for (size_t i = 0; i < nops; i++) {
+        free(ops[i]->text);
+        free(ops[i]);
+    }
+    nops = 0;
+}
+
+/* ---- tests ---------------------------------------------------------------------- */
+
+struct done {
+    int calls;
+    const char *error;
+};
+
+static void done_cb(const char *error, void *arg)
+{
+    struct done *d = arg;
+    d->calls++;
+    d->error = error;
+}
+
+static struct config test_config(void)
+{
+    static char prefix[] = "p:";
+    return (struct config){.redis_prefix = prefix, .compact_batch = 2, .neighbours_max = 10,
+                           .compact_interval_ms = 1000};
+}
+
+/* Round 1 fails and its SADD waits; round 2 fails too before it is
+ * answered: round 2's records go back to dirty by a SADD of their own,
+ * and compact_all's caller hears only once both SADDs are answered. */
+TEST(failed_rounds_all_readded_before_done)
+{
+    struct config cfg = test_config();
+    struct compactor *c = compactor_new(NULL, NULL, &cfg, 0);
+    struct done d = {0};
+    const char *round1[] = {"a", "b"}, *round2[] = {"c"};
+    compact_all(c, done_cb, &d);
+    answer_records(sent("SPOP p:dirty 2"), round1, 2);
+    answer(sent("GET p:co:a; GET p:co:b"), NULL, "redis_timeout");
+    CHECK(sent("SADD p:dirty a b") != NULL);
+    CHECK(d.calls == 0);
+    compact_all(c, done_cb, &d);
+    CHECK(nops == 4);
+    answer_records(ops[nops - 1], round2, 1);
+    answer(sent("GET p:co:c"), NULL, "redis_timeout");
+    CHECK(sent("SADD p:dirty c") != NULL);
+    answer_int(sent("SADD p:dirty a b"), 2);
+    CHECK(d.calls == 0);                /* c is not back yet */
+    if (sent("SADD p:dirty c"))
+        answer_int(sent("SADD p:dirty c"), 1);
+    CHECK(d.calls == 1);
+    CHECK_STR(d.error, "redis_timeout");
+    compactor_free(c);
+    ops_free();
+}
+
+/* compactor_free cancels every SADD still waiting (and frees what it
+ * kept for them: the ASan build checks). */
+TEST(free_cancels_every_readd)
+{
+    struct config cfg = test_config();
+    struct compactor *c = compactor_new(NULL, NULL, &cfg, 0);
+    struct done d = {0};
+    const char *round1[] = {"a", "b"}, *round2[] = {"c"};
+    compact_all(c, done_cb, &d);
+    answer_records(sent("SPOP p:dirty 2"), round1, 2);
+    answer(sent("GET p:co:a; GET p:co:b"), NULL, "redis_unavailable");
+    compact_all(c, done_cb, &d);
+    answer_records(ops[nops - 1], round2, 1);
+    answer(sent("GET p:co:c"), NULL, "redis_unavailable");
+    compactor_free(c);
+    CHECK(sent("SADD p:dirty a b") && sent("SADD p:dirty a b")->cancelled);
+    CHECK(sent("SADD p:dirty c") && sent("SADD p:dirty c")->cancelled);
+    CHECK(d.calls == 0);
+    ops_free();
+}
+
+int main(void)
+{
+    RUN(failed_rounds_all_readded_before_done);
+    RUN(free_cancels_every_readd);
+    return unit_failures != 0;
+}

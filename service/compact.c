@@ -33,6 +33,7 @@ struct compactor {
     char **records;             /* this round's, owned */
     size_t nrecords;
     int full;                   /* the last SPOP filled the batch: go on */
+    int stopped;                /* compactor_stop: no new rounds */
     compact_done_cb *all_cb;    /* compact_all caller, until dirty is empty */
     void *all_arg;
     const char *all_error;      /* the failure to tell it once the re-adds are answered */
@@ -117,7 +118,7 @@ static void round_end(struct compactor *c, const char *error)
         c->stats.failures++;
         c->full = 0;
     }
-    if (c->full) {
+    if (c->full && !c->stopped) {
         round_start(c);
         return;
     }
@@ -231,7 +232,7 @@ static void popped(redisReply *reply, const char *error, void *arg)
 
 static void round_start(struct compactor *c)
 {
-    if (c->running)
+    if (c->running || c->stopped)
         return;
     c->running = 1;
     struct rcmd cmd = {0};
@@ -296,6 +297,18 @@ void compact_all(struct compactor *c, compact_done_cb *cb, void *arg)
     c->full = 1;
     if (!c->running)
         round_start(c);
+}
+
+void compactor_stop(struct compactor *c)
+{
+    c->stopped = 1;
+    if (c->timer)
+        event_del(c->timer);
+}
+
+int compactor_idle(const struct compactor *c)
+{
+    return !c->running && !c->readds;
 }
 
 void compact_get_stats(const struct compactor *c, struct compact_stats *st)

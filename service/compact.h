@@ -33,6 +33,12 @@ void compactor_free(struct compactor *c);
 /* Compacts until dirty is empty, then calls cb (once); after a failed
  * round, once its records are back in dirty (or that failed too). */
 void compact_all(struct compactor *c, compact_done_cb *cb, void *arg);
+/* A stopping daemon: no round starts any more; the one in flight and the
+ * re-adds of failed rounds go on. Cancelling them instead would lose the
+ * records SPOP took out of dirty, so wait for compactor_idle first. */
+void compactor_stop(struct compactor *c);
+/* No round in flight and no failed round's records on their way back. */
+int compactor_idle(const struct compactor *c);
 void compact_get_stats(const struct compactor *c, struct compact_stats *st);
 
 #endif

@@ -104,11 +104,15 @@ void server_drain(struct server *srv)
         event_base_loop(srv->base, EVLOOP_ONCE);
     int done = 0;
     ingest_flush(srv->ingest, drained, &done);
-    while (!done && monotonic_ms() < deadline)
+    compactor_stop(srv->compactor);     /* the round in flight finishes */
+    while ((!done || !compactor_idle(srv->compactor)) && monotonic_ms() < deadline)
         event_base_loop(srv->base, EVLOOP_ONCE);
     if (!done || !ingest_idle(srv->ingest))
         log_msg(LOG_WARN, "stopping: loan events or pair counts still pending after %d ms",
                 3 * srv->cfg->redis_timeout_ms);
+    if (!compactor_idle(srv->compactor))
+        log_msg(LOG_WARN, "stopping: a compaction round still in flight after %d ms; its lists "
+                "are compacted after their next counts", 3 * srv->cfg->redis_timeout_ms);
     event_free(beat);
 }
 

@@ -182,9 +182,56 @@ TEST(free_cancels_every_readd)
     ops_free();
 }
 
+/* A stopped compactor lets the round in flight finish (its records were
+ * taken out of dirty) and is idle after it, but starts no other round,
+ * not even after a full batch. */
+TEST(stop_finishes_the_round_in_flight_only)
+{
+    struct config cfg = test_config();
+    struct compactor *c = compactor_new(NULL, NULL, &cfg, 0);
+    struct done d = {0};
+    const char *round1[] = {"a", "b"};
+    compact_all(c, done_cb, &d);
+    answer_records(sent("SPOP p:dirty 2"), round1, 2);     /* a full batch */
+    compactor_stop(c);
+    CHECK(!compactor_idle(c));
+    CHECK(!sent("GET p:co:a; GET p:co:b")->cancelled);
+    redisReply nil = {.type = REDIS_REPLY_NIL}, *el[2] = {&nil, &nil};
+    redisReply arr = {.type = REDIS_REPLY_ARRAY, .elements = 2, .element = el};
+    answer(sent("GET p:co:a; GET p:co:b"), &arr, NULL);    /* both lists gone: round ends */
+    CHECK(compactor_idle(c));
+    CHECK(nops == 2);                   /* no second SPOP */
+    CHECK(d.calls == 1 && d.error == NULL);
+    compact_all(c, done_cb, &d);
+    CHECK(nops == 2);                   /* nor when asked */
+    compactor_free(c);
+    ops_free();
+}
+
+/* A stopped compactor with a failed round is idle only once its records
+ * are back in dirty. */
+TEST(stop_waits_for_the_readd)
+{
+    struct config cfg = test_config();
+    struct compactor *c = compactor_new(NULL, NULL, &cfg, 0);
+    struct done d = {0};
+    const char *round1[] = {"a", "b"};
+    compact_all(c, done_cb, &d);
+    answer_records(sent("SPOP p:dirty 2"), round1, 2);
+    compactor_stop(c);
+    answer(sent("GET p:co:a; GET p:co:b"), NULL, "redis_timeout");
+    CHECK(!compactor_idle(c));
+    answer_int(sent("SADD p:dirty a b"), 2);
+    CHECK(compactor_idle(c));
+    compactor_free(c);
+    ops_free();
+}
+
 int main(void)
 {
     RUN(failed_rounds_all_readded_before_done);
     RUN(free_cancels_every_readd);
+    RUN(stop_finishes_the_round_in_flight_only);
+    RUN(stop_waits_for_the_readd);
     return unit_failures != 0;
 }

@@ -2,6 +2,7 @@
 #include "answers.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "clock.h"
 #include "ttl_cache.h"
@@ -43,4 +44,16 @@ struct answer *answers_get(struct ttl_cache *kept, const char *key)
 void answers_put(struct ttl_cache *kept, const char *key, struct answer *ans)
 {
     ttl_cache_put(kept, key, answer_ref(ans), ans->expires_ms, monotonic_ms());
+}
+
+static int made_for(const char *key, void *pseudonym)
+{
+    const char *last = strrchr(key, '|');
+    return last && strcmp(last + 1, pseudonym) == 0;
+}
+
+void answers_forget_patron(struct ttl_cache *kept, const char *pseudonym)
+{
+    if (pseudonym[0])
+        ttl_cache_drop_if(kept, made_for, (void *)pseudonym);
 }

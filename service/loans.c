@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "answers.h"
 #include "event.h"
 #include "http.h"
 #include "ingest.h"
@@ -47,13 +48,14 @@ static int authorize(struct server *srv, struct evhttp_request *req, unsigned ro
 struct pending {
     struct server *srv;
     struct evhttp_request *req;
+    char pseudonym[PSEUDONYM_HEX_LEN + 1];      /* a forget's patron, else "" */
 };
 
 static struct pending *pending_new(struct server *srv, struct evhttp_request *req)
 {
     struct pending *pd = malloc(sizeof *pd);
     if (pd) {
-        *pd = (struct pending){srv, req};
+        *pd = (struct pending){.srv = srv, .req = req};
         srv->pending_requests++;
     }
     return pd;
@@ -194,6 +196,8 @@ void loans_handle(struct server *srv, struct evhttp_request *req)
 static void patron_forgotten(const char *error, void *arg)
 {
     struct pending *fr = arg;
+    if (!error)
+        answers_forget_patron(fr->srv->answers, fr->pseudonym);
     if (error)
         reply_store_failure(fr->req, error, "the loan store did not confirm in time; ask again",
                             "the loan store is unavailable; nothing was removed");
@@ -220,6 +224,8 @@ void patron_forget_handle(struct server *srv, struct evhttp_request *req, const 
         return;
     }
     struct pending *fr = pending_new(srv, req);
+    if (fr)
+        memcpy(fr->pseudonym, pseudo, sizeof pseudo);
     if (!fr || ingest_forget(srv->ingest, pseudo, patron_forgotten, fr) < 0) {
         if (fr)
             pending_free(fr);

@@ -100,3 +100,21 @@ void ttl_cache_put(struct ttl_cache *c, const char *key, void *value, uint64_t e
     e->value = value;
     e->expires_ms = expires_ms;
 }
+
+struct drop_if {
+    struct ttl_cache *c;
+    int (*match)(const char *key, void *arg);
+    void *arg;
+};
+
+static int drop_matching(const char *key, void *v, void *arg)
+{
+    struct drop_if *d = arg;
+    return d->match(key, d->arg) ? drop(key, v, d->c) : 0;
+}
+
+void ttl_cache_drop_if(struct ttl_cache *c, int (*match)(const char *key, void *arg), void *arg)
+{
+    struct drop_if d = {c, match, arg};
+    dict_each(c->entries, drop_matching, &d);
+}

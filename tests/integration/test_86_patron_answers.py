@@ -115,3 +115,29 @@ def test_patron_answer_without_recent_neighbours_not_kept(ctx):
         third = expect_json(_ask(lab, w, "reader"), 200)
         assert _also_borrowed(third) == {a, b}, third
         assert _calls(lab, "get") == 0, "a complete patron answer was not kept"
+
+
+def test_forgotten_patron_answer_not_kept(ctx):
+    """DELETE /v1/patrons/<patron> drops the answers kept for that patron
+    (by pseudonym): asked again within the period, the answer is made
+    afresh, without the history that is gone, while another patron's
+    kept answer stays."""
+    w, a, h, b = _records(ctx, 4, 0)[0]
+    with _patron_lab(ctx, "patron-forget", 60000, [w, a, h, b]) as lab:
+        expect_json(lab.post_loans(json.dumps({"patron": "other", "record": h, "time": T0})), 202)
+        lab.settled()
+        first = expect_json(_ask(lab, w, "reader"), 200)
+        assert _also_borrowed(first) == {a, b}, first   # H's neighbour B, from the history
+        expect_json(_ask(lab, w, "other"), 200)
+        assert lab.forget("reader").status == 200
+        with lab.redis() as r:
+            r("CONFIG", "RESETSTAT")
+        after = expect_json(_ask(lab, w, "reader"), 200)
+        assert _also_borrowed(after) == {a}, (
+            "the forgotten patron's kept answer was served: %s" % _shown(after))
+        assert _calls(lab, "get") >= 1, "the answer after the forget was not made afresh"
+        with lab.redis() as r:
+            r("CONFIG", "RESETSTAT")
+        kept = expect_json(_ask(lab, w, "other"), 200)
+        assert _also_borrowed(kept) == {a, b}, kept
+        assert _calls(lab, "get") == 0, "another patron's kept answer was dropped too"

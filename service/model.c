@@ -18,8 +18,14 @@
 #include "log.h"
 #include "ttl_cache.h"
 
+/* A place in a list of waiters, first in each kind of waiter; a waiter
+ * can leave the list at any time (its request ended). */
+struct wait_link {
+    struct wait_link *next, **pprev;
+};
+
 struct model_totals_wait {
-    struct model_totals_wait *next, **pprev;    /* in the list of waiters */
+    struct wait_link link;      /* in the model's waiters */
     model_totals_cb *cb;
     void *arg;
 };
@@ -31,12 +37,12 @@ struct model {
     struct dict *reads;         /* record -> its struct record_read in flight */
     struct model_totals *totals;            /* the last good read (one ref), or NULL */
     struct store_op *totals_op;             /* the totals read in flight, or NULL */
-    struct model_totals_wait *waiters;      /* who waits for it */
+    struct wait_link *waiters;              /* who waits for it: model_totals_wait */
 };
 
 /* One caller of model_read, waiting for its record's read. */
 struct model_read {
-    struct model_read *next, **pprev;       /* in the read's list of waiters */
+    struct wait_link link;      /* in the read's waiters */
     model_cb *cb;
     void *arg;
 };
@@ -49,7 +55,7 @@ struct record_read {
     char *record;
     struct store_op *op;        /* the round trip in flight */
     struct neighbours *nb;      /* after the first round trip */
-    struct model_read *waiters;
+    struct wait_link *waiters;  /* struct model_read */
 };
 
 static void cache_value_free(void *v)
@@ -72,14 +78,14 @@ struct model *model_new(struct store *st, const struct config *cfg)
     return m;
 }
 
-static void waiter_unlink(struct model_read *w)
+static void wait_unlink(struct wait_link *w)
 {
     *w->pprev = w->next;
     if (w->next)
         w->next->pprev = w->pprev;
 }
 
-static void waiter_link(struct model_read **head, struct model_read *w)
+static void wait_link(struct wait_link **head, struct wait_link *w)
 {
     w->next = *head;
     if (w->next)
@@ -88,10 +94,20 @@ static void waiter_link(struct model_read **head, struct model_read *w)
     *head = w;
 }
 
+/* Moves the list at *from to *to (the caller's own head): a callback of
+ * one waiter may then cancel another, or start a new list at *from. */
+static void wait_move(struct wait_link **from, struct wait_link **to)
+{
+    *to = *from;
+    *from = NULL;
+    if (*to)
+        (*to)->pprev = to;
+}
+
 static void record_read_free(struct record_read *rr)
 {
     while (rr->waiters)
-        model_read_cancel(rr->waiters);
+        model_read_cancel((struct model_read *)rr->waiters);
     neighbours_unref(rr->nb);
     free(rr->record);
     free(rr);
@@ -116,7 +132,7 @@ void model_free(struct model *m)
     dict_free(m->reads, NULL);
     store_op_cancel(m->totals_op);
     while (m->waiters)
-        model_totals_wait_cancel(m->waiters);
+        model_totals_wait_cancel((struct model_totals_wait *)m->waiters);
     model_totals_unref(m->totals);
     ttl_cache_free(m->cache);
     free(m);
@@ -196,14 +212,13 @@ static void read_finish(struct record_read *rr, const char *error)
         cache_put(m, rr->record, nb);
     /* The waiters are taken out first: a callback may cancel another
      * waiter still here (its request ended). */
-    struct model_read *pending = rr->waiters;
-    rr->waiters = NULL;
-    if (pending)
-        pending->pprev = &pending;
+    struct wait_link *pending;
+    wait_move(&rr->waiters, &pending);
     while (pending) {
-        model_cb *cb = pending->cb;
-        void *cb_arg = pending->arg;
-        model_read_cancel(pending);
+        struct model_read *w = (struct model_read *)pending;
+        model_cb *cb = w->cb;
+        void *cb_arg = w->arg;
+        model_read_cancel(w);
         cb(nb ? neighbours_ref(nb) : NULL, nb ? NULL : error, cb_arg);
     }
     record_read_free(rr);
@@ -323,7 +338,7 @@ struct model_read *model_read(struct model *m, const char *record, model_cb *cb,
     }
     w->cb = cb;
     w->arg = arg;
-    waiter_link(&rr->waiters, w);
+    wait_link(&rr->waiters, &w->link);
     return w;
 }
 
@@ -336,7 +351,7 @@ void model_read_cancel(struct model_read *rd)
 {
     if (!rd)
         return;
-    waiter_unlink(rd);
+    wait_unlink(&rd->link);
     free(rd);
 }
 
@@ -442,14 +457,13 @@ static void totals_done(redisReply *reply, const char *error, void *arg)
     }
     /* The waiters are taken out first: a callback that asks again starts
      * a read of its own, and may cancel another waiter still here. */
-    struct model_totals_wait *pending = m->waiters;
-    m->waiters = NULL;
-    if (pending)
-        pending->pprev = &pending;
+    struct wait_link *pending;
+    wait_move(&m->waiters, &pending);
     while (pending) {
-        model_totals_cb *cb = pending->cb;
-        void *cb_arg = pending->arg;
-        model_totals_wait_cancel(pending);
+        struct model_totals_wait *w = (struct model_totals_wait *)pending;
+        model_totals_cb *cb = w->cb;
+        void *cb_arg = w->arg;
+        model_totals_wait_cancel(w);
         cb(t ? model_totals_ref(t) : NULL, t ? NULL : error, cb_arg);
     }
     model_totals_unref(t);
@@ -479,11 +493,7 @@ struct model_totals_wait *model_totals_read(struct model *m, model_totals_cb *cb
             return NULL;
         }
     }
-    w->next = m->waiters;
-    if (w->next)
-        w->next->pprev = &w->next;
-    w->pprev = &m->waiters;
-    m->waiters = w;
+    wait_link(&m->waiters, &w->link);
     return w;
 }
 
@@ -491,8 +501,6 @@ void model_totals_wait_cancel(struct model_totals_wait *w)
 {
     if (!w)
         return;
-    *w->pprev = w->next;
-    if (w->next)
-        w->next->pprev = w->pprev;
+    wait_unlink(&w->link);
     free(w);
 }

@@ -132,17 +132,26 @@ static struct config test_config(void)
                            .compact_interval_ms = 1000};
 }
 
+/* A compactor asked to compact all, whose first round took a and b out
+ * of dirty (a full batch of 2) and now reads their lists. */
+static struct compactor *round_of_a_and_b(struct config *cfg, struct done *d)
+{
+    const char *records[] = {"a", "b"};
+    struct compactor *c = compactor_new(NULL, NULL, cfg, 0);
+    compact_all(c, done_cb, d);
+    answer_records(sent("SPOP p:dirty 2"), records, 2);
+    return c;
+}
+
 /* Round 1 fails and its SADD waits; round 2 fails too before it is
  * answered: round 2's records go back to dirty by a SADD of their own,
  * and compact_all's caller hears only once both SADDs are answered. */
 TEST(failed_rounds_all_readded_before_done)
 {
     struct config cfg = test_config();
-    struct compactor *c = compactor_new(NULL, NULL, &cfg, 0);
     struct done d = {0};
-    const char *round1[] = {"a", "b"}, *round2[] = {"c"};
-    compact_all(c, done_cb, &d);
-    answer_records(sent("SPOP p:dirty 2"), round1, 2);
+    const char *round2[] = {"c"};
+    struct compactor *c = round_of_a_and_b(&cfg, &d);
     answer(sent("GET p:co:a; GET p:co:b"), NULL, "redis_timeout");
     CHECK(sent("SADD p:dirty a b") != NULL);
     CHECK(d.calls == 0);
@@ -166,11 +175,9 @@ TEST(failed_rounds_all_readded_before_done)
 TEST(free_cancels_every_readd)
 {
     struct config cfg = test_config();
-    struct compactor *c = compactor_new(NULL, NULL, &cfg, 0);
     struct done d = {0};
-    const char *round1[] = {"a", "b"}, *round2[] = {"c"};
-    compact_all(c, done_cb, &d);
-    answer_records(sent("SPOP p:dirty 2"), round1, 2);
+    const char *round2[] = {"c"};
+    struct compactor *c = round_of_a_and_b(&cfg, &d);
     answer(sent("GET p:co:a; GET p:co:b"), NULL, "redis_unavailable");
     compact_all(c, done_cb, &d);
     answer_records(ops[nops - 1], round2, 1);
@@ -188,11 +195,8 @@ TEST(free_cancels_every_readd)
 TEST(stop_finishes_the_round_in_flight_only)
 {
     struct config cfg = test_config();
-    struct compactor *c = compactor_new(NULL, NULL, &cfg, 0);
     struct done d = {0};
-    const char *round1[] = {"a", "b"};
-    compact_all(c, done_cb, &d);
-    answer_records(sent("SPOP p:dirty 2"), round1, 2);     /* a full batch */
+    struct compactor *c = round_of_a_and_b(&cfg, &d);     /* a full batch */
     compactor_stop(c);
     CHECK(!compactor_idle(c));
     CHECK(!sent("GET p:co:a; GET p:co:b")->cancelled);
@@ -213,11 +217,8 @@ TEST(stop_finishes_the_round_in_flight_only)
 TEST(stop_waits_for_the_readd)
 {
     struct config cfg = test_config();
-    struct compactor *c = compactor_new(NULL, NULL, &cfg, 0);
     struct done d = {0};
-    const char *round1[] = {"a", "b"};
-    compact_all(c, done_cb, &d);
-    answer_records(sent("SPOP p:dirty 2"), round1, 2);
+    struct compactor *c = round_of_a_and_b(&cfg, &d);
     compactor_stop(c);
     answer(sent("GET p:co:a; GET p:co:b"), NULL, "redis_timeout");
     CHECK(!compactor_idle(c));

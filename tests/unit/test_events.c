@@ -13,13 +13,6 @@
 #define NOW 1795343460LL        /* 2026-11-22T10:31:00Z */
 #define DAY 86400LL
 
-static const char config_text[] =
-    "{\"privacy\": {\"patron_key\": "
-    "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"},"
-    " \"ingest\": {\"movielens_record_prefix\": \"ml\"},"
-    " \"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:2100/demo\","
-    " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}";
-
 static struct config *cfg;
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -642,7 +635,7 @@ int main(void)
         return 1;
     }
     struct strbuf err = {0};
-    cfg = config_parse(config_text, "events.json", &err);
+    cfg = config_parse(UNIT_LOAN_CONFIG, "events.json", &err);
     if (!cfg) {
         printf("FAIL config: %s\n", strbuf_cstr(&err));
         strbuf_free(&err);

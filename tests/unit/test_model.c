@@ -174,6 +174,16 @@ TEST(pairs_add_all_and_grouped)
     pairs_free(&src);
 }
 
+/* The next pair of records below r of a xorshift64 sequence at *x. */
+static void random_pair(uint64_t *x, uint32_t r, uint32_t *a, uint32_t *b)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *a = (uint32_t)(*x % r);
+    *b = (uint32_t)(*x / r % r);
+}
+
 /* pairs_group against a dense matrix: every record's neighbours summed,
  * both directions, each once, in the order first counted. */
 TEST(pairs_group_matches_a_matrix)
@@ -184,10 +194,8 @@ TEST(pairs_group_matches_a_matrix)
     uint64_t x = 2463534242ULL;
     memset(want, 0, sizeof want);
     for (size_t i = 0; i < N; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        uint32_t a = (uint32_t)(x % R), b = (uint32_t)(x / R % R);
+        uint32_t a, b;
+        random_pair(&x, R, &a, &b);
         if (a == b)
             continue;
         CHECK(pairs_add(&t, a, b, 1) == 0);
@@ -233,10 +241,8 @@ TEST(pairs_group_matches_a_matrix)
     struct pair_log log = {0};
     x = 2463534242ULL;
     for (size_t i = 0; i < N; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        uint32_t a = (uint32_t)(x % R), b = (uint32_t)(x / R % R);
+        uint32_t a, b;
+        random_pair(&x, R, &a, &b);
         if (a == b)
             continue;
         CHECK(pairs_add(&all, a, b, 1) == 0);

@@ -97,13 +97,6 @@ int __wrap_asprintf(char **out, const char *fmt, ...)
 
 /* ---- the events of a body or file ------------------------------------------- */
 
-static const char config_text[] =
-    "{\"privacy\": {\"patron_key\": "
-    "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"},"
-    " \"ingest\": {\"movielens_record_prefix\": \"ml\"},"
-    " \"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:2100/demo\","
-    " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}";
-
 static struct config *cfg;
 
 #define NOW 1795343460LL
@@ -318,7 +311,7 @@ int main(void)
 {
     event_set_mem_functions(__wrap_malloc, __wrap_realloc, free);  /* libevent's too, first */
     struct strbuf err = {0};
-    cfg = config_parse(config_text, "oom.json", &err);
+    cfg = config_parse(UNIT_LOAN_CONFIG, "oom.json", &err);
     if (!cfg || pseudo_init() < 0) {
         printf("FAIL setup: %s\n", strbuf_cstr(&err));
         return 1;

@@ -14,6 +14,15 @@ static const char *unit_current;
 
 #define TEST(name) static void name(void)
 
+/* The config of the loan-event tests: a patron key and a MovieLens
+ * record prefix ("ml"), one catalogue that is never asked. */
+#define UNIT_LOAN_CONFIG \
+    "{\"privacy\": {\"patron_key\": " \
+    "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"}," \
+    " \"ingest\": {\"movielens_record_prefix\": \"ml\"}," \
+    " \"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:2100/demo\"," \
+    " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}"
+
 #define CHECK(cond) do { \
     if (!(cond)) { \
         printf("FAIL %s: %s:%d: %s\n", unit_current, __FILE__, __LINE__, #cond); \

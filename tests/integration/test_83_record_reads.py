@@ -57,6 +57,18 @@ class _Asking:
         return self.replies
 
 
+def _asked_while_held(lab, record, n):
+    """n requests for record sent while Redis is held (SIGSTOP), all in
+    progress before it goes on: their replies."""
+    asking = _Asking(lab, record)
+    lab.redis_proc.sigstop()
+    try:
+        asking.start(n, n)
+    finally:
+        lab.redis_proc.sigcont()
+    return asking.join()
+
+
 def test_same_record_read_once(ctx):
     """Eight requests for one record that miss it together make one read
     of it (one GET co:, one ZSCORE, one ZMSCORE), and every one of them
@@ -67,13 +79,7 @@ def test_same_record_read_once(ctx):
         _load(lab, shelf)
         with lab.redis() as r:
             r("CONFIG", "RESETSTAT")
-        asking = _Asking(lab, shelf[0])
-        lab.redis_proc.sigstop()
-        try:
-            asking.start(8, 8)
-        finally:
-            lab.redis_proc.sigcont()
-        for resp in asking.join():
+        for resp in _asked_while_held(lab, shelf[0], 8):
             j = expect_json(resp, 200)
             assert j["degraded"] == [], j
             assert _also_borrowed(j) == set(shelf[1:]), j
@@ -160,13 +166,7 @@ def test_failed_read_answers_all_and_is_not_kept(ctx):
             r("RENAME", co, kept)
             r("HSET", co, "not", "a string")    # GET co:<record>: WRONGTYPE
             r("CONFIG", "RESETSTAT")
-        asking = _Asking(lab, shelf[0])
-        lab.redis_proc.sigstop()
-        try:
-            asking.start(4, 4)
-        finally:
-            lab.redis_proc.sigcont()
-        for resp in asking.join():
+        for resp in _asked_while_held(lab, shelf[0], 4):
             j = expect_json(resp, 200)
             assert "redis_unavailable" in j["degraded"] and not _also_borrowed(j), j
         assert _calls(lab, "get") == 1, "a failed read made %d reads" % _calls(lab, "get")

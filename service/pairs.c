@@ -1,42 +1,54 @@
 /* pairs.c: see pairs.h. */
 #include "pairs.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int pairs_reserve(struct pair_table *t, size_t more)
 {
-    if (t->n + more <= t->cap)
+    if (t->nwords + more <= t->cap)
         return 0;
     size_t cap = t->cap ? t->cap : 256;
-    while (cap < t->n + more)
+    while (cap < t->nwords + more)
         cap *= 2;
-    uint64_t *keys = realloc(t->keys, cap * sizeof *keys);
-    if (!keys)
+    uint32_t *words = realloc(t->words, cap * sizeof *words);
+    if (!words)
         return -1;
-    t->keys = keys;
+    t->words = words;
     t->cap = cap;
     return 0;
 }
 
 int pairs_add(struct pair_table *t, uint32_t a, uint32_t b, uint32_t count)
 {
-    if (pairs_reserve(t, count) < 0)
+    if (count == 0)
+        return 0;
+    int same = t->nwords > 0 && t->words[t->run] == a && t->words[t->run + 1] <= UINT32_MAX - count;
+    if (pairs_reserve(t, (size_t)count + (same ? 0 : 2)) < 0)
         return -1;
-    uint64_t key = (uint64_t)a << 32 | b;
+    if (!same) {
+        t->run = t->nwords;
+        t->words[t->nwords++] = a;
+        t->words[t->nwords++] = 0;
+    }
     for (uint32_t i = 0; i < count; i++)
-        t->keys[t->n++] = key;
+        t->words[t->nwords++] = b;
+    t->words[t->run + 1] += count;
+    t->n += count;
     t->added += count;
     return 0;
 }
 
 int pairs_add_all(struct pair_table *t, const struct pair_table *src)
 {
-    if (src->n == 0)
+    if (src->nwords == 0)
         return 0;
-    if (pairs_reserve(t, src->n) < 0)
+    if (pairs_reserve(t, src->nwords) < 0)
         return -1;
-    memcpy(t->keys + t->n, src->keys, src->n * sizeof *src->keys);
+    memcpy(t->words + t->nwords, src->words, src->nwords * sizeof *src->words);
+    t->run = t->nwords + src->run;
+    t->nwords += src->nwords;
     t->n += src->n;
     t->added += src->n;
     return 0;
@@ -48,12 +60,12 @@ static int u64_order(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-/* A copy of src's keys as min << 32 | max, sorted, equal keys summed:
+/* t's pairs as keys min << 32 | max, sorted, equal keys summed:
  * *keys[0 .. *n) distinct, ascending, with their counts. Both arrays
  * malloc'd (caller frees). */
-static int sorted_runs(const uint64_t *src, size_t nsrc, uint64_t **keys, uint32_t **counts,
-                       size_t *n)
+static int sorted_runs(const struct pair_table *t, uint64_t **keys, uint32_t **counts, size_t *n)
 {
+    size_t nsrc = t->n;
     uint64_t *k = malloc((nsrc ? nsrc : 1) * sizeof *k);
     uint32_t *c = malloc((nsrc ? nsrc : 1) * sizeof *c);
     if (!k || !c) {
@@ -61,9 +73,13 @@ static int sorted_runs(const uint64_t *src, size_t nsrc, uint64_t **keys, uint32
         free(c);
         return -1;
     }
-    for (size_t i = 0; i < nsrc; i++) {
-        uint32_t a = (uint32_t)(src[i] >> 32), b = (uint32_t)src[i];
-        k[i] = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+    size_t made = 0;
+    for (size_t w = 0; w < t->nwords; w += 2 + t->words[w + 1]) {
+        uint32_t a = t->words[w], len = t->words[w + 1];
+        for (uint32_t j = 0; j < len; j++) {
+            uint32_t b = t->words[w + 2 + j];
+            k[made++] = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+        }
     }
     qsort(k, nsrc, sizeof *k, u64_order);
     size_t d = 0;
@@ -87,7 +103,7 @@ int pairs_each(const struct pair_table *t,
     uint64_t *k;
     uint32_t *c;
     size_t d;
-    if (sorted_runs(t->keys, t->n, &k, &c, &d) < 0)
+    if (sorted_runs(t, &k, &c, &d) < 0)
         return -1;
     for (size_t i = 0; i < d; i++)
         fn((uint32_t)(k[i] >> 32), (uint32_t)k[i], c[i], arg);
@@ -104,12 +120,12 @@ void pair_groups_free(struct pair_groups *g)
     memset(g, 0, sizeof *g);
 }
 
-/* Groups n keys (once per count) by record and sums them, in two passes
- * and no sort: the keys are scattered into one bucket per record (both
- * directions when both, else from key >> 32 to key & 0xffffffff only),
+/* Groups the runs' counts by record and sums them, in two passes and no
+ * sort: they are scattered into one bucket per record (a run of a: its
+ * records copied into a's bucket and, when both, a into each of theirs),
  * then each bucket is summed in place with a per-record stamp, keeping
  * each neighbour where it was first counted. The stamp and slot arrays
- * (nrecords each) stay in cache; the keys (in one or more parts) are
+ * (nrecords each) stay in cache; the runs (in one or more parts) are
  * read twice, in order. */
 static int bucket_group(const struct pair_table *parts, size_t nparts, int both, size_t nrecords,
                         struct pair_groups *g)
@@ -130,26 +146,33 @@ static int bucket_group(const struct pair_table *parts, size_t nparts, int both,
     if (!g->start || !g->other || !g->count || !at || !stamp)
         goto fail;
     for (size_t p = 0; p < nparts; p++) {
-        const uint64_t *keys = parts[p].keys;
-        for (size_t i = 0; i < parts[p].n; i++) {
-            uint32_t a = (uint32_t)(keys[i] >> 32), b = (uint32_t)keys[i];
-            if (a >= nrecords || b >= nrecords)
+        const uint32_t *words = parts[p].words;
+        for (size_t w = 0; w < parts[p].nwords; w += 2 + words[w + 1]) {
+            uint32_t a = words[w], len = words[w + 1];
+            const uint32_t *others = words + w + 2;
+            if (a >= nrecords)
                 goto fail;
-            g->start[a + 1]++;
-            if (both)
-                g->start[b + 1]++;
+            g->start[a + 1] += len;
+            for (uint32_t j = 0; j < len; j++) {
+                if (others[j] >= nrecords)
+                    goto fail;
+                if (both)
+                    g->start[others[j] + 1]++;
+            }
         }
     }
     for (size_t r = 0; r < nrecords; r++)
         g->start[r + 1] += g->start[r];
     memcpy(at, g->start, nrecords * sizeof *at);
     for (size_t p = 0; p < nparts; p++) {
-        const uint64_t *keys = parts[p].keys;
-        for (size_t i = 0; i < parts[p].n; i++) {
-            uint32_t a = (uint32_t)(keys[i] >> 32), b = (uint32_t)keys[i];
-            g->other[at[a]++] = b;
-            if (both)
-                g->other[at[b]++] = a;
+        const uint32_t *words = parts[p].words;
+        for (size_t w = 0; w < parts[p].nwords; w += 2 + words[w + 1]) {
+            uint32_t a = words[w], len = words[w + 1];
+            const uint32_t *others = words + w + 2;
+            memcpy(g->other + at[a], others, len * sizeof *others);
+            at[a] += len;
+            for (uint32_t j = 0; both && j < len; j++)
+                g->other[at[others[j]]++] = a;
         }
     }
     /* Sum each bucket into its front; at[] now says where a neighbour's
@@ -196,8 +219,17 @@ int pairs_group(const struct pair_table *t, size_t nrecords, struct pair_groups 
 
 int pairs_group_directed(const uint64_t *keys, size_t n, size_t nrecords, struct pair_groups *g)
 {
-    struct pair_table t = {(uint64_t *)keys, n, n, n};
-    return bucket_group(&t, 1, 0, nrecords, g);
+    struct pair_table t = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (pairs_add(&t, (uint32_t)(keys[i] >> 32), (uint32_t)keys[i], 1) < 0) {
+            pairs_free(&t);
+            memset(g, 0, sizeof *g);
+            return -1;
+        }
+    }
+    int rc = bucket_group(&t, 1, 0, nrecords, g);
+    pairs_free(&t);
+    return rc;
 }
 
 int pair_log_take(struct pair_log *log, struct pair_table *t)
@@ -235,12 +267,13 @@ void pair_log_free(struct pair_log *log)
 
 void pairs_clear(struct pair_table *t)
 {
+    t->nwords = 0;
     t->n = 0;
     t->added = 0;
 }
 
 void pairs_free(struct pair_table *t)
 {
-    free(t->keys);
+    free(t->words);
     memset(t, 0, sizeof *t);
 }

@@ -5,7 +5,9 @@
  * record (ingest.c). Pairs are logged, not hashed: at flush time they are
  * scattered into one bucket per record and each bucket is summed with a
  * small per-record stamp array that stays in cache, which is several
- * times faster than a hash table (or a sort) for millions of pairs.
+ * times faster than a hash table (or a sort) for millions of pairs. The
+ * log keeps a loan's pairs as one run (its record once, then the others),
+ * which halves what is written and read per count.
  * pairs_each, which sorts, is for looking at a table (tests, tools). */
 #ifndef ONLOAN_PAIRS_H
 #define ONLOAN_PAIRS_H
@@ -13,16 +15,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A log of runs: the record a, the run's length k, then k records b,
+ * each the pair {a, b} counted once ({a, b} and {b, a} are the same
+ * pair). A loan's pairs share its record, so they make one run: four
+ * bytes a count, and one copy into a's bucket when grouped. */
 struct pair_table {
-    uint64_t *keys;             /* a << 32 | b as added, one per count ({a, b} and
-                                 * {b, a} are the same pair) */
-    size_t n, cap;              /* n: counts logged */
+    uint32_t *words;
+    size_t nwords, cap;         /* cap: words allocated */
+    size_t run;                 /* words[run] starts the last run (when nwords > 0) */
+    size_t n;                   /* counts logged */
     uint64_t added;             /* the same, since the last clear */
 };
 
-/* Adds count to the pair {a, b} (a != b), logged as a << 32 | b: the
- * grouping keeps a pair's first record's entries together. Returns -1
- * when out of memory. */
+/* Adds count to the pair {a, b} (a != b): to the last run when it is
+ * a's, else in a new run. Returns -1 when out of memory. */
 int pairs_add(struct pair_table *t, uint32_t a, uint32_t b, uint32_t count);
 /* Adds every count of src to t. */
 int pairs_add_all(struct pair_table *t, const struct pair_table *src);

@@ -57,7 +57,7 @@ $(BUILD)/tests/unit/plugins/badabi.so: tests/unit/plugin_badabi.c plugins/onloan
 
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(CORE_OBJ) $(DAEMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_OBJ) $(DAEMON_OBJ) $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_EXTRA_OBJ) $(CORE_OBJ) $(DAEMON_OBJ) $(LDLIBS)
 
 # test_oom refuses allocations on purpose: our code's go through its wrappers.
 $(BUILD)/tests/unit/test_oom: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
@@ -65,6 +65,10 @@ $(BUILD)/tests/unit/test_oom: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=
 # test_compact answers compact.c's Redis calls itself, in the order it chooses.
 $(BUILD)/tests/unit/test_compact: LDFLAGS += -Wl,--wrap=store_send,--wrap=store_exec \
                                              -Wl,--wrap=store_exec_sure,--wrap=store_op_cancel
+
+# test_redis_child starts and stops a real redis-server through the CLI's module.
+$(BUILD)/tests/unit/test_redis_child: UNIT_EXTRA_OBJ := $(BUILD)/service/redis_child.o
+$(BUILD)/tests/unit/test_redis_child: $(BUILD)/service/redis_child.o
 
 deps:
 	@bash deploy/install-deps.sh

@@ -64,6 +64,7 @@ struct alt_request {
     struct store_op *history_op;
     int history_settled;            /* read (and its titles' neighbours), failed, or no patron */
     uint64_t history_ms;            /* when the history was read */
+    unsigned long long forgets;     /* srv->forgets before the history was asked for */
     char **borrowed;                /* every title in the patron's history (owned) */
     size_t nborrowed;
     struct neighbours **recent_nb;  /* neighbours of the recent titles (references, or NULL
@@ -370,6 +371,15 @@ static void logged(redisReply *reply, const char *error, void *arg)
     send_answer(r, NULL, 0);
 }
 
+/* A patron's answer is kept only while every forget is heard, and only if
+ * none came since their history was asked for: it may have been read
+ * before that patron was forgotten (forget_feed.h). */
+static int patron_answer_keepable(const struct alt_request *r)
+{
+    return !r->p.patron[0] ||
+           (server_keeps_patron_answers(r->srv) && r->srv->forgets == r->forgets);
+}
+
 /* Phase 3: the answer (built now, unless kept from before) is logged as
  * a touchpoint, then sent with the touchpoint's id. */
 static void log_and_answer(struct alt_request *r)
@@ -380,7 +390,8 @@ static void log_and_answer(struct alt_request *r)
             alt_request_finish(r, 503, json_pack("{s:s, s:n}", "error", "out of memory", "field"));
             return;
         }
-        if (json_array_size(r->degraded) == 0 && strcmp(r->ans->status, "unknown") != 0)
+        if (json_array_size(r->degraded) == 0 && strcmp(r->ans->status, "unknown") != 0 &&
+            patron_answer_keepable(r))
             answers_put(r->srv->answers, r->answer_key, r->ans);
     }
     struct touchpoint tp = {r->p.record, r->srv->cfg->catalogues[r->cat_index].name,
@@ -800,6 +811,7 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
         return;
     }
     r->history_settled = !r->p.patron[0];
+    r->forgets = srv->forgets;
     if (r->p.patron[0]) {
         struct rcmd cmd = {0};
         if (rcmd_addstr(&cmd, "GET") | rcmd_addf(&cmd, "%sh:%s", srv->cfg->redis_prefix, r->p.patron)) {

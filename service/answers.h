@@ -42,7 +42,8 @@ struct answer *answers_get(struct ttl_cache *kept, const char *key);
 /* Keeps ans under key until ans->expires_ms (takes a reference of its own). */
 void answers_put(struct ttl_cache *kept, const char *key, struct answer *ans);
 /* Drops the answers made for the patron of this pseudonym (the last field
- * of their keys, alternatives.c): a forgotten patron's stay no longer. */
+ * of their keys, alternatives.c), or for any patron (NULL): a forgotten
+ * patron's stay no longer. */
 void answers_forget_patron(struct ttl_cache *kept, const char *pseudonym);
 struct answer *answer_ref(struct answer *ans);
 void answer_unref(struct answer *ans);

@@ -99,14 +99,20 @@ static void http_healthz(struct server *srv, struct evhttp_request *req)
     json_t *compaction = json_pack("{s:I, s:I, s:I, s:I}", "rounds", (json_int_t)cs.rounds,
                                    "lists", (json_int_t)cs.records, "conflicts", (json_int_t)cs.conflicts,
                                    "failures", (json_int_t)cs.failures);
-    http_reply_json(req, 200, json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o}", "status", "ok",
+    struct forget_feed_stats fs;
+    forget_feed_get_stats(srv->forget_feed, &fs);
+    json_t *feed = json_pack("{s:b, s:I, s:I, s:I}", "listening",
+                             forget_feed_listening(srv->forget_feed), "heard", (json_int_t)fs.heard,
+                             "subscribed", (json_int_t)fs.subscribed, "refused",
+                             (json_int_t)fs.refused);
+    http_reply_json(req, 200, json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "status", "ok",
                                         "redis", store_connected(srv->store) && store_connected(srv->bulk_store)
                                                  ? "connected" : "disconnected",
                                         "pending_requests", (json_int_t)srv->pending_requests,
                                         "requests", (json_int_t)srv->requests,
                                         "model_reads", (json_int_t)model_reads_in_flight(srv->model),
                                         "catalogues", cats, "ingest", ingest,
-                                        "compaction", compaction));
+                                        "compaction", compaction, "forget_feed", feed));
 }
 
 /* /v1/touchpoints/<id>/events: copies <id> out of path, or returns NULL. */

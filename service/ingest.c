@@ -6,6 +6,7 @@
 
 #include "cooc.h"
 #include "dict.h"
+#include "forget_feed.h"
 #include "history.h"
 #include "log.h"
 #include "names.h"
@@ -644,6 +645,8 @@ static void job_start(struct ingest_job *job)
     if (job->kind == JOB_FORGET) {
         cmd_key(&cs, "DEL", pfx, "h:", job->forget_pseudonym);
         cmd_key(&cs, "DEL", pfx, "seen:", job->forget_pseudonym);
+        /* every onloand drops what it keeps for them (forget_feed.h) */
+        cmd_arg(&cs, cmd_key(&cs, "PUBLISH", pfx, FORGET_CHANNEL, ""), job->forget_pseudonym);
     } else {
         /* Every history in one MGET, then the seen ids of those who sent any. */
         struct rcmd *get = cmd_key(&cs, "MGET", pfx, "h:", job->groups[0].pseudonym);
@@ -692,7 +695,7 @@ static void forget_deleted(redisReply *reply, const char *error, void *arg)
 {
     struct ingest_job *job = arg;
     job->op = NULL;
-    if (!error && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2))
+    if (!error && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3))
         error = "redis_unavailable";
     if (error || reply->element[0]->integer != 1) {
         job_finish(job, error);

@@ -196,8 +196,8 @@ void loans_handle(struct server *srv, struct evhttp_request *req)
 static void patron_forgotten(const char *error, void *arg)
 {
     struct pending *fr = arg;
-    if (!error)
-        answers_forget_patron(fr->srv->answers, fr->pseudonym);
+    if (!error)         /* also heard on the forget feed; this one cannot be late */
+        server_patron_forgotten(fr->srv, fr->pseudonym);
     if (error)
         reply_store_failure(fr->req, error, "the loan store did not confirm in time; ask again",
                             "the loan store is unavailable; nothing was removed");

@@ -9,6 +9,22 @@
 #include "log.h"
 #include "ttl_cache.h"
 
+void server_patron_forgotten(struct server *srv, const char *pseudonym)
+{
+    answers_forget_patron(srv->answers, pseudonym);
+    srv->forgets++;
+}
+
+int server_keeps_patron_answers(const struct server *srv)
+{
+    return forget_feed_listening(srv->forget_feed);
+}
+
+static void forgotten_heard(const char *pseudonym, void *arg)
+{
+    server_patron_forgotten(arg, pseudonym);
+}
+
 int server_start(struct server *srv, struct event_base *base, const struct config *cfg,
                  struct strbuf *err)
 {
@@ -37,7 +53,8 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
     if (!(srv->model = model_new(srv->store, cfg)) ||
         !(srv->ingest = ingest_new(base, srv->store, srv->bulk_store, cfg, 1)) ||
         !(srv->compactor = compactor_new(base, srv->bulk_store, cfg, 1)) ||
-        !(srv->answers = answers_new((size_t)cfg->max_kept_answers))) {
+        !(srv->answers = answers_new((size_t)cfg->max_kept_answers)) ||
+        !(srv->forget_feed = forget_feed_new(base, cfg, forgotten_heard, srv))) {
         strbuf_puts(err, "out of memory");
         return -1;
     }
@@ -57,6 +74,7 @@ void server_stop(struct server *srv)
     }
     free(srv->catalogues);
     free(srv->links);
+    forget_feed_free(srv->forget_feed);
     ttl_cache_free(srv->answers);
     compactor_free(srv->compactor);
     ingest_free(srv->ingest);

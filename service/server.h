@@ -6,7 +6,8 @@
  * Request path: http.c (routes, replies) -> alternatives.c (one
  * /v1/alternatives request: catalogue.c for records and copies, store.c
  * for co-occurrence, recommend.c to choose, touchpoint.c to log) ->
- * http.c again to answer. */
+ * http.c again to answer; answers.c keeps answers, forget_feed.c drops a
+ * forgotten patron's. */
 #ifndef ONLOAN_SERVER_H
 #define ONLOAN_SERVER_H
 
@@ -17,6 +18,7 @@
 #include "catalogue.h"
 #include "compact.h"
 #include "config.h"
+#include "forget_feed.h"
 #include "ingest.h"
 #include "model.h"
 #include "plugin.h"
@@ -34,6 +36,9 @@ struct server {
     struct ingest *ingest;          /* loan events into the model */
     struct compactor *compactor;    /* keeps co-occurrence lists to top K */
     struct ttl_cache *answers;      /* kept answers, see answers.h */
+    struct forget_feed *forget_feed;    /* forgets from any onloand or the CLI */
+    unsigned long long forgets;     /* forgets heard (a request that saw this
+                                     * change keeps no patron answer) */
     struct evhttp *http;
     struct evhttp_bound_socket *listener;   /* NULL once a stop has begun */
     size_t pending_requests;
@@ -49,6 +54,13 @@ void server_stop(struct server *srv);
  * finish, then writes the pending pair counts; runs the loop until that
  * is done or redis.timeout_ms has passed three times. */
 void server_drain(struct server *srv);
+
+/* A patron was forgotten (pseudonym), or any may have been (NULL): the
+ * answers kept for them go, and patron answers being built now are not
+ * kept (their history may have been read before the forget). */
+void server_patron_forgotten(struct server *srv, const char *pseudonym);
+/* Patron answers may be kept: every forget from now on will be heard. */
+int server_keeps_patron_answers(const struct server *srv);
 
 /* Index of the catalogue called name (NULL: the first), or -1. */
 int server_catalogue_index(const struct server *srv, const char *name);

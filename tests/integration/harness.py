@@ -145,6 +145,12 @@ class Redis:
             return None if n < 0 else [self._reply() for _ in range(n)]
         raise RespError("bad reply %r" % line)
 
+    def next_reply(self):
+        """The next reply the server sends unasked (after SUBSCRIBE: one
+        ["message", channel, payload] a message), within the connection's
+        timeout (socket.timeout otherwise)."""
+        return self._reply()
+
     def keys(self, pattern="*"):
         """Every key matching pattern, sorted (SCAN, never KEYS)."""
         out, cursor = [], b"0"

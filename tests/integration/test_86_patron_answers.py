@@ -9,6 +9,7 @@ model's reads bound the answers."""
 import json
 import time
 
+import harness
 from suite import Skip, expect_json
 from test_82_model_totals import T0, DAY, _ask, _calls, _records, lab_configured
 
@@ -43,7 +44,23 @@ def _patron_lab(ctx, name, cache_ms, shelf):
     _borrow(lab, [h, b], "hb")
     expect_json(lab.post_loans(json.dumps({"patron": "reader", "record": h, "time": T0})), 202)
     lab.settled()
+    _feed_until(lab, lambda f: f["listening"])
     return lab
+
+
+def _feed(lab):
+    return expect_json(harness.http_request(lab.port, "GET", "/healthz"), 200)["forget_feed"]
+
+
+def _feed_until(lab, ok, timeout=5.0):
+    """Waits until the daemon's forget feed (healthz) satisfies ok."""
+    deadline = time.monotonic() + timeout
+    while True:
+        f = _feed(lab)
+        if ok(f):
+            return f
+        assert time.monotonic() < deadline, "forget feed never got there: %r" % f
+        time.sleep(0.02)
 
 
 def _sleep_until(t):
@@ -141,3 +158,70 @@ def test_forgotten_patron_answer_not_kept(ctx):
         kept = expect_json(_ask(lab, w, "other"), 200)
         assert _also_borrowed(kept) == {a, b}, kept
         assert _calls(lab, "get") == 0, "another patron's kept answer was dropped too"
+
+
+def test_cli_forget_reaches_the_daemon(ctx):
+    """`onloan forget` (the CLI, which talks to Redis only) publishes the
+    pseudonym on <prefix>forget with the deletes; the daemon hears it and
+    drops the answer it keeps for that patron, and only that one. What
+    goes on the channel is the pseudonym, never the patron id."""
+    w, a, h, b = _records(ctx, 4, 0)[0]
+    with _patron_lab(ctx, "patron-cli-forget", 60000, [w, a, h, b]) as lab:
+        expect_json(lab.post_loans(json.dumps({"patron": "other", "record": h, "time": T0})), 202)
+        lab.settled()
+        assert _also_borrowed(expect_json(_ask(lab, w, "reader"), 200)) == {a, b}
+        expect_json(_ask(lab, w, "other"), 200)
+        heard = _feed(lab)["heard"]
+        channel = lab.prefix + "forget"
+        with lab.redis() as r:
+            subs = r("PUBSUB", "NUMSUB", channel)
+            assert subs[1] >= 1, "the daemon is not subscribed: %r" % subs
+        # a listener of the test's own sees what is published
+        with lab.redis() as listener:
+            assert listener("SUBSCRIBE", channel)[0] == b"subscribe"
+            rc, out, err = lab.cli("forget", "reader")
+            kind, _, message = listener.next_reply()
+        pseudonym = out.strip().rsplit(" ", 1)[-1]
+        assert kind == b"message" and message == pseudonym.encode(), (kind, message, out)
+        assert b"reader" not in message
+        _feed_until(lab, lambda f: f["heard"] > heard)
+        with lab.redis() as r:
+            r("CONFIG", "RESETSTAT")
+        after = expect_json(_ask(lab, w, "reader"), 200)
+        assert _also_borrowed(after) == {a}, (
+            "the answer kept for the patron forgotten by the CLI was served: %s" % _shown(after))
+        assert _calls(lab, "get") >= 1, "the answer after the forget was not made afresh"
+        with lab.redis() as r:
+            r("CONFIG", "RESETSTAT")
+        kept = expect_json(_ask(lab, w, "other"), 200)
+        assert _also_borrowed(kept) == {a, b}, kept
+        assert _calls(lab, "get") == 0, "another patron's kept answer was dropped too"
+
+
+def test_forget_feed_lost_drops_patron_answers(ctx):
+    """A forget published while the daemon's feed is down is not heard:
+    when the feed's connection goes, the daemon drops every patron's kept
+    answer (answers without patron= stay) and keeps none until it listens
+    again."""
+    w, a, h, b = _records(ctx, 4, 0)[0]
+    with _patron_lab(ctx, "patron-feed-lost", 60000, [w, a, h, b]) as lab:
+        expect_json(_ask(lab, w, "reader"), 200)
+        expect_json(_ask(lab, w), 200)
+        with lab.redis() as r:
+            r("CONFIG", "RESETSTAT")
+        expect_json(_ask(lab, w, "reader"), 200)
+        assert _calls(lab, "get") == 0, "the patron answer was not kept to begin with"
+        subscribed = _feed(lab)["subscribed"]
+        with lab.redis() as r:
+            killed = r("CLIENT", "KILL", "TYPE", "pubsub")
+        assert killed >= 1, killed
+        _feed_until(lab, lambda f: f["listening"] and f["subscribed"] > subscribed)
+        with lab.redis() as r:
+            r("CONFIG", "RESETSTAT")
+        again = expect_json(_ask(lab, w, "reader"), 200)
+        assert _also_borrowed(again) == {a, b}, again
+        assert _calls(lab, "get") >= 1, "a patron answer kept before the feed was lost was served"
+        with lab.redis() as r:
+            r("CONFIG", "RESETSTAT")
+        expect_json(_ask(lab, w), 200)
+        assert _calls(lab, "get") == 0, "an answer without patron= was dropped too"

@@ -92,7 +92,7 @@ struct alt_request {
     /* phase 3 */
     struct store_op *log_op;
     struct answer *ans;             /* one reference: built, or kept from before */
-    char *answer_key;               /* this request's key in srv->answers */
+    char *answer_key;               /* this request's key in kept_answers(r) */
     json_t *degraded;               /* array of strings */
 };
 
@@ -371,6 +371,12 @@ static void logged(redisReply *reply, const char *error, void *arg)
     send_answer(r, NULL, 0);
 }
 
+/* Where this request's answer is kept: patron answers apart (server.h). */
+static struct ttl_cache *kept_answers(const struct alt_request *r)
+{
+    return r->p.patron[0] ? r->srv->patron_answers : r->srv->answers;
+}
+
 /* A patron's answer is kept only while every forget is heard, and only if
  * none came since their history was asked for: it may have been read
  * before that patron was forgotten (forget_feed.h). */
@@ -392,7 +398,7 @@ static void log_and_answer(struct alt_request *r)
         }
         if (json_array_size(r->degraded) == 0 && strcmp(r->ans->status, "unknown") != 0 &&
             patron_answer_keepable(r))
-            answers_put(r->srv->answers, r->answer_key, r->ans);
+            answers_put(kept_answers(r), r->answer_key, r->ans);
     }
     struct touchpoint tp = {r->p.record, r->srv->cfg->catalogues[r->cat_index].name,
                             r->ans->status, r->p.branch, r->p.channel, r->p.lang,
@@ -799,7 +805,7 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
     strbuf_printf(&key, "%d|%s|%s|%d|%s|%s|%s", r->cat_index, p.record, p.branch ? p.branch : "",
                   p.limit, p.lang, p.channel, p.patron);
     r->answer_key = strbuf_steal(&key);
-    if ((r->ans = answers_get(srv->answers, r->answer_key))) {
+    if ((r->ans = answers_get(kept_answers(r), r->answer_key))) {
         log_and_answer(r);
         return;
     }

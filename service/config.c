@@ -313,7 +313,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     static const char *const known_limits[] = {
         "max_alternatives", "default_alternatives", "max_record_id_bytes",
         "max_body_bytes", "max_header_bytes", "idle_timeout_s", "max_candidates",
-        "max_pending_requests", "max_kept_answers", NULL};
+        "max_pending_requests", "max_kept_answers", "max_kept_patron_answers", NULL};
     static const char *const known_redis[] = {
         "address", "prefix", "timeout_ms", "touchpoint_stream_max", NULL};
     static const char *const known_privacy[] = {
@@ -349,6 +349,8 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     read_int(r, "limits", limits, "max_candidates", &cfg->max_candidates, 40, 1, 1000);
     read_int(r, "limits", limits, "max_pending_requests", &cfg->max_pending_requests, 4096, 1, 1 << 20);
     read_int(r, "limits", limits, "max_kept_answers", &cfg->max_kept_answers, 10000, 0, 1000000);
+    read_int(r, "limits", limits, "max_kept_patron_answers", &cfg->max_kept_patron_answers, 10000,
+             0, 1000000);
 
     json_t *redis = read_object(r, "", root, "redis");
     if (!redis)

@@ -67,6 +67,7 @@ struct config {
     int max_candidates;
     int max_pending_requests;
     int max_kept_answers;       /* answers kept while fresh (answers.h) */
+    int max_kept_patron_answers;    /* the same for answers made with patron=, apart */
 
     char *redis_host;           /* an IP address: hiredis resolves names blocking */
     int redis_port;

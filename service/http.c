@@ -12,6 +12,7 @@
 #include "params.h"
 #include "server.h"
 #include "touchpoint.h"
+#include "ttl_cache.h"
 
 void http_reply_json_text(struct evhttp_request *req, int code, const char *text, size_t len)
 {
@@ -105,12 +106,16 @@ static void http_healthz(struct server *srv, struct evhttp_request *req)
                              forget_feed_listening(srv->forget_feed), "heard", (json_int_t)fs.heard,
                              "subscribed", (json_int_t)fs.subscribed, "refused",
                              (json_int_t)fs.refused);
-    http_reply_json(req, 200, json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "status", "ok",
+    http_reply_json(req, 200, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
+                                        "status", "ok",
                                         "redis", store_connected(srv->store) && store_connected(srv->bulk_store)
                                                  ? "connected" : "disconnected",
                                         "pending_requests", (json_int_t)srv->pending_requests,
                                         "requests", (json_int_t)srv->requests,
                                         "model_reads", (json_int_t)model_reads_in_flight(srv->model),
+                                        "kept_answers", (json_int_t)ttl_cache_size(srv->answers),
+                                        "kept_patron_answers",
+                                        (json_int_t)ttl_cache_size(srv->patron_answers),
                                         "catalogues", cats, "ingest", ingest,
                                         "compaction", compaction, "forget_feed", feed));
 }

@@ -11,7 +11,7 @@
 
 void server_patron_forgotten(struct server *srv, const char *pseudonym)
 {
-    answers_forget_patron(srv->answers, pseudonym);
+    answers_forget_patron(srv->patron_answers, pseudonym);
     srv->forgets++;
 }
 
@@ -54,6 +54,7 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
         !(srv->ingest = ingest_new(base, srv->store, srv->bulk_store, cfg, 1)) ||
         !(srv->compactor = compactor_new(base, srv->bulk_store, cfg, 1)) ||
         !(srv->answers = answers_new((size_t)cfg->max_kept_answers)) ||
+        !(srv->patron_answers = answers_new((size_t)cfg->max_kept_patron_answers)) ||
         !(srv->forget_feed = forget_feed_new(base, cfg, forgotten_heard, srv))) {
         strbuf_puts(err, "out of memory");
         return -1;
@@ -76,6 +77,7 @@ void server_stop(struct server *srv)
     free(srv->links);
     forget_feed_free(srv->forget_feed);
     ttl_cache_free(srv->answers);
+    ttl_cache_free(srv->patron_answers);
     compactor_free(srv->compactor);
     ingest_free(srv->ingest);
     model_free(srv->model);

@@ -36,6 +36,9 @@ struct server {
     struct ingest *ingest;          /* loan events into the model */
     struct compactor *compactor;    /* keeps co-occurrence lists to top K */
     struct ttl_cache *answers;      /* kept answers, see answers.h */
+    struct ttl_cache *patron_answers;   /* those made with patron=: one patron's each, so
+                                         * kept apart, where they cannot crowd out the
+                                         * answers every OPAC user gets */
     struct forget_feed *forget_feed;    /* forgets from any onloand or the CLI */
     unsigned long long forgets;     /* forgets heard (a request that saw this
                                      * change keeps no patron answer) */

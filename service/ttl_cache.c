@@ -118,3 +118,8 @@ void ttl_cache_drop_if(struct ttl_cache *c, int (*match)(const char *key, void *
     struct drop_if d = {c, match, arg};
     dict_each(c->entries, drop_matching, &d);
 }
+
+size_t ttl_cache_size(const struct ttl_cache *c)
+{
+    return dict_size(c->entries);
+}

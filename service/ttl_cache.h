@@ -22,6 +22,8 @@ void *ttl_cache_get(struct ttl_cache *c, const char *key, uint64_t now_ms);
  * expires_ms; on failure or when full the reference is given back. */
 void ttl_cache_put(struct ttl_cache *c, const char *key, void *value, uint64_t expires_ms,
                    uint64_t now_ms);
+/* Entries held (expired ones not swept yet included). */
+size_t ttl_cache_size(const struct ttl_cache *c);
 /* Drops every entry whose key match() accepts (a walk of all entries). */
 void ttl_cache_drop_if(struct ttl_cache *c, int (*match)(const char *key, void *arg), void *arg);
 

@@ -36,10 +36,14 @@ def _borrow(lab, pairs, who):
     lab.settled()
 
 
-def _patron_lab(ctx, name, cache_ms, shelf):
+def _patron_lab(ctx, name, cache_ms, shelf, limits=None):
     """W (wanted) goes with A, H with B; the patron has borrowed H only."""
     w, a, h, b = shelf[:4]
-    lab = lab_configured(ctx, name, _catalogues_trusted_long, model={"cache_ms": cache_ms})
+
+    def configure(cfg):
+        _catalogues_trusted_long(cfg)
+        cfg.setdefault("limits", {}).update(limits or {})
+    lab = lab_configured(ctx, name, configure, model={"cache_ms": cache_ms})
     _borrow(lab, [w, a], "wa")
     _borrow(lab, [h, b], "hb")
     expect_json(lab.post_loans(json.dumps({"patron": "reader", "record": h, "time": T0})), 202)
@@ -225,3 +229,37 @@ def test_forget_feed_lost_drops_patron_answers(ctx):
             r("CONFIG", "RESETSTAT")
         expect_json(_ask(lab, w), 200)
         assert _calls(lab, "get") == 0, "an answer without patron= was dropped too"
+
+
+def _kept(lab):
+    h = expect_json(harness.http_request(lab.port, "GET", "/healthz"), 200)
+    return h["kept_answers"], h["kept_patron_answers"]
+
+
+def test_patron_answers_kept_apart(ctx):
+    """Answers made with patron= are kept apart from the ones every OPAC
+    user gets, each under its own limit (limits.max_kept_answers,
+    limits.max_kept_patron_answers): patrons' answers cannot crowd out
+    the shared ones, nor the other way round. A limit of 0 keeps none."""
+    w, a, h, b = _records(ctx, 4, 0)[0]
+    with _patron_lab(ctx, "patron-apart-0", 60000, [w, a, h, b],
+                     {"max_kept_patron_answers": 0}) as lab:
+        expect_json(_ask(lab, w), 200)
+        expect_json(_ask(lab, w, "reader"), 200)
+        assert _kept(lab) == (1, 0), _kept(lab)
+        with lab.redis() as r:
+            r("CONFIG", "RESETSTAT")
+        assert _also_borrowed(expect_json(_ask(lab, w, "reader"), 200)) == {a, b}
+        assert _calls(lab, "get") >= 1, "a patron answer was kept with max_kept_patron_answers 0"
+    with _patron_lab(ctx, "patron-apart-1", 60000, [w, a, h, b],
+                     {"max_kept_answers": 0, "max_kept_patron_answers": 1}) as lab:
+        expect_json(_ask(lab, w), 200)
+        expect_json(_ask(lab, w, "reader"), 200)
+        expect_json(_ask(lab, w, "reader2"), 200)     # over its limit: not kept
+        assert _kept(lab) == (0, 1), _kept(lab)
+        with lab.redis() as r:
+            r("CONFIG", "RESETSTAT")
+        assert _also_borrowed(expect_json(_ask(lab, w, "reader"), 200)) == {a, b}
+        assert _calls(lab, "get") == 0, "the patron answer was not kept"
+        assert lab.forget("reader").status == 200
+        assert _kept(lab) == (0, 0), _kept(lab)

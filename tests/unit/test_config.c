@@ -32,6 +32,7 @@ TEST(config_defaults_and_values)
     CHECK_STR(cfg->catalogues[0].record_charset, "marc8s");
     CHECK(cfg->catalogues[0].batch_max == 10);
     CHECK(cfg->catalogues[0].join_max == 50);
+    CHECK(cfg->max_kept_answers == 10000 && cfg->max_kept_patron_answers == 10000);
     CHECK(config_catalogue(cfg, NULL) == &cfg->catalogues[0]);
     CHECK(config_catalogue(cfg, "demo") == &cfg->catalogues[0]);
     CHECK(config_catalogue(cfg, "other") == NULL);
@@ -142,6 +143,11 @@ TEST(config_model_ingest_and_api_keys_checked)
         {"\"api_keys\": [{\"name\": \"a\", \"key\": \"0123456789abcdef\", \"roles\": []}]",
          "api_keys[0].roles: must be a non-empty array"},
         {"\"api_keys\": {}", "api_keys: must be an array"},
+        {"\"limits\": {\"max_kept_answers\": -1}", "limits.max_kept_answers: must be between 0 and 1000000"},
+        {"\"limits\": {\"max_kept_patron_answers\": 1000001}",
+         "limits.max_kept_patron_answers: must be between 0 and 1000000"},
+        {"\"limits\": {\"max_kept_patron_answers\": \"many\"}",
+         "limits.max_kept_patron_answers: must be an integer"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct strbuf text = {0}, err = {0};

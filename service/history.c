@@ -69,6 +69,7 @@ void history_clear(struct history *h)
 void history_free(struct history *h)
 {
     free(h->e);
+    free(h->paired);
     memset(h, 0, sizeof *h);
 }
 
@@ -87,8 +88,7 @@ static long long distance(long long a, long long b)
 }
 
 int history_add(struct history *h, uint32_t record, long long when,
-                const struct history_rules *rules,
-                int (*pair)(void *arg, uint32_t other), void *arg)
+                const struct history_rules *rules, history_pairs_fn *pairs, void *arg)
 {
     for (size_t i = 0; i < h->n; i++)
         if (h->e[i].record == record)
@@ -96,8 +96,16 @@ int history_add(struct history *h, uint32_t record, long long when,
     if (h->n && ((h->n >= rules->max_entries && when < h->e[h->n - 1].when) ||
                  when < h->e[0].when - rules->ttl_s))
         return LOAN_STALE;
+    size_t most = h->n < rules->pairs_per_loan ? h->n : rules->pairs_per_loan;
     if (reserve(h, h->n + 1) < 0)
         return -1;
+    if (most > h->cap_paired) {
+        uint32_t *p = realloc(h->paired, most * sizeof *p);
+        if (!p)
+            return -1;
+        h->paired = p;
+        h->cap_paired = most;
+    }
 
     /* Where the loan goes: before the first entry not newer than it. */
     size_t at = 0;
@@ -118,10 +126,10 @@ int history_add(struct history *h, uint32_t record, long long when,
             pick = older++;
         else
             break;
-        if (pair(arg, h->e[pick].record) < 0)
-            return -1;
-        paired++;
+        h->paired[paired++] = h->e[pick].record;
     }
+    if (paired && pairs(arg, h->paired, paired) < 0)
+        return -1;
 
     memmove(&h->e[at + 1], &h->e[at], (h->n - at) * sizeof *h->e);
     h->e[at] = (struct history_entry){record, when};

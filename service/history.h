@@ -41,6 +41,8 @@ struct history_entry {
 struct history {
     struct history_entry *e;    /* owned; newest first */
     size_t n, cap;
+    uint32_t *paired;           /* owned: the titles one new loan pairs with */
+    size_t cap_paired;
 };
 
 struct history_rules {
@@ -64,12 +66,12 @@ void history_free(struct history *h);
  * These are the titles blended in with patron= (score_recent_weight). */
 size_t history_recent(const struct history *h, uint32_t skip, size_t max, size_t *at);
 
-/* Adds a loan of record at when. For a new title, calls pair(arg, other)
- * once for each title it pairs with (before inserting it). Returns the
- * outcome, or -1 when pair failed or memory ran out (h unchanged then,
- * though pair may have been called). */
+/* Adds a loan of record at when. For a new title that pairs with any,
+ * calls pairs(arg, others, n) once, before inserting it, with the titles
+ * it pairs with, nearest in time first (borrowed for the call). Returns
+ * the outcome, or -1 when pairs failed or memory ran out (h unchanged). */
+typedef int history_pairs_fn(void *arg, const uint32_t *others, size_t n);
 int history_add(struct history *h, uint32_t record, long long when,
-                const struct history_rules *rules,
-                int (*pair)(void *arg, uint32_t other), void *arg);
+                const struct history_rules *rules, history_pairs_fn *pairs, void *arg);
 
 #endif

@@ -333,12 +333,11 @@ static void job_enqueue(struct ingest *ing, struct ingest_job *job)
 
 static void write_done(redisReply *reply, const char *error, void *arg);
 
-static int add_pair(void *arg, uint32_t other)
+static int add_pairs(void *arg, const uint32_t *others, size_t n)
 {
     struct ingest_job *job = arg;
-    /* The loan's record first, so that a loan's run of pairs lands in
-     * one bucket, in order (pairs.h). */
-    return pairs_add(&job->pairs, job->cur_record, other, 1);
+    /* one run: the loan's record, then the titles it pairs with (pairs.h) */
+    return pairs_add_run(&job->pairs, job->cur_record, others, n);
 }
 
 static int add_fresh(struct ingest_job *job, uint32_t record)
@@ -465,7 +464,7 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
         if (rec == NAMES_NONE)
             return -1;
         job->cur_record = rec;
-        int outcome = history_add(h, rec, e->when, &ing->rules, add_pair, job);
+        int outcome = history_add(h, rec, e->when, &ing->rules, add_pairs, job);
         if (outcome < 0)
             return -1;
         if (outcome == LOAN_NEW) {

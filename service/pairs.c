@@ -40,6 +40,28 @@ int pairs_add(struct pair_table *t, uint32_t a, uint32_t b, uint32_t count)
     return 0;
 }
 
+int pairs_add_run(struct pair_table *t, uint32_t a, const uint32_t *others, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (n > UINT32_MAX)
+        return -1;
+    int same = t->nwords > 0 && t->words[t->run] == a && t->words[t->run + 1] <= UINT32_MAX - n;
+    if (pairs_reserve(t, n + (same ? 0 : 2)) < 0)
+        return -1;
+    if (!same) {
+        t->run = t->nwords;
+        t->words[t->nwords++] = a;
+        t->words[t->nwords++] = 0;
+    }
+    memcpy(t->words + t->nwords, others, n * sizeof *others);
+    t->nwords += n;
+    t->words[t->run + 1] += (uint32_t)n;
+    t->n += n;
+    t->added += n;
+    return 0;
+}
+
 int pairs_add_all(struct pair_table *t, const struct pair_table *src)
 {
     if (src->nwords == 0)

@@ -30,6 +30,10 @@ struct pair_table {
 /* Adds count to the pair {a, b} (a != b): to the last run when it is
  * a's, else in a new run. Returns -1 when out of memory. */
 int pairs_add(struct pair_table *t, uint32_t a, uint32_t b, uint32_t count);
+/* Adds one to each pair {a, others[i]} (none of them a), as one run: what
+ * n calls of pairs_add(t, a, others[i], 1) do, at once. -1 when out of
+ * memory (or n > UINT32_MAX). */
+int pairs_add_run(struct pair_table *t, uint32_t a, const uint32_t *others, size_t n);
 /* Adds every count of src to t. */
 int pairs_add_all(struct pair_table *t, const struct pair_table *src);
 /* Visits every pair once with its summed count: fn(a, b, count), a < b,

@@ -272,6 +272,31 @@ TEST(pairs_group_matches_a_matrix)
     pairs_free(&all);
 }
 
+/* pairs_add_run logs what pairs_add does one pair at a time: the same
+ * words, so the same groups in the same order. */
+TEST(pairs_add_run_is_pairs_add_at_once)
+{
+    struct pair_table one = {0}, run = {0};
+    uint64_t x = 88172645463325252ULL;
+    for (int loan = 0; loan < 500; loan++) {
+        uint32_t a, b, others[40];
+        random_pair(&x, 50, &a, &b);
+        size_t n = b % 40;
+        for (size_t i = 0; i < n; i++) {
+            others[i] = (a + 1 + (uint32_t)i * 7) % 50;
+            if (others[i] == a)
+                others[i] = (a + 1) % 50;
+            CHECK(pairs_add(&one, a, others[i], 1) == 0);
+        }
+        CHECK(pairs_add_run(&run, a, others, n) == 0);
+    }
+    CHECK(run.n == one.n && run.added == one.added && run.nwords == one.nwords);
+    CHECK(memcmp(run.words, one.words, run.nwords * sizeof *run.words) == 0);
+    CHECK(pairs_add_run(&run, 1, NULL, 0) == 0 && run.n == one.n);   /* nothing to add */
+    pairs_free(&one);
+    pairs_free(&run);
+}
+
 #define GRID_A 300
 #define GRID_B 70       /* 21000 distinct pairs, ~150000 counts: several grows */
 
@@ -322,17 +347,19 @@ TEST(pairs_grow_past_16k)
 struct paired {
     uint32_t other[64];
     size_t n;
-    int fail_at;                /* fail on this call (1-based); 0 never */
+    int fail_at;                /* fail at this pair (1-based); 0 never */
 };
 
-static int pair_cb(void *arg, uint32_t other)
+static int pair_cb(void *arg, const uint32_t *others, size_t n)
 {
     struct paired *p = arg;
-    if (p->fail_at && (int)p->n + 1 == p->fail_at)
-        return -1;
-    if (p->n < 64)
-        p->other[p->n] = other;
-    p->n++;
+    for (size_t i = 0; i < n; i++) {
+        if (p->fail_at && (int)p->n + 1 == p->fail_at)
+            return -1;
+        if (p->n < 64)
+            p->other[p->n] = others[i];
+        p->n++;
+    }
     return 0;
 }
 
@@ -1328,6 +1355,7 @@ int main(void)
     RUN(pairs_symmetric_and_summed);
     RUN(pairs_add_all_and_grouped);
     RUN(pairs_group_matches_a_matrix);
+    RUN(pairs_add_run_is_pairs_add_at_once);
     RUN(pairs_grow_past_16k);
     RUN(history_new_repeat_duplicate);
     RUN(history_pairs_nearest_within_window_capped);

@@ -263,3 +263,21 @@ def test_patron_answers_kept_apart(ctx):
         assert _calls(lab, "get") == 0, "the patron answer was not kept"
         assert lab.forget("reader").status == 200
         assert _kept(lab) == (0, 0), _kept(lab)
+
+
+def test_forget_feed_ignores_what_is_not_a_pseudonym(ctx):
+    """A message on the forget channel that is not a pseudonym (32
+    lowercase hex digits) changes nothing and is counted as refused;
+    the answers kept stay."""
+    w, a, h, b = _records(ctx, 4, 0)[0]
+    with _patron_lab(ctx, "patron-feed-junk", 60000, [w, a, h, b]) as lab:
+        expect_json(_ask(lab, w, "reader"), 200)
+        expect_json(_ask(lab, w), 200)
+        assert _kept(lab) == (1, 1), _kept(lab)
+        before = _feed(lab)
+        with lab.redis() as r:
+            for junk in ("reader", "", "0" * 31, "A" * 32, "0" * 33, "g" * 32):
+                assert r("PUBLISH", lab.prefix + "forget", junk) >= 1
+        after = _feed_until(lab, lambda f: f["refused"] >= before["refused"] + 6)
+        assert after["heard"] == before["heard"] and after["listening"], after
+        assert _kept(lab) == (1, 1), "a message that was not a pseudonym dropped answers"

@@ -18,6 +18,12 @@ struct store {
     redisAsyncContext *ac;      /* NULL while disconnected */
     int connected;              /* the connect callback said yes */
     struct event *reconnect;
+    /* a subscriber (store_subscriber_new) */
+    char *channel;              /* owned; NULL: an ordinary store */
+    store_message_cb *message;
+    store_listening_cb *listening;
+    void *sub_arg;
+    int subscribed;             /* the SUBSCRIBE was confirmed on ac */
 };
 
 struct store_op {
@@ -245,7 +251,37 @@ static void store_disconnect_cb(const redisAsyncContext *ac, int status)
                 st->cfg->redis_port, ac->errstr);
     st->ac = NULL;
     st->connected = 0;
+    if (st->subscribed) {
+        st->subscribed = 0;
+        st->listening(0, st->sub_arg);
+    }
     store_schedule_reconnect(st);
+}
+
+/* A subscriber's replies: the SUBSCRIBE's confirmation, then one a
+ * message (NULL when the connection goes: store_disconnect_cb follows). */
+static void store_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    struct store *st = privdata;
+    redisReply *reply = r;
+    if (!reply)
+        return;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        log_msg(LOG_WARN, "redis: SUBSCRIBE %s refused: %s", st->channel, reply->str);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const char *kind = reply->element[0]->str;
+    const redisReply *payload = reply->element[2];
+    if (strcmp(kind, "subscribe") == 0) {
+        st->subscribed = 1;
+        st->listening(1, st->sub_arg);
+    } else if (strcmp(kind, "message") == 0 && payload->type == REDIS_REPLY_STRING) {
+        st->message(payload->str, payload->len, st->sub_arg);
+    }
 }
 
 static void store_reconnect_cb(evutil_socket_t fd, short what, void *arg)
@@ -269,10 +305,19 @@ static void store_connect(struct store *st)
     redisLibeventAttach(ac, st->base);
     redisAsyncSetConnectCallback(ac, store_connect_cb);
     redisAsyncSetDisconnectCallback(ac, store_disconnect_cb);
+    /* a subscriber's SUBSCRIBE waits in hiredis until the connection is up */
+    if (st->channel &&
+        redisAsyncCommand(ac, store_sub_reply, st, "SUBSCRIBE %s", st->channel) != REDIS_OK) {
+        log_msg(LOG_WARN, "redis: cannot subscribe to %s: %s", st->channel, ac->errstr);
+        ac->data = NULL;
+        redisAsyncFree(ac);
+        store_schedule_reconnect(st);
+        return;
+    }
     st->ac = ac;
 }
 
-struct store *store_new(struct event_base *base, const struct config *cfg)
+static struct store *store_alloc(struct event_base *base, const struct config *cfg)
 {
     struct store *st = calloc(1, sizeof *st);
     if (!st)
@@ -284,6 +329,31 @@ struct store *store_new(struct event_base *base, const struct config *cfg)
         free(st);
         return NULL;
     }
+    return st;
+}
+
+struct store *store_new(struct event_base *base, const struct config *cfg)
+{
+    struct store *st = store_alloc(base, cfg);
+    if (st)
+        store_connect(st);
+    return st;
+}
+
+struct store *store_subscriber_new(struct event_base *base, const struct config *cfg,
+                                   const char *channel, store_message_cb *message,
+                                   store_listening_cb *listening, void *arg)
+{
+    struct store *st = store_alloc(base, cfg);
+    if (!st)
+        return NULL;
+    if (!(st->channel = strdup(channel))) {
+        store_free(st);
+        return NULL;
+    }
+    st->message = message;
+    st->listening = listening;
+    st->sub_arg = arg;
     store_connect(st);
     return st;
 }
@@ -304,5 +374,6 @@ void store_free(struct store *st)
         redisAsyncFree(ac);     /* pending callbacks get NULL replies */
     }
     event_free(st->reconnect);
+    free(st->channel);
     free(st);
 }

@@ -39,6 +39,17 @@ struct store *store_new(struct event_base *base, const struct config *cfg);
 void store_free(struct store *st);
 int store_connected(const struct store *st);
 
+/* A store that only listens: on every connection it makes it sends
+ * SUBSCRIBE channel; message(payload, len, arg) for each message on it,
+ * listening(1, arg) once the subscription is confirmed and listening(0,
+ * arg) when that connection goes (it reconnects and subscribes again).
+ * Not for store_send. NULL when out of memory. */
+typedef void store_message_cb(const char *payload, size_t len, void *arg);
+typedef void store_listening_cb(int listening, void *arg);
+struct store *store_subscriber_new(struct event_base *base, const struct config *cfg,
+                                   const char *channel, store_message_cb *message,
+                                   store_listening_cb *listening, void *arg);
+
 /* Sends one command, or several as one MULTI/EXEC transaction whose
  * callback gets EXEC's array reply. Returns a handle for store_op_cancel
  * (never NULL: failures are reported through cb). */

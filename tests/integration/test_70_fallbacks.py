@@ -12,6 +12,18 @@ def _words(name):
     return re.findall(r"\w+", name.lower())
 
 
+def broad_subject(ctx):
+    """A predicate on demo records: its first subject is in more than
+    subject_max_hits records, too broad for the subject fallback."""
+    demo = ctx.cat.demo
+    limit = ctx.stack.config["catalogues"][0]["subject_max_hits"]
+    counts = {}
+    for rec in demo.values():
+        for x in set(rec["subjects"]):
+            counts[x] = counts.get(x, 0) + 1
+    return lambda r: bool(demo[r]["subjects"]) and counts[demo[r]["subjects"][0]] > limit
+
+
 def _by_author(demo, author):
     """Ids whose 100/700 contain author's words in a row (the phrase search)."""
     want = _words(author)
@@ -92,13 +104,9 @@ def test_broad_subject_is_skipped(ctx):
     """A film nobody borrowed whose genre has more than subject_max_hits
     records: no same_subject alternatives (too broad to mean anything)."""
     demo = ctx.cat.demo
-    limit = ctx.stack.config["catalogues"][0]["subject_max_hits"]
-    counts = {}
-    for rec in demo.values():
-        for x in set(rec["subjects"]):
-            counts[x] = counts.get(x, 0) + 1
+    broad = broad_subject(ctx)
     rid = next(r for r in sorted(demo) if r.startswith("f") and r not in ctx.by_record
-               and demo[r]["subjects"] and counts[demo[r]["subjects"][0]] > limit)
+               and broad(r))
     j = expect_json(ctx.stack.get("/v1/alternatives?record=%s&limit=5&catalogue=demo" % rid), 200)
     reasons = [a["reason"] for a in j["alternatives"]]
     assert "same_subject" not in reasons, (rid, demo[rid]["subjects"][0], reasons)

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import harness
 from loanlab import Lab
 from suite import Skip, expect_json, wait_for
+from test_70_fallbacks import broad_subject
 
 T0 = 1704067200            # 2024-01-01T00:00:00Z
 DAY = 86400
@@ -64,16 +65,11 @@ def _records(ctx, n_shelf, n_asked):
     shown as popular) and n_asked others, nobody's loans, whose genre is
     too broad to be searched: their alternatives are the popular titles."""
     demo = ctx.cat.demo
-    broad = ctx.stack.config["catalogues"][0]["subject_max_hits"]
-    counts = {}
-    for rec in demo.values():
-        for x in set(rec["subjects"]):
-            counts[x] = counts.get(x, 0) + 1
+    broad = broad_subject(ctx)
     films = sorted(r for r in demo if r.startswith("f"))
     shelf = [r for r in films if demo[r]["copies"]
              and all(c["status"] == "available" for c in demo[r]["copies"])][:n_shelf]
-    asked = [r for r in films if r not in shelf and demo[r]["subjects"]
-             and counts[demo[r]["subjects"][0]] > broad][:n_asked]
+    asked = [r for r in films if r not in shelf and broad(r)][:n_asked]
     assert len(shelf) == n_shelf and len(asked) == n_asked, (shelf, asked)
     return shelf, asked
 

@@ -52,6 +52,13 @@ def _patron_lab(ctx, name, cache_ms, shelf, limits=None):
     return lab
 
 
+def _ask_counting(lab, record, patron=None):
+    """The answer, and how many GETs Redis ran for it (none: it was kept)."""
+    with lab.redis() as r:
+        r("CONFIG", "RESETSTAT")
+    return expect_json(_ask(lab, record, patron), 200), _calls(lab, "get")
+
+
 def _feed(lab):
     return expect_json(harness.http_request(lab.port, "GET", "/healthz"), 200)["forget_feed"]
 
@@ -131,75 +138,64 @@ def test_patron_answer_without_recent_neighbours_not_kept(ctx):
         assert _also_borrowed(second) == {a, b}, (
             "an answer built without the patron's recent title's neighbours was kept: %s"
             % _shown(second))
-        with lab.redis() as r:
-            r("CONFIG", "RESETSTAT")
-        third = expect_json(_ask(lab, w, "reader"), 200)
+        third, gets = _ask_counting(lab, w, "reader")
         assert _also_borrowed(third) == {a, b}, third
-        assert _calls(lab, "get") == 0, "a complete patron answer was not kept"
+        assert gets == 0, "a complete patron answer was not kept"
 
 
-def test_forgotten_patron_answer_not_kept(ctx):
-    """DELETE /v1/patrons/<patron> drops the answers kept for that patron
-    (by pseudonym): asked again within the period, the answer is made
-    afresh, without the history that is gone, while another patron's
-    kept answer stays."""
+def _forget_drops_that_patrons_answer(ctx, name, forget):
+    """Answers are kept for "reader" (built from their history) and for
+    "other"; forget(lab) forgets "reader". Asked again within the period,
+    reader's answer is made afresh, without the history that is gone,
+    while other's kept answer stays."""
     w, a, h, b = _records(ctx, 4, 0)[0]
-    with _patron_lab(ctx, "patron-forget", 60000, [w, a, h, b]) as lab:
+    with _patron_lab(ctx, name, 60000, [w, a, h, b]) as lab:
         expect_json(lab.post_loans(json.dumps({"patron": "other", "record": h, "time": T0})), 202)
         lab.settled()
         first = expect_json(_ask(lab, w, "reader"), 200)
         assert _also_borrowed(first) == {a, b}, first   # H's neighbour B, from the history
         expect_json(_ask(lab, w, "other"), 200)
-        assert lab.forget("reader").status == 200
-        with lab.redis() as r:
-            r("CONFIG", "RESETSTAT")
-        after = expect_json(_ask(lab, w, "reader"), 200)
+        forget(lab)
+        after, gets = _ask_counting(lab, w, "reader")
         assert _also_borrowed(after) == {a}, (
             "the forgotten patron's kept answer was served: %s" % _shown(after))
-        assert _calls(lab, "get") >= 1, "the answer after the forget was not made afresh"
-        with lab.redis() as r:
-            r("CONFIG", "RESETSTAT")
-        kept = expect_json(_ask(lab, w, "other"), 200)
+        assert gets >= 1, "the answer after the forget was not made afresh"
+        kept, gets = _ask_counting(lab, w, "other")
         assert _also_borrowed(kept) == {a, b}, kept
-        assert _calls(lab, "get") == 0, "another patron's kept answer was dropped too"
+        assert gets == 0, "another patron's kept answer was dropped too"
+
+
+def test_forgotten_patron_answer_not_kept(ctx):
+    """DELETE /v1/patrons/<patron> drops the answers kept for that patron
+    (by pseudonym), and only theirs."""
+    _forget_drops_that_patrons_answer(
+        ctx, "patron-forget", lambda lab: expect_json(lab.forget("reader"), 200))
+
+
+def _forget_by_cli(lab):
+    """`onloan forget reader`, checked on the way: the pseudonym goes on
+    <prefix>forget (a listener of the test's own hears it, never the
+    patron id), and the daemon hears it."""
+    heard = _feed(lab)["heard"]
+    channel = lab.prefix + "forget"
+    with lab.redis() as r:
+        subs = r("PUBSUB", "NUMSUB", channel)
+        assert subs[1] >= 1, "the daemon is not subscribed: %r" % subs
+    with lab.redis() as listener:
+        assert listener("SUBSCRIBE", channel)[0] == b"subscribe"
+        rc, out, err = lab.cli("forget", "reader")
+        kind, _, message = listener.next_reply()
+    pseudonym = out.strip().rsplit(" ", 1)[-1]
+    assert kind == b"message" and message == pseudonym.encode(), (kind, message, out)
+    assert b"reader" not in message
+    _feed_until(lab, lambda f: f["heard"] > heard)
 
 
 def test_cli_forget_reaches_the_daemon(ctx):
     """`onloan forget` (the CLI, which talks to Redis only) publishes the
-    pseudonym on <prefix>forget with the deletes; the daemon hears it and
-    drops the answer it keeps for that patron, and only that one. What
-    goes on the channel is the pseudonym, never the patron id."""
-    w, a, h, b = _records(ctx, 4, 0)[0]
-    with _patron_lab(ctx, "patron-cli-forget", 60000, [w, a, h, b]) as lab:
-        expect_json(lab.post_loans(json.dumps({"patron": "other", "record": h, "time": T0})), 202)
-        lab.settled()
-        assert _also_borrowed(expect_json(_ask(lab, w, "reader"), 200)) == {a, b}
-        expect_json(_ask(lab, w, "other"), 200)
-        heard = _feed(lab)["heard"]
-        channel = lab.prefix + "forget"
-        with lab.redis() as r:
-            subs = r("PUBSUB", "NUMSUB", channel)
-            assert subs[1] >= 1, "the daemon is not subscribed: %r" % subs
-        # a listener of the test's own sees what is published
-        with lab.redis() as listener:
-            assert listener("SUBSCRIBE", channel)[0] == b"subscribe"
-            rc, out, err = lab.cli("forget", "reader")
-            kind, _, message = listener.next_reply()
-        pseudonym = out.strip().rsplit(" ", 1)[-1]
-        assert kind == b"message" and message == pseudonym.encode(), (kind, message, out)
-        assert b"reader" not in message
-        _feed_until(lab, lambda f: f["heard"] > heard)
-        with lab.redis() as r:
-            r("CONFIG", "RESETSTAT")
-        after = expect_json(_ask(lab, w, "reader"), 200)
-        assert _also_borrowed(after) == {a}, (
-            "the answer kept for the patron forgotten by the CLI was served: %s" % _shown(after))
-        assert _calls(lab, "get") >= 1, "the answer after the forget was not made afresh"
-        with lab.redis() as r:
-            r("CONFIG", "RESETSTAT")
-        kept = expect_json(_ask(lab, w, "other"), 200)
-        assert _also_borrowed(kept) == {a, b}, kept
-        assert _calls(lab, "get") == 0, "another patron's kept answer was dropped too"
+    pseudonym with the deletes; the daemon hears it and drops the answer
+    it keeps for that patron, and only that one."""
+    _forget_drops_that_patrons_answer(ctx, "patron-cli-forget", _forget_by_cli)
 
 
 def test_forget_feed_lost_drops_patron_answers(ctx):
@@ -211,24 +207,16 @@ def test_forget_feed_lost_drops_patron_answers(ctx):
     with _patron_lab(ctx, "patron-feed-lost", 60000, [w, a, h, b]) as lab:
         expect_json(_ask(lab, w, "reader"), 200)
         expect_json(_ask(lab, w), 200)
-        with lab.redis() as r:
-            r("CONFIG", "RESETSTAT")
-        expect_json(_ask(lab, w, "reader"), 200)
-        assert _calls(lab, "get") == 0, "the patron answer was not kept to begin with"
+        assert _ask_counting(lab, w, "reader")[1] == 0, "the patron answer was not kept to begin with"
         subscribed = _feed(lab)["subscribed"]
         with lab.redis() as r:
             killed = r("CLIENT", "KILL", "TYPE", "pubsub")
         assert killed >= 1, killed
         _feed_until(lab, lambda f: f["listening"] and f["subscribed"] > subscribed)
-        with lab.redis() as r:
-            r("CONFIG", "RESETSTAT")
-        again = expect_json(_ask(lab, w, "reader"), 200)
+        again, gets = _ask_counting(lab, w, "reader")
         assert _also_borrowed(again) == {a, b}, again
-        assert _calls(lab, "get") >= 1, "a patron answer kept before the feed was lost was served"
-        with lab.redis() as r:
-            r("CONFIG", "RESETSTAT")
-        expect_json(_ask(lab, w), 200)
-        assert _calls(lab, "get") == 0, "an answer without patron= was dropped too"
+        assert gets >= 1, "a patron answer kept before the feed was lost was served"
+        assert _ask_counting(lab, w)[1] == 0, "an answer without patron= was dropped too"
 
 
 def _kept(lab):
@@ -247,20 +235,18 @@ def test_patron_answers_kept_apart(ctx):
         expect_json(_ask(lab, w), 200)
         expect_json(_ask(lab, w, "reader"), 200)
         assert _kept(lab) == (1, 0), _kept(lab)
-        with lab.redis() as r:
-            r("CONFIG", "RESETSTAT")
-        assert _also_borrowed(expect_json(_ask(lab, w, "reader"), 200)) == {a, b}
-        assert _calls(lab, "get") >= 1, "a patron answer was kept with max_kept_patron_answers 0"
+        again, gets = _ask_counting(lab, w, "reader")
+        assert _also_borrowed(again) == {a, b}, again
+        assert gets >= 1, "a patron answer was kept with max_kept_patron_answers 0"
     with _patron_lab(ctx, "patron-apart-1", 60000, [w, a, h, b],
                      {"max_kept_answers": 0, "max_kept_patron_answers": 1}) as lab:
         expect_json(_ask(lab, w), 200)
         expect_json(_ask(lab, w, "reader"), 200)
         expect_json(_ask(lab, w, "reader2"), 200)     # over its limit: not kept
         assert _kept(lab) == (0, 1), _kept(lab)
-        with lab.redis() as r:
-            r("CONFIG", "RESETSTAT")
-        assert _also_borrowed(expect_json(_ask(lab, w, "reader"), 200)) == {a, b}
-        assert _calls(lab, "get") == 0, "the patron answer was not kept"
+        again, gets = _ask_counting(lab, w, "reader")
+        assert _also_borrowed(again) == {a, b}, again
+        assert gets == 0, "the patron answer was not kept"
         assert lab.forget("reader").status == 200
         assert _kept(lab) == (0, 0), _kept(lab)
 

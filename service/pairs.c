@@ -20,23 +20,34 @@ static int pairs_reserve(struct pair_table *t, size_t more)
     return 0;
 }
 
-int pairs_add(struct pair_table *t, uint32_t a, uint32_t b, uint32_t count)
+/* Room for n more of a's pairs at the end of t, counted already: in the
+ * last run when it is a's and can grow by n, else in a new run. NULL when
+ * out of memory. */
+static uint32_t *run_extend(struct pair_table *t, uint32_t a, uint32_t n)
 {
-    if (count == 0)
-        return 0;
-    int same = t->nwords > 0 && t->words[t->run] == a && t->words[t->run + 1] <= UINT32_MAX - count;
-    if (pairs_reserve(t, (size_t)count + (same ? 0 : 2)) < 0)
-        return -1;
+    int same = t->nwords > 0 && t->words[t->run] == a && t->words[t->run + 1] <= UINT32_MAX - n;
+    if (pairs_reserve(t, (size_t)n + (same ? 0 : 2)) < 0)
+        return NULL;
     if (!same) {
         t->run = t->nwords;
         t->words[t->nwords++] = a;
         t->words[t->nwords++] = 0;
     }
+    uint32_t *room = t->words + t->nwords;
+    t->nwords += n;
+    t->words[t->run + 1] += n;
+    t->n += n;
+    t->added += n;
+    return room;
+}
+
+int pairs_add(struct pair_table *t, uint32_t a, uint32_t b, uint32_t count)
+{
+    uint32_t *room = count ? run_extend(t, a, count) : NULL;
+    if (count && !room)
+        return -1;
     for (uint32_t i = 0; i < count; i++)
-        t->words[t->nwords++] = b;
-    t->words[t->run + 1] += count;
-    t->n += count;
-    t->added += count;
+        room[i] = b;
     return 0;
 }
 
@@ -44,21 +55,10 @@ int pairs_add_run(struct pair_table *t, uint32_t a, const uint32_t *others, size
 {
     if (n == 0)
         return 0;
-    if (n > UINT32_MAX)
+    uint32_t *room = n <= UINT32_MAX ? run_extend(t, a, (uint32_t)n) : NULL;
+    if (!room)
         return -1;
-    int same = t->nwords > 0 && t->words[t->run] == a && t->words[t->run + 1] <= UINT32_MAX - n;
-    if (pairs_reserve(t, n + (same ? 0 : 2)) < 0)
-        return -1;
-    if (!same) {
-        t->run = t->nwords;
-        t->words[t->nwords++] = a;
-        t->words[t->nwords++] = 0;
-    }
-    memcpy(t->words + t->nwords, others, n * sizeof *others);
-    t->nwords += n;
-    t->words[t->run + 1] += (uint32_t)n;
-    t->n += n;
-    t->added += n;
+    memcpy(room, others, n * sizeof *others);
     return 0;
 }
 

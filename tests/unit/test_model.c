@@ -293,6 +293,8 @@ TEST(pairs_add_run_is_pairs_add_at_once)
     CHECK(run.n == one.n && run.added == one.added && run.nwords == one.nwords);
     CHECK(memcmp(run.words, one.words, run.nwords * sizeof *run.words) == 0);
     CHECK(pairs_add_run(&run, 1, NULL, 0) == 0 && run.n == one.n);   /* nothing to add */
+    /* more than a run's length can say: refused, nothing touched */
+    CHECK(pairs_add_run(&run, 1, NULL, (size_t)UINT32_MAX + 1) == -1 && run.n == one.n);
     pairs_free(&one);
     pairs_free(&run);
 }

@@ -46,17 +46,15 @@ void answers_put(struct ttl_cache *kept, const char *key, struct answer *ans)
     ttl_cache_put(kept, key, answer_ref(ans), ans->expires_ms, monotonic_ms());
 }
 
-/* Made for this pseudonym (NULL: for any patron). */
+/* Made for this pseudonym (NULL: any key: a cache of patron answers
+ * holds nothing else). */
 static int made_for(const char *key, void *pseudonym)
 {
     const char *last = strrchr(key, '|');
-    if (!last || !last[1])
-        return 0;
-    return !pseudonym || strcmp(last + 1, pseudonym) == 0;
+    return !pseudonym || (last && strcmp(last + 1, pseudonym) == 0);
 }
 
 void answers_forget_patron(struct ttl_cache *kept, const char *pseudonym)
 {
-    if (!pseudonym || pseudonym[0])
-        ttl_cache_drop_if(kept, made_for, (void *)pseudonym);
+    ttl_cache_drop_if(kept, made_for, (void *)pseudonym);
 }

@@ -41,9 +41,9 @@ struct ttl_cache *answers_new(size_t max_entries);
 struct answer *answers_get(struct ttl_cache *kept, const char *key);
 /* Keeps ans under key until ans->expires_ms (takes a reference of its own). */
 void answers_put(struct ttl_cache *kept, const char *key, struct answer *ans);
-/* Drops the answers made for the patron of this pseudonym (the last field
- * of their keys, alternatives.c), or for any patron (NULL): a forgotten
- * patron's stay no longer. */
+/* In the cache of patron answers (server.h), drops those made for this
+ * pseudonym (the last field of their keys, alternatives.c), or all of them
+ * (NULL): a forgotten patron's stay no longer. */
 void answers_forget_patron(struct ttl_cache *kept, const char *pseudonym);
 struct answer *answer_ref(struct answer *ans);
 void answer_unref(struct answer *ans);

@@ -180,16 +180,28 @@ done:
     return rc;
 }
 
+/* Room for n more events. A request's batch is sized to its events up
+ * front: most live requests carry one, and a first block of 64 (6 KB)
+ * made malloc sort its free lists on every such request. */
+static int batch_reserve(struct loan_batch *b, size_t n)
+{
+    if (b->cap - b->n >= n)
+        return 0;
+    if (n > SIZE_MAX / sizeof *b->ev - b->n)
+        return -1;
+    size_t cap = b->n + n;
+    struct loan_event *ev = realloc(b->ev, cap * sizeof *ev);
+    if (!ev)
+        return -1;
+    b->ev = ev;
+    b->cap = cap;
+    return 0;
+}
+
 static struct loan_event *batch_push(struct loan_batch *b)
 {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        struct loan_event *ev = realloc(b->ev, cap * sizeof *ev);
-        if (!ev)
-            return NULL;
-        b->ev = ev;
-        b->cap = cap;
-    }
+    if (b->n == b->cap && batch_reserve(b, b->cap ? b->cap : 64) < 0)
+        return NULL;
     struct loan_event *e = &b->ev[b->n];
     memset(e, 0, sizeof *e);
     e->seq = b->n;
@@ -399,6 +411,8 @@ enum loans_status loans_from_json(const json_t *body, const struct config *cfg, 
     const char *field, *message;
     *nprobs = 0;
     if (json_is_object(body)) {
+        if (batch_reserve(out, 1) < 0)
+            return LOANS_NO_MEMORY;
         enum accept a = json_event(body, cfg, now, out, &field, &message);
         if (a == ACCEPT_REFUSED)
             problem(probs, maxp, nprobs, 0, 0, field, message);
@@ -414,6 +428,8 @@ enum loans_status loans_from_json(const json_t *body, const struct config *cfg, 
         problem(probs, maxp, nprobs, max_events, 0, "events", "too many events in one request");
         return LOANS_INVALID;
     }
+    if (batch_reserve(out, json_array_size(body)) < 0)
+        return LOANS_NO_MEMORY;
     size_t i;
     json_t *obj;
     json_array_foreach(body, i, obj) {

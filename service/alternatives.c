@@ -9,7 +9,10 @@
  *   2. the candidates, best first, until enough are on the shelf now:
  *      co-occurring titles looked up in rounds (one batched search each),
  *      then the catalogue searched by the wanted title's author and its
- *      subject, then popular titles in rounds;
+ *      subject, then popular titles in rounds. The first round starts as
+ *      soon as the model's part of phase 1 is in, while the wanted title
+ *      may still be on its way: the two searches run at once. An unknown
+ *      title is a 404 as soon as the catalogue says so;
  *   3. the touchpoint into its Redis stream; its id goes in the answer.
  * A deadline (request_timeout_ms) answers with whatever is known then. */
 #include "alternatives.h"
@@ -56,6 +59,7 @@ struct alt_request {
     struct model_read *cooc_read;
     struct model_totals_wait *totals_wait;
     int title_settled, cooc_settled, totals_settled;
+    int scored;                     /* the model's part is in and cands are scored */
     enum lookup_status title_status;
     struct bib *bib;                /* one reference, when found */
     const char *title_error;
@@ -415,6 +419,7 @@ static void log_and_answer(struct alt_request *r)
 }
 
 static void next_candidates(struct alt_request *r);
+static void lookup_settled(struct alt_request *r);
 
 /* Candidates come best first; once `limit` of them can be shown first (on
  * the shelf, at the patron's branch when one is given), no later one could
@@ -443,7 +448,10 @@ static void candidates_looked_up(const struct lookup_result *res, size_t n, void
         else if (res[i].status == LOOKUP_FAILED)
             r->candidates_failed = 1;
     }
-    next_candidates(r);
+    if (r->phase == PHASE_LOOKUP)
+        lookup_settled(r);      /* the first round, started before the title came */
+    else
+        next_candidates(r);
 }
 
 static void search_found(struct bib *const *bibs, size_t n, const char *error, void *arg)
@@ -540,23 +548,37 @@ static void next_candidates(struct alt_request *r)
 
 static void score_now(struct alt_request *r);
 
-/* Both halves of phase 1 are in: say 404, or look the candidates up. */
+/* Something of phase 1 came in: the wanted title (404 at once when the
+ * catalogue does not have it), or the model's part (neighbours, totals,
+ * the patron's history), which scores the candidates and starts their
+ * first round without waiting for the title. With both in (and that
+ * round back), phase 2 goes on. */
 static void lookup_settled(struct alt_request *r)
 {
-    if (!r->title_settled || !r->cooc_settled || !r->totals_settled || !r->history_settled)
-        return;
-    if (r->title_status == LOOKUP_NOT_FOUND) {
+    if (r->title_settled && r->title_status == LOOKUP_NOT_FOUND) {
         alt_request_finish(r, 404, json_pack("{s:s, s:s, s:s}", "error",
                                              "no such record in this catalogue",
                                              "field", "record", "record", r->p.record));
         return;
     }
-    score_now(r);
+    int model_in = r->cooc_settled && r->totals_settled && r->history_settled;
+    if (model_in && !r->scored) {
+        r->scored = 1;
+        score_now(r);
+        if (!r->title_settled && r->ncooc && lookup_round(r, r->ncooc, (size_t)r->p.limit) < 0)
+            r->candidates_failed = 1;
+    }
+    if (!r->title_settled || !model_in)
+        return;
     if (r->title_status == LOOKUP_FAILED) {
+        catalogue_lookup_cancel(r->cands_lookup);
+        r->cands_lookup = NULL;
         degrade(r, r->title_error);
         log_and_answer(r);      /* the catalogue is failing: no candidates either */
         return;
     }
+    if (r->cands_lookup)
+        return;                 /* candidates_looked_up goes on */
     next_candidates(r);
 }
 
@@ -734,16 +756,13 @@ static void deadline_passed(evutil_socket_t fd, short what, void *arg)
             r->p.record, r->srv->cfg->request_timeout_ms, (int)r->phase);
     switch (r->phase) {
     case PHASE_LOOKUP:
-        if (!r->title_settled) {
+        /* (a title not found was answered when it came) */
+        if (!r->title_settled)
             degrade(r, "catalogue_timeout");
-        } else if (r->title_status == LOOKUP_FAILED) {
+        else if (r->title_status == LOOKUP_FAILED)
             degrade(r, r->title_error);
-        } else if (r->title_status == LOOKUP_NOT_FOUND) {
-            alt_request_finish(r, 404, json_pack("{s:s, s:s, s:s}", "error",
-                                                 "no such record in this catalogue",
-                                                 "field", "record", "record", r->p.record));
-            return;
-        }
+        else if (r->cands_lookup)
+            degrade(r, "alternatives_timeout");     /* the first round is still out */
         if (!r->cooc_settled || !r->totals_settled || !r->history_settled)
             degrade(r, "redis_timeout");
         break;

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -201,6 +202,100 @@ def http_request(port, method, path, body=None, timeout=10.0, headers=None):
         return Response(r.status, data, dict(r.getheaders()), time.monotonic() - t0)
     finally:
         c.close()
+
+
+class DelayProxy:
+    """A loopback TCP proxy to upstream_port that holds every chunk the
+    server sends for `delay` seconds before passing it on (what the client
+    sends goes at once). It logs, in order, ("ask", conn, t) for each chunk
+    a client sent and ("answer", conn, t) for each one passed back, conn
+    numbering the client connections from 0. close() stops it."""
+
+    def __init__(self, upstream_port, delay):
+        self.upstream_port = upstream_port
+        self.delay = delay
+        self.events = []
+        self._lock = threading.Lock()
+        self._socks = []
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self.port = self._listener.getsockname()[1]
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _log(self, what, conn):
+        with self._lock:
+            self.events.append((what, conn, time.monotonic()))
+
+    def _accept(self):
+        conn = 0
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            except OSError:
+                return
+            self._socks += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, conn, False),
+                             daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, conn, True),
+                             daemon=True).start()
+            conn += 1
+
+    def _pump(self, src, dst, conn, held):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if held:
+                    time.sleep(self.delay)
+                    self._log("answer", conn)
+                else:
+                    self._log("ask", conn)
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def settled(self):
+        """Something was asked, and every ask has been answered."""
+        with self._lock:
+            out = set()
+            for what, conn, _ in self.events:
+                (out.add if what == "ask" else out.discard)(conn)
+            return bool(self.events) and not out
+
+    def forget(self):
+        """Starts a new log."""
+        with self._lock:
+            self.events = []
+
+    def most_asks_out(self):
+        """The most connections that had asked and not yet been answered,
+        at any one time."""
+        out, most = set(), 0
+        with self._lock:
+            for what, conn, _ in self.events:
+                if what == "ask":
+                    out.add(conn)
+                    most = max(most, len(out))
+                else:
+                    out.discard(conn)
+        return most
+
+    def close(self):
+        self._closed = True
+        for s in [self._listener] + self._socks:
+            try:
+                s.close()
+            except OSError:
+                pass
 
 
 # ------------------------------------------------------------------ processes

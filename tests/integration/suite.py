@@ -2,6 +2,7 @@
 loans, picks the records the tests use (from the MARC files and loans.csv,
 never from the daemon), and puts things back after each test."""
 
+import copy
 import csv
 import os
 import time
@@ -125,6 +126,19 @@ def after_test(ctx):
 
 
 # ------------------------------------------------------------------ helpers
+
+def second_daemon(ctx, name, change):
+    """Another onloand on the same Redis and Zebra, its config changed by
+    change(cfg). Returns (proc, port); the caller stops it."""
+    st = ctx.stack
+    cfg = copy.deepcopy(st.config)
+    port = harness.free_port()
+    cfg["listen"] = "127.0.0.1:%d" % port
+    change(cfg)
+    path = st.write_config(cfg, name + ".json")
+    d = st.spawn_onloand("onloand-" + name, path, port, "onloand-%s.log" % name)
+    return d, port
+
 
 def show(resp):
     return repr(resp)[:1500]

@@ -4,8 +4,9 @@ content checked against demo.xml and loans.csv."""
 import re
 import threading
 
+import harness
 import marc
-from suite import Skip, check_copies, expect_json, show, title_matches
+from suite import Skip, check_copies, expect_json, second_daemon, show, title_matches, wait_for
 
 # the order the README gives, after the patron's branch
 REASONS = ("also_borrowed", "same_author", "same_subject", "popular")
@@ -162,6 +163,63 @@ def test_unknown_record_404(ctx):
         j = expect_json(r, 404)
         assert j.get("field") == "record", "404 without field record: %s" % show(r)
         assert j.get("error"), show(r)
+
+
+def test_unknown_record_404_without_waiting_for_redis(ctx):
+    """The catalogue's "no such record" is answered at once: a second
+    onloand whose Redis reads may take 10 s answers 404 while Redis is
+    held (SIGSTOP), long before it could have heard from Redis."""
+    def patient(cfg):
+        cfg["redis"]["timeout_ms"] = 10000
+        cfg["request_timeout_ms"] = 10000
+    d, port = second_daemon(ctx, "patient", patient)
+    redis = ctx.stack.redis_proc
+    try:
+        redis.sigstop()
+        r = harness.http_request(port, "GET", "/v1/alternatives?record=f99999998", timeout=5)
+        j = expect_json(r, 404)
+        assert j.get("field") == "record", show(r)
+    finally:
+        redis.sigcont()
+        d.stop()
+
+
+def test_title_and_first_candidates_asked_at_once(ctx):
+    """The wanted title and the first round of its co-occurring candidates
+    are looked up at once: through a proxy that holds each of Zebra's
+    answers for 0.3 s, onloand asks for the candidates while the title's
+    search is still unanswered (once its connections, opened at start,
+    are set up). The answer is the one onloand gives without the proxy."""
+    st = ctx.stack
+    rid = ctx.picks["on_loan"]
+    plain = expect_json(st.alt(rid), 200)
+    assert plain.get("degraded") == [], show(plain)
+    assert any(a["reason"] == "also_borrowed" for a in plain["alternatives"]), plain
+    proxy = harness.DelayProxy(st.zebra["main"][1], 0.3)
+
+    def via_proxy(cfg):
+        cfg["request_timeout_ms"] = 10000
+        for c in cfg["catalogues"]:
+            if c["name"] == "demo":
+                c["target"] = "127.0.0.1:%d/demo" % proxy.port
+                c["timeout_ms"] = 8000
+    d, port = second_daemon(ctx, "proxied", via_proxy)
+    try:
+        pool = next(c["connections"] for c in st.config["catalogues"] if c["name"] == "demo")
+        wait_for(lambda: proxy.settled() and len({e[1] for e in proxy.events}) == pool, 10, 0.05,
+                 "the proxied catalogue's %d connections to be set up" % pool)
+        proxy.forget()
+        r = harness.http_request(port, "GET", "/v1/alternatives?record=%s&branch=CEN&limit=5"
+                                 "&lang=en&channel=opac" % rid, timeout=15)
+    finally:
+        d.stop()
+        proxy.close()
+    j = expect_json(r, 200)
+    assert j.get("degraded") == [], show(r)
+    assert _comparable(j) == _comparable(plain), (str(_comparable(j))[:900],
+                                                  str(_comparable(plain))[:900])
+    assert proxy.most_asks_out() >= 2, "title and candidates asked one after the other: %s" % (
+        proxy.events,)
 
 
 def test_bad_parameters_400(ctx):

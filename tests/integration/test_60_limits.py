@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 
 import harness
 from loanlab import parse_co
-from suite import expect_json
+from suite import expect_json, second_daemon
 
 MARC = "http://www.loc.gov/MARC21/slim"
 NS = {"m": MARC}
@@ -51,19 +51,6 @@ def test_body_limit_413(ctx):
         head = s.recv(4096)
     assert head.startswith(b"HTTP/1.1 413"), head[:200]
     expect_json(ctx.stack.alt(ctx.picks["on_loan"]), 200)
-
-
-def second_daemon(ctx, name, change):
-    """Another onloand on the same Redis and Zebra, its config changed by
-    change(cfg). Returns (proc, port); the caller stops it."""
-    st = ctx.stack
-    cfg = copy.deepcopy(st.config)
-    port = harness.free_port()
-    cfg["listen"] = "127.0.0.1:%d" % port
-    change(cfg)
-    path = st.write_config(cfg, name + ".json")
-    d = st.spawn_onloand("onloand-" + name, path, port, "onloand-%s.log" % name)
-    return d, port
 
 
 def test_pending_limit_503(ctx):

@@ -133,9 +133,17 @@ static void swapped(redisReply *reply, const char *error, void *arg)
 {
     struct compactor *c = arg;
     if (!error && reply->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i < reply->elements; i++)
-            if (reply->element[i]->type == REDIS_REPLY_INTEGER && reply->element[i]->integer < 0)
+        /* A swap that failed (an error from inside the script: a write
+         * refused, say) fails the round: its records go back to dirty. */
+        for (size_t i = 0; i < reply->elements && !error; i++) {
+            const redisReply *e = reply->element[i];
+            if (e->type == REDIS_REPLY_INTEGER && e->integer < 0) {
                 c->stats.conflicts++;
+            } else if (e->type == REDIS_REPLY_ERROR) {
+                log_msg(LOG_WARN, "compaction: %s", e->str);
+                error = "redis_unavailable";
+            }
+        }
     } else if (!error) {
         log_msg(LOG_WARN, "compaction: %s", reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         error = "redis_unavailable";

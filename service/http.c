@@ -86,7 +86,7 @@ static void http_healthz(struct server *srv, struct evhttp_request *req)
     struct compact_stats cs;
     ingest_get_stats(srv->ingest, &is);
     compact_get_stats(srv->compactor, &cs);
-    json_t *ingest = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I}",
+    json_t *ingest = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
                                "requests", (json_int_t)is.requests, "jobs", (json_int_t)is.jobs,
                                "events", (json_int_t)is.events, "new_loans", (json_int_t)is.new_loans,
                                "repeats", (json_int_t)is.repeats, "duplicates", (json_int_t)is.duplicates,
@@ -96,7 +96,8 @@ static void http_healthz(struct server *srv, struct evhttp_request *req)
                                "running_jobs", (json_int_t)is.running_jobs,
                                "flushes", (json_int_t)is.flushes,
                                "flush_failures", (json_int_t)is.flush_failures,
-                               "flush_waits", (json_int_t)is.flush_waits);
+                               "flush_waits", (json_int_t)is.flush_waits,
+                               "write_conflicts", (json_int_t)is.write_conflicts);
     json_t *compaction = json_pack("{s:I, s:I, s:I, s:I}", "rounds", (json_int_t)cs.rounds,
                                    "lists", (json_int_t)cs.records, "conflicts", (json_int_t)cs.conflicts,
                                    "failures", (json_int_t)cs.failures);

@@ -14,6 +14,36 @@
 
 enum job_kind { JOB_EVENTS, JOB_FORGET };
 
+/* A job's write: its commands, run only if every history it read is
+ * still as read. Another process (onloan load beside onloand, or a second
+ * onloand) may have changed one since; then nothing is written, 0 comes
+ * back and the job reads and applies again, so that no loan is counted
+ * twice or lost from a history. ARGV: g; g triples of a history key, "1"
+ * if it was there ("0" if not) and what it held; then each command as its
+ * argument count and arguments. */
+static const char guarded_write_script[] =
+    "local g, at = tonumber(ARGV[1]), 2\n"
+    "for i = 1, g do\n"
+    "  local cur = redis.call('GET', ARGV[at])\n"
+    "  if ARGV[at + 1] == '1' then\n"
+    "    if cur ~= ARGV[at + 2] then return 0 end\n"
+    "  elseif cur then return 0 end\n"
+    "  at = at + 3\n"
+    "end\n"
+    "while at <= #ARGV do\n"
+    "  local argc = tonumber(ARGV[at])\n"
+    "  redis.call(unpack(ARGV, at + 1, at + argc))\n"
+    "  at = at + argc + 1\n"
+    "end\n"
+    "return 1\n";
+
+/* A job whose histories changed under it this many times in a row fails
+ * ("write_conflict": nothing applied, send again). */
+#define MAX_WRITE_CONFLICTS 8
+
+/* Event ids per ZADD (Lua's unpack takes some 8000 values at most). */
+#define IDS_PER_ZADD 1000
+
 struct patron_group {
     const char *pseudonym;      /* borrowed from the job's events (or forget_pseudonym) */
     size_t first, n;            /* in the job's order[] */
@@ -186,6 +216,7 @@ struct ingest_job {
     uint32_t *fresh;                /* records with a new borrower */
     size_t nfresh, capfresh;
     struct ingest_result res;       /* the requests' results summed (stats, totals) */
+    int conflicts;                  /* writes refused because a history changed */
 };
 
 /* ---- jobs: waiting for patrons ---------------------------------------------- */
@@ -445,7 +476,7 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
     history_clear(h);
     if (existed && history_parse(h, hist->str, hist->len, ing->names) < 0)
         log_msg(LOG_WARN, "history of %s is malformed: started afresh", g->pseudonym);
-    size_t changed = 0, seen_at = 0;
+    size_t changed = 0, seen_at = 0, nids = 0;
     struct rcmd *ids = NULL;
     struct ingest_result *first_new = NULL;     /* the request that brought the patron in */
     for (size_t i = 0; i < g->n; i++) {
@@ -481,7 +512,7 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
             res->duplicates++;
         }
         if (e->id[0]) {
-            if (!ids) {
+            if (nids++ % IDS_PER_ZADD == 0) {
                 ids = cmd_key(cs, "ZADD", pfx, "seen:", g->pseudonym);
                 if (!ids)
                     return -1;
@@ -520,6 +551,31 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
             first_new->new_patrons++;
     }
     return cs->failed ? -1 : 0;
+}
+
+/* The job's writes as one guarded_write_script call (their arguments
+ * are moved into it). hists: the histories as read, one per group. */
+static int guarded_write(const struct ingest_job *job, const redisReply *hists, struct cmds *cs,
+                         struct rcmd *out)
+{
+    const char *pfx = job->ing->cfg->redis_prefix;
+    int failed = rcmd_addstr(out, "EVAL") | rcmd_addstr(out, guarded_write_script) |
+                 rcmd_addstr(out, "0") | rcmd_addf(out, "%zu", job->ngroups);
+    for (size_t g = 0; g < job->ngroups && !failed; g++) {
+        const redisReply *h = hists->element[g];
+        int was = h->type == REDIS_REPLY_STRING;
+        failed |= cmd_add_key(out, pfx, "h:", job->groups[g].pseudonym) |
+                  rcmd_addstr(out, was ? "1" : "0") | rcmd_add(out, was ? h->str : "", was ? h->len : 0);
+    }
+    for (size_t i = 0; i < cs->n && !failed; i++) {
+        struct rcmd *c = &cs->c[i];
+        failed |= rcmd_addf(out, "%d", c->argc);
+        for (int a = 0; a < c->argc && !failed; a++) {
+            failed |= rcmd_take(out, c->argv[a], c->len[a]);
+            c->argv[a] = NULL;          /* out's now */
+        }
+    }
+    return failed ? -1 : 0;
 }
 
 static void read_done(redisReply *reply, const char *error, void *arg)
@@ -569,25 +625,56 @@ static void read_done(redisReply *reply, const char *error, void *arg)
         write_done(NULL, NULL, job);
         return;
     }
-    job->sent = cs.n;
-    job->op = store_send(ing->st, cs.c, cs.n, STORE_SURE | STORE_ARRAY, write_done, job_late, job);
+    struct rcmd write = {0};
+    if (guarded_write(job, reply->element[0], &cs, &write) < 0) {
+        rcmd_free(&write);
+        cmds_free(&cs);
+        job_finish(job, "out_of_memory");
+        return;
+    }
     cmds_free(&cs);
+    job->sent = 1;
+    job->op = store_send(ing->st, &write, 1, STORE_SURE, write_done, job_late, job);
+    rcmd_free(&write);
 }
 
 static void flush_start(struct ingest *ing);
+static void job_read(struct ingest_job *job);
+
+/* A history changed under the job: forget what it applied, read again. */
+static void job_again(struct ingest_job *job)
+{
+    pairs_clear(&job->pairs);
+    job->nfresh = 0;
+    memset(&job->res, 0, sizeof job->res);
+    for (size_t r = 0; r < job->nreqs; r++)
+        memset(&job->reqs[r].res, 0, sizeof job->reqs[r].res);
+    job_read(job);
+}
 
 static void write_done(redisReply *reply, const char *error, void *arg)
 {
     struct ingest_job *job = arg;
     struct ingest *ing = job->ing;
     job->op = NULL;
-    if (!error && reply && reply->type != REDIS_REPLY_ARRAY) {
+    if (!error && reply && reply->type != REDIS_REPLY_INTEGER) {
         log_msg(LOG_WARN, "ingest: write refused: %s",
-                reply->type == REDIS_REPLY_ERROR ? reply->str : "not an array");
+                reply->type == REDIS_REPLY_ERROR ? reply->str : "not the script's answer");
         error = "redis_unavailable";
     }
     if (error) {
         job_finish(job, error);
+        return;
+    }
+    if (reply && reply->integer == 0) {
+        ing->stats.write_conflicts++;
+        if (++job->conflicts < MAX_WRITE_CONFLICTS) {
+            job_again(job);
+            return;
+        }
+        log_msg(LOG_WARN, "ingest: %zu events not applied: their histories changed %d times "
+                "while they were (another process writes them too)", job->b.n, job->conflicts);
+        job_finish(job, "write_conflict");
         return;
     }
     size_t npairs = job->pairs.n;
@@ -622,6 +709,41 @@ static void job_empty_done(evutil_socket_t fd, short what, void *arg)
     write_done(NULL, NULL, arg);
 }
 
+/* Every history of the job's patrons in one MGET, then the seen ids of
+ * those who sent any. */
+static void job_read(struct ingest_job *job)
+{
+    struct ingest *ing = job->ing;
+    const char *pfx = ing->cfg->redis_prefix;
+    struct cmds cs = {0};
+    struct rcmd *get = cmd_key(&cs, "MGET", pfx, "h:", job->groups[0].pseudonym);
+    for (size_t g = 1; g < job->ngroups && get; g++)
+        cs.failed |= cmd_add_key(get, pfx, "h:", job->groups[g].pseudonym);
+    for (size_t g = 0; g < job->ngroups && !cs.failed; g++) {
+        struct patron_group *pg = &job->groups[g];
+        pg->seen_at = -1;
+        struct rcmd *ids = NULL;
+        for (size_t i = 0; i < pg->n && !cs.failed; i++) {
+            const struct loan_event *e = job->order[pg->first + i];
+            if (!e->id[0])
+                continue;
+            if (!ids) {
+                ids = cmd_key(&cs, "ZMSCORE", pfx, "seen:", pg->pseudonym);
+                pg->seen_at = (int)cs.n - 1;
+            }
+            cmd_arg(&cs, ids, e->id);
+        }
+    }
+    if (cs.failed) {
+        cmds_free(&cs);
+        job_finish(job, "out_of_memory");
+        return;
+    }
+    job->sent = cs.n;
+    job->op = store_send(ing->st, cs.c, cs.n, STORE_ARRAY, read_done, NULL, job);
+    cmds_free(&cs);
+}
+
 static void job_start(struct ingest_job *job)
 {
     struct ingest *ing = job->ing;
@@ -641,42 +763,21 @@ static void job_start(struct ingest_job *job)
             job_finish(job, "out_of_memory");
         return;
     }
-    if (job->kind == JOB_FORGET) {
-        cmd_key(&cs, "DEL", pfx, "h:", job->forget_pseudonym);
-        cmd_key(&cs, "DEL", pfx, "seen:", job->forget_pseudonym);
-        /* every onloand drops what it keeps for them (forget_feed.h) */
-        cmd_arg(&cs, cmd_key(&cs, "PUBLISH", pfx, FORGET_CHANNEL, ""), job->forget_pseudonym);
-    } else {
-        /* Every history in one MGET, then the seen ids of those who sent any. */
-        struct rcmd *get = cmd_key(&cs, "MGET", pfx, "h:", job->groups[0].pseudonym);
-        for (size_t g = 1; g < job->ngroups && get; g++)
-            cs.failed |= cmd_add_key(get, pfx, "h:", job->groups[g].pseudonym);
-        for (size_t g = 0; g < job->ngroups && !cs.failed; g++) {
-            struct patron_group *pg = &job->groups[g];
-            pg->seen_at = -1;
-            struct rcmd *ids = NULL;
-            for (size_t i = 0; i < pg->n && !cs.failed; i++) {
-                const struct loan_event *e = job->order[pg->first + i];
-                if (!e->id[0])
-                    continue;
-                if (!ids) {
-                    ids = cmd_key(&cs, "ZMSCORE", pfx, "seen:", pg->pseudonym);
-                    pg->seen_at = (int)cs.n - 1;
-                }
-                cmd_arg(&cs, ids, e->id);
-            }
-        }
+    if (job->kind == JOB_EVENTS) {
+        job_read(job);
+        return;
     }
+    cmd_key(&cs, "DEL", pfx, "h:", job->forget_pseudonym);
+    cmd_key(&cs, "DEL", pfx, "seen:", job->forget_pseudonym);
+    /* every onloand drops what it keeps for them (forget_feed.h) */
+    cmd_arg(&cs, cmd_key(&cs, "PUBLISH", pfx, FORGET_CHANNEL, ""), job->forget_pseudonym);
     if (cs.failed) {
         cmds_free(&cs);
         job_finish(job, "out_of_memory");
         return;
     }
     job->sent = cs.n;
-    if (job->kind == JOB_FORGET)
-        job->op = store_exec_sure(ing->st, cs.c, cs.n, forget_deleted, job_late, job);
-    else
-        job->op = store_send(ing->st, cs.c, cs.n, STORE_ARRAY, read_done, NULL, job);
+    job->op = store_exec_sure(ing->st, cs.c, cs.n, forget_deleted, job_late, job);
     cmds_free(&cs);
 }
 

@@ -13,8 +13,11 @@
  *      one MULTI;
  *   3. applies the events per patron in time order (history.h: the
  *      counting rule), in memory;
- *   4. writes histories and seen ids (one MULTI/EXEC: all of the batch
- *      or none of it), then answers;
+ *   4. writes histories and seen ids in one script (all of the batch or
+ *      none of it), only if every history read in 2. is still as read:
+ *      another process (onloan load beside onloand, a second onloand) may
+ *      have changed one since. Then nothing is written and the job goes
+ *      back to 2., at most 8 times ("write_conflict"); then answers;
  *   5. its pair counts, record counts and totals join the pending ones,
  *      written every model.flush_ms (or at model.flush_max_pairs): pop
  *      and meta in one MULTI first, then, in chunks of about 256 KB, one
@@ -50,6 +53,8 @@ struct ingest_result {
 struct ingest_stats {
     unsigned long long jobs, requests, events, new_loans, repeats, duplicates, stale;
     unsigned long long pairs_added, pairs_written, flushes, flush_failures;   /* pairs: undirected */
+    unsigned long long write_conflicts; /* job writes refused because another process had
+                                         * changed a history since it was read (read again) */
     unsigned long long flush_waits;     /* flush writes not confirmed within redis.timeout_ms
                                          * (waited for, never sent again) */
     size_t pending_pairs, waiting_jobs, running_jobs;

@@ -68,13 +68,17 @@ static void pending_free(struct pending *pd)
 }
 
 /* The 503 for an ingest error: "write_unconfirmed" (it may yet be
- * applied) or any other (nothing was). */
+ * applied) or any other (nothing was; "write_conflict": the histories
+ * changed under every try, ingest.h). */
 static void reply_store_failure(struct evhttp_request *req, const char *error,
                                 const char *unconfirmed, const char *unavailable)
 {
-    int unsure = strcmp(error, "write_unconfirmed") == 0;
-    http_reply_json(req, 503, json_pack("{s:s, s:n, s:s}", "error", unsure ? unconfirmed : unavailable,
-                                        "field", "reason", error));
+    const char *text = strcmp(error, "write_unconfirmed") == 0 ? unconfirmed
+                       : strcmp(error, "write_conflict") == 0
+                           ? "other writers kept changing these patrons' histories; nothing was "
+                             "applied, send the events again"
+                           : unavailable;
+    http_reply_json(req, 503, json_pack("{s:s, s:n, s:s}", "error", text, "field", "reason", error));
 }
 
 static void loans_ingested(const struct ingest_result *res, const char *error, void *arg)

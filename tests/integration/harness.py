@@ -207,9 +207,9 @@ def http_request(port, method, path, body=None, timeout=10.0, headers=None):
 class DelayProxy:
     """A loopback TCP proxy to upstream_port that holds every chunk the
     server sends for `delay` seconds before passing it on (what the client
-    sends goes at once). It logs, in order, ("ask", conn, t) for each chunk
-    a client sent and ("answer", conn, t) for each one passed back, conn
-    numbering the client connections from 0. close() stops it."""
+    sends goes at once). It logs, in order, ("ask", conn, t, data) for each
+    chunk a client sent and ("answer", conn, t, None) for each one passed
+    back, conn numbering the client connections from 0. close() stops it."""
 
     def __init__(self, upstream_port, delay):
         self.upstream_port = upstream_port
@@ -224,9 +224,9 @@ class DelayProxy:
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def _log(self, what, conn):
+    def _log(self, what, conn, data=None):
         with self._lock:
-            self.events.append((what, conn, time.monotonic()))
+            self.events.append((what, conn, time.monotonic(), data))
 
     def _accept(self):
         conn = 0
@@ -253,7 +253,7 @@ class DelayProxy:
                     time.sleep(self.delay)
                     self._log("answer", conn)
                 else:
-                    self._log("ask", conn)
+                    self._log("ask", conn, data)
                 dst.sendall(data)
         except OSError:
             pass
@@ -267,9 +267,14 @@ class DelayProxy:
         """Something was asked, and every ask has been answered."""
         with self._lock:
             out = set()
-            for what, conn, _ in self.events:
+            for what, conn, _, _ in self.events:
                 (out.add if what == "ask" else out.discard)(conn)
             return bool(self.events) and not out
+
+    def asked(self, needle):
+        """Whether a client has sent needle (bytes) in one chunk."""
+        with self._lock:
+            return any(e[0] == "ask" and needle in e[3] for e in self.events)
 
     def forget(self):
         """Starts a new log."""
@@ -281,7 +286,7 @@ class DelayProxy:
         at any one time."""
         out, most = set(), 0
         with self._lock:
-            for what, conn, _ in self.events:
+            for what, conn, _, _ in self.events:
                 if what == "ask":
                     out.add(conn)
                     most = max(most, len(out))
@@ -290,12 +295,15 @@ class DelayProxy:
         return most
 
     def close(self):
+        """Stops it; its connections end at once (shutdown wakes the pump
+        threads, so both sides see them end)."""
         self._closed = True
         for s in [self._listener] + self._socks:
-            try:
-                s.close()
-            except OSError:
-                pass
+            for end in (lambda: s.shutdown(socket.SHUT_RDWR), s.close):
+                try:
+                    end()
+                except OSError:
+                    pass
 
 
 # ------------------------------------------------------------------ processes

@@ -79,13 +79,18 @@ class Lab:
         self.daemon = self.stack.spawn_onloand("onloand-" + self.name, self.config_path,
                                                self.port, logname)
 
+    def stop_daemon(self):
+        """SIGTERM to the lab's onloand, which must exit 0; returns 0."""
+        rc = self.daemon.stop(timeout=10)
+        out = self.daemon.output()
+        self.daemon = None
+        assert rc == 0, "lab onloand exited %r on SIGTERM: %s" % (rc, out[-3000:])
+        return rc
+
     def close(self):
         rc = None
         if self.daemon is not None:
-            rc = self.daemon.stop(timeout=10)
-            out = self.daemon.output()
-            self.daemon = None
-            assert rc == 0, "lab onloand exited %r on SIGTERM: %s" % (rc, out[-3000:])
+            rc = self.stop_daemon()
         if self.redis_proc is not None:
             self.redis_proc.stop()
         return rc

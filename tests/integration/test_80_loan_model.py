@@ -1143,3 +1143,96 @@ def test_eval_reads_histories_pipelined(ctx):
         used = _redis_reads(lab) - before - 1          # less the INFO of before
         assert "400 test patrons" in out, out
         assert used < 100, "eval took %d reads of Redis for 400 test patrons" % used
+
+
+def test_history_changed_by_another_writer(ctx):
+    """onloand reads a patron's history; before it writes, onloan load (a
+    process of its own) changes it: onloand's Redis answers are held for a
+    second by a proxy, and the CLI goes to Redis directly. onloand's write
+    is refused as a whole (ingest.c, guarded_write_script); it reads again
+    and applies its loan on top. The model is the one the oracle gives for
+    all the loans: none lost from the history, no pair missing or counted
+    twice."""
+    filed = [("writer", "wr-a", T0), ("writer", "wr-b", T0 + DAY)]
+    live = [("writer", "wr-live", T0 + 5 * DAY)]
+    with Lab(ctx, "writers", model=UNBOUND, daemon=False) as lab:
+        proxy = harness.DelayProxy(lab.redis_port, 1.0)
+        try:
+            cfg = json.loads(json.dumps(lab.cfg))
+            cfg["redis"].update({"address": "127.0.0.1:%d" % proxy.port, "timeout_ms": 10000})
+            path = ctx.stack.write_config(cfg, "lab-%s-proxied.json" % lab.name)
+            lab.daemon = ctx.stack.spawn_onloand("onloand-" + lab.name, path, lab.port,
+                                                 "onloand-%s-proxied.log" % lab.name, wait=30)
+            posted = {}
+            post = threading.Thread(target=lambda: posted.update(r=lab.post_loans(
+                csv_text(live), content_type="text/csv", timeout=30)))
+            post.start()
+            wait_for(lambda: proxy.asked(b"MGET"), 10, 0.01, "onloand to read the history")
+            lab.cli("load", lab.write("filed.csv", csv_text(filed)))
+            post.join(30)
+            proxy.delay = 0         # the rest (flushes, compaction, stopping) at full speed
+            j = expect_json(posted["r"], 202)
+            assert j["new"] == 1, j
+            ing = harness.http_request(lab.port, "GET", "/healthz").json["ingest"]
+            assert ing["write_conflicts"] >= 1, ing
+            want_co, want_pop, want_meta = oracle(filed + live)
+            lab.wait_co(want_co, timeout=20)
+            with lab.redis() as r:
+                hist = r("GET", lab.prefix + "h:" + lab.pseudonym("writer")).decode()
+            assert sorted(line.split()[1] for line in hist.splitlines()) == \
+                ["wr-a", "wr-b", "wr-live"], hist
+            assert lab.pop() == want_pop, lab.pop()
+        finally:
+            proxy.delay = 0
+            if lab.daemon is not None:
+                lab.stop_daemon()       # while the proxy still carries its Redis
+            proxy.close()
+
+
+def test_history_changing_all_the_time_is_refused(ctx):
+    """When a patron's history changes under every one of a job's writes
+    (here set anew every 20 ms straight in Redis, while the proxy holds
+    onloand's answers for 0.1 s), onloand gives up after
+    MAX_WRITE_CONFLICTS (8) tries: a 503 naming write_conflict, and
+    nothing of the batch applied."""
+    patron = "busy-writer"
+    with Lab(ctx, "conflicts", model=UNBOUND, daemon=False) as lab:
+        key = lab.prefix + "h:" + lab.pseudonym(patron)
+        proxy = harness.DelayProxy(lab.redis_port, 0.1)
+        stop = threading.Event()
+
+        def meddle():
+            n = 0
+            with lab.redis() as r:
+                while not stop.is_set():
+                    n += 1
+                    r("SET", key, "%d other-%d\n" % (T0 + n, n))
+                    time.sleep(0.02)
+        meddler = threading.Thread(target=meddle)
+        try:
+            cfg = json.loads(json.dumps(lab.cfg))
+            cfg["redis"].update({"address": "127.0.0.1:%d" % proxy.port, "timeout_ms": 10000})
+            path = ctx.stack.write_config(cfg, "lab-%s-proxied.json" % lab.name)
+            lab.daemon = ctx.stack.spawn_onloand("onloand-" + lab.name, path, lab.port,
+                                                 "onloand-%s-proxied.log" % lab.name, wait=30)
+            meddler.start()
+            r = lab.post_loans(csv_text([(patron, "bw-1", T0 + 5 * DAY),
+                                         ("someone-else", "bw-2", T0)]),
+                               content_type="text/csv", timeout=30)
+            stop.set()
+            meddler.join(5)
+            proxy.delay = 0
+            j = expect_json(r, 503)
+            assert j["reason"] == "write_conflict" and "nothing was applied" in j["error"], j
+            ing = harness.http_request(lab.port, "GET", "/healthz").json["ingest"]
+            assert ing["write_conflicts"] == 8 and ing["events"] == 0, ing
+            with lab.redis() as rr:
+                assert b"bw-1" not in rr("GET", key), rr("GET", key)
+                assert rr("EXISTS", lab.prefix + "h:" + lab.pseudonym("someone-else")) == 0
+            assert lab.all_co() == {} and lab.pop() == {}, (lab.all_co(), lab.pop())
+        finally:
+            stop.set()
+            proxy.delay = 0
+            if lab.daemon is not None:
+                lab.stop_daemon()       # while the proxy still carries its Redis
+            proxy.close()

@@ -327,8 +327,23 @@ class Proc:
         return self.p.poll() is None
 
     def sigstop(self):
+        """SIGSTOP, and waits (up to 2 s) until every thread has stopped:
+        the signal is only sent by kill(), and a zebrasrv thread could
+        still answer the next request (seen in test_40)."""
         os.kill(self.p.pid, signal.SIGSTOP)
         self.stopped = True
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and not self._all_threads_stopped():
+            time.sleep(0.001)
+
+    def _all_threads_stopped(self):
+        try:
+            tasks = os.listdir("/proc/%d/task" % self.p.pid)
+            states = [open("/proc/%d/task/%s/stat" % (self.p.pid, t)).read().rsplit(")", 1)[1].split()[0]
+                      for t in tasks]
+        except OSError:
+            return True     # not Linux, or gone: nothing to wait for
+        return all(st in ("T", "t") for st in states)
 
     def sigcont(self):
         if self.alive():

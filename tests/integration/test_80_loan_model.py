@@ -3,6 +3,7 @@
 real redis-server, compared with counts worked out by hand (or by the
 oracle in loanlab when no window or cap binds)."""
 
+import contextlib
 import json
 import os
 import re
@@ -1145,6 +1146,26 @@ def test_eval_reads_histories_pipelined(ctx):
         assert used < 100, "eval took %d reads of Redis for 400 test patrons" % used
 
 
+@contextlib.contextmanager
+def _proxied_daemon(ctx, lab, delay):
+    """The lab's onloand, its Redis behind a harness.DelayProxy that holds
+    each answer `delay` seconds; on leaving, stopped (exit 0) while the
+    proxy, at full speed again, still carries its Redis."""
+    proxy = harness.DelayProxy(lab.redis_port, delay)
+    try:
+        cfg = json.loads(json.dumps(lab.cfg))
+        cfg["redis"].update({"address": "127.0.0.1:%d" % proxy.port, "timeout_ms": 10000})
+        path = ctx.stack.write_config(cfg, "lab-%s-proxied.json" % lab.name)
+        lab.daemon = ctx.stack.spawn_onloand("onloand-" + lab.name, path, lab.port,
+                                             "onloand-%s-proxied.log" % lab.name, wait=30)
+        yield proxy
+    finally:
+        proxy.delay = 0
+        if lab.daemon is not None:
+            lab.stop_daemon()
+        proxy.close()
+
+
 def test_history_changed_by_another_writer(ctx):
     """onloand reads a patron's history; before it writes, onloan load (a
     process of its own) changes it: onloand's Redis answers are held for a
@@ -1155,38 +1176,27 @@ def test_history_changed_by_another_writer(ctx):
     twice."""
     filed = [("writer", "wr-a", T0), ("writer", "wr-b", T0 + DAY)]
     live = [("writer", "wr-live", T0 + 5 * DAY)]
-    with Lab(ctx, "writers", model=UNBOUND, daemon=False) as lab:
-        proxy = harness.DelayProxy(lab.redis_port, 1.0)
-        try:
-            cfg = json.loads(json.dumps(lab.cfg))
-            cfg["redis"].update({"address": "127.0.0.1:%d" % proxy.port, "timeout_ms": 10000})
-            path = ctx.stack.write_config(cfg, "lab-%s-proxied.json" % lab.name)
-            lab.daemon = ctx.stack.spawn_onloand("onloand-" + lab.name, path, lab.port,
-                                                 "onloand-%s-proxied.log" % lab.name, wait=30)
-            posted = {}
-            post = threading.Thread(target=lambda: posted.update(r=lab.post_loans(
-                csv_text(live), content_type="text/csv", timeout=30)))
-            post.start()
-            wait_for(lambda: proxy.asked(b"MGET"), 10, 0.01, "onloand to read the history")
-            lab.cli("load", lab.write("filed.csv", csv_text(filed)))
-            post.join(30)
-            proxy.delay = 0         # the rest (flushes, compaction, stopping) at full speed
-            j = expect_json(posted["r"], 202)
-            assert j["new"] == 1, j
-            ing = harness.http_request(lab.port, "GET", "/healthz").json["ingest"]
-            assert ing["write_conflicts"] >= 1, ing
-            want_co, want_pop, want_meta = oracle(filed + live)
-            lab.wait_co(want_co, timeout=20)
-            with lab.redis() as r:
-                hist = r("GET", lab.prefix + "h:" + lab.pseudonym("writer")).decode()
-            assert sorted(line.split()[1] for line in hist.splitlines()) == \
-                ["wr-a", "wr-b", "wr-live"], hist
-            assert lab.pop() == want_pop, lab.pop()
-        finally:
-            proxy.delay = 0
-            if lab.daemon is not None:
-                lab.stop_daemon()       # while the proxy still carries its Redis
-            proxy.close()
+    with Lab(ctx, "writers", model=UNBOUND, daemon=False) as lab, \
+            _proxied_daemon(ctx, lab, 1.0) as proxy:
+        posted = {}
+        post = threading.Thread(target=lambda: posted.update(r=lab.post_loans(
+            csv_text(live), content_type="text/csv", timeout=30)))
+        post.start()
+        wait_for(lambda: proxy.asked(b"MGET"), 10, 0.01, "onloand to read the history")
+        lab.cli("load", lab.write("filed.csv", csv_text(filed)))
+        post.join(30)
+        proxy.delay = 0         # the rest (flushes, compaction) at full speed
+        j = expect_json(posted["r"], 202)
+        assert j["new"] == 1, j
+        ing = harness.http_request(lab.port, "GET", "/healthz").json["ingest"]
+        assert ing["write_conflicts"] >= 1, ing
+        want_co, want_pop, want_meta = oracle(filed + live)
+        lab.wait_co(want_co, timeout=20)
+        with lab.redis() as r:
+            hist = r("GET", lab.prefix + "h:" + lab.pseudonym("writer")).decode()
+        assert sorted(line.split()[1] for line in hist.splitlines()) == \
+            ["wr-a", "wr-b", "wr-live"], hist
+        assert lab.pop() == want_pop, lab.pop()
 
 
 def test_history_changing_all_the_time_is_refused(ctx):
@@ -1196,10 +1206,9 @@ def test_history_changing_all_the_time_is_refused(ctx):
     MAX_WRITE_CONFLICTS (8) tries: a 503 naming write_conflict, and
     nothing of the batch applied."""
     patron = "busy-writer"
+    stop = threading.Event()
     with Lab(ctx, "conflicts", model=UNBOUND, daemon=False) as lab:
         key = lab.prefix + "h:" + lab.pseudonym(patron)
-        proxy = harness.DelayProxy(lab.redis_port, 0.1)
-        stop = threading.Event()
 
         def meddle():
             n = 0
@@ -1210,29 +1219,20 @@ def test_history_changing_all_the_time_is_refused(ctx):
                     time.sleep(0.02)
         meddler = threading.Thread(target=meddle)
         try:
-            cfg = json.loads(json.dumps(lab.cfg))
-            cfg["redis"].update({"address": "127.0.0.1:%d" % proxy.port, "timeout_ms": 10000})
-            path = ctx.stack.write_config(cfg, "lab-%s-proxied.json" % lab.name)
-            lab.daemon = ctx.stack.spawn_onloand("onloand-" + lab.name, path, lab.port,
-                                                 "onloand-%s-proxied.log" % lab.name, wait=30)
-            meddler.start()
-            r = lab.post_loans(csv_text([(patron, "bw-1", T0 + 5 * DAY),
-                                         ("someone-else", "bw-2", T0)]),
-                               content_type="text/csv", timeout=30)
-            stop.set()
-            meddler.join(5)
-            proxy.delay = 0
-            j = expect_json(r, 503)
-            assert j["reason"] == "write_conflict" and "nothing was applied" in j["error"], j
-            ing = harness.http_request(lab.port, "GET", "/healthz").json["ingest"]
-            assert ing["write_conflicts"] == 8 and ing["events"] == 0, ing
-            with lab.redis() as rr:
-                assert b"bw-1" not in rr("GET", key), rr("GET", key)
-                assert rr("EXISTS", lab.prefix + "h:" + lab.pseudonym("someone-else")) == 0
-            assert lab.all_co() == {} and lab.pop() == {}, (lab.all_co(), lab.pop())
+            with _proxied_daemon(ctx, lab, 0.1):
+                meddler.start()
+                r = lab.post_loans(csv_text([(patron, "bw-1", T0 + 5 * DAY),
+                                             ("someone-else", "bw-2", T0)]),
+                                   content_type="text/csv", timeout=30)
+                stop.set()
+                meddler.join(5)
+                j = expect_json(r, 503)
+                assert j["reason"] == "write_conflict" and "nothing was applied" in j["error"], j
+                ing = harness.http_request(lab.port, "GET", "/healthz").json["ingest"]
+                assert ing["write_conflicts"] == 8 and ing["events"] == 0, ing
         finally:
             stop.set()
-            proxy.delay = 0
-            if lab.daemon is not None:
-                lab.stop_daemon()       # while the proxy still carries its Redis
-            proxy.close()
+        with lab.redis() as rr:
+            assert b"bw-1" not in rr("GET", key), rr("GET", key)
+            assert rr("EXISTS", lab.prefix + "h:" + lab.pseudonym("someone-else")) == 0
+        assert lab.all_co() == {} and lab.pop() == {}, (lab.all_co(), lab.pop())

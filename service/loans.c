@@ -68,17 +68,13 @@ static void pending_free(struct pending *pd)
 }
 
 /* The 503 for an ingest error: "write_unconfirmed" (it may yet be
- * applied) or any other (nothing was; "write_conflict": the histories
- * changed under every try, ingest.h). */
+ * applied) or any other (nothing was). */
 static void reply_store_failure(struct evhttp_request *req, const char *error,
                                 const char *unconfirmed, const char *unavailable)
 {
-    const char *text = strcmp(error, "write_unconfirmed") == 0 ? unconfirmed
-                       : strcmp(error, "write_conflict") == 0
-                           ? "other writers kept changing these patrons' histories; nothing was "
-                             "applied, send the events again"
-                           : unavailable;
-    http_reply_json(req, 503, json_pack("{s:s, s:n, s:s}", "error", text, "field", "reason", error));
+    int unsure = strcmp(error, "write_unconfirmed") == 0;
+    http_reply_json(req, 503, json_pack("{s:s, s:n, s:s}", "error", unsure ? unconfirmed : unavailable,
+                                        "field", "reason", error));
 }
 
 static void loans_ingested(const struct ingest_result *res, const char *error, void *arg)
@@ -86,10 +82,15 @@ static void loans_ingested(const struct ingest_result *res, const char *error, v
     struct pending *lr = arg;
     if (error) {
         log_msg(LOG_WARN, "loan events not taken: %s", error);
+        /* "write_conflict": the histories changed under every try (ingest.h) */
+        int conflict = strcmp(error, "write_conflict") == 0;
         reply_store_failure(lr->req, error,
                             "the loan store did not confirm in time; send the events again "
                             "(those applied meanwhile come back as duplicates)",
-                            "the loan store is unavailable; nothing was applied, send the events again");
+                            conflict ? "other writers kept changing these patrons' histories; "
+                                       "nothing was applied, send the events again"
+                                     : "the loan store is unavailable; nothing was applied, send "
+                                       "the events again");
     } else {
         http_reply_json(lr->req, 202, json_pack("{s:I, s:I, s:I, s:I, s:I}",
                                                 "taken", (json_int_t)res->taken,

@@ -1236,3 +1236,17 @@ def test_history_changing_all_the_time_is_refused(ctx):
             assert b"bw-1" not in rr("GET", key), rr("GET", key)
             assert rr("EXISTS", lab.prefix + "h:" + lab.pseudonym("someone-else")) == 0
         assert lab.all_co() == {} and lab.pop() == {}, (lab.all_co(), lab.pop())
+
+
+def test_many_ids_of_one_patron_in_one_job(ctx):
+    """A job's seen ids go to Redis in ZADDs of at most 1000 (IDS_PER_ZADD:
+    the guarded write's script hands each command to Redis with Lua's
+    unpack, which takes some 8000 values): 5000 events of one patron with
+    ids, one file, one job, are all taken and all remembered."""
+    n = 5000
+    ev = [("many-ids", "mi-%04d" % i, T0 + 60 * i, "mi-ev-%04d" % i) for i in range(n)]
+    with Lab(ctx, "manyids", privacy={"history_max": 2000}, daemon=False) as lab:
+        _, out, _ = lab.cli("load", lab.write("many.csv", csv_text(ev, with_id=True)))
+        assert "%d new loans" % n in out, out
+        with lab.redis() as r:
+            assert r("ZCARD", lab.prefix + "seen:" + lab.pseudonym("many-ids")) == n

@@ -69,8 +69,10 @@ struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum sear
                                                 catalogue_search_cb *cb, void *arg);
 /* Only until the callback is called: it will not be. */
 void catalogue_search_cancel(struct catalogue_search *s);
+/* The query of such a search (exposed for the unit tests); with max_hits,
+ * over Z39.50, one that lets Zebra stop counting past max_hits. */
 int catalogue_build_search(enum catalogue_protocol proto, enum search_field field,
-                           const char *term, struct strbuf *out);
+                           const char *term, size_t max_hits, struct strbuf *out);
 
 struct catalogue_stats {
     size_t busy_connections, queued_searches, cached_records;

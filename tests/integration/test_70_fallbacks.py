@@ -4,7 +4,9 @@ loans in the demo data, so their alternatives come from these fallbacks."""
 
 import re
 
-from suite import expect_json
+import harness
+
+from suite import expect_json, second_daemon
 import marc
 
 
@@ -12,15 +14,21 @@ def _words(name):
     return re.findall(r"\w+", name.lower())
 
 
+def _subject_counts(demo):
+    """subject heading -> how many demo records carry it."""
+    counts = {}
+    for rec in demo.values():
+        for x in set(rec["subjects"]):
+            counts[x] = counts.get(x, 0) + 1
+    return counts
+
+
 def broad_subject(ctx):
     """A predicate on demo records: its first subject is in more than
     subject_max_hits records, too broad for the subject fallback."""
     demo = ctx.cat.demo
     limit = ctx.stack.config["catalogues"][0]["subject_max_hits"]
-    counts = {}
-    for rec in demo.values():
-        for x in set(rec["subjects"]):
-            counts[x] = counts.get(x, 0) + 1
+    counts = _subject_counts(demo)
     return lambda r: bool(demo[r]["subjects"]) and counts[demo[r]["subjects"][0]] > limit
 
 
@@ -111,3 +119,34 @@ def test_broad_subject_is_skipped(ctx):
     reasons = [a["reason"] for a in j["alternatives"]]
     assert "same_subject" not in reasons, (rid, demo[rid]["subjects"][0], reasons)
     assert reasons and set(reasons) <= {"same_author", "popular"}, (rid, reasons)
+
+
+def test_subject_bound_is_exact(ctx):
+    """Zebra stops counting a bounded subject search past subject_max_hits
+    (its approximate limit) and estimates the rest; the bound itself stays
+    exact: a genre in N records is used with subject_max_hits N and skipped
+    with N - 1, by daemons that have not seen it before."""
+    demo = ctx.cat.demo
+    counts = _subject_counts(demo)
+    # a film too few borrowed for any of its pairs to be used (fewer than
+    # min_patrons patrons), whose genre is in 20..200 records, some on the shelf
+    rid = next(r for r in sorted(demo) if r.startswith("f")
+               and len(ctx.by_record.get(r, ())) < ctx.min_patrons and demo[r]["subjects"] and 20 <= counts[demo[r]["subjects"][0]] <= 200
+               and sum(1 for o in demo.values() if demo[r]["subjects"][0] in o["subjects"]
+                       and marc.record_status(o) == "available") >= 2)
+    genre = demo[rid]["subjects"][0]
+    n = counts[genre]
+    for bound, used in ((n, True), (n - 1, False)):
+        def bounded(cfg, bound=bound):
+            for c in cfg["catalogues"]:
+                c["subject_max_hits"] = bound
+        d, port = second_daemon(ctx, "subject-bound-%d" % bound, bounded)
+        try:
+            j = expect_json(harness.http_request(
+                port, "GET", "/v1/alternatives?record=%s&limit=5&catalogue=demo" % rid), 200)
+        finally:
+            d.stop()
+        same = [a for a in j["alternatives"] if a["reason"] == "same_subject"]
+        assert bool(same) == used, (rid, genre, n, bound, j["alternatives"])
+        for a in same:
+            assert genre in demo[a["record"]]["subjects"], (a, genre)

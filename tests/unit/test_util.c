@@ -154,10 +154,13 @@ TEST(catalogue_queries)
     CHECK(catalogue_build_query(CATALOGUE_SRU, ids, 2, &q) == 0);
     CHECK_STR(strbuf_cstr(&q), "rec.id==\"b1\" or rec.id==\"03-0018137\"");
     strbuf_reset(&q);
-    CHECK(catalogue_build_search(CATALOGUE_Z3950, SEARCH_AUTHOR, "J.K. \"Jo\" Rowling\\", &q) == 0);
+    CHECK(catalogue_build_search(CATALOGUE_Z3950, SEARCH_AUTHOR, "J.K. \"Jo\" Rowling\\", 0, &q) == 0);
     CHECK_STR(strbuf_cstr(&q), "@attr 1=1003 @attr 4=1 \"J.K.  Jo  Rowling \"");
     strbuf_reset(&q);
-    CHECK(catalogue_build_search(CATALOGUE_SRU, SEARCH_SUBJECT, "Jazz", &q) == 0);
+    CHECK(catalogue_build_search(CATALOGUE_Z3950, SEARCH_SUBJECT, "Drama", 200, &q) == 0);
+    CHECK_STR(strbuf_cstr(&q), "@attr 12=200 @attr 1=21 @attr 4=1 \"Drama\"");
+    strbuf_reset(&q);
+    CHECK(catalogue_build_search(CATALOGUE_SRU, SEARCH_SUBJECT, "Jazz", 200, &q) == 0);
     CHECK_STR(strbuf_cstr(&q), "dc.subject=\"Jazz\"");
     strbuf_free(&q);
 }

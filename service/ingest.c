@@ -1229,11 +1229,13 @@ struct chunk_build {
     size_t ntries, captries;
 };
 
-/* Record r's list has not been seen in Redis and holds more than
- * compaction would keep: it is written already compacted, with SET NX,
- * saving the bytes and the compaction (what compact.c would make of the
- * whole list, generation 1). 1 if done, 0 if r does not qualify, -1 when
- * out of memory. */
+/* Record r's list has not been seen in Redis: it is written already
+ * compacted, with SET NX (what compact.c would make of the whole list,
+ * generation 1), so that it needs no compaction: a long list is cut to
+ * what compaction would keep, saving the bytes, and a short one is not
+ * read back and written again for nothing (a first load of the shared
+ * file left half the lists to compact, 0.17 s after 0.33 s of ingest).
+ * 1 if done, 0 if r does not qualify, -1 when out of memory. */
 static int chunk_add_fresh(struct ingest *ing, struct chunk_build *b, uint32_t r)
 {
     const struct pair_groups *g = &ing->groups[0];
@@ -1243,7 +1245,7 @@ static int chunk_add_fresh(struct ingest *ing, struct chunk_build *b, uint32_t r
     uint32_t rfrom, rto;
     record_span(&ing->groups[1], r, &rfrom, &rto);
     int retried = rto > rfrom;
-    if (listed || retried || n <= keep)
+    if (listed || retried || n == 0)
         return 0;
     size_t room = n < keep ? n : keep;
     if (room > ing->capscratch) {

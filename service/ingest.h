@@ -22,8 +22,8 @@
  *      written every model.flush_ms (or at model.flush_max_pairs): pop
  *      and meta in one MULTI first, then, in chunks of about 256 KB, one
  *      APPEND per record to co:<record> with the record marked for
- *      compaction, or, for a record's first list when it is longer than
- *      compaction keeps, that list already compacted (SET NX).
+ *      compaction, or, for a record's first list, that list already
+ *      compacted (SET NX), not marked.
  * A SIGTERM'd daemon flushes before it exits; if it is killed, at most
  * flush_ms of pair counts are lost (never counted twice).
  *

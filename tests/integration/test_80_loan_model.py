@@ -4,6 +4,7 @@ real redis-server, compared with counts worked out by hand (or by the
 oracle in loanlab when no window or cap binds)."""
 
 import contextlib
+import copy
 import json
 import os
 import re
@@ -793,32 +794,48 @@ def test_write_unconfirmed_503(ctx):
 def test_failed_compaction_puts_its_records_back(ctx):
     """A compaction round takes its records out of dirty (SPOP); when the
     round fails they go back in (compact.c), or their lists would stay long
-    until those records happened to be counted again. Here each swap
-    fails inside its script: the default user may SET only histories
-    (ACL: no SET but through a selector for h:* keys), so the swap's SET of
-    a co: list is refused. onloan load stops at its compaction; every
-    record is back in dirty, its counts all there; with SET allowed again
-    the next load compacts them."""
-    with Lab(ctx, "readd", model=UNBOUND, daemon=False) as lab:
-        path = lab.write("small.csv", csv_text(SMALL))
+    until those records happened to be counted again. A record's first
+    list is written compacted (SET NX), so the lists to compact here are
+    those a later loan appended to. Each swap then fails inside its
+    script: the default user may SET only histories (ACL: no SET but
+    through a selector for h:* keys), so the swap's SET of a co: list is
+    refused. The daemon's rounds fail; stopped, it leaves both records in
+    dirty, their counts all there; with SET allowed again they are
+    compacted."""
+    more = [("card-1005", "rec-A", T0 + 7 * DAY), ("card-1005", "rec-B", T0 + 8 * DAY)]
+    want = copy.deepcopy(SMALL_CO)
+    want["rec-A"]["rec-B"] += 1
+    want["rec-B"]["rec-A"] += 1
+    with Lab(ctx, "readd", model=UNBOUND) as lab:
+        taken(lab.post_loans(json.dumps(json_events(SMALL))))
+        lab.wait_co(SMALL_CO)
+        with lab.redis() as r:
+            gens = {k: r("GET", k).split(b"\n", 1)[0] for k in r.keys(lab.prefix + "co:*")}
+        assert set(gens.values()) == {b"#1"}, gens       # written compacted, never compacted
         with lab.redis() as r:
             assert r("ACL", "SETUSER", "default", "-set", "(+set ~%sh:*)" % lab.prefix) == b"OK"
         try:
-            rc, out, err = lab.cli("load", path, check=False)
-        finally:
+            taken(lab.post_loans(json.dumps(json_events(more))))
+
+            def failed_twice():
+                comp = harness.http_request(lab.port, "GET", "/healthz", timeout=2).json["compaction"]
+                return comp["failures"] >= 2
+            wait_for(failed_twice, 5, 0.02, "two failed compaction rounds")
+            lab.stop_daemon()           # lets the round in flight and its re-add finish
             with lab.redis() as r:
                 dirty = sorted(r("SMEMBERS", lab.prefix + "dirty"))
+        finally:
+            with lab.redis() as r:
                 assert r("ACL", "SETUSER", "default", "+set", "clearselectors") == b"OK"
-        assert rc == 1 and "stopped: redis_unavailable" in err, (rc, out, err)
-        assert dirty == sorted(r.encode() for r in SMALL_CO), dirty
-        assert lab.all_co() == SMALL_CO, lab.all_co()
-        _, out, _ = lab.cli("load", path)
-        assert "compacted 4 lists" in out, out
+        assert dirty == [b"rec-A", b"rec-B"], dirty
+        assert lab.all_co() == want, lab.all_co()
+        lab.start_daemon()
+        lab.wait_co(want)
         with lab.redis() as r:
             assert r("SCARD", lab.prefix + "dirty") == 0
-            gens = {k: r("GET", k).split(b"\n", 1)[0] for k in r.keys(lab.prefix + "co:*")}
-        assert set(gens.values()) == {b"#1"}, gens       # compacted once each
-        assert lab.all_co() == SMALL_CO, lab.all_co()
+            gens = {k.decode()[len(lab.prefix) + 3:]: r("GET", k).split(b"\n", 1)[0]
+                    for k in r.keys(lab.prefix + "co:*")}
+        assert gens == {"rec-A": b"#2", "rec-B": b"#2", "rec-C": b"#1", "rec-D": b"#1"}, gens
 
 
 def test_seen_ids_capped(ctx):

@@ -419,14 +419,7 @@ static void cmds_free(struct cmds *cs)
 /* Adds the key "<prefix><kind><name>" to c. */
 static int cmd_add_key(struct rcmd *c, const char *pfx, const char *kind, const char *name)
 {
-    size_t lp = strlen(pfx), lk = strlen(kind), ln = strlen(name);
-    char *key = malloc(lp + lk + ln + 1);
-    if (!key)
-        return -1;
-    memcpy(key, pfx, lp);
-    memcpy(key + lp, kind, lk);
-    memcpy(key + lp + lk, name, ln + 1);
-    return rcmd_take(c, key, lp + lk + ln);
+    return rcmd_addjoin(c, pfx, kind, name);
 }
 
 /* Starts "<verb> <prefix><kind><name>"; add arguments with cmd_arg. */
@@ -554,7 +547,7 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
 }
 
 /* The job's writes as one guarded_write_script call (their arguments
- * are moved into it). hists: the histories as read, one per group. */
+ * copied into it). hists: the histories as read, one per group. */
 static int guarded_write(const struct ingest_job *job, const redisReply *hists, struct cmds *cs,
                          struct rcmd *out)
 {
@@ -570,10 +563,8 @@ static int guarded_write(const struct ingest_job *job, const redisReply *hists, 
     for (size_t i = 0; i < cs->n && !failed; i++) {
         struct rcmd *c = &cs->c[i];
         failed |= rcmd_addf(out, "%d", c->argc);
-        for (int a = 0; a < c->argc && !failed; a++) {
-            failed |= rcmd_take(out, c->argv[a], c->len[a]);
-            c->argv[a] = NULL;          /* out's now */
-        }
+        for (int a = 0; a < c->argc && !failed; a++)
+            failed |= rcmd_add(out, c->argv[a], c->len[a]);
     }
     return failed ? -1 : 0;
 }

@@ -16,14 +16,22 @@
 struct store;
 struct store_op;
 
-/* One command's arguments, binary safe. */
+/* One command's arguments, binary safe. Copied arguments are packed into
+ * blocks that the command owns (a touchpoint's XADD of 22 arguments is two
+ * allocations, not 22); argv[i] stays where it is until rcmd_free. */
+struct rcmd_block;
 struct rcmd {
     int argc, cap;
     char **argv;
     size_t *len;
+    struct rcmd_block *blocks;  /* the copies, newest first */
+    char **taken;               /* what rcmd_take handed over */
+    int ntaken, captaken;
 };
 int rcmd_add(struct rcmd *c, const char *s, size_t n);
 int rcmd_addstr(struct rcmd *c, const char *s);
+/* a, b and d one after the other as one argument (a prefixed key). */
+int rcmd_addjoin(struct rcmd *c, const char *a, const char *b, const char *d);
 /* Adds s (n bytes, malloc'd) without copying it: c owns it from now on,
  * even when this fails. */
 int rcmd_take(struct rcmd *c, char *s, size_t n);

@@ -27,7 +27,7 @@ static int add_field(struct rcmd *cmd, const char *name, const char *value)
 
 static int add_xadd_head(const struct server *srv, struct rcmd *cmd, const char *stream)
 {
-    return rcmd_addstr(cmd, "XADD") | rcmd_addf(cmd, "%s%s", srv->cfg->redis_prefix, stream) |
+    return rcmd_addstr(cmd, "XADD") | rcmd_addjoin(cmd, srv->cfg->redis_prefix, stream, "") |
            rcmd_addstr(cmd, "MAXLEN") | rcmd_addstr(cmd, "~") |
            rcmd_addf(cmd, "%d", srv->cfg->touchpoint_stream_max) | rcmd_addstr(cmd, "*");
 }

@@ -339,19 +339,44 @@ static struct answer *make_answer(struct alt_request *r)
     return ans;
 }
 
+/* A stream id as Redis makes them ("<ms>-<seq>"): digits and one dash,
+ * nothing JSON would escape. */
+static int stream_id_plain(const char *id, size_t len)
+{
+    size_t dashes = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (id[i] == '-')
+            dashes++;
+        else if (id[i] < '0' || id[i] > '9')
+            return 0;
+    }
+    return len > 0 && dashes == 1;
+}
+
 static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t len)
 {
-    json_t *tp = touchpoint_id ? json_stringn(touchpoint_id, len) : json_null();
-    char *tp_text = json_dumps(tp, JSON_ENCODE_ANY);
-    char *degraded_text = json_dumps(r->degraded, JSON_COMPACT);
-    json_decref(tp);
+    /* The usual case, a plain stream id and nothing degraded, needs no
+     * JSON encoder: "<id>" and []. */
+    int plain = touchpoint_id && stream_id_plain(touchpoint_id, len);
+    char *tp_text = NULL, *degraded_text = NULL;
+    if (!plain) {
+        json_t *tp = touchpoint_id ? json_stringn(touchpoint_id, len) : json_null();
+        tp_text = json_dumps(tp, JSON_ENCODE_ANY);
+        json_decref(tp);
+    }
+    if (json_array_size(r->degraded))
+        degraded_text = json_dumps(r->degraded, JSON_COMPACT);
     struct strbuf out = {0};
-    int rc = !tp_text || !degraded_text;
+    int rc = (!plain && !tp_text) || (json_array_size(r->degraded) && !degraded_text);
     if (!rc)
-        rc = strbuf_append(&out, r->ans->body, r->ans->len) |
-             strbuf_puts(&out, ",\"touchpoint\":") | strbuf_puts(&out, tp_text) |
-             strbuf_puts(&out, ",\"degraded\":") | strbuf_puts(&out, degraded_text) |
-             strbuf_puts(&out, "}");
+        rc = strbuf_reserve(&out, r->ans->len + len + 64) |
+             strbuf_append(&out, r->ans->body, r->ans->len) |
+             strbuf_puts(&out, ",\"touchpoint\":") |
+             (plain ? strbuf_append(&out, "\"", 1) | strbuf_append(&out, touchpoint_id, len) |
+                          strbuf_append(&out, "\"", 1)
+                    : strbuf_puts(&out, tp_text)) |
+             strbuf_puts(&out, ",\"degraded\":") |
+             strbuf_puts(&out, degraded_text ? degraded_text : "[]") | strbuf_puts(&out, "}");
     free(tp_text);
     free(degraded_text);
     if (rc)
@@ -820,10 +845,17 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(r->deadline, &tv);
 
+    /* "catalogue|record|branch|limit|lang|channel|patron" (no printf: this
+     * is every request's path, warm ones too) */
     struct strbuf key = {0};
-    strbuf_printf(&key, "%d|%s|%s|%d|%s|%s|%s", r->cat_index, p.record, p.branch ? p.branch : "",
-                  p.limit, p.lang, p.channel, p.patron);
-    r->answer_key = strbuf_steal(&key);
+    const char *const parts[] = {p.record, p.branch ? p.branch : "", NULL, p.lang, p.channel,
+                                 p.patron};
+    int bad = strbuf_put_ll(&key, r->cat_index);
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+        bad |= strbuf_append(&key, "|", 1) |
+               (parts[i] ? strbuf_puts(&key, parts[i]) : strbuf_put_ll(&key, p.limit));
+    r->answer_key = bad ? NULL : strbuf_steal(&key);
+    strbuf_free(&key);
     if ((r->ans = answers_get(kept_answers(r), r->answer_key))) {
         log_and_answer(r);
         return;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int strbuf_reserve(struct strbuf *sb, size_t extra)
+int strbuf_reserve(struct strbuf *sb, size_t extra)
 {
     if (extra > (size_t)-1 / 2 - sb->len)
         return -1;

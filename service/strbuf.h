@@ -15,6 +15,9 @@ struct strbuf {
     size_t cap;
 };
 
+/* Room for extra more bytes (and the NUL), so that appends up to that
+ * allocate nothing. */
+int strbuf_reserve(struct strbuf *sb, size_t extra);
 int strbuf_append(struct strbuf *sb, const char *s, size_t n);
 int strbuf_puts(struct strbuf *sb, const char *s);
 /* Appends v in decimal (without printf: it is in hot loops). */

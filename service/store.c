@@ -7,6 +7,7 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,9 @@ struct store {
     store_listening_cb *listening;
     void *sub_arg;
     int subscribed;             /* the SUBSCRIBE was confirmed on ac */
+    /* redis.timeout_ms as one of libevent's common timeouts: every
+     * operation has the same, so a queue does instead of the timer heap */
+    const struct timeval *op_timeout;
 };
 
 struct store_op {
@@ -34,8 +38,14 @@ struct store_op {
     void *arg;
     int answered;               /* cb called, or cancelled */
     int awaiting_reply;         /* hiredis (or the deferred failure) still owes us */
-    struct event *deadline;
+    struct event *deadline;     /* in the same allocation, after the op */
 };
+
+/* The op and its deadline event in one allocation (the event's size is
+ * libevent's to say, so it goes after the op, aligned). */
+#define OP_EVENT_OFFSET \
+    ((sizeof(struct store_op) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * \
+     _Alignof(max_align_t))
 
 /* A block of copied arguments: the first holds RCMD_BLOCK_MIN bytes, each
  * next one twice the last, up to RCMD_BLOCK_MAX; a larger argument gets a
@@ -183,8 +193,8 @@ void rcmd_free(struct rcmd *c)
 static void op_maybe_free(struct store_op *op)
 {
     if (op->answered && !op->awaiting_reply) {
-        event_free(op->deadline);
-        free(op);
+        event_del(op->deadline);
+        free(op);           /* the event with it */
     }
 }
 
@@ -247,15 +257,15 @@ struct store_op *store_exec(struct store *st, struct rcmd *cmds, size_t ncmds,
 struct store_op *store_send(struct store *st, struct rcmd *cmds, size_t ncmds, unsigned flags,
                             store_cb *cb, store_late_cb *late, void *arg)
 {
-    struct store_op *op = calloc(1, sizeof *op);
+    struct store_op *op = calloc(1, OP_EVENT_OFFSET + event_get_struct_event_size());
     if (!op)
         abort();    /* a few bytes; nothing sensible to do without them */
     op->cb = cb;
     op->late = late;
     op->sure = (flags & STORE_SURE) != 0;
     op->arg = arg;
-    op->deadline = evtimer_new(st->base, op_deadline_cb, op);
-    if (!op->deadline)
+    op->deadline = (struct event *)((char *)op + OP_EVENT_OFFSET);
+    if (evtimer_assign(op->deadline, st->base, op_deadline_cb, op) < 0)
         abort();
 
     int multi = ncmds > 1 || (flags & STORE_ARRAY);
@@ -274,16 +284,12 @@ struct store_op *store_send(struct store *st, struct rcmd *cmds, size_t ncmds, u
         if (sent && multi && redisAsyncCommand(st->ac, op_reply_cb, op, "EXEC") != REDIS_OK)
             sent = 0;
     }
-    struct timeval tv;
-    if (sent) {
+    struct timeval now = {0, 0};
+    if (sent)
         op->awaiting_reply = 1;
-        tv.tv_sec = st->cfg->redis_timeout_ms / 1000;
-        tv.tv_usec = (st->cfg->redis_timeout_ms % 1000) * 1000;
-    } else {
+    else
         op->awaiting_reply = 2;     /* fail from the loop, right away */
-        tv.tv_sec = tv.tv_usec = 0;
-    }
-    evtimer_add(op->deadline, &tv);
+    evtimer_add(op->deadline, sent ? st->op_timeout : &now);
     return op;
 }
 
@@ -397,7 +403,11 @@ static struct store *store_alloc(struct event_base *base, const struct config *c
     st->base = base;
     st->cfg = cfg;
     st->reconnect = evtimer_new(base, store_reconnect_cb, st);
-    if (!st->reconnect) {
+    struct timeval tv = {cfg->redis_timeout_ms / 1000, (cfg->redis_timeout_ms % 1000) * 1000};
+    st->op_timeout = event_base_init_common_timeout(base, &tv);
+    if (!st->reconnect || !st->op_timeout) {
+        if (st->reconnect)
+            event_free(st->reconnect);
         free(st);
         return NULL;
     }

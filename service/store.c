@@ -50,7 +50,7 @@ struct store_op {
 /* A block of copied arguments: the first holds RCMD_BLOCK_MIN bytes, each
  * next one twice the last, up to RCMD_BLOCK_MAX; a larger argument gets a
  * block of its own size. */
-enum { RCMD_BLOCK_MIN = 256, RCMD_BLOCK_MAX = 16384 };
+enum { RCMD_BLOCK_MIN = 128, RCMD_BLOCK_MAX = 16384 };
 
 struct rcmd_block {
     struct rcmd_block *next;

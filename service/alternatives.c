@@ -848,12 +848,12 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
     /* "catalogue|record|branch|limit|lang|channel|patron" (no printf: this
      * is every request's path, warm ones too) */
     struct strbuf key = {0};
-    const char *const parts[] = {p.record, p.branch ? p.branch : "", NULL, p.lang, p.channel,
-                                 p.patron};
-    int bad = strbuf_put_ll(&key, r->cat_index);
-    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
-        bad |= strbuf_append(&key, "|", 1) |
-               (parts[i] ? strbuf_puts(&key, parts[i]) : strbuf_put_ll(&key, p.limit));
+    int bad = strbuf_put_ll(&key, r->cat_index) | strbuf_puts(&key, "|") |
+              strbuf_puts(&key, p.record) | strbuf_puts(&key, "|") |
+              strbuf_puts(&key, p.branch ? p.branch : "") | strbuf_puts(&key, "|") |
+              strbuf_put_ll(&key, p.limit) | strbuf_puts(&key, "|") | strbuf_puts(&key, p.lang) |
+              strbuf_puts(&key, "|") | strbuf_puts(&key, p.channel) | strbuf_puts(&key, "|") |
+              strbuf_puts(&key, p.patron);
     r->answer_key = bad ? NULL : strbuf_steal(&key);
     strbuf_free(&key);
     if ((r->ans = answers_get(kept_answers(r), r->answer_key))) {

@@ -167,6 +167,12 @@ static void lists_read(redisReply *reply, const char *error, void *arg)
     size_t ncmds = 0;
     for (size_t i = 0; !failed && i < c->nrecords; i++) {
         const redisReply *r = reply->element[i];
+        if (r->type == REDIS_REPLY_ERROR) {
+            /* a co: key of another type, say: as with a malformed list,
+             * retrying would fail every round the record is in */
+            log_msg(LOG_WARN, "compaction: co:%s not read (%s); left as it is", c->records[i], r->str);
+            continue;
+        }
         if (r->type != REDIS_REPLY_STRING)
             continue;           /* gone (forgotten or never written) */
         struct cooc_list list;

@@ -234,11 +234,42 @@ TEST(stop_waits_for_the_readd)
     ops_free();
 }
 
+/* A list that cannot be read (an error element in the EXEC reply: a
+ * co: key of another type) is left as it is, like a malformed one; the
+ * round compacts the others and does not fail, or that record would
+ * fail every round it is in. */
+TEST(unreadable_list_left_others_compacted)
+{
+    struct config cfg = test_config();
+    struct done d = {0};
+    struct compactor *c = round_of_a_and_b(&cfg, &d);
+    static char wrongtype[] = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    static char list[] = "x 2\ny 1\nx 1\n";
+    redisReply err = {.type = REDIS_REPLY_ERROR, .len = sizeof wrongtype - 1, .str = wrongtype};
+    redisReply ok = {.type = REDIS_REPLY_STRING, .len = sizeof list - 1, .str = list};
+    redisReply *el[2] = {&err, &ok};
+    redisReply arr = {.type = REDIS_REPLY_ARRAY, .elements = 2, .element = el};
+    answer(sent("GET p:co:a; GET p:co:b"), &arr, NULL);
+    CHECK(nops == 3);                   /* SPOP, GETs, the swap of b alone */
+    CHECK(strstr(ops[2]->text, "p:co:b") && !strstr(ops[2]->text, "p:co:a"));
+    CHECK(strstr(ops[2]->text, "x 3\ny 1\n") != NULL);   /* b summed */
+    redisReply one = {.type = REDIS_REPLY_INTEGER, .integer = 1}, *sw[1] = {&one};
+    redisReply swapped = {.type = REDIS_REPLY_ARRAY, .elements = 1, .element = sw};
+    answer(ops[2], &swapped, NULL);
+    CHECK(!sent("SADD p:dirty a b") && !sent("SADD p:dirty a"));
+    CHECK(nops == 4);                   /* a full batch: the next round's SPOP */
+    answer_records(ops[3], NULL, 0);    /* dirty is empty */
+    CHECK(d.calls == 1 && d.error == NULL);
+    compactor_free(c);
+    ops_free();
+}
+
 int main(void)
 {
     RUN(failed_rounds_all_readded_before_done);
     RUN(free_cancels_every_readd);
     RUN(stop_finishes_the_round_in_flight_only);
     RUN(stop_waits_for_the_readd);
+    RUN(unreadable_list_left_others_compacted);
     return unit_failures != 0;
 }

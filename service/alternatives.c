@@ -358,16 +358,17 @@ static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t
     /* The usual case, a plain stream id and nothing degraded, needs no
      * JSON encoder: "<id>" and []. */
     int plain = touchpoint_id && stream_id_plain(touchpoint_id, len);
+    int degraded = json_array_size(r->degraded) > 0;
     char *tp_text = NULL, *degraded_text = NULL;
     if (!plain) {
         json_t *tp = touchpoint_id ? json_stringn(touchpoint_id, len) : json_null();
         tp_text = json_dumps(tp, JSON_ENCODE_ANY);
         json_decref(tp);
     }
-    if (json_array_size(r->degraded))
+    if (degraded)
         degraded_text = json_dumps(r->degraded, JSON_COMPACT);
     struct strbuf out = {0};
-    int rc = (!plain && !tp_text) || (json_array_size(r->degraded) && !degraded_text);
+    int rc = (!plain && !tp_text) || (degraded && !degraded_text);
     if (!rc)
         rc = strbuf_reserve(&out, r->ans->len + len + 64) |
              strbuf_append(&out, r->ans->body, r->ans->len) |

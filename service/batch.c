@@ -11,13 +11,6 @@
 #define JOB_EVENTS 20000        /* events per job (whole patrons, so it may be more) */
 #define JOBS_IN_FLIGHT 4
 
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 int batch_open(struct batch_run *run, const struct config *cfg, int connect_ms,
                struct strbuf *err)
 {

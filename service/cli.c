@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "clock.h"
 #include "config.h"
 #include "cooc.h"
 #include "eval.h"
@@ -37,11 +38,10 @@ static int cmd_load(struct config *cfg, char **paths, int npaths)
 {
     struct loan_batch all = {0};
     struct strbuf err = {0};
-    struct timespec t0, t1;
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int read_failed = batch_read_events(cfg, paths, npaths, BATCH_MAX_SHOWN_PROBLEMS, &all, &err) < 0;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double read_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    double read_s = seconds_since(&t0);
     if (read_failed) {
         fputs(strbuf_cstr(&err), stderr);
         strbuf_free(&err);

@@ -416,19 +416,13 @@ static void cmds_free(struct cmds *cs)
     memset(cs, 0, sizeof *cs);
 }
 
-/* Adds the key "<prefix><kind><name>" to c. */
-static int cmd_add_key(struct rcmd *c, const char *pfx, const char *kind, const char *name)
-{
-    return rcmd_addjoin(c, pfx, kind, name);
-}
-
 /* Starts "<verb> <prefix><kind><name>"; add arguments with cmd_arg. */
 static struct rcmd *cmd_key(struct cmds *cs, const char *verb, const char *pfx,
                             const char *kind, const char *name)
 {
     struct rcmd *c = cmds_next(cs);
     if (c)
-        cs->failed |= rcmd_addstr(c, verb) | cmd_add_key(c, pfx, kind, name);
+        cs->failed |= rcmd_addstr(c, verb) | rcmd_addjoin(c, pfx, kind, name);
     return c;
 }
 
@@ -557,7 +551,7 @@ static int guarded_write(const struct ingest_job *job, const redisReply *hists, 
     for (size_t g = 0; g < job->ngroups && !failed; g++) {
         const redisReply *h = hists->element[g];
         int was = h->type == REDIS_REPLY_STRING;
-        failed |= cmd_add_key(out, pfx, "h:", job->groups[g].pseudonym) |
+        failed |= rcmd_addjoin(out, pfx, "h:", job->groups[g].pseudonym) |
                   rcmd_addstr(out, was ? "1" : "0") | rcmd_add(out, was ? h->str : "", was ? h->len : 0);
     }
     for (size_t i = 0; i < cs->n && !failed; i++) {
@@ -709,7 +703,7 @@ static void job_read(struct ingest_job *job)
     struct cmds cs = {0};
     struct rcmd *get = cmd_key(&cs, "MGET", pfx, "h:", job->groups[0].pseudonym);
     for (size_t g = 1; g < job->ngroups && get; g++)
-        cs.failed |= cmd_add_key(get, pfx, "h:", job->groups[g].pseudonym);
+        cs.failed |= rcmd_addjoin(get, pfx, "h:", job->groups[g].pseudonym);
     for (size_t g = 0; g < job->ngroups && !cs.failed; g++) {
         struct patron_group *pg = &job->groups[g];
         pg->seen_at = -1;

@@ -459,12 +459,75 @@ void catalogue_lookup_cancel(struct catalogue_lookup *lk)
 /* Over Z39.50 ids are looked up with structure "key" (4=3), which Zebra
  * answers from an index without normalisation (type 0 in onloan.idx, where
  * the .abs files put the local number besides its word and phrase forms):
- * an exact match, and about half the cost per term of the ICU phrase index,
- * which is most of what a batch of ids costs the catalogue. */
-int catalogue_build_query(enum catalogue_protocol proto, const char *const *ids, size_t n,
-                          struct strbuf *out)
+ * an exact match, and about half the cost per term of the ICU phrase index.
+ *
+ * With id_query "regex" the ids are the alternatives of a regular
+ * expression (Bib-1 truncation 102), f1|f2|f356: Zebra matches whole
+ * terms, so f1 does not find f10, and it looks the alternatives up in one
+ * pass over its dictionary instead of one per id: a batch of 50 costs it
+ * about 60 % of the ORed terms' time, and its query is shorter to
+ * build, send and parse. Of the characters an id may have (params.h), '.'
+ * and '-' mean something in a regular expression and go in brackets.
+ * Zebra cuts a term longer than REGEX_TERM_MAX short without a word (it
+ * then matches nothing), so a long batch is split into several terms,
+ * ORed. */
+enum { REGEX_TERM_MAX = 511 };      /* Zebra's IT_MAX_WORD - 1 */
+
+static size_t regex_id_len(const char *id)
+{
+    size_t len = 0;
+    for (; *id; id++)
+        len += (*id == '.' || *id == '-') ? 3 : 1;
+    return len;
+}
+
+/* How many of ids[from..n) go in the term that starts at from (at least one). */
+static size_t regex_term_ids(const char *const *ids, size_t from, size_t n)
+{
+    size_t len = regex_id_len(ids[from]), k = 1;
+    while (from + k < n && len + 1 + regex_id_len(ids[from + k]) <= REGEX_TERM_MAX)
+        len += 1 + regex_id_len(ids[from + k++]);
+    return k;
+}
+
+static int put_regex_id(struct strbuf *out, const char *id)
 {
     int rc = 0;
+    for (const char *c = id; *c; c++) {
+        char bracketed[3] = {'[', *c, ']'};
+        rc |= (*c == '.' || *c == '-') ? strbuf_append(out, bracketed, 3) : strbuf_append(out, c, 1);
+    }
+    return rc;
+}
+
+static int build_regex_query(const char *const *ids, size_t n, struct strbuf *out)
+{
+    int rc = 0;
+    size_t terms = 0;
+    for (size_t i = 0; i < n; i += regex_term_ids(ids, i, n))
+        terms++;
+    for (size_t t = 1; t < terms; t++)
+        rc |= strbuf_puts(out, "@or ");
+    for (size_t i = 0; i < n;) {
+        size_t k = regex_term_ids(ids, i, n);
+        rc |= strbuf_puts(out, i ? " @attr 1=12 @attr 4=3 @attr 5=102 \"" : "@attr 1=12 @attr 4=3 @attr 5=102 \"");
+        for (size_t j = i; j < i + k; j++) {
+            if (j > i)
+                rc |= strbuf_append(out, "|", 1);
+            rc |= put_regex_id(out, ids[j]);
+        }
+        rc |= strbuf_append(out, "\"", 1);
+        i += k;
+    }
+    return rc;
+}
+
+int catalogue_build_query(enum catalogue_protocol proto, enum id_query form,
+                          const char *const *ids, size_t n, struct strbuf *out)
+{
+    int rc = 0;
+    if (proto == CATALOGUE_Z3950 && form == ID_QUERY_REGEX)
+        return build_regex_query(ids, n, out) ? -1 : 0;
     for (size_t i = 0; proto == CATALOGUE_Z3950 && i + 1 < n; i++)
         rc |= strbuf_puts(out, "@or ");
     for (size_t i = 0; i < n; i++) {
@@ -722,7 +785,8 @@ static void conn_start(struct zconn *c, struct job *j)
     ZOOM_query zq = ZOOM_query_create();
     int bad = j->kind == JOB_SEARCH
                   ? strbuf_puts(&q, j->search->query)
-                  : catalogue_build_query(cat->cfg->protocol, (const char *const *)j->ids, j->n, &q);
+                  : catalogue_build_query(cat->cfg->protocol, cat->cfg->id_query,
+                                          (const char *const *)j->ids, j->n, &q);
     if (!bad)
         bad = cat->cfg->protocol == CATALOGUE_Z3950 ? ZOOM_query_prefix(zq, strbuf_cstr(&q))
                                                  : ZOOM_query_cql(zq, strbuf_cstr(&q));

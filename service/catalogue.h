@@ -82,8 +82,9 @@ struct catalogue_stats {
 void catalogue_get_stats(const struct catalogue *cat, struct catalogue_stats *st);
 
 /* Builds the search for a batch of ids (exposed for the unit tests):
- * PQF for Z39.50, CQL for SRU. Ids must be valid record ids (params.h). */
-int catalogue_build_query(enum catalogue_protocol proto, const char *const *ids, size_t n,
-                          struct strbuf *out);
+ * PQF for Z39.50 in the form the catalogue's id_query says, CQL for SRU.
+ * Ids must be valid record ids (params.h). */
+int catalogue_build_query(enum catalogue_protocol proto, enum id_query form,
+                          const char *const *ids, size_t n, struct strbuf *out);
 
 #endif

@@ -252,7 +252,7 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
 {
     static const char *const known[] = {
         "name", "target", "protocol", "holdings", "id_field", "record_charset",
-        "connections", "timeout_ms", "cache_ms", "cache_max_entries", "batch_max",
+        "id_query", "connections", "timeout_ms", "cache_ms", "cache_max_entries", "batch_max",
         "join_max", "subject_max_hits", "scoring", "link", NULL};
     check_unknown_keys(r, path, obj, known);
     read_string(r, path, obj, "name", &cat->name, NULL);
@@ -269,6 +269,16 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     else if (proto)
         config_error(r, path, "protocol", "must be \"z3950\" or \"sru\"");
     free(proto);
+
+    char *form = NULL;
+    read_string(r, path, obj, "id_query", &form, "or");
+    if (form && strcmp(form, "or") == 0)
+        cat->id_query = ID_QUERY_OR;
+    else if (form && strcmp(form, "regex") == 0)
+        cat->id_query = ID_QUERY_REGEX;
+    else if (form)
+        config_error(r, path, "id_query", "must be \"or\" or \"regex\"");
+    free(form);
 
     read_string(r, path, obj, "holdings", &cat->holdings, "koha952");
     if (cat->holdings && !holdings_map_find(cat->holdings))

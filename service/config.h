@@ -16,10 +16,16 @@
 
 enum catalogue_protocol { CATALOGUE_Z3950, CATALOGUE_SRU };
 
+/* How a batch of ids is asked for over Z39.50 (catalogue_build_query):
+ * one term per id, ORed (any server), or the ids as alternatives of
+ * regular-expression terms (Bib-1 truncation 102, which Zebra serves). */
+enum id_query { ID_QUERY_OR, ID_QUERY_REGEX };
+
 struct catalogue_config {
     char *name;                 /* what requests pass as catalogue= */
     char *target;               /* host:port/database */
     enum catalogue_protocol protocol;
+    enum id_query id_query;     /* Z39.50 only: SRU asks rec.id== terms, ORed */
     char *holdings;             /* holdings mapping name, see holdings.h */
     char *id_field;             /* "001" or "TAG$c" (e.g. "999$c") */
     char *record_charset;       /* records not in UTF-8 are in this: "marc8s" is MARC-8

@@ -3,6 +3,7 @@ content checked against demo.xml and loans.csv."""
 
 import re
 import threading
+import time
 
 import harness
 import marc
@@ -285,6 +286,82 @@ def test_z3950_and_sru_agree(ctx):
         check_copies(s.get("copies"), ctx.cat.demo[rid])
         assert title_matches(s.get("title"), ctx.cat.demo[rid]), "SRU title %r vs %r" % (
             s.get("title"), ctx.cat.demo[rid]["title_a"])
+
+
+def test_id_query_forms_agree(ctx):
+    """Ids asked for as regular-expression terms (id_query "regex", what
+    the demo config uses) and as ORed terms ("or", any Z39.50 server) give
+    the same answers: for demo films and books, jazz ids with a '-' and
+    koha's 999$c numbers, all at once. The regex daemon reaches the demo
+    catalogue over one connection, through a proxy that holds its first
+    answer 0.3 s: the lookups of the other requests wait meanwhile and are
+    joined (join_max 300) into searches too long for one Zebra term (511
+    bytes), which its log must show as searches of several regex terms."""
+    proxy = harness.DelayProxy(ctx.stack.zebra["main"][1], 0.3)
+
+    def with_form(form, joined):
+        def change(cfg):
+            cfg["log_level"] = "debug" if joined else "warn"
+            for c in cfg["catalogues"]:
+                c["id_query"] = form
+                if joined and c["name"] == "demo":
+                    c.update({"connections": 1, "join_max": 300,
+                              "target": "127.0.0.1:%d/demo" % proxy.port})
+        return change
+
+    demo = [r for r in ctx.popular_films[:300] if r in ctx.cat.demo][:60] + \
+        [r for r in ctx.cat.demo if r.startswith("b")][:20]
+    jazz = sorted(r for r in ctx.cat.jazz if "-" in r)[:20]
+    koha = sorted(ctx.cat.koha, key=int)[:20]
+    asks = [(r, "demo") for r in demo] + [(r, "jazz") for r in jazz] + [(r, "koha") for r in koha]
+    assert len(jazz) == 20 and len(koha) == 20 and len(demo) == 80
+    answers = {}
+
+    def burst(form, port, started=lambda: None):
+        def one(i, rid, cat):
+            path = "/v1/alternatives?record=%s&branch=CEN&limit=5&catalogue=%s" % (rid, cat)
+            try:
+                answers[form, i] = harness.http_request(port, "GET", path, timeout=15)
+            except Exception as e:
+                answers[form, i] = e
+        threads = [threading.Thread(target=one, args=(i, rid, cat)) for i, (rid, cat) in enumerate(asks)]
+        for t in threads:
+            t.start()
+        started()
+        for t in threads:
+            t.join(30)
+
+    def first_answer_held():
+        time.sleep(0.1)         # every request sent; the first answer still held
+        proxy.delay = 0         # the ones after it pass at once
+
+    try:
+        rx, rx_port = second_daemon(ctx, "regex-joined", with_form("regex", True))
+        try:
+            burst("regex", rx_port, first_answer_held)
+        finally:
+            rx.stop()
+    finally:
+        proxy.close()
+    ors, or_port = second_daemon(ctx, "or", with_form("or", False))
+    try:
+        burst("or", or_port)
+    finally:
+        ors.stop()
+    bad = []
+    for i, (rid, cat) in enumerate(asks):
+        a, b = answers.get(("regex", i)), answers.get(("or", i))
+        if not isinstance(a, harness.Response) or not isinstance(b, harness.Response) \
+                or a.status != 200 or b.status != 200 or a.json.get("degraded") or b.json.get("degraded"):
+            bad.append("%s %s: regex %s, or %s" % (cat, rid, show(a)[:300], show(b)[:300]))
+        elif _comparable(a.json) != _comparable(b.json):
+            bad.append("%s %s differ:\n    regex %s\n    or    %s" % (
+                cat, rid, str(_comparable(a.json))[:500], str(_comparable(b.json))[:500]))
+    assert not bad, "%d of %d answers differ:\n  %s" % (len(bad), len(asks), "\n  ".join(bad[:6]))
+    log = rx.output()
+    split = [line for line in log.splitlines() if "catalogue demo:" in line and "search @or" in line
+             and line.count("@attr 5=102") > 1]
+    assert split, "no search of several regex terms in the joined daemon's log:\n" + log[-2000:]
 
 
 def test_concurrent_50(ctx):

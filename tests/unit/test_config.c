@@ -28,6 +28,7 @@ TEST(config_defaults_and_values)
     CHECK(cfg->patron_key[31] == 0x1f);
     CHECK(cfg->ncatalogues == 1);
     CHECK(cfg->catalogues[0].protocol == CATALOGUE_Z3950);
+    CHECK(cfg->catalogues[0].id_query == ID_QUERY_OR);     /* any Z39.50 server */
     CHECK_STR(cfg->catalogues[0].holdings, "koha952");
     CHECK_STR(cfg->catalogues[0].record_charset, "marc8s");
     CHECK(cfg->catalogues[0].batch_max == 10);
@@ -47,7 +48,8 @@ TEST(config_reports_every_error_with_its_key)
         " \"limits\": {\"max_alternatives\": 0},"
         " \"privacy\": {\"patron_key\": \"abc\"},"
         " \"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:2100/demo\","
-        "   \"protocol\": \"gopher\", \"holdings\": \"999\", \"link\": {\"plugin\": \"koha\"}}]}";
+        "   \"protocol\": \"gopher\", \"id_query\": \"sql\", \"holdings\": \"999\","
+        "   \"link\": {\"plugin\": \"koha\"}}]}";
     struct strbuf err = {0};
     struct config *cfg = config_parse(bad, "bad.json", &err);
     CHECK(cfg == NULL);
@@ -58,6 +60,7 @@ TEST(config_reports_every_error_with_its_key)
     CHECK(strstr(e, "bad.json: limits.max_alternatives: must be between 1 and 100") != NULL);
     CHECK(strstr(e, "bad.json: privacy.patron_key: must be 64 hexadecimal digits") != NULL);
     CHECK(strstr(e, "bad.json: catalogues[0].protocol: must be") != NULL);
+    CHECK(strstr(e, "bad.json: catalogues[0].id_query: must be \"or\" or \"regex\"") != NULL);
     CHECK(strstr(e, "bad.json: catalogues[0].holdings: unknown holdings mapping") != NULL);
     config_free(cfg);
     strbuf_free(&err);

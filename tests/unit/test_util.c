@@ -144,15 +144,27 @@ TEST(catalogue_queries)
 {
     const char *ids[] = {"b1", "03-0018137", "f356"};
     struct strbuf q = {0};
-    CHECK(catalogue_build_query(CATALOGUE_Z3950, ids, 1, &q) == 0);
+    CHECK(catalogue_build_query(CATALOGUE_Z3950, ID_QUERY_OR, ids, 1, &q) == 0);
     CHECK_STR(strbuf_cstr(&q), "@attr 1=12 @attr 4=3 \"b1\"");
     strbuf_reset(&q);
-    CHECK(catalogue_build_query(CATALOGUE_Z3950, ids, 3, &q) == 0);
+    CHECK(catalogue_build_query(CATALOGUE_Z3950, ID_QUERY_OR, ids, 3, &q) == 0);
     CHECK_STR(strbuf_cstr(&q), "@or @or @attr 1=12 @attr 4=3 \"b1\" "
               "@attr 1=12 @attr 4=3 \"03-0018137\" @attr 1=12 @attr 4=3 \"f356\"");
     strbuf_reset(&q);
-    CHECK(catalogue_build_query(CATALOGUE_SRU, ids, 2, &q) == 0);
+    CHECK(catalogue_build_query(CATALOGUE_SRU, ID_QUERY_OR, ids, 2, &q) == 0);
     CHECK_STR(strbuf_cstr(&q), "rec.id==\"b1\" or rec.id==\"03-0018137\"");
+    strbuf_reset(&q);
+    /* SRU has no regular expressions: the ids are ORed whatever id_query says */
+    CHECK(catalogue_build_query(CATALOGUE_SRU, ID_QUERY_REGEX, ids, 2, &q) == 0);
+    CHECK_STR(strbuf_cstr(&q), "rec.id==\"b1\" or rec.id==\"03-0018137\"");
+    strbuf_reset(&q);
+    CHECK(catalogue_build_query(CATALOGUE_Z3950, ID_QUERY_REGEX, ids, 1, &q) == 0);
+    CHECK_STR(strbuf_cstr(&q), "@attr 1=12 @attr 4=3 @attr 5=102 \"b1\"");
+    strbuf_reset(&q);
+    /* '.' and '-' are bracketed; '_' and ':' mean nothing there */
+    const char *marked[] = {"b1", "03-0018137", "a.b_c:d"};
+    CHECK(catalogue_build_query(CATALOGUE_Z3950, ID_QUERY_REGEX, marked, 3, &q) == 0);
+    CHECK_STR(strbuf_cstr(&q), "@attr 1=12 @attr 4=3 @attr 5=102 \"b1|03[-]0018137|a[.]b_c:d\"");
     strbuf_reset(&q);
     CHECK(catalogue_build_search(CATALOGUE_Z3950, SEARCH_AUTHOR, "J.K. \"Jo\" Rowling\\", 0, &q) == 0);
     CHECK_STR(strbuf_cstr(&q), "@attr 1=1003 @attr 4=1 \"J.K.  Jo  Rowling \"");
@@ -162,6 +174,52 @@ TEST(catalogue_queries)
     strbuf_reset(&q);
     CHECK(catalogue_build_search(CATALOGUE_SRU, SEARCH_SUBJECT, "Jazz", 200, &q) == 0);
     CHECK_STR(strbuf_cstr(&q), "dc.subject=\"Jazz\"");
+    strbuf_free(&q);
+}
+
+/* A regular-expression term longer than Zebra keeps (511 bytes) would
+ * match nothing: a batch is split into terms that fit, ORed, and no id
+ * is lost or cut. */
+TEST(catalogue_regex_query_split)
+{
+    enum { N = 40, LEN = 64 };          /* 40 ids of 64 bytes (the default max_record_id_bytes) */
+    char buf[N][LEN + 1];
+    const char *ids[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(buf[i], sizeof buf[i], "%02d-%0*d", i, LEN - 3, i);    /* one '-': 66 bytes bracketed */
+        ids[i] = buf[i];
+    }
+    struct strbuf q = {0};
+    CHECK(catalogue_build_query(CATALOGUE_Z3950, ID_QUERY_REGEX, ids, N, &q) == 0);
+    const char *s = strbuf_cstr(&q);
+    size_t ors = 0, terms = 0, found = 0;
+    for (; strncmp(s, "@or ", 4) == 0; s += 4)
+        ors++;
+    const char *prefix = "@attr 1=12 @attr 4=3 @attr 5=102 \"";
+    while (*s) {
+        CHECK(strncmp(s, prefix, strlen(prefix)) == 0);
+        s += strlen(prefix);
+        const char *end = strchr(s, '"');
+        CHECK(end != NULL);
+        CHECK((size_t)(end - s) <= 511);
+        /* 66 bytes an id and a '|' between: 7 fit in 511 (468), 8 do not (535) */
+        CHECK((size_t)(end - s) == 7 * 66 + 6 || terms == N / 7);
+        for (const char *a = s; a < end; found++) {
+            const char *bar = memchr(a, '|', (size_t)(end - a));
+            const char *stop = bar ? bar : end;
+            char want[LEN + 3];
+            snprintf(want, sizeof want, "%02d[-]%0*d", (int)found, LEN - 3, (int)found);
+            CHECK((size_t)(stop - a) == strlen(want) && strncmp(a, want, strlen(want)) == 0);
+            a = bar ? bar + 1 : end;
+        }
+        terms++;
+        s = end + 1;
+        if (*s == ' ')
+            s++;
+    }
+    CHECK(found == N);
+    CHECK(terms == (N + 6) / 7);
+    CHECK(ors + 1 == terms);
     strbuf_free(&q);
 }
 
@@ -206,6 +264,7 @@ int main(void)
     RUN(patron_messages_in_two_languages);
     RUN(loan_dates);
     RUN(catalogue_queries);
+    RUN(catalogue_regex_query_split);
     RUN(ttl_cache_expiry_bound_and_refs);
     return unit_failures != 0;
 }

@@ -177,18 +177,36 @@ TEST(catalogue_queries)
     strbuf_free(&q);
 }
 
+/* Id i of the split test: "NN-000...0NN", 64 bytes; bracketed, the '-'
+ * is "[-]" as the query writes it. */
+static void split_test_id(char *dst, size_t size, unsigned i, int bracketed)
+{
+    enum { LEN = 64 };
+    char id[LEN + 1];
+    memset(id, '0', LEN);
+    id[LEN] = '\0';
+    id[0] = id[LEN - 2] = (char)('0' + i / 10);
+    id[1] = id[LEN - 1] = (char)('0' + i % 10);
+    id[2] = '-';
+    if (bracketed)
+        snprintf(dst, size, "%.2s[-]%s", id, id + 3);
+    else
+        snprintf(dst, size, "%s", id);
+}
+
 /* A regular-expression term longer than Zebra keeps (511 bytes) would
  * match nothing: a batch is split into terms that fit, ORed, and no id
  * is lost or cut. */
 TEST(catalogue_regex_query_split)
 {
-    enum { N = 40, LEN = 64 };          /* 40 ids of 64 bytes (the default max_record_id_bytes) */
-    char buf[N][LEN + 1];
+    enum { N = 40 };                    /* ids of 64 bytes, the default max_record_id_bytes */
+    char buf[N][80];
     const char *ids[N];
-    for (int i = 0; i < N; i++) {
-        snprintf(buf[i], sizeof buf[i], "%02d-%0*d", i, LEN - 3, i);    /* one '-': 66 bytes bracketed */
+    for (unsigned i = 0; i < N; i++) {
+        split_test_id(buf[i], sizeof buf[i], i, 0);
         ids[i] = buf[i];
     }
+    CHECK(strlen(ids[0]) == 64);
     struct strbuf q = {0};
     CHECK(catalogue_build_query(CATALOGUE_Z3950, ID_QUERY_REGEX, ids, N, &q) == 0);
     const char *s = strbuf_cstr(&q);
@@ -207,8 +225,8 @@ TEST(catalogue_regex_query_split)
         for (const char *a = s; a < end; found++) {
             const char *bar = memchr(a, '|', (size_t)(end - a));
             const char *stop = bar ? bar : end;
-            char want[LEN + 3];
-            snprintf(want, sizeof want, "%02d[-]%0*d", (int)found, LEN - 3, (int)found);
+            char want[80];
+            split_test_id(want, sizeof want, (unsigned)found, 1);
             CHECK((size_t)(stop - a) == strlen(want) && strncmp(a, want, strlen(want)) == 0);
             a = bar ? bar + 1 : end;
         }

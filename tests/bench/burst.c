@@ -6,7 +6,8 @@
  *
  * usage: burst PORT TIMEOUT_SECS < paths      (one path per line, at most
  *                                              MAX_REQUESTS)
- * prints "wall SECONDS", then for each path in input order
+ * prints "wall SECONDS cpu SECONDS" (the client's own CPU time over the
+ * same span), then for each path in input order
  * "STATUS SECONDS LENGTH\n" and the LENGTH bytes of the body and "\n";
  * STATUS 0 means no complete answer before the timeout. Exits 1 on a bad
  * argument or a failure to set up, not on a bad answer. */
@@ -42,6 +43,14 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* CPU time of this process so far (the client shares the cores it measures). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void die(const char *what)
 {
     perror(what);
@@ -52,8 +61,8 @@ static void die(const char *what)
 static int read_some(struct request *r)
 {
     for (;;) {
-        if (r->in_cap - r->in_len < 16384) {
-            size_t cap = r->in_cap ? r->in_cap * 2 : 32768;
+        if (r->in_cap - r->in_len < 1024) {
+            size_t cap = r->in_cap ? r->in_cap * 2 : 4096;   /* most answers fit: few pages touched */
             char *in = realloc(r->in, cap);
             if (!in)
                 die("realloc");
@@ -126,7 +135,7 @@ int main(int argc, char **argv)
     }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    double t0 = now();
+    double t0 = now(), cpu0 = cpu_now();
     for (size_t i = 0; i < n; i++) {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         if (fd < 0)
@@ -135,6 +144,15 @@ int main(int argc, char **argv)
             die("connect");
         reqs[i].fd = fd;
         pfds[i] = (struct pollfd){.fd = fd, .events = POLLOUT};
+        /* On loopback the handshake is usually over already: send now,
+         * without a poll round per connection. */
+        ssize_t w = write(fd, reqs[i].out, reqs[i].out_len);
+        if (w > 0 && (size_t)w == reqs[i].out_len) {
+            reqs[i].sent = (size_t)w;
+            pfds[i].events = POLLIN;
+        } else if (w > 0) {
+            reqs[i].sent = (size_t)w;
+        }
     }
     size_t open = n;
     double deadline = t0 + timeout;
@@ -163,14 +181,16 @@ int main(int argc, char **argv)
             if (read_some(r)) {
                 r->done = 1;
                 r->seconds = now() - t0;
-                close(r->fd);
-                pfds[i].fd = -1;
+                pfds[i].fd = -1;    /* closed after the clock stops: the close's
+                                     * FIN exchange is no part of the answer */
                 open--;
             }
         }
     }
-    double wall = now() - t0;
-    printf("wall %.6f\n", wall);
+    double wall = now() - t0, cpu = cpu_now() - cpu0;
+    for (size_t i = 0; i < n; i++)
+        close(reqs[i].fd);
+    printf("wall %.6f cpu %.6f\n", wall, cpu);
     for (size_t i = 0; i < n; i++)
         print_answer(&reqs[i]);
     return 0;

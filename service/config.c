@@ -78,6 +78,30 @@ static void read_string(struct reader *r, const char *path, json_t *obj,
     *dst = strdup(s);
 }
 
+/* A string that names one of choices (NULL-terminated, the first is the
+ * default): *dst becomes its index. The error lists them all. */
+static void read_choice(struct reader *r, const char *path, json_t *obj,
+                        const char *key, const char *const *choices, int *dst)
+{
+    char *s = NULL;
+    read_string(r, path, obj, key, &s, choices[0]);
+    if (!s)
+        return;
+    int i = 0;
+    while (choices[i] && strcmp(s, choices[i]) != 0)
+        i++;
+    free(s);
+    if (choices[i]) {
+        *dst = i;
+        return;
+    }
+    struct strbuf list = {0};
+    for (i = 0; choices[i]; i++)
+        strbuf_printf(&list, "%s\"%s\"", !i ? "" : choices[i + 1] ? ", " : " or ", choices[i]);
+    config_error(r, path, key, "must be %s", strbuf_cstr(&list));
+    strbuf_free(&list);
+}
+
 static void read_int(struct reader *r, const char *path, json_t *obj,
                      const char *key, int *dst, int dflt, int min, int max)
 {
@@ -260,25 +284,14 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     if (cat->target && !strchr(cat->target, '/'))
         config_error(r, path, "target", "must be HOST:PORT/DATABASE");
 
-    char *proto = NULL;
-    read_string(r, path, obj, "protocol", &proto, "z3950");
-    if (proto && strcmp(proto, "z3950") == 0)
-        cat->protocol = CATALOGUE_Z3950;
-    else if (proto && strcmp(proto, "sru") == 0)
-        cat->protocol = CATALOGUE_SRU;
-    else if (proto)
-        config_error(r, path, "protocol", "must be \"z3950\" or \"sru\"");
-    free(proto);
-
-    char *form = NULL;
-    read_string(r, path, obj, "id_query", &form, "or");
-    if (form && strcmp(form, "or") == 0)
-        cat->id_query = ID_QUERY_OR;
-    else if (form && strcmp(form, "regex") == 0)
-        cat->id_query = ID_QUERY_REGEX;
-    else if (form)
-        config_error(r, path, "id_query", "must be \"or\" or \"regex\"");
-    free(form);
+    static const char *const protocols[] = {"z3950", "sru", NULL};      /* enum catalogue_protocol */
+    static const char *const id_queries[] = {"or", "regex", NULL};      /* enum id_query */
+    int choice = 0;
+    read_choice(r, path, obj, "protocol", protocols, &choice);
+    cat->protocol = (enum catalogue_protocol)choice;
+    choice = 0;
+    read_choice(r, path, obj, "id_query", id_queries, &choice);
+    cat->id_query = (enum id_query)choice;
 
     read_string(r, path, obj, "holdings", &cat->holdings, "koha952");
     if (cat->holdings && !holdings_map_find(cat->holdings))

@@ -510,7 +510,9 @@ static int build_regex_query(const char *const *ids, size_t n, struct strbuf *ou
         rc |= strbuf_puts(out, "@or ");
     for (size_t i = 0; i < n;) {
         size_t k = regex_term_ids(ids, i, n);
-        rc |= strbuf_puts(out, i ? " @attr 1=12 @attr 4=3 @attr 5=102 \"" : "@attr 1=12 @attr 4=3 @attr 5=102 \"");
+        if (i)
+            rc |= strbuf_append(out, " ", 1);
+        rc |= strbuf_puts(out, "@attr 1=12 @attr 4=3 @attr 5=102 \"");
         for (size_t j = i; j < i + k; j++) {
             if (j > i)
                 rc |= strbuf_append(out, "|", 1);

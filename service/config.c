@@ -96,9 +96,10 @@ static void read_choice(struct reader *r, const char *path, json_t *obj,
         return;
     }
     struct strbuf list = {0};
+    int rc = 0;
     for (i = 0; choices[i]; i++)
-        strbuf_printf(&list, "%s\"%s\"", !i ? "" : choices[i + 1] ? ", " : " or ", choices[i]);
-    config_error(r, path, key, "must be %s", strbuf_cstr(&list));
+        rc |= strbuf_printf(&list, "%s\"%s\"", !i ? "" : choices[i + 1] ? ", " : " or ", choices[i]);
+    config_error(r, path, key, "must be %s", rc ? "one of the values the README lists" : strbuf_cstr(&list));
     strbuf_free(&list);
 }
 

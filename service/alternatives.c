@@ -857,6 +857,10 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
               strbuf_puts(&key, p.patron);
     r->answer_key = bad ? NULL : strbuf_steal(&key);
     strbuf_free(&key);
+    if (!r->answer_key) {
+        alt_request_finish(r, 503, json_pack("{s:s, s:n}", "error", "out of memory", "field"));
+        return;
+    }
     if ((r->ans = answers_get(kept_answers(r), r->answer_key))) {
         log_and_answer(r);
         return;

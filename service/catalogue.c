@@ -470,7 +470,9 @@ void catalogue_lookup_cancel(struct catalogue_lookup *lk)
  * and '-' mean something in a regular expression and go in brackets.
  * Zebra cuts a term longer than REGEX_TERM_MAX short without a word (it
  * then matches nothing), so a long batch is split into several terms,
- * ORed. */
+ * ORed, and an id too long for a term of its own in that form (up to
+ * max_record_id_bytes of '.' and '-', three bytes each) is asked as the
+ * plain key term that "or" writes. */
 enum { REGEX_TERM_MAX = 511 };      /* Zebra's IT_MAX_WORD - 1 */
 
 static size_t regex_id_len(const char *id)
@@ -481,11 +483,13 @@ static size_t regex_id_len(const char *id)
     return len;
 }
 
-/* How many of ids[from..n) go in the term that starts at from (at least one). */
-static size_t regex_term_ids(const char *const *ids, size_t from, size_t n)
+/* The term that starts at ids[from]: how many ids it takes (at least
+ * one), and whether it is the one id as a plain key term. */
+static size_t regex_term_ids(const char *const *ids, size_t from, size_t n, int *plain)
 {
     size_t len = regex_id_len(ids[from]), k = 1;
-    while (from + k < n && len + 1 + regex_id_len(ids[from + k]) <= REGEX_TERM_MAX)
+    *plain = len > REGEX_TERM_MAX;
+    while (!*plain && from + k < n && len + 1 + regex_id_len(ids[from + k]) <= REGEX_TERM_MAX)
         len += 1 + regex_id_len(ids[from + k++]);
     return k;
 }
@@ -500,18 +504,29 @@ static int put_regex_id(struct strbuf *out, const char *id)
     return rc;
 }
 
+/* One id, exactly, from the key index. */
+static int put_key_term(struct strbuf *out, const char *id)
+{
+    return strbuf_puts(out, "@attr 1=12 @attr 4=3 \"") | strbuf_puts(out, id) |
+           strbuf_append(out, "\"", 1);
+}
+
 static int build_regex_query(const char *const *ids, size_t n, struct strbuf *out)
 {
-    int rc = 0;
+    int rc = 0, plain;
     size_t terms = 0;
-    for (size_t i = 0; i < n; i += regex_term_ids(ids, i, n))
+    for (size_t i = 0; i < n; i += regex_term_ids(ids, i, n, &plain))
         terms++;
     for (size_t t = 1; t < terms; t++)
         rc |= strbuf_puts(out, "@or ");
     for (size_t i = 0; i < n;) {
-        size_t k = regex_term_ids(ids, i, n);
+        size_t k = regex_term_ids(ids, i, n, &plain);
         if (i)
             rc |= strbuf_append(out, " ", 1);
+        if (plain) {
+            rc |= put_key_term(out, ids[i++]);
+            continue;
+        }
         rc |= strbuf_puts(out, "@attr 1=12 @attr 4=3 @attr 5=102 \"");
         for (size_t j = i; j < i + k; j++) {
             if (j > i)
@@ -533,10 +548,10 @@ int catalogue_build_query(enum catalogue_protocol proto, enum id_query form,
     for (size_t i = 0; proto == CATALOGUE_Z3950 && i + 1 < n; i++)
         rc |= strbuf_puts(out, "@or ");
     for (size_t i = 0; i < n; i++) {
-        if (proto == CATALOGUE_Z3950)
-            rc |= strbuf_printf(out, "%s@attr 1=12 @attr 4=3 \"%s\"", i ? " " : "", ids[i]);
-        else
-            rc |= strbuf_printf(out, "%srec.id==\"%s\"", i ? " or " : "", ids[i]);
+        if (i)
+            rc |= strbuf_puts(out, proto == CATALOGUE_Z3950 ? " " : " or ");
+        rc |= proto == CATALOGUE_Z3950 ? put_key_term(out, ids[i])
+                                       : strbuf_printf(out, "rec.id==\"%s\"", ids[i]);
     }
     return rc ? -1 : 0;
 }

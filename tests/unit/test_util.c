@@ -241,6 +241,25 @@ TEST(catalogue_regex_query_split)
     strbuf_free(&q);
 }
 
+/* An id that alone is longer than a regular-expression term may be (200
+ * bytes, 199 of them '-': 598 bracketed) is asked as a plain key term
+ * between the regex terms of the others, not cut short by Zebra. */
+TEST(catalogue_regex_query_long_id_plain)
+{
+    char long_id[201];
+    long_id[0] = 'x';
+    memset(long_id + 1, '-', 199);
+    long_id[200] = '\0';
+    const char *ids[] = {"b1", long_id, "f2"};
+    struct strbuf q = {0}, want = {0};
+    CHECK(catalogue_build_query(CATALOGUE_Z3950, ID_QUERY_REGEX, ids, 3, &q) == 0);
+    strbuf_printf(&want, "@or @or @attr 1=12 @attr 4=3 @attr 5=102 \"b1\" "
+                  "@attr 1=12 @attr 4=3 \"%s\" @attr 1=12 @attr 4=3 @attr 5=102 \"f2\"", long_id);
+    CHECK_STR(strbuf_cstr(&q), strbuf_cstr(&want));
+    strbuf_free(&q);
+    strbuf_free(&want);
+}
+
 static int released[8];
 
 static void release(void *v)
@@ -283,6 +302,7 @@ int main(void)
     RUN(loan_dates);
     RUN(catalogue_queries);
     RUN(catalogue_regex_query_split);
+    RUN(catalogue_regex_query_long_id_plain);
     RUN(ttl_cache_expiry_bound_and_refs);
     return unit_failures != 0;
 }

@@ -22,7 +22,7 @@ CORE_SRC := service/strbuf.c service/log.c service/dict.c service/config.c \
             service/recommend.c service/params.c service/csv.c service/messages.c \
             service/names.c service/pairs.c service/history.c service/cooc.c service/score.c service/event.c
 MODEL_SRC := service/store.c service/model.c service/ingest.c service/compact.c service/ttl_cache.c
-DAEMON_SRC := $(MODEL_SRC) service/catalogue.c service/answers.c service/forget_feed.c service/touchpoint.c \
+DAEMON_SRC := $(MODEL_SRC) service/work_queue.c service/catalogue.c service/answers.c service/forget_feed.c service/touchpoint.c \
               service/alternatives.c service/loans.c service/http.c service/server.c
 CLI_SRC  := service/batch.c service/eval.c service/redis_child.c
 

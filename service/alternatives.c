@@ -524,8 +524,11 @@ static int lookup_round(struct alt_request *r, size_t end, size_t missing)
     }
     for (size_t i = 0; i < n; i++)
         ids[i] = r->cands[r->cands_asked + i].record;
+    /* The first round waits its turn with the title; the rest carry on a
+     * request already begun (catalogue.h). */
+    enum catalogue_place place = r->cands_asked ? CATALOGUE_AHEAD : CATALOGUE_IN_TURN;
     r->cands_asked += n;
-    r->cands_lookup = catalogue_lookup_start(r->cat, ids, n, candidates_looked_up, r);
+    r->cands_lookup = catalogue_lookup_start(r->cat, ids, n, place, candidates_looked_up, r);
     free(ids);
     return r->cands_lookup ? 0 : -1;
 }
@@ -560,7 +563,7 @@ static void next_candidates(struct alt_request *r)
             int by_author = r->fallback == FALLBACK_AUTHOR;
             r->search = catalogue_search_start(
                 r->cat, by_author ? SEARCH_AUTHOR : SEARCH_SUBJECT, term, (size_t)cc->batch_max,
-                by_author ? 0 : (size_t)cc->subject_max_hits, search_found, r);
+                by_author ? 0 : (size_t)cc->subject_max_hits, CATALOGUE_AHEAD, search_found, r);
             if (r->search)
                 return;
             degrade(r, "alternatives_incomplete");
@@ -867,7 +870,7 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
     }
 
     const char *ids[1] = {r->p.record};
-    r->title_lookup = catalogue_lookup_start(r->cat, ids, 1, title_looked_up, r);
+    r->title_lookup = catalogue_lookup_start(r->cat, ids, 1, CATALOGUE_IN_TURN, title_looked_up, r);
     if (!r->title_lookup) {
         alt_request_finish(r, 503, json_pack("{s:s, s:n}", "error", "out of memory", "field"));
         return;

@@ -9,6 +9,7 @@
  * waiters; a lookup whose last id settles calls back and is freed. */
 #include "catalogue.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "clock.h"
 #include "dict.h"
 #include "log.h"
+#include "work_queue.h"
 
 struct waiter {
     struct waiter *next;
@@ -33,6 +35,8 @@ struct cache_entry {
     struct bib *bib;            /* FOUND: one reference held by the cache */
     uint64_t settled_ms;
     struct waiter *waiters;     /* PENDING only */
+    struct job *queued;         /* PENDING: the queued job that will ask for it, until
+                                 * that job leaves the queue; else NULL (borrowed) */
 };
 
 /* One fallback search (query, max, max_hits), shared by every request that
@@ -70,7 +74,8 @@ enum job_kind {
 };
 
 struct job {
-    struct job *next;
+    struct queue_node node;     /* in cat->queue while waiting */
+    enum queue_place place;     /* where it was queued */
     enum job_kind kind;
     char **ids;                 /* room for join_max */
     size_t n;
@@ -94,8 +99,7 @@ struct catalogue {
     const struct holdings_map *map;
     char *zoom_target;
     struct zconn *conns;
-    struct job *queue_head, *queue_tail;
-    size_t queued;
+    struct work_queue queue;    /* jobs waiting for a free connection */
     struct dict *cache;
     struct dict *searches;      /* query key -> struct shared_search */
     struct marc_reader *reader; /* records -> bibs */
@@ -180,6 +184,7 @@ static void cache_settle(struct catalogue *cat, const char *id, enum lookup_stat
         return;     /* a duplicate in one answer, or an id nobody asked for */
     struct waiter *w = e->waiters;
     e->waiters = NULL;
+    e->queued = NULL;
     if (status == LOOKUP_FOUND) {
         e->state = ENTRY_FOUND;
         e->bib = bib_ref(bib);
@@ -325,38 +330,46 @@ static void job_fail(struct catalogue *cat, struct job *j, const char *error)
     job_free(j);
 }
 
-static void queue_push(struct catalogue *cat, struct job *j, int front)
+static void queue_push(struct catalogue *cat, struct job *j, enum queue_place place)
 {
-    if (front) {
-        j->next = cat->queue_head;
-        cat->queue_head = j;
-        if (!cat->queue_tail)
-            cat->queue_tail = j;
-    } else {
-        j->next = NULL;
-        if (cat->queue_tail)
-            cat->queue_tail->next = j;
-        else
-            cat->queue_head = j;
-        cat->queue_tail = j;
+    j->place = place;
+    work_queue_push(&cat->queue, &j->node, place);
+}
+
+/* A queued job waiting in turn, now wanted by work that goes ahead: it
+ * moves to the end of the front part (O(queue length), rare). */
+static void queue_promote(struct catalogue *cat, struct job *j)
+{
+    struct queue_node *prev = NULL, *node = cat->queue.head;
+    while (node && node != &j->node) {
+        prev = node;
+        node = node->next;
     }
-    cat->queued++;
+    if (!node)
+        return;
+    work_queue_unlink(&cat->queue, prev, node);
+    queue_push(cat, j, QUEUE_AHEAD);
+}
+
+static struct job *job_of(struct queue_node *node)
+{
+    return node ? (struct job *)((char *)node - offsetof(struct job, node)) : NULL;
 }
 
 static struct job *queue_pop(struct catalogue *cat)
 {
-    struct job *j = cat->queue_head;
-    if (j) {
-        cat->queue_head = j->next;
-        if (!cat->queue_head)
-            cat->queue_tail = NULL;
-        cat->queued--;
-    }
-    return j;
+    return job_of(work_queue_pop(&cat->queue));
+}
+
+/* Where new work of a request waits (catalogue.h). */
+static enum queue_place place_of(enum catalogue_place place)
+{
+    return place == CATALOGUE_AHEAD ? QUEUE_AHEAD : QUEUE_BACK;
 }
 
 struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const char *const *ids,
-                                                size_t n, catalogue_lookup_cb *cb, void *arg)
+                                                size_t n, enum catalogue_place place,
+                                                catalogue_lookup_cb *cb, void *arg)
 {
     struct catalogue_lookup *lk = calloc(1, sizeof *lk);
     if (!lk || !(lk->results = calloc(n ? n : 1, sizeof *lk->results))) {
@@ -399,8 +412,14 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
         w->next = e->waiters;
         e->waiters = w;
         lk->outstanding++;
-        if (!start_search)
+        if (!start_search) {
+            /* Asked for already and still queued: work that goes ahead
+             * takes that job along rather than wait behind the queue. */
+            if (place == CATALOGUE_AHEAD && e->queued && e->queued != batch &&
+                e->queued->place == QUEUE_BACK)
+                queue_promote(cat, e->queued);
             continue;
+        }
         if (!batch && !(batch = job_new(cat, JOB_LOOKUP))) {
             cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, "out_of_memory");
             continue;
@@ -409,13 +428,14 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
             cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, "out_of_memory");
             continue;
         }
+        e->queued = batch;
         if (++batch->n == (size_t)cat->cfg->batch_max) {
-            queue_push(cat, batch, 0);
+            queue_push(cat, batch, place_of(place));
             batch = NULL;
         }
     }
     if (batch && batch->n)
-        queue_push(cat, batch, 0);
+        queue_push(cat, batch, place_of(place));
     else if (batch)
         job_free(batch);
     conn_dispatch(cat);
@@ -438,7 +458,7 @@ oom:
     if (--lk->outstanding == 0)
         lookup_free(lk);
     if (batch && batch->n)
-        queue_push(cat, batch, 0);
+        queue_push(cat, batch, place_of(place));
     else if (batch)
         job_free(batch);
     conn_dispatch(cat);
@@ -587,6 +607,7 @@ int catalogue_build_search(enum catalogue_protocol proto, enum search_field fiel
 
 struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum search_field field,
                                                 const char *term, size_t max, size_t max_hits,
+                                                enum catalogue_place place,
                                                 catalogue_search_cb *cb, void *arg)
 {
     struct strbuf q = {0}, key = {0};
@@ -652,7 +673,7 @@ struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum sear
     }
     ss->subscribers = s;
     j->search = ss;
-    queue_push(cat, j, 0);
+    queue_push(cat, j, place_of(place));
     conn_dispatch(cat);
     return s;
 fail:
@@ -869,7 +890,7 @@ static void conn_search_done(struct zconn *c)
         }
         c->job = NULL;
         if (retry)
-            queue_push(cat, j, 1);
+            queue_push(cat, j, QUEUE_FIRST);
         else
             job_fail(cat, j, lost ? "catalogue_unavailable" : "catalogue_error");
         return;
@@ -952,6 +973,16 @@ static void conn_drive(struct zconn *c)
      * timer settles it. */
 }
 
+/* A lookup job leaves the queue: its ids are no longer waiting in it. */
+static void unqueue_ids(struct catalogue *cat, const struct job *j)
+{
+    for (size_t i = 0; i < j->n; i++) {
+        struct cache_entry *e = dict_get(cat->cache, j->ids[i]);
+        if (e && e->queued == j)
+            e->queued = NULL;
+    }
+}
+
 /* The next search: the first queued job and, when it is a lookup, every
  * queued lookup (of the same attempt) that still fits in join_max ids,
  * wherever it waits in the queue. Lookups of many requests thus share
@@ -961,19 +992,18 @@ static struct job *queue_take_batch(struct catalogue *cat)
     struct job *j = queue_pop(cat);
     if (!j || j->kind != JOB_LOOKUP)
         return j;
-    struct job **link = &cat->queue_head, *prev = NULL;
-    while (*link && j->n < (size_t)cat->cfg->join_max) {
-        struct job *next = *link;
+    unqueue_ids(cat, j);
+    struct queue_node *prev = NULL, *node = cat->queue.head;
+    while (node && j->n < (size_t)cat->cfg->join_max) {
+        struct job *next = job_of(node);
+        node = node->next;
         if (next->kind != JOB_LOOKUP || next->attempts != j->attempts ||
             j->n + next->n > (size_t)cat->cfg->join_max) {
-            prev = next;
-            link = &next->next;
+            prev = &next->node;
             continue;
         }
-        *link = next->next;                 /* unlinked */
-        if (cat->queue_tail == next)
-            cat->queue_tail = prev;
-        cat->queued--;
+        work_queue_unlink(&cat->queue, prev, &next->node);
+        unqueue_ids(cat, next);
         memcpy(j->ids + j->n, next->ids, next->n * sizeof *next->ids);
         j->n += next->n;
         next->n = 0;
@@ -984,7 +1014,7 @@ static struct job *queue_take_batch(struct catalogue *cat)
 
 static void conn_dispatch(struct catalogue *cat)
 {
-    for (int i = 0; i < cat->cfg->connections && cat->queue_head; i++) {
+    for (int i = 0; i < cat->cfg->connections && cat->queue.head; i++) {
         struct zconn *c = &cat->conns[i];
         if (!c->job)
             conn_start(c, queue_take_batch(cat));
@@ -1096,7 +1126,7 @@ void catalogue_get_stats(const struct catalogue *cat, struct catalogue_stats *st
     st->busy_connections = 0;
     for (int i = 0; i < cat->cfg->connections; i++)
         st->busy_connections += cat->conns[i].job != NULL;
-    st->queued_searches = cat->queued;
+    st->queued_searches = cat->queue.n;
     st->cached_records = dict_size(cat->cache);
     st->cached_searches = dict_size(cat->searches);
 }

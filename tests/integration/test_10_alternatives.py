@@ -288,6 +288,72 @@ def test_z3950_and_sru_agree(ctx):
             s.get("title"), ctx.cat.demo[rid]["title_a"])
 
 
+def test_later_rounds_go_ahead(ctx):
+    """A request already under way goes ahead of requests that have not
+    started: with one catalogue connection whose every answer a proxy holds
+    0.1 s, and searches of at most two ids (batch_max, join_max 2), request
+    A's later candidate rounds and fallback searches are asked before the
+    titles and first rounds of six requests that came in while A's title
+    was being looked up, so A is answered before them. (Waiting in turn,
+    A's second round would queue behind those twelve-odd searches and A
+    would come about last.) A request whose title A's first round fetched
+    (a candidate of A's) is under way as early as A and may finish first;
+    it is left out. Every answer is whole."""
+    proxy = harness.DelayProxy(ctx.stack.zebra["main"][1], 0.1)
+
+    def change(cfg):
+        cfg["log_level"] = "debug"
+        cfg["request_timeout_ms"] = 20000
+        for c in cfg["catalogues"]:
+            if c["name"] == "demo":
+                c.update({"connections": 1, "batch_max": 2, "join_max": 2, "timeout_ms": 10000,
+                          "target": "127.0.0.1:%d/demo" % proxy.port})
+
+    films = [r for r in ctx.popular_films if r in ctx.cat.demo]
+    first, others = films[0], films[10:16]
+    done = {}
+
+    def one(rid):
+        path = "/v1/alternatives?record=%s&branch=CEN&limit=5" % rid
+        try:
+            done[rid] = (harness.http_request(port, "GET", path, timeout=30), time.monotonic())
+        except Exception as e:
+            done[rid] = (e, time.monotonic())
+
+    try:
+        d, port = second_daemon(ctx, "ahead", change)
+        try:
+            a = threading.Thread(target=one, args=(first,))
+            a.start()
+            # A's title is asked (and held): the others come in behind it
+            wait_for(lambda: proxy.asked(first.encode()), 5, step=0.005, what="A's title asked")
+            rest = [threading.Thread(target=one, args=(rid,)) for rid in others]
+            for t in rest:
+                t.start()
+            for t in [a] + rest:
+                t.join(40)
+            log = d.output()
+        finally:
+            d.stop()
+    finally:
+        proxy.close()
+    for rid in [first] + others:
+        resp = done.get(rid, (None,))[0]
+        assert isinstance(resp, harness.Response) and resp.status == 200 \
+            and not resp.json.get("degraded") and resp.json.get("alternatives"), \
+            "%s: %s" % (rid, show(resp))
+    searches = [line for line in log.splitlines() if "catalogue demo: connection 0: search" in line]
+    assert len(searches) >= 10, "too few searches to have queued: %d" % len(searches)
+    # A's title, then A's first round: the titles these fetched are under way
+    early = {rid for line in searches[:2] for term in re.findall(r'"([^"]*)"', line)
+             for rid in term.split("|")}
+    waiting = [rid for rid in others if rid not in early]
+    assert len(waiting) >= 4, "too few requests waited behind A: %r" % waiting
+    late = [rid for rid in waiting if done[rid][1] < done[first][1]]
+    assert not late, "answered before A (%s), which was under way first: %s\nsearches:\n%s" % (
+        first, late, "\n".join(searches[:40]))
+
+
 def test_id_query_forms_agree(ctx):
     """Ids asked for as regular-expression terms (id_query "regex", what
     the demo config uses) and as ORed terms ("or", any Z39.50 server) give

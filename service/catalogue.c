@@ -1,9 +1,11 @@
 /* catalogue.c: ZOOM connections driven by libevent; see catalogue.h.
  *
  * Life of a lookup: every id goes through the cache. A fresh entry answers
- * at once; a pending one (a search for it is in flight) gets the lookup
- * added as a waiter; a missing or stale one becomes pending and joins a
- * batch. Batches become jobs; an idle connection takes the next job, runs
+ * at once; a pending one (a search for it is queued or in flight) gets
+ * the lookup added as a waiter; a missing or stale one becomes pending and
+ * joins a batch. Batches become jobs, queued in turn or ahead (catalogue.h; an id
+ * still queued in turn that work ahead needs takes its job ahead). An idle
+ * connection takes the next job, joined with other queued lookups, runs
  * one search with piggybacked records, and on ZOOM_EVENT_END settles every
  * id of the batch: found, not found, or failed. Settling an entry wakes its
  * waiters; a lookup whose last id settles calls back and is freed. */

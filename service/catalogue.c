@@ -3,10 +3,10 @@
  * Life of a lookup: every id goes through the cache. A fresh entry answers
  * at once; a pending one (a search for it is queued or in flight) gets
  * the lookup added as a waiter; a missing or stale one becomes pending and
- * joins a batch. Batches become jobs, queued in turn or ahead (catalogue.h; an id
- * still queued in turn that work ahead needs takes its job ahead). An idle
- * connection takes the next job, joined with other queued lookups, runs
- * one search with piggybacked records, and on ZOOM_EVENT_END settles every
+ * joins a batch. Batches become jobs, queued in turn or ahead (catalogue.h;
+ * an id still queued in turn that work ahead needs takes its job ahead).
+ * An idle connection takes the next job, joined with other queued lookups,
+ * runs one search with piggybacked records, and on ZOOM_EVENT_END settles every
  * id of the batch: found, not found, or failed. Settling an entry wakes its
  * waiters; a lookup whose last id settles calls back and is freed. */
 #include "catalogue.h"
@@ -339,18 +339,11 @@ static void queue_push(struct catalogue *cat, struct job *j, enum queue_place pl
 }
 
 /* A queued job waiting in turn, now wanted by work that goes ahead: it
- * moves to the end of the front part (O(queue length), rare). */
+ * moves to the end of the front part (a walk of the back part). */
 static void queue_promote(struct catalogue *cat, struct job *j)
 {
-    struct queue_node *prev = NULL, *node = cat->queue.head;
-    while (node && node != &j->node) {
-        prev = node;
-        node = node->next;
-    }
-    if (!node)
-        return;
-    work_queue_unlink(&cat->queue, prev, node);
-    queue_push(cat, j, QUEUE_AHEAD);
+    if (work_queue_move_ahead(&cat->queue, &j->node))
+        j->place = QUEUE_AHEAD;
 }
 
 static struct job *job_of(struct queue_node *node)

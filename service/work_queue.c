@@ -42,6 +42,21 @@ void work_queue_unlink(struct work_queue *q, struct queue_node *prev, struct que
     q->n--;
 }
 
+int work_queue_move_ahead(struct work_queue *q, struct queue_node *node)
+{
+    struct queue_node *prev = q->ahead_tail;
+    struct queue_node *x = prev ? prev->next : q->head;
+    while (x && x != node) {
+        prev = x;
+        x = x->next;
+    }
+    if (!x)
+        return 0;
+    work_queue_unlink(q, prev, node);
+    work_queue_push(q, node, QUEUE_AHEAD);
+    return 1;
+}
+
 struct queue_node *work_queue_pop(struct work_queue *q)
 {
     struct queue_node *node = q->head;

@@ -9,7 +9,8 @@
  * QUEUE_BACK joins the end (new work, in turn); QUEUE_AHEAD joins the end
  * of the front part (work that finishes something already begun, in the
  * order it came); QUEUE_FIRST goes before everything (a retry) and counts
- * as front part. Every operation is O(1). */
+ * as front part. Every operation is O(1) but work_queue_move_ahead, which
+ * walks the back part. */
 #ifndef ONLOAN_WORK_QUEUE_H
 #define ONLOAN_WORK_QUEUE_H
 
@@ -33,5 +34,9 @@ struct queue_node *work_queue_pop(struct work_queue *q);
 /* Unlinks node, whose predecessor in the queue is prev (NULL: node is the
  * head). For taking nodes out while walking the list. */
 void work_queue_unlink(struct work_queue *q, struct queue_node *prev, struct queue_node *node);
+/* Moves node from the back part to the end of the front part, as if pushed
+ * QUEUE_AHEAD now. Returns 0 when node is not in the back part (already
+ * ahead, or not queued), and leaves the queue as it was. */
+int work_queue_move_ahead(struct work_queue *q, struct queue_node *node);
 
 #endif

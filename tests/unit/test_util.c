@@ -327,6 +327,18 @@ TEST(work_queue_places)
     work_queue_push(&q, &nodes[1].node, QUEUE_FIRST);
     work_queue_push(&q, &nodes[2].node, QUEUE_AHEAD);
     CHECK_STR(queue_order(&q, buf), "bca");
+    /* Moved ahead from the back part (here its tail), once only. */
+    work_queue_push(&q, &nodes[3].node, QUEUE_BACK);           /* b c a d */
+    CHECK(work_queue_move_ahead(&q, &nodes[3].node) == 1);     /* b c d a */
+    CHECK_STR(queue_order(&q, buf), "bcda");
+    CHECK(q.ahead_tail == &nodes[3].node);
+    CHECK(work_queue_move_ahead(&q, &nodes[3].node) == 0);     /* already ahead */
+    CHECK(work_queue_move_ahead(&q, &nodes[1].node) == 0);
+    CHECK(work_queue_move_ahead(&q, &nodes[7].node) == 0);     /* not queued */
+    CHECK_STR(queue_order(&q, buf), "bcda");
+    CHECK(work_queue_move_ahead(&q, &nodes[0].node) == 1);     /* b c d a */
+    CHECK_STR(queue_order(&q, buf), "bcda");
+    CHECK(q.ahead_tail == &nodes[0].node && q.tail == &nodes[0].node);
 }
 
 TEST(ttl_cache_expiry_bound_and_refs)

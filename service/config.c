@@ -366,7 +366,10 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     read_int(r, "limits", limits, "default_alternatives", &cfg->default_alternatives, 5, 1, 100);
     if (cfg->default_alternatives > cfg->max_alternatives)
         config_error(r, "limits", "default_alternatives", "must not exceed max_alternatives");
-    read_int(r, "limits", limits, "max_record_id_bytes", &cfg->max_record_id_bytes, 64, 1, 1024);
+    /* Zebra refuses a search term of 512 bytes or more ("Too many
+     * characters in search statement"), which would fail every lookup
+     * batched with such an id: a longer id could never be looked up. */
+    read_int(r, "limits", limits, "max_record_id_bytes", &cfg->max_record_id_bytes, 64, 1, 511);
     read_int(r, "limits", limits, "max_body_bytes", &cfg->max_body_bytes, 8192, 64, 16 << 20);
     read_int(r, "limits", limits, "max_header_bytes", &cfg->max_header_bytes, 16384, 1024, 1 << 20);
     read_int(r, "limits", limits, "idle_timeout_s", &cfg->idle_timeout_s, 30, 1, 3600);

@@ -199,20 +199,22 @@ def _demo_record(catdir, rid):
     raise AssertionError("record %s not in demo.xml" % rid)
 
 
-def _reindex(ctx, rec):
-    """Replaces the record in the shared register (zebraidx update + commit):
+def _reindex(ctx, recs, action="update"):
+    """Replaces the record (or records, a list) in the shared register
+    (zebraidx update, or with action "delete" takes them out, and commit):
     every running zebrasrv sees it without a restart."""
     catdir = ctx.cat.dir
     ET.register_namespace("", MARC)
     coll = ET.Element("{%s}collection" % MARC)
-    coll.append(rec)
+    for rec in recs if isinstance(recs, list) else [recs]:
+        coll.append(rec)
     xml = os.path.join(ctx.stack.tmp, "changed.xml")
     mrc = os.path.join(ctx.stack.tmp, "changed.mrc")
     ET.ElementTree(coll).write(xml, encoding="utf-8", xml_declaration=True)
     with open(mrc, "wb") as out:
         subprocess.run(["yaz-marcdump", "-i", "marcxml", "-o", "marc", xml],
                        stdout=out, check=True)
-    for args in (["-g", "demo", "-d", "demo", "update", mrc], ["commit"]):
+    for args in (["-g", "demo", "-d", "demo", action, mrc], ["commit"]):
         r = subprocess.run(["zebraidx", "-c", "zebra.cfg"] + args, cwd=catdir,
                            capture_output=True, timeout=60)
         assert r.returncode == 0, r.stderr.decode()[-2000:]
@@ -253,3 +255,59 @@ def test_catalogue_change_seen_within_cache_ms(ctx):
     while _status(ctx, rid)["status"] != "available":
         assert time.monotonic() < deadline, "record %s not restored" % rid
         time.sleep(0.1)
+
+
+def test_longest_record_id_is_found(ctx):
+    """limits.max_record_id_bytes goes up to 511, the longest term Zebra
+    searches (it refuses 512 with "Too many characters in search
+    statement", which would fail a whole batch): a record whose 001 has
+    511 bytes is found over Z39.50 and SRU, alone and batched with other
+    ids, and a 512-byte id is a 400 naming the field. A second record's id
+    differs from it in case only: each lookup finds its own record (over
+    SRU too, where rec.id is a key, not a phrase of words, which would
+    find both and might fetch the other one only)."""
+    rid = next(r for r, rec in sorted(ctx.cat.demo.items())
+               if r.startswith("f") and r not in ctx.by_record and rec["copies"]
+               and all(c["status"] == "available" for c in rec["copies"]))
+    long_id = ("L511-" + rid + ".")
+    long_id += "x" * (511 - len(long_id))
+    assert len(long_id) == 511
+    recs = []
+    for new_id in (long_id, long_id.lower()):
+        rec = copy.deepcopy(_demo_record(ctx.cat.dir, rid))
+        rec.find("m:controlfield[@tag='001']", NS).text = new_id
+        recs.append(rec)
+    original = _status(ctx, rid)
+    d, port = second_daemon(ctx, "longid",
+                            lambda cfg: cfg["limits"].update(max_record_id_bytes=511))
+    try:
+        _reindex(ctx, recs)
+        for cat in ("demo", "demo-sru"):
+            for asked in (long_id, long_id.lower()):
+                j = expect_json(harness.http_request(port, "GET",
+                    "/v1/alternatives?record=%s&branch=CEN&catalogue=%s" % (asked, cat)), 200)
+                assert j["record"] == asked and j["status"] == "available", (cat, j)
+                assert (j["title"], j["copies"]) == (original["title"], original["copies"]), (cat, j)
+        # batched: the long id among others in one search, as the first
+        # round of many requests at once does
+        others = sorted(r for r in ctx.cat.demo if r.startswith("f"))[:20]
+        results = {}
+
+        def get(r):
+            results[r] = harness.http_request(
+                port, "GET", "/v1/alternatives?record=%s&branch=CEN&catalogue=demo" % r)
+        threads = [threading.Thread(target=get, args=(r,)) for r in others + [long_id]]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for r, resp in results.items():
+            j = expect_json(resp, 200)
+            assert j["record"] == r and not j["degraded"], (r, j)
+        j = expect_json(harness.http_request(
+            port, "GET", "/v1/alternatives?record=%s&branch=CEN" % (long_id + "x")), 400)
+        assert j["field"] == "record", j
+    finally:
+        d.stop()
+        _reindex(ctx, recs, "delete")
+

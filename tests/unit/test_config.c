@@ -66,6 +66,22 @@ TEST(config_reports_every_error_with_its_key)
     strbuf_free(&err);
 }
 
+TEST(config_record_id_limit_within_a_zebra_term)
+{
+    /* Zebra takes search terms of up to 511 bytes: 511 is the most. */
+    struct strbuf err = {0};
+    struct config *cfg = config_parse("{\"limits\": {\"max_record_id_bytes\": 511}, " PRIVACY ", "
+                                      CATALOGUES "}", "l.json", &err);
+    CHECK(cfg != NULL && cfg->max_record_id_bytes == 511);
+    config_free(cfg);
+    cfg = config_parse("{\"limits\": {\"max_record_id_bytes\": 512}, " PRIVACY ", " CATALOGUES "}",
+                       "l.json", &err);
+    CHECK(cfg == NULL);
+    CHECK(strstr(strbuf_cstr(&err), "l.json: limits.max_record_id_bytes: must be between 1 and 511") != NULL);
+    config_free(cfg);
+    strbuf_free(&err);
+}
+
 TEST(config_syntax_error_has_line)
 {
     struct strbuf err = {0};
@@ -173,6 +189,7 @@ int main(void)
 {
     RUN(config_defaults_and_values);
     RUN(config_reports_every_error_with_its_key);
+    RUN(config_record_id_limit_within_a_zebra_term);
     RUN(config_syntax_error_has_line);
     RUN(config_rejects_names_for_redis);
     RUN(config_split_address_bounds);

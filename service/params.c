@@ -58,6 +58,27 @@ static int fail(struct param_error *err, const char *field, const char *message)
     return -1;
 }
 
+/* libevent decodes a query string into C strings, in which an encoded NUL
+ * byte (%00) would cut a value short without a word (record=f356%00x
+ * asking for f356, patron=a%00b for patron a): the first known parameter
+ * whose raw value holds one, or NULL. */
+static const char *known_with_nul(const char *query, const char *const *known)
+{
+    for (const char *p = query; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t seg = amp ? (size_t)(amp - p) : strlen(p);
+        if (memmem(p, seg, "%00", 3)) {
+            const char *eq = memchr(p, '=', seg);
+            size_t name_len = eq ? (size_t)(eq - p) : seg;
+            for (const char *const *k = known; *k; k++)
+                if (strlen(*k) == name_len && memcmp(*k, p, name_len) == 0)
+                    return *k;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
 int params_parse_alternatives(const char *query, const struct config *cfg,
                               struct alt_params *p, struct param_error *err)
 {
@@ -70,6 +91,9 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
     p->lang = "nl";
     p->channel = "opac";
 
+    const char *cut = known_with_nul(query, known);
+    if (cut)
+        return fail(err, cut, "must not contain a NUL byte (%00)");
     struct evkeyvalq q;
     q.tqh_first = NULL;
     q.tqh_last = &q.tqh_first;
@@ -106,9 +130,9 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
             }
             p->branch = strdup(v);
         } else if (strcmp(name, "limit") == 0) {
-            char *end;
+            char *end;      /* digits only: strtol would also take " 5" and "+5" */
             long n = strtol(v, &end, 10);
-            if (!*v || *end || n < 1 || n > cfg->max_alternatives) {
+            if (!(*v >= '0' && *v <= '9') || *end || n < 1 || n > cfg->max_alternatives) {
                 rc = fail(err, "limit", "must be a whole number from 1 to limits.max_alternatives");
                 break;
             }

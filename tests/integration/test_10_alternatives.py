@@ -236,6 +236,10 @@ def test_bad_parameters_400(ctx):
         ("limit", "record=%s&branch=CEN&limit=21&lang=en&channel=opac" % ok),
         ("limit", "record=%s&branch=CEN&limit=abc&lang=en&channel=opac" % ok),
         ("limit", "record=%s&branch=CEN&limit=-1&lang=en&channel=opac" % ok),
+        ("limit", "record=%s&branch=CEN&limit=%%2B5&lang=en&channel=opac" % ok),
+        # an encoded NUL is refused, not read as the part before it
+        ("record", "record=%s%%00x&branch=CEN&limit=5&lang=en&channel=opac" % ok),
+        ("patron", "record=%s&branch=CEN&limit=5&patron=p1%%00x" % ok),
         ("lang", "record=%s&branch=CEN&limit=5&lang=fr&channel=opac" % ok),
         ("channel", "record=%s&branch=CEN&limit=5&lang=en&channel=tv" % ok),
         ("branch", "record=%s&branch=C%%2AN&limit=5&lang=en&channel=opac" % ok),

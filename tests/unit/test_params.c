@@ -47,6 +47,15 @@ TEST(alternatives_parameters)
     CHECK_STR(field_of("record=x&branch=ABCDEFGHIJKLMNOPQ"), "branch");
     CHECK_STR(field_of("record=x&catalogue=nope"), "catalogue");
     CHECK_STR(field_of("record=x&limit=20"), "(accepted)");
+    CHECK_STR(field_of("record=x&limit=05"), "(accepted)");
+    CHECK_STR(field_of("record=x&limit=%2B5"), "limit");       /* +5 */
+    CHECK_STR(field_of("record=x&limit=+5"), "limit");         /* " 5" once decoded */
+    CHECK_STR(field_of("record=x&limit=-1"), "limit");
+    /* an encoded NUL would cut a value short: refused, not read as "f356" */
+    CHECK_STR(field_of("record=f356%00x"), "record");
+    CHECK_STR(field_of("record=f356&patron=a%00b"), "patron");
+    CHECK_STR(field_of("record=f356&branch=CEN%00"), "branch");
+    CHECK_STR(field_of("record=f356&_=%00"), "(accepted)");    /* not ours: ignored */
     /* max_record_id_bytes is 64: 64 passes, 65 does not */
     char q[100] = "record=";
     memset(q + 7, 'a', 64);

@@ -338,11 +338,12 @@ static void queue_push(struct catalogue *cat, struct job *j, enum queue_place pl
     work_queue_push(&cat->queue, &j->node, place);
 }
 
-/* A queued job waiting in turn, now wanted by work that goes ahead: it
- * moves to the end of the front part (a walk of the back part). */
+/* A queued job now wanted by work that goes ahead: if it waits in turn,
+ * it moves to the end of the front part (a walk of the back part; the
+ * job's place spares that walk for a job already ahead). */
 static void queue_promote(struct catalogue *cat, struct job *j)
 {
-    if (work_queue_move_ahead(&cat->queue, &j->node))
+    if (j->place == QUEUE_BACK && work_queue_move_ahead(&cat->queue, &j->node))
         j->place = QUEUE_AHEAD;
 }
 
@@ -410,8 +411,7 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
         if (!start_search) {
             /* Asked for already and still queued: work that goes ahead
              * takes that job along rather than wait behind the queue. */
-            if (place == CATALOGUE_AHEAD && e->queued && e->queued != batch &&
-                e->queued->place == QUEUE_BACK)
+            if (place == CATALOGUE_AHEAD && e->queued && e->queued != batch)
                 queue_promote(cat, e->queued);
             continue;
         }

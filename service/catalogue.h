@@ -51,8 +51,8 @@ void catalogue_free(struct catalogue *cat);
  * CATALOGUE_AHEAD (work that carries on a request already under way: its
  * later rounds and fallback searches) goes before all of that, in the
  * order it came: begun requests finish first, fewer are kept waiting
- * half done, and the last of a burst is answered sooner. Lookups still
- * share searches as before (the ones ahead first). */
+ * half done, and the last of a burst is answered sooner. Queued lookups
+ * are still joined into shared searches, those ahead first. */
 enum catalogue_place { CATALOGUE_IN_TURN, CATALOGUE_AHEAD };
 
 /* Looks up n record ids (copied). results[i] answers ids[i]. Returns NULL

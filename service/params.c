@@ -61,7 +61,8 @@ static int fail(struct param_error *err, const char *field, const char *message)
 /* libevent decodes a query string into C strings, in which an encoded NUL
  * byte (%00) would cut a value short without a word (record=f356%00x
  * asking for f356, patron=a%00b for patron a): the first known parameter
- * whose raw value holds one, or NULL. */
+ * whose raw value holds one, or NULL. Names are compared raw, as libevent
+ * takes them (it decodes values only). */
 static const char *known_with_nul(const char *query, const char *const *known)
 {
     for (const char *p = query; p && *p;) {

@@ -192,16 +192,20 @@ static json_t *copies_json(const struct bib *b)
     return a;
 }
 
-static json_t *available_at_json(const struct bib *b)
+/* The copies on the shelf now, those at the patron's branch (NULL: none
+ * given) first, each group in catalogue order: the first is where to go. */
+static json_t *available_at_json(const struct bib *b, const char *branch)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < b->ncopies; i++) {
-        const struct copy *c = &b->copies[i];
-        if (c->status == COPY_AVAILABLE)
-            json_array_append_new(a, json_pack("{s:s, s:s?, s:s?}", "branch", c->branch,
-                                               "call_number", c->call_number,
-                                               "location", c->location));
-    }
+    for (int here = branch != NULL; here >= 0; here--)
+        for (size_t i = 0; i < b->ncopies; i++) {
+            const struct copy *c = &b->copies[i];
+            int at_branch = branch && strcmp(c->branch, branch) == 0;
+            if (c->status == COPY_AVAILABLE && at_branch == here)
+                json_array_append_new(a, json_pack("{s:s, s:s?, s:s?}", "branch", c->branch,
+                                                   "call_number", c->call_number,
+                                                   "location", c->location));
+        }
     return a;
 }
 
@@ -303,7 +307,7 @@ static struct answer *make_answer(struct alt_request *r)
                 "{s:s, s:s, s:s?, s:s?, s:f, s:s, s:b, s:o, s:o}", "record", b->id,
                 "title", b->title, "author", b->author, "year", b->year,
                 "score", chosen[i].score, "reason", reason_name(chosen[i].reason),
-                "at_branch", chosen[i].at_branch, "available_at", available_at_json(b),
+                "at_branch", chosen[i].at_branch, "available_at", available_at_json(b, r->p.branch),
                 "url", url_json(r->link, b->id, link_record_url)));
         }
     }

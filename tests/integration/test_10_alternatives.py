@@ -19,7 +19,8 @@ STREAM_ID = re.compile(r"^\d+-\d+$")
 
 def check_alternatives(ctx, j, want_record, branch, db, limit=5):
     """Every alternative: not the wanted record, no duplicates, known record,
-    an available copy per the MARC data, available_at = its available copies;
+    an available copy per the MARC data, available_at = its available copies
+(those at `branch` first, each group in MARC order);
     those available at `branch` first, then by score descending."""
     alts = j.get("alternatives")
     assert isinstance(alts, list), "alternatives not a list: %r" % (alts,)
@@ -36,9 +37,12 @@ def check_alternatives(ctx, j, want_record, branch, db, limit=5):
         avail = marc.available_copies(rec)
         assert avail, "alternative %s has no available copy in the MARC data: %r" % (
             rid, rec["copies"])
-        got_at = sorted((x.get("branch"), x.get("call_number")) for x in a.get("available_at", []))
-        want_at = sorted((c["branch"], c["call_number"]) for c in avail)
-        assert got_at == want_at, "available_at of %s: got %s, MARC says %s" % (rid, got_at, want_at)
+        # the copies at the patron's branch first, each group in MARC order
+        got_at = [(x.get("branch"), x.get("call_number")) for x in a.get("available_at", [])]
+        want_at = [(c["branch"], c["call_number"]) for c in avail if c["branch"] == branch] + \
+                  [(c["branch"], c["call_number"]) for c in avail if c["branch"] != branch]
+        assert got_at == want_at, "available_at of %s for branch %s: got %s, MARC says %s" % (
+            rid, branch, got_at, want_at)
         assert title_matches(a.get("title"), rec), "alternative %s title %r, MARC 245 %r" % (
             rid, a.get("title"), rec["title_a"])
         assert a.get("reason") in REASONS, "reason %r" % a.get("reason")

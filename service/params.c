@@ -120,7 +120,7 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
         const char *v = kv->value;
         if (strcmp(name, "record") == 0) {
             if (!params_valid_record(v, cfg->max_record_id_bytes)) {
-                rc = fail(err, "record", "must be 1 to max_record_id_bytes characters of A-Z a-z 0-9 . _ : -");
+                rc = fail(err, "record", "must be 1 to limits.max_record_id_bytes characters of A-Z a-z 0-9 . _ : -");
                 break;
             }
             p->record = strdup(v);

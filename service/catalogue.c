@@ -77,7 +77,6 @@ enum job_kind {
 
 struct job {
     struct queue_node node;     /* in cat->queue while waiting */
-    enum queue_place place;     /* where it was queued */
     enum job_kind kind;
     char **ids;                 /* room for join_max */
     size_t n;
@@ -332,21 +331,6 @@ static void job_fail(struct catalogue *cat, struct job *j, const char *error)
     job_free(j);
 }
 
-static void queue_push(struct catalogue *cat, struct job *j, enum queue_place place)
-{
-    j->place = place;
-    work_queue_push(&cat->queue, &j->node, place);
-}
-
-/* A queued job now wanted by work that goes ahead: if it waits in turn,
- * it moves to the end of the front part (a walk of the back part; the
- * job's place spares that walk for a job already ahead). */
-static void queue_promote(struct catalogue *cat, struct job *j)
-{
-    if (j->place == QUEUE_BACK && work_queue_move_ahead(&cat->queue, &j->node))
-        j->place = QUEUE_AHEAD;
-}
-
 static struct job *job_of(struct queue_node *node)
 {
     return node ? (struct job *)((char *)node - offsetof(struct job, node)) : NULL;
@@ -409,10 +393,12 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
         e->waiters = w;
         lk->outstanding++;
         if (!start_search) {
-            /* Asked for already and still queued: work that goes ahead
-             * takes that job along rather than wait behind the queue. */
-            if (place == CATALOGUE_AHEAD && e->queued && e->queued != batch)
-                queue_promote(cat, e->queued);
+            /* Asked for already and still queued in turn: work that goes
+             * ahead takes that job along rather than wait behind the
+             * queue (a job ahead, or this call's batch, not yet queued,
+             * stays where it is). */
+            if (place == CATALOGUE_AHEAD && e->queued)
+                work_queue_move_ahead(&cat->queue, &e->queued->node);
             continue;
         }
         if (!batch && !(batch = job_new(cat, JOB_LOOKUP))) {
@@ -425,12 +411,12 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
         }
         e->queued = batch;
         if (++batch->n == (size_t)cat->cfg->batch_max) {
-            queue_push(cat, batch, place_of(place));
+            work_queue_push(&cat->queue, &batch->node, place_of(place));
             batch = NULL;
         }
     }
     if (batch && batch->n)
-        queue_push(cat, batch, place_of(place));
+        work_queue_push(&cat->queue, &batch->node, place_of(place));
     else if (batch)
         job_free(batch);
     conn_dispatch(cat);
@@ -453,7 +439,7 @@ oom:
     if (--lk->outstanding == 0)
         lookup_free(lk);
     if (batch && batch->n)
-        queue_push(cat, batch, place_of(place));
+        work_queue_push(&cat->queue, &batch->node, place_of(place));
     else if (batch)
         job_free(batch);
     conn_dispatch(cat);
@@ -668,7 +654,7 @@ struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum sear
     }
     ss->subscribers = s;
     j->search = ss;
-    queue_push(cat, j, place_of(place));
+    work_queue_push(&cat->queue, &j->node, place_of(place));
     conn_dispatch(cat);
     return s;
 fail:
@@ -885,7 +871,7 @@ static void conn_search_done(struct zconn *c)
         }
         c->job = NULL;
         if (retry)
-            queue_push(cat, j, QUEUE_FIRST);
+            work_queue_push(&cat->queue, &j->node, QUEUE_FIRST);
         else
             job_fail(cat, j, lost ? "catalogue_unavailable" : "catalogue_error");
         return;

@@ -25,6 +25,7 @@ void work_queue_push(struct work_queue *q, struct queue_node *node, enum queue_p
         q->tail = node;
     if (place == QUEUE_AHEAD || (place == QUEUE_FIRST && !q->ahead_tail))
         q->ahead_tail = node;
+    node->in_back = place == QUEUE_BACK;
     q->n++;
 }
 
@@ -39,19 +40,20 @@ void work_queue_unlink(struct work_queue *q, struct queue_node *prev, struct que
     if (q->ahead_tail == node)
         q->ahead_tail = prev;
     node->next = NULL;
+    node->in_back = 0;
     q->n--;
 }
 
 int work_queue_move_ahead(struct work_queue *q, struct queue_node *node)
 {
+    if (!node->in_back)
+        return 0;
     struct queue_node *prev = q->ahead_tail;
     struct queue_node *x = prev ? prev->next : q->head;
-    while (x && x != node) {
+    while (x != node) {         /* in the back part: found before the end */
         prev = x;
         x = x->next;
     }
-    if (!x)
-        return 0;
     work_queue_unlink(q, prev, node);
     work_queue_push(q, node, QUEUE_AHEAD);
     return 1;

@@ -18,6 +18,7 @@
 
 struct queue_node {
     struct queue_node *next;
+    int in_back;                /* queued in the back part (the queue's to set) */
 };
 
 enum queue_place { QUEUE_BACK, QUEUE_AHEAD, QUEUE_FIRST };
@@ -36,7 +37,8 @@ struct queue_node *work_queue_pop(struct work_queue *q);
 void work_queue_unlink(struct work_queue *q, struct queue_node *prev, struct queue_node *node);
 /* Moves node from the back part to the end of the front part, as if pushed
  * QUEUE_AHEAD now. Returns 0 when node is not in the back part (already
- * ahead, or not queued), and leaves the queue as it was. */
+ * ahead, or not queued: known without a walk), and leaves the queue as it
+ * was. A node never queued must have in_back 0 (zeroed). */
 int work_queue_move_ahead(struct work_queue *q, struct queue_node *node);
 
 #endif

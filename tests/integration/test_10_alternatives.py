@@ -20,8 +20,8 @@ STREAM_ID = re.compile(r"^\d+-\d+$")
 def check_alternatives(ctx, j, want_record, branch, db, limit=5):
     """Every alternative: not the wanted record, no duplicates, known record,
     an available copy per the MARC data, available_at = its available copies
-(those at `branch` first, each group in MARC order);
-    those available at `branch` first, then by score descending."""
+    (those at `branch` first, each group in MARC order); the alternatives
+    available at `branch` first, then by reason, then by score descending."""
     alts = j.get("alternatives")
     assert isinstance(alts, list), "alternatives not a list: %r" % (alts,)
     assert len(alts) <= limit, "%d alternatives for limit=%d" % (len(alts), limit)

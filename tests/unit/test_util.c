@@ -2,6 +2,7 @@
  * catalogue's query builder and its work queue. */
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "catalogue.h"
 #include "csv.h"
@@ -291,6 +292,7 @@ TEST(work_queue_places)
     struct work_queue q = {0};
     struct named_node nodes[8];
     char buf[16];
+    memset(nodes, 0, sizeof nodes);     /* never queued: in_back 0 */
     for (int i = 0; i < 8; i++)
         nodes[i].name = (char)('a' + i);
     CHECK(work_queue_pop(&q) == NULL);

@@ -4,14 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "http.h"
-#include "log.h"
-#include "ttl_cache.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/ttl_cache.h"
+#include "http/router.h"
 
 void server_patron_forgotten(struct server *srv, const char *pseudonym)
 {
-    answers_forget_patron(srv->patron_answers, pseudonym);
+    kept_answers_forget_patron(srv->patron_answers, pseudonym);
     srv->forgets++;
 }
 
@@ -46,20 +46,20 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
         if (!(srv->catalogues[i] = catalogue_new(base, cc, err)))
             return -1;
     }
-    if (!(srv->store = store_new(base, cfg)) || !(srv->bulk_store = store_new(base, cfg))) {
+    if (!(srv->redis = redis_client_new(base, cfg)) || !(srv->redis_bulk = redis_client_new(base, cfg))) {
         strbuf_puts(err, "cannot set up the Redis client");
         return -1;
     }
-    if (!(srv->model = model_new(srv->store, cfg)) ||
-        !(srv->ingest = ingest_new(base, srv->store, srv->bulk_store, cfg, 1)) ||
-        !(srv->compactor = compactor_new(base, srv->bulk_store, cfg, 1)) ||
-        !(srv->answers = answers_new((size_t)cfg->max_kept_answers)) ||
-        !(srv->patron_answers = answers_new((size_t)cfg->max_kept_patron_answers)) ||
+    if (!(srv->model = model_new(srv->redis, cfg)) ||
+        !(srv->ingest = ingest_new(base, srv->redis, srv->redis_bulk, cfg, 1)) ||
+        !(srv->compactor = compactor_new(base, srv->redis_bulk, cfg, 1)) ||
+        !(srv->answers = kept_answers_new((size_t)cfg->max_kept_answers)) ||
+        !(srv->patron_answers = kept_answers_new((size_t)cfg->max_kept_patron_answers)) ||
         !(srv->forget_feed = forget_feed_new(base, cfg, forgotten_heard, srv))) {
         strbuf_puts(err, "out of memory");
         return -1;
     }
-    return http_start(srv, err);
+    return router_start(srv, err);
 }
 
 void server_stop(struct server *srv)
@@ -81,8 +81,8 @@ void server_stop(struct server *srv)
     compactor_free(srv->compactor);
     ingest_free(srv->ingest);
     model_free(srv->model);
-    store_free(srv->store);
-    store_free(srv->bulk_store);
+    redis_client_free(srv->redis);
+    redis_client_free(srv->redis_bulk);
     memset(srv, 0, sizeof *srv);
 }
 

@@ -1,12 +1,12 @@
 /* server.h: the daemon's one state struct: the map of the program.
  *
- * Loan events: http.c -> loans.c -> ingest.c (histories, pair counts)
- * -> store.c; compact.c keeps the lists short in the background.
+ * Loan events: reply.c -> loans.c -> ingest.c (histories, pair counts)
+ * -> redis_client.c; compact.c keeps the lists short in the background.
  *
- * Request path: http.c (routes, replies) -> alternatives.c (one
- * /v1/alternatives request: catalogue.c for records and copies, store.c
+ * Request path: reply.c (routes, replies) -> alternatives.c (one
+ * /v1/alternatives request: catalogue.c for records and copies, redis_client.c
  * for co-occurrence, recommend.c to choose, touchpoint.c to log) ->
- * http.c again to answer; answers.c keeps answers, forget_feed.c drops a
+ * reply.c again to answer; kept_answers.c keeps answers, forget_feed.c drops a
  * forgotten patron's. */
 #ifndef ONLOAN_SERVER_H
 #define ONLOAN_SERVER_H
@@ -14,28 +14,28 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "answers.h"
-#include "catalogue.h"
-#include "compact.h"
-#include "config.h"
-#include "forget_feed.h"
-#include "ingest.h"
-#include "model.h"
-#include "plugin.h"
-#include "store.h"
-#include "strbuf.h"
+#include "catalogue/catalogue.h"
+#include "catalogue/link.h"
+#include "core/config.h"
+#include "core/strbuf.h"
+#include "http/kept_answers.h"
+#include "ingest/ingest.h"
+#include "model/compact.h"
+#include "model/model.h"
+#include "redis/forget_feed.h"
+#include "redis/redis_client.h"
 
 struct server {
     struct event_base *base;
     const struct config *cfg;       /* borrowed from main */
     struct catalogue **catalogues;  /* parallel to cfg->catalogues */
     struct link **links;            /* likewise */
-    struct store *store;            /* answers, touchpoints, ingest jobs */
-    struct store *bulk_store;       /* pair count flushes, compaction: a connection of their own */
+    struct redis_client *redis;            /* answers, touchpoints, ingest jobs */
+    struct redis_client *redis_bulk;       /* pair count flushes, compaction: a connection of their own */
     struct model *model;
     struct ingest *ingest;          /* loan events into the model */
     struct compactor *compactor;    /* keeps co-occurrence lists to top K */
-    struct ttl_cache *answers;      /* kept answers, see answers.h */
+    struct ttl_cache *answers;      /* kept answers, see kept_answers.h */
     struct ttl_cache *patron_answers;   /* those made with patron=: one patron's each, so
                                          * kept apart, where they cannot crowd out the
                                          * answers every OPAC user gets */

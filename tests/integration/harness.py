@@ -474,7 +474,6 @@ class Stack:
             template.pop(k, None)
         self.port = self.port or free_port()
         cfg["listen"] = "127.0.0.1:%d" % self.port
-        cfg["public_base_url"] = "http://127.0.0.1:%d" % self.port
         cfg["plugin_dir"] = os.path.join(self.build, "plugins")
         cfg["request_timeout_ms"] = REQUEST_TIMEOUT_MS
         cfg["redis"]["address"] = "127.0.0.1:%d" % self.redis_port

@@ -45,7 +45,6 @@ class Lab:
         cfg = copy.deepcopy(st.config)
         self.port = harness.free_port()
         cfg["listen"] = "127.0.0.1:%d" % self.port
-        cfg["public_base_url"] = "http://127.0.0.1:%d" % self.port
         cfg["redis"]["address"] = "127.0.0.1:%d" % self.redis_port
         cfg["log_level"] = "debug"
         cfg.setdefault("model", {}).update({"flush_ms": 20, "compact_interval_ms": 30,

@@ -1,41 +1,41 @@
 /* test_compact.c: what compaction does when rounds fail, with Redis
  * replaced by a store whose replies the test gives, in any order.
  *
- * This binary is linked with -Wl,--wrap for store_send, store_exec,
- * store_exec_sure and store_op_cancel (Makefile): compact.c's calls come
+ * This binary is linked with -Wl,--wrap for redis_send, redis_exec,
+ * redis_exec_sure and redis_op_cancel (Makefile): compact.c's calls come
  * here and wait in ops[] until answer() replies to one. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "compact.h"
-#include "strbuf.h"
+#include "core/strbuf.h"
+#include "model/compact.h"
 #include "unit.h"
 
 /* ---- a store that answers when told ------------------------------------------- */
 
-struct store_op {
-    store_cb *cb;
+struct redis_op {
+    redis_cb *cb;
     void *arg;
     char *text;                 /* the commands, "SPOP p:dirty 2; ..." */
     int answered, cancelled;
 };
 
-static struct store_op *ops[32];
+static struct redis_op *ops[32];
 static size_t nops;
 
-struct store_op *__wrap_store_send(struct store *st, struct rcmd *cmds, size_t ncmds,
-                                   unsigned flags, store_cb *cb, store_late_cb *late, void *arg);
-struct store_op *__wrap_store_exec(struct store *st, struct rcmd *cmds, size_t ncmds,
-                                   store_cb *cb, void *arg);
-struct store_op *__wrap_store_exec_sure(struct store *st, struct rcmd *cmds, size_t ncmds,
-                                        store_cb *cb, store_late_cb *late, void *arg);
-void __wrap_store_op_cancel(struct store_op *op);
+struct redis_op *__wrap_redis_send(struct redis_client *st, struct rcmd *cmds, size_t ncmds,
+                                   unsigned flags, redis_cb *cb, redis_late_cb *late, void *arg);
+struct redis_op *__wrap_redis_exec(struct redis_client *st, struct rcmd *cmds, size_t ncmds,
+                                   redis_cb *cb, void *arg);
+struct redis_op *__wrap_redis_exec_sure(struct redis_client *st, struct rcmd *cmds, size_t ncmds,
+                                        redis_cb *cb, redis_late_cb *late, void *arg);
+void __wrap_redis_op_cancel(struct redis_op *op);
 
-struct store_op *__wrap_store_send(struct store *st, struct rcmd *cmds, size_t ncmds,
-                                   unsigned flags, store_cb *cb, store_late_cb *late, void *arg)
+struct redis_op *__wrap_redis_send(struct redis_client *st, struct rcmd *cmds, size_t ncmds,
+                                   unsigned flags, redis_cb *cb, redis_late_cb *late, void *arg)
 {
     (void)st, (void)flags, (void)late;
-    struct store_op *op = calloc(1, sizeof *op);
+    struct redis_op *op = calloc(1, sizeof *op);
     struct strbuf text = {0};
     if (!op || nops == sizeof ops / sizeof *ops)
         abort();
@@ -49,25 +49,25 @@ struct store_op *__wrap_store_send(struct store *st, struct rcmd *cmds, size_t n
     return ops[nops++] = op;
 }
 
-struct store_op *__wrap_store_exec(struct store *st, struct rcmd *cmds, size_t ncmds,
-                                   store_cb *cb, void *arg)
+struct redis_op *__wrap_redis_exec(struct redis_client *st, struct rcmd *cmds, size_t ncmds,
+                                   redis_cb *cb, void *arg)
 {
-    return __wrap_store_send(st, cmds, ncmds, 0, cb, NULL, arg);
+    return __wrap_redis_send(st, cmds, ncmds, 0, cb, NULL, arg);
 }
 
-struct store_op *__wrap_store_exec_sure(struct store *st, struct rcmd *cmds, size_t ncmds,
-                                        store_cb *cb, store_late_cb *late, void *arg)
+struct redis_op *__wrap_redis_exec_sure(struct redis_client *st, struct rcmd *cmds, size_t ncmds,
+                                        redis_cb *cb, redis_late_cb *late, void *arg)
 {
-    return __wrap_store_send(st, cmds, ncmds, STORE_SURE, cb, late, arg);
+    return __wrap_redis_send(st, cmds, ncmds, REDIS_SEND_SURE, cb, late, arg);
 }
 
-void __wrap_store_op_cancel(struct store_op *op)
+void __wrap_redis_op_cancel(struct redis_op *op)
 {
     op->cancelled = 1;
 }
 
 /* The op sent as text, or NULL. */
-static struct store_op *sent(const char *text)
+static struct redis_op *sent(const char *text)
 {
     for (size_t i = 0; i < nops; i++)
         if (!strcmp(ops[i]->text, text))
@@ -75,7 +75,7 @@ static struct store_op *sent(const char *text)
     return NULL;
 }
 
-static void answer(struct store_op *op, redisReply *reply, const char *error)
+static void answer(struct redis_op *op, redisReply *reply, const char *error)
 {
     if (!op || op->answered || op->cancelled)
         abort();
@@ -84,7 +84,7 @@ static void answer(struct store_op *op, redisReply *reply, const char *error)
 }
 
 /* SPOP's reply: the records named. */
-static void answer_records(struct store_op *op, const char **records, size_t n)
+static void answer_records(struct redis_op *op, const char **records, size_t n)
 {
     redisReply r[8], *el[8];
     for (size_t i = 0; i < n; i++) {
@@ -96,7 +96,7 @@ static void answer_records(struct store_op *op, const char **records, size_t n)
     answer(op, &arr, NULL);
 }
 
-static void answer_int(struct store_op *op, long long n)
+static void answer_int(struct redis_op *op, long long n)
 {
     redisReply r = {.type = REDIS_REPLY_INTEGER, .integer = n};
     answer(op, &r, NULL);

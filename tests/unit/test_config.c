@@ -1,7 +1,7 @@
 /* test_config.c: the strict configuration reader. */
 #include <stdlib.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "unit.h"
 
 #define PRIVACY "\"privacy\": {\"patron_key\": " \
@@ -29,7 +29,7 @@ TEST(config_defaults_and_values)
     CHECK(cfg->ncatalogues == 1);
     CHECK(cfg->catalogues[0].protocol == CATALOGUE_Z3950);
     CHECK(cfg->catalogues[0].id_query == ID_QUERY_OR);     /* any Z39.50 server */
-    CHECK_STR(cfg->catalogues[0].holdings, "koha952");
+    CHECK(cfg->catalogues[0].holdings == HOLDINGS_KOHA952);
     CHECK_STR(cfg->catalogues[0].record_charset, "marc8s");
     CHECK(cfg->catalogues[0].batch_max == 10);
     CHECK(cfg->catalogues[0].join_max == 50);
@@ -61,7 +61,7 @@ TEST(config_reports_every_error_with_its_key)
     CHECK(strstr(e, "bad.json: privacy.patron_key: must be 64 hexadecimal digits") != NULL);
     CHECK(strstr(e, "bad.json: catalogues[0].protocol: must be") != NULL);
     CHECK(strstr(e, "bad.json: catalogues[0].id_query: must be \"or\" or \"regex\"") != NULL);
-    CHECK(strstr(e, "bad.json: catalogues[0].holdings: unknown holdings mapping") != NULL);
+    CHECK(strstr(e, "bad.json: catalogues[0].holdings: must be \"koha952\" or \"sirsi949\"") != NULL);
     config_free(cfg);
     strbuf_free(&err);
 }
@@ -100,6 +100,15 @@ TEST(config_rejects_names_for_redis)
     CHECK(strstr(strbuf_cstr(&err), "redis.address: must be a numeric IPv4 address") != NULL);
     config_free(cfg);
     strbuf_free(&err);
+}
+
+TEST(config_id_field_syntax)
+{
+    CHECK(config_id_field_valid("001"));
+    CHECK(config_id_field_valid("999$c"));
+    CHECK(!config_id_field_valid("245"));       /* not a control field */
+    CHECK(!config_id_field_valid("99$c"));
+    CHECK(!config_id_field_valid("999$"));
 }
 
 TEST(config_split_address_bounds)
@@ -192,6 +201,7 @@ int main(void)
     RUN(config_record_id_limit_within_a_zebra_term);
     RUN(config_syntax_error_has_line);
     RUN(config_rejects_names_for_redis);
+    RUN(config_id_field_syntax);
     RUN(config_split_address_bounds);
     RUN(config_join_max_not_below_batch_max);
     RUN(config_model_ingest_and_api_keys_checked);

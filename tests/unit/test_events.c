@@ -1,13 +1,13 @@
-/* test_events.c: loan events in (event.h): times, JSON bodies, loans CSV,
+/* test_events.c: loan events in (loan_event.h): times, JSON bodies, loans CSV,
  * MovieLens ratings and JSON lines; checks, problems and pseudonyms. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "event.h"
-#include "pseudo.h"
-#include "strbuf.h"
+#include "core/config.h"
+#include "core/pseudonym.h"
+#include "core/strbuf.h"
+#include "ingest/loan_event.h"
 #include "unit.h"
 
 #define NOW 1795343460LL        /* 2026-11-22T10:31:00Z */
@@ -630,8 +630,8 @@ TEST(order_by_patron_groups_and_sorts)
 
 int main(void)
 {
-    if (pseudo_init() != 0) {
-        printf("FAIL pseudo_init\n");
+    if (pseudonym_init() != 0) {
+        printf("FAIL pseudonym_init\n");
         return 1;
     }
     struct strbuf err = {0};

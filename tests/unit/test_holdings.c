@@ -5,7 +5,7 @@
 #include <yaz/marcdisp.h>
 #include <yaz/wrbuf.h>
 
-#include "holdings.h"
+#include "catalogue/holdings.h"
 #include "unit.h"
 
 /* An ISO 2709 record written by YAZ. Each field is "TAG data" for a
@@ -36,10 +36,10 @@ static WRBUF iso2709(const char *leader, const char *const *fields)
     return w;
 }
 
-static struct marc_reader *reader(const char *charset, const char *map, const char *id_field)
+static struct marc_reader *reader(const char *charset, enum holdings_mapping map, const char *id_field)
 {
     struct strbuf err = {0};
-    struct marc_reader *r = marc_reader_new(charset, holdings_map_find(map), id_field, &err);
+    struct marc_reader *r = marc_reader_new(charset, holdings_map(map), id_field, &err);
     if (!r)
         printf("  marc_reader_new: %s\n", strbuf_cstr(&err));
     strbuf_free(&err);
@@ -63,7 +63,7 @@ static const char *const koha_fields[] = {
 TEST(koha952_copies_and_status)
 {
     WRBUF rec = iso2709("00000ngm a2200000 a 4500", koha_fields);
-    struct marc_reader *r = reader("marc8s", "koha952", "001");
+    struct marc_reader *r = reader("marc8s", HOLDINGS_KOHA952, "001");
     const char *why = NULL;
     struct bib *b = r ? marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why) : NULL;
     CHECK(b != NULL);
@@ -106,7 +106,7 @@ static const char *const sirsi_fields[] = {
 TEST(sirsi949_marc8_and_id_in_subfield)
 {
     WRBUF rec = iso2709("00962njm  2200253 a 4500", sirsi_fields);
-    struct marc_reader *r = reader("marc8s", "sirsi949", "001");
+    struct marc_reader *r = reader("marc8s", HOLDINGS_SIRSI949, "001");
     const char *why = NULL;
     struct bib *b = r ? marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why) : NULL;
     CHECK(b && b->ncopies == 2);
@@ -122,7 +122,7 @@ TEST(sirsi949_marc8_and_id_in_subfield)
         bib_unref(b);
     }
     marc_reader_free(r);
-    r = reader("marc8s", "koha952", "999$c");
+    r = reader("marc8s", HOLDINGS_KOHA952, "999$c");
     b = r ? marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why) : NULL;
     CHECK(b && strcmp(b->id, "42") == 0 && b->ncopies == 0);
     bib_unref(b);
@@ -143,7 +143,7 @@ TEST(marcxml_record)
         "<datafield tag=\"952\" ind1=\" \" ind2=\" \"><subfield code=\"a\">CEN</subfield>"
         "<subfield code=\"o\">DVD SPEE</subfield></datafield>"
         "</record>";
-    struct marc_reader *r = reader("marc8s", "koha952", "001");
+    struct marc_reader *r = reader("marc8s", HOLDINGS_KOHA952, "001");
     const char *why = NULL;
     struct bib *b = r ? marc_reader_marcxml(r, xml, sizeof xml - 1, &why) : NULL;
     CHECK(b != NULL);
@@ -163,7 +163,7 @@ TEST(record_without_id_or_title_is_refused)
 {
     static const char *const no_title[] = {"001 b1", NULL};
     static const char *const no_id[] = {"245  |aT", NULL};
-    struct marc_reader *r = reader("utf-8", "koha952", "001");
+    struct marc_reader *r = reader("utf-8", HOLDINGS_KOHA952, "001");
     const char *why = NULL;
     WRBUF rec = iso2709("00000nam a2200000 a 4500", no_title);
     CHECK(r && marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why) == NULL);
@@ -181,20 +181,9 @@ TEST(record_without_id_or_title_is_refused)
 TEST(unknown_record_charset_is_refused)
 {
     struct strbuf err = {0};
-    CHECK(marc_reader_new("no-such-charset", holdings_map_find("koha952"), "001", &err) == NULL);
+    CHECK(marc_reader_new("no-such-charset", holdings_map(HOLDINGS_KOHA952), "001", &err) == NULL);
     CHECK_STR(strbuf_cstr(&err), "record_charset no-such-charset: YAZ cannot convert it to UTF-8");
     strbuf_free(&err);
-}
-
-TEST(id_field_syntax)
-{
-    CHECK(holdings_id_field_valid("001"));
-    CHECK(holdings_id_field_valid("999$c"));
-    CHECK(!holdings_id_field_valid("245"));     /* not a control field */
-    CHECK(!holdings_id_field_valid("99$c"));
-    CHECK(!holdings_id_field_valid("999$"));
-    CHECK(holdings_map_find("koha952") && holdings_map_find("sirsi949"));
-    CHECK(holdings_map_find("852") == NULL);
 }
 
 int main(void)
@@ -204,6 +193,5 @@ int main(void)
     RUN(marcxml_record);
     RUN(record_without_id_or_title_is_refused);
     RUN(unknown_record_charset_is_refused);
-    RUN(id_field_syntax);
     return unit_failures != 0;
 }

@@ -6,14 +6,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "cooc.h"
-#include "dict.h"
-#include "history.h"
-#include "model.h"
-#include "names.h"
-#include "pairs.h"
-#include "score.h"
-#include "strbuf.h"
+#include "core/dict.h"
+#include "core/strbuf.h"
+#include "ingest/history.h"
+#include "ingest/pairs.h"
+#include "ingest/record_ids.h"
+#include "model/cooc_list.h"
+#include "model/model.h"
+#include "model/score.h"
 #include "unit.h"
 
 #define NEAR(x, want, tol) (fabs((x) - (want)) <= (tol))
@@ -22,49 +22,49 @@
 
 TEST(names_same_string_same_index)
 {
-    struct names *nm = names_new();
+    struct record_ids *nm = record_ids_new();
     CHECK(nm != NULL);
-    CHECK(names_count(nm) == 0);
-    CHECK(names_find(nm, "f1") == NAMES_NONE);          /* before any slot exists */
-    uint32_t a = names_intern(nm, "f1", 2), b = names_intern(nm, "f2", 2);
+    CHECK(record_ids_count(nm) == 0);
+    CHECK(record_ids_find(nm, "f1") == RECORD_IDS_NONE);          /* before any slot exists */
+    uint32_t a = record_ids_intern(nm, "f1", 2), b = record_ids_intern(nm, "f2", 2);
     CHECK(a == 0 && b == 1);
-    CHECK(names_intern(nm, "f1", 2) == a);
-    CHECK(names_intern(nm, "f2xyz", 2) == b);           /* only n bytes count */
-    CHECK(names_intern(nm, "f", 1) != a);               /* a prefix is another name */
-    CHECK(names_intern(nm, "f12", 3) != a);
-    CHECK(names_intern(nm, "", 0) != NAMES_NONE);
-    CHECK(names_count(nm) == 5);
-    CHECK_STR(names_get(nm, a), "f1");
-    CHECK_STR(names_get(nm, b), "f2");
-    CHECK(names_get(nm, 5) == NULL);
-    CHECK(names_find(nm, "f2") == b);
-    CHECK(names_find(nm, "f3") == NAMES_NONE);
-    names_free(nm);
-    names_free(NULL);
+    CHECK(record_ids_intern(nm, "f1", 2) == a);
+    CHECK(record_ids_intern(nm, "f2xyz", 2) == b);           /* only n bytes count */
+    CHECK(record_ids_intern(nm, "f", 1) != a);               /* a prefix is another name */
+    CHECK(record_ids_intern(nm, "f12", 3) != a);
+    CHECK(record_ids_intern(nm, "", 0) != RECORD_IDS_NONE);
+    CHECK(record_ids_count(nm) == 5);
+    CHECK_STR(record_ids_get(nm, a), "f1");
+    CHECK_STR(record_ids_get(nm, b), "f2");
+    CHECK(record_ids_get(nm, 5) == NULL);
+    CHECK(record_ids_find(nm, "f2") == b);
+    CHECK(record_ids_find(nm, "f3") == RECORD_IDS_NONE);
+    record_ids_free(nm);
+    record_ids_free(NULL);
 }
 
 TEST(names_survive_rehash)
 {
     /* Slots start at 1024 and double whenever more than half full:
      * 5000 names pass 1024, 2048, 4096 and 8192 slots. */
-    struct names *nm = names_new();
+    struct record_ids *nm = record_ids_new();
     char s[32];
     for (uint32_t i = 0; i < 5000; i++) {
         int n = snprintf(s, sizeof s, "rec:%u", i);
-        CHECK(names_intern(nm, s, (size_t)n) == i);
+        CHECK(record_ids_intern(nm, s, (size_t)n) == i);
     }
-    CHECK(names_count(nm) == 5000);
+    CHECK(record_ids_count(nm) == 5000);
     int bad = 0;
     for (uint32_t i = 0; i < 5000; i++) {
         int n = snprintf(s, sizeof s, "rec:%u", i);
-        bad += names_find(nm, s) != i;
-        bad += names_intern(nm, s, (size_t)n) != i;
-        bad += strcmp(names_get(nm, i), s) != 0;
+        bad += record_ids_find(nm, s) != i;
+        bad += record_ids_intern(nm, s, (size_t)n) != i;
+        bad += strcmp(record_ids_get(nm, i), s) != 0;
     }
     CHECK(bad == 0);
-    CHECK(names_count(nm) == 5000);
-    CHECK(names_find(nm, "rec:5000") == NAMES_NONE);
-    names_free(nm);
+    CHECK(record_ids_count(nm) == 5000);
+    CHECK(record_ids_find(nm, "rec:5000") == RECORD_IDS_NONE);
+    record_ids_free(nm);
 }
 
 /* ---- pairs ----------------------------------------------------------------- */
@@ -583,7 +583,7 @@ TEST(history_replay_counts_no_pair_twice)
 
 TEST(history_parse_encode_round_trip)
 {
-    struct names *nm = names_new();
+    struct record_ids *nm = record_ids_new();
     struct history h = {0};
     struct strbuf sb = {0};
     const char text[] = "1795343460 f377\n1795300000 f12:x\n-5 a.b_c\n";
@@ -591,11 +591,11 @@ TEST(history_parse_encode_round_trip)
     CHECK(h.n == 3);
     if (h.n == 3) {
         CHECK(h.e[0].when == 1795343460LL && h.e[1].when == 1795300000LL && h.e[2].when == -5);
-        CHECK_STR(names_get(nm, h.e[0].record), "f377");
-        CHECK_STR(names_get(nm, h.e[1].record), "f12:x");
-        CHECK_STR(names_get(nm, h.e[2].record), "a.b_c");
+        CHECK_STR(record_ids_get(nm, h.e[0].record), "f377");
+        CHECK_STR(record_ids_get(nm, h.e[1].record), "f12:x");
+        CHECK_STR(record_ids_get(nm, h.e[2].record), "a.b_c");
     }
-    CHECK(names_find(nm, "f377") == h.e[0].record);
+    CHECK(record_ids_find(nm, "f377") == h.e[0].record);
     CHECK(history_encode(&h, nm, &sb) == 0);
     CHECK_STR(strbuf_cstr(&sb), text);
 
@@ -613,10 +613,10 @@ TEST(history_parse_encode_round_trip)
     /* A parsed history goes on counting: its titles are repeats. */
     struct paired p = {0};
     CHECK(history_parse(&h, text, sizeof text - 1, nm) == 0);
-    CHECK(history_add(&h, names_find(nm, "f377"), 1795343460LL, &wide, pair_cb, &p) ==
+    CHECK(history_add(&h, record_ids_find(nm, "f377"), 1795343460LL, &wide, pair_cb, &p) ==
           LOAN_DUPLICATE);
-    CHECK(history_add(&h, names_find(nm, "a.b_c"), 7, &wide, pair_cb, &p) == LOAN_REPEAT);
-    uint32_t n9 = names_intern(nm, "f9", 2);
+    CHECK(history_add(&h, record_ids_find(nm, "a.b_c"), 7, &wide, pair_cb, &p) == LOAN_REPEAT);
+    uint32_t n9 = record_ids_intern(nm, "f9", 2);
     CHECK(history_add(&h, n9, 1795343461LL, &wide, pair_cb, &p) == LOAN_NEW);
     strbuf_reset(&sb);
     CHECK(history_encode(&h, nm, &sb) == 0);
@@ -624,7 +624,7 @@ TEST(history_parse_encode_round_trip)
 
     history_free(&h);
     strbuf_free(&sb);
-    names_free(nm);
+    record_ids_free(nm);
 }
 
 TEST(history_parse_rejects_malformed)
@@ -644,7 +644,7 @@ TEST(history_parse_rejects_malformed)
         "- 5 f1\n",
         "100 f1\n200 f2\n",              /* oldest first */
     };
-    struct names *nm = names_new();
+    struct record_ids *nm = record_ids_new();
     struct history h = {0};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         /* Start from a non-empty history: a failed parse leaves it empty. */
@@ -656,7 +656,7 @@ TEST(history_parse_rejects_malformed)
         CHECK(h.n == 0);
     }
     history_free(&h);
-    names_free(nm);
+    record_ids_free(nm);
 }
 
 /* ---- co-occurrence lists --------------------------------------------------- */
@@ -927,7 +927,7 @@ TEST(cooc_parse_rejects_malformed)
 
 /* ---- scoring --------------------------------------------------------------- */
 
-TEST(score_measure_names)
+TEST(score_measure_by_name)
 {
     static const char *const names[] = {"raw", "cosine", "jaccard", "llr"};
     static const enum score_measure ms[] = {SCORE_RAW, SCORE_COSINE, SCORE_JACCARD, SCORE_LLR};
@@ -1372,7 +1372,7 @@ int main(void)
     RUN(cooc_top_orders_and_truncates);
     RUN(cooc_encode_round_trip);
     RUN(cooc_parse_rejects_malformed);
-    RUN(score_measure_names);
+    RUN(score_measure_by_name);
     RUN(score_pair_values);
     RUN(score_pair_zero_and_negative);
     RUN(score_candidates_blend_exclude_fill);

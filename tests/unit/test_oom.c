@@ -4,7 +4,7 @@
  * This binary is linked with -Wl,--wrap for malloc, calloc, realloc,
  * strdup and asprintf (Makefile), so the allocations our code makes with
  * those go through the wrappers below; jansson's too, routed through
- * event.c by loan_json_init as the daemon does, and libevent's
+ * loan_event.c by loan_json_init as the daemon does, and libevent's
  * (event_set_mem_functions). strndup and vasprintf are not wrapped: what
  * our code allocates with them is never refused here. A test runs an operation again and again, the
  * first time failing its first allocation and every one after it, then
@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "event.h"
-#include "http.h"
-#include "loans.h"
+#include "core/config.h"
+#include "http/loans.h"
+#include "http/reply.h"
+#include "ingest/loan_event.h"
 #include "unit.h"
 
 /* ---- failing allocations ---------------------------------------------------- */
@@ -312,11 +312,11 @@ int main(void)
     event_set_mem_functions(__wrap_malloc, __wrap_realloc, free);  /* libevent's too, first */
     struct strbuf err = {0};
     cfg = config_parse(UNIT_LOAN_CONFIG, "oom.json", &err);
-    if (!cfg || pseudo_init() < 0) {
+    if (!cfg || pseudonym_init() < 0) {
         printf("FAIL setup: %s\n", strbuf_cstr(&err));
         return 1;
     }
-    loan_json_init();       /* jansson's allocations: through event.c, so through ours */
+    loan_json_init();       /* jansson's allocations: through loan_event.c, so through ours */
     RUN(events_out_of_memory_is_not_bad_input);
     RUN(one_allocation_per_event);
     RUN(body_out_of_memory_is_not_too_large);

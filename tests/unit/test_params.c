@@ -1,6 +1,6 @@
 /* test_params.c: request parameters, each bad one named. */
-#include "config.h"
-#include "params.h"
+#include "core/config.h"
+#include "http/params.h"
 #include "unit.h"
 
 static struct config *cfg;

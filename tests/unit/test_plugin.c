@@ -3,7 +3,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 
-#include "plugin.h"
+#include "catalogue/link.h"
 #include "unit.h"
 
 static char plugin_dir[4096], fixture_dir[4096];

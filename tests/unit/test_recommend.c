@@ -1,7 +1,7 @@
 /* test_recommend.c: which alternatives are shown, in which order. */
 #include <stdlib.h>
 
-#include "recommend.h"
+#include "model/recommend.h"
 #include "unit.h"
 
 static struct bib *bib_with(const char *id, const char *branch, enum copy_status st)

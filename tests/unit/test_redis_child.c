@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "redis_child.h"
+#include "cli/redis_child.h"
 #include "unit.h"
 
 static uint64_t now_ms(void)

@@ -4,16 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalogue.h"
-#include "csv.h"
-#include "dict.h"
-#include "event.h"
-#include "messages.h"
-#include "pseudo.h"
-#include "strbuf.h"
-#include "ttl_cache.h"
+#include "catalogue/catalogue.h"
+#include "catalogue/work_queue.h"
+#include "core/csv.h"
+#include "core/dict.h"
+#include "core/pseudonym.h"
+#include "core/strbuf.h"
+#include "core/ttl_cache.h"
+#include "http/messages.h"
+#include "ingest/loan_event.h"
 #include "unit.h"
-#include "work_queue.h"
 
 TEST(strbuf_grows_and_encodes)
 {
@@ -91,7 +91,7 @@ TEST(pseudonyms_are_keyed_and_stable)
 {
     unsigned char k1[32] = {1}, k2[32] = {2};
     char a[PSEUDONYM_HEX_LEN + 1], b[PSEUDONYM_HEX_LEN + 1], c[PSEUDONYM_HEX_LEN + 1];
-    CHECK(pseudo_init() == 0);
+    CHECK(pseudonym_init() == 0);
     pseudonymise(k1, "2100000001", 10, a);
     pseudonymise(k1, "2100000001", 10, b);
     pseudonymise(k2, "2100000001", 10, c);

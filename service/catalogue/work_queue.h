@@ -1,0 +1,44 @@
+/* work_queue.h: the catalogue's queue of searches waiting for a free
+ * connection, in three places.
+ *
+ * An intrusive FIFO list of nodes (embed a struct queue_node; the queue
+ * owns nothing), with a front part that goes ahead of the rest:
+ *
+ *     [ QUEUE_FIRST ... | QUEUE_AHEAD ... | QUEUE_BACK ... ]
+ *
+ * QUEUE_BACK joins the end (new work, in turn); QUEUE_AHEAD joins the end
+ * of the front part (work that finishes something already begun, in the
+ * order it came); QUEUE_FIRST goes before everything (a retry) and counts
+ * as front part. Every operation is O(1) but work_queue_move_ahead, which
+ * walks the back part. */
+#ifndef ONLOAN_CATALOGUE_WORK_QUEUE_H
+#define ONLOAN_CATALOGUE_WORK_QUEUE_H
+
+#include <stddef.h>
+
+struct queue_node {
+    struct queue_node *next;
+    int in_back;                /* queued in the back part (the queue's to set) */
+};
+
+enum queue_place { QUEUE_BACK, QUEUE_AHEAD, QUEUE_FIRST };
+
+struct work_queue {
+    struct queue_node *head, *tail;
+    struct queue_node *ahead_tail;  /* last node of the front part, or NULL */
+    size_t n;
+};
+
+void work_queue_push(struct work_queue *q, struct queue_node *node, enum queue_place place);
+/* The first node, unlinked; NULL when empty. */
+struct queue_node *work_queue_pop(struct work_queue *q);
+/* Unlinks node, whose predecessor in the queue is prev (NULL: node is the
+ * head). For taking nodes out while walking the list. */
+void work_queue_unlink(struct work_queue *q, struct queue_node *prev, struct queue_node *node);
+/* Moves node from the back part to the end of the front part, as if pushed
+ * QUEUE_AHEAD now. Returns 0 when node is not in the back part (already
+ * ahead, or not queued: known without a walk), and leaves the queue as it
+ * was. A node never queued must have in_back 0 (zeroed). */
+int work_queue_move_ahead(struct work_queue *q, struct queue_node *node);
+
+#endif

@@ -1,0 +1,301 @@
+/* loader.c: see loader.h. */
+#include "cli/loader.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/clock.h"
+
+#define JOB_EVENTS 20000        /* events per job (whole patrons, so it may be more) */
+#define JOBS_IN_FLIGHT 4
+
+int loader_open(struct loader *run, const struct config *cfg, int connect_ms,
+               struct strbuf *err)
+{
+    memset(run, 0, sizeof *run);
+    run->cfg = cfg;
+    if (!(run->base = event_base_new()) || !(run->st = redis_client_new(run->base, cfg)) ||
+        !(run->ing = ingest_new(run->base, run->st, run->st, cfg, 0)) ||
+        !(run->comp = compactor_new(run->base, run->st, cfg, 0))) {
+        strbuf_puts(err, "out of memory\n");
+        loader_close(run);
+        return -1;
+    }
+    uint64_t until = monotonic_ms() + (uint64_t)connect_ms;
+    while (!redis_client_connected(run->st) && monotonic_ms() < until) {
+        struct timeval tv = {0, 20 * 1000};
+        event_base_loopexit(run->base, &tv);
+        event_base_dispatch(run->base);
+    }
+    if (!redis_client_connected(run->st)) {
+        strbuf_printf(err, "redis %s:%d: cannot connect\n", cfg->redis_host, cfg->redis_port);
+        loader_close(run);
+        return -1;
+    }
+    return 0;
+}
+
+void loader_close(struct loader *run)
+{
+    compactor_free(run->comp);
+    ingest_free(run->ing);
+    redis_client_free(run->st);
+    if (run->base)
+        event_base_free(run->base);
+    memset(run, 0, sizeof *run);
+}
+
+struct driver {
+    struct loader *run;
+    struct loan_batch *jobs;    /* the chunks, each whole patrons */
+    size_t njobs, next, in_flight, done_events, total;
+    struct load_summary *sum;
+    const char *error;
+    FILE *progress;
+    struct timespec t0;
+    uint64_t last_progress_ms;
+    int finished;
+};
+
+static void submit_more(struct driver *d);
+
+static void job_done(const struct ingest_result *res, const char *error, void *arg)
+{
+    struct driver *d = arg;
+    d->in_flight--;
+    if (error && !d->error)
+        d->error = error;
+    if (res) {
+        d->sum->events += res->taken;
+        d->sum->new_loans += res->new_loans;
+        d->sum->repeats += res->repeats;
+        d->sum->duplicates += res->duplicates;
+        d->sum->stale += res->stale;
+        d->sum->new_patrons += res->new_patrons;
+        d->done_events += res->taken;
+    }
+    uint64_t now = monotonic_ms();
+    if (d->progress && (now - d->last_progress_ms >= 200 || d->done_events == d->total)) {
+        double s = seconds_since(&d->t0);
+        fprintf(d->progress, "\r%zu/%zu events, %.0f events/s   ", d->done_events, d->total,
+                s > 0 ? (double)d->done_events / s : 0);
+        fflush(d->progress);
+        d->last_progress_ms = now;
+    }
+    submit_more(d);
+}
+
+static void submit_more(struct driver *d)
+{
+    while (!d->error && d->next < d->njobs && d->in_flight < JOBS_IN_FLIGHT) {
+        if (ingest_submit(d->run->ing, &d->jobs[d->next], job_done, d) < 0) {
+            d->error = "out_of_memory";     /* the job stays ours to free */
+            break;
+        }
+        d->next++;
+        d->in_flight++;
+    }
+    if (d->in_flight == 0 && (d->error || d->next == d->njobs)) {
+        d->finished = 1;
+        event_base_loopbreak(d->run->base);
+    }
+}
+
+static void stage_done(const char *error, void *arg)
+{
+    struct driver *d = arg;
+    if (error && !d->error)
+        d->error = error;
+    d->finished = 1;
+    event_base_loopbreak(d->run->base);
+}
+
+static void run_until_finished(struct driver *d)
+{
+    while (!d->finished)
+        event_base_loop(d->run->base, EVLOOP_ONCE);
+    d->finished = 0;
+}
+
+/* Each patron's events together, in the order they are applied. */
+static int group_by_patron(struct loan_batch *b)
+{
+    struct loan_event **order = malloc((b->n ? b->n : 1) * sizeof *order);
+    struct loan_event *ev = malloc((b->n ? b->n : 1) * sizeof *ev);
+    if (!order || !ev) {
+        free(order);
+        free(ev);
+        return -1;
+    }
+    for (size_t i = 0; i < b->n; i++)
+        order[i] = &b->ev[i];
+    if (loan_order_by_patron(order, b->n) < 0) {
+        free(order);
+        free(ev);
+        return -1;
+    }
+    for (size_t i = 0; i < b->n; i++)
+        ev[i] = *order[i];
+    free(order);
+    free(b->ev);
+    b->ev = ev;
+    b->cap = b->n ? b->n : 1;
+    return 0;
+}
+
+int loader_ingest(struct loader *run, struct loan_batch *b, FILE *progress,
+                 struct load_summary *sum, struct strbuf *err)
+{
+    struct driver d = {.run = run, .sum = sum, .progress = progress, .total = b->n};
+    memset(sum, 0, sizeof *sum);
+    clock_gettime(CLOCK_MONOTONIC, &d.t0);
+
+    /* Whole patrons per job, so jobs never wait for each other. seq
+     * keeps the file order for ties in time. */
+    if (group_by_patron(b) < 0) {
+        strbuf_puts(err, "out of memory\n");
+        return -1;
+    }
+    d.jobs = calloc(b->n / JOB_EVENTS + 2, sizeof *d.jobs);
+    if (!d.jobs) {
+        strbuf_puts(err, "out of memory\n");
+        return -1;
+    }
+    for (size_t i = 0; i < b->n;) {
+        size_t end = i + JOB_EVENTS < b->n ? i + JOB_EVENTS : b->n;
+        while (end < b->n && strcmp(b->ev[end].patron, b->ev[end - 1].patron) == 0)
+            end++;
+        struct loan_batch *job = &d.jobs[d.njobs];
+        if (!(job->ev = malloc((end - i) * sizeof *job->ev))) {
+            /* b still owns every string: give back only the arrays */
+            for (size_t j = 0; j < d.njobs; j++)
+                free(d.jobs[j].ev);
+            free(d.jobs);
+            strbuf_puts(err, "out of memory\n");
+            return -1;
+        }
+        job->n = job->cap = end - i;
+        memcpy(job->ev, &b->ev[i], job->n * sizeof *job->ev);
+        d.njobs++;
+        i = end;
+    }
+    free(b->ev);                /* the strings moved to the jobs */
+    memset(b, 0, sizeof *b);
+    submit_more(&d);
+    run_until_finished(&d);
+    sum->jobs_s = seconds_since(&d.t0);
+    if (!d.error) {
+        ingest_flush(run->ing, stage_done, &d);
+        run_until_finished(&d);
+    }
+    sum->ingest_s = seconds_since(&d.t0);
+    if (progress)
+        fputc('\n', progress);
+    if (!d.error) {
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        compact_all(run->comp, stage_done, &d);
+        run_until_finished(&d);
+        sum->compact_s = seconds_since(&t1);
+    }
+    ingest_get_stats(run->ing, &sum->ingest);
+    compact_get_stats(run->comp, &sum->compact);
+    for (size_t j = d.next; j < d.njobs; j++)
+        loan_batch_free(&d.jobs[j]);
+    free(d.jobs);
+    if (d.error) {
+        strbuf_printf(err, "stopped: %s (events applied so far stay applied; "
+                           "loading the file again is safe)\n", d.error);
+        return -1;
+    }
+    return 0;
+}
+
+struct one_reply {
+    void (*fn)(redisReply *reply, const char *error, void *arg);
+    void *arg;
+    int done;
+};
+
+static void one_reply_cb(redisReply *reply, const char *error, void *arg)
+{
+    struct one_reply *o = arg;
+    o->fn(reply, error, o->arg);
+    o->done = 1;
+}
+
+int loader_command(struct loader *run, struct rcmd *cmd,
+                  void (*reply_fn)(redisReply *reply, const char *error, void *arg), void *arg)
+{
+    struct one_reply o = {reply_fn, arg, 0};
+    redis_exec(run->st, cmd, 1, one_reply_cb, &o);
+    while (!o.done)
+        event_base_loop(run->base, EVLOOP_ONCE);
+    return 0;
+}
+
+char *loader_read_file(const char *path, size_t *len, struct strbuf *err)
+{
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    struct strbuf text = {0};
+    char chunk[1 << 16];
+    if (!in) {
+        strbuf_printf(err, "%s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, in)) > 0) {
+        if (strbuf_append(&text, chunk, n) < 0) {
+            strbuf_printf(err, "%s: out of memory\n", path);
+            break;
+        }
+    }
+    int failed = ferror(in) || n > 0;
+    if (ferror(in))
+        strbuf_printf(err, "%s: read error\n", path);
+    if (in != stdin)
+        fclose(in);
+    if (failed) {
+        strbuf_free(&text);
+        return NULL;
+    }
+    *len = text.len;
+    return text.buf ? strbuf_steal(&text) : strdup("");
+}
+
+int loader_read_events(const struct config *cfg, char *const *paths, int npaths, size_t max_shown,
+                      struct loan_batch *all, struct strbuf *report)
+{
+    int bad = 0;
+    long long now = (long long)time(NULL);
+    if (max_shown > LOADER_MAX_SHOWN_PROBLEMS)
+        max_shown = LOADER_MAX_SHOWN_PROBLEMS;
+    for (int i = 0; i < npaths; i++) {
+        size_t len;
+        char *text = loader_read_file(paths[i], &len, report);
+        if (!text) {
+            bad = 1;
+            continue;
+        }
+        struct loan_problem probs[LOADER_MAX_SHOWN_PROBLEMS];
+        size_t nprobs = 0;
+        enum loans_status st = loans_from_text(text, len, cfg, now, LOADER_MAX_FILE_EVENTS, all,
+                                               probs, max_shown, &nprobs);
+        free(text);
+        if (st == LOANS_NO_MEMORY) {
+            strbuf_printf(report, "%s: out of memory while reading its events "
+                          "(not a problem of the file)\n", paths[i]);
+            return -1;
+        }
+        for (size_t k = 0; k < nprobs && k < max_shown; k++)
+            strbuf_printf(report, "%s:%zu: %s: %s\n", paths[i], probs[k].line, probs[k].field,
+                          probs[k].message);
+        if (nprobs > max_shown)
+            strbuf_printf(report, "%s: %zu more problems not shown\n", paths[i],
+                          nprobs - max_shown);
+        bad |= st != LOANS_OK;
+    }
+    return bad ? -1 : 0;
+}

@@ -1,0 +1,65 @@
+/* loader.h: driving the ingest engine from a file (onloan load, eval).
+ *
+ * The CLI's own event loop, Redis connection (redis_client.h), ingest engine
+ * and compactor: the same code the daemon runs for live events. Events
+ * are applied per patron in time order (ties in file order), in jobs of
+ * whole patrons, several in flight; then the pair counts are flushed and
+ * the touched lists compacted. */
+#ifndef ONLOAN_CLI_LOADER_H
+#define ONLOAN_CLI_LOADER_H
+
+#include <stdio.h>
+
+#include "core/config.h"
+#include "ingest/ingest.h"
+#include "ingest/loan_event.h"
+#include "model/compact.h"
+
+struct loader {
+    struct event_base *base;
+    struct redis_client *st;
+    struct ingest *ing;
+    struct compactor *comp;
+    const struct config *cfg;
+};
+
+struct load_summary {
+    size_t events, new_loans, repeats, duplicates, stale, new_patrons;
+    double jobs_s;              /* until every event is applied (pair counts still pending) */
+    double ingest_s;            /* until every count is written */
+    double compact_s;
+    struct ingest_stats ingest;
+    struct compact_stats compact;
+};
+
+/* Connects (waiting up to connect_ms). Returns -1 with the reason in err. */
+int loader_open(struct loader *run, const struct config *cfg, int connect_ms,
+               struct strbuf *err);
+void loader_close(struct loader *run);
+
+/* Ingests every event of b (emptied), then flushes and compacts.
+ * progress (may be NULL) gets a "\r..." line now and then. */
+int loader_ingest(struct loader *run, struct loan_batch *b, FILE *progress,
+                 struct load_summary *sum, struct strbuf *err);
+
+/* Sends one command and runs the loop until its reply: reply_fn gets it
+ * (or NULL and the error). For the CLI's small reads. */
+int loader_command(struct loader *run, struct rcmd *cmd,
+                  void (*reply_fn)(redisReply *reply, const char *error, void *arg), void *arg);
+
+/* Reads a whole file ("-": standard input) into memory. */
+char *loader_read_file(const char *path, size_t *len, struct strbuf *err);
+
+/* Reads and checks every event of the files (loans CSV, JSON lines or
+ * MovieLens ratings) into all, the way onloan load and eval take them:
+ * nothing is to be used if one is bad. Returns 0, or -1 with what went
+ * wrong in report: a file that cannot be read, each file's first
+ * max_shown (at most LOADER_MAX_SHOWN_PROBLEMS) problems as
+ * "file:line: field: message" lines and how many more there were, or
+ * that memory ran out (which is no file's fault; reading stops there). */
+#define LOADER_MAX_SHOWN_PROBLEMS 20
+#define LOADER_MAX_FILE_EVENTS 100000000
+int loader_read_events(const struct config *cfg, char *const *paths, int npaths, size_t max_shown,
+                      struct loan_batch *all, struct strbuf *report);
+
+#endif

@@ -1,0 +1,572 @@
+/* config.c: strict reading of the JSON configuration; see config.h.
+ *
+ * Each object is read by a table of known keys; whatever the table does
+ * not name is reported as unknown. Reading goes on after an error so that
+ * one check shows all of them. */
+#include "core/config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/pseudonym.h"
+
+const char *const score_measure_names[] = {"raw", "cosine", "jaccard", "llr", NULL};
+const char *const holdings_mapping_names[] = {"koha952", "sirsi949", NULL};
+
+struct reader {
+    const char *file;
+    struct strbuf *errors;
+    int nerrors;
+};
+
+static void config_error(struct reader *r, const char *path, const char *key,
+                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void config_error(struct reader *r, const char *path, const char *key,
+                         const char *fmt, ...)
+{
+    va_list ap;
+    strbuf_printf(r->errors, "%s: %s%s%s: ", r->file, path, *path ? "." : "", key);
+    va_start(ap, fmt);
+    strbuf_vprintf(r->errors, fmt, ap);
+    va_end(ap);
+    strbuf_puts(r->errors, "\n");
+    r->nerrors++;
+}
+
+/* Reports keys of obj that are not in known (NULL-terminated). */
+static void check_unknown_keys(struct reader *r, const char *path, json_t *obj,
+                               const char *const *known)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach(obj, key, value) {
+        int found = 0;
+        for (const char *const *k = known; *k; k++)
+            if (strcmp(*k, key) == 0)
+                found = 1;
+        if (!found)
+            config_error(r, path, key, "unknown key");
+    }
+}
+
+static void read_string(struct reader *r, const char *path, json_t *obj,
+                        const char *key, char **dst, const char *dflt)
+{
+    json_t *v = json_object_get(obj, key);
+    const char *s = dflt;
+    if (v && !json_is_string(v))
+        config_error(r, path, key, "must be a string");
+    else if (v)
+        s = json_string_value(v);
+    if (!s) {
+        if (!v)
+            config_error(r, path, key, "is required");
+        return;
+    }
+    if (!*s) {
+        config_error(r, path, key, "must not be empty");
+        return;
+    }
+    free(*dst);
+    if (!(*dst = strdup(s)))
+        config_error(r, path, key, "out of memory");
+}
+
+/* A string that names one of choices (NULL-terminated, the first is the
+ * default): *dst becomes its index. The error lists them all. */
+static void read_choice(struct reader *r, const char *path, json_t *obj,
+                        const char *key, const char *const *choices, int *dst)
+{
+    char *s = NULL;
+    read_string(r, path, obj, key, &s, choices[0]);
+    if (!s)
+        return;
+    int i = 0;
+    while (choices[i] && strcmp(s, choices[i]) != 0)
+        i++;
+    free(s);
+    if (choices[i]) {
+        *dst = i;
+        return;
+    }
+    struct strbuf list = {0};
+    int rc = 0;
+    for (i = 0; choices[i]; i++)
+        rc |= strbuf_printf(&list, "%s\"%s\"", !i ? "" : choices[i + 1] ? ", " : " or ", choices[i]);
+    config_error(r, path, key, "must be %s", rc ? "one of the values the README lists" : strbuf_cstr(&list));
+    strbuf_free(&list);
+}
+
+static void read_int(struct reader *r, const char *path, json_t *obj,
+                     const char *key, int *dst, int dflt, int min, int max)
+{
+    json_t *v = json_object_get(obj, key);
+    *dst = dflt;
+    if (!v)
+        return;
+    if (!json_is_integer(v)) {
+        config_error(r, path, key, "must be an integer");
+        return;
+    }
+    json_int_t n = json_integer_value(v);
+    if (n < min || n > max) {
+        config_error(r, path, key, "must be between %d and %d", min, max);
+        return;
+    }
+    *dst = (int)n;
+}
+
+static json_t *read_object(struct reader *r, const char *path, json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v && !json_is_object(v)) {
+        config_error(r, path, key, "must be an object");
+        return NULL;
+    }
+    return v;
+}
+
+static void read_address(struct reader *r, const char *path, json_t *obj,
+                         const char *key, const char *dflt, char **host, int *port)
+{
+    char *addr = NULL;
+    read_string(r, path, obj, key, &addr, dflt);
+    if (!addr)
+        return;
+    struct in_addr ip;
+    if (config_split_address(addr, host, port) < 0)
+        config_error(r, path, key, "must be IP:PORT, got \"%s\"", addr);
+    else if (inet_pton(AF_INET, *host, &ip) != 1)
+        config_error(r, path, key, "must be a numeric IPv4 address (no name look-ups), got \"%s\"", *host);
+    free(addr);
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static void read_patron_key(struct reader *r, json_t *privacy, struct config *cfg)
+{
+    char *hex = NULL;
+    read_string(r, "privacy", privacy, "patron_key", &hex, NULL);
+    if (!hex)
+        return;
+    if (strlen(hex) != 2 * PATRON_KEY_BYTES) {
+        config_error(r, "privacy", "patron_key", "must be %d hexadecimal digits (%d bytes)",
+                     2 * PATRON_KEY_BYTES, PATRON_KEY_BYTES);
+    } else {
+        for (int i = 0; i < PATRON_KEY_BYTES; i++) {
+            int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+            if (hi < 0 || lo < 0) {
+                config_error(r, "privacy", "patron_key", "must be hexadecimal");
+                break;
+            }
+            cfg->patron_key[i] = (unsigned char)(hi << 4 | lo);
+        }
+    }
+    free(hex);
+}
+
+/* Leaves *dst as it is when the key is absent. */
+static void read_scoring(struct reader *r, const char *path, json_t *obj, enum score_measure *dst)
+{
+    int m = (int)*dst;
+    if (json_object_get(obj, "scoring"))
+        read_choice(r, path, obj, "scoring", score_measure_names, &m);
+    *dst = (enum score_measure)m;
+}
+
+int config_id_field_valid(const char *f)
+{
+    if (strlen(f) < 3 || !isdigit((unsigned char)f[0]) || !isdigit((unsigned char)f[1]) ||
+        !isdigit((unsigned char)f[2]))
+        return 0;
+    if (f[3] == '\0')
+        return strncmp(f, "010", 3) < 0;     /* control fields 001-009 */
+    return f[3] == '$' && isalnum((unsigned char)f[4]) && f[5] == '\0';
+}
+
+static void read_api_keys(struct reader *r, json_t *root, struct config *cfg)
+{
+    json_t *keys = json_object_get(root, "api_keys");
+    if (!keys)
+        return;
+    if (!json_is_array(keys)) {
+        config_error(r, "", "api_keys", "must be an array of {name, key, roles}");
+        return;
+    }
+    if (pseudonym_init() < 0) {
+        config_error(r, "", "api_keys", "cannot initialise libsodium");
+        return;
+    }
+    cfg->api_keys = calloc(json_array_size(keys) + 1, sizeof *cfg->api_keys);
+    if (!cfg->api_keys) {
+        config_error(r, "", "api_keys", "out of memory");
+        return;
+    }
+    static const char *const known[] = {"name", "key", "roles", NULL};
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k) {
+        char path[48];
+        snprintf(path, sizeof path, "api_keys[%zu]", i);
+        if (!json_is_object(k)) {
+            config_error(r, "", path, "must be an object {name, key, roles}");
+            continue;
+        }
+        struct api_key *ak = &cfg->api_keys[cfg->napi_keys++];
+        check_unknown_keys(r, path, k, known);
+        read_string(r, path, k, "name", &ak->name, NULL);
+        char *key = NULL;
+        read_string(r, path, k, "key", &key, NULL);
+        int hashed = 0;
+        if (key && strlen(key) < API_KEY_MIN_BYTES) {
+            config_error(r, path, "key", "must be at least %d characters", API_KEY_MIN_BYTES);
+        } else if (key) {
+            crypto_generichash(ak->hash, sizeof ak->hash, (const unsigned char *)key, strlen(key), NULL, 0);
+            hashed = 1;
+        }
+        if (key)
+            sodium_memzero(key, strlen(key));
+        free(key);
+        json_t *roles = json_object_get(k, "roles");
+        size_t j;
+        json_t *role;
+        if (!json_is_array(roles) || json_array_size(roles) == 0) {
+            config_error(r, path, "roles", "must be a non-empty array of \"ingest\", \"forget\"");
+            continue;
+        }
+        json_array_foreach(roles, j, role) {
+            const char *name = json_string_value(role);
+            if (name && strcmp(name, "ingest") == 0)
+                ak->roles |= ROLE_INGEST;
+            else if (name && strcmp(name, "forget") == 0)
+                ak->roles |= ROLE_FORGET;
+            else
+                config_error(r, path, "roles", "unknown role (known: ingest, forget)");
+        }
+        for (size_t m = 0; m + 1 < cfg->napi_keys; m++)
+            if (hashed && sodium_memcmp(cfg->api_keys[m].hash, ak->hash, sizeof ak->hash) == 0)
+                config_error(r, path, "key", "is the same as api_keys[%zu].key", m);
+    }
+}
+
+unsigned config_api_key_roles(const struct config *cfg, const char *key, size_t len,
+                              const char **name)
+{
+    unsigned char hash[API_KEY_HASH_BYTES];
+    unsigned roles = 0;
+    crypto_generichash(hash, sizeof hash, (const unsigned char *)key, len, NULL, 0);
+    *name = NULL;
+    for (size_t i = 0; i < cfg->napi_keys; i++) {
+        /* No early exit: every key is compared. */
+        if (sodium_memcmp(cfg->api_keys[i].hash, hash, sizeof hash) == 0) {
+            roles = cfg->api_keys[i].roles;
+            *name = cfg->api_keys[i].name;
+        }
+    }
+    return roles;
+}
+
+static void read_catalogue(struct reader *r, const char *path, json_t *obj,
+                           struct catalogue_config *cat)
+{
+    static const char *const known[] = {
+        "name", "target", "protocol", "holdings", "id_field", "record_charset",
+        "id_query", "connections", "timeout_ms", "cache_ms", "cache_max_entries", "batch_max",
+        "join_max", "subject_max_hits", "scoring", "link", NULL};
+    check_unknown_keys(r, path, obj, known);
+    read_string(r, path, obj, "name", &cat->name, NULL);
+    read_string(r, path, obj, "target", &cat->target, NULL);
+    if (cat->target && !strchr(cat->target, '/'))
+        config_error(r, path, "target", "must be HOST:PORT/DATABASE");
+
+    static const char *const protocols[] = {"z3950", "sru", NULL};      /* enum catalogue_protocol */
+    static const char *const id_queries[] = {"or", "regex", NULL};      /* enum id_query */
+    int choice = 0;
+    read_choice(r, path, obj, "protocol", protocols, &choice);
+    cat->protocol = (enum catalogue_protocol)choice;
+    choice = 0;
+    read_choice(r, path, obj, "id_query", id_queries, &choice);
+    cat->id_query = (enum id_query)choice;
+
+    choice = 0;
+    read_choice(r, path, obj, "holdings", holdings_mapping_names, &choice);
+    cat->holdings = (enum holdings_mapping)choice;
+    read_string(r, path, obj, "id_field", &cat->id_field, "001");
+    if (cat->id_field && !config_id_field_valid(cat->id_field))
+        config_error(r, path, "id_field", "must be a control tag like \"001\" or TAG$CODE like \"999$c\"");
+    read_string(r, path, obj, "record_charset", &cat->record_charset, "marc8s");
+    read_int(r, path, obj, "connections", &cat->connections, 4, 1, 64);
+    read_int(r, path, obj, "timeout_ms", &cat->timeout_ms, 1000, 10, 60000);
+    read_int(r, path, obj, "cache_ms", &cat->cache_ms, 5000, 0, 60000);
+    read_int(r, path, obj, "cache_max_entries", &cat->cache_max_entries, 100000, 0, 10000000);
+    read_int(r, path, obj, "batch_max", &cat->batch_max, 10, 1, 100);
+    read_int(r, path, obj, "join_max", &cat->join_max, 50, 1, 1000);
+    if (cat->join_max < cat->batch_max)
+        config_error(r, path, "join_max", "must be at least batch_max (%d)", cat->batch_max);
+    read_int(r, path, obj, "subject_max_hits", &cat->subject_max_hits, 200, 0, 1000000);
+    read_scoring(r, path, obj, &cat->scoring);      /* model.scoring unless given */
+
+    json_t *link = json_object_get(obj, "link");
+    if (!link)
+        config_error(r, path, "link", "is required (e.g. {\"plugin\": \"koha\", \"base_url\": ...})");
+    else if (!json_is_object(link) || !json_is_string(json_object_get(link, "plugin")))
+        config_error(r, path, "link", "must be an object with a string \"plugin\"");
+    else
+        cat->link = json_incref(link);
+}
+
+static void read_config(struct reader *r, json_t *root, struct config *cfg)
+{
+    static const char *const known[] = {
+        "listen", "request_timeout_ms", "log_level", "plugin_dir",
+        "limits", "redis", "privacy", "model", "ingest", "api_keys", "catalogues", NULL};
+    static const char *const known_model[] = {
+        "neighbours_max", "neighbours_reserve", "cache_ms", "cache_max_entries", "scoring", "window_days",
+        "pairs_per_loan", "history_titles", "flush_ms", "flush_max_pairs",
+        "compact_interval_ms", "compact_batch", NULL};
+    static const char *const known_ingest[] = {
+        "movielens_record_prefix", "max_events_per_request", "max_body_bytes", "gather_max_events", NULL};
+    static const char *const known_limits[] = {
+        "max_alternatives", "default_alternatives", "max_record_id_bytes",
+        "max_body_bytes", "max_header_bytes", "idle_timeout_s", "max_candidates",
+        "max_pending_requests", "max_kept_answers", "max_kept_patron_answers", NULL};
+    static const char *const known_redis[] = {
+        "address", "prefix", "timeout_ms", "touchpoint_stream_max", NULL};
+    static const char *const known_privacy[] = {
+        "patron_key", "min_patrons", "history_max", "history_ttl_days", NULL};
+
+    if (!json_is_object(root)) {
+        config_error(r, "", "(top level)", "must be a JSON object");
+        return;
+    }
+    check_unknown_keys(r, "", root, known);
+    read_address(r, "", root, "listen", "127.0.0.1:8080", &cfg->listen_host, &cfg->listen_port);
+    read_int(r, "", root, "request_timeout_ms", &cfg->request_timeout_ms, 2000, 50, 60000);
+    read_string(r, "", root, "log_level", &cfg->log_level, "info");
+    enum log_level lvl;
+    if (cfg->log_level && log_level_parse(cfg->log_level, &lvl) < 0)
+        config_error(r, "", "log_level", "must be debug, info, warn or error");
+    read_string(r, "", root, "plugin_dir", &cfg->plugin_dir, "build/plugins");
+
+    json_t *limits = read_object(r, "", root, "limits");
+    json_t *empty = json_object();
+    if (!limits)
+        limits = empty;
+    check_unknown_keys(r, "limits", limits, known_limits);
+    read_int(r, "limits", limits, "max_alternatives", &cfg->max_alternatives, 20, 1, 100);
+    read_int(r, "limits", limits, "default_alternatives", &cfg->default_alternatives, 5, 1, 100);
+    if (cfg->default_alternatives > cfg->max_alternatives)
+        config_error(r, "limits", "default_alternatives", "must not exceed max_alternatives");
+    /* Zebra refuses a search term of 512 bytes or more ("Too many
+     * characters in search statement"), which would fail every lookup
+     * batched with such an id: a longer id could never be looked up. */
+    read_int(r, "limits", limits, "max_record_id_bytes", &cfg->max_record_id_bytes, 64, 1, 511);
+    read_int(r, "limits", limits, "max_body_bytes", &cfg->max_body_bytes, 8192, 64, 16 << 20);
+    read_int(r, "limits", limits, "max_header_bytes", &cfg->max_header_bytes, 16384, 1024, 1 << 20);
+    read_int(r, "limits", limits, "idle_timeout_s", &cfg->idle_timeout_s, 30, 1, 3600);
+    read_int(r, "limits", limits, "max_candidates", &cfg->max_candidates, 40, 1, 1000);
+    read_int(r, "limits", limits, "max_pending_requests", &cfg->max_pending_requests, 4096, 1, 1 << 20);
+    read_int(r, "limits", limits, "max_kept_answers", &cfg->max_kept_answers, 10000, 0, 1000000);
+    read_int(r, "limits", limits, "max_kept_patron_answers", &cfg->max_kept_patron_answers, 10000,
+             0, 1000000);
+
+    json_t *redis = read_object(r, "", root, "redis");
+    if (!redis)
+        redis = empty;
+    check_unknown_keys(r, "redis", redis, known_redis);
+    read_address(r, "redis", redis, "address", "127.0.0.1:6379", &cfg->redis_host, &cfg->redis_port);
+    read_string(r, "redis", redis, "prefix", &cfg->redis_prefix, "onloan:");
+    read_int(r, "redis", redis, "timeout_ms", &cfg->redis_timeout_ms, 500, 10, 60000);
+    read_int(r, "redis", redis, "touchpoint_stream_max", &cfg->touchpoint_stream_max, 1000000, 1000, INT_MAX);
+
+    json_t *privacy = read_object(r, "", root, "privacy");
+    if (!privacy) {
+        config_error(r, "", "privacy", "is required (it holds patron_key)");
+    } else {
+        check_unknown_keys(r, "privacy", privacy, known_privacy);
+        read_patron_key(r, privacy, cfg);
+        read_int(r, "privacy", privacy, "min_patrons", &cfg->min_patrons, 3, 1, 1000);
+        read_int(r, "privacy", privacy, "history_max", &cfg->history_max, 100, 1, 10000);
+        read_int(r, "privacy", privacy, "history_ttl_days", &cfg->history_ttl_days, 400, 1, 3650);
+    }
+    json_t *model = read_object(r, "", root, "model");
+    if (!model)
+        model = empty;
+    check_unknown_keys(r, "model", model, known_model);
+    read_int(r, "model", model, "neighbours_max", &cfg->neighbours_max, 100, 1, 10000);
+    read_int(r, "model", model, "neighbours_reserve", &cfg->neighbours_reserve, 300, 0, 100000);
+    read_int(r, "model", model, "cache_ms", &cfg->model_cache_ms, 5000, 0, 3600000);
+    read_int(r, "model", model, "cache_max_entries", &cfg->model_cache_max_entries, 100000, 0, 10000000);
+    cfg->scoring = SCORE_LLR;
+    read_scoring(r, "model", model, &cfg->scoring);
+    read_int(r, "model", model, "window_days", &cfg->window_days, 365, 1, 36500);
+    read_int(r, "model", model, "pairs_per_loan", &cfg->pairs_per_loan, 100, 1, 10000);
+    read_int(r, "model", model, "history_titles", &cfg->history_titles, 5, 0, MAX_HISTORY_TITLES);
+    read_int(r, "model", model, "flush_ms", &cfg->flush_ms, 200, 1, 60000);
+    read_int(r, "model", model, "flush_max_pairs", &cfg->flush_max_pairs, 1000000, 1, 100000000);
+    read_int(r, "model", model, "compact_interval_ms", &cfg->compact_interval_ms, 10000, 1, 3600000);
+    read_int(r, "model", model, "compact_batch", &cfg->compact_batch, 256, 1, 100000);
+
+    json_t *ingest = read_object(r, "", root, "ingest");
+    if (!ingest)
+        ingest = empty;
+    check_unknown_keys(r, "ingest", ingest, known_ingest);
+    read_string(r, "ingest", ingest, "movielens_record_prefix", &cfg->movielens_record_prefix, "f");
+    read_int(r, "ingest", ingest, "max_events_per_request", &cfg->max_events_per_request, 1000, 1, 1000000);
+    read_int(r, "ingest", ingest, "gather_max_events", &cfg->gather_max_events, 2000, 1, 1000000);
+    read_int(r, "ingest", ingest, "max_body_bytes", &cfg->max_loans_body_bytes, 1 << 20, 64, 256 << 20);
+    const char *prefix = cfg->movielens_record_prefix;
+    if (prefix && *prefix && !record_id_valid(prefix, cfg->max_record_id_bytes - 1))
+        config_error(r, "ingest", "movielens_record_prefix",
+                     "must be the start of a record id (A-Z a-z 0-9 . _ : -), shorter than "
+                     "limits.max_record_id_bytes");
+    json_decref(empty);
+    read_api_keys(r, root, cfg);
+
+    json_t *cats = json_object_get(root, "catalogues");
+    if (!cats || !json_is_array(cats) || json_array_size(cats) == 0) {
+        config_error(r, "", "catalogues", "must be a non-empty array of catalogue objects");
+        return;
+    }
+    cfg->ncatalogues = json_array_size(cats);
+    cfg->catalogues = calloc(cfg->ncatalogues, sizeof *cfg->catalogues);
+    if (!cfg->catalogues) {
+        config_error(r, "", "catalogues", "out of memory");
+        cfg->ncatalogues = 0;
+        return;
+    }
+    for (size_t i = 0; i < cfg->ncatalogues; i++) {
+        char path[48];
+        snprintf(path, sizeof path, "catalogues[%zu]", i);
+        json_t *c = json_array_get(cats, i);
+        if (!json_is_object(c)) {
+            config_error(r, "", path, "must be an object");
+            continue;
+        }
+        cfg->catalogues[i].scoring = cfg->scoring;
+        read_catalogue(r, path, c, &cfg->catalogues[i]);
+        for (size_t j = 0; j < i; j++)
+            if (cfg->catalogues[i].name && cfg->catalogues[j].name &&
+                strcmp(cfg->catalogues[i].name, cfg->catalogues[j].name) == 0)
+                config_error(r, path, "name", "\"%s\" is used twice", cfg->catalogues[i].name);
+    }
+}
+
+static struct config *config_finish(struct reader *r, json_t *root, const char *name)
+{
+    struct config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg) {
+        json_decref(root);
+        return NULL;
+    }
+    cfg->path = strdup(name);
+    read_config(r, root, cfg);
+    json_decref(root);
+    if (r->nerrors) {
+        config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+struct config *config_parse(const char *text, const char *name, struct strbuf *errors)
+{
+    struct reader r = {name, errors, 0};
+    json_error_t jerr;
+    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        strbuf_printf(errors, "%s:%d:%d: %s\n", name, jerr.line, jerr.column, jerr.text);
+        return NULL;
+    }
+    return config_finish(&r, root, name);
+}
+
+struct config *config_load(const char *path, struct strbuf *errors)
+{
+    struct reader r = {path, errors, 0};
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        if (jerr.line > 0)
+            strbuf_printf(errors, "%s:%d:%d: %s\n", path, jerr.line, jerr.column, jerr.text);
+        else        /* the file could not be read: jansson has no position */
+            strbuf_printf(errors, "%s: %s\n", path, jerr.text);
+        return NULL;
+    }
+    return config_finish(&r, root, path);
+}
+
+struct config *config_load_or_report(const char *path)
+{
+    struct strbuf err = {0};
+    struct config *cfg = config_load(path, &err);
+    if (!cfg)
+        fputs(strbuf_cstr(&err), stderr);
+    strbuf_free(&err);
+    return cfg;
+}
+
+void config_free(struct config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->ncatalogues; i++) {
+        struct catalogue_config *c = &cfg->catalogues[i];
+        free(c->name);
+        free(c->target);
+        free(c->id_field);
+        free(c->record_charset);
+        json_decref(c->link);
+    }
+    for (size_t i = 0; i < cfg->napi_keys; i++)
+        free(cfg->api_keys[i].name);
+    free(cfg->api_keys);
+    free(cfg->movielens_record_prefix);
+    free(cfg->catalogues);
+    free(cfg->path);
+    free(cfg->listen_host);
+    free(cfg->log_level);
+    free(cfg->plugin_dir);
+    free(cfg->redis_host);
+    free(cfg->redis_prefix);
+    free(cfg);
+}
+
+const struct catalogue_config *config_catalogue(const struct config *cfg, const char *name)
+{
+    if (!name)
+        return cfg->ncatalogues ? &cfg->catalogues[0] : NULL;
+    for (size_t i = 0; i < cfg->ncatalogues; i++)
+        if (strcmp(cfg->catalogues[i].name, name) == 0)
+            return &cfg->catalogues[i];
+    return NULL;
+}
+
+int config_split_address(const char *addr, char **host, int *port)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon == addr)
+        return -1;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || colon[1] == '\0' || p < 1 || p > 65535)
+        return -1;
+    *host = strndup(addr, (size_t)(colon - addr));
+    *port = (int)p;
+    return *host ? 0 : -1;
+}

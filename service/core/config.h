@@ -1,0 +1,147 @@
+/* config.h: the one JSON configuration file, read strictly.
+ *
+ * Unknown keys, wrong types and out-of-range values are errors; a check
+ * reports every error of the file in one pass, each as
+ * "FILE: key.path: what is wrong" (with line:column for syntax errors). */
+#ifndef ONLOAN_CORE_CONFIG_H
+#define ONLOAN_CORE_CONFIG_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "core/strbuf.h"
+
+#define PATRON_KEY_BYTES 32
+#define MAX_HISTORY_TITLES 100  /* model.history_titles: at most this many blended in */
+
+/* The choices the config names: each enum in the order of its names (a
+ * NULL-terminated list, config.c), so that a module never parses one. */
+enum catalogue_protocol { CATALOGUE_Z3950, CATALOGUE_SRU };
+
+/* How a batch of ids is asked for over Z39.50 (catalogue_build_query):
+ * one term per id, ORed (any server), or the ids as alternatives of
+ * regular-expression terms (Bib-1 truncation 102, which Zebra serves). */
+enum id_query { ID_QUERY_OR, ID_QUERY_REGEX };
+
+/* How strongly "patrons who borrowed A also borrowed B" (score.h). */
+enum score_measure { SCORE_RAW, SCORE_COSINE, SCORE_JACCARD, SCORE_LLR };
+extern const char *const score_measure_names[];
+
+/* Where a catalogue's records keep their copies (holdings.h). */
+enum holdings_mapping { HOLDINGS_KOHA952, HOLDINGS_SIRSI949 };
+extern const char *const holdings_mapping_names[];
+
+struct catalogue_config {
+    char *name;                 /* what requests pass as catalogue= */
+    char *target;               /* host:port/database */
+    enum catalogue_protocol protocol;
+    enum id_query id_query;     /* Z39.50 only: SRU asks rec.id== terms, ORed */
+    enum holdings_mapping holdings;
+    char *id_field;             /* "001" or "TAG$c" (e.g. "999$c") */
+    char *record_charset;       /* records not in UTF-8 are in this: "marc8s" is MARC-8
+                                 * converted to precomposed (NFC-like) UTF-8 */
+    int connections;            /* size of the connection pool */
+    int timeout_ms;             /* one catalogue search, connect included */
+    int cache_ms;               /* how long a looked-up record is trusted */
+    int cache_max_entries;
+    int batch_max;              /* ids per search (OR query) of one request */
+    int join_max;               /* ids per search when waiting lookups of several
+                                 * requests are joined (>= batch_max) */
+    int subject_max_hits;       /* a subject with more records is too broad to suggest from */
+    enum score_measure scoring; /* this tenant's measure */
+    json_t *link;               /* link plugin config; owned */
+};
+
+/* API key roles. */
+#define ROLE_INGEST 1u          /* POST /v1/loans */
+#define ROLE_FORGET 2u          /* DELETE /v1/patrons/<patron> */
+
+#define API_KEY_HASH_BYTES 32
+#define API_KEY_MIN_BYTES 16
+
+struct api_key {
+    char *name;                 /* for logs: never the key */
+    unsigned char hash[API_KEY_HASH_BYTES];     /* BLAKE2b-256 of the key */
+    unsigned roles;
+};
+
+struct config {
+    char *path;
+    char *listen_host;
+    int listen_port;
+    int request_timeout_ms;
+    char *log_level;
+    char *plugin_dir;
+
+    int max_alternatives;
+    int default_alternatives;
+    int max_record_id_bytes;
+    int max_body_bytes;
+    int max_header_bytes;       /* all request headers together */
+    int idle_timeout_s;         /* an HTTP connection idle this long is closed */
+    int max_candidates;
+    int max_pending_requests;
+    int max_kept_answers;       /* answers kept while fresh (kept_answers.h) */
+    int max_kept_patron_answers;    /* the same for answers made with patron=, apart */
+
+    char *redis_host;           /* an IP address: hiredis resolves names blocking */
+    int redis_port;
+    char *redis_prefix;
+    int redis_timeout_ms;
+    int touchpoint_stream_max;
+
+    unsigned char patron_key[PATRON_KEY_BYTES];
+    int min_patrons;
+    int neighbours_max;         /* model.neighbours_max: used per record (top K) */
+    int neighbours_reserve;     /* model.neighbours_reserve: kept beyond K, still counting */
+    int model_cache_ms;         /* model.cache_ms: how long a read is reused */
+    int model_cache_max_entries;
+    int history_max;
+    int history_ttl_days;
+
+    enum score_measure scoring; /* model.scoring: the default */
+    int window_days;            /* model.window_days: pairs only this close in time */
+    int pairs_per_loan;         /* model.pairs_per_loan: the per-patron cap */
+    int history_titles;         /* model.history_titles: a patron's titles blended in */
+    int flush_ms;               /* model.flush_ms: pair counts written this often */
+    int flush_max_pairs;        /* model.flush_max_pairs: or when this many wait */
+    int compact_interval_ms;
+    int compact_batch;
+
+    char *movielens_record_prefix;  /* ingest.movielens_record_prefix */
+    int max_events_per_request;     /* ingest.max_events_per_request */
+    int gather_max_events;          /* ingest.gather_max_events: events of one live job */
+    int max_loans_body_bytes;       /* ingest.max_body_bytes */
+
+    struct api_key *api_keys;
+    size_t napi_keys;
+
+    struct catalogue_config *catalogues;
+    size_t ncatalogues;
+};
+
+/* Reads and checks path. Returns a config (caller frees with config_free),
+ * or NULL with every error appended, one per line, to errors. */
+struct config *config_load(const char *path, struct strbuf *errors);
+/* config_load, printing the errors to stderr when there are any. */
+struct config *config_load_or_report(const char *path);
+/* Same, from a JSON text already in memory (name is used in messages). */
+struct config *config_parse(const char *text, const char *name, struct strbuf *errors);
+void config_free(struct config *cfg);
+
+/* The roles of the API key presented (key, len bytes): 0 if it matches
+ * none. Compares against every key, in constant time for each. */
+unsigned config_api_key_roles(const struct config *cfg, const char *key, size_t len,
+                              const char **name);
+
+/* The catalogue called name, or the first one when name is NULL. */
+const struct catalogue_config *config_catalogue(const struct config *cfg, const char *name);
+
+/* A catalogue's id_field: a control tag ("001") or TAG$CODE ("999$c"). */
+int config_id_field_valid(const char *id_field);
+
+/* Splits "host:port" (port 1..65535). Returns -1 if malformed;
+ * *host is malloc'd (caller frees). */
+int config_split_address(const char *addr, char **host, int *port);
+
+#endif

@@ -1,0 +1,16 @@
+/* alternatives.h: one GET /v1/alternatives request, start to end.
+ *
+ * The request is one struct that travels through the callbacks and is
+ * freed in exactly one place (alt_request_finish), whichever path it took:
+ * answered, timed out, catalogue or Redis down. Late callbacks cannot
+ * reach it: everything it started is cancelled there. */
+#ifndef ONLOAN_HTTP_ALTERNATIVES_H
+#define ONLOAN_HTTP_ALTERNATIVES_H
+
+#include <event2/http.h>
+
+struct server;
+
+void alternatives_handle(struct server *srv, struct evhttp_request *req, const char *query);
+
+#endif

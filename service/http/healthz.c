@@ -1,0 +1,61 @@
+/* healthz.c: GET /healthz; see healthz.h. */
+#include "http/healthz.h"
+
+#include "core/ttl_cache.h"
+#include "http/reply.h"
+#include "server.h"
+
+void healthz_handle(struct server *srv, struct evhttp_request *req)
+{
+    json_t *cats = json_array();
+    for (size_t i = 0; i < srv->cfg->ncatalogues; i++) {
+        struct catalogue_stats st;
+        catalogue_get_stats(srv->catalogues[i], &st);
+        json_array_append_new(cats, json_pack(
+            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name", srv->cfg->catalogues[i].name,
+            "busy_connections", (json_int_t)st.busy_connections,
+            "queued_searches", (json_int_t)st.queued_searches,
+            "cached_records", (json_int_t)st.cached_records,
+            "cached_searches", (json_int_t)st.cached_searches,
+            "searches", (json_int_t)st.searches, "failures", (json_int_t)st.failures,
+            "timeouts", (json_int_t)st.timeouts, "cache_hits", (json_int_t)st.cache_hits));
+    }
+    struct ingest_stats is;
+    struct compact_stats cs;
+    ingest_get_stats(srv->ingest, &is);
+    compact_get_stats(srv->compactor, &cs);
+    json_t *ingest = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:I}",
+                               "requests", (json_int_t)is.requests, "jobs", (json_int_t)is.jobs,
+                               "events", (json_int_t)is.events, "new_loans", (json_int_t)is.new_loans,
+                               "repeats", (json_int_t)is.repeats, "duplicates", (json_int_t)is.duplicates,
+                               "stale", (json_int_t)is.stale, "pending_pairs", (json_int_t)is.pending_pairs,
+                               "pending_counts", is.pending_counts,
+                               "waiting_jobs", (json_int_t)is.waiting_jobs,
+                               "running_jobs", (json_int_t)is.running_jobs,
+                               "flushes", (json_int_t)is.flushes,
+                               "flush_failures", (json_int_t)is.flush_failures,
+                               "flush_waits", (json_int_t)is.flush_waits,
+                               "write_conflicts", (json_int_t)is.write_conflicts);
+    json_t *compaction = json_pack("{s:I, s:I, s:I, s:I}", "rounds", (json_int_t)cs.rounds,
+                                   "lists", (json_int_t)cs.records, "conflicts", (json_int_t)cs.conflicts,
+                                   "failures", (json_int_t)cs.failures);
+    struct forget_feed_stats fs;
+    forget_feed_get_stats(srv->forget_feed, &fs);
+    json_t *feed = json_pack("{s:b, s:I, s:I, s:I}", "listening",
+                             forget_feed_listening(srv->forget_feed), "heard", (json_int_t)fs.heard,
+                             "subscribed", (json_int_t)fs.subscribed, "refused",
+                             (json_int_t)fs.refused);
+    http_reply_json(req, 200, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
+                                        "status", "ok",
+                                        "redis", redis_client_connected(srv->redis) && redis_client_connected(srv->redis_bulk)
+                                                 ? "connected" : "disconnected",
+                                        "pending_requests", (json_int_t)srv->pending_requests,
+                                        "requests", (json_int_t)srv->requests,
+                                        "model_reads", (json_int_t)model_reads_in_flight(srv->model),
+                                        "kept_answers", (json_int_t)ttl_cache_size(srv->answers),
+                                        "kept_patron_answers",
+                                        (json_int_t)ttl_cache_size(srv->patron_answers),
+                                        "catalogues", cats, "ingest", ingest,
+                                        "compaction", compaction, "forget_feed", feed));
+}
+

@@ -1,0 +1,60 @@
+/* kept_answers.c: see kept_answers.h. */
+#include "http/kept_answers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/ttl_cache.h"
+
+struct answer *answer_ref(struct answer *ans)
+{
+    ans->refs++;
+    return ans;
+}
+
+void answer_unref(struct answer *ans)
+{
+    if (!ans || --ans->refs > 0)
+        return;
+    for (size_t i = 0; i < ans->nalternatives; i++)
+        free(ans->alternatives[i]);
+    free(ans->alternatives);
+    free(ans->status);
+    free(ans->body);
+    free(ans);
+}
+
+static void unref_value(void *v)
+{
+    answer_unref(v);
+}
+
+struct ttl_cache *kept_answers_new(size_t max_entries)
+{
+    return ttl_cache_new(max_entries, unref_value);
+}
+
+struct answer *kept_answers_get(struct ttl_cache *kept, const char *key)
+{
+    struct answer *ans = ttl_cache_get(kept, key, monotonic_ms());
+    return ans ? answer_ref(ans) : NULL;
+}
+
+void kept_answers_put(struct ttl_cache *kept, const char *key, struct answer *ans)
+{
+    ttl_cache_put(kept, key, answer_ref(ans), ans->expires_ms, monotonic_ms());
+}
+
+/* Made for this pseudonym (NULL: any key: a cache of patron answers
+ * holds nothing else). */
+static int made_for(const char *key, void *pseudonym)
+{
+    const char *last = strrchr(key, '|');
+    return !pseudonym || (last && strcmp(last + 1, pseudonym) == 0);
+}
+
+void kept_answers_forget_patron(struct ttl_cache *kept, const char *pseudonym)
+{
+    ttl_cache_drop_if(kept, made_for, (void *)pseudonym);
+}

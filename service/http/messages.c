@@ -1,0 +1,54 @@
+/* messages.c: see messages.h. */
+#include "http/messages.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const months_nl[] = {"januari", "februari", "maart", "april", "mei", "juni",
+                                        "juli", "augustus", "september", "oktober",
+                                        "november", "december"};
+static const char *const months_en[] = {"January", "February", "March", "April", "May", "June",
+                                        "July", "August", "September", "October",
+                                        "November", "December"};
+
+int message_date(struct strbuf *out, const char *lang, const char *date)
+{
+    if (!date || strlen(date) != 10 || date[4] != '-' || date[7] != '-')
+        return -1;
+    int year = atoi(date), month = atoi(date + 5), day = atoi(date + 8);
+    if (month < 1 || month > 12 || day < 1 || day > 31)
+        return -1;
+    const char *const *months = strcmp(lang, "nl") == 0 ? months_nl : months_en;
+    return strbuf_printf(out, "%d %s %d", day, months[month - 1], year);
+}
+
+int message_availability(struct strbuf *out, const char *lang, const char *status,
+                         int copies_out, const char *expected_back, int has_alternatives)
+{
+    int nl = strcmp(lang, "nl") == 0;
+    int rc = 0;
+    if (strcmp(status, "available") == 0)
+        return strbuf_puts(out, nl ? "Deze titel staat nu in de kast."
+                                   : "This title is on the shelf now.");
+    if (strcmp(status, "unknown") == 0)
+        return strbuf_puts(out, nl ? "We kunnen de beschikbaarheid nu niet controleren. "
+                                     "Probeer het later opnieuw of vraag het aan de balie."
+                                   : "We cannot check availability right now. "
+                                     "Please try again later or ask at the desk.");
+    if (copies_out)
+        rc |= strbuf_puts(out, nl ? "Alle exemplaren zijn uitgeleend." : "All copies are on loan.");
+    else
+        rc |= strbuf_puts(out, nl ? "Er is nu geen exemplaar te leen." : "No copy can be borrowed right now.");
+    if (expected_back) {
+        rc |= strbuf_puts(out, nl ? " Verwacht terug rond " : " Expected back around ");
+        if (message_date(out, lang, expected_back) < 0)
+            rc |= strbuf_puts(out, expected_back);
+        rc |= strbuf_puts(out, ".");
+    }
+    rc |= strbuf_puts(out, nl ? " Reserveer de titel en u krijgt bericht zodra hij voor u klaarligt."
+                              : " Reserve it and we will let you know when it is ready for you.");
+    if (has_alternatives)
+        rc |= strbuf_puts(out, nl ? " Of neem nu een van deze titels mee; ze staan in de kast."
+                                  : " Or take one of these titles today; they are on the shelf.");
+    return rc ? -1 : 0;
+}

@@ -1,0 +1,157 @@
+/* params.c: see params.h. Query strings are split by libevent. */
+#include "http/params.h"
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ids.h"
+#include "core/pseudonym.h"
+
+int params_valid_touchpoint(const char *s)
+{
+    const char *dash = strchr(s, '-');
+    if (!dash || dash == s || !dash[1] || strlen(s) > 41)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (p != dash && (*p < '0' || *p > '9'))
+            return 0;
+    return 1;
+}
+
+static const char *one_of(const char *v, const char *const *allowed)
+{
+    for (; *allowed; allowed++)
+        if (strcmp(v, *allowed) == 0)
+            return *allowed;
+    return NULL;
+}
+
+static int fail(struct param_error *err, const char *field, const char *message)
+{
+    err->field = field;
+    err->message = message;
+    return -1;
+}
+
+/* libevent decodes a query string into C strings, in which an encoded NUL
+ * byte (%00) would cut a value short without a word (record=f356%00x
+ * asking for f356, patron=a%00b for patron a): the first known parameter
+ * whose raw value holds one, or NULL. Names are compared raw, as libevent
+ * takes them (it decodes values only). */
+static const char *known_with_nul(const char *query, const char *const *known)
+{
+    for (const char *p = query; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t seg = amp ? (size_t)(amp - p) : strlen(p);
+        if (memmem(p, seg, "%00", 3)) {
+            const char *eq = memchr(p, '=', seg);
+            size_t name_len = eq ? (size_t)(eq - p) : seg;
+            for (const char *const *k = known; *k; k++)
+                if (strlen(*k) == name_len && memcmp(*k, p, name_len) == 0)
+                    return *k;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+int params_parse_alternatives(const char *query, const struct config *cfg,
+                              struct alt_params *p, struct param_error *err)
+{
+    static const char *const langs[] = {"nl", "en", NULL};
+    static const char *const channels[] = {"opac", "kiosk", "app", "widget", NULL};
+    static const char *const known[] = {"record", "branch", "limit", "lang", "channel",
+                                        "catalogue", "patron", NULL};
+    memset(p, 0, sizeof *p);
+    p->limit = cfg->default_alternatives;
+    p->lang = "nl";
+    p->channel = "opac";
+
+    const char *cut = known_with_nul(query, known);
+    if (cut)
+        return fail(err, cut, "must not contain a NUL byte (%00)");
+    struct evkeyvalq q;
+    q.tqh_first = NULL;
+    q.tqh_last = &q.tqh_first;
+    if (evhttp_parse_query_str(query ? query : "", &q) < 0) {
+        evhttp_clear_headers(&q);
+        return fail(err, "query", "malformed query string");
+    }
+    int rc = 0;
+    const char *seen[8] = {0};
+    struct evkeyval *kv;
+    for (kv = q.tqh_first; kv; kv = kv->next.tqe_next) {
+        const char *name = one_of(kv->key, known);
+        if (!name)
+            continue;       /* cache busters and the like are ignored */
+        size_t idx = 0;
+        while (known[idx] != name)
+            idx++;
+        if (seen[idx]) {
+            rc = fail(err, name, "given more than once");
+            break;
+        }
+        seen[idx] = kv->value;
+        const char *v = kv->value;
+        if (strcmp(name, "record") == 0) {
+            if (!record_id_valid(v, cfg->max_record_id_bytes)) {
+                rc = fail(err, "record", "must be 1 to limits.max_record_id_bytes characters of A-Z a-z 0-9 . _ : -");
+                break;
+            }
+            p->record = strdup(v);
+        } else if (strcmp(name, "branch") == 0) {
+            if (!branch_code_valid(v)) {
+                rc = fail(err, "branch", "must be a branch code of 1 to 16 characters A-Z a-z 0-9 _ -");
+                break;
+            }
+            p->branch = strdup(v);
+        } else if (strcmp(name, "limit") == 0) {
+            char *end;      /* digits only: strtol would also take " 5" and "+5" */
+            long n = strtol(v, &end, 10);
+            if (!(*v >= '0' && *v <= '9') || *end || n < 1 || n > cfg->max_alternatives) {
+                rc = fail(err, "limit", "must be a whole number from 1 to limits.max_alternatives");
+                break;
+            }
+            p->limit = (int)n;
+        } else if (strcmp(name, "lang") == 0) {
+            if (!(p->lang = one_of(v, langs))) {
+                rc = fail(err, "lang", "must be nl or en");
+                break;
+            }
+        } else if (strcmp(name, "channel") == 0) {
+            if (!(p->channel = one_of(v, channels))) {
+                rc = fail(err, "channel", "must be opac, kiosk, app or widget");
+                break;
+            }
+        } else if (strcmp(name, "catalogue") == 0) {
+            if (!config_catalogue(cfg, v)) {
+                rc = fail(err, "catalogue", "no catalogue of that name is configured");
+                break;
+            }
+            p->catalogue = strdup(v);
+        } else if (strcmp(name, "patron") == 0) {
+            /* Hashed at once: the raw id goes no further than this. */
+            if (pseudonymise_patron(cfg->patron_key, v, strlen(v), p->patron) < 0) {
+                rc = fail(err, "patron", PATRON_RULE);
+                break;
+            }
+        }
+    }
+    if (rc == 0 && !p->record)
+        rc = fail(err, "record", "is required");
+    evhttp_clear_headers(&q);
+    if (rc < 0)
+        params_free(p);
+    return rc;
+}
+
+void params_free(struct alt_params *p)
+{
+    free(p->record);
+    free(p->branch);
+    free(p->catalogue);
+    p->record = p->branch = p->catalogue = NULL;
+    p->patron[0] = '\0';
+}

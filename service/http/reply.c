@@ -1,0 +1,66 @@
+/* reply.c: JSON replies and request bodies; see reply.h. */
+#include "http/reply.h"
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+
+void http_reply_json_text(struct evhttp_request *req, int code, const char *text, size_t len)
+{
+    struct evbuffer *out = evbuffer_new();
+    const char *reason = code < 300 ? "OK" : code < 500 ? "Client Error" : "Server Error";
+    if (!out || evbuffer_add(out, text, len) < 0 || evbuffer_add(out, "\n", 1) < 0) {
+        if (out)
+            evbuffer_free(out);
+        evhttp_send_error(req, 503, "out of memory");
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply(req, code, reason, out);
+    evbuffer_free(out);
+}
+
+void http_reply_json(struct evhttp_request *req, int code, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) {
+        evhttp_send_error(req, 503, "out of memory");
+        return;
+    }
+    http_reply_json_text(req, code, text, strlen(text));
+    free(text);
+}
+
+void http_reply_error(struct evhttp_request *req, int code, const char *field,
+                      const char *message)
+{
+    json_t *body = json_pack("{s:s, s:s?}", "error", message, "field", field);
+    http_reply_json(req, code, body ? body : json_object());
+}
+
+enum http_body http_request_body(struct evhttp_request *req, size_t max, const char **body,
+                                 size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    if (n > max)
+        return HTTP_BODY_TOO_LARGE;
+    /* one chain already (the usual case) costs nothing; else libevent
+     * joins the chains, in the buffer, once */
+    const unsigned char *data = n ? evbuffer_pullup(in, -1) : (const unsigned char *)"";
+    if (!data)
+        return HTTP_BODY_NO_MEMORY;
+    *body = (const char *)data;
+    *len = n;
+    return HTTP_BODY_OK;
+}
+
+
+void http_reply_unavailable(struct evhttp_request *req, const char *message)
+{
+    http_reply_error(req, 503, NULL, message);
+}

@@ -1,0 +1,35 @@
+/* reply.h: the one place that turns outcomes into HTTP status codes and
+ * JSON bodies, and reads request bodies. Handlers answer through it; the
+ * router (router.h) sits above them. */
+#ifndef ONLOAN_HTTP_REPLY_H
+#define ONLOAN_HTTP_REPLY_H
+
+#include <event2/http.h>
+#include <jansson.h>
+
+/* Bodies up to this much over the limit are read and refused with a
+ * JSON 413; larger ones libevent refuses unread. */
+#define HTTP_BODY_SLACK_BYTES 65536
+
+/* Sends body (stolen: the reference is dropped) with the given status. */
+void http_reply_json(struct evhttp_request *req, int code, json_t *body);
+/* Sends JSON text as it is (already serialised by jansson). */
+void http_reply_json_text(struct evhttp_request *req, int code, const char *text, size_t len);
+/* Sends {"error": message, "field": field} (field may be NULL). */
+void http_reply_error(struct evhttp_request *req, int code, const char *field,
+                      const char *message);
+/* 503 {"error": message, "field": null}: onloand cannot answer now (out
+ * of memory, too busy, a backend down); message says what to do. */
+void http_reply_unavailable(struct evhttp_request *req, const char *message);
+/* The message of every 503 for onloand's own lack of memory. */
+#define HTTP_NO_MEMORY "out of memory"
+/* Reading a request body: a body over the limit is the client's fault
+ * (413), memory we lack is ours (503). */
+enum http_body { HTTP_BODY_OK, HTTP_BODY_TOO_LARGE, HTTP_BODY_NO_MEMORY };
+/* The request body, at most max bytes: *body points to its *len bytes in
+ * the request's input buffer (made contiguous, not copied, not
+ * NUL-terminated), valid until the request is answered. */
+enum http_body http_request_body(struct evhttp_request *req, size_t max, const char **body,
+                                 size_t *len);
+
+#endif

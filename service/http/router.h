@@ -1,0 +1,21 @@
+/* router.h: the HTTP server: listening, libevent's limits, and the routes.
+ *
+ *   GET    /healthz                        healthz.h
+ *   GET    /v1/alternatives                alternatives.h
+ *   POST   /v1/touchpoints/<id>/events     touchpoint.h
+ *   POST   /v1/loans                       loans.h
+ *   DELETE /v1/patrons/<patron>            loans.h
+ *
+ * The router sits above the handlers; they answer through reply.h. */
+#ifndef ONLOAN_HTTP_ROUTER_H
+#define ONLOAN_HTTP_ROUTER_H
+
+#include "core/strbuf.h"
+
+struct server;
+
+/* Starts listening on the configured address. Returns -1 with the reason
+ * in err. */
+int router_start(struct server *srv, struct strbuf *err);
+
+#endif

@@ -1,0 +1,506 @@
+/* model.c: see model.h.
+ *
+ * A record's read is two round trips: first its co-occurrence list and
+ * its own count (one MULTI/EXEC); then the counts of the neighbours kept
+ * (ZMSCORE), which every measure but raw needs. While it is in flight,
+ * every model_read of the same record waits for it (m->reads) instead of
+ * asking Redis again. The totals (the number of patrons and the popular
+ * records) are one MULTI/EXEC of their own, read at most once per
+ * model.cache_ms for the whole daemon, shared the same way. */
+#include "model/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/dict.h"
+#include "core/log.h"
+#include "core/ttl_cache.h"
+#include "model/cooc_list.h"
+
+/* A place in a list of waiters, first in each kind of waiter; a waiter
+ * can leave the list at any time (its request ended). */
+struct wait_link {
+    struct wait_link *next, **pprev;
+};
+
+struct model_totals_wait {
+    struct wait_link link;      /* in the model's waiters */
+    model_totals_cb *cb;
+    void *arg;
+};
+
+struct model {
+    struct redis_client *st;
+    const struct config *cfg;
+    struct ttl_cache *cache;    /* record -> struct neighbours (one ref) */
+    struct dict *reads;         /* record -> its struct record_read in flight */
+    struct model_totals *totals;            /* the last good read (one ref), or NULL */
+    struct redis_op *totals_op;             /* the totals read in flight, or NULL */
+    struct wait_link *waiters;              /* who waits for it: model_totals_wait */
+};
+
+/* One caller of model_read, waiting for its record's read. */
+struct model_read {
+    struct wait_link link;      /* in the read's waiters */
+    model_cb *cb;
+    void *arg;
+};
+
+/* One record's read from Redis, however many wait for it. It lives from
+ * its start to its last callback (or model_free), whether or not anyone
+ * still waits: see model_read_cancel. */
+struct record_read {
+    struct model *m;
+    char *record;
+    struct redis_op *op;        /* the round trip in flight */
+    struct neighbours *nb;      /* after the first round trip */
+    struct wait_link *waiters;  /* struct model_read */
+};
+
+static void cache_value_free(void *v)
+{
+    neighbours_unref(v);
+}
+
+struct model *model_new(struct redis_client *st, const struct config *cfg)
+{
+    struct model *m = calloc(1, sizeof *m);
+    if (!m || !(m->reads = dict_new()) ||
+        !(m->cache = ttl_cache_new((size_t)cfg->model_cache_max_entries, cache_value_free))) {
+        if (m)
+            dict_free(m->reads, NULL);
+        free(m);
+        return NULL;
+    }
+    m->st = st;
+    m->cfg = cfg;
+    return m;
+}
+
+static void wait_unlink(struct wait_link *w)
+{
+    *w->pprev = w->next;
+    if (w->next)
+        w->next->pprev = w->pprev;
+}
+
+static void wait_link(struct wait_link **head, struct wait_link *w)
+{
+    w->next = *head;
+    if (w->next)
+        w->next->pprev = &w->next;
+    w->pprev = head;
+    *head = w;
+}
+
+/* Moves the list at *from to *to (the caller's own head): a callback of
+ * one waiter may then cancel another, or start a new list at *from. */
+static void wait_move(struct wait_link **from, struct wait_link **to)
+{
+    *to = *from;
+    *from = NULL;
+    if (*to)
+        (*to)->pprev = to;
+}
+
+static void record_read_free(struct record_read *rr)
+{
+    while (rr->waiters)
+        model_read_cancel((struct model_read *)rr->waiters);
+    neighbours_unref(rr->nb);
+    free(rr->record);
+    free(rr);
+}
+
+/* model_free: a read in flight is dropped with its waiters, unanswered. */
+static int read_drop(const char *key, void *v, void *arg)
+{
+    (void)key;
+    (void)arg;
+    struct record_read *rr = v;
+    redis_op_cancel(rr->op);
+    record_read_free(rr);
+    return 1;
+}
+
+void model_free(struct model *m)
+{
+    if (!m)
+        return;
+    dict_each(m->reads, read_drop, NULL);
+    dict_free(m->reads, NULL);
+    redis_op_cancel(m->totals_op);
+    while (m->waiters)
+        model_totals_wait_cancel((struct model_totals_wait *)m->waiters);
+    model_totals_unref(m->totals);
+    ttl_cache_free(m->cache);
+    free(m);
+}
+
+struct neighbours *model_cached(struct model *m, const char *record)
+{
+    struct neighbours *nb = ttl_cache_get(m->cache, record, monotonic_ms());
+    return nb ? neighbours_ref(nb) : NULL;
+}
+
+static void cache_put(struct model *m, const char *record, struct neighbours *nb)
+{
+    if (m->cfg->model_cache_ms > 0)
+        ttl_cache_put(m->cache, record, neighbours_ref(nb),
+                      nb->fetched_ms + (uint64_t)m->cfg->model_cache_ms, monotonic_ms());
+}
+
+/* A count as Redis prints a score ("12", "1e+06"), kept within uint32_t. */
+static uint32_t count_of(const char *s)
+{
+    double v = strtod(s, NULL);
+    return v >= 4294967295.0 ? UINT32_MAX : v > 0 ? (uint32_t)v : 0;
+}
+
+/* What the first read said of record. */
+static struct neighbours *model_parse(const struct config *cfg, const char *record,
+                                      const char *co, size_t co_len, const char *borrowers)
+{
+    struct cooc_list list;
+    struct neighbours *nb = calloc(1, sizeof *nb);
+    if (!nb)
+        return NULL;
+    nb->refs = 1;
+    nb->fetched_ms = monotonic_ms();
+    nb->borrowers = borrowers ? count_of(borrowers) : 0;
+    if (!(nb->record = strdup(record)) || cooc_parse(&list, co ? co : "", co ? co_len : 0) < 0)
+        goto fail;
+    /* The k threshold first, then the top K (an uncompacted list may
+     * hold more). */
+    size_t kept = 0;
+    for (size_t i = 0; i < list.n; i++)
+        if (list.e[i].count >= (uint32_t)cfg->min_patrons)
+            list.e[kept++] = list.e[i];
+    list.n = kept;
+    cooc_top(&list, (size_t)cfg->neighbours_max);
+    if (list.n && !(nb->list = calloc(list.n, sizeof *nb->list))) {
+        cooc_free(&list);
+        goto fail;
+    }
+    for (size_t i = 0; i < list.n; i++) {
+        nb->list[i] = (struct neighbour){strdup(list.e[i].record), list.e[i].count, 0};
+        if (!nb->list[i].record) {
+            nb->n = i;
+            cooc_free(&list);
+            goto fail;
+        }
+    }
+    nb->n = list.n;
+    cooc_free(&list);
+    return nb;
+fail:
+    neighbours_unref(nb);
+    return NULL;
+}
+
+/* The read is over: kept if it succeeded, then every waiter gets it (its
+ * own reference) or the error. It leaves m->reads first, so that a
+ * callback asking for the record again starts a read of its own. */
+static void read_finish(struct record_read *rr, const char *error)
+{
+    struct model *m = rr->m;
+    struct neighbours *nb = error ? NULL : rr->nb;
+    rr->op = NULL;
+    dict_del(m->reads, rr->record);
+    if (nb)
+        cache_put(m, rr->record, nb);
+    /* The waiters are taken out first: a callback may cancel another
+     * waiter still here (its request ended). */
+    struct wait_link *pending;
+    wait_move(&rr->waiters, &pending);
+    while (pending) {
+        struct model_read *w = (struct model_read *)pending;
+        model_cb *cb = w->cb;
+        void *cb_arg = w->arg;
+        model_read_cancel(w);
+        cb(nb ? neighbours_ref(nb) : NULL, nb ? NULL : error, cb_arg);
+    }
+    record_read_free(rr);
+}
+
+/* ZMSCORE reply: the neighbours' own counts, in list order. */
+static void counts_done(redisReply *reply, const char *error, void *arg)
+{
+    struct record_read *rd = arg;
+    struct neighbours *nb = rd->nb;
+    if (reply && (reply->type != REDIS_REPLY_ARRAY || reply->elements != nb->n)) {
+        log_msg(LOG_WARN, "neighbour counts of %s not read: %s", rd->record,
+                reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        error = "redis_unavailable";
+    }
+    for (size_t i = 0; !error && i < nb->n; i++) {
+        const redisReply *s = reply->element[i];
+        nb->list[i].borrowers = s->type == REDIS_REPLY_STRING ? count_of(s->str) : 0;
+    }
+    read_finish(rd, error);
+}
+
+static const char *reply_str(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_STRING ? r->str : NULL;
+}
+
+/* An error among EXEC's replies (WRONGTYPE: a model of an older layout,
+ * say), or NULL. */
+static const redisReply *refused_reply(const redisReply *reply)
+{
+    for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++)
+        if (reply->element[i]->type == REDIS_REPLY_ERROR)
+            return reply->element[i];
+    return NULL;
+}
+
+static void log_refused(const char *what, const redisReply *refused)
+{
+    log_msg(LOG_ERROR, "model of %s unreadable (%s): a model of another layout? "
+            "delete the prefix's keys and run onloan load again", what, refused->str);
+}
+
+/* EXEC reply: [co list, the record's borrowers]. */
+static void list_done(redisReply *reply, const char *error, void *arg)
+{
+    struct record_read *rd = arg;
+    const struct config *cfg = rd->m->cfg;
+    if (reply) {
+        const redisReply *refused = refused_reply(reply);
+        if (refused) {
+            log_refused(rd->record, refused);
+        } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+            const redisReply *co = reply->element[0];
+            rd->nb = model_parse(cfg, rd->record, reply_str(co), co->len,
+                                 reply_str(reply->element[1]));
+        }
+        if (!rd->nb) {
+            log_msg(LOG_WARN, "co-occurrence of %s not read: %s", rd->record,
+                    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+            error = "redis_unavailable";
+        }
+    }
+    if (error || rd->nb->n == 0) {
+        read_finish(rd, error);
+        return;
+    }
+    struct rcmd cmd = {0};
+    int rc = rcmd_addstr(&cmd, "ZMSCORE") | rcmd_addf(&cmd, "%spop", cfg->redis_prefix);
+    for (size_t i = 0; i < rd->nb->n; i++)
+        rc |= rcmd_addstr(&cmd, rd->nb->list[i].record);
+    if (rc) {
+        rcmd_free(&cmd);
+        read_finish(rd, "out_of_memory");
+        return;
+    }
+    rd->op = redis_exec(rd->m->st, &cmd, 1, counts_done, rd);
+    rcmd_free(&cmd);
+}
+
+/* Starts the read of record, in m->reads. NULL when out of memory. */
+static struct record_read *record_read_start(struct model *m, const char *record)
+{
+    const char *pfx = m->cfg->redis_prefix;
+    struct record_read *rr = calloc(1, sizeof *rr);
+    if (!rr || !(rr->record = strdup(record)) || dict_set(m->reads, record, rr, NULL) < 0) {
+        if (rr)
+            free(rr->record);
+        free(rr);
+        return NULL;
+    }
+    rr->m = m;
+    struct rcmd cmds[2] = {{0}};
+    int rc = 0;
+    rc |= rcmd_addstr(&cmds[0], "GET") | rcmd_addf(&cmds[0], "%sco:%s", pfx, record);
+    rc |= rcmd_addstr(&cmds[1], "ZSCORE") | rcmd_addf(&cmds[1], "%spop", pfx) |
+          rcmd_addstr(&cmds[1], record);
+    if (!rc)
+        rr->op = redis_exec(m->st, cmds, 2, list_done, rr);
+    for (int i = 0; i < 2; i++)
+        rcmd_free(&cmds[i]);
+    if (rc) {
+        dict_del(m->reads, record);
+        record_read_free(rr);
+        return NULL;
+    }
+    return rr;
+}
+
+struct model_read *model_read(struct model *m, const char *record, model_cb *cb, void *arg)
+{
+    struct model_read *w = calloc(1, sizeof *w);
+    struct record_read *rr = w ? dict_get(m->reads, record) : NULL;
+    if (!w || (!rr && !(rr = record_read_start(m, record)))) {
+        free(w);
+        return NULL;
+    }
+    w->cb = cb;
+    w->arg = arg;
+    wait_link(&rr->waiters, &w->link);
+    return w;
+}
+
+/* The read goes on without this waiter, even when it was the last one,
+ * and its result still goes into the cache: Redis has been asked
+ * already, a request for the record that comes meanwhile joins it
+ * instead of asking again, and it ends by itself within redis.timeout_ms
+ * a round trip. */
+void model_read_cancel(struct model_read *rd)
+{
+    if (!rd)
+        return;
+    wait_unlink(&rd->link);
+    free(rd);
+}
+
+size_t model_reads_in_flight(const struct model *m)
+{
+    return dict_size(m->reads);
+}
+
+/* ---- the totals --------------------------------------------------------------- */
+
+struct model_totals *model_totals_ref(struct model_totals *t)
+{
+    t->refs++;
+    return t;
+}
+
+void model_totals_unref(struct model_totals *t)
+{
+    if (!t || --t->refs > 0)
+        return;
+    neighbour_list_free(t->popular, t->npopular);
+    free(t);
+}
+
+struct model_totals *model_totals_cached(struct model *m)
+{
+    if (m->totals && m->totals->fetched_ms + (uint64_t)m->cfg->model_cache_ms > monotonic_ms())
+        return model_totals_ref(m->totals);
+    model_totals_unref(m->totals);      /* stale: nobody gets it again */
+    m->totals = NULL;
+    return NULL;
+}
+
+
+int model_popular_parse(const redisReply *reply, uint32_t min_patrons, struct neighbour **out,
+                        size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2)
+        return -1;
+    struct neighbour *pop = calloc(reply->elements / 2 + 1, sizeof *pop);
+    size_t np = 0;
+    if (!pop)
+        return -1;
+    for (size_t i = 0; i < reply->elements; i += 2) {
+        const redisReply *r = reply->element[i], *s = reply->element[i + 1];
+        if (r->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING)
+            goto fail;
+        uint32_t count = count_of(s->str);
+        if (count < min_patrons)
+            break;              /* most borrowed first: the rest are rarer still */
+        if (!(pop[np].record = strdup(r->str)))
+            goto fail;
+        pop[np++].borrowers = count;
+    }
+    *out = pop;
+    *n = np;
+    return 0;
+fail:
+    neighbour_list_free(pop, np);
+    return -1;
+}
+
+/* EXEC reply: [patrons, popular]. NULL when it is not that. */
+static struct model_totals *totals_parse(const struct config *cfg, const redisReply *reply)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+        return NULL;
+    const char *patrons = reply_str(reply->element[0]);
+    struct model_totals *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->refs = 1;
+    t->fetched_ms = monotonic_ms();
+    t->patrons = patrons ? strtoull(patrons, NULL, 10) : 0;
+    if (model_popular_parse(reply->element[1], (uint32_t)cfg->min_patrons, &t->popular,
+                            &t->npopular) < 0) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void totals_done(redisReply *reply, const char *error, void *arg)
+{
+    struct model *m = arg;
+    struct model_totals *t = NULL;
+    m->totals_op = NULL;
+    if (reply) {
+        const redisReply *refused = refused_reply(reply);
+        if (refused)
+            log_refused("the totals (patrons, popular)", refused);
+        else if (!(t = totals_parse(m->cfg, reply)))
+            log_msg(LOG_WARN, "patron count and popular records not read: %s",
+                    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        if (!t)
+            error = "redis_unavailable";
+    }
+    if (t && m->cfg->model_cache_ms > 0) {
+        model_totals_unref(m->totals);
+        m->totals = model_totals_ref(t);
+    }
+    /* The waiters are taken out first: a callback that asks again starts
+     * a read of its own, and may cancel another waiter still here. */
+    struct wait_link *pending;
+    wait_move(&m->waiters, &pending);
+    while (pending) {
+        struct model_totals_wait *w = (struct model_totals_wait *)pending;
+        model_totals_cb *cb = w->cb;
+        void *cb_arg = w->arg;
+        model_totals_wait_cancel(w);
+        cb(t ? model_totals_ref(t) : NULL, t ? NULL : error, cb_arg);
+    }
+    model_totals_unref(t);
+}
+
+struct model_totals_wait *model_totals_read(struct model *m, model_totals_cb *cb, void *arg)
+{
+    struct model_totals_wait *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->cb = cb;
+    w->arg = arg;
+    if (!m->totals_op) {
+        const char *pfx = m->cfg->redis_prefix;
+        struct rcmd cmds[2] = {{0}};
+        int rc = rcmd_addstr(&cmds[0], "HGET") | rcmd_addf(&cmds[0], "%smeta", pfx) |
+                 rcmd_addstr(&cmds[0], "patrons");
+        rc |= rcmd_addstr(&cmds[1], "ZREVRANGE") | rcmd_addf(&cmds[1], "%spop", pfx) |
+              rcmd_addstr(&cmds[1], "0") | rcmd_addf(&cmds[1], "%d", m->cfg->max_candidates - 1) |
+              rcmd_addstr(&cmds[1], "WITHSCORES");
+        if (!rc)
+            m->totals_op = redis_exec(m->st, cmds, 2, totals_done, m);
+        rcmd_free(&cmds[0]);
+        rcmd_free(&cmds[1]);
+        if (rc) {
+            free(w);
+            return NULL;
+        }
+    }
+    wait_link(&m->waiters, &w->link);
+    return w;
+}
+
+void model_totals_wait_cancel(struct model_totals_wait *w)
+{
+    if (!w)
+        return;
+    wait_unlink(&w->link);
+    free(w);
+}

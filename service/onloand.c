@@ -1,0 +1,118 @@
+/* onloand.c: onloand, the daemon: options, signals, start and stop.
+ *
+ *   onloand [-c FILE]      run in the foreground (log to stderr)
+ *   onloand -t [-c FILE]   check the configuration and exit */
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalogue/link.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/pseudonym.h"
+#include "ingest/loan_event.h"
+#include "server.h"
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    log_msg(LOG_INFO, "signal %d: stopping", (int)sig);
+    event_base_loopbreak(arg);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: onloand [-t] [-c config.json]\n");
+}
+
+/* With epoll, the changes a pass of the loop makes to one socket's events
+ * (an answer sent from a Redis callback: write on, then read back on) go
+ * to the kernel as one epoll_ctl at the end of the pass, not one each.
+ * (libevent's caveat for this flag, sockets dup()'d and closed behind its
+ * back, does not arise here.) */
+static struct event_base *new_event_base(void)
+{
+    struct event_config *ec = event_config_new();
+    if (!ec)
+        return NULL;
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    struct event_base *base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    return base;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = "config/onloan.json";
+    int check_only = 0, opt;
+    loan_json_init();           /* before jansson allocates anything */
+    while ((opt = getopt(argc, argv, "c:th")) != -1) {
+        switch (opt) {
+        case 'c': path = optarg; break;
+        case 't': check_only = 1; break;
+        default: usage(); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage();
+        return 2;
+    }
+    struct config *cfg = config_load_or_report(path);
+    if (!cfg)
+        return 1;
+    struct strbuf err = {0};
+    if (check_only) {
+        /* Like nginx -t: also load every link plugin with its settings. */
+        int bad = 0;
+        for (size_t i = 0; i < cfg->ncatalogues; i++) {
+            struct link *l = link_open(cfg->plugin_dir, cfg->catalogues[i].link, &err);
+            if (!l) {
+                fprintf(stderr, "%s: catalogues[%zu].link: %s\n", path, i, strbuf_cstr(&err));
+                strbuf_reset(&err);
+                bad = 1;
+            }
+            link_close(l);
+        }
+        if (!bad)
+            printf("%s: configuration is fine\n", path);
+        config_free(cfg);
+        strbuf_free(&err);
+        return bad;
+    }
+    enum log_level level;
+    log_level_parse(cfg->log_level, &level);
+    log_set_level(level);
+    if (pseudonym_init() < 0) {
+        log_msg(LOG_ERROR, "cannot initialise libsodium");
+        config_free(cfg);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    struct event_base *base = new_event_base();
+    struct server srv;
+    int rc = 0;
+    if (!base || server_start(&srv, base, cfg, &err) < 0) {
+        log_msg(LOG_ERROR, "cannot start: %s", base ? strbuf_cstr(&err) : "no event base");
+        rc = 1;
+    } else {
+        struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+        struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
+        evsignal_add(sigterm, NULL);
+        evsignal_add(sigint, NULL);
+        event_base_dispatch(base);
+        server_drain(&srv);
+        event_free(sigterm);
+        event_free(sigint);
+    }
+    if (base)
+        server_stop(&srv);
+    if (base)
+        event_base_free(base);
+    config_free(cfg);
+    strbuf_free(&err);
+    log_msg(LOG_INFO, "stopped");
+    return rc;
+}

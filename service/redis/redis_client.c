@@ -1,0 +1,461 @@
+/* redis_client.c: async Redis with deadlines and reconnects; see redis_client.h.
+ *
+ * An operation is freed when both its Redis reply has come back (or will
+ * never come) and its caller has been answered (or has cancelled). */
+#include "redis/redis_client.h"
+
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+struct redis_client {
+    struct event_base *base;
+    const struct config *cfg;
+    redisAsyncContext *ac;      /* NULL while disconnected */
+    int connected;              /* the connect callback said yes */
+    struct event *reconnect;
+    /* a subscriber (redis_subscriber_new) */
+    char *channel;              /* owned; NULL: an ordinary store */
+    redis_message_cb *message;
+    redis_listening_cb *listening;
+    void *sub_arg;
+    int subscribed;             /* the SUBSCRIBE was confirmed on ac */
+    /* redis.timeout_ms as one of libevent's common timeouts: every
+     * operation has the same, so a queue does instead of the timer heap */
+    const struct timeval *op_timeout;
+};
+
+struct redis_op {
+    redis_cb *cb;
+    redis_late_cb *late;        /* redis_exec_sure: the deadline only tells this */
+    int sure;
+    void *arg;
+    int answered;               /* cb called, or cancelled */
+    int awaiting_reply;         /* hiredis (or the deferred failure) still owes us */
+    struct event *deadline;     /* in the same allocation, after the op */
+};
+
+/* The op and its deadline event in one allocation (the event's size is
+ * libevent's to say, so it goes after the op, aligned). */
+#define OP_EVENT_OFFSET \
+    ((sizeof(struct redis_op) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * \
+     _Alignof(max_align_t))
+
+/* A block of copied arguments: the first holds RCMD_BLOCK_MIN bytes, each
+ * next one twice the last, up to RCMD_BLOCK_MAX; a larger argument gets a
+ * block of its own size. */
+enum { RCMD_BLOCK_MIN = 128, RCMD_BLOCK_MAX = 16384 };
+
+struct rcmd_block {
+    struct rcmd_block *next;
+    size_t used, cap;
+    char data[];
+};
+
+static int rcmd_room(struct rcmd *c)
+{
+    if (c->argc == c->cap) {
+        int cap = c->cap ? c->cap * 2 : 16;
+        char **argv = realloc(c->argv, (size_t)cap * sizeof *argv);
+        if (!argv)
+            return -1;
+        c->argv = argv;
+        size_t *len = realloc(c->len, (size_t)cap * sizeof *len);
+        if (!len)
+            return -1;
+        c->len = len;
+        c->cap = cap;
+    }
+    return 0;
+}
+
+int rcmd_take(struct rcmd *c, char *s, size_t n)
+{
+    if (c->ntaken == c->captaken) {
+        int cap = c->captaken ? c->captaken * 2 : 4;
+        char **taken = realloc(c->taken, (size_t)cap * sizeof *taken);
+        if (!taken) {
+            free(s);
+            return -1;
+        }
+        c->taken = taken;
+        c->captaken = cap;
+    }
+    c->taken[c->ntaken++] = s;      /* ours now, whatever happens next */
+    if (rcmd_room(c) < 0)
+        return -1;
+    c->argv[c->argc] = s;
+    c->len[c->argc++] = n;
+    return 0;
+}
+
+/* Room for n bytes in the newest block, or a new block. */
+static char *rcmd_copy_room(struct rcmd *c, size_t n)
+{
+    struct rcmd_block *b = c->blocks;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = b ? 2 * b->cap : RCMD_BLOCK_MIN;
+        if (cap > RCMD_BLOCK_MAX)
+            cap = RCMD_BLOCK_MAX;
+        if (cap < n)
+            cap = n;
+        if (!(b = malloc(sizeof *b + cap)))
+            return NULL;
+        b->used = 0;
+        b->cap = cap;
+        b->next = c->blocks;
+        c->blocks = b;
+    }
+    char *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+int rcmd_add(struct rcmd *c, const char *s, size_t n)
+{
+    if (rcmd_room(c) < 0)
+        return -1;
+    char *copy = rcmd_copy_room(c, n + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    c->argv[c->argc] = copy;
+    c->len[c->argc++] = n;
+    return 0;
+}
+
+int rcmd_addstr(struct rcmd *c, const char *s)
+{
+    return rcmd_add(c, s, strlen(s));
+}
+
+int rcmd_addjoin(struct rcmd *c, const char *a, const char *b, const char *d)
+{
+    size_t la = strlen(a), lb = strlen(b), ld = strlen(d);
+    if (rcmd_room(c) < 0)
+        return -1;
+    char *copy = rcmd_copy_room(c, la + lb + ld + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, a, la);
+    memcpy(copy + la, b, lb);
+    memcpy(copy + la + lb, d, ld + 1);
+    c->argv[c->argc] = copy;
+    c->len[c->argc++] = la + lb + ld;
+    return 0;
+}
+
+int rcmd_addf(struct rcmd *c, const char *fmt, ...)
+{
+    char small[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -1;
+    if ((size_t)n < sizeof small)
+        return rcmd_add(c, small, (size_t)n);
+    char *s = NULL;             /* too long for small: format it again */
+    va_start(ap, fmt);
+    n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -1;
+    int rc = rcmd_add(c, s, (size_t)n);
+    free(s);
+    return rc;
+}
+
+void rcmd_free(struct rcmd *c)
+{
+    for (int i = 0; i < c->ntaken; i++)
+        free(c->taken[i]);
+    for (struct rcmd_block *b = c->blocks, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    free(c->taken);
+    free(c->argv);
+    free(c->len);
+    memset(c, 0, sizeof *c);
+}
+
+/* ---- operations ---------------------------------------------------------- */
+
+static void op_maybe_free(struct redis_op *op)
+{
+    if (op->answered && !op->awaiting_reply) {
+        event_del(op->deadline);
+        free(op);           /* the event with it */
+    }
+}
+
+static void op_answer(struct redis_op *op, redisReply *reply, const char *error)
+{
+    if (op->answered)
+        return;
+    op->answered = 1;
+    event_del(op->deadline);
+    op->cb(reply, error, op->arg);
+}
+
+static void op_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    struct redis_op *op = privdata;
+    op->awaiting_reply = 0;
+    op_answer(op, r, r ? NULL : "redis_unavailable");
+    op_maybe_free(op);
+}
+
+static void op_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    struct redis_op *op = arg;
+    if (what & EV_TIMEOUT && op->awaiting_reply == 2) {    /* deferred failure */
+        op->awaiting_reply = 0;
+        op_answer(op, NULL, "redis_unavailable");
+    } else if (op->sure) {
+        if (op->late && !op->answered)
+            op->late(op->arg);
+        return;                 /* the reply (or the lost connection) will come */
+    } else {
+        op_answer(op, NULL, "redis_timeout");
+    }
+    op_maybe_free(op);
+}
+
+void redis_op_cancel(struct redis_op *op)
+{
+    if (!op || op->answered)
+        return;
+    op->answered = 1;
+    event_del(op->deadline);
+    op_maybe_free(op);
+}
+
+struct redis_op *redis_exec_sure(struct redis_client *st, struct rcmd *cmds, size_t ncmds,
+                                 redis_cb *cb, redis_late_cb *late, void *arg)
+{
+    return redis_send(st, cmds, ncmds, REDIS_SEND_SURE, cb, late, arg);
+}
+
+struct redis_op *redis_exec(struct redis_client *st, struct rcmd *cmds, size_t ncmds,
+                            redis_cb *cb, void *arg)
+{
+    return redis_send(st, cmds, ncmds, 0, cb, NULL, arg);
+}
+
+struct redis_op *redis_send(struct redis_client *st, struct rcmd *cmds, size_t ncmds, unsigned flags,
+                            redis_cb *cb, redis_late_cb *late, void *arg)
+{
+    struct redis_op *op = calloc(1, OP_EVENT_OFFSET + event_get_struct_event_size());
+    if (!op)
+        abort();    /* a few bytes; nothing sensible to do without them */
+    op->cb = cb;
+    op->late = late;
+    op->sure = (flags & REDIS_SEND_SURE) != 0;
+    op->arg = arg;
+    op->deadline = (struct event *)((char *)op + OP_EVENT_OFFSET);
+    if (evtimer_assign(op->deadline, st->base, op_deadline_cb, op) < 0)
+        abort();
+
+    int multi = ncmds > 1 || (flags & REDIS_SEND_ARRAY);
+    int sent = 0;
+    if (st->ac && st->connected) {
+        sent = 1;
+        if (multi && redisAsyncCommand(st->ac, NULL, NULL, "MULTI") != REDIS_OK)
+            sent = 0;
+        for (size_t i = 0; sent && i < ncmds; i++) {
+            int last = !multi;
+            if (redisAsyncCommandArgv(st->ac, last ? op_reply_cb : NULL, last ? op : NULL,
+                                      cmds[i].argc, (const char **)cmds[i].argv,
+                                      cmds[i].len) != REDIS_OK)
+                sent = 0;
+        }
+        if (sent && multi && redisAsyncCommand(st->ac, op_reply_cb, op, "EXEC") != REDIS_OK)
+            sent = 0;
+    }
+    struct timeval now = {0, 0};
+    if (sent)
+        op->awaiting_reply = 1;
+    else
+        op->awaiting_reply = 2;     /* fail from the loop, right away */
+    evtimer_add(op->deadline, sent ? st->op_timeout : &now);
+    return op;
+}
+
+/* ---- connection ---------------------------------------------------------- */
+
+static void store_connect(struct redis_client *st);
+
+static void store_schedule_reconnect(struct redis_client *st)
+{
+    struct timeval tv = {0, 250 * 1000};
+    if (!evtimer_pending(st->reconnect, NULL))
+        evtimer_add(st->reconnect, &tv);
+}
+
+static void store_connect_cb(const redisAsyncContext *ac, int status)
+{
+    struct redis_client *st = ac->data;
+    if (status != REDIS_OK) {
+        log_msg(LOG_WARN, "redis %s:%d: connect failed: %s", st->cfg->redis_host,
+                st->cfg->redis_port, ac->errstr);
+        st->ac = NULL;          /* hiredis frees the context after this */
+        st->connected = 0;
+        store_schedule_reconnect(st);
+        return;
+    }
+    st->connected = 1;
+    log_msg(LOG_INFO, "redis %s:%d: connected", st->cfg->redis_host, st->cfg->redis_port);
+}
+
+static void store_disconnect_cb(const redisAsyncContext *ac, int status)
+{
+    struct redis_client *st = ac->data;
+    if (!st)
+        return;                 /* redis_client_free is disconnecting */
+    if (status != REDIS_OK)
+        log_msg(LOG_WARN, "redis %s:%d: connection lost: %s", st->cfg->redis_host,
+                st->cfg->redis_port, ac->errstr);
+    st->ac = NULL;
+    st->connected = 0;
+    if (st->subscribed) {
+        st->subscribed = 0;
+        st->listening(0, st->sub_arg);
+    }
+    store_schedule_reconnect(st);
+}
+
+/* A subscriber's replies: the SUBSCRIBE's confirmation, then one a
+ * message (NULL when the connection goes: store_disconnect_cb follows). */
+static void store_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    struct redis_client *st = privdata;
+    redisReply *reply = r;
+    if (!reply)
+        return;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        log_msg(LOG_WARN, "redis: SUBSCRIBE %s refused: %s", st->channel, reply->str);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const char *kind = reply->element[0]->str;
+    const redisReply *payload = reply->element[2];
+    if (strcmp(kind, "subscribe") == 0) {
+        st->subscribed = 1;
+        st->listening(1, st->sub_arg);
+    } else if (strcmp(kind, "message") == 0 && payload->type == REDIS_REPLY_STRING) {
+        st->message(payload->str, payload->len, st->sub_arg);
+    }
+}
+
+static void store_reconnect_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    store_connect(arg);
+}
+
+static void store_connect(struct redis_client *st)
+{
+    redisAsyncContext *ac = redisAsyncConnect(st->cfg->redis_host, st->cfg->redis_port);
+    if (!ac || ac->err) {
+        log_msg(LOG_WARN, "redis: cannot connect: %s", ac ? ac->errstr : "out of memory");
+        if (ac)
+            redisAsyncFree(ac);
+        store_schedule_reconnect(st);
+        return;
+    }
+    ac->data = st;
+    redisLibeventAttach(ac, st->base);
+    redisAsyncSetConnectCallback(ac, store_connect_cb);
+    redisAsyncSetDisconnectCallback(ac, store_disconnect_cb);
+    /* a subscriber's SUBSCRIBE waits in hiredis until the connection is up */
+    if (st->channel &&
+        redisAsyncCommand(ac, store_sub_reply, st, "SUBSCRIBE %s", st->channel) != REDIS_OK) {
+        log_msg(LOG_WARN, "redis: cannot subscribe to %s: %s", st->channel, ac->errstr);
+        ac->data = NULL;
+        redisAsyncFree(ac);
+        store_schedule_reconnect(st);
+        return;
+    }
+    st->ac = ac;
+}
+
+static struct redis_client *store_alloc(struct event_base *base, const struct config *cfg)
+{
+    struct redis_client *st = calloc(1, sizeof *st);
+    if (!st)
+        return NULL;
+    st->base = base;
+    st->cfg = cfg;
+    st->reconnect = evtimer_new(base, store_reconnect_cb, st);
+    struct timeval tv = {cfg->redis_timeout_ms / 1000, (cfg->redis_timeout_ms % 1000) * 1000};
+    st->op_timeout = event_base_init_common_timeout(base, &tv);
+    if (!st->reconnect || !st->op_timeout) {
+        if (st->reconnect)
+            event_free(st->reconnect);
+        free(st);
+        return NULL;
+    }
+    return st;
+}
+
+struct redis_client *redis_client_new(struct event_base *base, const struct config *cfg)
+{
+    struct redis_client *st = store_alloc(base, cfg);
+    if (st)
+        store_connect(st);
+    return st;
+}
+
+struct redis_client *redis_subscriber_new(struct event_base *base, const struct config *cfg,
+                                   const char *channel, redis_message_cb *message,
+                                   redis_listening_cb *listening, void *arg)
+{
+    struct redis_client *st = store_alloc(base, cfg);
+    if (!st)
+        return NULL;
+    if (!(st->channel = strdup(channel))) {
+        redis_client_free(st);
+        return NULL;
+    }
+    st->message = message;
+    st->listening = listening;
+    st->sub_arg = arg;
+    store_connect(st);
+    return st;
+}
+
+int redis_client_connected(const struct redis_client *st)
+{
+    return st->ac && st->connected;
+}
+
+void redis_client_free(struct redis_client *st)
+{
+    if (!st)
+        return;
+    if (st->ac) {
+        redisAsyncContext *ac = st->ac;
+        st->ac = NULL;
+        ac->data = NULL;
+        redisAsyncFree(ac);     /* pending callbacks get NULL replies */
+    }
+    event_free(st->reconnect);
+    free(st->channel);
+    free(st);
+}

@@ -1,0 +1,84 @@
+/* redis_client.h: Redis through async hiredis on the daemon's event loop.
+ *
+ * Every operation has a deadline (redis.timeout_ms) of our own, since
+ * hiredis 0.14 has no async timeouts. While Redis is down, operations fail
+ * at once (from the loop, never inside redis_exec) and the store reconnects
+ * in the background. A callback gets the reply or NULL with a reason. */
+#ifndef ONLOAN_REDIS_CLIENT_H
+#define ONLOAN_REDIS_CLIENT_H
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+#include "core/config.h"
+
+struct redis_client;
+struct redis_op;
+
+/* One command's arguments, binary safe. Copied arguments are packed into
+ * blocks that the command owns (a touchpoint's XADD of 22 arguments is two
+ * allocations, not 22); argv[i] stays where it is until rcmd_free. */
+struct rcmd_block;
+struct rcmd {
+    int argc, cap;
+    char **argv;
+    size_t *len;
+    struct rcmd_block *blocks;  /* the copies, newest first */
+    char **taken;               /* what rcmd_take handed over */
+    int ntaken, captaken;
+};
+int rcmd_add(struct rcmd *c, const char *s, size_t n);
+int rcmd_addstr(struct rcmd *c, const char *s);
+/* a, b and d one after the other as one argument (a prefixed key). */
+int rcmd_addjoin(struct rcmd *c, const char *a, const char *b, const char *d);
+/* Adds s (n bytes, malloc'd) without copying it: c owns it from now on,
+ * even when this fails. */
+int rcmd_take(struct rcmd *c, char *s, size_t n);
+int rcmd_addf(struct rcmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rcmd_free(struct rcmd *c);
+
+/* reply is borrowed for the call; when it is NULL, error says why:
+ * "redis_unavailable" or "redis_timeout". An error reply from Redis is
+ * passed as a reply of type REDIS_REPLY_ERROR. */
+typedef void redis_cb(redisReply *reply, const char *error, void *arg);
+
+struct redis_client *redis_client_new(struct event_base *base, const struct config *cfg);
+void redis_client_free(struct redis_client *st);
+int redis_client_connected(const struct redis_client *st);
+
+/* A store that only listens: on every connection it makes it sends
+ * SUBSCRIBE channel; message(payload, len, arg) for each message on it,
+ * listening(1, arg) once the subscription is confirmed and listening(0,
+ * arg) when that connection goes (it reconnects and subscribes again).
+ * Not for redis_send. NULL when out of memory. */
+typedef void redis_message_cb(const char *payload, size_t len, void *arg);
+typedef void redis_listening_cb(int listening, void *arg);
+struct redis_client *redis_subscriber_new(struct event_base *base, const struct config *cfg,
+                                   const char *channel, redis_message_cb *message,
+                                   redis_listening_cb *listening, void *arg);
+
+/* Sends one command, or several as one MULTI/EXEC transaction whose
+ * callback gets EXEC's array reply. Returns a handle for redis_op_cancel
+ * (never NULL: failures are reported through cb). */
+struct redis_op *redis_exec(struct redis_client *st, struct rcmd *cmds, size_t ncmds,
+                            redis_cb *cb, void *arg);
+/* For writes whose outcome must be known: cb gets the real reply, however
+ * late (or "redis_unavailable" when the connection is lost first): a
+ * command that took too long has usually not failed, only waited, and
+ * will still be applied. late (may be NULL) is called once if
+ * redis.timeout_ms passes first, to answer whoever cannot wait. */
+typedef void redis_late_cb(void *arg);
+struct redis_op *redis_exec_sure(struct redis_client *st, struct rcmd *cmds, size_t ncmds,
+                                 redis_cb *cb, redis_late_cb *late, void *arg);
+/* redis_exec and redis_exec_sure with flags: REDIS_SEND_SURE makes it the
+ * latter; REDIS_SEND_ARRAY sends even one command as MULTI/EXEC, so that the
+ * reply is always EXEC's array, one element per command. */
+#define REDIS_SEND_SURE 1u
+#define REDIS_SEND_ARRAY 2u
+struct redis_op *redis_send(struct redis_client *st, struct rcmd *cmds, size_t ncmds, unsigned flags,
+                            redis_cb *cb, redis_late_cb *late, void *arg);
+/* cb will not be called; safe until the callback has run. */
+void redis_op_cancel(struct redis_op *op);
+
+#endif

@@ -79,11 +79,11 @@ static int cmd_load(struct config *cfg, char **paths, int npaths)
 }
 
 struct forget_state {
-    const char *error;
+    enum failure error;
     int done;
 };
 
-static void forgotten(const char *error, void *arg)
+static void forgotten(enum failure error, void *arg)
 {
     struct forget_state *f = arg;
     f->error = error;
@@ -106,12 +106,12 @@ static int cmd_forget(struct config *cfg, const char *patron)
     }
     struct forget_state f = {0};
     if (ingest_forget(run.ing, pseudo, forgotten, &f) < 0)
-        f = (struct forget_state){"out_of_memory", 1};
+        f = (struct forget_state){FAILURE_OUT_OF_MEMORY, 1};
     while (!f.done)
         event_base_loop(run.base, EVLOOP_ONCE);
     loader_close(&run);
     if (f.error) {
-        fprintf(stderr, "not forgotten: %s\n", f.error);
+        fprintf(stderr, "not forgotten: %s\n", failure_name(f.error));
         return 1;
     }
     /* The pseudonym, not the patron id: this goes to terminals and logs. */

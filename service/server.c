@@ -7,6 +7,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/ttl_cache.h"
+#include "http/reply.h"
 #include "http/router.h"
 
 void server_patron_forgotten(struct server *srv, const char *pseudonym)
@@ -86,11 +87,12 @@ void server_stop(struct server *srv)
     memset(srv, 0, sizeof *srv);
 }
 
-static void drained(const char *error, void *arg)
+static void drained(enum failure error, void *arg)
 {
     int *done = arg;
     if (error)
-        log_msg(LOG_WARN, "stopping: pending pair counts not written: %s", error);
+        log_msg(LOG_WARN, "stopping: pending pair counts not written: %s",
+                failure_name(error));
     *done = 1;
 }
 
@@ -134,6 +136,21 @@ void server_drain(struct server *srv)
         log_msg(LOG_WARN, "stopping: a compaction round still in flight after %d ms; its lists "
                 "are compacted after their next counts", 3 * srv->cfg->redis_timeout_ms);
     event_free(beat);
+}
+
+int server_admit(struct server *srv, struct evhttp_request *req)
+{
+    if (srv->pending_requests >= (size_t)srv->cfg->max_pending_requests) {
+        http_reply_unavailable(req, "too many requests in progress; try again shortly");
+        return -1;
+    }
+    srv->pending_requests++;
+    return 0;
+}
+
+void server_release(struct server *srv)
+{
+    srv->pending_requests--;
 }
 
 int server_catalogue_index(const struct server *srv, const char *name)

@@ -65,6 +65,13 @@ void server_patron_forgotten(struct server *srv, const char *pseudonym);
 /* Patron answers may be kept: every forget from now on will be heard. */
 int server_keeps_patron_answers(const struct server *srv);
 
+/* A request that will wait for Redis, the catalogue or the ingest engine
+ * is counted in pending_requests from here until server_release. Returns
+ * -1 after answering 503 when limits.max_pending_requests are pending
+ * already. */
+int server_admit(struct server *srv, struct evhttp_request *req);
+void server_release(struct server *srv);
+
 /* Index of the catalogue called name (NULL: the first), or -1. */
 int server_catalogue_index(const struct server *srv, const char *name);
 

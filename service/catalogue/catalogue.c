@@ -146,7 +146,7 @@ static void lookup_deferred_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void lookup_settle(struct catalogue_lookup *lk, size_t slot, enum lookup_status status,
-                          struct bib *bib, const char *error)
+                          struct bib *bib, enum failure error)
 {
     lk->results[slot].status = status;
     lk->results[slot].bib = status == LOOKUP_FOUND ? bib_ref(bib) : NULL;
@@ -178,7 +178,7 @@ static int entry_expired(const char *key, void *value, void *arg)
  * (or drops the entry: failures are never cached, nor is anything beyond
  * cache_max_entries once expired entries are swept). */
 static void cache_settle(struct catalogue *cat, const char *id, enum lookup_status status,
-                         struct bib *bib, const char *error)
+                         struct bib *bib, enum failure error)
 {
     struct cache_entry *e = dict_get(cat->cache, id);
     if (!e || e->state != ENTRY_PENDING)
@@ -263,7 +263,7 @@ static int search_expired(const char *key, void *value, void *arg)
  * it failed). The answer is kept for cache_ms; a failure is not kept. The
  * shared search is detached first: a callback may start the same search. */
 static void search_settle(struct catalogue *cat, struct shared_search *ss,
-                          struct bib *const *bibs, size_t n, const char *error)
+                          struct bib *const *bibs, size_t n, enum failure error)
 {
     struct catalogue_search *s = ss->subscribers;
     ss->subscribers = NULL;
@@ -297,7 +297,7 @@ static void search_deferred_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct catalogue_search *s = arg;
-    s->cb(s->bibs, s->n, NULL, s->arg);
+    s->cb(s->bibs, s->n, FAILURE_NONE, s->arg);
     search_handle_free(s);
 }
 
@@ -321,7 +321,7 @@ static struct job *job_new(struct catalogue *cat, enum job_kind kind)
     return j;
 }
 
-static void job_fail(struct catalogue *cat, struct job *j, const char *error)
+static void job_fail(struct catalogue *cat, struct job *j, enum failure error)
 {
     cat->stats.failures++;
     for (size_t i = 0; i < j->n; i++)
@@ -402,11 +402,11 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
             continue;
         }
         if (!batch && !(batch = job_new(cat, JOB_LOOKUP))) {
-            cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, "out_of_memory");
+            cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, FAILURE_OUT_OF_MEMORY);
             continue;
         }
         if (!(batch->ids[batch->n] = strdup(ids[i]))) {
-            cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, "out_of_memory");
+            cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, FAILURE_OUT_OF_MEMORY);
             continue;
         }
         e->queued = batch;
@@ -749,7 +749,7 @@ static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
     log_msg(LOG_WARN, "catalogue %s: search timed out after %d ms; reconnecting",
             cat->cfg->name, cat->cfg->timeout_ms);
     conn_reset(c);      /* a timed-out Z39.50 session is not to be trusted */
-    job_fail(cat, j, "catalogue_timeout");
+    job_fail(cat, j, FAILURE_CATALOGUE_TIMEOUT);
     conn_dispatch(cat);
 }
 
@@ -782,7 +782,7 @@ static void conn_start(struct zconn *c, struct job *j)
     j->attempts++;
     if (!c->zc && conn_open(c) < 0) {
         c->job = NULL;
-        job_fail(cat, j, "catalogue_unavailable");
+        job_fail(cat, j, FAILURE_CATALOGUE_UNAVAILABLE);
         return;
     }
     if (j->kind == JOB_CONNECT) {   /* only connect: a warm pool answers sooner */
@@ -813,7 +813,7 @@ static void conn_start(struct zconn *c, struct job *j)
         ZOOM_query_destroy(zq);
         strbuf_free(&q);
         c->job = NULL;
-        job_fail(cat, j, "catalogue_query");
+        job_fail(cat, j, FAILURE_CATALOGUE_QUERY);
         return;
     }
     log_msg(LOG_DEBUG, "catalogue %s: connection %d: search %s", cat->cfg->name,
@@ -873,7 +873,7 @@ static void conn_search_done(struct zconn *c)
         if (retry)
             work_queue_push(&cat->queue, &j->node, QUEUE_FIRST);
         else
-            job_fail(cat, j, lost ? "catalogue_unavailable" : "catalogue_error");
+            job_fail(cat, j, lost ? FAILURE_CATALOGUE_UNAVAILABLE : FAILURE_CATALOGUE_ERROR);
         return;
     }
 
@@ -910,22 +910,22 @@ static void conn_search_done(struct zconn *c)
     log_msg(LOG_DEBUG, "catalogue %s: connection %d: %zu of %zu records in %llu ms", cat->cfg->name,
             (int)(c - cat->conns), nbibs, j->n, (unsigned long long)(monotonic_ms() - j->started_ms));
     if (!bibs) {
-        job_fail(cat, j, "out_of_memory");
+        job_fail(cat, j, FAILURE_OUT_OF_MEMORY);
         return;
     }
     if (j->kind == JOB_SEARCH) {
-        search_settle(cat, j->search, bibs, nbibs, NULL);
+        search_settle(cat, j->search, bibs, nbibs, FAILURE_NONE);
         bibs_free(bibs, nbibs);
         job_free(j);
         return;
     }
     for (size_t i = 0; i < nbibs; i++) {
-        cache_settle(cat, bibs[i]->id, LOOKUP_FOUND, bibs[i], NULL);
+        cache_settle(cat, bibs[i]->id, LOOKUP_FOUND, bibs[i], FAILURE_NONE);
         bib_unref(bibs[i]);
     }
     free(bibs);
     for (size_t i = 0; i < j->n; i++)       /* whatever is still pending was not there */
-        cache_settle(cat, j->ids[i], LOOKUP_NOT_FOUND, NULL, NULL);
+        cache_settle(cat, j->ids[i], LOOKUP_NOT_FOUND, NULL, FAILURE_NONE);
     job_free(j);
 }
 

@@ -20,6 +20,7 @@
 
 #include "catalogue/holdings.h"
 #include "core/config.h"
+#include "core/failure.h"
 #include "core/strbuf.h"
 
 struct catalogue;
@@ -28,13 +29,13 @@ struct catalogue_lookup;
 enum lookup_status {
     LOOKUP_FOUND,
     LOOKUP_NOT_FOUND,
-    LOOKUP_FAILED,          /* see error: "catalogue_unavailable", "catalogue_timeout", ... */
+    LOOKUP_FAILED,          /* see error: FAILURE_CATALOGUE_UNAVAILABLE, FAILURE_CATALOGUE_TIMEOUT, ... */
 };
 
 struct lookup_result {
     enum lookup_status status;
     struct bib *bib;        /* FOUND only; borrowed: bib_ref it to keep it */
-    const char *error;      /* FAILED only; a static string */
+    enum failure error;      /* FAILED only; a static string */
 };
 
 /* Called once, from the event loop, when every id has a result (never
@@ -73,7 +74,7 @@ void catalogue_lookup_cancel(struct catalogue_lookup *lk);
  * why. Called once, from the loop, unless cancelled first. */
 enum search_field { SEARCH_AUTHOR, SEARCH_SUBJECT };
 struct catalogue_search;
-typedef void catalogue_search_cb(struct bib *const *bibs, size_t n, const char *error, void *arg);
+typedef void catalogue_search_cb(struct bib *const *bibs, size_t n, enum failure error, void *arg);
 struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum search_field field,
                                                 const char *term, size_t max, size_t max_hits,
                                                 enum catalogue_place place,

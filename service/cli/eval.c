@@ -98,13 +98,13 @@ struct pending_read {
     char *record;
 };
 
-static void neighbours_read(struct neighbours *nb, const char *error, void *arg)
+static void neighbours_read(struct neighbours *nb, enum failure error, void *arg)
 {
     struct pending_read *pr = arg;
     struct eval *ev = pr->ev;
     ev->reads_in_flight--;
     if (!nb) {
-        fprintf(stderr, "eval: reading %s: %s\n", pr->record, error);
+        fprintf(stderr, "eval: reading %s: %s\n", pr->record, failure_name(error));
         ev->read_failed = 1;
     } else if (dict_set(ev->nbs, pr->record, nb, NULL) < 0) {
         neighbours_unref(nb);
@@ -143,17 +143,17 @@ static void want(struct eval *ev, struct dict *asked, const char *record)
 /* Replies are borrowed for the callback: each reader takes what it needs. */
 
 /* The daemon's own parser (model.h); ev->popular stays NULL on failure. */
-static void popular_read(redisReply *reply, const char *error, void *arg)
+static void popular_read(redisReply *reply, enum failure error, void *arg)
 {
     struct eval *ev = arg;
     if (!reply || model_popular_parse(reply, (uint32_t)ev->cfg->min_patrons, &ev->popular,
                                       &ev->npopular) < 0)
         fprintf(stderr, "eval: reading the popular records: %s\n",
-                error ? error : reply->type == REDIS_REPLY_ERROR ? reply->str
+                error ? failure_name(error) : reply->type == REDIS_REPLY_ERROR ? reply->str
                                                                  : "unexpected reply or out of memory");
 }
 
-static void patrons_read(redisReply *reply, const char *error, void *arg)
+static void patrons_read(redisReply *reply, enum failure error, void *arg)
 {
     struct eval *ev = arg;
     (void)error;
@@ -187,7 +187,7 @@ static void recent_more(struct recent_reads *rr);
 
 /* A test patron's stored history: their model.history_titles newest
  * (none when the history is gone). */
-static void history_read(redisReply *reply, const char *error, void *arg)
+static void history_read(redisReply *reply, enum failure error, void *arg)
 {
     struct recent_read *one = arg;
     struct recent_reads *rr = one->all;
@@ -195,7 +195,7 @@ static void history_read(redisReply *reply, const char *error, void *arg)
     free(one);
     rr->in_flight--;
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        recent_failed(rr, t, reply ? reply->str : error);
+        recent_failed(rr, t, reply ? reply->str : failure_name(error));
     } else if (reply->type == REDIS_REPLY_STRING) {
         size_t max = (size_t)rr->ev->cfg->history_titles;
         size_t *at = calloc(max + 1, sizeof *at);
@@ -230,8 +230,13 @@ static void recent_more(struct recent_reads *rr)
             break;
         }
         *one = (struct recent_read){rr, t};
-        redis_exec(ev->run.st, &cmd, 1, history_read, one);
+        int sent = redis_exec(ev->run.st, &cmd, 1, history_read, one) != NULL;
         rcmd_free(&cmd);
+        if (!sent) {
+            free(one);
+            recent_failed(rr, t, "out of memory");
+            break;
+        }
         rr->next++;
         rr->in_flight++;
     }
@@ -371,16 +376,16 @@ static void free_nb(void *v)
 struct scan_step {
     char cursor[32];
     struct rcmd unlink;
-    const char *error;
+    char *error;                /* what went wrong (owned), or NULL */
 };
 
-static void scanned(redisReply *reply, const char *error, void *arg)
+static void scanned(redisReply *reply, enum failure error, void *arg)
 {
     struct scan_step *st = arg;
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->type != REDIS_REPLY_STRING) {
-        st->error = reply && reply->type == REDIS_REPLY_ERROR ? reply->str : error ? error : "unexpected reply";
-        st->error = strdup(st->error);
+        st->error = strdup(reply && reply->type == REDIS_REPLY_ERROR ? reply->str
+                           : error ? failure_name(error) : "unexpected reply");
         return;
     }
     snprintf(st->cursor, sizeof st->cursor, "%s", reply->element[0]->str);
@@ -391,11 +396,11 @@ static void scanned(redisReply *reply, const char *error, void *arg)
             st->error = strdup("out of memory");
 }
 
-static void unlinked(redisReply *reply, const char *error, void *arg)
+static void unlinked(redisReply *reply, enum failure error, void *arg)
 {
     struct scan_step *st = arg;
     if (!reply || reply->type == REDIS_REPLY_ERROR)
-        st->error = strdup(reply ? reply->str : error);
+        st->error = strdup(reply ? reply->str : failure_name(error));
 }
 
 /* On a shared Redis: SCAN and UNLINK our keys a step at a time from here
@@ -424,7 +429,7 @@ static void remove_prefix(struct eval *ev)
     if (st.error)
         fprintf(stderr, "eval: could not remove the keys under %s: %s\n", ev->cfg->redis_prefix,
                 st.error);
-    free((char *)st.error);
+    free(st.error);
 }
 
 int eval_main(struct config *cfg, int argc, char **argv)

@@ -52,7 +52,7 @@ struct driver {
     struct loan_batch *jobs;    /* the chunks, each whole patrons */
     size_t njobs, next, in_flight, done_events, total;
     struct load_summary *sum;
-    const char *error;
+    enum failure error;
     FILE *progress;
     struct timespec t0;
     uint64_t last_progress_ms;
@@ -61,7 +61,7 @@ struct driver {
 
 static void submit_more(struct driver *d);
 
-static void job_done(const struct ingest_result *res, const char *error, void *arg)
+static void job_done(const struct ingest_result *res, enum failure error, void *arg)
 {
     struct driver *d = arg;
     d->in_flight--;
@@ -91,7 +91,7 @@ static void submit_more(struct driver *d)
 {
     while (!d->error && d->next < d->njobs && d->in_flight < JOBS_IN_FLIGHT) {
         if (ingest_submit(d->run->ing, &d->jobs[d->next], job_done, d) < 0) {
-            d->error = "out_of_memory";     /* the job stays ours to free */
+            d->error = FAILURE_OUT_OF_MEMORY;     /* the job stays ours to free */
             break;
         }
         d->next++;
@@ -103,7 +103,7 @@ static void submit_more(struct driver *d)
     }
 }
 
-static void stage_done(const char *error, void *arg)
+static void stage_done(enum failure error, void *arg)
 {
     struct driver *d = arg;
     if (error && !d->error)
@@ -207,19 +207,19 @@ int loader_ingest(struct loader *run, struct loan_batch *b, FILE *progress,
     free(d.jobs);
     if (d.error) {
         strbuf_printf(err, "stopped: %s (events applied so far stay applied; "
-                           "loading the file again is safe)\n", d.error);
+                           "loading the file again is safe)\n", failure_name(d.error));
         return -1;
     }
     return 0;
 }
 
 struct one_reply {
-    void (*fn)(redisReply *reply, const char *error, void *arg);
+    void (*fn)(redisReply *reply, enum failure error, void *arg);
     void *arg;
     int done;
 };
 
-static void one_reply_cb(redisReply *reply, const char *error, void *arg)
+static void one_reply_cb(redisReply *reply, enum failure error, void *arg)
 {
     struct one_reply *o = arg;
     o->fn(reply, error, o->arg);
@@ -227,10 +227,11 @@ static void one_reply_cb(redisReply *reply, const char *error, void *arg)
 }
 
 int loader_command(struct loader *run, struct rcmd *cmd,
-                  void (*reply_fn)(redisReply *reply, const char *error, void *arg), void *arg)
+                  void (*reply_fn)(redisReply *reply, enum failure error, void *arg), void *arg)
 {
     struct one_reply o = {reply_fn, arg, 0};
-    redis_exec(run->st, cmd, 1, one_reply_cb, &o);
+    if (!redis_exec(run->st, cmd, 1, one_reply_cb, &o))
+        return -1;
     while (!o.done)
         event_base_loop(run->base, EVLOOP_ONCE);
     return 0;

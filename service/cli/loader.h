@@ -43,9 +43,10 @@ int loader_ingest(struct loader *run, struct loan_batch *b, FILE *progress,
                  struct load_summary *sum, struct strbuf *err);
 
 /* Sends one command and runs the loop until its reply: reply_fn gets it
- * (or NULL and the error). For the CLI's small reads. */
+ * (or NULL and the error). For the CLI's small reads. -1 (reply_fn not
+ * called) when out of memory. */
 int loader_command(struct loader *run, struct rcmd *cmd,
-                  void (*reply_fn)(redisReply *reply, const char *error, void *arg), void *arg);
+                  void (*reply_fn)(redisReply *reply, enum failure error, void *arg), void *arg);
 
 /* Reads a whole file ("-": standard input) into memory. */
 char *loader_read_file(const char *path, size_t *len, struct strbuf *err);

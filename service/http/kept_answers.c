@@ -7,24 +7,6 @@
 #include "core/clock.h"
 #include "core/ttl_cache.h"
 
-struct answer *answer_ref(struct answer *ans)
-{
-    ans->refs++;
-    return ans;
-}
-
-void answer_unref(struct answer *ans)
-{
-    if (!ans || --ans->refs > 0)
-        return;
-    for (size_t i = 0; i < ans->nalternatives; i++)
-        free(ans->alternatives[i]);
-    free(ans->alternatives);
-    free(ans->status);
-    free(ans->body);
-    free(ans);
-}
-
 static void unref_value(void *v)
 {
     answer_unref(v);

@@ -23,17 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct ttl_cache;
+#include "http/answer.h"
 
-struct answer {
-    int refs;
-    uint64_t expires_ms;
-    char *body;             /* JSON object text without its closing brace */
-    size_t len;
-    char *status;
-    char **alternatives;    /* record ids shown, for the touchpoint log */
-    size_t nalternatives;
-};
+struct ttl_cache;
 
 /* The kept answers: a ttl_cache (free it with ttl_cache_free). */
 struct ttl_cache *kept_answers_new(size_t max_entries);
@@ -45,7 +37,5 @@ void kept_answers_put(struct ttl_cache *kept, const char *key, struct answer *an
  * pseudonym (the last field of their keys, alternatives.c), or all of them
  * (NULL): a forgotten patron's stay no longer. */
 void kept_answers_forget_patron(struct ttl_cache *kept, const char *pseudonym);
-struct answer *answer_ref(struct answer *ans);
-void answer_unref(struct answer *ans);
 
 #endif

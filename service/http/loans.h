@@ -1,20 +1,12 @@
-/* loans.h: the library system's side of the HTTP API.
+/* loans.h: POST /v1/loans, loan events from the library system (role
+ * ingest).
  *
- *   POST   /v1/loans               loan events (role ingest): one JSON
- *                                  object, an array of up to
- *                                  ingest.max_events_per_request, or the
- *                                  same as CSV / JSON lines (Content-Type
- *                                  text/csv, application/x-ndjson).
- *                                  202 {"taken","new","repeats",
- *                                  "duplicates","stale"}; a bad event is a 400
- *                                  naming its field and index, and then
- *                                  nothing of the request is applied
- *                                  (nor when the daemon runs out of
- *                                  memory reading them: a 503).
- *   DELETE /v1/patrons/<patron>    forget a patron (role forget): 200.
- *
- * Both want "Authorization: Bearer <key>" with a key from api_keys in
- * the config: 401 without a known key, 403 without the role. */
+ * One JSON object, an array of up to ingest.max_events_per_request, or
+ * the same as CSV / JSON lines (Content-Type text/csv,
+ * application/x-ndjson). 202 {"taken","new","repeats","duplicates",
+ * "stale"}; a bad event is a 400 naming its field and index, and then
+ * nothing of the request is applied (nor when the daemon runs out of
+ * memory reading them: a 503). 401/403 without a key with the role. */
 #ifndef ONLOAN_HTTP_LOANS_H
 #define ONLOAN_HTTP_LOANS_H
 
@@ -34,6 +26,5 @@ void loans_handle(struct server *srv, struct evhttp_request *req);
 #define MAX_REPORTED_PROBLEMS 20
 json_t *loans_refusal(enum loans_status st, const struct loan_problem *probs, size_t n,
                       int *code);
-void patron_forget_handle(struct server *srv, struct evhttp_request *req, const char *patron);
 
 #endif

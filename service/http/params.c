@@ -9,15 +9,17 @@
 #include "core/ids.h"
 #include "core/pseudonym.h"
 
-int params_valid_touchpoint(const char *s)
+int params_touchpoint_id(const char *s, size_t n, char out[TOUCHPOINT_ID_MAX_BYTES + 1])
 {
-    const char *dash = strchr(s, '-');
-    if (!dash || dash == s || !dash[1] || strlen(s) > 41)
-        return 0;
-    for (const char *p = s; *p; p++)
+    const char *dash = memchr(s, '-', n);
+    if (!dash || dash == s || dash == s + n - 1 || n > TOUCHPOINT_ID_MAX_BYTES)
+        return -1;
+    for (const char *p = s; p < s + n; p++)
         if (p != dash && (*p < '0' || *p > '9'))
-            return 0;
-    return 1;
+            return -1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
 }
 
 static const char *one_of(const char *v, const char *const *allowed)
@@ -32,6 +34,17 @@ static int fail(struct param_error *err, const char *field, const char *message)
 {
     err->field = field;
     err->message = message;
+    err->no_memory = 0;
+    return -1;
+}
+
+/* A copy of a value that was fine, or -1 when out of memory. */
+static int copy_value(char **dst, const char *v, struct param_error *err)
+{
+    if ((*dst = strdup(v)))
+        return 0;
+    fail(err, NULL, "out of memory");
+    err->no_memory = 1;
     return -1;
 }
 
@@ -100,13 +113,15 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
                 rc = fail(err, "record", "must be 1 to limits.max_record_id_bytes characters of A-Z a-z 0-9 . _ : -");
                 break;
             }
-            p->record = strdup(v);
+            if ((rc = copy_value(&p->record, v, err)) < 0)
+                break;
         } else if (strcmp(name, "branch") == 0) {
             if (!branch_code_valid(v)) {
                 rc = fail(err, "branch", "must be a branch code of 1 to 16 characters A-Z a-z 0-9 _ -");
                 break;
             }
-            p->branch = strdup(v);
+            if ((rc = copy_value(&p->branch, v, err)) < 0)
+                break;
         } else if (strcmp(name, "limit") == 0) {
             char *end;      /* digits only: strtol would also take " 5" and "+5" */
             long n = strtol(v, &end, 10);
@@ -130,7 +145,8 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
                 rc = fail(err, "catalogue", "no catalogue of that name is configured");
                 break;
             }
-            p->catalogue = strdup(v);
+            if ((rc = copy_value(&p->catalogue, v, err)) < 0)
+                break;
         } else if (strcmp(name, "patron") == 0) {
             /* Hashed at once: the raw id goes no further than this. */
             if (pseudonymise_patron(cfg->patron_key, v, strlen(v), p->patron) < 0) {

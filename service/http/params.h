@@ -21,14 +21,19 @@ struct alt_params {
 struct param_error {
     const char *field;
     const char *message;        /* static English text */
+    int no_memory;              /* nothing wrong with the parameters: we ran out of memory */
 };
 
-/* Parses the query string of GET /v1/alternatives. */
+/* Parses the query string of GET /v1/alternatives: 0, or -1 with err
+ * naming the parameter at fault (or saying no_memory). */
 int params_parse_alternatives(const char *query, const struct config *cfg,
                               struct alt_params *p, struct param_error *err);
 void params_free(struct alt_params *p);
 
-/* Touchpoint ids (Redis stream ids): DIGITS-DIGITS. */
-int params_valid_touchpoint(const char *s);
+/* A touchpoint id (a Redis stream id, DIGITS-DIGITS: two 64-bit numbers
+ * at most) from n bytes at s, copied NUL-terminated to out; -1 if it is
+ * not one. */
+#define TOUCHPOINT_ID_MAX_BYTES 41
+int params_touchpoint_id(const char *s, size_t n, char out[TOUCHPOINT_ID_MAX_BYTES + 1]);
 
 #endif

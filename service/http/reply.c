@@ -60,6 +60,13 @@ enum http_body http_request_body(struct evhttp_request *req, size_t max, const c
 }
 
 
+void http_reply_failure(struct evhttp_request *req, enum failure why, const char *message)
+{
+    json_t *body = json_pack("{s:s, s:n, s:s}", "error", message, "field", "reason",
+                             failure_name(why));
+    http_reply_json(req, 503, body ? body : json_object());
+}
+
 void http_reply_unavailable(struct evhttp_request *req, const char *message)
 {
     http_reply_error(req, 503, NULL, message);

@@ -7,6 +7,8 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "core/failure.h"
+
 /* Bodies up to this much over the limit are read and refused with a
  * JSON 413; larger ones libevent refuses unread. */
 #define HTTP_BODY_SLACK_BYTES 65536
@@ -21,6 +23,9 @@ void http_reply_error(struct evhttp_request *req, int code, const char *field,
 /* 503 {"error": message, "field": null}: onloand cannot answer now (out
  * of memory, too busy, a backend down); message says what to do. */
 void http_reply_unavailable(struct evhttp_request *req, const char *message);
+/* 503 {"error": message, "field": null, "reason": failure_name(why)}:
+ * a backend failed (why says how) and nothing is wrong with the request. */
+void http_reply_failure(struct evhttp_request *req, enum failure why, const char *message);
 /* The message of every 503 for onloand's own lack of memory. */
 #define HTTP_NO_MEMORY "out of memory"
 /* Reading a request body: a body over the limit is the client's fault

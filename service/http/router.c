@@ -8,21 +8,24 @@
 #include "http/alternatives.h"
 #include "http/healthz.h"
 #include "http/loans.h"
+#include "http/outcomes.h"
 #include "http/params.h"
+#include "http/patrons.h"
 #include "http/reply.h"
-#include "http/touchpoint.h"
 #include "server.h"
 
-/* /v1/touchpoints/<id>/events: copies <id> out of path, or returns NULL. */
-static char *touchpoint_id_from_path(const char *path)
+/* /v1/touchpoints/<id>/events: where <id> is in path (*n bytes), or NULL
+ * for another path. */
+static const char *touchpoint_in_path(const char *path, size_t *n)
 {
     static const char prefix[] = "/v1/touchpoints/";
     static const char suffix[] = "/events";
-    size_t n = strlen(path), plen = sizeof prefix - 1, slen = sizeof suffix - 1;
-    if (n <= plen + slen || strncmp(path, prefix, plen) != 0 ||
-        strcmp(path + n - slen, suffix) != 0)
+    size_t len = strlen(path), plen = sizeof prefix - 1, slen = sizeof suffix - 1;
+    if (len <= plen + slen || strncmp(path, prefix, plen) != 0 ||
+        strcmp(path + len - slen, suffix) != 0)
         return NULL;
-    return strndup(path + plen, n - plen - slen);
+    *n = len - plen - slen;
+    return path + plen;
 }
 
 static void http_route(struct evhttp_request *req, void *arg)
@@ -65,18 +68,19 @@ static void http_route(struct evhttp_request *req, void *arg)
         else if (!*patron || strchr(patron, '/'))
             http_reply_error(req, 400, "patron", "must be /v1/patrons/<patron id>");
         else
-            patron_forget_handle(srv, req, patron);
+            patrons_forget_handle(srv, req, patron);
         return;
     }
-    char *tp = touchpoint_id_from_path(path);
+    size_t n;
+    const char *tp = touchpoint_in_path(path, &n);
     if (tp) {
+        char id[TOUCHPOINT_ID_MAX_BYTES + 1];
         if (method != EVHTTP_REQ_POST)
             http_reply_error(req, 405, "method", "use POST");
-        else if (!params_valid_touchpoint(tp))
+        else if (params_touchpoint_id(tp, n, id) < 0)
             http_reply_error(req, 400, "touchpoint", "malformed touchpoint id");
         else
-            touchpoint_event_handle(srv, req, tp);
-        free(tp);
+            outcomes_handle(srv, req, id);
         return;
     }
     http_reply_error(req, 404, "path", "no such endpoint");

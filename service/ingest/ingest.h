@@ -36,6 +36,7 @@
 #include <event2/event.h>
 
 #include "core/config.h"
+#include "core/failure.h"
 #include "ingest/loan_event.h"
 #include "redis/redis_client.h"
 
@@ -66,8 +67,8 @@ struct ingest_stats {
  * "write_unconfirmed": the write took longer than redis.timeout_ms and may
  * yet be applied (the job goes on and counts the events if it is; sent
  * again, they come back as duplicates). */
-typedef void ingest_cb(const struct ingest_result *res, const char *error, void *arg);
-typedef void ingest_done_cb(const char *error, void *arg);
+typedef void ingest_cb(const struct ingest_result *res, enum failure error, void *arg);
+typedef void ingest_done_cb(enum failure error, void *arg);
 
 /* Jobs go through st, flushes through bulk (the daemon gives them a
  * connection of their own, so that a megabyte of pair counts does not

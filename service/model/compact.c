@@ -36,7 +36,7 @@ struct compactor {
     int stopped;                /* compactor_stop: no new rounds */
     compact_done_cb *all_cb;    /* compact_all caller, until dirty is empty */
     void *all_arg;
-    const char *all_error;      /* the failure to tell it once the re-adds are answered */
+    enum failure all_error;      /* the failure to tell it once the re-adds are answered */
     struct compact_stats stats;
 };
 
@@ -60,7 +60,7 @@ static void round_free(struct compactor *c)
 }
 
 /* Tells the compact_all caller, if any (once). */
-static void all_done(struct compactor *c, const char *error)
+static void all_done(struct compactor *c, enum failure error)
 {
     if (c->all_cb) {
         compact_done_cb *cb = c->all_cb;
@@ -69,7 +69,7 @@ static void all_done(struct compactor *c, const char *error)
     }
 }
 
-static void records_readded(redisReply *reply, const char *error, void *arg)
+static void records_readded(redisReply *reply, enum failure error, void *arg)
 {
     struct readd *r = arg, **p;
     struct compactor *c = r->c;
@@ -79,7 +79,7 @@ static void records_readded(redisReply *reply, const char *error, void *arg)
     free(r);
     if (error || reply->type == REDIS_REPLY_ERROR)
         log_msg(LOG_WARN, "compaction: lists of a failed round not marked again (%s): "
-                "compacted after their next counts", error ? error : reply->str);
+                "compacted after their next counts", error ? failure_name(error) : reply->str);
     if (!c->running && !c->readds)
         all_done(c, c->all_error);
 }
@@ -100,14 +100,18 @@ static void records_readd(struct compactor *c)
         free(r);
     } else {
         r->c = c;
-        r->next = c->readds;
-        c->readds = r;
-        r->op = redis_exec(c->st, &cmd, 1, records_readded, r);
+        if ((r->op = redis_exec(c->st, &cmd, 1, records_readded, r))) {
+            r->next = c->readds;
+            c->readds = r;
+        } else {
+            log_msg(LOG_WARN, "compaction: out of memory: %zu lists not marked again", c->nrecords);
+            free(r);
+        }
     }
     rcmd_free(&cmd);
 }
 
-static void round_end(struct compactor *c, const char *error)
+static void round_end(struct compactor *c, enum failure error)
 {
     c->op = NULL;
     if (error)
@@ -129,7 +133,7 @@ static void round_end(struct compactor *c, const char *error)
         all_done(c, error);
 }
 
-static void swapped(redisReply *reply, const char *error, void *arg)
+static void swapped(redisReply *reply, enum failure error, void *arg)
 {
     struct compactor *c = arg;
     if (!error && reply->type == REDIS_REPLY_ARRAY) {
@@ -141,23 +145,23 @@ static void swapped(redisReply *reply, const char *error, void *arg)
                 c->stats.conflicts++;
             } else if (e->type == REDIS_REPLY_ERROR) {
                 log_msg(LOG_WARN, "compaction: %s", e->str);
-                error = "redis_unavailable";
+                error = FAILURE_REDIS_UNAVAILABLE;
             }
         }
     } else if (!error) {
         log_msg(LOG_WARN, "compaction: %s", reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
-        error = "redis_unavailable";
+        error = FAILURE_REDIS_UNAVAILABLE;
     }
     round_end(c, error);
 }
 
 /* EXEC reply of the GETs: compact each list, swap them all in one MULTI. */
-static void lists_read(redisReply *reply, const char *error, void *arg)
+static void lists_read(redisReply *reply, enum failure error, void *arg)
 {
     struct compactor *c = arg;
     const struct config *cfg = c->cfg;
     if (!error && (reply->type != REDIS_REPLY_ARRAY || reply->elements != c->nrecords))
-        error = "redis_unavailable";
+        error = FAILURE_REDIS_UNAVAILABLE;
     if (error) {
         round_end(c, error);
         return;
@@ -197,21 +201,22 @@ static void lists_read(redisReply *reply, const char *error, void *arg)
         strbuf_free(&out);
     }
     if (!failed && ncmds > 0)
-        c->op = redis_send(c->st, cmds, ncmds, REDIS_SEND_SURE | REDIS_SEND_ARRAY, swapped, NULL, c);
+        failed = !(c->op = redis_send(c->st, cmds, ncmds, REDIS_SEND_SURE | REDIS_SEND_ARRAY,
+                                      swapped, NULL, c));
     for (size_t i = 0; cmds && i < ncmds; i++)
         rcmd_free(&cmds[i]);
     free(cmds);
     if (failed)
-        round_end(c, "out_of_memory");
+        round_end(c, FAILURE_OUT_OF_MEMORY);
     else if (ncmds == 0)
-        round_end(c, NULL);
+        round_end(c, FAILURE_NONE);
 }
 
-static void popped(redisReply *reply, const char *error, void *arg)
+static void popped(redisReply *reply, enum failure error, void *arg)
 {
     struct compactor *c = arg;
     if (!error && reply->type != REDIS_REPLY_ARRAY)
-        error = "redis_unavailable";
+        error = FAILURE_REDIS_UNAVAILABLE;
     if (error) {
         round_end(c, error);
         return;
@@ -219,7 +224,7 @@ static void popped(redisReply *reply, const char *error, void *arg)
     c->stats.rounds++;
     c->full = reply->elements >= (size_t)c->cfg->compact_batch;
     if (reply->elements == 0) {
-        round_end(c, NULL);
+        round_end(c, FAILURE_NONE);
         return;
     }
     c->records = calloc(reply->elements, sizeof *c->records);
@@ -236,12 +241,12 @@ static void popped(redisReply *reply, const char *error, void *arg)
         c->nrecords++;
     }
     if (!failed)
-        c->op = redis_send(c->st, cmds, c->nrecords, REDIS_SEND_ARRAY, lists_read, NULL, c);
+        failed = !(c->op = redis_send(c->st, cmds, c->nrecords, REDIS_SEND_ARRAY, lists_read, NULL, c));
     for (size_t i = 0; cmds && i < c->nrecords; i++)
         rcmd_free(&cmds[i]);
     free(cmds);
     if (failed)
-        round_end(c, "out_of_memory");
+        round_end(c, FAILURE_OUT_OF_MEMORY);
 }
 
 static void round_start(struct compactor *c)
@@ -253,11 +258,13 @@ static void round_start(struct compactor *c)
     if (rcmd_addstr(&cmd, "SPOP") | rcmd_addf(&cmd, "%sdirty", c->cfg->redis_prefix) |
         rcmd_addf(&cmd, "%d", c->cfg->compact_batch)) {
         rcmd_free(&cmd);
-        round_end(c, "out_of_memory");
+        round_end(c, FAILURE_OUT_OF_MEMORY);
         return;
     }
     c->op = redis_exec_sure(c->st, &cmd, 1, popped, NULL, c);
     rcmd_free(&cmd);
+    if (!c->op)
+        round_end(c, FAILURE_OUT_OF_MEMORY);
 }
 
 static void tick(evutil_socket_t fd, short what, void *arg)

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "core/config.h"
+#include "core/failure.h"
 #include "redis/redis_client.h"
 
 struct compactor;
@@ -24,7 +25,7 @@ struct compact_stats {
     unsigned long long entries_in, entries_kept, bytes_in, bytes_out;
 };
 
-typedef void compact_done_cb(const char *error, void *arg);
+typedef void compact_done_cb(enum failure error, void *arg);
 
 /* periodic: run by a timer (the daemon); otherwise only on compact_all. */
 struct compactor *compactor_new(struct event_base *base, struct redis_client *st,

@@ -202,7 +202,7 @@ fail:
 /* The read is over: kept if it succeeded, then every waiter gets it (its
  * own reference) or the error. It leaves m->reads first, so that a
  * callback asking for the record again starts a read of its own. */
-static void read_finish(struct record_read *rr, const char *error)
+static void read_finish(struct record_read *rr, enum failure error)
 {
     struct model *m = rr->m;
     struct neighbours *nb = error ? NULL : rr->nb;
@@ -219,20 +219,20 @@ static void read_finish(struct record_read *rr, const char *error)
         model_cb *cb = w->cb;
         void *cb_arg = w->arg;
         model_read_cancel(w);
-        cb(nb ? neighbours_ref(nb) : NULL, nb ? NULL : error, cb_arg);
+        cb(nb ? neighbours_ref(nb) : NULL, nb ? FAILURE_NONE : error, cb_arg);
     }
     record_read_free(rr);
 }
 
 /* ZMSCORE reply: the neighbours' own counts, in list order. */
-static void counts_done(redisReply *reply, const char *error, void *arg)
+static void counts_done(redisReply *reply, enum failure error, void *arg)
 {
     struct record_read *rd = arg;
     struct neighbours *nb = rd->nb;
     if (reply && (reply->type != REDIS_REPLY_ARRAY || reply->elements != nb->n)) {
         log_msg(LOG_WARN, "neighbour counts of %s not read: %s", rd->record,
                 reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
-        error = "redis_unavailable";
+        error = FAILURE_REDIS_UNAVAILABLE;
     }
     for (size_t i = 0; !error && i < nb->n; i++) {
         const redisReply *s = reply->element[i];
@@ -263,7 +263,7 @@ static void log_refused(const char *what, const redisReply *refused)
 }
 
 /* EXEC reply: [co list, the record's borrowers]. */
-static void list_done(redisReply *reply, const char *error, void *arg)
+static void list_done(redisReply *reply, enum failure error, void *arg)
 {
     struct record_read *rd = arg;
     const struct config *cfg = rd->m->cfg;
@@ -279,7 +279,7 @@ static void list_done(redisReply *reply, const char *error, void *arg)
         if (!rd->nb) {
             log_msg(LOG_WARN, "co-occurrence of %s not read: %s", rd->record,
                     reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
-            error = "redis_unavailable";
+            error = FAILURE_REDIS_UNAVAILABLE;
         }
     }
     if (error || rd->nb->n == 0) {
@@ -292,11 +292,13 @@ static void list_done(redisReply *reply, const char *error, void *arg)
         rc |= rcmd_addstr(&cmd, rd->nb->list[i].record);
     if (rc) {
         rcmd_free(&cmd);
-        read_finish(rd, "out_of_memory");
+        read_finish(rd, FAILURE_OUT_OF_MEMORY);
         return;
     }
     rd->op = redis_exec(rd->m->st, &cmd, 1, counts_done, rd);
     rcmd_free(&cmd);
+    if (!rd->op)
+        read_finish(rd, FAILURE_OUT_OF_MEMORY);
 }
 
 /* Starts the read of record, in m->reads. NULL when out of memory. */
@@ -320,7 +322,7 @@ static struct record_read *record_read_start(struct model *m, const char *record
         rr->op = redis_exec(m->st, cmds, 2, list_done, rr);
     for (int i = 0; i < 2; i++)
         rcmd_free(&cmds[i]);
-    if (rc) {
+    if (!rr->op) {
         dict_del(m->reads, record);
         record_read_free(rr);
         return NULL;
@@ -436,7 +438,7 @@ static struct model_totals *totals_parse(const struct config *cfg, const redisRe
     return t;
 }
 
-static void totals_done(redisReply *reply, const char *error, void *arg)
+static void totals_done(redisReply *reply, enum failure error, void *arg)
 {
     struct model *m = arg;
     struct model_totals *t = NULL;
@@ -449,7 +451,7 @@ static void totals_done(redisReply *reply, const char *error, void *arg)
             log_msg(LOG_WARN, "patron count and popular records not read: %s",
                     reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         if (!t)
-            error = "redis_unavailable";
+            error = FAILURE_REDIS_UNAVAILABLE;
     }
     if (t && m->cfg->model_cache_ms > 0) {
         model_totals_unref(m->totals);
@@ -464,7 +466,7 @@ static void totals_done(redisReply *reply, const char *error, void *arg)
         model_totals_cb *cb = w->cb;
         void *cb_arg = w->arg;
         model_totals_wait_cancel(w);
-        cb(t ? model_totals_ref(t) : NULL, t ? NULL : error, cb_arg);
+        cb(t ? model_totals_ref(t) : NULL, t ? FAILURE_NONE : error, cb_arg);
     }
     model_totals_unref(t);
 }
@@ -488,7 +490,7 @@ struct model_totals_wait *model_totals_read(struct model *m, model_totals_cb *cb
             m->totals_op = redis_exec(m->st, cmds, 2, totals_done, m);
         rcmd_free(&cmds[0]);
         rcmd_free(&cmds[1]);
-        if (rc) {
+        if (!m->totals_op) {
             free(w);
             return NULL;
         }

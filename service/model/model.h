@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "core/config.h"
+#include "core/failure.h"
 #include "model/score.h"
 #include "redis/redis_client.h"
 
@@ -34,7 +35,7 @@ struct neighbours *model_cached(struct model *m, const char *record);
 
 /* nb is a new reference (caller unrefs), or NULL with error set
  * ("redis_unavailable", "redis_timeout", "out_of_memory"). */
-typedef void model_cb(struct neighbours *nb, const char *error, void *arg);
+typedef void model_cb(struct neighbours *nb, enum failure error, void *arg);
 /* Waits for record's neighbours from Redis: joins the read of record in
  * flight if there is one, else starts it, so that however many callers
  * miss the same record at once Redis is asked once. A good read is
@@ -69,7 +70,7 @@ struct model_totals *model_totals_cached(struct model *m);
 struct model_totals_wait;
 /* t is a new reference (caller unrefs), or NULL with error set
  * ("redis_unavailable", "redis_timeout"). */
-typedef void model_totals_cb(struct model_totals *t, const char *error, void *arg);
+typedef void model_totals_cb(struct model_totals *t, enum failure error, void *arg);
 /* Waits for the totals from Redis: joins the read in flight if there is
  * one, else starts it, so that however many callers miss at once Redis is
  * asked once (and the result kept for model.cache_ms). Never calls back

@@ -47,147 +47,6 @@ struct redis_op {
     ((sizeof(struct redis_op) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * \
      _Alignof(max_align_t))
 
-/* A block of copied arguments: the first holds RCMD_BLOCK_MIN bytes, each
- * next one twice the last, up to RCMD_BLOCK_MAX; a larger argument gets a
- * block of its own size. */
-enum { RCMD_BLOCK_MIN = 128, RCMD_BLOCK_MAX = 16384 };
-
-struct rcmd_block {
-    struct rcmd_block *next;
-    size_t used, cap;
-    char data[];
-};
-
-static int rcmd_room(struct rcmd *c)
-{
-    if (c->argc == c->cap) {
-        int cap = c->cap ? c->cap * 2 : 16;
-        char **argv = realloc(c->argv, (size_t)cap * sizeof *argv);
-        if (!argv)
-            return -1;
-        c->argv = argv;
-        size_t *len = realloc(c->len, (size_t)cap * sizeof *len);
-        if (!len)
-            return -1;
-        c->len = len;
-        c->cap = cap;
-    }
-    return 0;
-}
-
-int rcmd_take(struct rcmd *c, char *s, size_t n)
-{
-    if (c->ntaken == c->captaken) {
-        int cap = c->captaken ? c->captaken * 2 : 4;
-        char **taken = realloc(c->taken, (size_t)cap * sizeof *taken);
-        if (!taken) {
-            free(s);
-            return -1;
-        }
-        c->taken = taken;
-        c->captaken = cap;
-    }
-    c->taken[c->ntaken++] = s;      /* ours now, whatever happens next */
-    if (rcmd_room(c) < 0)
-        return -1;
-    c->argv[c->argc] = s;
-    c->len[c->argc++] = n;
-    return 0;
-}
-
-/* Room for n bytes in the newest block, or a new block. */
-static char *rcmd_copy_room(struct rcmd *c, size_t n)
-{
-    struct rcmd_block *b = c->blocks;
-    if (!b || b->cap - b->used < n) {
-        size_t cap = b ? 2 * b->cap : RCMD_BLOCK_MIN;
-        if (cap > RCMD_BLOCK_MAX)
-            cap = RCMD_BLOCK_MAX;
-        if (cap < n)
-            cap = n;
-        if (!(b = malloc(sizeof *b + cap)))
-            return NULL;
-        b->used = 0;
-        b->cap = cap;
-        b->next = c->blocks;
-        c->blocks = b;
-    }
-    char *p = b->data + b->used;
-    b->used += n;
-    return p;
-}
-
-int rcmd_add(struct rcmd *c, const char *s, size_t n)
-{
-    if (rcmd_room(c) < 0)
-        return -1;
-    char *copy = rcmd_copy_room(c, n + 1);
-    if (!copy)
-        return -1;
-    memcpy(copy, s, n);
-    copy[n] = '\0';
-    c->argv[c->argc] = copy;
-    c->len[c->argc++] = n;
-    return 0;
-}
-
-int rcmd_addstr(struct rcmd *c, const char *s)
-{
-    return rcmd_add(c, s, strlen(s));
-}
-
-int rcmd_addjoin(struct rcmd *c, const char *a, const char *b, const char *d)
-{
-    size_t la = strlen(a), lb = strlen(b), ld = strlen(d);
-    if (rcmd_room(c) < 0)
-        return -1;
-    char *copy = rcmd_copy_room(c, la + lb + ld + 1);
-    if (!copy)
-        return -1;
-    memcpy(copy, a, la);
-    memcpy(copy + la, b, lb);
-    memcpy(copy + la + lb, d, ld + 1);
-    c->argv[c->argc] = copy;
-    c->len[c->argc++] = la + lb + ld;
-    return 0;
-}
-
-int rcmd_addf(struct rcmd *c, const char *fmt, ...)
-{
-    char small[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return -1;
-    if ((size_t)n < sizeof small)
-        return rcmd_add(c, small, (size_t)n);
-    char *s = NULL;             /* too long for small: format it again */
-    va_start(ap, fmt);
-    n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return -1;
-    int rc = rcmd_add(c, s, (size_t)n);
-    free(s);
-    return rc;
-}
-
-void rcmd_free(struct rcmd *c)
-{
-    for (int i = 0; i < c->ntaken; i++)
-        free(c->taken[i]);
-    for (struct rcmd_block *b = c->blocks, *next; b; b = next) {
-        next = b->next;
-        free(b);
-    }
-    free(c->taken);
-    free(c->argv);
-    free(c->len);
-    memset(c, 0, sizeof *c);
-}
-
 /* ---- operations ---------------------------------------------------------- */
 
 static void op_maybe_free(struct redis_op *op)
@@ -198,7 +57,7 @@ static void op_maybe_free(struct redis_op *op)
     }
 }
 
-static void op_answer(struct redis_op *op, redisReply *reply, const char *error)
+static void op_answer(struct redis_op *op, redisReply *reply, enum failure error)
 {
     if (op->answered)
         return;
@@ -212,7 +71,7 @@ static void op_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
     (void)ac;
     struct redis_op *op = privdata;
     op->awaiting_reply = 0;
-    op_answer(op, r, r ? NULL : "redis_unavailable");
+    op_answer(op, r, r ? FAILURE_NONE : FAILURE_REDIS_UNAVAILABLE);
     op_maybe_free(op);
 }
 
@@ -222,13 +81,13 @@ static void op_deadline_cb(evutil_socket_t fd, short what, void *arg)
     struct redis_op *op = arg;
     if (what & EV_TIMEOUT && op->awaiting_reply == 2) {    /* deferred failure */
         op->awaiting_reply = 0;
-        op_answer(op, NULL, "redis_unavailable");
+        op_answer(op, NULL, FAILURE_REDIS_UNAVAILABLE);
     } else if (op->sure) {
         if (op->late && !op->answered)
             op->late(op->arg);
         return;                 /* the reply (or the lost connection) will come */
     } else {
-        op_answer(op, NULL, "redis_timeout");
+        op_answer(op, NULL, FAILURE_REDIS_TIMEOUT);
     }
     op_maybe_free(op);
 }
@@ -259,14 +118,16 @@ struct redis_op *redis_send(struct redis_client *st, struct rcmd *cmds, size_t n
 {
     struct redis_op *op = calloc(1, OP_EVENT_OFFSET + event_get_struct_event_size());
     if (!op)
-        abort();    /* a few bytes; nothing sensible to do without them */
+        return NULL;
     op->cb = cb;
     op->late = late;
     op->sure = (flags & REDIS_SEND_SURE) != 0;
     op->arg = arg;
     op->deadline = (struct event *)((char *)op + OP_EVENT_OFFSET);
-    if (evtimer_assign(op->deadline, st->base, op_deadline_cb, op) < 0)
-        abort();
+    if (evtimer_assign(op->deadline, st->base, op_deadline_cb, op) < 0) {
+        free(op);
+        return NULL;
+    }
 
     int multi = ncmds > 1 || (flags & REDIS_SEND_ARRAY);
     int sent = 0;
@@ -274,6 +135,7 @@ struct redis_op *redis_send(struct redis_client *st, struct rcmd *cmds, size_t n
         sent = 1;
         if (multi && redisAsyncCommand(st->ac, NULL, NULL, "MULTI") != REDIS_OK)
             sent = 0;
+        int in_multi = multi && sent;
         for (size_t i = 0; sent && i < ncmds; i++) {
             int last = !multi;
             if (redisAsyncCommandArgv(st->ac, last ? op_reply_cb : NULL, last ? op : NULL,
@@ -283,6 +145,13 @@ struct redis_op *redis_send(struct redis_client *st, struct rcmd *cmds, size_t n
         }
         if (sent && multi && redisAsyncCommand(st->ac, op_reply_cb, op, "EXEC") != REDIS_OK)
             sent = 0;
+        /* A transaction begun must not be left open on the shared
+         * connection: every later command would only be queued in it. If
+         * not even DISCARD can be sent, the connection goes. */
+        if (in_multi && !sent && redisAsyncCommand(st->ac, NULL, NULL, "DISCARD") != REDIS_OK) {
+            log_msg(LOG_WARN, "redis: a transaction could not be closed: disconnecting");
+            redisAsyncDisconnect(st->ac);
+        }
     }
     struct timeval now = {0, 0};
     if (sent)

@@ -12,36 +12,17 @@
 #include <stddef.h>
 
 #include "core/config.h"
+#include "core/failure.h"
+#include "redis/rcmd.h"
 
 struct redis_client;
 struct redis_op;
 
-/* One command's arguments, binary safe. Copied arguments are packed into
- * blocks that the command owns (a touchpoint's XADD of 22 arguments is two
- * allocations, not 22); argv[i] stays where it is until rcmd_free. */
-struct rcmd_block;
-struct rcmd {
-    int argc, cap;
-    char **argv;
-    size_t *len;
-    struct rcmd_block *blocks;  /* the copies, newest first */
-    char **taken;               /* what rcmd_take handed over */
-    int ntaken, captaken;
-};
-int rcmd_add(struct rcmd *c, const char *s, size_t n);
-int rcmd_addstr(struct rcmd *c, const char *s);
-/* a, b and d one after the other as one argument (a prefixed key). */
-int rcmd_addjoin(struct rcmd *c, const char *a, const char *b, const char *d);
-/* Adds s (n bytes, malloc'd) without copying it: c owns it from now on,
- * even when this fails. */
-int rcmd_take(struct rcmd *c, char *s, size_t n);
-int rcmd_addf(struct rcmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void rcmd_free(struct rcmd *c);
-
 /* reply is borrowed for the call; when it is NULL, error says why:
- * "redis_unavailable" or "redis_timeout". An error reply from Redis is
- * passed as a reply of type REDIS_REPLY_ERROR. */
-typedef void redis_cb(redisReply *reply, const char *error, void *arg);
+ * FAILURE_REDIS_UNAVAILABLE or FAILURE_REDIS_TIMEOUT. An error reply from
+ * Redis is passed as a reply of type REDIS_REPLY_ERROR (error is
+ * FAILURE_NONE). */
+typedef void redis_cb(redisReply *reply, enum failure error, void *arg);
 
 struct redis_client *redis_client_new(struct event_base *base, const struct config *cfg);
 void redis_client_free(struct redis_client *st);
@@ -59,12 +40,14 @@ struct redis_client *redis_subscriber_new(struct event_base *base, const struct 
                                    redis_listening_cb *listening, void *arg);
 
 /* Sends one command, or several as one MULTI/EXEC transaction whose
- * callback gets EXEC's array reply. Returns a handle for redis_op_cancel
- * (never NULL: failures are reported through cb). */
+ * callback gets EXEC's array reply. Returns a handle for redis_op_cancel;
+ * failures of Redis are reported through cb (from the loop, never from
+ * inside this call), and NULL means out of memory: cb will not be
+ * called. */
 struct redis_op *redis_exec(struct redis_client *st, struct rcmd *cmds, size_t ncmds,
                             redis_cb *cb, void *arg);
 /* For writes whose outcome must be known: cb gets the real reply, however
- * late (or "redis_unavailable" when the connection is lost first): a
+ * late (or FAILURE_REDIS_UNAVAILABLE when the connection is lost first): a
  * command that took too long has usually not failed, only waited, and
  * will still be applied. late (may be NULL) is called once if
  * redis.timeout_ms passes first, to answer whoever cannot wait. */

@@ -75,7 +75,7 @@ static struct redis_op *sent(const char *text)
     return NULL;
 }
 
-static void answer(struct redis_op *op, redisReply *reply, const char *error)
+static void answer(struct redis_op *op, redisReply *reply, enum failure error)
 {
     if (!op || op->answered || op->cancelled)
         abort();
@@ -93,13 +93,13 @@ static void answer_records(struct redis_op *op, const char **records, size_t n)
         el[i] = &r[i];
     }
     redisReply arr = {.type = REDIS_REPLY_ARRAY, .elements = n, .element = el};
-    answer(op, &arr, NULL);
+    answer(op, &arr, FAILURE_NONE);
 }
 
 static void answer_int(struct redis_op *op, long long n)
 {
     redisReply r = {.type = REDIS_REPLY_INTEGER, .integer = n};
-    answer(op, &r, NULL);
+    answer(op, &r, FAILURE_NONE);
 }
 
 static void ops_free(void)
@@ -115,10 +115,10 @@ static void ops_free(void)
 
 struct done {
     int calls;
-    const char *error;
+    enum failure error;
 };
 
-static void done_cb(const char *error, void *arg)
+static void done_cb(enum failure error, void *arg)
 {
     struct done *d = arg;
     d->calls++;
@@ -145,7 +145,7 @@ static struct compactor *round_of_a_and_b(struct config *cfg, struct done *d)
 
 /* Another compact_all while round 1's SADD waits: round 2 takes c from
  * dirty and its GET fails with error. */
-static void second_round_fails(struct compactor *c, struct done *d, const char *error)
+static void second_round_fails(struct compactor *c, struct done *d, enum failure error)
 {
     static const char *round2[] = {"c"};
     size_t before = nops;
@@ -163,18 +163,18 @@ TEST(failed_rounds_all_readded_before_done)
     struct config cfg = test_config();
     struct done d = {0};
     struct compactor *c = round_of_a_and_b(&cfg, &d);
-    answer(sent("GET p:co:a; GET p:co:b"), NULL, "redis_timeout");
+    answer(sent("GET p:co:a; GET p:co:b"), NULL, FAILURE_REDIS_TIMEOUT);
     CHECK(sent("SADD p:dirty a b") != NULL);
     CHECK(d.calls == 0);
     CHECK(nops == 3);                   /* SPOP, GETs, SADD: round 2 comes next */
-    second_round_fails(c, &d, "redis_timeout");
+    second_round_fails(c, &d, FAILURE_REDIS_TIMEOUT);
     CHECK(sent("SADD p:dirty c") != NULL);
     answer_int(sent("SADD p:dirty a b"), 2);
     CHECK(d.calls == 0);                /* c is not back yet */
     if (sent("SADD p:dirty c"))
         answer_int(sent("SADD p:dirty c"), 1);
     CHECK(d.calls == 1);
-    CHECK_STR(d.error, "redis_timeout");
+    CHECK(d.error == FAILURE_REDIS_TIMEOUT);
     compactor_free(c);
     ops_free();
 }
@@ -186,8 +186,8 @@ TEST(free_cancels_every_readd)
     struct config cfg = test_config();
     struct done d = {0};
     struct compactor *c = round_of_a_and_b(&cfg, &d);
-    answer(sent("GET p:co:a; GET p:co:b"), NULL, "redis_unavailable");
-    second_round_fails(c, &d, "redis_unavailable");
+    answer(sent("GET p:co:a; GET p:co:b"), NULL, FAILURE_REDIS_UNAVAILABLE);
+    second_round_fails(c, &d, FAILURE_REDIS_UNAVAILABLE);
     compactor_free(c);
     CHECK(sent("SADD p:dirty a b") && sent("SADD p:dirty a b")->cancelled);
     CHECK(sent("SADD p:dirty c") && sent("SADD p:dirty c")->cancelled);
@@ -208,10 +208,10 @@ TEST(stop_finishes_the_round_in_flight_only)
     CHECK(!sent("GET p:co:a; GET p:co:b")->cancelled);
     redisReply nil = {.type = REDIS_REPLY_NIL}, *el[2] = {&nil, &nil};
     redisReply arr = {.type = REDIS_REPLY_ARRAY, .elements = 2, .element = el};
-    answer(sent("GET p:co:a; GET p:co:b"), &arr, NULL);    /* both lists gone: round ends */
+    answer(sent("GET p:co:a; GET p:co:b"), &arr, FAILURE_NONE);    /* both lists gone: round ends */
     CHECK(compactor_idle(c));
     CHECK(nops == 2);                   /* no second SPOP */
-    CHECK(d.calls == 1 && d.error == NULL);
+    CHECK(d.calls == 1 && d.error == FAILURE_NONE);
     compact_all(c, done_cb, &d);
     CHECK(nops == 2);                   /* nor when asked */
     compactor_free(c);
@@ -226,7 +226,7 @@ TEST(stop_waits_for_the_readd)
     struct done d = {0};
     struct compactor *c = round_of_a_and_b(&cfg, &d);
     compactor_stop(c);
-    answer(sent("GET p:co:a; GET p:co:b"), NULL, "redis_timeout");
+    answer(sent("GET p:co:a; GET p:co:b"), NULL, FAILURE_REDIS_TIMEOUT);
     CHECK(!compactor_idle(c));
     answer_int(sent("SADD p:dirty a b"), 2);
     CHECK(compactor_idle(c));
@@ -249,17 +249,17 @@ TEST(unreadable_list_left_others_compacted)
     redisReply ok = {.type = REDIS_REPLY_STRING, .len = sizeof list - 1, .str = list};
     redisReply *el[2] = {&err, &ok};
     redisReply arr = {.type = REDIS_REPLY_ARRAY, .elements = 2, .element = el};
-    answer(sent("GET p:co:a; GET p:co:b"), &arr, NULL);
+    answer(sent("GET p:co:a; GET p:co:b"), &arr, FAILURE_NONE);
     CHECK(nops == 3);                   /* SPOP, GETs, the swap of b alone */
     CHECK(strstr(ops[2]->text, "p:co:b") && !strstr(ops[2]->text, "p:co:a"));
     CHECK(strstr(ops[2]->text, "x 3\ny 1\n") != NULL);   /* b summed */
     redisReply one = {.type = REDIS_REPLY_INTEGER, .integer = 1}, *sw[1] = {&one};
     redisReply swapped = {.type = REDIS_REPLY_ARRAY, .elements = 1, .element = sw};
-    answer(ops[2], &swapped, NULL);
+    answer(ops[2], &swapped, FAILURE_NONE);
     CHECK(!sent("SADD p:dirty a b") && !sent("SADD p:dirty a"));
     CHECK(nops == 4);                   /* a full batch: the next round's SPOP */
     answer_records(ops[3], NULL, 0);    /* dirty is empty */
-    CHECK(d.calls == 1 && d.error == NULL);
+    CHECK(d.calls == 1 && d.error == FAILURE_NONE);
     compactor_free(c);
     ops_free();
 }

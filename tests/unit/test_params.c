@@ -64,14 +64,23 @@ TEST(alternatives_parameters)
     CHECK_STR(field_of(q), "record");
 }
 
+static int touchpoint_ok(const char *s)
+{
+    char id[TOUCHPOINT_ID_MAX_BYTES + 1];
+    return params_touchpoint_id(s, strlen(s), id) == 0 && strcmp(id, s) == 0;
+}
+
 TEST(touchpoint_ids)
 {
-    CHECK(params_valid_touchpoint("1795437192039-0"));
-    CHECK(!params_valid_touchpoint("1795437192039"));
-    CHECK(!params_valid_touchpoint("-0"));
-    CHECK(!params_valid_touchpoint("1-"));
-    CHECK(!params_valid_touchpoint("1-a"));
-    CHECK(!params_valid_touchpoint("1-2-3"));
+    CHECK(touchpoint_ok("1795437192039-0"));
+    CHECK(!touchpoint_ok("1795437192039"));
+    CHECK(!touchpoint_ok("-0"));
+    CHECK(!touchpoint_ok("1-"));
+    CHECK(!touchpoint_ok("1-a"));
+    CHECK(!touchpoint_ok("1-2-3"));
+    /* two 20-digit numbers and the dash: the longest a stream id can be */
+    CHECK(touchpoint_ok("18446744073709551615-18446744073709551615"));
+    CHECK(!touchpoint_ok("18446744073709551615-184467440737095516150"));
 }
 
 int main(void)

@@ -1,0 +1,176 @@
+/* answer.c: see answer.h. */
+#include "http/answer.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/messages.h"
+
+static json_t *url_json(const struct link *l, const char *record,
+                        int (*make)(const struct link *, const char *, struct strbuf *))
+{
+    struct strbuf u = {0};
+    json_t *v = make(l, record, &u) == 0 ? json_stringn(u.buf, u.len) : json_null();
+    strbuf_free(&u);
+    return v;
+}
+
+static json_t *copies_json(const struct bib *b)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < b->ncopies; i++) {
+        const struct copy *c = &b->copies[i];
+        json_array_append_new(a, json_pack("{s:s, s:s?, s:s?, s:s, s:s?}", "branch", c->branch,
+                                           "call_number", c->call_number, "location", c->location,
+                                           "status", copy_status_name(c->status),
+                                           "due", c->due[0] ? c->due : NULL));
+    }
+    return a;
+}
+
+/* The copies on the shelf now, those at the patron's branch (NULL: none
+ * given) first, each group in catalogue order: the first is where to go. */
+static json_t *available_at_json(const struct bib *b, const char *branch)
+{
+    json_t *a = json_array();
+    for (int here = branch != NULL; here >= 0; here--)
+        for (size_t i = 0; i < b->ncopies; i++) {
+            const struct copy *c = &b->copies[i];
+            int at_branch = branch && strcmp(c->branch, branch) == 0;
+            if (c->status == COPY_AVAILABLE && at_branch == here)
+                json_array_append_new(a, json_pack("{s:s, s:s?, s:s?}", "branch", c->branch,
+                                                   "call_number", c->call_number,
+                                                   "location", c->location));
+        }
+    return a;
+}
+
+static json_t *alternatives_json(const struct answer_facts *f)
+{
+    json_t *alts = json_array();
+    for (size_t i = 0; alts && i < f->nchosen; i++) {
+        const struct alternative *a = &f->chosen[i];
+        const struct bib *b = a->bib;
+        json_t *alt = json_pack("{s:s, s:s, s:s?, s:s?, s:f, s:s, s:b, s:o, s:o}",
+                                "record", b->id, "title", b->title, "author", b->author,
+                                "year", b->year, "score", a->score,
+                                "reason", reason_name(a->reason), "at_branch", a->at_branch,
+                                "available_at", available_at_json(b, f->branch),
+                                "url", url_json(f->link, b->id, link_record_url));
+        if (!alt || json_array_append_new(alts, alt) < 0) {
+            json_decref(alts);
+            return NULL;
+        }
+    }
+    return alts;
+}
+
+struct answer *answer_build(const struct answer_facts *f)
+{
+    const struct bib *bib = f->bib;
+    const char *status = !bib ? "unknown" : bib_available(bib, NULL) ? "available" : "on_loan";
+    const char *expected = bib ? bib_expected_back(bib) : NULL;
+    struct answer *ans = calloc(1, sizeof *ans);
+    if (!ans)
+        return NULL;
+    ans->refs = 1;
+    ans->status = status;
+    ans->alternatives = calloc(f->nchosen + 1, sizeof *ans->alternatives);
+    for (size_t i = 0; ans->alternatives && i < f->nchosen; i++) {
+        if (!(ans->alternatives[i] = strdup(f->chosen[i].bib->id)))
+            break;
+        ans->nalternatives++;
+    }
+    int copies_out = 0;
+    for (size_t i = 0; bib && i < bib->ncopies; i++)
+        copies_out |= bib->copies[i].status == COPY_ON_LOAN;
+    struct strbuf msg = {0};
+    int bad = ans->nalternatives != f->nchosen ||
+              message_availability(&msg, f->lang, status, copies_out, expected, f->nchosen > 0) < 0;
+    json_t *answer = bad ? NULL : json_pack(
+        "{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:s?, s:o, s:s, s:o}",
+        "record", f->record, "catalogue", f->catalogue, "status", status,
+        "title", bib ? bib->title : NULL, "author", bib ? bib->author : NULL,
+        "isbn", bib ? bib->isbn : NULL, "year", bib ? bib->year : NULL,
+        "copies", bib ? copies_json(bib) : json_array(), "expected_back", expected,
+        "reserve_url", url_json(f->link, f->record, link_reserve_url),
+        "message", strbuf_cstr(&msg), "alternatives", alternatives_json(f));
+    strbuf_free(&msg);
+    char *text = answer ? json_dumps(answer, JSON_COMPACT | JSON_REAL_PRECISION(4)) : NULL;
+    json_decref(answer);
+    if (!text) {
+        answer_unref(ans);
+        return NULL;
+    }
+    ans->len = strlen(text) - 1;       /* without the closing brace */
+    text[ans->len] = '\0';
+    ans->body = text;
+    return ans;
+}
+
+/* A stream id as Redis makes them ("<ms>-<seq>"): digits and one dash,
+ * nothing JSON would escape. */
+static int stream_id_plain(const char *id, size_t len)
+{
+    size_t dashes = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (id[i] == '-')
+            dashes++;
+        else if (id[i] < '0' || id[i] > '9')
+            return 0;
+    }
+    return len > 0 && dashes == 1;
+}
+
+int answer_text(const struct answer *ans, const char *touchpoint, size_t len,
+                failure_set degraded, struct strbuf *out)
+{
+    /* The usual case, a plain stream id, needs no JSON encoder; failure
+     * names are plain too. */
+    char *tp_text = NULL;
+    if (touchpoint && !stream_id_plain(touchpoint, len)) {
+        json_t *tp = json_stringn(touchpoint, len);
+        tp_text = tp ? json_dumps(tp, JSON_ENCODE_ANY) : NULL;
+        json_decref(tp);
+        if (!tp_text)
+            return -1;
+    }
+    int rc = strbuf_reserve(out, ans->len + len + 64) | strbuf_append(out, ans->body, ans->len) |
+             strbuf_puts(out, ",\"touchpoint\":");
+    if (tp_text)
+        rc |= strbuf_puts(out, tp_text);
+    else if (touchpoint)
+        rc |= strbuf_append(out, "\"", 1) | strbuf_append(out, touchpoint, len) |
+              strbuf_append(out, "\"", 1);
+    else
+        rc |= strbuf_puts(out, "null");
+    free(tp_text);
+    rc |= strbuf_puts(out, ",\"degraded\":[");
+    const char *sep = "\"";
+    for (int f = FAILURE_NONE + 1; f < FAILURE_COUNT; f++) {
+        if (!(degraded & FAILURE_BIT(f)))
+            continue;
+        rc |= strbuf_puts(out, sep) | strbuf_puts(out, failure_name((enum failure)f)) |
+              strbuf_append(out, "\"", 1);
+        sep = ",\"";
+    }
+    return rc | strbuf_puts(out, "]}") ? -1 : 0;
+}
+
+struct answer *answer_ref(struct answer *ans)
+{
+    ans->refs++;
+    return ans;
+}
+
+void answer_unref(struct answer *ans)
+{
+    if (!ans || --ans->refs > 0)
+        return;
+    for (size_t i = 0; i < ans->nalternatives; i++)
+        free(ans->alternatives[i]);
+    free(ans->alternatives);
+    free(ans->body);
+    free(ans);
+}

@@ -27,9 +27,7 @@
  * A SIGTERM'd daemon flushes before it exits; if it is killed, at most
  * flush_ms of pair counts are lost (never counted twice).
  *
- * Keys written (prefix from config): h:<pseudonym> (history, expiring),
- * seen:<pseudonym> (zset of hashed event ids, for replays; expiring),
- * pop, meta, co:<record>, dirty (set of records to compact). */
+ * The keys it writes: docs/redis-keys.md. */
 #ifndef ONLOAN_INGEST_H
 #define ONLOAN_INGEST_H
 

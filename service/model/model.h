@@ -1,11 +1,7 @@
 /* model.h: reading the loan model ("patrons who borrowed this also
  * borrowed") from Redis, with short in-process caches.
  *
- * Key layout (prefix from config, default "onloan:"; README has it all):
- *   co:<record>   string  "<other> <count>\n" lines: distinct patrons who
- *                         borrowed both (cooc_list.h; summed when repeated)
- *   pop           zset    record -> distinct patrons who borrowed it
- *   meta          hash    patrons, loans, repeats, duplicates, ...
+ * The keys it reads (co:<record>, pop, meta): docs/redis-keys.md.
  * A pair shared by fewer than privacy.min_patrons patrons is never read:
  * it is dropped here, before anything can score or show it.
  *

@@ -1,4 +1,5 @@
-/* catalogue.c: ZOOM connections driven by libevent; see catalogue.h.
+/* catalogue.c: lookups, the record cache and shared searches; see
+ * catalogue.h (and catalogue_int.h for how the three files share the work).
  *
  * Life of a lookup: every id goes through the cache. A fresh entry answers
  * at once; a pending one (a search for it is queued or in flight) gets
@@ -9,116 +10,15 @@
  * runs one search with piggybacked records, and on ZOOM_EVENT_END settles every
  * id of the batch: found, not found, or failed. Settling an entry wakes its
  * waiters; a lookup whose last id settles calls back and is freed. */
-#include "catalogue/catalogue.h"
+#include "catalogue/catalogue_int.h"
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaz/proto.h>
-#include <yaz/zoom.h>
 
-#include "catalogue/work_queue.h"
 #include "core/clock.h"
-#include "core/dict.h"
 #include "core/log.h"
-
-struct waiter {
-    struct waiter *next;
-    struct catalogue_lookup *lk;
-    size_t slot;
-};
-
-enum entry_state { ENTRY_PENDING, ENTRY_FOUND, ENTRY_NOT_FOUND };
-
-struct cache_entry {
-    enum entry_state state;
-    struct bib *bib;            /* FOUND: one reference held by the cache */
-    uint64_t settled_ms;
-    struct waiter *waiters;     /* PENDING only */
-    struct job *queued;         /* PENDING: the queued job that will ask for it, until
-                                 * that job leaves the queue; else NULL (borrowed) */
-};
-
-/* One fallback search (query, max, max_hits), shared by every request that
- * asks for it while it is in flight and, once answered, for cache_ms: the
- * same author or subject comes up for many titles. Owned by cat->searches. */
-struct shared_search {
-    char *key;                  /* in cat->searches: max, max_hits and query */
-    char *query;                /* PQF or CQL, per the catalogue's protocol */
-    size_t max;
-    size_t max_hits;            /* more hits than this: too broad, none taken */
-    int presenting;             /* hits counted, records on their way */
-    int answered;               /* bibs[0 .. n) hold since settled_ms */
-    struct bib **bibs;          /* one reference each */
-    size_t n;
-    uint64_t settled_ms;
-    struct catalogue_search *subscribers;   /* waiting while in flight */
-};
-
-/* One caller's search: waits on a shared search in flight, or is answered
- * from an answered one by a deferred event of its own. */
-struct catalogue_search {
-    struct catalogue_search *next;
-    catalogue_search_cb *cb;
-    void *arg;
-    int cancelled;
-    struct event *deferred;     /* answered from the cache: when */
-    struct bib **bibs;          /* ... with these (references) */
-    size_t n;
-};
-
-enum job_kind {
-    JOB_LOOKUP,                 /* ids[0 .. n) by local id */
-    JOB_SEARCH,                 /* search->query, at most search->max records */
-    JOB_CONNECT,                /* only connect (the pool at start) */
-};
-
-struct job {
-    struct queue_node node;     /* in cat->queue while waiting */
-    enum job_kind kind;
-    char **ids;                 /* room for join_max */
-    size_t n;
-    struct shared_search *search;       /* JOB_SEARCH: borrowed from cat->searches */
-    int attempts;
-    uint64_t started_ms;
-};
-
-struct zconn {
-    struct catalogue *cat;
-    ZOOM_connection zc;         /* NULL until first used, and after a reset */
-    ZOOM_resultset rs;
-    struct event *io;           /* one-shot, re-armed after every ZOOM event */
-    struct event *deadline;
-    struct job *job;            /* in flight, or NULL when idle */
-};
-
-struct catalogue {
-    struct event_base *base;
-    const struct catalogue_config *cfg;
-    const struct holdings_map *map;
-    char *zoom_target;
-    struct zconn *conns;
-    struct work_queue queue;    /* jobs waiting for a free connection */
-    struct dict *cache;
-    struct dict *searches;      /* query key -> struct shared_search */
-    struct marc_reader *reader; /* records -> bibs */
-    struct catalogue_stats stats;
-};
-
-struct catalogue_lookup {
-    catalogue_lookup_cb *cb;
-    void *arg;
-    int cancelled;
-    size_t n, outstanding;
-    struct lookup_result *results;
-    struct event *deferred;     /* completion when nothing had to wait */
-};
-
-static void conn_dispatch(struct catalogue *cat);
-
-/* ---- lookups and the cache ---------------------------------------------- */
 
 static void lookup_free(struct catalogue_lookup *lk)
 {
@@ -177,14 +77,14 @@ static int entry_expired(const char *key, void *value, void *arg)
 /* Settles one id: wakes its waiters, then keeps the answer in the cache
  * (or drops the entry: failures are never cached, nor is anything beyond
  * cache_max_entries once expired entries are swept). */
-static void cache_settle(struct catalogue *cat, const char *id, enum lookup_status status,
+void catalogue_cache_settle(struct catalogue *cat, const char *id, enum lookup_status status,
                          struct bib *bib, enum failure error)
 {
     struct cache_entry *e = dict_get(cat->cache, id);
     if (!e || e->state != ENTRY_PENDING)
         return;     /* a duplicate in one answer, or an id nobody asked for */
-    struct waiter *w = e->waiters;
-    e->waiters = NULL;
+    struct waiters woken = e->waiters;
+    SLIST_INIT(&e->waiters);
     e->queued = NULL;
     if (status == LOOKUP_FOUND) {
         e->state = ENTRY_FOUND;
@@ -201,42 +101,33 @@ static void cache_settle(struct catalogue *cat, const char *id, enum lookup_stat
     /* Detach before waking: a callback may start a lookup for this id. */
     if (!keep)
         dict_del(cat->cache, id);
-    while (w) {
-        struct waiter *next = w->next;
+    struct waiter *w;
+    while ((w = SLIST_FIRST(&woken))) {
+        SLIST_REMOVE_HEAD(&woken, link);
         lookup_settle(w->lk, w->slot, status, bib, error);
         free(w);
-        w = next;
     }
     if (!keep)
         entry_free(e);
-}
-
-/* ---- shared fallback searches ------------------------------------------- */
-
-static void bibs_free(struct bib **bibs, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        bib_unref(bibs[i]);
-    free(bibs);
 }
 
 static void search_handle_free(struct catalogue_search *s)
 {
     if (s->deferred)
         event_free(s->deferred);
-    bibs_free(s->bibs, s->n);
+    bib_array_free(s->bibs, s->n);
     free(s);
 }
 
 static void shared_search_free(void *p)
 {
     struct shared_search *ss = p;
-    while (ss->subscribers) {           /* nobody is told any more */
-        struct catalogue_search *s = ss->subscribers;
-        ss->subscribers = s->next;
+    struct catalogue_search *s;
+    while ((s = SLIST_FIRST(&ss->subscribers))) {   /* nobody is told any more */
+        SLIST_REMOVE_HEAD(&ss->subscribers, link);
         search_handle_free(s);
     }
-    bibs_free(ss->bibs, ss->n);
+    bib_array_free(ss->bibs, ss->n);
     free(ss->key);
     free(ss->query);
     free(ss);
@@ -262,11 +153,11 @@ static int search_expired(const char *key, void *value, void *arg)
 /* A search is over: its subscribers are told (bibs NULL and error set when
  * it failed). The answer is kept for cache_ms; a failure is not kept. The
  * shared search is detached first: a callback may start the same search. */
-static void search_settle(struct catalogue *cat, struct shared_search *ss,
+void catalogue_search_settle(struct catalogue *cat, struct shared_search *ss,
                           struct bib *const *bibs, size_t n, enum failure error)
 {
-    struct catalogue_search *s = ss->subscribers;
-    ss->subscribers = NULL;
+    struct subscribers told = ss->subscribers;
+    SLIST_INIT(&ss->subscribers);
     int keep = !error && cat->cfg->cache_ms > 0;
     if (keep && dict_size(cat->searches) > (size_t)cat->cfg->cache_max_entries) {
         dict_each(cat->searches, search_expired, cat);
@@ -281,12 +172,12 @@ static void search_settle(struct catalogue *cat, struct shared_search *ss,
     } else {
         dict_del(cat->searches, ss->key);
     }
-    while (s) {
-        struct catalogue_search *next = s->next;
+    struct catalogue_search *s;
+    while ((s = SLIST_FIRST(&told))) {
+        SLIST_REMOVE_HEAD(&told, link);
         if (!s->cancelled)
             s->cb(bibs, n, error, s->arg);
         search_handle_free(s);
-        s = next;
     }
     if (!keep)
         shared_search_free(ss);
@@ -301,7 +192,7 @@ static void search_deferred_cb(evutil_socket_t fd, short what, void *arg)
     search_handle_free(s);
 }
 
-static void job_free(struct job *j)
+void catalogue_job_free(struct job *j)
 {
     for (size_t i = 0; i < j->n; i++)
         free(j->ids[i]);
@@ -321,14 +212,14 @@ static struct job *job_new(struct catalogue *cat, enum job_kind kind)
     return j;
 }
 
-static void job_fail(struct catalogue *cat, struct job *j, enum failure error)
+void catalogue_job_fail(struct catalogue *cat, struct job *j, enum failure error)
 {
     cat->stats.failures++;
     for (size_t i = 0; i < j->n; i++)
-        cache_settle(cat, j->ids[i], LOOKUP_FAILED, NULL, error);
+        catalogue_cache_settle(cat, j->ids[i], LOOKUP_FAILED, NULL, error);
     if (j->kind == JOB_SEARCH)
-        search_settle(cat, j->search, NULL, 0, error);
-    job_free(j);
+        catalogue_search_settle(cat, j->search, NULL, 0, error);
+    catalogue_job_free(j);
 }
 
 static struct job *job_of(struct queue_node *node)
@@ -385,12 +276,11 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
                 bib_unref(e->bib);
             e->bib = NULL;
         }
-        int start_search = e->state != ENTRY_PENDING || !e->waiters;
+        int start_search = e->state != ENTRY_PENDING || SLIST_EMPTY(&e->waiters);
         e->state = ENTRY_PENDING;
         w->lk = lk;
         w->slot = i;
-        w->next = e->waiters;
-        e->waiters = w;
+        SLIST_INSERT_HEAD(&e->waiters, w, link);
         lk->outstanding++;
         if (!start_search) {
             /* Asked for already and still queued in turn: work that goes
@@ -402,11 +292,11 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
             continue;
         }
         if (!batch && !(batch = job_new(cat, JOB_LOOKUP))) {
-            cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, FAILURE_OUT_OF_MEMORY);
+            catalogue_cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, FAILURE_OUT_OF_MEMORY);
             continue;
         }
         if (!(batch->ids[batch->n] = strdup(ids[i]))) {
-            cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, FAILURE_OUT_OF_MEMORY);
+            catalogue_cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, FAILURE_OUT_OF_MEMORY);
             continue;
         }
         e->queued = batch;
@@ -418,8 +308,8 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
     if (batch && batch->n)
         work_queue_push(&cat->queue, &batch->node, place_of(place));
     else if (batch)
-        job_free(batch);
-    conn_dispatch(cat);
+        catalogue_job_free(batch);
+    zconn_dispatch(cat);
 
     if (--lk->outstanding == 0) {
         /* Everything was cached: answer from the loop, not from here. */
@@ -441,8 +331,8 @@ oom:
     if (batch && batch->n)
         work_queue_push(&cat->queue, &batch->node, place_of(place));
     else if (batch)
-        job_free(batch);
-    conn_dispatch(cat);
+        catalogue_job_free(batch);
+    zconn_dispatch(cat);
     return NULL;
 }
 
@@ -453,137 +343,6 @@ void catalogue_lookup_cancel(struct catalogue_lookup *lk)
     lk->cancelled = 1;
     if (lk->outstanding == 0)       /* only the deferred completion is left */
         lookup_free(lk);
-}
-
-/* ---- queries ------------------------------------------------------------- */
-
-/* Over Z39.50 ids are looked up with structure "key" (4=3), which Zebra
- * answers from an index without normalisation (type 0 in onloan.idx, where
- * the .abs files put the local number besides its word and phrase forms):
- * an exact match, and about half the cost per term of the ICU phrase index.
- *
- * With id_query "regex" the ids are the alternatives of a regular
- * expression (Bib-1 truncation 102), f1|f2|f356: Zebra matches whole
- * terms, so f1 does not find f10, and it looks the alternatives up in one
- * pass over its dictionary instead of one per id: a batch of 50 costs it
- * about 60 % of the ORed terms' time, and its query is shorter to
- * build, send and parse. Of the characters an id may have (params.h), '.'
- * and '-' mean something in a regular expression and go in brackets.
- * Zebra cuts a term longer than REGEX_TERM_MAX short without a word (it
- * then matches nothing), so a long batch is split into several terms,
- * ORed, and an id too long for a term of its own in that form (up to
- * max_record_id_bytes of '.' and '-', three bytes each) is asked as the
- * plain key term that "or" writes. */
-enum { REGEX_TERM_MAX = 511 };      /* Zebra's IT_MAX_WORD - 1 */
-
-static size_t regex_id_len(const char *id)
-{
-    size_t len = 0;
-    for (; *id; id++)
-        len += (*id == '.' || *id == '-') ? 3 : 1;
-    return len;
-}
-
-/* The term that starts at ids[from]: how many ids it takes (at least
- * one), and whether it is the one id as a plain key term. */
-static size_t regex_term_ids(const char *const *ids, size_t from, size_t n, int *plain)
-{
-    size_t len = regex_id_len(ids[from]), k = 1;
-    *plain = len > REGEX_TERM_MAX;
-    while (!*plain && from + k < n && len + 1 + regex_id_len(ids[from + k]) <= REGEX_TERM_MAX)
-        len += 1 + regex_id_len(ids[from + k++]);
-    return k;
-}
-
-static int put_regex_id(struct strbuf *out, const char *id)
-{
-    int rc = 0;
-    for (const char *c = id; *c; c++) {
-        char bracketed[3] = {'[', *c, ']'};
-        rc |= (*c == '.' || *c == '-') ? strbuf_append(out, bracketed, 3) : strbuf_append(out, c, 1);
-    }
-    return rc;
-}
-
-/* One id, exactly, from the key index. */
-static int put_key_term(struct strbuf *out, const char *id)
-{
-    return strbuf_puts(out, "@attr 1=12 @attr 4=3 \"") | strbuf_puts(out, id) |
-           strbuf_append(out, "\"", 1);
-}
-
-static int build_regex_query(const char *const *ids, size_t n, struct strbuf *out)
-{
-    int rc = 0, plain;
-    size_t terms = 0;
-    for (size_t i = 0; i < n; i += regex_term_ids(ids, i, n, &plain))
-        terms++;
-    for (size_t t = 1; t < terms; t++)
-        rc |= strbuf_puts(out, "@or ");
-    for (size_t i = 0; i < n;) {
-        size_t k = regex_term_ids(ids, i, n, &plain);
-        if (i)
-            rc |= strbuf_append(out, " ", 1);
-        if (plain) {
-            rc |= put_key_term(out, ids[i++]);
-            continue;
-        }
-        rc |= strbuf_puts(out, "@attr 1=12 @attr 4=3 @attr 5=102 \"");
-        for (size_t j = i; j < i + k; j++) {
-            if (j > i)
-                rc |= strbuf_append(out, "|", 1);
-            rc |= put_regex_id(out, ids[j]);
-        }
-        rc |= strbuf_append(out, "\"", 1);
-        i += k;
-    }
-    return rc;
-}
-
-int catalogue_build_query(enum catalogue_protocol proto, enum id_query form,
-                          const char *const *ids, size_t n, struct strbuf *out)
-{
-    int rc = 0;
-    if (proto == CATALOGUE_Z3950 && form == ID_QUERY_REGEX)
-        return build_regex_query(ids, n, out) ? -1 : 0;
-    for (size_t i = 0; proto == CATALOGUE_Z3950 && i + 1 < n; i++)
-        rc |= strbuf_puts(out, "@or ");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            rc |= strbuf_puts(out, proto == CATALOGUE_Z3950 ? " " : " or ");
-        rc |= proto == CATALOGUE_Z3950 ? put_key_term(out, ids[i])
-                                       : strbuf_printf(out, "rec.id==\"%s\"", ids[i]);
-    }
-    return rc ? -1 : 0;
-}
-
-/* A search term goes between double quotes: quotes and backslashes, which
- * could end it early, become blanks (they carry no meaning in a name or
- * subject heading). With max_hits (Z39.50 only), Zebra's global approximate
- * limit (Bib-1 extension attribute 12) stops counting past max_hits and
- * estimates the rest: a subject in thousands of records costs it the walk
- * over max_hits of them instead of all (about 100 us instead of 220 us
- * here), and the estimate is still above max_hits, so the search is still
- * seen as too broad. Up to max_hits the count is exact. */
-int catalogue_build_search(enum catalogue_protocol proto, enum search_field field,
-                           const char *term, size_t max_hits, struct strbuf *out)
-{
-    struct strbuf t = {0};
-    for (const char *p = term; *p; p++)
-        if (strbuf_append(&t, *p == '"' || *p == '\\' ? " " : p, 1) < 0) {
-            strbuf_free(&t);
-            return -1;
-        }
-    int rc;
-    if (proto == CATALOGUE_Z3950)
-        rc = (max_hits ? strbuf_printf(out, "@attr 12=%zu ", max_hits) : 0) |
-             strbuf_printf(out, "@attr 1=%d @attr 4=1 \"%s\"", field == SEARCH_AUTHOR ? 1003 : 21,
-                           strbuf_cstr(&t));
-    else
-        rc = strbuf_printf(out, "%s=\"%s\"", field == SEARCH_AUTHOR ? "dc.creator" : "dc.subject",
-                           strbuf_cstr(&t));
-    strbuf_free(&t);
-    return rc;
 }
 
 struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum search_field field,
@@ -624,8 +383,7 @@ struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum sear
         return s;
     }
     if (ss && !ss->answered) {                  /* in flight: wait for it */
-        s->next = ss->subscribers;
-        ss->subscribers = s;
+        SLIST_INSERT_HEAD(&ss->subscribers, s, link);
         cat->stats.cache_hits++;
         return s;
     }
@@ -633,7 +391,7 @@ struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum sear
     if (!j)
         goto fail;
     if (ss) {                                   /* answered too long ago: ask again */
-        bibs_free(ss->bibs, ss->n);
+        bib_array_free(ss->bibs, ss->n);
         ss->bibs = NULL;
         ss->n = 0;
         ss->answered = 0;
@@ -644,7 +402,7 @@ struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum sear
         if (!(ss = calloc(1, sizeof *ss)) ||
             dict_set(cat->searches, strbuf_cstr(&key), ss, NULL) < 0) {
             free(ss);
-            job_free(j);
+            catalogue_job_free(j);
             goto fail;
         }
         ss->key = strbuf_steal(&key);
@@ -652,10 +410,10 @@ struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum sear
         ss->max = max;
         ss->max_hits = max_hits;
     }
-    ss->subscribers = s;
+    SLIST_INSERT_HEAD(&ss->subscribers, s, link);
     j->search = ss;
     work_queue_push(&cat->queue, &j->node, place_of(place));
-    conn_dispatch(cat);
+    zconn_dispatch(cat);
     return s;
 fail:
     free(s);
@@ -674,286 +432,6 @@ void catalogue_search_cancel(struct catalogue_search *s)
         s->cancelled = 1;       /* freed when its shared search is over */
 }
 
-/* ---- records ------------------------------------------------------------- */
-
-/* One record of a search as a bib: Z39.50 brings ISO 2709, SRU MARCXML.
- * The ISO 2709 octets are taken as they came ("ext"): ZOOM's "raw" would
- * decode and encode the record once more first. */
-static struct bib *record_bib(struct catalogue *cat, ZOOM_record rec, const char **why)
-{
-    int len = 0;
-    if (cat->cfg->protocol == CATALOGUE_Z3950) {
-        const Z_External *ext = (const Z_External *)ZOOM_record_get(rec, "ext", &len);
-        if (!ext || ext->which != Z_External_octet || !ext->u.octet_aligned ||
-            ext->u.octet_aligned->len <= 0) {
-            *why = "not an ISO 2709 record";
-            return NULL;
-        }
-        return marc_reader_iso2709(cat->reader, ext->u.octet_aligned->buf,
-                                   (size_t)ext->u.octet_aligned->len, why);
-    }
-    const char *xml = ZOOM_record_get(rec, "xml", &len);
-    if (!xml || len <= 0) {
-        *why = "empty record";
-        return NULL;
-    }
-    return marc_reader_marcxml(cat->reader, xml, (size_t)len, why);
-}
-
-/* ---- connections --------------------------------------------------------- */
-
-static void conn_reset(struct zconn *c)
-{
-    event_del(c->io);
-    event_del(c->deadline);
-    if (c->rs)
-        ZOOM_resultset_destroy(c->rs);
-    if (c->zc)
-        ZOOM_connection_destroy(c->zc);
-    c->rs = NULL;
-    c->zc = NULL;
-}
-
-static void conn_drive(struct zconn *c);
-
-static void conn_io_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    struct zconn *c = arg;
-    int mask = 0;
-    if (what & EV_READ)
-        mask |= ZOOM_SELECT_READ;
-    if (what & EV_WRITE)
-        mask |= ZOOM_SELECT_WRITE;
-    ZOOM_connection_fire_event_socket(c->zc, mask);
-    conn_drive(c);
-}
-
-static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct zconn *c = arg;
-    struct catalogue *cat = c->cat;
-    struct job *j = c->job;
-    c->job = NULL;
-    if (j->kind == JOB_CONNECT) {
-        log_msg(LOG_WARN, "catalogue %s: connect timed out after %d ms", cat->cfg->name,
-                cat->cfg->timeout_ms);
-        conn_reset(c);
-        job_free(j);
-        conn_dispatch(cat);
-        return;
-    }
-    cat->stats.timeouts++;
-    log_msg(LOG_WARN, "catalogue %s: search timed out after %d ms; reconnecting",
-            cat->cfg->name, cat->cfg->timeout_ms);
-    conn_reset(c);      /* a timed-out Z39.50 session is not to be trusted */
-    job_fail(cat, j, FAILURE_CATALOGUE_TIMEOUT);
-    conn_dispatch(cat);
-}
-
-static int conn_open(struct zconn *c)
-{
-    struct catalogue *cat = c->cat;
-    ZOOM_options o = ZOOM_options_create();
-    char timeout[16];
-    snprintf(timeout, sizeof timeout, "%d", (cat->cfg->timeout_ms + 999) / 1000);
-    ZOOM_options_set(o, "async", "1");
-    ZOOM_options_set(o, "timeout", timeout);
-    ZOOM_options_set(o, "preferredRecordSyntax", "usmarc");
-    ZOOM_options_set(o, "elementSetName", "F");
-    if (cat->cfg->protocol == CATALOGUE_SRU) {
-        ZOOM_options_set(o, "sru", "get");
-        ZOOM_options_set(o, "schema", "marcxml");
-    }
-    c->zc = ZOOM_connection_create(o);
-    ZOOM_options_destroy(o);
-    if (!c->zc)
-        return -1;
-    ZOOM_connection_connect(c->zc, cat->zoom_target, 0);     /* queued: async */
-    return 0;
-}
-
-static void conn_start(struct zconn *c, struct job *j)
-{
-    struct catalogue *cat = c->cat;
-    c->job = j;
-    j->attempts++;
-    if (!c->zc && conn_open(c) < 0) {
-        c->job = NULL;
-        job_fail(cat, j, FAILURE_CATALOGUE_UNAVAILABLE);
-        return;
-    }
-    if (j->kind == JOB_CONNECT) {   /* only connect: a warm pool answers sooner */
-        struct timeval tv = {cat->cfg->timeout_ms / 1000, (cat->cfg->timeout_ms % 1000) * 1000};
-        j->started_ms = monotonic_ms();
-        evtimer_add(c->deadline, &tv);
-        conn_drive(c);
-        return;
-    }
-    struct strbuf q = {0};
-    char count[24];
-    if (j->kind == JOB_SEARCH)
-        j->search->presenting = 0;      /* a retry counts the hits again */
-    /* A search with a bound on its hits counts them first (count 0) and
-     * fetches records only if the bound holds. */
-    snprintf(count, sizeof count, "%zu",
-             j->kind != JOB_SEARCH ? j->n : j->search->max_hits ? 0 : j->search->max);
-    ZOOM_connection_option_set(c->zc, "count", count);
-    ZOOM_query zq = ZOOM_query_create();
-    int bad = j->kind == JOB_SEARCH
-                  ? strbuf_puts(&q, j->search->query)
-                  : catalogue_build_query(cat->cfg->protocol, cat->cfg->id_query,
-                                          (const char *const *)j->ids, j->n, &q);
-    if (!bad)
-        bad = cat->cfg->protocol == CATALOGUE_Z3950 ? ZOOM_query_prefix(zq, strbuf_cstr(&q))
-                                                 : ZOOM_query_cql(zq, strbuf_cstr(&q));
-    if (bad) {
-        ZOOM_query_destroy(zq);
-        strbuf_free(&q);
-        c->job = NULL;
-        job_fail(cat, j, FAILURE_CATALOGUE_QUERY);
-        return;
-    }
-    log_msg(LOG_DEBUG, "catalogue %s: connection %d: search %s", cat->cfg->name,
-            (int)(c - cat->conns), strbuf_cstr(&q));
-    strbuf_free(&q);
-    c->rs = ZOOM_connection_search(c->zc, zq);
-    ZOOM_query_destroy(zq);
-    cat->stats.searches++;
-    j->started_ms = monotonic_ms();
-    struct timeval tv = {cat->cfg->timeout_ms / 1000, (cat->cfg->timeout_ms % 1000) * 1000};
-    evtimer_add(c->deadline, &tv);
-    conn_drive(c);
-}
-
-/* Connection-level failures (refused, lost, timed out): worth a reconnect. */
-static int zoom_error_is_connection(int code)
-{
-    return code == ZOOM_ERROR_CONNECT || code == ZOOM_ERROR_CONNECTION_LOST ||
-           code == ZOOM_ERROR_TIMEOUT || code == ZOOM_ERROR_DECODE ||
-           code == ZOOM_ERROR_INIT || code == ZOOM_ERROR_INTERNAL;
-}
-
-/* Settles a finished search. Settling wakes lookups whose callbacks may
- * start searches at once, possibly on this very connection: so the
- * connection is made idle and clean first, and the job is ours alone. */
-static void conn_search_done(struct zconn *c)
-{
-    struct catalogue *cat = c->cat;
-    struct job *j = c->job;
-    const char *msg = "", *addinfo = "";
-    int code = ZOOM_connection_error(c->zc, &msg, &addinfo);
-    event_del(c->deadline);
-    event_del(c->io);
-
-    if (j->kind == JOB_CONNECT) {
-        if (code) {
-            log_msg(LOG_WARN, "catalogue %s: cannot connect: %s (%d) %s", cat->cfg->name, msg,
-                    code, addinfo ? addinfo : "");
-            conn_reset(c);
-        }
-        c->job = NULL;
-        job_free(j);
-        return;
-    }
-    if (code) {
-        int lost = zoom_error_is_connection(code);
-        int retry = lost && j->attempts < 2;
-        log_msg(retry ? LOG_INFO : LOG_WARN, "catalogue %s: %s (%d) %s%s", cat->cfg->name, msg,
-                code, addinfo ? addinfo : "", retry ? "; reconnecting and retrying" : "");
-        if (lost)
-            conn_reset(c);
-        else if (c->rs) {
-            ZOOM_resultset_destroy(c->rs);
-            c->rs = NULL;
-        }
-        c->job = NULL;
-        if (retry)
-            work_queue_push(&cat->queue, &j->node, QUEUE_FIRST);
-        else
-            job_fail(cat, j, lost ? FAILURE_CATALOGUE_UNAVAILABLE : FAILURE_CATALOGUE_ERROR);
-        return;
-    }
-
-    size_t size = ZOOM_resultset_size(c->rs), nbibs = 0;
-    size_t want = j->kind == JOB_SEARCH ? j->search->max : j->n;
-    if (j->kind == JOB_SEARCH && j->search->max_hits && !j->search->presenting) {
-        if (size > j->search->max_hits)
-            size = 0;           /* too broad to say anything: take none */
-        else if (size > 0) {
-            j->search->presenting = 1;
-            ZOOM_resultset_records(c->rs, NULL, 0, size < want ? size : want);
-            struct timeval tv = {cat->cfg->timeout_ms / 1000, (cat->cfg->timeout_ms % 1000) * 1000};
-            evtimer_add(c->deadline, &tv);
-            conn_drive(c);
-            return;
-        }
-    }
-    struct bib **bibs = calloc(want ? want : 1, sizeof *bibs);
-    for (size_t i = 0; bibs && i < size && i < want; i++) {
-        ZOOM_record rec = ZOOM_resultset_record_immediate(c->rs, i);
-        const char *why = "record missing from the answer";
-        struct bib *b = rec ? record_bib(cat, rec, &why) : NULL;
-        if (b) {
-            b->fetched_ms = monotonic_ms();
-            bibs[nbibs++] = b;
-        }
-        else
-            log_msg(LOG_WARN, "catalogue %s: record %zu of a search skipped: %s",
-                    cat->cfg->name, i, why);
-    }
-    ZOOM_resultset_destroy(c->rs);
-    c->rs = NULL;
-    c->job = NULL;
-    log_msg(LOG_DEBUG, "catalogue %s: connection %d: %zu of %zu records in %llu ms", cat->cfg->name,
-            (int)(c - cat->conns), nbibs, j->n, (unsigned long long)(monotonic_ms() - j->started_ms));
-    if (!bibs) {
-        job_fail(cat, j, FAILURE_OUT_OF_MEMORY);
-        return;
-    }
-    if (j->kind == JOB_SEARCH) {
-        search_settle(cat, j->search, bibs, nbibs, FAILURE_NONE);
-        bibs_free(bibs, nbibs);
-        job_free(j);
-        return;
-    }
-    for (size_t i = 0; i < nbibs; i++) {
-        cache_settle(cat, bibs[i]->id, LOOKUP_FOUND, bibs[i], FAILURE_NONE);
-        bib_unref(bibs[i]);
-    }
-    free(bibs);
-    for (size_t i = 0; i < j->n; i++)       /* whatever is still pending was not there */
-        cache_settle(cat, j->ids[i], LOOKUP_NOT_FOUND, NULL, FAILURE_NONE);
-    job_free(j);
-}
-
-/* Processes every ZOOM event there is, then waits on the socket for what
- * the connection wants next. */
-static void conn_drive(struct zconn *c)
-{
-    while (c->job && ZOOM_connection_process(c->zc)) {
-        if (ZOOM_connection_last_event(c->zc) == ZOOM_EVENT_END) {
-            conn_search_done(c);
-            conn_dispatch(c->cat);
-            return;
-        }
-    }
-    if (!c->job)
-        return;
-    int fd = ZOOM_connection_get_socket(c->zc);
-    int mask = ZOOM_connection_get_mask(c->zc);
-    short what = (mask & ZOOM_SELECT_READ ? EV_READ : 0) | (mask & ZOOM_SELECT_WRITE ? EV_WRITE : 0);
-    event_del(c->io);
-    if (fd >= 0 && what) {
-        event_assign(c->io, c->cat->base, fd, what, conn_io_cb, c);
-        event_add(c->io, NULL);
-    }
-    /* Else nothing to wait for yet the search is not over: the deadline
-     * timer settles it. */
-}
-
 /* A lookup job leaves the queue: its ids are no longer waiting in it. */
 static void unqueue_ids(struct catalogue *cat, const struct job *j)
 {
@@ -968,7 +446,7 @@ static void unqueue_ids(struct catalogue *cat, const struct job *j)
  * queued lookup (of the same attempt) that still fits in join_max ids,
  * wherever it waits in the queue. Lookups of many requests thus share
  * searches when the pool is busy, which is when it matters. */
-static struct job *queue_take_batch(struct catalogue *cat)
+struct job *catalogue_next_job(struct catalogue *cat)
 {
     struct job *j = queue_pop(cat);
     if (!j || j->kind != JOB_LOOKUP)
@@ -988,21 +466,10 @@ static struct job *queue_take_batch(struct catalogue *cat)
         memcpy(j->ids + j->n, next->ids, next->n * sizeof *next->ids);
         j->n += next->n;
         next->n = 0;
-        job_free(next);
+        catalogue_job_free(next);
     }
     return j;
 }
-
-static void conn_dispatch(struct catalogue *cat)
-{
-    for (int i = 0; i < cat->cfg->connections && cat->queue.head; i++) {
-        struct zconn *c = &cat->conns[i];
-        if (!c->job)
-            conn_start(c, queue_take_batch(cat));
-    }
-}
-
-/* ---- setup --------------------------------------------------------------- */
 
 struct catalogue *catalogue_new(struct event_base *base, const struct catalogue_config *cfg,
                                 struct strbuf *err)
@@ -1022,8 +489,8 @@ struct catalogue *catalogue_new(struct event_base *base, const struct catalogue_
     cat->cache = dict_new();
     cat->searches = dict_new();
     cat->conns = calloc((size_t)cfg->connections, sizeof *cat->conns);
-    if (!cat->map || !cat->cache || !cat->searches || !cat->conns) {
-        strbuf_printf(err, "catalogue %s: cannot set up (holdings mapping or memory)", cfg->name);
+    if (!cat->zoom_target || !cat->cache || !cat->searches || !cat->conns) {
+        strbuf_printf(err, "catalogue %s: out of memory", cfg->name);
         catalogue_free(cat);
         return NULL;
     }
@@ -1034,22 +501,19 @@ struct catalogue *catalogue_new(struct event_base *base, const struct catalogue_
         return NULL;
     }
     for (int i = 0; i < cfg->connections; i++) {
-        struct zconn *c = &cat->conns[i];
-        c->cat = cat;
-        c->io = event_new(base, -1, 0, conn_io_cb, c);
-        c->deadline = evtimer_new(base, conn_deadline_cb, c);
-        if (!c->io || !c->deadline) {
+        if (zconn_init(&cat->conns[i], cat) < 0) {
             strbuf_printf(err, "catalogue %s: out of memory", cfg->name);
             catalogue_free(cat);
             return NULL;
         }
     }
     /* Connect the whole pool now (in the background, like every search):
-     * the first requests then find connections ready. */
+     * the first requests then find connections ready. A connection that
+     * cannot start now connects for its first search. */
     for (int i = 0; i < cfg->connections; i++) {
         struct job *j = job_new(cat, JOB_CONNECT);
         if (j)
-            conn_start(&cat->conns[i], j);
+            zconn_connect(&cat->conns[i], j);
     }
     return cat;
 }
@@ -1059,9 +523,9 @@ static int entry_drop(const char *key, void *value, void *arg)
     (void)key;
     (void)arg;
     struct cache_entry *e = value;
-    while (e->waiters) {        /* lookups still waiting are told no more */
-        struct waiter *w = e->waiters;
-        e->waiters = w->next;
+    struct waiter *w;
+    while ((w = SLIST_FIRST(&e->waiters))) {    /* lookups still waiting are told no more */
+        SLIST_REMOVE_HEAD(&e->waiters, link);
         w->lk->cancelled = 1;
         if (--w->lk->outstanding == 0)
             lookup_free(w->lk);
@@ -1075,20 +539,11 @@ void catalogue_free(struct catalogue *cat)
 {
     if (!cat)
         return;
-    for (int i = 0; cat->conns && i < cat->cfg->connections; i++) {
-        struct zconn *c = &cat->conns[i];
-        if (c->io)
-            conn_reset(c);
-        if (c->job)
-            job_free(c->job);
-        if (c->io)
-            event_free(c->io);
-        if (c->deadline)
-            event_free(c->deadline);
-    }
+    for (int i = 0; cat->conns && i < cat->cfg->connections; i++)
+        zconn_free(&cat->conns[i]);
     struct job *j;
     while ((j = queue_pop(cat)))
-        job_free(j);
+        catalogue_job_free(j);
     if (cat->cache) {
         dict_each(cat->cache, entry_drop, NULL);
         dict_free(cat->cache, NULL);

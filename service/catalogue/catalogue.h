@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <stddef.h>
 
+#include "catalogue/catalogue_query.h"
 #include "catalogue/holdings.h"
 #include "core/config.h"
 #include "core/failure.h"
@@ -72,7 +73,6 @@ void catalogue_lookup_cancel(struct catalogue_lookup *lk);
  * answer is reused for cache_ms (failures are not). bibs are borrowed for
  * the call (bib_ref to keep one); on failure bibs is NULL and error says
  * why. Called once, from the loop, unless cancelled first. */
-enum search_field { SEARCH_AUTHOR, SEARCH_SUBJECT };
 struct catalogue_search;
 typedef void catalogue_search_cb(struct bib *const *bibs, size_t n, enum failure error, void *arg);
 struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum search_field field,
@@ -81,10 +81,6 @@ struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum sear
                                                 catalogue_search_cb *cb, void *arg);
 /* Only until the callback is called: it will not be. */
 void catalogue_search_cancel(struct catalogue_search *s);
-/* The query of such a search (exposed for the unit tests); with max_hits,
- * over Z39.50, one that lets Zebra stop counting past max_hits. */
-int catalogue_build_search(enum catalogue_protocol proto, enum search_field field,
-                           const char *term, size_t max_hits, struct strbuf *out);
 
 struct catalogue_stats {
     size_t busy_connections, queued_searches, cached_records;
@@ -93,10 +89,5 @@ struct catalogue_stats {
 };
 void catalogue_get_stats(const struct catalogue *cat, struct catalogue_stats *st);
 
-/* Builds the search for a batch of ids (exposed for the unit tests):
- * PQF for Z39.50 in the form the catalogue's id_query says, CQL for SRU.
- * Ids must be valid record ids (params.h). */
-int catalogue_build_query(enum catalogue_protocol proto, enum id_query form,
-                          const char *const *ids, size_t n, struct strbuf *out);
 
 #endif

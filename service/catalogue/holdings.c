@@ -435,6 +435,13 @@ void bib_unref(struct bib *b)
     free(b);
 }
 
+void bib_array_free(struct bib **bibs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        bib_unref(bibs[i]);
+    free(bibs);
+}
+
 int bib_available(const struct bib *b, const char *branch)
 {
     for (size_t i = 0; i < b->ncopies; i++)

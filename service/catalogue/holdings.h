@@ -78,6 +78,8 @@ struct bib *marc_reader_marcxml(struct marc_reader *r, const char *xml, size_t l
                                 const char **why);
 struct bib *bib_ref(struct bib *b);
 void bib_unref(struct bib *b);
+/* Drops a reference to each of bibs[0 .. n) and frees the array. */
+void bib_array_free(struct bib **bibs, size_t n);
 
 /* At least one copy available now (optionally: at this branch). */
 int bib_available(const struct bib *b, const char *branch);

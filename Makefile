@@ -88,6 +88,9 @@ $(BUILD)/tests/unit/test_oom: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=
 $(BUILD)/tests/unit/test_compact: LDFLAGS += -Wl,--wrap=redis_send,--wrap=redis_exec \
                                              -Wl,--wrap=redis_exec_sure,--wrap=redis_op_cancel
 
+# test_redis_client makes hiredis refuse a command of a transaction.
+$(BUILD)/tests/unit/test_redis_client: LDFLAGS += -Wl,--wrap=redisAsyncCommandArgv
+
 deps:
 	@bash deploy/install-deps.sh
 

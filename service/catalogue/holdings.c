@@ -12,6 +12,7 @@
 #include <yaz/yaz-iconv.h>
 
 #include "core/strbuf.h"
+#include "core/utf8.h"
 
 static const struct holdings_map holdings_maps[] = {
     /* Koha: $a home branch, $b holding branch, $o call number, $c shelving
@@ -222,6 +223,36 @@ static int add_copy(struct bib *b, const struct field *f, const struct holdings_
     return c->branch ? 0 : -1;
 }
 
+/* Replaces *s by its repaired copy when it is not valid UTF-8. */
+static int repair_text(char **s, int *repaired)
+{
+    if (!*s || utf8_valid(*s, strlen(*s)))
+        return 0;
+    char *fixed = utf8_repaired(*s);
+    if (!fixed)
+        return -1;
+    free(*s);
+    *s = fixed;
+    *repaired = 1;
+    return 0;
+}
+
+/* A record that says it is UTF-8 (leader/09 "a") need not be: its text
+ * is made valid, the bad bytes shown as U+FFFD, and the bib says so. */
+static int bib_repair_text(struct bib *b)
+{
+    int rc = repair_text(&b->id, &b->text_repaired) | repair_text(&b->title, &b->text_repaired) |
+             repair_text(&b->author, &b->text_repaired) | repair_text(&b->isbn, &b->text_repaired) |
+             repair_text(&b->year, &b->text_repaired) | repair_text(&b->subject, &b->text_repaired);
+    for (size_t i = 0; i < b->ncopies; i++) {
+        struct copy *c = &b->copies[i];
+        rc |= repair_text(&c->branch, &b->text_repaired) |
+              repair_text(&c->call_number, &b->text_repaired) |
+              repair_text(&c->location, &b->text_repaired);
+    }
+    return rc;
+}
+
 /* Builds a bib from one record in YAZ's line format (see above). */
 static struct bib *bib_from_lines(const char *text, size_t len, const struct holdings_map *map,
                                   const char *id_field, const char **why)
@@ -244,9 +275,9 @@ static struct bib *bib_from_lines(const char *text, size_t len, const struct hol
         const char *tag = f.tag;
         if (strncmp(tag, id_field, 3) == 0 && !b->id) {
             if (id_code && !field_is_control(&f))
-                b->id = trimmed(subfield(&f, id_code));
+                b->id = stripped(subfield(&f, id_code));
             else if (!id_code && field_is_control(&f))
-                b->id = trimmed(f.body);
+                b->id = stripped(f.body);
         }
         if (field_is_control(&f))
             continue;
@@ -302,7 +333,7 @@ static struct bib *bib_from_lines(const char *text, size_t len, const struct hol
             n++;
         b->year = n == 4 ? strndup(year.s + i, 4) : NULL;
     }
-    if (!b->title) {
+    if (!b->title || bib_repair_text(b) < 0) {
         *why = "out of memory";
         bib_unref(b);
         return NULL;

@@ -45,6 +45,7 @@ struct bib {
     char *subject;          /* first 650 $a, else 655 $a; may be NULL */
     struct copy *copies;
     size_t ncopies;
+    int text_repaired;      /* text that was not valid UTF-8 was repaired (U+FFFD) */
 };
 
 struct holdings_map {

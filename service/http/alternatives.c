@@ -727,6 +727,11 @@ static struct answer *make_answer(struct alt_request *r)
         .branch = r->p.branch, .lang = r->p.lang, .bib = r->bib,
         .chosen = chosen, .nchosen = nchosen, .link = r->link,
     };
+    int repaired = r->bib && r->bib->text_repaired;
+    for (size_t i = 0; i < nchosen; i++)
+        repaired |= chosen[i].bib->text_repaired;
+    if (repaired)
+        degrade(r, FAILURE_CATALOGUE_TEXT_REPAIRED);
     struct answer *ans = chosen && (!r->bib || !r->ncands || nview) ? answer_build(&facts) : NULL;
     if (ans)
         ans->expires_ms = answer_expiry(r, chosen, nchosen);

@@ -102,6 +102,22 @@ TEST(config_rejects_names_for_redis)
     strbuf_free(&err);
 }
 
+/* A key onloan does not use is an error, not silently nothing: so is
+ * public_base_url, which no version ever used. */
+TEST(config_public_base_url_is_unknown)
+{
+    struct strbuf err = {0};
+    struct config *cfg = config_parse(
+        "{\"public_base_url\": \"http://127.0.0.1:8080\", \"privacy\": {\"patron_key\": "
+        "\"0000000000000000000000000000000000000000000000000000000000000000\"},"
+        " \"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:2100/demo\","
+        " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}", "old.json", &err);
+    CHECK(cfg == NULL);
+    CHECK_STR(strbuf_cstr(&err), "old.json: public_base_url: unknown key\n");
+    config_free(cfg);
+    strbuf_free(&err);
+}
+
 TEST(config_id_field_syntax)
 {
     CHECK(config_id_field_valid("001"));
@@ -201,6 +217,7 @@ int main(void)
     RUN(config_record_id_limit_within_a_zebra_term);
     RUN(config_syntax_error_has_line);
     RUN(config_rejects_names_for_redis);
+    RUN(config_public_base_url_is_unknown);
     RUN(config_id_field_syntax);
     RUN(config_split_address_bounds);
     RUN(config_join_max_not_below_batch_max);

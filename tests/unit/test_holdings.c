@@ -178,6 +178,69 @@ TEST(record_without_id_or_title_is_refused)
     marc_reader_free(r);
 }
 
+/* A record id keeps the characters ids may end with ('.' and ':' are ISBD
+ * punctuation in a title, not in an id): "abc:" is not "abc". */
+TEST(record_id_keeps_trailing_punctuation)
+{
+    static const char *const ids[] = {"abc:", "abc.", "2024.", "x-1:"};
+    struct marc_reader *r = reader("marc8s", HOLDINGS_KOHA952, "001");
+    struct marc_reader *r999 = reader("marc8s", HOLDINGS_KOHA952, "999$c");
+    for (size_t i = 0; r && r999 && i < sizeof ids / sizeof ids[0]; i++) {
+        char f001[32], f999[32];
+        snprintf(f001, sizeof f001, "001 %s ", ids[i]);         /* blanks still go */
+        snprintf(f999, sizeof f999, "999  |c%s", ids[i]);
+        const char *const fields[] = {f001, "24510|aTitle :|bsub.", f999, NULL};
+        WRBUF rec = iso2709("00000nam a2200000 a 4500", fields);
+        const char *why = NULL;
+        struct bib *b = marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why);
+        struct bib *c = marc_reader_iso2709(r999, wrbuf_buf(rec), wrbuf_len(rec), &why);
+        CHECK(b && c);
+        if (b)
+            CHECK_STR(b->id, ids[i]);
+        if (c)
+            CHECK_STR(c->id, ids[i]);
+        if (b)
+            CHECK_STR(b->title, "Title: sub");             /* titles still lose it */
+        bib_unref(b);
+        bib_unref(c);
+        wrbuf_destroy(rec);
+    }
+    marc_reader_free(r);
+    marc_reader_free(r999);
+}
+
+/* A record that says UTF-8 (leader/09 "a") but is not: the text is
+ * repaired, the bad bytes U+FFFD, and the bib says so; valid text is left
+ * as it is and the bib does not. */
+TEST(invalid_utf8_is_repaired_and_said)
+{
+    static const char *const bad[] = {
+        "001 u1", "10010|aN\xc3(ez", "24510|aCaf\xe9 \xed\xa0\x80 ok", "952  |aCEN|oR\xff", NULL};
+    static const char *const good[] = {"001 u2", "24510|aCaf\xc3\xa9", "952  |aCEN", NULL};
+    struct marc_reader *r = reader("marc8s", HOLDINGS_KOHA952, "001");
+    WRBUF rb = iso2709("00000nam a2200000 a 4500", bad);
+    WRBUF rg = iso2709("00000nam a2200000 a 4500", good);
+    const char *why = NULL;
+    struct bib *b = r ? marc_reader_iso2709(r, wrbuf_buf(rb), wrbuf_len(rb), &why) : NULL;
+    struct bib *g = r ? marc_reader_iso2709(r, wrbuf_buf(rg), wrbuf_len(rg), &why) : NULL;
+    CHECK(b && g);
+    if (b) {
+        CHECK(b->text_repaired);
+        CHECK_STR(b->title, "Caf\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd ok");
+        CHECK_STR(b->author, "N\xef\xbf\xbd(ez");
+        CHECK_STR(b->copies[0].call_number, "R\xef\xbf\xbd");
+    }
+    if (g) {
+        CHECK(!g->text_repaired);
+        CHECK_STR(g->title, "Caf\xc3\xa9");
+    }
+    bib_unref(b);
+    bib_unref(g);
+    wrbuf_destroy(rb);
+    wrbuf_destroy(rg);
+    marc_reader_free(r);
+}
+
 TEST(unknown_record_charset_is_refused)
 {
     struct strbuf err = {0};
@@ -192,6 +255,8 @@ int main(void)
     RUN(sirsi949_marc8_and_id_in_subfield);
     RUN(marcxml_record);
     RUN(record_without_id_or_title_is_refused);
+    RUN(record_id_keeps_trailing_punctuation);
+    RUN(invalid_utf8_is_repaired_and_said);
     RUN(unknown_record_charset_is_refused);
     return unit_failures != 0;
 }

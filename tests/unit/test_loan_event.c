@@ -1,5 +1,6 @@
-/* test_events.c: loan events in (loan_event.h): times, JSON bodies, loans CSV,
- * MovieLens ratings and JSON lines; checks, problems and pseudonyms. */
+/* test_loan_event.c: loan events in (loan_event.h): times, JSON bodies,
+ * loans CSV, MovieLens ratings and JSON lines; checks, problems and
+ * pseudonyms. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,6 +6,103 @@
 #include "ingest/pairs.h"
 #include "unit.h"
 
+/* ---- what only the tests need ------------------------------------------------ */
+
+/* Looking at a table whole (pairs_each), joining two (pairs_add_all) and
+ * grouping one table (pairs_group): the daemon does none of these (it
+ * groups its logs, ingest.c), so they are here, not in pairs.c, and use
+ * pairs.h alone. Static on purpose: were pairs.h to declare one of them
+ * again, this file would stop compiling (and pairs.c cannot define one
+ * that pairs.h does not declare: -Wmissing-prototypes). */
+
+/* Adds every count of src to t, run by run. -1 when out of memory (t
+ * may then hold some of src's counts). */
+static int pairs_add_all(struct pair_table *t, const struct pair_table *src)
+{
+    for (size_t w = 0; w < src->nwords; w += 2 + src->words[w + 1])
+        if (pairs_add_run(t, src->words[w], src->words + w + 2, src->words[w + 1]) < 0)
+            return -1;
+    return 0;
+}
+
+static int u64_order(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* t's pairs as keys min << 32 | max, sorted, equal keys summed:
+ * *keys[0 .. *n) distinct, ascending, with their counts. Both arrays
+ * malloc'd (caller frees). */
+static int sorted_runs(const struct pair_table *t, uint64_t **keys, uint32_t **counts, size_t *n)
+{
+    size_t nsrc = t->n;
+    uint64_t *k = malloc((nsrc ? nsrc : 1) * sizeof *k);
+    uint32_t *c = malloc((nsrc ? nsrc : 1) * sizeof *c);
+    if (!k || !c) {
+        free(k);
+        free(c);
+        return -1;
+    }
+    size_t made = 0;
+    for (size_t w = 0; w < t->nwords; w += 2 + t->words[w + 1]) {
+        uint32_t a = t->words[w], len = t->words[w + 1];
+        for (uint32_t j = 0; j < len; j++) {
+            uint32_t b = t->words[w + 2 + j];
+            k[made++] = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+        }
+    }
+    qsort(k, nsrc, sizeof *k, u64_order);
+    size_t d = 0;
+    for (size_t i = 0; i < nsrc;) {
+        size_t j = i;
+        while (j < nsrc && k[j] == k[i])
+            j++;
+        k[d] = k[i];
+        c[d++] = j - i > UINT32_MAX ? UINT32_MAX : (uint32_t)(j - i);
+        i = j;
+    }
+    *keys = k;
+    *counts = c;
+    *n = d;
+    return 0;
+}
+
+/* Visits every pair once with its summed count: fn(a, b, count), a < b,
+ * in order of (a, b). Returns -1 when out of memory (nothing visited). */
+static int pairs_each(const struct pair_table *t,
+                      void (*fn)(uint32_t a, uint32_t b, uint32_t count, void *arg), void *arg)
+{
+    uint64_t *k;
+    uint32_t *c;
+    size_t d;
+    if (sorted_runs(t, &k, &c, &d) < 0)
+        return -1;
+    for (size_t i = 0; i < d; i++)
+        fn((uint32_t)(k[i] >> 32), (uint32_t)k[i], c[i], arg);
+    free(k);
+    free(c);
+    return 0;
+}
+
+/* Groups t's counts by record as pairs_group_log_take groups a log's: a
+ * copy of t is the log's one part. -1 as there, and when out of memory
+ * for the copy (g then zeroed). */
+static int pairs_group(const struct pair_table *t, size_t nrecords, struct pair_groups *g)
+{
+    struct pair_table copy = {0};
+    struct pair_log log = {0};
+    if (pairs_add_all(&copy, t) < 0 || pair_log_take(&log, &copy) < 0) {
+        pairs_free(&copy);
+        memset(g, 0, sizeof *g);
+        return -1;
+    }
+    pairs_free(&copy);          /* zeroed when taken; an empty t has nothing to take */
+    return pairs_group_log_take(&log, nrecords, g);
+}
+
+/* ---- the tests --------------------------------------------------------------- */
+
 struct seen_pairs {
     size_t visits, bad_order;
     uint64_t last;              /* a << 32 | b of the last visit */

@@ -62,78 +62,6 @@ int pairs_add_run(struct pair_table *t, uint32_t a, const uint32_t *others, size
     return 0;
 }
 
-int pairs_add_all(struct pair_table *t, const struct pair_table *src)
-{
-    if (src->nwords == 0)
-        return 0;
-    if (pairs_reserve(t, src->nwords) < 0)
-        return -1;
-    memcpy(t->words + t->nwords, src->words, src->nwords * sizeof *src->words);
-    t->run = t->nwords + src->run;
-    t->nwords += src->nwords;
-    t->n += src->n;
-    t->added += src->n;
-    return 0;
-}
-
-static int u64_order(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return a < b ? -1 : a > b;
-}
-
-/* t's pairs as keys min << 32 | max, sorted, equal keys summed:
- * *keys[0 .. *n) distinct, ascending, with their counts. Both arrays
- * malloc'd (caller frees). */
-static int sorted_runs(const struct pair_table *t, uint64_t **keys, uint32_t **counts, size_t *n)
-{
-    size_t nsrc = t->n;
-    uint64_t *k = malloc((nsrc ? nsrc : 1) * sizeof *k);
-    uint32_t *c = malloc((nsrc ? nsrc : 1) * sizeof *c);
-    if (!k || !c) {
-        free(k);
-        free(c);
-        return -1;
-    }
-    size_t made = 0;
-    for (size_t w = 0; w < t->nwords; w += 2 + t->words[w + 1]) {
-        uint32_t a = t->words[w], len = t->words[w + 1];
-        for (uint32_t j = 0; j < len; j++) {
-            uint32_t b = t->words[w + 2 + j];
-            k[made++] = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
-        }
-    }
-    qsort(k, nsrc, sizeof *k, u64_order);
-    size_t d = 0;
-    for (size_t i = 0; i < nsrc;) {
-        size_t j = i;
-        while (j < nsrc && k[j] == k[i])
-            j++;
-        k[d] = k[i];
-        c[d++] = j - i > UINT32_MAX ? UINT32_MAX : (uint32_t)(j - i);
-        i = j;
-    }
-    *keys = k;
-    *counts = c;
-    *n = d;
-    return 0;
-}
-
-int pairs_each(const struct pair_table *t,
-               void (*fn)(uint32_t a, uint32_t b, uint32_t count, void *arg), void *arg)
-{
-    uint64_t *k;
-    uint32_t *c;
-    size_t d;
-    if (sorted_runs(t, &k, &c, &d) < 0)
-        return -1;
-    for (size_t i = 0; i < d; i++)
-        fn((uint32_t)(k[i] >> 32), (uint32_t)k[i], c[i], arg);
-    free(k);
-    free(c);
-    return 0;
-}
-
 void pair_groups_free(struct pair_groups *g)
 {
     free(g->start);
@@ -232,11 +160,6 @@ fail:
     free(stamp);
     pair_groups_free(g);
     return -1;
-}
-
-int pairs_group(const struct pair_table *t, size_t nrecords, struct pair_groups *g)
-{
-    return bucket_group(t, 1, 1, nrecords, g);
 }
 
 int pairs_group_directed(const uint64_t *keys, size_t n, size_t nrecords, struct pair_groups *g)

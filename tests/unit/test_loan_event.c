@@ -1,5 +1,6 @@
-/* test_events.c: loan events in (loan_event.h): times, JSON bodies, loans CSV,
- * MovieLens ratings and JSON lines; checks, problems and pseudonyms. */
+/* test_loan_event.c: loan events in (loan_event.h): times, JSON bodies,
+ * loans CSV, MovieLens ratings and JSON lines; checks, problems and
+ * pseudonyms. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,17 @@ TEST(loan_time_calendar_dates)
     CHECK(apr31 == -1);
     CHECK(space_date == -1);
     CHECK(space_iso == -1);
+}
+
+TEST(loan_dates)
+{
+    long long t = 0;
+    CHECK(loan_time_parse("964982703", &t) == 0 && t == 964982703);
+    CHECK(loan_time_parse("2000-07-30T18:45:03Z", &t) == 0 && t == 964982703);
+    CHECK(loan_time_parse("2000-07-30", &t) == 0 && t == 964915200);
+    CHECK(loan_time_parse("2000-07-30T18:45:03", &t) < 0);
+    CHECK(loan_time_parse("30-07-2000", &t) < 0);
+    CHECK(loan_time_parse("", &t) < 0);
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -645,6 +657,7 @@ int main(void)
     RUN(loan_time_forms);
     RUN(loan_time_bad_forms);
     RUN(loan_time_calendar_dates);
+    RUN(loan_dates);
     RUN(json_object_and_array);
     RUN(json_bad_events_name_their_field);
     RUN(json_array_limits_and_problem_list);

@@ -1,4 +1,4 @@
-/* test_plugin.c: loading link plugins and the URLs they make. Uses the
+/* test_link.c: loading link plugins and the URLs they make. Uses the
  * plugins of this build (BUILD/plugins, found from argv[0]). */
 #include <libgen.h>
 #include <stdlib.h>

@@ -1,0 +1,41 @@
+/* test_ttl_cache.c: the bounded cache with expiry (ttl_cache.h): what
+ * it keeps, and that every value it lets go is given back once. */
+#include "core/ttl_cache.h"
+#include "unit.h"
+
+static int released[8];
+
+static void release(void *v)
+{
+    released[(long)v]++;
+}
+
+TEST(ttl_cache_expiry_bound_and_refs)
+{
+    struct ttl_cache *c = ttl_cache_new(2, release);
+    memset(released, 0, sizeof released);
+    ttl_cache_put(c, "a", (void *)1, 100, 0);
+    ttl_cache_put(c, "b", (void *)2, 200, 0);
+    CHECK(ttl_cache_get(c, "a", 99) == (void *)1);
+    CHECK(ttl_cache_get(c, "a", 100) == NULL);      /* expired: given back */
+    CHECK(released[1] == 1);
+    ttl_cache_put(c, "c", (void *)3, 300, 150);
+    ttl_cache_put(c, "d", (void *)4, 400, 150);     /* full, nothing expired: not kept */
+    CHECK(released[4] == 1);
+    CHECK(ttl_cache_get(c, "d", 150) == NULL);
+    ttl_cache_put(c, "e", (void *)5, 500, 250);     /* full: sweeps b (200) first */
+    CHECK(released[2] == 1);
+    CHECK(ttl_cache_get(c, "e", 250) == (void *)5);
+    ttl_cache_put(c, "e", (void *)6, 600, 250);     /* replacing gives the old one back */
+    CHECK(released[5] == 1);
+    ttl_cache_put(c, "f", (void *)7, 10, 20);       /* already expired: not kept */
+    CHECK(released[7] == 1);
+    ttl_cache_free(c);
+    CHECK(released[3] == 1 && released[6] == 1);
+}
+
+int main(void)
+{
+    RUN(ttl_cache_expiry_bound_and_refs);
+    return unit_failures != 0;
+}

@@ -220,9 +220,18 @@ static void random_pair(uint64_t *x, uint32_t r, uint32_t *a, uint32_t *b)
 
 /* pairs_group against a dense matrix: every record's neighbours summed,
  * both directions, each once, in the order first counted. */
+/* pairs_each's callback: counts into a symmetric R x R matrix. */
+enum { MATRIX_R = 60 };
+static void add_to_matrix(uint32_t a, uint32_t b, uint32_t count, void *arg)
+{
+    uint32_t (*m)[MATRIX_R] = arg;
+    m[a][b] += count;
+    m[b][a] += count;
+}
+
 TEST(pairs_group_matches_a_matrix)
 {
-    enum { R = 60, N = 20000 };
+    enum { R = MATRIX_R, N = 20000 };
     static uint32_t want[R][R];
     struct pair_table t = {0};
     uint64_t x = 2463534242ULL;
@@ -300,6 +309,17 @@ TEST(pairs_group_matches_a_matrix)
     CHECK(memcmp(from_log.start, from_table.start, (R + 1) * sizeof *from_log.start) == 0);
     CHECK(memcmp(from_log.other, from_table.other, from_log.start[R] * sizeof *from_log.other) == 0);
     CHECK(memcmp(from_log.count, from_table.count, from_log.start[R] * sizeof *from_log.count) == 0);
+    /* and the counts are the table's, as pairs_each (a sort, not the
+     * grouping) sums them */
+    memset(want, 0, sizeof want);
+    CHECK(pairs_each(&all, add_to_matrix, want) == 0);
+    for (size_t r = 0; r < R; r++) {
+        static uint32_t got[R];
+        memset(got, 0, sizeof got);
+        for (uint32_t i = from_log.start[r]; i < from_log.start[r + 1]; i++)
+            got[from_log.other[i]] += from_log.count[i];
+        CHECK(memcmp(got, want[r], sizeof got) == 0);
+    }
     pair_groups_free(&from_log);
     pair_groups_free(&from_table);
     pairs_free(&ordered);

@@ -452,16 +452,14 @@ struct job *catalogue_next_job(struct catalogue *cat)
     if (!j || j->kind != JOB_LOOKUP)
         return j;
     unqueue_ids(cat, j);
-    struct queue_node *prev = NULL, *node = cat->queue.head;
+    struct queue_node *node = work_queue_first(&cat->queue);
     while (node && j->n < (size_t)cat->cfg->join_max) {
         struct job *next = job_of(node);
-        node = node->next;
+        node = work_queue_next(node);
         if (next->kind != JOB_LOOKUP || next->attempts != j->attempts ||
-            j->n + next->n > (size_t)cat->cfg->join_max) {
-            prev = &next->node;
+            j->n + next->n > (size_t)cat->cfg->join_max)
             continue;
-        }
-        work_queue_unlink(&cat->queue, prev, &next->node);
+        work_queue_unlink(&cat->queue, &next->node);
         unqueue_ids(cat, next);
         memcpy(j->ids + j->n, next->ids, next->n * sizeof *next->ids);
         j->n += next->n;
@@ -480,6 +478,7 @@ struct catalogue *catalogue_new(struct event_base *base, const struct catalogue_
     cat->base = base;
     cat->cfg = cfg;
     cat->map = holdings_map(cfg->holdings);
+    work_queue_init(&cat->queue);
     struct strbuf s = {0};
     if (cfg->protocol == CATALOGUE_SRU)
         strbuf_printf(&s, "http://%s", cfg->target);

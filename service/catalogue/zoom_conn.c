@@ -296,7 +296,7 @@ static void conn_drive(struct zconn *c)
 
 void zconn_dispatch(struct catalogue *cat)
 {
-    for (int i = 0; i < cat->cfg->connections && cat->queue.head; i++) {
+    for (int i = 0; i < cat->cfg->connections && cat->queue.n; i++) {
         struct zconn *c = &cat->conns[i];
         if (!c->job)
             conn_start(c, catalogue_next_job(cat));

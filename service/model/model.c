@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "core/clock.h"
 #include "core/dict.h"
@@ -18,14 +19,10 @@
 #include "core/ttl_cache.h"
 #include "model/cooc_list.h"
 
-/* A place in a list of waiters, first in each kind of waiter; a waiter
- * can leave the list at any time (its request ended). */
-struct wait_link {
-    struct wait_link *next, **pprev;
-};
-
+/* Waiters leave their list at any time (their request ended): LISTs,
+ * which unlink without their head. */
 struct model_totals_wait {
-    struct wait_link link;      /* in the model's waiters */
+    LIST_ENTRY(model_totals_wait) link;     /* in the model's waiters */
     model_totals_cb *cb;
     void *arg;
 };
@@ -37,12 +34,12 @@ struct model {
     struct dict *reads;         /* record -> its struct record_read in flight */
     struct model_totals *totals;            /* the last good read (one ref), or NULL */
     struct redis_op *totals_op;             /* the totals read in flight, or NULL */
-    struct wait_link *waiters;              /* who waits for it: model_totals_wait */
+    LIST_HEAD(totals_waiters, model_totals_wait) waiters;   /* who waits for it */
 };
 
 /* One caller of model_read, waiting for its record's read. */
 struct model_read {
-    struct wait_link link;      /* in the read's waiters */
+    LIST_ENTRY(model_read) link;    /* in the read's waiters */
     model_cb *cb;
     void *arg;
 };
@@ -55,7 +52,7 @@ struct record_read {
     char *record;
     struct redis_op *op;        /* the round trip in flight */
     struct neighbours *nb;      /* after the first round trip */
-    struct wait_link *waiters;  /* struct model_read */
+    LIST_HEAD(read_waiters, model_read) waiters;
 };
 
 static void cache_value_free(void *v)
@@ -78,36 +75,10 @@ struct model *model_new(struct redis_client *st, const struct config *cfg)
     return m;
 }
 
-static void wait_unlink(struct wait_link *w)
-{
-    *w->pprev = w->next;
-    if (w->next)
-        w->next->pprev = w->pprev;
-}
-
-static void wait_link(struct wait_link **head, struct wait_link *w)
-{
-    w->next = *head;
-    if (w->next)
-        w->next->pprev = &w->next;
-    w->pprev = head;
-    *head = w;
-}
-
-/* Moves the list at *from to *to (the caller's own head): a callback of
- * one waiter may then cancel another, or start a new list at *from. */
-static void wait_move(struct wait_link **from, struct wait_link **to)
-{
-    *to = *from;
-    *from = NULL;
-    if (*to)
-        (*to)->pprev = to;
-}
-
 static void record_read_free(struct record_read *rr)
 {
-    while (rr->waiters)
-        model_read_cancel((struct model_read *)rr->waiters);
+    while (!LIST_EMPTY(&rr->waiters))
+        model_read_cancel(LIST_FIRST(&rr->waiters));
     neighbours_unref(rr->nb);
     free(rr->record);
     free(rr);
@@ -131,8 +102,8 @@ void model_free(struct model *m)
     dict_each(m->reads, read_drop, NULL);
     dict_free(m->reads, NULL);
     redis_op_cancel(m->totals_op);
-    while (m->waiters)
-        model_totals_wait_cancel((struct model_totals_wait *)m->waiters);
+    while (!LIST_EMPTY(&m->waiters))
+        model_totals_wait_cancel(LIST_FIRST(&m->waiters));
     model_totals_unref(m->totals);
     ttl_cache_free(m->cache);
     free(m);
@@ -212,10 +183,13 @@ static void read_finish(struct record_read *rr, enum failure error)
         cache_put(m, rr->record, nb);
     /* The waiters are taken out first: a callback may cancel another
      * waiter still here (its request ended). */
-    struct wait_link *pending;
-    wait_move(&rr->waiters, &pending);
-    while (pending) {
-        struct model_read *w = (struct model_read *)pending;
+    struct read_waiters pending = LIST_HEAD_INITIALIZER(pending);
+    struct model_read *w;
+    while ((w = LIST_FIRST(&rr->waiters))) {
+        LIST_REMOVE(w, link);
+        LIST_INSERT_HEAD(&pending, w, link);
+    }
+    while ((w = LIST_FIRST(&pending))) {
         model_cb *cb = w->cb;
         void *cb_arg = w->arg;
         model_read_cancel(w);
@@ -340,7 +314,7 @@ struct model_read *model_read(struct model *m, const char *record, model_cb *cb,
     }
     w->cb = cb;
     w->arg = arg;
-    wait_link(&rr->waiters, &w->link);
+    LIST_INSERT_HEAD(&rr->waiters, w, link);
     return w;
 }
 
@@ -353,7 +327,7 @@ void model_read_cancel(struct model_read *rd)
 {
     if (!rd)
         return;
-    wait_unlink(&rd->link);
+    LIST_REMOVE(rd, link);
     free(rd);
 }
 
@@ -459,10 +433,13 @@ static void totals_done(redisReply *reply, enum failure error, void *arg)
     }
     /* The waiters are taken out first: a callback that asks again starts
      * a read of its own, and may cancel another waiter still here. */
-    struct wait_link *pending;
-    wait_move(&m->waiters, &pending);
-    while (pending) {
-        struct model_totals_wait *w = (struct model_totals_wait *)pending;
+    struct totals_waiters pending = LIST_HEAD_INITIALIZER(pending);
+    struct model_totals_wait *w;
+    while ((w = LIST_FIRST(&m->waiters))) {
+        LIST_REMOVE(w, link);
+        LIST_INSERT_HEAD(&pending, w, link);
+    }
+    while ((w = LIST_FIRST(&pending))) {
         model_totals_cb *cb = w->cb;
         void *cb_arg = w->arg;
         model_totals_wait_cancel(w);
@@ -495,7 +472,7 @@ struct model_totals_wait *model_totals_read(struct model *m, model_totals_cb *cb
             return NULL;
         }
     }
-    wait_link(&m->waiters, &w->link);
+    LIST_INSERT_HEAD(&m->waiters, w, link);
     return w;
 }
 
@@ -503,6 +480,6 @@ void model_totals_wait_cancel(struct model_totals_wait *w)
 {
     if (!w)
         return;
-    wait_unlink(&w->link);
+    LIST_REMOVE(w, link);
     free(w);
 }

@@ -313,3 +313,87 @@ def test_longest_record_id_is_found(ctx):
         d.stop()
         if inserted:
             _reindex(ctx, recs, "delete")
+
+
+def _reindex_iso2709(ctx, mrc_bytes, action="update"):
+    """_reindex for records already in ISO 2709 (bytes), as they are."""
+    mrc = os.path.join(ctx.stack.tmp, "changed-raw.mrc")
+    with open(mrc, "wb") as out:
+        out.write(mrc_bytes)
+    for args in (["-g", "demo", "-d", "demo", action, mrc], ["commit"]):
+        r = subprocess.run(["zebraidx", "-c", "zebra.cfg"] + args, cwd=ctx.cat.dir,
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr.decode()[-2000:]
+
+
+def _shelf_record(ctx):
+    """A film nobody borrowed (so no other answer shows it), all copies in."""
+    return next(r for r, rec in sorted(ctx.cat.demo.items())
+                if r.startswith("f") and r not in ctx.by_record and rec["copies"]
+                and all(c["status"] == "available" for c in rec["copies"]))
+
+
+def test_record_ids_keep_trailing_punctuation(ctx):
+    """'.' and ':' are id characters: a record whose 001 ends in one is
+    found under that id (it lost it to the trimming meant for titles: a
+    false 404), and answering it does not settle the lookup of the id
+    without it (which then showed the other record's title)."""
+    rid = _shelf_record(ctx)
+    original = _status(ctx, rid)
+    recs = []
+    for suffix in (":", "."):
+        rec = copy.deepcopy(_demo_record(ctx.cat.dir, rid))
+        rec.find("m:controlfield[@tag='001']", NS).text = "p" + rid + suffix
+        title = rec.find("m:datafield[@tag='245']/m:subfield[@code='a']", NS)
+        title.text = "Punctuated %s" % ("colon" if suffix == ":" else "stop")
+        recs.append(rec)
+    plain = copy.deepcopy(_demo_record(ctx.cat.dir, rid))
+    plain.find("m:controlfield[@tag='001']", NS).text = "p" + rid
+    recs.append(plain)
+    inserted = False
+    try:
+        _reindex(ctx, recs)
+        inserted = True
+        for asked, title in (("p%s:" % rid, "Punctuated colon"), ("p%s." % rid, "Punctuated stop"),
+                             ("p" + rid, original["title"])):
+            for cat in ("demo", "demo-sru"):
+                j = expect_json(ctx.stack.alt(asked, catalogue=cat), 200)
+                assert (j["record"], j["title"]) == (asked, title), (cat, asked, j)
+    finally:
+        if inserted:
+            _reindex(ctx, recs, "delete")
+
+
+def test_invalid_utf8_record_is_repaired(ctx):
+    """A record that says UTF-8 (leader/09 "a") but holds bytes that are
+    not: the answer is a 200 with the bad bytes shown as U+FFFD, degraded
+    catalogue_text_repaired (it was a 503: the JSON could not be written)."""
+    rid = _shelf_record(ctx)
+    rec = copy.deepcopy(_demo_record(ctx.cat.dir, rid))
+    new_id = "u8" + rid
+    rec.find("m:controlfield[@tag='001']", NS).text = new_id
+    rec.find("m:datafield[@tag='245']/m:subfield[@code='a']", NS).text = "Broken QQ text"
+    ET.register_namespace("", MARC)
+    coll = ET.Element("{%s}collection" % MARC)
+    coll.append(rec)
+    xml = os.path.join(ctx.stack.tmp, "utf8.xml")
+    ET.ElementTree(coll).write(xml, encoding="utf-8", xml_declaration=True)
+    mrc = subprocess.run(["yaz-marcdump", "-i", "marcxml", "-o", "marc", xml],
+                         capture_output=True, check=True).stdout
+    assert mrc[9:10] == b"a", mrc[:24]          # the leader says UTF-8
+    assert mrc.count(b"QQ") == 1
+    bad = mrc.replace(b"QQ", b"\xe9\xff")       # Latin-1 and a byte no UTF-8 has; same length
+    inserted = False
+    try:
+        _reindex_iso2709(ctx, bad)
+        inserted = True
+        for cat in ("demo",):
+            j = expect_json(ctx.stack.alt(new_id, catalogue=cat), 200)
+            assert j["title"] == "Broken \ufffd\ufffd text", (cat, j)
+            assert "catalogue_text_repaired" in j["degraded"], (cat, j)
+            assert j["status"] == "available", j
+        # a valid record beside it is not degraded
+        assert _status(ctx, rid)["degraded"] == []
+    finally:
+        if inserted:
+            _reindex_iso2709(ctx, bad, "delete")

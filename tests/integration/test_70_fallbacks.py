@@ -2,6 +2,7 @@
 title's author (then subject) before popular titles fill up. Books have no
 loans in the demo data, so their alternatives come from these fallbacks."""
 
+import json
 import re
 
 import harness
@@ -150,3 +151,49 @@ def test_subject_bound_is_exact(ctx):
         assert bool(same) == used, (rid, genre, n, bound, j["alternatives"])
         for a in same:
             assert genre in demo[a["record"]]["subjects"], (a, genre)
+
+
+def test_fallbacks_leave_out_what_the_patron_borrowed(ctx):
+    """Same-author (and same-subject) candidates are checked against the
+    patron's history like co-occurring and popular ones: a patron who
+    borrowed one of the author's books is not offered it. On a daemon of
+    its own prefix, so the loan it posts changes no other test's model."""
+    demo = ctx.cat.demo
+    for rid in sorted(r for r in demo if r.startswith("b")):
+        rec = demo[rid]
+        if not rec["author"]:
+            continue
+        others = sorted(o for o in _by_author(demo, rec["author"]) - {rid}
+                        if marc.record_status(demo[o]) == "available")
+        if len(others) >= 2:
+            break
+    else:
+        raise AssertionError("no book with two available books by the same author")
+
+    def change(cfg):
+        cfg["redis"]["prefix"] = "fallback-history:"
+    d, port = second_daemon(ctx, "fallback-history", change)
+    try:
+        path = "/v1/alternatives?record=%s&limit=10&catalogue=demo" % rid
+
+        def same_author(extra=""):
+            j = expect_json(harness.http_request(port, "GET", path + extra), 200)
+            return [a["record"] for a in j["alternatives"] if a["reason"] == "same_author"]
+        before = same_author()
+        assert others[0] in before, (rid, others, before)
+        loan = {"patron": "fallback-history-patron", "record": others[0],
+                "time": "2026-11-01T10:00:00Z"}
+        r = harness.http_request(port, "POST", "/v1/loans", body=json.dumps(loan).encode(),
+                                 headers={"Authorization": "Bearer demo-ingest-key-change-me",
+                                          "Content-Type": "application/json"})
+        assert r.status == 202, r
+        after = same_author("&patron=fallback-history-patron")
+        assert others[0] not in after, (others[0], after)
+        assert set(before) - {others[0]} <= set(after), (before, after)
+        assert same_author() == before        # for anyone else, as before
+    finally:
+        d.stop()
+        with ctx.stack.redis() as red:
+            keys = red.keys("fallback-history:*")
+            if keys:
+                red("DEL", *keys)

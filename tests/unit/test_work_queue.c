@@ -13,17 +13,18 @@ static const char *queue_order(const struct work_queue *q, char *out)
 {
     size_t n = 0;
     const struct queue_node *last = NULL;
-    for (const struct queue_node *x = q->head; x; x = x->next) {
+    for (const struct queue_node *x = work_queue_first(q); x; x = work_queue_next(x)) {
         out[n++] = ((const struct named_node *)x)->name;
         last = x;
     }
     out[n] = '\0';
-    return n == q->n && q->tail == last ? out : "(links broken)";
+    return n == q->n && TAILQ_LAST(&q->nodes, queue_nodes) == last ? out : "(links broken)";
 }
 
 TEST(work_queue_places)
 {
-    struct work_queue q = {0};
+    struct work_queue q;
+    work_queue_init(&q);
     struct named_node nodes[8];
     char buf[16];
     memset(nodes, 0, sizeof nodes);     /* never queued: in_back 0 */
@@ -38,12 +39,12 @@ TEST(work_queue_places)
     work_queue_push(&q, &nodes[5].node, QUEUE_FIRST);          /* f c d a b e */
     CHECK_STR(queue_order(&q, buf), "fcdabe");
     CHECK(q.ahead_tail == &nodes[3].node);
-    /* Taken out from the middle while walking: d (the last one ahead),
-     * then e (the tail). */
-    work_queue_unlink(&q, &nodes[2].node, &nodes[3].node);
+    /* Taken out from the middle: d (the last one ahead), then e (the
+     * tail). */
+    work_queue_unlink(&q, &nodes[3].node);
     CHECK_STR(queue_order(&q, buf), "fcabe");
     CHECK(q.ahead_tail == &nodes[2].node);
-    work_queue_unlink(&q, &nodes[1].node, &nodes[4].node);
+    work_queue_unlink(&q, &nodes[4].node);
     CHECK_STR(queue_order(&q, buf), "fcab");
     work_queue_push(&q, &nodes[6].node, QUEUE_AHEAD);          /* f c g a b */
     CHECK_STR(queue_order(&q, buf), "fcgab");
@@ -57,7 +58,7 @@ TEST(work_queue_places)
     CHECK(work_queue_pop(&q) == &nodes[0].node);
     CHECK(work_queue_pop(&q) == &nodes[1].node);
     CHECK(work_queue_pop(&q) == NULL);
-    CHECK(q.n == 0 && !q.head && !q.tail && !q.ahead_tail);
+    CHECK(q.n == 0 && !work_queue_first(&q) && !q.ahead_tail);
     /* A retry into an empty queue counts as ahead: ahead work comes after it. */
     work_queue_push(&q, &nodes[0].node, QUEUE_BACK);
     work_queue_push(&q, &nodes[1].node, QUEUE_FIRST);
@@ -74,7 +75,7 @@ TEST(work_queue_places)
     CHECK_STR(queue_order(&q, buf), "bcda");
     CHECK(work_queue_move_ahead(&q, &nodes[0].node) == 1);     /* b c d a */
     CHECK_STR(queue_order(&q, buf), "bcda");
-    CHECK(q.ahead_tail == &nodes[0].node && q.tail == &nodes[0].node);
+    CHECK(q.ahead_tail == &nodes[0].node && TAILQ_LAST(&q.nodes, queue_nodes) == &nodes[0].node);
 }
 
 int main(void)

@@ -1,13 +1,18 @@
 /* server.h: the daemon's one state struct: the map of the program.
  *
- * Loan events: reply.c -> loans.c -> ingest.c (histories, pair counts)
- * -> redis_client.c; compact.c keeps the lists short in the background.
+ * Request path (http/alternatives.c reads top-down in this order):
+ *   http/router.c -> http/params.c -> http/kept_answers.c (an answer kept
+ *   from before) -> catalogue/catalogue.c (the record and its copies) with
+ *   model/model.c (its co-occurring titles, from Redis) -> candidates in
+ *   rounds -> model/recommend.c (the alternatives) -> http/answer.c (the
+ *   JSON) -> redis/touchpoint_log.c (the touchpoint) -> http/reply.c.
+ *   redis/forget_feed.c drops the kept answers of a forgotten patron.
  *
- * Request path: reply.c (routes, replies) -> alternatives.c (one
- * /v1/alternatives request: catalogue.c for records and copies, redis_client.c
- * for co-occurrence, recommend.c to choose, touchpoint.c to log) ->
- * reply.c again to answer; kept_answers.c keeps answers, forget_feed.c drops a
- * forgotten patron's. */
+ * Loan events: http/router.c -> http/loans.c -> ingest/loan_event.c
+ *   (checked, pseudonymised) -> ingest/ingest.c (jobs per patron) ->
+ *   ingest/ingest_write.c (histories) -> ingest/ingest_flush.c (pair and
+ *   record counts) -> redis/redis_client.c; model/compact.c keeps the
+ *   lists short in the background. */
 #ifndef ONLOAN_SERVER_H
 #define ONLOAN_SERVER_H
 
@@ -30,8 +35,9 @@ struct server {
     const struct config *cfg;       /* borrowed from main */
     struct catalogue **catalogues;  /* parallel to cfg->catalogues */
     struct link **links;            /* likewise */
-    struct redis_client *redis;            /* answers, touchpoints, ingest jobs */
-    struct redis_client *redis_bulk;       /* pair count flushes, compaction: a connection of their own */
+    struct redis_client *redis;     /* answers, touchpoints, ingest jobs */
+    struct redis_client *redis_bulk;    /* pair count flushes, compaction: a connection
+                                         * of their own */
     struct model *model;
     struct ingest *ingest;          /* loan events into the model */
     struct compactor *compactor;    /* keeps co-occurrence lists to top K */

@@ -36,7 +36,7 @@ enum lookup_status {
 struct lookup_result {
     enum lookup_status status;
     struct bib *bib;        /* FOUND only; borrowed: bib_ref it to keep it */
-    enum failure error;      /* FAILED only; a static string */
+    enum failure error;     /* FAILED only: FAILURE_CATALOGUE_*, _OUT_OF_MEMORY */
 };
 
 /* Called once, from the event loop, when every id has a result (never

@@ -5,6 +5,7 @@
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "core/ids.h"
 #include "core/pseudonym.h"
@@ -86,8 +87,7 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
     if (cut)
         return fail(err, cut, "must not contain a NUL byte (%00)");
     struct evkeyvalq q;
-    q.tqh_first = NULL;
-    q.tqh_last = &q.tqh_first;
+    TAILQ_INIT(&q);
     if (evhttp_parse_query_str(query ? query : "", &q) < 0) {
         evhttp_clear_headers(&q);
         return fail(err, "query", "malformed query string");
@@ -95,7 +95,7 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
     int rc = 0;
     const char *seen[8] = {0};
     struct evkeyval *kv;
-    for (kv = q.tqh_first; kv; kv = kv->next.tqe_next) {
+    TAILQ_FOREACH(kv, &q, next) {
         const char *name = one_of(kv->key, known);
         if (!name)
             continue;       /* cache busters and the like are ignored */

@@ -2,9 +2,9 @@
  *
  *   GET    /healthz                        healthz.h
  *   GET    /v1/alternatives                alternatives.h
- *   POST   /v1/touchpoints/<id>/events     touchpoint.h
+ *   POST   /v1/touchpoints/<id>/events     outcomes.h
  *   POST   /v1/loans                       loans.h
- *   DELETE /v1/patrons/<patron>            loans.h
+ *   DELETE /v1/patrons/<patron>            patrons.h
  *
  * The router sits above the handlers; they answer through reply.h. */
 #ifndef ONLOAN_HTTP_ROUTER_H

@@ -60,11 +60,11 @@ struct ingest_stats {
     int pending_counts;         /* record counts or totals not written yet */
 };
 
-/* res is NULL when error is set: "redis_unavailable", "redis_timeout",
- * "out_of_memory" (nothing of the batch was applied), or
- * "write_unconfirmed": the write took longer than redis.timeout_ms and may
- * yet be applied (the job goes on and counts the events if it is; sent
- * again, they come back as duplicates). */
+/* res is NULL when error is set: FAILURE_REDIS_UNAVAILABLE, _REDIS_TIMEOUT,
+ * _OUT_OF_MEMORY, _WRITE_CONFLICT (nothing of the batch was applied), or
+ * FAILURE_WRITE_UNCONFIRMED: the write took longer than redis.timeout_ms
+ * and may yet be applied (the job goes on and counts the events if it is;
+ * sent again, they come back as duplicates). */
 typedef void ingest_cb(const struct ingest_result *res, enum failure error, void *arg);
 typedef void ingest_done_cb(enum failure error, void *arg);
 

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "core/log.h"
 #include "model/cooc_list.h"
@@ -29,7 +30,7 @@ struct compactor {
     struct event *timer;
     int running;                /* a round is in flight */
     struct redis_op *op;        /* its Redis call */
-    struct readd *readds;       /* failed rounds' records going back to dirty */
+    LIST_HEAD(, readd) readds;  /* failed rounds' records going back to dirty */
     char **records;             /* this round's, owned */
     size_t nrecords;
     int full;                   /* the last SPOP filled the batch: go on */
@@ -45,7 +46,7 @@ struct compactor {
 struct readd {
     struct compactor *c;
     struct redis_op *op;
-    struct readd *next;
+    LIST_ENTRY(readd) link;     /* in c->readds */
 };
 
 static void round_start(struct compactor *c);
@@ -71,16 +72,14 @@ static void all_done(struct compactor *c, enum failure error)
 
 static void records_readded(redisReply *reply, enum failure error, void *arg)
 {
-    struct readd *r = arg, **p;
+    struct readd *r = arg;
     struct compactor *c = r->c;
-    for (p = &c->readds; *p != r; p = &(*p)->next)
-        ;
-    *p = r->next;
+    LIST_REMOVE(r, link);
     free(r);
     if (error || reply->type == REDIS_REPLY_ERROR)
         log_msg(LOG_WARN, "compaction: lists of a failed round not marked again (%s): "
                 "compacted after their next counts", error ? failure_name(error) : reply->str);
-    if (!c->running && !c->readds)
+    if (!c->running && LIST_EMPTY(&c->readds))
         all_done(c, c->all_error);
 }
 
@@ -101,8 +100,7 @@ static void records_readd(struct compactor *c)
     } else {
         r->c = c;
         if ((r->op = redis_exec(c->st, &cmd, 1, records_readded, r))) {
-            r->next = c->readds;
-            c->readds = r;
+            LIST_INSERT_HEAD(&c->readds, r, link);
         } else {
             log_msg(LOG_WARN, "compaction: out of memory: %zu lists not marked again", c->nrecords);
             free(r);
@@ -129,7 +127,7 @@ static void round_end(struct compactor *c, enum failure error)
     /* A caller that stops when told (onloan load) must not stop before
      * every failed round's records are back in dirty. */
     c->all_error = error;
-    if (!c->readds)
+    if (LIST_EMPTY(&c->readds))
         all_done(c, error);
 }
 
@@ -301,9 +299,9 @@ void compactor_free(struct compactor *c)
         event_free(c->timer);
     if (c->running)
         redis_op_cancel(c->op);
-    while (c->readds) {
-        struct readd *r = c->readds;
-        c->readds = r->next;
+    struct readd *r;
+    while ((r = LIST_FIRST(&c->readds))) {
+        LIST_REMOVE(r, link);
         redis_op_cancel(r->op);
         free(r);
     }
@@ -329,7 +327,7 @@ void compactor_stop(struct compactor *c)
 
 int compactor_idle(const struct compactor *c)
 {
-    return !c->running && !c->readds;
+    return !c->running && LIST_EMPTY(&c->readds);
 }
 
 void compact_get_stats(const struct compactor *c, struct compact_stats *st)

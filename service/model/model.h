@@ -30,7 +30,7 @@ void model_free(struct model *m);
 struct neighbours *model_cached(struct model *m, const char *record);
 
 /* nb is a new reference (caller unrefs), or NULL with error set
- * ("redis_unavailable", "redis_timeout", "out_of_memory"). */
+ * (FAILURE_REDIS_UNAVAILABLE, _REDIS_TIMEOUT, _OUT_OF_MEMORY). */
 typedef void model_cb(struct neighbours *nb, enum failure error, void *arg);
 /* Waits for record's neighbours from Redis: joins the read of record in
  * flight if there is one, else starts it, so that however many callers
@@ -65,7 +65,7 @@ struct model_totals *model_totals_cached(struct model *m);
 
 struct model_totals_wait;
 /* t is a new reference (caller unrefs), or NULL with error set
- * ("redis_unavailable", "redis_timeout"). */
+ * (FAILURE_REDIS_UNAVAILABLE, _REDIS_TIMEOUT). */
 typedef void model_totals_cb(struct model_totals *t, enum failure error, void *arg);
 /* Waits for the totals from Redis: joins the read in flight if there is
  * one, else starts it, so that however many callers miss at once Redis is

@@ -1,6 +1,6 @@
-/* test_catalogue_query.c: the queries the catalogue sends (catalogue_query.h): id
- * lookups as Z39.50 (plain or regular-expression terms) and SRU, and
- * searches by author or subject. */
+/* test_catalogue_query.c: the queries the catalogue sends
+ * (catalogue_query.h): id lookups as Z39.50 (plain or regular-expression
+ * terms) and SRU, and searches by author or subject. */
 #include "catalogue/catalogue_query.h"
 #include "core/strbuf.h"
 #include "unit.h"

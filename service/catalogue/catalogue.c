@@ -232,14 +232,8 @@ static struct job *queue_pop(struct catalogue *cat)
     return job_of(work_queue_pop(&cat->queue));
 }
 
-/* Where new work of a request waits (catalogue.h). */
-static enum queue_place place_of(enum catalogue_place place)
-{
-    return place == CATALOGUE_AHEAD ? QUEUE_AHEAD : QUEUE_BACK;
-}
-
 struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const char *const *ids,
-                                                size_t n, enum catalogue_place place,
+                                                size_t n, enum queue_place place,
                                                 catalogue_lookup_cb *cb, void *arg)
 {
     struct catalogue_lookup *lk = calloc(1, sizeof *lk);
@@ -287,7 +281,7 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
              * ahead takes that job along rather than wait behind the
              * queue (a job ahead, or this call's batch, not yet queued,
              * stays where it is). */
-            if (place == CATALOGUE_AHEAD && e->queued)
+            if (place == QUEUE_AHEAD && e->queued)
                 work_queue_move_ahead(&cat->queue, &e->queued->node);
             continue;
         }
@@ -301,12 +295,12 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
         }
         e->queued = batch;
         if (++batch->n == (size_t)cat->cfg->batch_max) {
-            work_queue_push(&cat->queue, &batch->node, place_of(place));
+            work_queue_push(&cat->queue, &batch->node, place);
             batch = NULL;
         }
     }
     if (batch && batch->n)
-        work_queue_push(&cat->queue, &batch->node, place_of(place));
+        work_queue_push(&cat->queue, &batch->node, place);
     else if (batch)
         catalogue_job_free(batch);
     zconn_dispatch(cat);
@@ -329,7 +323,7 @@ oom:
     if (--lk->outstanding == 0)
         lookup_free(lk);
     if (batch && batch->n)
-        work_queue_push(&cat->queue, &batch->node, place_of(place));
+        work_queue_push(&cat->queue, &batch->node, place);
     else if (batch)
         catalogue_job_free(batch);
     zconn_dispatch(cat);
@@ -347,7 +341,7 @@ void catalogue_lookup_cancel(struct catalogue_lookup *lk)
 
 struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum search_field field,
                                                 const char *term, size_t max, size_t max_hits,
-                                                enum catalogue_place place,
+                                                enum queue_place place,
                                                 catalogue_search_cb *cb, void *arg)
 {
     struct strbuf q = {0}, key = {0};
@@ -412,7 +406,7 @@ struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum sear
     }
     SLIST_INSERT_HEAD(&ss->subscribers, s, link);
     j->search = ss;
-    work_queue_push(&cat->queue, &j->node, place_of(place));
+    work_queue_push(&cat->queue, &j->node, place);
     zconn_dispatch(cat);
     return s;
 fail:

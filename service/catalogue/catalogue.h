@@ -20,6 +20,7 @@
 
 #include "catalogue/catalogue_query.h"
 #include "catalogue/holdings.h"
+#include "catalogue/work_queue.h"
 #include "core/config.h"
 #include "core/failure.h"
 #include "core/strbuf.h"
@@ -48,19 +49,19 @@ struct catalogue *catalogue_new(struct event_base *base, const struct catalogue_
                                 struct strbuf *err);
 void catalogue_free(struct catalogue *cat);
 
-/* Where a search waits while every connection is busy. CATALOGUE_IN_TURN
- * (new work: a request's title and first candidates) waits at the back.
- * CATALOGUE_AHEAD (work that carries on a request already under way: its
- * later rounds and fallback searches) goes before all of that, in the
- * order it came: begun requests finish first, fewer are kept waiting
- * half done, and the last of a burst is answered sooner. Queued lookups
- * are still joined into shared searches, those ahead first. */
-enum catalogue_place { CATALOGUE_IN_TURN, CATALOGUE_AHEAD };
+/* Where a search waits while every connection is busy (work_queue.h):
+ * QUEUE_IN_TURN (new work: a request's title and first candidates) waits
+ * at the back. QUEUE_AHEAD (work that carries on a request already under
+ * way: its later rounds and fallback searches) goes before all of that,
+ * in the order it came: begun requests finish first, fewer are kept
+ * waiting half done, and the last of a burst is answered sooner. Queued
+ * lookups are still joined into shared searches, those ahead first.
+ * (QUEUE_FIRST is the catalogue's own, for retries.) */
 
 /* Looks up n record ids (copied). results[i] answers ids[i]. Returns NULL
  * only when out of memory. */
 struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const char *const *ids,
-                                                size_t n, enum catalogue_place place,
+                                                size_t n, enum queue_place place,
                                                 catalogue_lookup_cb *cb, void *arg);
 /* The callback will not be called; in-flight searches still finish and
  * fill the cache. */
@@ -77,7 +78,7 @@ struct catalogue_search;
 typedef void catalogue_search_cb(struct bib *const *bibs, size_t n, enum failure error, void *arg);
 struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum search_field field,
                                                 const char *term, size_t max, size_t max_hits,
-                                                enum catalogue_place place,
+                                                enum queue_place place,
                                                 catalogue_search_cb *cb, void *arg);
 /* Only until the callback is called: it will not be. */
 void catalogue_search_cancel(struct catalogue_search *s);

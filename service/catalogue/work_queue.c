@@ -10,7 +10,7 @@ void work_queue_init(struct work_queue *q)
 
 void work_queue_push(struct work_queue *q, struct queue_node *node, enum queue_place place)
 {
-    struct queue_node *after = place == QUEUE_BACK ? TAILQ_LAST(&q->nodes, queue_nodes)
+    struct queue_node *after = place == QUEUE_IN_TURN ? TAILQ_LAST(&q->nodes, queue_nodes)
                                : place == QUEUE_AHEAD ? q->ahead_tail
                                                       : NULL;   /* NULL: at the head */
     if (after)
@@ -19,7 +19,7 @@ void work_queue_push(struct work_queue *q, struct queue_node *node, enum queue_p
         TAILQ_INSERT_HEAD(&q->nodes, node, link);
     if (place == QUEUE_AHEAD || (place == QUEUE_FIRST && !q->ahead_tail))
         q->ahead_tail = node;
-    node->in_back = place == QUEUE_BACK;
+    node->in_turn = place == QUEUE_IN_TURN;
     q->n++;
 }
 
@@ -28,13 +28,13 @@ void work_queue_unlink(struct work_queue *q, struct queue_node *node)
     if (q->ahead_tail == node)
         q->ahead_tail = TAILQ_PREV(node, queue_nodes, link);
     TAILQ_REMOVE(&q->nodes, node, link);
-    node->in_back = 0;
+    node->in_turn = 0;
     q->n--;
 }
 
 int work_queue_move_ahead(struct work_queue *q, struct queue_node *node)
 {
-    if (!node->in_back)
+    if (!node->in_turn)
         return 0;
     work_queue_unlink(q, node);
     work_queue_push(q, node, QUEUE_AHEAD);

@@ -4,10 +4,10 @@
  * An intrusive FIFO list of nodes (embed a struct queue_node; the queue
  * owns nothing), with a front part that goes ahead of the rest:
  *
- *     [ QUEUE_FIRST ... | QUEUE_AHEAD ... | QUEUE_BACK ... ]
+ *     [ QUEUE_FIRST ... | QUEUE_AHEAD ... | QUEUE_IN_TURN ... ]
  *
- * QUEUE_BACK joins the end (new work, in turn); QUEUE_AHEAD joins the end
- * of the front part (work that finishes something already begun, in the
+ * QUEUE_IN_TURN joins the end (new work); QUEUE_AHEAD joins the end of
+ * the front part (work that finishes something already begun, in the
  * order it came); QUEUE_FIRST goes before everything (a retry) and counts
  * as front part. Every operation is O(1): a <sys/queue.h> TAILQ. */
 #ifndef ONLOAN_CATALOGUE_WORK_QUEUE_H
@@ -18,10 +18,10 @@
 
 struct queue_node {
     TAILQ_ENTRY(queue_node) link;
-    int in_back;                /* queued in the back part (the queue's to set) */
+    int in_turn;                /* queued in turn, behind the front part (the queue's to set) */
 };
 
-enum queue_place { QUEUE_BACK, QUEUE_AHEAD, QUEUE_FIRST };
+enum queue_place { QUEUE_IN_TURN, QUEUE_AHEAD, QUEUE_FIRST };
 
 struct work_queue {
     TAILQ_HEAD(queue_nodes, queue_node) nodes;
@@ -39,10 +39,10 @@ struct queue_node *work_queue_first(const struct work_queue *q);
 struct queue_node *work_queue_next(const struct queue_node *node);
 /* Takes node, which is queued, out. */
 void work_queue_unlink(struct work_queue *q, struct queue_node *node);
-/* Moves node from the back part to the end of the front part, as if pushed
- * QUEUE_AHEAD now. Returns 0 when node is not in the back part (already
+/* Moves node, queued in turn, to the end of the front part, as if pushed
+ * QUEUE_AHEAD now. Returns 0 when node is not queued in turn (already
  * ahead, or not queued), and leaves the queue as it was. A node never
- * queued must have in_back 0 (zeroed). */
+ * queued must have in_turn 0 (zeroed). */
 int work_queue_move_ahead(struct work_queue *q, struct queue_node *node);
 
 #endif

@@ -113,12 +113,12 @@ struct recent_ctx {
 /* phase 1 */
 static void start_lookups(struct alt_request *r);
 static void title_looked_up(const struct lookup_result *res, size_t n, void *arg);
-static void neighbours_read(struct neighbours *nb, enum failure error, void *arg);
-static void totals_read(struct model_totals *t, enum failure error, void *arg);
-static void history_read(redisReply *reply, enum failure error, void *arg);
-static void recent_neighbours_read(struct neighbours *nb, enum failure error, void *arg);
-static void recent_read(struct alt_request *r, size_t i, struct neighbours *nb);
-static void lookup_settled(struct alt_request *r);
+static void neighbours_in(struct neighbours *nb, enum failure error, void *arg);
+static void totals_in(struct model_totals *t, enum failure error, void *arg);
+static void history_in(redisReply *reply, enum failure error, void *arg);
+static void recent_neighbours_in(struct neighbours *nb, enum failure error, void *arg);
+static void recent_in(struct alt_request *r, size_t i, struct neighbours *nb);
+static void phase1_advance(struct alt_request *r);
 static void score_now(struct alt_request *r);
 /* phase 2 */
 static void next_candidates(struct alt_request *r);
@@ -217,7 +217,7 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
 
 /* ---- 1. the wanted title, its neighbours, the patron ----------------------- */
 
-static void neighbours_settle(struct alt_request *r, struct neighbours *nb)
+static void keep_neighbours(struct alt_request *r, struct neighbours *nb)
 {
     r->cooc_settled = 1;
     r->nb = nb;
@@ -227,7 +227,7 @@ static void start_lookups(struct alt_request *r)
 {
     struct server *srv = r->srv;
     const char *ids[1] = {r->p.record};
-    r->title_lookup = catalogue_lookup_start(r->cat, ids, 1, CATALOGUE_IN_TURN, title_looked_up, r);
+    r->title_lookup = catalogue_lookup_start(r->cat, ids, 1, QUEUE_IN_TURN, title_looked_up, r);
     if (!r->title_lookup) {
         alt_request_unavailable(r);
         return;
@@ -238,7 +238,7 @@ static void start_lookups(struct alt_request *r)
         struct rcmd cmd = {0};
         if (rcmd_addstr(&cmd, "GET") == 0 &&
             rcmd_addjoin(&cmd, srv->cfg->redis_prefix, "h:", r->p.patron) == 0)
-            r->history_op = redis_exec(srv->redis, &cmd, 1, history_read, r);
+            r->history_op = redis_exec(srv->redis, &cmd, 1, history_in, r);
         rcmd_free(&cmd);
         if (!r->history_op) {
             r->history_settled = 1;
@@ -247,14 +247,14 @@ static void start_lookups(struct alt_request *r)
     }
     struct neighbours *nb = model_cached(srv->model, r->p.record);
     if (nb) {
-        neighbours_settle(r, nb);
-    } else if (!(r->cooc_read = model_read(srv->model, r->p.record, neighbours_read, r))) {
-        neighbours_settle(r, NULL);
+        keep_neighbours(r, nb);
+    } else if (!(r->cooc_read = model_read(srv->model, r->p.record, neighbours_in, r))) {
+        keep_neighbours(r, NULL);
         degrade(r, FAILURE_OUT_OF_MEMORY);
     }
     if ((r->totals = model_totals_cached(srv->model))) {
         r->totals_settled = 1;
-    } else if (!(r->totals_wait = model_totals_read(srv->model, totals_read, r))) {
+    } else if (!(r->totals_wait = model_totals_read(srv->model, totals_in, r))) {
         r->totals_settled = 1;
         degrade(r, FAILURE_OUT_OF_MEMORY);
     }
@@ -270,20 +270,20 @@ static void title_looked_up(const struct lookup_result *res, size_t n, void *arg
     r->title_error = res[0].error;
     if (res[0].status == LOOKUP_FOUND)
         r->bib = bib_ref(res[0].bib);
-    lookup_settled(r);
+    phase1_advance(r);
 }
 
-static void neighbours_read(struct neighbours *nb, enum failure error, void *arg)
+static void neighbours_in(struct neighbours *nb, enum failure error, void *arg)
 {
     struct alt_request *r = arg;
     r->cooc_read = NULL;
     if (!nb)
         degrade(r, redis_failure(error));
-    neighbours_settle(r, nb);
-    lookup_settled(r);
+    keep_neighbours(r, nb);
+    phase1_advance(r);
 }
 
-static void totals_read(struct model_totals *t, enum failure error, void *arg)
+static void totals_in(struct model_totals *t, enum failure error, void *arg)
 {
     struct alt_request *r = arg;
     r->totals_wait = NULL;
@@ -291,14 +291,14 @@ static void totals_read(struct model_totals *t, enum failure error, void *arg)
         degrade(r, redis_failure(error));
     r->totals = t;
     r->totals_settled = 1;
-    lookup_settled(r);
+    phase1_advance(r);
 }
 
 /* The patron's titles (GET h:<pseudonym>, newest first): every one is
  * left out of the answer, and the neighbours of the most recent are read
  * to blend in. Without the memory for that the answer is degraded, never
  * silently less careful. */
-static void history_read(redisReply *reply, enum failure error, void *arg)
+static void history_in(redisReply *reply, enum failure error, void *arg)
 {
     struct alt_request *r = arg;
     const struct config *cfg = r->srv->cfg;
@@ -343,7 +343,7 @@ static void history_read(redisReply *reply, enum failure error, void *arg)
     }
     if (r->nrecent == 0) {
         r->history_settled = 1;
-        lookup_settled(r);
+        phase1_advance(r);
         return;
     }
     /* Every read is counted before any can call back (a cached one
@@ -352,27 +352,27 @@ static void history_read(redisReply *reply, enum failure error, void *arg)
     for (size_t i = 0; i < r->nrecent; i++) {
         struct neighbours *nb = model_cached(r->srv->model, r->recent[i]);
         if (nb) {
-            recent_read(r, i, nb);
+            recent_in(r, i, nb);
             continue;
         }
         r->recent_ctx[i] = (struct recent_ctx){r, i};
         if (!(r->recent_reads[i] = model_read(r->srv->model, r->recent[i],
-                                              recent_neighbours_read, &r->recent_ctx[i])))
-            recent_read(r, i, NULL);
+                                              recent_neighbours_in, &r->recent_ctx[i])))
+            recent_in(r, i, NULL);
     }
-    recent_read(r, SIZE_MAX, NULL);
+    recent_in(r, SIZE_MAX, NULL);
 }
 
-static void recent_neighbours_read(struct neighbours *nb, enum failure error, void *arg)
+static void recent_neighbours_in(struct neighbours *nb, enum failure error, void *arg)
 {
     struct recent_ctx *rc = arg;
     (void)error;        /* without them the answer is still right, only less personal */
-    recent_read(rc->r, rc->i, nb);
+    recent_in(rc->r, rc->i, nb);
 }
 
 /* One of the patron's recent titles has its neighbours (or not; i is
- * SIZE_MAX for the count history_read holds while it starts them). */
-static void recent_read(struct alt_request *r, size_t i, struct neighbours *nb)
+ * SIZE_MAX for the count history_in holds while it starts them). */
+static void recent_in(struct alt_request *r, size_t i, struct neighbours *nb)
 {
     if (i != SIZE_MAX) {
         r->recent_reads[i] = NULL;
@@ -380,7 +380,7 @@ static void recent_read(struct alt_request *r, size_t i, struct neighbours *nb)
     }
     if (--r->recent_pending == 0) {
         r->history_settled = 1;
-        lookup_settled(r);
+        phase1_advance(r);
     }
 }
 
@@ -389,7 +389,7 @@ static void recent_read(struct alt_request *r, size_t i, struct neighbours *nb)
  * the patron's history), which scores the candidates and starts their
  * first round without waiting for the title. With both in (and that
  * round back), phase 2 goes on. */
-static void lookup_settled(struct alt_request *r)
+static void phase1_advance(struct alt_request *r)
 {
     if (r->title_settled && r->title_status == LOOKUP_NOT_FOUND) {
         http_reply_json(r->req, 404, json_pack("{s:s, s:s, s:s}", "error",
@@ -489,7 +489,7 @@ static void next_candidates(struct alt_request *r)
             int by_author = r->fallback == FALLBACK_AUTHOR;
             r->search = catalogue_search_start(
                 r->cat, by_author ? SEARCH_AUTHOR : SEARCH_SUBJECT, term, (size_t)cc->batch_max,
-                by_author ? 0 : (size_t)cc->subject_max_hits, CATALOGUE_AHEAD, search_found, r);
+                by_author ? 0 : (size_t)cc->subject_max_hits, QUEUE_AHEAD, search_found, r);
             if (r->search)
                 return;
             degrade(r, FAILURE_ALTERNATIVES_INCOMPLETE);
@@ -569,7 +569,7 @@ static int lookup_round(struct alt_request *r, size_t end, size_t missing)
         ids[i] = r->cands[r->cands_asked + i].record;
     /* The first round waits its turn with the title; the rest carry on a
      * request already begun (catalogue.h). */
-    enum catalogue_place place = r->cands_asked ? CATALOGUE_AHEAD : CATALOGUE_IN_TURN;
+    enum queue_place place = r->cands_asked ? QUEUE_AHEAD : QUEUE_IN_TURN;
     r->cands_asked += n;
     r->cands_lookup = catalogue_lookup_start(r->cat, ids, n, place, candidates_looked_up, r);
     free(ids);
@@ -588,7 +588,7 @@ static void candidates_looked_up(const struct lookup_result *res, size_t n, void
             r->candidates_failed = 1;
     }
     if (r->phase == PHASE_LOOKUP)
-        lookup_settled(r);      /* the first round, started before the title came */
+        phase1_advance(r);      /* the first round, started before the title came */
     else
         next_candidates(r);
 }

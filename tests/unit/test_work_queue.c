@@ -27,15 +27,15 @@ TEST(work_queue_places)
     work_queue_init(&q);
     struct named_node nodes[8];
     char buf[16];
-    memset(nodes, 0, sizeof nodes);     /* never queued: in_back 0 */
+    memset(nodes, 0, sizeof nodes);     /* never queued: in_turn 0 */
     for (int i = 0; i < 8; i++)
         nodes[i].name = (char)('a' + i);
     CHECK(work_queue_pop(&q) == NULL);
-    work_queue_push(&q, &nodes[0].node, QUEUE_BACK);           /* a */
-    work_queue_push(&q, &nodes[1].node, QUEUE_BACK);           /* a b */
+    work_queue_push(&q, &nodes[0].node, QUEUE_IN_TURN);           /* a */
+    work_queue_push(&q, &nodes[1].node, QUEUE_IN_TURN);           /* a b */
     work_queue_push(&q, &nodes[2].node, QUEUE_AHEAD);          /* c a b */
     work_queue_push(&q, &nodes[3].node, QUEUE_AHEAD);          /* c d a b: ahead, in order */
-    work_queue_push(&q, &nodes[4].node, QUEUE_BACK);           /* c d a b e */
+    work_queue_push(&q, &nodes[4].node, QUEUE_IN_TURN);           /* c d a b e */
     work_queue_push(&q, &nodes[5].node, QUEUE_FIRST);          /* f c d a b e */
     CHECK_STR(queue_order(&q, buf), "fcdabe");
     CHECK(q.ahead_tail == &nodes[3].node);
@@ -60,12 +60,12 @@ TEST(work_queue_places)
     CHECK(work_queue_pop(&q) == NULL);
     CHECK(q.n == 0 && !work_queue_first(&q) && !q.ahead_tail);
     /* A retry into an empty queue counts as ahead: ahead work comes after it. */
-    work_queue_push(&q, &nodes[0].node, QUEUE_BACK);
+    work_queue_push(&q, &nodes[0].node, QUEUE_IN_TURN);
     work_queue_push(&q, &nodes[1].node, QUEUE_FIRST);
     work_queue_push(&q, &nodes[2].node, QUEUE_AHEAD);
     CHECK_STR(queue_order(&q, buf), "bca");
-    /* Moved ahead from the back part (here its tail), once only. */
-    work_queue_push(&q, &nodes[3].node, QUEUE_BACK);           /* b c a d */
+    /* Moved ahead from its turn (here the tail), once only. */
+    work_queue_push(&q, &nodes[3].node, QUEUE_IN_TURN);           /* b c a d */
     CHECK(work_queue_move_ahead(&q, &nodes[3].node) == 1);     /* b c d a */
     CHECK_STR(queue_order(&q, buf), "bcda");
     CHECK(q.ahead_tail == &nodes[3].node);

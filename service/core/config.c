@@ -20,6 +20,8 @@
 
 const char *const score_measure_names[] = {"raw", "cosine", "jaccard", "llr", NULL};
 const char *const holdings_mapping_names[] = {"koha952", "sirsi949", NULL};
+const char *const channel_names[] = {"opac", "kiosk", "app", "widget", NULL};
+const char *const rate_names[] = {"click_rate", "reserve_rate", "alternative_borrow_rate", NULL};
 
 struct reader {
     const char *file;
@@ -158,26 +160,83 @@ static int hex_value(char c)
     return -1;
 }
 
-static void read_patron_key(struct reader *r, json_t *privacy, struct config *cfg)
+/* A required key of n bytes, written as 2n hexadecimal digits. */
+static void read_hex_key(struct reader *r, const char *path, json_t *obj, const char *key,
+                         unsigned char *dst, int n)
 {
     char *hex = NULL;
-    read_string(r, "privacy", privacy, "patron_key", &hex, NULL);
+    read_string(r, path, obj, key, &hex, NULL);
     if (!hex)
         return;
-    if (strlen(hex) != 2 * PATRON_KEY_BYTES) {
-        config_error(r, "privacy", "patron_key", "must be %d hexadecimal digits (%d bytes)",
-                     2 * PATRON_KEY_BYTES, PATRON_KEY_BYTES);
+    if (strlen(hex) != 2 * (size_t)n) {
+        config_error(r, path, key, "must be %d hexadecimal digits (%d bytes)", 2 * n, n);
     } else {
-        for (int i = 0; i < PATRON_KEY_BYTES; i++) {
+        for (int i = 0; i < n; i++) {
             int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
             if (hi < 0 || lo < 0) {
-                config_error(r, "privacy", "patron_key", "must be hexadecimal");
+                config_error(r, path, key, "must be hexadecimal");
                 break;
             }
-            cfg->patron_key[i] = (unsigned char)(hi << 4 | lo);
+            dst[i] = (unsigned char)(hi << 4 | lo);
         }
     }
     free(hex);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil). */
+static long days_from_civil(long y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long)doe - 719468;
+}
+
+long config_date_days(const char *s)
+{
+    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+            return -1;
+    long y = strtol(s, NULL, 10);
+    unsigned m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
+    unsigned d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap))
+        return -1;
+    return days_from_civil(y, m, d);
+}
+
+/* A date YYYY-MM-DD into dst (11 bytes); required unless dflt. */
+static void read_date(struct reader *r, const char *path, json_t *obj, const char *key,
+                      char dst[11], const char *dflt)
+{
+    char *s = NULL;
+    read_string(r, path, obj, key, &s, dflt);
+    if (!s)
+        return;
+    if (config_date_days(s) < 0)
+        config_error(r, path, key, "must be a date YYYY-MM-DD, got \"%s\"", s);
+    else
+        memcpy(dst, s, 11);
+    free(s);
+}
+
+/* A name of an experiment, arm or goal: 1..NAME_MAX_BYTES bytes. */
+static int name_ok(const char *s, int strict)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > NAME_MAX_BYTES)
+        return 0;
+    for (const char *p = s; *p && strict; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+            return 0;
+    return 1;
 }
 
 /* Leaves *dst as it is when the key is absent. */
@@ -246,7 +305,7 @@ static void read_api_keys(struct reader *r, json_t *root, struct config *cfg)
         size_t j;
         json_t *role;
         if (!json_is_array(roles) || json_array_size(roles) == 0) {
-            config_error(r, path, "roles", "must be a non-empty array of \"ingest\", \"forget\"");
+            config_error(r, path, "roles", "must be a non-empty array of \"ingest\", \"forget\", \"report\"");
             continue;
         }
         json_array_foreach(roles, j, role) {
@@ -255,8 +314,10 @@ static void read_api_keys(struct reader *r, json_t *root, struct config *cfg)
                 ak->roles |= ROLE_INGEST;
             else if (name && strcmp(name, "forget") == 0)
                 ak->roles |= ROLE_FORGET;
+            else if (name && strcmp(name, "report") == 0)
+                ak->roles |= ROLE_REPORT;
             else
-                config_error(r, path, "roles", "unknown role (known: ingest, forget)");
+                config_error(r, path, "roles", "unknown role (known: ingest, forget, report)");
         }
         for (size_t m = 0; m + 1 < cfg->napi_keys; m++)
             if (hashed && sodium_memcmp(cfg->api_keys[m].hash, ak->hash, sizeof ak->hash) == 0)
@@ -290,6 +351,9 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
         "join_max", "subject_max_hits", "scoring", "link", NULL};
     check_unknown_keys(r, path, obj, known);
     read_string(r, path, obj, "name", &cat->name, NULL);
+    if (cat->name && !name_ok(cat->name, 1))
+        config_error(r, path, "name", "must be 1 to %d characters of A-Z a-z 0-9 _ -",
+                     NAME_MAX_BYTES);
     read_string(r, path, obj, "target", &cat->target, NULL);
     if (cat->target && !strchr(cat->target, '/'))
         config_error(r, path, "target", "must be HOST:PORT/DATABASE");
@@ -330,11 +394,268 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
         cat->link = json_incref(link);
 }
 
+/* touchpoints: the outcome tokens' key and life, the attribution window. */
+static void read_touchpoints(struct reader *r, json_t *root, struct config *cfg)
+{
+    static const char *const known[] = {"token_key", "token_ttl_s", "attribution_days", NULL};
+    json_t *tp = read_object(r, "", root, "touchpoints");
+    if (!tp) {
+        config_error(r, "", "touchpoints", "is required (it holds token_key)");
+        return;
+    }
+    check_unknown_keys(r, "touchpoints", tp, known);
+    read_hex_key(r, "touchpoints", tp, "token_key", cfg->token_key, TOKEN_KEY_BYTES);
+    read_int(r, "touchpoints", tp, "token_ttl_s", &cfg->token_ttl_s, 604800, 60, 31536000);
+    read_int(r, "touchpoints", tp, "attribution_days", &cfg->attribution_days, 14, 1, 365);
+}
+
+/* http.cors_origins: the exact origins (scheme://host[:port]) whose pages
+ * may call onloan from a browser. */
+static void read_http(struct reader *r, json_t *root, struct config *cfg)
+{
+    static const char *const known[] = {"cors_origins", NULL};
+    json_t *http = read_object(r, "", root, "http");
+    if (!http)
+        return;
+    check_unknown_keys(r, "http", http, known);
+    json_t *origins = json_object_get(http, "cors_origins");
+    if (!origins)
+        return;
+    if (!json_is_array(origins)) {
+        config_error(r, "http", "cors_origins", "must be an array of origins");
+        return;
+    }
+    cfg->cors_origins = calloc(json_array_size(origins) + 1, sizeof *cfg->cors_origins);
+    if (!cfg->cors_origins) {
+        config_error(r, "http", "cors_origins", "out of memory");
+        return;
+    }
+    size_t i;
+    json_t *o;
+    json_array_foreach(origins, i, o) {
+        const char *s = json_string_value(o);
+        const char *host = s ? strstr(s, "://") : NULL;
+        if (!s || !host || host == s || !host[3] || strchr(host + 3, '/') || strchr(s, '*') ||
+            strlen(s) > 256) {
+            config_error(r, "http", "cors_origins",
+                         "[%zu] must be an exact origin such as \"https://opac.example.org\" "
+                         "(no path, no wildcard)", i);
+            continue;
+        }
+        if (!(cfg->cors_origins[cfg->ncors_origins] = strdup(s))) {
+            config_error(r, "http", "cors_origins", "out of memory");
+            return;
+        }
+        cfg->ncors_origins++;
+    }
+}
+
+static void read_arm(struct reader *r, const char *path, json_t *obj, const struct config *cfg,
+                     struct arm_config *arm)
+{
+    static const char *const known[] = {"name", "share", "alternatives", "scoring", "fallbacks",
+                                        NULL};
+    check_unknown_keys(r, path, obj, known);
+    read_string(r, path, obj, "name", &arm->name, NULL);
+    if (arm->name && !name_ok(arm->name, 1))
+        config_error(r, path, "name", "must be 1 to %d characters of A-Z a-z 0-9 _ -",
+                     NAME_MAX_BYTES);
+    read_int(r, path, obj, "share", &arm->share, 0, 1, 100);
+    if (!json_object_get(obj, "share"))
+        config_error(r, path, "share", "is required (a percentage; the arms add up to 100)");
+    arm->alternatives = -1;
+    if (json_object_get(obj, "alternatives"))
+        read_int(r, path, obj, "alternatives", &arm->alternatives, -1, 0, cfg->max_alternatives);
+    arm->scoring = -1;
+    if (json_object_get(obj, "scoring"))
+        read_choice(r, path, obj, "scoring", score_measure_names, &arm->scoring);
+    arm->fallbacks = -1;
+    json_t *fb = json_object_get(obj, "fallbacks");
+    if (fb && !json_is_boolean(fb))
+        config_error(r, path, "fallbacks", "must be true or false");
+    else if (fb)
+        arm->fallbacks = json_is_true(fb);
+}
+
+static void read_experiment(struct reader *r, const char *path, json_t *obj,
+                            const struct config *cfg, struct experiment_config *ex)
+{
+    static const char *const known[] = {"name", "from", "until", "channels", "arms", NULL};
+    check_unknown_keys(r, path, obj, known);
+    read_string(r, path, obj, "name", &ex->name, NULL);
+    if (ex->name && !name_ok(ex->name, 1))
+        config_error(r, path, "name", "must be 1 to %d characters of A-Z a-z 0-9 _ -",
+                     NAME_MAX_BYTES);
+    read_date(r, path, obj, "from", ex->from, NULL);
+    read_date(r, path, obj, "until", ex->until, NULL);
+    if (ex->from[0] && ex->until[0] && config_date_days(ex->until) <= config_date_days(ex->from))
+        config_error(r, path, "until", "must be after from");
+    json_t *channels = json_object_get(obj, "channels");
+    size_t i;
+    json_t *v;
+    if (!json_is_array(channels) || json_array_size(channels) == 0) {
+        config_error(r, path, "channels", "must be a non-empty array of opac, kiosk, app, widget");
+    } else {
+        json_array_foreach(channels, i, v) {
+            int c = 0;
+            const char *s = json_string_value(v);
+            while (s && channel_names[c] && strcmp(channel_names[c], s) != 0)
+                c++;
+            if (!s || !channel_names[c])
+                config_error(r, path, "channels", "[%zu] must be opac, kiosk, app or widget", i);
+            else
+                ex->channels |= 1u << c;
+        }
+    }
+    json_t *arms = json_object_get(obj, "arms");
+    if (!json_is_array(arms) || json_array_size(arms) < 2) {
+        config_error(r, path, "arms", "must be an array of at least two arms");
+        return;
+    }
+    if (!(ex->arms = calloc(json_array_size(arms), sizeof *ex->arms))) {
+        config_error(r, path, "arms", "out of memory");
+        return;
+    }
+    int total = 0;
+    json_array_foreach(arms, i, v) {
+        char apath[160];
+        snprintf(apath, sizeof apath, "%s.arms[%zu]", path, i);
+        if (!json_is_object(v)) {
+            config_error(r, path, "arms", "[%zu] must be an object", i);
+            continue;
+        }
+        struct arm_config *arm = &ex->arms[ex->narms++];
+        read_arm(r, apath, v, cfg, arm);
+        total += arm->share;
+        for (size_t j = 0; j + 1 < ex->narms; j++)
+            if (arm->name && ex->arms[j].name && strcmp(arm->name, ex->arms[j].name) == 0)
+                config_error(r, apath, "name", "\"%s\" is used twice", arm->name);
+    }
+    if (total != 100)
+        config_error(r, path, "arms", "shares must add up to 100, not %d", total);
+}
+
+static void read_experiments(struct reader *r, json_t *root, struct config *cfg)
+{
+    json_t *list = json_object_get(root, "experiments");
+    if (!list)
+        return;
+    if (!json_is_array(list)) {
+        config_error(r, "", "experiments", "must be an array of experiments");
+        return;
+    }
+    if (!(cfg->experiments = calloc(json_array_size(list) + 1, sizeof *cfg->experiments))) {
+        config_error(r, "", "experiments", "out of memory");
+        return;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        char path[48];
+        snprintf(path, sizeof path, "experiments[%zu]", i);
+        if (!json_is_object(v)) {
+            config_error(r, "", path, "must be an object");
+            continue;
+        }
+        struct experiment_config *ex = &cfg->experiments[cfg->nexperiments++];
+        read_experiment(r, path, v, cfg, ex);
+        for (size_t j = 0; j + 1 < cfg->nexperiments; j++) {
+            const struct experiment_config *o = &cfg->experiments[j];
+            if (ex->name && o->name && strcmp(ex->name, o->name) == 0)
+                config_error(r, path, "name", "\"%s\" is used twice", ex->name);
+            /* at most one experiment per channel at a time */
+            if ((ex->channels & o->channels) && ex->from[0] && ex->until[0] && o->from[0] &&
+                o->until[0] && strcmp(ex->from, o->until) < 0 && strcmp(o->from, ex->until) < 0)
+                config_error(r, path, "channels", "experiments[%zu] runs on the same channel "
+                             "at the same time (at most one experiment per channel)", j);
+        }
+    }
+}
+
+static void read_goal(struct reader *r, const char *path, json_t *obj, struct goal_config *g)
+{
+    static const char *const known[] = {"name", "metric", "target", "from", "by", "segment",
+                                        NULL};
+    static const char *const known_segment[] = {"catalogue", "branch", "channel", "arm", NULL};
+    check_unknown_keys(r, path, obj, known);
+    read_string(r, path, obj, "name", &g->name, NULL);
+    if (g->name && !name_ok(g->name, 0))
+        config_error(r, path, "name", "must be 1 to %d bytes", NAME_MAX_BYTES);
+    int metric = 0;
+    read_choice(r, path, obj, "metric", rate_names, &metric);
+    g->metric = (enum rate)metric;
+    json_t *t = json_object_get(obj, "target");
+    if (!json_is_number(t) || json_number_value(t) <= 0 || json_number_value(t) > 1)
+        config_error(r, path, "target", "must be a rate above 0 and at most 1 (0.06 is 6 %%)");
+    else
+        g->target = json_number_value(t);
+    read_date(r, path, obj, "by", g->by, NULL);
+    if (json_object_get(obj, "from"))       /* else: a year before by (reports.h) */
+        read_date(r, path, obj, "from", g->from, NULL);
+    if (g->from[0] && g->by[0] && config_date_days(g->by) < config_date_days(g->from))
+        config_error(r, path, "by", "must not be before from");
+    g->channel = -1;
+    json_t *seg = json_object_get(obj, "segment");
+    if (!seg)
+        return;
+    if (!json_is_object(seg)) {
+        config_error(r, path, "segment", "must be an object of catalogue, branch, channel, arm");
+        return;
+    }
+    char spath[160];
+    snprintf(spath, sizeof spath, "%s.segment", path);
+    check_unknown_keys(r, spath, seg, known_segment);
+    if (json_object_get(seg, "channel")) {
+        int c = 0;
+        read_choice(r, spath, seg, "channel", channel_names, &c);
+        g->channel = c;
+    }
+    if (json_object_get(seg, "catalogue"))
+        read_string(r, spath, seg, "catalogue", &g->catalogue, NULL);
+    if (json_object_get(seg, "branch"))
+        read_string(r, spath, seg, "branch", &g->branch, NULL);
+    if (g->branch && !branch_code_valid(g->branch))
+        config_error(r, spath, "branch", "must be a branch code");
+    if (json_object_get(seg, "arm"))
+        read_string(r, spath, seg, "arm", &g->arm, NULL);
+}
+
+static void read_goals(struct reader *r, json_t *root, struct config *cfg)
+{
+    json_t *list = json_object_get(root, "goals");
+    if (!list)
+        return;
+    if (!json_is_array(list)) {
+        config_error(r, "", "goals", "must be an array of goals");
+        return;
+    }
+    if (!(cfg->goals = calloc(json_array_size(list) + 1, sizeof *cfg->goals))) {
+        config_error(r, "", "goals", "out of memory");
+        return;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        char path[48];
+        snprintf(path, sizeof path, "goals[%zu]", i);
+        if (!json_is_object(v)) {
+            config_error(r, "", path, "must be an object");
+            continue;
+        }
+        struct goal_config *g = &cfg->goals[cfg->ngoals++];
+        read_goal(r, path, v, g);
+        for (size_t j = 0; j + 1 < cfg->ngoals; j++)
+            if (g->name && cfg->goals[j].name && strcmp(g->name, cfg->goals[j].name) == 0)
+                config_error(r, path, "name", "\"%s\" is used twice", g->name);
+    }
+}
+
 static void read_config(struct reader *r, json_t *root, struct config *cfg)
 {
     static const char *const known[] = {
-        "listen", "request_timeout_ms", "log_level", "plugin_dir",
-        "limits", "redis", "privacy", "model", "ingest", "api_keys", "catalogues", NULL};
+        "listen", "request_timeout_ms", "log_level", "plugin_dir", "http",
+        "limits", "redis", "privacy", "touchpoints", "model", "ingest", "api_keys",
+        "experiments", "goals", "reports", "catalogues", NULL};
     static const char *const known_model[] = {
         "neighbours_max", "neighbours_reserve", "cache_ms", "cache_max_entries", "scoring", "window_days",
         "pairs_per_loan", "history_titles", "flush_ms", "flush_max_pairs",
@@ -399,7 +720,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
         config_error(r, "", "privacy", "is required (it holds patron_key)");
     } else {
         check_unknown_keys(r, "privacy", privacy, known_privacy);
-        read_patron_key(r, privacy, cfg);
+        read_hex_key(r, "privacy", privacy, "patron_key", cfg->patron_key, PATRON_KEY_BYTES);
         read_int(r, "privacy", privacy, "min_patrons", &cfg->min_patrons, 3, 1, 1000);
         read_int(r, "privacy", privacy, "history_max", &cfg->history_max, 100, 1, 10000);
         read_int(r, "privacy", privacy, "history_ttl_days", &cfg->history_ttl_days, 400, 1, 3650);
@@ -435,8 +756,18 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
         config_error(r, "ingest", "movielens_record_prefix",
                      "must be the start of a record id (A-Z a-z 0-9 . _ : -), shorter than "
                      "limits.max_record_id_bytes");
+    json_t *reports = read_object(r, "", root, "reports");
+    if (!reports)
+        reports = empty;
+    static const char *const known_reports[] = {"max_days", NULL};
+    check_unknown_keys(r, "reports", reports, known_reports);
+    read_int(r, "reports", reports, "max_days", &cfg->report_max_days, 731, 1, 36600);
     json_decref(empty);
     read_api_keys(r, root, cfg);
+    read_touchpoints(r, root, cfg);
+    read_http(r, root, cfg);
+    read_experiments(r, root, cfg);
+    read_goals(r, root, cfg);
 
     json_t *cats = json_object_get(root, "catalogues");
     if (!cats || !json_is_array(cats) || json_array_size(cats) == 0) {
@@ -535,6 +866,25 @@ void config_free(struct config *cfg)
     }
     for (size_t i = 0; i < cfg->napi_keys; i++)
         free(cfg->api_keys[i].name);
+    for (size_t i = 0; i < cfg->ncors_origins; i++)
+        free(cfg->cors_origins[i]);
+    free(cfg->cors_origins);
+    for (size_t i = 0; i < cfg->nexperiments; i++) {
+        struct experiment_config *ex = &cfg->experiments[i];
+        for (size_t j = 0; j < ex->narms; j++)
+            free(ex->arms[j].name);
+        free(ex->arms);
+        free(ex->name);
+    }
+    free(cfg->experiments);
+    for (size_t i = 0; i < cfg->ngoals; i++) {
+        struct goal_config *g = &cfg->goals[i];
+        free(g->name);
+        free(g->catalogue);
+        free(g->branch);
+        free(g->arm);
+    }
+    free(cfg->goals);
     free(cfg->api_keys);
     free(cfg->movielens_record_prefix);
     free(cfg->catalogues);

@@ -31,6 +31,14 @@ extern const char *const score_measure_names[];
 enum holdings_mapping { HOLDINGS_KOHA952, HOLDINGS_SIRSI949 };
 extern const char *const holdings_mapping_names[];
 
+/* Who asks for an answer (the channel= parameter). */
+enum channel { CHANNEL_OPAC, CHANNEL_KIOSK, CHANNEL_APP, CHANNEL_WIDGET, NCHANNELS };
+extern const char *const channel_names[];
+
+/* The rates a report gives and a goal can aim at (reports.h). */
+enum rate { RATE_CLICK, RATE_RESERVE, RATE_ALTERNATIVE_BORROW, NRATES };
+extern const char *const rate_names[];
+
 struct catalogue_config {
     char *name;                 /* what requests pass as catalogue= */
     char *target;               /* host:port/database */
@@ -55,6 +63,7 @@ struct catalogue_config {
 /* API key roles. */
 #define ROLE_INGEST 1u          /* POST /v1/loans */
 #define ROLE_FORGET 2u          /* DELETE /v1/patrons/<patron> */
+#define ROLE_REPORT 4u          /* GET /v1/reports/... */
 
 #define API_KEY_HASH_BYTES 32
 #define API_KEY_MIN_BYTES 16
@@ -63,6 +72,41 @@ struct api_key {
     char *name;                 /* for logs: never the key */
     unsigned char hash[API_KEY_HASH_BYTES];     /* BLAKE2b-256 of the key */
     unsigned roles;
+};
+
+#define TOKEN_KEY_BYTES 32
+#define NAME_MAX_BYTES 64       /* experiment, arm and goal names */
+
+/* One arm of an experiment: its share of the units, and what it changes. */
+struct arm_config {
+    char *name;                 /* [A-Za-z0-9_-], unique in its experiment */
+    int share;                  /* percent; an experiment's arms add up to 100 */
+    int alternatives;           /* how many are shown; -1: as asked (0: the control) */
+    int scoring;                /* enum score_measure, or -1: the catalogue's */
+    int fallbacks;              /* same author/subject searched: 1, 0, or -1: yes */
+};
+
+/* An A/B test on some channels over a span of days: each unit (patron,
+ * session or touchpoint) is given an arm by a hash of the experiment's
+ * name and the unit, so the same unit keeps its arm. */
+struct experiment_config {
+    char *name;
+    char from[11], until[11];   /* YYYY-MM-DD: from that day up to (not on) until */
+    unsigned channels;          /* bit (1u << enum channel) for each channel it runs on */
+    struct arm_config *arms;
+    size_t narms;
+};
+
+/* A goal: a rate to reach by a date, on a segment of the touchpoints. */
+struct goal_config {
+    char *name;
+    enum rate metric;
+    double target;              /* 0..1 */
+    char from[11], by[11];      /* YYYY-MM-DD; from: the first day counted ("": a year
+                                 * before by) */
+    /* segment: NULL for any */
+    char *catalogue, *branch, *arm;
+    int channel;                /* enum channel, or -1 */
 };
 
 struct config {
@@ -116,6 +160,21 @@ struct config {
     struct api_key *api_keys;
     size_t napi_keys;
 
+    unsigned char token_key[TOKEN_KEY_BYTES];   /* touchpoints.token_key */
+    int token_ttl_s;            /* touchpoints.token_ttl_s: how long an answer's outcomes
+                                 * may be posted */
+    int attribution_days;       /* touchpoints.attribution_days */
+
+    char **cors_origins;        /* http.cors_origins: exact origins; NULL-terminated */
+    size_t ncors_origins;
+
+    int report_max_days;        /* reports.max_days */
+
+    struct experiment_config *experiments;
+    size_t nexperiments;
+    struct goal_config *goals;
+    size_t ngoals;
+
     struct catalogue_config *catalogues;
     size_t ncatalogues;
 };
@@ -136,6 +195,10 @@ unsigned config_api_key_roles(const struct config *cfg, const char *key, size_t 
 
 /* The catalogue called name, or the first one when name is NULL. */
 const struct catalogue_config *config_catalogue(const struct config *cfg, const char *name);
+
+/* Parses a date YYYY-MM-DD (a real one) to days since 1970-01-01;
+ * -1 if it is not one. */
+long config_date_days(const char *s);
 
 /* A catalogue's id_field: a control tag ("001") or TAG$CODE ("999$c"). */
 int config_id_field_valid(const char *id_field);

@@ -5,7 +5,7 @@
 #include "unit.h"
 
 #define PRIVACY "\"privacy\": {\"patron_key\": " \
-    "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"}"
+    "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"}, " UNIT_TOUCHPOINTS
 #define CATALOGUES "\"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:2100/demo\"," \
     " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]"
 
@@ -109,13 +109,62 @@ TEST(config_public_base_url_is_unknown)
     struct strbuf err = {0};
     struct config *cfg = config_parse(
         "{\"public_base_url\": \"http://127.0.0.1:8080\", \"privacy\": {\"patron_key\": "
-        "\"0000000000000000000000000000000000000000000000000000000000000000\"},"
+        "\"0000000000000000000000000000000000000000000000000000000000000000\"}, " UNIT_TOUCHPOINTS ","
         " \"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:2100/demo\","
         " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}", "old.json", &err);
     CHECK(cfg == NULL);
     CHECK_STR(strbuf_cstr(&err), "old.json: public_base_url: unknown key\n");
     config_free(cfg);
     strbuf_free(&err);
+}
+
+/* touchpoints, http, reports, experiments, goals and the report role, as
+ * the example config has them. */
+TEST(config_marketing_sections)
+{
+    struct strbuf err = {0};
+    struct config *cfg = config_load("config/onloan.json", &err);
+    CHECK(cfg != NULL);
+    if (!cfg) {
+        printf("  %s", strbuf_cstr(&err));
+        strbuf_free(&err);
+        return;
+    }
+    CHECK(cfg->token_ttl_s == 604800 && cfg->attribution_days == 14);
+    CHECK(cfg->ncors_origins == 1 && strcmp(cfg->cors_origins[0], "https://opac.example.org") == 0);
+    CHECK(cfg->report_max_days == 731);
+    CHECK(cfg->nexperiments == 1);
+    if (cfg->nexperiments == 1) {
+        const struct experiment_config *ex = &cfg->experiments[0];
+        CHECK_STR(ex->name, "demo-ab");
+        CHECK_STR(ex->from, "2026-12-01");
+        CHECK(ex->channels == 1u << CHANNEL_OPAC);
+        CHECK(ex->narms == 2 && ex->arms[0].share == 50 && ex->arms[0].alternatives == -1);
+        CHECK(ex->narms == 2 && ex->arms[1].alternatives == 0 && ex->arms[1].fallbacks == -1);
+    }
+    CHECK(cfg->ngoals == 2);
+    if (cfg->ngoals == 2) {
+        CHECK(cfg->goals[0].metric == RATE_RESERVE && cfg->goals[0].target == 0.06);
+        CHECK(cfg->goals[0].channel == CHANNEL_OPAC && !cfg->goals[0].branch);
+        CHECK(cfg->goals[0].from[0] == '\0');
+        CHECK(cfg->goals[1].channel == -1);
+    }
+    const char *name;
+    CHECK(config_api_key_roles(cfg, "demo-report-key-change-me", 25, &name) == ROLE_REPORT);
+    config_free(cfg);
+    strbuf_free(&err);
+}
+
+TEST(config_dates)
+{
+    CHECK(config_date_days("1970-01-01") == 0);
+    CHECK(config_date_days("2026-12-04") == 20791);
+    CHECK(config_date_days("2024-02-29") == 19782);
+    CHECK(config_date_days("2023-02-29") == -1);
+    CHECK(config_date_days("2026-13-01") == -1);
+    CHECK(config_date_days("2026-12-4") == -1);
+    CHECK(config_date_days("2026/12/04") == -1);
+    CHECK(config_date_days("1969-12-31") == -1);
 }
 
 TEST(config_id_field_syntax)
@@ -192,6 +241,45 @@ TEST(config_model_ingest_and_api_keys_checked)
          "limits.max_kept_patron_answers: must be between 0 and 1000000"},
         {"\"limits\": {\"max_kept_patron_answers\": \"many\"}",
          "limits.max_kept_patron_answers: must be an integer"},
+        {"\"privacy\": {\"patron_key\": \"0000000000000000000000000000000000000000000000000000000000000000\"}",
+         "touchpoints: is required (it holds token_key)"},
+        {"\"privacy\": {\"patron_key\": \"0000000000000000000000000000000000000000000000000000000000000000\"},"
+         " \"touchpoints\": {\"token_key\": \"00\"}", "touchpoints.token_key: must be 64 hexadecimal digits"},
+        {"\"privacy\": {\"patron_key\": \"0000000000000000000000000000000000000000000000000000000000000000\"},"
+         " \"touchpoints\": {\"token_key\": \"0000000000000000000000000000000000000000000000000000000000000000\","
+         " \"token_ttl_s\": 59}", "touchpoints.token_ttl_s: must be between 60 and 31536000"},
+        {"\"http\": {\"cors_origins\": [\"https://*.example.org\"]}", "http.cors_origins: [0] must be an exact origin"},
+        {"\"http\": {\"cors_origins\": [\"https://opac.example.org/page\"]}", "http.cors_origins: [0] must be an exact origin"},
+        {"\"reports\": {\"max_days\": 0}", "reports.max_days: must be between 1 and 36600"},
+        {"\"experiments\": [{\"name\": \"x\", \"from\": \"2026-12-01\", \"until\": \"2027-01-01\","
+         " \"channels\": [\"opac\"], \"arms\": [{\"name\": \"a\", \"share\": 50}, {\"name\": \"b\", \"share\": 40}]}]",
+         "experiments[0].arms: shares must add up to 100, not 90"},
+        {"\"experiments\": [{\"name\": \"x\", \"from\": \"2026-12-01\", \"until\": \"2026-12-01\","
+         " \"channels\": [\"opac\"], \"arms\": [{\"name\": \"a\", \"share\": 50}, {\"name\": \"b\", \"share\": 50}]}]",
+         "experiments[0].until: must be after from"},
+        {"\"experiments\": [{\"name\": \"x\", \"from\": \"2026-02-30\", \"until\": \"2027-01-01\","
+         " \"channels\": [\"opac\"], \"arms\": [{\"name\": \"a\", \"share\": 50}, {\"name\": \"b\", \"share\": 50}]}]",
+         "experiments[0].from: must be a date YYYY-MM-DD, got \"2026-02-30\""},
+        {"\"experiments\": [{\"name\": \"x\", \"from\": \"2026-12-01\", \"until\": \"2027-01-01\","
+         " \"channels\": [\"fax\"], \"arms\": [{\"name\": \"a\", \"share\": 50}, {\"name\": \"a\", \"share\": 50,"
+         " \"alternatives\": 21}]}]", "experiments[0].channels: [0] must be opac, kiosk, app or widget"},
+        {"\"experiments\": [{\"name\": \"x\", \"from\": \"2026-12-01\", \"until\": \"2027-01-01\","
+         " \"channels\": [\"opac\"], \"arms\": [{\"name\": \"a\", \"share\": 50}, {\"name\": \"a\", \"share\": 50}]}]",
+         "experiments[0].arms[1].name: \"a\" is used twice"},
+        {"\"experiments\": [{\"name\": \"x\", \"from\": \"2026-12-01\", \"until\": \"2027-01-01\","
+         " \"channels\": [\"opac\"], \"arms\": [{\"name\": \"a\", \"share\": 50}, {\"name\": \"b\", \"share\": 50,"
+         " \"alternatives\": 21}]}]", "experiments[0].arms[1].alternatives: must be between 0 and 20"},
+        {"\"experiments\": [{\"name\": \"x\", \"from\": \"2026-12-01\", \"until\": \"2027-01-01\","
+         " \"channels\": [\"opac\", \"app\"], \"arms\": [{\"name\": \"a\", \"share\": 50}, {\"name\": \"b\", \"share\": 50}]},"
+         " {\"name\": \"y\", \"from\": \"2026-12-31\", \"until\": \"2027-02-01\","
+         " \"channels\": [\"app\"], \"arms\": [{\"name\": \"a\", \"share\": 50}, {\"name\": \"b\", \"share\": 50}]}]",
+         "experiments[1].channels: experiments[0] runs on the same channel at the same time"},
+        {"\"goals\": [{\"name\": \"g\", \"metric\": \"borrow\", \"target\": 0.1, \"by\": \"2027-06-30\"}]",
+         "goals[0].metric: must be \"click_rate\", \"reserve_rate\" or \"alternative_borrow_rate\""},
+        {"\"goals\": [{\"name\": \"g\", \"metric\": \"reserve_rate\", \"target\": 6, \"by\": \"2027-06-30\"}]",
+         "goals[0].target: must be a rate above 0 and at most 1"},
+        {"\"goals\": [{\"name\": \"g\", \"metric\": \"reserve_rate\", \"target\": 0.06, \"by\": \"2027-06-30\","
+         " \"segment\": {\"channel\": \"opac\", \"shelf\": 1}}]", "goals[0].segment.shelf: unknown key"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct strbuf text = {0}, err = {0};
@@ -218,6 +306,8 @@ int main(void)
     RUN(config_syntax_error_has_line);
     RUN(config_rejects_names_for_redis);
     RUN(config_public_base_url_is_unknown);
+    RUN(config_marketing_sections);
+    RUN(config_dates);
     RUN(config_id_field_syntax);
     RUN(config_split_address_bounds);
     RUN(config_join_max_not_below_batch_max);

@@ -86,7 +86,7 @@ TEST(touchpoint_ids)
 int main(void)
 {
     struct strbuf err = {0};
-    cfg = config_parse("{\"privacy\": {\"patron_key\": \"0000000000000000000000000000000000000000000000000000000000000000\"},"
+    cfg = config_parse("{\"privacy\": {\"patron_key\": \"0000000000000000000000000000000000000000000000000000000000000000\"}, " UNIT_TOUCHPOINTS ","
                        " \"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:1/d\","
                        " \"link\": {\"plugin\": \"koha\"}}]}", "t", &err);
     if (!cfg) {

@@ -119,8 +119,8 @@ TEST(failed_transaction_is_discarded)
     char json[512];
     snprintf(json, sizeof json,
              "{\"redis\": {\"address\": \"127.0.0.1:%d\"}, \"privacy\": {\"patron_key\": "
-             "\"0000000000000000000000000000000000000000000000000000000000000000\"},"
-             " \"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:2100/demo\","
+             "\"0000000000000000000000000000000000000000000000000000000000000000\"}, "
+             UNIT_TOUCHPOINTS ", \"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:2100/demo\","
              " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}", child.port);
     struct config *cfg = config_parse(json, "test", &err);
     struct event_base *base = event_base_new();

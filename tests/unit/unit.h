@@ -14,11 +14,16 @@ static const char *unit_current;
 
 #define TEST(name) static void name(void)
 
+/* The touchpoints section every config needs: its token key. */
+#define UNIT_TOUCHPOINTS \
+    "\"touchpoints\": {\"token_key\": " \
+    "\"1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100\"}"
+
 /* The config of the loan-event tests: a patron key and a MovieLens
  * record prefix ("ml"), one catalogue that is never asked. */
 #define UNIT_LOAN_CONFIG \
     "{\"privacy\": {\"patron_key\": " \
-    "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"}," \
+    "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"}, " UNIT_TOUCHPOINTS "," \
     " \"ingest\": {\"movielens_record_prefix\": \"ml\"}," \
     " \"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:2100/demo\"," \
     " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}"

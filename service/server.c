@@ -2,7 +2,9 @@
 #include "server.h"
 
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -31,6 +33,8 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
 {
     memset(srv, 0, sizeof *srv);
     srv->base = base;
+    randombytes_buf(&srv->draws, sizeof srv->draws);
+    srv->draws |= 1;                /* xorshift needs a state that is not 0 */
     srv->cfg = cfg;
     srv->catalogues = calloc(cfg->ncatalogues, sizeof *srv->catalogues);
     srv->links = calloc(cfg->ncatalogues, sizeof *srv->links);
@@ -56,7 +60,8 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
         !(srv->compactor = compactor_new(base, srv->redis_bulk, cfg, 1)) ||
         !(srv->answers = kept_answers_new((size_t)cfg->max_kept_answers)) ||
         !(srv->patron_answers = kept_answers_new((size_t)cfg->max_kept_patron_answers)) ||
-        !(srv->forget_feed = forget_feed_new(base, cfg, forgotten_heard, srv))) {
+        !(srv->forget_feed = forget_feed_new(base, cfg, forgotten_heard, srv)) ||
+        !(srv->cells = ru_cells_new(RU_CELLS_KEPT))) {
         strbuf_puts(err, "out of memory");
         return -1;
     }
@@ -77,6 +82,7 @@ void server_stop(struct server *srv)
     free(srv->catalogues);
     free(srv->links);
     forget_feed_free(srv->forget_feed);
+    ru_cells_free(srv->cells);
     ttl_cache_free(srv->answers);
     ttl_cache_free(srv->patron_answers);
     compactor_free(srv->compactor);
@@ -151,6 +157,42 @@ int server_admit(struct server *srv, struct evhttp_request *req)
 void server_release(struct server *srv)
 {
     srv->pending_requests--;
+}
+
+static void today(struct server *srv)
+{
+    time_t now = time(NULL);
+    if (now == srv->today.at)
+        return;
+    srv->today.at = now;
+    rollup_day(now, srv->today.day);
+    memcpy(srv->today.date, srv->today.day, 4);
+    srv->today.date[4] = '-';
+    memcpy(srv->today.date + 5, srv->today.day + 4, 2);
+    srv->today.date[7] = '-';
+    memcpy(srv->today.date + 8, srv->today.day + 6, 2);
+    srv->today.date[10] = '\0';
+}
+
+const char *server_day(struct server *srv)
+{
+    today(srv);
+    return srv->today.day;
+}
+
+const char *server_date(struct server *srv)
+{
+    today(srv);
+    return srv->today.date;
+}
+
+uint64_t server_draw(struct server *srv)
+{
+    uint64_t x = srv->draws;        /* xorshift64 */
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return srv->draws = x;
 }
 
 int server_catalogue_index(const struct server *srv, const char *name)

@@ -29,6 +29,7 @@
 #include "model/model.h"
 #include "redis/forget_feed.h"
 #include "redis/redis_client.h"
+#include "redis/rollup.h"
 
 struct server {
     struct event_base *base;
@@ -52,6 +53,13 @@ struct server {
     struct evhttp_bound_socket *listener;   /* NULL once a stop has begun */
     size_t pending_requests;
     unsigned long long requests;
+    struct ru_cells *cells;         /* rollup cell numbers seen (rollup.h) */
+    struct {
+        time_t at;                  /* the second these were worked out for */
+        char day[RU_DAY_BYTES + 1]; /* YYYYMMDD, local time */
+        char date[11];              /* YYYY-MM-DD, the same day */
+    } today;
+    uint64_t draws;                 /* a per-daemon xorshift for units without an id */
 };
 
 /* Sets up catalogues, plugins, Redis and the listening socket. Returns -1
@@ -77,6 +85,13 @@ int server_keeps_patron_answers(const struct server *srv);
  * already. */
 int server_admit(struct server *srv, struct evhttp_request *req);
 void server_release(struct server *srv);
+
+/* Today, local time, as YYYYMMDD (rollup days) and YYYY-MM-DD (config
+ * dates): worked out once a second. */
+const char *server_day(struct server *srv);
+const char *server_date(struct server *srv);
+/* A random draw, for an experiment's unit when the request names none. */
+uint64_t server_draw(struct server *srv);
 
 /* Index of the catalogue called name (NULL: the first), or -1. */
 int server_catalogue_index(const struct server *srv, const char *name);

@@ -25,16 +25,20 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/token.h"
 #include "http/answer.h"
+#include "http/experiments.h"
 #include "http/kept_answers.h"
 #include "http/params.h"
 #include "http/reply.h"
 #include "ingest/history.h"
 #include "model/recommend.h"
 #include "model/score.h"
+#include "redis/rollup.h"
 #include "redis/touchpoint_log.h"
 #include "server.h"
 
@@ -59,6 +63,9 @@ struct alt_request {
     enum phase phase;
     struct event *deadline;
     failure_set degraded;           /* what went wrong while still answering */
+    const struct experiment_config *experiment;     /* NULL outside one */
+    const struct arm_config *arm;   /* this request's, in experiment */
+    enum score_measure scoring;     /* the catalogue's, or the arm's */
 
     /* phase 1 */
     struct catalogue_lookup *title_lookup;
@@ -103,6 +110,9 @@ struct alt_request {
     struct redis_op *log_op;
     struct answer *ans;             /* one reference: built, or kept from before */
     char *answer_key;               /* this request's key in kept_answers(r) */
+    char *cell_name;                /* the touchpoint's rollup cell, while it is numbered */
+    char day[RU_DAY_BYTES + 1];     /* the touchpoint's day */
+    uint32_t cell;                  /* and its number */
 };
 
 struct recent_ctx {
@@ -110,6 +120,7 @@ struct recent_ctx {
     size_t i;
 };
 
+static void choose_arm(struct alt_request *r);
 /* phase 1 */
 static void start_lookups(struct alt_request *r);
 static void title_looked_up(const struct lookup_result *res, size_t n, void *arg);
@@ -130,8 +141,11 @@ static void deadline_passed(evutil_socket_t fd, short what, void *arg);
 /* phase 3 */
 static struct answer *make_answer(struct alt_request *r);
 static void log_and_answer(struct alt_request *r);
+static void cell_numbered(redisReply *reply, enum failure error, void *arg);
+static void write_touchpoint(struct alt_request *r, uint32_t cell);
 static void logged(redisReply *reply, enum failure error, void *arg);
-static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t len);
+static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t len,
+                        const char *token);
 /* the end */
 static void alt_request_unavailable(struct alt_request *r);
 static void alt_request_free(struct alt_request *r);
@@ -154,9 +168,10 @@ static struct ttl_cache *kept_answers(const struct alt_request *r)
     return r->p.patron[0] ? r->srv->patron_answers : r->srv->answers;
 }
 
-/* "catalogue|record|branch|limit|lang|channel|patron" (no printf: this is
- * every request's path, warm ones too). NULL when out of memory. */
-static char *answer_key(int cat_index, const struct alt_params *p)
+/* "catalogue|record|branch|limit|lang|channel|arm|patron" (no printf: this
+ * is every request's path, warm ones too; the patron last, kept_answers.h).
+ * NULL when out of memory. */
+static char *answer_key(int cat_index, const struct alt_params *p, const struct arm_config *arm)
 {
     struct strbuf key = {0};
     int bad = strbuf_put_ll(&key, cat_index) | strbuf_puts(&key, "|") |
@@ -164,6 +179,7 @@ static char *answer_key(int cat_index, const struct alt_params *p)
               strbuf_puts(&key, p->branch ? p->branch : "") | strbuf_puts(&key, "|") |
               strbuf_put_ll(&key, p->limit) | strbuf_puts(&key, "|") | strbuf_puts(&key, p->lang) |
               strbuf_puts(&key, "|") | strbuf_puts(&key, p->channel) | strbuf_puts(&key, "|") |
+              strbuf_puts(&key, arm ? arm->name : "") | strbuf_puts(&key, "|") |
               strbuf_puts(&key, p->patron);
     char *s = bad ? NULL : strbuf_steal(&key);
     strbuf_free(&key);
@@ -204,7 +220,8 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
     int ms = srv->cfg->request_timeout_ms;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(r->deadline, &tv);
-    if (!(r->answer_key = answer_key(r->cat_index, &r->p))) {
+    choose_arm(r);
+    if (!(r->answer_key = answer_key(r->cat_index, &r->p, r->arm))) {
         alt_request_unavailable(r);
         return;
     }
@@ -213,6 +230,33 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
         return;
     }
     start_lookups(r);
+}
+
+/* The experiment running on the request's channel today, if any, and
+ * this unit's arm of it (experiments.h), which may change how many
+ * alternatives are shown, how they are scored and whether the catalogue
+ * is searched by author and subject. */
+static void choose_arm(struct alt_request *r)
+{
+    struct server *srv = r->srv;
+    r->scoring = srv->cfg->catalogues[r->cat_index].scoring;
+    r->experiment = experiment_running(srv->cfg, r->p.channel_id, server_date(srv));
+    if (!r->experiment)
+        return;
+    if (r->p.patron[0]) {
+        r->arm = experiment_arm(r->experiment, r->p.patron, strlen(r->p.patron));
+    } else if (r->p.session) {
+        r->arm = experiment_arm(r->experiment, r->p.session, strlen(r->p.session));
+    } else {
+        uint64_t draw = server_draw(srv);       /* per touchpoint */
+        r->arm = experiment_arm(r->experiment, (const char *)&draw, sizeof draw);
+    }
+    if (r->arm->alternatives >= 0)
+        r->p.limit = r->arm->alternatives;
+    if (r->arm->scoring >= 0)
+        r->scoring = (enum score_measure)r->arm->scoring;
+    if (r->arm->fallbacks == 0)
+        r->fallback = FALLBACK_DONE;
 }
 
 /* ---- 1. the wanted title, its neighbours, the patron ----------------------- */
@@ -402,7 +446,8 @@ static void phase1_advance(struct alt_request *r)
     if (model_in && !r->scored) {
         r->scored = 1;
         score_now(r);
-        if (!r->title_settled && r->ncooc && lookup_round(r, r->ncooc, (size_t)r->p.limit) < 0)
+        if (!r->title_settled && r->ncooc && r->p.limit &&
+            lookup_round(r, r->ncooc, (size_t)r->p.limit) < 0)
             r->candidates_failed = 1;
     }
     if (!r->title_settled || !model_in)
@@ -446,7 +491,7 @@ static void score_now(struct alt_request *r)
         }
     }
     if (!nbs || !weight ||
-        score_candidates(nbs, weight, n, cfg->catalogues[r->cat_index].scoring,
+        score_candidates(nbs, weight, n, r->scoring,
                          t->popular, t->npopular, t->patrons,
                          (const char *const *)r->borrowed, r->nborrowed,
                          (size_t)cfg->max_candidates, &r->cands, &r->ncands) < 0)
@@ -657,7 +702,7 @@ static void deadline_passed(evutil_socket_t fd, short what, void *arg)
         break;
     case PHASE_LOG:
         degrade(r, FAILURE_TOUCHPOINT_NOT_LOGGED);
-        send_answer(r, NULL, 0);
+        send_answer(r, NULL, 0, NULL);
         return;
     case PHASE_DONE:
         return;
@@ -669,7 +714,7 @@ static void deadline_passed(evutil_socket_t fd, short what, void *arg)
         alt_request_unavailable(r);
         return;
     }
-    send_answer(r, NULL, 0);
+    send_answer(r, NULL, 0, NULL);
 }
 
 /* ---- 3. the answer, its touchpoint, the reply -------------------------------- */
@@ -716,7 +761,7 @@ static uint64_t answer_expiry(const struct alt_request *r, const struct alternat
  * built with them. NULL when out of memory. */
 static struct answer *make_answer(struct alt_request *r)
 {
-    struct alternative *chosen = calloc((size_t)r->p.limit, sizeof *chosen);
+    struct alternative *chosen = calloc((size_t)r->p.limit + 1, sizeof *chosen);
     struct candidate *view = NULL;
     struct bib **view_bibs = NULL;
     size_t nview = chosen && r->bib ? candidates_view(r, &view, &view_bibs) : 0;
@@ -726,6 +771,8 @@ static struct answer *make_answer(struct alt_request *r)
         .record = r->p.record, .catalogue = r->srv->cfg->catalogues[r->cat_index].name,
         .branch = r->p.branch, .lang = r->p.lang, .bib = r->bib,
         .chosen = chosen, .nchosen = nchosen, .link = r->link,
+        .experiment = r->experiment ? r->experiment->name : NULL,
+        .arm = r->arm ? r->arm->name : NULL,
     };
     int repaired = r->bib && r->bib->text_repaired;
     for (size_t i = 0; i < nchosen; i++)
@@ -751,7 +798,9 @@ static int patron_answer_keepable(const struct alt_request *r)
 }
 
 /* The answer (built now, unless kept from before) is logged as a
- * touchpoint, then sent with the touchpoint's id. */
+ * touchpoint and counted in its rollup cell (numbered first if this
+ * daemon has not seen it), then sent with the touchpoint's id and
+ * token. */
 static void log_and_answer(struct alt_request *r)
 {
     r->phase = PHASE_LOG;
@@ -763,36 +812,127 @@ static void log_and_answer(struct alt_request *r)
         if (!r->degraded && strcmp(r->ans->status, "unknown") != 0 && patron_answer_keepable(r))
             kept_answers_put(kept_answers(r), r->answer_key, r->ans);
     }
-    struct touchpoint tp = {r->p.record, r->srv->cfg->catalogues[r->cat_index].name,
-                            r->ans->status, r->p.branch, r->p.channel, r->p.lang,
-                            (const char *const *)r->ans->alternatives, r->ans->nalternatives};
+    memcpy(r->day, server_day(r->srv), sizeof r->day);
+    struct ru_cell cell = {r->srv->cfg->catalogues[r->cat_index].name, r->p.branch, r->p.channel,
+                           r->ans->status, r->arm ? r->arm->name : NULL};
+    struct strbuf name = {0};
+    if (rollup_cell_name(&cell, &name) < 0) {
+        strbuf_free(&name);
+        degrade(r, FAILURE_TOUCHPOINT_NOT_LOGGED);
+        send_answer(r, NULL, 0, NULL);
+        return;
+    }
+    long number = ru_cells_get(r->srv->cells, name.buf);
+    if (number >= 0) {
+        strbuf_free(&name);
+        write_touchpoint(r, (uint32_t)number);
+        return;
+    }
     struct rcmd cmd = {0};
-    if (touchpoint_log_add(r->srv->cfg, &tp, &cmd) == 0)
-        r->log_op = redis_exec(r->srv->redis, &cmd, 1, logged, r);
+    r->cell_name = strbuf_steal(&name);
+    if (r->cell_name && rollup_number_command(r->srv->cfg, r->cell_name, &cmd) == 0)
+        r->log_op = redis_exec(r->srv->redis, &cmd, 1, cell_numbered, r);
     rcmd_free(&cmd);
     if (!r->log_op) {
         degrade(r, FAILURE_TOUCHPOINT_NOT_LOGGED);
-        send_answer(r, NULL, 0);
+        send_answer(r, NULL, 0, NULL);
     }
 }
 
-static void logged(redisReply *reply, enum failure error, void *arg)
+static void cell_numbered(redisReply *reply, enum failure error, void *arg)
 {
     struct alt_request *r = arg;
     r->log_op = NULL;
-    if (reply && reply->type == REDIS_REPLY_STRING) {
-        send_answer(r, reply->str, reply->len);
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 0 &&
+        reply->integer <= UINT32_MAX) {
+        ru_cells_put(r->srv->cells, r->cell_name, (uint32_t)reply->integer);
+        write_touchpoint(r, (uint32_t)reply->integer);
         return;
     }
-    log_msg(LOG_WARN, "touchpoint not logged: %s", error ? failure_name(error) : reply->str);
+    log_msg(LOG_WARN, "rollup cell %s not numbered: %s", r->cell_name,
+            error ? failure_name(error) : reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                                            : "unexpected reply");
     degrade(r, redis_failure(error));
-    send_answer(r, NULL, 0);
+    send_answer(r, NULL, 0, NULL);
 }
 
-static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t len)
+/* The touchpoint's counts (one BITFIELD) and its entry (XADD), in one
+ * MULTI. */
+static void write_touchpoint(struct alt_request *r, uint32_t cell)
+{
+    const struct config *cfg = r->srv->cfg;
+    struct touchpoint tp = {r->p.record, cfg->catalogues[r->cat_index].name, r->ans->status,
+                            r->p.branch, r->p.channel, r->p.lang, r->ans->shown,
+                            r->experiment ? r->experiment->name : "", r->arm ? r->arm->name : "",
+                            r->day, cell};
+    r->cell = cell;
+    enum ru_counter counters[3] = {RU_TOUCHPOINTS};
+    size_t n = 1;
+    if (strcmp(r->ans->status, "on_loan") == 0)
+        counters[n++] = RU_ON_LOAN;
+    if (r->ans->nalternatives)
+        counters[n++] = RU_WITH_ALTERNATIVES;
+    struct rcmd cmds[2] = {{0}};
+    if (rollup_incr_command(cfg, r->day, cell, counters, n, 1, &cmds[0]) == 0 &&
+        touchpoint_log_add(cfg, &tp, &cmds[1]) == 0)
+        r->log_op = redis_exec(r->srv->redis, cmds, 2, logged, r);
+    rcmd_free(&cmds[0]);
+    rcmd_free(&cmds[1]);
+    if (!r->log_op) {
+        degrade(r, FAILURE_TOUCHPOINT_NOT_LOGGED);
+        send_answer(r, NULL, 0, NULL);
+    }
+}
+
+static void remembered(redisReply *reply, enum failure error, void *arg)
+{
+    (void)arg;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY)
+        log_msg(LOG_WARN, "a touchpoint's patron not remembered for attribution: %s",
+                error ? failure_name(error) : reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                                                : "unexpected reply");
+}
+
+/* EXEC's reply: the BITFIELD's, then the XADD's (the touchpoint id). With
+ * patron=, the touchpoint is remembered for attribution (its reply is
+ * not waited for); every answer gets its token. */
+static void logged(redisReply *reply, enum failure error, void *arg)
+{
+    struct alt_request *r = arg;
+    const struct config *cfg = r->srv->cfg;
+    r->log_op = NULL;
+    const redisReply *id = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+                               ? reply->element[1] : NULL;
+    if (!id || id->type != REDIS_REPLY_STRING) {
+        log_msg(LOG_WARN, "touchpoint not logged: %s",
+                error ? failure_name(error) : !reply ? "no reply"
+                : reply->type == REDIS_REPLY_ERROR ? reply->str
+                : id && id->type == REDIS_REPLY_ERROR ? id->str : "unexpected reply");
+        degrade(r, redis_failure(error));
+        send_answer(r, NULL, 0, NULL);
+        return;
+    }
+    if (r->p.patron[0]) {
+        struct touchpoint tp = {.record = r->p.record, .alternatives = r->ans->shown,
+                                .day = r->day, .cell = r->cell};
+        struct rcmd_list cs = {0};
+        if (touchpoint_log_remember(cfg, r->p.patron, id->str, &tp, &cs) < 0 ||
+            !redis_exec(r->srv->redis, cs.c, cs.n, remembered, NULL))
+            log_msg(LOG_WARN, "a touchpoint's patron not remembered for attribution: %s",
+                    failure_name(FAILURE_OUT_OF_MEMORY));
+        rcmd_list_free(&cs);
+    }
+    struct token_subject subject = {id->str, r->p.record, r->ans->shown};
+    char token[TOKEN_MAX_BYTES + 1];
+    token_make(cfg->token_key, &subject, (long long)time(NULL) + cfg->token_ttl_s, token);
+    send_answer(r, id->str, id->len, token);
+}
+
+static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t len,
+                        const char *token)
 {
     struct strbuf out = {0};
-    if (answer_text(r->ans, touchpoint_id, len, r->degraded, &out) < 0)
+    if (answer_text(r->ans, touchpoint_id, len, token, r->degraded, &out) < 0)
         http_reply_unavailable(r->req, HTTP_NO_MEMORY);
     else
         http_reply_json_text(r->req, 200, out.buf, out.len);
@@ -849,6 +989,7 @@ static void alt_request_free(struct alt_request *r)
     free(r->borrowed);
     answer_unref(r->ans);
     free(r->answer_key);
+    free(r->cell_name);
     params_free(&r->p);
     server_release(r->srv);
     free(r);

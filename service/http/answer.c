@@ -77,25 +77,36 @@ struct answer *answer_build(const struct answer_facts *f)
     ans->refs = 1;
     ans->status = status;
     ans->alternatives = calloc(f->nchosen + 1, sizeof *ans->alternatives);
+    struct strbuf shown = {0};
+    int bad = strbuf_puts(&shown, "");
     for (size_t i = 0; ans->alternatives && i < f->nchosen; i++) {
         if (!(ans->alternatives[i] = strdup(f->chosen[i].bib->id)))
             break;
         ans->nalternatives++;
+        bad |= (i ? strbuf_append(&shown, ",", 1) : 0) | strbuf_puts(&shown, f->chosen[i].bib->id);
     }
+    ans->shown = bad ? NULL : strbuf_steal(&shown);
+    strbuf_free(&shown);
     int copies_out = 0;
     for (size_t i = 0; bib && i < bib->ncopies; i++)
         copies_out |= bib->copies[i].status == COPY_ON_LOAN;
     struct strbuf msg = {0};
-    int bad = ans->nalternatives != f->nchosen ||
-              message_availability(&msg, f->lang, status, copies_out, expected, f->nchosen > 0) < 0;
+    bad = !ans->shown || ans->nalternatives != f->nchosen ||
+          message_availability(&msg, f->lang, status, copies_out, expected, f->nchosen > 0) < 0;
+    json_t *experiment = f->experiment ? json_pack("{s:s, s:s}", "name", f->experiment,
+                                                   "arm", f->arm)
+                                       : json_null();
     json_t *answer = bad ? NULL : json_pack(
-        "{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:s?, s:o, s:s, s:o}",
+        "{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:s?, s:o, s:s, s:o, s:o}",
         "record", f->record, "catalogue", f->catalogue, "status", status,
         "title", bib ? bib->title : NULL, "author", bib ? bib->author : NULL,
         "isbn", bib ? bib->isbn : NULL, "year", bib ? bib->year : NULL,
         "copies", bib ? copies_json(bib) : json_array(), "expected_back", expected,
         "reserve_url", url_json(f->link, f->record, link_reserve_url),
-        "message", strbuf_cstr(&msg), "alternatives", alternatives_json(f));
+        "message", strbuf_cstr(&msg), "alternatives", alternatives_json(f),
+        "experiment", experiment);
+    if (bad)
+        json_decref(experiment);
     strbuf_free(&msg);
     char *text = answer ? json_dumps(answer, JSON_COMPACT | JSON_REAL_PRECISION(4)) : NULL;
     json_decref(answer);
@@ -123,7 +134,7 @@ static int stream_id_plain(const char *id, size_t len)
     return len > 0 && dashes == 1;
 }
 
-int answer_text(const struct answer *ans, const char *touchpoint, size_t len,
+int answer_text(const struct answer *ans, const char *touchpoint, size_t len, const char *token,
                 failure_set degraded, struct strbuf *out)
 {
     /* The usual case, a plain stream id, needs no JSON encoder; failure
@@ -146,6 +157,10 @@ int answer_text(const struct answer *ans, const char *touchpoint, size_t len,
     else
         rc |= strbuf_puts(out, "null");
     free(tp_text);
+    /* a token is digits, a dot and URL-safe base64: nothing JSON escapes */
+    rc |= strbuf_puts(out, ",\"touchpoint_token\":");
+    rc |= token ? strbuf_append(out, "\"", 1) | strbuf_puts(out, token) | strbuf_append(out, "\"", 1)
+                : strbuf_puts(out, "null");
     rc |= strbuf_puts(out, ",\"degraded\":[");
     const char *sep = "\"";
     for (int f = FAILURE_NONE + 1; f < FAILURE_COUNT; f++) {
@@ -171,6 +186,7 @@ void answer_unref(struct answer *ans)
     for (size_t i = 0; i < ans->nalternatives; i++)
         free(ans->alternatives[i]);
     free(ans->alternatives);
+    free(ans->shown);
     free(ans->body);
     free(ans);
 }

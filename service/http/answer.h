@@ -27,6 +27,8 @@ struct answer {
     const char *status;     /* "available", "on_loan" or "unknown" (static) */
     char **alternatives;    /* record ids shown, for the touchpoint log */
     size_t nalternatives;
+    char *shown;            /* the same joined by ',' ("" for none): the log's and the
+                             * token's */
 };
 
 /* What an answer says, all borrowed for the call. */
@@ -39,15 +41,17 @@ struct answer_facts {
     const struct alternative *chosen;   /* the alternatives, in the order shown */
     size_t nchosen;
     const struct link *link;            /* the catalogue's URLs */
+    const char *experiment, *arm;       /* NULL outside an experiment */
 };
 
 /* Builds the answer (one reference, expires_ms 0), or NULL when out of
  * memory. */
 struct answer *answer_build(const struct answer_facts *f);
 /* The whole answer: ans, then "touchpoint" (len bytes, or null when
- * touchpoint is NULL) and "degraded" (the names of the set, in the order
- * of enum failure), appended to out. -1 when out of memory. */
-int answer_text(const struct answer *ans, const char *touchpoint, size_t len,
+ * touchpoint is NULL), "touchpoint_token" (token, or null) and
+ * "degraded" (the names of the set, in the order of enum failure),
+ * appended to out. -1 when out of memory. */
+int answer_text(const struct answer *ans, const char *touchpoint, size_t len, const char *token,
                 failure_set degraded, struct strbuf *out);
 
 struct answer *answer_ref(struct answer *ans);

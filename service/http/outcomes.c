@@ -1,15 +1,19 @@
 /* outcomes.c: POST /v1/touchpoints/<id>/events; see outcomes.h.
  *
- * The body is checked, the touchpoint read back (is it there, did it show
- * the record?), then the outcome appended. */
+ * The body is checked (and its token's form and time), the touchpoint
+ * read back (is it there, is the token its own, did it show the record?),
+ * then the outcome counted once (touchpoint_log.h). */
 #include "http/outcomes.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/token.h"
 #include "http/reply.h"
 #include "ingest/loan_event.h"
 #include "redis/touchpoint_log.h"
@@ -22,6 +26,7 @@ struct outcome_request {
     char *touchpoint;
     char *type;
     char *record;           /* NULL when the outcome names none */
+    char *token;
 };
 
 static void outcome_request_free(struct outcome_request *o)
@@ -30,21 +35,29 @@ static void outcome_request_free(struct outcome_request *o)
     free(o->touchpoint);
     free(o->type);
     free(o->record);
+    free(o->token);
     free(o);
 }
 
 static void outcome_written(redisReply *reply, enum failure error, void *arg)
 {
     struct outcome_request *o = arg;
-    if (!reply || reply->type != REDIS_REPLY_STRING) {
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
+        /* counted before: the same (touchpoint, type, record) */
+        http_reply_json(o->req, 200, json_pack("{s:s, s:n, s:s, s:s?, s:b}", "touchpoint",
+                                               o->touchpoint, "event", "type", o->type,
+                                               "record", o->record, "duplicate", 1));
+    } else if (!reply || reply->type != REDIS_REPLY_STRING) {
         log_msg(LOG_WARN, "touchpoint outcome not logged: %s",
-                error ? failure_name(error) : reply->str);
-        http_reply_unavailable(o->req, "the outcome could not be stored; try again");
+                error ? failure_name(error) : reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                                                : "unexpected reply");
+        http_reply_failure(o->req, error ? error : FAILURE_REDIS_UNAVAILABLE,
+                           "the outcome could not be stored; try again");
     } else {
-        http_reply_json(o->req, 201, json_pack("{s:s, s:s#, s:s, s:s?}", "touchpoint",
+        http_reply_json(o->req, 201, json_pack("{s:s, s:s#, s:s, s:s?, s:b}", "touchpoint",
                                                o->touchpoint, "event", reply->str,
                                                (int)reply->len, "type", o->type,
-                                               "record", o->record));
+                                               "record", o->record, "duplicate", 0));
     }
     outcome_request_free(o);
 }
@@ -52,9 +65,11 @@ static void outcome_written(redisReply *reply, enum failure error, void *arg)
 static void touchpoint_read(redisReply *reply, enum failure error, void *arg)
 {
     struct outcome_request *o = arg;
-    (void)error;
+    const struct config *cfg = o->srv->cfg;
+    struct touchpoint_entry e;
     if (!reply || reply->type != REDIS_REPLY_ARRAY) {
-        http_reply_unavailable(o->req, "the touchpoint log is not reachable; try again");
+        http_reply_failure(o->req, error ? error : FAILURE_REDIS_UNAVAILABLE,
+                           "the touchpoint log is not reachable; try again");
         outcome_request_free(o);
         return;
     }
@@ -63,21 +78,36 @@ static void touchpoint_read(redisReply *reply, enum failure error, void *arg)
         outcome_request_free(o);
         return;
     }
-    int shown = o->record ? touchpoint_entry_shows(reply->element[0], o->record) : 1;
-    if (shown < 0) {
+    if (touchpoint_entry_parse(reply->element[0], &e) < 0) {
         http_reply_unavailable(o->req, "unexpected touchpoint log entry");
         outcome_request_free(o);
         return;
     }
-    if (!shown) {
+    struct token_subject subject = {o->touchpoint, e.record, e.alternatives};
+    switch (token_check(cfg->token_key, &subject, o->token, (long long)time(NULL))) {
+    case TOKEN_OK:
+        break;
+    case TOKEN_EXPIRED:
+        http_reply_error(o->req, 403, "token", "expired: outcomes of this answer can no "
+                                                "longer be posted");
+        outcome_request_free(o);
+        return;
+    case TOKEN_MALFORMED:
+    case TOKEN_FORGED:
+        http_reply_error(o->req, 403, "token", "not this touchpoint's token");
+        outcome_request_free(o);
+        return;
+    }
+    if (o->record && !touchpoint_entry_shows(&e, o->record)) {
         http_reply_error(o->req, 422, "record",
                          "that record was neither the wanted title nor an alternative shown");
         outcome_request_free(o);
         return;
     }
+    struct outcome out = {o->touchpoint, o->type, o->record, e.has_cell ? e.day : NULL, e.cell};
     struct rcmd cmd = {0};
     struct redis_op *op = NULL;
-    if (touchpoint_log_outcome(o->srv->cfg, o->touchpoint, o->type, o->record, &cmd) == 0)
+    if (touchpoint_log_outcome(cfg, &out, &cmd) == 0)
         op = redis_exec(o->srv->redis, &cmd, 1, outcome_written, o);
     rcmd_free(&cmd);
     if (!op) {
@@ -86,11 +116,23 @@ static void touchpoint_read(redisReply *reply, enum failure error, void *arg)
     }
 }
 
-/* Checks the body: the outcome's type and record, or a reply already
- * sent (-1). *type and *record point into *doc (the caller's to drop). */
-static int read_outcome(struct server *srv, struct evhttp_request *req, json_t **doc,
-                        const char **type, const char **record)
+static int content_type_json(const char *ct)
 {
+    static const char json[] = "application/json";
+    size_t n = sizeof json - 1;
+    return ct && strncasecmp(ct, json, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Checks the body: the outcome's type, record and token, or a reply
+ * already sent (-1). The strings point into *doc (the caller's to drop). */
+static int read_outcome(struct server *srv, struct evhttp_request *req, json_t **doc,
+                        const char **type, const char **record, const char **token)
+{
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    if (!content_type_json(ct)) {
+        http_reply_error(req, 415, "content-type", "send application/json");
+        return -1;
+    }
     size_t len = 0;
     const char *body = NULL;
     switch (http_request_body(req, (size_t)srv->cfg->max_body_bytes, &body, &len)) {
@@ -111,20 +153,22 @@ static int read_outcome(struct server *srv, struct evhttp_request *req, json_t *
         return -1;
     }
     if (!ev || !json_is_object(ev)) {
-        http_reply_error(req, 400, "body", "must be a JSON object {\"type\": ..., \"record\": ...}");
+        http_reply_error(req, 400, "body",
+                         "must be a JSON object {\"type\": ..., \"record\": ..., \"token\": ...}");
         return -1;
     }
     const char *key;
     json_t *value;
     json_object_foreach(ev, key, value) {
-        if (strcmp(key, "type") != 0 && strcmp(key, "record") != 0) {
+        if (strcmp(key, "type") != 0 && strcmp(key, "record") != 0 && strcmp(key, "token") != 0) {
             http_reply_error(req, 400, key, "unknown field");
             return -1;
         }
     }
-    json_t *rec = json_object_get(ev, "record");
+    json_t *rec = json_object_get(ev, "record"), *tok = json_object_get(ev, "token");
     *type = json_string_value(json_object_get(ev, "type"));
     *record = json_string_value(rec);
+    *token = json_string_value(tok);
     if (!*type || !touchpoint_outcome_type_valid(*type)) {
         http_reply_error(req, 400, "type", "must be one of shown, click, reserve, borrow, dismiss");
         return -1;
@@ -137,14 +181,19 @@ static int read_outcome(struct server *srv, struct evhttp_request *req, json_t *
         http_reply_error(req, 400, "record", "is required for click, reserve and borrow");
         return -1;
     }
+    if (!*token || !**token || strlen(*token) > TOKEN_MAX_BYTES) {
+        http_reply_error(req, 403, "token",
+                         "the answer's touchpoint_token is required (a string)");
+        return -1;
+    }
     return 0;
 }
 
 void outcomes_handle(struct server *srv, struct evhttp_request *req, const char *id)
 {
     json_t *doc = NULL;
-    const char *type, *record;
-    if (read_outcome(srv, req, &doc, &type, &record) < 0) {
+    const char *type, *record, *token;
+    if (read_outcome(srv, req, &doc, &type, &record, &token) < 0) {
         json_decref(doc);
         return;
     }
@@ -158,7 +207,7 @@ void outcomes_handle(struct server *srv, struct evhttp_request *req, const char 
         o->req = req;
     }
     int oom = !o || !(o->touchpoint = strdup(id)) || !(o->type = strdup(type)) ||
-              (record && !(o->record = strdup(record)));
+              (record && !(o->record = strdup(record))) || !(o->token = strdup(token));
     json_decref(doc);
     struct rcmd cmd = {0};
     struct redis_op *op = NULL;

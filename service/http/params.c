@@ -23,6 +23,16 @@ int params_touchpoint_id(const char *s, size_t n, char out[TOUCHPOINT_ID_MAX_BYT
     return 0;
 }
 
+/* An opaque session id: 1..SESSION_MAX_BYTES of printable ASCII. */
+static int session_valid(const char *s)
+{
+    size_t n = strlen(s);
+    for (const char *c = s; *c; c++)
+        if (*c < 0x21 || *c > 0x7e)
+            return 0;
+    return n >= 1 && n <= SESSION_MAX_BYTES;
+}
+
 static const char *one_of(const char *v, const char *const *allowed)
 {
     for (; *allowed; allowed++)
@@ -75,13 +85,13 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
                               struct alt_params *p, struct param_error *err)
 {
     static const char *const langs[] = {"nl", "en", NULL};
-    static const char *const channels[] = {"opac", "kiosk", "app", "widget", NULL};
     static const char *const known[] = {"record", "branch", "limit", "lang", "channel",
-                                        "catalogue", "patron", NULL};
+                                        "catalogue", "patron", "session", NULL};
     memset(p, 0, sizeof *p);
     p->limit = cfg->default_alternatives;
     p->lang = "nl";
-    p->channel = "opac";
+    p->channel = channel_names[CHANNEL_OPAC];
+    p->channel_id = CHANNEL_OPAC;
 
     const char *cut = known_with_nul(query, known);
     if (cut)
@@ -93,7 +103,7 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
         return fail(err, "query", "malformed query string");
     }
     int rc = 0;
-    const char *seen[8] = {0};
+    const char *seen[sizeof known / sizeof known[0]] = {0};
     struct evkeyval *kv;
     TAILQ_FOREACH(kv, &q, next) {
         const char *name = one_of(kv->key, known);
@@ -136,10 +146,20 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
                 break;
             }
         } else if (strcmp(name, "channel") == 0) {
-            if (!(p->channel = one_of(v, channels))) {
+            if (!(p->channel = one_of(v, channel_names))) {
                 rc = fail(err, "channel", "must be opac, kiosk, app or widget");
                 break;
             }
+            p->channel_id = CHANNEL_OPAC;
+            while (channel_names[p->channel_id] != p->channel)
+                p->channel_id++;
+        } else if (strcmp(name, "session") == 0) {
+            if (!session_valid(v)) {
+                rc = fail(err, "session", "must be 1 to 64 printable ASCII characters");
+                break;
+            }
+            if ((rc = copy_value(&p->session, v, err)) < 0)
+                break;
         } else if (strcmp(name, "catalogue") == 0) {
             if (!config_catalogue(cfg, v)) {
                 rc = fail(err, "catalogue", "no catalogue of that name is configured");
@@ -168,6 +188,7 @@ void params_free(struct alt_params *p)
     free(p->record);
     free(p->branch);
     free(p->catalogue);
-    p->record = p->branch = p->catalogue = NULL;
+    free(p->session);
+    p->record = p->branch = p->catalogue = p->session = NULL;
     p->patron[0] = '\0';
 }

@@ -7,6 +7,8 @@
 #include "core/config.h"
 #include "core/pseudonym.h"
 
+#define SESSION_MAX_BYTES 64
+
 struct alt_params {
     char *record;               /* all owned; NULL when absent */
     char *branch;
@@ -16,6 +18,9 @@ struct alt_params {
     int limit;
     const char *lang;           /* "nl" or "en" (static) */
     const char *channel;        /* "opac", "kiosk", "app", "widget" (static) */
+    enum channel channel_id;    /* the same, as config.h numbers it */
+    char *session;              /* owned; NULL when absent: the OPAC's opaque id of the
+                                 * visit, which keeps an experiment's arm without a patron */
 };
 
 struct param_error {

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "http/alternatives.h"
+#include "http/cors.h"
 #include "http/healthz.h"
 #include "http/loans.h"
 #include "http/outcomes.h"
@@ -35,8 +36,13 @@ static void http_route(struct evhttp_request *req, void *arg)
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     srv->requests++;
+    cors_headers(srv->cfg, req);
     if (!path) {
         http_reply_error(req, 400, "path", "malformed request URI");
+        return;
+    }
+    if (method == EVHTTP_REQ_OPTIONS) {
+        cors_preflight(srv->cfg, req);
         return;
     }
     if (strcmp(path, "/healthz") == 0) {
@@ -102,8 +108,8 @@ int router_start(struct server *srv, struct strbuf *err)
     evhttp_set_max_body_size(srv->http, (ev_ssize_t)max_body + HTTP_BODY_SLACK_BYTES);
     evhttp_set_max_headers_size(srv->http, (ev_ssize_t)cfg->max_header_bytes);
     evhttp_set_timeout(srv->http, cfg->idle_timeout_s);
-    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-                                          EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
+    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                          EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
     evhttp_set_gencb(srv->http, http_route, srv);
     srv->listener = evhttp_bind_socket_with_handle(srv->http, cfg->listen_host,
                                                    (ev_uint16_t)cfg->listen_port);

@@ -71,6 +71,10 @@ int rollup_incr_command(const struct config *cfg, const char *day, uint32_t cell
                         const enum ru_counter *counters, size_t n, uint32_t by,
                         struct rcmd *cmd);
 
+/* How many cell numbers a daemon keeps: more than a consortium's branches
+ * times channels, statuses and arms. */
+#define RU_CELLS_KEPT 100000
+
 /* The numbers of cells this daemon has seen, so that an answer's counts
  * need no round trip to learn them: names to numbers, bounded. */
 struct ru_cells;

@@ -1,41 +1,85 @@
-/* touchpoint_log.h: the touchpoint log, two Redis streams.
+/* touchpoint_log.h: the touchpoint log and what it counts.
  *
- * Every answer of /v1/alternatives is one entry of <prefix>tp (its stream
- * id is the touchpoint id; fields time, record, catalogue, status,
- * branch, channel, lang, alternatives); every outcome posted later is
- * one entry of <prefix>ev (touchpoint, type, record, time). Both are
- * capped at redis.touchpoint_stream_max entries (approximate trimming).
- * This module builds the commands; the callers send them. */
+ *   <prefix>tp          stream  one entry per answer of /v1/alternatives;
+ *                               its id is the touchpoint id. Fields: time,
+ *                               record, catalogue, status, branch, channel,
+ *                               lang, alternatives (ids joined by ','),
+ *                               experiment, arm, day (YYYYMMDD) and cell
+ *                               (its rollup cell, rollup.h)
+ *   <prefix>ev          stream  one entry per outcome counted: touchpoint,
+ *                               type, record, time
+ *   <prefix>tpo:<id>    hash    the outcomes of touchpoint <id> counted so
+ *                               far ("<type>|<record>" -> 1): each counts once
+ *   <prefix>at:<pseudonym>  hash  for attribution: record -> "<touchpoint id>
+ *                               <role> <day> <cell>" of the latest touchpoint
+ *                               that showed the record to that patron (role
+ *                               w: the wanted title, a: an alternative);
+ *                               expires touchpoints.attribution_days after
+ *                               its last write, and with a forget
+ * Streams are capped at redis.touchpoint_stream_max entries (approximate
+ * trimming). This module builds the commands; the callers send them. */
 #ifndef ONLOAN_REDIS_TOUCHPOINT_LOG_H
 #define ONLOAN_REDIS_TOUCHPOINT_LOG_H
 
 #include <hiredis/hiredis.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/config.h"
 #include "redis/redis_client.h"
+#include "redis/rollup.h"
 
 struct touchpoint {
     const char *record, *catalogue, *status, *branch, *channel, *lang;
-    const char *const *alternatives;
-    size_t nalternatives;
+    const char *alternatives;   /* shown: ids joined by ',' ("" for none) */
+    const char *experiment, *arm;   /* "" outside an experiment */
+    const char *day;            /* YYYYMMDD (rollup_day) */
+    uint32_t cell;              /* its rollup cell */
 };
 
 /* The XADD of one touchpoint. -1 when out of memory (cmd is the caller's
  * to free either way, with rcmd_free). */
 int touchpoint_log_add(const struct config *cfg, const struct touchpoint *tp, struct rcmd *cmd);
-/* The XADD of one outcome of a touchpoint (record may be NULL). */
-int touchpoint_log_outcome(const struct config *cfg, const char *touchpoint, const char *type,
-                           const char *record, struct rcmd *cmd);
-/* The XRANGE that reads the touchpoint id back: its reply holds the
- * entry, or nothing when there is none. */
+/* The XRANGE that reads the touchpoint back: its reply holds the entry,
+ * or nothing when there is none. */
 int touchpoint_log_read(const struct config *cfg, const char *touchpoint, struct rcmd *cmd);
 
-/* Outcome types: shown, click, reserve, borrow, dismiss. */
-int touchpoint_outcome_type_valid(const char *type);
-/* Whether a touchpoint entry as XRANGE gives it ([id, [field, value,
- * ...]]) showed record: the wanted title or one of the alternatives.
- * -1 for an entry of another shape. */
-int touchpoint_entry_shows(const redisReply *entry, const char *record);
+/* What a touchpoint entry (as XRANGE gives it: [id, [field, value, ...]])
+ * says, pointing into the reply. -1 for an entry of another shape. */
+struct touchpoint_entry {
+    const char *record, *alternatives, *day;
+    uint32_t cell;
+    int has_cell;               /* 0: written before rollups (no day, no cell) */
+};
+int touchpoint_entry_parse(const redisReply *entry, struct touchpoint_entry *out);
+/* Whether the entry showed record: the wanted title or an alternative. */
+int touchpoint_entry_shows(const struct touchpoint_entry *e, const char *record);
+
+/* Outcome types: shown, click, reserve, borrow, dismiss (posted by the
+ * OPAC), and attributed_borrow, attributed_reserve, attributed_borrow_wanted
+ * (found in the library system's loans and holds). -1 for another type;
+ * else the counter it adds to (rollup.h). */
+int touchpoint_outcome_counter(const char *type);
+int touchpoint_outcome_type_valid(const char *type);    /* the five that may be posted */
+
+/* One outcome of a touchpoint, counted once per (touchpoint, type,
+ * record): one EVAL that marks it in <prefix>tpo:<id> and, only the first
+ * time, adds 1 to the outcome's counter of the touchpoint's day and cell
+ * and appends it to <prefix>ev. The reply is the ev entry's id, or the
+ * integer 0 when it was counted before (a duplicate). */
+struct outcome {
+    const char *touchpoint, *type;
+    const char *record;         /* NULL for shown and dismiss without one */
+    const char *day;            /* the touchpoint's (NULL: not counted in rollups) */
+    uint32_t cell;
+};
+int touchpoint_log_outcome(const struct config *cfg, const struct outcome *o, struct rcmd *cmd);
+
+/* The HSET and EXPIRE (appended to cs) that remember, for attribution, which records
+ * touchpoint tp showed to the patron (pseudonym): the wanted title with
+ * role w, every alternative with role a. */
+int touchpoint_log_remember(const struct config *cfg, const char *pseudonym,
+                            const char *touchpoint, const struct touchpoint *tp,
+                            struct rcmd_list *cs);
 
 #endif

@@ -5,6 +5,7 @@ import calendar
 import time
 from collections import defaultdict
 
+import harness
 from loanlab import Lab, oracle, parse_co
 from suite import Skip, expect_json, show
 
@@ -53,8 +54,10 @@ def test_event_lands_in_stream(ctx):
     j = expect_json(ctx.stack.alt(rid), 200)
     tp = j["touchpoint"]
     alt = j["alternatives"][0]["record"]
+    token = j["touchpoint_token"]
     for typ, rec in (("shown", rid), ("click", alt), ("reserve", rid), ("borrow", alt), ("dismiss", rid)):
-        r = ctx.stack.post("/v1/touchpoints/%s/events" % tp, {"type": typ, "record": rec})
+        r = ctx.stack.post("/v1/touchpoints/%s/events" % tp,
+                           {"type": typ, "record": rec, "token": token})
         e = expect_json(r, 201)
         assert e.get("touchpoint") == tp, show(r)
         ev = e.get("event")
@@ -68,23 +71,27 @@ def test_event_lands_in_stream(ctx):
 def test_event_errors(ctx):
     rid = ctx.picks["on_loan"]
     j = expect_json(ctx.stack.alt(rid, limit=3), 200)
-    tp = j["touchpoint"]
+    tp, tok = j["touchpoint"], j["touchpoint_token"]
     shown = {rid} | {a["record"] for a in j["alternatives"]}
     other = next(r for r in ctx.popular_films if r not in shown)
     cases = [
-        ("/v1/touchpoints/1-1/events", {"type": "click", "record": rid}, 404, "touchpoint"),
-        ("/v1/touchpoints/999999999999-0/events", {"type": "click", "record": rid}, 404, "touchpoint"),
+        ("/v1/touchpoints/1-1/events", {"type": "click", "record": rid, "token": tok}, 404, "touchpoint"),
+        ("/v1/touchpoints/999999999999-0/events", {"type": "click", "record": rid, "token": tok},
+         404, "touchpoint"),
         ("/v1/touchpoints/not-an-id/events", {"type": "click", "record": rid}, 400, "touchpoint"),
         ("/v1/touchpoints/12x-0/events", {"type": "click", "record": rid}, 400, "touchpoint"),
-        ("/v1/touchpoints/%s/events" % tp, {"type": "like", "record": rid}, 400, "type"),
-        ("/v1/touchpoints/%s/events" % tp, {"record": rid}, 400, "type"),
-        ("/v1/touchpoints/%s/events" % tp, {"type": "click", "record": other}, 422, "record"),
+        ("/v1/touchpoints/%s/events" % tp, {"type": "like", "record": rid, "token": tok}, 400, "type"),
+        ("/v1/touchpoints/%s/events" % tp, {"record": rid, "token": tok}, 400, "type"),
+        ("/v1/touchpoints/%s/events" % tp, {"type": "click", "record": other, "token": tok},
+         422, "record"),
         ("/v1/touchpoints/%s/events" % tp, b"this is not json", 400, "body"),
         ("/v1/touchpoints/%s/events" % tp, b"", 400, "body"),
     ]
     bad = []
     for path, body, code, field in cases:
-        r = ctx.stack.post(path, body)
+        r = ctx.stack.post(path, body) if not isinstance(body, bytes) else \
+            harness.http_request(ctx.stack.port, "POST", path, body=body,
+                                 headers={"Content-Type": "application/json"})
         if r.status != code or r.json is None or r.json.get("field") != field:
             bad.append("%s %r -> want %d field %s, got %s" % (path, body, code, field, show(r)[:300]))
     assert not bad, "\n  ".join(bad)

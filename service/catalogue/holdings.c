@@ -11,6 +11,7 @@
 #include <yaz/wrbuf.h>
 #include <yaz/yaz-iconv.h>
 
+#include "catalogue/marc_check.h"
 #include "core/strbuf.h"
 
 static const struct holdings_map holdings_maps[] = {
@@ -319,6 +320,7 @@ struct marc_reader {
     yaz_iconv_t to_utf8;    /* from charset; NULL when charset is UTF-8 */
     yaz_marc_t mt;
     WRBUF text;
+    int malformed;          /* the last record refused could not be read as MARC */
 };
 
 static int charset_is_utf8(const char *cs)
@@ -364,28 +366,36 @@ void marc_reader_free(struct marc_reader *r)
     free(r);
 }
 
+int marc_reader_malformed(const struct marc_reader *r)
+{
+    return r->malformed;
+}
+
 struct bib *marc_reader_iso2709(struct marc_reader *r, const char *buf, size_t len,
                                 const char **why)
 {
-    if (len > INT_MAX) {
-        *why = "record too large";
+    /* YAZ sees only what marc_check passes, and only the record's bytes */
+    size_t reclen;
+    r->malformed = 1;
+    if (marc_check_iso2709(buf, len, &reclen, why) < 0)
         return NULL;
-    }
     /* A MARC-8 catalogue may hold UTF-8 records (leader/09 "a"): those pass
      * unchanged, as YAZ's own record rendering does. */
-    int utf8 = !r->to_utf8 || yaz_marc_check_marc21_coding(r->charset, buf, (int)len);
+    int utf8 = !r->to_utf8 || yaz_marc_check_marc21_coding(r->charset, buf, (int)reclen);
     yaz_marc_iconv(r->mt, utf8 ? NULL : r->to_utf8);
     wrbuf_rewind(r->text);
-    if (yaz_marc_decode_wrbuf(r->mt, buf, (int)len, r->text) <= 0) {
+    if (yaz_marc_decode_wrbuf(r->mt, buf, (int)reclen, r->text) <= 0) {
         *why = "not an ISO 2709 record";
         return NULL;
     }
+    r->malformed = 0;
     return bib_from_lines(wrbuf_buf(r->text), wrbuf_len(r->text), r->map, r->id_field, why);
 }
 
 struct bib *marc_reader_marcxml(struct marc_reader *r, const char *xml, size_t len,
                                 const char **why)
 {
+    r->malformed = 1;
     if (len > INT_MAX) {
         *why = "record too large";
         return NULL;
@@ -397,9 +407,14 @@ struct bib *marc_reader_marcxml(struct marc_reader *r, const char *xml, size_t l
         *why = "not an XML document";
         return NULL;
     }
+    xmlNode *root = xmlDocGetRootElement(doc);
+    if (marc_check_marcxml(root, why) < 0) {
+        xmlFreeDoc(doc);
+        return NULL;
+    }
     yaz_marc_iconv(r->mt, NULL);            /* XML is read as UTF-8 already */
     wrbuf_rewind(r->text);
-    int rc = yaz_marc_read_xml(r->mt, xmlDocGetRootElement(doc));
+    int rc = yaz_marc_read_xml(r->mt, root);
     if (rc == 0)
         rc = yaz_marc_write_line(r->mt, r->text);
     xmlFreeDoc(doc);
@@ -407,6 +422,7 @@ struct bib *marc_reader_marcxml(struct marc_reader *r, const char *xml, size_t l
         *why = "not a MARCXML record";
         return NULL;
     }
+    r->malformed = 0;
     return bib_from_lines(wrbuf_buf(r->text), wrbuf_len(r->text), r->map, r->id_field, why);
 }
 

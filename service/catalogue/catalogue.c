@@ -718,10 +718,11 @@ static struct bib *record_bib(struct catalogue *cat, ZOOM_record rec, const char
 }
 
 /* A record refused as malformed (marc_check.h) is left out like one
- * without a title, counted, and logged once. Its id cannot be read from
- * it, so it is known by its length and a hash of its bytes, and the log
- * shows how it begins. At most MALFORMED_REMEMBERED are remembered: past
- * that the catalogue forgets them all and logs each once more. */
+ * without a title, counted, and logged once per id: the id it gives
+ * itself, when one can be read without YAZ, else its length and a hash of
+ * its bytes (the same bytes: the same record); the log shows how it
+ * begins. At most MALFORMED_REMEMBERED are remembered: past that the
+ * catalogue forgets them all and logs each once more. */
 #define MALFORMED_REMEMBERED 1024
 #define MALFORMED_SHOWN 32      /* bytes shown in hex */
 
@@ -730,26 +731,36 @@ static void record_malformed(struct catalogue *cat, ZOOM_record rec, const char 
     cat->stats.malformed_records++;
     size_t len = 0;
     const char *bytes = record_bytes(cat, rec, &len);
+    const char *id = marc_reader_refused_id(cat->reader);
     unsigned long long hash = bytes ? hash_bytes(bytes, len) : 0;
-    char key[48];
-    snprintf(key, sizeof key, "%zu:%016llx", len, hash);
-    if (cat->malformed && dict_get(cat->malformed, key))
+    struct strbuf key = {0};
+    int keyed = (id ? strbuf_printf(&key, "id %s", id)
+                    : strbuf_printf(&key, "%zu bytes %016llx", len, hash)) == 0;
+    if (keyed && cat->malformed && dict_get(cat->malformed, strbuf_cstr(&key))) {
+        strbuf_free(&key);
         return;
+    }
     if (cat->malformed && dict_size(cat->malformed) >= MALFORMED_REMEMBERED) {
         dict_free(cat->malformed, NULL);
         cat->malformed = NULL;
     }
-    if (!cat->malformed)
+    if (keyed && !cat->malformed)
         cat->malformed = dict_new();
-    if (cat->malformed)
-        dict_set(cat->malformed, key, cat, NULL);   /* out of memory: logged again next time */
+    if (keyed && cat->malformed)    /* out of memory: logged again next time */
+        dict_set(cat->malformed, strbuf_cstr(&key), cat, NULL);
+    strbuf_free(&key);
     char hex[2 * MALFORMED_SHOWN + 1] = "";
     size_t shown = len < MALFORMED_SHOWN ? len : MALFORMED_SHOWN;
     for (size_t i = 0; i < shown; i++)
         snprintf(hex + 2 * i, 3, "%02x", (unsigned char)bytes[i]);
-    log_msg(LOG_WARN, "catalogue %s: malformed record left out of answers (logged once): %s; "
-            "id unknown, %zu bytes, FNV-1a %016llx: %s%s", cat->cfg->name, why, len, hash, hex,
-            len > shown ? "..." : "");
+    if (id)
+        log_msg(LOG_WARN, "catalogue %s: malformed record %s left out of answers (logged once): "
+                "%s; %zu bytes: %s%s", cat->cfg->name, id, why, len, hex,
+                len > shown ? "..." : "");
+    else
+        log_msg(LOG_WARN, "catalogue %s: malformed record left out of answers (logged once): "
+                "%s; id unknown, %zu bytes, FNV-1a %016llx: %s%s", cat->cfg->name, why, len,
+                hash, hex, len > shown ? "..." : "");
 }
 
 /* ---- connections --------------------------------------------------------- */

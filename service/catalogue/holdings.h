@@ -82,6 +82,9 @@ struct bib *marc_reader_marcxml(struct marc_reader *r, const char *xml, size_t l
  * onloan can read: see marc_check.h), rather than one without an id or a
  * title. */
 int marc_reader_malformed(const struct marc_reader *r);
+/* The id such a record gives itself, when one can be read from it without
+ * YAZ (marc_check.h), else NULL; valid until the reader's next record. */
+const char *marc_reader_refused_id(const struct marc_reader *r);
 struct bib *bib_ref(struct bib *b);
 void bib_unref(struct bib *b);
 

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "core/ids.h"
+
 #define RECORD_END '\x1d'
 #define FIELD_END '\x1e'
 #define DELIMITER '\x1f'
@@ -190,4 +192,113 @@ int marc_check_marcxml(const xmlNode *root, const char **why)
             }
     }
     return 0;
+}
+
+/* ---- ids of refused records ---------------------------------------------- */
+
+/* Appends s[0 .. n) without blanks at either end when it is a valid id. */
+static int put_id(const char *s, size_t n, struct strbuf *out)
+{
+    while (n && *s == ' ') {
+        s++;
+        n--;
+    }
+    while (n && s[n - 1] == ' ')
+        n--;
+    char id[MARC_REFUSED_ID_MAX + 1];
+    if (n == 0 || n > MARC_REFUSED_ID_MAX || memchr(s, '\0', n))
+        return -1;
+    memcpy(id, s, n);
+    id[n] = '\0';
+    if (!record_id_valid(id, MARC_REFUSED_ID_MAX))
+        return -1;
+    return strbuf_append(out, id, n);
+}
+
+/* id_field as a tag and a subfield code (0 for a control field). */
+static int id_parts(const char *id_field, char tag[4], char *code)
+{
+    size_t n = strlen(id_field);
+    if (n != 3 && !(n == 5 && id_field[3] == '$'))
+        return -1;
+    memcpy(tag, id_field, 3);
+    tag[3] = '\0';
+    *code = n == 5 ? id_field[4] : 0;
+    return 0;
+}
+
+int marc_refused_id_iso2709(const char *buf, size_t len, const char *id_field,
+                            struct strbuf *out)
+{
+    char tag[4], code;
+    long base = len >= LEADER_LEN ? digits(buf + 12, 5) : -1;
+    if (base < 0 || id_parts(id_field, tag, &code) < 0)
+        return -1;
+    for (size_t e = LEADER_LEN; e + ENTRY_LEN <= len && e + ENTRY_LEN < (size_t)base &&
+                                buf[e] != FIELD_END; e += ENTRY_LEN) {
+        long flen = digits(buf + e + 3, 4), start = digits(buf + e + 7, 5);
+        if (flen < 0 || start < 0)
+            break;
+        if (memcmp(buf + e, tag, 3) != 0 || flen < 2 || (size_t)(base + start + flen) > len)
+            continue;
+        const char *f = buf + base + start, *end = f + flen - 1;   /* less its terminator */
+        if (code) {                     /* the first subfield code ... */
+            const char *d = f;
+            while ((d = memchr(d, DELIMITER, (size_t)(end - d))) && d + 1 < end && d[1] != code)
+                d++;
+            if (!d || d + 1 >= end)
+                continue;
+            f = d + 2;
+        }
+        const char *stop = f;           /* ... up to a delimiter or terminator */
+        while (stop < end && *stop != DELIMITER && *stop != FIELD_END && *stop != RECORD_END)
+            stop++;
+        return put_id(f, (size_t)(stop - f), out);
+    }
+    return -1;
+}
+
+static const xmlAttr *attribute(const xmlNode *n, const char *name)
+{
+    for (const xmlAttr *a = n->properties; a; a = a->next)
+        if (strcmp((const char *)a->name, name) == 0)
+            return a;
+    return NULL;
+}
+
+/* The text of an element or attribute when it is one text node. */
+static const char *only_text(const xmlNode *first_child)
+{
+    if (!first_child || first_child->type != XML_TEXT_NODE || first_child->next)
+        return NULL;
+    return (const char *)first_child->content;
+}
+
+static int attribute_is(const xmlNode *n, const char *name, const char *value)
+{
+    const xmlAttr *a = attribute(n, name);
+    const char *v = a ? only_text(a->children) : NULL;
+    return v && strcmp(v, value) == 0;
+}
+
+int marc_refused_id_marcxml(const xmlNode *root, const char *id_field, struct strbuf *out)
+{
+    char tag[4], code;
+    if (!root || id_parts(id_field, tag, &code) < 0)
+        return -1;
+    const char *field = code ? "datafield" : "controlfield";
+    for (const xmlNode *f = root->children; f; f = f->next) {
+        if (!element_named(f, field) || !attribute_is(f, "tag", tag))
+            continue;
+        if (!code) {
+            const char *v = only_text(f->children);
+            return v ? put_id(v, strlen(v), out) : -1;
+        }
+        for (const xmlNode *s = f->children; s; s = s->next)
+            if (element_named(s, "subfield") && attribute_is(s, "code", (char[2]){code, 0})) {
+                const char *v = only_text(s->children);
+                return v ? put_id(v, strlen(v), out) : -1;
+            }
+    }
+    return -1;
 }

@@ -45,6 +45,8 @@
 #include <libxml/tree.h>
 #include <stddef.h>
 
+#include "core/strbuf.h"
+
 /* Returns 0 when buf (len bytes) holds a record YAZ may decode, with its
  * length in *reclen (<= len); else -1 with the reason in *why (a static
  * string). Reads only buf[0 .. len). */
@@ -53,5 +55,18 @@ int marc_check_iso2709(const char *buf, size_t len, size_t *reclen, const char *
 /* Returns 0 when the document whose root element is root (may be NULL)
  * holds a MARCXML record YAZ may read; else -1 with the reason in *why. */
 int marc_check_marcxml(const xmlNode *root, const char **why);
+
+/* The id a refused record gives itself, for the log (nothing else is read
+ * from such a record): the data of control field id_field ("001") or the
+ * first subfield of the data field it names ("999$c"), found through
+ * whichever directory entries and fields lie within the bytes received
+ * (ISO 2709, entries of 12 bytes), or the elements of the document
+ * (MARCXML); without blanks at either end, and only when it is a valid
+ * record id (core/ids.h) of at most MARC_REFUSED_ID_MAX bytes. Returns 0
+ * with the id appended to out, or -1 when there is none (or no memory). */
+#define MARC_REFUSED_ID_MAX 64
+int marc_refused_id_iso2709(const char *buf, size_t len, const char *id_field,
+                            struct strbuf *out);
+int marc_refused_id_marcxml(const xmlNode *root, const char *id_field, struct strbuf *out);
 
 #endif

@@ -320,8 +320,59 @@ TEST(marcxml_reader_refuses_as_malformed)
     CHECK(r && marc_reader_marcxml(r, xml, sizeof xml - 1, &why) == NULL);
     CHECK_STR(why, "MARCXML: indicator count and subfield code length (leader/10-11) are not 22");
     CHECK(r && marc_reader_malformed(r));
+    CHECK(r && marc_reader_refused_id(r) && strcmp(marc_reader_refused_id(r), "00") == 0);
     CHECK(r && marc_reader_marcxml(r, "<record", 7, &why) == NULL && marc_reader_malformed(r));
+    CHECK(r && marc_reader_refused_id(r) == NULL);
     CHECK_STR(why, "not an XML document");
+    marc_reader_free(r);
+}
+
+static const char *refused_id(const char *rec, size_t n, const char *id_field)
+{
+    static char out[MARC_REFUSED_ID_MAX + 1];
+    struct strbuf sb = {0};
+    char *c = exact_copy(rec, n);
+    int rc = c ? marc_refused_id_iso2709(c, n, id_field, &sb) : -1;
+    snprintf(out, sizeof out, "%s", rc == 0 ? strbuf_cstr(&sb) : "(none)");
+    strbuf_free(&sb);
+    free(c);
+    return out;
+}
+
+/* A refused record's id, for the log, is read without YAZ and only from
+ * what lies within its bytes. */
+TEST(refused_record_ids)
+{
+    CHECK_STR(refused_id(repro, sizeof repro - 1, "001"), "00");   /* as Zebra indexes it */
+    CHECK_STR(refused_id(repro, sizeof repro - 1, "999$c"), "(none)");
+    struct marc_reader *r = reader("marc8s", HOLDINGS_SIRSI949);
+    const char *why = NULL;
+    char *c = exact_copy(repro, sizeof repro - 1);
+    CHECK(r && c && marc_reader_iso2709(r, c, sizeof repro - 1, &why) == NULL);
+    CHECK(r && marc_reader_refused_id(r) && strcmp(marc_reader_refused_id(r), "00") == 0);
+    free(c);
+    /* the id in a subfield, in a record YAZ may not read */
+    static const char in_999[] =
+        "00051nam a2600037   4500" "999001300000\x1e" "  \x1f" "a1\x1f" "c b42 \x1e\x1d";
+    CHECK_STR(refused_id(in_999, sizeof in_999 - 1, "999$c"), "b42");
+    CHECK_STR(refused_id(in_999, sizeof in_999 - 1, "999$d"), "(none)");
+    CHECK_STR(refused_id(in_999, sizeof in_999 - 1, "001"), "(none)");
+    /* cut anywhere: an id only when its field is whole */
+    for (size_t cut = 0; cut < sizeof in_999 - 1; cut++) {
+        const char *id = refused_id(in_999, cut, "999$c");
+        if (strcmp(id, "(none)") != 0 && !(strcmp(id, "b42") == 0 && cut >= 50))
+            CHECK(!"an id from a field cut short");
+    }
+    /* no id that is not a valid record id */
+    static const char bad_id[] =
+        "00044nam a2600037   4500" "001000600000\x1e" "a b c\x1e\x1d";
+    CHECK_STR(refused_id(bad_id, sizeof bad_id - 1, "001"), "(none)");
+    /* a record that is well formed has no refused id */
+    WRBUF w = written();
+    struct bib *b = r ? marc_reader_iso2709(r, wrbuf_buf(w), wrbuf_len(w), &why) : NULL;
+    CHECK(b && marc_reader_refused_id(r) == NULL);
+    bib_unref(b);
+    wrbuf_destroy(w);
     marc_reader_free(r);
 }
 
@@ -335,5 +386,6 @@ int main(void)
     RUN(each_structural_fault_has_its_reason);
     RUN(marcxml_checks);
     RUN(marcxml_reader_refuses_as_malformed);
+    RUN(refused_record_ids);
     return unit_failures != 0;
 }

@@ -44,7 +44,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/u
 # Archives that may need each other are searched as a group.
 LINK_ARCHIVES = -Wl,--start-group $(ARCHIVES) -Wl,--end-group
 
-.PHONY: all deps test bench eval demo catalogue asan install clean
+.PHONY: all deps test bench eval demo catalogue asan install clean fuzz fuzz-build
 all: $(BUILD)/onloand $(BUILD)/onloan $(PLUGINS) $(UNIT_TESTS)
 
 $(BUILD)/%.o: %.c
@@ -107,7 +107,74 @@ test: deps
 	$(MAKE) all
 	$(MAKE) asan
 	$(MAKE) catalogue
-	tests/run --shared $(SHARED) --build $(BUILD) --build $(BUILD)-asan
+	$(MAKE) fuzz-build
+	tests/run --shared $(SHARED) --build $(BUILD) --build $(BUILD)-asan \
+	          --fuzz $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS)
+
+# ---- fuzzing --------------------------------------------------------------
+# `make fuzz` builds each tests/fuzz/fuzz_*.c harness with clang's libFuzzer,
+# ASan and UBSan into $(FUZZ_BUILD)/, makes its seed corpus from the shared
+# data into $(FUZZ_BUILD)/seeds/NAME/ and runs it for FUZZ_SECONDS (FUZZ_ARGS:
+# more libFuzzer flags, e.g. -jobs=1, -runs=N). New inputs go to
+# $(FUZZ_BUILD)/corpus/NAME/, crashes to $(FUZZ_BUILD)/findings/. `make test`
+# runs each one for FUZZ_TEST_SECONDS on a corpus of its own (tests/run).
+#
+# YAZ_SRC=DIR, an unpacked YAZ release of the version Debian ships (`apt-get
+# source yaz`), has YAZ itself built with the same instrumentation into
+# $(FUZZ_BUILD)/yaz (FUZZ_BUILD is then build-fuzz-yaz): ASan then sees
+# YAZ's own reads and libFuzzer its branches. Without it the system's libyaz is linked, and ASan sees only
+# what YAZ leaves to libc (strlen, memcpy, ...).
+FUZZ_BUILD        ?= build-fuzz$(if $(YAZ_SRC),-yaz)
+FUZZ_SECONDS      ?= 20
+FUZZ_TEST_SECONDS ?= 5
+FUZZ_ARGS         ?=
+FUZZ_CC           ?= clang
+YAZ_SRC           ?=
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+               -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(FUZZ_SAN)
+FUZZ_SRC    := service/catalogue/holdings.c service/catalogue/marc_check.c service/core/strbuf.c \
+               service/core/ids.c
+FUZZERS     := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+ifeq ($(YAZ_SRC),)
+FUZZ_YAZ_CFLAGS := $(shell pkg-config --cflags yaz 2>/dev/null)
+FUZZ_YAZ_LIBS   := $(shell pkg-config --libs yaz 2>/dev/null)
+FUZZ_YAZ_LIB    :=
+else
+FUZZ_YAZ        := $(FUZZ_BUILD)/yaz
+FUZZ_YAZ_LIB    := $(FUZZ_YAZ)/src/.libs/libyaz.a
+FUZZ_YAZ_CFLAGS := -DYAZ_POSIX_THREADS=1 -DYAZ_HAVE_XML2=1 -I$(FUZZ_YAZ)/include \
+                   $(shell pkg-config --cflags libxml-2.0 2>/dev/null)
+FUZZ_YAZ_LIBS   := $(FUZZ_YAZ_LIB) $(shell pkg-config --libs libxml-2.0 2>/dev/null) -lpthread -lm
+endif
+
+fuzz-build: $(FUZZERS) $(FUZZERS:$(FUZZ_BUILD)/fuzz_%=$(FUZZ_BUILD)/seeds/%/.made)
+
+fuzz: fuzz-build
+	@mkdir -p $(FUZZ_BUILD)/findings
+	@set -e; for f in $(FUZZERS); do n=$${f##*/fuzz_}; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+	    echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -dict=tests/fuzz/$$n.dict \
+	        -artifact_prefix=$(FUZZ_BUILD)/findings/$$n- $(FUZZ_ARGS) \
+	        $(FUZZ_BUILD)/corpus/$$n $(FUZZ_BUILD)/seeds/$$n; done
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(FUZZ_YAZ_LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Iservice $(FUZZ_YAZ_CFLAGS) -o $@ \
+	    $< $(FUZZ_SRC) $(FUZZ_YAZ_LIBS)
+
+$(FUZZ_BUILD)/seeds/marc/.made: tests/fuzz/seeds.py
+	python3 tests/fuzz/seeds.py $(SHARED)/data $(dir $@)
+	@touch $@
+
+ifneq ($(YAZ_SRC),)
+$(FUZZ_YAZ_LIB): | $(YAZ_SRC)/configure
+	rm -rf $(FUZZ_YAZ) && mkdir -p $(FUZZ_BUILD) && cp -a $(YAZ_SRC) $(FUZZ_YAZ)
+	cd $(FUZZ_YAZ) && ./configure -q CC=$(FUZZ_CC) --disable-shared --without-gnutls \
+	    --without-icu --without-xslt --without-exslt --without-redis --without-memcached \
+	    CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined"
+	$(MAKE) -C $(FUZZ_YAZ)/src libyaz.la
+endif
 
 # Offline evaluation on the shared MovieLens ratings (onloan eval starts a
 # Redis of its own); the protocol is in docs/evaluation.md.
@@ -128,8 +195,9 @@ install: all
 	install -m 755 $(BUILD)/onloand $(BUILD)/onloan $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/onloan/plugins/
 
-# This build and its ASan twin (`make asan` builds $(BUILD)-asan).
+# This build, its ASan twin (`make asan` builds $(BUILD)-asan) and the
+# fuzzers' (with their corpus: keep it by moving it away first).
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan build-fuzz build-fuzz-yaz
 
 -include $(wildcard $(BUILD)/service/*.d $(BUILD)/service/*/*.d $(BUILD)/tests/unit/*.d)

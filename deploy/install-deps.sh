@@ -7,7 +7,8 @@ set -euo pipefail
 
 BUILD_PKGS="gcc libc6-dev make pkg-config libevent-dev libhiredis-dev libjansson-dev libyaz-dev libsodium-dev"
 RUNTIME_PKGS="redis-server redis-tools idzebra-2.0 yaz"
-TEST_PKGS="python3 wrk curl"
+# clang and libclang-rt-dev (libFuzzer, ASan and UBSan runtimes): tests/fuzz
+TEST_PKGS="python3 wrk curl clang libclang-rt-dev"
 
 installed() {
     [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = "installed" ]

@@ -544,6 +544,7 @@ void catalogue_free(struct catalogue *cat)
     if (cat->searches)
         dict_free(cat->searches, shared_search_free);
     marc_reader_free(cat->reader);
+    dict_free(cat->malformed, NULL);
     free(cat->conns);
     free(cat->zoom_target);
     free(cat);

@@ -87,6 +87,7 @@ struct catalogue_stats {
     size_t busy_connections, queued_searches, cached_records;
     size_t cached_searches;         /* author/subject searches kept or in flight */
     unsigned long long searches, failures, timeouts, cache_hits;
+    unsigned long long malformed_records;   /* refused before decoding, each time met */
 };
 void catalogue_get_stats(const struct catalogue *cat, struct catalogue_stats *st);
 

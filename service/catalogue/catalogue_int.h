@@ -99,6 +99,7 @@ struct catalogue {
     struct dict *cache;
     struct dict *searches;      /* query key -> struct shared_search */
     struct marc_reader *reader; /* records -> bibs */
+    struct dict *malformed;     /* records refused as malformed and logged (NULL: none yet) */
     struct catalogue_stats stats;
 };
 

@@ -11,6 +11,7 @@
 #include <yaz/wrbuf.h>
 #include <yaz/yaz-iconv.h>
 
+#include "catalogue/marc_check.h"
 #include "core/strbuf.h"
 #include "core/utf8.h"
 
@@ -350,6 +351,8 @@ struct marc_reader {
     yaz_iconv_t to_utf8;    /* from charset; NULL when charset is UTF-8 */
     yaz_marc_t mt;
     WRBUF text;
+    int malformed;          /* the last record refused could not be read as MARC */
+    struct strbuf refused_id;   /* ... and the id it gives itself, if any */
 };
 
 static int charset_is_utf8(const char *cs)
@@ -390,33 +393,57 @@ void marc_reader_free(struct marc_reader *r)
         yaz_marc_destroy(r->mt);
     if (r->text)
         wrbuf_destroy(r->text);
+    strbuf_free(&r->refused_id);
     free(r->charset);
     free(r->id_field);
     free(r);
 }
 
+int marc_reader_malformed(const struct marc_reader *r)
+{
+    return r->malformed;
+}
+
+const char *marc_reader_refused_id(const struct marc_reader *r)
+{
+    return r->malformed && r->refused_id.len ? strbuf_cstr(&r->refused_id) : NULL;
+}
+
+/* Every record starts out malformed until YAZ has read it. */
+static void reader_start(struct marc_reader *r)
+{
+    r->malformed = 1;
+    strbuf_reset(&r->refused_id);
+}
+
 struct bib *marc_reader_iso2709(struct marc_reader *r, const char *buf, size_t len,
                                 const char **why)
 {
-    if (len > INT_MAX) {
-        *why = "record too large";
+    /* YAZ sees only what marc_check passes, and only the record's bytes */
+    size_t reclen;
+    reader_start(r);
+    if (marc_check_iso2709(buf, len, &reclen, why) < 0) {
+        marc_refused_id_iso2709(buf, len, r->id_field, &r->refused_id);
         return NULL;
     }
     /* A MARC-8 catalogue may hold UTF-8 records (leader/09 "a"): those pass
      * unchanged, as YAZ's own record rendering does. */
-    int utf8 = !r->to_utf8 || yaz_marc_check_marc21_coding(r->charset, buf, (int)len);
+    int utf8 = !r->to_utf8 || yaz_marc_check_marc21_coding(r->charset, buf, (int)reclen);
     yaz_marc_iconv(r->mt, utf8 ? NULL : r->to_utf8);
     wrbuf_rewind(r->text);
-    if (yaz_marc_decode_wrbuf(r->mt, buf, (int)len, r->text) <= 0) {
+    if (yaz_marc_decode_wrbuf(r->mt, buf, (int)reclen, r->text) <= 0) {
         *why = "not an ISO 2709 record";
+        marc_refused_id_iso2709(buf, reclen, r->id_field, &r->refused_id);
         return NULL;
     }
+    r->malformed = 0;
     return bib_from_lines(wrbuf_buf(r->text), wrbuf_len(r->text), r->map, r->id_field, why);
 }
 
 struct bib *marc_reader_marcxml(struct marc_reader *r, const char *xml, size_t len,
                                 const char **why)
 {
+    reader_start(r);
     if (len > INT_MAX) {
         *why = "record too large";
         return NULL;
@@ -428,16 +455,23 @@ struct bib *marc_reader_marcxml(struct marc_reader *r, const char *xml, size_t l
         *why = "not an XML document";
         return NULL;
     }
-    yaz_marc_iconv(r->mt, NULL);            /* XML is read as UTF-8 already */
-    wrbuf_rewind(r->text);
-    int rc = yaz_marc_read_xml(r->mt, xmlDocGetRootElement(doc));
-    if (rc == 0)
-        rc = yaz_marc_write_line(r->mt, r->text);
-    xmlFreeDoc(doc);
-    if (rc != 0) {
-        *why = "not a MARCXML record";
-        return NULL;
+    xmlNode *root = xmlDocGetRootElement(doc);
+    int rc = marc_check_marcxml(root, why);
+    if (rc == 0) {
+        yaz_marc_iconv(r->mt, NULL);        /* XML is read as UTF-8 already */
+        wrbuf_rewind(r->text);
+        rc = yaz_marc_read_xml(r->mt, root);
+        if (rc == 0)
+            rc = yaz_marc_write_line(r->mt, r->text);
+        if (rc != 0)
+            *why = "not a MARCXML record";
     }
+    if (rc != 0)
+        marc_refused_id_marcxml(root, r->id_field, &r->refused_id);
+    xmlFreeDoc(doc);
+    if (rc != 0)
+        return NULL;
+    r->malformed = 0;
     return bib_from_lines(wrbuf_buf(r->text), wrbuf_len(r->text), r->map, r->id_field, why);
 }
 

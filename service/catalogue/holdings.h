@@ -71,12 +71,21 @@ void marc_reader_free(struct marc_reader *r);
 /* Builds a bib from one ISO 2709 record in record_charset (a MARC-8
  * catalogue's records that say UTF-8 in leader/09 are read as UTF-8), or
  * from one MARCXML record. Returns NULL with a reason in *why when the
- * record cannot be read or has no id or no title. Caller owns the result
- * (one reference). */
+ * record cannot be read or has no id or no title. A record goes to YAZ
+ * only when marc_check.h passes it; one that does not is refused as
+ * malformed, as is one YAZ cannot read. Caller owns the result (one
+ * reference). */
 struct bib *marc_reader_iso2709(struct marc_reader *r, const char *buf, size_t len,
                                 const char **why);
 struct bib *marc_reader_marcxml(struct marc_reader *r, const char *xml, size_t len,
                                 const char **why);
+/* Whether the last record these refused was malformed (not a MARC record
+ * onloan can read: see marc_check.h), rather than one without an id or a
+ * title. */
+int marc_reader_malformed(const struct marc_reader *r);
+/* The id such a record gives itself, when one can be read from it without
+ * YAZ (marc_check.h), else NULL; valid until the reader's next record. */
+const char *marc_reader_refused_id(const struct marc_reader *r);
 struct bib *bib_ref(struct bib *b);
 void bib_unref(struct bib *b);
 /* Drops a reference to each of bibs[0 .. n) and frees the array. */

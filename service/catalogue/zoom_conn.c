@@ -20,28 +20,90 @@
 
 static void conn_drive(struct zconn *c);
 
-/* One record of a search as a bib: Z39.50 brings ISO 2709, SRU MARCXML.
- * The ISO 2709 octets are taken as they came ("ext"): ZOOM's "raw" would
- * decode and encode the record once more first. */
-static struct bib *record_bib(struct catalogue *cat, ZOOM_record rec, const char **why)
+/* The bytes of a record as the catalogue sent them: Z39.50 brings ISO
+ * 2709, SRU MARCXML; NULL when there are none. The ISO 2709 octets are
+ * taken as they came ("ext"): ZOOM's "raw" would have YAZ decode and
+ * encode the record once more first, unchecked (marc_check.h). */
+static const char *record_bytes(const struct catalogue *cat, ZOOM_record rec, size_t *len)
 {
-    int len = 0;
+    int n = 0;
     if (cat->cfg->protocol == CATALOGUE_Z3950) {
-        const Z_External *ext = (const Z_External *)ZOOM_record_get(rec, "ext", &len);
+        const Z_External *ext = (const Z_External *)ZOOM_record_get(rec, "ext", &n);
         if (!ext || ext->which != Z_External_octet || !ext->u.octet_aligned ||
-            ext->u.octet_aligned->len <= 0) {
-            *why = "not an ISO 2709 record";
+            ext->u.octet_aligned->len <= 0)
             return NULL;
-        }
-        return marc_reader_iso2709(cat->reader, ext->u.octet_aligned->buf,
-                                   (size_t)ext->u.octet_aligned->len, why);
+        *len = (size_t)ext->u.octet_aligned->len;
+        return (const char *)ext->u.octet_aligned->buf;
     }
-    const char *xml = ZOOM_record_get(rec, "xml", &len);
-    if (!xml || len <= 0) {
-        *why = "empty record";
+    const char *xml = ZOOM_record_get(rec, "xml", &n);
+    if (!xml || n <= 0)
+        return NULL;
+    *len = (size_t)n;
+    return xml;
+}
+
+/* One record of a search as a bib; NULL with the reason in *why, and
+ * *malformed set when it was refused as malformed (holdings.h). */
+static struct bib *record_bib(struct catalogue *cat, ZOOM_record rec, const char **why,
+                              int *malformed)
+{
+    size_t len = 0;
+    const char *bytes = record_bytes(cat, rec, &len);
+    if (!bytes) {
+        *why = cat->cfg->protocol == CATALOGUE_Z3950 ? "not an ISO 2709 record" : "empty record";
         return NULL;
     }
-    return marc_reader_marcxml(cat->reader, xml, (size_t)len, why);
+    struct bib *b = cat->cfg->protocol == CATALOGUE_Z3950
+                        ? marc_reader_iso2709(cat->reader, bytes, len, why)
+                        : marc_reader_marcxml(cat->reader, bytes, len, why);
+    *malformed = !b && marc_reader_malformed(cat->reader);
+    return b;
+}
+
+/* A record refused as malformed (marc_check.h) is left out like one
+ * without a title, counted, and logged once per id: the id it gives
+ * itself, when one can be read without YAZ, else its length and a hash of
+ * its bytes (the same bytes: the same record); the log shows how it
+ * begins. At most MALFORMED_REMEMBERED are remembered: past that the
+ * catalogue forgets them all and logs each once more. */
+#define MALFORMED_REMEMBERED 1024
+#define MALFORMED_SHOWN 32      /* bytes shown in hex */
+
+static void record_malformed(struct catalogue *cat, ZOOM_record rec, const char *why)
+{
+    cat->stats.malformed_records++;
+    size_t len = 0;
+    const char *bytes = record_bytes(cat, rec, &len);
+    const char *id = marc_reader_refused_id(cat->reader);
+    unsigned long long hash = bytes ? hash_bytes(bytes, len) : 0;
+    struct strbuf key = {0};
+    int keyed = (id ? strbuf_printf(&key, "id %s", id)
+                    : strbuf_printf(&key, "%zu bytes %016llx", len, hash)) == 0;
+    if (keyed && cat->malformed && dict_get(cat->malformed, strbuf_cstr(&key))) {
+        strbuf_free(&key);
+        return;
+    }
+    if (cat->malformed && dict_size(cat->malformed) >= MALFORMED_REMEMBERED) {
+        dict_free(cat->malformed, NULL);
+        cat->malformed = NULL;
+    }
+    if (keyed && !cat->malformed)
+        cat->malformed = dict_new();
+    if (keyed && cat->malformed)    /* out of memory: logged again next time */
+        dict_set(cat->malformed, strbuf_cstr(&key), cat, NULL);
+    strbuf_free(&key);
+    char hex[2 * MALFORMED_SHOWN + 1] = "";
+    size_t shown = len < MALFORMED_SHOWN ? len : MALFORMED_SHOWN;
+    for (size_t i = 0; i < shown; i++)
+        snprintf(hex + 2 * i, 3, "%02x", (unsigned char)bytes[i]);
+    if (id)
+        log_msg(LOG_WARN, "catalogue %s: malformed record %s left out of answers (logged once): "
+                "%s; %zu bytes: %s%s", cat->cfg->name, id, why, len, hex,
+                len > shown ? "..." : "");
+    else
+        log_msg(LOG_WARN, "catalogue %s: malformed record left out of answers (logged once): "
+                "%s; id unknown, %zu bytes, FNV-1a %016llx: %s%s", cat->cfg->name, why, len,
+                hash, hex, len > shown ? "..." : "");
 }
 
 static void conn_reset(struct zconn *c)
@@ -235,11 +297,14 @@ static void conn_search_done(struct zconn *c)
     for (size_t i = 0; bibs && i < size && i < want; i++) {
         ZOOM_record rec = ZOOM_resultset_record_immediate(c->rs, i);
         const char *why = "record missing from the answer";
-        struct bib *b = rec ? record_bib(cat, rec, &why) : NULL;
+        int malformed = 0;
+        struct bib *b = rec ? record_bib(cat, rec, &why, &malformed) : NULL;
         if (b) {
             b->fetched_ms = monotonic_ms();
             bibs[nbibs++] = b;
         }
+        else if (malformed)
+            record_malformed(cat, rec, why);
         else
             log_msg(LOG_WARN, "catalogue %s: record %zu of a search skipped: %s",
                     cat->cfg->name, i, why);

@@ -168,13 +168,15 @@ TEST(record_without_id_or_title_is_refused)
     WRBUF rec = iso2709("00000nam a2200000 a 4500", no_title);
     CHECK(r && marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why) == NULL);
     CHECK_STR(why, "record has no title (245 $a)");
+    CHECK(r && !marc_reader_malformed(r));      /* well formed, only of no use */
     wrbuf_destroy(rec);
     rec = iso2709("00000nam a2200000 a 4500", no_id);
     CHECK(r && marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why) == NULL);
     CHECK_STR(why, "record has no local id");
     wrbuf_destroy(rec);
     CHECK(r && marc_reader_iso2709(r, "not a record", 12, &why) == NULL);
-    CHECK_STR(why, "not an ISO 2709 record");
+    CHECK_STR(why, "ISO 2709: shorter than a leader");
+    CHECK(r && marc_reader_malformed(r));
     marc_reader_free(r);
 }
 

@@ -68,6 +68,11 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
     return router_start(srv, err);
 }
 
+/* Freed in an order no late callback can reach: nothing is asked of the
+ * HTTP face or the catalogues any more (every request was answered or
+ * dropped), so they go first; the Redis clients then answer whatever
+ * they still hold, into the model, the ingest engine and the compactor,
+ * which are still there and start nothing new (stopping); then those. */
 void server_stop(struct server *srv)
 {
     if (srv->http)
@@ -82,24 +87,30 @@ void server_stop(struct server *srv)
     free(srv->catalogues);
     free(srv->links);
     forget_feed_free(srv->forget_feed);
+    if (srv->ingest)
+        ingest_abort(srv->ingest);
+    if (srv->compactor)
+        compactor_stop(srv->compactor);
+    redis_client_free(srv->redis);
+    redis_client_free(srv->redis_bulk);
     ru_cells_free(srv->cells);
     ttl_cache_free(srv->answers);
     ttl_cache_free(srv->patron_answers);
     compactor_free(srv->compactor);
     ingest_free(srv->ingest);
     model_free(srv->model);
-    redis_client_free(srv->redis);
-    redis_client_free(srv->redis_bulk);
     memset(srv, 0, sizeof *srv);
 }
 
+/* The last flush is over (or the daemon is freed first: then srv is
+ * still alive, since ingest_free runs before the server's own end). */
 static void drained(enum failure error, void *arg)
 {
-    int *done = arg;
+    struct server *srv = arg;
     if (error)
         log_msg(LOG_WARN, "stopping: pending pair counts not written: %s",
                 failure_name(error));
-    *done = 1;
+    srv->drained = 1;
 }
 
 static void heartbeat(evutil_socket_t fd, short what, void *arg)
@@ -107,6 +118,36 @@ static void heartbeat(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     (void)arg;
+}
+
+/* Runs the loop a pass at a time (woken at least every 20 ms by beat)
+ * while more(srv) and until ms have passed. */
+static void run_while(struct server *srv, int (*more)(struct server *), uint64_t ms)
+{
+    uint64_t deadline = monotonic_ms() + ms;
+    while (more(srv) && monotonic_ms() < deadline)
+        event_base_loop(srv->base, EVLOOP_ONCE);
+}
+
+static int requests_pending(struct server *srv)
+{
+    return srv->pending_requests > 0;
+}
+
+static int ingest_busy(struct server *srv)
+{
+    return !ingest_idle(srv->ingest);
+}
+
+static int flush_or_compaction_busy(struct server *srv)
+{
+    return !srv->drained || !compactor_idle(srv->compactor);
+}
+
+static int always(struct server *srv)
+{
+    (void)srv;
+    return 1;
 }
 
 void server_drain(struct server *srv)
@@ -117,30 +158,39 @@ void server_drain(struct server *srv)
         evhttp_del_accept_socket(srv->http, srv->listener);
         srv->listener = NULL;
     }
-    /* The loop runs a pass at a time, woken at least every 20 ms, until
-     * the work is done or the deadline has passed. */
-    uint64_t deadline = monotonic_ms() + 3 * (uint64_t)srv->cfg->redis_timeout_ms;
     struct timeval tick = {0, 20000};
     struct event *beat = event_new(srv->base, -1, EV_PERSIST, heartbeat, NULL);
     if (!beat || event_add(beat, &tick) < 0) {
-        log_msg(LOG_WARN, "stopping: cannot wait for pending loan events (out of memory)");
+        log_msg(LOG_WARN, "stopping: cannot wait for requests in flight (out of memory)");
         if (beat)
             event_free(beat);
+        ingest_abort(srv->ingest);
         return;
     }
-    while (!ingest_idle(srv->ingest) && monotonic_ms() < deadline)
-        event_base_loop(srv->base, EVLOOP_ONCE);
-    int done = 0;
-    ingest_flush(srv->ingest, drained, &done);
+    /* Every request in flight is answered: an alternatives request by its
+     * deadline at the latest, one waiting on Redis by redis.timeout_ms;
+     * what the ingest engine has not answered by request_timeout_ms is
+     * answered "shutting_down" then. A last pass or two writes the
+     * replies out. */
+    run_while(srv, requests_pending, (uint64_t)srv->cfg->request_timeout_ms);
+    ingest_abort(srv->ingest);
+    run_while(srv, requests_pending, 100);
+    if (srv->pending_requests)
+        log_msg(LOG_WARN, "stopping: %zu requests not answered", srv->pending_requests);
+    run_while(srv, always, 20);
+    /* The loan events being applied finish, and the pair counts still held
+     * are written, for at most three times redis.timeout_ms. */
+    uint64_t ms = 3 * (uint64_t)srv->cfg->redis_timeout_ms, t0 = monotonic_ms();
+    run_while(srv, ingest_busy, ms);
+    ingest_flush(srv->ingest, drained, srv);
     compactor_stop(srv->compactor);     /* the round in flight finishes */
-    while ((!done || !compactor_idle(srv->compactor)) && monotonic_ms() < deadline)
-        event_base_loop(srv->base, EVLOOP_ONCE);
-    if (!done || !ingest_idle(srv->ingest))
-        log_msg(LOG_WARN, "stopping: loan events or pair counts still pending after %d ms",
-                3 * srv->cfg->redis_timeout_ms);
+    run_while(srv, flush_or_compaction_busy, ms - (monotonic_ms() - t0 < ms ? monotonic_ms() - t0 : ms));
+    if (!srv->drained || !ingest_idle(srv->ingest))
+        log_msg(LOG_WARN, "stopping: loan events or pair counts still pending after %llu ms",
+                (unsigned long long)ms);
     if (!compactor_idle(srv->compactor))
-        log_msg(LOG_WARN, "stopping: a compaction round still in flight after %d ms; its lists "
-                "are compacted after their next counts", 3 * srv->cfg->redis_timeout_ms);
+        log_msg(LOG_WARN, "stopping: a compaction round still in flight after %llu ms; its lists "
+                "are compacted after their next counts", (unsigned long long)ms);
     event_free(beat);
 }
 

@@ -60,6 +60,7 @@ struct server {
         char date[11];              /* YYYY-MM-DD, the same day */
     } today;
     uint64_t draws;                 /* a per-daemon xorshift for units without an id */
+    int drained;                    /* the last flush at a stop is over */
 };
 
 /* Sets up catalogues, plugins, Redis and the listening socket. Returns -1

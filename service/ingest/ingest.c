@@ -72,6 +72,11 @@ static int busy_hold(struct ingest *ing, struct ingest_job *job)
 /* Runs a job whose patrons are free (ingest_write.c does the work). */
 static void job_run(struct ingest *ing, struct ingest_job *job)
 {
+    if (ing->stopping) {
+        job_answer(job, FAILURE_SHUTTING_DOWN);
+        job_free(job);
+        return;
+    }
     if (busy_hold(ing, job) < 0) {
         log_msg(LOG_ERROR, "ingest: out of memory: a job of %zu events refused", job->b.n);
         job_answer(job, FAILURE_OUT_OF_MEMORY);
@@ -337,6 +342,30 @@ void ingest_free(struct ingest *ing)
     record_ids_free(ing->names);
     dict_free(ing->busy, NULL);
     free(ing);
+}
+
+void ingest_abort(struct ingest *ing)
+{
+    ing->stopping = 1;
+    if (ing->open) {
+        struct ingest_job *job = ing->open;
+        ing->open = NULL;
+        job_answer(job, FAILURE_SHUTTING_DOWN);
+        job_free(job);
+    }
+    struct ingest_job *job;
+    while ((job = TAILQ_FIRST(&ing->waiting))) {
+        TAILQ_REMOVE(&ing->waiting, job, link);
+        ing->stats.waiting_jobs--;
+        job_answer(job, FAILURE_SHUTTING_DOWN);
+        job_free(job);
+    }
+    TAILQ_FOREACH(job, &ing->running, link) {
+        if (!job->answered) {
+            job->answered = 1;
+            job_answer(job, FAILURE_SHUTTING_DOWN);
+        }
+    }
 }
 
 int ingest_idle(const struct ingest *ing)

@@ -96,5 +96,10 @@ void ingest_flush(struct ingest *ing, ingest_done_cb *cb, void *arg);
 void ingest_get_stats(const struct ingest *ing, struct ingest_stats *st);
 /* 1 when no job is gathering, waiting or running. */
 int ingest_idle(const struct ingest *ing);
+/* A stopping daemon: no job starts any more, and every caller not
+ * answered yet (of a gathering, waiting or running job) is answered now
+ * with FAILURE_SHUTTING_DOWN. Jobs already running go on (their writes
+ * may still land, as a write that is late may); nobody is told. */
+void ingest_abort(struct ingest *ing);
 
 #endif

@@ -98,6 +98,7 @@ struct ingest {
     struct ingest_job *open;        /* live: gathering this loop pass's requests */
     struct event *seal_event;       /* live: sends the open job at the end of the pass */
     struct ingest_stats stats;
+    int stopping;                   /* ingest_abort: no job starts any more */
 };
 
 /* One caller of a job: a POST, a chunk of a file, a forget. A live job

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "core/log.h"
 
@@ -29,9 +30,12 @@ struct redis_client {
     /* redis.timeout_ms as one of libevent's common timeouts: every
      * operation has the same, so a queue does instead of the timer heap */
     const struct timeval *op_timeout;
+    LIST_HEAD(, redis_op) ops;  /* every op not freed yet: redis_client_free ends them */
+    int closing;                /* redis_client_free has begun: nothing new is sent */
 };
 
 struct redis_op {
+    LIST_ENTRY(redis_op) link;  /* in its client's ops */
     redis_cb *cb;
     redis_late_cb *late;        /* redis_exec_sure: the deadline only tells this */
     int sure;
@@ -49,12 +53,17 @@ struct redis_op {
 
 /* ---- operations ---------------------------------------------------------- */
 
+static void op_free(struct redis_op *op)
+{
+    event_del(op->deadline);
+    LIST_REMOVE(op, link);
+    free(op);               /* the event with it */
+}
+
 static void op_maybe_free(struct redis_op *op)
 {
-    if (op->answered && !op->awaiting_reply) {
-        event_del(op->deadline);
-        free(op);           /* the event with it */
-    }
+    if (op->answered && !op->awaiting_reply)
+        op_free(op);
 }
 
 static void op_answer(struct redis_op *op, redisReply *reply, enum failure error)
@@ -97,6 +106,8 @@ void redis_op_cancel(struct redis_op *op)
     if (!op || op->answered)
         return;
     op->answered = 1;
+    if (op->awaiting_reply == 2)    /* a deferred failure owes nobody anything */
+        op->awaiting_reply = 0;
     event_del(op->deadline);
     op_maybe_free(op);
 }
@@ -116,6 +127,8 @@ struct redis_op *redis_exec(struct redis_client *st, struct rcmd *cmds, size_t n
 struct redis_op *redis_send(struct redis_client *st, struct rcmd *cmds, size_t ncmds, unsigned flags,
                             redis_cb *cb, redis_late_cb *late, void *arg)
 {
+    if (st->closing)
+        return NULL;
     struct redis_op *op = calloc(1, OP_EVENT_OFFSET + event_get_struct_event_size());
     if (!op)
         return NULL;
@@ -128,6 +141,7 @@ struct redis_op *redis_send(struct redis_client *st, struct rcmd *cmds, size_t n
         free(op);
         return NULL;
     }
+    LIST_INSERT_HEAD(&st->ops, op, link);
 
     int multi = ncmds > 1 || (flags & REDIS_SEND_ARRAY);
     int sent = 0;
@@ -318,11 +332,21 @@ void redis_client_free(struct redis_client *st)
 {
     if (!st)
         return;
+    st->closing = 1;
     if (st->ac) {
         redisAsyncContext *ac = st->ac;
         st->ac = NULL;
         ac->data = NULL;
         redisAsyncFree(ac);     /* pending callbacks get NULL replies */
+    }
+    /* What is left was to fail from the loop, which runs no more: it
+     * fails now. Callbacks may send nothing new (closing). */
+    struct redis_op *op;
+    while ((op = LIST_FIRST(&st->ops))) {
+        op->awaiting_reply = 0;
+        if (!op->answered)
+            op_answer(op, NULL, FAILURE_REDIS_UNAVAILABLE);
+        op_free(op);
     }
     event_free(st->reconnect);
     free(st->channel);

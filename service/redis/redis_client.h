@@ -42,8 +42,10 @@ struct redis_client *redis_subscriber_new(struct event_base *base, const struct 
 /* Sends one command, or several as one MULTI/EXEC transaction whose
  * callback gets EXEC's array reply. Returns a handle for redis_op_cancel;
  * failures of Redis are reported through cb (from the loop, never from
- * inside this call), and NULL means out of memory: cb will not be
- * called. */
+ * inside this call), and NULL means out of memory (or a client being
+ * freed): cb will not be called. redis_client_free answers every op it
+ * still has (FAILURE_REDIS_UNAVAILABLE) and frees it: no callback of its
+ * comes later. */
 struct redis_op *redis_exec(struct redis_client *st, struct rcmd *cmds, size_t ncmds,
                             redis_cb *cb, void *arg);
 /* For writes whose outcome must be known: cb gets the real reply, however

@@ -77,38 +77,25 @@ json_t *loans_refusal(enum loans_status st, const struct loan_problem *probs, si
     return body ? body : json_pack("{s:s, s:n}", "error", HTTP_NO_MEMORY, "field");
 }
 
-static int content_type_is(const char *ct, const char *want)
-{
-    size_t n = strlen(want);
-    return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 /* The events of the body, checked; or a reply already sent (-1). */
 static int read_events(struct server *srv, struct evhttp_request *req, struct loan_batch *batch)
 {
     const struct config *cfg = srv->cfg;
     size_t len = 0;
     const char *body = NULL;
-    switch (http_request_body(req, (size_t)cfg->max_loans_body_bytes, &body, &len)) {
-    case HTTP_BODY_TOO_LARGE:
-        http_reply_error(req, 413, "body", "body larger than ingest.max_body_bytes");
+    if (http_read_body(req, (size_t)cfg->max_loans_body_bytes, "ingest.max_body_bytes", &body,
+                       &len) < 0)
         return -1;
-    case HTTP_BODY_NO_MEMORY:
-        http_reply_unavailable(req, HTTP_NO_MEMORY);
-        return -1;
-    case HTTP_BODY_OK:
-        break;
-    }
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
     struct loan_problem probs[MAX_REPORTED_PROBLEMS];
     size_t nprobs = 0;
     enum loans_status st;
     long long now = (long long)time(NULL);
-    if (content_type_is(ct, "text/csv") || content_type_is(ct, "application/x-ndjson") ||
-        content_type_is(ct, "application/jsonl")) {
+    if (http_content_type_is(req, "text/csv") || http_content_type_is(req, "application/x-ndjson") ||
+        http_content_type_is(req, "application/jsonl")) {
         st = loans_from_text(body, len, cfg, now, (size_t)cfg->max_events_per_request, batch,
                              probs, MAX_REPORTED_PROBLEMS, &nprobs);
-    } else if (!ct || content_type_is(ct, "application/json")) {
+    } else if (!ct || http_content_type_is(req, "application/json")) {
         json_error_t jerr;
         json_t *doc = loan_json_load(body, len, &jerr, &st);
         if (!doc && st == LOANS_INVALID) {

@@ -116,35 +116,20 @@ static void touchpoint_read(redisReply *reply, enum failure error, void *arg)
     }
 }
 
-static int content_type_json(const char *ct)
-{
-    static const char json[] = "application/json";
-    size_t n = sizeof json - 1;
-    return ct && strncasecmp(ct, json, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 /* Checks the body: the outcome's type, record and token, or a reply
  * already sent (-1). The strings point into *doc (the caller's to drop). */
 static int read_outcome(struct server *srv, struct evhttp_request *req, json_t **doc,
                         const char **type, const char **record, const char **token)
 {
-    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-    if (!content_type_json(ct)) {
+    if (!http_content_type_is(req, "application/json")) {
         http_reply_error(req, 415, "content-type", "send application/json");
         return -1;
     }
     size_t len = 0;
     const char *body = NULL;
-    switch (http_request_body(req, (size_t)srv->cfg->max_body_bytes, &body, &len)) {
-    case HTTP_BODY_TOO_LARGE:
-        http_reply_error(req, 413, "body", "body larger than limits.max_body_bytes");
+    if (http_read_body(req, (size_t)srv->cfg->max_body_bytes, "limits.max_body_bytes", &body,
+                       &len) < 0)
         return -1;
-    case HTTP_BODY_NO_MEMORY:
-        http_reply_unavailable(req, HTTP_NO_MEMORY);
-        return -1;
-    case HTTP_BODY_OK:
-        break;
-    }
     json_error_t jerr;
     enum loans_status st;
     json_t *ev = *doc = loan_json_load(body, len, &jerr, &st);     /* tells out of memory apart */

@@ -5,6 +5,9 @@
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "core/strbuf.h"
 
 void http_reply_json_text(struct evhttp_request *req, int code, const char *text, size_t len)
 {
@@ -59,6 +62,34 @@ enum http_body http_request_body(struct evhttp_request *req, size_t max, const c
     return HTTP_BODY_OK;
 }
 
+
+int http_read_body(struct evhttp_request *req, size_t max, const char *limit_name,
+                   const char **body, size_t *len)
+{
+    struct strbuf msg = {0};
+    switch (http_request_body(req, max, body, len)) {
+    case HTTP_BODY_OK:
+        return 0;
+    case HTTP_BODY_TOO_LARGE:
+        if (strbuf_printf(&msg, "body larger than %s", limit_name) < 0)
+            http_reply_error(req, 413, "body", "body too large");
+        else
+            http_reply_error(req, 413, "body", msg.buf);
+        strbuf_free(&msg);
+        return -1;
+    case HTTP_BODY_NO_MEMORY:
+        break;
+    }
+    http_reply_unavailable(req, HTTP_NO_MEMORY);
+    return -1;
+}
+
+int http_content_type_is(struct evhttp_request *req, const char *want)
+{
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    size_t n = strlen(want);
+    return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
 
 void http_reply_failure(struct evhttp_request *req, enum failure why, const char *message)
 {

@@ -36,5 +36,12 @@ enum http_body { HTTP_BODY_OK, HTTP_BODY_TOO_LARGE, HTTP_BODY_NO_MEMORY };
  * NUL-terminated), valid until the request is answered. */
 enum http_body http_request_body(struct evhttp_request *req, size_t max, const char **body,
                                  size_t *len);
+/* http_request_body for a handler: 0, or -1 after answering 413 (naming
+ * the limit, limit_name: "limits.max_body_bytes") or 503. */
+int http_read_body(struct evhttp_request *req, size_t max, const char *limit_name,
+                   const char **body, size_t *len);
+/* Whether the request's Content-Type is want (parameters after it, such
+ * as "; charset=utf-8", allowed; case-insensitive). */
+int http_content_type_is(struct evhttp_request *req, const char *want);
 
 #endif

@@ -58,6 +58,16 @@ $(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(wildcard service/$(1)/*.c))
 endef
 $(foreach l,$(LAYERS),$(eval $(call layer_archive,$(l))))
 
+# web/: what browsers load from onloand (the OPAC widget), built into the
+# HTTP layer as a table (http/assets.h) by web/embed.sh: PATH=FILE each.
+WEB_ASSETS := /widget.js=web/widget/widget.js
+$(BUILD)/gen/assets_data.c: web/embed.sh $(foreach a,$(WEB_ASSETS),$(lastword $(subst =, ,$(a))))
+	@mkdir -p $(dir $@)
+	sh web/embed.sh $@ $(WEB_ASSETS)
+$(BUILD)/gen/assets_data.o: $(BUILD)/gen/assets_data.c service/http/assets.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+$(BUILD)/libhttp.a: $(BUILD)/gen/assets_data.o
+
 $(BUILD)/onloand: $(BUILD)/service/onloand.o $(BUILD)/service/server.o $(ARCHIVES)
 	$(CC) $(LDFLAGS) -rdynamic -o $@ $(filter %.o,$^) $(LINK_ARCHIVES) $(LDLIBS)
 

@@ -113,13 +113,16 @@ $(BUILD)/catalogue/.built: deploy/catalogue/build.sh $(wildcard deploy/catalogue
 	bash deploy/catalogue/build.sh $(SHARED)/data $(BUILD)/catalogue
 	@touch $@
 
+# The browser tests (tests/browser) drive the main build only: what they
+# check is the widget and its HTTP conversation; the ASan build meets the
+# same requests in the integration suite (test_31, test_36).
 test: deps
 	$(MAKE) all
 	$(MAKE) asan
 	$(MAKE) catalogue
 	$(MAKE) fuzz-build
 	tests/run --shared $(SHARED) --build $(BUILD) --build $(BUILD)-asan \
-	          --fuzz $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS)
+	          --fuzz $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS) --browser $(BUILD)
 
 # ---- fuzzing --------------------------------------------------------------
 # `make fuzz` builds each tests/fuzz/fuzz_*.c harness with clang's libFuzzer,

@@ -58,6 +58,16 @@ $(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(wildcard service/$(1)/*.c))
 endef
 $(foreach l,$(LAYERS),$(eval $(call layer_archive,$(l))))
 
+# web/: what browsers load from onloand (the OPAC widget), built into the
+# HTTP layer as a table (http/assets.h) by web/embed.sh: PATH=FILE each.
+WEB_ASSETS := /widget.js=web/widget/widget.js
+$(BUILD)/gen/assets_data.c: web/embed.sh $(foreach a,$(WEB_ASSETS),$(lastword $(subst =, ,$(a))))
+	@mkdir -p $(dir $@)
+	sh web/embed.sh $@ $(WEB_ASSETS)
+$(BUILD)/gen/assets_data.o: $(BUILD)/gen/assets_data.c service/http/assets.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+$(BUILD)/libhttp.a: $(BUILD)/gen/assets_data.o
+
 $(BUILD)/onloand: $(BUILD)/service/onloand.o $(BUILD)/service/server.o $(ARCHIVES)
 	$(CC) $(LDFLAGS) -rdynamic -o $@ $(filter %.o,$^) $(LINK_ARCHIVES) $(LDLIBS)
 
@@ -103,13 +113,16 @@ $(BUILD)/catalogue/.built: deploy/catalogue/build.sh $(wildcard deploy/catalogue
 	bash deploy/catalogue/build.sh $(SHARED)/data $(BUILD)/catalogue
 	@touch $@
 
+# The browser tests (tests/browser) drive the main build only: what they
+# check is the widget and its HTTP conversation; the ASan build meets the
+# same requests in the integration suite (test_31, test_36).
 test: deps
 	$(MAKE) all
 	$(MAKE) asan
 	$(MAKE) catalogue
 	$(MAKE) fuzz-build
 	tests/run --shared $(SHARED) --build $(BUILD) --build $(BUILD)-asan \
-	          --fuzz $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS)
+	          --fuzz $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS) --browser $(BUILD)
 
 # ---- fuzzing --------------------------------------------------------------
 # `make fuzz` builds each tests/fuzz/fuzz_*.c harness with clang's libFuzzer,

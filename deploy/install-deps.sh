@@ -9,6 +9,8 @@ BUILD_PKGS="gcc libc6-dev make pkg-config libevent-dev libhiredis-dev libjansson
 RUNTIME_PKGS="redis-server redis-tools idzebra-2.0 yaz"
 # clang and libclang-rt-dev (libFuzzer, ASan and UBSan runtimes): tests/fuzz
 TEST_PKGS="python3 wrk curl clang libclang-rt-dev"
+# the widget in a real browser (tests/browser): Debian's own, for /usr/bin/python3
+TEST_PKGS="$TEST_PKGS chromium chromium-driver python3-selenium fonts-dejavu-core"
 
 installed() {
     [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = "installed" ]

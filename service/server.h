@@ -12,7 +12,10 @@
  *   (checked, pseudonymised) -> ingest/ingest.c (jobs per patron) ->
  *   ingest/ingest_write.c (histories) -> ingest/ingest_flush.c (pair and
  *   record counts) -> redis/redis_client.c; model/compact.c keeps the
- *   lists short in the background. */
+ *   lists short in the background.
+ *
+ * The OPAC widget: http/router.c -> http/assets.c (web/, built in by
+ *   web/embed.sh). */
 #ifndef ONLOAN_SERVER_H
 #define ONLOAN_SERVER_H
 

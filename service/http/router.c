@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "http/alternatives.h"
+#include "http/assets.h"
 #include "http/cors.h"
 #include "http/healthz.h"
 #include "http/loans.h"
@@ -87,6 +88,14 @@ static void http_route(struct evhttp_request *req, void *arg)
             http_reply_error(req, 400, "touchpoint", "malformed touchpoint id");
         else
             outcomes_handle(srv, req, id);
+        return;
+    }
+    const struct asset *asset = assets_find(path);
+    if (asset) {
+        if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+            http_reply_error(req, 405, "method", "use GET");
+        else
+            assets_handle(req, asset);
         return;
     }
     http_reply_error(req, 404, "path", "no such endpoint");

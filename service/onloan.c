@@ -65,6 +65,11 @@ static int cmd_load(struct config *cfg, char **paths, int npaths)
                sum.events, sum.ingest_s, sum.ingest_s > 0 ? (double)sum.events / sum.ingest_s : 0,
                sum.new_loans, sum.repeats, sum.duplicates, sum.stale, sum.new_patrons,
                sum.ingest.pairs_written);
+        if (sum.holds || sum.ingest.attributed || sum.ingest.attributed_again ||
+            sum.ingest.attribution_failures)
+            printf("%zu holds (not in the model); attributed to touchpoints: %llu, %llu counted "
+                   "before, %llu failed\n", sum.holds, sum.ingest.attributed,
+                   sum.ingest.attributed_again, sum.ingest.attribution_failures);
         printf("events applied in %.2f s, pair counts written in %.2f s more\n", sum.jobs_s,
                sum.ingest_s - sum.jobs_s);
         printf("read, checked and pseudonymised first in %.3f s: %.0f events/s from the file's "

@@ -8,9 +8,11 @@
  *   JSON) -> redis/touchpoint_log.c (the touchpoint) -> http/reply.c.
  *   redis/forget_feed.c drops the kept answers of a forgotten patron.
  *
- * Loan events: http/router.c -> http/loans.c -> ingest/loan_event.c
- *   (checked, pseudonymised) -> ingest/ingest.c (jobs per patron) ->
- *   ingest/ingest_write.c (histories) -> ingest/ingest_flush.c (pair and
+ * Loan events (loans and holds): http/router.c -> http/loans.c ->
+ *   ingest/loan_event.c (checked, pseudonymised) -> ingest/ingest.c (jobs
+ *   per patron) -> ingest/ingest_write.c (histories, loans only) ->
+ *   ingest/ingest_attribution.c (the touchpoints they follow, counted
+ *   with redis/touchpoint_log.c) -> ingest/ingest_flush.c (pair and
  *   record counts) -> redis/redis_client.c; model/compact.c keeps the
  *   lists short in the background.
  *

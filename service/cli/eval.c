@@ -47,10 +47,19 @@ struct eval {
 
 /* ---- splitting ---------------------------------------------------------------- */
 
-/* Moves the hidden loans out of all (into nothing: they are only
- * remembered as strings) and fills the test patrons. */
+/* Drops the holds (not part of the model), moves the hidden loans out of
+ * all (into nothing: they are only remembered as strings) and fills the
+ * test patrons. */
 static int split(struct eval *ev, struct loan_batch *all)
 {
+    size_t loans = 0;               /* holds are no part of the model: dropped */
+    for (size_t i = 0; i < all->n; i++) {
+        if (all->ev[i].type == LOAN_EVENT_LOAN)
+            all->ev[loans++] = all->ev[i];
+        else
+            free(all->ev[i].record);
+    }
+    all->n = loans;
     if (all->n)
         qsort(all->ev, all->n, sizeof *all->ev, loan_event_order);
     ev->tests = calloc(all->n / MIN_LOANS + 1, sizeof *ev->tests);

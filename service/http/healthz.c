@@ -37,6 +37,13 @@ void healthz_handle(struct server *srv, struct evhttp_request *req)
                                "flush_failures", (json_int_t)is.flush_failures,
                                "flush_waits", (json_int_t)is.flush_waits,
                                "write_conflicts", (json_int_t)is.write_conflicts);
+    if (ingest)
+        json_object_update_new(ingest, json_pack("{s:I, s:I, s:I, s:I, s:I}",
+                               "holds", (json_int_t)is.holds,
+                               "attributed", (json_int_t)is.attributed,
+                               "attributed_again", (json_int_t)is.attributed_again,
+                               "attribution_failures", (json_int_t)is.attribution_failures,
+                               "attributions_pending", (json_int_t)is.attributions_pending));
     json_t *compaction = json_pack("{s:I, s:I, s:I, s:I}", "rounds", (json_int_t)cs.rounds,
                                    "lists", (json_int_t)cs.records, "conflicts", (json_int_t)cs.conflicts,
                                    "failures", (json_int_t)cs.failures);

@@ -177,7 +177,8 @@ TEST(events_out_of_memory_is_not_bad_input)
                         "[{\"patron\": \"p1\", \"record\": \"f1\", \"time\": 1, \"branch\": \"CEN\","
                         "  \"id\": \"ils-1\"},"
                         " {\"patron\": 2100000001, \"record\": \"f2\", \"time\": 2, \"id\": \"ils-2\"},"
-                        " {\"patron\": \"p3\", \"record\": \"f3\", \"time\": 3, \"branch\": \"NRD\"}]",
+                        " {\"patron\": \"p3\", \"record\": \"f3\", \"time\": 3, \"branch\": \"NRD\","
+                        "  \"type\": \"hold\"}]",
                         1, LOANS_OK, 3, NULL) >= 3);
     CHECK(every_failure("array with a bad event",
                         "[{\"patron\": \"p1\", \"record\": \"f1\", \"time\": 1},"
@@ -191,6 +192,11 @@ TEST(events_out_of_memory_is_not_bad_input)
                         "p1,f1,2026-11-01,CEN,ils-1\n"
                         "p2,f2,2026-11-02T10:00:00Z,,ils-2\n"
                         "p1,f3,1795000000,NRD,\n", 0, LOANS_OK, 3, NULL) >= 3);
+    CHECK(every_failure("csv with types",
+                        "patron,record,time,type\n"
+                        "p1,f1,2026-11-01,hold\n"
+                        "p2,f2,2026-11-02T10:00:00Z,\n"
+                        "p1,f1,1795000000,hold_filled\n", 0, LOANS_OK, 3, NULL) >= 3);
     CHECK(every_failure("csv with a bad event",
                         "patron,record,time\np1,f1,1\np1,bad record,1\np2,f2,1\n", 0,
                         LOANS_INVALID, 0, "record") >= 2);
@@ -237,6 +243,13 @@ TEST(one_allocation_per_event)
     if (a2 - a1 != 1)
         printf("  CSV: %lu allocations for one event, %lu for two\n", a1, a2);
     CHECK(a1 > 0 && a2 - a1 == 1);
+    /* a type costs no allocation */
+    unsigned long t1 = allocations("patron,record,time,branch,id,type\np1,f1,1,CEN,ils-1,hold\n", 0);
+    unsigned long t2 = allocations("patron,record,time,branch,id,type\np1,f1,1,CEN,ils-1,hold\n"
+                                   "p2,f2,2,NRD,ils-2,loan\n", 0);
+    if (t1 != a1 || t2 != a2)
+        printf("  CSV with types: %lu allocations for one event, %lu for two\n", t1, t2);
+    CHECK(t1 == a1 && t2 == a2);
 }
 
 /* ---- the HTTP side ---------------------------------------------------------- */

@@ -136,7 +136,7 @@ FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
                -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(FUZZ_SAN)
 FUZZ_SRC    := service/catalogue/holdings.c service/catalogue/marc_check.c service/core/strbuf.c \
-               service/core/ids.c
+               service/core/ids.c service/core/utf8.c
 FUZZERS     := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
 ifeq ($(YAZ_SRC),)
 FUZZ_YAZ_CFLAGS := $(shell pkg-config --cflags yaz 2>/dev/null)

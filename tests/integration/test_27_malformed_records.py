@@ -114,10 +114,11 @@ def _ask(lab, record, catalogue):
 
 def _comparable(j):
     """An answer without what differs between any two answers: the
-    catalogue's name and the answer's own touchpoint id."""
+    catalogue's name and the answer's own touchpoint id and token."""
     j = dict(j)
     j.pop("catalogue", None)
     j.pop("touchpoint", None)
+    j.pop("touchpoint_token", None)
     return j
 
 

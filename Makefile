@@ -14,6 +14,8 @@
 #   model/      the loan model read: neighbours, scores, ranking,
 #               co-occurrence lists, compaction
 #   ingest/     loan events into the model: events, histories, pairs, jobs
+#   report/     reports: rollups read, added up into rows, written out;
+#               goals
 #   http/       the HTTP face: routes, parameters, handlers, answers
 #   cli/        the onloan tool's commands
 
@@ -35,7 +37,7 @@ CPPFLAGS += -Iservice -Iplugins $(PKG_CFLAGS) -MMD -MP
 LDLIBS   += $(PKG_LIBS) -levent_core -ldl -lm
 LDFLAGS  += $(SANITIZE)
 
-LAYERS   := http ingest model catalogue redis core
+LAYERS   := http report ingest model catalogue redis core
 ARCHIVES := $(LAYERS:%=$(BUILD)/lib%.a)
 CLI_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard service/cli/*.c))
 PLUGINS  := $(BUILD)/plugins/koha.so $(BUILD)/plugins/template.so

@@ -81,6 +81,11 @@ echo
 echo "demo: Forrest Gump (f356) is on loan at every branch. The OPAC asks:"
 echo "  curl '$URL'"
 curl -sf "$URL" | python3 -m json.tool
+REPORT="http://127.0.0.1:$PORT/v1/reports/outcomes?group=channel,status"
+echo
+echo "demo: that answer was a touchpoint. The marketing team's report of the last 30 days:"
+echo "  curl -H 'Authorization: Bearer demo-report-key-change-me' '$REPORT'"
+curl -sf -H 'Authorization: Bearer demo-report-key-change-me' "$REPORT" | python3 -m json.tool
 cat <<TXT
 
 demo: onloand serves on http://127.0.0.1:$PORT (config $RUN/onloan.json, log $RUN/onloand.log).
@@ -91,6 +96,10 @@ demo: onloand serves on http://127.0.0.1:$PORT (config $RUN/onloan.json, log $RU
        curl -X POST 'http://127.0.0.1:$PORT/v1/loans' -H 'Authorization: Bearer demo-ingest-key-change-me' \\
             -H 'Content-Type: application/json' \\
             -d '{"patron":"2100000414","record":"f318","time":"2026-11-22T10:31:00Z","branch":"CEN"}'
+       curl -H 'Authorization: Bearer demo-report-key-change-me' \\
+            'http://127.0.0.1:$PORT/v1/reports/outcomes?group=day,branch&format=csv'
+       curl -H 'Authorization: Bearer demo-report-key-change-me' 'http://127.0.0.1:$PORT/v1/reports/goals'
+       $BUILD/onloan -c $RUN/onloan.json report --group arm      (and --goals)
 Ctrl-C stops redis-server, zebrasrv and onloand.
 TXT
 wait "${pids[2]}"

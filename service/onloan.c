@@ -5,6 +5,7 @@
  *   onloan [-c FILE] forget PATRON       remove what is kept of a patron
  *   onloan [-c FILE] stats               the model's size in Redis
  *   onloan [-c FILE] eval RATINGS.csv    offline evaluation (eval.h)
+ *   onloan [-c FILE] report [OPTIONS]    the reports of the API (reports.h)
  *
  * load and forget go through the daemon's own ingest code (loader.h). */
 #include <hiredis/hiredis.h>
@@ -16,6 +17,7 @@
 
 #include "cli/eval.h"
 #include "cli/loader.h"
+#include "cli/reports.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -31,7 +33,9 @@ static void usage(void)
             "usage: onloan [-c config.json] load LOANS...\n"
             "       onloan [-c config.json] forget PATRON\n"
             "       onloan [-c config.json] stats\n"
-            "       onloan [-c config.json] eval [--redis IP:PORT] RATINGS.csv\n");
+            "       onloan [-c config.json] eval [--redis IP:PORT] RATINGS.csv\n"
+            "       onloan [-c config.json] report [--from D] [--to D] [--group G] "
+            "[--format table|csv|json] [--goals]\n");
 }
 
 static int cmd_load(struct config *cfg, char **paths, int npaths)
@@ -284,7 +288,8 @@ int main(int argc, char **argv)
     char **rest = argv + optind + 1;
     int nrest = argc - optind - 1;
     int known = (strcmp(cmd, "load") == 0 && nrest >= 1) || (strcmp(cmd, "forget") == 0 && nrest == 1) ||
-                (strcmp(cmd, "stats") == 0 && nrest == 0) || strcmp(cmd, "eval") == 0;
+                (strcmp(cmd, "stats") == 0 && nrest == 0) || strcmp(cmd, "eval") == 0 ||
+                strcmp(cmd, "report") == 0;
     if (!known) {
         usage();
         return 2;
@@ -309,6 +314,8 @@ int main(int argc, char **argv)
         rc = cmd_forget(cfg, rest[0]);
     else if (strcmp(cmd, "stats") == 0)
         rc = cmd_stats(cfg);
+    else if (strcmp(cmd, "report") == 0)
+        rc = reports_main(cfg, nrest, rest);
     else
         rc = eval_main(cfg, nrest, rest);
     config_free(cfg);

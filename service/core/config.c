@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "core/calendar.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/pseudonym.h"
@@ -183,18 +184,6 @@ static void read_hex_key(struct reader *r, const char *path, json_t *obj, const 
     free(hex);
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static long days_from_civil(long y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (long)doe - 719468;
-}
-
 long config_date_days(const char *s)
 {
     static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -209,7 +198,7 @@ long config_date_days(const char *s)
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap))
         return -1;
-    return days_from_civil(y, m, d);
+    return cal_days_from_civil(y, m, d);
 }
 
 /* A date YYYY-MM-DD into dst (11 bytes); required unless dflt. */
@@ -590,7 +579,7 @@ static void read_goal(struct reader *r, const char *path, json_t *obj, struct go
     else
         g->target = json_number_value(t);
     read_date(r, path, obj, "by", g->by, NULL);
-    if (json_object_get(obj, "from"))       /* else: a year before by (reports.h) */
+    if (json_object_get(obj, "from"))       /* else: a year before by (report/goals.h) */
         read_date(r, path, obj, "from", g->from, NULL);
     if (g->from[0] && g->by[0] && config_date_days(g->by) < config_date_days(g->from))
         config_error(r, path, "by", "must not be before from");
@@ -644,6 +633,17 @@ static void read_goals(struct reader *r, json_t *root, struct config *cfg)
         }
         struct goal_config *g = &cfg->goals[cfg->ngoals++];
         read_goal(r, path, v, g);
+        /* a goal is a report of its days: reports.max_days at most (its
+         * from defaults to a year before by) */
+        long by = g->by[0] ? config_date_days(g->by) : -1;
+        long from = g->from[0] ? config_date_days(g->from) : by >= 0 ? cal_year_before(by) : -1;
+        if (by >= 0 && from >= 0 && by - from + 1 > cfg->report_max_days && g->from[0])
+            config_error(r, path, "from", "from..by spans %ld days, more than reports.max_days "
+                         "(%d)", by - from + 1, cfg->report_max_days);
+        else if (by >= 0 && from >= 0 && by - from + 1 > cfg->report_max_days)
+            config_error(r, path, "by", "spans %ld days from its default from (a year before "
+                         "by), more than reports.max_days (%d): set from", by - from + 1,
+                         cfg->report_max_days);
         for (size_t j = 0; j + 1 < cfg->ngoals; j++)
             if (g->name && cfg->goals[j].name && strcmp(g->name, cfg->goals[j].name) == 0)
                 config_error(r, path, "name", "\"%s\" is used twice", g->name);
@@ -759,9 +759,10 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     json_t *reports = read_object(r, "", root, "reports");
     if (!reports)
         reports = empty;
-    static const char *const known_reports[] = {"max_days", NULL};
+    static const char *const known_reports[] = {"max_days", "max_rows", NULL};
     check_unknown_keys(r, "reports", reports, known_reports);
     read_int(r, "reports", reports, "max_days", &cfg->report_max_days, 731, 1, 36600);
+    read_int(r, "reports", reports, "max_rows", &cfg->report_max_rows, 100000, 1, 10000000);
     json_decref(empty);
     read_api_keys(r, root, cfg);
     read_touchpoints(r, root, cfg);

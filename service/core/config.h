@@ -35,7 +35,7 @@ extern const char *const holdings_mapping_names[];
 enum channel { CHANNEL_OPAC, CHANNEL_KIOSK, CHANNEL_APP, CHANNEL_WIDGET, NCHANNELS };
 extern const char *const channel_names[];
 
-/* The rates a report gives and a goal can aim at (reports.h). */
+/* The rates a report gives and a goal can aim at (report/report.h). */
 enum rate { RATE_CLICK, RATE_RESERVE, RATE_ALTERNATIVE_BORROW, NRATES };
 extern const char *const rate_names[];
 
@@ -103,7 +103,8 @@ struct goal_config {
     enum rate metric;
     double target;              /* 0..1 */
     char from[11], by[11];      /* YYYY-MM-DD; from: the first day counted ("": a year
-                                 * before by) */
+                                 * before by, report/goals.h); by - from + 1 is at most
+                                 * reports.max_days */
     /* segment: NULL for any */
     char *catalogue, *branch, *arm;
     int channel;                /* enum channel, or -1 */
@@ -168,7 +169,9 @@ struct config {
     char **cors_origins;        /* http.cors_origins: exact origins; NULL-terminated */
     size_t ncors_origins;
 
-    int report_max_days;        /* reports.max_days */
+    int report_max_days;        /* reports.max_days: days a report may span, from and to
+                                 * included */
+    int report_max_rows;        /* reports.max_rows: rows a report may have */
 
     struct experiment_config *experiments;
     size_t nexperiments;

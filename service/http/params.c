@@ -81,6 +81,34 @@ static const char *known_with_nul(const char *query, const char *const *known)
     return NULL;
 }
 
+int params_split_strict(const char *query, const char *const *known, struct evkeyvalq *q,
+                        struct param_error *err)
+{
+    TAILQ_INIT(q);
+    const char *cut = known_with_nul(query, known);
+    if (cut)
+        return fail(err, cut, "must not contain a NUL byte (%00)");
+    if (evhttp_parse_query_str(query ? query : "", q) < 0)
+        return fail(err, "query", "malformed query string");
+    struct evkeyval *kv, *other;
+    TAILQ_FOREACH(kv, q, next) {
+        if (!one_of(kv->key, known)) {
+            size_t n = strlen(kv->key);
+            int printable = n >= 1 && n <= PARAM_NAME_MAX_BYTES;
+            for (size_t i = 0; i < n && printable; i++)
+                printable = kv->key[i] > 0x20 && kv->key[i] < 0x7f;
+            if (!printable)
+                return fail(err, "query", "holds a parameter this endpoint does not take");
+            memcpy(err->name, kv->key, n + 1);
+            return fail(err, err->name, "this endpoint does not take this parameter");
+        }
+        for (other = TAILQ_NEXT(kv, next); other; other = TAILQ_NEXT(other, next))
+            if (strcmp(other->key, kv->key) == 0)
+                return fail(err, one_of(kv->key, known), "given more than once");
+    }
+    return 0;
+}
+
 int params_parse_alternatives(const char *query, const struct config *cfg,
                               struct alt_params *p, struct param_error *err)
 {

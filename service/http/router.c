@@ -14,6 +14,7 @@
 #include "http/params.h"
 #include "http/patrons.h"
 #include "http/reply.h"
+#include "http/reports.h"
 #include "server.h"
 
 /* /v1/touchpoints/<id>/events: where <id> is in path (*n bytes), or NULL
@@ -65,6 +66,15 @@ static void http_route(struct evhttp_request *req, void *arg)
             http_reply_error(req, 405, "method", "use POST");
         else
             loans_handle(srv, req);
+        return;
+    }
+    if (strcmp(path, "/v1/reports/outcomes") == 0 || strcmp(path, "/v1/reports/goals") == 0) {
+        if (method != EVHTTP_REQ_GET)
+            http_reply_error(req, 405, "method", "use GET");
+        else if (path[12] == 'o')
+            reports_outcomes_handle(srv, req, evhttp_uri_get_query(uri));
+        else
+            reports_goals_handle(srv, req, evhttp_uri_get_query(uri));
         return;
     }
     static const char patrons[] = "/v1/patrons/";

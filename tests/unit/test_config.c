@@ -133,6 +133,7 @@ TEST(config_marketing_sections)
     CHECK(cfg->token_ttl_s == 604800 && cfg->attribution_days == 14);
     CHECK(cfg->ncors_origins == 1 && strcmp(cfg->cors_origins[0], "https://opac.example.org") == 0);
     CHECK(cfg->report_max_days == 731);
+    CHECK(cfg->report_max_rows == 100000);
     CHECK(cfg->nexperiments == 1);
     if (cfg->nexperiments == 1) {
         const struct experiment_config *ex = &cfg->experiments[0];
@@ -251,6 +252,16 @@ TEST(config_model_ingest_and_api_keys_checked)
         {"\"http\": {\"cors_origins\": [\"https://*.example.org\"]}", "http.cors_origins: [0] must be an exact origin"},
         {"\"http\": {\"cors_origins\": [\"https://opac.example.org/page\"]}", "http.cors_origins: [0] must be an exact origin"},
         {"\"reports\": {\"max_days\": 0}", "reports.max_days: must be between 1 and 36600"},
+        {"\"reports\": {\"max_rows\": 0}", "reports.max_rows: must be between 1 and 10000000"},
+        {"\"reports\": {\"max_rows\": 100, \"rows\": 1}", "reports.rows: unknown key"},
+        /* a goal is a report of its days: at most reports.max_days of them */
+        {"\"reports\": {\"max_days\": 365}, \"goals\": [{\"name\": \"g\", \"metric\": \"reserve_rate\","
+         " \"target\": 0.06, \"by\": \"2027-06-30\"}]",
+         "goals[0].by: spans 366 days from its default from (a year before by), more than "
+         "reports.max_days (365): set from"},
+        {"\"goals\": [{\"name\": \"g\", \"metric\": \"reserve_rate\", \"target\": 0.06,"
+         " \"from\": \"2025-01-01\", \"by\": \"2027-01-02\"}]",
+         "goals[0].from: from..by spans 732 days, more than reports.max_days (731)"},
         {"\"experiments\": [{\"name\": \"x\", \"from\": \"2026-12-01\", \"until\": \"2027-01-01\","
          " \"channels\": [\"opac\"], \"arms\": [{\"name\": \"a\", \"share\": 50}, {\"name\": \"b\", \"share\": 40}]}]",
          "experiments[0].arms: shares must add up to 100, not 90"},

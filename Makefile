@@ -18,20 +18,29 @@
 #   cli/        the onloan tool's commands
 
 SHARED   ?= ../shared
-PREFIX   ?= /usr/local
-DESTDIR  ?=
 BUILD    ?= build
+
+# Where `make install` puts things, and where the programs built look
+# (compiled in: the default plugin_dir and config file). DESTDIR stages.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+PLUGINDIR  ?= $(PREFIX)/lib/onloan/plugins
+SYSCONFDIR ?= /etc
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 CC       ?= cc
 SANITIZE ?=
 
-PKGS        := libevent hiredis jansson libsodium yaz
+PKGS        := libevent hiredis jansson libsodium yaz libelf
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 OPTFLAGS ?= -O2 -g
 CFLAGS   := $(OPTFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
             -Wshadow -Wstrict-prototypes -Wmissing-prototypes -fPIC $(SANITIZE)
-CPPFLAGS += -Iservice -Iplugins $(PKG_CFLAGS) -MMD -MP
+PATH_DEFS := -DONLOAN_PLUGIN_DIR='"$(PLUGINDIR)"' -DONLOAN_CONFIG_PATH='"$(SYSCONFDIR)/onloan/onloan.json"'
+CPPFLAGS += -Iservice -Iplugins $(PKG_CFLAGS) $(PATH_DEFS) -MMD -MP
 LDLIBS   += $(PKG_LIBS) -levent_core -ldl -lm
 LDFLAGS  += $(SANITIZE)
 
@@ -40,7 +49,7 @@ ARCHIVES := $(LAYERS:%=$(BUILD)/lib%.a)
 CLI_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard service/cli/*.c))
 PLUGINS  := $(BUILD)/plugins/koha.so $(BUILD)/plugins/template.so
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c)) \
-              $(BUILD)/tests/unit/plugins/badabi.so
+              $(patsubst tests/unit/plugin_%.c,$(BUILD)/tests/unit/plugins/%.so,$(wildcard tests/unit/plugin_*.c))
 # Archives that may need each other are searched as a group.
 LINK_ARCHIVES = -Wl,--start-group $(ARCHIVES) -Wl,--end-group
 
@@ -64,13 +73,27 @@ $(BUILD)/onloand: $(BUILD)/service/onloand.o $(BUILD)/service/server.o $(ARCHIVE
 $(BUILD)/onloan: $(BUILD)/service/onloan.o $(CLI_OBJ) $(ARCHIVES)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_ARCHIVES) $(LDLIBS)
 
-$(BUILD)/plugins/%.so: plugins/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $< $(LDFLAGS) -ljansson
+# The objects that use the compiled-in paths are rebuilt when they change:
+# $(BUILD)/paths.stamp is rewritten (as the Makefile is read, so that
+# `make -q` tells too) when they differ from the ones it holds.
+PATHS_NOW := $(PLUGINDIR) $(SYSCONFDIR)
+ifneq ($(PATHS_NOW),$(shell cat $(BUILD)/paths.stamp 2>/dev/null))
+$(shell mkdir -p $(BUILD) && printf '%s\n' '$(PATHS_NOW)' > $(BUILD)/paths.stamp)
+endif
+$(BUILD)/service/core/config.o $(BUILD)/service/onloand.o $(BUILD)/service/onloan.o: $(BUILD)/paths.stamp
 
-$(BUILD)/tests/unit/plugins/badabi.so: tests/unit/plugin_badabi.c
-	@mkdir -p $(dir $@)
+# onloand loads plugins only from where no one but root and its own user
+# can write (link.h): whatever the umask, they are built that way.
+$(BUILD)/plugins/%.so: plugins/%.c
+	@mkdir -p $(dir $@) && chmod go-w $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $< $(LDFLAGS) -ljansson
+	@chmod go-w $@
+
+# Fixtures of test_link: plugins the loader must refuse.
+$(BUILD)/tests/unit/plugins/%.so: tests/unit/plugin_%.c
+	@mkdir -p $(dir $@) && chmod go-w $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
+	@chmod go-w $@
 
 # A unit test links the archives (and the CLI's modules, for those that
 # test them) and takes only what it uses; server.o for handlers' tests.

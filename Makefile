@@ -213,10 +213,30 @@ demo: deps
 	$(MAKE) all catalogue
 	bash deploy/demo.sh $(BUILD) $(SHARED)
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/onloan/plugins
-	install -m 755 $(BUILD)/onloand $(BUILD)/onloan $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/onloan/plugins/
+# The programs, the plugins where onloand looks for them, the man pages,
+# the systemd unit and, unless there is one already, the example config
+# (deploy/systemd/onloan.json: its secrets are the unit's credentials,
+# kept in $(SYSCONFDIR)/onloan/credentials/). Paths in the unit and the man
+# pages are the ones of this install.
+INSTALL_PATHS := -e 's|/usr/local/lib/onloan/plugins|$(PLUGINDIR)|g' \
+                 -e 's|/usr/local/bin|$(BINDIR)|g' -e 's|/etc/onloan|$(SYSCONFDIR)/onloan|g'
+install: $(BUILD)/onloand $(BUILD)/onloan $(PLUGINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(UNITDIR) \
+	           $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/onloan
+	install -d -m 700 $(DESTDIR)$(SYSCONFDIR)/onloan/credentials
+	install -m 755 $(BUILD)/onloand $(BUILD)/onloan $(DESTDIR)$(BINDIR)/
+	install -m 644 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
+	sed $(INSTALL_PATHS) deploy/systemd/onloand.service > $(DESTDIR)$(UNITDIR)/onloand.service
+	sed $(INSTALL_PATHS) docs/man/onloand.8 > $(DESTDIR)$(MANDIR)/man8/onloand.8
+	sed $(INSTALL_PATHS) docs/man/onloan.1 > $(DESTDIR)$(MANDIR)/man1/onloan.1
+	chmod 644 $(DESTDIR)$(UNITDIR)/onloand.service $(DESTDIR)$(MANDIR)/man8/onloand.8 \
+	          $(DESTDIR)$(MANDIR)/man1/onloan.1
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/onloan/onloan.json ]; then \
+	    echo "install: $(DESTDIR)$(SYSCONFDIR)/onloan/onloan.json is there: kept"; \
+	else \
+	    echo "install -m 644 deploy/systemd/onloan.json $(DESTDIR)$(SYSCONFDIR)/onloan/onloan.json"; \
+	    install -m 644 deploy/systemd/onloan.json $(DESTDIR)$(SYSCONFDIR)/onloan/onloan.json; \
+	fi
 
 # This build, its ASan twin (`make asan` builds $(BUILD)-asan) and the
 # fuzzers' (with their corpus: keep it by moving it away first).

@@ -43,18 +43,48 @@ struct reader {
     struct strbuf exposures;    /* config_exposures' lines */
 };
 
+/* Appends one line to out: fmt's text with every control character
+ * (a newline in a key, say) written as \n, \t or \xHH, so that a line is
+ * one error whatever the file holds, and none can pass for another. */
+static void line_printf(struct strbuf *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void line_printf(struct strbuf *out, const char *fmt, ...)
+{
+    struct strbuf raw = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = strbuf_vprintf(&raw, fmt, ap);
+    va_end(ap);
+    for (size_t i = 0; rc == 0 && i < raw.len; i++) {
+        unsigned char c = (unsigned char)raw.buf[i];
+        if (c == '\n')
+            rc = strbuf_puts(out, "\\n");
+        else if (c == '\t')
+            rc = strbuf_puts(out, "\\t");
+        else if (c < 0x20 || c == 0x7f)
+            rc = strbuf_printf(out, "\\x%02x", c);
+        else
+            rc = strbuf_append(out, raw.buf + i, 1);
+    }
+    strbuf_free(&raw);
+    strbuf_puts(out, "\n");
+}
+
 static void config_error(struct reader *r, const char *path, const char *key,
                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void config_error(struct reader *r, const char *path, const char *key,
                          const char *fmt, ...)
 {
+    struct strbuf what = {0};
     va_list ap;
-    strbuf_printf(r->errors, "%s: %s%s%s: ", r->file, path, *path ? "." : "", key);
     va_start(ap, fmt);
-    strbuf_vprintf(r->errors, fmt, ap);
+    strbuf_vprintf(&what, fmt, ap);
     va_end(ap);
-    strbuf_puts(r->errors, "\n");
+    line_printf(r->errors, "%s: %s%s%s: %s", r->file, path, *path ? "." : "", key,
+                what.len ? what.buf : "out of memory");
+    strbuf_free(&what);
     r->nerrors++;
 }
 
@@ -273,8 +303,8 @@ static char *read_secret_file(struct reader *r, const char *path, const char *ke
         goto wipe;
     }
     if (st.st_mode & (S_IRGRP | S_IROTH))
-        strbuf_printf(&r->exposures, "%s: %s%s%s: %s: its group or others can read it (mode "
-                      "%04o): chmod go= it\n", r->file, path, *path ? "." : "", key, name,
+        line_printf(&r->exposures, "%s: %s%s%s: %s: its group or others can read it (mode "
+                      "%04o): chmod go= it", r->file, path, *path ? "." : "", key, name,
                       (unsigned)(st.st_mode & 07777));
     *len = n;
     goto done;
@@ -1003,7 +1033,7 @@ static struct config *config_finish(struct reader *r, json_t *root, const char *
     struct config *cfg = calloc(1, sizeof *cfg);
     if (!cfg) {
         json_decref(root);
-        strbuf_printf(r->errors, "%s: out of memory\n", name);
+        line_printf(r->errors, "%s: out of memory", name);
         return NULL;
     }
     if (!(cfg->path = strdup(name)))
@@ -1017,8 +1047,8 @@ static struct config *config_finish(struct reader *r, json_t *root, const char *
             int n = (int)(nl - line), k = n;
             while (k > 0 && line[k - 1] != '.')
                 k--;                /* line + k: the key, after its path */
-            strbuf_printf(&r->exposures, "%s: %.*s: a secret in a config file that its group "
-                          "or others can read (mode %04o): chmod go= %s, or give it as %.*s_file\n",
+            line_printf(&r->exposures, "%s: %.*s: a secret in a config file that its group "
+                        "or others can read (mode %04o): chmod go= %s, or give it as %.*s_file",
                           name, n, line, (unsigned)(st->st_mode & 07777), name, n - k, line + k);
         }
     }
@@ -1039,7 +1069,7 @@ struct config *config_parse(const char *text, const char *name, struct strbuf *e
     json_error_t jerr;
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        strbuf_printf(errors, "%s:%d:%d: %s\n", name, jerr.line, jerr.column, jerr.text);
+        line_printf(errors, "%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
         return NULL;
     }
     return config_finish(&r, root, name, NULL);
@@ -1052,7 +1082,7 @@ struct config *config_load(const char *path, struct strbuf *errors)
     struct stat st;
     int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0) {
-        strbuf_printf(errors, "%s: cannot read: %s\n", path, strerror(errno));
+        line_printf(errors, "%s: cannot read: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return NULL;
@@ -1061,9 +1091,9 @@ struct config *config_load(const char *path, struct strbuf *errors)
     close(fd);
     if (!root) {
         if (jerr.line > 0)
-            strbuf_printf(errors, "%s:%d:%d: %s\n", path, jerr.line, jerr.column, jerr.text);
+            line_printf(errors, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
         else        /* the file could not be read: jansson has no position */
-            strbuf_printf(errors, "%s: %s\n", path, jerr.text);
+            line_printf(errors, "%s: %s", path, jerr.text);
         return NULL;
     }
     return config_finish(&r, root, path, &st);

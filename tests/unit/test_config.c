@@ -541,6 +541,19 @@ TEST(config_exposures_of_secrets)
     strbuf_free(&err);
 }
 
+/* Found by fuzz_config: a key with a newline made two lines of one error,
+ * the second free to say anything. Control characters are escaped. */
+TEST(config_error_lines_are_one_line_each)
+{
+    struct strbuf err = {0};
+    struct config *cfg = config_parse("{\"list\\nfuzz.json: all is fine\": 1, \"tab\\there\\u0001\": 2, "
+                                      PRIVACY ", " CATALOGUES "}", "n.json", &err);
+    CHECK(cfg == NULL);
+    CHECK_STR(strbuf_cstr(&err), "n.json: list\\nfuzz.json: all is fine: unknown key\n"
+                                 "n.json: tab\\there\\x01: unknown key\n");
+    strbuf_free(&err);
+}
+
 TEST(config_plugin_dir_absolute)
 {
     struct strbuf err = {0};
@@ -580,6 +593,7 @@ int main(void)
     RUN(config_example_keys_only_for_demos);
     RUN(config_exposures_of_secrets);
     RUN(config_plugin_dir_absolute);
+    RUN(config_error_lines_are_one_line_each);
     char rm[128];
     snprintf(rm, sizeof rm, "rm -rf '%s'", tmpdir);
     if (system(rm) != 0)

@@ -53,6 +53,8 @@ int cooc_parse(struct cooc_list *list, const char *text, size_t len)
         }
         *sp = '\0';
         size_t rlen = (size_t)(sp - p);
+        if (memchr(p, '\0', rlen))     /* the record would be cut short, and two one */
+            goto bad;
         size_t j = (size_t)hash_bytes(p, rlen) & (nslots - 1);
         while (slots[j] && strcmp(list->e[slots[j] - 1].record, p) != 0)
             j = (j + 1) & (nslots - 1);

@@ -270,6 +270,18 @@ TEST(cooc_parse_rejects_malformed)
     strbuf_free(&sb);
 }
 
+/* Found by fuzz_cooc_list: records with a NUL byte were cut at it, two
+ * records became one name twice, and one written back could not be read. */
+TEST(cooc_parse_rejects_nul_in_record)
+{
+    static const char text[] = "f1 3\n\0a 2\n\0b 1\n";
+    struct cooc_list l;
+    CHECK(cooc_parse(&l, text, sizeof text - 1) == -1);
+    CHECK(l.n == 0 && l.e == NULL);
+    CHECK(cooc_parse(&l, text, 5) == 0 && l.n == 1);
+    cooc_free(&l);
+}
+
 int main(void)
 {
     RUN(cooc_parse_sums_repeats);
@@ -278,6 +290,7 @@ int main(void)
     RUN(cooc_top_orders_and_truncates);
     RUN(cooc_encode_round_trip);
     RUN(cooc_parse_rejects_malformed);
+    RUN(cooc_parse_rejects_nul_in_record);
     printf("%d failed\n", unit_failures);
     return unit_failures != 0;
 }

@@ -135,12 +135,20 @@ test: deps
 	          --fuzz $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS)
 
 # ---- fuzzing --------------------------------------------------------------
-# `make fuzz` builds each tests/fuzz/fuzz_*.c harness with clang's libFuzzer,
-# ASan and UBSan into $(FUZZ_BUILD)/, makes its seed corpus from the shared
-# data into $(FUZZ_BUILD)/seeds/NAME/ and runs it for FUZZ_SECONDS (FUZZ_ARGS:
-# more libFuzzer flags, e.g. -jobs=1, -runs=N). New inputs go to
-# $(FUZZ_BUILD)/corpus/NAME/, crashes to $(FUZZ_BUILD)/findings/. `make test`
-# runs each one for FUZZ_TEST_SECONDS on a corpus of its own (tests/run).
+# `make fuzz` builds each tests/fuzz/fuzz_NAME.c harness with clang's
+# libFuzzer, ASan and UBSan into $(FUZZ_BUILD)/, makes its seed corpus from
+# the shared data into $(FUZZ_BUILD)/seeds/NAME/ (tests/fuzz/seeds.py) and
+# runs it for FUZZ_SECONDS with tests/fuzz/NAME.dict (FUZZ_ARGS: more
+# libFuzzer flags, e.g. -jobs=1, -runs=N; FUZZERS=NAME... picks some). New
+# inputs go to $(FUZZ_BUILD)/corpus/NAME/, crashes to $(FUZZ_BUILD)/findings/.
+# `make test` runs each one for FUZZ_TEST_SECONDS on a corpus of its own
+# (tests/run).
+#
+# The service's folders are built again with the same instrumentation into
+# archives of their own ($(FUZZ_BUILD)/libLAYER.a): a harness links them and
+# takes only the modules it reaches, as the programs do. FUZZ_EXTRA_NAME
+# lists objects a harness needs besides (fuzz_marc: the koha plugin, built
+# in, to make an answer's links).
 #
 # YAZ_SRC=DIR, an unpacked YAZ release of the version Debian ships (`apt-get
 # source yaz`), has YAZ itself built with the same instrumentation into
@@ -156,9 +164,13 @@ YAZ_SRC           ?=
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
                -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(FUZZ_SAN)
-FUZZ_SRC    := service/catalogue/holdings.c service/catalogue/marc_check.c service/core/strbuf.c \
-               service/core/ids.c service/core/utf8.c
-FUZZERS     := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZERS     ?= $(FUZZ_NAMES)
+FUZZ_BINS   := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_OBJ    := $(FUZZ_BUILD)/obj
+FUZZ_ARCHIVES := $(LAYERS:%=$(FUZZ_BUILD)/lib%.a)
+FUZZ_EXTRA_marc := $(FUZZ_OBJ)/plugins/koha.o
+FUZZ_PKGS   := libevent hiredis jansson libsodium libelf
 ifeq ($(YAZ_SRC),)
 FUZZ_YAZ_CFLAGS := $(shell pkg-config --cflags yaz 2>/dev/null)
 FUZZ_YAZ_LIBS   := $(shell pkg-config --libs yaz 2>/dev/null)
@@ -170,24 +182,41 @@ FUZZ_YAZ_CFLAGS := -DYAZ_POSIX_THREADS=1 -DYAZ_HAVE_XML2=1 -I$(FUZZ_YAZ)/include
                    $(shell pkg-config --cflags libxml-2.0 2>/dev/null)
 FUZZ_YAZ_LIBS   := $(FUZZ_YAZ_LIB) $(shell pkg-config --libs libxml-2.0 2>/dev/null) -lpthread -lm
 endif
+FUZZ_CPPFLAGS := -Iservice -Iplugins $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null) \
+                 $(FUZZ_YAZ_CFLAGS) -MMD -MP
+FUZZ_LIBS     := $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null) -levent_core $(FUZZ_YAZ_LIBS) \
+                 -ldl -lm
 
-fuzz-build: $(FUZZERS) $(FUZZERS:$(FUZZ_BUILD)/fuzz_%=$(FUZZ_BUILD)/seeds/%/.made)
+fuzz-build: $(FUZZ_BINS) $(FUZZ_NAMES:%=$(FUZZ_BUILD)/seeds/%/.made)
 
 fuzz: fuzz-build
 	@mkdir -p $(FUZZ_BUILD)/findings
-	@set -e; for f in $(FUZZERS); do n=$${f##*/fuzz_}; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+	@set -e; for n in $(FUZZERS); do f=$(FUZZ_BUILD)/fuzz_$$n; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 	    echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
 	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -dict=tests/fuzz/$$n.dict \
 	        -artifact_prefix=$(FUZZ_BUILD)/findings/$$n- $(FUZZ_ARGS) \
 	        $(FUZZ_BUILD)/corpus/$$n $(FUZZ_BUILD)/seeds/$$n; done
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(FUZZ_YAZ_LIB)
+# Everything the fuzzers compile, with coverage for libFuzzer (the harness
+# itself too: -fsanitize=fuzzer-no-link instruments, the link adds the driver).
+$(FUZZ_OBJ)/%.o: %.c | $(FUZZ_YAZ_LIB)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Iservice $(FUZZ_YAZ_CFLAGS) -o $@ \
-	    $< $(FUZZ_SRC) $(FUZZ_YAZ_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_CPPFLAGS) -c -o $@ $<
 
-$(FUZZ_BUILD)/seeds/marc/.made: tests/fuzz/seeds.py
-	python3 tests/fuzz/seeds.py $(SHARED)/data $(dir $@)
+define fuzz_archive
+$(FUZZ_BUILD)/lib$(1).a: $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(wildcard service/$(1)/*.c))
+	@rm -f $$@
+	$(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call fuzz_archive,$(l))))
+
+.SECONDEXPANSION:
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_OBJ)/tests/fuzz/fuzz_%.o $$(FUZZ_EXTRA_$$*) $(FUZZ_ARCHIVES) $(FUZZ_YAZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_EXTRA_$*) \
+	    -Wl,--start-group $(FUZZ_ARCHIVES) -Wl,--end-group $(FUZZ_LIBS)
+
+$(FUZZ_BUILD)/seeds/%/.made: tests/fuzz/seeds.py
+	python3 tests/fuzz/seeds.py $* $(SHARED)/data $(dir $@)
 	@touch $@
 
 ifneq ($(YAZ_SRC),)
@@ -244,3 +273,4 @@ clean:
 	rm -rf $(BUILD) $(BUILD)-asan build-fuzz build-fuzz-yaz
 
 -include $(wildcard $(BUILD)/service/*.d $(BUILD)/service/*/*.d $(BUILD)/tests/unit/*.d)
+-include $(wildcard $(FUZZ_OBJ)/service/*/*.d $(FUZZ_OBJ)/tests/fuzz/*.d $(FUZZ_OBJ)/plugins/*.d)

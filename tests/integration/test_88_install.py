@@ -32,7 +32,9 @@ def _paths(build):
 
 
 def _make(args):
-    r = subprocess.run(["make", "-s"] + args, cwd=REPO, capture_output=True, timeout=120)
+    # a make of its own: not the jobserver or flags of a `make test` above
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    r = subprocess.run(["make", "-s"] + args, cwd=REPO, capture_output=True, timeout=120, env=env)
     return r.returncode, (r.stdout + r.stderr).decode("utf-8", "replace")
 
 

@@ -52,7 +52,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void check_u64(const char *s, size_t n)
 {
-    char buf[32];
+    char buf[TOUCHPOINT_ID_MAX_BYTES + 1];
     if (n == 0 || n >= sizeof buf)
         abort();
     memcpy(buf, s, n);

@@ -231,8 +231,8 @@ static char *read_secret_file(struct reader *r, const char *path, const char *ke
 {
     struct strbuf full = {0};
     char *out = NULL;
-    int fd = -1;
-    if (strchr(file, '/')) {
+    int fd = -1, credential = !strchr(file, '/');
+    if (!credential) {
         if (file[0] != '/') {
             config_error(r, path, key, "must be an absolute path, or the name of a systemd "
                          "credential (no '/'), got \"%s\"", file);
@@ -302,10 +302,14 @@ static char *read_secret_file(struct reader *r, const char *path, const char *ke
         config_error(r, path, key, "%s: must hold the key alone on one line", name);
         goto wipe;
     }
-    if (st.st_mode & (S_IRGRP | S_IROTH))
+    /* A credential's access is systemd's: it grants the service alone read
+     * access, by an ACL where the file system has them (the mode's group
+     * bits are then the ACL's mask, not a group's access), in a directory
+     * that is the service's. Any other key file must be its owner's alone. */
+    if (!credential && (st.st_mode & (S_IRGRP | S_IROTH)))
         line_printf(&r->exposures, "%s: %s%s%s: %s: its group or others can read it (mode "
-                      "%04o): chmod go= it", r->file, path, *path ? "." : "", key, name,
-                      (unsigned)(st.st_mode & 07777));
+                    "%04o): chmod go= it", r->file, path, *path ? "." : "", key, name,
+                    (unsigned)(st.st_mode & 07777));
     *len = n;
     goto done;
 no_memory:

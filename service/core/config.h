@@ -12,8 +12,9 @@
  * The keys published with onloan (config/onloan.json's) and API keys
  * under API_KEY_MIN_BYTES are errors unless the config says "demo": true.
  * Secrets that others than their owner can read, in the config file or
- * in a key file, are not errors of the config but its exposures
- * (config_exposures): onloand refuses to run with any, onloan warns. */
+ * in a key file (not a credential: systemd keeps those the service's), are
+ * not errors of the config but its exposures (config_exposures): onloand
+ * refuses to run with any, onloan warns. */
 #ifndef ONLOAN_CORE_CONFIG_H
 #define ONLOAN_CORE_CONFIG_H
 
@@ -217,7 +218,7 @@ void config_free(struct config *cfg);
 /* The secrets of cfg that others than their owner may read, one line
  * each, "FILE: key.path: why": inline secrets of a config file that its
  * group or others may read (the published example keys are no secrets),
- * and KEY_files that they may read. NULL when there are none. */
+ * and KEY_files given by path that they may read. NULL when none. */
 const char *config_exposures(const struct config *cfg);
 
 /* The roles of the API key presented (key, len bytes): 0 if it matches

@@ -99,7 +99,8 @@ def test_secrets_from_credentials(ctx):
     """The keys as KEY_file credential names, read from
     $CREDENTIALS_DIRECTORY as systemd's LoadCredential= leaves them: the
     daemon starts on a world-readable config (it holds no secret) and takes
-    the API key of the file; a key file others can read is refused."""
+    the API key of the file; a key file by path that others can read is
+    refused."""
     st = ctx.stack
     creds = os.path.join(st.tmp, "credentials")
     os.makedirs(creds, mode=0o700, exist_ok=True)
@@ -136,11 +137,14 @@ def test_secrets_from_credentials(ctx):
     finally:
         rc = d.stop(timeout=10)
     assert rc == 0, "onloand on credentials exited %r: %s" % (rc, d.output()[-2000:])
-    os.chmod(os.path.join(creds, "ingest_key"), 0o444)
+    # a key file by path that others can read: refused; a credential's
+    # access is systemd's (an ACL shows as group bits), so not for those
+    os.chmod(os.path.join(creds, "token_key"), 0o444)
+    os.chmod(os.path.join(creds, "ingest_key"), 0o440)
     rc, out, err = _run(ctx, "onloand", path, "-t", env=env)
-    want = ("%s: api_keys[0].key_file: %s: its group or others can read it (mode 0444): chmod go= it"
-            % (path, os.path.join(creds, "ingest_key")))
-    assert rc == 1 and want in err, (rc, out, err)
+    want = ("%s: touchpoints.token_key_file: %s: its group or others can read it (mode 0444): "
+            "chmod go= it" % (path, os.path.join(creds, "token_key")))
+    assert rc == 1 and want in err and "ingest_key" not in err, (rc, out, err)
 
 
 def test_plugin_dir_only_root_and_ours(ctx):

@@ -392,6 +392,14 @@ TEST(config_secrets_from_credentials)
     cfg = with_secrets("\"patron_key_file\": \"patron_key\"", "\"token_key\": \"" HEX_B "\"", "", "",
                        &err);
     CHECK(cfg != NULL && cfg->patron_key[0] == 0xa0);
+    CHECK(cfg != NULL && config_exposures(cfg) == NULL);
+    config_free(cfg);
+    /* systemd gives the service read access by an ACL where it can, which
+     * shows in the mode as group bits (the ACL's mask): not an exposure */
+    chmod(secret_file("patron_key", HEX_A, 0440), 0440);
+    cfg = with_secrets("\"patron_key_file\": \"patron_key\"", "\"token_key\": \"" HEX_B "\"", "", "",
+                       &err);
+    CHECK(cfg != NULL && config_exposures(cfg) == NULL);
     config_free(cfg);
     cfg = with_secrets("\"patron_key_file\": \"..\"", "\"token_key\": \"" HEX_B "\"", "", "", &err);
     CHECK(cfg == NULL && has(&err, "privacy.patron_key_file: \"..\" is not a credential name"));

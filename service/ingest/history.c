@@ -65,7 +65,7 @@ int history_parse(struct history *h, const char *text, size_t len, struct record
         long long when = strtoll(p, &num_end, 10);
         if (!(*p >= '0' && *p <= '9') && !(*p == '-' && p[1] >= '0' && p[1] <= '9'))
             goto bad;
-        if (num_end != sp || errno || when < 0 || when > HISTORY_MAX_WHEN ||
+        if (num_end != sp || errno || when < -HISTORY_MAX_WHEN || when > HISTORY_MAX_WHEN ||
             (h->n && when > h->e[h->n - 1].when))
             goto bad;
         /* a NUL no writer puts there, and history_encode could not write

@@ -33,9 +33,9 @@
 #include "core/strbuf.h"
 #include "ingest/record_ids.h"
 
-/* The latest loan time a history may hold: the times are loan events'
- * (loan_event.h: from 1970, in Unix seconds of at most 12 digits), and
- * history_add's arithmetic on them cannot overflow. */
+/* The farthest from 1970 a time in a history may be, either way: loan
+ * events' times (loan_event.h) are Unix seconds of at most 12 digits, and
+ * history_add's arithmetic on such times cannot overflow. */
 #define HISTORY_MAX_WHEN 999999999999LL
 
 struct history_entry {
@@ -60,8 +60,8 @@ struct history_rules {
 enum loan_outcome { LOAN_NEW, LOAN_REPEAT, LOAN_DUPLICATE, LOAN_STALE };
 
 /* Parses a stored history (len bytes; "" is empty), interning records in
- * nm. Returns -1 if malformed (a line not "<time> <record>", a time not
- * in 0..HISTORY_MAX_WHEN, a NUL in a record, not newest first, a title
+ * nm. Returns -1 if malformed (a line not "<time> <record>", a time
+ * beyond +-HISTORY_MAX_WHEN, a NUL in a record, not newest first, a title
  * twice) or out of memory (h is then empty). */
 int history_parse(struct history *h, const char *text, size_t len, struct record_ids *nm);
 int history_encode(const struct history *h, const struct record_ids *nm, struct strbuf *out);
@@ -73,7 +73,7 @@ void history_free(struct history *h);
  * These are the titles blended in with patron= (score_recent_weight). */
 size_t history_recent(const struct history *h, uint32_t skip, size_t max, size_t *at);
 
-/* Adds a loan of record at when (0..HISTORY_MAX_WHEN). For a new title
+/* Adds a loan of record at when (+-HISTORY_MAX_WHEN). For a new title
  * that pairs with any, calls pairs(arg, others, n) once, before inserting
  * it, with the titles it pairs with, nearest in time first (borrowed for
  * the call). Returns the outcome, or -1 when pairs failed or memory ran

@@ -309,7 +309,7 @@ TEST(history_parse_rejects_malformed)
                                          * loan would pair with it twice */
         "-9223372036854775808 f1\n",   /* no loan time (found by fuzz_history): */
         "1000000000000 f1\n",          /* history_add's arithmetic overflowed */
-        "-5 f1\n",
+        "-1000000000000 f1\n",
     };
     struct record_ids *nm = record_ids_new();
     struct history h = {0};

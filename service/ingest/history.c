@@ -59,12 +59,14 @@ int history_parse(struct history *h, const char *text, size_t len, struct record
         if (!nl || !sp || sp == p || sp + 1 == nl || reserve(h, h->n + 1) < 0)
             goto bad;
         /* digits as history_encode writes them (strtoll alone would take
-         * blanks and a '+'), newest first as history_add relies on */
+         * blanks and a '+'), newest first as history_add relies on. The
+         * first is checked before strtoll reads: from blanks it would read
+         * on, over the newline and past len (found by fuzz_history). */
+        if (!(*p >= '0' && *p <= '9') && !(*p == '-' && p[1] >= '0' && p[1] <= '9'))
+            goto bad;
         char *num_end;
         errno = 0;
         long long when = strtoll(p, &num_end, 10);
-        if (!(*p >= '0' && *p <= '9') && !(*p == '-' && p[1] >= '0' && p[1] <= '9'))
-            goto bad;
         if (num_end != sp || errno || when < -HISTORY_MAX_WHEN || when > HISTORY_MAX_WHEN ||
             (h->n && when > h->e[h->n - 1].when))
             goto bad;

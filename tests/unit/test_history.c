@@ -2,6 +2,7 @@
  * new, repeat, duplicate and stale loans, the pairs a loan makes,
  * trimming, and the text it is stored as. */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "core/strbuf.h"
 #include "ingest/history.h"
@@ -326,6 +327,22 @@ TEST(history_parse_rejects_malformed)
     record_ids_free(nm);
 }
 
+/* Found by fuzz_history (ASan): a line of blanks made strtoll read on,
+ * over the newline and past the len bytes it was given. */
+TEST(history_parse_reads_len_bytes_only)
+{
+    char *text = malloc(5);         /* exactly: ASan sees a byte more */
+    memcpy(text, "\r  \n\n", 5);
+    struct record_ids *nm = record_ids_new();
+    struct history h = {0};
+    CHECK(history_parse(&h, text, 5, nm) == -1 && h.n == 0);
+    memcpy(text, "\t5 a\n", 5);
+    CHECK(history_parse(&h, text, 5, nm) == -1);
+    history_free(&h);
+    record_ids_free(nm);
+    free(text);
+}
+
 /* Found by fuzz_history: a record with a NUL byte was taken whole, then
  * written back cut at the NUL, a history naming another title. */
 TEST(history_parse_rejects_nul_in_record)
@@ -349,6 +366,7 @@ int main(void)
     RUN(history_parse_encode_round_trip);
     RUN(history_parse_rejects_malformed);
     RUN(history_parse_rejects_nul_in_record);
+    RUN(history_parse_reads_len_bytes_only);
     printf("%d failed\n", unit_failures);
     return unit_failures != 0;
 }

@@ -35,7 +35,10 @@ int cooc_parse(struct cooc_list *list, const char *text, size_t len)
         char *nl = memchr(p, '\n', (size_t)(end - p)), *num_end;
         errno = 0;
         list->gen = strtoull(p + 1, &num_end, 10);
-        if (!nl || num_end != nl || p[1] < '0' || p[1] > '9' || errno)
+        /* the largest generation is one below UINT64_MAX: the next
+         * compaction's, gen + 1, must not wrap to 0, no header at all
+         * (found by fuzz_cooc_list) */
+        if (!nl || num_end != nl || p[1] < '0' || p[1] > '9' || errno || list->gen == UINT64_MAX)
             goto bad;
         list->header_len = (size_t)(nl + 1 - p);
         p = nl + 1;

@@ -29,7 +29,8 @@ struct cooc_list {
 };
 
 /* Parses len bytes, summing repeated records. Returns -1 when malformed
- * or out of memory (list then empty). */
+ * (a generation of UINT64_MAX is: the next would wrap) or out of memory
+ * (list then empty). */
 int cooc_parse(struct cooc_list *list, const char *text, size_t len);
 /* Keeps the keep entries with the highest counts; at equal counts the
  * most recently counted win (so a new pair gets its chance to grow

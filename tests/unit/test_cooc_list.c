@@ -270,6 +270,18 @@ TEST(cooc_parse_rejects_malformed)
     strbuf_free(&sb);
 }
 
+/* Found by fuzz_cooc_list: a header of UINT64_MAX was taken, and the next
+ * compaction's generation, gen + 1, wrapped to 0: a list without a header,
+ * whose first record (if it began with '#') read as a broken one. */
+TEST(cooc_generation_does_not_wrap)
+{
+    struct cooc_list l;
+    static const char max[] = "#18446744073709551615\nf1 2\n", below[] = "#18446744073709551614\nf1 2\n";
+    CHECK(cooc_parse(&l, max, sizeof max - 1) == -1);
+    CHECK(cooc_parse(&l, below, sizeof below - 1) == 0 && l.gen == 18446744073709551614ULL);
+    cooc_free(&l);
+}
+
 /* Found by fuzz_cooc_list: records with a NUL byte were cut at it, two
  * records became one name twice, and one written back could not be read. */
 TEST(cooc_parse_rejects_nul_in_record)
@@ -291,6 +303,7 @@ int main(void)
     RUN(cooc_encode_round_trip);
     RUN(cooc_parse_rejects_malformed);
     RUN(cooc_parse_rejects_nul_in_record);
+    RUN(cooc_generation_does_not_wrap);
     printf("%d failed\n", unit_failures);
     return unit_failures != 0;
 }

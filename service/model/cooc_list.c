@@ -4,6 +4,7 @@
 #include "model/cooc_list.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,10 +36,7 @@ int cooc_parse(struct cooc_list *list, const char *text, size_t len)
         char *nl = memchr(p, '\n', (size_t)(end - p)), *num_end;
         errno = 0;
         list->gen = strtoull(p + 1, &num_end, 10);
-        /* the largest generation is one below UINT64_MAX: the next
-         * compaction's, gen + 1, must not wrap to 0, no header at all
-         * (found by fuzz_cooc_list) */
-        if (!nl || num_end != nl || p[1] < '0' || p[1] > '9' || errno || list->gen == UINT64_MAX)
+        if (!nl || num_end != nl || p[1] < '0' || p[1] > '9' || errno)
             goto bad;
         list->header_len = (size_t)(nl + 1 - p);
         p = nl + 1;
@@ -197,6 +195,11 @@ void cooc_top(struct cooc_list *list, size_t keep)
     free(count);
     free(order);
     free(kept);
+}
+
+unsigned long long cooc_next_gen(unsigned long long gen)
+{
+    return gen == ULLONG_MAX ? 1 : gen + 1;
 }
 
 int cooc_encode(const struct cooc_list *list, unsigned long long gen, struct strbuf *out)

@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (list.e[i].count > list.e[i - 1].count)
             abort();                /* highest first */
     struct strbuf text = {0};
-    unsigned long long gen = list.gen + 1;
+    unsigned long long gen = cooc_next_gen(list.gen);     /* as compaction writes it */
     if (cooc_encode(&list, gen, &text) == 0) {
         struct cooc_list again;
         if (cooc_parse(&again, text.buf ? text.buf : "", text.len) < 0 || again.n != list.n ||

@@ -54,7 +54,7 @@ wait_port "$REDIS_PORT" 10 redis-server
 wait_port "$ZEBRA_PORT" 10 zebrasrv
 
 python3 - "$TOP/config/onloan.json" "$RUN/onloan.json" "$PORT" "$REDIS_PORT" "$ZEBRA_PORT" "$BUILD/plugins" <<'PY'
-import json, sys
+import json, os, sys
 src, dst, port, redis, zebra, plugins = sys.argv[1:]
 c = json.load(open(src))
 c["listen"] = "127.0.0.1:" + port
@@ -68,7 +68,10 @@ c["catalogues"] = [demo,
     dict(demo, name="jazz", target="127.0.0.1:%s/jazz" % zebra, holdings="sirsi949",
          link={"plugin": "template", "reserve": "https://catalogue.example.edu/hold?id={record}",
                "record": "https://catalogue.example.edu/record/{record}"})]
-json.dump(c, open(dst, "w"), indent=2)
+# its keys are the published example ones ("demo": true); 0600 all the same
+with open(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+    os.fchmod(f.fileno(), 0o600)
+    json.dump(c, f, indent=2)
 PY
 
 "$BUILD/onloan" -c "$RUN/onloan.json" load "$BUILD/catalogue/loans.csv"

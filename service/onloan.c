@@ -7,7 +7,9 @@
  *   onloan [-c FILE] eval RATINGS.csv    offline evaluation (eval.h)
  *   onloan [-c FILE] report [OPTIONS]    the reports of the API (reports.h)
  *
- * load and forget go through the daemon's own ingest code (loader.h). */
+ * load and forget go through the daemon's own ingest code (loader.h). A
+ * config whose secrets others can read is used with a warning (onloand
+ * refuses it; config.h). The man page is docs/man/onloan.1. */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,7 +271,7 @@ static int cmd_stats(const struct config *cfg)
 
 int main(int argc, char **argv)
 {
-    const char *path = "config/onloan.json";
+    const char *path = ONLOAN_CONFIG_PATH;
     int opt;
     loan_json_init();           /* before jansson allocates anything */
     while ((opt = getopt(argc, argv, "+c:h")) != -1) {
@@ -297,6 +299,14 @@ int main(int argc, char **argv)
     struct config *cfg = config_load_or_report(path);
     if (!cfg)
         return 1;
+    /* Secrets others can read: onloand refuses such a config; onloan, run
+     * by hand, says so and goes on (a forget must not wait for a chmod,
+     * and going on exposes nothing more). */
+    for (const char *line = config_exposures(cfg), *nl; line && (nl = strchr(line, '\n'));
+         line = nl + 1)
+        fprintf(stderr, "warning: %.*s\n", (int)(nl - line), line);
+    if (config_exposures(cfg))
+        fprintf(stderr, "warning: %s: onloand refuses to run with secrets others can read\n", path);
     if (pseudonym_init() < 0) {
         fprintf(stderr, "cannot initialise libsodium\n");
         config_free(cfg);

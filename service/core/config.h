@@ -2,7 +2,19 @@
  *
  * Unknown keys, wrong types and out-of-range values are errors; a check
  * reports every error of the file in one pass, each as
- * "FILE: key.path: what is wrong" (with line:column for syntax errors). */
+ * "FILE: key.path: what is wrong" (with line:column for syntax errors).
+ *
+ * Secrets (privacy.patron_key, touchpoints.token_key, api_keys[].key) are
+ * given in the file or, as KEY_file, read from a file of their own: an
+ * absolute path, or a bare name, the name of a systemd credential in
+ * $CREDENTIALS_DIRECTORY (LoadCredential=). A file holds the key on one
+ * line (one trailing newline is dropped), at most SECRET_FILE_MAX_BYTES.
+ * The keys published with onloan (config/onloan.json's) and API keys
+ * under API_KEY_MIN_BYTES are errors unless the config says "demo": true.
+ * Secrets that others than their owner can read, in the config file or
+ * in a key file (not a credential: systemd keeps those the service's), are
+ * not errors of the config but its exposures (config_exposures): onloand
+ * refuses to run with any, onloan warns. */
 #ifndef ONLOAN_CORE_CONFIG_H
 #define ONLOAN_CORE_CONFIG_H
 
@@ -66,7 +78,19 @@ struct catalogue_config {
 #define ROLE_REPORT 4u          /* GET /v1/reports/... */
 
 #define API_KEY_HASH_BYTES 32
-#define API_KEY_MIN_BYTES 16
+#define API_KEY_MIN_BYTES 32        /* characters of an API key */
+#define API_KEY_DEMO_MIN_BYTES 16   /* the same with "demo": true */
+#define SECRET_FILE_MAX_BYTES 4096  /* a KEY_file's size */
+
+/* Where the link plugins are when the config does not say: the build's
+ * $(PREFIX)/lib/onloan/plugins (Makefile). */
+#ifndef ONLOAN_PLUGIN_DIR
+#define ONLOAN_PLUGIN_DIR "/usr/local/lib/onloan/plugins"
+#endif
+/* The config both programs read without -c: $(SYSCONFDIR)/onloan/onloan.json. */
+#ifndef ONLOAN_CONFIG_PATH
+#define ONLOAN_CONFIG_PATH "/etc/onloan/onloan.json"
+#endif
 
 struct api_key {
     char *name;                 /* for logs: never the key */
@@ -112,11 +136,14 @@ struct goal_config {
 
 struct config {
     char *path;
+    int demo;                   /* "demo": true: the published example keys and short
+                                 * API keys are accepted (onloand says so at start) */
+    char *exposures;            /* see config_exposures; NULL when none */
     char *listen_host;
     int listen_port;
     int request_timeout_ms;
     char *log_level;
-    char *plugin_dir;
+    char *plugin_dir;           /* absolute */
 
     int max_alternatives;
     int default_alternatives;
@@ -190,6 +217,12 @@ struct config *config_load_or_report(const char *path);
 /* Same, from a JSON text already in memory (name is used in messages). */
 struct config *config_parse(const char *text, const char *name, struct strbuf *errors);
 void config_free(struct config *cfg);
+
+/* The secrets of cfg that others than their owner may read, one line
+ * each, "FILE: key.path: why": inline secrets of a config file that its
+ * group or others may read (the published example keys are no secrets),
+ * and KEY_files given by path that they may read. NULL when none. */
+const char *config_exposures(const struct config *cfg);
 
 /* The roles of the API key presented (key, len bytes): 0 if it matches
  * none. Compares against every key, in constant time for each. */

@@ -3,6 +3,7 @@
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -10,14 +11,27 @@
 #include "core/ids.h"
 #include "core/pseudonym.h"
 
+/* Digits from s to end, a number that fits 64 bits (Redis's stream ids
+ * are two: a larger one is no id, and Redis would refuse the read). */
+static int u64_digits(const char *s, const char *end)
+{
+    uint64_t v = 0;
+    if (s == end)
+        return 0;
+    for (; s < end; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+            return 0;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    return 1;
+}
+
 int params_touchpoint_id(const char *s, size_t n, char out[TOUCHPOINT_ID_MAX_BYTES + 1])
 {
     const char *dash = memchr(s, '-', n);
-    if (!dash || dash == s || dash == s + n - 1 || n > TOUCHPOINT_ID_MAX_BYTES)
+    if (!dash || n > TOUCHPOINT_ID_MAX_BYTES || !u64_digits(s, dash) ||
+        !u64_digits(dash + 1, s + n))
         return -1;
-    for (const char *p = s; p < s + n; p++)
-        if (p != dash && (*p < '0' || *p > '9'))
-            return -1;
     memcpy(out, s, n);
     out[n] = '\0';
     return 0;

@@ -84,6 +84,13 @@ TEST(touchpoint_ids)
     /* two 20-digit numbers and the dash: the longest a stream id can be */
     CHECK(touchpoint_ok("18446744073709551615-18446744073709551615"));
     CHECK(!touchpoint_ok("18446744073709551615-184467440737095516150"));
+    /* Found by fuzz_params: 20 digits that are no 64-bit number passed, and
+     * Redis's refusal of the read was answered as Redis unavailable (503). */
+    CHECK(!touchpoint_ok("18446744073709551616-0"));
+    CHECK(!touchpoint_ok("0-18446744073709551616"));
+    CHECK(!touchpoint_ok("99999999999999999999-1"));
+    CHECK(touchpoint_ok("18446744073709551615-0"));
+    CHECK(touchpoint_ok("00000000000000000001-0"));
 }
 
 /* The strict split of the report endpoints: only known parameters, once. */

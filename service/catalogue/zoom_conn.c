@@ -378,8 +378,9 @@ void zconn_dispatch(struct catalogue *cat)
 {
     for (int i = 0; i < cat->cfg->connections && cat->queue.n; i++) {
         struct zconn *c = &cat->conns[i];
-        if (!c->job)
-            conn_start(c, catalogue_next_job(cat));
+        struct job *j = c->job ? NULL : catalogue_next_job(cat);    /* NULL: all abandoned */
+        if (j)
+            conn_start(c, j);
     }
 }
 

@@ -56,6 +56,7 @@ struct catalogue_config {
     int join_max;               /* ids per search when waiting lookups of several
                                  * requests are joined (>= batch_max) */
     int subject_max_hits;       /* a subject with more records is too broad to suggest from */
+    int max_queued;             /* searches waiting for a connection; more: catalogue_busy */
     enum score_measure scoring; /* this tenant's measure */
     json_t *link;               /* link plugin config; owned */
 };

@@ -12,9 +12,12 @@ void healthz_handle(struct server *srv, struct evhttp_request *req)
         struct catalogue_stats st;
         catalogue_get_stats(srv->catalogues[i], &st);
         json_array_append_new(cats, json_pack(
-            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name", srv->cfg->catalogues[i].name,
+            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+            "name", srv->cfg->catalogues[i].name,
             "busy_connections", (json_int_t)st.busy_connections,
             "queued_searches", (json_int_t)st.queued_searches,
+            "queue_refusals", (json_int_t)st.queue_refusals,
+            "dropped_jobs", (json_int_t)st.dropped_jobs,
             "cached_records", (json_int_t)st.cached_records,
             "cached_searches", (json_int_t)st.cached_searches,
             "searches", (json_int_t)st.searches, "failures", (json_int_t)st.failures,

@@ -205,6 +205,14 @@ TEST(config_join_max_not_below_batch_max)
                        "j.json", &err);
     CHECK(cfg != NULL && cfg->catalogues[0].join_max == 20);
     config_free(cfg);
+    strbuf_reset(&err);
+    cfg = config_parse("{" PRIVACY ", \"catalogues\": [{\"name\": \"demo\","
+                       " \"target\": \"127.0.0.1:2100/demo\", \"max_queued\": 0,"
+                       " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}",
+                       "q.json", &err);
+    CHECK(cfg == NULL);
+    CHECK(strstr(strbuf_cstr(&err), "q.json: catalogues[0].max_queued: must be between 1 and 1000000") != NULL);
+    config_free(cfg);
     strbuf_free(&err);
 }
 

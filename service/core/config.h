@@ -114,6 +114,8 @@ struct config {
     char *path;
     char *listen_host;
     int listen_port;
+    char *listen_ingest_host;   /* listen_ingest: NULL when not set */
+    int listen_ingest_port;
     int request_timeout_ms;
     char *log_level;
     char *plugin_dir;
@@ -124,6 +126,12 @@ struct config {
     int max_body_bytes;
     int max_header_bytes;       /* all request headers together */
     int idle_timeout_s;         /* an HTTP connection idle this long is closed */
+    int read_timeout_ms;        /* a request's headers and body arrive within this */
+    int max_connections;        /* per listener; beyond: left in the backlog */
+    int listen_backlog;         /* connections the kernel holds until accepted */
+    int per_client_rps;         /* requests a second per client address; 0: no limit */
+    int per_client_burst;       /* ... and at once */
+    int rate_limit_clients;     /* client addresses kept for that */
     int max_candidates;
     int max_pending_requests;
     int max_kept_answers;       /* answers kept while fresh (kept_answers.h) */

@@ -561,7 +561,7 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     static const char *const known[] = {
         "name", "target", "protocol", "holdings", "id_field", "record_charset",
         "id_query", "connections", "timeout_ms", "cache_ms", "cache_max_entries", "batch_max",
-        "join_max", "subject_max_hits", "scoring", "link", NULL};
+        "join_max", "subject_max_hits", "max_queued", "scoring", "link", NULL};
     check_unknown_keys(r, path, obj, known);
     read_string(r, path, obj, "name", &cat->name, NULL);
     if (cat->name && !name_ok(cat->name, 1))
@@ -596,6 +596,7 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     if (cat->join_max < cat->batch_max)
         config_error(r, path, "join_max", "must be at least batch_max (%d)", cat->batch_max);
     read_int(r, path, obj, "subject_max_hits", &cat->subject_max_hits, 200, 0, 1000000);
+    read_int(r, path, obj, "max_queued", &cat->max_queued, 1000, 1, 1000000);
     read_scoring(r, path, obj, &cat->scoring);      /* model.scoring unless given */
 
     json_t *link = json_object_get(obj, "link");
@@ -878,7 +879,7 @@ static void read_goals(struct reader *r, json_t *root, struct config *cfg)
 static void read_config(struct reader *r, json_t *root, struct config *cfg)
 {
     static const char *const known[] = {
-        "demo", "listen", "request_timeout_ms", "log_level", "plugin_dir", "http",
+        "demo", "listen", "listen_ingest", "request_timeout_ms", "log_level", "plugin_dir", "http",
         "limits", "redis", "privacy", "touchpoints", "model", "ingest", "api_keys",
         "experiments", "goals", "reports", "catalogues", NULL};
     static const char *const known_model[] = {
@@ -890,7 +891,9 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     static const char *const known_limits[] = {
         "max_alternatives", "default_alternatives", "max_record_id_bytes",
         "max_body_bytes", "max_header_bytes", "idle_timeout_s", "max_candidates",
-        "max_pending_requests", "max_kept_answers", "max_kept_patron_answers", NULL};
+        "max_pending_requests", "max_kept_answers", "max_kept_patron_answers",
+        "max_connections", "listen_backlog", "read_timeout_ms", "per_client_rps", "per_client_burst",
+        "rate_limit_clients", NULL};
     static const char *const known_redis[] = {
         "address", "prefix", "timeout_ms", "touchpoint_stream_max", NULL};
     static const char *const known_privacy[] = {
@@ -906,6 +909,14 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
         config_error(r, "", "demo", "must be true or false");
     cfg->demo = r->demo = json_is_true(demo);
     read_address(r, "", root, "listen", "127.0.0.1:8080", &cfg->listen_host, &cfg->listen_port);
+    if (json_object_get(root, "listen_ingest")) {
+        read_address(r, "", root, "listen_ingest", NULL, &cfg->listen_ingest_host,
+                     &cfg->listen_ingest_port);
+        if (cfg->listen_ingest_host && cfg->listen_host &&
+            cfg->listen_ingest_port == cfg->listen_port &&
+            strcmp(cfg->listen_ingest_host, cfg->listen_host) == 0)
+            config_error(r, "", "listen_ingest", "must not be the same address as listen");
+    }
     read_int(r, "", root, "request_timeout_ms", &cfg->request_timeout_ms, 2000, 50, 60000);
     read_string(r, "", root, "log_level", &cfg->log_level, "info");
     enum log_level lvl;
@@ -937,6 +948,13 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     read_int(r, "limits", limits, "max_kept_answers", &cfg->max_kept_answers, 10000, 0, 1000000);
     read_int(r, "limits", limits, "max_kept_patron_answers", &cfg->max_kept_patron_answers, 10000,
              0, 1000000);
+    read_int(r, "limits", limits, "max_connections", &cfg->max_connections, 4096, 1, 1000000);
+    read_int(r, "limits", limits, "listen_backlog", &cfg->listen_backlog, 1024, 1, 65535);
+    read_int(r, "limits", limits, "read_timeout_ms", &cfg->read_timeout_ms, 10000, 100, 3600000);
+    read_int(r, "limits", limits, "per_client_rps", &cfg->per_client_rps, 0, 0, 1000000);
+    read_int(r, "limits", limits, "per_client_burst", &cfg->per_client_burst, 20, 1, 1000000);
+    read_int(r, "limits", limits, "rate_limit_clients", &cfg->rate_limit_clients, 10000, 1,
+             10000000);
 
     json_t *redis = read_object(r, "", root, "redis");
     if (!redis)
@@ -1153,6 +1171,7 @@ void config_free(struct config *cfg)
     free(cfg->path);
     free(cfg->exposures);
     free(cfg->listen_host);
+    free(cfg->listen_ingest_host);
     free(cfg->log_level);
     free(cfg->plugin_dir);
     free(cfg->redis_host);

@@ -68,6 +68,7 @@ struct catalogue_config {
     int join_max;               /* ids per search when waiting lookups of several
                                  * requests are joined (>= batch_max) */
     int subject_max_hits;       /* a subject with more records is too broad to suggest from */
+    int max_queued;             /* searches waiting for a connection; more: catalogue_busy */
     enum score_measure scoring; /* this tenant's measure */
     json_t *link;               /* link plugin config; owned */
 };
@@ -141,6 +142,8 @@ struct config {
     char *exposures;            /* see config_exposures; NULL when none */
     char *listen_host;
     int listen_port;
+    char *listen_ingest_host;   /* listen_ingest: NULL when not set */
+    int listen_ingest_port;
     int request_timeout_ms;
     char *log_level;
     char *plugin_dir;           /* absolute */
@@ -151,6 +154,12 @@ struct config {
     int max_body_bytes;
     int max_header_bytes;       /* all request headers together */
     int idle_timeout_s;         /* an HTTP connection idle this long is closed */
+    int read_timeout_ms;        /* a request's headers and body arrive within this */
+    int max_connections;        /* per listener; beyond: left in the backlog */
+    int listen_backlog;         /* connections the kernel holds until accepted */
+    int per_client_rps;         /* requests a second per client address; 0: no limit */
+    int per_client_burst;       /* ... and at once */
+    int rate_limit_clients;     /* client addresses kept for that */
     int max_candidates;
     int max_pending_requests;
     int max_kept_answers;       /* answers kept while fresh (kept_answers.h) */

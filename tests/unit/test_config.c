@@ -37,6 +37,23 @@ TEST(config_defaults_and_values)
     CHECK(cfg->catalogues[0].batch_max == 10);
     CHECK(cfg->catalogues[0].join_max == 50);
     CHECK(cfg->max_kept_answers == 10000 && cfg->max_kept_patron_answers == 10000);
+    /* the open network's limits (issue 19) */
+    CHECK(cfg->listen_ingest_host == NULL);
+    CHECK(cfg->max_connections == 4096 && cfg->listen_backlog == 1024);
+    CHECK(cfg->read_timeout_ms == 10000);
+    CHECK(cfg->per_client_rps == 0 && cfg->per_client_burst == 20);
+    CHECK(cfg->rate_limit_clients == 10000);
+    CHECK(cfg->catalogues[0].max_queued == 1000);
+    config_free(cfg);
+    cfg = config_parse("{\"listen\": \"127.0.0.1:9000\", \"listen_ingest\": \"10.1.2.3:9001\", "
+                       "\"limits\": {\"max_connections\": 50, \"per_client_rps\": 7}, " PRIVACY ", "
+                       CATALOGUES "}", "ingest.json", &err);
+    CHECK(cfg != NULL);
+    if (!cfg)
+        return;
+    CHECK_STR(cfg->listen_ingest_host, "10.1.2.3");
+    CHECK(cfg->listen_ingest_port == 9001);
+    CHECK(cfg->max_connections == 50 && cfg->per_client_rps == 7);
     CHECK(config_catalogue(cfg, NULL) == &cfg->catalogues[0]);
     CHECK(config_catalogue(cfg, "demo") == &cfg->catalogues[0]);
     CHECK(config_catalogue(cfg, "other") == NULL);
@@ -209,6 +226,14 @@ TEST(config_join_max_not_below_batch_max)
                        "j.json", &err);
     CHECK(cfg != NULL && cfg->catalogues[0].join_max == 20);
     config_free(cfg);
+    strbuf_reset(&err);
+    cfg = config_parse("{" PRIVACY ", \"catalogues\": [{\"name\": \"demo\","
+                       " \"target\": \"127.0.0.1:2100/demo\", \"max_queued\": 0,"
+                       " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}",
+                       "q.json", &err);
+    CHECK(cfg == NULL);
+    CHECK(strstr(strbuf_cstr(&err), "q.json: catalogues[0].max_queued: must be between 1 and 1000000") != NULL);
+    config_free(cfg);
     strbuf_free(&err);
 }
 
@@ -241,6 +266,14 @@ TEST(config_model_ingest_and_api_keys_checked)
          "api_keys[0].roles: must be a non-empty array"},
         {"\"api_keys\": {}", "api_keys: must be an array"},
         {"\"limits\": {\"max_kept_answers\": -1}", "limits.max_kept_answers: must be between 0 and 1000000"},
+        {"\"limits\": {\"max_connections\": 0}", "limits.max_connections: must be between 1 and 1000000"},
+        {"\"limits\": {\"listen_backlog\": 70000}", "limits.listen_backlog: must be between 1 and 65535"},
+        {"\"limits\": {\"read_timeout_ms\": 99}", "limits.read_timeout_ms: must be between 100 and 3600000"},
+        {"\"limits\": {\"per_client_rps\": -1}", "limits.per_client_rps: must be between 0 and 1000000"},
+        {"\"limits\": {\"per_client_burst\": 0}", "limits.per_client_burst: must be between 1 and 1000000"},
+        {"\"limits\": {\"rate_limit_clients\": 0}", "limits.rate_limit_clients: must be between 1 and 10000000"},
+        {"\"listen_ingest\": \"localhost:9001\"", "listen_ingest: must be a numeric IPv4 address"},
+        {"\"listen_ingest\": \"127.0.0.1:8080\"", "listen_ingest: must not be the same address as listen"},
         {"\"limits\": {\"max_kept_patron_answers\": 1000001}",
          "limits.max_kept_patron_answers: must be between 0 and 1000000"},
         {"\"limits\": {\"max_kept_patron_answers\": \"many\"}",

@@ -219,6 +219,19 @@ static int cmd_stats(const struct config *cfg)
         redisFree(rc);
         return 1;
     }
+    if (cfg->redis_password) {
+        redisReply *a = cfg->redis_username
+                            ? redisCommand(rc, "AUTH %s %s", cfg->redis_username, cfg->redis_password)
+                            : redisCommand(rc, "AUTH %s", cfg->redis_password);
+        int refused = !a || a->type == REDIS_REPLY_ERROR;
+        if (refused)
+            fprintf(stderr, "redis: AUTH refused: %s\n", a ? a->str : rc->errstr);
+        freeReplyObject(a);
+        if (refused) {
+            redisFree(rc);
+            return 1;
+        }
+    }
     const char *pfx = cfg->redis_prefix;
     struct stats st = {0};
     char cursor[32] = "0";

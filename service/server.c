@@ -11,6 +11,7 @@
 #include "core/fd_limit.h"
 #include "core/log.h"
 #include "core/ttl_cache.h"
+#include "http/recent_touchpoints.h"
 #include "http/reply.h"
 #include "http/router.h"
 
@@ -105,13 +106,15 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
         !(srv->answers = kept_answers_new((size_t)cfg->max_kept_answers)) ||
         !(srv->patron_answers = kept_answers_new((size_t)cfg->max_kept_patron_answers)) ||
         !(srv->forget_feed = forget_feed_new(base, cfg, forgotten_heard, srv)) ||
-        !(srv->cells = ru_cells_new(RU_CELLS_KEPT)) ||
+        !(srv->recent_touchpoints = recent_touchpoints_new((size_t)cfg->max_recent_touchpoints)) ||
         (cfg->per_client_rps &&
          !(srv->rate = rate_limit_new((unsigned)cfg->per_client_rps, (unsigned)cfg->per_client_burst,
                                       (size_t)cfg->rate_limit_clients)))) {
         strbuf_puts(err, "out of memory");
         return -1;
     }
+    if (!(srv->spool = spool_new(base, srv->redis, cfg, err)))
+        return -1;
     if (fit_fd_limit(srv, err) < 0)
         return -1;
     return router_start(srv, err);
@@ -141,9 +144,10 @@ void server_stop(struct server *srv)
         ingest_abort(srv->ingest);
     if (srv->compactor)
         compactor_stop(srv->compactor);
+    spool_free(srv->spool);         /* what still waits goes to its file */
     redis_client_free(srv->redis);
     redis_client_free(srv->redis_bulk);
-    ru_cells_free(srv->cells);
+    ttl_cache_free(srv->recent_touchpoints);
     ttl_cache_free(srv->answers);
     ttl_cache_free(srv->patron_answers);
     compactor_free(srv->compactor);
@@ -194,6 +198,11 @@ static int flush_or_compaction_busy(struct server *srv)
     return !srv->drained || !compactor_idle(srv->compactor);
 }
 
+static int spool_busy(struct server *srv)
+{
+    return !spool_idle(srv->spool);
+}
+
 static int always(struct server *srv)
 {
     (void)srv;
@@ -226,6 +235,16 @@ void server_drain(struct server *srv)
     if (srv->pending_requests)
         log_msg(LOG_WARN, "stopping: %zu requests not answered", srv->pending_requests);
     run_while(srv, always, 20);
+    /* Touchpoints and outcomes still on their way are written while Redis
+     * takes them; what is left stays in the spool's file, for the next
+     * start (or is lost, without spool_dir: said so). */
+    run_while(srv, spool_busy, 3 * (uint64_t)srv->cfg->redis_timeout_ms);
+    struct spool_stats sst;
+    spool_get_stats(srv->spool, &sst);
+    if (sst.waiting + sst.in_flight)
+        log_msg(LOG_WARN, "stopping: %zu touchpoint and outcome writes not in Redis yet%s",
+                sst.waiting + sst.in_flight,
+                srv->cfg->spool_dir ? ": kept in spool_dir for the next start" : ": lost (no spool_dir)");
     /* The loan events being applied finish, and the pair counts still held
      * are written, for at most three times redis.timeout_ms. */
     uint64_t ms = 3 * (uint64_t)srv->cfg->redis_timeout_ms, t0 = monotonic_ms();

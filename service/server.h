@@ -38,6 +38,7 @@
 #include "redis/forget_feed.h"
 #include "redis/redis_client.h"
 #include "redis/rollup.h"
+#include "redis/spool.h"
 
 struct server {
     struct event_base *base;
@@ -64,7 +65,9 @@ struct server {
                                      * if RLIMIT_NOFILE's hard limit is lower */
     size_t pending_requests;
     unsigned long long requests;
-    struct ru_cells *cells;         /* rollup cell numbers seen (rollup.h) */
+    struct spool *spool;            /* touchpoints and outcomes on their way to Redis */
+    struct ttl_cache *recent_touchpoints;   /* this daemon's of the last hour
+                                             * (recent_touchpoints.h) */
     struct {
         time_t at;                  /* the second these were worked out for */
         char day[RU_DAY_BYTES + 1]; /* YYYYMMDD, local time */

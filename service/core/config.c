@@ -881,7 +881,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     static const char *const known[] = {
         "demo", "listen", "listen_ingest", "request_timeout_ms", "log_level", "plugin_dir", "http",
         "limits", "redis", "privacy", "touchpoints", "model", "ingest", "api_keys",
-        "experiments", "goals", "reports", "catalogues", NULL};
+        "experiments", "goals", "reports", "spool_dir", "spool_sync_ms", "catalogues", NULL};
     static const char *const known_model[] = {
         "neighbours_max", "neighbours_reserve", "cache_ms", "cache_max_entries", "scoring", "window_days",
         "pairs_per_loan", "history_titles", "flush_ms", "flush_max_pairs",
@@ -893,9 +893,10 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
         "max_body_bytes", "max_header_bytes", "idle_timeout_s", "max_candidates",
         "max_pending_requests", "max_kept_answers", "max_kept_patron_answers",
         "max_connections", "listen_backlog", "read_timeout_ms", "per_client_rps", "per_client_burst",
-        "rate_limit_clients", NULL};
+        "rate_limit_clients", "max_spooled_writes", "max_recent_touchpoints", NULL};
     static const char *const known_redis[] = {
-        "address", "prefix", "timeout_ms", "touchpoint_stream_max", NULL};
+        "address", "prefix", "timeout_ms", "touchpoint_stream_max", "username", "password",
+        "password_file", NULL};
     static const char *const known_privacy[] = {
         "patron_key", "patron_key_file", "min_patrons", "history_max", "history_ttl_days", NULL};
 
@@ -926,6 +927,12 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     if (cfg->plugin_dir && cfg->plugin_dir[0] != '/')
         config_error(r, "", "plugin_dir", "must be an absolute path (code is loaded from it), "
                      "got \"%s\"", cfg->plugin_dir);
+    if (json_object_get(root, "spool_dir")) {
+        read_string(r, "", root, "spool_dir", &cfg->spool_dir, NULL);
+        if (cfg->spool_dir && cfg->spool_dir[0] != '/')
+            config_error(r, "", "spool_dir", "must be an absolute path, got \"%s\"", cfg->spool_dir);
+    }
+    read_int(r, "", root, "spool_sync_ms", &cfg->spool_sync_ms, 200, 1, 60000);
 
     json_t *limits = read_object(r, "", root, "limits");
     json_t *empty = json_object();
@@ -955,6 +962,10 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     read_int(r, "limits", limits, "per_client_burst", &cfg->per_client_burst, 20, 1, 1000000);
     read_int(r, "limits", limits, "rate_limit_clients", &cfg->rate_limit_clients, 10000, 1,
              10000000);
+    read_int(r, "limits", limits, "max_spooled_writes", &cfg->spool_max_writes, 100000, 1,
+             10000000);
+    read_int(r, "limits", limits, "max_recent_touchpoints", &cfg->max_recent_touchpoints, 100000,
+             0, 10000000);
 
     json_t *redis = read_object(r, "", root, "redis");
     if (!redis)
@@ -964,6 +975,13 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     read_string(r, "redis", redis, "prefix", &cfg->redis_prefix, "onloan:");
     read_int(r, "redis", redis, "timeout_ms", &cfg->redis_timeout_ms, 500, 10, 60000);
     read_int(r, "redis", redis, "touchpoint_stream_max", &cfg->touchpoint_stream_max, 1000000, 1000, INT_MAX);
+    if (json_object_get(redis, "username"))
+        read_string(r, "redis", redis, "username", &cfg->redis_username, NULL);
+    size_t pwlen = 0;
+    const char *pwkey;
+    cfg->redis_password = read_secret(r, "redis", redis, "password", 0, &pwlen, &pwkey);
+    if (cfg->redis_username && !cfg->redis_password)
+        config_error(r, "redis", "username", "needs password (or password_file)");
 
     json_t *privacy = read_object(r, "", root, "privacy");
     if (!privacy) {
@@ -1165,6 +1183,12 @@ void config_free(struct config *cfg)
         free(g->arm);
     }
     free(cfg->goals);
+    free(cfg->spool_dir);
+    free(cfg->redis_username);
+    if (cfg->redis_password) {
+        sodium_memzero(cfg->redis_password, strlen(cfg->redis_password));
+        free(cfg->redis_password);
+    }
     free(cfg->api_keys);
     free(cfg->movielens_record_prefix);
     free(cfg->catalogues);

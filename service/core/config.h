@@ -168,6 +168,8 @@ struct config {
     char *redis_host;           /* an IP address: hiredis resolves names blocking */
     int redis_port;
     char *redis_prefix;
+    char *redis_username;       /* redis.username: an ACL user, or NULL (default user) */
+    char *redis_password;       /* redis.password(_file): AUTH on every connect, or NULL */
     int redis_timeout_ms;
     int touchpoint_stream_max;
 
@@ -208,6 +210,12 @@ struct config {
     int report_max_days;        /* reports.max_days: days a report may span, from and to
                                  * included */
     int report_max_rows;        /* reports.max_rows: rows a report may have */
+
+    char *spool_dir;            /* spool_dir: where spool.log is kept (NULL: memory only) */
+    int spool_max_writes;       /* limits.max_spooled_writes: writes kept while Redis is away */
+    int max_recent_touchpoints; /* limits.max_recent_touchpoints: kept for outcomes
+                                 * while Redis is away (recent_touchpoints.h) */
+    int spool_sync_ms;          /* spool_sync_ms: the file is synced this often at most */
 
     struct experiment_config *experiments;
     size_t nexperiments;

@@ -34,6 +34,7 @@
 #include "http/experiments.h"
 #include "http/kept_answers.h"
 #include "http/params.h"
+#include "http/recent_touchpoints.h"
 #include "http/reply.h"
 #include "ingest/history.h"
 #include "model/recommend.h"
@@ -107,12 +108,8 @@ struct alt_request {
     int candidates_failed;          /* a lookup or search failed: stop asking */
 
     /* phase 3 */
-    struct redis_op *log_op;
     struct answer *ans;             /* one reference: built, or kept from before */
     char *answer_key;               /* this request's key in kept_answers(r) */
-    char *cell_name;                /* the touchpoint's rollup cell, while it is numbered */
-    char day[RU_DAY_BYTES + 1];     /* the touchpoint's day */
-    uint32_t cell;                  /* and its number */
 };
 
 struct recent_ctx {
@@ -141,9 +138,6 @@ static void deadline_passed(evutil_socket_t fd, short what, void *arg);
 /* phase 3 */
 static struct answer *make_answer(struct alt_request *r);
 static void log_and_answer(struct alt_request *r);
-static void cell_numbered(redisReply *reply, enum failure error, void *arg);
-static void write_touchpoint(struct alt_request *r, uint32_t cell);
-static void logged(redisReply *reply, enum failure error, void *arg);
 static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t len,
                         const char *token);
 /* the end */
@@ -797,12 +791,37 @@ static int patron_answer_keepable(const struct alt_request *r)
            (server_keeps_patron_answers(r->srv) && r->srv->forgets == r->forgets);
 }
 
+static void remembered(redisReply *reply, enum failure error, void *arg)
+{
+    (void)arg;
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        log_msg(LOG_WARN, "a touchpoint's patron not remembered for attribution: %s",
+                reply ? reply->str : failure_name(error));
+}
+
+/* With patron=, the touchpoint is remembered for attribution (its reply
+ * is not waited for), unless a forget was heard since the request came:
+ * it may have been this patron's, whose at: must stay gone. */
+static void remember_patron(struct alt_request *r, const struct touchpoint *tp)
+{
+    if (!r->p.patron[0] || r->srv->forgets != r->forgets)
+        return;
+    struct rcmd cmd = {0};
+    if (touchpoint_log_remember(r->srv->cfg, r->p.patron, tp, &cmd) < 0 ||
+        !redis_exec(r->srv->redis, &cmd, 1, remembered, NULL))
+        log_msg(LOG_WARN, "a touchpoint's patron not remembered for attribution: %s",
+                failure_name(FAILURE_OUT_OF_MEMORY));
+    rcmd_free(&cmd);
+}
+
 /* The answer (built now, unless kept from before) is logged as a
- * touchpoint and counted in its rollup cell (numbered first if this
- * daemon has not seen it), then sent with the touchpoint's id and
- * token. */
+ * touchpoint with an id of its own: its write (counted in its rollup cell
+ * too) goes to the spool, which sends it now or keeps it while Redis is
+ * away (spool.h). The answer goes at once, with the id and its token; a
+ * spool that is full makes it touchpoint_not_logged, without either. */
 static void log_and_answer(struct alt_request *r)
 {
+    const struct config *cfg = r->srv->cfg;
     r->phase = PHASE_LOG;
     if (!r->ans) {
         if (!(r->ans = make_answer(r))) {
@@ -812,122 +831,44 @@ static void log_and_answer(struct alt_request *r)
         if (!r->degraded && strcmp(r->ans->status, "unknown") != 0 && patron_answer_keepable(r))
             kept_answers_put(kept_answers(r), r->answer_key, r->ans);
     }
-    memcpy(r->day, server_day(r->srv), sizeof r->day);
-    struct ru_cell cell = {r->srv->cfg->catalogues[r->cat_index].name, r->p.branch, r->p.channel,
-                           r->ans->status, r->arm ? r->arm->name : NULL};
-    struct strbuf name = {0};
-    if (rollup_cell_name(&cell, &name) < 0) {
-        strbuf_free(&name);
-        degrade(r, FAILURE_TOUCHPOINT_NOT_LOGGED);
-        send_answer(r, NULL, 0, NULL);
-        return;
-    }
-    long number = ru_cells_get(r->srv->cells, name.buf);
-    if (number >= 0) {
-        strbuf_free(&name);
-        write_touchpoint(r, (uint32_t)number);
-        return;
-    }
-    struct rcmd cmd = {0};
-    r->cell_name = strbuf_steal(&name);
-    if (r->cell_name && rollup_number_command(r->srv->cfg, r->cell_name, &cmd) == 0)
-        r->log_op = redis_exec(r->srv->redis, &cmd, 1, cell_numbered, r);
-    rcmd_free(&cmd);
-    if (!r->log_op) {
-        degrade(r, FAILURE_TOUCHPOINT_NOT_LOGGED);
-        send_answer(r, NULL, 0, NULL);
-    }
-}
-
-static void cell_numbered(redisReply *reply, enum failure error, void *arg)
-{
-    struct alt_request *r = arg;
-    r->log_op = NULL;
-    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 0 &&
-        reply->integer <= UINT32_MAX) {
-        ru_cells_put(r->srv->cells, r->cell_name, (uint32_t)reply->integer);
-        write_touchpoint(r, (uint32_t)reply->integer);
-        return;
-    }
-    log_msg(LOG_WARN, "rollup cell %s not numbered: %s", r->cell_name,
-            error ? failure_name(error) : reply->type == REDIS_REPLY_ERROR ? reply->str
-                                                                            : "unexpected reply");
-    degrade(r, redis_failure(error));
-    send_answer(r, NULL, 0, NULL);
-}
-
-/* The touchpoint's counts (one BITFIELD) and its entry (XADD), in one
- * MULTI. */
-static void write_touchpoint(struct alt_request *r, uint32_t cell)
-{
-    const struct config *cfg = r->srv->cfg;
-    struct touchpoint tp = {r->p.record, cfg->catalogues[r->cat_index].name, r->ans->status,
-                            r->p.branch, r->p.channel, r->p.lang, r->ans->shown,
-                            r->experiment ? r->experiment->name : "", r->arm ? r->arm->name : "",
-                            r->day, cell};
-    r->cell = cell;
+    char id[TOUCHPOINT_ID_MAX_BYTES + 1], day[RU_DAY_BYTES + 1];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    touchpoint_id_make((uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000,
+                       server_draw(r->srv), id);
+    memcpy(day, server_day(r->srv), sizeof day);
+    const char *catalogue = cfg->catalogues[r->cat_index].name;
+    const char *arm = r->arm ? r->arm->name : NULL;
+    struct ru_cell cell = {catalogue, r->p.branch, r->p.channel, r->ans->status, arm};
+    struct strbuf cell_name = {0};
+    struct touchpoint tp = {id, r->p.record, catalogue, r->ans->status, r->p.branch,
+                            r->p.channel, r->p.lang, r->ans->shown,
+                            r->experiment ? r->experiment->name : "", arm ? arm : "", day, NULL};
     enum ru_counter counters[3] = {RU_TOUCHPOINTS};
     size_t n = 1;
     if (strcmp(r->ans->status, "on_loan") == 0)
         counters[n++] = RU_ON_LOAN;
     if (r->ans->nalternatives)
         counters[n++] = RU_WITH_ALTERNATIVES;
-    struct rcmd cmds[2] = {{0}};
-    if (rollup_incr_command(cfg, r->day, cell, counters, n, 1, &cmds[0]) == 0 &&
-        touchpoint_log_add(cfg, &tp, &cmds[1]) == 0)
-        r->log_op = redis_exec(r->srv->redis, cmds, 2, logged, r);
-    rcmd_free(&cmds[0]);
-    rcmd_free(&cmds[1]);
-    if (!r->log_op) {
+    struct rcmd cmd = {0};
+    int kept = rollup_cell_name(&cell, &cell_name) == 0 &&
+               (tp.cell_name = cell_name.buf) && touchpoint_log_add(cfg, &tp, counters, n, &cmd) == 0 &&
+               spool_write(r->srv->spool, &cmd) == 0;
+    rcmd_free(&cmd);
+    if (!kept) {
+        strbuf_free(&cell_name);
         degrade(r, FAILURE_TOUCHPOINT_NOT_LOGGED);
-        send_answer(r, NULL, 0, NULL);
-    }
-}
-
-static void remembered(redisReply *reply, enum failure error, void *arg)
-{
-    (void)arg;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY)
-        log_msg(LOG_WARN, "a touchpoint's patron not remembered for attribution: %s",
-                error ? failure_name(error) : reply->type == REDIS_REPLY_ERROR ? reply->str
-                                                                                : "unexpected reply");
-}
-
-/* EXEC's reply: the BITFIELD's, then the XADD's (the touchpoint id). With
- * patron=, the touchpoint is remembered for attribution (its reply is
- * not waited for), unless a forget was heard since the request came: it
- * may have been this patron's, whose at: must stay gone; every answer
- * gets its token. */
-static void logged(redisReply *reply, enum failure error, void *arg)
-{
-    struct alt_request *r = arg;
-    const struct config *cfg = r->srv->cfg;
-    r->log_op = NULL;
-    const redisReply *id = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
-                               ? reply->element[1] : NULL;
-    if (!id || id->type != REDIS_REPLY_STRING) {
-        log_msg(LOG_WARN, "touchpoint not logged: %s",
-                error ? failure_name(error) : !reply ? "no reply"
-                : reply->type == REDIS_REPLY_ERROR ? reply->str
-                : id && id->type == REDIS_REPLY_ERROR ? id->str : "unexpected reply");
-        degrade(r, redis_failure(error));
         send_answer(r, NULL, 0, NULL);
         return;
     }
-    if (r->p.patron[0] && r->srv->forgets == r->forgets) {
-        struct touchpoint tp = {.record = r->p.record, .alternatives = r->ans->shown,
-                                .day = r->day, .cell = r->cell};
-        struct rcmd_list cs = {0};
-        if (touchpoint_log_remember(cfg, r->p.patron, id->str, &tp, &cs) < 0 ||
-            !redis_exec(r->srv->redis, cs.c, cs.n, remembered, NULL))
-            log_msg(LOG_WARN, "a touchpoint's patron not remembered for attribution: %s",
-                    failure_name(FAILURE_OUT_OF_MEMORY));
-        rcmd_list_free(&cs);
-    }
-    struct token_subject subject = {id->str, r->p.record, r->ans->shown};
+    recent_touchpoints_put(r->srv->recent_touchpoints, id, r->p.record, r->ans->shown, day,
+                           monotonic_ms());
+    remember_patron(r, &tp);
+    strbuf_free(&cell_name);
+    struct token_subject subject = {id, r->p.record, r->ans->shown};
     char token[TOKEN_MAX_BYTES + 1];
-    token_make(cfg->token_key, &subject, (long long)time(NULL) + cfg->token_ttl_s, token);
-    send_answer(r, id->str, id->len, token);
+    token_make(cfg->token_key, &subject, (long long)now.tv_sec + cfg->token_ttl_s, token);
+    send_answer(r, id, strlen(id), token);
 }
 
 static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t len,
@@ -962,7 +903,6 @@ static void alt_request_free(struct alt_request *r)
     model_read_cancel(r->cooc_read);
     model_totals_wait_cancel(r->totals_wait);
     redis_op_cancel(r->history_op);
-    redis_op_cancel(r->log_op);
     for (size_t i = 0; i < r->nrecent; i++) {
         model_read_cancel(r->recent_reads[i]);
         neighbours_unref(r->recent_nb[i]);
@@ -991,7 +931,6 @@ static void alt_request_free(struct alt_request *r)
     free(r->borrowed);
     answer_unref(r->ans);
     free(r->answer_key);
-    free(r->cell_name);
     params_free(&r->p);
     server_release(r->srv);
     free(r);

@@ -82,8 +82,16 @@ void healthz_handle(struct server *srv, struct evhttp_request *req)
                              forget_feed_listening(srv->forget_feed), "heard", (json_int_t)fs.heard,
                              "subscribed", (json_int_t)fs.subscribed, "refused",
                              (json_int_t)fs.refused);
+    struct spool_stats ss;
+    spool_get_stats(srv->spool, &ss);
+    json_t *spool = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+                              "waiting", (json_int_t)ss.waiting, "in_flight", (json_int_t)ss.in_flight,
+                              "written", (json_int_t)ss.written, "kept", (json_int_t)ss.kept,
+                              "refused", (json_int_t)ss.refused, "failed", (json_int_t)ss.failed,
+                              "file_errors", (json_int_t)ss.file_errors, "on_disk",
+                              srv->cfg->spool_dir != NULL);
     http_reply_json(req, 200, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, "
-                                        "s:o, s:o, s:o}",
+                                        "s:o, s:o, s:o, s:o}",
                                         "status", "ok",
                                         "redis", redis_client_connected(srv->redis) && redis_client_connected(srv->redis_bulk)
                                                  ? "connected" : "disconnected",
@@ -97,6 +105,6 @@ void healthz_handle(struct server *srv, struct evhttp_request *req)
                                         "compaction", compaction, "forget_feed", feed,
                                         "connections", front_json(srv->front),
                                         "ingest_connections", front_json(srv->ingest_front),
-                                        "rate_limit", rate_json(srv->rate)));
+                                        "rate_limit", rate_json(srv->rate), "spool", spool));
 }
 

@@ -2,7 +2,10 @@
  *
  * The body is checked (outcome_body.h), the touchpoint read back (is it
  * there, is the token its own, did it show the record?), then the outcome
- * counted once (touchpoint_log.h). */
+ * counted once (touchpoint_log.h): 201, or 200 when it was before. While
+ * Redis is away, a touchpoint this daemon made in the last hour is known
+ * without it (recent_touchpoints.h), and the outcome waits in the spool
+ * (spool.h): 202, counted once when written. */
 #include "http/outcomes.h"
 
 #include <jansson.h>
@@ -11,9 +14,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/token.h"
 #include "http/outcome_body.h"
+#include "http/recent_touchpoints.h"
 #include "http/reply.h"
 #include "redis/touchpoint_log.h"
 #include "server.h"
@@ -26,6 +31,8 @@ struct outcome_request {
     char *type;
     char *record;           /* NULL when the outcome names none */
     char *token;
+    struct outcome out;     /* once checked: what is counted */
+    char day[RU_DAY_BYTES + 1];
 };
 
 static void outcome_request_free(struct outcome_request *o)
@@ -38,6 +45,24 @@ static void outcome_request_free(struct outcome_request *o)
     free(o);
 }
 
+/* The outcome handed to the spool (Redis is away, or went with the
+ * write): counted once it is written, whether or not it was before; 202
+ * says so. */
+static void outcome_spooled(struct outcome_request *o, const struct outcome *out)
+{
+    struct rcmd cmd = {0};
+    int kept = touchpoint_log_outcome(o->srv->cfg, out, &cmd) == 0 &&
+               spool_write(o->srv->spool, &cmd) == 0;
+    rcmd_free(&cmd);
+    if (!kept)
+        http_reply_failure(o->req, FAILURE_REDIS_UNAVAILABLE,
+                           "the outcome could not be stored now; try again");
+    else
+        http_reply_json(o->req, 202, json_pack("{s:s, s:n, s:s, s:s?, s:n, s:b}", "touchpoint",
+                                               o->touchpoint, "event", "type", o->type,
+                                               "record", o->record, "duplicate", "queued", 1));
+}
+
 static void outcome_written(redisReply *reply, enum failure error, void *arg)
 {
     struct outcome_request *o = arg;
@@ -46,11 +71,15 @@ static void outcome_written(redisReply *reply, enum failure error, void *arg)
         http_reply_json(o->req, 200, json_pack("{s:s, s:n, s:s, s:s?, s:b}", "touchpoint",
                                                o->touchpoint, "event", "type", o->type,
                                                "record", o->record, "duplicate", 1));
-    } else if (!reply || reply->type != REDIS_REPLY_STRING) {
+    } else if (!reply) {
+        /* lost or late: perhaps written, perhaps not; the spool's copy
+         * counts once either way */
+        outcome_spooled(o, &o->out);
+    } else if (reply->type != REDIS_REPLY_STRING) {
         log_msg(LOG_WARN, "touchpoint outcome not logged: %s",
-                error ? failure_name(error) : reply->type == REDIS_REPLY_ERROR ? reply->str
-                                                                                : "unexpected reply");
-        http_reply_failure(o->req, error ? error : FAILURE_REDIS_UNAVAILABLE,
+                reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        (void)error;
+        http_reply_failure(o->req, FAILURE_REDIS_UNAVAILABLE,
                            "the outcome could not be stored; try again");
     } else {
         http_reply_json(o->req, 201, json_pack("{s:s, s:s#, s:s, s:s?, s:b}", "touchpoint",
@@ -61,28 +90,14 @@ static void outcome_written(redisReply *reply, enum failure error, void *arg)
     outcome_request_free(o);
 }
 
-static void touchpoint_read(redisReply *reply, enum failure error, void *arg)
+/* The touchpoint is known (read back from Redis, or this daemon's own of
+ * the last hour): the token and the record are checked against it, and
+ * the outcome counted: written now (direct), or through the spool. */
+static void outcome_check_and_count(struct outcome_request *o, const struct touchpoint_entry *e,
+                                    int direct)
 {
-    struct outcome_request *o = arg;
     const struct config *cfg = o->srv->cfg;
-    struct touchpoint_entry e;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
-        http_reply_failure(o->req, error ? error : FAILURE_REDIS_UNAVAILABLE,
-                           "the touchpoint log is not reachable; try again");
-        outcome_request_free(o);
-        return;
-    }
-    if (reply->elements == 0) {
-        http_reply_error(o->req, 404, "touchpoint", "no such touchpoint");
-        outcome_request_free(o);
-        return;
-    }
-    if (touchpoint_entry_parse(reply->element[0], &e) < 0) {
-        http_reply_unavailable(o->req, "unexpected touchpoint log entry");
-        outcome_request_free(o);
-        return;
-    }
-    struct token_subject subject = {o->touchpoint, e.record, e.alternatives};
+    struct token_subject subject = {o->touchpoint, e->record, e->alternatives};
     switch (token_check(cfg->token_key, &subject, o->token, (long long)time(NULL))) {
     case TOKEN_OK:
         break;
@@ -97,22 +112,75 @@ static void touchpoint_read(redisReply *reply, enum failure error, void *arg)
         outcome_request_free(o);
         return;
     }
-    if (o->record && !touchpoint_entry_shows(&e, o->record)) {
+    if (o->record && !touchpoint_entry_shows(e, o->record)) {
         http_reply_error(o->req, 422, "record",
                          "that record was neither the wanted title nor an alternative shown");
         outcome_request_free(o);
         return;
     }
-    struct outcome out = {o->touchpoint, o->type, o->record, e.has_cell ? e.day : NULL, e.cell};
+    o->out = (struct outcome){o->touchpoint, o->type, o->record, NULL, 0, 0};
+    if (e->day && strlen(e->day) == RU_DAY_BYTES) {
+        memcpy(o->day, e->day, RU_DAY_BYTES + 1);
+        o->out.day = o->day;
+        o->out.cell = e->cell;
+        o->out.cell_from_log = !e->has_cell;
+    }
+    if (!direct) {
+        outcome_spooled(o, &o->out);
+        outcome_request_free(o);
+        return;
+    }
     struct rcmd cmd = {0};
     struct redis_op *op = NULL;
-    if (touchpoint_log_outcome(cfg, &out, &cmd) == 0)
+    if (touchpoint_log_outcome(cfg, &o->out, &cmd) == 0)
         op = redis_exec(o->srv->redis, &cmd, 1, outcome_written, o);
     rcmd_free(&cmd);
     if (!op) {
         http_reply_unavailable(o->req, HTTP_NO_MEMORY);
         outcome_request_free(o);
     }
+}
+
+/* Redis cannot say what the touchpoint was: this daemon may know. */
+static void outcome_from_recent(struct outcome_request *o, enum failure error)
+{
+    const struct recent_touchpoint *t =
+        recent_touchpoints_get(o->srv->recent_touchpoints, o->touchpoint, monotonic_ms());
+    if (!t) {
+        http_reply_failure(o->req, error ? error : FAILURE_REDIS_UNAVAILABLE,
+                           "the touchpoint log is not reachable; try again");
+        outcome_request_free(o);
+        return;
+    }
+    struct touchpoint_entry e = {t->record, t->alternatives, t->day, 0, 0};
+    outcome_check_and_count(o, &e, 0);
+}
+
+static void touchpoint_read(redisReply *reply, enum failure error, void *arg)
+{
+    struct outcome_request *o = arg;
+    struct touchpoint_entry e;
+    if (!reply) {
+        outcome_from_recent(o, error);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        http_reply_failure(o->req, FAILURE_REDIS_UNAVAILABLE,
+                           "the touchpoint log is not reachable; try again");
+        outcome_request_free(o);
+        return;
+    }
+    if (reply->elements == 0) {
+        http_reply_error(o->req, 404, "touchpoint", "no such touchpoint");
+        outcome_request_free(o);
+        return;
+    }
+    if (touchpoint_entry_parse(reply, &e) < 0) {
+        http_reply_unavailable(o->req, "unexpected touchpoint log entry");
+        outcome_request_free(o);
+        return;
+    }
+    outcome_check_and_count(o, &e, 1);
 }
 
 /* Checks the request and its body (outcome_body.h): 0, or -1 with a
@@ -158,6 +226,14 @@ void outcomes_handle(struct server *srv, struct evhttp_request *req, const char 
     int oom = !o || !(o->touchpoint = strdup(id)) || !(o->type = strdup(b.type)) ||
               (b.record && !(o->record = strdup(b.record))) || !(o->token = strdup(b.token));
     outcome_body_free(&b);
+    /* Redis is asked while it is there and nothing waits for it in the
+     * spool (else an outcome could come before its touchpoint) */
+    struct spool_stats sst;
+    spool_get_stats(srv->spool, &sst);
+    if (!oom && (!redis_client_connected(srv->redis) || sst.waiting)) {
+        outcome_from_recent(o, FAILURE_REDIS_UNAVAILABLE);
+        return;
+    }
     struct rcmd cmd = {0};
     struct redis_op *op = NULL;
     if (!oom && touchpoint_log_read(srv->cfg, id, &cmd) == 0)

@@ -245,6 +245,33 @@ static void store_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
 }
 
+/* AUTH's reply: refused credentials are an operator's error, said once
+ * per connection; the connection goes (and is tried again). */
+static void store_auth_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct redis_client *st = privdata;
+    redisReply *reply = r;
+    if (!reply || reply->type != REDIS_REPLY_ERROR)
+        return;
+    log_msg(LOG_ERROR, "redis %s:%d: AUTH%s%s refused: %s", st->cfg->redis_host,
+            st->cfg->redis_port, st->cfg->redis_username ? " as " : "",
+            st->cfg->redis_username ? st->cfg->redis_username : "", reply->str);
+    redisAsyncDisconnect(ac);
+}
+
+/* AUTH, first on a new connection (hiredis sends it once connected,
+ * before whatever is queued after it). */
+static int store_auth(struct redis_client *st, redisAsyncContext *ac)
+{
+    const struct config *cfg = st->cfg;
+    if (!cfg->redis_password)
+        return REDIS_OK;
+    if (cfg->redis_username)
+        return redisAsyncCommand(ac, store_auth_reply, st, "AUTH %s %s", cfg->redis_username,
+                                 cfg->redis_password);
+    return redisAsyncCommand(ac, store_auth_reply, st, "AUTH %s", cfg->redis_password);
+}
+
 static void store_reconnect_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -266,6 +293,13 @@ static void store_connect(struct redis_client *st)
     redisLibeventAttach(ac, st->base);
     redisAsyncSetConnectCallback(ac, store_connect_cb);
     redisAsyncSetDisconnectCallback(ac, store_disconnect_cb);
+    if (store_auth(st, ac) != REDIS_OK) {
+        log_msg(LOG_WARN, "redis: cannot send AUTH: %s", ac->errstr);
+        ac->data = NULL;
+        redisAsyncFree(ac);
+        store_schedule_reconnect(st);
+        return;
+    }
     /* a subscriber's SUBSCRIBE waits in hiredis until the connection is up */
     if (st->channel &&
         redisAsyncCommand(ac, store_sub_reply, st, "SUBSCRIBE %s", st->channel) != REDIS_OK) {

@@ -62,29 +62,6 @@ int rollup_cell_split(char *name, struct ru_cell *c);
 /* The day of Unix time t, local time: YYYYMMDD and a NUL. */
 void rollup_day(time_t t, char out[RU_DAY_BYTES + 1]);
 
-/* The command that gives a cell its number (one EVAL: the number it has,
- * or the next one): its reply is that number, an integer. */
-int rollup_number_command(const struct config *cfg, const char *cell_name, struct rcmd *cmd);
-/* Appends "BITFIELD <prefix>ru1:<day>" and one "INCRBY u32 #i by" for each
- * counter to cmd. */
-int rollup_incr_command(const struct config *cfg, const char *day, uint32_t cell,
-                        const enum ru_counter *counters, size_t n, uint32_t by,
-                        struct rcmd *cmd);
-
-/* How many cell numbers a daemon keeps: more than a consortium's branches
- * times channels, statuses and arms. */
-#define RU_CELLS_KEPT 100000
-
-/* The numbers of cells this daemon has seen, so that an answer's counts
- * need no round trip to learn them: names to numbers, bounded. */
-struct ru_cells;
-struct ru_cells *ru_cells_new(size_t max_entries);
-void ru_cells_free(struct ru_cells *rc);
-/* The cell's number, or -1 when it has not been seen. */
-long ru_cells_get(const struct ru_cells *rc, const char *cell_name);
-/* Remembers it (nothing when full or out of memory: it is asked again). */
-void ru_cells_put(struct ru_cells *rc, const char *cell_name, uint32_t cell);
-
 /* Reading: counter c of cell n in a day's string (len bytes; past its end
  * every count is 0). */
 static inline uint32_t rollup_count(const unsigned char *day, size_t len, uint32_t cell,

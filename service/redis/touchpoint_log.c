@@ -2,6 +2,7 @@
 #include "redis/touchpoint_log.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,41 +22,82 @@ static int add_field(struct rcmd *cmd, const char *name, const char *value)
     return rcmd_addstr(cmd, name) | rcmd_addstr(cmd, value ? value : "");
 }
 
-static int add_xadd_head(const struct config *cfg, struct rcmd *cmd, const char *stream)
+void touchpoint_id_make(uint64_t ms, uint64_t draw, char out[TOUCHPOINT_ID_MAX_BYTES + 1])
 {
-    return rcmd_addstr(cmd, "XADD") | rcmd_addjoin(cmd, cfg->redis_prefix, stream, "") |
-           rcmd_addstr(cmd, "MAXLEN") | rcmd_addstr(cmd, "~") |
-           rcmd_addf(cmd, "%d", cfg->touchpoint_stream_max) | rcmd_addstr(cmd, "*");
+    snprintf(out, TOUCHPOINT_ID_MAX_BYTES + 1, "%llu-%llu", (unsigned long long)ms,
+             (unsigned long long)(draw >> 1));
 }
 
-int touchpoint_log_add(const struct config *cfg, const struct touchpoint *tp, struct rcmd *cmd)
+/* How long tpd:<id> is kept: while outcomes may come (the token's life)
+ * and a day. */
+static long long tpd_keep_s(const struct config *cfg)
+{
+    return (long long)cfg->token_ttl_s + 86400;
+}
+
+/* KEYS[1] tpd:<id>, KEYS[2] ru1:cells, KEYS[3] ru1:ncells, KEYS[4]
+ * ru1:<day>, KEYS[5] tp; ARGV[1] how long tpd:<id> is kept (s), ARGV[2]
+ * the cell's name, ARGV[3] the stream's cap, ARGV[4] RU_NCOUNTERS,
+ * ARGV[5] how many counters, then the counters, then the entry's fields
+ * and values (the cell's number is added). */
+static const char add_script[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+    "local cell = redis.call('HGET', KEYS[2], ARGV[2])\n"
+    "if not cell then\n"
+    "  cell = redis.call('INCR', KEYS[3]) - 1\n"
+    "  redis.call('HSET', KEYS[2], ARGV[2], cell)\n"
+    "end\n"
+    "cell = tonumber(cell)\n"
+    "local k = tonumber(ARGV[5])\n"
+    "local bf = {}\n"
+    "for i = 1, k do\n"
+    "  local at = cell * tonumber(ARGV[4]) + tonumber(ARGV[5 + i])\n"
+    "  bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u32'; bf[#bf + 1] = '#' .. at; bf[#bf + 1] = 1\n"
+    "end\n"
+    "if k > 0 then redis.call('BITFIELD', KEYS[4], unpack(bf)) end\n"
+    "local f = {}\n"
+    "for i = 6 + k, #ARGV do f[#f + 1] = ARGV[i] end\n"
+    "f[#f + 1] = 'cell'; f[#f + 1] = tostring(cell)\n"
+    "redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[3], '*', unpack(f))\n"
+    "redis.call('HSET', KEYS[1], unpack(f))\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
+    "return 1\n";
+
+int touchpoint_log_add(const struct config *cfg, const struct touchpoint *tp,
+                       const enum ru_counter *counters, size_t ncounters, struct rcmd *cmd)
 {
     char now[21];
-    int rc = utc_now(now) | add_xadd_head(cfg, cmd, "tp");
-    rc |= add_field(cmd, "time", now) | add_field(cmd, "record", tp->record) |
-          add_field(cmd, "catalogue", tp->catalogue) | add_field(cmd, "status", tp->status) |
-          add_field(cmd, "branch", tp->branch) | add_field(cmd, "channel", tp->channel) |
-          add_field(cmd, "lang", tp->lang) | add_field(cmd, "alternatives", tp->alternatives) |
+    const char *pfx = cfg->redis_prefix;
+    int rc = utc_now(now) | rcmd_addstr(cmd, "EVAL") | rcmd_addstr(cmd, add_script) |
+             rcmd_addstr(cmd, "5") | rcmd_addjoin(cmd, pfx, "tpd:", tp->id) |
+             rcmd_addjoin(cmd, pfx, "ru1:cells", "") | rcmd_addjoin(cmd, pfx, "ru1:ncells", "") |
+             rcmd_addjoin(cmd, pfx, "ru1:", tp->day) | rcmd_addjoin(cmd, pfx, "tp", "") |
+             rcmd_addf(cmd, "%lld", tpd_keep_s(cfg)) | rcmd_addstr(cmd, tp->cell_name) |
+             rcmd_addf(cmd, "%d", cfg->touchpoint_stream_max) | rcmd_addf(cmd, "%d", RU_NCOUNTERS) |
+             rcmd_addf(cmd, "%zu", ncounters);
+    for (size_t i = 0; i < ncounters; i++)
+        rc |= rcmd_addf(cmd, "%d", (int)counters[i]);
+    rc |= add_field(cmd, "touchpoint", tp->id) | add_field(cmd, "time", now) |
+          add_field(cmd, "record", tp->record) | add_field(cmd, "catalogue", tp->catalogue) |
+          add_field(cmd, "status", tp->status) | add_field(cmd, "branch", tp->branch) |
+          add_field(cmd, "channel", tp->channel) | add_field(cmd, "lang", tp->lang) |
+          add_field(cmd, "alternatives", tp->alternatives) |
           add_field(cmd, "experiment", tp->experiment) | add_field(cmd, "arm", tp->arm) |
-          add_field(cmd, "day", tp->day) | rcmd_addstr(cmd, "cell") |
-          rcmd_addf(cmd, "%lu", (unsigned long)tp->cell);
+          add_field(cmd, "day", tp->day);
     return rc ? -1 : 0;
 }
 
 int touchpoint_log_read(const struct config *cfg, const char *touchpoint, struct rcmd *cmd)
 {
-    int rc = rcmd_addstr(cmd, "XRANGE") | rcmd_addjoin(cmd, cfg->redis_prefix, "tp", "") |
-             rcmd_addstr(cmd, touchpoint) | rcmd_addstr(cmd, touchpoint);
+    int rc = rcmd_addstr(cmd, "HGETALL") | rcmd_addjoin(cmd, cfg->redis_prefix, "tpd:", touchpoint);
     return rc ? -1 : 0;
 }
 
-int touchpoint_entry_parse(const redisReply *entry, struct touchpoint_entry *out)
+int touchpoint_entry_parse(const redisReply *fields, struct touchpoint_entry *out)
 {
     memset(out, 0, sizeof *out);
-    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
-        entry->element[1]->type != REDIS_REPLY_ARRAY)
+    if (fields->type != REDIS_REPLY_ARRAY)
         return -1;
-    const redisReply *fields = entry->element[1];
     const char *cell = NULL;
     for (size_t i = 0; i + 1 < fields->elements; i += 2) {
         const redisReply *k = fields->element[i], *v = fields->element[i + 1];
@@ -130,15 +172,21 @@ int touchpoint_outcome_type_valid(const char *type)
     return 0;
 }
 
-/* KEYS[1] tpo:<id>, KEYS[2] ru1:<day>, KEYS[3] ev; ARGV[1] "<type>|<record>",
- * ARGV[2] how long tpo:<id> is kept (s), ARGV[3] the counter's BITFIELD
- * index ("" when not counted), ARGV[4] the stream's cap, then the ev
- * entry's fields and values. */
+/* KEYS[1] tpo:<id>, KEYS[2] ru1:<day>, KEYS[3] ev, KEYS[4] tpd:<id>;
+ * ARGV[1] "<type>|<record>", ARGV[2] how long tpo:<id> is kept (s),
+ * ARGV[3] the counter ("" when not counted), ARGV[4] the cell ("": read
+ * from tpd:<id>, and not counted if it is gone), ARGV[5] RU_NCOUNTERS,
+ * ARGV[6] the stream's cap, then the ev entry's fields and values. */
 static const char outcome_script[] =
     "if redis.call('HSETNX', KEYS[1], ARGV[1], 1) == 0 then return 0 end\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
-    "if ARGV[3] ~= '' then redis.call('BITFIELD', KEYS[2], 'INCRBY', 'u32', ARGV[3], 1) end\n"
-    "return redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 5))\n";
+    "local cell = ARGV[4]\n"
+    "if cell == '' then cell = redis.call('HGET', KEYS[4], 'cell') or '' end\n"
+    "if ARGV[3] ~= '' and cell ~= '' then\n"
+    "  local at = tonumber(cell) * tonumber(ARGV[5]) + tonumber(ARGV[3])\n"
+    "  redis.call('BITFIELD', KEYS[2], 'INCRBY', 'u32', '#' .. at, 1)\n"
+    "end\n"
+    "return redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', unpack(ARGV, 7))\n";
 
 int touchpoint_log_outcome(const struct config *cfg, const struct outcome *o, struct rcmd *cmd)
 {
@@ -152,49 +200,48 @@ int touchpoint_log_outcome(const struct config *cfg, const struct outcome *o, st
     keep_s += 86400;
     if (counter < 0)
         return -1;
+    const char *pfx = cfg->redis_prefix;
     int rc = utc_now(now) | rcmd_addstr(cmd, "EVAL") | rcmd_addstr(cmd, outcome_script) |
-             rcmd_addstr(cmd, "3") | rcmd_addjoin(cmd, cfg->redis_prefix, "tpo:", o->touchpoint) |
-             rcmd_addjoin(cmd, cfg->redis_prefix, "ru1:", o->day ? o->day : "") |
-             rcmd_addjoin(cmd, cfg->redis_prefix, "ev", "") |
+             rcmd_addstr(cmd, "4") | rcmd_addjoin(cmd, pfx, "tpo:", o->touchpoint) |
+             rcmd_addjoin(cmd, pfx, "ru1:", o->day ? o->day : "") | rcmd_addjoin(cmd, pfx, "ev", "") |
+             rcmd_addjoin(cmd, pfx, "tpd:", o->touchpoint) |
              rcmd_addf(cmd, "%s|%s", o->type, o->record ? o->record : "") |
              rcmd_addf(cmd, "%lld", keep_s);
-    rc |= o->day ? rcmd_addf(cmd, "#%llu", (unsigned long long)o->cell * RU_NCOUNTERS +
-                                               (unsigned)counter)
-                 : rcmd_addstr(cmd, "");
-    rc |= rcmd_addf(cmd, "%d", cfg->touchpoint_stream_max) |
+    rc |= o->day ? rcmd_addf(cmd, "%d", counter) : rcmd_addstr(cmd, "");
+    rc |= o->cell_from_log ? rcmd_addstr(cmd, "") : rcmd_addf(cmd, "%lu", (unsigned long)o->cell);
+    rc |= rcmd_addf(cmd, "%d", RU_NCOUNTERS) | rcmd_addf(cmd, "%d", cfg->touchpoint_stream_max) |
           add_field(cmd, "touchpoint", o->touchpoint) | add_field(cmd, "type", o->type) |
           add_field(cmd, "record", o->record) | add_field(cmd, "time", now);
     return rc ? -1 : 0;
 }
 
-/* One HSET field: the record (n bytes), and "<touchpoint> <role> <day>
- * <cell>". */
-static int remember_field(struct rcmd *cmd, const char *record, size_t n, const char *touchpoint,
-                          char role, const struct touchpoint *tp)
-{
-    return rcmd_add(cmd, record, n) |
-           rcmd_addf(cmd, "%s %c %s %lu", touchpoint, role, tp->day, (unsigned long)tp->cell);
-}
+/* KEYS[1] at:<pseudonym>, KEYS[2] ru1:cells; ARGV[1] the cell's name,
+ * ARGV[2] how long at: is kept (s), then each record and "<touchpoint>
+ * <role> <day>" (the cell's number is added). */
+static const char remember_script[] =
+    "local cell = redis.call('HGET', KEYS[2], ARGV[1])\n"
+    "if not cell then return 0 end\n"
+    "for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1] .. ' ' .. cell) end\n"
+    "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+    "return 1\n";
 
 int touchpoint_log_remember(const struct config *cfg, const char *pseudonym,
-                            const char *touchpoint, const struct touchpoint *tp,
-                            struct rcmd_list *cs)
+                            const struct touchpoint *tp, struct rcmd *cmd)
 {
-    struct rcmd *set = rcmd_list_key(cs, "HSET", cfg->redis_prefix, "at:", pseudonym);
-    if (!set)
-        return -1;
-    int rc = remember_field(set, tp->record, strlen(tp->record), touchpoint,
-                            TOUCHPOINT_ROLE_WANTED, tp);
+    const char *pfx = cfg->redis_prefix;
+    int rc = rcmd_addstr(cmd, "EVAL") | rcmd_addstr(cmd, remember_script) | rcmd_addstr(cmd, "2") |
+             rcmd_addjoin(cmd, pfx, "at:", pseudonym) | rcmd_addjoin(cmd, pfx, "ru1:cells", "") |
+             rcmd_addstr(cmd, tp->cell_name) |
+             rcmd_addf(cmd, "%lld", (long long)cfg->attribution_days * 86400) |
+             rcmd_addstr(cmd, tp->record) |
+             rcmd_addf(cmd, "%s %c %s", tp->id, TOUCHPOINT_ROLE_WANTED, tp->day);
     for (const char *p = tp->alternatives; *p;) {
         size_t len = strcspn(p, ",");
-        rc |= remember_field(set, p, len, touchpoint, TOUCHPOINT_ROLE_ALTERNATIVE, tp);
+        rc |= rcmd_add(cmd, p, len) |
+              rcmd_addf(cmd, "%s %c %s", tp->id, TOUCHPOINT_ROLE_ALTERNATIVE, tp->day);
         p += len + (p[len] == ',');
     }
-    cs->failed |= rc;
-    struct rcmd *expire = rcmd_list_key(cs, "EXPIRE", cfg->redis_prefix, "at:", pseudonym);
-    if (expire)
-        cs->failed |= rcmd_addf(expire, "%lld", (long long)cfg->attribution_days * 86400);
-    return cs->failed ? -1 : 0;
+    return rc ? -1 : 0;
 }
 
 /* 1 to 20 digits at s[*at..], up to a space or the end, as a number no

@@ -1,11 +1,20 @@
 /* touchpoint_log.h: the touchpoint log and what it counts.
  *
- *   <prefix>tp          stream  one entry per answer of /v1/alternatives;
- *                               its id is the touchpoint id. Fields: time,
- *                               record, catalogue, status, branch, channel,
- *                               lang, alternatives (ids joined by ','),
- *                               experiment, arm, day (YYYYMMDD) and cell
- *                               (its rollup cell, rollup.h)
+ * A touchpoint's id is onloand's own, "<Unix ms>-<random 63 bits>", made
+ * when the answer is (touchpoint_id_make), so that the answer need not
+ * wait for Redis and its write can wait in the spool (spool.h) while
+ * Redis is away. Every write here is one script that changes nothing the
+ * second time it runs for the same touchpoint or outcome.
+ *
+ *   <prefix>tpd:<id>    hash    the touchpoint, read back by its outcomes:
+ *                               the fields of its tp entry (below); kept
+ *                               touchpoints.token_ttl_s and a day
+ *   <prefix>tp          stream  one entry per answer of /v1/alternatives.
+ *                               Fields: touchpoint (its id), time, record,
+ *                               catalogue, status, branch, channel, lang,
+ *                               alternatives (ids joined by ','), experiment,
+ *                               arm, day (YYYYMMDD) and cell (its rollup
+ *                               cell, rollup.h, numbered by the script)
  *   <prefix>ev          stream  one entry per outcome counted: touchpoint,
  *                               type, record, time
  *   <prefix>tpo:<id>    hash    the outcomes of touchpoint <id> counted so
@@ -30,23 +39,34 @@
 #include "redis/redis_client.h"
 #include "redis/rollup.h"
 
+#define TOUCHPOINT_ID_MAX_BYTES 41      /* "<ms>-<n>", 20 digits each at most */
+
+/* A new touchpoint id from the time (Unix ms) and a random draw (its top
+ * bit is dropped). */
+void touchpoint_id_make(uint64_t ms, uint64_t draw, char out[TOUCHPOINT_ID_MAX_BYTES + 1]);
+
 struct touchpoint {
+    const char *id;             /* touchpoint_id_make's */
     const char *record, *catalogue, *status, *branch, *channel, *lang;
     const char *alternatives;   /* shown: ids joined by ',' ("" for none) */
     const char *experiment, *arm;   /* "" outside an experiment */
     const char *day;            /* YYYYMMDD (rollup_day) */
-    uint32_t cell;              /* its rollup cell */
+    const char *cell_name;      /* its rollup cell (rollup_cell_name) */
 };
 
-/* The XADD of one touchpoint. -1 when out of memory (cmd is the caller's
- * to free either way, with rcmd_free). */
-int touchpoint_log_add(const struct config *cfg, const struct touchpoint *tp, struct rcmd *cmd);
-/* The XRANGE that reads the touchpoint back: its reply holds the entry,
- * or nothing when there is none. */
+/* The script that writes one touchpoint: numbers its rollup cell if new,
+ * adds 1 to each of the counters given in that cell of the day, appends
+ * the tp entry and keeps tpd:<id>; nothing if tpd:<id> is there already
+ * (a write sent again). -1 when out of memory (cmd is the caller's to
+ * free either way, with rcmd_free). */
+int touchpoint_log_add(const struct config *cfg, const struct touchpoint *tp,
+                       const enum ru_counter *counters, size_t ncounters, struct rcmd *cmd);
+/* The HGETALL that reads the touchpoint back: its reply holds the fields,
+ * or none when there is no such touchpoint (or no longer). */
 int touchpoint_log_read(const struct config *cfg, const char *touchpoint, struct rcmd *cmd);
 
-/* What a touchpoint entry (as XRANGE gives it: [id, [field, value, ...]])
- * says, pointing into the reply. -1 for an entry of another shape. */
+/* What a touchpoint's fields (HGETALL's [field, value, ...]) say,
+ * pointing into the reply. -1 for a reply of another shape. */
 struct touchpoint_entry {
     const char *record, *alternatives, *day;
     uint32_t cell;
@@ -73,27 +93,30 @@ struct outcome {
     const char *record;         /* NULL for shown and dismiss without one */
     const char *day;            /* the touchpoint's (NULL: not counted in rollups) */
     uint32_t cell;
+    int cell_from_log;          /* the cell is not known here: the script reads
+                                 * it from tpd:<id> (not counted if gone) */
 };
 int touchpoint_log_outcome(const struct config *cfg, const struct outcome *o, struct rcmd *cmd);
 
-/* The HSET and EXPIRE (appended to cs) that remember, for attribution, which records
- * touchpoint tp showed to the patron (pseudonym): the wanted title with
- * role w, every alternative with role a. */
+/* The script that remembers, for attribution, which records touchpoint
+ * tp showed to the patron (pseudonym): the wanted title with role w, every
+ * alternative with role a, in at:<pseudonym>, whose expiry starts again.
+ * Sent after tp's own write (its cell is read by name); nothing is
+ * remembered if that cell has no number yet. Never spooled: sent later, it
+ * could come back after a forget of that patron. */
 #define TOUCHPOINT_ROLE_WANTED 'w'
 #define TOUCHPOINT_ROLE_ALTERNATIVE 'a'
 int touchpoint_log_remember(const struct config *cfg, const char *pseudonym,
-                            const char *touchpoint, const struct touchpoint *tp,
-                            struct rcmd_list *cs);
+                            const struct touchpoint *tp, struct rcmd *cmd);
 
 /* What at:<pseudonym> remembers of the touchpoint that last showed a
  * record: the value touchpoint_log_remember wrote, read back. */
-#define TOUCHPOINT_ID_MAX_BYTES 41      /* a stream id: "<ms>-<seq>", 20 digits each at most */
 struct touchpoint_mark {
     char touchpoint[TOUCHPOINT_ID_MAX_BYTES + 1];
     char role;                  /* TOUCHPOINT_ROLE_WANTED or _ALTERNATIVE */
     char day[RU_DAY_BYTES + 1]; /* its rollup day and cell */
     uint32_t cell;
-    long long ms;               /* its time, Unix ms: the id's first part (Redis's clock) */
+    long long ms;               /* its time, Unix ms: the id's first part */
 };
 /* Parses "<touchpoint id> <role> <day> <cell>" (len bytes, no NUL
  * needed). -1, m undefined, when the value is not one. */

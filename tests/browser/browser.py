@@ -148,8 +148,7 @@ class Ctx:
         """The counter of the touchpoint's rollup cell (what the report
         API sums; read here as test_31_outcomes.py does)."""
         with self.stack.redis() as r:
-            kv = r("XRANGE", self.prefix + "tp", tp, tp)[0][1]
-            f = {kv[i].decode(): kv[i + 1].decode() for i in range(0, len(kv), 2)}
+            f = harness.touchpoint_fields(r, self.prefix, tp)
             idx = int(f["cell"]) * len(COUNTERS) + COUNTERS.index(counter)
             return r("BITFIELD", self.prefix + "ru1:" + f["day"], "GET", "u32", "#%d" % idx)[0]
 

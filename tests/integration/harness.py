@@ -576,3 +576,17 @@ class Stack:
 
 REQUEST_TIMEOUT_MS = 1500      # request_timeout_ms in the test config
 CATALOGUE_TIMEOUT_MS = 1000    # each catalogue's timeout_ms
+
+
+def touchpoint_fields(r, prefix, tp, timeout=5.0):
+    """What Redis holds of touchpoint tp (<prefix>tpd:<id>, the fields of
+    its tp entry) as {field: value}. onloand answers before its write is
+    in Redis (the spool sends it), so this waits up to timeout for it."""
+    deadline = time.time() + timeout
+    while True:
+        kv = r("HGETALL", prefix + "tpd:" + tp)
+        if kv or time.time() > deadline:
+            break
+        time.sleep(0.02)
+    assert kv, "touchpoint %s not in Redis (%stpd:%s)" % (tp, prefix, tp)
+    return {kv[i].decode(): kv[i + 1].decode() for i in range(0, len(kv), 2)}

@@ -30,7 +30,12 @@ def test_touchpoint_in_stream(ctx):
     j = expect_json(ctx.stack.alt(rid, branch="NRD", channel="kiosk", catalogue="demo"), 200)
     tp = j.get("touchpoint")
     assert tp, "no touchpoint: %s" % j
-    f = xget(ctx, "tp", tp)
+    with ctx.stack.redis() as r:
+        f = harness.touchpoint_fields(r, ctx.prefix, tp)
+        # its entry in the stream, found by its id
+        entries = [fields(e)[1] for e in r("XREVRANGE", ctx.prefix + "tp", "+", "-", "COUNT", 1000)]
+    assert [e for e in entries if e.get("touchpoint") == tp] == [f], \
+        "the tp stream's entry of %s differs from tpd:%s: %r" % (tp, tp, f)
     assert f.get("record") == rid, f
     assert f.get("status") == "on_loan", f
     assert f.get("branch") == "NRD", f

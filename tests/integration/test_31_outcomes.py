@@ -38,8 +38,7 @@ def _count(ctx, tp, counter):
     count: every touchpoint of that day in that cell adds to it)."""
     p = ctx.prefix
     with ctx.stack.redis() as r:
-        kv = r("XRANGE", p + "tp", tp, tp)[0][1]
-        f = {kv[i].decode(): kv[i + 1].decode() for i in range(0, len(kv), 2)}
+        f = harness.touchpoint_fields(r, p, tp)
         idx = int(f["cell"]) * len(COUNTERS) + COUNTERS.index(counter)
         return r("BITFIELD", p + "ru1:" + f["day"], "GET", "u32", "#%d" % idx)[0]
 

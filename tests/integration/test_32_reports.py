@@ -108,8 +108,7 @@ def outcome(lab, answer, typ, record=None, status=201):
 def day_of(lab, tp):
     """The touchpoint's rollup day (YYYYMMDD) as its stream entry says."""
     with lab.redis() as r:
-        kv = r("XRANGE", lab.prefix + "tp", tp, tp)[0][1]
-    f = {kv[i].decode(): kv[i + 1].decode() for i in range(0, len(kv), 2)}
+        f = harness.touchpoint_fields(r, lab.prefix, tp)
     return f["day"]
 
 

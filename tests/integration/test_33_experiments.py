@@ -80,16 +80,14 @@ def test_control_arm_and_the_log(ctx):
         assert treated["alternatives"], treated
         for j in (control, treated):
             with ctx.stack.redis() as r:
-                kv = r("XRANGE", ctx.prefix + "tp", j["touchpoint"], j["touchpoint"])[0][1]
-            f = {kv[i].decode(): kv[i + 1].decode() for i in range(0, len(kv), 2)}
+                f = harness.touchpoint_fields(r, ctx.prefix, j["touchpoint"])
             assert (f["experiment"], f["arm"]) == ("test-ab", j["experiment"]["arm"]), f
             assert f["alternatives"] == ",".join(a["record"] for a in j["alternatives"]), f
         # another channel is outside the experiment
         k = _ask(port, rid, "&channel=kiosk&session=c1")
         assert k["experiment"] is None and k["alternatives"], k
         with ctx.stack.redis() as r:
-            kv = r("XRANGE", ctx.prefix + "tp", k["touchpoint"], k["touchpoint"])[0][1]
-        f = {kv[i].decode(): kv[i + 1].decode() for i in range(0, len(kv), 2)}
+            f = harness.touchpoint_fields(r, ctx.prefix, k["touchpoint"])
         assert (f["experiment"], f["arm"]) == ("", ""), f
     finally:
         d.stop()

@@ -68,8 +68,7 @@ def ask(lab, record, patron, limit=6):
 def count(lab, tp, counter):
     """The counter of the touchpoint's rollup cell on its day."""
     with lab.redis() as r:
-        kv = r("XRANGE", lab.prefix + "tp", tp, tp)[0][1]
-        f = {kv[i].decode(): kv[i + 1].decode() for i in range(0, len(kv), 2)}
+        f = harness.touchpoint_fields(r, lab.prefix, tp)
         idx = int(f["cell"]) * len(COUNTERS) + COUNTERS.index(counter)
         return r("BITFIELD", lab.prefix + "ru1:" + f["day"], "GET", "u32", "#%d" % idx)[0]
 

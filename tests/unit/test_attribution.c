@@ -102,37 +102,40 @@ TEST(marks_read_back)
     }
 }
 
-/* What touchpoint_log_remember writes is what touchpoint_mark_parse
- * reads: every record shown, with its role. */
+/* What touchpoint_log_remember writes (its script adds the cell's
+ * number) is what touchpoint_mark_parse reads: every record shown, with
+ * its role. */
 TEST(remembered_marks_round_trip)
 {
-    struct touchpoint tp = {.record = "f356", .alternatives = "f539,f1,x.y_z:1-2",
-                            .day = "20261122", .cell = 4242};
-    struct rcmd_list cs = {0};
-    CHECK(touchpoint_log_remember(cfg, "0123456789abcdef0123456789abcdef", "1795343460123-17",
-                                  &tp, &cs) == 0);
-    CHECK(cs.n == 2);
-    if (cs.n != 2) {
-        rcmd_list_free(&cs);
+    struct touchpoint tp = {.id = "1795343460123-17", .record = "f356",
+                            .alternatives = "f539,f1,x.y_z:1-2", .day = "20261122",
+                            .cell_name = "cat\x1f\x1fopac\x1fon_loan\x1f"};
+    struct rcmd cmd = {0};
+    CHECK(touchpoint_log_remember(cfg, "0123456789abcdef0123456789abcdef", &tp, &cmd) == 0);
+    CHECK(cmd.argc == 7 + 2 * 4);
+    if (cmd.argc != 7 + 2 * 4) {
+        rcmd_free(&cmd);
         return;
     }
-    struct rcmd *set = &cs.c[0];
-    CHECK(set->argc == 2 + 2 * 4);
-    CHECK(strcmp(set->argv[0], "HSET") == 0);
-    CHECK_STR(set->argv[1], "onloan:at:0123456789abcdef0123456789abcdef");
+    CHECK_STR(cmd.argv[0], "EVAL");
+    CHECK_STR(cmd.argv[3], "onloan:at:0123456789abcdef0123456789abcdef");
+    CHECK_STR(cmd.argv[4], "onloan:ru1:cells");
+    CHECK_STR(cmd.argv[5], tp.cell_name);
+    CHECK_STR(cmd.argv[6], "1209600");      /* attribution_days (14) */
     static const char *const records[] = {"f356", "f539", "f1", "x.y_z:1-2"};
-    for (int i = 0; i < 4 && 2 + 2 * i + 1 < set->argc; i++) {
+    for (int i = 0; i < 4; i++) {
         struct touchpoint_mark m;
-        CHECK(set->len[2 + 2 * i] == strlen(records[i]) &&
-              memcmp(set->argv[2 + 2 * i], records[i], set->len[2 + 2 * i]) == 0);
-        CHECK(touchpoint_mark_parse(set->argv[3 + 2 * i], set->len[3 + 2 * i], &m) == 0);
+        char value[128];
+        int n = snprintf(value, sizeof value, "%.*s 4242", (int)cmd.len[8 + 2 * i],
+                         cmd.argv[8 + 2 * i]);
+        CHECK(cmd.len[7 + 2 * i] == strlen(records[i]) &&
+              memcmp(cmd.argv[7 + 2 * i], records[i], cmd.len[7 + 2 * i]) == 0);
+        CHECK(touchpoint_mark_parse(value, (size_t)n, &m) == 0);
         CHECK_STR(m.touchpoint, "1795343460123-17");
         CHECK(m.role == (i == 0 ? 'w' : 'a') && m.cell == 4242 && m.ms == 1795343460123LL);
         CHECK_STR(m.day, "20261122");
     }
-    CHECK_STR(cs.c[1].argv[0], "EXPIRE");
-    CHECK_STR(cs.c[1].argv[2], "1209600");      /* attribution_days (14) */
-    rcmd_list_free(&cs);
+    rcmd_free(&cmd);
 }
 
 int main(void)

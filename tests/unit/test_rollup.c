@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "redis/rollup.h"
+#include "redis/touchpoint_log.h"
 #include "unit.h"
 
 static const struct config *cfg;
@@ -45,22 +46,32 @@ TEST(days_are_local)
     CHECK_STR(day, "20261230");
 }
 
-TEST(counting_command)
+/* A touchpoint's write: its keys, the counters it adds to, its fields. */
+TEST(touchpoint_write_command)
 {
     struct rcmd cmd = {0};
     enum ru_counter c[] = {RU_TOUCHPOINTS, RU_ON_LOAN};
-    CHECK(rollup_incr_command(cfg, "20261204", 3, c, 2, 1, &cmd) == 0);
-    struct strbuf all = {0};
-    for (int i = 0; i < cmd.argc; i++)
-        strbuf_printf(&all, "%s%s", i ? " " : "", cmd.argv[i]);
-    /* cell 3's counters start at 3 * 11 */
-    CHECK_STR(strbuf_cstr(&all), "BITFIELD onloan:ru1:20261204 INCRBY u32 #33 1 INCRBY u32 #34 1");
-    strbuf_free(&all);
-    rcmd_free(&cmd);
-    CHECK(rollup_number_command(cfg, "demo|CEN|opac|on_loan|", &cmd) == 0);
-    CHECK(cmd.argc == 6 && strcmp(cmd.argv[0], "EVAL") == 0);
-    CHECK_STR(cmd.argv[3], "onloan:ru1:cells");
-    CHECK_STR(cmd.argv[5], "demo|CEN|opac|on_loan|");
+    struct touchpoint tp = {"1795343460123-17", "f356", "demo", "on_loan", "CEN", "opac", "nl",
+                            "f1,f2", "", "", "20261204", "demo\x1f" "CEN\x1f" "opac\x1f" "on_loan\x1f"};
+    CHECK(touchpoint_log_add(cfg, &tp, c, 2, &cmd) == 0);
+    CHECK(cmd.argc > 14);
+    if (cmd.argc <= 14) {
+        rcmd_free(&cmd);
+        return;
+    }
+    CHECK_STR(cmd.argv[0], "EVAL");
+    CHECK_STR(cmd.argv[2], "5");
+    CHECK_STR(cmd.argv[3], "onloan:tpd:1795343460123-17");
+    CHECK_STR(cmd.argv[4], "onloan:ru1:cells");
+    CHECK_STR(cmd.argv[6], "onloan:ru1:20261204");
+    CHECK_STR(cmd.argv[7], "onloan:tp");
+    CHECK_STR(cmd.argv[9], tp.cell_name);
+    CHECK_STR(cmd.argv[11], "11");          /* RU_NCOUNTERS */
+    CHECK_STR(cmd.argv[12], "2");
+    CHECK_STR(cmd.argv[13], "0");           /* RU_TOUCHPOINTS */
+    CHECK_STR(cmd.argv[14], "1");           /* RU_ON_LOAN */
+    CHECK_STR(cmd.argv[15], "touchpoint");
+    CHECK_STR(cmd.argv[16], "1795343460123-17");
     rcmd_free(&cmd);
 }
 
@@ -81,19 +92,6 @@ TEST(reading_a_day)
     CHECK_STR(ru_counter_names[RU_ATTRIBUTED_BORROW_WANTED], "attributed_borrow_wanted");
 }
 
-TEST(cell_numbers_remembered_and_bounded)
-{
-    struct ru_cells *rc = ru_cells_new(2);
-    CHECK(ru_cells_get(rc, "a") == -1);
-    ru_cells_put(rc, "a", 0);
-    ru_cells_put(rc, "b", 7);
-    ru_cells_put(rc, "c", 9);           /* full: not kept, asked again */
-    CHECK(ru_cells_get(rc, "a") == 0);
-    CHECK(ru_cells_get(rc, "b") == 7);
-    CHECK(ru_cells_get(rc, "c") == -1);
-    ru_cells_free(rc);
-}
-
 int main(void)
 {
     struct strbuf err = {0};
@@ -104,9 +102,8 @@ int main(void)
     }
     RUN(cell_names);
     RUN(days_are_local);
-    RUN(counting_command);
+    RUN(touchpoint_write_command);
     RUN(reading_a_day);
-    RUN(cell_numbers_remembered_and_bounded);
     config_free((struct config *)cfg);
     strbuf_free(&err);
     return unit_failures != 0;

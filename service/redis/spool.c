@@ -1,0 +1,444 @@
+/* spool.c: see spool.h. */
+#include "redis/spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+#define SPOOL_FILE "spool.log"
+#define RECORD_HASH_BYTES 16
+#define SEND_AT_ONCE 64             /* writes resent per pass while Redis catches up */
+#define RESEND_MS 100               /* how often waiting writes are tried */
+
+/* One write: its command, serialised (argument count, then each argument
+ * as a length and its bytes). */
+struct write {
+    TAILQ_ENTRY(write) link;        /* in waiting or in_flight */
+    struct spool *sp;
+    struct redis_op *op;            /* while in flight */
+    int in_file;                    /* appended to the file (until it is emptied) */
+    size_t len;
+    unsigned char data[];
+};
+TAILQ_HEAD(writes, write);
+
+struct spool {
+    struct event_base *base;
+    struct redis_client *rc;
+    const struct config *cfg;
+    struct writes waiting, in_flight;
+    size_t nwaiting, nin_flight, in_file;   /* in_file: records in the file not yet written */
+    int fd;                         /* spool.log, or -1 (memory only) */
+    int dirty;                      /* appended since the last sync */
+    struct event *resend, *sync;
+    struct spool_stats stats;
+};
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static struct write *write_new(struct spool *sp, const unsigned char *data, size_t len)
+{
+    struct write *w = malloc(sizeof *w + len);
+    if (!w)
+        return NULL;
+    memset(w, 0, sizeof *w);
+    w->sp = sp;
+    w->len = len;
+    memcpy(w->data, data, len);
+    return w;
+}
+
+/* The command as one block. NULL when out of memory. */
+static struct write *write_of(struct spool *sp, const struct rcmd *cmd)
+{
+    size_t len = 4;
+    for (int i = 0; i < cmd->argc; i++)
+        len += 4 + cmd->len[i];
+    struct write *w = malloc(sizeof *w + len);
+    if (!w)
+        return NULL;
+    memset(w, 0, sizeof *w);
+    w->sp = sp;
+    w->len = len;
+    unsigned char *p = w->data;
+    put_u32(p, (uint32_t)cmd->argc);
+    p += 4;
+    for (int i = 0; i < cmd->argc; i++) {
+        put_u32(p, (uint32_t)cmd->len[i]);
+        memcpy(p + 4, cmd->argv[i], cmd->len[i]);
+        p += 4 + cmd->len[i];
+    }
+    return w;
+}
+
+/* The command again, its arguments pointing into w (nothing copied; not
+ * for rcmd_free: free argv and len only). -1 when out of memory or when
+ * the block is not a command (a file changed behind our back). */
+static int command_of(const struct write *w, struct rcmd *cmd)
+{
+    memset(cmd, 0, sizeof *cmd);
+    if (w->len < 4)
+        return -1;
+    uint32_t argc = get_u32(w->data);
+    if (argc == 0 || argc > w->len / 4)
+        return -1;
+    cmd->argv = malloc(argc * sizeof *cmd->argv);
+    cmd->len = malloc(argc * sizeof *cmd->len);
+    if (!cmd->argv || !cmd->len) {
+        free(cmd->argv);
+        free(cmd->len);
+        return -1;
+    }
+    const unsigned char *p = w->data + 4, *end = w->data + w->len;
+    for (uint32_t i = 0; i < argc; i++) {
+        uint32_t n = end - p >= 4 ? get_u32(p) : UINT32_MAX;
+        if (n > (size_t)(end - p) - 4) {
+            free(cmd->argv);
+            free(cmd->len);
+            return -1;
+        }
+        cmd->argv[i] = (char *)p + 4;
+        cmd->len[i] = n;
+        p += 4 + n;
+    }
+    cmd->argc = (int)argc;
+    return p == end ? 0 : -1;
+}
+
+/* ---- the file ---------------------------------------------------------------- */
+
+static void file_append(struct spool *sp, struct write *w)
+{
+    if (sp->fd < 0 || w->in_file)
+        return;
+    unsigned char head[4], hash[RECORD_HASH_BYTES];
+    put_u32(head, (uint32_t)w->len);
+    crypto_generichash(hash, sizeof hash, w->data, w->len, NULL, 0);
+    struct part {
+        const void *base;
+        size_t len;
+    } part[3] = {{head, 4}, {w->data, w->len}, {hash, sizeof hash}};
+    for (int i = 0; i < 3; i++) {
+        const unsigned char *p = part[i].base;
+        size_t left = part[i].len;
+        while (left) {
+            ssize_t n = write(sp->fd, p, left);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                sp->stats.file_errors++;
+                log_msg(LOG_WARN, "spool: cannot append to %s/%s: %s (kept in memory)",
+                        sp->cfg->spool_dir, SPOOL_FILE, strerror(errno));
+                return;
+            }
+            p += n;
+            left -= (size_t)n;
+        }
+    }
+    w->in_file = 1;
+    sp->in_file++;
+    if (!sp->dirty) {
+        sp->dirty = 1;
+        struct timeval tv = {sp->cfg->spool_sync_ms / 1000, (sp->cfg->spool_sync_ms % 1000) * 1000};
+        evtimer_add(sp->sync, &tv);
+    }
+}
+
+static void sync_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct spool *sp = arg;
+    sp->dirty = 0;
+    if (sp->fd >= 0 && fdatasync(sp->fd) < 0) {
+        sp->stats.file_errors++;
+        log_msg(LOG_WARN, "spool: cannot sync %s/%s: %s", sp->cfg->spool_dir, SPOOL_FILE,
+                strerror(errno));
+    }
+}
+
+/* A record of the file has been written to Redis: once none waits any
+ * more, the file starts afresh. */
+static void file_done(struct spool *sp, struct write *w)
+{
+    if (!w->in_file)
+        return;
+    if (--sp->in_file == 0 && sp->fd >= 0 && ftruncate(sp->fd, 0) < 0) {
+        sp->stats.file_errors++;
+        log_msg(LOG_WARN, "spool: cannot empty %s/%s: %s", sp->cfg->spool_dir, SPOOL_FILE,
+                strerror(errno));
+    }
+}
+
+/* The writes an earlier run left, in order, up to the first record cut
+ * short or changed (a crash in the middle of an append). */
+static int file_load(struct spool *sp, struct strbuf *err)
+{
+    struct stat st;
+    if (fstat(sp->fd, &st) < 0) {
+        strbuf_printf(err, "spool: %s/%s: %s", sp->cfg->spool_dir, SPOOL_FILE, strerror(errno));
+        return -1;
+    }
+    if (st.st_size == 0)
+        return 0;
+    unsigned char *all = malloc((size_t)st.st_size);
+    if (!all) {
+        strbuf_printf(err, "spool: no memory to read %s/%s", sp->cfg->spool_dir, SPOOL_FILE);
+        return -1;
+    }
+    size_t have = 0;
+    while (have < (size_t)st.st_size) {
+        ssize_t n = pread(sp->fd, all + have, (size_t)st.st_size - have, (off_t)have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+    }
+    size_t at = 0, loaded = 0;
+    while (at + 4 <= have) {
+        size_t len = get_u32(all + at);
+        unsigned char hash[RECORD_HASH_BYTES];
+        if (len > have - at - 4 || RECORD_HASH_BYTES > have - at - 4 - len)
+            break;
+        crypto_generichash(hash, sizeof hash, all + at + 4, len, NULL, 0);
+        if (sodium_memcmp(hash, all + at + 4 + len, sizeof hash) != 0)
+            break;
+        struct write *w = write_new(sp, all + at + 4, len);
+        if (!w) {
+            free(all);
+            strbuf_printf(err, "spool: no memory for the writes of %s/%s", sp->cfg->spool_dir,
+                          SPOOL_FILE);
+            return -1;
+        }
+        w->in_file = 1;
+        sp->in_file++;
+        TAILQ_INSERT_TAIL(&sp->waiting, w, link);
+        sp->nwaiting++;
+        loaded++;
+        at += 4 + len + RECORD_HASH_BYTES;
+    }
+    free(all);
+    if (at < have)
+        log_msg(LOG_WARN, "spool: %s/%s ends in %zu bytes that are not a whole record "
+                "(a crash while appending): left out", sp->cfg->spool_dir, SPOOL_FILE, have - at);
+    if (loaded)
+        log_msg(LOG_INFO, "spool: %zu writes of an earlier run to send", loaded);
+    return 0;
+}
+
+/* ---- sending ------------------------------------------------------------------ */
+
+static void send_write(struct spool *sp, struct write *w);
+
+static void keep_waiting(struct spool *sp, struct write *w, int at_front)
+{
+    if (at_front)
+        TAILQ_INSERT_HEAD(&sp->waiting, w, link);
+    else
+        TAILQ_INSERT_TAIL(&sp->waiting, w, link);
+    sp->nwaiting++;
+    file_append(sp, w);
+    if (!evtimer_pending(sp->resend, NULL)) {
+        struct timeval tv = {0, RESEND_MS * 1000};
+        evtimer_add(sp->resend, &tv);
+    }
+}
+
+static void write_answered(redisReply *reply, enum failure error, void *arg)
+{
+    struct write *w = arg;
+    struct spool *sp = w->sp;
+    TAILQ_REMOVE(&sp->in_flight, w, link);
+    sp->nin_flight--;
+    w->op = NULL;
+    if (!reply) {
+        /* the connection went with the write: it may or may not have been
+         * applied; sent again, it counts once either way */
+        (void)error;
+        sp->stats.kept++;
+        keep_waiting(sp, w, 1);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        sp->stats.failed++;
+        log_msg(LOG_WARN, "spool: a write refused by Redis, dropped: %s", reply->str);
+    } else {
+        sp->stats.written++;
+    }
+    file_done(sp, w);
+    free(w);
+}
+
+static void send_write(struct spool *sp, struct write *w)
+{
+    struct rcmd cmd;
+    if (command_of(w, &cmd) < 0) {
+        sp->stats.failed++;
+        log_msg(LOG_WARN, "spool: a write that is not a command (or no memory to send it), "
+                "dropped");
+        file_done(sp, w);
+        free(w);
+        return;
+    }
+    w->op = redis_send(sp->rc, &cmd, 1, REDIS_SEND_SURE, write_answered, NULL, w);
+    free(cmd.argv);
+    free(cmd.len);
+    if (!w->op) {
+        keep_waiting(sp, w, 1);
+        return;
+    }
+    TAILQ_INSERT_TAIL(&sp->in_flight, w, link);
+    sp->nin_flight++;
+}
+
+static void resend_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct spool *sp = arg;
+    struct write *w;
+    if (redis_client_connected(sp->rc)) {
+        while (sp->nin_flight < SEND_AT_ONCE && (w = TAILQ_FIRST(&sp->waiting))) {
+            TAILQ_REMOVE(&sp->waiting, w, link);
+            sp->nwaiting--;
+            send_write(sp, w);
+            if (TAILQ_FIRST(&sp->waiting) == w)
+                break;          /* could not be sent: back where it was */
+        }
+    }
+    if (sp->nwaiting) {
+        struct timeval tv = {0, RESEND_MS * 1000};
+        evtimer_add(sp->resend, &tv);
+    }
+}
+
+int spool_write(struct spool *sp, const struct rcmd *cmd)
+{
+    if (sp->nwaiting + sp->nin_flight >= (size_t)sp->cfg->spool_max_writes) {
+        sp->stats.refused++;
+        return -1;
+    }
+    struct write *w = write_of(sp, cmd);
+    if (!w) {
+        sp->stats.refused++;
+        return -1;
+    }
+    if (sp->nwaiting == 0 && redis_client_connected(sp->rc)) {
+        send_write(sp, w);
+        return 0;
+    }
+    sp->stats.kept++;
+    keep_waiting(sp, w, 0);
+    return 0;
+}
+
+/* ---- lifetime ----------------------------------------------------------------- */
+
+struct spool *spool_new(struct event_base *base, struct redis_client *rc, const struct config *cfg,
+                        struct strbuf *err)
+{
+    struct spool *sp = calloc(1, sizeof *sp);
+    if (!sp) {
+        strbuf_puts(err, "spool: out of memory");
+        return NULL;
+    }
+    sp->base = base;
+    sp->rc = rc;
+    sp->cfg = cfg;
+    sp->fd = -1;
+    TAILQ_INIT(&sp->waiting);
+    TAILQ_INIT(&sp->in_flight);
+    sp->resend = evtimer_new(base, resend_cb, sp);
+    sp->sync = evtimer_new(base, sync_cb, sp);
+    if (!sp->resend || !sp->sync) {
+        strbuf_puts(err, "spool: out of memory");
+        spool_free(sp);
+        return NULL;
+    }
+    if (cfg->spool_dir && *cfg->spool_dir) {
+        struct strbuf path = {0};
+        if (strbuf_printf(&path, "%s/%s", cfg->spool_dir, SPOOL_FILE) < 0 ||
+            (sp->fd = open(path.buf, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0) {
+            strbuf_printf(err, "spool: cannot open %s: %s", path.buf ? path.buf : cfg->spool_dir,
+                          strerror(errno));
+            strbuf_free(&path);
+            spool_free(sp);
+            return NULL;
+        }
+        strbuf_free(&path);
+        if (file_load(sp, err) < 0) {
+            spool_free(sp);
+            return NULL;
+        }
+    }
+    if (sp->nwaiting) {
+        struct timeval tv = {0, 0};
+        evtimer_add(sp->resend, &tv);
+    }
+    return sp;
+}
+
+void spool_free(struct spool *sp)
+{
+    if (!sp)
+        return;
+    struct write *w;
+    /* Writes in flight are the Redis client's to answer (it is freed
+     * after the spool: redis_op_cancel here); they are in the file if
+     * they ever had to wait, else they were sent once and may be lost
+     * with a stop while Redis was slow: a stop waits for the spool first
+     * (server_drain). */
+    while ((w = TAILQ_FIRST(&sp->in_flight))) {
+        TAILQ_REMOVE(&sp->in_flight, w, link);
+        redis_op_cancel(w->op);
+        file_append(sp, w);
+        free(w);
+    }
+    while ((w = TAILQ_FIRST(&sp->waiting))) {
+        TAILQ_REMOVE(&sp->waiting, w, link);
+        free(w);
+    }
+    if (sp->fd >= 0) {
+        if (sp->dirty && fdatasync(sp->fd) < 0)
+            log_msg(LOG_WARN, "spool: cannot sync %s/%s: %s", sp->cfg->spool_dir, SPOOL_FILE,
+                    strerror(errno));
+        close(sp->fd);
+    }
+    if (sp->resend)
+        event_free(sp->resend);
+    if (sp->sync)
+        event_free(sp->sync);
+    free(sp);
+}
+
+void spool_get_stats(const struct spool *sp, struct spool_stats *st)
+{
+    *st = sp->stats;
+    st->waiting = sp->nwaiting;
+    st->in_flight = sp->nin_flight;
+}
+
+int spool_idle(const struct spool *sp)
+{
+    return sp->nwaiting == 0 && sp->nin_flight == 0;
+}

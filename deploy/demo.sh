@@ -45,7 +45,9 @@ fi
 
 REDIS_PORT=$(free_port)
 ZEBRA_PORT=$(free_port)
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+# deploy/redis/onloan.conf: an append-only file, noeviction, onloand's own ACL
+# user (config/onloan.json has its demo password)
+redis-server "$TOP/deploy/redis/onloan.conf" --bind 127.0.0.1 --port "$REDIS_PORT" \
     --dir "$RUN" --logfile "$RUN/redis.log" &
 pids+=($!)
 bash "$TOP/deploy/catalogue/serve.sh" "$BUILD/catalogue" "$ZEBRA_PORT" > "$RUN/zebra.log" 2>&1 &
@@ -60,6 +62,7 @@ c = json.load(open(src))
 c["listen"] = "127.0.0.1:" + port
 c["redis"]["address"] = "127.0.0.1:" + redis
 c["plugin_dir"] = plugins
+c["spool_dir"] = os.path.dirname(os.path.abspath(dst))
 demo = c["catalogues"][0]
 demo["target"] = "127.0.0.1:%s/demo" % zebra
 c["catalogues"] = [demo,

@@ -862,7 +862,7 @@ static void log_and_answer(struct alt_request *r)
         return;
     }
     recent_touchpoints_put(r->srv->recent_touchpoints, id, r->p.record, r->ans->shown, day,
-                           monotonic_ms());
+                           cell_name.buf, monotonic_ms());
     remember_patron(r, &tp);
     strbuf_free(&cell_name);
     struct token_subject subject = {id, r->p.record, r->ans->shown};

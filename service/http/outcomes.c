@@ -32,6 +32,7 @@ struct outcome_request {
     char *record;           /* NULL when the outcome names none */
     char *token;
     struct outcome out;     /* once checked: what is counted */
+    char *cell_name;        /* out's, when it goes by name */
     char day[RU_DAY_BYTES + 1];
 };
 
@@ -42,6 +43,7 @@ static void outcome_request_free(struct outcome_request *o)
     free(o->type);
     free(o->record);
     free(o->token);
+    free(o->cell_name);
     free(o);
 }
 
@@ -94,7 +96,7 @@ static void outcome_written(redisReply *reply, enum failure error, void *arg)
  * the last hour): the token and the record are checked against it, and
  * the outcome counted: written now (direct), or through the spool. */
 static void outcome_check_and_count(struct outcome_request *o, const struct touchpoint_entry *e,
-                                    int direct)
+                                    const char *cell_name, int direct)
 {
     const struct config *cfg = o->srv->cfg;
     struct token_subject subject = {o->touchpoint, e->record, e->alternatives};
@@ -118,12 +120,16 @@ static void outcome_check_and_count(struct outcome_request *o, const struct touc
         outcome_request_free(o);
         return;
     }
-    o->out = (struct outcome){o->touchpoint, o->type, o->record, NULL, 0, 0};
-    if (e->day && strlen(e->day) == RU_DAY_BYTES) {
+    o->out = (struct outcome){o->touchpoint, o->type, o->record, NULL, 0, NULL};
+    if (e->day && strlen(e->day) == RU_DAY_BYTES && (e->has_cell || cell_name)) {
         memcpy(o->day, e->day, RU_DAY_BYTES + 1);
         o->out.day = o->day;
         o->out.cell = e->cell;
-        o->out.cell_from_log = !e->has_cell;
+        if (!e->has_cell && !(o->out.cell_name = o->cell_name = strdup(cell_name))) {
+            http_reply_unavailable(o->req, HTTP_NO_MEMORY);
+            outcome_request_free(o);
+            return;
+        }
     }
     if (!direct) {
         outcome_spooled(o, &o->out);
@@ -153,7 +159,7 @@ static void outcome_from_recent(struct outcome_request *o, enum failure error)
         return;
     }
     struct touchpoint_entry e = {t->record, t->alternatives, t->day, 0, 0};
-    outcome_check_and_count(o, &e, 0);
+    outcome_check_and_count(o, &e, t->cell_name, 0);
 }
 
 static void touchpoint_read(redisReply *reply, enum failure error, void *arg)
@@ -180,7 +186,7 @@ static void touchpoint_read(redisReply *reply, enum failure error, void *arg)
         outcome_request_free(o);
         return;
     }
-    outcome_check_and_count(o, &e, 1);
+    outcome_check_and_count(o, &e, NULL, 1);
 }
 
 /* Checks the request and its body (outcome_body.h): 0, or -1 with a

@@ -11,6 +11,7 @@ static void recent_unref(void *v)
     struct recent_touchpoint *t = v;
     if (--t->refs == 0) {
         free(t->alternatives);
+        free(t->cell_name);
         free(t);
     }
 }
@@ -21,7 +22,8 @@ struct ttl_cache *recent_touchpoints_new(size_t max_entries)
 }
 
 void recent_touchpoints_put(struct ttl_cache *c, const char *id, const char *record,
-                            const char *alternatives, const char *day, uint64_t now_ms)
+                            const char *alternatives, const char *day, const char *cell_name,
+                            uint64_t now_ms)
 {
     size_t n = strlen(record) + 1;
     struct recent_touchpoint *t = malloc(sizeof *t + n);
@@ -31,8 +33,10 @@ void recent_touchpoints_put(struct ttl_cache *c, const char *id, const char *rec
     memcpy(t->record, record, n);
     strncpy(t->day, day, RU_DAY_BYTES);
     t->day[RU_DAY_BYTES] = '\0';
-    if (!(t->alternatives = strdup(alternatives))) {
-        free(t);
+    t->alternatives = strdup(alternatives);
+    t->cell_name = strdup(cell_name);
+    if (!t->alternatives || !t->cell_name) {
+        recent_unref(t);
         return;
     }
     ttl_cache_put(c, id, t, now_ms + RECENT_TOUCHPOINT_MS, now_ms);

@@ -18,6 +18,7 @@ struct recent_touchpoint {
     int refs;
     char day[RU_DAY_BYTES + 1];
     char *alternatives;             /* shown: ids joined by ',' */
+    char *cell_name;                /* its rollup cell (rollup_cell_name) */
     char record[];                  /* the wanted title */
 };
 
@@ -26,7 +27,8 @@ struct ttl_cache *recent_touchpoints_new(size_t max_entries);
 /* Keeps what an outcome needs of touchpoint id. Nothing kept when out of
  * memory or full. */
 void recent_touchpoints_put(struct ttl_cache *c, const char *id, const char *record,
-                            const char *alternatives, const char *day, uint64_t now_ms);
+                            const char *alternatives, const char *day, const char *cell_name,
+                            uint64_t now_ms);
 /* Borrowed until the next put (or NULL). */
 const struct recent_touchpoint *recent_touchpoints_get(struct ttl_cache *c, const char *id,
                                                        uint64_t now_ms);

@@ -149,7 +149,7 @@ void ingest_attr_send(struct ingest_job *job)
         if (!a->applied)
             continue;
         struct outcome o = {a->mark.touchpoint, a->outcome, job->order[a->at]->record,
-                            a->mark.day, a->mark.cell, 0};
+                            a->mark.day, a->mark.cell, NULL};
         failed = touchpoint_log_outcome(ing->cfg, &o, &cmds[built++]) < 0;
     }
     if (!failed) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@ struct write {
     struct spool *sp;
     struct redis_op *op;            /* while in flight */
     int in_file;                    /* appended to the file (until it is emptied) */
+    unsigned long long seq;         /* its place in the order writes came in */
     size_t len;
     unsigned char data[];
 };
@@ -36,6 +38,7 @@ struct spool {
     const struct config *cfg;
     struct writes waiting, in_flight;
     size_t nwaiting, nin_flight, in_file;   /* in_file: records in the file not yet written */
+    unsigned long long seq;         /* the last write's */
     int fd;                         /* spool.log, or -1 (memory only) */
     int dirty;                      /* appended since the last sync */
     struct event *resend, *sync;
@@ -62,6 +65,7 @@ static struct write *write_new(struct spool *sp, const unsigned char *data, size
         return NULL;
     memset(w, 0, sizeof *w);
     w->sp = sp;
+    w->seq = ++sp->seq;
     w->len = len;
     memcpy(w->data, data, len);
     return w;
@@ -78,6 +82,7 @@ static struct write *write_of(struct spool *sp, const struct rcmd *cmd)
         return NULL;
     memset(w, 0, sizeof *w);
     w->sp = sp;
+    w->seq = ++sp->seq;
     w->len = len;
     unsigned char *p = w->data;
     put_u32(p, (uint32_t)cmd->argc);
@@ -250,10 +255,18 @@ static int file_load(struct spool *sp, struct strbuf *err)
 
 static void send_write(struct spool *sp, struct write *w);
 
-static void keep_waiting(struct spool *sp, struct write *w, int at_front)
+/* A write waits in its place: new ones at the end, one that was sent and
+ * came back (its connection lost) before every later one: a touchpoint's
+ * outcome must not reach Redis before the touchpoint. */
+static void keep_waiting(struct spool *sp, struct write *w, int came_back)
 {
-    if (at_front)
-        TAILQ_INSERT_HEAD(&sp->waiting, w, link);
+    struct write *after = NULL;
+    if (came_back)
+        TAILQ_FOREACH(after, &sp->waiting, link)
+            if (after->seq > w->seq)
+                break;
+    if (after)
+        TAILQ_INSERT_BEFORE(after, w, link);
     else
         TAILQ_INSERT_TAIL(&sp->waiting, w, link);
     sp->nwaiting++;
@@ -264,6 +277,23 @@ static void keep_waiting(struct spool *sp, struct write *w, int at_front)
     }
 }
 
+/* An error reply that says "not now" rather than "never": Redis loading
+ * its data after a restart, busy with a script, out of memory under
+ * noeviction, a replica or a user not (yet) allowed. The write waits
+ * and is sent again; any other error is the write's own and final. */
+static int error_is_transient(const char *msg)
+{
+    static const char *const transient[] = {"LOADING", "BUSY", "OOM", "READONLY", "MASTERDOWN",
+                                            "NOAUTH", "NOPERM", "TRYAGAIN", "CLUSTERDOWN",
+                                            "NOREPLICAS", NULL};
+    for (const char *const *t = transient; *t; t++)
+        if (strncmp(msg, *t, strlen(*t)) == 0 && (msg[strlen(*t)] == ' ' || !msg[strlen(*t)]))
+            return 1;
+    return 0;
+}
+
+static void send_waiting(struct spool *sp);
+
 static void write_answered(redisReply *reply, enum failure error, void *arg)
 {
     struct write *w = arg;
@@ -271,10 +301,13 @@ static void write_answered(redisReply *reply, enum failure error, void *arg)
     TAILQ_REMOVE(&sp->in_flight, w, link);
     sp->nin_flight--;
     w->op = NULL;
-    if (!reply) {
-        /* the connection went with the write: it may or may not have been
-         * applied; sent again, it counts once either way */
-        (void)error;
+    (void)error;
+    if (!reply || (reply->type == REDIS_REPLY_ERROR && error_is_transient(reply->str))) {
+        /* the connection went with the write, or Redis cannot take it
+         * yet: it may or may not have been applied; sent again, it
+         * counts once either way */
+        if (reply && sp->stats.transient_errors++ % 1000 == 0)
+            log_msg(LOG_WARN, "spool: Redis cannot take writes now (%s): they wait", reply->str);
         sp->stats.kept++;
         keep_waiting(sp, w, 1);
         return;
@@ -287,6 +320,7 @@ static void write_answered(redisReply *reply, enum failure error, void *arg)
     }
     file_done(sp, w);
     free(w);
+    send_waiting(sp);               /* the next ones at once: a spool drains faster than it fills */
 }
 
 static void send_write(struct spool *sp, struct write *w)
@@ -311,21 +345,27 @@ static void send_write(struct spool *sp, struct write *w)
     sp->nin_flight++;
 }
 
+/* Sends what waits, in order, up to SEND_AT_ONCE in flight. */
+static void send_waiting(struct spool *sp)
+{
+    struct write *w;
+    if (!redis_client_connected(sp->rc))
+        return;
+    while (sp->nin_flight < SEND_AT_ONCE && (w = TAILQ_FIRST(&sp->waiting))) {
+        TAILQ_REMOVE(&sp->waiting, w, link);
+        sp->nwaiting--;
+        send_write(sp, w);
+        if (TAILQ_FIRST(&sp->waiting) == w)
+            break;          /* could not be sent: back where it was */
+    }
+}
+
 static void resend_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct spool *sp = arg;
-    struct write *w;
-    if (redis_client_connected(sp->rc)) {
-        while (sp->nin_flight < SEND_AT_ONCE && (w = TAILQ_FIRST(&sp->waiting))) {
-            TAILQ_REMOVE(&sp->waiting, w, link);
-            sp->nwaiting--;
-            send_write(sp, w);
-            if (TAILQ_FIRST(&sp->waiting) == w)
-                break;          /* could not be sent: back where it was */
-        }
-    }
+    send_waiting(sp);
     if (sp->nwaiting) {
         struct timeval tv = {0, RESEND_MS * 1000};
         evtimer_add(sp->resend, &tv);
@@ -381,6 +421,14 @@ struct spool *spool_new(struct event_base *base, struct redis_client *rc, const 
             (sp->fd = open(path.buf, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0) {
             strbuf_printf(err, "spool: cannot open %s: %s", path.buf ? path.buf : cfg->spool_dir,
                           strerror(errno));
+            strbuf_free(&path);
+            spool_free(sp);
+            return NULL;
+        }
+        if (flock(sp->fd, LOCK_EX | LOCK_NB) < 0) {
+            strbuf_printf(err, "spool: %s is %s", path.buf,
+                          errno == EWOULDBLOCK ? "another onloand's (spool_dir must be a "
+                                                 "daemon's own)" : strerror(errno));
             strbuf_free(&path);
             spool_free(sp);
             return NULL;

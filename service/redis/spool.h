@@ -52,6 +52,7 @@ struct spool_stats {
     unsigned long long kept;        /* that had to wait in the spool */
     unsigned long long refused;     /* not kept: the spool was full (or no memory) */
     unsigned long long failed;      /* Redis refused them (an error reply): dropped, logged */
+    unsigned long long transient_errors;    /* "not now" replies (LOADING, OOM...): sent again */
     unsigned long long file_errors; /* appends or syncs of the file that failed */
 };
 void spool_get_stats(const struct spool *sp, struct spool_stats *st);

@@ -172,21 +172,29 @@ int touchpoint_outcome_type_valid(const char *type)
     return 0;
 }
 
-/* KEYS[1] tpo:<id>, KEYS[2] ru1:<day>, KEYS[3] ev, KEYS[4] tpd:<id>;
- * ARGV[1] "<type>|<record>", ARGV[2] how long tpo:<id> is kept (s),
- * ARGV[3] the counter ("" when not counted), ARGV[4] the cell ("": read
- * from tpd:<id>, and not counted if it is gone), ARGV[5] RU_NCOUNTERS,
- * ARGV[6] the stream's cap, then the ev entry's fields and values. */
+/* KEYS[1] tpo:<id>, KEYS[2] ru1:<day>, KEYS[3] ev, KEYS[4] ru1:cells,
+ * KEYS[5] ru1:ncells; ARGV[1] "<type>|<record>", ARGV[2] how long
+ * tpo:<id> is kept (s), ARGV[3] the counter ("" when not counted), ARGV[4]
+ * the cell's number, or "" and ARGV[5] its name (numbered here if new:
+ * an outcome that reaches Redis before its touchpoint still counts),
+ * ARGV[6] RU_NCOUNTERS, ARGV[7] the stream's cap, then the ev entry's
+ * fields and values. */
 static const char outcome_script[] =
     "if redis.call('HSETNX', KEYS[1], ARGV[1], 1) == 0 then return 0 end\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
-    "local cell = ARGV[4]\n"
-    "if cell == '' then cell = redis.call('HGET', KEYS[4], 'cell') or '' end\n"
-    "if ARGV[3] ~= '' and cell ~= '' then\n"
-    "  local at = tonumber(cell) * tonumber(ARGV[5]) + tonumber(ARGV[3])\n"
+    "if ARGV[3] ~= '' then\n"
+    "  local cell = ARGV[4]\n"
+    "  if cell == '' then\n"
+    "    cell = redis.call('HGET', KEYS[4], ARGV[5])\n"
+    "    if not cell then\n"
+    "      cell = redis.call('INCR', KEYS[5]) - 1\n"
+    "      redis.call('HSET', KEYS[4], ARGV[5], cell)\n"
+    "    end\n"
+    "  end\n"
+    "  local at = tonumber(cell) * tonumber(ARGV[6]) + tonumber(ARGV[3])\n"
     "  redis.call('BITFIELD', KEYS[2], 'INCRBY', 'u32', '#' .. at, 1)\n"
     "end\n"
-    "return redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', unpack(ARGV, 7))\n";
+    "return redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', unpack(ARGV, 8))\n";
 
 int touchpoint_log_outcome(const struct config *cfg, const struct outcome *o, struct rcmd *cmd)
 {
@@ -202,13 +210,14 @@ int touchpoint_log_outcome(const struct config *cfg, const struct outcome *o, st
         return -1;
     const char *pfx = cfg->redis_prefix;
     int rc = utc_now(now) | rcmd_addstr(cmd, "EVAL") | rcmd_addstr(cmd, outcome_script) |
-             rcmd_addstr(cmd, "4") | rcmd_addjoin(cmd, pfx, "tpo:", o->touchpoint) |
+             rcmd_addstr(cmd, "5") | rcmd_addjoin(cmd, pfx, "tpo:", o->touchpoint) |
              rcmd_addjoin(cmd, pfx, "ru1:", o->day ? o->day : "") | rcmd_addjoin(cmd, pfx, "ev", "") |
-             rcmd_addjoin(cmd, pfx, "tpd:", o->touchpoint) |
+             rcmd_addjoin(cmd, pfx, "ru1:cells", "") | rcmd_addjoin(cmd, pfx, "ru1:ncells", "") |
              rcmd_addf(cmd, "%s|%s", o->type, o->record ? o->record : "") |
              rcmd_addf(cmd, "%lld", keep_s);
     rc |= o->day ? rcmd_addf(cmd, "%d", counter) : rcmd_addstr(cmd, "");
-    rc |= o->cell_from_log ? rcmd_addstr(cmd, "") : rcmd_addf(cmd, "%lu", (unsigned long)o->cell);
+    rc |= o->cell_name ? rcmd_addstr(cmd, "") | rcmd_addstr(cmd, o->cell_name)
+                       : rcmd_addf(cmd, "%lu", (unsigned long)o->cell) | rcmd_addstr(cmd, "");
     rc |= rcmd_addf(cmd, "%d", RU_NCOUNTERS) | rcmd_addf(cmd, "%d", cfg->touchpoint_stream_max) |
           add_field(cmd, "touchpoint", o->touchpoint) | add_field(cmd, "type", o->type) |
           add_field(cmd, "record", o->record) | add_field(cmd, "time", now);

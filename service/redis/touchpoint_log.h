@@ -93,8 +93,8 @@ struct outcome {
     const char *record;         /* NULL for shown and dismiss without one */
     const char *day;            /* the touchpoint's (NULL: not counted in rollups) */
     uint32_t cell;
-    int cell_from_log;          /* the cell is not known here: the script reads
-                                 * it from tpd:<id> (not counted if gone) */
+    const char *cell_name;      /* NULL, or the cell by its name (rollup_cell_name)
+                                 * when its number is not known here */
 };
 int touchpoint_log_outcome(const struct config *cfg, const struct outcome *o, struct rcmd *cmd);
 

@@ -18,6 +18,7 @@ import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REDIS_CONF = os.path.join(REPO, "deploy", "redis", "onloan.conf")
 
 
 class HarnessError(Exception):
@@ -395,16 +396,19 @@ class Stack:
 
     # ---------------- processes of the stack's own
     def spawn_redis(self, name, port, datadir):
-        """A redis-server on 127.0.0.1:port keeping its data (dump.rdb, on
-        SAVE only) in datadir, logging to <name>.log; returns its Proc once
-        it listens. Stopped by close()."""
+        """A redis-server of deploy/redis/onloan.conf (its append-only file,
+        noeviction, onloand's ACL user) on 127.0.0.1:port, keeping its data
+        in datadir, logging to <name>.log; returns its Proc once it listens.
+        Stopped by close()."""
         os.makedirs(datadir, exist_ok=True)
-        p = Proc(name, ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                        "--save", "", "--appendonly", "no", "--dir", datadir,
-                        "--dbfilename", "dump.rdb"],
+        p = Proc(name, ["redis-server", REDIS_CONF, "--port", str(port), "--bind", "127.0.0.1",
+                        "--save", "", "--dir", datadir, "--dbfilename", "dump.rdb"],
                  os.path.join(self.tmp, name + ".log"))
         self.procs.append(p)
         wait_port(port, 10, p, name)
+        # deploy/redis/onloan.conf's user, onloand's, for any test's prefix
+        with Redis(port) as r:
+            r("ACL", "SETUSER", "onloan", "~*", "&*")
         return p
 
     def spawn_onloand(self, name, config_path, port, logname, wait=15.0, env=None, binary=None):

@@ -1,0 +1,205 @@
+"""Nothing lost (issue 19.4): touchpoints and outcomes wait in the spool
+while Redis is away, in memory and in spool_dir, and are written once it
+is back; Redis runs deploy/redis/onloan.conf (append-only file, onloand's
+ACL user, whose password onloand gives)."""
+
+import json
+import os
+import signal
+import threading
+import time
+
+import harness
+from loanlab import Lab
+from suite import expect_json, wait_for
+
+TRAFFIC_S = 30.0
+
+
+def _spool(lab):
+    return expect_json(harness.http_request(lab.port, "GET", "/healthz", timeout=5), 200)["spool"]
+
+
+def _spool_empty(lab, timeout=30.0):
+    last = [None]
+
+    def empty():
+        last[0] = h = expect_json(harness.http_request(lab.port, "GET", "/healthz", timeout=5), 200)
+        return h["spool"]["waiting"] == 0 and h["spool"]["in_flight"] == 0
+    try:
+        wait_for(empty, timeout, 0.2, "the spool to empty")
+    except AssertionError:
+        raise AssertionError("the spool did not empty: %r; redis %s; log: %s" % (
+            last[0]["spool"], last[0]["redis"], open(lab.logs[-1]).read()[-2500:]))
+
+
+def _lab(ctx, name, **kw):
+    lab = Lab(ctx, name, daemon=False, **kw)
+    lab.cfg["spool_dir"] = os.path.join(ctx.stack.tmp, "spool-" + lab.name)
+    os.makedirs(lab.cfg["spool_dir"], exist_ok=True)
+    ctx.stack.write_config(lab.cfg, "lab-%s.json" % lab.name)
+    return lab
+
+
+def _ask(lab, rid, timeout=10):
+    return harness.http_request(lab.port, "GET", "/v1/alternatives?record=%s&branch=CEN" % rid,
+                                timeout=timeout)
+
+
+def _reserve(lab, j, rid, timeout=10):
+    return harness.http_request(lab.port, "POST", "/v1/touchpoints/%s/events" % j["touchpoint"],
+                                body={"type": "reserve", "record": rid,
+                                      "token": j["touchpoint_token"]}, timeout=timeout)
+
+
+def test_kill_9_redis_during_traffic_loses_nothing(ctx):
+    """kill -9 Redis and start it again during 30 s of traffic: every
+    touchpoint id in a 200 answer, and every outcome answered 201 or 202,
+    is in Redis afterwards, counted once in the rollups."""
+    lab = _lab(ctx, "spool-kill")
+    try:
+        lab.start_daemon()
+        rids = sorted(r for r in ctx.cat.demo if r.startswith("f"))[:40]
+        seen, outcomes, statuses = [], [], {}
+        stop = threading.Event()
+
+        def traffic():
+            i = 0
+            while not stop.is_set():
+                rid = rids[i % len(rids)]
+                i += 1
+                try:
+                    r = _ask(lab, rid)
+                    statuses[r.status] = statuses.get(r.status, 0) + 1
+                    if r.status != 200 or not r.json.get("touchpoint"):
+                        continue
+                    seen.append(r.json["touchpoint"])
+                    e = _reserve(lab, r.json, rid)
+                    statuses["outcome %d" % e.status] = statuses.get("outcome %d" % e.status, 0) + 1
+                    if e.status in (201, 202):
+                        outcomes.append((r.json["touchpoint"], rid))
+                except OSError:
+                    statuses["error"] = statuses.get("error", 0) + 1
+        threads = [threading.Thread(target=traffic) for _ in range(2)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(8)
+            lab.redis_proc.stop(sig=signal.SIGKILL)
+            time.sleep(6)
+            during = _spool(lab)
+            lab.start_redis()              # the same port and dir: the AOF is read back
+            time.sleep(max(0.0, TRAFFIC_S - (time.monotonic() - t0)))
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(15)
+        assert during["waiting"] > 0, "nothing waited in the spool while Redis was dead: %r" % during
+        _spool_empty(lab)
+        assert len(seen) > 50 and len(outcomes) > 50, (len(seen), len(outcomes), statuses)
+        assert statuses.get("outcome 202"), "no outcome was spooled: %r" % statuses
+        with lab.redis() as r:
+            missing = [tp for tp in seen if not r("EXISTS", lab.prefix + "tpd:" + tp)]
+            assert not missing, "%d of %d touchpoints lost, e.g. %s (%r)" % (
+                len(missing), len(seen), missing[:3], statuses)
+            lost = [(tp, rid) for tp, rid in outcomes
+                    if not r("HGET", lab.prefix + "tpo:" + tp, "reserve|" + rid)]
+            assert not lost, "%d of %d outcomes lost, e.g. %s" % (len(lost), len(outcomes), lost[:3])
+            # each counted once: the tp stream has one entry per touchpoint
+            entries = r("XRANGE", lab.prefix + "tp", "-", "+")
+            ids = [dict(zip(kv[::2], kv[1::2]))[b"touchpoint"].decode() for _, kv in entries]
+            assert len(ids) == len(set(ids)), "a touchpoint written twice"
+            assert set(seen) <= set(ids)
+            evs = r("XRANGE", lab.prefix + "ev", "-", "+")
+            assert len(evs) == len(set(tp for tp, _ in outcomes)) == len(outcomes), \
+                (len(evs), len(outcomes))
+    finally:
+        lab.close()
+
+
+def test_spool_file_outlives_the_daemon(ctx):
+    """Redis away, touchpoints and an outcome spooled, onloand stopped:
+    they are in spool_dir, and the next onloand writes them once Redis is
+    back."""
+    lab = _lab(ctx, "spool-file", redis={"timeout_ms": 200})
+    try:
+        lab.start_daemon()
+        rid = ctx.picks["on_loan"]
+        lab.redis_proc.stop(sig=signal.SIGKILL)
+        answers = [expect_json(_ask(lab, rid), 200) for _ in range(5)]
+        assert all(j["touchpoint"] and j["touchpoint_token"] for j in answers), answers
+        expect_json(_reserve(lab, answers[0], rid), 202)
+        lab.stop_daemon()
+        log = os.path.join(lab.cfg["spool_dir"], "spool.log")
+        assert os.path.getsize(log) > 0, "nothing in %s" % log
+        assert oct(os.stat(log).st_mode & 0o777) == "0o600"
+        lab.start_redis()
+        lab.start_daemon()
+        _spool_empty(lab)
+        with lab.redis() as r:
+            for j in answers:
+                f = harness.touchpoint_fields(r, lab.prefix, j["touchpoint"])
+                assert f["record"] == rid, f
+            assert r("HGET", lab.prefix + "tpo:" + answers[0]["touchpoint"], "reserve|" + rid)
+        # written: the file starts afresh
+        wait_for(lambda: os.path.getsize(log) == 0, 5.0, 0.1, "spool.log emptied")
+        # a second onloand on the same spool_dir is refused
+        other = dict(lab.cfg, listen="127.0.0.1:%d" % harness.free_port())
+        path = ctx.stack.write_config(other, "lab-%s-other.json" % lab.name)
+        p = harness.Proc("onloand-other", [os.path.join(ctx.stack.build, "onloand"), "-c", path],
+                         os.path.join(ctx.stack.tmp, "onloand-%s-other.log" % lab.name),
+                         env=harness.sanitizer_env())
+        ctx.stack.procs.append(p)
+        wait_for(lambda: not p.alive(), 10.0, 0.1, "the second onloand to refuse")
+        assert "another onloand's" in p.output(), p.output()[-2000:]
+    finally:
+        lab.close()
+
+
+def test_full_spool_answers_marked_not_logged(ctx):
+    """At limits.max_spooled_writes the answer still goes out, marked
+    touchpoint_not_logged, without a touchpoint; /healthz counts it."""
+    lab = Lab(ctx, "spool-full", limits={"max_spooled_writes": 3}, redis={"timeout_ms": 200})
+    try:
+        rid = ctx.picks["on_loan"]
+        lab.redis_proc.stop(sig=signal.SIGKILL)
+        got = [expect_json(_ask(lab, rid), 200) for _ in range(5)]
+        kept = [j for j in got if j["touchpoint"]]
+        refused = [j for j in got if not j["touchpoint"]]
+        assert len(kept) == 3 and len(refused) == 2, [j.get("degraded") for j in got]
+        for j in refused:
+            assert "touchpoint_not_logged" in j["degraded"] and j["touchpoint_token"] is None, j
+        assert j["status"] == "on_loan" and j["reserve_url"], j
+        s = _spool(lab)
+        assert s["refused"] == 2 and s["waiting"] == 3 and s["on_disk"] is False, s
+    finally:
+        lab.close()
+
+
+def test_redis_acl_user_and_password(ctx):
+    """onloand logs in as deploy/redis/onloan.conf's user; a wrong password
+    is said plainly and nothing is written; the user cannot run what
+    onloand never needs."""
+    lab = Lab(ctx, "spool-auth", redis={"password": "wrong-password-0123456789abcdef0"},
+              daemon=False)
+    try:
+        lab.start_daemon()
+        rid = ctx.picks["on_loan"]
+        j = expect_json(_ask(lab, rid), 200)
+        wait_for(lambda: "AUTH as onloan refused" in open(lab.logs[-1]).read(), 5.0, 0.1,
+                 "the refused AUTH in the log")
+        assert expect_json(harness.http_request(lab.port, "GET", "/healthz"), 200)["spool"][
+            "written"] == 0
+        with lab.redis() as r:
+            assert not r("EXISTS", lab.prefix + "tpd:" + j["touchpoint"])
+            acl = r("ACL", "GETUSER", "onloan")
+            flags = dict(zip(acl[::2], acl[1::2]))
+            assert b"on" in flags[b"flags"], flags
+            assert b"-@all" in flags[b"commands"] and b"+eval" in flags[b"commands"], flags
+            assert b"flushall" not in flags[b"commands"], flags
+        with open(os.path.join(harness.REPO, "config", "onloan.json")) as f:
+            demo = json.load(f)["redis"]
+        assert demo["username"] == "onloan" and demo["password"] == "demo-redis-key-change-me"
+    finally:
+        lab.close()

@@ -34,7 +34,9 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 CC       ?= cc
 SANITIZE ?=
 
-PKGS        := libevent hiredis jansson libsodium yaz libelf
+# libqrencode and libpng: the kiosk's QR codes; libunistring (no .pc):
+# the receipt's display widths and line breaks
+PKGS        := libevent hiredis jansson libsodium yaz libelf libqrencode libpng
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -43,7 +45,7 @@ CFLAGS   := $(OPTFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
             -Wshadow -Wstrict-prototypes -Wmissing-prototypes -fPIC $(SANITIZE)
 PATH_DEFS := -DONLOAN_PLUGIN_DIR='"$(PLUGINDIR)"' -DONLOAN_CONFIG_PATH='"$(SYSCONFDIR)/onloan/onloan.json"'
 CPPFLAGS += -Iservice -Iplugins $(PKG_CFLAGS) $(PATH_DEFS) -MMD -MP
-LDLIBS   += $(PKG_LIBS) -levent_core -ldl -lm
+LDLIBS   += $(PKG_LIBS) -lunistring -levent_core -ldl -lm
 LDFLAGS  += $(SANITIZE)
 
 LAYERS   := http report ingest model catalogue redis core

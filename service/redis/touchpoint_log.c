@@ -67,6 +67,8 @@ int touchpoint_entry_parse(const redisReply *entry, struct touchpoint_entry *out
             out->alternatives = v->str;
         else if (strcmp(k->str, "day") == 0)
             out->day = v->str;
+        else if (strcmp(k->str, "catalogue") == 0)
+            out->catalogue = v->str;
         else if (strcmp(k->str, "cell") == 0)
             cell = v->str;
     }

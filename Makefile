@@ -74,6 +74,7 @@ $(foreach l,$(LAYERS),$(eval $(call layer_archive,$(l))))
 # web/: what browsers load from onloand (the OPAC widget), built into the
 # HTTP layer as a table (http/assets.h) by web/embed.sh: PATH=FILE each.
 WEB_ASSETS := /widget.js=web/widget/widget.js
+WEB_ASSETS += /kiosk=web/kiosk/kiosk.html /kiosk.js=web/kiosk/kiosk.js
 $(BUILD)/gen/assets_data.c: web/embed.sh $(foreach a,$(WEB_ASSETS),$(lastword $(subst =, ,$(a))))
 	@mkdir -p $(dir $@)
 	sh web/embed.sh $@ $(WEB_ASSETS)

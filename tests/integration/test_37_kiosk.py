@@ -3,6 +3,7 @@ receipt printer's text: widths, order, nl/en, a calm degraded answer) and
 GET /v1/qr (the reservation link as a QR code, read back with zbarimg);
 their errors, each naming its field."""
 
+import os
 import re
 import subprocess
 import tempfile
@@ -204,3 +205,19 @@ def test_qr_errors_named(ctx):
     r = harness.http_request(ctx.stack.port, "POST", "/v1/qr?touchpoint=%s&token=%s" % (tp, tok),
                              body=b"")
     assert r.status == 405 and r.json.get("field") == "method", show(r)
+
+
+# ------------------------------------------------------------------ /kiosk
+
+def test_kiosk_page_is_built_in_and_self_contained(ctx):
+    for path, name, ctype in (("/kiosk", "kiosk.html", "text/html; charset=utf-8"),
+                              ("/kiosk.js", "kiosk.js", "text/javascript; charset=utf-8")):
+        with open(os.path.join(harness.REPO, "web", "kiosk", name), "rb") as f:
+            src = f.read()
+        r = harness.http_request(ctx.stack.port, "GET", path + "?branch=CEN&lang=en",
+                                 headers={"Accept-Encoding": "identity"})
+        assert r.status == 200 and r.body == src, show(r)
+        assert r.headers.get("Content-Type") == ctype and r.headers.get("ETag"), r.headers
+        # everything it loads is onloand's own: no URL with a scheme or host
+        text = src.decode("utf-8")
+        assert not re.search(r"""(src|href|fetch\()\s*=?\s*["'](https?:)?//""", text), name

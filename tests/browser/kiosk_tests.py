@@ -189,7 +189,6 @@ def test_kiosk_says_when_the_catalogue_cannot_answer(ctx):
     assert "catalogus kan nu niet antwoorden" in k["failure"] and "balie" in k["failure"], k
     k = open_kiosk(ctx, states=("failure",), record="no-such-title-0", lang="en")
     assert k["why"] == "not_found" and "do not know this title number" in k["failure"], k
-    ctx.viewport(B.DESKTOP)
     for size in (B.DESKTOP, B.PHONE):
         open_kiosk(ctx, size=size, states=("failure",), record=ctx.picks["on_loan"],
                    catalogue="down")

@@ -14,33 +14,44 @@
 #   model/      the loan model read: neighbours, scores, ranking,
 #               co-occurrence lists, compaction
 #   ingest/     loan events into the model: events, histories, pairs, jobs
+#   report/     reports: rollups read, added up into rows, written out;
+#               goals
 #   http/       the HTTP face: routes, parameters, handlers, answers
 #   cli/        the onloan tool's commands
 
 SHARED   ?= ../shared
-PREFIX   ?= /usr/local
-DESTDIR  ?=
 BUILD    ?= build
+
+# Where `make install` puts things, and where the programs built look
+# (compiled in: the default plugin_dir and config file). DESTDIR stages.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+PLUGINDIR  ?= $(PREFIX)/lib/onloan/plugins
+SYSCONFDIR ?= /etc
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 CC       ?= cc
 SANITIZE ?=
 
-PKGS        := libevent hiredis jansson libsodium yaz
+PKGS        := libevent hiredis jansson libsodium yaz libelf
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 OPTFLAGS ?= -O2 -g
 CFLAGS   := $(OPTFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
             -Wshadow -Wstrict-prototypes -Wmissing-prototypes -fPIC $(SANITIZE)
-CPPFLAGS += -Iservice -Iplugins $(PKG_CFLAGS) -MMD -MP
+PATH_DEFS := -DONLOAN_PLUGIN_DIR='"$(PLUGINDIR)"' -DONLOAN_CONFIG_PATH='"$(SYSCONFDIR)/onloan/onloan.json"'
+CPPFLAGS += -Iservice -Iplugins $(PKG_CFLAGS) $(PATH_DEFS) -MMD -MP
 LDLIBS   += $(PKG_LIBS) -levent_core -ldl -lm
 LDFLAGS  += $(SANITIZE)
 
-LAYERS   := http ingest model catalogue redis core
+LAYERS   := http report ingest model catalogue redis core
 ARCHIVES := $(LAYERS:%=$(BUILD)/lib%.a)
 CLI_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard service/cli/*.c))
 PLUGINS  := $(BUILD)/plugins/koha.so $(BUILD)/plugins/template.so
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c)) \
-              $(BUILD)/tests/unit/plugins/badabi.so
+              $(patsubst tests/unit/plugin_%.c,$(BUILD)/tests/unit/plugins/%.so,$(wildcard tests/unit/plugin_*.c))
 # Archives that may need each other are searched as a group.
 LINK_ARCHIVES = -Wl,--start-group $(ARCHIVES) -Wl,--end-group
 
@@ -58,19 +69,43 @@ $(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(wildcard service/$(1)/*.c))
 endef
 $(foreach l,$(LAYERS),$(eval $(call layer_archive,$(l))))
 
+# web/: what browsers load from onloand (the OPAC widget), built into the
+# HTTP layer as a table (http/assets.h) by web/embed.sh: PATH=FILE each.
+WEB_ASSETS := /widget.js=web/widget/widget.js
+$(BUILD)/gen/assets_data.c: web/embed.sh $(foreach a,$(WEB_ASSETS),$(lastword $(subst =, ,$(a))))
+	@mkdir -p $(dir $@)
+	sh web/embed.sh $@ $(WEB_ASSETS)
+$(BUILD)/gen/assets_data.o: $(BUILD)/gen/assets_data.c service/http/assets.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+$(BUILD)/libhttp.a: $(BUILD)/gen/assets_data.o
+
 $(BUILD)/onloand: $(BUILD)/service/onloand.o $(BUILD)/service/server.o $(ARCHIVES)
 	$(CC) $(LDFLAGS) -rdynamic -o $@ $(filter %.o,$^) $(LINK_ARCHIVES) $(LDLIBS)
 
 $(BUILD)/onloan: $(BUILD)/service/onloan.o $(CLI_OBJ) $(ARCHIVES)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_ARCHIVES) $(LDLIBS)
 
-$(BUILD)/plugins/%.so: plugins/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $< $(LDFLAGS) -ljansson
+# The objects that use the compiled-in paths are rebuilt when they change:
+# $(BUILD)/paths.stamp is rewritten (as the Makefile is read, so that
+# `make -q` tells too) when they differ from the ones it holds.
+PATHS_NOW := $(PLUGINDIR) $(SYSCONFDIR)
+ifneq ($(PATHS_NOW),$(shell cat $(BUILD)/paths.stamp 2>/dev/null))
+$(shell mkdir -p $(BUILD) && printf '%s\n' '$(PATHS_NOW)' > $(BUILD)/paths.stamp)
+endif
+$(BUILD)/service/core/config.o $(BUILD)/service/onloand.o $(BUILD)/service/onloan.o: $(BUILD)/paths.stamp
 
-$(BUILD)/tests/unit/plugins/badabi.so: tests/unit/plugin_badabi.c
-	@mkdir -p $(dir $@)
+# onloand loads plugins only from where no one but root and its own user
+# can write (link.h): whatever the umask, they are built that way.
+$(BUILD)/plugins/%.so: plugins/%.c
+	@mkdir -p $(dir $@) && chmod go-w $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $< $(LDFLAGS) -ljansson
+	@chmod go-w $@
+
+# Fixtures of test_link: plugins the loader must refuse.
+$(BUILD)/tests/unit/plugins/%.so: tests/unit/plugin_%.c
+	@mkdir -p $(dir $@) && chmod go-w $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
+	@chmod go-w $@
 
 # A unit test links the archives (and the CLI's modules, for those that
 # test them) and takes only what it uses; server.o for handlers' tests.
@@ -103,21 +138,32 @@ $(BUILD)/catalogue/.built: deploy/catalogue/build.sh $(wildcard deploy/catalogue
 	bash deploy/catalogue/build.sh $(SHARED)/data $(BUILD)/catalogue
 	@touch $@
 
+# The browser tests (tests/browser) drive the main build only: what they
+# check is the widget and its HTTP conversation; the ASan build meets the
+# same requests in the integration suite (test_31, test_36).
 test: deps
 	$(MAKE) all
 	$(MAKE) asan
 	$(MAKE) catalogue
 	$(MAKE) fuzz-build
 	tests/run --shared $(SHARED) --build $(BUILD) --build $(BUILD)-asan \
-	          --fuzz $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS)
+	          --fuzz $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS) --browser $(BUILD)
 
 # ---- fuzzing --------------------------------------------------------------
-# `make fuzz` builds each tests/fuzz/fuzz_*.c harness with clang's libFuzzer,
-# ASan and UBSan into $(FUZZ_BUILD)/, makes its seed corpus from the shared
-# data into $(FUZZ_BUILD)/seeds/NAME/ and runs it for FUZZ_SECONDS (FUZZ_ARGS:
-# more libFuzzer flags, e.g. -jobs=1, -runs=N). New inputs go to
-# $(FUZZ_BUILD)/corpus/NAME/, crashes to $(FUZZ_BUILD)/findings/. `make test`
-# runs each one for FUZZ_TEST_SECONDS on a corpus of its own (tests/run).
+# `make fuzz` builds each tests/fuzz/fuzz_NAME.c harness with clang's
+# libFuzzer, ASan and UBSan into $(FUZZ_BUILD)/, makes its seed corpus from
+# the shared data into $(FUZZ_BUILD)/seeds/NAME/ (tests/fuzz/seeds.py) and
+# runs it for FUZZ_SECONDS with tests/fuzz/NAME.dict (FUZZ_ARGS: more
+# libFuzzer flags, e.g. -jobs=1, -runs=N; FUZZERS=NAME... picks some). New
+# inputs go to $(FUZZ_BUILD)/corpus/NAME/, crashes to $(FUZZ_BUILD)/findings/.
+# `make test` runs each one for FUZZ_TEST_SECONDS on a corpus of its own
+# (tests/run).
+#
+# The service's folders are built again with the same instrumentation into
+# archives of their own ($(FUZZ_BUILD)/libLAYER.a): a harness links them and
+# takes only the modules it reaches, as the programs do. FUZZ_EXTRA_NAME
+# lists objects a harness needs besides (fuzz_marc: the koha plugin, built
+# in, to make an answer's links).
 #
 # YAZ_SRC=DIR, an unpacked YAZ release of the version Debian ships (`apt-get
 # source yaz`), has YAZ itself built with the same instrumentation into
@@ -133,9 +179,13 @@ YAZ_SRC           ?=
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
                -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(FUZZ_SAN)
-FUZZ_SRC    := service/catalogue/holdings.c service/catalogue/marc_check.c service/core/strbuf.c \
-               service/core/ids.c service/core/utf8.c
-FUZZERS     := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZERS     ?= $(FUZZ_NAMES)
+FUZZ_BINS   := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_OBJ    := $(FUZZ_BUILD)/obj
+FUZZ_ARCHIVES := $(LAYERS:%=$(FUZZ_BUILD)/lib%.a)
+FUZZ_EXTRA_marc := $(FUZZ_OBJ)/plugins/koha.o
+FUZZ_PKGS   := libevent hiredis jansson libsodium libelf
 ifeq ($(YAZ_SRC),)
 FUZZ_YAZ_CFLAGS := $(shell pkg-config --cflags yaz 2>/dev/null)
 FUZZ_YAZ_LIBS   := $(shell pkg-config --libs yaz 2>/dev/null)
@@ -147,24 +197,41 @@ FUZZ_YAZ_CFLAGS := -DYAZ_POSIX_THREADS=1 -DYAZ_HAVE_XML2=1 -I$(FUZZ_YAZ)/include
                    $(shell pkg-config --cflags libxml-2.0 2>/dev/null)
 FUZZ_YAZ_LIBS   := $(FUZZ_YAZ_LIB) $(shell pkg-config --libs libxml-2.0 2>/dev/null) -lpthread -lm
 endif
+FUZZ_CPPFLAGS := -Iservice -Iplugins $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null) \
+                 $(FUZZ_YAZ_CFLAGS) -MMD -MP
+FUZZ_LIBS     := $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null) -levent_core $(FUZZ_YAZ_LIBS) \
+                 -ldl -lm
 
-fuzz-build: $(FUZZERS) $(FUZZERS:$(FUZZ_BUILD)/fuzz_%=$(FUZZ_BUILD)/seeds/%/.made)
+fuzz-build: $(FUZZ_BINS) $(FUZZ_NAMES:%=$(FUZZ_BUILD)/seeds/%/.made)
 
 fuzz: fuzz-build
 	@mkdir -p $(FUZZ_BUILD)/findings
-	@set -e; for f in $(FUZZERS); do n=$${f##*/fuzz_}; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+	@set -e; for n in $(FUZZERS); do f=$(FUZZ_BUILD)/fuzz_$$n; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 	    echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
 	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -dict=tests/fuzz/$$n.dict \
 	        -artifact_prefix=$(FUZZ_BUILD)/findings/$$n- $(FUZZ_ARGS) \
 	        $(FUZZ_BUILD)/corpus/$$n $(FUZZ_BUILD)/seeds/$$n; done
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(FUZZ_YAZ_LIB)
+# Everything the fuzzers compile, with coverage for libFuzzer (the harness
+# itself too: -fsanitize=fuzzer-no-link instruments, the link adds the driver).
+$(FUZZ_OBJ)/%.o: %.c | $(FUZZ_YAZ_LIB)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Iservice $(FUZZ_YAZ_CFLAGS) -o $@ \
-	    $< $(FUZZ_SRC) $(FUZZ_YAZ_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_CPPFLAGS) -c -o $@ $<
 
-$(FUZZ_BUILD)/seeds/marc/.made: tests/fuzz/seeds.py
-	python3 tests/fuzz/seeds.py $(SHARED)/data $(dir $@)
+define fuzz_archive
+$(FUZZ_BUILD)/lib$(1).a: $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(wildcard service/$(1)/*.c))
+	@rm -f $$@
+	$(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call fuzz_archive,$(l))))
+
+.SECONDEXPANSION:
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_OBJ)/tests/fuzz/fuzz_%.o $$(FUZZ_EXTRA_$$*) $(FUZZ_ARCHIVES) $(FUZZ_YAZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_EXTRA_$*) \
+	    -Wl,--start-group $(FUZZ_ARCHIVES) -Wl,--end-group $(FUZZ_LIBS)
+
+$(FUZZ_BUILD)/seeds/%/.made: tests/fuzz/seeds.py
+	python3 tests/fuzz/seeds.py $* $(SHARED)/data $(dir $@)
 	@touch $@
 
 ifneq ($(YAZ_SRC),)
@@ -190,10 +257,30 @@ demo: deps
 	$(MAKE) all catalogue
 	bash deploy/demo.sh $(BUILD) $(SHARED)
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/onloan/plugins
-	install -m 755 $(BUILD)/onloand $(BUILD)/onloan $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/onloan/plugins/
+# The programs, the plugins where onloand looks for them, the man pages,
+# the systemd unit and, unless there is one already, the example config
+# (deploy/systemd/onloan.json: its secrets are the unit's credentials,
+# kept in $(SYSCONFDIR)/onloan/credentials/). Paths in the unit and the man
+# pages are the ones of this install.
+INSTALL_PATHS := -e 's|/usr/local/lib/onloan/plugins|$(PLUGINDIR)|g' \
+                 -e 's|/usr/local/bin|$(BINDIR)|g' -e 's|/etc/onloan|$(SYSCONFDIR)/onloan|g'
+install: $(BUILD)/onloand $(BUILD)/onloan $(PLUGINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(UNITDIR) \
+	           $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/onloan
+	install -d -m 700 $(DESTDIR)$(SYSCONFDIR)/onloan/credentials
+	install -m 755 $(BUILD)/onloand $(BUILD)/onloan $(DESTDIR)$(BINDIR)/
+	install -m 644 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
+	sed $(INSTALL_PATHS) deploy/systemd/onloand.service > $(DESTDIR)$(UNITDIR)/onloand.service
+	sed $(INSTALL_PATHS) docs/man/onloand.8 > $(DESTDIR)$(MANDIR)/man8/onloand.8
+	sed $(INSTALL_PATHS) docs/man/onloan.1 > $(DESTDIR)$(MANDIR)/man1/onloan.1
+	chmod 644 $(DESTDIR)$(UNITDIR)/onloand.service $(DESTDIR)$(MANDIR)/man8/onloand.8 \
+	          $(DESTDIR)$(MANDIR)/man1/onloan.1
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/onloan/onloan.json ]; then \
+	    echo "install: $(DESTDIR)$(SYSCONFDIR)/onloan/onloan.json is there: kept"; \
+	else \
+	    echo "install -m 644 deploy/systemd/onloan.json $(DESTDIR)$(SYSCONFDIR)/onloan/onloan.json"; \
+	    install -m 644 deploy/systemd/onloan.json $(DESTDIR)$(SYSCONFDIR)/onloan/onloan.json; \
+	fi
 
 # This build, its ASan twin (`make asan` builds $(BUILD)-asan) and the
 # fuzzers' (with their corpus: keep it by moving it away first).
@@ -201,3 +288,4 @@ clean:
 	rm -rf $(BUILD) $(BUILD)-asan build-fuzz build-fuzz-yaz
 
 -include $(wildcard $(BUILD)/service/*.d $(BUILD)/service/*/*.d $(BUILD)/tests/unit/*.d)
+-include $(wildcard $(FUZZ_OBJ)/service/*/*.d $(FUZZ_OBJ)/tests/fuzz/*.d $(FUZZ_OBJ)/plugins/*.d)

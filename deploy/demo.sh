@@ -54,7 +54,7 @@ wait_port "$REDIS_PORT" 10 redis-server
 wait_port "$ZEBRA_PORT" 10 zebrasrv
 
 python3 - "$TOP/config/onloan.json" "$RUN/onloan.json" "$PORT" "$REDIS_PORT" "$ZEBRA_PORT" "$BUILD/plugins" <<'PY'
-import json, sys
+import json, os, sys
 src, dst, port, redis, zebra, plugins = sys.argv[1:]
 c = json.load(open(src))
 c["listen"] = "127.0.0.1:" + port
@@ -68,7 +68,10 @@ c["catalogues"] = [demo,
     dict(demo, name="jazz", target="127.0.0.1:%s/jazz" % zebra, holdings="sirsi949",
          link={"plugin": "template", "reserve": "https://catalogue.example.edu/hold?id={record}",
                "record": "https://catalogue.example.edu/record/{record}"})]
-json.dump(c, open(dst, "w"), indent=2)
+# its keys are the published example ones ("demo": true); 0600 all the same
+with open(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+    os.fchmod(f.fileno(), 0o600)
+    json.dump(c, f, indent=2)
 PY
 
 "$BUILD/onloan" -c "$RUN/onloan.json" load "$BUILD/catalogue/loans.csv"
@@ -81,6 +84,11 @@ echo
 echo "demo: Forrest Gump (f356) is on loan at every branch. The OPAC asks:"
 echo "  curl '$URL'"
 curl -sf "$URL" | python3 -m json.tool
+REPORT="http://127.0.0.1:$PORT/v1/reports/outcomes?group=channel,status"
+echo
+echo "demo: that answer was a touchpoint. The marketing team's report of the last 30 days:"
+echo "  curl -H 'Authorization: Bearer demo-report-key-change-me' '$REPORT'"
+curl -sf -H 'Authorization: Bearer demo-report-key-change-me' "$REPORT" | python3 -m json.tool
 cat <<TXT
 
 demo: onloand serves on http://127.0.0.1:$PORT (config $RUN/onloan.json, log $RUN/onloand.log).
@@ -91,6 +99,10 @@ demo: onloand serves on http://127.0.0.1:$PORT (config $RUN/onloan.json, log $RU
        curl -X POST 'http://127.0.0.1:$PORT/v1/loans' -H 'Authorization: Bearer demo-ingest-key-change-me' \\
             -H 'Content-Type: application/json' \\
             -d '{"patron":"2100000414","record":"f318","time":"2026-11-22T10:31:00Z","branch":"CEN"}'
+       curl -H 'Authorization: Bearer demo-report-key-change-me' \\
+            'http://127.0.0.1:$PORT/v1/reports/outcomes?group=day,branch&format=csv'
+       curl -H 'Authorization: Bearer demo-report-key-change-me' 'http://127.0.0.1:$PORT/v1/reports/goals'
+       $BUILD/onloan -c $RUN/onloan.json report --group arm      (and --goals)
 Ctrl-C stops redis-server, zebrasrv and onloand.
 TXT
 wait "${pids[2]}"

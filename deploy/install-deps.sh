@@ -5,10 +5,13 @@
 # Run as root (or with sudo available), non-interactively.
 set -euo pipefail
 
-BUILD_PKGS="gcc libc6-dev make pkg-config libevent-dev libhiredis-dev libjansson-dev libyaz-dev libsodium-dev"
+BUILD_PKGS="gcc libc6-dev make pkg-config libevent-dev libhiredis-dev libjansson-dev libyaz-dev libsodium-dev libelf-dev"
 RUNTIME_PKGS="redis-server redis-tools idzebra-2.0 yaz"
-# clang and libclang-rt-dev (libFuzzer, ASan and UBSan runtimes): tests/fuzz
-TEST_PKGS="python3 wrk curl clang libclang-rt-dev"
+# clang and libclang-rt-dev (libFuzzer, ASan and UBSan runtimes): tests/fuzz;
+# systemd: systemd-analyze, which rates deploy/systemd/onloand.service
+TEST_PKGS="python3 wrk curl clang libclang-rt-dev systemd"
+# the widget in a real browser (tests/browser): Debian's own, for /usr/bin/python3
+TEST_PKGS="$TEST_PKGS chromium chromium-driver python3-selenium fonts-dejavu-core"
 
 installed() {
     [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = "installed" ]

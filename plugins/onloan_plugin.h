@@ -1,11 +1,15 @@
 /* onloan_plugin.h: the one header a link plugin is built against.
  *
  * A plugin is a shared object in the plugin directory that exports one
- * data symbol, `onloan_link_plugin`, of the type below. The host reads it
- * with dlsym before any plugin code runs and refuses a plugin whose major
- * ABI differs from its own, or whose minor is newer (it may be older: the
- * plugin was built against an older, compatible header). Plugins have no
- * constructors and keep no globals: all state lives behind `state`.
+ * data symbol, `onloan_link_plugin`, of the type below. The host reads its
+ * ABI numbers from the file before loading it, so before any plugin code
+ * runs, and refuses a plugin whose major ABI differs from its own, or
+ * whose minor is newer (it may be older: the plugin was built against an
+ * older, compatible header). abi_major and abi_minor therefore stay the
+ * first two members, as constants in the file. Plugins have no
+ * constructors and keep no globals: all state lives behind `state`. The
+ * plugin directory and file must be writable only by root or onloand's
+ * user (link.h).
  *
  * URLs are written through `struct onloan_out`, so a plugin never sizes a
  * buffer: put() appends bytes as they are, put_escaped() percent-encodes

@@ -1,7 +1,11 @@
 /* onloand.c: onloand, the daemon: options, signals, start and stop.
  *
  *   onloand [-c FILE]      run in the foreground (log to stderr)
- *   onloand -t [-c FILE]   check the configuration and exit */
+ *   onloand -t [-c FILE]   check the configuration and exit
+ *   onloand -V             where it looks for its config and plugins
+ *
+ * Both refuse a config whose secrets others can read (config.h); the man
+ * page is docs/man/onloand.8. */
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,7 +28,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: onloand [-t] [-c config.json]\n");
+    fprintf(stderr, "usage: onloand [-t] [-c config.json]\n"
+                    "       onloand -V\n");
 }
 
 /* With epoll, the changes a pass of the loop makes to one socket's events
@@ -45,25 +50,41 @@ static struct event_base *new_event_base(void)
 
 int main(int argc, char **argv)
 {
-    const char *path = "config/onloan.json";
-    int check_only = 0, opt;
+    const char *path = ONLOAN_CONFIG_PATH;
+    int check_only = 0, show_paths = 0, opt;
     loan_json_init();           /* before jansson allocates anything */
-    while ((opt = getopt(argc, argv, "c:th")) != -1) {
+    while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
         switch (opt) {
         case 'c': path = optarg; break;
         case 't': check_only = 1; break;
+        case 'V': show_paths = 1; break;
         default: usage(); return 2;
         }
     }
-    if (optind != argc) {
+    if (optind != argc || (show_paths && check_only)) {
         usage();
         return 2;
+    }
+    if (show_paths) {
+        printf("config: %s\nplugin_dir: %s\n", ONLOAN_CONFIG_PATH, ONLOAN_PLUGIN_DIR);
+        return 0;
     }
     struct config *cfg = config_load_or_report(path);
     if (!cfg)
         return 1;
+    if (config_exposures(cfg)) {
+        /* A secret others can read is as good as theirs: not run with it,
+         * and not passed by a check. */
+        fputs(config_exposures(cfg), stderr);
+        fprintf(stderr, "%s: %s: secrets that others can read (above)\n", path,
+                check_only ? "check failed" : "not started");
+        config_free(cfg);
+        return 1;
+    }
     struct strbuf err = {0};
     if (check_only) {
+        if (cfg->demo)
+            fprintf(stderr, "%s: demo mode: example keys accepted\n", path);
         /* Like nginx -t: also load every link plugin with its settings. */
         int bad = 0;
         for (size_t i = 0; i < cfg->ncatalogues; i++) {
@@ -76,7 +97,7 @@ int main(int argc, char **argv)
             link_close(l);
         }
         if (!bad)
-            printf("%s: configuration is fine\n", path);
+            printf("%s: configuration is fine (plugins from %s)\n", path, cfg->plugin_dir);
         config_free(cfg);
         strbuf_free(&err);
         return bad;
@@ -84,6 +105,8 @@ int main(int argc, char **argv)
     enum log_level level;
     log_level_parse(cfg->log_level, &level);
     log_set_level(level);
+    if (cfg->demo)
+        log_msg(LOG_WARN, "demo mode: example keys accepted (\"demo\": true in %s)", path);
     if (pseudonym_init() < 0) {
         log_msg(LOG_ERROR, "cannot initialise libsodium");
         config_free(cfg);

@@ -1,12 +1,14 @@
 /* server.c: bringing the daemon's parts up and down; see server.h. */
 #include "server.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <sodium.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/fd_limit.h"
 #include "core/log.h"
 #include "core/ttl_cache.h"
 #include "http/reply.h"
@@ -26,6 +28,48 @@ int server_keeps_patron_answers(const struct server *srv)
 static void forgotten_heard(const char *pseudonym, void *arg)
 {
     server_patron_forgotten(arg, pseudonym);
+}
+
+/* Descriptors beyond the connections: the catalogues' (two each while
+ * ZOOM connects: a resolver pipe, then the socket), Redis's three, the
+ * listeners, the loop's own, stdio, the log, plugins being loaded. */
+static unsigned long long fds_reserved(const struct config *cfg)
+{
+    unsigned long long n = 64;
+    for (size_t i = 0; i < cfg->ncatalogues; i++)
+        n += 2 * (unsigned long long)cfg->catalogues[i].connections;
+    return n;
+}
+
+/* Raises RLIMIT_NOFILE's soft limit to fit limits.max_connections on
+ * every listener, with fds_reserved() to spare. Where the hard limit is
+ * lower, each listener takes fewer connections (said once, at start); a
+ * hard limit that leaves none is an error. */
+static int fit_fd_limit(struct server *srv, struct strbuf *err)
+{
+    const struct config *cfg = srv->cfg;
+    unsigned long long listeners = cfg->listen_ingest_host ? 2 : 1;
+    unsigned long long reserved = fds_reserved(cfg), got, hard;
+    unsigned long long want = listeners * (unsigned long long)cfg->max_connections + reserved;
+    srv->max_connections = (size_t)cfg->max_connections;
+    if (fd_limit_raise(want, &got, &hard) < 0) {
+        strbuf_printf(err, "cannot read RLIMIT_NOFILE: %s", strerror(errno));
+        return -1;
+    }
+    if (got >= want)
+        return 0;
+    if (got < reserved + listeners) {
+        strbuf_printf(err, "RLIMIT_NOFILE is %llu (hard limit %llu): onloand needs %llu "
+                      "descriptors, and %llu more for limits.max_connections (%d) on each "
+                      "listener", got, hard, reserved, want - reserved, cfg->max_connections);
+        return -1;
+    }
+    srv->max_connections = (size_t)((got - reserved) / listeners);
+    log_msg(LOG_WARN, "RLIMIT_NOFILE's hard limit is %llu, below the %llu descriptors "
+            "limits.max_connections (%d) needs: at most %zu connections per listener (raise "
+            "the hard limit: LimitNOFILE= for systemd, nofile in limits.conf)", hard, want,
+            cfg->max_connections, srv->max_connections);
+    return 0;
 }
 
 int server_start(struct server *srv, struct event_base *base, const struct config *cfg,
@@ -61,10 +105,15 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
         !(srv->answers = kept_answers_new((size_t)cfg->max_kept_answers)) ||
         !(srv->patron_answers = kept_answers_new((size_t)cfg->max_kept_patron_answers)) ||
         !(srv->forget_feed = forget_feed_new(base, cfg, forgotten_heard, srv)) ||
-        !(srv->cells = ru_cells_new(RU_CELLS_KEPT))) {
+        !(srv->cells = ru_cells_new(RU_CELLS_KEPT)) ||
+        (cfg->per_client_rps &&
+         !(srv->rate = rate_limit_new((unsigned)cfg->per_client_rps, (unsigned)cfg->per_client_burst,
+                                      (size_t)cfg->rate_limit_clients)))) {
         strbuf_puts(err, "out of memory");
         return -1;
     }
+    if (fit_fd_limit(srv, err) < 0)
+        return -1;
     return router_start(srv, err);
 }
 
@@ -75,9 +124,10 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
  * which are still there and start nothing new (stopping); then those. */
 void server_stop(struct server *srv)
 {
-    if (srv->http)
-        evhttp_free(srv->http);
-    srv->http = NULL;
+    front_free(srv->front);
+    front_free(srv->ingest_front);
+    srv->front = srv->ingest_front = NULL;
+    rate_limit_free(srv->rate);
     for (size_t i = 0; srv->cfg && i < srv->cfg->ncatalogues; i++) {
         if (srv->catalogues)
             catalogue_free(srv->catalogues[i]);
@@ -154,10 +204,8 @@ void server_drain(struct server *srv)
 {
     if (!srv->ingest)
         return;
-    if (srv->listener) {
-        evhttp_del_accept_socket(srv->http, srv->listener);
-        srv->listener = NULL;
-    }
+    front_stop_accepting(srv->front);
+    front_stop_accepting(srv->ingest_front);
     struct timeval tick = {0, 20000};
     struct event *beat = event_new(srv->base, -1, EV_PERSIST, heartbeat, NULL);
     if (!beat || event_add(beat, &tick) < 0) {

@@ -1,6 +1,7 @@
 /* server.h: the daemon's one state struct: the map of the program.
  *
  * Request path (http/alternatives.c reads top-down in this order):
+ *   http/front.c (a listener's connections and their limits) ->
  *   http/router.c -> http/params.c -> http/kept_answers.c (an answer kept
  *   from before) -> catalogue/catalogue.c (the record and its copies) with
  *   model/model.c (its co-occurring titles, from Redis) -> candidates in
@@ -8,11 +9,16 @@
  *   JSON) -> redis/touchpoint_log.c (the touchpoint) -> http/reply.c.
  *   redis/forget_feed.c drops the kept answers of a forgotten patron.
  *
- * Loan events: http/router.c -> http/loans.c -> ingest/loan_event.c
- *   (checked, pseudonymised) -> ingest/ingest.c (jobs per patron) ->
- *   ingest/ingest_write.c (histories) -> ingest/ingest_flush.c (pair and
+ * Loan events (loans and holds): http/router.c -> http/loans.c ->
+ *   ingest/loan_event.c (checked, pseudonymised) -> ingest/ingest.c (jobs
+ *   per patron) -> ingest/ingest_write.c (histories, loans only) ->
+ *   ingest/ingest_attribution.c (the touchpoints they follow, counted
+ *   with redis/touchpoint_log.c) -> ingest/ingest_flush.c (pair and
  *   record counts) -> redis/redis_client.c; model/compact.c keeps the
- *   lists short in the background. */
+ *   lists short in the background.
+ *
+ * The OPAC widget: http/router.c -> http/assets.c (web/, built in by
+ *   web/embed.sh). */
 #ifndef ONLOAN_SERVER_H
 #define ONLOAN_SERVER_H
 
@@ -23,7 +29,9 @@
 #include "catalogue/link.h"
 #include "core/config.h"
 #include "core/strbuf.h"
+#include "http/front.h"
 #include "http/kept_answers.h"
+#include "http/rate_limit.h"
 #include "ingest/ingest.h"
 #include "model/compact.h"
 #include "model/model.h"
@@ -49,8 +57,11 @@ struct server {
     struct forget_feed *forget_feed;    /* forgets from any onloand or the CLI */
     unsigned long long forgets;     /* forgets heard (a request that saw this
                                      * change keeps no patron answer) */
-    struct evhttp *http;
-    struct evhttp_bound_socket *listener;   /* NULL once a stop has begun */
+    struct front *front;            /* listen: the open network (http/front.h) */
+    struct front *ingest_front;     /* listen_ingest: larger bodies, no rate limit; or NULL */
+    struct rate_limit *rate;        /* limits.per_client_rps on front, or NULL (0: off) */
+    size_t max_connections;         /* per listener: limits.max_connections, or fewer
+                                     * if RLIMIT_NOFILE's hard limit is lower */
     size_t pending_requests;
     unsigned long long requests;
     struct ru_cells *cells;         /* rollup cell numbers seen (rollup.h) */

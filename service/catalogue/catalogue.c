@@ -9,7 +9,12 @@
  * An idle connection takes the next job, joined with other queued lookups,
  * runs one search with piggybacked records, and on ZOOM_EVENT_END settles every
  * id of the batch: found, not found, or failed. Settling an entry wakes its
- * waiters; a lookup whose last id settles calls back and is freed. */
+ * waiters; a lookup whose last id settles calls back and is freed.
+ *
+ * At most max_queued jobs wait; an id or search that needs one more
+ * fails at once (catalogue_busy). A job whose every waiter has cancelled
+ * is dropped when a connection would take it, or when the queue is full
+ * and something was cancelled since it was last walked. */
 #include "catalogue/catalogue_int.h"
 
 #include <stddef.h>
@@ -188,7 +193,7 @@ static void search_deferred_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct catalogue_search *s = arg;
-    s->cb(s->bibs, s->n, FAILURE_NONE, s->arg);
+    s->cb(s->error ? NULL : s->bibs, s->n, s->error, s->arg);
     search_handle_free(s);
 }
 
@@ -212,14 +217,20 @@ static struct job *job_new(struct catalogue *cat, enum job_kind kind)
     return j;
 }
 
-void catalogue_job_fail(struct catalogue *cat, struct job *j, enum failure error)
+/* Every id and the search j carries fails with error; frees j. */
+static void job_settle_failed(struct catalogue *cat, struct job *j, enum failure error)
 {
-    cat->stats.failures++;
     for (size_t i = 0; i < j->n; i++)
         catalogue_cache_settle(cat, j->ids[i], LOOKUP_FAILED, NULL, error);
     if (j->kind == JOB_SEARCH)
         catalogue_search_settle(cat, j->search, NULL, 0, error);
     catalogue_job_free(j);
+}
+
+void catalogue_job_fail(struct catalogue *cat, struct job *j, enum failure error)
+{
+    cat->stats.failures++;
+    job_settle_failed(cat, j, error);
 }
 
 static struct job *job_of(struct queue_node *node)
@@ -232,6 +243,67 @@ static struct job *queue_pop(struct catalogue *cat)
     return job_of(work_queue_pop(&cat->queue));
 }
 
+/* Nobody waits for what j would find any more: every lookup waiting for
+ * its ids, or every caller of its search, has cancelled (their requests
+ * were answered without it, or went away). */
+static int job_abandoned(const struct catalogue *cat, const struct job *j)
+{
+    if (j->kind == JOB_SEARCH) {
+        const struct catalogue_search *s;
+        SLIST_FOREACH(s, &j->search->subscribers, link)
+            if (!s->cancelled)
+                return 0;
+        return 1;
+    }
+    for (size_t i = 0; i < j->n; i++) {
+        const struct cache_entry *e = dict_get(cat->cache, j->ids[i]);
+        const struct waiter *w;
+        if (!e || e->state != ENTRY_PENDING)
+            continue;
+        SLIST_FOREACH(w, &e->waiters, link)
+            if (!w->lk->cancelled)
+                return 0;
+    }
+    return j->kind == JOB_LOOKUP;
+}
+
+/* An abandoned job, out of the queue, is dropped unsearched: its ids and
+ * search settle as failed, which tells nobody (all cancelled) and frees
+ * what they held. */
+static void job_drop(struct catalogue *cat, struct job *j)
+{
+    cat->stats.dropped_jobs++;
+    job_settle_failed(cat, j, FAILURE_CATALOGUE_BUSY);
+}
+
+/* Drops every abandoned job in the queue: one walk of it. */
+static void queue_prune(struct catalogue *cat)
+{
+    struct queue_node *node = work_queue_first(&cat->queue);
+    while (node) {
+        struct job *j = job_of(node);
+        node = work_queue_next(node);
+        if (job_abandoned(cat, j)) {
+            work_queue_unlink(&cat->queue, &j->node);
+            job_drop(cat, j);
+        }
+    }
+}
+
+/* Whether one more job may wait: fewer than max_queued do. A full queue
+ * is pruned first, if anything was cancelled since its last pruning (so
+ * a queue full of work still wanted is not walked again and again). */
+static int queue_has_room(struct catalogue *cat)
+{
+    if (cat->queue.n < (size_t)cat->cfg->max_queued)
+        return 1;
+    if (cat->cancels != cat->cancels_pruned) {
+        cat->cancels_pruned = cat->cancels;
+        queue_prune(cat);
+    }
+    return cat->queue.n < (size_t)cat->cfg->max_queued;
+}
+
 struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const char *const *ids,
                                                 size_t n, enum queue_place place,
                                                 catalogue_lookup_cb *cb, void *arg)
@@ -241,6 +313,7 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
         free(lk);
         return NULL;
     }
+    lk->cat = cat;
     lk->cb = cb;
     lk->arg = arg;
     lk->n = n;
@@ -283,6 +356,11 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
              * stays where it is). */
             if (place == QUEUE_AHEAD && e->queued)
                 work_queue_move_ahead(&cat->queue, &e->queued->node);
+            continue;
+        }
+        if (!batch && !queue_has_room(cat)) {
+            cat->stats.queue_refusals++;
+            catalogue_cache_settle(cat, ids[i], LOOKUP_FAILED, NULL, FAILURE_CATALOGUE_BUSY);
             continue;
         }
         if (!batch && !(batch = job_new(cat, JOB_LOOKUP))) {
@@ -334,6 +412,7 @@ void catalogue_lookup_cancel(struct catalogue_lookup *lk)
 {
     if (!lk)
         return;
+    lk->cat->cancels++;
     lk->cancelled = 1;
     if (lk->outstanding == 0)       /* only the deferred completion is left */
         lookup_free(lk);
@@ -354,6 +433,7 @@ struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum sear
         strbuf_free(&key);
         return NULL;
     }
+    s->cat = cat;
     s->cb = cb;
     s->arg = arg;
     struct shared_search *ss = dict_get(cat->searches, strbuf_cstr(&key));
@@ -379,6 +459,19 @@ struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum sear
     if (ss && !ss->answered) {                  /* in flight: wait for it */
         SLIST_INSERT_HEAD(&ss->subscribers, s, link);
         cat->stats.cache_hits++;
+        return s;
+    }
+    if (!queue_has_room(cat)) {                 /* refused, from the loop too */
+        struct timeval zero = {0, 0};
+        strbuf_free(&q);
+        strbuf_free(&key);
+        cat->stats.queue_refusals++;
+        s->error = FAILURE_CATALOGUE_BUSY;
+        if (!(s->deferred = evtimer_new(cat->base, search_deferred_cb, s)) ||
+            evtimer_add(s->deferred, &zero) < 0) {
+            search_handle_free(s);
+            return NULL;
+        }
         return s;
     }
     struct job *j = job_new(cat, JOB_SEARCH);
@@ -420,6 +513,7 @@ void catalogue_search_cancel(struct catalogue_search *s)
 {
     if (!s)
         return;
+    s->cat->cancels++;
     if (s->deferred)            /* answered from the cache: not yet told */
         search_handle_free(s);
     else
@@ -439,10 +533,13 @@ static void unqueue_ids(struct catalogue *cat, const struct job *j)
 /* The next search: the first queued job and, when it is a lookup, every
  * queued lookup (of the same attempt) that still fits in join_max ids,
  * wherever it waits in the queue. Lookups of many requests thus share
- * searches when the pool is busy, which is when it matters. */
+ * searches when the pool is busy, which is when it matters. Abandoned
+ * jobs met on the way are dropped. */
 struct job *catalogue_next_job(struct catalogue *cat)
 {
-    struct job *j = queue_pop(cat);
+    struct job *j;
+    while ((j = queue_pop(cat)) && job_abandoned(cat, j))
+        job_drop(cat, j);
     if (!j || j->kind != JOB_LOOKUP)
         return j;
     unqueue_ids(cat, j);
@@ -454,6 +551,10 @@ struct job *catalogue_next_job(struct catalogue *cat)
             j->n + next->n > (size_t)cat->cfg->join_max)
             continue;
         work_queue_unlink(&cat->queue, &next->node);
+        if (job_abandoned(cat, next)) {
+            job_drop(cat, next);
+            continue;
+        }
         unqueue_ids(cat, next);
         memcpy(j->ids + j->n, next->ids, next->n * sizeof *next->ids);
         j->n += next->n;

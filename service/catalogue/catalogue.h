@@ -11,7 +11,13 @@
  * Looked-up records are cached for cache_ms (config): a record asked for
  * while its search is in flight waits for that search instead of starting
  * another, so 100 requests for one cold title make one search. Author and
- * subject searches are shared and kept the same way. */
+ * subject searches are shared and kept the same way.
+ *
+ * The queue is bounded: with max_queued searches (jobs) waiting, a
+ * lookup or search that needs one more fails at once with
+ * FAILURE_CATALOGUE_BUSY. A queued search whose every asker has given
+ * up (cancelled: their requests timed out or went away) is dropped
+ * before a connection runs it, and counted in dropped_jobs. */
 #ifndef ONLOAN_CATALOGUE_H
 #define ONLOAN_CATALOGUE_H
 
@@ -58,8 +64,9 @@ void catalogue_free(struct catalogue *cat);
  * lookups are still joined into shared searches, those ahead first.
  * (QUEUE_FIRST is the catalogue's own, for retries.) */
 
-/* Looks up n record ids (copied). results[i] answers ids[i]. Returns NULL
- * only when out of memory. */
+/* Looks up n record ids (copied). results[i] answers ids[i]; an id that
+ * needs a search while the queue is full fails (FAILURE_CATALOGUE_BUSY).
+ * Returns NULL only when out of memory. */
 struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const char *const *ids,
                                                 size_t n, enum queue_place place,
                                                 catalogue_lookup_cb *cb, void *arg);
@@ -73,7 +80,8 @@ void catalogue_lookup_cancel(struct catalogue_lookup *lk);
  * The same search asked for while one is in flight waits for it, and an
  * answer is reused for cache_ms (failures are not). bibs are borrowed for
  * the call (bib_ref to keep one); on failure bibs is NULL and error says
- * why. Called once, from the loop, unless cancelled first. */
+ * why (FAILURE_CATALOGUE_BUSY: the queue was full). Called once, from the
+ * loop, unless cancelled first. */
 struct catalogue_search;
 typedef void catalogue_search_cb(struct bib *const *bibs, size_t n, enum failure error, void *arg);
 struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum search_field field,
@@ -88,6 +96,8 @@ struct catalogue_stats {
     size_t cached_searches;         /* author/subject searches kept or in flight */
     unsigned long long searches, failures, timeouts, cache_hits;
     unsigned long long malformed_records;   /* refused before decoding, each time met */
+    unsigned long long queue_refusals;      /* ids and searches failed busy: queue full */
+    unsigned long long dropped_jobs;        /* queued searches nobody waited for any more */
 };
 void catalogue_get_stats(const struct catalogue *cat, struct catalogue_stats *st);
 

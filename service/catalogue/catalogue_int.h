@@ -56,12 +56,14 @@ struct shared_search {
  * from an answered one by a deferred event of its own. */
 struct catalogue_search {
     SLIST_ENTRY(catalogue_search) link;
+    struct catalogue *cat;
     catalogue_search_cb *cb;
     void *arg;
     int cancelled;
-    struct event *deferred;     /* answered from the cache: when */
+    struct event *deferred;     /* answered from the cache (or refused): when */
     struct bib **bibs;          /* ... with these (references) */
     size_t n;
+    enum failure error;         /* ... or this failure (the queue was full) */
 };
 
 enum job_kind {
@@ -101,9 +103,12 @@ struct catalogue {
     struct marc_reader *reader; /* records -> bibs */
     struct dict *malformed;     /* records refused as malformed and logged (NULL: none yet) */
     struct catalogue_stats stats;
+    unsigned long long cancels; /* lookups and searches cancelled so far, and ... */
+    unsigned long long cancels_pruned;  /* ... as many when the queue was last pruned */
 };
 
 struct catalogue_lookup {
+    struct catalogue *cat;
     catalogue_lookup_cb *cb;
     void *arg;
     int cancelled;

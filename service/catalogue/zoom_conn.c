@@ -7,6 +7,7 @@
  * pipe), plus a deadline of our own (ZOOM's timeout is an inactivity
  * timer). One search in flight per connection; a lost or refused
  * connection is reconnected and the search retried once. */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,13 +70,27 @@ static struct bib *record_bib(struct catalogue *cat, ZOOM_record rec, const char
 #define MALFORMED_REMEMBERED 1024
 #define MALFORMED_SHOWN 32      /* bytes shown in hex */
 
+/* A record's bytes as 64 bits that stay the same from one run and one
+ * daemon to the next (the logs of several can be compared): the first 64
+ * of an unkeyed BLAKE2b-128 (libsodium's shortest), which a catalogue
+ * cannot make collide to hide a record among those logged. */
+static unsigned long long record_fingerprint(const char *bytes, size_t len)
+{
+    unsigned char out[crypto_generichash_BYTES_MIN];
+    unsigned long long h = 0;
+    crypto_generichash(out, sizeof out, (const unsigned char *)bytes, len, NULL, 0);
+    for (size_t i = 0; i < 8; i++)
+        h = h << 8 | out[i];
+    return h;
+}
+
 static void record_malformed(struct catalogue *cat, ZOOM_record rec, const char *why)
 {
     cat->stats.malformed_records++;
     size_t len = 0;
     const char *bytes = record_bytes(cat, rec, &len);
     const char *id = marc_reader_refused_id(cat->reader);
-    unsigned long long hash = bytes ? hash_bytes(bytes, len) : 0;
+    unsigned long long hash = bytes ? record_fingerprint(bytes, len) : 0;
     struct strbuf key = {0};
     int keyed = (id ? strbuf_printf(&key, "id %s", id)
                     : strbuf_printf(&key, "%zu bytes %016llx", len, hash)) == 0;
@@ -102,7 +117,7 @@ static void record_malformed(struct catalogue *cat, ZOOM_record rec, const char 
                 len > shown ? "..." : "");
     else
         log_msg(LOG_WARN, "catalogue %s: malformed record left out of answers (logged once): "
-                "%s; id unknown, %zu bytes, FNV-1a %016llx: %s%s", cat->cfg->name, why, len,
+                "%s; id unknown, %zu bytes, BLAKE2b %016llx: %s%s", cat->cfg->name, why, len,
                 hash, hex, len > shown ? "..." : "");
 }
 
@@ -363,8 +378,9 @@ void zconn_dispatch(struct catalogue *cat)
 {
     for (int i = 0; i < cat->cfg->connections && cat->queue.n; i++) {
         struct zconn *c = &cat->conns[i];
-        if (!c->job)
-            conn_start(c, catalogue_next_job(cat));
+        struct job *j = c->job ? NULL : catalogue_next_job(cat);    /* NULL: all abandoned */
+        if (j)
+            conn_start(c, j);
     }
 }
 

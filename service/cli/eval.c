@@ -530,6 +530,8 @@ static void print_protocol(const struct eval *ev, const struct options *o,
            "  query: the title borrowed just before it; training: every other loan; "
            "a hit: the hidden title in the %d shown\n", EVAL_MIN_TITLES, s->repeat_after,
            s->held_out, TOP_N);
+    if (s->holds)
+        printf("holds: %zu hold events left out (no part of the model)\n", s->holds);
     if (eval_loans_undated(prep))
         printf("dates: %zu loans without a full date left out (%zu none, %zu a year, %zu a year "
                "and month, %zu a day without a year)\n", eval_loans_undated(prep),

@@ -55,6 +55,16 @@ static int make_test(struct eval_test *t, const struct loan_event *ev, size_t fr
 int eval_split(struct loan_batch *all, struct eval_split *out)
 {
     memset(out, 0, sizeof *out);
+    size_t loans = 0;
+    for (size_t i = 0; i < all->n; i++) {
+        if (all->ev[i].type == LOAN_EVENT_LOAN) {
+            all->ev[loans++] = all->ev[i];
+        } else {
+            free(all->ev[i].record);        /* and its branch, in the same block */
+            out->holds++;
+        }
+    }
+    all->n = loans;
     if (all->n)
         qsort(all->ev, all->n, sizeof *all->ev, loan_event_order);
     out->tests = calloc(all->n / EVAL_MIN_TITLES + 1, sizeof *out->tests);

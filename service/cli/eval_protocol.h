@@ -13,6 +13,8 @@
  *   - training is every loan of every patron except the test patrons'
  *     loans of their hidden title (its later repeats included: the model
  *     must not have seen the patron with it).
+ * Holds (hold, hold_filled, hold_cancelled) are no part of the model:
+ * they are dropped first, counted.
  * On data without repeats (MovieLens: one rating per user and film) this
  * is exactly "hide the last loan, ask with the one before". */
 #ifndef ONLOAN_CLI_EVAL_PROTOCOL_H
@@ -40,10 +42,11 @@ struct eval_split {
     size_t training_records;        /* distinct titles in the training loans */
     size_t held_out;                /* loans taken out of training: hidden titles' */
     size_t repeat_after;            /* test patrons whose last loan was a repeat */
+    size_t holds;                   /* hold events dropped */
 };
 
-/* Sorts all (loan_event_order), fills out and leaves in all only the
- * training loans (the others freed). Returns -1 when out of memory (out
+/* Drops the holds, sorts all (loan_event_order), fills out and leaves in
+ * all only the training loans (the others freed). Returns -1 when out of memory (out
  * then holds what was made; free it). */
 int eval_split(struct loan_batch *all, struct eval_split *out);
 void eval_split_free(struct eval_split *s);

@@ -63,6 +63,7 @@ json_t *eval_daemon_config(const struct config *cfg, const char *plugin_dir, int
           json_object_set_new(cat, "id_field", json_string("001")) ||
           json_array_append(one, cat) || json_object_set(root, "catalogues", one);
     json_object_del(root, "experiments");
+    json_object_del(json_object_get(root, "limits"), "per_client_rps");   /* all asks are ours */
     json_decref(cat);
     json_decref(one);
     if (bad) {

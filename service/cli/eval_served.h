@@ -12,7 +12,8 @@
  * prefix, the model settings eval may override (min_patrons,
  * history_max, history_ttl_days, pairs_per_loan, window_days,
  * history_titles: the run's values), no experiments (an arm
- * would change some answers), and one catalogue: the config's first,
+ * would change some answers), no per-client rate limit (every request
+ * comes from eval), and one catalogue: the config's first,
  * pointed at the run's Zebra (z3950, koha952, id 001), its other keys
  * (scoring, subject_max_hits, batch_max, ...) as configured.
  *

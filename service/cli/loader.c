@@ -73,6 +73,7 @@ static void job_done(const struct ingest_result *res, enum failure error, void *
         d->sum->repeats += res->repeats;
         d->sum->duplicates += res->duplicates;
         d->sum->stale += res->stale;
+        d->sum->holds += res->holds;
         d->sum->new_patrons += res->new_patrons;
         d->done_events += res->taken;
     }
@@ -185,6 +186,9 @@ int loader_ingest(struct loader *run, struct loan_batch *b, FILE *progress,
     memset(b, 0, sizeof *b);
     submit_more(&d);
     run_until_finished(&d);
+    /* the attributions the jobs sent, answered (they never fail the load) */
+    while (!ingest_idle(run->ing))
+        event_base_loop(run->base, EVLOOP_ONCE);
     sum->jobs_s = seconds_since(&d.t0);
     if (!d.error) {
         ingest_flush(run->ing, stage_done, &d);

@@ -24,7 +24,7 @@ struct loader {
 };
 
 struct load_summary {
-    size_t events, new_loans, repeats, duplicates, stale, new_patrons;
+    size_t events, new_loans, repeats, duplicates, stale, holds, new_patrons;
     double jobs_s;              /* until every event is applied (pair counts still pending) */
     double ingest_s;            /* until every count is written */
     double compact_s;

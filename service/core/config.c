@@ -2,18 +2,29 @@
  *
  * Each object is read by a table of known keys; whatever the table does
  * not name is reported as unknown. Reading goes on after an error so that
- * one check shows all of them. */
+ * one check shows all of them.
+ *
+ * A secret is read by read_secret, whichever way it is given (KEY in the
+ * file, or KEY_file): the one place that knows the published example
+ * keys and where the secrets others may read are noted. A new secret
+ * (redis.password, say) is one more read_secret call. */
 #include "core/config.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
+#include "core/calendar.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/pseudonym.h"
@@ -27,7 +38,39 @@ struct reader {
     const char *file;
     struct strbuf *errors;
     int nerrors;
+    int demo;                   /* "demo": true */
+    struct strbuf inline_secrets;   /* key paths of secrets written in the file itself,
+                                     * one per line (example keys are none) */
+    struct strbuf exposures;    /* config_exposures' lines */
 };
+
+/* Appends one line to out: fmt's text with every control character
+ * (a newline in a key, say) written as \n, \t or \xHH, so that a line is
+ * one error whatever the file holds, and none can pass for another. */
+static void line_printf(struct strbuf *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void line_printf(struct strbuf *out, const char *fmt, ...)
+{
+    struct strbuf raw = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = strbuf_vprintf(&raw, fmt, ap);
+    va_end(ap);
+    for (size_t i = 0; rc == 0 && i < raw.len; i++) {
+        unsigned char c = (unsigned char)raw.buf[i];
+        if (c == '\n')
+            rc = strbuf_puts(out, "\\n");
+        else if (c == '\t')
+            rc = strbuf_puts(out, "\\t");
+        else if (c < 0x20 || c == 0x7f)
+            rc = strbuf_printf(out, "\\x%02x", c);
+        else
+            rc = strbuf_append(out, raw.buf + i, 1);
+    }
+    strbuf_free(&raw);
+    strbuf_puts(out, "\n");
+}
 
 static void config_error(struct reader *r, const char *path, const char *key,
                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -35,12 +78,14 @@ static void config_error(struct reader *r, const char *path, const char *key,
 static void config_error(struct reader *r, const char *path, const char *key,
                          const char *fmt, ...)
 {
+    struct strbuf what = {0};
     va_list ap;
-    strbuf_printf(r->errors, "%s: %s%s%s: ", r->file, path, *path ? "." : "", key);
     va_start(ap, fmt);
-    strbuf_vprintf(r->errors, fmt, ap);
+    strbuf_vprintf(&what, fmt, ap);
     va_end(ap);
-    strbuf_puts(r->errors, "\n");
+    line_printf(r->errors, "%s: %s%s%s: %s", r->file, path, *path ? "." : "", key,
+                what.len ? what.buf : "out of memory");
+    strbuf_free(&what);
     r->nerrors++;
 }
 
@@ -160,39 +205,204 @@ static int hex_value(char c)
     return -1;
 }
 
-/* A required key of n bytes, written as 2n hexadecimal digits. */
+/* The keys published with onloan, in config/onloan.json: fine for a
+ * demo, no secret anywhere else. */
+static const char *const example_hex_keys[] = {
+    "6f6e6c6f616e2d64656d6f2d6b65792d6368616e67652d6d652d706c65617365",   /* privacy.patron_key */
+    "746f756368706f696e742d746f6b656e2d64656d6f2d6b65792d6368616e6765",   /* touchpoints.token_key */
+    NULL};
+#define EXAMPLE_KEY_PREFIX "demo-"
+#define EXAMPLE_KEY_SUFFIX "-key-change-me"     /* the API keys: demo-ingest-key-change-me... */
+
+static int key_is_example(const char *key, size_t len)
+{
+    for (const char *const *k = example_hex_keys; *k; k++)
+        if (len == strlen(*k) && strncasecmp(key, *k, len) == 0)
+            return 1;
+    size_t p = sizeof EXAMPLE_KEY_PREFIX - 1, x = sizeof EXAMPLE_KEY_SUFFIX - 1;
+    return len >= p + x && strncmp(key, EXAMPLE_KEY_PREFIX, p) == 0 &&
+           memcmp(key + len - x, EXAMPLE_KEY_SUFFIX, x) == 0;
+}
+
+/* Reads the KEY_file at file (an absolute path, or a credential name in
+ * $CREDENTIALS_DIRECTORY) for the key at path.key: its one line,
+ * malloc'd (caller wipes and frees), or NULL after an error. */
+static char *read_secret_file(struct reader *r, const char *path, const char *key,
+                              const char *file, size_t *len)
+{
+    struct strbuf full = {0};
+    char *out = NULL;
+    int fd = -1, credential = !strchr(file, '/');
+    if (!credential) {
+        if (file[0] != '/') {
+            config_error(r, path, key, "must be an absolute path, or the name of a systemd "
+                         "credential (no '/'), got \"%s\"", file);
+            return NULL;
+        }
+        if (strbuf_puts(&full, file) < 0)
+            goto no_memory;
+    } else {
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        if (strcmp(file, ".") == 0 || strcmp(file, "..") == 0) {
+            config_error(r, path, key, "\"%s\" is not a credential name", file);
+            return NULL;
+        }
+        if (!dir || dir[0] != '/') {
+            config_error(r, path, key, "\"%s\" is the name of a credential, but "
+                         "CREDENTIALS_DIRECTORY is not set (systemd's LoadCredential= sets "
+                         "it); or give an absolute path", file);
+            return NULL;
+        }
+        if (strbuf_printf(&full, "%s/%s", dir, file) < 0)
+            goto no_memory;
+    }
+    const char *name = strbuf_cstr(&full);
+    /* O_NONBLOCK: a FIFO named here must not hang the check. */
+    fd = open(name, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        config_error(r, path, key, "%s: cannot read: %s", name, strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        config_error(r, path, key, "%s: is not a regular file", name);
+        goto done;
+    }
+    if (st.st_size > SECRET_FILE_MAX_BYTES) {
+        config_error(r, path, key, "%s: is larger than %d bytes: not a key", name,
+                     SECRET_FILE_MAX_BYTES);
+        goto done;
+    }
+    if (!(out = malloc(SECRET_FILE_MAX_BYTES + 2)))
+        goto no_memory;
+    size_t n = 0;
+    for (;;) {
+        ssize_t got = read(fd, out + n, SECRET_FILE_MAX_BYTES + 1 - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            config_error(r, path, key, "%s: cannot read: %s", name, strerror(errno));
+            goto wipe;
+        }
+        if (got == 0 || (n += (size_t)got) > SECRET_FILE_MAX_BYTES)
+            break;
+    }
+    if (n > SECRET_FILE_MAX_BYTES) {        /* it grew since fstat */
+        config_error(r, path, key, "%s: is larger than %d bytes: not a key", name,
+                     SECRET_FILE_MAX_BYTES);
+        goto wipe;
+    }
+    if (n > 0 && out[n - 1] == '\n')
+        n--;
+    out[n] = '\0';
+    if (n == 0) {
+        config_error(r, path, key, "%s: is empty", name);
+        goto wipe;
+    }
+    if (memchr(out, '\0', n) || memchr(out, '\n', n) || memchr(out, '\r', n)) {
+        config_error(r, path, key, "%s: must hold the key alone on one line", name);
+        goto wipe;
+    }
+    /* A credential's access is systemd's: it grants the service alone read
+     * access, by an ACL where the file system has them (the mode's group
+     * bits are then the ACL's mask, not a group's access), in a directory
+     * that is the service's. Any other key file must be its owner's alone. */
+    if (!credential && (st.st_mode & (S_IRGRP | S_IROTH)))
+        line_printf(&r->exposures, "%s: %s%s%s: %s: its group or others can read it (mode "
+                    "%04o): chmod go= it", r->file, path, *path ? "." : "", key, name,
+                    (unsigned)(st.st_mode & 07777));
+    *len = n;
+    goto done;
+no_memory:
+    config_error(r, path, key, "out of memory");
+    goto done;
+wipe:
+    sodium_memzero(out, SECRET_FILE_MAX_BYTES + 2);
+    free(out);
+    out = NULL;
+done:
+    if (fd >= 0)
+        close(fd);
+    strbuf_free(&full);
+    return out;
+}
+
+/* A secret at path.key, written there or in the file path.key_file
+ * (exactly one of the two). Returns it malloc'd (caller wipes and frees)
+ * with its length, and in *given the key it came from (for messages);
+ * NULL when absent (an error if required) or wrong. */
+static char *read_secret(struct reader *r, const char *path, json_t *obj, const char *key,
+                         int required, size_t *len, const char **given)
+{
+    char file_key[64];
+    snprintf(file_key, sizeof file_key, "%s_file", key);
+    json_t *v = json_object_get(obj, key), *f = json_object_get(obj, file_key);
+    *given = key;
+    if (v && f) {
+        config_error(r, path, key, "give %s or %s, not both", key, file_key);
+        return NULL;
+    }
+    if (!v && !f) {
+        if (required)
+            config_error(r, path, key, "is required (or %s, a file that holds it)", file_key);
+        return NULL;
+    }
+    char *s = NULL;
+    if (v) {
+        read_string(r, path, obj, key, &s, NULL);
+        if (!s)
+            return NULL;
+        *len = strlen(s);
+    } else {
+        char *file = NULL;
+        read_string(r, path, obj, file_key, &file, NULL);
+        if (!file)
+            return NULL;
+        s = read_secret_file(r, path, file_key, file, len);
+        free(file);
+        if (!s)
+            return NULL;
+    }
+    if (key_is_example(s, *len)) {
+        if (!r->demo) {
+            config_error(r, path, v ? key : file_key, "is a key published with onloan (for "
+                         "demos, with \"demo\": true): make one of your own");
+            sodium_memzero(s, *len);
+            free(s);
+            return NULL;
+        }
+    } else if (v) {
+        strbuf_printf(&r->inline_secrets, "%s%s%s\n", path, *path ? "." : "", key);
+    }
+    /* the object's own copy of the name: file_key is gone on return */
+    *given = v ? key : json_object_iter_key(json_object_iter_at(obj, file_key));
+    return s;
+}
+
+/* A required key of n bytes, written as 2n hexadecimal digits, inline or
+ * in a file (read_secret). */
 static void read_hex_key(struct reader *r, const char *path, json_t *obj, const char *key,
                          unsigned char *dst, int n)
 {
-    char *hex = NULL;
-    read_string(r, path, obj, key, &hex, NULL);
+    size_t len = 0;
+    const char *given;
+    char *hex = read_secret(r, path, obj, key, 1, &len, &given);
     if (!hex)
         return;
-    if (strlen(hex) != 2 * (size_t)n) {
-        config_error(r, path, key, "must be %d hexadecimal digits (%d bytes)", 2 * n, n);
+    if (len != 2 * (size_t)n) {
+        config_error(r, path, given, "must be %d hexadecimal digits (%d bytes)", 2 * n, n);
     } else {
         for (int i = 0; i < n; i++) {
             int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
             if (hi < 0 || lo < 0) {
-                config_error(r, path, key, "must be hexadecimal");
+                config_error(r, path, given, "must be hexadecimal");
                 break;
             }
             dst[i] = (unsigned char)(hi << 4 | lo);
         }
     }
+    sodium_memzero(hex, len);
     free(hex);
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static long days_from_civil(long y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (long)doe - 719468;
 }
 
 long config_date_days(const char *s)
@@ -209,7 +419,7 @@ long config_date_days(const char *s)
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap))
         return -1;
-    return days_from_civil(y, m, d);
+    return cal_days_from_civil(y, m, d);
 }
 
 /* A date YYYY-MM-DD into dst (11 bytes); required unless dflt. */
@@ -276,7 +486,8 @@ static void read_api_keys(struct reader *r, json_t *root, struct config *cfg)
         config_error(r, "", "api_keys", "out of memory");
         return;
     }
-    static const char *const known[] = {"name", "key", "roles", NULL};
+    static const char *const known[] = {"name", "key", "key_file", "roles", NULL};
+    int min = r->demo ? API_KEY_DEMO_MIN_BYTES : API_KEY_MIN_BYTES;
     size_t i;
     json_t *k;
     json_array_foreach(keys, i, k) {
@@ -289,17 +500,19 @@ static void read_api_keys(struct reader *r, json_t *root, struct config *cfg)
         struct api_key *ak = &cfg->api_keys[cfg->napi_keys++];
         check_unknown_keys(r, path, k, known);
         read_string(r, path, k, "name", &ak->name, NULL);
-        char *key = NULL;
-        read_string(r, path, k, "key", &key, NULL);
+        size_t len = 0;
+        const char *given;
+        char *key = read_secret(r, path, k, "key", 1, &len, &given);
         int hashed = 0;
-        if (key && strlen(key) < API_KEY_MIN_BYTES) {
-            config_error(r, path, "key", "must be at least %d characters", API_KEY_MIN_BYTES);
+        if (key && len < (size_t)min) {
+            config_error(r, path, given, "must be at least %d characters%s", min,
+                         r->demo ? "" : " (a demo, with \"demo\": true, takes 16)");
         } else if (key) {
-            crypto_generichash(ak->hash, sizeof ak->hash, (const unsigned char *)key, strlen(key), NULL, 0);
+            crypto_generichash(ak->hash, sizeof ak->hash, (const unsigned char *)key, len, NULL, 0);
             hashed = 1;
         }
         if (key)
-            sodium_memzero(key, strlen(key));
+            sodium_memzero(key, len);
         free(key);
         json_t *roles = json_object_get(k, "roles");
         size_t j;
@@ -321,7 +534,7 @@ static void read_api_keys(struct reader *r, json_t *root, struct config *cfg)
         }
         for (size_t m = 0; m + 1 < cfg->napi_keys; m++)
             if (hashed && sodium_memcmp(cfg->api_keys[m].hash, ak->hash, sizeof ak->hash) == 0)
-                config_error(r, path, "key", "is the same as api_keys[%zu].key", m);
+                config_error(r, path, given, "is the same as api_keys[%zu].key", m);
     }
 }
 
@@ -348,7 +561,7 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     static const char *const known[] = {
         "name", "target", "protocol", "holdings", "id_field", "record_charset",
         "id_query", "connections", "timeout_ms", "cache_ms", "cache_max_entries", "batch_max",
-        "join_max", "subject_max_hits", "scoring", "link", NULL};
+        "join_max", "subject_max_hits", "max_queued", "scoring", "link", NULL};
     check_unknown_keys(r, path, obj, known);
     read_string(r, path, obj, "name", &cat->name, NULL);
     if (cat->name && !name_ok(cat->name, 1))
@@ -383,6 +596,7 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     if (cat->join_max < cat->batch_max)
         config_error(r, path, "join_max", "must be at least batch_max (%d)", cat->batch_max);
     read_int(r, path, obj, "subject_max_hits", &cat->subject_max_hits, 200, 0, 1000000);
+    read_int(r, path, obj, "max_queued", &cat->max_queued, 1000, 1, 1000000);
     read_scoring(r, path, obj, &cat->scoring);      /* model.scoring unless given */
 
     json_t *link = json_object_get(obj, "link");
@@ -397,7 +611,8 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
 /* touchpoints: the outcome tokens' key and life, the attribution window. */
 static void read_touchpoints(struct reader *r, json_t *root, struct config *cfg)
 {
-    static const char *const known[] = {"token_key", "token_ttl_s", "attribution_days", NULL};
+    static const char *const known[] = {"token_key", "token_key_file", "token_ttl_s",
+                                        "attribution_days", NULL};
     json_t *tp = read_object(r, "", root, "touchpoints");
     if (!tp) {
         config_error(r, "", "touchpoints", "is required (it holds token_key)");
@@ -590,7 +805,7 @@ static void read_goal(struct reader *r, const char *path, json_t *obj, struct go
     else
         g->target = json_number_value(t);
     read_date(r, path, obj, "by", g->by, NULL);
-    if (json_object_get(obj, "from"))       /* else: a year before by (reports.h) */
+    if (json_object_get(obj, "from"))       /* else: a year before by (report/goals.h) */
         read_date(r, path, obj, "from", g->from, NULL);
     if (g->from[0] && g->by[0] && config_date_days(g->by) < config_date_days(g->from))
         config_error(r, path, "by", "must not be before from");
@@ -644,6 +859,17 @@ static void read_goals(struct reader *r, json_t *root, struct config *cfg)
         }
         struct goal_config *g = &cfg->goals[cfg->ngoals++];
         read_goal(r, path, v, g);
+        /* a goal is a report of its days: reports.max_days at most (its
+         * from defaults to a year before by) */
+        long by = g->by[0] ? config_date_days(g->by) : -1;
+        long from = g->from[0] ? config_date_days(g->from) : by >= 0 ? cal_year_before(by) : -1;
+        if (by >= 0 && from >= 0 && by - from + 1 > cfg->report_max_days && g->from[0])
+            config_error(r, path, "from", "from..by spans %ld days, more than reports.max_days "
+                         "(%d)", by - from + 1, cfg->report_max_days);
+        else if (by >= 0 && from >= 0 && by - from + 1 > cfg->report_max_days)
+            config_error(r, path, "by", "spans %ld days from its default from (a year before "
+                         "by), more than reports.max_days (%d): set from", by - from + 1,
+                         cfg->report_max_days);
         for (size_t j = 0; j + 1 < cfg->ngoals; j++)
             if (g->name && cfg->goals[j].name && strcmp(g->name, cfg->goals[j].name) == 0)
                 config_error(r, path, "name", "\"%s\" is used twice", g->name);
@@ -653,7 +879,7 @@ static void read_goals(struct reader *r, json_t *root, struct config *cfg)
 static void read_config(struct reader *r, json_t *root, struct config *cfg)
 {
     static const char *const known[] = {
-        "listen", "request_timeout_ms", "log_level", "plugin_dir", "http",
+        "demo", "listen", "listen_ingest", "request_timeout_ms", "log_level", "plugin_dir", "http",
         "limits", "redis", "privacy", "touchpoints", "model", "ingest", "api_keys",
         "experiments", "goals", "reports", "catalogues", NULL};
     static const char *const known_model[] = {
@@ -665,24 +891,41 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     static const char *const known_limits[] = {
         "max_alternatives", "default_alternatives", "max_record_id_bytes",
         "max_body_bytes", "max_header_bytes", "idle_timeout_s", "max_candidates",
-        "max_pending_requests", "max_kept_answers", "max_kept_patron_answers", NULL};
+        "max_pending_requests", "max_kept_answers", "max_kept_patron_answers",
+        "max_connections", "listen_backlog", "read_timeout_ms", "per_client_rps", "per_client_burst",
+        "rate_limit_clients", NULL};
     static const char *const known_redis[] = {
         "address", "prefix", "timeout_ms", "touchpoint_stream_max", NULL};
     static const char *const known_privacy[] = {
-        "patron_key", "min_patrons", "history_max", "history_ttl_days", NULL};
+        "patron_key", "patron_key_file", "min_patrons", "history_max", "history_ttl_days", NULL};
 
     if (!json_is_object(root)) {
         config_error(r, "", "(top level)", "must be a JSON object");
         return;
     }
     check_unknown_keys(r, "", root, known);
+    json_t *demo = json_object_get(root, "demo");
+    if (demo && !json_is_boolean(demo))
+        config_error(r, "", "demo", "must be true or false");
+    cfg->demo = r->demo = json_is_true(demo);
     read_address(r, "", root, "listen", "127.0.0.1:8080", &cfg->listen_host, &cfg->listen_port);
+    if (json_object_get(root, "listen_ingest")) {
+        read_address(r, "", root, "listen_ingest", NULL, &cfg->listen_ingest_host,
+                     &cfg->listen_ingest_port);
+        if (cfg->listen_ingest_host && cfg->listen_host &&
+            cfg->listen_ingest_port == cfg->listen_port &&
+            strcmp(cfg->listen_ingest_host, cfg->listen_host) == 0)
+            config_error(r, "", "listen_ingest", "must not be the same address as listen");
+    }
     read_int(r, "", root, "request_timeout_ms", &cfg->request_timeout_ms, 2000, 50, 60000);
     read_string(r, "", root, "log_level", &cfg->log_level, "info");
     enum log_level lvl;
     if (cfg->log_level && log_level_parse(cfg->log_level, &lvl) < 0)
         config_error(r, "", "log_level", "must be debug, info, warn or error");
-    read_string(r, "", root, "plugin_dir", &cfg->plugin_dir, "build/plugins");
+    read_string(r, "", root, "plugin_dir", &cfg->plugin_dir, ONLOAN_PLUGIN_DIR);
+    if (cfg->plugin_dir && cfg->plugin_dir[0] != '/')
+        config_error(r, "", "plugin_dir", "must be an absolute path (code is loaded from it), "
+                     "got \"%s\"", cfg->plugin_dir);
 
     json_t *limits = read_object(r, "", root, "limits");
     json_t *empty = json_object();
@@ -705,6 +948,13 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     read_int(r, "limits", limits, "max_kept_answers", &cfg->max_kept_answers, 10000, 0, 1000000);
     read_int(r, "limits", limits, "max_kept_patron_answers", &cfg->max_kept_patron_answers, 10000,
              0, 1000000);
+    read_int(r, "limits", limits, "max_connections", &cfg->max_connections, 4096, 1, 1000000);
+    read_int(r, "limits", limits, "listen_backlog", &cfg->listen_backlog, 1024, 1, 65535);
+    read_int(r, "limits", limits, "read_timeout_ms", &cfg->read_timeout_ms, 10000, 100, 3600000);
+    read_int(r, "limits", limits, "per_client_rps", &cfg->per_client_rps, 0, 0, 1000000);
+    read_int(r, "limits", limits, "per_client_burst", &cfg->per_client_burst, 20, 1, 1000000);
+    read_int(r, "limits", limits, "rate_limit_clients", &cfg->rate_limit_clients, 10000, 1,
+             10000000);
 
     json_t *redis = read_object(r, "", root, "redis");
     if (!redis)
@@ -759,9 +1009,10 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     json_t *reports = read_object(r, "", root, "reports");
     if (!reports)
         reports = empty;
-    static const char *const known_reports[] = {"max_days", NULL};
+    static const char *const known_reports[] = {"max_days", "max_rows", NULL};
     check_unknown_keys(r, "reports", reports, known_reports);
     read_int(r, "reports", reports, "max_days", &cfg->report_max_days, 731, 1, 36600);
+    read_int(r, "reports", reports, "max_rows", &cfg->report_max_rows, 100000, 1, 10000000);
     json_decref(empty);
     read_api_keys(r, root, cfg);
     read_touchpoints(r, root, cfg);
@@ -798,48 +1049,77 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     }
 }
 
-static struct config *config_finish(struct reader *r, json_t *root, const char *name)
+/* st: the config file's, or NULL for a text in memory. */
+static struct config *config_finish(struct reader *r, json_t *root, const char *name,
+                                    const struct stat *st)
 {
     struct config *cfg = calloc(1, sizeof *cfg);
     if (!cfg) {
         json_decref(root);
+        line_printf(r->errors, "%s: out of memory", name);
         return NULL;
     }
-    cfg->path = strdup(name);
+    if (!(cfg->path = strdup(name)))
+        config_error(r, "", "(top level)", "out of memory");
     read_config(r, root, cfg);
     json_decref(root);
+    if (st && (st->st_mode & (S_IRGRP | S_IROTH))) {
+        /* one line per secret written in a file others can read */
+        const char *line = strbuf_cstr(&r->inline_secrets), *nl;
+        for (; (nl = strchr(line, '\n')); line = nl + 1) {
+            int n = (int)(nl - line), k = n;
+            while (k > 0 && line[k - 1] != '.')
+                k--;                /* line + k: the key, after its path */
+            line_printf(&r->exposures, "%s: %.*s: a secret in a config file that its group "
+                        "or others can read (mode %04o): chmod go= %s, or give it as %.*s_file",
+                          name, n, line, (unsigned)(st->st_mode & 07777), name, n - k, line + k);
+        }
+    }
+    strbuf_free(&r->inline_secrets);
     if (r->nerrors) {
+        strbuf_free(&r->exposures);
         config_free(cfg);
         return NULL;
     }
+    cfg->exposures = r->exposures.len ? strbuf_steal(&r->exposures) : NULL;
+    strbuf_free(&r->exposures);
     return cfg;
 }
 
 struct config *config_parse(const char *text, const char *name, struct strbuf *errors)
 {
-    struct reader r = {name, errors, 0};
+    struct reader r = {.file = name, .errors = errors};
     json_error_t jerr;
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        strbuf_printf(errors, "%s:%d:%d: %s\n", name, jerr.line, jerr.column, jerr.text);
+        line_printf(errors, "%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
         return NULL;
     }
-    return config_finish(&r, root, name);
+    return config_finish(&r, root, name, NULL);
 }
 
 struct config *config_load(const char *path, struct strbuf *errors)
 {
-    struct reader r = {path, errors, 0};
+    struct reader r = {.file = path, .errors = errors};
     json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        if (jerr.line > 0)
-            strbuf_printf(errors, "%s:%d:%d: %s\n", path, jerr.line, jerr.column, jerr.text);
-        else        /* the file could not be read: jansson has no position */
-            strbuf_printf(errors, "%s: %s\n", path, jerr.text);
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        line_printf(errors, "%s: cannot read: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
-    return config_finish(&r, root, path);
+    json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+    close(fd);
+    if (!root) {
+        if (jerr.line > 0)
+            line_printf(errors, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+        else        /* the file could not be read: jansson has no position */
+            line_printf(errors, "%s: %s", path, jerr.text);
+        return NULL;
+    }
+    return config_finish(&r, root, path, &st);
 }
 
 struct config *config_load_or_report(const char *path)
@@ -889,12 +1169,19 @@ void config_free(struct config *cfg)
     free(cfg->movielens_record_prefix);
     free(cfg->catalogues);
     free(cfg->path);
+    free(cfg->exposures);
     free(cfg->listen_host);
+    free(cfg->listen_ingest_host);
     free(cfg->log_level);
     free(cfg->plugin_dir);
     free(cfg->redis_host);
     free(cfg->redis_prefix);
     free(cfg);
+}
+
+const char *config_exposures(const struct config *cfg)
+{
+    return cfg->exposures;
 }
 
 const struct catalogue_config *config_catalogue(const struct config *cfg, const char *name)

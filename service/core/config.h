@@ -2,7 +2,19 @@
  *
  * Unknown keys, wrong types and out-of-range values are errors; a check
  * reports every error of the file in one pass, each as
- * "FILE: key.path: what is wrong" (with line:column for syntax errors). */
+ * "FILE: key.path: what is wrong" (with line:column for syntax errors).
+ *
+ * Secrets (privacy.patron_key, touchpoints.token_key, api_keys[].key) are
+ * given in the file or, as KEY_file, read from a file of their own: an
+ * absolute path, or a bare name, the name of a systemd credential in
+ * $CREDENTIALS_DIRECTORY (LoadCredential=). A file holds the key on one
+ * line (one trailing newline is dropped), at most SECRET_FILE_MAX_BYTES.
+ * The keys published with onloan (config/onloan.json's) and API keys
+ * under API_KEY_MIN_BYTES are errors unless the config says "demo": true.
+ * Secrets that others than their owner can read, in the config file or
+ * in a key file (not a credential: systemd keeps those the service's), are
+ * not errors of the config but its exposures (config_exposures): onloand
+ * refuses to run with any, onloan warns. */
 #ifndef ONLOAN_CORE_CONFIG_H
 #define ONLOAN_CORE_CONFIG_H
 
@@ -35,7 +47,7 @@ extern const char *const holdings_mapping_names[];
 enum channel { CHANNEL_OPAC, CHANNEL_KIOSK, CHANNEL_APP, CHANNEL_WIDGET, NCHANNELS };
 extern const char *const channel_names[];
 
-/* The rates a report gives and a goal can aim at (reports.h). */
+/* The rates a report gives and a goal can aim at (report/report.h). */
 enum rate { RATE_CLICK, RATE_RESERVE, RATE_ALTERNATIVE_BORROW, NRATES };
 extern const char *const rate_names[];
 
@@ -56,6 +68,7 @@ struct catalogue_config {
     int join_max;               /* ids per search when waiting lookups of several
                                  * requests are joined (>= batch_max) */
     int subject_max_hits;       /* a subject with more records is too broad to suggest from */
+    int max_queued;             /* searches waiting for a connection; more: catalogue_busy */
     enum score_measure scoring; /* this tenant's measure */
     json_t *link;               /* link plugin config; owned */
 };
@@ -66,7 +79,19 @@ struct catalogue_config {
 #define ROLE_REPORT 4u          /* GET /v1/reports/... */
 
 #define API_KEY_HASH_BYTES 32
-#define API_KEY_MIN_BYTES 16
+#define API_KEY_MIN_BYTES 32        /* characters of an API key */
+#define API_KEY_DEMO_MIN_BYTES 16   /* the same with "demo": true */
+#define SECRET_FILE_MAX_BYTES 4096  /* a KEY_file's size */
+
+/* Where the link plugins are when the config does not say: the build's
+ * $(PREFIX)/lib/onloan/plugins (Makefile). */
+#ifndef ONLOAN_PLUGIN_DIR
+#define ONLOAN_PLUGIN_DIR "/usr/local/lib/onloan/plugins"
+#endif
+/* The config both programs read without -c: $(SYSCONFDIR)/onloan/onloan.json. */
+#ifndef ONLOAN_CONFIG_PATH
+#define ONLOAN_CONFIG_PATH "/etc/onloan/onloan.json"
+#endif
 
 struct api_key {
     char *name;                 /* for logs: never the key */
@@ -103,7 +128,8 @@ struct goal_config {
     enum rate metric;
     double target;              /* 0..1 */
     char from[11], by[11];      /* YYYY-MM-DD; from: the first day counted ("": a year
-                                 * before by) */
+                                 * before by, report/goals.h); by - from + 1 is at most
+                                 * reports.max_days */
     /* segment: NULL for any */
     char *catalogue, *branch, *arm;
     int channel;                /* enum channel, or -1 */
@@ -111,11 +137,16 @@ struct goal_config {
 
 struct config {
     char *path;
+    int demo;                   /* "demo": true: the published example keys and short
+                                 * API keys are accepted (onloand says so at start) */
+    char *exposures;            /* see config_exposures; NULL when none */
     char *listen_host;
     int listen_port;
+    char *listen_ingest_host;   /* listen_ingest: NULL when not set */
+    int listen_ingest_port;
     int request_timeout_ms;
     char *log_level;
-    char *plugin_dir;
+    char *plugin_dir;           /* absolute */
 
     int max_alternatives;
     int default_alternatives;
@@ -123,6 +154,12 @@ struct config {
     int max_body_bytes;
     int max_header_bytes;       /* all request headers together */
     int idle_timeout_s;         /* an HTTP connection idle this long is closed */
+    int read_timeout_ms;        /* a request's headers and body arrive within this */
+    int max_connections;        /* per listener; beyond: left in the backlog */
+    int listen_backlog;         /* connections the kernel holds until accepted */
+    int per_client_rps;         /* requests a second per client address; 0: no limit */
+    int per_client_burst;       /* ... and at once */
+    int rate_limit_clients;     /* client addresses kept for that */
     int max_candidates;
     int max_pending_requests;
     int max_kept_answers;       /* answers kept while fresh (kept_answers.h) */
@@ -168,7 +205,9 @@ struct config {
     char **cors_origins;        /* http.cors_origins: exact origins; NULL-terminated */
     size_t ncors_origins;
 
-    int report_max_days;        /* reports.max_days */
+    int report_max_days;        /* reports.max_days: days a report may span, from and to
+                                 * included */
+    int report_max_rows;        /* reports.max_rows: rows a report may have */
 
     struct experiment_config *experiments;
     size_t nexperiments;
@@ -187,6 +226,12 @@ struct config *config_load_or_report(const char *path);
 /* Same, from a JSON text already in memory (name is used in messages). */
 struct config *config_parse(const char *text, const char *name, struct strbuf *errors);
 void config_free(struct config *cfg);
+
+/* The secrets of cfg that others than their owner may read, one line
+ * each, "FILE: key.path: why": inline secrets of a config file that its
+ * group or others may read (the published example keys are no secrets),
+ * and KEY_files given by path that they may read. NULL when none. */
+const char *config_exposures(const struct config *cfg);
 
 /* The roles of the API key presented (key, len bytes): 0 if it matches
  * none. Compares against every key, in constant time for each. */

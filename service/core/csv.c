@@ -44,3 +44,22 @@ int csv_split(char *line, char **fields, int max)
         *out++ = '\0';
     }
 }
+
+int csv_put_field(struct strbuf *out, const char *s, size_t n)
+{
+    int quote = 0;
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
+    if (!quote)
+        return strbuf_append(out, s, n);
+    if (strbuf_reserve(out, n + 2 + n / 8) < 0 || strbuf_append(out, "\"", 1) < 0)
+        return -1;
+    for (const char *p = s, *end = s + n; p < end;) {
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        size_t run = q ? (size_t)(q - p) + 1 : (size_t)(end - p);
+        if (strbuf_append(out, p, run) < 0 || (q && strbuf_append(out, "\"", 1) < 0))
+            return -1;
+        p += run;
+    }
+    return strbuf_append(out, "\"", 1);
+}

@@ -1,6 +1,7 @@
-/* dict.c: see dict.h. FNV-1a hashing, chains, doubling at load 1. */
+/* dict.c: see dict.h. Keyed SipHash-2-4, chains, doubling at load 1. */
 #include "core/dict.h"
 
+#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +27,31 @@ uint64_t hash_bytes(const char *s, size_t n)
     return h;
 }
 
+/* The process's key of every dict's hash: made at the first dict_new
+ * and never changed after (the one piece of state this module keeps;
+ * onloand is one thread). A new one each start: what collides in one
+ * process says nothing of the next. */
+_Static_assert(crypto_shorthash_BYTES == sizeof(uint64_t), "SipHash-2-4 gives 64 bits");
+static unsigned char hash_key[crypto_shorthash_KEYBYTES];
+static int hash_key_made;
+
 static uint64_t dict_hash(const char *s)
 {
-    return hash_bytes(s, strlen(s));
+    unsigned char out[crypto_shorthash_BYTES];
+    uint64_t h;
+    crypto_shorthash(out, (const unsigned char *)s, strlen(s), hash_key);
+    memcpy(&h, out, sizeof h);
+    return h;
 }
 
 struct dict *dict_new(void)
 {
+    if (!hash_key_made) {
+        if (sodium_init() < 0)
+            return NULL;
+        randombytes_buf(hash_key, sizeof hash_key);
+        hash_key_made = 1;
+    }
     struct dict *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
@@ -137,6 +156,18 @@ void *dict_del(struct dict *d, const char *key)
 size_t dict_size(const struct dict *d)
 {
     return d->count;
+}
+
+size_t dict_longest_chain(const struct dict *d)
+{
+    size_t most = 0;
+    for (size_t i = 0; i < d->nslots; i++) {
+        size_t n = 0;
+        for (const struct dict_entry *e = d->slots[i]; e; e = e->next)
+            n++;
+        most = n > most ? n : most;
+    }
+    return most;
 }
 
 void dict_each(struct dict *d, int (*fn)(const char *key, void *value, void *arg), void *arg)

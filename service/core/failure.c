@@ -8,6 +8,7 @@ static const char *const failure_names[FAILURE_COUNT] = {
     [FAILURE_CATALOGUE_ERROR] = "catalogue_error",
     [FAILURE_CATALOGUE_QUERY] = "catalogue_query",
     [FAILURE_CATALOGUE_TEXT_REPAIRED] = "catalogue_text_repaired",
+    [FAILURE_CATALOGUE_BUSY] = "catalogue_busy",
     [FAILURE_REDIS_UNAVAILABLE] = "redis_unavailable",
     [FAILURE_REDIS_TIMEOUT] = "redis_timeout",
     [FAILURE_ALTERNATIVES_TIMEOUT] = "alternatives_timeout",

@@ -20,6 +20,7 @@ enum failure {
     FAILURE_CATALOGUE_ERROR,        /* it answered with an error (a diagnostic) */
     FAILURE_CATALOGUE_QUERY,        /* the query could not be built or was refused by ZOOM */
     FAILURE_CATALOGUE_TEXT_REPAIRED,/* a record shown was not valid UTF-8: repaired (U+FFFD) */
+    FAILURE_CATALOGUE_BUSY,         /* max_queued searches wait already: not asked */
     /* Redis: */
     FAILURE_REDIS_UNAVAILABLE,      /* not connected, the connection was lost, or an error reply */
     FAILURE_REDIS_TIMEOUT,          /* no reply within redis.timeout_ms */

@@ -895,7 +895,9 @@ static void remembered(redisReply *reply, enum failure error, void *arg)
 
 /* EXEC's reply: the BITFIELD's, then the XADD's (the touchpoint id). With
  * patron=, the touchpoint is remembered for attribution (its reply is
- * not waited for); every answer gets its token. */
+ * not waited for), unless a forget was heard since the request came: it
+ * may have been this patron's, whose at: must stay gone; every answer
+ * gets its token. */
 static void logged(redisReply *reply, enum failure error, void *arg)
 {
     struct alt_request *r = arg;
@@ -912,7 +914,7 @@ static void logged(redisReply *reply, enum failure error, void *arg)
         send_answer(r, NULL, 0, NULL);
         return;
     }
-    if (r->p.patron[0]) {
+    if (r->p.patron[0] && r->srv->forgets == r->forgets) {
         struct touchpoint tp = {.record = r->p.record, .alternatives = r->ans->shown,
                                 .day = r->day, .cell = r->cell};
         struct rcmd_list cs = {0};

@@ -35,12 +35,13 @@ static void loans_ingested(const struct ingest_result *res, enum failure error, 
                                : "the loan store is unavailable; nothing was applied, send the "
                                  "events again");
     } else {
-        http_reply_json(lr->req, 202, json_pack("{s:I, s:I, s:I, s:I, s:I}",
+        http_reply_json(lr->req, 202, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
                                                 "taken", (json_int_t)res->taken,
                                                 "new", (json_int_t)res->new_loans,
                                                 "repeats", (json_int_t)res->repeats,
                                                 "duplicates", (json_int_t)res->duplicates,
-                                                "stale", (json_int_t)res->stale));
+                                                "stale", (json_int_t)res->stale,
+                                                "holds", (json_int_t)res->holds));
     }
     server_release(lr->srv);
     free(lr);

@@ -1,8 +1,8 @@
 /* outcomes.c: POST /v1/touchpoints/<id>/events; see outcomes.h.
  *
- * The body is checked (and its token's form and time), the touchpoint
- * read back (is it there, is the token its own, did it show the record?),
- * then the outcome counted once (touchpoint_log.h). */
+ * The body is checked (outcome_body.h), the touchpoint read back (is it
+ * there, is the token its own, did it show the record?), then the outcome
+ * counted once (touchpoint_log.h). */
 #include "http/outcomes.h"
 
 #include <jansson.h>
@@ -11,11 +11,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include "core/ids.h"
 #include "core/log.h"
 #include "core/token.h"
+#include "http/outcome_body.h"
 #include "http/reply.h"
-#include "ingest/loan_event.h"
 #include "redis/touchpoint_log.h"
 #include "server.h"
 
@@ -116,11 +115,11 @@ static void touchpoint_read(redisReply *reply, enum failure error, void *arg)
     }
 }
 
-/* Checks the body: the outcome's type, record and token, or a reply
- * already sent (-1). The strings point into *doc (the caller's to drop). */
-static int read_outcome(struct server *srv, struct evhttp_request *req, json_t **doc,
-                        const char **type, const char **record, const char **token)
+/* Checks the request and its body (outcome_body.h): 0, or -1 with a
+ * reply already sent. b is the caller's to free either way. */
+static int read_outcome(struct server *srv, struct evhttp_request *req, struct outcome_body *b)
 {
+    *b = (struct outcome_body){0};
     if (!http_content_type_is(req, "application/json")) {
         http_reply_error(req, 415, "content-type", "send application/json");
         return -1;
@@ -130,60 +129,25 @@ static int read_outcome(struct server *srv, struct evhttp_request *req, json_t *
     if (http_read_body(req, (size_t)srv->cfg->max_body_bytes, "limits.max_body_bytes", &body,
                        &len) < 0)
         return -1;
-    json_error_t jerr;
-    enum loans_status st;
-    json_t *ev = *doc = loan_json_load(body, len, &jerr, &st);     /* tells out of memory apart */
-    if (st == LOANS_NO_MEMORY) {
+    struct outcome_body_error err;
+    switch (outcome_body_parse(body, len, srv->cfg->max_record_id_bytes, b, &err)) {
+    case OUTCOME_BODY_NO_MEMORY:
         http_reply_unavailable(req, HTTP_NO_MEMORY);
         return -1;
-    }
-    if (!ev || !json_is_object(ev)) {
-        http_reply_error(req, 400, "body",
-                         "must be a JSON object {\"type\": ..., \"record\": ..., \"token\": ...}");
+    case OUTCOME_BODY_INVALID:
+        http_reply_error(req, err.status, err.field, err.message);
         return -1;
-    }
-    const char *key;
-    json_t *value;
-    json_object_foreach(ev, key, value) {
-        if (strcmp(key, "type") != 0 && strcmp(key, "record") != 0 && strcmp(key, "token") != 0) {
-            http_reply_error(req, 400, key, "unknown field");
-            return -1;
-        }
-    }
-    json_t *rec = json_object_get(ev, "record"), *tok = json_object_get(ev, "token");
-    *type = json_string_value(json_object_get(ev, "type"));
-    *record = json_string_value(rec);
-    *token = json_string_value(tok);
-    if (!*type || !touchpoint_outcome_type_valid(*type)) {
-        http_reply_error(req, 400, "type", "must be one of shown, click, reserve, borrow, dismiss");
-        return -1;
-    }
-    if ((rec && !*record) || (*record && !record_id_valid(*record, srv->cfg->max_record_id_bytes))) {
-        http_reply_error(req, 400, "record", "must be a record id");
-        return -1;
-    }
-    if (!*record && strcmp(*type, "shown") != 0 && strcmp(*type, "dismiss") != 0) {
-        http_reply_error(req, 400, "record", "is required for click, reserve and borrow");
-        return -1;
-    }
-    if (!*token || !**token || strlen(*token) > TOKEN_MAX_BYTES) {
-        http_reply_error(req, 403, "token",
-                         "the answer's touchpoint_token is required (a string)");
-        return -1;
+    case OUTCOME_BODY_OK:
+        break;
     }
     return 0;
 }
 
 void outcomes_handle(struct server *srv, struct evhttp_request *req, const char *id)
 {
-    json_t *doc = NULL;
-    const char *type, *record, *token;
-    if (read_outcome(srv, req, &doc, &type, &record, &token) < 0) {
-        json_decref(doc);
-        return;
-    }
-    if (server_admit(srv, req) < 0) {
-        json_decref(doc);
+    struct outcome_body b;
+    if (read_outcome(srv, req, &b) < 0 || server_admit(srv, req) < 0) {
+        outcome_body_free(&b);
         return;
     }
     struct outcome_request *o = calloc(1, sizeof *o);
@@ -191,9 +155,9 @@ void outcomes_handle(struct server *srv, struct evhttp_request *req, const char 
         o->srv = srv;
         o->req = req;
     }
-    int oom = !o || !(o->touchpoint = strdup(id)) || !(o->type = strdup(type)) ||
-              (record && !(o->record = strdup(record))) || !(o->token = strdup(token));
-    json_decref(doc);
+    int oom = !o || !(o->touchpoint = strdup(id)) || !(o->type = strdup(b.type)) ||
+              (b.record && !(o->record = strdup(b.record))) || !(o->token = strdup(b.token));
+    outcome_body_free(&b);
     struct rcmd cmd = {0};
     struct redis_op *op = NULL;
     if (!oom && touchpoint_log_read(srv->cfg, id, &cmd) == 0)

@@ -3,6 +3,7 @@
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -10,14 +11,27 @@
 #include "core/ids.h"
 #include "core/pseudonym.h"
 
+/* Digits from s to end, a number that fits 64 bits (Redis's stream ids
+ * are two: a larger one is no id, and Redis would refuse the read). */
+static int u64_digits(const char *s, const char *end)
+{
+    uint64_t v = 0;
+    if (s == end)
+        return 0;
+    for (; s < end; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+            return 0;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    return 1;
+}
+
 int params_touchpoint_id(const char *s, size_t n, char out[TOUCHPOINT_ID_MAX_BYTES + 1])
 {
     const char *dash = memchr(s, '-', n);
-    if (!dash || dash == s || dash == s + n - 1 || n > TOUCHPOINT_ID_MAX_BYTES)
+    if (!dash || n > TOUCHPOINT_ID_MAX_BYTES || !u64_digits(s, dash) ||
+        !u64_digits(dash + 1, s + n))
         return -1;
-    for (const char *p = s; p < s + n; p++)
-        if (p != dash && (*p < '0' || *p > '9'))
-            return -1;
     memcpy(out, s, n);
     out[n] = '\0';
     return 0;
@@ -79,6 +93,34 @@ static const char *known_with_nul(const char *query, const char *const *known)
         p = amp ? amp + 1 : NULL;
     }
     return NULL;
+}
+
+int params_split_strict(const char *query, const char *const *known, struct evkeyvalq *q,
+                        struct param_error *err)
+{
+    TAILQ_INIT(q);
+    const char *cut = known_with_nul(query, known);
+    if (cut)
+        return fail(err, cut, "must not contain a NUL byte (%00)");
+    if (evhttp_parse_query_str(query ? query : "", q) < 0)
+        return fail(err, "query", "malformed query string");
+    struct evkeyval *kv, *other;
+    TAILQ_FOREACH(kv, q, next) {
+        if (!one_of(kv->key, known)) {
+            size_t n = strlen(kv->key);
+            int printable = n >= 1 && n <= PARAM_NAME_MAX_BYTES;
+            for (size_t i = 0; i < n && printable; i++)
+                printable = kv->key[i] > 0x20 && kv->key[i] < 0x7f;
+            if (!printable)
+                return fail(err, "query", "holds a parameter this endpoint does not take");
+            memcpy(err->name, kv->key, n + 1);
+            return fail(err, err->name, "this endpoint does not take this parameter");
+        }
+        for (other = TAILQ_NEXT(kv, next); other; other = TAILQ_NEXT(other, next))
+            if (strcmp(other->key, kv->key) == 0)
+                return fail(err, one_of(kv->key, known), "given more than once");
+    }
+    return 0;
 }
 
 int params_parse_alternatives(const char *query, const struct config *cfg,

@@ -23,10 +23,14 @@ struct alt_params {
                                  * visit, which keeps an experiment's arm without a patron */
 };
 
+#define PARAM_NAME_MAX_BYTES 32
+
 struct param_error {
     const char *field;
     const char *message;        /* static English text */
     int no_memory;              /* nothing wrong with the parameters: we ran out of memory */
+    char name[PARAM_NAME_MAX_BYTES + 1];    /* field's text when it is a name the caller
+                                             * sent (params_split_strict) */
 };
 
 /* Parses the query string of GET /v1/alternatives: 0, or -1 with err
@@ -34,6 +38,16 @@ struct param_error {
 int params_parse_alternatives(const char *query, const struct config *cfg,
                               struct alt_params *p, struct param_error *err);
 void params_free(struct alt_params *p);
+
+/* Splits a query string (libevent decodes it) into q for an endpoint
+ * that takes only the parameters in known (NULL-terminated), each at most
+ * once: 0, or -1 with err naming the parameter at fault (an unknown one by
+ * its name when that is 1..PARAM_NAME_MAX_BYTES printable characters,
+ * else "query"); q is the caller's to clear (evhttp_clear_headers) either
+ * way. */
+struct evkeyvalq;
+int params_split_strict(const char *query, const char *const *known, struct evkeyvalq *q,
+                        struct param_error *err);
 
 /* A touchpoint id (a Redis stream id, DIGITS-DIGITS: two 64-bit numbers
  * at most) from n bytes at s, copied NUL-terminated to out; -1 if it is

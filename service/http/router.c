@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "http/alternatives.h"
+#include "http/assets.h"
 #include "http/cors.h"
 #include "http/healthz.h"
 #include "http/loans.h"
@@ -13,6 +14,7 @@
 #include "http/params.h"
 #include "http/patrons.h"
 #include "http/reply.h"
+#include "http/reports.h"
 #include "server.h"
 
 /* /v1/touchpoints/<id>/events: where <id> is in path (*n bytes), or NULL
@@ -66,6 +68,15 @@ static void http_route(struct evhttp_request *req, void *arg)
             loans_handle(srv, req);
         return;
     }
+    if (strcmp(path, "/v1/reports/outcomes") == 0 || strcmp(path, "/v1/reports/goals") == 0) {
+        if (method != EVHTTP_REQ_GET)
+            http_reply_error(req, 405, "method", "use GET");
+        else if (path[12] == 'o')
+            reports_outcomes_handle(srv, req, evhttp_uri_get_query(uri));
+        else
+            reports_goals_handle(srv, req, evhttp_uri_get_query(uri));
+        return;
+    }
     static const char patrons[] = "/v1/patrons/";
     if (strncmp(path, patrons, sizeof patrons - 1) == 0) {
         const char *patron = path + sizeof patrons - 1;
@@ -89,34 +100,53 @@ static void http_route(struct evhttp_request *req, void *arg)
             outcomes_handle(srv, req, id);
         return;
     }
+    const struct asset *asset = assets_find(path);
+    if (asset) {
+        if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD)
+            http_reply_error(req, 405, "method", "use GET");
+        else
+            assets_handle(req, asset);
+        return;
+    }
     http_reply_error(req, 404, "path", "no such endpoint");
 }
 
+/* The fronts (http/front.h): listen, for the open network, takes bodies
+ * up to limits.max_body_bytes and the per-client rate limit (not on
+ * /healthz); listen_ingest, if set, takes every route too, with bodies up
+ * to ingest.max_body_bytes: libevent reads a body before any handler, so
+ * before a key is checked, and a large one only where the operator
+ * lets clients in. */
 int router_start(struct server *srv, struct strbuf *err)
 {
     const struct config *cfg = srv->cfg;
-    srv->http = evhttp_new(srv->base);
-    if (!srv->http) {
-        strbuf_puts(err, "cannot create the HTTP server");
+    struct front_config fc = {
+        .name = "listen",
+        .host = cfg->listen_host,
+        .port = cfg->listen_port,
+        .max_connections = srv->max_connections,
+        .backlog = cfg->listen_backlog,
+        .max_body = (size_t)cfg->max_body_bytes,
+        .max_header_bytes = cfg->max_header_bytes,
+        .idle_timeout_s = cfg->idle_timeout_s,
+        .read_timeout_ms = cfg->read_timeout_ms,
+        .rate = srv->rate,
+        .unlimited_path = "/healthz",
+    };
+    if (!(srv->front = front_new(srv->base, &fc, http_route, srv, err)))
         return -1;
-    }
-    /* Bodies a little over max_body_bytes are ours to refuse with a JSON
-     * 413; libevent refuses larger ones before reading them (it reads a
-     * body before any handler, so before the key is checked). */
-    int max_body = cfg->max_body_bytes > cfg->max_loans_body_bytes ? cfg->max_body_bytes
-                                                                    : cfg->max_loans_body_bytes;
-    evhttp_set_max_body_size(srv->http, (ev_ssize_t)max_body + HTTP_BODY_SLACK_BYTES);
-    evhttp_set_max_headers_size(srv->http, (ev_ssize_t)cfg->max_header_bytes);
-    evhttp_set_timeout(srv->http, cfg->idle_timeout_s);
-    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-                                          EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
-    evhttp_set_gencb(srv->http, http_route, srv);
-    srv->listener = evhttp_bind_socket_with_handle(srv->http, cfg->listen_host,
-                                                   (ev_uint16_t)cfg->listen_port);
-    if (!srv->listener) {
-        strbuf_printf(err, "cannot listen on %s:%d", cfg->listen_host, cfg->listen_port);
-        return -1;
-    }
     log_msg(LOG_INFO, "listening on %s:%d", cfg->listen_host, cfg->listen_port);
+    if (!cfg->listen_ingest_host)
+        return 0;
+    fc.name = "listen_ingest";
+    fc.host = cfg->listen_ingest_host;
+    fc.port = cfg->listen_ingest_port;
+    fc.max_body = (size_t)(cfg->max_body_bytes > cfg->max_loans_body_bytes
+                               ? cfg->max_body_bytes : cfg->max_loans_body_bytes);
+    fc.rate = NULL;
+    if (!(srv->ingest_front = front_new(srv->base, &fc, http_route, srv, err)))
+        return -1;
+    log_msg(LOG_INFO, "listening on %s:%d for ingest", cfg->listen_ingest_host,
+            cfg->listen_ingest_port);
     return 0;
 }

@@ -5,6 +5,8 @@
  *   POST   /v1/touchpoints/<id>/events     outcomes.h
  *   POST   /v1/loans                       loans.h
  *   DELETE /v1/patrons/<patron>            patrons.h
+ *   GET    /v1/reports/outcomes            reports.h
+ *   GET    /v1/reports/goals               reports.h
  *
  * The router sits above the handlers; they answer through reply.h. */
 #ifndef ONLOAN_HTTP_ROUTER_H

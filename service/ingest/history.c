@@ -20,6 +20,35 @@ static int reserve(struct history *h, size_t n)
     return 0;
 }
 
+static int by_index(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Whether a title is in h twice (sorted in h->paired, the scratch space
+ * of history_add): history_add would pair a new loan with it twice, one
+ * patron counting twice towards privacy.min_patrons. -1 out of memory. */
+static int has_repeats(struct history *h)
+{
+    if (h->n < 2)
+        return 0;
+    if (h->n > h->cap_paired) {
+        uint32_t *p = realloc(h->paired, h->n * sizeof *p);
+        if (!p)
+            return -1;
+        h->paired = p;
+        h->cap_paired = h->n;
+    }
+    for (size_t i = 0; i < h->n; i++)
+        h->paired[i] = h->e[i].record;
+    qsort(h->paired, h->n, sizeof *h->paired, by_index);
+    for (size_t i = 1; i < h->n; i++)
+        if (h->paired[i] == h->paired[i - 1])
+            return 1;
+    return 0;
+}
+
 int history_parse(struct history *h, const char *text, size_t len, struct record_ids *nm)
 {
     const char *p = text, *end = text + len;
@@ -30,13 +59,20 @@ int history_parse(struct history *h, const char *text, size_t len, struct record
         if (!nl || !sp || sp == p || sp + 1 == nl || reserve(h, h->n + 1) < 0)
             goto bad;
         /* digits as history_encode writes them (strtoll alone would take
-         * blanks and a '+'), newest first as history_add relies on */
+         * blanks and a '+'), newest first as history_add relies on. The
+         * first is checked before strtoll reads: from blanks it would read
+         * on, over the newline and past len (found by fuzz_history). */
+        if (!(*p >= '0' && *p <= '9') && !(*p == '-' && p[1] >= '0' && p[1] <= '9'))
+            goto bad;
         char *num_end;
         errno = 0;
         long long when = strtoll(p, &num_end, 10);
-        if (!(*p >= '0' && *p <= '9') && !(*p == '-' && p[1] >= '0' && p[1] <= '9'))
+        if (num_end != sp || errno || when < -HISTORY_MAX_WHEN || when > HISTORY_MAX_WHEN ||
+            (h->n && when > h->e[h->n - 1].when))
             goto bad;
-        if (num_end != sp || errno || (h->n && when > h->e[h->n - 1].when))
+        /* a NUL no writer puts there, and history_encode could not write
+         * back: the record would be another */
+        if (memchr(sp + 1, '\0', (size_t)(nl - sp - 1)))
             goto bad;
         uint32_t rec = record_ids_intern(nm, sp + 1, (size_t)(nl - sp - 1));
         if (rec == RECORD_IDS_NONE)
@@ -44,6 +80,8 @@ int history_parse(struct history *h, const char *text, size_t len, struct record
         h->e[h->n++] = (struct history_entry){rec, when};
         p = nl + 1;
     }
+    if (has_repeats(h) != 0)
+        goto bad;
     return 0;
 bad:
     h->n = 0;

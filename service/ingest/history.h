@@ -33,6 +33,11 @@
 #include "core/strbuf.h"
 #include "ingest/record_ids.h"
 
+/* The farthest from 1970 a time in a history may be, either way: loan
+ * events' times (loan_event.h) are Unix seconds of at most 12 digits, and
+ * history_add's arithmetic on such times cannot overflow. */
+#define HISTORY_MAX_WHEN 999999999999LL
+
 struct history_entry {
     uint32_t record;            /* index in the caller's names */
     long long when;             /* Unix seconds */
@@ -55,7 +60,9 @@ struct history_rules {
 enum loan_outcome { LOAN_NEW, LOAN_REPEAT, LOAN_DUPLICATE, LOAN_STALE };
 
 /* Parses a stored history (len bytes; "" is empty), interning records in
- * nm. Returns -1 if malformed or out of memory (h is then empty). */
+ * nm. Returns -1 if malformed (a line not "<time> <record>", a time
+ * beyond +-HISTORY_MAX_WHEN, a NUL in a record, not newest first, a title
+ * twice) or out of memory (h is then empty). */
 int history_parse(struct history *h, const char *text, size_t len, struct record_ids *nm);
 int history_encode(const struct history *h, const struct record_ids *nm, struct strbuf *out);
 void history_clear(struct history *h);      /* empty, memory kept */
@@ -66,10 +73,11 @@ void history_free(struct history *h);
  * These are the titles blended in with patron= (score_recent_weight). */
 size_t history_recent(const struct history *h, uint32_t skip, size_t max, size_t *at);
 
-/* Adds a loan of record at when. For a new title that pairs with any,
- * calls pairs(arg, others, n) once, before inserting it, with the titles
- * it pairs with, nearest in time first (borrowed for the call). Returns
- * the outcome, or -1 when pairs failed or memory ran out (h unchanged). */
+/* Adds a loan of record at when (+-HISTORY_MAX_WHEN). For a new title
+ * that pairs with any, calls pairs(arg, others, n) once, before inserting
+ * it, with the titles it pairs with, nearest in time first (borrowed for
+ * the call). Returns the outcome, or -1 when pairs failed or memory ran
+ * out (h unchanged). */
 typedef int history_pairs_fn(void *arg, const uint32_t *others, size_t n);
 int history_add(struct history *h, uint32_t record, long long when,
                 const struct history_rules *rules, history_pairs_fn *pairs, void *arg);

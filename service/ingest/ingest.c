@@ -17,6 +17,7 @@ static void job_free(struct ingest_job *job)
     pairs_free(&job->pairs);
     free(job->fresh);
     free(job->reqs);
+    free(job->attr);
     free(job);
 }
 
@@ -214,7 +215,7 @@ static int job_seal(struct ingest *ing, struct ingest_job *job)
         size_t j = i;
         while (j < n && strcmp(job->order[j]->patron, job->order[i]->patron) == 0)
             j++;
-        job->groups[job->ngroups++] = (struct patron_group){job->order[i]->patron, i, j - i, -1};
+        job->groups[job->ngroups++] = (struct patron_group){job->order[i]->patron, i, j - i, -1, -1};
         i = j;
     }
     job_enqueue(ing, job);
@@ -274,7 +275,7 @@ int ingest_forget(struct ingest *ing, const char *pseudonym, ingest_done_cb *cb,
         return -1;
     }
     snprintf(job->forget_pseudonym, sizeof job->forget_pseudonym, "%s", pseudonym);
-    job->groups[0] = (struct patron_group){job->forget_pseudonym, 0, 0, -1};
+    job->groups[0] = (struct patron_group){job->forget_pseudonym, 0, 0, -1, -1};
     job->ngroups = 1;
     job_enqueue(ing, job);
     return 0;
@@ -291,6 +292,7 @@ struct ingest *ingest_new(struct event_base *base, struct redis_client *st, stru
     TAILQ_INIT(&ing->running);
     STAILQ_INIT(&ing->waiters);
     STAILQ_INIT(&ing->flush_waiters);
+    TAILQ_INIT(&ing->attributing);
     ing->base = base;
     ing->st = st;
     ing->bulk = bulk;
@@ -339,6 +341,7 @@ void ingest_free(struct ingest *ing)
         job_free(job);
     }
     ingest_flush_free(ing);
+    ingest_attr_free(ing);
     record_ids_free(ing->names);
     dict_free(ing->busy, NULL);
     free(ing);
@@ -370,7 +373,8 @@ void ingest_abort(struct ingest *ing)
 
 int ingest_idle(const struct ingest *ing)
 {
-    return !ing->open && TAILQ_EMPTY(&ing->waiting) && TAILQ_EMPTY(&ing->running);
+    return !ing->open && TAILQ_EMPTY(&ing->waiting) && TAILQ_EMPTY(&ing->running) &&
+           TAILQ_EMPTY(&ing->attributing);
 }
 
 void ingest_get_stats(const struct ingest *ing, struct ingest_stats *st)

@@ -18,6 +18,12 @@
  *      another process (onloan load beside onloand, a second onloand) may
  *      have changed one since. Then nothing is written and the job goes
  *      back to 2., at most 8 times ("write_conflict"); then answers;
+ *      Only loans are applied: holds change nothing of the model;
+ *   4a. once written, the loans and holds of patrons that a touchpoint
+ *      showed their titles to (at:<pseudonym>, read with the histories in
+ *      2.) are attributed to it (attribution.h): one script per outcome,
+ *      all of the job's in one MULTI, sent without holding up the answer
+ *      (failures logged and counted in ingest_stats);
  *   5. its pair counts, record counts and totals join the pending ones,
  *      written every model.flush_ms (or at model.flush_max_pairs): pop
  *      and meta in one MULTI first, then, in chunks of about 256 KB, one
@@ -46,6 +52,7 @@ struct ingest_result {
     size_t repeats;             /* the patron had the title already: not counted again */
     size_t duplicates;          /* an event seen before (same id, or same title and time) */
     size_t stale;               /* older than all the patron's full history holds (history.h) */
+    size_t holds;               /* hold events (placed, filled, cancelled): not in the model */
     size_t new_patrons;
 };
 
@@ -56,6 +63,11 @@ struct ingest_stats {
                                          * changed a history since it was read (read again) */
     unsigned long long flush_waits;     /* flush writes not confirmed within redis.timeout_ms
                                          * (waited for, never sent again) */
+    unsigned long long holds;
+    unsigned long long attributed;      /* outcomes counted for touchpoints (step 4a) */
+    unsigned long long attributed_again;    /* found counted before (a replay): not counted */
+    unsigned long long attribution_failures;    /* not counted: Redis failed, out of memory */
+    size_t attributions_pending;        /* sent, not answered yet */
     size_t pending_pairs, waiting_jobs, running_jobs;
     int pending_counts;         /* record counts or totals not written yet */
 };
@@ -85,7 +97,8 @@ void ingest_free(struct ingest *ing);
  * memory (the batch is left to the caller). Never calls back from inside. */
 int ingest_submit(struct ingest *ing, struct loan_batch *batch, ingest_cb *cb, void *arg);
 /* Removes everything kept under the patron's pseudonym (history, seen
- * ids), after any job of theirs in flight. cb's error is NULL on success.
+ * ids, the touchpoints remembered for attribution), after any job of
+ * theirs in flight. cb's error is NULL on success.
  * Returns -1 when out of memory. */
 int ingest_forget(struct ingest *ing, const char *pseudonym, ingest_done_cb *cb, void *arg);
 
@@ -94,7 +107,8 @@ int ingest_forget(struct ingest *ing, const char *pseudonym, ingest_done_cb *cb,
 void ingest_flush(struct ingest *ing, ingest_done_cb *cb, void *arg);
 
 void ingest_get_stats(const struct ingest *ing, struct ingest_stats *st);
-/* 1 when no job is gathering, waiting or running. */
+/* 1 when no job is gathering, waiting or running, and no attribution is
+ * waiting for Redis. */
 int ingest_idle(const struct ingest *ing);
 /* A stopping daemon: no job starts any more, and every caller not
  * answered yet (of a gathering, waiting or running job) is answered now

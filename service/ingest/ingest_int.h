@@ -1,10 +1,12 @@
-/* ingest_int.h: the ingest engine's insides, shared by its three files
+/* ingest_int.h: the ingest engine's insides, shared by its four files
  * (not for other modules: they use ingest.h).
  *
  *   ingest.c        jobs: gathered, sealed, waiting for their patrons,
  *                   started in order, finished, answered; the lifetime
  *   ingest_write.c  a job's read, apply and guarded write of histories
  *                   (and a forget's deletes)
+ *   ingest_attribution.c  a written job's loans and holds attributed to
+ *                   the touchpoints that showed their titles
  *   ingest_flush.c  the pair counts, record counts and totals written
  *                   every model.flush_ms */
 #ifndef ONLOAN_INGEST_INT_H
@@ -19,6 +21,7 @@
 #include "ingest/pairs.h"
 #include "ingest/record_ids.h"
 #include "redis/rcmd.h"
+#include "redis/touchpoint_log.h"
 
 enum job_kind { JOB_EVENTS, JOB_FORGET };
 
@@ -27,7 +30,27 @@ struct patron_group {
     size_t first, n;            /* in the job's order[] */
     int seen_at;                /* index of its ZMSCORE seen: in the read's reply (or -1);
                                  * its history is the group's element of the MGET */
+    int at_at;                  /* index of its HMGET at: in the read's reply (or -1: no
+                                 * loan or hold) */
 };
+
+/* A loan or hold of a job that a touchpoint showed the title of, and
+ * what it says about it (attribution.h). */
+struct attribution {
+    size_t at;                  /* the event's place in the job's order[] */
+    const char *outcome;        /* static: attributed_borrow, ... */
+    int applied;                /* the event was applied: counted only then */
+    struct touchpoint_mark mark;
+};
+
+/* The attributions of a job in flight: they outlive it. */
+struct attribution_send {
+    struct ingest *ing;
+    struct redis_op *op;
+    size_t n;
+    TAILQ_ENTRY(attribution_send) link;
+};
+TAILQ_HEAD(attribution_sends, attribution_send);
 
 /* A caller waiting for a flush (ingest_flush). */
 struct flush_waiter {
@@ -95,6 +118,7 @@ struct ingest {
     struct job_list waiting;        /* for their patrons, in order */
     struct job_list running;        /* started, not finished */
     struct redis_op *flush_op;
+    struct attribution_sends attributing;  /* waiting for Redis */
     struct ingest_job *open;        /* live: gathering this loop pass's requests */
     struct event *seal_event;       /* live: sends the open job at the end of the pass */
     struct ingest_stats stats;
@@ -131,6 +155,9 @@ struct ingest_job {
     size_t nfresh, capfresh;
     struct ingest_result res;       /* the requests' results summed (stats, totals) */
     int conflicts;                  /* writes refused because a history changed */
+    struct attribution *attr;       /* by at: ascending (the order of the read) */
+    size_t nattr, capattr;
+    size_t attr_next;               /* the next one apply may reach */
 };
 
 
@@ -145,6 +172,30 @@ void ingest_job_late(void *arg);
 /* Runs a job whose patrons no other job holds: an events job reads,
  * applies and writes; a forget deletes. Ends in ingest_job_finish. */
 void ingest_job_start(struct ingest_job *job);
+
+/* ingest_attribution.c */
+/* Appends to the job's read one HMGET at:<pseudonym> of their loans' and
+ * holds' records per patron group (sets at_at). -1 when out of memory. */
+int ingest_attr_read(struct ingest_job *job, struct rcmd_list *cs);
+/* Keeps, from the read's reply, the events a touchpoint may be credited
+ * with (before they are applied). -1 when out of memory. */
+int ingest_attr_take(struct ingest_job *job, const redisReply *reply);
+/* The event at order[at] was applied (not a duplicate, not stale); called
+ * in order. */
+static inline void ingest_attr_applied(struct ingest_job *job, size_t at)
+{
+    while (job->attr_next < job->nattr && job->attr[job->attr_next].at < at)
+        job->attr_next++;
+    if (job->attr_next < job->nattr && job->attr[job->attr_next].at == at)
+        job->attr[job->attr_next].applied = 1;
+}
+/* Forgets what the last read found (the job reads again). */
+void ingest_attr_reset(struct ingest_job *job);
+/* The job's writes went through: its applied attributions are counted
+ * (sent; the job need not wait). */
+void ingest_attr_send(struct ingest_job *job);
+/* Cancels the sends in flight (ingest_free). */
+void ingest_attr_free(struct ingest *ing);
 
 /* ingest_flush.c */
 /* A written job's pair counts, record counts and totals join the pending

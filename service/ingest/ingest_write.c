@@ -81,12 +81,18 @@ static int add_fresh(struct ingest_job *job, uint32_t record)
 static int id_seen_before(struct loan_event **ev, size_t upto, const char *id)
 {
     for (size_t i = 0; i < upto; i++)
-        if (strcmp(ev[i]->id, id) == 0)
+        if (ev[i]->type == LOAN_EVENT_LOAN && strcmp(ev[i]->id, id) == 0)
             return 1;
     return 0;
 }
 
-/* Applies one patron's events to their history; queues the writes. */
+/* Applies one patron's loans to their history; queues the writes. Holds
+ * change nothing of the model, not even the seen ids: each is taken as it
+ * comes, for attribution only, where the touchpoint's marks keep a
+ * replayed hold from counting twice (touchpoint_log_outcome). A loan is
+ * applied, and may be attributed, when it is new or a repeat (a later
+ * loan of a title the patron had: a real one); a duplicate or a stale
+ * loan is neither (it may be a replay: counted the first time). */
 static int apply_group(struct ingest_job *job, struct patron_group *g, const redisReply *hist,
                        const redisReply *seen, struct history *h, struct rcmd_list *cs)
 {
@@ -104,6 +110,12 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
     for (size_t i = 0; i < g->n; i++) {
         struct loan_event *e = ev[i];
         struct ingest_result *res = &request_of(job, e)->res;
+        if (e->type != LOAN_EVENT_LOAN) {
+            res->holds++;
+            if (job->nattr)
+                ingest_attr_applied(job, g->first + i);
+            continue;
+        }
         if (e->id[0]) {
             const redisReply *s = seen && seen->type == REDIS_REPLY_ARRAY &&
                                   seen_at < seen->elements ? seen->element[seen_at] : NULL;
@@ -120,6 +132,8 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
         int outcome = history_add(h, rec, e->when, &ing->rules, add_pairs, job);
         if (outcome < 0)
             return -1;
+        if ((outcome == LOAN_NEW || outcome == LOAN_REPEAT) && job->nattr)
+            ingest_attr_applied(job, g->first + i);
         if (outcome == LOAN_NEW) {
             res->new_loans++;
             if (!changed++)
@@ -214,6 +228,10 @@ static void read_done(redisReply *reply, enum failure error, void *arg)
         ingest_job_finish(job, FAILURE_REDIS_UNAVAILABLE);
         return;
     }
+    if (ingest_attr_take(job, reply) < 0) {
+        ingest_job_finish(job, FAILURE_OUT_OF_MEMORY);
+        return;
+    }
     struct rcmd_list cs = {0};
     struct history h = {0};
     int rc = 0;
@@ -232,6 +250,7 @@ static void read_done(redisReply *reply, enum failure error, void *arg)
         job->res.repeats += res->repeats;
         job->res.duplicates += res->duplicates;
         job->res.stale += res->stale;
+        job->res.holds += res->holds;
         job->res.new_patrons += res->new_patrons;
     }
     /* Record counts and totals join the pair counts: written with them. */
@@ -240,7 +259,7 @@ static void read_done(redisReply *reply, enum failure error, void *arg)
         ingest_job_finish(job, FAILURE_OUT_OF_MEMORY);
         return;
     }
-    if (cs.n == 0) {            /* nothing to write: all repeats or duplicates */
+    if (cs.n == 0) {            /* nothing to write: all repeats, duplicates or holds */
         rcmd_list_free(&cs);
         write_done(NULL, FAILURE_NONE, job);
         return;
@@ -265,6 +284,7 @@ static void job_again(struct ingest_job *job)
 {
     pairs_clear(&job->pairs);
     job->nfresh = 0;
+    ingest_attr_reset(job);
     memset(&job->res, 0, sizeof job->res);
     for (size_t r = 0; r < job->nreqs; r++)
         memset(&job->reqs[r].res, 0, sizeof job->reqs[r].res);
@@ -296,6 +316,7 @@ static void write_done(redisReply *reply, enum failure error, void *arg)
         ingest_job_finish(job, FAILURE_WRITE_CONFLICT);
         return;
     }
+    ingest_attr_send(job);
     ingest_flush_take(ing, job);
     ing->stats.jobs++;
     ing->stats.requests += job->nreqs;
@@ -304,6 +325,7 @@ static void write_done(redisReply *reply, enum failure error, void *arg)
     ing->stats.repeats += job->res.repeats;
     ing->stats.duplicates += job->res.duplicates;
     ing->stats.stale += job->res.stale;
+    ing->stats.holds += job->res.holds;
     if (ing->pending.n >= (size_t)ing->cfg->flush_max_pairs)
         ingest_flush_start(ing);
     ingest_job_finish(job, FAILURE_NONE);
@@ -317,7 +339,8 @@ static void job_empty_done(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Every history of the job's patrons in one MGET, then the seen ids of
- * those who sent any. */
+ * those who sent loans with ids, and the touchpoints that showed their
+ * loans' and holds' titles (ingest_attribution.c). */
 static void job_read(struct ingest_job *job)
 {
     struct ingest *ing = job->ing;
@@ -332,7 +355,7 @@ static void job_read(struct ingest_job *job)
         struct rcmd *ids = NULL;
         for (size_t i = 0; i < pg->n && !cs.failed; i++) {
             const struct loan_event *e = job->order[pg->first + i];
-            if (!e->id[0])
+            if (!e->id[0] || e->type != LOAN_EVENT_LOAN)
                 continue;
             if (!ids) {
                 ids = rcmd_list_key(&cs, "ZMSCORE", pfx, "seen:", pg->pseudonym);
@@ -341,7 +364,7 @@ static void job_read(struct ingest_job *job)
             rcmd_list_arg(&cs, ids, e->id);
         }
     }
-    if (cs.failed) {
+    if (cs.failed || ingest_attr_read(job, &cs) < 0) {
         rcmd_list_free(&cs);
         ingest_job_finish(job, FAILURE_OUT_OF_MEMORY);
         return;
@@ -371,6 +394,7 @@ void ingest_job_start(struct ingest_job *job)
     }
     rcmd_list_key(&cs, "DEL", pfx, "h:", job->forget_pseudonym);
     rcmd_list_key(&cs, "DEL", pfx, "seen:", job->forget_pseudonym);
+    rcmd_list_key(&cs, "DEL", pfx, "at:", job->forget_pseudonym);   /* no attribution after */
     /* every onloand drops what it keeps for them (forget_feed.h) */
     rcmd_list_arg(&cs, rcmd_list_key(&cs, "PUBLISH", pfx, FORGET_CHANNEL, ""), job->forget_pseudonym);
     if (cs.failed) {
@@ -398,7 +422,7 @@ static void forget_deleted(redisReply *reply, enum failure error, void *arg)
 {
     struct ingest_job *job = arg;
     job->op = NULL;
-    if (!error && (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3))
+    if (!error && (reply->type != REDIS_REPLY_ARRAY || reply->elements != job->sent))
         error = FAILURE_REDIS_UNAVAILABLE;
     if (error || reply->element[0]->integer != 1) {
         ingest_job_finish(job, error);

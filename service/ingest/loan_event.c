@@ -85,6 +85,32 @@ int loan_time_parse(const char *s, long long *out)
     return 0;
 }
 
+static const char *const type_names[] = {
+    [LOAN_EVENT_LOAN] = "loan",
+    [LOAN_EVENT_HOLD] = "hold",
+    [LOAN_EVENT_HOLD_FILLED] = "hold_filled",
+    [LOAN_EVENT_HOLD_CANCELLED] = "hold_cancelled",
+};
+#define NTYPES (sizeof type_names / sizeof type_names[0])
+
+int loan_event_type_parse(const char *name, size_t n, enum loan_event_type *out)
+{
+    for (size_t t = 0; t < NTYPES; t++) {
+        if (strlen(type_names[t]) == n && memcmp(type_names[t], name, n) == 0) {
+            *out = (enum loan_event_type)t;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *loan_event_type_name(enum loan_event_type type)
+{
+    return (size_t)type < NTYPES ? type_names[type] : "?";
+}
+
+#define TYPE_RULE "must be " LOAN_EVENT_TYPES
+
 void loan_batch_free(struct loan_batch *b)
 {
     for (size_t i = 0; i < b->n; i++)
@@ -213,6 +239,7 @@ static struct loan_event *batch_push(struct loan_batch *b)
 struct raw_event {
     const char *patron, *record, *record_prefix, *branch, *id;
     long long when;
+    enum loan_event_type type;
 };
 
 /* What one event came to: taken, refused (field and message say why),
@@ -273,6 +300,7 @@ static enum accept event_accept(const struct raw_event *raw, const struct config
     e->record = record;
     e->branch = branch;
     e->when = raw->when;
+    e->type = raw->type;
     memcpy(e->patron, patron, sizeof e->patron);
     if (raw->id) {
         /* Domain-separated from patron pseudonyms: "id:" + the id. */
@@ -331,7 +359,7 @@ static void problem(struct loan_problem *probs, size_t maxp, size_t *nprobs, siz
 static enum accept json_event(const json_t *obj, const struct config *cfg, long long now,
                               struct loan_batch *b, const char **field, const char **message)
 {
-    static const char *const known[] = {"patron", "record", "time", "branch", "id", NULL};
+    static const char *const known[] = {"patron", "record", "time", "branch", "id", "type", NULL};
     struct raw_event raw = {0};
     const char *key;
     json_t *value;
@@ -347,7 +375,7 @@ static enum accept json_event(const json_t *obj, const struct config *cfg, long 
             found |= strcmp(*k, key) == 0;
         if (!found) {
             *field = "event";
-            *message = "unknown field (known: patron, record, time, branch, id)";
+            *message = "unknown field (known: patron, record, time, branch, id, type)";
             return ACCEPT_REFUSED;
         }
     }
@@ -361,7 +389,7 @@ static enum accept json_event(const json_t *obj, const struct config *cfg, long 
     }
     json_t *patron = json_object_get(obj, "patron"), *record = json_object_get(obj, "record");
     json_t *t = json_object_get(obj, "time"), *branch = json_object_get(obj, "branch");
-    json_t *id = json_object_get(obj, "id");
+    json_t *id = json_object_get(obj, "id"), *type = json_object_get(obj, "type");
     if (json_is_integer(patron)) {      /* card numbers are often sent as numbers */
         snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(patron));
         raw.patron = num;
@@ -400,6 +428,13 @@ static enum accept json_event(const json_t *obj, const struct config *cfg, long 
             return ACCEPT_REFUSED;
         }
         raw.id = json_string_value(id);
+    }
+    if (type && !json_is_null(type) &&
+        (!json_is_string(type) ||
+         loan_event_type_parse(json_string_value(type), json_string_length(type), &raw.type) < 0)) {
+        *field = "type";
+        *message = TYPE_RULE;
+        return ACCEPT_REFUSED;
     }
     return event_accept(&raw, cfg, now, b, field, message);
 }
@@ -447,7 +482,7 @@ enum loans_status loans_from_json(const json_t *body, const struct config *cfg, 
 enum text_format { TEXT_LOANS_CSV, TEXT_MOVIELENS, TEXT_JSON_LINES };
 
 struct columns {
-    int n, patron, record, time, branch, id;
+    int n, patron, record, time, branch, id, type;
 };
 
 static int find_column(char **f, int n, const char *name)
@@ -470,7 +505,7 @@ static const char *header_columns(char *line, enum text_format *fmt, struct colu
         c->patron = find_column(f, n, "userId");
         c->record = find_column(f, n, "movieId");
         c->time = find_column(f, n, "timestamp");
-        c->branch = c->id = -1;
+        c->branch = c->id = c->type = -1;     /* every row a loan */
         return c->record >= 0 && c->time >= 0 ? NULL
                : "a MovieLens header must name userId, movieId and timestamp";
     }
@@ -482,6 +517,7 @@ static const char *header_columns(char *line, enum text_format *fmt, struct colu
         c->time = find_column(f, n, "date");
     c->branch = find_column(f, n, "branch");
     c->id = find_column(f, n, "id");
+    c->type = find_column(f, n, "type");
     return c->patron >= 0 && c->record >= 0 && c->time >= 0 ? NULL
            : "the header must name the columns patron, record and time (or date)";
 }
@@ -570,6 +606,10 @@ enum loans_status loans_from_text(const char *text, size_t len, const struct con
             } else if (fmt == TEXT_MOVIELENS && !all_digits(f[col.record], strlen(f[col.record]))) {
                 field = "movieId";
                 message = "must be a number";
+            } else if (col.type >= 0 && *f[col.type] &&
+                       loan_event_type_parse(f[col.type], strlen(f[col.type]), &raw.type) < 0) {
+                field = "type";
+                message = TYPE_RULE;
             } else {
                 raw.patron = f[col.patron];
                 raw.record = f[col.record];

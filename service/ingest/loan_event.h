@@ -3,10 +3,15 @@
  *
  * Live events come as JSON (POST /v1/loans); files (onloan load) as CSV
  * with a header naming patron, record and time (or date), optionally
- * branch and id; as JSON lines; or as a MovieLens ratings.csv
+ * branch, id and type; as JSON lines; or as a MovieLens ratings.csv
  * (userId,movieId,rating,timestamp: each row a loan of that film's DVD,
  * record = ingest.movielens_record_prefix + movieId). Every event is
  * checked before any is used; a problem names the field and the event.
+ *
+ * An event is a loan unless its type says otherwise ("type" in JSON, a
+ * "type" column in CSV, an empty cell a loan): a hold placed, filled or
+ * cancelled. Only loans feed the model; loans and holds are attributed to
+ * the touchpoints that showed their titles (ingest.h).
  *
  * The raw patron id is hashed here (pseudonym.h) and kept nowhere; an event
  * id, which may embed a card number, is hashed the same way. */
@@ -22,9 +27,24 @@
 #define LOAN_MAX_ID_BYTES 128
 #define LOAN_MAX_FUTURE_S 86400         /* clocks differ; loans from tomorrow do not exist */
 
+/* What the library system says happened. The names are the "type"
+ * values; LOAN_EVENT_LOAN is 0, the default. */
+enum loan_event_type {
+    LOAN_EVENT_LOAN,                        /* "loan": a copy borrowed */
+    LOAN_EVENT_HOLD,                        /* "hold": a hold (reservation) placed */
+    LOAN_EVENT_HOLD_FILLED,                 /* "hold_filled": a copy waits for its holder */
+    LOAN_EVENT_HOLD_CANCELLED,              /* "hold_cancelled" */
+};
+#define LOAN_EVENT_TYPES "loan, hold, hold_filled or hold_cancelled"
+
+/* The type called name (n bytes), or -1. */
+int loan_event_type_parse(const char *name, size_t n, enum loan_event_type *out);
+const char *loan_event_type_name(enum loan_event_type type);
+
 struct loan_event {
     char patron[PSEUDONYM_HEX_LEN + 1];     /* pseudonym, never the raw id */
     char id[PSEUDONYM_HEX_LEN + 1];         /* hashed event id, or "" */
+    enum loan_event_type type;              /* in the padding after id: no bigger */
     char *record;                           /* owned: a block that holds branch too */
     char *branch;                           /* in record's block (not freed apart), or NULL */
     long long when;                         /* Unix seconds */

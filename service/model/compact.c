@@ -186,7 +186,7 @@ static void lists_read(redisReply *reply, enum failure error, void *arg)
         c->stats.entries_in += list.n;
         cooc_top(&list, (size_t)cfg->neighbours_max + (size_t)cfg->neighbours_reserve);
         c->stats.entries_kept += list.n;
-        failed = cooc_encode(&list, list.gen + 1, &out) < 0;
+        failed = cooc_encode(&list, cooc_next_gen(list.gen), &out) < 0;
         struct rcmd *cmd = &cmds[ncmds++];
         failed |= rcmd_addstr(cmd, "EVAL") | rcmd_addstr(cmd, swap_script) | rcmd_addstr(cmd, "1") |
                   rcmd_addf(cmd, "%sco:%s", cfg->redis_prefix, c->records[i]) |

@@ -4,6 +4,7 @@
 #include "model/cooc_list.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,8 @@ int cooc_parse(struct cooc_list *list, const char *text, size_t len)
         }
         *sp = '\0';
         size_t rlen = (size_t)(sp - p);
+        if (memchr(p, '\0', rlen))     /* the record would be cut short, and two one */
+            goto bad;
         size_t j = (size_t)hash_bytes(p, rlen) & (nslots - 1);
         while (slots[j] && strcmp(list->e[slots[j] - 1].record, p) != 0)
             j = (j + 1) & (nslots - 1);
@@ -192,6 +195,11 @@ void cooc_top(struct cooc_list *list, size_t keep)
     free(count);
     free(order);
     free(kept);
+}
+
+unsigned long long cooc_next_gen(unsigned long long gen)
+{
+    return gen == ULLONG_MAX ? 1 : gen + 1;
 }
 
 int cooc_encode(const struct cooc_list *list, unsigned long long gen, struct strbuf *out)

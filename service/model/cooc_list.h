@@ -41,6 +41,10 @@ void cooc_top(struct cooc_list *list, size_t keep);
  * the ones kept to order[] (room for min(n, keep)) in the order cooc_top
  * sorts them, and returns how many. -1 when out of memory. */
 long cooc_top_counts(const uint32_t *count, size_t n, size_t keep, uint32_t *order);
+/* The generation a compaction of a list of generation gen writes: gen + 1,
+ * and after the largest, 1 again (not 0, which cooc_encode writes as no
+ * header: a list that no longer tells compactors apart). */
+unsigned long long cooc_next_gen(unsigned long long gen);
 /* Writes the header (when gen > 0) and one line per entry. */
 int cooc_encode(const struct cooc_list *list, unsigned long long gen, struct strbuf *out);
 void cooc_free(struct cooc_list *list);

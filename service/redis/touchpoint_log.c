@@ -1,6 +1,7 @@
 /* touchpoint_log.c: see touchpoint_log.h. */
 #include "redis/touchpoint_log.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -182,10 +183,11 @@ int touchpoint_log_remember(const struct config *cfg, const char *pseudonym,
     struct rcmd *set = rcmd_list_key(cs, "HSET", cfg->redis_prefix, "at:", pseudonym);
     if (!set)
         return -1;
-    int rc = remember_field(set, tp->record, strlen(tp->record), touchpoint, 'w', tp);
+    int rc = remember_field(set, tp->record, strlen(tp->record), touchpoint,
+                            TOUCHPOINT_ROLE_WANTED, tp);
     for (const char *p = tp->alternatives; *p;) {
         size_t len = strcspn(p, ",");
-        rc |= remember_field(set, p, len, touchpoint, 'a', tp);
+        rc |= remember_field(set, p, len, touchpoint, TOUCHPOINT_ROLE_ALTERNATIVE, tp);
         p += len + (p[len] == ',');
     }
     cs->failed |= rc;
@@ -193,4 +195,57 @@ int touchpoint_log_remember(const struct config *cfg, const char *pseudonym,
     if (expire)
         cs->failed |= rcmd_addf(expire, "%lld", (long long)cfg->attribution_days * 86400);
     return cs->failed ? -1 : 0;
+}
+
+/* 1 to 20 digits at s[*at..], up to a space or the end, as a number no
+ * greater than max; *at moves past them. */
+static int mark_number(const char *s, size_t len, size_t *at, unsigned long long max,
+                       unsigned long long *out)
+{
+    size_t i = *at;
+    unsigned long long v = 0;
+    while (i < len && s[i] >= '0' && s[i] <= '9' && i - *at < 20) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (max - d) / 10)
+            return -1;
+        v = v * 10 + d;
+        i++;
+    }
+    if (i == *at)
+        return -1;
+    *at = i;
+    *out = v;
+    return 0;
+}
+
+int touchpoint_mark_parse(const char *s, size_t len, struct touchpoint_mark *m)
+{
+    size_t at = 0;
+    unsigned long long ms, seq, cell;
+    /* "<ms>-<seq> " */
+    if (mark_number(s, len, &at, LLONG_MAX, &ms) < 0 || at >= len || s[at++] != '-' ||
+        mark_number(s, len, &at, ULLONG_MAX, &seq) < 0 || at >= len || s[at] != ' ')
+        return -1;
+    memcpy(m->touchpoint, s, at);       /* at most 20 + 1 + 20 bytes */
+    m->touchpoint[at++] = '\0';
+    m->ms = (long long)ms;
+    /* "<role> " */
+    if (at + 2 > len || (s[at] != TOUCHPOINT_ROLE_WANTED && s[at] != TOUCHPOINT_ROLE_ALTERNATIVE) ||
+        s[at + 1] != ' ')
+        return -1;
+    m->role = s[at];
+    at += 2;
+    /* "<YYYYMMDD> <cell>" and nothing after */
+    if (at + RU_DAY_BYTES + 1 > len || s[at + RU_DAY_BYTES] != ' ')
+        return -1;
+    for (size_t i = 0; i < RU_DAY_BYTES; i++)
+        if (s[at + i] < '0' || s[at + i] > '9')
+            return -1;
+    memcpy(m->day, s + at, RU_DAY_BYTES);
+    m->day[RU_DAY_BYTES] = '\0';
+    at += RU_DAY_BYTES + 1;
+    if (mark_number(s, len, &at, UINT32_MAX, &cell) < 0 || at != len)
+        return -1;
+    m->cell = (uint32_t)cell;
+    return 0;
 }

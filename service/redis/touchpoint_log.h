@@ -15,7 +15,8 @@
  *                               that showed the record to that patron (role
  *                               w: the wanted title, a: an alternative);
  *                               expires touchpoints.attribution_days after
- *                               its last write, and with a forget
+ *                               its last write, and with a forget; read by
+ *                               the ingest engine (ingest_attribution.c)
  * Streams are capped at redis.touchpoint_stream_max entries (approximate
  * trimming). This module builds the commands; the callers send them. */
 #ifndef ONLOAN_REDIS_TOUCHPOINT_LOG_H
@@ -78,8 +79,24 @@ int touchpoint_log_outcome(const struct config *cfg, const struct outcome *o, st
 /* The HSET and EXPIRE (appended to cs) that remember, for attribution, which records
  * touchpoint tp showed to the patron (pseudonym): the wanted title with
  * role w, every alternative with role a. */
+#define TOUCHPOINT_ROLE_WANTED 'w'
+#define TOUCHPOINT_ROLE_ALTERNATIVE 'a'
 int touchpoint_log_remember(const struct config *cfg, const char *pseudonym,
                             const char *touchpoint, const struct touchpoint *tp,
                             struct rcmd_list *cs);
+
+/* What at:<pseudonym> remembers of the touchpoint that last showed a
+ * record: the value touchpoint_log_remember wrote, read back. */
+#define TOUCHPOINT_ID_MAX_BYTES 41      /* a stream id: "<ms>-<seq>", 20 digits each at most */
+struct touchpoint_mark {
+    char touchpoint[TOUCHPOINT_ID_MAX_BYTES + 1];
+    char role;                  /* TOUCHPOINT_ROLE_WANTED or _ALTERNATIVE */
+    char day[RU_DAY_BYTES + 1]; /* its rollup day and cell */
+    uint32_t cell;
+    long long ms;               /* its time, Unix ms: the id's first part (Redis's clock) */
+};
+/* Parses "<touchpoint id> <role> <day> <cell>" (len bytes, no NUL
+ * needed). -1, m undefined, when the value is not one. */
+int touchpoint_mark_parse(const char *s, size_t len, struct touchpoint_mark *m);
 
 #endif

@@ -1,7 +1,10 @@
-/* fuzz_marc.c: libFuzzer harness for the MARC path (holdings.h): whatever
- * a catalogue sends, marc_reader_iso2709 and marc_reader_marcxml give a
- * bib or a reason, and neither they nor YAZ behind them read or write
- * outside what they were given (ASan, UBSan).
+/* fuzz_marc.c: libFuzzer harness for the MARC path (holdings.h) up to the
+ * answer: whatever a catalogue sends, marc_reader_iso2709 and
+ * marc_reader_marcxml give a bib or a reason, and neither they nor YAZ
+ * behind them read or write outside what they were given (ASan, UBSan);
+ * a bib they give makes an answer (answer.h: as the wanted title and as
+ * an alternative) whose text is JSON that names it: answer_build fails
+ * only when memory does.
  *
  * The first byte chooses the reader, the rest is the record:
  *   bit 0  0: ISO 2709 (Z39.50)     1: MARCXML (SRU)
@@ -9,7 +12,10 @@
  *   bit 2  0: records in UTF-8      1: in MARC-8 ("marc8s", as the jazz
  *                                      catalogue; UTF-8 per leader/09)
  *   bit 3  0: id in 001             1: id in 999 $c (as the koha catalogue)
- * One reader per choice lives for the whole run, as a catalogue's does.
+ *   bit 4  0: no branch asked       1: the branch of the first copy
+ *   bit 5  0: nl                    1: en
+ * One reader per choice lives for the whole run, as a catalogue's does;
+ * the links are the koha plugin's, built in (FUZZ_EXTRA_marc).
  * libFuzzer hands over a buffer of the input's exact size, so a read past
  * the record is a read past the buffer.
  *
@@ -20,12 +26,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "catalogue/holdings.h"
+#include "catalogue/link.h"
+#include "http/answer.h"
+#include "model/recommend.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct marc_reader *readers[2][2][2];   /* [charset][mapping][id field] */
+extern const struct onloan_link_plugin onloan_link_plugin;     /* plugins/koha.c */
+static struct link koha;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -45,7 +58,45 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                     abort();
                 }
             }
+    json_t *conf = json_pack("{s:s, s:s}", "plugin", "koha", "base_url", "https://opac.example.org");
+    char why[256];
+    koha.plugin = &onloan_link_plugin;
+    if (!conf || koha.plugin->init(conf, &koha.state, why, sizeof why) < 0)
+        abort();
+    json_decref(conf);
     return 0;
+}
+
+static int names(const json_t *obj, const char *id)
+{
+    const char *record = json_string_value(json_object_get(obj, "record"));
+    return record && strcmp(record, id) == 0;
+}
+
+/* The bib as the wanted title and as its one alternative: the answer's
+ * text must be a JSON object that names it. */
+static void answer(const struct bib *b, uint8_t sel)
+{
+    struct alternative alt = {(struct bib *)b, 1.5, REASON_ALSO_BORROWED, (sel >> 4) & 1};
+    struct answer_facts f = {
+        .record = b->id, .catalogue = "demo", .lang = (sel >> 5) & 1 ? "en" : "nl", .bib = b,
+        .branch = (sel >> 4) & 1 ? (b->ncopies ? b->copies[0].branch : "CEN") : NULL,
+        .chosen = &alt, .nchosen = 1, .link = &koha};
+    struct answer *ans = answer_build(&f);
+    if (!ans)
+        abort();                /* "out of memory" for a record it could not write */
+    struct strbuf text = {0};
+    if (answer_text(ans, "1795437192039-0", 15, "1796041992.abc", 0, &text) < 0)
+        abort();
+    json_error_t jerr;
+    json_t *doc = json_loadb(text.buf, text.len, 0, &jerr);
+    json_t *alts = json_object_get(doc, "alternatives");
+    if (!doc || !json_is_object(doc) ||
+        !names(doc, b->id) || json_array_size(alts) != 1 || !names(json_array_get(alts, 0), b->id))
+        abort();
+    json_decref(doc);
+    strbuf_free(&text);
+    answer_unref(ans);
 }
 
 /* Reads every byte of what the reader made: ASan checks the strings. */
@@ -78,6 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              touch(b->copies[i].location) + strlen(copy_status_name(b->copies[i].status)) +
              touch(b->copies[i].due);
     n += bib_available(b, NULL) + touch(bib_expected_back(b));
+    answer(b, data[0]);
     bib_unref(b);
     return n == 0;              /* always 0: a bib has an id */
 }

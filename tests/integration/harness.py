@@ -407,14 +407,15 @@ class Stack:
         wait_port(port, 10, p, name)
         return p
 
-    def spawn_onloand(self, name, config_path, port, logname, wait=15.0):
-        """An onloand on config_path, listening on port, logging to logname
-        (which the shutdown test searches for sanitizer reports); returns
-        its Proc once /healthz answers 200. Stopped by close()."""
+    def spawn_onloand(self, name, config_path, port, logname, wait=15.0, env=None, binary=None):
+        """An onloand (binary: the build's) on config_path, listening on
+        port, logging to logname (which the shutdown test searches for
+        sanitizer reports), with env added to its environment; returns its
+        Proc once /healthz answers 200. Stopped by close()."""
         logpath = os.path.join(self.tmp, logname)
         self.daemon_logs.append(logpath)
-        p = Proc(name, [os.path.join(self.build, "onloand"), "-c", config_path], logpath,
-                 env=sanitizer_env())
+        p = Proc(name, [binary or os.path.join(self.build, "onloand"), "-c", config_path], logpath,
+                 env=dict(sanitizer_env(), **(env or {})))
         self.procs.append(p)
         deadline = time.monotonic() + wait
         last = None
@@ -506,9 +507,13 @@ class Stack:
             overrides(cfg)
         return cfg
 
-    def write_config(self, cfg, name="onloan.json"):
+    def write_config(self, cfg, name="onloan.json", mode=0o600):
+        """cfg as JSON in the stack's directory, mode 0600: a config that
+        holds secrets others can read is refused (config.h)."""
         path = os.path.join(self.tmp, name)
-        with open(path, "w") as f:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w") as f:
             json.dump(cfg, f, indent=2, ensure_ascii=False)
         return path
 

@@ -34,7 +34,7 @@ def pseudonym(patron_key_hex, patron):
 
 class Lab:
     def __init__(self, ctx, name, model=None, privacy=None, ingest=None, limits=None, redis=None,
-                 daemon=True):
+                 touchpoints=None, daemon=True):
         st = self.stack = ctx.stack
         _serial[0] += 1
         self.name = "%s-%d" % (name, _serial[0])
@@ -54,6 +54,7 @@ class Lab:
         cfg["redis"].update(redis or {})
         cfg.setdefault("ingest", {}).update(ingest or {})
         cfg.setdefault("limits", {}).update(limits or {})
+        cfg.setdefault("touchpoints", {}).update(touchpoints or {})
         cfg["api_keys"] = [
             {"name": "ils", "key": INGEST_KEY, "roles": ["ingest"]},
             {"name": "dpo", "key": FORGET_KEY, "roles": ["forget"]},
@@ -198,7 +199,8 @@ class Lab:
             def idle():
                 ing = harness.http_request(self.port, "GET", "/healthz", timeout=2).json["ingest"]
                 return (ing["pending_pairs"] == 0 and not ing["pending_counts"] and
-                        ing["waiting_jobs"] == 0 and ing["running_jobs"] == 0)
+                        ing["waiting_jobs"] == 0 and ing["running_jobs"] == 0 and
+                        ing["attributions_pending"] == 0)
             wait_for(idle, timeout, 0.02, "the daemon's loan jobs and flushes done")
         flush_s = self.cfg["model"]["flush_ms"] / 1000.0
         calm = 0

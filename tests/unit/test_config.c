@@ -1,5 +1,8 @@
 /* test_config.c: the strict configuration reader. */
+#include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "unit.h"
@@ -34,6 +37,23 @@ TEST(config_defaults_and_values)
     CHECK(cfg->catalogues[0].batch_max == 10);
     CHECK(cfg->catalogues[0].join_max == 50);
     CHECK(cfg->max_kept_answers == 10000 && cfg->max_kept_patron_answers == 10000);
+    /* the open network's limits (issue 19) */
+    CHECK(cfg->listen_ingest_host == NULL);
+    CHECK(cfg->max_connections == 4096 && cfg->listen_backlog == 1024);
+    CHECK(cfg->read_timeout_ms == 10000);
+    CHECK(cfg->per_client_rps == 0 && cfg->per_client_burst == 20);
+    CHECK(cfg->rate_limit_clients == 10000);
+    CHECK(cfg->catalogues[0].max_queued == 1000);
+    config_free(cfg);
+    cfg = config_parse("{\"listen\": \"127.0.0.1:9000\", \"listen_ingest\": \"10.1.2.3:9001\", "
+                       "\"limits\": {\"max_connections\": 50, \"per_client_rps\": 7}, " PRIVACY ", "
+                       CATALOGUES "}", "ingest.json", &err);
+    CHECK(cfg != NULL);
+    if (!cfg)
+        return;
+    CHECK_STR(cfg->listen_ingest_host, "10.1.2.3");
+    CHECK(cfg->listen_ingest_port == 9001);
+    CHECK(cfg->max_connections == 50 && cfg->per_client_rps == 7);
     CHECK(config_catalogue(cfg, NULL) == &cfg->catalogues[0]);
     CHECK(config_catalogue(cfg, "demo") == &cfg->catalogues[0]);
     CHECK(config_catalogue(cfg, "other") == NULL);
@@ -133,6 +153,7 @@ TEST(config_marketing_sections)
     CHECK(cfg->token_ttl_s == 604800 && cfg->attribution_days == 14);
     CHECK(cfg->ncors_origins == 1 && strcmp(cfg->cors_origins[0], "https://opac.example.org") == 0);
     CHECK(cfg->report_max_days == 731);
+    CHECK(cfg->report_max_rows == 100000);
     CHECK(cfg->nexperiments == 1);
     if (cfg->nexperiments == 1) {
         const struct experiment_config *ex = &cfg->experiments[0];
@@ -205,6 +226,14 @@ TEST(config_join_max_not_below_batch_max)
                        "j.json", &err);
     CHECK(cfg != NULL && cfg->catalogues[0].join_max == 20);
     config_free(cfg);
+    strbuf_reset(&err);
+    cfg = config_parse("{" PRIVACY ", \"catalogues\": [{\"name\": \"demo\","
+                       " \"target\": \"127.0.0.1:2100/demo\", \"max_queued\": 0,"
+                       " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}",
+                       "q.json", &err);
+    CHECK(cfg == NULL);
+    CHECK(strstr(strbuf_cstr(&err), "q.json: catalogues[0].max_queued: must be between 1 and 1000000") != NULL);
+    config_free(cfg);
     strbuf_free(&err);
 }
 
@@ -227,9 +256,9 @@ TEST(config_model_ingest_and_api_keys_checked)
         {"\"privacy\": {\"patron_key\": \"0000000000000000000000000000000000000000000000000000000000000000\","
          " \"history_max\": 0}", "privacy.history_max: must be between 1 and 10000"},
         {"\"api_keys\": [{\"name\": \"a\", \"key\": \"short\", \"roles\": [\"ingest\"]}]",
-         "api_keys[0].key: must be at least 16 characters"},
-        {"\"api_keys\": [{\"name\": \"a\", \"key\": \"0123456789abcdef\", \"roles\": [\"ingest\"]},"
-         " {\"name\": \"b\", \"key\": \"0123456789abcdef\", \"roles\": [\"forget\"]}]",
+         "api_keys[0].key: must be at least 32 characters"},
+        {"\"api_keys\": [{\"name\": \"a\", \"key\": \"0123456789abcdef0123456789abcdef\", \"roles\": [\"ingest\"]},"
+         " {\"name\": \"b\", \"key\": \"0123456789abcdef0123456789abcdef\", \"roles\": [\"forget\"]}]",
          "api_keys[1].key: is the same as api_keys[0].key"},
         {"\"api_keys\": [{\"name\": \"a\", \"key\": \"0123456789abcdef\", \"roles\": [\"admin\"]}]",
          "api_keys[0].roles: unknown role"},
@@ -237,6 +266,14 @@ TEST(config_model_ingest_and_api_keys_checked)
          "api_keys[0].roles: must be a non-empty array"},
         {"\"api_keys\": {}", "api_keys: must be an array"},
         {"\"limits\": {\"max_kept_answers\": -1}", "limits.max_kept_answers: must be between 0 and 1000000"},
+        {"\"limits\": {\"max_connections\": 0}", "limits.max_connections: must be between 1 and 1000000"},
+        {"\"limits\": {\"listen_backlog\": 70000}", "limits.listen_backlog: must be between 1 and 65535"},
+        {"\"limits\": {\"read_timeout_ms\": 99}", "limits.read_timeout_ms: must be between 100 and 3600000"},
+        {"\"limits\": {\"per_client_rps\": -1}", "limits.per_client_rps: must be between 0 and 1000000"},
+        {"\"limits\": {\"per_client_burst\": 0}", "limits.per_client_burst: must be between 1 and 1000000"},
+        {"\"limits\": {\"rate_limit_clients\": 0}", "limits.rate_limit_clients: must be between 1 and 10000000"},
+        {"\"listen_ingest\": \"localhost:9001\"", "listen_ingest: must be a numeric IPv4 address"},
+        {"\"listen_ingest\": \"127.0.0.1:8080\"", "listen_ingest: must not be the same address as listen"},
         {"\"limits\": {\"max_kept_patron_answers\": 1000001}",
          "limits.max_kept_patron_answers: must be between 0 and 1000000"},
         {"\"limits\": {\"max_kept_patron_answers\": \"many\"}",
@@ -251,6 +288,16 @@ TEST(config_model_ingest_and_api_keys_checked)
         {"\"http\": {\"cors_origins\": [\"https://*.example.org\"]}", "http.cors_origins: [0] must be an exact origin"},
         {"\"http\": {\"cors_origins\": [\"https://opac.example.org/page\"]}", "http.cors_origins: [0] must be an exact origin"},
         {"\"reports\": {\"max_days\": 0}", "reports.max_days: must be between 1 and 36600"},
+        {"\"reports\": {\"max_rows\": 0}", "reports.max_rows: must be between 1 and 10000000"},
+        {"\"reports\": {\"max_rows\": 100, \"rows\": 1}", "reports.rows: unknown key"},
+        /* a goal is a report of its days: at most reports.max_days of them */
+        {"\"reports\": {\"max_days\": 365}, \"goals\": [{\"name\": \"g\", \"metric\": \"reserve_rate\","
+         " \"target\": 0.06, \"by\": \"2027-06-30\"}]",
+         "goals[0].by: spans 366 days from its default from (a year before by), more than "
+         "reports.max_days (365): set from"},
+        {"\"goals\": [{\"name\": \"g\", \"metric\": \"reserve_rate\", \"target\": 0.06,"
+         " \"from\": \"2025-01-01\", \"by\": \"2027-01-02\"}]",
+         "goals[0].from: from..by spans 732 days, more than reports.max_days (731)"},
         {"\"experiments\": [{\"name\": \"x\", \"from\": \"2026-12-01\", \"until\": \"2027-01-01\","
          " \"channels\": [\"opac\"], \"arms\": [{\"name\": \"a\", \"share\": 50}, {\"name\": \"b\", \"share\": 40}]}]",
          "experiments[0].arms: shares must add up to 100, not 90"},
@@ -298,8 +345,288 @@ TEST(config_model_ingest_and_api_keys_checked)
     }
 }
 
+/* ---- secrets and plugin_dir (issue 19) ---------------------------------- */
+
+#define HEX_A "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+#define HEX_B "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+#define EXAMPLE_PATRON_KEY "6f6e6c6f616e2d64656d6f2d6b65792d6368616e67652d6d652d706c65617365"
+#define EXAMPLE_TOKEN_KEY "746f756368706f696e742d746f6b656e2d64656d6f2d6b65792d6368616e6765"
+#define LONG_KEY "0123456789abcdef0123456789abcdef"    /* 32 characters */
+
+static char tmpdir[64];
+
+/* tmpdir/name with text, mode; the path in a static buffer of its own. */
+static const char *secret_file(const char *name, const char *text, mode_t mode)
+{
+    static char paths[8][PATH_MAX];
+    static int next;
+    char *path = paths[next++ % 8];
+    snprintf(path, PATH_MAX, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+    chmod(path, mode);
+    return path;
+}
+
+/* Parses a config of the given privacy, touchpoints and api_keys parts
+ * (and extra top-level keys); NULL with the errors in err. */
+static struct config *with_secrets(const char *privacy, const char *touchpoints,
+                                   const char *api_keys, const char *extra, struct strbuf *err)
+{
+    struct strbuf text = {0};
+    strbuf_printf(&text, "{%s \"privacy\": {%s}, \"touchpoints\": {%s}, \"api_keys\": [%s], "
+                  CATALOGUES "}", extra, privacy, touchpoints, api_keys);
+    strbuf_reset(err);
+    struct config *cfg = config_parse(strbuf_cstr(&text), "s.json", err);
+    strbuf_free(&text);
+    return cfg;
+}
+
+static int has(const struct strbuf *err, const char *want)
+{
+    if (strstr(strbuf_cstr(err), want))
+        return 1;
+    printf("  want \"%s\" in \"%s\"\n", want, strbuf_cstr(err));
+    return 0;
+}
+
+TEST(config_secrets_from_files)
+{
+    struct strbuf err = {0}, p = {0}, t = {0}, k = {0};
+    strbuf_printf(&p, "\"patron_key_file\": \"%s\"", secret_file("patron", HEX_A "\n", 0600));
+    strbuf_printf(&t, "\"token_key_file\": \"%s\"", secret_file("token", HEX_B, 0400));
+    strbuf_printf(&k, "{\"name\": \"ils\", \"key_file\": \"%s\", \"roles\": [\"ingest\"]}",
+                  secret_file("ingest", LONG_KEY "\n", 0600));
+    struct config *cfg = with_secrets(strbuf_cstr(&p), strbuf_cstr(&t), strbuf_cstr(&k), "", &err);
+    CHECK(cfg != NULL);
+    if (cfg) {
+        CHECK(cfg->patron_key[0] == 0xa0 && cfg->patron_key[31] == 0xbf);
+        CHECK(cfg->token_key[0] == 0xc0 && cfg->token_key[31] == 0xdf);
+        const char *name;
+        /* one trailing newline dropped: the key is the line */
+        CHECK(config_api_key_roles(cfg, LONG_KEY, strlen(LONG_KEY), &name) == ROLE_INGEST);
+        CHECK(config_api_key_roles(cfg, LONG_KEY "\n", strlen(LONG_KEY) + 1, &name) == 0);
+        CHECK(config_exposures(cfg) == NULL);
+        CHECK(!cfg->demo);
+    } else {
+        printf("  %s", strbuf_cstr(&err));
+    }
+    config_free(cfg);
+    strbuf_free(&p);
+    strbuf_free(&t);
+    strbuf_free(&k);
+    strbuf_free(&err);
+}
+
+/* A bare name is a systemd credential: $CREDENTIALS_DIRECTORY/name. */
+TEST(config_secrets_from_credentials)
+{
+    struct strbuf err = {0};
+    secret_file("patron_key", HEX_A, 0400);
+    unsetenv("CREDENTIALS_DIRECTORY");
+    struct config *cfg = with_secrets("\"patron_key_file\": \"patron_key\"",
+                                      "\"token_key\": \"" HEX_B "\"", "", "", &err);
+    CHECK(cfg == NULL);
+    CHECK(has(&err, "s.json: privacy.patron_key_file: \"patron_key\" is the name of a credential, "
+                    "but CREDENTIALS_DIRECTORY is not set"));
+    setenv("CREDENTIALS_DIRECTORY", tmpdir, 1);
+    cfg = with_secrets("\"patron_key_file\": \"patron_key\"", "\"token_key\": \"" HEX_B "\"", "", "",
+                       &err);
+    CHECK(cfg != NULL && cfg->patron_key[0] == 0xa0);
+    CHECK(cfg != NULL && config_exposures(cfg) == NULL);
+    config_free(cfg);
+    /* systemd gives the service read access by an ACL where it can, which
+     * shows in the mode as group bits (the ACL's mask): not an exposure */
+    chmod(secret_file("patron_key", HEX_A, 0440), 0440);
+    cfg = with_secrets("\"patron_key_file\": \"patron_key\"", "\"token_key\": \"" HEX_B "\"", "", "",
+                       &err);
+    CHECK(cfg != NULL && config_exposures(cfg) == NULL);
+    config_free(cfg);
+    cfg = with_secrets("\"patron_key_file\": \"..\"", "\"token_key\": \"" HEX_B "\"", "", "", &err);
+    CHECK(cfg == NULL && has(&err, "privacy.patron_key_file: \"..\" is not a credential name"));
+    unsetenv("CREDENTIALS_DIRECTORY");
+    strbuf_free(&err);
+}
+
+/* Every way a KEY_file can be wrong is an error naming the key's path,
+ * all of them in one pass. */
+TEST(config_secret_file_errors)
+{
+    struct strbuf err = {0}, text = {0};
+    char big[SECRET_FILE_MAX_BYTES + 2];
+    memset(big, 'k', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    char fifo[PATH_MAX];
+    snprintf(fifo, sizeof fifo, "%s/fifo", tmpdir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    strbuf_printf(&text,
+        "{\"privacy\": {\"patron_key_file\": \"%s\"},"
+        " \"touchpoints\": {\"token_key_file\": \"relative/token\"},"
+        " \"api_keys\": [{\"name\": \"a\", \"key_file\": \"%s\", \"roles\": [\"ingest\"]},"
+        "   {\"name\": \"b\", \"key_file\": \"%s\", \"roles\": [\"ingest\"]},"
+        "   {\"name\": \"c\", \"key_file\": \"%s\", \"roles\": [\"ingest\"]},"
+        "   {\"name\": \"d\", \"key_file\": \"%s\", \"roles\": [\"ingest\"]},"
+        "   {\"name\": \"e\", \"key_file\": \"%s/none\", \"roles\": [\"ingest\"]},"
+        "   {\"name\": \"f\", \"key_file\": \"%s\", \"key\": \"" LONG_KEY "\", \"roles\": [\"ingest\"]},"
+        "   {\"name\": \"g\", \"roles\": [\"ingest\"]},"
+        "   {\"name\": \"h\", \"key_file\": \"%s\", \"roles\": [\"ingest\"]}], " CATALOGUES "}",
+        secret_file("shorthex", "abcd\n", 0600), secret_file("empty", "\n", 0600),
+        secret_file("twolines", LONG_KEY "\n" LONG_KEY "\n", 0600), secret_file("big", big, 0600),
+        fifo, tmpdir, secret_file("both", LONG_KEY, 0600), secret_file("short", "short-key\n", 0600));
+    struct config *cfg = config_parse(strbuf_cstr(&text), "e.json", &err);
+    CHECK(cfg == NULL);
+    CHECK(has(&err, "e.json: privacy.patron_key_file: must be 64 hexadecimal digits"));
+    CHECK(has(&err, "e.json: touchpoints.token_key_file: must be an absolute path, or the name of "
+                    "a systemd credential (no '/'), got \"relative/token\""));
+    CHECK(has(&err, "e.json: api_keys[0].key_file: "));
+    CHECK(has(&err, "/empty: is empty"));
+    CHECK(has(&err, "e.json: api_keys[1].key_file: "));
+    CHECK(has(&err, "/twolines: must hold the key alone on one line"));
+    CHECK(has(&err, "e.json: api_keys[2].key_file: "));
+    CHECK(has(&err, "/big: is larger than 4096 bytes: not a key"));
+    CHECK(has(&err, "e.json: api_keys[3].key_file: "));
+    CHECK(has(&err, "/fifo: is not a regular file"));
+    CHECK(has(&err, "e.json: api_keys[4].key_file: "));
+    CHECK(has(&err, "/none: cannot read: No such file or directory"));
+    CHECK(has(&err, "e.json: api_keys[5].key: give key or key_file, not both"));
+    CHECK(has(&err, "e.json: api_keys[6].key: is required (or key_file, a file that holds it)"));
+    CHECK(has(&err, "e.json: api_keys[7].key_file: must be at least 32 characters"));
+    config_free(cfg);
+    unlink(fifo);
+    strbuf_free(&text);
+    strbuf_free(&err);
+}
+
+/* The keys published in config/onloan.json, and API keys under 32
+ * characters, only with "demo": true (then 16 at least). */
+TEST(config_example_keys_only_for_demos)
+{
+    struct strbuf err = {0};
+    static const char demo_keys[] =
+        "{\"name\": \"ils\", \"key\": \"demo-ingest-key-change-me\", \"roles\": [\"ingest\"]}";
+    struct config *cfg = with_secrets("\"patron_key\": \"" EXAMPLE_PATRON_KEY "\"",
+                                      "\"token_key\": \"" EXAMPLE_TOKEN_KEY "\"", demo_keys, "", &err);
+    CHECK(cfg == NULL);
+    CHECK(has(&err, "s.json: privacy.patron_key: is a key published with onloan (for demos, with "
+                    "\"demo\": true): make one of your own"));
+    CHECK(has(&err, "s.json: touchpoints.token_key: is a key published with onloan"));
+    CHECK(has(&err, "s.json: api_keys[0].key: is a key published with onloan"));
+    /* upper case is the same key */
+    cfg = with_secrets("\"patron_key\": \"6F6E6C6F616E2D64656D6F2D6B65792D6368616E67652D6D652D706C65617365\"",
+                       "\"token_key\": \"" HEX_B "\"", "", "", &err);
+    CHECK(cfg == NULL && has(&err, "privacy.patron_key: is a key published with onloan"));
+    /* so is one in a file */
+    struct strbuf p = {0};
+    strbuf_printf(&p, "\"patron_key_file\": \"%s\"", secret_file("ex", EXAMPLE_PATRON_KEY "\n", 0600));
+    cfg = with_secrets(strbuf_cstr(&p), "\"token_key\": \"" HEX_B "\"", "", "", &err);
+    CHECK(cfg == NULL && has(&err, "privacy.patron_key_file: is a key published with onloan"));
+    strbuf_free(&p);
+    cfg = with_secrets("\"patron_key\": \"" EXAMPLE_PATRON_KEY "\"",
+                       "\"token_key\": \"" EXAMPLE_TOKEN_KEY "\"", demo_keys, "\"demo\": true,", &err);
+    CHECK(cfg != NULL && cfg->demo);
+    config_free(cfg);
+    cfg = with_secrets("\"patron_key\": \"" HEX_A "\"", "\"token_key\": \"" HEX_B "\"",
+                       "{\"name\": \"a\", \"key\": \"0123456789abcdef0123456789abcde\", \"roles\": [\"ingest\"]}",
+                       "", &err);
+    CHECK(cfg == NULL && has(&err, "api_keys[0].key: must be at least 32 characters"));
+    cfg = with_secrets("\"patron_key\": \"" HEX_A "\"", "\"token_key\": \"" HEX_B "\"",
+                       "{\"name\": \"a\", \"key\": \"" LONG_KEY "\", \"roles\": [\"ingest\"]}", "", &err);
+    CHECK(cfg != NULL);
+    config_free(cfg);
+    cfg = with_secrets("\"patron_key\": \"" HEX_A "\"", "\"token_key\": \"" HEX_B "\"",
+                       "{\"name\": \"a\", \"key\": \"0123456789abcdef\", \"roles\": [\"ingest\"]}",
+                       "\"demo\": true,", &err);
+    CHECK(cfg != NULL);
+    config_free(cfg);
+    cfg = with_secrets("\"patron_key\": \"" HEX_A "\"", "\"token_key\": \"" HEX_B "\"",
+                       "{\"name\": \"a\", \"key\": \"0123456789abcde\", \"roles\": [\"ingest\"]}",
+                       "\"demo\": true,", &err);
+    CHECK(cfg == NULL && has(&err, "api_keys[0].key: must be at least 16 characters"));
+    cfg = with_secrets("\"patron_key\": \"" HEX_A "\"", "\"token_key\": \"" HEX_B "\"", "",
+                       "\"demo\": \"yes\",", &err);
+    CHECK(cfg == NULL && has(&err, "s.json: demo: must be true or false"));
+    strbuf_free(&err);
+}
+
+/* Secrets that others can read: not errors, exposures, one per secret. */
+TEST(config_exposures_of_secrets)
+{
+    struct strbuf err = {0}, text = {0};
+    const char *shared = secret_file("shared-token", HEX_B, 0640);
+    strbuf_printf(&text, "{\"privacy\": {\"patron_key\": \"" HEX_A "\"},"
+                  " \"touchpoints\": {\"token_key_file\": \"%s\"},"
+                  " \"api_keys\": [{\"name\": \"a\", \"key\": \"" LONG_KEY "\", \"roles\": [\"ingest\"]}],"
+                  CATALOGUES "}", shared);
+    const char *path = secret_file("config.json", strbuf_cstr(&text), 0644);
+    struct config *cfg = config_load(path, &err);
+    CHECK(cfg != NULL);
+    const char *e = cfg ? config_exposures(cfg) : NULL;
+    struct strbuf want = {0};
+    strbuf_printf(&want, "%s: privacy.patron_key: a secret in a config file that its group or "
+                  "others can read (mode 0644): chmod go= %s, or give it as patron_key_file\n",
+                  path, path);
+    CHECK(e && strstr(e, strbuf_cstr(&want)));
+    CHECK(e && strstr(e, ": api_keys[0].key: a secret in a config file that its group or others "
+                         "can read (mode 0644)"));
+    CHECK(e && strstr(e, ": touchpoints.token_key_file: ") && strstr(e, "/shared-token: its group "
+                         "or others can read it (mode 0640): chmod go= it\n"));
+    config_free(cfg);
+    /* 0600, the token file 0400: none */
+    chmod(path, 0600);
+    chmod(shared, 0400);
+    cfg = config_load(path, &err);
+    CHECK(cfg != NULL && config_exposures(cfg) == NULL);
+    config_free(cfg);
+    /* the published example keys are no secrets: a demo config may be read */
+    path = secret_file("demo.json", "{\"demo\": true, \"privacy\": {\"patron_key\": \""
+                       EXAMPLE_PATRON_KEY "\"}, \"touchpoints\": {\"token_key\": \""
+                       EXAMPLE_TOKEN_KEY "\"}, \"api_keys\": [{\"name\": \"a\", \"key\": "
+                       "\"demo-ingest-key-change-me\", \"roles\": [\"ingest\"]}], " CATALOGUES "}", 0644);
+    cfg = config_load(path, &err);
+    CHECK(cfg != NULL && config_exposures(cfg) == NULL);
+    config_free(cfg);
+    strbuf_free(&want);
+    strbuf_free(&text);
+    strbuf_free(&err);
+}
+
+/* Found by fuzz_config: a key with a newline made two lines of one error,
+ * the second free to say anything. Control characters are escaped. */
+TEST(config_error_lines_are_one_line_each)
+{
+    struct strbuf err = {0};
+    struct config *cfg = config_parse("{\"list\\nfuzz.json: all is fine\": 1, \"tab\\there\\u0001\": 2, "
+                                      PRIVACY ", " CATALOGUES "}", "n.json", &err);
+    CHECK(cfg == NULL);
+    CHECK_STR(strbuf_cstr(&err), "n.json: list\\nfuzz.json: all is fine: unknown key\n"
+                                 "n.json: tab\\there\\x01: unknown key\n");
+    strbuf_free(&err);
+}
+
+TEST(config_plugin_dir_absolute)
+{
+    struct strbuf err = {0};
+    struct config *cfg = config_parse(good, "good.json", &err);
+    CHECK(cfg != NULL && strcmp(cfg->plugin_dir, ONLOAN_PLUGIN_DIR) == 0);
+    CHECK(ONLOAN_PLUGIN_DIR[0] == '/');
+    config_free(cfg);
+    cfg = config_parse("{\"plugin_dir\": \"build/plugins\", " PRIVACY ", " CATALOGUES "}", "p.json", &err);
+    CHECK(cfg == NULL);
+    CHECK(has(&err, "p.json: plugin_dir: must be an absolute path (code is loaded from it), got "
+                    "\"build/plugins\""));
+    strbuf_free(&err);
+}
+
 int main(void)
 {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/onloan-test-config-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
     RUN(config_defaults_and_values);
     RUN(config_reports_every_error_with_its_key);
     RUN(config_record_id_limit_within_a_zebra_term);
@@ -312,5 +639,16 @@ int main(void)
     RUN(config_split_address_bounds);
     RUN(config_join_max_not_below_batch_max);
     RUN(config_model_ingest_and_api_keys_checked);
+    RUN(config_secrets_from_files);
+    RUN(config_secrets_from_credentials);
+    RUN(config_secret_file_errors);
+    RUN(config_example_keys_only_for_demos);
+    RUN(config_exposures_of_secrets);
+    RUN(config_plugin_dir_absolute);
+    RUN(config_error_lines_are_one_line_each);
+    char rm[128];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", tmpdir);
+    if (system(rm) != 0)
+        printf("  could not remove %s\n", tmpdir);
     return unit_failures != 0;
 }

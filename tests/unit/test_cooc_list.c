@@ -270,6 +270,36 @@ TEST(cooc_parse_rejects_malformed)
     strbuf_free(&sb);
 }
 
+/* Found by fuzz_cooc_list: compaction wrote gen + 1, and after a header
+ * of UINT64_MAX that was 0, which cooc_encode writes as no header: a list
+ * that no longer tells compactors apart. (Refusing UINT64_MAX only moved
+ * the wrap: its gen + 1 was then a list no one could read.) */
+TEST(cooc_generation_does_not_wrap)
+{
+    static const char max[] = "#18446744073709551615\nf1 2\n";
+    struct cooc_list l;
+    struct strbuf sb = {0};
+    CHECK(cooc_parse(&l, max, sizeof max - 1) == 0 && l.gen == 18446744073709551615ULL);
+    CHECK(cooc_next_gen(l.gen) == 1);
+    CHECK(cooc_next_gen(0) == 1 && cooc_next_gen(41) == 42);
+    CHECK(cooc_encode(&l, cooc_next_gen(l.gen), &sb) == 0);
+    CHECK_STR(strbuf_cstr(&sb), "#1\nf1 2\n");
+    cooc_free(&l);
+    strbuf_free(&sb);
+}
+
+/* Found by fuzz_cooc_list: records with a NUL byte were cut at it, two
+ * records became one name twice, and one written back could not be read. */
+TEST(cooc_parse_rejects_nul_in_record)
+{
+    static const char text[] = "f1 3\n\0a 2\n\0b 1\n";
+    struct cooc_list l;
+    CHECK(cooc_parse(&l, text, sizeof text - 1) == -1);
+    CHECK(l.n == 0 && l.e == NULL);
+    CHECK(cooc_parse(&l, text, 5) == 0 && l.n == 1);
+    cooc_free(&l);
+}
+
 int main(void)
 {
     RUN(cooc_parse_sums_repeats);
@@ -278,6 +308,8 @@ int main(void)
     RUN(cooc_top_orders_and_truncates);
     RUN(cooc_encode_round_trip);
     RUN(cooc_parse_rejects_malformed);
+    RUN(cooc_parse_rejects_nul_in_record);
+    RUN(cooc_generation_does_not_wrap);
     printf("%d failed\n", unit_failures);
     return unit_failures != 0;
 }

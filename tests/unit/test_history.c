@@ -2,6 +2,7 @@
  * new, repeat, duplicate and stale loans, the pairs a loan makes,
  * trimming, and the text it is stored as. */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "core/strbuf.h"
 #include "ingest/history.h"
@@ -305,6 +306,11 @@ TEST(history_parse_rejects_malformed)
         "+100 f1\n",                    /* signs and blanks history_encode never writes */
         "- 5 f1\n",
         "100 f1\n200 f2\n",              /* oldest first */
+        "300 f1\n200 f2\n100 f1\n",      /* a title twice (found by fuzz_history): a new
+                                         * loan would pair with it twice */
+        "-9223372036854775808 f1\n",   /* no loan time (found by fuzz_history): */
+        "1000000000000 f1\n",          /* history_add's arithmetic overflowed */
+        "-1000000000000 f1\n",
     };
     struct record_ids *nm = record_ids_new();
     struct history h = {0};
@@ -321,6 +327,35 @@ TEST(history_parse_rejects_malformed)
     record_ids_free(nm);
 }
 
+/* Found by fuzz_history (ASan): a line of blanks made strtoll read on,
+ * over the newline and past the len bytes it was given. */
+TEST(history_parse_reads_len_bytes_only)
+{
+    char *text = malloc(5);         /* exactly: ASan sees a byte more */
+    memcpy(text, "\r  \n\n", 5);
+    struct record_ids *nm = record_ids_new();
+    struct history h = {0};
+    CHECK(history_parse(&h, text, 5, nm) == -1 && h.n == 0);
+    memcpy(text, "\t5 a\n", 5);
+    CHECK(history_parse(&h, text, 5, nm) == -1);
+    history_free(&h);
+    record_ids_free(nm);
+    free(text);
+}
+
+/* Found by fuzz_history: a record with a NUL byte was taken whole, then
+ * written back cut at the NUL, a history naming another title. */
+TEST(history_parse_rejects_nul_in_record)
+{
+    static const char text[] = "200 f2\n100 f1\0x\n";
+    struct record_ids *nm = record_ids_new();
+    struct history h = {0};
+    CHECK(history_parse(&h, text, sizeof text - 1, nm) == -1 && h.n == 0);
+    CHECK(history_parse(&h, text, 7, nm) == 0 && h.n == 1);        /* the line before is fine */
+    history_free(&h);
+    record_ids_free(nm);
+}
+
 int main(void)
 {
     RUN(history_new_repeat_duplicate);
@@ -330,6 +365,8 @@ int main(void)
     RUN(history_replay_counts_no_pair_twice);
     RUN(history_parse_encode_round_trip);
     RUN(history_parse_rejects_malformed);
+    RUN(history_parse_rejects_nul_in_record);
+    RUN(history_parse_reads_len_bytes_only);
     printf("%d failed\n", unit_failures);
     return unit_failures != 0;
 }

@@ -1,12 +1,18 @@
 /* test_link.c: loading link plugins and the URLs they make. Uses the
- * plugins of this build (BUILD/plugins, found from argv[0]). */
+ * plugins of this build (BUILD/plugins, found from argv[0]), the fixtures
+ * beside this test (BUILD/tests/unit/plugins: tests/unit/plugin_*.c) and
+ * plugin directories of its own in a temporary directory. */
+#include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "catalogue/link.h"
 #include "unit.h"
 
-static char plugin_dir[4096], fixture_dir[4096];
+static char plugin_dir[PATH_MAX], fixture_dir[PATH_MAX];
 
 static struct link *open_with(const char *dir, const char *json, struct strbuf *err)
 {
@@ -67,22 +73,115 @@ TEST(loader_refuses_bad_plugins)
     strbuf_reset(&err);
     CHECK(open_with(plugin_dir, "{\"plugin\": \"../koha\"}", &err) == NULL);
     CHECK(strstr(strbuf_cstr(&err), "plugin: must be a plugin name") != NULL);
-    strbuf_reset(&err);
+    strbuf_free(&err);
+}
+
+/* The ABI is read from the file: a plugin for another ABI is refused
+ * before its constructor runs; a newer minor is refused; a symbol of
+ * the name that is no descriptor too. */
+TEST(loader_checks_abi_before_any_plugin_code_runs)
+{
+    struct strbuf err = {0};
+    unsetenv("ONLOAN_BADABI_RAN");
     CHECK(open_with(fixture_dir, "{\"plugin\": \"badabi\"}", &err) == NULL);
     CHECK(strstr(strbuf_cstr(&err), "badabi.so: plugin ABI 2.0, host has 1.0") != NULL);
+    CHECK(getenv("ONLOAN_BADABI_RAN") == NULL);     /* its constructor never ran */
+    strbuf_reset(&err);
+    CHECK(open_with(fixture_dir, "{\"plugin\": \"newminor\"}", &err) == NULL);
+    CHECK(strstr(strbuf_cstr(&err), "newminor.so: plugin ABI 1.1, host has 1.0") != NULL);
+    strbuf_reset(&err);
+    CHECK(open_with(fixture_dir, "{\"plugin\": \"nodesc\"}", &err) == NULL);
+    CHECK(strstr(strbuf_cstr(&err), "nodesc.so: onloan_link_plugin is not a plugin descriptor") != NULL);
+    strbuf_free(&err);
+}
+
+static int copy_file(const char *from, const char *to, mode_t mode)
+{
+    char buf[65536];
+    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    ssize_t n = 0;
+    while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            n = -1;
+    int rc = in >= 0 && out >= 0 && n == 0 && fchmod(out, mode) == 0 ? 0 : -1;
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return rc;
+}
+
+static int refused_with(const char *dir, const char *json, const char *want)
+{
+    struct strbuf err = {0};
+    struct link *l = open_with(dir, json, &err);
+    int ok = !l && strstr(strbuf_cstr(&err), want) != NULL;
+    if (!ok)
+        printf("  want \"%s\", got \"%s\"\n", want, l ? "(loaded)" : strbuf_cstr(&err));
+    link_close(l);
+    strbuf_free(&err);
+    return ok;
+}
+
+/* plugin_dir is absolute, and it and the plugin file are writable by no
+ * one but root and the user onloand runs as; the file is no link. */
+TEST(loader_refuses_plugins_others_can_change)
+{
+    static const char koha[] = "{\"plugin\": \"koha\", \"base_url\": \"https://x.org\"}";
+    char dir[] = "/tmp/onloan-test-link-XXXXXX", so[64], lnk[64], src[sizeof plugin_dir + 16];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(so, sizeof so, "%s/koha.so", dir);
+    snprintf(lnk, sizeof lnk, "%s/template.so", dir);
+    snprintf(src, sizeof src, "%s/koha.so", plugin_dir);
+    CHECK(copy_file(src, so, 0644) == 0);
+    CHECK(chmod(dir, 0755) == 0);
+    struct strbuf err = {0};
+    struct link *l = open_with(dir, koha, &err);     /* as it should be: loads */
+    CHECK(l != NULL);
+    link_close(l);
+    CHECK(refused_with("tmp/plugins", koha, "plugin_dir: must be an absolute path, got \"tmp/plugins\""));
+    CHECK(chmod(dir, 0775) == 0);
+    CHECK(refused_with(dir, koha, "writable by its group or others (mode 0775): chmod go-w it"));
+    CHECK(chmod(dir, 0757) == 0);
+    CHECK(refused_with(dir, koha, "(mode 0757)"));
+    CHECK(chmod(dir, 0755) == 0 && chmod(so, 0664) == 0);
+    CHECK(refused_with(dir, koha, "koha.so: writable by its group or others (mode 0664)"));
+    CHECK(chmod(so, 0644) == 0);
+    CHECK(symlink(so, lnk) == 0);
+    CHECK(refused_with(dir, "{\"plugin\": \"template\"}", "template.so: cannot load: a symbolic link"));
+    if (geteuid() == 0) {       /* only root can give a file away */
+        CHECK(chown(so, 4242, 0) == 0);
+        CHECK(refused_with(dir, koha, "koha.so: owned by uid 4242: plugins are loaded only from "
+                                      "root's or onloand's own (uid 0)"));
+        CHECK(chown(so, 0, 0) == 0 && chown(dir, 4242, 4242) == 0);
+        CHECK(refused_with(dir, koha, "owned by uid 4242"));
+        CHECK(chown(dir, 0, 0) == 0);
+    }
+    int junk = open(so, O_WRONLY | O_TRUNC);
+    CHECK(junk >= 0 && write(junk, "#!/bin/sh\n", 10) == 10);
+    if (junk >= 0)
+        close(junk);
+    CHECK(refused_with(dir, koha, "koha.so: not an ELF shared object"));
+    unlink(lnk);
+    unlink(so);
+    rmdir(dir);
     strbuf_free(&err);
 }
 
 int main(int argc, char **argv)
 {
     (void)argc;
-    char *self = strdup(argv[0]);
-    const char *dir = dirname(self);            /* BUILD/tests/unit */
-    snprintf(plugin_dir, sizeof plugin_dir, "%s/../../plugins", dir);
+    char *self = realpath(argv[0], NULL), up[sizeof plugin_dir + 16];  /* plugin_dir is absolute */
+    const char *dir = self ? dirname(self) : ".";  /* BUILD/tests/unit */
+    snprintf(up, sizeof up, "%s/../../plugins", dir);
+    if (!realpath(up, plugin_dir))
+        plugin_dir[0] = '\0';
     snprintf(fixture_dir, sizeof fixture_dir, "%s/plugins", dir);
     free(self);
     RUN(koha_links);
     RUN(template_links);
     RUN(loader_refuses_bad_plugins);
+    RUN(loader_checks_abi_before_any_plugin_code_runs);
+    RUN(loader_refuses_plugins_others_can_change);
     return unit_failures != 0;
 }

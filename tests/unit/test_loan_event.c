@@ -579,6 +579,104 @@ TEST(text_json_lines)
                        100, "event", 1, 0, 0));
 }
 
+/* ---- event types ----------------------------------------------------------- */
+
+TEST(types_in_every_format)
+{
+    struct loan_batch b = {0};
+    struct loan_problem pr[4];
+    size_t np = 0;
+    /* JSON: absent or null is a loan; each name its type */
+    json_t *arr = json("[{\"patron\": \"p\", \"record\": \"f1\", \"time\": 1},"
+                       " {\"patron\": \"p\", \"record\": \"f2\", \"time\": 1, \"type\": null},"
+                       " {\"patron\": \"p\", \"record\": \"f3\", \"time\": 1, \"type\": \"loan\"},"
+                       " {\"patron\": \"p\", \"record\": \"f4\", \"time\": 1, \"type\": \"hold\"},"
+                       " {\"patron\": \"p\", \"record\": \"f5\", \"time\": 1, \"type\": \"hold_filled\"},"
+                       " {\"patron\": \"p\", \"record\": \"f6\", \"time\": 1,"
+                       "  \"type\": \"hold_cancelled\", \"id\": \"h-1\"}]");
+    CHECK(loans_from_json(arr, cfg, NOW, 10, &b, pr, 4, &np) == LOANS_OK && np == 0);
+    CHECK(b.n == 6);
+    if (b.n == 6) {
+        static const enum loan_event_type want[] = {LOAN_EVENT_LOAN, LOAN_EVENT_LOAN, LOAN_EVENT_LOAN,
+                                                    LOAN_EVENT_HOLD, LOAN_EVENT_HOLD_FILLED,
+                                                    LOAN_EVENT_HOLD_CANCELLED};
+        for (size_t i = 0; i < 6; i++)
+            CHECK(b.ev[i].type == want[i]);
+        CHECK(is_pseudonym(b.ev[5].id));
+    }
+    json_decref(arr);
+    loan_batch_free(&b);
+
+    /* CSV: an optional type column, anywhere; an empty cell is a loan */
+    const char csv[] =
+        "type,patron,record,time\n"
+        "hold,p1,f1,1\n"
+        ",p1,f2,2\n"
+        "loan,p1,f3,3\n"
+        "hold_cancelled,p2,f1,4\n"
+        "hold_filled,p2,f1,5\n";
+    CHECK(loans_from_text(csv, sizeof csv - 1, cfg, NOW, 100, &b, pr, 4, &np) == LOANS_OK &&
+          np == 0 && b.n == 5);
+    if (b.n == 5) {
+        CHECK(b.ev[0].type == LOAN_EVENT_HOLD && b.ev[1].type == LOAN_EVENT_LOAN);
+        CHECK(b.ev[2].type == LOAN_EVENT_LOAN && b.ev[3].type == LOAN_EVENT_HOLD_CANCELLED);
+        CHECK(b.ev[4].type == LOAN_EVENT_HOLD_FILLED);
+        CHECK_STR(b.ev[0].record, "f1");
+    }
+    loan_batch_free(&b);
+
+    /* JSON lines like JSON; MovieLens rows are loans (and have no type) */
+    const char nd[] = "{\"patron\": \"p\", \"record\": \"f1\", \"time\": 1, \"type\": \"hold\"}\n"
+                      "{\"patron\": \"p\", \"record\": \"f2\", \"time\": 1}\n";
+    CHECK(loans_from_text(nd, sizeof nd - 1, cfg, NOW, 100, &b, pr, 4, &np) == LOANS_OK &&
+          b.n == 2 && b.ev[0].type == LOAN_EVENT_HOLD && b.ev[1].type == LOAN_EVENT_LOAN);
+    loan_batch_free(&b);
+    const char ml[] = "userId,movieId,rating,timestamp\n1,296,5.0,1147880044\n";
+    CHECK(loans_from_text(ml, sizeof ml - 1, cfg, NOW, 100, &b, pr, 4, &np) == LOANS_OK &&
+          b.n == 1 && b.ev[0].type == LOAN_EVENT_LOAN);
+    loan_batch_free(&b);
+
+    /* names and values agree both ways */
+    for (int t = LOAN_EVENT_LOAN; t <= LOAN_EVENT_HOLD_CANCELLED; t++) {
+        enum loan_event_type back;
+        const char *name = loan_event_type_name((enum loan_event_type)t);
+        CHECK(loan_event_type_parse(name, strlen(name), &back) == 0 && (int)back == t);
+    }
+    /* the type costs the event no room: it sits in the padding after id */
+    CHECK(sizeof(struct loan_event) == 104 || sizeof(void *) != 8);
+}
+
+TEST(bad_types_name_their_field)
+{
+    const char *rest = "\"patron\": \"p\", \"record\": \"f1\", \"time\": 1";
+    static const char *const bad[] = {"\"Loan\"", "\"hold \"", "\"\"", "\"reserve\"",
+                                      "1", "true", "[\"hold\"]", "{}"};
+    char text[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "{%s, \"type\": %s}", rest, bad[i]);
+        CHECK(json_problem(text, NOW, 10, "type", 0));
+    }
+    /* the message names the types there are */
+    json_t *j = json("{\"patron\": \"p\", \"record\": \"f1\", \"time\": 1, \"type\": \"x\"}");
+    struct loan_batch b = {0};
+    struct loan_problem pr[2] = {{0}};
+    size_t np = 0;
+    CHECK(loans_from_json(j, cfg, NOW, 10, &b, pr, 2, &np) == LOANS_INVALID && np == 1 &&
+          strstr(pr[0].message, "hold_cancelled") != NULL);
+    json_decref(j);
+    loan_batch_free(&b);
+    /* all or nothing: one bad type among good events */
+    CHECK(json_problem("[{\"patron\": \"p\", \"record\": \"f1\", \"time\": 1, \"type\": \"hold\"},"
+                       " {\"patron\": \"p\", \"record\": \"f2\", \"time\": 1, \"type\": \"HOLD\"}]",
+                       NOW, 10, "type", 1));
+    /* CSV: named with its line; JSON lines likewise */
+    CHECK(text_problem("patron,record,time,type\np1,f1,1,hold\np1,f2,2,holds\n", 100, "type", 3,
+                       1, 1));
+    CHECK(text_problem("patron,record,time,type\np1,f1,1, loan\n", 100, "type", 2, 0, 0));
+    CHECK(text_problem("{\"patron\": \"p1\", \"record\": \"f1\", \"time\": 1, \"type\": 2}\n", 100,
+                       "type", 1, 0, 0));
+}
+
 TEST(order_by_patron_groups_and_sorts)
 {
     /* patrons interleaved, times out of order, a tie in time (arrival
@@ -666,6 +764,8 @@ int main(void)
     RUN(text_loans_csv_problems);
     RUN(text_movielens);
     RUN(text_json_lines);
+    RUN(types_in_every_format);
+    RUN(bad_types_name_their_field);
     RUN(order_by_patron_groups_and_sorts);
     config_free(cfg);
     printf("%d failed\n", unit_failures);

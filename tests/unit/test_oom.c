@@ -21,6 +21,9 @@
 #include "http/loans.h"
 #include "http/reply.h"
 #include "ingest/loan_event.h"
+#include "report/goals.h"
+#include "report/report.h"
+#include "report/report_render.h"
 #include "unit.h"
 
 /* ---- failing allocations ---------------------------------------------------- */
@@ -177,7 +180,8 @@ TEST(events_out_of_memory_is_not_bad_input)
                         "[{\"patron\": \"p1\", \"record\": \"f1\", \"time\": 1, \"branch\": \"CEN\","
                         "  \"id\": \"ils-1\"},"
                         " {\"patron\": 2100000001, \"record\": \"f2\", \"time\": 2, \"id\": \"ils-2\"},"
-                        " {\"patron\": \"p3\", \"record\": \"f3\", \"time\": 3, \"branch\": \"NRD\"}]",
+                        " {\"patron\": \"p3\", \"record\": \"f3\", \"time\": 3, \"branch\": \"NRD\","
+                        "  \"type\": \"hold\"}]",
                         1, LOANS_OK, 3, NULL) >= 3);
     CHECK(every_failure("array with a bad event",
                         "[{\"patron\": \"p1\", \"record\": \"f1\", \"time\": 1},"
@@ -191,6 +195,11 @@ TEST(events_out_of_memory_is_not_bad_input)
                         "p1,f1,2026-11-01,CEN,ils-1\n"
                         "p2,f2,2026-11-02T10:00:00Z,,ils-2\n"
                         "p1,f3,1795000000,NRD,\n", 0, LOANS_OK, 3, NULL) >= 3);
+    CHECK(every_failure("csv with types",
+                        "patron,record,time,type\n"
+                        "p1,f1,2026-11-01,hold\n"
+                        "p2,f2,2026-11-02T10:00:00Z,\n"
+                        "p1,f1,1795000000,hold_filled\n", 0, LOANS_OK, 3, NULL) >= 3);
     CHECK(every_failure("csv with a bad event",
                         "patron,record,time\np1,f1,1\np1,bad record,1\np2,f2,1\n", 0,
                         LOANS_INVALID, 0, "record") >= 2);
@@ -237,6 +246,13 @@ TEST(one_allocation_per_event)
     if (a2 - a1 != 1)
         printf("  CSV: %lu allocations for one event, %lu for two\n", a1, a2);
     CHECK(a1 > 0 && a2 - a1 == 1);
+    /* a type costs no allocation */
+    unsigned long t1 = allocations("patron,record,time,branch,id,type\np1,f1,1,CEN,ils-1,hold\n", 0);
+    unsigned long t2 = allocations("patron,record,time,branch,id,type\np1,f1,1,CEN,ils-1,hold\n"
+                                   "p2,f2,2,NRD,ils-2,loan\n", 0);
+    if (t1 != a1 || t2 != a2)
+        printf("  CSV with types: %lu allocations for one event, %lu for two\n", t1, t2);
+    CHECK(t1 == a1 && t2 == a2);
 }
 
 /* ---- the HTTP side ---------------------------------------------------------- */
@@ -307,6 +323,131 @@ TEST(refusal_of_events)
     json_decref(j);
 }
 
+/* ---- reports ---------------------------------------------------------------- */
+
+/* Cells, a report of three days grouped by day, branch and arm, its
+ * rendering (format), or the goals' document: the text, or NULL when
+ * something said it ran out of memory. */
+static char *report_text(const struct config *c, enum report_format format, int goals)
+{
+    static const char *const names[] = {"demo|CEN|opac|on_loan|alt", "demo|CEN|opac|on_loan|ctl",
+                                        "demo|NRD|kiosk|available|"};
+    unsigned char day[3 * RU_NCOUNTERS * 4] = {0};
+    for (size_t i = 3; i < sizeof day; i += 8)
+        day[i] = (unsigned char)(i % 7);
+    struct report_cells *cells = report_cells_new();
+    struct report *r = NULL;
+    struct goals *g = NULL;
+    struct report_render *rr = NULL;
+    struct evbuffer *out = NULL;
+    char *text = NULL;
+    int ok = cells != NULL;
+    for (int n = 0; n < 3 && ok; n++) {
+        char num[2] = {(char)('0' + n), 0};
+        ok = report_cells_add(cells, names[n], strlen(names[n]), num, 1) == 0;
+    }
+    struct report_query q;
+    report_query_init(&q);
+    q.from = config_date_days("2026-11-29");
+    q.to = config_date_days("2026-12-01");
+    q.group[q.ngroup++] = REPORT_DAY;
+    q.group[q.ngroup++] = REPORT_BRANCH;
+    q.group[q.ngroup++] = REPORT_ARM;
+    size_t nreports = 1;
+    struct report *const *reports = &r;
+    if (ok && goals) {
+        ok = (g = goals_new(c, config_date_days("2026-12-04"))) != NULL;
+        if (ok)
+            reports = goals_reports(g, &nreports);
+    } else if (ok) {
+        ok = (r = report_new(c, &q, NULL, 100)) != NULL;
+    }
+    for (size_t j = 0; ok && j < nreports; j++) {
+        ok = report_bind(reports[j], cells) == REPORT_OK;
+        for (long d = q.from; ok && d <= q.to; d++)
+            ok = report_add_day(reports[j], d, day, sizeof day) == REPORT_OK;
+    }
+    if (ok)
+        ok = (goals ? goals_finish(g) : report_finish(r)) == REPORT_OK;
+    if (ok)
+        ok = (out = evbuffer_new()) != NULL;
+    if (ok && goals) {
+        ok = goals_write(g, out) == 0;
+    } else if (ok) {
+        ok = (rr = report_render_new(r, format)) != NULL;
+        int done = 0;
+        while (ok && !done)
+            ok = (done = report_render_some(rr, out, 1)) >= 0;
+    }
+    if (ok) {
+        size_t n = evbuffer_get_length(out);
+        if ((text = __real_malloc(n + 1))) {
+            evbuffer_remove(out, text, n);
+            text[n] = '\0';
+        }
+    }
+    if (out)
+        evbuffer_free(out);
+    report_render_free(rr);
+    report_free(r);
+    goals_free(g);
+    report_cells_free(cells);
+    return text;
+}
+
+/* Every failure point of a report: out of memory says so (NULL), and
+ * when nothing failed the text is the one made without failures. */
+TEST(report_out_of_memory)
+{
+    static const char config_text[] =
+        "{\"privacy\": {\"patron_key\": "
+        "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"}, " UNIT_TOUCHPOINTS ","
+        " \"experiments\": [{\"name\": \"x\", \"from\": \"2026-11-01\", \"until\": \"2027-01-01\","
+        "  \"channels\": [\"opac\"], \"arms\": [{\"name\": \"alt\", \"share\": 50},"
+        "  {\"name\": \"ctl\", \"share\": 50, \"alternatives\": 0}]}],"
+        " \"goals\": [{\"name\": \"g\", \"metric\": \"click_rate\", \"target\": 0.1,"
+        "  \"from\": \"2026-11-20\", \"by\": \"2026-12-31\", \"segment\": {\"branch\": \"CEN\"}}],"
+        " \"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:2100/demo\","
+        " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}";
+    struct strbuf err = {0};
+    struct config *c = config_parse(config_text, "oom-report.json", &err);
+    CHECK(c != NULL);
+    if (!c) {
+        printf("  %s\n", strbuf_cstr(&err));
+        strbuf_free(&err);
+        return;
+    }
+    static const struct {
+        enum report_format format;
+        int goals;
+    } kinds[] = {{REPORT_JSON, 0}, {REPORT_CSV, 0}, {REPORT_JSON, 1}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        char *want = report_text(c, kinds[i].format, kinds[i].goals);
+        CHECK(want != NULL && strlen(want) > 100);
+        unsigned long k;
+        for (k = 1; k < 100000; k++) {
+            fail_from(k);
+            char *got = report_text(c, kinds[i].format, kinds[i].goals);
+            stop_failing();
+            if (!inject.failed) {
+                CHECK(got && want && strcmp(got, want) == 0);
+                free(got);
+                break;
+            }
+            if (got) {
+                printf("  kind %zu: allocation %lu refused, yet a report came out\n", i, k);
+                CHECK(got == NULL);
+                free(got);
+                break;
+            }
+        }
+        CHECK(k > 20 && k < 100000);
+        free(want);
+    }
+    config_free(c);
+    strbuf_free(&err);
+}
+
 int main(void)
 {
     event_set_mem_functions(__wrap_malloc, __wrap_realloc, free);  /* libevent's too, first */
@@ -321,6 +462,7 @@ int main(void)
     RUN(one_allocation_per_event);
     RUN(body_out_of_memory_is_not_too_large);
     RUN(refusal_of_events);
+    RUN(report_out_of_memory);
     config_free(cfg);
     strbuf_free(&err);
     return unit_failures != 0;

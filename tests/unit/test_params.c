@@ -1,4 +1,7 @@
 /* test_params.c: request parameters, each bad one named. */
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
 #include "core/config.h"
 #include "http/params.h"
 #include "unit.h"
@@ -81,6 +84,45 @@ TEST(touchpoint_ids)
     /* two 20-digit numbers and the dash: the longest a stream id can be */
     CHECK(touchpoint_ok("18446744073709551615-18446744073709551615"));
     CHECK(!touchpoint_ok("18446744073709551615-184467440737095516150"));
+    /* Found by fuzz_params: 20 digits that are no 64-bit number passed, and
+     * Redis's refusal of the read was answered as Redis unavailable (503). */
+    CHECK(!touchpoint_ok("18446744073709551616-0"));
+    CHECK(!touchpoint_ok("0-18446744073709551616"));
+    CHECK(!touchpoint_ok("99999999999999999999-1"));
+    CHECK(touchpoint_ok("18446744073709551615-0"));
+    CHECK(touchpoint_ok("00000000000000000001-0"));
+}
+
+/* The strict split of the report endpoints: only known parameters, once. */
+static const char *strict(const char *query, struct evkeyvalq *q)
+{
+    static const char *const known[] = {"from", "to", "group", NULL};
+    static struct param_error err;
+    int rc = params_split_strict(query, known, q, &err);
+    evhttp_clear_headers(q);
+    return rc == 0 ? "(accepted)" : err.field;
+}
+
+TEST(strict_parameters)
+{
+    struct evkeyvalq q;
+    CHECK_STR(strict("from=2026-12-01&to=2026-12-31&group=day,branch", &q), "(accepted)");
+    CHECK_STR(strict("", &q), "(accepted)");
+    CHECK_STR(strict(NULL, &q), "(accepted)");
+    CHECK_STR(strict("from=2026-12-01&grop=day", &q), "grop");
+    CHECK_STR(strict("from=a&from=b", &q), "from");
+    CHECK_STR(strict("group=day%00", &q), "group");
+    CHECK_STR(strict("_=1", &q), "_");     /* no cache busters here */
+    CHECK_STR(strict("a%20b=1", &q), "a%20b");    /* names are not decoded */
+    CHECK_STR(strict("a\x01b=1", &q), "query");
+    CHECK_STR(strict("abcdefghijklmnopqrstuvwxyz0123456=1", &q), "query");  /* 33 bytes */
+    CHECK_STR(strict("abcdefghijklmnopqrstuvwxyz012345=1", &q), "abcdefghijklmnopqrstuvwxyz012345");
+    /* the values as libevent decodes them */
+    struct param_error err;
+    static const char *const known[] = {"group", NULL};
+    CHECK(params_split_strict("group=day%2Cbranch", known, &q, &err) == 0);
+    CHECK_STR(evhttp_find_header(&q, "group"), "day,branch");
+    evhttp_clear_headers(&q);
 }
 
 int main(void)
@@ -95,6 +137,7 @@ int main(void)
     }
     RUN(alternatives_parameters);
     RUN(touchpoint_ids);
+    RUN(strict_parameters);
     config_free(cfg);
     return unit_failures != 0;
 }

@@ -1,0 +1,209 @@
+/* test_front.c: a listener of the HTTP face and its connections
+ * (http/front.h), on a real socket and event loop, with this process as
+ * the client: a response followed by a close arrives whole; at
+ * max_connections the listener stops accepting until one closes; a
+ * request read too slowly is cut at read_timeout_ms; accept() failing
+ * for want of descriptors (EMFILE) pauses accepting instead of retrying
+ * in a tight loop, and accepting resumes once descriptors are free. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "http/front.h"
+#include "unit.h"
+
+#define BIG 200000      /* bytes of the answer: more than one write */
+
+static struct event_base *base;
+static int port;
+
+static void route(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    struct evbuffer *out = evbuffer_new();
+    char *p = malloc(BIG);
+    memset(p, 'x', BIG);
+    evbuffer_add(out, p, BIG);
+    free(p);
+    evhttp_send_reply(req, 200, "OK", out);
+    evbuffer_free(out);
+}
+
+/* Runs the loop for ms. */
+static void pump(int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+}
+
+static int free_port(void)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sin;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    bind(s, (struct sockaddr *)&sin, sizeof sin);
+    getsockname(s, (struct sockaddr *)&sin, &len);
+    close(s);
+    return ntohs(sin.sin_port);
+}
+
+/* A non-blocking client connected to the front (the handshake is the
+ * kernel's: it completes whether or not the front accepts). */
+static int client(void)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0 || connect(s, (struct sockaddr *)&sin, sizeof sin) < 0) {
+        if (s >= 0)
+            close(s);
+        return -1;
+    }
+    fcntl(s, F_SETFL, O_NONBLOCK);
+    return s;
+}
+
+/* Reads what s has (running the loop between reads) until EOF or ms
+ * have passed: the bytes read, or -1 when the connection is still open. */
+static long drain(int s, int ms)
+{
+    static char buf[65536];
+    long total = 0;
+    for (int waited = 0; waited <= ms; waited += 10) {
+        ssize_t n;
+        while ((n = recv(s, buf, sizeof buf, 0)) > 0)
+            total += n;
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return total;
+        pump(10);
+    }
+    return -1;
+}
+
+static struct front *front_up(size_t max_connections, int read_timeout_ms)
+{
+    struct front_config fc = {
+        .name = "listen", .host = "127.0.0.1", .port = port = free_port(),
+        .max_connections = max_connections, .backlog = 16, .max_body = 1024,
+        .max_header_bytes = 8192, .idle_timeout_s = 30, .read_timeout_ms = read_timeout_ms,
+    };
+    struct strbuf err = {0};
+    struct front *f = front_new(base, &fc, route, NULL, &err);
+    if (!f)
+        printf("# front_new: %s\n", strbuf_cstr(&err));
+    strbuf_free(&err);
+    return f;
+}
+
+static const char CLOSE_REQ[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+TEST(front_close_after_answer_is_whole)
+{
+    struct front *f = front_up(10, 1000);
+    int s = client();
+    CHECK(f && s >= 0);
+    CHECK(send(s, CLOSE_REQ, sizeof CLOSE_REQ - 1, 0) == (ssize_t)sizeof CLOSE_REQ - 1);
+    long n = drain(s, 2000);
+    CHECK(n > BIG);         /* the head and all BIG bytes, then the close */
+    close(s);
+    pump(20);
+    struct front_stats st;
+    front_get_stats(f, &st);
+    CHECK(st.open == 0 && st.accepted == 1);
+    front_free(f);
+}
+
+TEST(front_cap_then_resume)
+{
+    struct front *f = front_up(2, 5000);
+    int a = client(), b = client(), c = client();
+    struct front_stats st;
+    CHECK(a >= 0 && b >= 0 && c >= 0);
+    pump(100);
+    front_get_stats(f, &st);
+    CHECK(st.open == 2 && st.accepted == 2 && !st.accepting && st.at_cap == 1);
+    CHECK(send(c, CLOSE_REQ, sizeof CLOSE_REQ - 1, 0) > 0);
+    CHECK(drain(c, 200) == -1);         /* waits in the backlog, unanswered */
+    close(a);
+    CHECK(drain(c, 2000) > BIG);        /* accepted once a closed, and answered */
+    front_get_stats(f, &st);
+    CHECK(st.accepted == 3);
+    close(b);
+    close(c);
+    pump(50);
+    front_get_stats(f, &st);
+    CHECK(st.open == 0 && st.accepting);
+    front_free(f);
+}
+
+TEST(front_read_deadline)
+{
+    struct front *f = front_up(10, 200);
+    int s = client();
+    struct front_stats st;
+    CHECK(s >= 0 && send(s, "GET / HTTP/1.1\r\nHo", 18, 0) == 18);
+    CHECK(drain(s, 100) == -1);
+    CHECK(send(s, "s", 1, 0) == 1);     /* a byte does not restart it */
+    CHECK(drain(s, 300) == 0);          /* shut down at 200 ms */
+    pump(20);
+    front_get_stats(f, &st);
+    CHECK(st.cut == 1 && st.open == 0);
+    close(s);
+    front_free(f);
+}
+
+TEST(front_emfile_pauses_accepting)
+{
+    struct front *f = front_up(10, 5000);
+    struct rlimit old, low;
+    int fds[64], nfds = 0;
+    getrlimit(RLIMIT_NOFILE, &old);
+    int s = client();                   /* connected; the front has not accepted yet */
+    CHECK(f && s >= 0);
+    /* no descriptor left for the front's accept() */
+    int top = dup(0);
+    low = old;
+    low.rlim_cur = (rlim_t)top + 1;
+    close(top);
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    while (nfds < 64 && (fds[nfds] = dup(0)) >= 0)
+        nfds++;
+    CHECK(nfds < 64 && errno == EMFILE);
+    pump(350);
+    struct front_stats st;
+    front_get_stats(f, &st);
+    /* once, then once a FRONT_ACCEPT_BACKOFF_MS (a tight loop: thousands) */
+    CHECK(st.accept_errors >= 1 && st.accept_errors <= 5 && st.accepted == 0);
+    while (nfds)
+        close(fds[--nfds]);
+    setrlimit(RLIMIT_NOFILE, &old);
+    CHECK(send(s, CLOSE_REQ, sizeof CLOSE_REQ - 1, 0) > 0);
+    CHECK(drain(s, 2000) > BIG);
+    front_get_stats(f, &st);
+    CHECK(st.accepted == 1);
+    close(s);
+    pump(20);
+    front_free(f);
+}
+
+int main(void)
+{
+    log_set_level(LOG_ERROR);
+    base = event_base_new();
+    RUN(front_close_after_answer_is_whole);
+    RUN(front_cap_then_resume);
+    RUN(front_read_deadline);
+    RUN(front_emfile_pauses_accepting);
+    event_base_free(base);
+    return unit_failures != 0;
+}

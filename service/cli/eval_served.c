@@ -2,6 +2,7 @@
 #include "cli/eval_served.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/eval_catalogue.h"
 #include "core/clock.h"
@@ -63,6 +65,7 @@ json_t *eval_daemon_config(const struct config *cfg, const char *plugin_dir, int
           json_object_set_new(cat, "id_field", json_string("001")) ||
           json_array_append(one, cat) || json_object_set(root, "catalogues", one);
     json_object_del(root, "experiments");
+    json_object_del(root, "api_keys");          /* eval asks only what needs no key */
     json_object_del(json_object_get(root, "limits"), "per_client_rps");   /* all asks are ours */
     json_decref(cat);
     json_decref(one);
@@ -142,8 +145,17 @@ int eval_daemon_start(struct eval_daemon *d, const struct config *cfg, const cha
     }
     if (!(conf = eval_daemon_config(cfg, plugins, d->port, zebra_port, err)))
         goto out;
-    if (json_dump_file(conf, d->config_path, JSON_INDENT(2)) < 0) {
-        strbuf_printf(err, "%s: cannot write it\n", d->config_path);
+    /* it holds the patron key: for us alone, as onloand requires */
+    int fd = open(d->config_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || json_dumpfd(conf, fd, JSON_INDENT(2)) < 0) {
+        strbuf_printf(err, "%s: cannot write it: %s\n", d->config_path,
+                      fd < 0 ? strerror(errno) : "write failed");
+        if (fd >= 0)
+            close(fd);
+        goto out;
+    }
+    if (close(fd) < 0) {
+        strbuf_printf(err, "%s: cannot write it: %s\n", d->config_path, strerror(errno));
         goto out;
     }
     char *argv[] = {(char *)onloand, "-c", d->config_path, NULL};

@@ -13,7 +13,7 @@
  * history_max, history_ttl_days, pairs_per_loan, window_days,
  * history_titles: the run's values), no experiments (an arm
  * would change some answers), no per-client rate limit (every request
- * comes from eval), and one catalogue: the config's first,
+ * comes from eval), no api_keys (eval needs none), and one catalogue: the config's first,
  * pointed at the run's Zebra (z3950, koha952, id 001), its other keys
  * (scoring, subject_max_hits, batch_max, ...) as configured.
  *
@@ -62,7 +62,8 @@ struct eval_daemon {
     char *config_path, *log;            /* owned */
 };
 
-/* Writes the daemon's config into dir and starts it (onloand: its
+/* Writes the daemon's config into dir (mode 0600: it holds the patron
+ * key) and starts it (onloand: its
  * path); waits until it answers /healthz with Redis connected. Returns
  * -1 with the reason in err (nothing left running). */
 int eval_daemon_start(struct eval_daemon *d, const struct config *cfg, const char *onloand,

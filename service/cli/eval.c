@@ -477,6 +477,7 @@ static int read_loans(const struct config *cfg, const char *file, struct eval_lo
     return rc;
 }
 
+/* TITLES.csv into ts (freed again when it cannot be used, told on stderr). */
 static int read_titles(const struct config *cfg, const char *file, struct eval_titles *ts)
 {
     struct strbuf err = {0};
@@ -488,6 +489,8 @@ static int read_titles(const struct config *cfg, const char *file, struct eval_t
         strbuf_printf(&err, "%s: no titles\n", file);
         rc = -1;
     }
+    if (rc < 0)
+        eval_titles_free(ts);
     free(text);
     fputs(strbuf_cstr(&err), stderr);
     strbuf_free(&err);

@@ -32,12 +32,12 @@ static char *field(const char *rec, const char *tag, int n)
 static int field_is(const char *rec, const char *tag, int n, const char *want)
 {
     char *got = field(rec, tag, n);
-    int ok = got && want && strcmp(got, want) == 0;
-    if (!ok && (got || want))
+    int ok = got && want ? strcmp(got, want) == 0 : !got && !want;
+    if (!ok)
         printf("  %s[%d] is \"%s\", want \"%s\"\n", tag, n, got ? got : "(none)",
                want ? want : "(none)");
     free(got);
-    return ok || (!got && !want);
+    return ok;
 }
 
 static struct bib *read_back(const struct strbuf *rec)

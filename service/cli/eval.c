@@ -416,7 +416,10 @@ static int parse_options(struct config *cfg, int argc, char **argv, struct optio
         size_t k = 0;
         while (k < NOVERRIDES && strcmp(a, overrides[k].flag) != 0)
             k++;
-        if (strcmp(a, "--keep") == 0) {
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage();
+            return 2;
+        } else if (strcmp(a, "--keep") == 0) {
             o->keep = 1;
         } else if ((value || k < NOVERRIDES) && i + 1 >= argc) {
             fprintf(stderr, "%s: needs a value\n", a);

@@ -9,6 +9,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,7 +49,7 @@ json_t *eval_daemon_config(const struct config *cfg, const char *plugin_dir, int
     int bad = !redis || !privacy || !model || !json_is_object(cat) || !one;
     bad = bad || json_object_set_new(root, "listen", json_sprintf("127.0.0.1:%d", port)) ||
           json_object_set_new(root, "log_level", json_string("warn")) ||
-          json_object_set_new(root, "plugin_dir", json_string(plugin_dir)) ||
+          (plugin_dir && json_object_set_new(root, "plugin_dir", json_string(plugin_dir))) ||
           json_object_set_new(redis, "address",
                               json_sprintf("%s:%d", cfg->redis_host, cfg->redis_port)) ||
           json_object_set_new(redis, "prefix", json_string(cfg->redis_prefix)) ||
@@ -129,13 +130,25 @@ int eval_daemon_start(struct eval_daemon *d, const struct config *cfg, const cha
                       struct strbuf *err)
 {
     memset(d, 0, sizeof *d);
-    char *copy = strdup(onloand), *plugins = NULL;
+    char *copy = realpath(onloand, NULL), *plugins = NULL;
     json_t *conf = NULL;
     int rc = -1;
-    if (!copy || asprintf(&plugins, "%s/plugins", dirname(copy)) < 0 ||
-        asprintf(&d->config_path, "%s/onloand.json", dir) < 0 ||
-        asprintf(&d->log, "%s/onloand.log", dir) < 0) {
+    struct stat st;
+    if (!copy) {
+        strbuf_printf(err, "%s: %s\n", onloand, strerror(errno));
+        goto out;
+    }
+    if (asprintf(&plugins, "%s/plugins", dirname(copy)) < 0) {
         plugins = NULL;
+        strbuf_puts(err, "out of memory\n");
+        goto out;
+    }
+    if (stat(plugins, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        free(plugins);              /* an installed onloand: the config's plugin_dir */
+        plugins = NULL;
+    }
+    if (asprintf(&d->config_path, "%s/onloand.json", dir) < 0 ||
+        asprintf(&d->log, "%s/onloand.log", dir) < 0) {
         strbuf_puts(err, "out of memory\n");
         goto out;
     }

@@ -8,7 +8,8 @@
  * same author, same subject, popular, filtered to the shelf, with the
  * config's limits and order. Its config is the run's config file with
  * only what the run needs changed: listen (a free loopback port),
- * log_level (warn), plugin_dir (beside the daemon), redis.address and
+ * log_level (warn), plugin_dir (plugins/ beside the daemon, as in a build;
+ * else the config's, as for an installed one), redis.address and
  * prefix, the model settings eval may override (min_patrons,
  * history_max, history_ttl_days, pairs_per_loan, window_days,
  * history_titles: the run's values), no experiments (an arm
@@ -79,7 +80,8 @@ int eval_daemon_ask(struct eval_daemon *d, struct event_base *base, const struct
 int eval_daemon_stop(struct eval_daemon *d, struct strbuf *err);
 
 /* The daemon's config: the JSON of cfg->path with the changes above
- * (caller decrefs), or NULL with the reason in err. */
+ * (plugin_dir NULL: the config's own; caller decrefs), or NULL with the
+ * reason in err. */
 json_t *eval_daemon_config(const struct config *cfg, const char *plugin_dir, int port,
                            int zebra_port, struct strbuf *err);
 

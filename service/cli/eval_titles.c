@@ -299,6 +299,38 @@ static void parse_header(struct reader *rd, char *line, int *col, int *ncol)
         problem(rd, "header", "must name the columns record and title%s", NULL);
 }
 
+/* The length of the row at p: up to the first line break outside double
+ * quotes (RFC 4180 lets a quoted value hold line breaks). *inner: how
+ * many it holds inside, for the line numbers after it. */
+static size_t row_extent(const char *p, const char *end, size_t *inner)
+{
+    int quoted = 0;
+    size_t breaks = 0;
+    const char *q = p;
+    for (; q < end && (quoted || *q != '\n'); q++) {
+        if (*q == '"')
+            quoted = !quoted;
+        else if (*q == '\n')
+            breaks++;
+    }
+    *inner = breaks;
+    return (size_t)(q - p);
+}
+
+/* A line break inside quotes (CR LF or LF) becomes one blank: a MARC
+ * field holds no line breaks. Returns the row's new length. */
+static size_t join_lines(char *row, size_t n)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (row[i] == '\r' && i + 1 < n && row[i + 1] == '\n')
+            continue;
+        row[j++] = row[i] == '\n' ? ' ' : row[i];
+    }
+    row[j] = '\0';
+    return j;
+}
+
 int eval_titles_parse(const char *name, const char *text, size_t len, size_t max_titles,
                       int max_record_id_bytes, size_t max_shown, struct eval_titles *out,
                       struct strbuf *report)
@@ -311,10 +343,12 @@ int eval_titles_parse(const char *name, const char *text, size_t len, size_t max
     int col[NCOLUMNS], ncol = -1, have_header = 0, rc = 0;
     if (!(out->by_record = dict_new()) || !(out->name = strdup(name)))
         rc = -2;
+    size_t prev_inner = 0, inner;   /* line breaks inside the last row's quotes, this one's */
     while (rc == 0 && p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        rd.line++;
+        size_t n = row_extent(p, end, &inner);
+        const char *nl = p + n < end ? p + n : NULL;
+        rd.line += 1 + prev_inner;      /* the row's first line */
+        prev_inner = inner;
         if (n + 1 > cap) {
             cap = n + 1 > 256 ? n + 1 : 256;
             char *grown = realloc(line, cap);
@@ -331,6 +365,7 @@ int eval_titles_parse(const char *name, const char *text, size_t len, size_t max
             problem(&rd, "line", "contains a NUL byte%s", NULL);
             continue;
         }
+        n = join_lines(line, n);
         /* a byte order mark, as spreadsheets write, is not part of the header */
         if (rd.line == 1 && n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
             memmove(line, line + 3, n - 2);

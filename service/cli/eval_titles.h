@@ -1,7 +1,8 @@
 /* eval_titles.h: TITLES.csv, the catalogue onloan eval --titles serves
  * from.
  *
- * A CSV file (RFC 4180, one record a line) whose header names its
+ * A CSV file (RFC 4180: a quoted value may hold commas, "" and line
+ * breaks, each line break becoming one blank) whose header names its
  * columns, in any order: record and title are required; author,
  * subjects, year, language, audience and format are optional. Any other
  * column is an error (a misspelt one would quietly be no column). Per
@@ -21,7 +22,7 @@
  *             music, map or ebook (any case): the leader's type and level
  * Text is UTF-8 without control characters (MARC's delimiters are among
  * them), each value at most EVAL_TITLE_MAX_VALUE_BYTES. Every row is
- * checked; a problem names the line and the column. */
+ * checked; a problem names the line (a row's first) and the column. */
 #ifndef ONLOAN_CLI_EVAL_TITLES_H
 #define ONLOAN_CLI_EVAL_TITLES_H
 

@@ -227,6 +227,36 @@ TEST(problems_shown_then_counted)
     eval_titles_free(&ts);
 }
 
+TEST(quoted_line_breaks)
+{
+    /* a value over two lines (LF, then CR LF): one blank each; the line
+     * numbers after it are the file's */
+    const char *text = "record,title\r\n"
+                       "r1,\"Paris,\nParis\"\r\n"
+                       "r2,\"Two\r\nlines, \"\"quoted\"\"\"\r\n"
+                       "r3,Three\r\n"
+                       "bad record,Four\r\n";
+    struct eval_titles ts;
+    char *report;
+    CHECK(parse(text, 100, 5, &ts, &report) == -1);
+    CHECK_STR(report, "t.csv:7: record: must be 1 to 64 bytes of A-Z a-z 0-9 . _ : -\n");
+    CHECK(ts.n == 3);
+    if (ts.n == 3) {
+        CHECK_STR(ts.t[0].title, "Paris, Paris");
+        CHECK_STR(ts.t[1].title, "Two lines, \"quoted\"");
+        CHECK(ts.t[0].line == 2 && ts.t[1].line == 4 && ts.t[2].line == 6);
+        CHECK_STR(ts.t[2].title, "Three");
+    }
+    free(report);
+    eval_titles_free(&ts);
+    /* a quote never closed runs to the end: one problem, at its first line */
+    CHECK(parse("record,title\nr1,\"open\nr2,Two\n", 100, 5, &ts, &report) == -1);
+    CHECK_STR(report, "t.csv:2: line: malformed CSV (an unclosed quote, or more columns than "
+              "the header's)\n");
+    free(report);
+    eval_titles_free(&ts);
+}
+
 int main(void)
 {
     RUN(every_column);
@@ -236,5 +266,6 @@ int main(void)
     RUN(duplicate_record_names_the_first_line);
     RUN(limits);
     RUN(problems_shown_then_counted);
+    RUN(quoted_line_breaks);
     return unit_failures != 0;
 }

@@ -188,7 +188,7 @@ static void ended(struct child *c, const char *when, struct strbuf *err)
 {
     strbuf_printf(err, "%s ", c->name);
     child_describe_status(c->status, err);
-    strbuf_printf(err, " %s; the last it wrote (%s):\n", when, c->log);
+    strbuf_printf(err, "%s%s; the last it wrote (%s):\n", *when ? " " : "", when, c->log);
     child_log_tail(c->log, err);
 }
 

@@ -16,11 +16,13 @@
 
 static struct config *cfg;
 
-/* Loans from "patron,record,time" lines (times in seconds). */
+/* Loans from "patron,record,time" lines (times in seconds), or with
+ * the header given ("patron,record,time,type\n..."). */
 static int loans(const char *rows, struct loan_batch *b)
 {
     struct strbuf text = {0};
-    strbuf_puts(&text, "patron,record,time\n");
+    if (strncmp(rows, "patron,", 7) != 0)
+        strbuf_puts(&text, "patron,record,time\n");
     strbuf_puts(&text, rows);
     struct loan_problem pr[2];
     size_t np = 0;
@@ -157,6 +159,32 @@ TEST(no_test_patrons)
     eval_split_free(&s);
 }
 
+/* Holds are no part of the model: dropped before the split, counted.
+ * A hold on a title does not make it a title the patron borrowed. */
+TEST(holds_are_dropped)
+{
+    struct loan_batch b;
+    struct eval_split s;
+    CHECK(loans("patron,record,time,type\n"
+                "w,A,10,\nw,B,20,loan\nw,C,30,\nw,D,40,\nw,X,45,hold\nw,E,50,\n"
+                "w,X,55,hold_filled\nw,Y,60,hold_cancelled\n", &b) == 0);
+    CHECK(b.n == 8);
+    CHECK(eval_split(&b, &s) == 0);
+    CHECK(s.holds == 3 && s.ntests == 1 && s.held_out == 1);
+    const struct eval_test *t = test_of(&s, "w");
+    CHECK(t != NULL);
+    if (t) {
+        CHECK_STR(t->hidden, "E");
+        CHECK_STR(t->query, "D");
+        CHECK(t->nborrowed == 4 && !borrowed(t, "X") && !borrowed(t, "Y"));
+    }
+    CHECK(b.n == 4 && s.training_records == 4);
+    for (size_t i = 0; i < b.n; i++)
+        CHECK(b.ev[i].type == LOAN_EVENT_LOAN);
+    eval_split_free(&s);
+    loan_batch_free(&b);
+}
+
 int main(void)
 {
     if (pseudonym_init() != 0) {
@@ -175,6 +203,7 @@ int main(void)
     RUN(five_distinct_titles_make_a_test_patron);
     RUN(time_order_then_file_order);
     RUN(no_test_patrons);
+    RUN(holds_are_dropped);
     config_free(cfg);
     return unit_failures != 0;
 }

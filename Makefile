@@ -246,11 +246,27 @@ $(FUZZ_YAZ_LIB): | $(YAZ_SRC)/configure
 	$(MAKE) -C $(FUZZ_YAZ)/src libyaz.la
 endif
 
-# Offline evaluation on the shared MovieLens ratings (onloan eval starts a
-# Redis of its own); the protocol is in docs/evaluation.md.
+# Offline evaluation (docs/evaluation.md) on the shared MovieLens ratings
+# and the Shakespeare and Company loans, read in place: each with its
+# titles (made into $(BUILD)/eval/ by deploy/eval/make_titles.py), so that
+# the served answer is measured too; Shakespeare and Company also with
+# min_patrons 2. onloan eval starts its own Redis, Zebra and onloand.
+EVAL_DATA := $(SHARED)/data
+EVAL_RUN  := $(BUILD)/onloan -c config/onloan.json eval
+$(BUILD)/eval/%-titles.csv: deploy/eval/make_titles.py
+	@mkdir -p $(dir $@)
+	python3 deploy/eval/make_titles.py $(if $(filter movielens,$*),movielens \
+	    $(EVAL_DATA)/movielens-latest-small/movies.csv f,shakespeare \
+	    $(EVAL_DATA)/shakespeare-and-co/books.csv) $@
 eval: deps
-	$(MAKE) $(BUILD)/onloan
-	$(BUILD)/onloan -c config/onloan.json eval $(SHARED)/data/movielens-latest-small/ratings.csv
+	$(MAKE) $(BUILD)/onloan $(BUILD)/onloand $(PLUGINS) $(BUILD)/eval/movielens-titles.csv \
+	        $(BUILD)/eval/shakespeare-titles.csv
+	$(EVAL_RUN) --titles $(BUILD)/eval/movielens-titles.csv \
+	    $(EVAL_DATA)/movielens-latest-small/ratings.csv
+	$(EVAL_RUN) --titles $(BUILD)/eval/shakespeare-titles.csv \
+	    $(EVAL_DATA)/shakespeare-and-co/loans.csv
+	$(EVAL_RUN) --min-patrons 2 --titles $(BUILD)/eval/shakespeare-titles.csv \
+	    $(EVAL_DATA)/shakespeare-and-co/loans.csv
 
 bench: deps
 	$(MAKE) all catalogue

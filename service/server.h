@@ -17,8 +17,9 @@
  *   record counts) -> redis/redis_client.c; model/compact.c keeps the
  *   lists short in the background.
  *
- * The OPAC widget: http/router.c -> http/assets.c (web/, built in by
- *   web/embed.sh). */
+ * The OPAC widget, the marketing dashboard (with Debian's Chart.js) and
+ *   /openapi.json (docs/): http/router.c -> http/assets.c (web/, built in
+ *   by web/embed.sh). */
 #ifndef ONLOAN_SERVER_H
 #define ONLOAN_SERVER_H
 

@@ -17,7 +17,7 @@ import sys
 try:
     import jsonschema
     from jsonschema import Draft202012Validator
-except ImportError as e:            # noqa: F841
+except ImportError:
     print("openapi_check: no jsonschema for %s: install python3-jsonschema (make deps)"
           % sys.executable, file=sys.stderr)
     sys.exit(2)

@@ -36,7 +36,7 @@
       armTitle: 'Experiment: de varianten naast elkaar',
       armHelp: 'Elk percentage met zijn 95 %-interval; het verschil met de referentievariant ook.',
       goalsTitle: 'Doelen', csv: 'CSV downloaden',
-      loading: 'Cijfers worden gelezen…', shown: 'Cijfers van %from tot en met %to.',
+      loading: 'Cijfers worden gelezen…', shownRange: 'Cijfers van %from tot en met %to.',
       badKey: 'Deze sleutel wordt niet aanvaard: %e', askKey: 'Geef een sleutel met de rol report.',
       failed: 'De cijfers konden niet worden gelezen: %e', badRange: 'Dit bereik kan niet: %e',
       csvFailed: 'De CSV kon niet worden gemaakt: %e', csvDone: 'CSV gedownload: %f',
@@ -71,7 +71,7 @@
       armTitle: 'Experiment: the arms side by side',
       armHelp: 'Each rate with its 95 % interval; the difference to the reference arm too.',
       goalsTitle: 'Goals', csv: 'Download CSV',
-      loading: 'Reading the figures…', shown: 'Figures from %from to %to (included).',
+      loading: 'Reading the figures…', shownRange: 'Figures from %from to %to (included).',
       badKey: 'This key is not accepted: %e', askKey: 'Give a key with the role report.',
       failed: 'The figures could not be read: %e', badRange: 'This range is not possible: %e',
       csvFailed: 'The CSV could not be made: %e', csvDone: 'CSV downloaded: %f',
@@ -204,7 +204,7 @@
         $('from').value = r.from;
         $('to').value = r.to;
         render();
-        say(fill(t('shown'), {from: r.from, to: r.to}));
+        say(fill(t('shownRange'), {from: r.from, to: r.to}));
       });
     }).catch(function (e) {
       if (e.status === 401 || e.status === 403) {
@@ -504,8 +504,8 @@
     chartsGone();
     if (!data)
       return;
-    renderTotal(data.total);
-    renderFunnel(data.total);
+    renderTotal(data.total.total);
+    renderFunnel(data.total.total);
     renderDays(data.day);
     renderBranches(data.branch);
     groupTable('t-channel', 'channel', data.channel, false);
@@ -545,8 +545,7 @@
   function start() {
     var asked = new URLSearchParams(location.search).get('lang');
     var kept = sessionStorage.getItem(LANG_STORE);
-    lang = asked in TEXT ? asked : kept in TEXT ? kept :
-      ((navigator.language || 'nl').slice(0, 2) === 'en' ? 'en' : 'nl');
+    lang = asked in TEXT ? asked : kept in TEXT ? kept : 'nl';
     applyLang();
     $('lang').addEventListener('click', function () {
       lang = t('otherLang');
@@ -554,7 +553,7 @@
       applyLang();
       render();
       if (data)
-        say(fill(t('shown'), {from: data.range.from, to: data.range.to}));
+        say(fill(t('shownRange'), {from: data.range.from, to: data.range.to}));
     });
     $('logout').addEventListener('click', function () {
       sessionStorage.removeItem(KEY_STORE);

@@ -7,6 +7,7 @@ downloaded is the API's, the page reads in Dutch and English, with a
 keyboard, at 4.5:1, on a phone, and asks nothing off loopback."""
 
 import datetime
+import decimal
 import json
 import os
 import re
@@ -156,7 +157,12 @@ def reports(ctx, first, last):
 
 
 def nl_percent(v):
-    return ("%.1f" % (v * 100)).replace(".", ",") + " %"
+    """v as the page shows it: Intl.NumberFormat('nl-NL') rounds the
+    shortest decimal of the double v * 100 half away from zero (6.25 is
+    6,3 and 12.35 is 12,4), where % rounds its binary value half to even."""
+    d = decimal.Decimal(repr(v * 100)).quantize(decimal.Decimal("0.1"),
+                                                rounding=decimal.ROUND_HALF_UP)
+    return str(d).replace(".", ",") + " %"
 
 
 def same(got, want, what):

@@ -2,7 +2,7 @@
 """Checks real answers of onloand against docs/openapi.json, with Debian's
 python3-jsonschema: so it runs under /usr/bin/python3 (the python3 first
 on the PATH, which runs the integration suite, may lack it);
-test_37_openapi.py starts it.
+test_38_openapi.py starts it.
 
 usage: openapi_check.py DOCUMENT < cases.json
 

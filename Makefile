@@ -71,10 +71,22 @@ $(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(wildcard service/$(1)/*.c))
 endef
 $(foreach l,$(LAYERS),$(eval $(call layer_archive,$(l))))
 
-# web/: what browsers load from onloand (the OPAC widget), built into the
-# HTTP layer as a table (http/assets.h) by web/embed.sh: PATH=FILE each.
-WEB_ASSETS := /widget.js=web/widget/widget.js
+# web/: what browsers load from onloand (the OPAC widget, the kiosk's page,
+# the marketing dashboard) and the API's description, built into the HTTP layer as a
+# table (http/assets.h) by web/embed.sh: PATH=FILE each. The dashboard's
+# charts are Debian's Chart.js (libjs-chart.js), built in like the rest:
+# no file for onloand to find at run time, none under ProtectSystem=strict.
+CHARTJS    ?= /usr/share/javascript/chart.js/chart.min.js
+WEB_ASSETS := /widget.js=web/widget/widget.js \
+              /dashboard=web/dashboard/dashboard.html \
+              /dashboard.js=web/dashboard/dashboard.js \
+              /dashboard.css=web/dashboard/dashboard.css \
+              /chart.js=$(CHARTJS) \
+              /openapi.json=docs/openapi.json
 WEB_ASSETS += /kiosk=web/kiosk/kiosk.html /kiosk.js=web/kiosk/kiosk.js
+$(CHARTJS):
+	@echo "make: $(CHARTJS) is missing: install Debian's libjs-chart.js (make deps), or set CHARTJS=" >&2
+	@exit 1
 $(BUILD)/gen/assets_data.c: web/embed.sh $(foreach a,$(WEB_ASSETS),$(lastword $(subst =, ,$(a))))
 	@mkdir -p $(dir $@)
 	sh web/embed.sh $@ $(WEB_ASSETS)

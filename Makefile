@@ -34,7 +34,9 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 CC       ?= cc
 SANITIZE ?=
 
-PKGS        := libevent hiredis jansson libsodium yaz libelf
+# libqrencode and libpng: the kiosk's QR codes; libunistring (no .pc):
+# the receipt's display widths and line breaks
+PKGS        := libevent hiredis jansson libsodium yaz libelf libqrencode libpng
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -43,7 +45,7 @@ CFLAGS   := $(OPTFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
             -Wshadow -Wstrict-prototypes -Wmissing-prototypes -fPIC $(SANITIZE)
 PATH_DEFS := -DONLOAN_PLUGIN_DIR='"$(PLUGINDIR)"' -DONLOAN_CONFIG_PATH='"$(SYSCONFDIR)/onloan/onloan.json"'
 CPPFLAGS += -Iservice -Iplugins $(PKG_CFLAGS) $(PATH_DEFS) -MMD -MP
-LDLIBS   += $(PKG_LIBS) -levent_core -ldl -lm
+LDLIBS   += $(PKG_LIBS) -lunistring -levent_core -ldl -lm
 LDFLAGS  += $(SANITIZE)
 
 LAYERS   := http report ingest model catalogue redis core
@@ -69,9 +71,22 @@ $(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(wildcard service/$(1)/*.c))
 endef
 $(foreach l,$(LAYERS),$(eval $(call layer_archive,$(l))))
 
-# web/: what browsers load from onloand (the OPAC widget), built into the
-# HTTP layer as a table (http/assets.h) by web/embed.sh: PATH=FILE each.
-WEB_ASSETS := /widget.js=web/widget/widget.js
+# web/: what browsers load from onloand (the OPAC widget, the kiosk's page,
+# the marketing dashboard) and the API's description, built into the HTTP layer as a
+# table (http/assets.h) by web/embed.sh: PATH=FILE each. The dashboard's
+# charts are Debian's Chart.js (libjs-chart.js), built in like the rest:
+# no file for onloand to find at run time, none under ProtectSystem=strict.
+CHARTJS    ?= /usr/share/javascript/chart.js/chart.min.js
+WEB_ASSETS := /widget.js=web/widget/widget.js \
+              /dashboard=web/dashboard/dashboard.html \
+              /dashboard.js=web/dashboard/dashboard.js \
+              /dashboard.css=web/dashboard/dashboard.css \
+              /chart.js=$(CHARTJS) \
+              /openapi.json=docs/openapi.json
+WEB_ASSETS += /kiosk=web/kiosk/kiosk.html /kiosk.js=web/kiosk/kiosk.js
+$(CHARTJS):
+	@echo "make: $(CHARTJS) is missing: install Debian's libjs-chart.js (make deps), or set CHARTJS=" >&2
+	@exit 1
 $(BUILD)/gen/assets_data.c: web/embed.sh $(foreach a,$(WEB_ASSETS),$(lastword $(subst =, ,$(a))))
 	@mkdir -p $(dir $@)
 	sh web/embed.sh $@ $(WEB_ASSETS)
@@ -243,11 +258,27 @@ $(FUZZ_YAZ_LIB): | $(YAZ_SRC)/configure
 	$(MAKE) -C $(FUZZ_YAZ)/src libyaz.la
 endif
 
-# Offline evaluation on the shared MovieLens ratings (onloan eval starts a
-# Redis of its own); the protocol is in docs/evaluation.md.
+# Offline evaluation (docs/evaluation.md) on the shared MovieLens ratings
+# and the Shakespeare and Company loans, read in place: each with its
+# titles (made into $(BUILD)/eval/ by deploy/eval/make_titles.py), so that
+# the served answer is measured too; Shakespeare and Company also with
+# min_patrons 2. onloan eval starts its own Redis, Zebra and onloand.
+EVAL_DATA := $(SHARED)/data
+EVAL_RUN  := $(BUILD)/onloan -c config/onloan.json eval
+$(BUILD)/eval/%-titles.csv: deploy/eval/make_titles.py
+	@mkdir -p $(dir $@)
+	python3 deploy/eval/make_titles.py $(if $(filter movielens,$*),movielens \
+	    $(EVAL_DATA)/movielens-latest-small/movies.csv f,shakespeare \
+	    $(EVAL_DATA)/shakespeare-and-co/books.csv) $@
 eval: deps
-	$(MAKE) $(BUILD)/onloan
-	$(BUILD)/onloan -c config/onloan.json eval $(SHARED)/data/movielens-latest-small/ratings.csv
+	$(MAKE) $(BUILD)/onloan $(BUILD)/onloand $(PLUGINS) $(BUILD)/eval/movielens-titles.csv \
+	        $(BUILD)/eval/shakespeare-titles.csv
+	$(EVAL_RUN) --titles $(BUILD)/eval/movielens-titles.csv \
+	    $(EVAL_DATA)/movielens-latest-small/ratings.csv
+	$(EVAL_RUN) --titles $(BUILD)/eval/shakespeare-titles.csv \
+	    $(EVAL_DATA)/shakespeare-and-co/loans.csv
+	$(EVAL_RUN) --min-patrons 2 --titles $(BUILD)/eval/shakespeare-titles.csv \
+	    $(EVAL_DATA)/shakespeare-and-co/loans.csv
 
 bench: deps
 	$(MAKE) all catalogue

@@ -6,12 +6,20 @@
 set -euo pipefail
 
 BUILD_PKGS="gcc libc6-dev make pkg-config libevent-dev libhiredis-dev libjansson-dev libyaz-dev libsodium-dev libelf-dev"
+# the kiosk: receipt layout (display width, line breaks), QR codes, PNG
+BUILD_PKGS="$BUILD_PKGS libunistring-dev libqrencode-dev libpng-dev"
+# the dashboard's charts: Chart.js, built into onloand (Makefile: CHARTJS)
+BUILD_PKGS="$BUILD_PKGS libjs-chart.js"
 RUNTIME_PKGS="redis-server redis-tools idzebra-2.0 yaz"
 # clang and libclang-rt-dev (libFuzzer, ASan and UBSan runtimes): tests/fuzz;
 # systemd: systemd-analyze, which rates deploy/systemd/onloand.service
 TEST_PKGS="python3 wrk curl clang libclang-rt-dev systemd"
 # the widget in a real browser (tests/browser): Debian's own, for /usr/bin/python3
 TEST_PKGS="$TEST_PKGS chromium chromium-driver python3-selenium fonts-dejavu-core"
+# the kiosk's QR codes read back (zbarimg)
+TEST_PKGS="$TEST_PKGS zbar-tools"
+# answers checked against docs/openapi.json (tests/integration/openapi_check.py)
+TEST_PKGS="$TEST_PKGS python3-jsonschema"
 
 installed() {
     [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = "installed" ]

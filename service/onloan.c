@@ -4,7 +4,7 @@
  *                                        JSON lines or MovieLens ratings)
  *   onloan [-c FILE] forget PATRON       remove what is kept of a patron
  *   onloan [-c FILE] stats               the model's size in Redis
- *   onloan [-c FILE] eval RATINGS.csv    offline evaluation (eval.h)
+ *   onloan [-c FILE] eval [...] LOANS    offline evaluation (eval.h)
  *   onloan [-c FILE] report [OPTIONS]    the reports of the API (reports.h)
  *
  * load and forget go through the daemon's own ingest code (loader.h). A
@@ -35,7 +35,8 @@ static void usage(void)
             "usage: onloan [-c config.json] load LOANS...\n"
             "       onloan [-c config.json] forget PATRON\n"
             "       onloan [-c config.json] stats\n"
-            "       onloan [-c config.json] eval [--redis IP:PORT] RATINGS.csv\n"
+            "       onloan [-c config.json] eval [--titles TITLES.csv] [options] LOANS.csv "
+            "(onloan eval -h)\n"
             "       onloan [-c config.json] report [--from D] [--to D] [--group G] "
             "[--format table|csv|json] [--goals]\n");
 }

@@ -17,8 +17,11 @@
  *   record counts) -> redis/redis_client.c; model/compact.c keeps the
  *   lists short in the background.
  *
- * The OPAC widget: http/router.c -> http/assets.c (web/, built in by
- *   web/embed.sh). */
+ * The OPAC widget, the kiosk's page, the marketing dashboard (with
+ *   Debian's Chart.js) and /openapi.json (docs/): http/router.c ->
+ *   http/assets.c (web/, built in by web/embed.sh). The kiosk's receipt:
+ *   alternatives.c -> http/receipt.c (core/text_wrap.c); its QR code:
+ *   http/router.c -> http/qr.c (the touchpoint read back, core/qr_image.c). */
 #ifndef ONLOAN_SERVER_H
 #define ONLOAN_SERVER_H
 

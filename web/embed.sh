@@ -42,6 +42,7 @@ bytes() {
         *.js) type="text/javascript; charset=utf-8" ;;
         *.css) type="text/css; charset=utf-8" ;;
         *.html) type="text/html; charset=utf-8" ;;
+        *.json) type="application/json; charset=utf-8" ;;
         *.svg) type="image/svg+xml; charset=utf-8" ;;
         *.png) type="image/png" ;;
         *) echo "embed.sh: $file: no content type for it" >&2; exit 1 ;;

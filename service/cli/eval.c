@@ -1,40 +1,41 @@
 /* eval.c: see eval.h. */
 #include "cli/eval.h"
 
+#include <errno.h>
+#include <stddef.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/eval_catalogue.h"
+#include "cli/eval_loans.h"
+#include "cli/eval_protocol.h"
+#include "cli/eval_served.h"
+#include "cli/eval_titles.h"
 #include "cli/loader.h"
 #include "cli/redis_child.h"
+#include "core/clock.h"
 #include "core/dict.h"
 #include "ingest/history.h"
 #include "ingest/record_ids.h"
 #include "model/model.h"
 
-#define TOP_N 10
-#define MIN_LOANS 5
+#define TOP_N EVAL_SERVED_LIMIT
 #define READS_IN_FLIGHT 256
 #define EVAL_SHOWN_PROBLEMS 5
 #define REDIS_START_MS 5000     /* a Redis of our own takes connections by then */
-
-struct test_patron {
-    char patron[PSEUDONYM_HEX_LEN + 1];
-    char *query, *hidden;           /* owned */
-    char **borrowed;                /* training titles (owned) */
-    size_t nborrowed;
-    char **recent;                  /* newest first, from the stored history (owned) */
-    size_t nrecent;
-};
 
 struct eval {
     struct config *cfg;
     struct loader run;
     struct model *model;
-    struct test_patron *tests;
-    size_t ntests;
+    struct eval_split split;
     struct dict *nbs;               /* record -> struct neighbours (one ref) */
     char **wanted;                  /* records to read */
     size_t nwanted, next_read, reads_in_flight;
@@ -42,61 +43,7 @@ struct eval {
     struct neighbour *popular;
     size_t npopular;
     uint64_t patrons;
-    size_t training_records;
 };
-
-/* ---- splitting ---------------------------------------------------------------- */
-
-/* Drops the holds (not part of the model), moves the hidden loans out of
- * all (into nothing: they are only remembered as strings) and fills the
- * test patrons. */
-static int split(struct eval *ev, struct loan_batch *all)
-{
-    size_t loans = 0;               /* holds are no part of the model: dropped */
-    for (size_t i = 0; i < all->n; i++) {
-        if (all->ev[i].type == LOAN_EVENT_LOAN)
-            all->ev[loans++] = all->ev[i];
-        else
-            free(all->ev[i].record);
-    }
-    all->n = loans;
-    if (all->n)
-        qsort(all->ev, all->n, sizeof *all->ev, loan_event_order);
-    ev->tests = calloc(all->n / MIN_LOANS + 1, sizeof *ev->tests);
-    struct record_ids *records = record_ids_new();
-    if (!ev->tests || !records) {
-        record_ids_free(records);
-        return -1;
-    }
-    size_t kept = 0;
-    for (size_t i = 0; i < all->n;) {
-        size_t end = i;
-        while (end < all->n && strcmp(all->ev[end].patron, all->ev[i].patron) == 0)
-            end++;
-        if (end - i >= MIN_LOANS) {
-            struct test_patron *t = &ev->tests[ev->ntests++];
-            memcpy(t->patron, all->ev[i].patron, sizeof t->patron);
-            t->hidden = all->ev[end - 1].record;         /* taken over, branch and all */
-            all->ev[end - 1].record = all->ev[end - 1].branch = NULL;
-            if (!(t->query = strdup(all->ev[end - 2].record)) ||
-                !(t->borrowed = calloc(end - 1 - i, sizeof *t->borrowed)))
-                return -1;
-            for (size_t k = i; k < end - 1; k++)
-                if (!(t->borrowed[t->nborrowed++] = strdup(all->ev[k].record)))
-                    return -1;
-        }
-        size_t upto = end - i >= MIN_LOANS ? end - 1 : end;
-        for (size_t k = i; k < upto; k++) {
-            record_ids_intern(records, all->ev[k].record, strlen(all->ev[k].record));
-            all->ev[kept++] = all->ev[k];
-        }
-        i = end;
-    }
-    all->n = kept;
-    ev->training_records = record_ids_count(records);
-    record_ids_free(records);
-    return 0;
-}
 
 /* ---- reading the model ------------------------------------------------------- */
 
@@ -181,10 +128,10 @@ struct recent_reads {
 
 struct recent_read {
     struct recent_reads *all;
-    struct test_patron *t;
+    struct eval_test *t;
 };
 
-static void recent_failed(struct recent_reads *rr, const struct test_patron *t, const char *why)
+static void recent_failed(struct recent_reads *rr, const struct eval_test *t, const char *why)
 {
     if (!rr->error && asprintf(&rr->error, "the history of test patron %s: %s", t->patron, why) < 0)
         rr->error = NULL;
@@ -200,7 +147,7 @@ static void history_read(redisReply *reply, enum failure error, void *arg)
 {
     struct recent_read *one = arg;
     struct recent_reads *rr = one->all;
-    struct test_patron *t = one->t;
+    struct eval_test *t = one->t;
     free(one);
     rr->in_flight--;
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
@@ -227,8 +174,8 @@ static void history_read(redisReply *reply, enum failure error, void *arg)
 static void recent_more(struct recent_reads *rr)
 {
     struct eval *ev = rr->ev;
-    while (!rr->error && rr->next < ev->ntests && rr->in_flight < READS_IN_FLIGHT) {
-        struct test_patron *t = &ev->tests[rr->next];
+    while (!rr->error && rr->next < ev->split.ntests && rr->in_flight < READS_IN_FLIGHT) {
+        struct eval_test *t = &ev->split.tests[rr->next];
         struct recent_read *one = malloc(sizeof *one);
         struct rcmd cmd = {0};
         if (!one || rcmd_addstr(&cmd, "GET") |
@@ -285,8 +232,8 @@ static int read_context(struct eval *ev)
 static int read_neighbours(struct eval *ev)
 {
     size_t most = 0;
-    for (size_t i = 0; i < ev->ntests; i++)
-        most += 1 + ev->tests[i].nrecent;
+    for (size_t i = 0; i < ev->split.ntests; i++)
+        most += 1 + ev->split.tests[i].nrecent;
     struct dict *asked = dict_new();
     ev->wanted = calloc(most + 1, sizeof *ev->wanted);
     ev->nbs = dict_new();
@@ -294,10 +241,10 @@ static int read_neighbours(struct eval *ev)
         dict_free(asked, NULL);
         return -1;
     }
-    for (size_t i = 0; i < ev->ntests; i++) {
-        want(ev, asked, ev->tests[i].query);
-        for (size_t k = 0; k < ev->tests[i].nrecent; k++)
-            want(ev, asked, ev->tests[i].recent[k]);
+    for (size_t i = 0; i < ev->split.ntests; i++) {
+        want(ev, asked, ev->split.tests[i].query);
+        for (size_t k = 0; k < ev->split.tests[i].nrecent; k++)
+            want(ev, asked, ev->split.tests[i].recent[k]);
     }
     read_more(ev);
     while (!ev->read_failed && (ev->reads_in_flight || ev->next_read < ev->nwanted))
@@ -320,8 +267,8 @@ struct row {
 
 static int score_row(struct eval *ev, struct row *row)
 {
-    for (size_t i = 0; i < ev->ntests; i++) {
-        struct test_patron *t = &ev->tests[i];
+    for (size_t i = 0; i < ev->split.ntests; i++) {
+        struct eval_test *t = &ev->split.tests[i];
         struct neighbours *nbs[1 + MAX_HISTORY_TITLES];   /* config caps history_titles */
         double weight[1 + MAX_HISTORY_TITLES];
         size_t n = 0;
@@ -357,22 +304,6 @@ static int score_row(struct eval *ev, struct row *row)
         candidates_free(c, nc);
     }
     return 0;
-}
-
-static void free_tests(struct eval *ev)
-{
-    for (size_t i = 0; i < ev->ntests; i++) {
-        struct test_patron *t = &ev->tests[i];
-        free(t->query);
-        free(t->hidden);
-        for (size_t k = 0; k < t->nborrowed; k++)
-            free(t->borrowed[k]);
-        free(t->borrowed);
-        for (size_t k = 0; k < t->nrecent; k++)
-            free(t->recent[k]);
-        free(t->recent);
-    }
-    free(ev->tests);
 }
 
 static void free_nb(void *v)
@@ -441,54 +372,307 @@ static void remove_prefix(struct eval *ev)
     free(st.error);
 }
 
-int eval_main(struct config *cfg, int argc, char **argv)
+/* ---- the command --------------------------------------------------------------- */
+
+struct options {
+    const char *redis, *file, *titles, *onloand, *zebra_conf;
+    int keep;
+};
+
+/* The model settings eval may override, to compare: each a config
+ * field, in the config's own range. */
+static const struct {
+    const char *flag;
+    size_t offset;
+    int min, max;
+} overrides[] = {
+    {"--pairs-per-loan", offsetof(struct config, pairs_per_loan), 1, 10000},
+    {"--window-days", offsetof(struct config, window_days), 1, 36500},
+    {"--history-titles", offsetof(struct config, history_titles), 0, MAX_HISTORY_TITLES},
+    {"--min-patrons", offsetof(struct config, min_patrons), 1, 1000},
+    {"--history-max", offsetof(struct config, history_max), 1, 10000},
+    {"--history-ttl-days", offsetof(struct config, history_ttl_days), 1, 3650},
+};
+#define NOVERRIDES (sizeof overrides / sizeof overrides[0])
+
+static void usage(void)
 {
-    const char *redis = NULL;
-    char *file = NULL;
-    int keep = 0;
+    fprintf(stderr, "usage: onloan eval [--redis IP:PORT] [--keep] [--titles TITLES.csv "
+                    "[--onloand PATH] [--zebra-conf DIR]]\n"
+                    "                   [--pairs-per-loan N] [--window-days N] "
+                    "[--history-titles N] [--min-patrons N]\n"
+                    "                   [--history-max N] [--history-ttl-days N] LOANS.csv\n");
+}
+
+/* Returns 0, or 2 (told on stderr) for bad usage. */
+static int parse_options(struct config *cfg, int argc, char **argv, struct options *o)
+{
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--redis") == 0 && i + 1 < argc)
-            redis = argv[++i];
-        else if (strcmp(argv[i], "--keep") == 0)
-            keep = 1;
-        else if (i + 1 < argc && (strcmp(argv[i], "--pairs-per-loan") == 0 ||
-                                  strcmp(argv[i], "--window-days") == 0 ||
-                                  strcmp(argv[i], "--history-titles") == 0)) {
+        const char *a = argv[i];
+        const char **value = strcmp(a, "--redis") == 0 ? &o->redis
+                             : strcmp(a, "--titles") == 0 ? &o->titles
+                             : strcmp(a, "--onloand") == 0 ? &o->onloand
+                             : strcmp(a, "--zebra-conf") == 0 ? &o->zebra_conf : NULL;
+        size_t k = 0;
+        while (k < NOVERRIDES && strcmp(a, overrides[k].flag) != 0)
+            k++;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage();
+            return 2;
+        } else if (strcmp(a, "--keep") == 0) {
+            o->keep = 1;
+        } else if ((value || k < NOVERRIDES) && i + 1 >= argc) {
+            fprintf(stderr, "%s: needs a value\n", a);
+            return 2;
+        } else if (value) {
+            *value = argv[++i];
+        } else if (k < NOVERRIDES) {
             char *end;
-            long v = strtol(argv[i + 1], &end, 10);
-            int titles = strcmp(argv[i], "--history-titles") == 0;
-            if (*end || v < !titles || v > (titles ? MAX_HISTORY_TITLES : 36500)) {
-                fprintf(stderr, "%s: must be a whole number in range\n", argv[i]);
+            errno = 0;
+            long v = strtol(argv[++i], &end, 10);
+            if (errno || end == argv[i] || *end || v < overrides[k].min || v > overrides[k].max) {
+                fprintf(stderr, "%s: must be a whole number from %d to %d\n", a,
+                        overrides[k].min, overrides[k].max);
                 return 2;
             }
-            if (titles)
-                cfg->history_titles = (int)v;
-            else if (strcmp(argv[i], "--pairs-per-loan") == 0)
-                cfg->pairs_per_loan = (int)v;
-            else
-                cfg->window_days = (int)v;
-            i++;
+            *(int *)((char *)cfg + overrides[k].offset) = (int)v;
+        } else if (!o->file && a[0] != '-') {
+            o->file = a;
+        } else {
+            if (a[0] == '-')
+                fprintf(stderr, "%s: not an option of eval\n", a);
+            usage();
+            return 2;
         }
-        else if (!file && argv[i][0] != '-')
-            file = argv[i];
-        else
-            file = NULL, i = argc;
     }
-    if (!file) {
-        fprintf(stderr, "usage: onloan eval [--redis IP:PORT] [--keep] [--pairs-per-loan N] "
-                        "[--window-days N] [--history-titles N] RATINGS.csv\n");
+    if (!o->file) {
+        usage();
         return 2;
     }
+    if ((o->onloand || o->zebra_conf) && !o->titles) {
+        fprintf(stderr, "--onloand and --zebra-conf go with --titles\n");
+        return 2;
+    }
+    return 0;
+}
+
+/* The loans: read, dates made usable (eval_loans.h), checked by the
+ * daemon's reader. -1 when they cannot be used (told on stderr). */
+static int read_loans(const struct config *cfg, const char *file, struct eval_loans *prep,
+                      struct loan_batch *all)
+{
+    struct strbuf err = {0};
+    size_t len;
+    long long now = (long long)time(NULL);
+    char *text = loader_read_file(file, &len, &err);
+    int rc = -1;
+    if (text && eval_loans_prepare(file, text, len, cfg, now, prep, &err) == 0 &&
+        loader_events_from_text(cfg, file, prep->text, prep->len, now, EVAL_SHOWN_PROBLEMS, all,
+                                &err) == 0)
+        rc = 0;
+    if (prep->text) {               /* the reader has it all now */
+        free(prep->text);
+        prep->text = NULL;
+    }
+    free(text);
+    fputs(strbuf_cstr(&err), stderr);
+    strbuf_free(&err);
+    return rc;
+}
+
+/* TITLES.csv into ts (freed again when it cannot be used, told on stderr). */
+static int read_titles(const struct config *cfg, const char *file, struct eval_titles *ts)
+{
+    struct strbuf err = {0};
+    size_t len;
+    char *text = loader_read_file(file, &len, &err);
+    int rc = text ? eval_titles_parse(file, text, len, EVAL_MAX_TITLES, cfg->max_record_id_bytes,
+                                      EVAL_SHOWN_PROBLEMS, ts, &err) : -1;
+    if (rc == 0 && ts->n == 0) {
+        strbuf_printf(&err, "%s: no titles\n", file);
+        rc = -1;
+    }
+    if (rc < 0)
+        eval_titles_free(ts);
+    free(text);
+    fputs(strbuf_cstr(&err), stderr);
+    strbuf_free(&err);
+    return rc;
+}
+
+/* Where the CLI's own binary is (for the daemon and the Zebra files
+ * beside it), caller frees; NULL when unknown. */
+static char *own_dir(void)
+{
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0)
+        return NULL;
+    path[n] = '\0';
+    return strdup(dirname(path));
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0)
+        fprintf(stderr, "eval: cannot remove %s: %s\n", path, strerror(errno));
+    return 0;
+}
+
+static void print_protocol(const struct eval *ev, const struct options *o,
+                           const struct eval_loans *prep, size_t nloans)
+{
+    const struct config *cfg = ev->cfg;
+    const struct eval_split *s = &ev->split;
+    printf("onloan eval %s: %zu loans, %zu test patrons (>= %d titles), %zu titles in training\n",
+           o->file, nloans, s->ntests, EVAL_MIN_TITLES, s->training_records);
+    printf("protocol: per patron, loans in time order (ties in file order); test patrons have "
+           "borrowed >= %d distinct titles;\n"
+           "  hidden: each one's last new title (the first loan of a title they had not "
+           "borrowed before;\n"
+           "  %zu of them borrowed again after it), with its later loans (%zu loans held out);\n"
+           "  query: the title borrowed just before it; training: every other loan; "
+           "a hit: the hidden title in the %d shown\n", EVAL_MIN_TITLES, s->repeat_after,
+           s->held_out, TOP_N);
+    if (s->holds)
+        printf("holds: %zu hold events left out (no part of the model)\n", s->holds);
+    if (eval_loans_undated(prep))
+        printf("dates: %zu loans without a full date left out (%zu none, %zu a year, %zu a year "
+               "and month, %zu a day without a year)\n", eval_loans_undated(prep),
+               prep->undated[UNDATED_NONE], prep->undated[UNDATED_YEAR],
+               prep->undated[UNDATED_MONTH], prep->undated[UNDATED_DAY]);
+    if (prep->shift_days)
+        printf("dates: every loan moved %lld days later (%lld years, in cycles of %d days: day "
+               "and month kept, gaps exact) so that none is before 1970\n", prep->shift_days,
+               prep->shift_days / EVAL_SHIFT_CYCLE_DAYS * 4, EVAL_SHIFT_CYCLE_DAYS);
+    printf("model: window_days %d, pairs_per_loan %d, history_max %d, history_ttl_days %d, "
+           "min_patrons %d, neighbours_max %d, history_titles %d\n",
+           cfg->window_days, cfg->pairs_per_loan, cfg->history_max, cfg->history_ttl_days,
+           cfg->min_patrons, cfg->neighbours_max, cfg->history_titles);
+    printf("measure rows: the model's scores for the query (score.h), no shelf; the patron's "
+           "training titles left out; popularity fills up to %d\n", TOP_N);
+    if (o->titles)
+        printf("served rows: GET /v1/alternatives?record=QUERY&limit=%d of onloand (catalogue "
+               "%s, %s) on this model and a Zebra of %s,\n"
+               "  every title one copy on the shelf; \"served\" without patron= (anyone at the "
+               "catalogue), \"+ history\" with the patron's id\n", TOP_N,
+               cfg->catalogues[0].name, score_measure_name(cfg->catalogues[0].scoring), o->titles);
+}
+
+static void print_row(const char *name, double hits, double rr, size_t shown, const struct eval *ev,
+                      const char *note)
+{
+    double n = ev->split.ntests ? (double)ev->split.ntests : 1;
+    printf("%-20s %8.3f %8.3f %9.3f %6zu%s\n", name, hits / n, rr / n,
+           ev->split.training_records ? (double)shown / (double)ev->split.training_records : 0,
+           ev->split.ntests, note);
+}
+
+static void print_served(const struct eval *ev, const struct eval_served_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        print_row(rows[i].name, rows[i].hits, rows[i].rr, dict_size(rows[i].shown), ev, "");
+    for (size_t i = 0; i < n; i++) {
+        const struct eval_served_row *r = &rows[i];
+        printf("%s: hits by reason: also_borrowed %zu, same_author %zu, same_subject %zu, "
+               "popular %zu; %zu answers (%zu degraded), %zu queries not in the catalogue (404); "
+               "%.1f s, %.0f answers/s\n", r->name, r->hit_reason[REASON_ALSO_BORROWED],
+               r->hit_reason[REASON_SAME_AUTHOR], r->hit_reason[REASON_SAME_SUBJECT],
+               r->hit_reason[REASON_POPULAR], r->answered, r->degraded, r->not_found, r->seconds,
+               r->seconds > 0 ? (double)(r->answered + r->not_found) / r->seconds : 0);
+    }
+}
+
+/* The served rows: a catalogue and a daemon of the run's own, asked for
+ * every test patron without, then with, patron=. */
+static int serve_rows(struct eval *ev, const struct options *o, const struct eval_titles *ts,
+                      const struct eval_loans *prep, struct eval_served_row *rows, size_t nrows,
+                      double *build_s, double *index_s)
+{
+    struct strbuf err = {0};
+    char *self = own_dir(), *onloand = NULL, *conf = NULL, *dir = NULL;
+    const char *tmp = getenv("TMPDIR");
+    struct eval_catalogue cat = {0};
+    struct eval_daemon d = {0};
+    int rc = -1;
+    if (!self && (!o->onloand || !o->zebra_conf)) {
+        fprintf(stderr, "eval: where is this program? (give --onloand and --zebra-conf)\n");
+        return -1;
+    }
+    if ((o->onloand ? !(onloand = strdup(o->onloand))
+                    : asprintf(&onloand, "%s/onloand", self) < 0) ||
+        (o->zebra_conf ? !(conf = strdup(o->zebra_conf))
+                       : asprintf(&conf, "%s/../deploy/zebra", self) < 0) ||
+        asprintf(&dir, "%s/onloan-eval-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0) {
+        fprintf(stderr, "eval: out of memory\n");
+        free(self);
+        return -1;
+    }
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "eval: cannot make a work directory (%s): %s\n", dir, strerror(errno));
+        free(dir);
+        dir = NULL;
+    } else if (eval_catalogue_start(&cat, dir, conf, ts, &err) < 0 ||
+               eval_daemon_start(&d, ev->cfg, onloand, dir, cat.port, ev->run.base, &err) < 0) {
+        fprintf(stderr, "eval: the served rows: %s", strbuf_cstr(&err));
+    } else {
+        *build_s = cat.records_s;
+        *index_s = cat.index_s;
+        rc = 0;
+        for (size_t i = 0; i < nrows && rc == 0; i++)
+            if (eval_daemon_ask(&d, ev->run.base, &ev->split, prep->raw_patrons, &rows[i],
+                                &err) < 0) {
+                fprintf(stderr, "eval: %s: %s", rows[i].name, strbuf_cstr(&err));
+                rc = -1;
+            }
+        strbuf_reset(&err);
+        if (eval_daemon_stop(&d, &err) < 0) {
+            fprintf(stderr, "eval: %s", strbuf_cstr(&err));
+            rc = -1;
+        }
+    }
+    eval_daemon_stop(&d, &err);
+    eval_catalogue_stop(&cat);
+    if (dir && o->keep)
+        fprintf(stderr, "eval: the served rows' files are kept in %s\n", dir);
+    else if (dir)
+        nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    strbuf_free(&err);
+    free(dir);
+    free(conf);
+    free(onloand);
+    free(self);
+    return rc;
+}
+
+int eval_main(struct config *cfg, int argc, char **argv)
+{
+    struct options o = {0};
+    int rc = parse_options(cfg, argc, argv, &o);
+    if (rc)
+        return rc;
     struct eval ev = {.cfg = cfg};
-    struct timespec t0, t1;
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
+    struct eval_titles titles = {0};
+    if (o.titles && read_titles(cfg, o.titles, &titles) < 0)
+        return 1;
+    if (o.titles && cfg->max_alternatives < TOP_N) {
+        fprintf(stderr, "eval: limits.max_alternatives is %d: the served rows ask for %d\n",
+                cfg->max_alternatives, TOP_N);
+        eval_titles_free(&titles);
+        return 1;
+    }
     struct strbuf err = {0};
     struct loan_batch all = {0};
-    if (loader_read_events(cfg, &file, 1, EVAL_SHOWN_PROBLEMS, &all, &err) < 0) {
-        fputs(strbuf_cstr(&err), stderr);
-        strbuf_free(&err);
+    struct eval_loans prep = {0};
+    if (read_loans(cfg, o.file, &prep, &all) < 0) {
         loan_batch_free(&all);
+        eval_loans_free(&prep);
+        eval_titles_free(&titles);
         return 1;
     }
     size_t nloans = all.n;
@@ -496,10 +680,12 @@ int eval_main(struct config *cfg, int argc, char **argv)
     struct redis_child child = {0};
     char *host = NULL;
     int port = 0;
-    if (redis) {
-        if (config_split_address(redis, &host, &port) < 0) {
+    if (o.redis) {
+        if (config_split_address(o.redis, &host, &port) < 0) {
             fprintf(stderr, "--redis: must be IP:PORT\n");
             loan_batch_free(&all);
+            eval_loans_free(&prep);
+            eval_titles_free(&titles);
             return 2;
         }
     } else {
@@ -507,6 +693,8 @@ int eval_main(struct config *cfg, int argc, char **argv)
             fprintf(stderr, "eval: no Redis to work in: %s", strbuf_cstr(&err));
             strbuf_free(&err);
             loan_batch_free(&all);
+            eval_loans_free(&prep);
+            eval_titles_free(&titles);
             return 1;
         }
         host = strdup("127.0.0.1");
@@ -520,9 +708,27 @@ int eval_main(struct config *cfg, int argc, char **argv)
         cfg->redis_prefix = NULL;
     cfg->model_cache_ms = 0;
 
-    int rc = 1;
+    rc = 1;
     struct load_summary sum;
-    if (!cfg->redis_prefix || split(&ev, &all) < 0) {
+    struct row rows[] = {
+        {"popularity", -1, 0, 0, 0, NULL},
+        {"raw", SCORE_RAW, 0, 0, 0, NULL},
+        {"cosine", SCORE_COSINE, 0, 0, 0, NULL},
+        {"jaccard", SCORE_JACCARD, 0, 0, 0, NULL},
+        {"llr", SCORE_LLR, 0, 0, 0, NULL},
+        {"raw + history", SCORE_RAW, 1, 0, 0, NULL},
+        {"cosine + history", SCORE_COSINE, 1, 0, 0, NULL},
+        {"jaccard + history", SCORE_JACCARD, 1, 0, 0, NULL},
+        {"llr + history", SCORE_LLR, 1, 0, 0, NULL},
+    };
+    size_t nrows = sizeof rows / sizeof rows[0];
+    struct eval_served_row served[] = {
+        {.name = "served", .with_patron = 0},
+        {.name = "served + history", .with_patron = 1},
+    };
+    size_t nserved = o.titles ? sizeof served / sizeof served[0] : 0;
+    double build_s = 0, index_s = 0;
+    if (!cfg->redis_prefix || eval_split(&all, &ev.split) < 0) {
         fprintf(stderr, "eval: out of memory\n");
     } else if (loader_open(&ev.run, cfg, 5000, &err) < 0 ||
                loader_ingest(&ev.run, &all, NULL, &sum, &err) < 0) {
@@ -531,50 +737,44 @@ int eval_main(struct config *cfg, int argc, char **argv)
                read_neighbours(&ev) < 0) {
         fprintf(stderr, "eval: reading the model failed\n");
     } else {
-        struct row rows[] = {
-            {"popularity", -1, 0, 0, 0, NULL},
-            {"raw", SCORE_RAW, 0, 0, 0, NULL},
-            {"cosine", SCORE_COSINE, 0, 0, 0, NULL},
-            {"jaccard", SCORE_JACCARD, 0, 0, 0, NULL},
-            {"llr", SCORE_LLR, 0, 0, 0, NULL},
-            {"raw + history", SCORE_RAW, 1, 0, 0, NULL},
-            {"cosine + history", SCORE_COSINE, 1, 0, 0, NULL},
-            {"jaccard + history", SCORE_JACCARD, 1, 0, 0, NULL},
-            {"llr + history", SCORE_LLR, 1, 0, 0, NULL},
-        };
-        size_t nrows = sizeof rows / sizeof rows[0];
         rc = 0;
         for (size_t i = 0; i < nrows && rc == 0; i++) {
             rows[i].shown = dict_new();
             rc = rows[i].shown && score_row(&ev, &rows[i]) == 0 ? 0 : 1;
         }
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-        printf("onloan eval %s: %zu loans, %zu test patrons (>= %d loans), %zu titles in training\n",
-               file, nloans, ev.ntests, MIN_LOANS, ev.training_records);
-        printf("model: window_days %d, pairs_per_loan %d, history_max %d, min_patrons %d, "
-               "neighbours_max %d, history_titles %d\n",
-               cfg->window_days, cfg->pairs_per_loan, cfg->history_max, cfg->min_patrons,
-               cfg->neighbours_max, cfg->history_titles);
-        printf("%-20s %8s %8s %9s %6s\n", "measure", "hit@10", "MRR@10", "coverage", "users");
-        for (size_t i = 0; i < nrows && rc == 0; i++) {
-            double n = ev.ntests ? (double)ev.ntests : 1;
-            printf("%-20s %8.3f %8.3f %9.3f %6zu%s\n", rows[i].name, rows[i].hits / n, rows[i].rr / n,
-                   ev.training_records ? (double)dict_size(rows[i].shown) / (double)ev.training_records : 0,
-                   ev.ntests, rows[i].measure == (int)cfg->scoring && !rows[i].with_history ? "  (default)" : "");
+        for (size_t i = 0; i < nserved && rc == 0; i++)
+            rc = (served[i].shown = dict_new()) ? 0 : 1;
+        if (rc == 0 && nserved &&
+            serve_rows(&ev, &o, &titles, &prep, served, nserved, &build_s, &index_s) < 0)
+            rc = 1;
+        if (rc == 0) {
+            print_protocol(&ev, &o, &prep, nloans);
+            printf("%-20s %8s %8s %9s %6s\n", "measure", "hit@10", "MRR@10", "coverage", "users");
+            for (size_t i = 0; i < nrows; i++)
+                print_row(rows[i].name, rows[i].hits, rows[i].rr, dict_size(rows[i].shown), &ev,
+                          rows[i].measure == (int)cfg->scoring && !rows[i].with_history
+                          ? "  (default)" : "");
+            print_served(&ev, served, nserved);
+            printf("ingest %.2f s, compaction %.2f s", sum.ingest_s, sum.compact_s);
+            if (nserved)
+                printf(", %zu records %.2f s, zebraidx %.2f s", titles.n, build_s, index_s);
+            printf(", total %.2f s\n", seconds_since(&t0));
         }
-        printf("ingest %.2f s, compaction %.2f s, total %.2f s\n", sum.ingest_s, sum.compact_s, secs);
         for (size_t i = 0; i < nrows; i++)
             dict_free(rows[i].shown, NULL);
     }
-    if (ev.run.base && redis && !keep)
+    for (size_t i = 0; i < nserved; i++)
+        dict_free(served[i].shown, NULL);
+    if (ev.run.base && o.redis && !o.keep)
         remove_prefix(&ev);
     dict_free(ev.nbs, free_nb);
     free(ev.wanted);
     neighbour_list_free(ev.popular, ev.npopular);   /* from model_popular_parse */
     model_free(ev.model);
     loader_close(&ev.run);
-    free_tests(&ev);
+    eval_split_free(&ev.split);
+    eval_loans_free(&prep);
+    eval_titles_free(&titles);
     loan_batch_free(&all);
     strbuf_free(&err);
     redis_child_stop(&child);

@@ -270,13 +270,34 @@ char *loader_read_file(const char *path, size_t *len, struct strbuf *err)
     return text.buf ? strbuf_steal(&text) : strdup("");
 }
 
+int loader_events_from_text(const struct config *cfg, const char *name, const char *text,
+                            size_t len, long long now, size_t max_shown, struct loan_batch *all,
+                            struct strbuf *report)
+{
+    if (max_shown > LOADER_MAX_SHOWN_PROBLEMS)
+        max_shown = LOADER_MAX_SHOWN_PROBLEMS;
+    struct loan_problem probs[LOADER_MAX_SHOWN_PROBLEMS];
+    size_t nprobs = 0;
+    enum loans_status st = loans_from_text(text, len, cfg, now, LOADER_MAX_FILE_EVENTS, all,
+                                           probs, max_shown, &nprobs);
+    if (st == LOANS_NO_MEMORY) {
+        strbuf_printf(report, "%s: out of memory while reading its events "
+                      "(not a problem of the file)\n", name);
+        return -2;
+    }
+    for (size_t k = 0; k < nprobs && k < max_shown; k++)
+        strbuf_printf(report, "%s:%zu: %s: %s\n", name, probs[k].line, probs[k].field,
+                      probs[k].message);
+    if (nprobs > max_shown)
+        strbuf_printf(report, "%s: %zu more problems not shown\n", name, nprobs - max_shown);
+    return st == LOANS_OK ? 0 : -1;
+}
+
 int loader_read_events(const struct config *cfg, char *const *paths, int npaths, size_t max_shown,
                       struct loan_batch *all, struct strbuf *report)
 {
     int bad = 0;
     long long now = (long long)time(NULL);
-    if (max_shown > LOADER_MAX_SHOWN_PROBLEMS)
-        max_shown = LOADER_MAX_SHOWN_PROBLEMS;
     for (int i = 0; i < npaths; i++) {
         size_t len;
         char *text = loader_read_file(paths[i], &len, report);
@@ -284,23 +305,11 @@ int loader_read_events(const struct config *cfg, char *const *paths, int npaths,
             bad = 1;
             continue;
         }
-        struct loan_problem probs[LOADER_MAX_SHOWN_PROBLEMS];
-        size_t nprobs = 0;
-        enum loans_status st = loans_from_text(text, len, cfg, now, LOADER_MAX_FILE_EVENTS, all,
-                                               probs, max_shown, &nprobs);
+        int rc = loader_events_from_text(cfg, paths[i], text, len, now, max_shown, all, report);
         free(text);
-        if (st == LOANS_NO_MEMORY) {
-            strbuf_printf(report, "%s: out of memory while reading its events "
-                          "(not a problem of the file)\n", paths[i]);
+        if (rc == -2)
             return -1;
-        }
-        for (size_t k = 0; k < nprobs && k < max_shown; k++)
-            strbuf_printf(report, "%s:%zu: %s: %s\n", paths[i], probs[k].line, probs[k].field,
-                          probs[k].message);
-        if (nprobs > max_shown)
-            strbuf_printf(report, "%s: %zu more problems not shown\n", paths[i],
-                          nprobs - max_shown);
-        bad |= st != LOANS_OK;
+        bad |= rc < 0;
     }
     return bad ? -1 : 0;
 }

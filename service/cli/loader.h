@@ -62,5 +62,11 @@ char *loader_read_file(const char *path, size_t *len, struct strbuf *err);
 #define LOADER_MAX_FILE_EVENTS 100000000
 int loader_read_events(const struct config *cfg, char *const *paths, int npaths, size_t max_shown,
                       struct loan_batch *all, struct strbuf *report);
+/* The same for one text already read (name: the file's, for the report;
+ * now bounds times in the future): 0, -1 when an event is bad (reported
+ * as above), -2 when memory ran out (said in report). */
+int loader_events_from_text(const struct config *cfg, const char *name, const char *text,
+                            size_t len, long long now, size_t max_shown, struct loan_batch *all,
+                            struct strbuf *report);
 
 #endif

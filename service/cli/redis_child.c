@@ -18,30 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/child.h"
 #include "core/clock.h"
 
 #define LOG_NAME "redis.log"
-#define TAIL_LINES 10
-#define TAIL_BYTES 4096
 #define INFO_BYTES 65536        /* INFO server is under 2 KiB */
 #define INFO_WAIT_MS 1000       /* for its answer, should a non-Redis hold the port */
 #define STOP_WAIT_MS 5000       /* after SIGTERM, before SIGKILL */
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0)
-        return -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 /* The process_id in the INFO server reply read from fd; -2 for an error
  * reply (a Redis not ready yet); -1 for anything else (not Redis, or no
@@ -111,50 +94,12 @@ static char *log_path(const struct redis_child *rc)
     return asprintf(&path, "%s/%s", rc->dir, LOG_NAME) < 0 ? NULL : path;
 }
 
-/* Appends the last TAIL_LINES lines of what it wrote, indented. */
+/* Appends the last lines of what it wrote, indented. */
 static void add_tail(const struct redis_child *rc, struct strbuf *err)
 {
     char *path = log_path(rc);
-    FILE *f = path ? fopen(path, "r") : NULL;
+    child_log_tail(path, err);
     free(path);
-    if (!f) {
-        strbuf_puts(err, "  (its output could not be read)\n");
-        return;
-    }
-    char buf[TAIL_BYTES + 1];
-    size_t n = 0;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long size = ftell(f);
-        if (size > TAIL_BYTES)
-            fseek(f, size - TAIL_BYTES, SEEK_SET);
-        else
-            rewind(f);
-        n = fread(buf, 1, TAIL_BYTES, f);
-    }
-    fclose(f);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-        n--;
-    buf[n] = '\0';
-    if (!n) {
-        strbuf_puts(err, "  (it wrote nothing)\n");
-        return;
-    }
-    const char *start = buf;
-    int lines = 0;
-    for (const char *p = buf + n; p > buf; p--) {
-        if (p[-1] == '\n' && ++lines == TAIL_LINES) {
-            start = p;
-            break;
-        }
-    }
-    while (*start) {
-        size_t len = strcspn(start, "\n"), shown = len;
-        while (shown && (start[shown - 1] == '\r' || start[shown - 1] == ' '))
-            shown--;
-        if (shown)                  /* blank lines say nothing */
-            strbuf_printf(err, "  %.*s\n", (int)shown, start);
-        start += len + (start[len] == '\n');
-    }
 }
 
 /* Removes the directory and every regular file in it (it is ours alone:
@@ -183,17 +128,6 @@ static void remove_dir(struct redis_child *rc)
     rc->dir = NULL;
 }
 
-static void describe_status(int status, struct strbuf *err)
-{
-    if (WIFEXITED(status))
-        strbuf_printf(err, "exited with status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        strbuf_printf(err, "was killed by signal %d (%s)", WTERMSIG(status),
-                      strsignal(WTERMSIG(status)));
-    else
-        strbuf_printf(err, "stopped (status %#x)", status);
-}
-
 int redis_child_start(struct redis_child *rc, const char *program, int wait_ms,
                       struct strbuf *err)
 {
@@ -220,7 +154,7 @@ int redis_child_start(struct redis_child *rc, const char *program, int wait_ms,
     int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     free(path);
     int execerr[2] = {-1, -1};
-    if (out < 0 || (rc->port = free_port()) < 0 || pipe2(execerr, O_CLOEXEC) < 0) {
+    if (out < 0 || (rc->port = child_free_port()) < 0 || pipe2(execerr, O_CLOEXEC) < 0) {
         strbuf_printf(err, "%s: cannot prepare to start it: %s\n", program, strerror(errno));
         if (out >= 0)
             close(out);
@@ -272,7 +206,7 @@ int redis_child_start(struct redis_child *rc, const char *program, int wait_ms,
         if (waitpid(pid, &status, WNOHANG) == pid) {
             rc->pid = 0;
             strbuf_printf(err, "%s ", program);
-            describe_status(status, err);
+            child_describe_status(status, err);
             strbuf_printf(err, " before it took connections on 127.0.0.1:%d; "
                           "the last it wrote:\n", rc->port);
             add_tail(rc, err);

@@ -1,5 +1,7 @@
 /* assets.h: the files a browser loads from onloand (the OPAC widget,
- * web/widget/), built into the daemon and served as they are.
+ * web/widget/; the marketing dashboard, web/dashboard/, with Debian's
+ * Chart.js; the API's description, docs/openapi.json), built into the
+ * daemon and served as they are.
  *
  * web/embed.sh turns web/ into a C table at build time (the Makefile's
  * WEB_ASSETS): each file's bytes, its gzip form (gzip -9n, the same bytes

@@ -10,6 +10,7 @@
 
 #include "core/ids.h"
 #include "core/pseudonym.h"
+#include "http/receipt.h"
 
 /* Digits from s to end, a number that fits 64 bits (Redis's stream ids
  * are two: a larger one is no id, and Redis would refuse the read). */
@@ -128,8 +129,11 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
 {
     static const char *const langs[] = {"nl", "en", NULL};
     static const char *const known[] = {"record", "branch", "limit", "lang", "channel",
-                                        "catalogue", "patron", "session", NULL};
+                                        "catalogue", "patron", "session", "format", "width",
+                                        NULL};
+    static const char *const formats[] = {"json", "receipt", NULL};
     memset(p, 0, sizeof *p);
+    p->width = RECEIPT_DEFAULT_WIDTH;
     p->limit = cfg->default_alternatives;
     p->lang = "nl";
     p->channel = channel_names[CHANNEL_OPAC];
@@ -174,6 +178,22 @@ int params_parse_alternatives(const char *query, const struct config *cfg,
             }
             if ((rc = copy_value(&p->branch, v, err)) < 0)
                 break;
+        } else if (strcmp(name, "format") == 0) {
+            const char *f = one_of(v, formats);
+            if (!f) {
+                rc = fail(err, "format", "must be json or receipt");
+                break;
+            }
+            p->receipt = f == formats[1];
+        } else if (strcmp(name, "width") == 0) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!(*v >= '0' && *v <= '9') || *end || n < RECEIPT_MIN_WIDTH ||
+                n > RECEIPT_MAX_WIDTH) {
+                rc = fail(err, "width", "must be a whole number from 16 to 80 (cells)");
+                break;
+            }
+            p->width = (int)n;
         } else if (strcmp(name, "limit") == 0) {
             char *end;      /* digits only: strtol would also take " 5" and "+5" */
             long n = strtol(v, &end, 10);

@@ -21,6 +21,8 @@ struct alt_params {
     enum channel channel_id;    /* the same, as config.h numbers it */
     char *session;              /* owned; NULL when absent: the OPAC's opaque id of the
                                  * visit, which keeps an experiment's arm without a patron */
+    int receipt;                /* format=receipt: text for a receipt printer (receipt.h) */
+    int width;                  /* its width in cells, RECEIPT_MIN_WIDTH..RECEIPT_MAX_WIDTH */
 };
 
 #define PARAM_NAME_MAX_BYTES 32

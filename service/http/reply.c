@@ -26,6 +26,24 @@ void http_reply_json_text(struct evhttp_request *req, int code, const char *text
     evbuffer_free(out);
 }
 
+void http_reply_bytes(struct evhttp_request *req, int code, const char *content_type,
+                      const void *body, size_t len)
+{
+    struct evbuffer *out = evbuffer_new();
+    if (!out || evbuffer_add(out, body, len) < 0) {
+        if (out)
+            evbuffer_free(out);
+        evhttp_send_error(req, 503, "out of memory");
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_send_reply(req, code, code < 300 ? "OK" : "Error", out);
+    evbuffer_free(out);
+}
+
 void http_reply_json(struct evhttp_request *req, int code, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;

@@ -17,6 +17,10 @@
 void http_reply_json(struct evhttp_request *req, int code, json_t *body);
 /* Sends JSON text as it is (already serialised by jansson). */
 void http_reply_json_text(struct evhttp_request *req, int code, const char *text, size_t len);
+/* Sends len bytes of body as they are, as content_type (not cached):
+ * what is not JSON (a receipt's text, an image). */
+void http_reply_bytes(struct evhttp_request *req, int code, const char *content_type,
+                      const void *body, size_t len);
 /* Sends {"error": message, "field": field} (field may be NULL). */
 void http_reply_error(struct evhttp_request *req, int code, const char *field,
                       const char *message);

@@ -13,6 +13,7 @@
 #include "http/outcomes.h"
 #include "http/params.h"
 #include "http/patrons.h"
+#include "http/qr.h"
 #include "http/reply.h"
 #include "http/reports.h"
 #include "server.h"
@@ -59,6 +60,13 @@ static void http_route(struct evhttp_request *req, void *arg)
             http_reply_error(req, 405, "method", "use GET");
         else
             alternatives_handle(srv, req, evhttp_uri_get_query(uri));
+        return;
+    }
+    if (strcmp(path, "/v1/qr") == 0) {
+        if (method != EVHTTP_REQ_GET)
+            http_reply_error(req, 405, "method", "use GET");
+        else
+            qr_handle(srv, req, evhttp_uri_get_query(uri));
         return;
     }
     if (strcmp(path, "/v1/loans") == 0) {

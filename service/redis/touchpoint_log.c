@@ -109,6 +109,8 @@ int touchpoint_entry_parse(const redisReply *fields, struct touchpoint_entry *ou
             out->alternatives = v->str;
         else if (strcmp(k->str, "day") == 0)
             out->day = v->str;
+        else if (strcmp(k->str, "catalogue") == 0)
+            out->catalogue = v->str;
         else if (strcmp(k->str, "cell") == 0)
             cell = v->str;
     }

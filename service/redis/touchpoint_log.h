@@ -69,6 +69,7 @@ int touchpoint_log_read(const struct config *cfg, const char *touchpoint, struct
  * pointing into the reply. -1 for a reply of another shape. */
 struct touchpoint_entry {
     const char *record, *alternatives, *day;
+    const char *catalogue;      /* NULL if the entry has none */
     uint32_t cell;
     int has_cell;               /* 0: written before rollups (no day, no cell) */
 };

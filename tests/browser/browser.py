@@ -15,11 +15,6 @@ import harness
 HERE = os.path.dirname(os.path.abspath(__file__))
 DESKTOP, PHONE = (1366, 768), (390, 844)
 BRANCH = "CEN"
-# the rollup cell's counters, in order (redis/rollup.h; test_31_outcomes.py)
-COUNTERS = ["touchpoints", "on_loan", "with_alternatives", "shown", "click", "reserve",
-            "borrow", "dismiss", "attributed_borrow", "attributed_reserve",
-            "attributed_borrow_wanted"]
-
 
 # ------------------------------------------------------------------ the OPAC
 
@@ -144,13 +139,18 @@ class Ctx:
                 out.append((f.get("type"), f.get("record") or None))
         return out
 
-    def rollup(self, tp, counter):
-        """The counter of the touchpoint's rollup cell (what the report
-        API sums; read here as test_31_outcomes.py does)."""
-        with self.stack.redis() as r:
-            f = harness.touchpoint_fields(r, self.prefix, tp)
-            idx = int(f["cell"]) * len(COUNTERS) + COUNTERS.index(counter)
-            return r("BITFIELD", self.prefix + "ru1:" + f["day"], "GET", "u32", "#%d" % idx)[0]
+    def reported(self, counter, **keys):
+        """What the report API (GET /v1/reports/outcomes, the run's key
+        with the role report, its default range: the last 30 days) counts
+        of counter in the row of keys (e.g. channel="widget", branch="CEN")."""
+        key = next(k["key"] for k in self.stack.config["api_keys"] if "report" in k["roles"])
+        r = harness.http_request(self.stack.port, "GET", "/v1/reports/outcomes?group=" +
+                                 ",".join(sorted(keys)),
+                                 headers={"Authorization": "Bearer " + key})
+        assert r.status == 200 and r.json, "report: %r" % r
+        rows = [row for row in r.json["rows"] if all(row[k] == v for k, v in keys.items())]
+        assert len(rows) <= 1, rows
+        return rows[0][counter] if rows else 0
 
     # ---------------- the browser
     def drain(self):

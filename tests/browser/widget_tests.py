@@ -304,7 +304,7 @@ def test_tab_reaches_reserve_and_enter_posts_one_reserve(ctx):
     rec = ctx.picks["on_loan"]
     w = ctx.load(ctx.opac.url(rec))
     tp = w["touchpoint"]
-    reserve_before = ctx.rollup(tp, "reserve")
+    reserve_before = ctx.reported("reserve", channel="widget", branch=B.BRANCH)
     path = []
     for _ in range(60):
         ActionChains(ctx.driver).send_keys(Keys.TAB).perform()
@@ -326,10 +326,11 @@ def test_tab_reaches_reserve_and_enter_posts_one_reserve(ctx):
     shown = [("shown", None)] if ("shown", None) in ctx.events(tp) else []
     outcomes_settle(ctx, tp, shown + [("reserve", rec)], "Enter on the button")
     assert ctx.posts(tp).count(("reserve", rec)) == 1, ctx.posts(tp)
-    # what the report counts: the touchpoint's rollup cell (the report API,
-    # GET /v1/reports/outcomes, sums these cells)
-    assert ctx.rollup(tp, "reserve") == reserve_before + 1, (reserve_before,
-                                                             ctx.rollup(tp, "reserve"))
+    # and the report API counts it: one reserve more on the widget's channel
+    # and branch, once
+    counted = ctx.reported("reserve", channel="widget", branch=B.BRANCH)
+    assert counted == reserve_before + 1, "the report counts %d reserves, %d before" % (
+        counted, reserve_before)
 
 
 def test_reserve_never_posted_twice(ctx):

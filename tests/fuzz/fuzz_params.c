@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "core/ids.h"
 #include "http/params.h"
+#include "http/receipt.h"
 #include "ingest/loan_event.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -101,7 +102,8 @@ static void query(const char *q)
         !one_of(p.channel, channel_names) || strcmp(channel_names[p.channel_id], p.channel) != 0 ||
         (pl != 0 && pl != PSEUDONYM_HEX_LEN) || strspn(p.patron, "0123456789abcdef") != pl ||
         (p.branch && !branch_code_valid(p.branch)) ||
-        (p.catalogue && !*p.catalogue))
+        (p.catalogue && !*p.catalogue) || (p.receipt != 0 && p.receipt != 1) ||
+        p.width < RECEIPT_MIN_WIDTH || p.width > RECEIPT_MAX_WIDTH)
         abort();
     if (p.session) {
         size_t n = strlen(p.session);

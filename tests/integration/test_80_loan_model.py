@@ -1011,7 +1011,7 @@ def test_eval_on_toy_ratings(ctx):
         path = lab.write("toy-ratings.csv", text)
         for extra in (["--redis", "127.0.0.1:%d" % lab.redis_port], []):
             _, out, _ = lab.cli("eval", *(extra + [path]))
-            assert ("%d loans, 6 test patrons (>= 5 loans), 23 titles in training" % nrows) in out, out
+            assert ("%d loans, 6 test patrons (>= 5 titles), 23 titles in training" % nrows) in out, out
             rows = {}
             for line in out.splitlines():
                 m = re.match(r"^(\w+(?: \+ history)?)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+(\d+)", line)

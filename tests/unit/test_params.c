@@ -73,6 +73,33 @@ static int touchpoint_ok(const char *s)
     return params_touchpoint_id(s, strlen(s), id) == 0 && strcmp(id, s) == 0;
 }
 
+TEST(receipt_format_and_width)
+{
+    struct alt_params p;
+    struct param_error err;
+    CHECK(params_parse_alternatives("record=f356&channel=kiosk&format=receipt&width=16", cfg, &p,
+                                    &err) == 0);
+    CHECK(p.receipt == 1 && p.width == 16);
+    params_free(&p);
+    CHECK(params_parse_alternatives("record=f356&format=json", cfg, &p, &err) == 0);
+    CHECK(p.receipt == 0 && p.width == 40);
+    params_free(&p);
+    CHECK(params_parse_alternatives("record=f356&format=receipt&width=80", cfg, &p, &err) == 0);
+    CHECK(p.receipt == 1 && p.width == 80);
+    params_free(&p);
+    CHECK_STR(field_of("record=f356&format=receipt&width=15"), "width");
+    CHECK_STR(field_of("record=f356&format=receipt&width=81"), "width");
+    CHECK_STR(field_of("record=f356&format=receipt&width=+40"), "width");
+    CHECK_STR(field_of("record=f356&format=receipt&width=40x"), "width");
+    CHECK_STR(field_of("record=f356&format=receipt&width="), "width");
+    CHECK_STR(field_of("record=f356&format=receipt&width=99999999999999999999"), "width");
+    CHECK_STR(field_of("record=f356&format=receipt&width=40&width=40"), "width");
+    CHECK_STR(field_of("record=f356&format=text"), "format");
+    CHECK_STR(field_of("record=f356&format=RECEIPT"), "format");
+    CHECK_STR(field_of("record=f356&format="), "format");
+    CHECK_STR(field_of("record=f356&format=receipt%00"), "format");
+}
+
 TEST(touchpoint_ids)
 {
     CHECK(touchpoint_ok("1795437192039-0"));
@@ -136,6 +163,7 @@ int main(void)
         return 1;
     }
     RUN(alternatives_parameters);
+    RUN(receipt_format_and_width);
     RUN(touchpoint_ids);
     RUN(strict_parameters);
     config_free(cfg);

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""A textbook item-to-item LLR on onloan eval's protocol, for comparison
+(docs/evaluation.md, issue 20 §6). stdlib only; nothing of onloan's code.
+
+Usage: textbook_llr.py LOANS.csv [MIN_PATRONS...]
+
+LOANS.csv: header with patron, record and date (or time). The protocol is
+eval_protocol.h's: rows without a full date (YYYY-MM-DD...) left out; per
+patron, loans in date order (ties in file order); test patrons have >= 5
+distinct titles; hidden: the last new title (all its loans by that
+patron leave training); query: the loan just before it. The model: per
+patron the set of their training titles (no window, no cap); Dunning's
+G^2 over patrons (k11 both, k12/k21 one of them, k22 neither), positive
+associations only, pairs of at least MIN_PATRONS patrons; the top 10 for
+the query leaves out the patron's training titles and is filled up from
+popularity (distinct borrowers, at least MIN_PATRONS). Prints hit@10 and
+MRR@10 per MIN_PATRONS (default: 2 and 3)."""
+
+import csv
+import math
+import re
+import sys
+from collections import defaultdict
+
+TOP_N = 10
+MIN_TITLES = 5
+FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def xlogx(x):
+    return x * math.log(x) if x > 0 else 0.0
+
+
+def entropy(*k):
+    return xlogx(sum(k)) - sum(xlogx(x) for x in k)
+
+
+def llr(k11, k12, k21, k22):
+    row = entropy(k11 + k12, k21 + k22)
+    col = entropy(k11 + k21, k12 + k22)
+    mat = entropy(k11, k12, k21, k22)
+    return max(0.0, 2.0 * (row + col - mat))
+
+
+def split(path):
+    by_patron = defaultdict(list)
+    with open(path, encoding="utf-8", newline="") as f:
+        for i, row in enumerate(csv.DictReader(f)):
+            when = row.get("date") or row.get("time") or ""
+            if FULL_DATE.match(when):
+                by_patron[row["patron"]].append((when, i, row["record"]))
+    training, tests = {}, []
+    for patron, loans in by_patron.items():
+        loans.sort()
+        titles = [r for _, _, r in loans]
+        seen, last_new = set(), -1
+        for k, r in enumerate(titles):
+            if r not in seen:
+                seen.add(r)
+                last_new = k
+        if len(seen) >= MIN_TITLES:
+            hidden = titles[last_new]
+            tests.append((patron, titles[last_new - 1], hidden))
+            training[patron] = set(titles) - {hidden}
+        else:
+            training[patron] = set(titles)
+    return training, tests
+
+
+def evaluate(training, tests, min_patrons):
+    borrowers = defaultdict(set)
+    for patron, titles in training.items():
+        for t in titles:
+            borrowers[t].add(patron)
+    n = sum(1 for t in training.values() if t)
+    popular = sorted((t for t, b in borrowers.items() if len(b) >= min_patrons),
+                     key=lambda t: (-len(borrowers[t]), t))
+    hits = rr = 0.0
+    for patron, query, hidden in tests:
+        co = defaultdict(int)
+        for p in borrowers.get(query, ()):
+            for t in training[p]:
+                co[t] += 1
+        nq = len(borrowers.get(query, ()))
+        scored = []
+        for t, k11 in co.items():
+            if t == query or k11 < min_patrons:
+                continue
+            nt = len(borrowers[t])
+            k12, k21 = nq - k11, nt - k11
+            if k11 * n <= nq * nt:          # not more often together than by chance
+                continue
+            scored.append((-llr(k11, k12, k21, n - nq - nt + k11), t))
+        scored.sort()
+        own = training[patron]
+        top = [t for _, t in scored if t not in own][:TOP_N]
+        for t in popular:
+            if len(top) == TOP_N:
+                break
+            if t not in own and t != query and t not in top:
+                top.append(t)
+        if hidden in top:
+            hits += 1
+            rr += 1.0 / (top.index(hidden) + 1)
+    return hits / len(tests), rr / len(tests)
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__.split("\n\n")[1])
+    training, tests = split(sys.argv[1])
+    for m in [int(a) for a in sys.argv[2:]] or [2, 3]:
+        hit, mrr = evaluate(training, tests, m)
+        print("textbook llr, min_patrons %d: hit@10 %.3f, MRR@10 %.3f, %d test patrons"
+              % (m, hit, mrr, len(tests)))
+
+
+if __name__ == "__main__":
+    main()

@@ -158,7 +158,7 @@ static void outcome_from_recent(struct outcome_request *o, enum failure error)
         outcome_request_free(o);
         return;
     }
-    struct touchpoint_entry e = {t->record, t->alternatives, t->day, 0, 0};
+    struct touchpoint_entry e = {t->record, t->alternatives, t->day, NULL, 0, 0};
     outcome_check_and_count(o, &e, t->cell_name, 0);
 }
 

@@ -7,6 +7,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -699,6 +700,14 @@ int eval_main(struct config *cfg, int argc, char **argv)
         }
         host = strdup("127.0.0.1");
         port = child.port;
+        /* a Redis of eval's own has no users: no AUTH */
+        free(cfg->redis_username);
+        cfg->redis_username = NULL;
+        if (cfg->redis_password) {
+            sodium_memzero(cfg->redis_password, strlen(cfg->redis_password));
+            free(cfg->redis_password);
+            cfg->redis_password = NULL;
+        }
     }
     free(cfg->redis_host);
     cfg->redis_host = host;

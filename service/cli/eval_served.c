@@ -65,6 +65,11 @@ json_t *eval_daemon_config(const struct config *cfg, const char *plugin_dir, int
           json_object_set_new(cat, "holdings", json_string("koha952")) ||
           json_object_set_new(cat, "id_field", json_string("001")) ||
           json_array_append(one, cat) || json_object_set(root, "catalogues", one);
+    if (!cfg->redis_password) {                 /* eval's own Redis: no users */
+        json_object_del(redis, "username");
+        json_object_del(redis, "password");
+        json_object_del(redis, "password_file");
+    }
     json_object_del(root, "experiments");
     json_object_del(root, "api_keys");          /* eval asks only what needs no key */
     json_object_del(json_object_get(root, "limits"), "per_client_rps");   /* all asks are ours */

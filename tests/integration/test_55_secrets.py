@@ -27,6 +27,10 @@ def _run(ctx, prog, path, *args, env=None):
 def _own_keys(cfg):
     """cfg without the published example keys and without demo."""
     cfg.pop("demo", None)
+    # the test Redis's default user needs no password; onloan's ACL user has
+    # the published demo one
+    cfg["redis"].pop("username", None)
+    cfg["redis"].pop("password", None)
     cfg["privacy"]["patron_key"] = PATRON_HEX
     cfg["touchpoints"]["token_key"] = TOKEN_HEX
     cfg["api_keys"] = [{"name": "ils", "key": "ils-key-0123456789abcdef0123456789", "roles": ["ingest"]}]
@@ -104,8 +108,9 @@ def test_secrets_from_credentials(ctx):
     st = ctx.stack
     creds = os.path.join(st.tmp, "credentials")
     os.makedirs(creds, mode=0o700, exist_ok=True)
+    redis_pw = "redis-password-of-credentials-0123"
     for name, text in (("patron_key", PATRON_HEX + "\n"), ("token_key", TOKEN_HEX),
-                       ("ingest_key", KEY_FILE_KEY + "\n")):
+                       ("ingest_key", KEY_FILE_KEY + "\n"), ("redis_password", redis_pw + "\n")):
         p = os.path.join(creds, name)
         with open(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o400), "w") as f:
             f.write(text)
@@ -118,6 +123,12 @@ def test_secrets_from_credentials(ctx):
     cfg["privacy"]["patron_key_file"] = "patron_key"
     cfg["touchpoints"]["token_key_file"] = os.path.join(creds, "token_key")     # absolute works too
     cfg["api_keys"] = [{"name": "ils", "key_file": "ingest_key", "roles": ["ingest"]}]
+    # Redis's password too: a user of the test's own, as onloan.conf's
+    with st.redis() as r:
+        r("ACL", "SETUSER", "creds", "on", ">" + redis_pw, "~*", "&*", "+@all")
+    cfg["redis"]["username"] = "creds"
+    del cfg["redis"]["password"]
+    cfg["redis"]["password_file"] = "redis_password"
     path = st.write_config(cfg, "credentials.json", mode=0o644)
     env = {"CREDENTIALS_DIRECTORY": creds}
     rc, out, err = _run(ctx, "onloand", path, "-t")

@@ -797,7 +797,7 @@ def test_failed_compaction_puts_its_records_back(ctx):
     until those records happened to be counted again. A record's first
     list is written compacted (SET NX), so the lists to compact here are
     those a later loan appended to. Each swap then fails inside its
-    script: the default user may SET only histories (ACL: no SET but
+    script: onloand's user (deploy/redis/onloan.conf's) may SET only histories (ACL: no SET but
     through a selector for h:* keys), so the swap's SET of a co: list is
     refused. The daemon's rounds fail; stopped, it leaves both records in
     dirty, their counts all there; with SET allowed again they are
@@ -813,7 +813,7 @@ def test_failed_compaction_puts_its_records_back(ctx):
             gens = {k: r("GET", k).split(b"\n", 1)[0] for k in r.keys(lab.prefix + "co:*")}
         assert set(gens.values()) == {b"#1"}, gens       # written compacted, never compacted
         with lab.redis() as r:
-            assert r("ACL", "SETUSER", "default", "-set", "(+set ~%sh:*)" % lab.prefix) == b"OK"
+            assert r("ACL", "SETUSER", "onloan", "-set", "(+set ~%sh:*)" % lab.prefix) == b"OK"
         try:
             taken(lab.post_loans(json.dumps(json_events(more))))
 
@@ -826,7 +826,7 @@ def test_failed_compaction_puts_its_records_back(ctx):
                 dirty = sorted(r("SMEMBERS", lab.prefix + "dirty"))
         finally:
             with lab.redis() as r:
-                assert r("ACL", "SETUSER", "default", "+set", "clearselectors") == b"OK"
+                assert r("ACL", "SETUSER", "onloan", "+set", "clearselectors") == b"OK"
         assert dirty == [b"rec-A", b"rec-B"], dirty
         assert lab.all_co() == want, lab.all_co()
         lab.start_daemon()

@@ -19,7 +19,9 @@
  *      pop (removed at 0) and meta loans, and deletes the title from fg:.
  *      So every step is done once, however often a forget is sent again
  *      after a failure: fg: is the work left, and the next forget of
- *      the patron finishes it. A list changed meanwhile is read again.
+ *      the patron finishes it. A list changed meanwhile is read again;
+ *   5. publishes the forget again: every onloand drops the model reads
+ *      and answers it keeps, which may show the counts taken back.
  * Steps 2 to 4 run at most FORGET_ROUNDS times (write_conflict). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,6 +352,33 @@ static void start(struct ingest_job *job, const redisReply *hist)
         forget_finish(job, FAILURE_OUT_OF_MEMORY);
 }
 
+static void announced(redisReply *reply, enum failure error, void *arg)
+{
+    struct ingest_job *job = arg;
+    job->op = NULL;
+    if (error || reply->type == REDIS_REPLY_ERROR)
+        log_msg(LOG_WARN, "forget of %s: taken back, but not said again (%s): answers kept "
+                "elsewhere may show the old counts for model.cache_ms", job->forget_pseudonym,
+                error ? failure_name(error) : reply->str);
+    forget_finish(job, FAILURE_NONE);
+}
+
+/* Step 5: all is taken back; every onloand hears of the forget again and
+ * drops the model reads and answers it keeps (server_patron_forgotten),
+ * which may show the counts as they were. */
+static void announce_done(struct ingest_job *job)
+{
+    struct rcmd_list cs = {0};
+    rcmd_list_arg(&cs, rcmd_list_key(&cs, "PUBLISH", job->ing->cfg->redis_prefix, FORGET_CHANNEL, ""),
+                  job->forget_pseudonym);
+    if (!cs.failed)
+        job->op = redis_send(job->ing->st, cs.c, cs.n, 0, announced, NULL, job);
+    int failed = cs.failed || !job->op;
+    rcmd_list_free(&cs);
+    if (failed)
+        forget_finish(job, FAILURE_OUT_OF_MEMORY);
+}
+
 static void read_in(redisReply *reply, enum failure error, void *arg)
 {
     struct ingest_job *job = arg;
@@ -366,7 +395,7 @@ static void read_in(redisReply *reply, enum failure error, void *arg)
     else if (!job->forget->started)
         start(job, reply->element[0]);
     else
-        forget_finish(job, FAILURE_NONE);
+        announce_done(job);
 }
 
 /* Step 2. */

@@ -77,3 +77,25 @@ def test_forget_takes_back_the_patrons_counts(ctx):
         lab.settled()
         assert _model(lab) == got
 
+
+
+def test_forget_drops_what_the_daemon_keeps(ctx):
+    """Model reads kept for a minute (model.cache_ms) and the answer kept
+    with them: right after the forget's 200 the pair is no longer shown."""
+    demo = ctx.cat.demo
+    x = ctx.picks["on_loan"]
+    y = next(r for r in ctx.popular_films
+             if r != x and demo[r]["copies"] and all(c["status"] == "available"
+                                                      for c in demo[r]["copies"]))
+    ev = [("fgc-other-%d" % i, "fgc-elsewhere", T0) for i in range(3)]
+    for i in range(3):
+        ev += [("fgc-card-%d" % i, x, T0 + i * DAY), ("fgc-card-%d" % i, y, T0 + i * DAY + 60)]
+    with Lab(ctx, "forget-cache", privacy={"min_patrons": 3}, model={"cache_ms": 60000}) as lab:
+        expect_json(lab.post_loans(json.dumps(json_events(ev))), 202)
+        lab.wait_co(oracle(ev)[0])
+        also, j = _also_borrowed(lab, x)
+        assert y in also, j
+        assert y in _also_borrowed(lab, x)[0]        # now kept
+        assert expect_json(lab.forget("fgc-card-0"), 200) == {"forgotten": True}
+        also, j = _also_borrowed(lab, x)
+        assert y not in also, "the pair is still shown from what the daemon kept: %s" % j

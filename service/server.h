@@ -17,6 +17,11 @@
  *   record counts) -> redis/redis_client.c; model/compact.c keeps the
  *   lists short in the background.
  *
+ * A forget: http/patrons.c (or the CLI) -> ingest/ingest.c (after the
+ *   patron's jobs) -> ingest/ingest_forget.c (their keys deleted, their
+ *   counts taken back) -> redis/forget_feed.c in every onloand ->
+ *   server_patron_forgotten.
+ *
  * The OPAC widget: http/router.c -> http/assets.c (web/, built in by
  *   web/embed.sh). */
 #ifndef ONLOAN_SERVER_H

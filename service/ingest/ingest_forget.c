@@ -170,17 +170,18 @@ static int subtract_command(struct ingest_job *job, size_t i, const redisReply *
     if (swap && (cooc_parse(&have, list->str, list->len) < 0 ||
                  cooc_parse(&minus, w->minus[i], w->minus_len[i]) < 0)) {
         /* malformed (or memory ran out): compaction leaves such a list as
-         * it is too; the title's own counts are still taken back */
-        log_msg(LOG_WARN, "forget of %s: co:%s not read; its counts are not taken back",
-                job->forget_pseudonym, title);
+         * it is too; the title's own counts are still taken back. (A log
+         * line never names a patron's pseudonym and a title of theirs
+         * together: that would be their reading, in the log.) */
+        log_msg(LOG_WARN, "forget: co:%s not read; a forgotten patron's counts stay in it", title);
         swap = 0;
     }
     int failed = 0;
     if (swap) {
         unsigned long long missing = cooc_subtract(&have, &minus);
         if (missing)
-            log_msg(LOG_DEBUG, "forget of %s: %llu counts of co:%s were gone already (compacted away)",
-                    job->forget_pseudonym, missing, title);
+            log_msg(LOG_DEBUG, "forget: %llu counts to take off co:%s were gone already "
+                    "(compacted away)", missing, title);
         cooc_top(&have, (size_t)cfg->neighbours_max + (size_t)cfg->neighbours_reserve);
         failed = cooc_encode(&have, cooc_next_gen(have.gen), &out) < 0;
     }

@@ -127,7 +127,7 @@ static int cmd_forget(struct config *cfg, const char *patron)
         return 1;
     }
     /* The pseudonym, not the patron id: this goes to terminals and logs. */
-    printf("forgotten: everything kept under pseudonym %s, and their counts taken back\n", pseudo);
+    printf("forgotten, their counts taken back: everything kept under pseudonym %s\n", pseudo);
     return 0;
 }
 

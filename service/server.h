@@ -92,8 +92,9 @@ void server_drain(struct server *srv);
 /* A patron was forgotten (pseudonym), or any may have been (NULL): the
  * answers kept for them go, and patron answers being built now are not
  * kept (their history may have been read before the forget); the model
- * reads and answers kept for everyone go too (the forget takes the
- * patron's counts back, and says so again once it has). */
+ * reads and the answers kept without patron= go too (the forget takes
+ * the patron's counts back, and says so again once it has; other
+ * patrons' kept answers run out within model.cache_ms). */
 void server_patron_forgotten(struct server *srv, const char *pseudonym);
 /* Patron answers may be kept: every forget from now on will be heard. */
 int server_keeps_patron_answers(const struct server *srv);

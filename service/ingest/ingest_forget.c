@@ -21,7 +21,8 @@
  *      after a failure: fg: is the work left, and the next forget of
  *      the patron finishes it. A list changed meanwhile is read again;
  *   5. publishes the forget again: every onloand drops the model reads
- *      and answers it keeps, which may show the counts taken back.
+ *      and the answers without patron= it keeps, which may show the
+ *      counts taken back (other patrons' run out within model.cache_ms).
  * Steps 2 to 4 run at most FORGET_ROUNDS times (write_conflict). */
 #include <stdio.h>
 #include <stdlib.h>

@@ -97,7 +97,8 @@ cat <<TXT
 demo: onloand serves on http://127.0.0.1:$PORT (config $RUN/onloan.json, log $RUN/onloand.log).
   catalogues: demo (Z39.50), demo-sru (SRU), koha (catalogue=koha&record=39), jazz (catalogue=jazz&record=03-0017438)
   try: curl 'http://127.0.0.1:$PORT/v1/alternatives?record=f318&branch=NRD&lang=en'
-       curl 'http://127.0.0.1:$PORT/v1/alternatives?record=f356&branch=CEN&patron=2100000414'
+       curl -H 'Authorization: Bearer demo-opac-key-change-me' \\
+            'http://127.0.0.1:$PORT/v1/alternatives?record=f356&branch=CEN&patron=2100000414'
        curl 'http://127.0.0.1:$PORT/healthz'
        curl -X POST 'http://127.0.0.1:$PORT/v1/loans' -H 'Authorization: Bearer demo-ingest-key-change-me' \\
             -H 'Content-Type: application/json' \\

@@ -123,11 +123,12 @@ static int cmd_forget(struct config *cfg, const char *patron)
         event_base_loop(run.base, EVLOOP_ONCE);
     loader_close(&run);
     if (f.error) {
-        fprintf(stderr, "not forgotten: %s\n", failure_name(f.error));
+        fprintf(stderr, "not forgotten: %s (run it again: it does what is left)\n",
+                failure_name(f.error));
         return 1;
     }
     /* The pseudonym, not the patron id: this goes to terminals and logs. */
-    printf("forgotten: everything kept under pseudonym %s\n", pseudo);
+    printf("forgotten, their counts taken back: everything kept under pseudonym %s\n", pseudo);
     return 0;
 }
 

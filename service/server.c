@@ -18,6 +18,10 @@
 void server_patron_forgotten(struct server *srv, const char *pseudonym)
 {
     kept_answers_forget_patron(srv->patron_answers, pseudonym);
+    /* their counts are taken back (ingest_forget.c): no answer or model
+     * read from before may show them for the rest of its cache_ms */
+    kept_answers_drop_all(srv->answers);
+    model_cache_drop(srv->model);
     srv->forgets++;
 }
 

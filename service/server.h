@@ -17,6 +17,11 @@
  *   record counts) -> redis/redis_client.c; model/compact.c keeps the
  *   lists short in the background.
  *
+ * A forget: http/patrons.c (or the CLI) -> ingest/ingest.c (after the
+ *   patron's jobs) -> ingest/ingest_forget.c (their keys deleted, their
+ *   counts taken back) -> redis/forget_feed.c in every onloand ->
+ *   server_patron_forgotten.
+ *
  * The OPAC widget, the kiosk's page, the marketing dashboard (with
  *   Debian's Chart.js) and /openapi.json (docs/): http/router.c ->
  *   http/assets.c (web/, built in by web/embed.sh). The kiosk's receipt:
@@ -92,7 +97,10 @@ void server_drain(struct server *srv);
 
 /* A patron was forgotten (pseudonym), or any may have been (NULL): the
  * answers kept for them go, and patron answers being built now are not
- * kept (their history may have been read before the forget). */
+ * kept (their history may have been read before the forget); the model
+ * reads and the answers kept without patron= go too (the forget takes
+ * the patron's counts back, and says so again once it has; other
+ * patrons' kept answers run out within model.cache_ms). */
 void server_patron_forgotten(struct server *srv, const char *pseudonym);
 /* Patron answers may be kept: every forget from now on will be heard. */
 int server_keeps_patron_answers(const struct server *srv);

@@ -518,7 +518,8 @@ static void read_api_keys(struct reader *r, json_t *root, struct config *cfg)
         size_t j;
         json_t *role;
         if (!json_is_array(roles) || json_array_size(roles) == 0) {
-            config_error(r, path, "roles", "must be a non-empty array of \"ingest\", \"forget\", \"report\"");
+            config_error(r, path, "roles", "must be a non-empty array of \"ingest\", \"forget\", \"report\", "
+                         "\"personalise\"");
             continue;
         }
         json_array_foreach(roles, j, role) {
@@ -529,8 +530,10 @@ static void read_api_keys(struct reader *r, json_t *root, struct config *cfg)
                 ak->roles |= ROLE_FORGET;
             else if (name && strcmp(name, "report") == 0)
                 ak->roles |= ROLE_REPORT;
+            else if (name && strcmp(name, "personalise") == 0)
+                ak->roles |= ROLE_PERSONALISE;
             else
-                config_error(r, path, "roles", "unknown role (known: ingest, forget, report)");
+                config_error(r, path, "roles", "unknown role (known: ingest, forget, report, personalise)");
         }
         for (size_t m = 0; m + 1 < cfg->napi_keys; m++)
             if (hashed && sodium_memcmp(cfg->api_keys[m].hash, ak->hash, sizeof ak->hash) == 0)

@@ -77,6 +77,7 @@ struct catalogue_config {
 #define ROLE_INGEST 1u          /* POST /v1/loans */
 #define ROLE_FORGET 2u          /* DELETE /v1/patrons/<patron> */
 #define ROLE_REPORT 4u          /* GET /v1/reports/... */
+#define ROLE_PERSONALISE 8u     /* GET /v1/alternatives with patron= (the OPAC's server side) */
 
 #define API_KEY_HASH_BYTES 32
 #define API_KEY_MIN_BYTES 32        /* characters of an API key */

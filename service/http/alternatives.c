@@ -30,6 +30,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/token.h"
+#include "http/auth.h"
 #include "http/answer.h"
 #include "http/experiments.h"
 #include "http/kept_answers.h"
@@ -184,6 +185,37 @@ static char *answer_key(int cat_index, const struct alt_params *p, const struct 
 
 /* ---- 0. the request comes in ---------------------------------------------- */
 
+/* patron= is personal: whoever knows a card number could rebuild that
+ * patron's reading from the answers. Only a caller with an API key of
+ * role personalise (the OPAC's server side) may send it; otherwise a 401
+ * naming patron, saying which it is. 0 when entitled, else -1 (answered). */
+static int patron_entitled(struct server *srv, struct evhttp_request *req)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    const char *name;
+    switch (auth_check(srv, req, ROLE_PERSONALISE, &name)) {
+    case AUTH_OK:
+        return 0;
+    case AUTH_NO_KEY:
+        evhttp_add_header(out, "WWW-Authenticate", "Bearer");
+        http_reply_error(req, 401, "patron", "patron needs an API key with the personalise role: "
+                                             "Authorization: Bearer <key>");
+        return -1;
+    case AUTH_UNKNOWN_KEY:
+        evhttp_add_header(out, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        http_reply_error(req, 401, "patron", "patron needs an API key with the personalise role: "
+                                             "this key is unknown");
+        return -1;
+    case AUTH_LACKS_ROLE:
+        break;
+    }
+    log_msg(LOG_WARN, "API key \"%s\" sent patron= without the personalise role", name);
+    evhttp_add_header(out, "WWW-Authenticate", "Bearer error=\"insufficient_scope\"");
+    http_reply_error(req, 401, "patron", "patron needs an API key with the personalise role: "
+                                         "this key lacks it");
+    return -1;
+}
+
 void alternatives_handle(struct server *srv, struct evhttp_request *req, const char *query)
 {
     struct alt_params p;
@@ -193,6 +225,10 @@ void alternatives_handle(struct server *srv, struct evhttp_request *req, const c
             http_reply_unavailable(req, HTTP_NO_MEMORY);
         else
             http_reply_error(req, 400, perr.field, perr.message);
+        return;
+    }
+    if (p.patron[0] && patron_entitled(srv, req) < 0) {
+        params_free(&p);
         return;
     }
     if (server_admit(srv, req) < 0) {

@@ -11,6 +11,8 @@
 
 struct server;
 
+/* patron= is taken only with an API key of role personalise (auth.h):
+ * else a 401 naming patron. Without it no key is asked for. */
 void alternatives_handle(struct server *srv, struct evhttp_request *req, const char *query);
 
 #endif

@@ -9,6 +9,14 @@
 
 struct server;
 
+enum auth_result { AUTH_OK, AUTH_NO_KEY, AUTH_UNKNOWN_KEY, AUTH_LACKS_ROLE };
+
+/* Whether the request's key has role (ROLE_*, config.h); answers
+ * nothing. *key_name (may be NULL) is the key's name from the config
+ * when it is known (AUTH_OK, AUTH_LACKS_ROLE), else NULL. */
+enum auth_result auth_check(const struct server *srv, struct evhttp_request *req, unsigned role,
+                            const char **key_name);
+
 /* 0 when the request's key has role (ROLE_*, config.h); otherwise it
  * answers 401 (no key, or an unknown one) or 403 (the key lacks the
  * role, role_name in the message) and returns -1. */

@@ -40,3 +40,15 @@ void kept_answers_forget_patron(struct ttl_cache *kept, const char *pseudonym)
 {
     ttl_cache_drop_if(kept, made_for, (void *)pseudonym);
 }
+
+static int any_answer(const char *key, void *arg)
+{
+    (void)key;
+    (void)arg;
+    return 1;
+}
+
+void kept_answers_drop_all(struct ttl_cache *kept)
+{
+    ttl_cache_drop_if(kept, any_answer, NULL);
+}

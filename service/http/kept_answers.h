@@ -37,5 +37,7 @@ void kept_answers_put(struct ttl_cache *kept, const char *key, struct answer *an
  * pseudonym (the last field of their keys, alternatives.c), or all of them
  * (NULL): a forgotten patron's stay no longer. */
 void kept_answers_forget_patron(struct ttl_cache *kept, const char *pseudonym);
+/* Drops every answer kept (a forget changed the counts they show). */
+void kept_answers_drop_all(struct ttl_cache *kept);
 
 #endif

@@ -21,10 +21,14 @@ static void patron_forgotten(enum failure error, void *arg)
 {
     struct forget_request *fr = arg;
     if (error) {
+        /* a forget goes in steps, each done once (ingest_forget.c): sent
+         * again, it does what is left */
         http_reply_failure(fr->req, error,
                            error == FAILURE_WRITE_UNCONFIRMED
                                ? "the loan store did not confirm in time; ask again"
-                               : "the loan store is unavailable; nothing was removed");
+                           : error == FAILURE_WRITE_CONFLICT
+                               ? "other writers kept changing the model; ask again to finish"
+                               : "the loan store is unavailable; ask again to finish");
     } else {
         /* also heard on the forget feed; this one cannot be late */
         server_patron_forgotten(fr->srv, fr->pseudonym);

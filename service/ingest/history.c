@@ -178,3 +178,30 @@ int history_add(struct history *h, uint32_t record, long long when,
         h->n--;
     return LOAN_NEW;
 }
+
+/* The replay's pair callback: the title being added, then its pairs. */
+struct replay {
+    struct pair_table *out;
+    uint32_t record;
+};
+
+static int replay_pairs(void *arg, const uint32_t *others, size_t n)
+{
+    struct replay *r = arg;
+    return pairs_add_run(r->out, r->record, others, n);
+}
+
+int history_contributions(const struct history *h, const struct history_rules *rules,
+                          struct pair_table *out)
+{
+    struct history again = {0};
+    struct replay r = {out, 0};
+    int rc = 0;
+    for (size_t i = h->n; i-- > 0 && rc == 0;) {
+        r.record = h->e[i].record;
+        if (history_add(&again, h->e[i].record, h->e[i].when, rules, replay_pairs, &r) < 0)
+            rc = -1;
+    }
+    history_free(&again);
+    return rc;
+}

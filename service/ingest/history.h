@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "core/strbuf.h"
+#include "ingest/pairs.h"
 #include "ingest/record_ids.h"
 
 /* The farthest from 1970 a time in a history may be, either way: loan
@@ -81,5 +82,17 @@ size_t history_recent(const struct history *h, uint32_t skip, size_t max, size_t
 typedef int history_pairs_fn(void *arg, const uint32_t *others, size_t n);
 int history_add(struct history *h, uint32_t record, long long when,
                 const struct history_rules *rules, history_pairs_fn *pairs, void *arg);
+
+/* What h's titles added to the model, the inverse a forget takes back
+ * (ingest_forget.c): replays h oldest first through history_add on an
+ * empty history under rules, logging each title's pairs into out as one
+ * run (pairs.h). Each title also added 1 to its own count: those are h's
+ * titles. This is what was counted when the loans arrived in time order,
+ * or in any order while pairs_per_loan >= history_max (the defaults: no
+ * loan meets the cap, and the window is symmetric). It cannot know the
+ * pairs of titles h no longer holds (beyond history_max, or history_ttl_days
+ * before its newest): see docs/model.md. -1 when out of memory. */
+int history_contributions(const struct history *h, const struct history_rules *rules,
+                          struct pair_table *out);
 
 #endif

@@ -11,6 +11,7 @@
 
 static void job_free(struct ingest_job *job)
 {
+    ingest_forget_free(job);
     loan_batch_free(&job->b);
     free(job->order);
     free(job->groups);

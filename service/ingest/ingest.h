@@ -98,7 +98,10 @@ void ingest_free(struct ingest *ing);
 int ingest_submit(struct ingest *ing, struct loan_batch *batch, ingest_cb *cb, void *arg);
 /* Removes everything kept under the patron's pseudonym (history, seen
  * ids, the touchpoints remembered for attribution), after any job of
- * theirs in flight. cb's error is NULL on success.
+ * theirs in flight, and takes back the title and pair counts their
+ * history says they added (ingest_forget.c). cb's error is FAILURE_NONE
+ * on success; FAILURE_WRITE_CONFLICT when other writers kept changing
+ * the lists (what is left is finished by the next forget of the patron).
  * Returns -1 when out of memory. */
 int ingest_forget(struct ingest *ing, const char *pseudonym, ingest_done_cb *cb, void *arg);
 

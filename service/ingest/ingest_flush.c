@@ -657,6 +657,24 @@ void ingest_flush_free(struct ingest *ing)
     counts_free(&ing->counts_flushing);
 }
 
+static void waiters_drop(struct flush_waiters *list, void *arg)
+{
+    struct flush_waiter *w = STAILQ_FIRST(list), *next;
+    for (; w; w = next) {
+        next = STAILQ_NEXT(w, link);
+        if (w->arg == arg) {
+            STAILQ_REMOVE(list, w, flush_waiter, link);
+            free(w);
+        }
+    }
+}
+
+void ingest_flush_unwait(struct ingest *ing, void *arg)
+{
+    waiters_drop(&ing->waiters, arg);
+    waiters_drop(&ing->flush_waiters, arg);
+}
+
 void ingest_flush(struct ingest *ing, ingest_done_cb *cb, void *arg)
 {
     struct flush_waiter *w = malloc(sizeof *w);

@@ -4,7 +4,8 @@
  *   ingest.c        jobs: gathered, sealed, waiting for their patrons,
  *                   started in order, finished, answered; the lifetime
  *   ingest_write.c  a job's read, apply and guarded write of histories
- *                   (and a forget's deletes)
+ *   ingest_forget.c a forget: what the patron added taken back, their
+ *                   keys deleted
  *   ingest_attribution.c  a written job's loans and holds attributed to
  *                   the touchpoints that showed their titles
  *   ingest_flush.c  the pair counts, record counts and totals written
@@ -135,6 +136,8 @@ struct job_request {
     struct ingest_result res;
 };
 
+struct forget_work;
+
 struct ingest_job {
     struct ingest *ing;
     enum job_kind kind;
@@ -158,6 +161,7 @@ struct ingest_job {
     struct attribution *attr;       /* by at: ascending (the order of the read) */
     size_t nattr, capattr;
     size_t attr_next;               /* the next one apply may reach */
+    struct forget_work *forget;     /* JOB_FORGET: where it is (ingest_forget.c); owned */
 };
 
 
@@ -172,6 +176,13 @@ void ingest_job_late(void *arg);
 /* Runs a job whose patrons no other job holds: an events job reads,
  * applies and writes; a forget deletes. Ends in ingest_job_finish. */
 void ingest_job_start(struct ingest_job *job);
+
+/* ingest_forget.c */
+/* Runs a forget job (ingest_job_start); ends in ingest_job_finish. */
+void ingest_forget_start(struct ingest_job *job);
+/* Frees what the forget job holds (job_free), and stops waiting for a
+ * flush. */
+void ingest_forget_free(struct ingest_job *job);
 
 /* ingest_attribution.c */
 /* Appends to the job's read one HMGET at:<pseudonym> of their loans' and
@@ -207,6 +218,8 @@ void ingest_flush_start(struct ingest *ing);
 void ingest_flush_tick(evutil_socket_t fd, short what, void *arg);
 /* Whether record counts or totals are pending (stats). */
 int ingest_flush_counts_pending(const struct ingest *ing);
+/* arg waits for no flush any more (its callback will not come). */
+void ingest_flush_unwait(struct ingest *ing, void *arg);
 /* Cancels the flush in flight and frees what flushes hold. */
 void ingest_flush_free(struct ingest *ing);
 

@@ -1,17 +1,15 @@
 /* ingest_write.c: a job's read, apply and guarded write; see ingest.h
- * (steps 2 to 4) and ingest_int.h. */
+ * (steps 2 to 4) and ingest_int.h. A forget: ingest_forget.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
 #include "ingest/ingest_int.h"
-#include "redis/forget_feed.h"
 
 static void write_done(redisReply *reply, enum failure error, void *arg);
 static void read_done(redisReply *reply, enum failure error, void *arg);
 static void job_read(struct ingest_job *job);
-static void forget_deleted(redisReply *reply, enum failure error, void *arg);
 
 /* A job's write: its commands, run only if every history it read is
  * still as read. Another process (onloan load beside onloand, or a second
@@ -379,8 +377,6 @@ static void job_read(struct ingest_job *job)
 void ingest_job_start(struct ingest_job *job)
 {
     struct ingest *ing = job->ing;
-    const char *pfx = ing->cfg->redis_prefix;
-    struct rcmd_list cs = {0};
     if (job->kind == JOB_EVENTS && job->ngroups == 0) {
         /* no events (a CSV body of only its header): nothing to read or
          * write, answered from the loop */
@@ -392,52 +388,5 @@ void ingest_job_start(struct ingest_job *job)
         job_read(job);
         return;
     }
-    rcmd_list_key(&cs, "DEL", pfx, "h:", job->forget_pseudonym);
-    rcmd_list_key(&cs, "DEL", pfx, "seen:", job->forget_pseudonym);
-    rcmd_list_key(&cs, "DEL", pfx, "at:", job->forget_pseudonym);   /* no attribution after */
-    /* every onloand drops what it keeps for them (forget_feed.h) */
-    rcmd_list_arg(&cs, rcmd_list_key(&cs, "PUBLISH", pfx, FORGET_CHANNEL, ""), job->forget_pseudonym);
-    if (cs.failed) {
-        rcmd_list_free(&cs);
-        ingest_job_finish(job, FAILURE_OUT_OF_MEMORY);
-        return;
-    }
-    job->sent = cs.n;
-    job->op = redis_exec_sure(ing->st, cs.c, cs.n, forget_deleted, ingest_job_late, job);
-    rcmd_list_free(&cs);
-    if (!job->op)
-        ingest_job_finish(job, FAILURE_OUT_OF_MEMORY);
+    ingest_forget_start(job);
 }
-
-
-static void forget_counted(redisReply *reply, enum failure error, void *arg)
-{
-    struct ingest_job *job = arg;
-    job->op = NULL;
-    (void)reply;
-    ingest_job_finish(job, error);
-}
-
-static void forget_deleted(redisReply *reply, enum failure error, void *arg)
-{
-    struct ingest_job *job = arg;
-    job->op = NULL;
-    if (!error && (reply->type != REDIS_REPLY_ARRAY || reply->elements != job->sent))
-        error = FAILURE_REDIS_UNAVAILABLE;
-    if (error || reply->element[0]->integer != 1) {
-        ingest_job_finish(job, error);
-        return;
-    }
-    struct rcmd c = {0};
-    if (rcmd_addstr(&c, "HINCRBY") | rcmd_addf(&c, "%smeta", job->ing->cfg->redis_prefix) |
-        rcmd_addstr(&c, "patrons") | rcmd_addstr(&c, "-1")) {
-        rcmd_free(&c);
-        ingest_job_finish(job, FAILURE_OUT_OF_MEMORY);
-        return;
-    }
-    job->op = redis_exec_sure(job->ing->st, &c, 1, forget_counted, ingest_job_late, job);
-    rcmd_free(&c);
-    if (!job->op)
-        ingest_job_finish(job, FAILURE_OUT_OF_MEMORY);
-}
-

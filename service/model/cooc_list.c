@@ -212,3 +212,24 @@ int cooc_encode(const struct cooc_list *list, unsigned long long gen, struct str
             return -1;
     return 0;
 }
+
+unsigned long long cooc_subtract(struct cooc_list *list, const struct cooc_list *minus)
+{
+    unsigned long long missing = 0;
+    for (size_t m = 0; m < minus->n; m++) {
+        uint32_t take = minus->e[m].count;
+        size_t i = 0;
+        while (i < list->n && strcmp(list->e[i].record, minus->e[m].record) != 0)
+            i++;
+        uint32_t have = i < list->n ? list->e[i].count : 0;
+        missing += take > have ? take - have : 0;
+        if (i < list->n)
+            list->e[i].count = take > have ? 0 : have - take;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < list->n; i++)
+        if (list->e[i].count)
+            list->e[kept++] = list->e[i];
+    list->n = kept;
+    return missing;
+}

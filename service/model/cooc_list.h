@@ -45,6 +45,11 @@ long cooc_top_counts(const uint32_t *count, size_t n, size_t keep, uint32_t *ord
  * and after the largest, 1 again (not 0, which cooc_encode writes as no
  * header: a list that no longer tells compactors apart). */
 unsigned long long cooc_next_gen(unsigned long long gen);
+/* Takes minus's counts off list's (a forget: what one patron added,
+ * ingest_forget.c), each at most down to 0; an entry at 0 goes. Returns
+ * the counts that were not there to take (a pair cut off by compaction,
+ * or counted again from 0 since). */
+unsigned long long cooc_subtract(struct cooc_list *list, const struct cooc_list *minus);
 /* Writes the header (when gen > 0) and one line per entry. */
 int cooc_encode(const struct cooc_list *list, unsigned long long gen, struct strbuf *out);
 void cooc_free(struct cooc_list *list);

@@ -352,6 +352,20 @@ void model_totals_unref(struct model_totals *t)
     free(t);
 }
 
+static int any_key(const char *key, void *arg)
+{
+    (void)key;
+    (void)arg;
+    return 1;
+}
+
+void model_cache_drop(struct model *m)
+{
+    ttl_cache_drop_if(m->cache, any_key, NULL);
+    model_totals_unref(m->totals);
+    m->totals = NULL;
+}
+
 struct model_totals *model_totals_cached(struct model *m)
 {
     if (m->totals && m->totals->fetched_ms + (uint64_t)m->cfg->model_cache_ms > monotonic_ms())

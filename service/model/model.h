@@ -26,6 +26,11 @@ struct model_read;
 struct model *model_new(struct redis_client *st, const struct config *cfg);
 void model_free(struct model *m);
 
+/* Drops every cached read (a forget took counts back: answers must not
+ * show the old ones for up to model.cache_ms). Reads in flight still
+ * fill the cache when they come back. */
+void model_cache_drop(struct model *m);
+
 /* A fresh cached read of record (a new reference), or NULL. */
 struct neighbours *model_cached(struct model *m, const char *record);
 

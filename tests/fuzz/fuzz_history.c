@@ -7,7 +7,9 @@
  * history; history_add then keeps the history's promises: newest
  * first, at most max_entries titles within ttl_s of the newest, each
  * title once; a new title's pairs are other titles of the history, each
- * once, at most pairs_per_loan of them, within window_s.
+ * once, at most pairs_per_loan of them, within window_s; what a forget
+ * takes back of it (history_contributions) are pairs of two of its
+ * titles, each pair once.
  *
  * Built and run by `make fuzz` (clang); seeds from tests/fuzz/seeds.py. */
 #include <stdint.h>
@@ -55,6 +57,39 @@ static int pairs(void *arg, const uint32_t *others, size_t n)
     return 0;
 }
 
+/* history_contributions(h): runs of a title of h and others of h, no
+ * title with itself, no pair twice (either way round). */
+static void check_contributions(const struct history *h)
+{
+    struct pair_table t = {0};
+    if (history_contributions(h, &rules, &t) < 0) {
+        pairs_free(&t);
+        return;
+    }
+    uint64_t *seen = malloc((t.n ? t.n : 1) * sizeof *seen);
+    size_t nseen = 0;
+    for (size_t w = 0; seen && w < t.nwords; w += 2 + t.words[w + 1]) {
+        uint32_t a = t.words[w];
+        for (uint32_t k = 0; k < t.words[w + 1]; k++) {
+            uint32_t b = t.words[w + 2 + k];
+            int in_a = 0, in_b = 0;
+            for (size_t i = 0; i < h->n; i++) {
+                in_a |= h->e[i].record == a;
+                in_b |= h->e[i].record == b;
+            }
+            if (a == b || !in_a || !in_b)
+                abort();
+            uint64_t key = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+            for (size_t j = 0; j < nseen; j++)
+                if (seen[j] == key)
+                    abort();
+            seen[nseen++] = key;
+        }
+    }
+    free(seen);
+    pairs_free(&t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -74,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < h.n; i++)
         if (again.e[i].record != h.e[i].record || again.e[i].when != h.e[i].when)
             abort();
+    check_contributions(&h);
     /* the loan: a title of the history (by the selector's low bits) or a new one */
     uint8_t sel = data[0];
     uint32_t rec = h.n && (sel & 1) ? h.e[(sel >> 1) % h.n].record

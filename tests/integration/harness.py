@@ -555,13 +555,13 @@ class Stack:
         return http_request(self.port, "GET", path, timeout=timeout)
 
     def alt(self, record, branch="CEN", limit=5, lang="en", channel="opac",
-            catalogue=None, timeout=10.0, extra=""):
+            catalogue=None, timeout=10.0, extra="", headers=None):
         from urllib.parse import quote
         q = "/v1/alternatives?record=%s&branch=%s&limit=%s&lang=%s&channel=%s" % (
             quote(record, safe=""), branch, limit, lang, channel)
         if catalogue:
             q += "&catalogue=" + quote(catalogue, safe="")
-        return http_request(self.port, "GET", q + extra, timeout=timeout)
+        return http_request(self.port, "GET", q + extra, timeout=timeout, headers=headers)
 
     def post(self, path, body, timeout=10.0):
         return http_request(self.port, "POST", path, body=body, timeout=timeout)
@@ -579,6 +579,9 @@ class Stack:
 
 
 REQUEST_TIMEOUT_MS = 1500      # request_timeout_ms in the test config
+# The demo config's API key of role personalise: patron= needs it.
+OPAC_KEY = "demo-opac-key-change-me"
+OPAC_AUTH = {"Authorization": "Bearer " + OPAC_KEY}
 CATALOGUE_TIMEOUT_MS = 1000    # each catalogue's timeout_ms
 
 

@@ -59,6 +59,7 @@ class Lab:
             {"name": "ils", "key": INGEST_KEY, "roles": ["ingest"]},
             {"name": "dpo", "key": FORGET_KEY, "roles": ["forget"]},
             {"name": "admin", "key": BOTH_KEY, "roles": ["ingest", "forget"]},
+            {"name": "opac", "key": harness.OPAC_KEY, "roles": ["personalise"]},
         ]
         self.cfg = cfg
         self.prefix = cfg["redis"].get("prefix", "onloan:")

@@ -27,7 +27,8 @@ def _experiment_daemon(ctx, name, channels=("opac",)):
 
 def _ask(port, rid, extra=""):
     return expect_json(harness.http_request(
-        port, "GET", "/v1/alternatives?record=%s&branch=CEN&lang=en%s" % (rid, extra)), 200)
+        port, "GET", "/v1/alternatives?record=%s&branch=CEN&lang=en%s" % (rid, extra),
+        headers=harness.OPAC_AUTH if "patron=" in extra else None), 200)
 
 
 def _within_binomial(k, n, p=SHARE / 100.0, sigmas=4.0):

@@ -177,7 +177,8 @@ def test_fallbacks_leave_out_what_the_patron_borrowed(ctx):
         path = "/v1/alternatives?record=%s&limit=10&catalogue=demo" % rid
 
         def same_author(extra=""):
-            j = expect_json(harness.http_request(port, "GET", path + extra), 200)
+            j = expect_json(harness.http_request(port, "GET", path + extra,
+                                                 headers=harness.OPAC_AUTH if extra else None), 200)
             return [a["record"] for a in j["alternatives"] if a["reason"] == "same_author"]
         before = same_author()
         assert others[0] in before, (rid, others, before)

@@ -31,7 +31,7 @@ def _ask(lab, record, patron=None):
     q = "/v1/alternatives?record=%s&limit=20&lang=en" % quote(record, safe="")
     if patron:
         q += "&patron=" + quote(patron, safe="")
-    return harness.http_request(lab.port, "GET", q)
+    return harness.http_request(lab.port, "GET", q, headers=harness.OPAC_AUTH if patron else None)
 
 
 def lab_configured(ctx, name, configure, **kw):

@@ -52,7 +52,8 @@ def ask(lab, record, patron, limit=6):
     Returns the touchpoint id, its time in Unix seconds and the records
     shown."""
     r = harness.http_request(lab.port, "GET", "/v1/alternatives?record=%s&limit=%d&channel=kiosk"
-                             "&lang=en&patron=%s" % (record, limit, patron))
+                             "&lang=en&patron=%s" % (record, limit, patron),
+                             headers=harness.OPAC_AUTH)
     j = expect_json(r, 200)
     tp = j["touchpoint"]
     assert tp, j

@@ -17,7 +17,7 @@ from suite import expect_json, title_matches
 REPO = harness.REPO
 UNIT = os.path.join(REPO, "deploy", "systemd", "onloand.service")
 MAX_EXPOSURE = 2.0
-CREDENTIALS = ("patron_key", "token_key", "ingest_key", "forget_key", "report_key")
+CREDENTIALS = ("patron_key", "token_key", "ingest_key", "forget_key", "report_key", "opac_key")
 
 
 def _paths(build):

@@ -40,7 +40,8 @@ def test_sigterm_answers_every_request_in_flight(ctx):
             try:
                 if i < 150:
                     r = harness.http_request(lab.port, "GET", "/v1/alternatives?record=%s&patron=p%d"
-                                             % (records[i], i % 7), timeout=30)
+                                             % (records[i], i % 7), timeout=30,
+                                             headers=harness.OPAC_AUTH)
                 elif i < 180:
                     r = harness.http_request(
                         lab.port, "POST", "/v1/touchpoints/%s/events" % first["touchpoint"],

@@ -172,6 +172,9 @@ TEST(config_marketing_sections)
     }
     const char *name;
     CHECK(config_api_key_roles(cfg, "demo-report-key-change-me", 25, &name) == ROLE_REPORT);
+    /* the OPAC's server side: patron= (and nothing else a key guards) */
+    CHECK(config_api_key_roles(cfg, "demo-opac-key-change-me", 23, &name) == ROLE_PERSONALISE);
+    CHECK(name && strcmp(name, "opac") == 0);
     config_free(cfg);
     strbuf_free(&err);
 }
@@ -261,7 +264,7 @@ TEST(config_model_ingest_and_api_keys_checked)
          " {\"name\": \"b\", \"key\": \"0123456789abcdef0123456789abcdef\", \"roles\": [\"forget\"]}]",
          "api_keys[1].key: is the same as api_keys[0].key"},
         {"\"api_keys\": [{\"name\": \"a\", \"key\": \"0123456789abcdef\", \"roles\": [\"admin\"]}]",
-         "api_keys[0].roles: unknown role"},
+         "api_keys[0].roles: unknown role (known: ingest, forget, report, personalise)"},
         {"\"api_keys\": [{\"name\": \"a\", \"key\": \"0123456789abcdef\", \"roles\": []}]",
          "api_keys[0].roles: must be a non-empty array"},
         {"\"api_keys\": {}", "api_keys: must be an array"},

@@ -1,5 +1,6 @@
 /* test_cooc_list.c: co-occurrence lists (cooc_list.h): parsed and
- * summed, the generation header, cut to the top, written back. */
+ * summed, the generation header, cut to the top, written back, and one
+ * patron's counts taken off (a forget). */
 #include <stdint.h>
 
 #include "core/strbuf.h"
@@ -300,6 +301,35 @@ TEST(cooc_parse_rejects_nul_in_record)
     cooc_free(&l);
 }
 
+TEST(cooc_subtract_takes_off_and_drops_zeros)
+{
+    static const char have_text[] = "#4\nb 3\nc 1\nd 2\nc 1\ne 1\n";
+    static const char minus_text[] = "c 1\ne 1\nb 1\nz 1\n";
+    struct cooc_list have, minus;
+    struct strbuf out = {0};
+    CHECK(cooc_parse(&have, have_text, sizeof have_text - 1) == 0);
+    CHECK(cooc_parse(&minus, minus_text, sizeof minus_text - 1) == 0);
+    CHECK(cooc_subtract(&have, &minus) == 1);           /* z was not there */
+    CHECK(have.n == 3);
+    CHECK(cooc_find(&have, "b") == 2 && cooc_find(&have, "c") == 1 && cooc_find(&have, "d") == 2);
+    CHECK(cooc_find(&have, "e") == -1);                 /* at 0: no line */
+    CHECK(cooc_encode(&have, cooc_next_gen(have.gen), &out) == 0);
+    CHECK_STR(strbuf_cstr(&out), "#5\nb 2\nc 1\nd 2\n");
+    /* more taken than there is: down to 0, the rest counted missing */
+    struct cooc_list all;
+    static const char all_text[] = "b 5\nc 5\nd 5\n";
+    CHECK(cooc_parse(&all, all_text, sizeof all_text - 1) == 0);
+    CHECK(cooc_subtract(&have, &all) == 10);
+    CHECK(have.n == 0);
+    strbuf_reset(&out);
+    CHECK(cooc_encode(&have, 6, &out) == 0);
+    CHECK_STR(strbuf_cstr(&out), "#6\n");
+    cooc_free(&all);
+    cooc_free(&have);
+    cooc_free(&minus);
+    strbuf_free(&out);
+}
+
 int main(void)
 {
     RUN(cooc_parse_sums_repeats);
@@ -310,6 +340,7 @@ int main(void)
     RUN(cooc_parse_rejects_malformed);
     RUN(cooc_parse_rejects_nul_in_record);
     RUN(cooc_generation_does_not_wrap);
+    RUN(cooc_subtract_takes_off_and_drops_zeros);
     printf("%d failed\n", unit_failures);
     return unit_failures != 0;
 }

@@ -1,8 +1,10 @@
 /* test_history.c: a patron's history (history.h) and its counting rule:
  * new, repeat, duplicate and stale loans, the pairs a loan makes,
- * trimming, and the text it is stored as. */
+ * trimming, the text it is stored as, and what a history added to the
+ * model (history_contributions: what a forget takes back). */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/strbuf.h"
 #include "ingest/history.h"
@@ -356,6 +358,121 @@ TEST(history_parse_rejects_nul_in_record)
     record_ids_free(nm);
 }
 
+/* Pair counts of a replay: by[a][b], both ways. */
+#define TITLES 24
+
+struct tally {
+    unsigned by[TITLES][TITLES];
+    uint32_t record;            /* the loan being added */
+};
+
+static int tally_cb(void *arg, const uint32_t *others, size_t n)
+{
+    struct tally *t = arg;
+    for (size_t i = 0; i < n; i++) {
+        t->by[t->record][others[i]]++;
+        t->by[others[i]][t->record]++;
+    }
+    return 0;
+}
+
+/* The pair table's runs into a tally. */
+static void tally_table(const struct pair_table *pt, struct tally *t)
+{
+    for (size_t w = 0; w < pt->nwords; w += 2 + pt->words[w + 1]) {
+        t->record = pt->words[w];
+        tally_cb(t, pt->words + w + 2, pt->words[w + 1]);
+    }
+}
+
+static unsigned rnd(unsigned *state)
+{
+    *state = *state * 1103515245u + 12345u;
+    return (*state >> 16) & 0x7fff;
+}
+
+/* Loans of n random titles at random times, into h in the order given
+ * (sorted by time first when in_order), their pairs tallied in counted;
+ * then history_contributions of h, tallied in taken. */
+static void replay_case(unsigned seed, int in_order, const struct history_rules *rules,
+                        struct tally *counted, struct tally *taken)
+{
+    unsigned st = seed;
+    long long when[80];
+    uint32_t rec[80];
+    size_t n = 10 + rnd(&st) % 70;
+    for (size_t i = 0; i < n; i++) {
+        rec[i] = rnd(&st) % TITLES;
+        when[i] = rnd(&st) % 1000;
+    }
+    for (size_t i = 1; in_order && i < n; i++)         /* insertion sort by time */
+        for (size_t j = i; j > 0 && when[j - 1] > when[j]; j--) {
+            long long tw = when[j]; when[j] = when[j - 1]; when[j - 1] = tw;
+            uint32_t tr = rec[j]; rec[j] = rec[j - 1]; rec[j - 1] = tr;
+        }
+    struct history h = {0};
+    memset(counted, 0, sizeof *counted);
+    memset(taken, 0, sizeof *taken);
+    for (size_t i = 0; i < n; i++) {
+        counted->record = rec[i];
+        CHECK(history_add(&h, rec[i], when[i], rules, tally_cb, counted) >= 0);
+    }
+    struct pair_table pt = {0};
+    CHECK(history_contributions(&h, rules, &pt) == 0);
+    tally_table(&pt, taken);
+    pairs_free(&pt);
+    history_free(&h);
+}
+
+TEST(history_contributions_are_what_was_counted)
+{
+    /* In time order, any cap and window: the same pairs, each once. */
+    for (unsigned seed = 1; seed <= 200; seed++) {
+        struct history_rules rules = {100, 1LL << 40, 20 + seed % 300, 1 + seed % 7};
+        struct tally counted, taken;
+        replay_case(seed, 1, &rules, &counted, &taken);
+        CHECK(memcmp(&counted.by, &taken.by, sizeof counted.by) == 0);
+        for (int a = 0; a < TITLES; a++)
+            for (int b = 0; b < TITLES; b++)
+                CHECK(taken.by[a][b] <= 1);
+    }
+    /* In any order, while no loan meets the cap (pairs_per_loan >=
+     * history_max, as by default): the same too. */
+    for (unsigned seed = 1; seed <= 200; seed++) {
+        struct history_rules rules = {TITLES, 1LL << 40, 20 + seed % 300, TITLES};
+        struct tally counted, taken;
+        replay_case(seed, 0, &rules, &counted, &taken);
+        CHECK(memcmp(&counted.by, &taken.by, sizeof counted.by) == 0);
+    }
+}
+
+TEST(history_contributions_of_what_the_history_holds)
+{
+    /* A title trimmed off (history_max 2) took its pairs' record with it:
+     * the contributions are those among the titles still held. */
+    struct history_rules rules = {2, 1LL << 40, 1LL << 40, 100};
+    struct history h = {0};
+    struct tally counted = {0}, taken = {0};
+    uint32_t recs[3] = {1, 2, 3};
+    for (int i = 0; i < 3; i++) {
+        counted.record = recs[i];
+        CHECK(history_add(&h, recs[i], 100 + i, &rules, tally_cb, &counted) == LOAN_NEW);
+    }
+    CHECK(h.n == 2);
+    CHECK(counted.by[1][2] == 1 && counted.by[1][3] == 1 && counted.by[2][3] == 1);
+    struct pair_table pt = {0};
+    CHECK(history_contributions(&h, &rules, &pt) == 0);
+    tally_table(&pt, &taken);
+    CHECK(taken.by[2][3] == 1 && taken.by[3][2] == 1);
+    CHECK(taken.by[1][2] == 0 && taken.by[1][3] == 0);
+    pairs_free(&pt);
+    /* an empty history added nothing */
+    struct history none = {0};
+    CHECK(history_contributions(&none, &rules, &pt) == 0 && pt.n == 0);
+    pairs_free(&pt);
+    history_free(&h);
+}
+
 int main(void)
 {
     RUN(history_new_repeat_duplicate);
@@ -367,6 +484,8 @@ int main(void)
     RUN(history_parse_rejects_malformed);
     RUN(history_parse_rejects_nul_in_record);
     RUN(history_parse_reads_len_bytes_only);
+    RUN(history_contributions_are_what_was_counted);
+    RUN(history_contributions_of_what_the_history_holds);
     printf("%d failed\n", unit_failures);
     return unit_failures != 0;
 }

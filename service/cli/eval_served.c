@@ -7,6 +7,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <libgen.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,7 +33,7 @@ static json_t *section(json_t *root, const char *key)
     return o && json_object_set_new(root, key, o) == 0 ? o : NULL;
 }
 
-json_t *eval_daemon_config(const struct config *cfg, const char *plugin_dir, int port,
+json_t *eval_daemon_config(const struct config *cfg, const char *plugin_dir, const char *key, int port,
                            int zebra_port, struct strbuf *err)
 {
     json_error_t je;
@@ -71,7 +72,11 @@ json_t *eval_daemon_config(const struct config *cfg, const char *plugin_dir, int
         json_object_del(redis, "password_file");
     }
     json_object_del(root, "experiments");
-    json_object_del(root, "api_keys");          /* eval asks only what needs no key */
+    /* one key of eval's own: patron= needs the role personalise */
+    json_t *keys = json_pack("[{s:s, s:s, s:[s]}]", "name", "eval", "key", key, "roles",
+                             "personalise");
+    if (!keys || json_object_set_new(root, "api_keys", keys) < 0)
+        bad = 1;
     json_object_del(json_object_get(root, "limits"), "per_client_rps");   /* all asks are ours */
     json_decref(cat);
     json_decref(one);
@@ -102,11 +107,17 @@ static void got_one(struct evhttp_request *req, void *arg)
         g->status = 0;
 }
 
-static struct evhttp_request *new_get(void (*cb)(struct evhttp_request *, void *), void *arg)
+/* A GET to the daemon; with key, its Authorization. */
+static struct evhttp_request *new_get(void (*cb)(struct evhttp_request *, void *), void *arg,
+                                      const char *key)
 {
     struct evhttp_request *req = evhttp_request_new(cb, arg);
-    if (req && evhttp_add_header(evhttp_request_get_output_headers(req), "Host",
-                                 "127.0.0.1") < 0) {
+    struct evkeyvalq *h = req ? evhttp_request_get_output_headers(req) : NULL;
+    char auth[sizeof "Bearer " + EVAL_KEY_HEX];
+    if (key)
+        snprintf(auth, sizeof auth, "Bearer %s", key);
+    if (req && (evhttp_add_header(h, "Host", "127.0.0.1") < 0 ||
+                (key && evhttp_add_header(h, "Authorization", auth) < 0))) {
         evhttp_request_free(req);
         return NULL;
     }
@@ -117,7 +128,7 @@ static struct evhttp_request *new_get(void (*cb)(struct evhttp_request *, void *
 static int healthy(struct evhttp_connection *conn, struct event_base *base)
 {
     struct http_get g = {0};
-    struct evhttp_request *req = new_get(got_one, &g);
+    struct evhttp_request *req = new_get(got_one, &g, NULL);
     if (!req || evhttp_make_request(conn, req, EVHTTP_REQ_GET, "/healthz") < 0)
         return 0;
     while (!g.done)
@@ -161,7 +172,10 @@ int eval_daemon_start(struct eval_daemon *d, const struct config *cfg, const cha
         strbuf_printf(err, "no free port for onloand: %s\n", strerror(errno));
         goto out;
     }
-    if (!(conf = eval_daemon_config(cfg, plugins, d->port, zebra_port, err)))
+    unsigned char raw[EVAL_KEY_HEX / 2];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(d->key, sizeof d->key, raw, sizeof raw);
+    if (!(conf = eval_daemon_config(cfg, plugins, d->key, d->port, zebra_port, err)))
         goto out;
     /* it holds the patron key: for us alone, as onloand requires */
     int fd = open(d->config_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -278,6 +292,7 @@ struct lane {
 
 struct asking {
     struct event_base *base;
+    const char *key;                    /* the daemon's */
     const struct eval_split *split;
     const struct dict *raw_patrons;
     struct eval_served_row *row;
@@ -345,7 +360,7 @@ static void ask_next(struct lane *l)
         bad = strbuf_puts(&l->uri, "&patron=") < 0 ||
               strbuf_urlencode(&l->uri, raw, strlen(raw)) < 0;
     }
-    struct evhttp_request *req = bad ? NULL : new_get(answered, l);
+    struct evhttp_request *req = bad ? NULL : new_get(answered, l, a->key);
     if (!req || evhttp_make_request(l->conn, req, EVHTTP_REQ_GET, strbuf_cstr(&l->uri)) < 0) {
         fail(a, strbuf_cstr(&l->uri), "%s", "cannot send it (out of memory)");
         return;
@@ -357,7 +372,7 @@ int eval_daemon_ask(struct eval_daemon *d, struct event_base *base, const struct
                     const struct dict *raw_patrons, struct eval_served_row *row,
                     struct strbuf *err)
 {
-    struct asking a = {.base = base, .split = split, .raw_patrons = raw_patrons, .row = row,
+    struct asking a = {.base = base, .key = d->key, .split = split, .raw_patrons = raw_patrons, .row = row,
                        .err = err};
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -57,8 +57,10 @@ struct eval_served_row {
     double seconds;
 };
 
+#define EVAL_KEY_HEX 64
 struct eval_daemon {
     int port;
+    char key[EVAL_KEY_HEX + 1];         /* its one API key (role personalise), drawn per run */
     struct child onloand;
     char *config_path, *log;            /* owned */
 };
@@ -82,7 +84,7 @@ int eval_daemon_stop(struct eval_daemon *d, struct strbuf *err);
 /* The daemon's config: the JSON of cfg->path with the changes above
  * (plugin_dir NULL: the config's own; caller decrefs), or NULL with the
  * reason in err. */
-json_t *eval_daemon_config(const struct config *cfg, const char *plugin_dir, int port,
+json_t *eval_daemon_config(const struct config *cfg, const char *plugin_dir, const char *key, int port,
                            int zebra_port, struct strbuf *err);
 
 /* Scores one answer's body for hidden into row (a 200's): -1 when it is

@@ -9,6 +9,8 @@
 #include "core/strbuf.h"
 #include "unit.h"
 
+#define KEY "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 static int score(const char *body, const char *hidden, struct eval_served_row *row,
                  const char **why)
 {
@@ -64,7 +66,7 @@ TEST(the_daemons_config)
     cfg->redis_prefix = strdup("onloan-eval:42:");
     cfg->min_patrons = 2;
     cfg->pairs_per_loan = 1000;
-    json_t *j = eval_daemon_config(cfg, "/opt/build/plugins", 8123, 2345, &err);
+    json_t *j = eval_daemon_config(cfg, "/opt/build/plugins", KEY, 8123, 2345, &err);
     CHECK(j != NULL);
     if (j) {
         CHECK_STR(json_string_value(json_object_get(j, "listen")), "127.0.0.1:8123");
@@ -79,7 +81,12 @@ TEST(the_daemons_config)
         /* the patron key stays: patron= must give the pseudonyms eval loaded */
         CHECK(json_object_get(json_object_get(j, "privacy"), "patron_key") != NULL);
         CHECK(json_object_get(j, "experiments") == NULL);
-        CHECK(json_object_get(j, "api_keys") == NULL);
+        /* one key, eval's: patron= needs the role personalise */
+        json_t *keys = json_object_get(j, "api_keys");
+        CHECK(json_array_size(keys) == 1);
+        CHECK_STR(json_string_value(json_object_get(json_array_get(keys, 0), "key")), KEY);
+        CHECK_STR(json_string_value(json_array_get(
+                      json_object_get(json_array_get(keys, 0), "roles"), 0)), "personalise");
         CHECK(json_object_get(json_object_get(j, "limits"), "per_client_rps") == NULL);
         json_t *cats = json_object_get(j, "catalogues");
         CHECK(json_array_size(cats) == 1);
@@ -93,7 +100,7 @@ TEST(the_daemons_config)
         CHECK_STR(json_string_value(json_object_get(cat, "name")), cfg->catalogues[0].name);
         json_decref(j);
     }
-    j = eval_daemon_config(cfg, NULL, 8123, 2345, &err);    /* an installed onloand */
+    j = eval_daemon_config(cfg, NULL, KEY, 8123, 2345, &err);    /* an installed onloand */
     CHECK(j && json_object_get(j, "plugin_dir") == NULL);
     json_decref(j);
     CHECK_STR(strbuf_cstr(&err), "");

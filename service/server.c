@@ -119,6 +119,14 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
     }
     if (!(srv->spool = spool_new(base, srv->redis, cfg, err)))
         return -1;
+    if (cfg->nredis_sentinels &&
+        (!(srv->sentinels = sentinel_watch_new(base, cfg)) ||
+         sentinel_watch_add(srv->sentinels, srv->redis) < 0 ||
+         sentinel_watch_add(srv->sentinels, srv->redis_bulk) < 0 ||
+         sentinel_watch_add(srv->sentinels, forget_feed_client(srv->forget_feed)) < 0)) {
+        strbuf_puts(err, "out of memory");
+        return -1;
+    }
     if (fit_fd_limit(srv, err) < 0)
         return -1;
     return router_start(srv, err);
@@ -143,6 +151,7 @@ void server_stop(struct server *srv)
     }
     free(srv->catalogues);
     free(srv->links);
+    sentinel_watch_free(srv->sentinels);    /* moves nothing any more */
     forget_feed_free(srv->forget_feed);
     if (srv->ingest)
         ingest_abort(srv->ingest);

@@ -46,6 +46,7 @@
 #include "redis/forget_feed.h"
 #include "redis/redis_client.h"
 #include "redis/rollup.h"
+#include "redis/sentinel_watch.h"
 #include "redis/spool.h"
 
 struct server {
@@ -56,6 +57,9 @@ struct server {
     struct redis_client *redis;     /* answers, touchpoints, ingest jobs */
     struct redis_client *redis_bulk;    /* pair count flushes, compaction: a connection
                                          * of their own */
+    struct sentinel_watch *sentinels;   /* with redis.sentinels: moves the three Redis
+                                         * clients (these and the forget feed's) to the
+                                         * primary; else NULL */
     struct model *model;
     struct ingest *ingest;          /* loan events into the model */
     struct compactor *compactor;    /* keeps co-occurrence lists to top K */

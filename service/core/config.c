@@ -879,6 +879,56 @@ static void read_goals(struct reader *r, json_t *root, struct config *cfg)
     }
 }
 
+/* redis.sentinels (["IP:PORT", ...], at most MAX_SENTINELS), with
+ * redis.master_name and optionally redis.sentinel_password(_file). The
+ * Sentinels give the primary's address; redis.address then must not be
+ * given too (two answers to one question). */
+#define MAX_SENTINELS 16
+static void read_sentinels(struct reader *r, json_t *redis, struct config *cfg)
+{
+    json_t *list = json_object_get(redis, "sentinels");
+    if (!list) {
+        if (json_object_get(redis, "master_name"))
+            config_error(r, "redis", "master_name", "needs sentinels");
+        if (json_object_get(redis, "sentinel_password") || json_object_get(redis, "sentinel_password_file"))
+            config_error(r, "redis", "sentinel_password", "needs sentinels");
+        return;
+    }
+    if (!json_is_array(list) || json_array_size(list) == 0 || json_array_size(list) > MAX_SENTINELS) {
+        config_error(r, "redis", "sentinels", "must be an array of 1 to %d \"IP:PORT\" strings",
+                     MAX_SENTINELS);
+        return;
+    }
+    if (json_object_get(redis, "address"))
+        config_error(r, "redis", "address", "must not be given with sentinels (they name the "
+                     "primary)");
+    cfg->redis_sentinels = calloc(json_array_size(list), sizeof *cfg->redis_sentinels);
+    if (!cfg->redis_sentinels) {
+        config_error(r, "redis", "sentinels", "out of memory");
+        return;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        struct redis_sentinel_address *sa = &cfg->redis_sentinels[cfg->nredis_sentinels];
+        const char *s = json_string_value(v);
+        struct in_addr ip;
+        if (!s || config_split_address(s, &sa->host, &sa->port) < 0) {
+            config_error(r, "redis", "sentinels", "entry %zu must be IP:PORT", i);
+            continue;
+        }
+        cfg->nredis_sentinels++;
+        if (inet_pton(AF_INET, sa->host, &ip) != 1)
+            config_error(r, "redis", "sentinels", "entry %zu must be a numeric IPv4 address (no "
+                         "name look-ups), got \"%s\"", i, sa->host);
+    }
+    read_string(r, "redis", redis, "master_name", &cfg->redis_master_name, NULL);
+    size_t pwlen = 0;
+    const char *pwkey;
+    cfg->redis_sentinel_password = read_secret(r, "redis", redis, "sentinel_password", 0, &pwlen,
+                                               &pwkey);
+}
+
 static void read_config(struct reader *r, json_t *root, struct config *cfg)
 {
     static const char *const known[] = {
@@ -899,7 +949,8 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
         "rate_limit_clients", "max_spooled_writes", "max_recent_touchpoints", NULL};
     static const char *const known_redis[] = {
         "address", "prefix", "timeout_ms", "touchpoint_stream_max", "username", "password",
-        "password_file", NULL};
+        "password_file", "sentinels", "master_name", "sentinel_password",
+        "sentinel_password_file", "resend_window_ms", NULL};
     static const char *const known_privacy[] = {
         "patron_key", "patron_key_file", "min_patrons", "history_max", "history_ttl_days", NULL};
 
@@ -985,6 +1036,8 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     cfg->redis_password = read_secret(r, "redis", redis, "password", 0, &pwlen, &pwkey);
     if (cfg->redis_username && !cfg->redis_password)
         config_error(r, "redis", "username", "needs password (or password_file)");
+    read_sentinels(r, redis, cfg);
+    read_int(r, "redis", redis, "resend_window_ms", &cfg->redis_resend_window_ms, 2000, 0, 600000);
 
     json_t *privacy = read_object(r, "", root, "privacy");
     if (!privacy) {
@@ -1203,6 +1256,14 @@ void config_free(struct config *cfg)
     free(cfg->plugin_dir);
     free(cfg->redis_host);
     free(cfg->redis_prefix);
+    for (size_t i = 0; i < cfg->nredis_sentinels; i++)
+        free(cfg->redis_sentinels[i].host);
+    free(cfg->redis_sentinels);
+    free(cfg->redis_master_name);
+    if (cfg->redis_sentinel_password) {
+        sodium_memzero(cfg->redis_sentinel_password, strlen(cfg->redis_sentinel_password));
+        free(cfg->redis_sentinel_password);
+    }
     free(cfg);
 }
 

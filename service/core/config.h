@@ -173,6 +173,17 @@ struct config {
     char *redis_password;       /* redis.password(_file): AUTH on every connect, or NULL */
     int redis_timeout_ms;
     int touchpoint_stream_max;
+    /* redis.sentinels: when given, the primary's address is asked of
+     * them (redis/sentinel_watch.h) and redis.address is not used */
+    struct redis_sentinel_address {
+        char *host;             /* an IP address */
+        int port;
+    } *redis_sentinels;
+    size_t nredis_sentinels;
+    char *redis_master_name;    /* redis.master_name: the primary's name in the Sentinels */
+    char *redis_sentinel_password;  /* redis.sentinel_password(_file): AUTH to a Sentinel, or NULL */
+    int redis_resend_window_ms; /* redis.resend_window_ms: spooled writes sent again after a
+                                 * reconnect if Redis confirmed them this long before */
 
     unsigned char patron_key[PATRON_KEY_BYTES];
     int min_patrons;

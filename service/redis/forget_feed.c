@@ -84,6 +84,11 @@ void forget_feed_free(struct forget_feed *ff)
     free(ff);
 }
 
+struct redis_client *forget_feed_client(struct forget_feed *ff)
+{
+    return ff->sub;
+}
+
 int forget_feed_listening(const struct forget_feed *ff)
 {
     return ff && ff->listening;

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "core/config.h"
+#include "redis/redis_client.h"
 
 /* The channel's name after redis.prefix. */
 #define FORGET_CHANNEL "forget"
@@ -32,6 +33,9 @@ typedef void forget_heard_cb(const char *pseudonym, void *arg);
 struct forget_feed *forget_feed_new(struct event_base *base, const struct config *cfg,
                                     forget_heard_cb *heard, void *arg);
 void forget_feed_free(struct forget_feed *ff);
+
+/* Its connection (borrowed), for redis/sentinel_watch.h to move. */
+struct redis_client *forget_feed_client(struct forget_feed *ff);
 
 /* Subscribed now: every forget from here on will be heard. */
 int forget_feed_listening(const struct forget_feed *ff);

@@ -18,9 +18,18 @@
 struct redis_client {
     struct event_base *base;
     const struct config *cfg;
+    char *host;                 /* owned: where Redis is, or NULL: not known yet
+                                 * (redis_client_move tells) */
+    int port;
+    int check_role;             /* with Sentinels: ROLE must say master before use */
     redisAsyncContext *ac;      /* NULL while disconnected */
-    int connected;              /* the connect callback said yes */
+    int connected;              /* connected (and, with check_role, a primary) */
     struct event *reconnect;
+    redis_state_cb *on_state;   /* redis_client_on_state */
+    void *state_arg;
+    redis_trouble_cb *on_trouble;   /* redis_client_on_trouble */
+    void *trouble_arg;
+    unsigned long long moves;   /* redis_client_move to another address */
     /* a subscriber (redis_subscriber_new) */
     char *channel;              /* owned; NULL: an ordinary store */
     redis_message_cb *message;
@@ -187,46 +196,86 @@ static void store_schedule_reconnect(struct redis_client *st)
         evtimer_add(st->reconnect, &tv);
 }
 
+static void store_trouble(struct redis_client *st)
+{
+    if (st->on_trouble)
+        st->on_trouble(st->trouble_arg);
+}
+
+/* Ready for commands: told to whoever waits for that (the spool). */
+static void store_ready(struct redis_client *st)
+{
+    st->connected = 1;
+    log_msg(LOG_INFO, "redis %s:%d: connected%s", st->host, st->port,
+            st->check_role ? " (the primary)" : "");
+    if (st->on_state)
+        st->on_state(1, st->state_arg);
+}
+
+/* A connection that was ready is no more. */
+static void store_lost(struct redis_client *st)
+{
+    int was = st->connected;
+    st->connected = 0;
+    if (st->subscribed) {
+        st->subscribed = 0;
+        st->listening(0, st->sub_arg);
+    }
+    if (was && st->on_state)
+        st->on_state(0, st->state_arg);
+}
+
 static void store_connect_cb(const redisAsyncContext *ac, int status)
 {
     struct redis_client *st = ac->data;
+    if (!st)
+        return;
     if (status != REDIS_OK) {
-        log_msg(LOG_WARN, "redis %s:%d: connect failed: %s", st->cfg->redis_host,
-                st->cfg->redis_port, ac->errstr);
+        log_msg(LOG_WARN, "redis %s:%d: connect failed: %s", st->host, st->port, ac->errstr);
         st->ac = NULL;          /* hiredis frees the context after this */
         st->connected = 0;
         store_schedule_reconnect(st);
+        store_trouble(st);
         return;
     }
-    st->connected = 1;
-    log_msg(LOG_INFO, "redis %s:%d: connected", st->cfg->redis_host, st->cfg->redis_port);
+    if (!st->check_role)
+        store_ready(st);        /* else once ROLE says so (store_role_reply) */
 }
 
 static void store_disconnect_cb(const redisAsyncContext *ac, int status)
 {
     struct redis_client *st = ac->data;
     if (!st)
-        return;                 /* redis_client_free is disconnecting */
+        return;                 /* redis_client_free or a move is disconnecting */
     if (status != REDIS_OK)
-        log_msg(LOG_WARN, "redis %s:%d: connection lost: %s", st->cfg->redis_host,
-                st->cfg->redis_port, ac->errstr);
+        log_msg(LOG_WARN, "redis %s:%d: connection lost: %s", st->host, st->port, ac->errstr);
     st->ac = NULL;
-    st->connected = 0;
-    if (st->subscribed) {
-        st->subscribed = 0;
-        st->listening(0, st->sub_arg);
-    }
+    store_lost(st);
     store_schedule_reconnect(st);
+    store_trouble(st);
+}
+
+/* Ends the connection now (a move, or a free): its commands in flight are
+ * answered NULL (their ops: FAILURE_REDIS_UNAVAILABLE). No reconnect is
+ * scheduled. */
+static void store_drop(struct redis_client *st)
+{
+    redisAsyncContext *ac = st->ac;
+    if (!ac)
+        return;
+    st->ac = NULL;
+    ac->data = NULL;
+    store_lost(st);
+    redisAsyncFree(ac);     /* pending callbacks get NULL replies */
 }
 
 /* A subscriber's replies: the SUBSCRIBE's confirmation, then one a
  * message (NULL when the connection goes: store_disconnect_cb follows). */
 static void store_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
-    (void)ac;
     struct redis_client *st = privdata;
     redisReply *reply = r;
-    if (!reply)
+    if (!reply || ac != st->ac)
         return;
     if (reply->type == REDIS_REPLY_ERROR) {
         log_msg(LOG_WARN, "redis: SUBSCRIBE %s refused: %s", st->channel, reply->str);
@@ -251,11 +300,35 @@ static void store_auth_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct redis_client *st = privdata;
     redisReply *reply = r;
-    if (!reply || reply->type != REDIS_REPLY_ERROR)
+    if (!reply || reply->type != REDIS_REPLY_ERROR || ac != st->ac)
         return;
-    log_msg(LOG_ERROR, "redis %s:%d: AUTH%s%s refused: %s", st->cfg->redis_host,
-            st->cfg->redis_port, st->cfg->redis_username ? " as " : "",
+    log_msg(LOG_ERROR, "redis %s:%d: AUTH%s%s refused: %s", st->host, st->port,
+            st->cfg->redis_username ? " as " : "",
             st->cfg->redis_username ? st->cfg->redis_username : "", reply->str);
+    redisAsyncDisconnect(ac);
+}
+
+/* ROLE's reply, with Sentinels: only a primary is used. A replica (the
+ * old primary back as one, or a Sentinel not told of a switch yet) is
+ * left, and the Sentinels are asked again (store_trouble). */
+static void store_role_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct redis_client *st = privdata;
+    redisReply *reply = r;
+    if (!reply || ac != st->ac)
+        return;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+        reply->element[0]->type == REDIS_REPLY_STRING && strcmp(reply->element[0]->str, "master") == 0) {
+        store_ready(st);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_ERROR)
+        log_msg(LOG_ERROR, "redis %s:%d: ROLE refused (the ACL user needs +role): %s", st->host,
+                st->port, reply->str);
+    else
+        log_msg(LOG_WARN, "redis %s:%d: not the primary (%s): asking the Sentinels again",
+                st->host, st->port, reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+                reply->element[0]->type == REDIS_REPLY_STRING ? reply->element[0]->str : "?");
     redisAsyncDisconnect(ac);
 }
 
@@ -281,7 +354,9 @@ static void store_reconnect_cb(evutil_socket_t fd, short what, void *arg)
 
 static void store_connect(struct redis_client *st)
 {
-    redisAsyncContext *ac = redisAsyncConnect(st->cfg->redis_host, st->cfg->redis_port);
+    if (!st->host || st->ac)
+        return;                 /* not known yet: redis_client_move will tell */
+    redisAsyncContext *ac = redisAsyncConnect(st->host, st->port);
     if (!ac || ac->err) {
         log_msg(LOG_WARN, "redis: cannot connect: %s", ac ? ac->errstr : "out of memory");
         if (ac)
@@ -290,26 +365,75 @@ static void store_connect(struct redis_client *st)
         return;
     }
     ac->data = st;
+    st->ac = ac;
     redisLibeventAttach(ac, st->base);
     redisAsyncSetConnectCallback(ac, store_connect_cb);
     redisAsyncSetDisconnectCallback(ac, store_disconnect_cb);
-    if (store_auth(st, ac) != REDIS_OK) {
-        log_msg(LOG_WARN, "redis: cannot send AUTH: %s", ac->errstr);
-        ac->data = NULL;
-        redisAsyncFree(ac);
-        store_schedule_reconnect(st);
-        return;
-    }
+    const char *failed = NULL;
+    if (store_auth(st, ac) != REDIS_OK)
+        failed = "AUTH";
+    else if (st->check_role && redisAsyncCommand(ac, store_role_reply, st, "ROLE") != REDIS_OK)
+        failed = "ROLE";
     /* a subscriber's SUBSCRIBE waits in hiredis until the connection is up */
-    if (st->channel &&
-        redisAsyncCommand(ac, store_sub_reply, st, "SUBSCRIBE %s", st->channel) != REDIS_OK) {
-        log_msg(LOG_WARN, "redis: cannot subscribe to %s: %s", st->channel, ac->errstr);
+    else if (st->channel &&
+             redisAsyncCommand(ac, store_sub_reply, st, "SUBSCRIBE %s", st->channel) != REDIS_OK)
+        failed = "SUBSCRIBE";
+    if (failed) {
+        log_msg(LOG_WARN, "redis: cannot send %s: %s", failed, ac->errstr);
+        st->ac = NULL;
         ac->data = NULL;
         redisAsyncFree(ac);
         store_schedule_reconnect(st);
+    }
+}
+
+void redis_client_move(struct redis_client *st, const char *host, int port)
+{
+    if (st->closing)
+        return;
+    if (st->host && strcmp(st->host, host) == 0 && st->port == port) {
+        if (!st->ac)
+            store_connect(st);  /* at once, not at the next retry */
         return;
     }
-    st->ac = ac;
+    char *copy = strdup(host);
+    if (!copy) {
+        log_msg(LOG_ERROR, "redis: out of memory: cannot move to %s:%d", host, port);
+        return;
+    }
+    if (st->host) {
+        st->moves++;
+        log_msg(LOG_INFO, "redis: moving from %s:%d to %s:%d", st->host, st->port, host, port);
+    }
+    store_drop(st);
+    event_del(st->reconnect);
+    free(st->host);
+    st->host = copy;
+    st->port = port;
+    store_connect(st);
+}
+
+void redis_client_on_state(struct redis_client *st, redis_state_cb *cb, void *arg)
+{
+    st->on_state = cb;
+    st->state_arg = arg;
+}
+
+void redis_client_on_trouble(struct redis_client *st, redis_trouble_cb *cb, void *arg)
+{
+    st->on_trouble = cb;
+    st->trouble_arg = arg;
+}
+
+const char *redis_client_address(const struct redis_client *st, int *port)
+{
+    *port = st->port;
+    return st->host;
+}
+
+unsigned long long redis_client_moves(const struct redis_client *st)
+{
+    return st->moves;
 }
 
 static struct redis_client *store_alloc(struct event_base *base, const struct config *cfg)
@@ -322,9 +446,17 @@ static struct redis_client *store_alloc(struct event_base *base, const struct co
     st->reconnect = evtimer_new(base, store_reconnect_cb, st);
     struct timeval tv = {cfg->redis_timeout_ms / 1000, (cfg->redis_timeout_ms % 1000) * 1000};
     st->op_timeout = event_base_init_common_timeout(base, &tv);
-    if (!st->reconnect || !st->op_timeout) {
+    /* With Sentinels the address comes from them (redis_client_move);
+     * else it is redis.address */
+    st->check_role = cfg->nredis_sentinels > 0;
+    if (!st->check_role) {
+        st->host = strdup(cfg->redis_host);
+        st->port = cfg->redis_port;
+    }
+    if (!st->reconnect || !st->op_timeout || (!st->check_role && !st->host)) {
         if (st->reconnect)
             event_free(st->reconnect);
+        free(st->host);
         free(st);
         return NULL;
     }
@@ -367,6 +499,8 @@ void redis_client_free(struct redis_client *st)
     if (!st)
         return;
     st->closing = 1;
+    st->on_state = NULL;        /* whoever listened may be gone already */
+    st->on_trouble = NULL;
     if (st->ac) {
         redisAsyncContext *ac = st->ac;
         st->ac = NULL;
@@ -384,5 +518,6 @@ void redis_client_free(struct redis_client *st)
     }
     event_free(st->reconnect);
     free(st->channel);
+    free(st->host);
     free(st);
 }

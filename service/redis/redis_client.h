@@ -24,9 +24,30 @@ struct redis_op;
  * FAILURE_NONE). */
 typedef void redis_cb(redisReply *reply, enum failure error, void *arg);
 
+/* Connects to redis.address; with redis.sentinels to nothing until
+ * redis_client_move names the primary (redis/sentinel_watch.h), and then
+ * uses a connection only once ROLE says it is the primary. */
 struct redis_client *redis_client_new(struct event_base *base, const struct config *cfg);
 void redis_client_free(struct redis_client *st);
 int redis_client_connected(const struct redis_client *st);
+
+/* Redis is at host:port now (a new primary): the connection to the old
+ * address goes at once (its operations in flight fail, as with a lost
+ * connection) and one to the new one is made. Nothing when it is there
+ * already (but a reconnect is tried at once). */
+void redis_client_move(struct redis_client *st, const char *host, int port);
+/* The address used (NULL: not known yet); moves made. */
+const char *redis_client_address(const struct redis_client *st, int *port);
+unsigned long long redis_client_moves(const struct redis_client *st);
+
+/* One listener each, set once (the spool and the Sentinel watch): up(1)
+ * when the client becomes ready for commands, up(0) when a ready
+ * connection goes; trouble when a connection fails, is lost or is not to
+ * the primary (the Sentinels may know better). */
+typedef void redis_state_cb(int up, void *arg);
+typedef void redis_trouble_cb(void *arg);
+void redis_client_on_state(struct redis_client *st, redis_state_cb *cb, void *arg);
+void redis_client_on_trouble(struct redis_client *st, redis_trouble_cb *cb, void *arg);
 
 /* A store that only listens: on every connection it makes it sends
  * SUBSCRIBE channel; message(payload, len, arg) for each message on it,

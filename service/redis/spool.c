@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 #define SPOOL_FILE "spool.log"
@@ -27,6 +28,7 @@ struct write {
     struct redis_op *op;            /* while in flight */
     int in_file;                    /* appended to the file (until it is emptied) */
     unsigned long long seq;         /* its place in the order writes came in */
+    uint64_t confirmed_ms;          /* in confirmed: when Redis said so (monotonic) */
     size_t len;
     unsigned char data[];
 };
@@ -38,6 +40,12 @@ struct spool {
     const struct config *cfg;
     struct writes waiting, in_flight;
     size_t nwaiting, nin_flight, in_file;   /* in_file: records in the file not yet written */
+    /* Writes Redis confirmed within redis.resend_window_ms, oldest first:
+     * sent again when a connection is made anew, since a primary that
+     * fails may take with it what it confirmed and had not yet passed to
+     * its replicas (replication is asynchronous). In memory only. */
+    struct writes confirmed;
+    size_t nconfirmed;
     unsigned long long seq;         /* the last write's */
     int fd;                         /* spool.log, or -1 (memory only) */
     int dirty;                      /* appended since the last sync */
@@ -294,6 +302,57 @@ static int error_is_transient(const char *msg)
 
 static void send_waiting(struct spool *sp);
 
+/* Drops the confirmed writes older than the window, and the oldest ones
+ * beyond limits.max_spooled_writes. */
+static void prune_confirmed(struct spool *sp)
+{
+    uint64_t now = monotonic_ms(), window = (uint64_t)sp->cfg->redis_resend_window_ms;
+    struct write *w;
+    while ((w = TAILQ_FIRST(&sp->confirmed)) &&
+           (now - w->confirmed_ms > window || sp->nconfirmed > (size_t)sp->cfg->spool_max_writes)) {
+        TAILQ_REMOVE(&sp->confirmed, w, link);
+        sp->nconfirmed--;
+        free(w);
+    }
+}
+
+static void keep_confirmed(struct spool *sp, struct write *w)
+{
+    w->confirmed_ms = monotonic_ms();
+    w->in_file = 0;
+    TAILQ_INSERT_TAIL(&sp->confirmed, w, link);
+    sp->nconfirmed++;
+    prune_confirmed(sp);
+}
+
+/* The Redis client is ready (up) or not. Lost: what was confirmed within
+ * the window before is kept, however long the connection is away. Ready
+ * again (the same node, or a new primary): those are sent again, in
+ * their places among the writes that wait (idempotent: each counts
+ * once), then what waits. */
+static void redis_state(int up, void *arg)
+{
+    struct spool *sp = arg;
+    if (!up) {
+        prune_confirmed(sp);
+        return;
+    }
+    struct write *w;
+    size_t n = 0;
+    while ((w = TAILQ_FIRST(&sp->confirmed))) {
+        TAILQ_REMOVE(&sp->confirmed, w, link);
+        sp->nconfirmed--;
+        keep_waiting(sp, w, 1);
+        n++;
+    }
+    if (n) {
+        sp->stats.resent += n;
+        log_msg(LOG_INFO, "spool: Redis is back: the %zu writes confirmed in the last %d ms "
+                "before it went are sent again", n, sp->cfg->redis_resend_window_ms);
+    }
+    send_waiting(sp);
+}
+
 static void write_answered(redisReply *reply, enum failure error, void *arg)
 {
     struct write *w = arg;
@@ -312,14 +371,18 @@ static void write_answered(redisReply *reply, enum failure error, void *arg)
         keep_waiting(sp, w, 1);
         return;
     }
-    if (reply->type == REDIS_REPLY_ERROR) {
+    int ok = reply->type != REDIS_REPLY_ERROR;
+    if (!ok) {
         sp->stats.failed++;
         log_msg(LOG_WARN, "spool: a write refused by Redis, dropped: %s", reply->str);
     } else {
         sp->stats.written++;
     }
     file_done(sp, w);
-    free(w);
+    if (ok && sp->cfg->redis_resend_window_ms > 0)
+        keep_confirmed(sp, w);
+    else
+        free(w);
     send_waiting(sp);               /* the next ones at once: a spool drains faster than it fills */
 }
 
@@ -408,6 +471,7 @@ struct spool *spool_new(struct event_base *base, struct redis_client *rc, const 
     sp->fd = -1;
     TAILQ_INIT(&sp->waiting);
     TAILQ_INIT(&sp->in_flight);
+    TAILQ_INIT(&sp->confirmed);
     sp->resend = evtimer_new(base, resend_cb, sp);
     sp->sync = evtimer_new(base, sync_cb, sp);
     if (!sp->resend || !sp->sync) {
@@ -443,6 +507,7 @@ struct spool *spool_new(struct event_base *base, struct redis_client *rc, const 
         struct timeval tv = {0, 0};
         evtimer_add(sp->resend, &tv);
     }
+    redis_client_on_state(rc, redis_state, sp);
     return sp;
 }
 
@@ -466,6 +531,12 @@ void spool_free(struct spool *sp)
         TAILQ_REMOVE(&sp->waiting, w, link);
         free(w);
     }
+    while ((w = TAILQ_FIRST(&sp->confirmed))) {
+        TAILQ_REMOVE(&sp->confirmed, w, link);
+        free(w);
+    }
+    if (sp->rc)
+        redis_client_on_state(sp->rc, NULL, NULL);
     if (sp->fd >= 0) {
         if (sp->dirty && fdatasync(sp->fd) < 0)
             log_msg(LOG_WARN, "spool: cannot sync %s/%s: %s", sp->cfg->spool_dir, SPOOL_FILE,

@@ -15,6 +15,12 @@
  * is refused (the caller says so: an answer is then degraded
  * touchpoint_not_logged) and counted.
  *
+ * Redis confirms a write before its replicas have it: a primary that
+ * fails then may take it along. So the writes confirmed within the last
+ * redis.resend_window_ms before a connection goes are kept in memory and
+ * sent again, each in its place, when Redis is ready again (after a
+ * switch of primary, on the new one): idempotent, they count once.
+ *
  * Records of the file: a 4-byte length, then the command (4-byte
  * argument count, then each argument as a 4-byte length and its bytes),
  * then a 16-byte BLAKE2b of the command: a record cut short or changed by
@@ -54,6 +60,7 @@ struct spool_stats {
     unsigned long long failed;      /* Redis refused them (an error reply): dropped, logged */
     unsigned long long transient_errors;    /* "not now" replies (LOADING, OOM...): sent again */
     unsigned long long file_errors; /* appends or syncs of the file that failed */
+    unsigned long long resent;      /* confirmed, sent again after a reconnect */
 };
 void spool_get_stats(const struct spool *sp, struct spool_stats *st);
 /* Nothing waits and nothing is in flight. */

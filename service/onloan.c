@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "redis/sentinel_watch.h"
 #include "core/pseudonym.h"
 #include "model/cooc_list.h"
 
@@ -328,6 +329,19 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_level(LOG_WARN);   /* the CLI prints its own results */
+    /* With Sentinels, the primary is asked for once (eval starts a Redis
+     * of its own) */
+    if (cfg->nredis_sentinels && strcmp(cmd, "eval") != 0) {
+        struct strbuf err = {0};
+        if (sentinel_resolve_blocking(cfg, &err) < 0) {
+            fprintf(stderr, "redis: no Sentinel named the primary %s: %s\n", cfg->redis_master_name,
+                    err.buf ? err.buf : "out of memory");
+            strbuf_free(&err);
+            config_free(cfg);
+            return 1;
+        }
+        strbuf_free(&err);
+    }
     if (cfg->redis_timeout_ms < CLI_REDIS_TIMEOUT_MS)
         cfg->redis_timeout_ms = CLI_REDIS_TIMEOUT_MS;
     if (cfg->flush_max_pairs < CLI_FLUSH_MAX_PAIRS)

@@ -31,6 +31,30 @@ static json_t *rate_json(const struct rate_limit *rl)
                      "limited", (json_int_t)st.limited, "evicted", (json_int_t)st.evicted);
 }
 
+/* With redis.sentinels: the Sentinel subscribed to and what it told;
+ * else null. */
+static json_t *sentinel_json(const struct sentinel_watch *sw)
+{
+    struct sentinel_watch_stats st;
+    if (!sw)
+        return json_null();
+    sentinel_watch_get_stats(sw, &st);
+    json_t *at = st.sentinel_host ? json_sprintf("%s:%d", st.sentinel_host, st.sentinel_port)
+                                  : json_null();
+    return json_pack("{s:o, s:b, s:I, s:I, s:I}", "address", at, "subscribed", st.subscribed,
+                     "switches", (json_int_t)st.switches, "queries", (json_int_t)st.queries,
+                     "query_failures", (json_int_t)st.query_failures);
+}
+
+/* Where the requests' Redis connection goes (the primary, with
+ * Sentinels), or null while that is not known. */
+static json_t *primary_json(const struct redis_client *rc)
+{
+    int port;
+    const char *host = redis_client_address(rc, &port);
+    return host ? json_sprintf("%s:%d", host, port) : json_null();
+}
+
 void healthz_handle(struct server *srv, struct evhttp_request *req)
 {
     json_t *cats = json_array();
@@ -84,15 +108,15 @@ void healthz_handle(struct server *srv, struct evhttp_request *req)
                              (json_int_t)fs.refused);
     struct spool_stats ss;
     spool_get_stats(srv->spool, &ss);
-    json_t *spool = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+    json_t *spool = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I}",
                               "waiting", (json_int_t)ss.waiting, "in_flight", (json_int_t)ss.in_flight,
                               "written", (json_int_t)ss.written, "kept", (json_int_t)ss.kept,
                               "refused", (json_int_t)ss.refused, "failed", (json_int_t)ss.failed,
                               "transient_errors", (json_int_t)ss.transient_errors,
                               "file_errors", (json_int_t)ss.file_errors, "on_disk",
-                              srv->cfg->spool_dir != NULL);
+                              srv->cfg->spool_dir != NULL, "resent", (json_int_t)ss.resent);
     http_reply_json(req, 200, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, "
-                                        "s:o, s:o, s:o, s:o}",
+                                        "s:o, s:o, s:o, s:o, s:o, s:o}",
                                         "status", "ok",
                                         "redis", redis_client_connected(srv->redis) && redis_client_connected(srv->redis_bulk)
                                                  ? "connected" : "disconnected",
@@ -106,6 +130,8 @@ void healthz_handle(struct server *srv, struct evhttp_request *req)
                                         "compaction", compaction, "forget_feed", feed,
                                         "connections", front_json(srv->front),
                                         "ingest_connections", front_json(srv->ingest_front),
-                                        "rate_limit", rate_json(srv->rate), "spool", spool));
+                                        "rate_limit", rate_json(srv->rate), "spool", spool,
+                                        "redis_primary", primary_json(srv->redis),
+                                        "sentinel", sentinel_json(srv->sentinels)));
 }
 

@@ -20,14 +20,19 @@
 #                         Redis +0..+2, Sentinels +10..+12, Zebra +20,
 #                         onloand +30.. (+40.. for their ingest listeners)
 #   ONLOAN_CLUSTER_HTTP   HAProxy's address (default 127.0.0.1:8088)
-#   ONLOAN_CLUSTER_LOANS  loans to load (default BUILD/catalogue/loans.csv;
+#   ONLOAN_CLUSTER_CATALOGUE  the catalogue and register of `make catalogue`
+#                         (default BUILD/catalogue)
+#   ONLOAN_CLUSTER_LOANS  loans to load (default CATALOGUE/loans.csv;
 #                         "none": none)
 #   ONLOAN_BUILD          the build to run (default: build beside deploy/)
+#   ONLOAN_CLUSTER_RESEND_MS  onloand's redis.resend_window_ms (default: its
+#                         default; 0 to see what a failover loses without it)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 BUILD=$(cd "${ONLOAN_BUILD:-$TOP/build}" && pwd)
 STATE=${ONLOAN_CLUSTER_DIR:-$BUILD/cluster}
+CATALOGUE=${ONLOAN_CLUSTER_CATALOGUE:-$BUILD/catalogue}
 MASTER=onloan
 SENTINEL_PASS=demo-sentinel-key-change-me
 DAEMONS=2
@@ -175,11 +180,11 @@ cmd_start() {
         done
         layout      # this start's values, not the last one's
     fi
-    local LOANS=${ONLOAN_CLUSTER_LOANS:-$BUILD/catalogue/loans.csv}
+    local LOANS=${ONLOAN_CLUSTER_LOANS:-$CATALOGUE/loans.csv}
     for b in onloand onloan plugins/koha.so; do
         [ -e "$BUILD/$b" ] || die "$BUILD/$b is missing: make first"
     done
-    [ -d "$BUILD/catalogue/register" ] || die "$BUILD/catalogue has no register: make catalogue first"
+    [ -d "$CATALOGUE/register" ] || die "$CATALOGUE has no register: make catalogue first"
     for c in redis-server redis-sentinel redis-cli haproxy zebrasrv curl python3 setsid timeout; do
         command -v "$c" > /dev/null || die "$c is missing (make deps)"
     done
@@ -217,7 +222,7 @@ cmd_start() {
             PRIMARY_PORT="$(redis_port 0)"
         launch "sentinel-$i" redis-sentinel "$dir/sentinel.conf"
     done
-    launch zebra bash "$TOP/deploy/catalogue/serve.sh" "$BUILD/catalogue" "$(zebra_port)"
+    launch zebra bash "$TOP/deploy/catalogue/serve.sh" "$CATALOGUE" "$(zebra_port)"
     for i in 0 1 2; do wait_port "$(sentinel_port $i)" 10 "sentinel-$i"; done
     wait_port "$(zebra_port)" 20 zebrasrv
 
@@ -242,6 +247,8 @@ r.pop("address", None)
 r["sentinels"] = sys.argv[9:]
 r["master_name"] = master
 r["sentinel_password"] = spass
+if os.environ.get("ONLOAN_CLUSTER_RESEND_MS"):
+    r["resend_window_ms"] = int(os.environ["ONLOAN_CLUSTER_RESEND_MS"])
 demo = c["catalogues"][0]
 demo["target"] = "127.0.0.1:%s/demo" % zebra
 c["catalogues"] = [demo]

@@ -30,6 +30,7 @@ struct redis_client {
     redis_trouble_cb *on_trouble;   /* redis_client_on_trouble */
     void *trouble_arg;
     unsigned long long moves;   /* redis_client_move to another address */
+    unsigned connect_failures;  /* in a row: logged the first, then every 40th (10 s) */
     /* a subscriber (redis_subscriber_new) */
     char *channel;              /* owned; NULL: an ordinary store */
     redis_message_cb *message;
@@ -206,6 +207,7 @@ static void store_trouble(struct redis_client *st)
 static void store_ready(struct redis_client *st)
 {
     st->connected = 1;
+    st->connect_failures = 0;
     log_msg(LOG_INFO, "redis %s:%d: connected%s", st->host, st->port,
             st->check_role ? " (the primary)" : "");
     if (st->on_state)
@@ -231,7 +233,9 @@ static void store_connect_cb(const redisAsyncContext *ac, int status)
     if (!st)
         return;
     if (status != REDIS_OK) {
-        log_msg(LOG_WARN, "redis %s:%d: connect failed: %s", st->host, st->port, ac->errstr);
+        if (st->connect_failures++ % 40 == 0)
+            log_msg(LOG_WARN, "redis %s:%d: connect failed: %s (tried again every 250 ms)",
+                    st->host, st->port, ac->errstr);
         st->ac = NULL;          /* hiredis frees the context after this */
         st->connected = 0;
         store_schedule_reconnect(st);
@@ -410,6 +414,7 @@ void redis_client_move(struct redis_client *st, const char *host, int port)
     free(st->host);
     st->host = copy;
     st->port = port;
+    st->connect_failures = 0;
     store_connect(st);
 }
 

@@ -57,7 +57,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/u
 # Archives that may need each other are searched as a group.
 LINK_ARCHIVES = -Wl,--start-group $(ARCHIVES) -Wl,--end-group
 
-.PHONY: all deps test bench eval demo catalogue asan install clean fuzz fuzz-build
+.PHONY: all deps test bench eval demo catalogue asan install clean fuzz fuzz-build cluster-test
 all: $(BUILD)/onloand $(BUILD)/onloan $(PLUGINS) $(UNIT_TESTS)
 
 $(BUILD)/%.o: %.c
@@ -155,14 +155,27 @@ $(BUILD)/catalogue/.built: deploy/catalogue/build.sh $(wildcard deploy/catalogue
 
 # The browser tests (tests/browser) drive the main build only: what they
 # check is the widget and its HTTP conversation; the ASan build meets the
-# same requests in the integration suite (test_31, test_36).
+# same requests in the integration suite (test_31, test_36). So does the
+# failover test (tests/cluster, a minute): the ASan build's Redis client
+# meets a replica and a move in test_redis_client (the whole failover:
+# tests/cluster/test_failover.py --build build-asan --catalogue build/catalogue).
 test: deps
 	$(MAKE) all
 	$(MAKE) asan
 	$(MAKE) catalogue
 	$(MAKE) fuzz-build
 	tests/run --shared $(SHARED) --build $(BUILD) --build $(BUILD)-asan \
-	          --fuzz $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS) --browser $(BUILD)
+	          --fuzz $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS) --browser $(BUILD) \
+	          --cluster $(BUILD)
+
+# A failover under traffic (issue 21): deploy/cluster/run.sh starts Redis,
+# its replicas and Sentinels, two onloand and HAProxy on free loopback
+# ports; the primary is killed with SIGKILL during 30 s of requests
+# (tests/cluster/test_failover.py, about a minute). `make test` runs it
+# too (tests/run --cluster).
+cluster-test: deps
+	$(MAKE) all catalogue
+	python3 tests/cluster/test_failover.py --build $(BUILD) --catalogue $(BUILD)/catalogue
 
 # ---- fuzzing --------------------------------------------------------------
 # `make fuzz` builds each tests/fuzz/fuzz_NAME.c harness with clang's

@@ -11,6 +11,9 @@ BUILD_PKGS="$BUILD_PKGS libunistring-dev libqrencode-dev libpng-dev"
 # the dashboard's charts: Chart.js, built into onloand (Makefile: CHARTJS)
 BUILD_PKGS="$BUILD_PKGS libjs-chart.js"
 RUNTIME_PKGS="redis-server redis-tools idzebra-2.0 yaz"
+# the cluster on one machine (deploy/cluster/run.sh, make cluster-test):
+# Redis Sentinel, and HAProxy in front of the daemons
+RUNTIME_PKGS="$RUNTIME_PKGS redis-sentinel haproxy"
 # clang and libclang-rt-dev (libFuzzer, ASan and UBSan runtimes): tests/fuzz;
 # systemd: systemd-analyze, which rates deploy/systemd/onloand.service
 TEST_PKGS="python3 wrk curl clang libclang-rt-dev systemd"

@@ -397,14 +397,16 @@ def failover(cl, args, res):
     res.check("answers", t_start, answers > 0 and not_200 <= MAX_NOT_200 * answers,
               "%d of %d answers not 200: %s" % (not_200, answers, dict(out["statuses"])))
 
-    # both daemons on the new primary, their spools empty (60 s at most)
+    # both daemons on the primary (the Sentinels may have switched again
+    # since), their spools empty (60 s at most)
     t0 = time.monotonic()
     drained = False
     while time.monotonic() - t0 < 60 and not drained:
+        now = cl.primary()
         hs = [cl.healthz(i) for i in range(2)]
         drained = all(h["redis"] == "connected" and h["spool"]["waiting"] == 0 and
-                      h["spool"]["in_flight"] == 0 and new and
-                      h["redis_primary"] == "%s:%d" % new for h in hs)
+                      h["spool"]["in_flight"] == 0 and now and
+                      h["redis_primary"] == "%s:%d" % now for h in hs)
         if not drained:
             time.sleep(0.2)
     for i, h in enumerate(hs):

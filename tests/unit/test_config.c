@@ -122,6 +122,56 @@ TEST(config_rejects_names_for_redis)
     strbuf_free(&err);
 }
 
+/* redis.sentinels (issue 21): read with master_name and an optional
+ * password; their limits and the keys that need them reported. */
+TEST(config_sentinels)
+{
+    struct strbuf err = {0};
+    struct config *cfg = config_parse(
+        "{\"redis\": {\"sentinels\": [\"127.0.0.1:26379\", \"10.0.0.2:26380\"], "
+        "\"master_name\": \"onloan\", \"sentinel_password\": \"s3cret-sentinel\", "
+        "\"resend_window_ms\": 5000}, " PRIVACY ", " CATALOGUES "}", "s.json", &err);
+    CHECK(cfg != NULL);
+    if (cfg) {
+        CHECK(cfg->nredis_sentinels == 2);
+        CHECK_STR(cfg->redis_sentinels[1].host, "10.0.0.2");
+        CHECK(cfg->redis_sentinels[1].port == 26380);
+        CHECK_STR(cfg->redis_master_name, "onloan");
+        CHECK_STR(cfg->redis_sentinel_password, "s3cret-sentinel");
+        CHECK(cfg->redis_resend_window_ms == 5000);
+    }
+    config_free(cfg);
+    cfg = config_parse(good, "good.json", &err);
+    CHECK(cfg && cfg->nredis_sentinels == 0 && cfg->redis_resend_window_ms == 2000);
+    config_free(cfg);
+
+    strbuf_free(&err);
+    CHECK(config_parse("{\"redis\": {\"sentinels\": [\"127.0.0.1:26379\", \"localhost:26379\", 7], "
+                       "\"address\": \"127.0.0.1:6379\", \"resend_window_ms\": 600001}, "
+                       PRIVACY ", " CATALOGUES "}", "bad.json", &err) == NULL);
+    CHECK(strstr(strbuf_cstr(&err), "redis.sentinels: entry 1 must be a numeric IPv4 address") != NULL);
+    CHECK(strstr(strbuf_cstr(&err), "redis.sentinels: entry 2 must be IP:PORT") != NULL);
+    CHECK(strstr(strbuf_cstr(&err), "redis.address: must not be given with sentinels") != NULL);
+    CHECK(strstr(strbuf_cstr(&err), "redis.master_name: is required") != NULL);
+    CHECK(strstr(strbuf_cstr(&err), "redis.resend_window_ms: must be between 0 and 600000") != NULL);
+
+    strbuf_free(&err);
+    char many[1024] = "{\"redis\": {\"master_name\": \"m\", \"sentinels\": [";
+    for (int i = 0; i < 17; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "%s\"127.0.0.1:%d\"",
+                 i ? ", " : "", 26000 + i);
+    snprintf(many + strlen(many), sizeof many - strlen(many), "]}, %s, %s}", PRIVACY, CATALOGUES);
+    CHECK(config_parse(many, "many.json", &err) == NULL);
+    CHECK(strstr(strbuf_cstr(&err), "redis.sentinels: must be an array of 1 to 16") != NULL);
+
+    strbuf_free(&err);
+    CHECK(config_parse("{\"redis\": {\"master_name\": \"m\", \"sentinel_password\": \"x\"}, "
+                       PRIVACY ", " CATALOGUES "}", "orphans.json", &err) == NULL);
+    CHECK(strstr(strbuf_cstr(&err), "redis.master_name: needs sentinels") != NULL);
+    CHECK(strstr(strbuf_cstr(&err), "redis.sentinel_password: needs sentinels") != NULL);
+    strbuf_free(&err);
+}
+
 /* A key onloan does not use is an error, not silently nothing: so is
  * public_base_url, which no version ever used. */
 TEST(config_public_base_url_is_unknown)
@@ -635,6 +685,7 @@ int main(void)
     RUN(config_record_id_limit_within_a_zebra_term);
     RUN(config_syntax_error_has_line);
     RUN(config_rejects_names_for_redis);
+    RUN(config_sentinels);
     RUN(config_public_base_url_is_unknown);
     RUN(config_marketing_sections);
     RUN(config_dates);

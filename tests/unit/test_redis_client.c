@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <hiredis/async.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/redis_child.h"
 #include "core/config.h"
@@ -140,8 +141,111 @@ TEST(failed_transaction_is_discarded)
     redis_child_stop(&child);
 }
 
+struct watch_log {
+    int troubles, ups, downs;
+};
+
+static void on_trouble(void *arg)
+{
+    ((struct watch_log *)arg)->troubles++;
+}
+
+static void on_state(int up, void *arg)
+{
+    struct watch_log *w = arg;
+    if (up)
+        w->ups++;
+    else
+        w->downs++;
+}
+
+static void run_ms(struct event_base *base, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+}
+
+/* With redis.sentinels a client waits to be told where the primary is,
+ * uses a node only once ROLE says it is the primary (a replica is
+ * trouble: the Sentinels are asked again), and moves when told. */
+TEST(client_with_sentinels_checks_role_and_moves)
+{
+    struct redis_child primary = {0}, replica = {0};
+    struct strbuf err = {0};
+    if (redis_child_start(&primary, "redis-server", 10000, &err) < 0 ||
+        redis_child_start(&replica, "redis-server", 10000, &err) < 0) {
+        printf("FAIL client_with_sentinels_checks_role_and_moves: no redis-server: %s",
+               strbuf_cstr(&err));
+        unit_current_failed = 1;
+        redis_child_stop(&primary);
+        strbuf_free(&err);
+        return;
+    }
+    struct timeval tv = {5, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", replica.port, tv);
+    redisReply *r = c && !c->err ? redisCommand(c, "REPLICAOF 127.0.0.1 %d", primary.port) : NULL;
+    CHECK(r && r->type == REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    redisFree(c);
+    const char *json =
+        "{\"redis\": {\"sentinels\": [\"127.0.0.1:1\"], \"master_name\": \"m\"}, "
+        "\"privacy\": {\"patron_key\": "
+        "\"0000000000000000000000000000000000000000000000000000000000000000\"}, "
+        UNIT_TOUCHPOINTS ", \"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:2100/demo\","
+        " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}";
+    struct config *cfg = config_parse(json, "test", &err);
+    struct event_base *base = event_base_new();
+    struct redis_client *rc = cfg && base ? redis_client_new(base, cfg) : NULL;
+    CHECK(rc != NULL);
+    if (rc) {
+        struct watch_log w = {0};
+        int port = -1;
+        redis_client_on_trouble(rc, on_trouble, &w);
+        redis_client_on_state(rc, on_state, &w);
+        run_ms(base, 100);
+        CHECK(!redis_client_connected(rc) && redis_client_address(rc, &port) == NULL);
+
+        /* a replica: connected to, found not to be the primary, left */
+        redis_client_move(rc, "127.0.0.1", replica.port);
+        run_ms(base, 200);
+        CHECK(!redis_client_connected(rc));
+        CHECK(w.troubles >= 1 && w.ups == 0);
+
+        /* the primary: used */
+        redis_client_move(rc, "127.0.0.1", primary.port);
+        wait_connected(base, rc);
+        CHECK(redis_client_connected(rc));
+        CHECK(w.ups == 1 && w.downs == 0);
+        CHECK(redis_client_moves(rc) == 1);
+        const char *host = redis_client_address(rc, &port);
+        CHECK(host && strcmp(host, "127.0.0.1") == 0 && port == primary.port);
+        struct rcmd set = cmd3("SET", "moved", "yes");
+        struct result s = {0};
+        redis_exec(rc, &set, 1, got, &s);
+        run_until(base, &s.done);
+        CHECK(s.done && s.type == REDIS_REPLY_STATUS);
+        rcmd_free(&set);
+
+        /* moved away again: the ready connection goes (state down), and
+         * the same address again changes nothing */
+        redis_client_move(rc, "127.0.0.1", replica.port);
+        CHECK(!redis_client_connected(rc) && w.downs == 1);
+        redis_client_move(rc, "127.0.0.1", replica.port);
+        CHECK(redis_client_moves(rc) == 2);
+    }
+    redis_client_free(rc);
+    if (base)
+        event_base_free(base);
+    config_free(cfg);
+    strbuf_free(&err);
+    redis_child_stop(&replica);
+    redis_child_stop(&primary);
+}
+
 int main(void)
 {
     RUN(failed_transaction_is_discarded);
+    RUN(client_with_sentinels_checks_role_and_moves);
     return unit_failures != 0;
 }

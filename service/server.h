@@ -8,6 +8,8 @@
  *   rounds -> model/recommend.c (the alternatives) -> http/answer.c (the
  *   JSON) -> redis/touchpoint_log.c (the touchpoint) -> http/reply.c.
  *   redis/forget_feed.c drops the kept answers of a forgotten patron.
+ *   With Redis Sentinel, redis/sentinel_watch.c moves every Redis client
+ *   to the primary.
  *
  * Loan events (loans and holds): http/router.c -> http/loans.c ->
  *   ingest/loan_event.c (checked, pseudonymised) -> ingest/ingest.c (jobs

@@ -84,6 +84,12 @@ static void outcome_written(redisReply *reply, enum failure error, void *arg)
         http_reply_failure(o->req, FAILURE_REDIS_UNAVAILABLE,
                            "the outcome could not be stored; try again");
     } else {
+        /* kept a moment, to be sent again should this primary fail
+         * before its replicas have it (spool.h) */
+        struct rcmd cmd = {0};
+        if (touchpoint_log_outcome(o->srv->cfg, &o->out, &cmd) == 0)
+            spool_confirmed(o->srv->spool, &cmd);
+        rcmd_free(&cmd);
         http_reply_json(o->req, 201, json_pack("{s:s, s:s#, s:s, s:s?, s:b}", "touchpoint",
                                                o->touchpoint, "event", reply->str,
                                                (int)reply->len, "type", o->type,

@@ -455,6 +455,19 @@ int spool_write(struct spool *sp, const struct rcmd *cmd)
     return 0;
 }
 
+void spool_confirmed(struct spool *sp, const struct rcmd *cmd)
+{
+    if (sp->cfg->redis_resend_window_ms <= 0)
+        return;
+    struct write *w = write_of(sp, cmd);
+    if (!w) {
+        log_msg(LOG_WARN, "spool: out of memory: a confirmed write will not be sent again "
+                "after a failover");
+        return;
+    }
+    keep_confirmed(sp, w);
+}
+
 /* ---- lifetime ----------------------------------------------------------------- */
 
 struct spool *spool_new(struct event_base *base, struct redis_client *rc, const struct config *cfg,

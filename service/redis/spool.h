@@ -51,6 +51,13 @@ void spool_free(struct spool *sp);
  * caller's either way. */
 int spool_write(struct spool *sp, const struct rcmd *cmd);
 
+/* cmd (an idempotent write the caller sent itself, not through the
+ * spool) was confirmed by Redis just now: it is kept like the spool's own
+ * confirmed writes, and sent again after a reconnect within
+ * redis.resend_window_ms. Nothing when that is 0, or out of memory (said
+ * in the log). cmd stays the caller's. */
+void spool_confirmed(struct spool *sp, const struct rcmd *cmd);
+
 struct spool_stats {
     size_t waiting;                 /* writes kept, not yet written */
     size_t in_flight;               /* sent, not yet answered */

@@ -3,7 +3,10 @@
 cluster (a Redis primary, two replicas, three Sentinels, two onloand,
 HAProxy) on free loopback ports; clients ask for alternatives through
 HAProxy for --seconds (30), posting a `shown` outcome for some answers; a
-few seconds in, the primary is killed with SIGKILL. Then:
+few seconds in, the replicas are cut off (SIGSTOP, their links closed by
+the primary) for --pause-replicas-ms (500; 0: not), so that the primary
+confirms writes they never get, and the primary is killed with SIGKILL.
+Then:
 
   cluster/new_primary    the Sentinels name a new primary within 10 s
   cluster/answers        at most 1 % of the answers are not 200
@@ -22,7 +25,8 @@ tests/run --cluster DIR runs it and counts its lines; `make cluster-test`
 runs it alone.
 
 usage: tests/cluster/test_failover.py [--build DIR] [--catalogue DIR]
-                                      [--seconds N] [--clients N] [--keep]
+                                      [--seconds N] [--clients N]
+                                      [--pause-replicas-ms N] [--keep]
 """
 
 import argparse
@@ -293,6 +297,7 @@ def main():
     ap.add_argument("--catalogue")
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--pause-replicas-ms", type=int, default=500)
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     args.catalogue = args.catalogue or os.path.join(args.build, "catalogue")
@@ -366,7 +371,23 @@ def failover(cl, args, res):
     for t in ts:
         t.start()
     time.sleep(KILL_AFTER_S)
-    os.kill(cl.pid(victim), signal.SIGKILL)
+    # The replicas cut off first for a moment (stopped, and their links
+    # closed by the primary, which drops what it had not sent them): the
+    # primary confirms writes they never get, what asynchronous
+    # replication loses at worst (the spool sends those again on the new
+    # primary: redis.resend_window_ms)
+    replicas = [n for n in names.values() if n != victim]
+    if args.pause_replicas_ms:
+        for n in replicas:
+            os.kill(cl.pid(n), signal.SIGSTOP)
+        redis_cli(old[1], "CLIENT", "KILL", "TYPE", "replica")
+        time.sleep(args.pause_replicas_ms / 1000)
+    try:
+        os.kill(cl.pid(victim), signal.SIGKILL)
+    finally:
+        if args.pause_replicas_ms:
+            for n in replicas:
+                os.kill(cl.pid(n), signal.SIGCONT)
     t_kill = time.monotonic()
     new, t_new = None, None
     while time.monotonic() - t_kill < 30:
@@ -387,8 +408,9 @@ def failover(cl, args, res):
           % (answers, elapsed, args.clients, dict(out["statuses"]), out["degraded"],
              dict(out["degraded_reasons"]), out["no_touchpoint"]), flush=True)
     if new:
-        print("# killed %s (%s:%d) %.1fs in; new primary %s:%d after %.2fs"
-              % (victim, old[0], old[1], t_kill - t_start, new[0], new[1], t_new - t_kill),
+        print("# killed %s (%s:%d) %.1fs in, its replicas cut off %d ms before; new primary "
+              "%s:%d after %.2fs" % (victim, old[0], old[1], t_kill - t_start,
+                                     args.pause_replicas_ms, new[0], new[1], t_new - t_kill),
               flush=True)
     res.check("new_primary", t_kill, new is not None and t_new - t_kill <= NEW_PRIMARY_WITHIN_S
               and redis_cli(new[1], "ROLE").split("\n")[0] == "master",

@@ -27,7 +27,7 @@
 #   ONLOAN_BUILD          the build to run (default: build beside deploy/)
 #   ONLOAN_CLUSTER_RESEND_MS  onloand's redis.resend_window_ms (default: its
 #                         default; 0 to see what a failover loses without it)
-set -euo pipefail
+set -Eeuo pipefail       # -E: the ERR trap of start (start_failed) holds in functions too
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 BUILD=$(cd "${ONLOAN_BUILD:-$TOP/build}" && pwd)
@@ -166,6 +166,7 @@ fill() {        # template out KEY=VALUE...
 }
 
 start_failed() {
+    trap - ERR
     echo "cluster: start failed; stopping what was started (logs in $STATE/logs/)" >&2
     cmd_stop >&2 || true
     exit 1

@@ -153,26 +153,27 @@ $(BUILD)/catalogue/.built: deploy/catalogue/build.sh $(wildcard deploy/catalogue
 	bash deploy/catalogue/build.sh $(SHARED)/data $(BUILD)/catalogue
 	@touch $@
 
-# The browser tests (tests/browser) drive the main build only: what they
-# check is the widget and its HTTP conversation; the ASan build meets the
-# same requests in the integration suite (test_31, test_36). So does the
-# failover test (tests/cluster, a minute): the ASan build's Redis client
-# meets a replica and a move in test_redis_client (the whole failover:
-# tests/cluster/test_failover.py --build build-asan --catalogue build/catalogue).
+# Unit tests run on both builds; the integration suite on the ASan build
+# (the same requests as the main build's, with every read and write
+# checked); the browser tests (tests/browser) drive the main build: what
+# they check is the pages and their HTTP conversation, which the ASan
+# build meets in the integration suite (test_31, test_36, test_37).
+# The failover test (tests/cluster, a minute) runs the ASan build's
+# onloand too: a cluster of its own, its primary killed under traffic.
 test: deps
 	$(MAKE) all
 	$(MAKE) asan
 	$(MAKE) catalogue
 	$(MAKE) fuzz-build
-	tests/run --shared $(SHARED) --build $(BUILD) --build $(BUILD)-asan \
+	tests/run --shared $(SHARED) --unit-build $(BUILD) --build $(BUILD)-asan \
 	          --fuzz $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS) --browser $(BUILD) \
-	          --cluster $(BUILD)
+	          --cluster $(BUILD)-asan
 
 # A failover under traffic (issue 21): deploy/cluster/run.sh starts Redis,
 # its replicas and Sentinels, two onloand and HAProxy on free loopback
 # ports; the primary is killed with SIGKILL during 30 s of requests
 # (tests/cluster/test_failover.py, about a minute). `make test` runs it
-# too (tests/run --cluster).
+# too, on the ASan build (tests/run --cluster).
 cluster-test: deps
 	$(MAKE) all catalogue
 	python3 tests/cluster/test_failover.py --build $(BUILD) --catalogue $(BUILD)/catalogue

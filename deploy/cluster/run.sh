@@ -25,7 +25,7 @@
 #   ONLOAN_CLUSTER_LOANS  loans to load (default CATALOGUE/loans.csv;
 #                         "none": none)
 #   ONLOAN_BUILD          the build to run (default: build beside deploy/)
-#   ONLOAN_CLUSTER_RESEND_MS  onloand's redis.resend_window_ms (default: its
+#   ONLOAN_CLUSTER_REPLAY_MS  onloand's spool_replay_ms (default: its
 #                         default; 0 to see what a failover loses without it)
 set -Eeuo pipefail       # -E: the ERR trap of start (start_failed) holds in functions too
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -248,8 +248,8 @@ r.pop("address", None)
 r["sentinels"] = sys.argv[9:]
 r["master_name"] = master
 r["sentinel_password"] = spass
-if os.environ.get("ONLOAN_CLUSTER_RESEND_MS"):
-    r["resend_window_ms"] = int(os.environ["ONLOAN_CLUSTER_RESEND_MS"])
+if os.environ.get("ONLOAN_CLUSTER_REPLAY_MS"):
+    c["spool_replay_ms"] = int(os.environ["ONLOAN_CLUSTER_REPLAY_MS"])
 demo = c["catalogues"][0]
 demo["target"] = "127.0.0.1:%s/demo" % zebra
 c["catalogues"] = [demo]

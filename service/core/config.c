@@ -934,7 +934,8 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     static const char *const known[] = {
         "demo", "listen", "listen_ingest", "request_timeout_ms", "log_level", "plugin_dir", "http",
         "limits", "redis", "privacy", "touchpoints", "model", "ingest", "api_keys",
-        "experiments", "goals", "reports", "spool_dir", "spool_sync_ms", "catalogues", NULL};
+        "experiments", "goals", "reports", "spool_dir", "spool_sync_ms", "spool_replay_ms",
+        "catalogues", NULL};
     static const char *const known_model[] = {
         "neighbours_max", "neighbours_reserve", "cache_ms", "cache_max_entries", "scoring", "window_days",
         "pairs_per_loan", "history_titles", "flush_ms", "flush_max_pairs",
@@ -950,7 +951,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     static const char *const known_redis[] = {
         "address", "prefix", "timeout_ms", "touchpoint_stream_max", "username", "password",
         "password_file", "sentinels", "master_name", "sentinel_password",
-        "sentinel_password_file", "resend_window_ms", NULL};
+        "sentinel_password_file", NULL};
     static const char *const known_privacy[] = {
         "patron_key", "patron_key_file", "min_patrons", "history_max", "history_ttl_days", NULL};
 
@@ -987,6 +988,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
             config_error(r, "", "spool_dir", "must be an absolute path, got \"%s\"", cfg->spool_dir);
     }
     read_int(r, "", root, "spool_sync_ms", &cfg->spool_sync_ms, 200, 1, 60000);
+    read_int(r, "", root, "spool_replay_ms", &cfg->spool_replay_ms, 3000, 0, 60000);
 
     json_t *limits = read_object(r, "", root, "limits");
     json_t *empty = json_object();
@@ -1037,7 +1039,6 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     if (cfg->redis_username && !cfg->redis_password)
         config_error(r, "redis", "username", "needs password (or password_file)");
     read_sentinels(r, redis, cfg);
-    read_int(r, "redis", redis, "resend_window_ms", &cfg->redis_resend_window_ms, 2000, 0, 600000);
 
     json_t *privacy = read_object(r, "", root, "privacy");
     if (!privacy) {

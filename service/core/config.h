@@ -182,8 +182,6 @@ struct config {
     size_t nredis_sentinels;
     char *redis_master_name;    /* redis.master_name: the primary's name in the Sentinels */
     char *redis_sentinel_password;  /* redis.sentinel_password(_file): AUTH to a Sentinel, or NULL */
-    int redis_resend_window_ms; /* redis.resend_window_ms: spooled writes sent again after a
-                                 * reconnect if Redis confirmed them this long before */
 
     unsigned char patron_key[PATRON_KEY_BYTES];
     int min_patrons;
@@ -228,6 +226,8 @@ struct config {
     int max_recent_touchpoints; /* limits.max_recent_touchpoints: kept for outcomes
                                  * while Redis is away (recent_touchpoints.h) */
     int spool_sync_ms;          /* spool_sync_ms: the file is synced this often at most */
+    int spool_replay_ms;        /* spool_replay_ms: writes Redis confirmed this recently are
+                                 * sent again on its next connection (spool.h) */
 
     struct experiment_config *experiments;
     size_t nexperiments;

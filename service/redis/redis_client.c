@@ -24,9 +24,9 @@ struct redis_client {
     int check_role;             /* with Sentinels: ROLE must say master before use */
     redisAsyncContext *ac;      /* NULL while disconnected */
     int connected;              /* connected (and, with check_role, a primary) */
+    redis_connected_cb *on_connect; /* redis_client_on_connect */
+    void *on_connect_arg;
     struct event *reconnect;
-    redis_state_cb *on_state;   /* redis_client_on_state */
-    void *state_arg;
     redis_trouble_cb *on_trouble;   /* redis_client_on_trouble */
     void *trouble_arg;
     unsigned long long moves;   /* redis_client_move to another address */
@@ -203,28 +203,26 @@ static void store_trouble(struct redis_client *st)
         st->on_trouble(st->trouble_arg);
 }
 
-/* Ready for commands: told to whoever waits for that (the spool). */
+/* Ready for commands (with check_role: the primary): told to whoever
+ * waits for that (the spool, redis_client_on_connect). */
 static void store_ready(struct redis_client *st)
 {
     st->connected = 1;
     st->connect_failures = 0;
     log_msg(LOG_INFO, "redis %s:%d: connected%s", st->host, st->port,
             st->check_role ? " (the primary)" : "");
-    if (st->on_state)
-        st->on_state(1, st->state_arg);
+    if (st->on_connect)
+        st->on_connect(st->on_connect_arg);
 }
 
 /* A connection that was ready is no more. */
 static void store_lost(struct redis_client *st)
 {
-    int was = st->connected;
     st->connected = 0;
     if (st->subscribed) {
         st->subscribed = 0;
         st->listening(0, st->sub_arg);
     }
-    if (was && st->on_state)
-        st->on_state(0, st->state_arg);
 }
 
 static void store_connect_cb(const redisAsyncContext *ac, int status)
@@ -418,12 +416,6 @@ void redis_client_move(struct redis_client *st, const char *host, int port)
     store_connect(st);
 }
 
-void redis_client_on_state(struct redis_client *st, redis_state_cb *cb, void *arg)
-{
-    st->on_state = cb;
-    st->state_arg = arg;
-}
-
 void redis_client_on_trouble(struct redis_client *st, redis_trouble_cb *cb, void *arg)
 {
     st->on_trouble = cb;
@@ -494,6 +486,12 @@ struct redis_client *redis_subscriber_new(struct event_base *base, const struct 
     return st;
 }
 
+void redis_client_on_connect(struct redis_client *st, redis_connected_cb *cb, void *arg)
+{
+    st->on_connect = cb;
+    st->on_connect_arg = arg;
+}
+
 int redis_client_connected(const struct redis_client *st)
 {
     return st->ac && st->connected;
@@ -504,7 +502,7 @@ void redis_client_free(struct redis_client *st)
     if (!st)
         return;
     st->closing = 1;
-    st->on_state = NULL;        /* whoever listened may be gone already */
+    st->on_connect = NULL;      /* whoever listened may be gone already */
     st->on_trouble = NULL;
     if (st->ac) {
         redisAsyncContext *ac = st->ac;

@@ -30,6 +30,11 @@ typedef void redis_cb(redisReply *reply, enum failure error, void *arg);
 struct redis_client *redis_client_new(struct event_base *base, const struct config *cfg);
 void redis_client_free(struct redis_client *st);
 int redis_client_connected(const struct redis_client *st);
+/* connected(arg) each time a new connection is up (the first one too;
+ * with redis.sentinels once ROLE said primary), before any operation is
+ * sent on it. One per client; cb NULL removes it. */
+typedef void redis_connected_cb(void *arg);
+void redis_client_on_connect(struct redis_client *st, redis_connected_cb *cb, void *arg);
 
 /* Redis is at host:port now (a new primary): the connection to the old
  * address goes at once (its operations in flight fail, as with a lost
@@ -40,13 +45,10 @@ void redis_client_move(struct redis_client *st, const char *host, int port);
 const char *redis_client_address(const struct redis_client *st, int *port);
 unsigned long long redis_client_moves(const struct redis_client *st);
 
-/* One listener each, set once (the spool and the Sentinel watch): up(1)
- * when the client becomes ready for commands, up(0) when a ready
- * connection goes; trouble when a connection fails, is lost or is not to
- * the primary (the Sentinels may know better). */
-typedef void redis_state_cb(int up, void *arg);
+/* trouble(arg) when a connection fails, is lost or is not to the primary
+ * (the Sentinels may know better): one per client (the Sentinel watch);
+ * cb NULL removes it. */
 typedef void redis_trouble_cb(void *arg);
-void redis_client_on_state(struct redis_client *st, redis_state_cb *cb, void *arg);
 void redis_client_on_trouble(struct redis_client *st, redis_trouble_cb *cb, void *arg);
 
 /* A store that only listens: on every connection it makes it sends

@@ -15,12 +15,6 @@
  * is refused (the caller says so: an answer is then degraded
  * touchpoint_not_logged) and counted.
  *
- * Redis confirms a write before its replicas have it: a primary that
- * fails then may take it along. So the writes confirmed within the last
- * redis.resend_window_ms before a connection goes are kept in memory and
- * sent again, each in its place, when Redis is ready again (after a
- * switch of primary, on the new one): idempotent, they count once.
- *
  * Records of the file: a 4-byte length, then the command (4-byte
  * argument count, then each argument as a 4-byte length and its bytes),
  * then a 16-byte BLAKE2b of the command: a record cut short or changed by
@@ -51,23 +45,22 @@ void spool_free(struct spool *sp);
  * caller's either way. */
 int spool_write(struct spool *sp, const struct rcmd *cmd);
 
-/* cmd (an idempotent write the caller sent itself, not through the
- * spool) was confirmed by Redis just now: it is kept like the spool's own
- * confirmed writes, and sent again after a reconnect within
- * redis.resend_window_ms. Nothing when that is 0, or out of memory (said
- * in the log). cmd stays the caller's. */
-void spool_confirmed(struct spool *sp, const struct rcmd *cmd);
+/* A write sent by the caller itself (not through the spool) that Redis
+ * has confirmed: kept like the spool's own, sent again on the next
+ * connection. 0, or -1 when out of memory (not kept). */
+int spool_remember(struct spool *sp, const struct rcmd *cmd);
 
 struct spool_stats {
     size_t waiting;                 /* writes kept, not yet written */
     size_t in_flight;               /* sent, not yet answered */
+    size_t confirmed_kept;          /* confirmed lately, kept to send again */
+    unsigned long long replayed;    /* confirmed ones sent again on a new connection */
     unsigned long long written;     /* confirmed by Redis */
     unsigned long long kept;        /* that had to wait in the spool */
     unsigned long long refused;     /* not kept: the spool was full (or no memory) */
     unsigned long long failed;      /* Redis refused them (an error reply): dropped, logged */
     unsigned long long transient_errors;    /* "not now" replies (LOADING, OOM...): sent again */
     unsigned long long file_errors; /* appends or syncs of the file that failed */
-    unsigned long long resent;      /* confirmed, sent again after a reconnect */
 };
 void spool_get_stats(const struct spool *sp, struct spool_stats *st);
 /* Nothing waits and nothing is in flight. */

@@ -375,7 +375,7 @@ def failover(cl, args, res):
     # closed by the primary, which drops what it had not sent them): the
     # primary confirms writes they never get, what asynchronous
     # replication loses at worst (the spool sends those again on the new
-    # primary: redis.resend_window_ms)
+    # primary: spool_replay_ms)
     replicas = [n for n in names.values() if n != victim]
     if args.pause_replicas_ms:
         for n in replicas:

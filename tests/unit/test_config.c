@@ -129,8 +129,7 @@ TEST(config_sentinels)
     struct strbuf err = {0};
     struct config *cfg = config_parse(
         "{\"redis\": {\"sentinels\": [\"127.0.0.1:26379\", \"10.0.0.2:26380\"], "
-        "\"master_name\": \"onloan\", \"sentinel_password\": \"s3cret-sentinel\", "
-        "\"resend_window_ms\": 5000}, " PRIVACY ", " CATALOGUES "}", "s.json", &err);
+        "\"master_name\": \"onloan\", \"sentinel_password\": \"s3cret-sentinel\"}, " PRIVACY ", " CATALOGUES "}", "s.json", &err);
     CHECK(cfg != NULL);
     if (cfg) {
         CHECK(cfg->nredis_sentinels == 2);
@@ -138,22 +137,20 @@ TEST(config_sentinels)
         CHECK(cfg->redis_sentinels[1].port == 26380);
         CHECK_STR(cfg->redis_master_name, "onloan");
         CHECK_STR(cfg->redis_sentinel_password, "s3cret-sentinel");
-        CHECK(cfg->redis_resend_window_ms == 5000);
     }
     config_free(cfg);
     cfg = config_parse(good, "good.json", &err);
-    CHECK(cfg && cfg->nredis_sentinels == 0 && cfg->redis_resend_window_ms == 2000);
+    CHECK(cfg && cfg->nredis_sentinels == 0 && cfg->redis_master_name == NULL);
     config_free(cfg);
 
     strbuf_free(&err);
     CHECK(config_parse("{\"redis\": {\"sentinels\": [\"127.0.0.1:26379\", \"localhost:26379\", 7], "
-                       "\"address\": \"127.0.0.1:6379\", \"resend_window_ms\": 600001}, "
+                       "\"address\": \"127.0.0.1:6379\"}, "
                        PRIVACY ", " CATALOGUES "}", "bad.json", &err) == NULL);
     CHECK(strstr(strbuf_cstr(&err), "redis.sentinels: entry 1 must be a numeric IPv4 address") != NULL);
     CHECK(strstr(strbuf_cstr(&err), "redis.sentinels: entry 2 must be IP:PORT") != NULL);
     CHECK(strstr(strbuf_cstr(&err), "redis.address: must not be given with sentinels") != NULL);
     CHECK(strstr(strbuf_cstr(&err), "redis.master_name: is required") != NULL);
-    CHECK(strstr(strbuf_cstr(&err), "redis.resend_window_ms: must be between 0 and 600000") != NULL);
 
     strbuf_free(&err);
     char many[1024] = "{\"redis\": {\"master_name\": \"m\", \"sentinels\": [";

@@ -33,6 +33,7 @@
 #include "http/auth.h"
 #include "http/answer.h"
 #include "http/experiments.h"
+#include "http/http_metrics.h"
 #include "http/kept_answers.h"
 #include "http/params.h"
 #include "http/recent_touchpoints.h"
@@ -142,7 +143,7 @@ static struct answer *make_answer(struct alt_request *r);
 static void log_and_answer(struct alt_request *r);
 static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t len,
                         const char *token);
-static void send_receipt(struct alt_request *r, const struct strbuf *json);
+static int send_receipt(struct alt_request *r, const struct strbuf *json);
 /* the end */
 static void alt_request_unavailable(struct alt_request *r);
 static void alt_request_free(struct alt_request *r);
@@ -913,28 +914,39 @@ static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t
                         const char *token)
 {
     struct strbuf out = {0};
+    int sent = 0;
     if (answer_text(r->ans, touchpoint_id, len, token, r->degraded, &out) < 0)
         http_reply_unavailable(r->req, HTTP_NO_MEMORY);
     else if (r->p.receipt)
-        send_receipt(r, &out);
-    else
+        sent = send_receipt(r, &out) == 0;
+    else {
         http_reply_json_text(r->req, 200, out.buf, out.len);
+        sent = 1;
+    }
+    if (sent)
+        http_metrics_answer(r->srv->http_metrics, r->p.channel_id, answer_status_of(r->ans->status),
+                            r->experiment, r->arm, r->degraded);
     strbuf_free(&out);
     alt_request_free(r);
 }
 
 /* format=receipt: the answer, as JSON would have sent it, read back and
- * laid out for the kiosk's printer (receipt.h): the two cannot differ. */
-static void send_receipt(struct alt_request *r, const struct strbuf *json)
+ * laid out for the kiosk's printer (receipt.h): the two cannot differ.
+ * -1 when that failed (a 503 went instead). */
+static int send_receipt(struct alt_request *r, const struct strbuf *json)
 {
     json_t *answer = json_loadb(json->buf, json->len, 0, NULL);
     struct strbuf text = {0};
-    if (!answer || receipt_render(answer, r->p.lang, r->p.width, &text) < 0)
+    int rc = 0;
+    if (!answer || receipt_render(answer, r->p.lang, r->p.width, &text) < 0) {
         http_reply_unavailable(r->req, HTTP_NO_MEMORY);
-    else
+        rc = -1;
+    } else {
         http_reply_bytes(r->req, 200, "text/plain; charset=utf-8", text.buf, text.len);
+    }
     strbuf_free(&text);
     json_decref(answer);
+    return rc;
 }
 
 /* ---- the end ------------------------------------------------------------------ */

@@ -336,6 +336,11 @@ size_t model_reads_in_flight(const struct model *m)
     return dict_size(m->reads);
 }
 
+void model_cache_stats(const struct model *m, struct ttl_cache_stats *st)
+{
+    ttl_cache_get_stats(m->cache, st);
+}
+
 /* ---- the totals --------------------------------------------------------------- */
 
 struct model_totals *model_totals_ref(struct model_totals *t)

@@ -50,6 +50,9 @@ void model_read_cancel(struct model_read *rd);
 /* How many records' neighbours are being read from Redis now, waited for
  * or not (/healthz model_reads). */
 size_t model_reads_in_flight(const struct model *m);
+/* The neighbours cache's hits, misses and size (ttl_cache.h). */
+struct ttl_cache_stats;
+void model_cache_stats(const struct model *m, struct ttl_cache_stats *st);
 
 /* What is the same for every record's answer. */
 struct model_totals {

@@ -32,10 +32,12 @@ struct redis_client {
     const struct timeval *op_timeout;
     LIST_HEAD(, redis_op) ops;  /* every op not freed yet: redis_client_free ends them */
     int closing;                /* redis_client_free has begun: nothing new is sent */
+    struct redis_client_stats stats;
 };
 
 struct redis_op {
     LIST_ENTRY(redis_op) link;  /* in its client's ops */
+    struct redis_client_stats *stats;   /* its client's */
     redis_cb *cb;
     redis_late_cb *late;        /* redis_exec_sure: the deadline only tells this */
     int sure;
@@ -72,6 +74,12 @@ static void op_answer(struct redis_op *op, redisReply *reply, enum failure error
         return;
     op->answered = 1;
     event_del(op->deadline);
+    if (error == FAILURE_REDIS_UNAVAILABLE)
+        op->stats->unavailable++;
+    else if (error == FAILURE_REDIS_TIMEOUT)
+        op->stats->timeouts++;
+    else if (reply && ((redisReply *)reply)->type == REDIS_REPLY_ERROR)
+        op->stats->error_replies++;
     op->cb(reply, error, op->arg);
 }
 
@@ -92,6 +100,7 @@ static void op_deadline_cb(evutil_socket_t fd, short what, void *arg)
         op->awaiting_reply = 0;
         op_answer(op, NULL, FAILURE_REDIS_UNAVAILABLE);
     } else if (op->sure) {
+        op->stats->timeouts++;
         if (op->late && !op->answered)
             op->late(op->arg);
         return;                 /* the reply (or the lost connection) will come */
@@ -132,6 +141,8 @@ struct redis_op *redis_send(struct redis_client *st, struct rcmd *cmds, size_t n
     struct redis_op *op = calloc(1, OP_EVENT_OFFSET + event_get_struct_event_size());
     if (!op)
         return NULL;
+    op->stats = &st->stats;
+    st->stats.ops++;
     op->cb = cb;
     op->late = late;
     op->sure = (flags & REDIS_SEND_SURE) != 0;
@@ -195,6 +206,7 @@ static void store_connect_cb(const redisAsyncContext *ac, int status)
                 st->cfg->redis_port, ac->errstr);
         st->ac = NULL;          /* hiredis frees the context after this */
         st->connected = 0;
+        st->stats.connection_losses++;
         store_schedule_reconnect(st);
         return;
     }
@@ -210,6 +222,7 @@ static void store_disconnect_cb(const redisAsyncContext *ac, int status)
     if (status != REDIS_OK)
         log_msg(LOG_WARN, "redis %s:%d: connection lost: %s", st->cfg->redis_host,
                 st->cfg->redis_port, ac->errstr);
+    st->stats.connection_losses++;
     st->ac = NULL;
     st->connected = 0;
     if (st->subscribed) {
@@ -360,6 +373,11 @@ struct redis_client *redis_subscriber_new(struct event_base *base, const struct 
 int redis_client_connected(const struct redis_client *st)
 {
     return st->ac && st->connected;
+}
+
+void redis_client_get_stats(const struct redis_client *st, struct redis_client_stats *out)
+{
+    *out = st->stats;
 }
 
 void redis_client_free(struct redis_client *st)

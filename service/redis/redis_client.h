@@ -28,6 +28,18 @@ struct redis_client *redis_client_new(struct event_base *base, const struct conf
 void redis_client_free(struct redis_client *st);
 int redis_client_connected(const struct redis_client *st);
 
+/* What a client's operations came to (/metrics). An op is one
+ * redis_send: a command, or a MULTI/EXEC transaction. */
+struct redis_client_stats {
+    unsigned long long ops;             /* sent, or failed at once for want of a connection */
+    unsigned long long error_replies;   /* answered with an error reply (the whole reply) */
+    unsigned long long unavailable;     /* failed: not connected, or the connection was lost */
+    unsigned long long timeouts;        /* redis.timeout_ms passed first (for a sure op too,
+                                         * which still waits for its reply) */
+    unsigned long long connection_losses;   /* connects refused, and connections lost */
+};
+void redis_client_get_stats(const struct redis_client *st, struct redis_client_stats *out);
+
 /* A store that only listens: on every connection it makes it sends
  * SUBSCRIBE channel; message(payload, len, arg) for each message on it,
  * listening(1, arg) once the subscription is confirmed and listening(0,

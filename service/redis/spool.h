@@ -48,6 +48,8 @@ int spool_write(struct spool *sp, const struct rcmd *cmd);
 struct spool_stats {
     size_t waiting;                 /* writes kept, not yet written */
     size_t in_flight;               /* sent, not yet answered */
+    size_t bytes;                   /* of the commands of those two, in memory (a walk
+                                     * of them: for /metrics, not for a hot path) */
     unsigned long long written;     /* confirmed by Redis */
     unsigned long long kept;        /* that had to wait in the spool */
     unsigned long long refused;     /* not kept: the spool was full (or no memory) */

@@ -52,7 +52,7 @@ enum route {
 static const char *const route_patterns[ROUTE_ASSETS] = {
     "other", "/healthz", "/metrics", "/v1/alternatives", "/v1/qr", "/v1/loans",
     "/v1/reports/outcomes", "/v1/reports/goals", "/v1/patrons/{patron}",
-    "/v1/touchpoints/{id}/events",
+    "/v1/touchpoints/{touchpoint}/events",
 };
 static const char patrons_prefix[] = "/v1/patrons/";
 

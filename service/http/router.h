@@ -13,7 +13,8 @@
  *
  * The router sits above the handlers; they answer through reply.h. Each
  * request answered is counted for /metrics under its route's pattern
- * (/v1/touchpoints/{id}/events, /v1/patrons/{patron}; an asset's path;
+ * (as docs/openapi.json names them: /v1/touchpoints/{touchpoint}/events,
+ * /v1/patrons/{patron}; an asset's path;
  * "other" for any path that is no route), never the path itself. */
 #ifndef ONLOAN_HTTP_ROUTER_H
 #define ONLOAN_HTTP_ROUTER_H

@@ -166,6 +166,8 @@ def test_metrics_count_what_was_done(ctx):
         expect_json(harness.http_request(port, "GET", "/v1/patrons/metrics-p1"), 405)
         after = Scrape(port)
         check_format(after)
+        print("# /metrics: %d bytes, %d families, %d samples" % (
+            len(after.text), len(after.families), len(after.samples)))
 
         def moved(name, **labels):
             return after.get(name, **labels) - before.get(name, **labels)

@@ -163,15 +163,17 @@ $(BUILD)/catalogue/.built: deploy/catalogue/build.sh $(wildcard deploy/catalogue
 	bash deploy/catalogue/build.sh $(SHARED)/data $(BUILD)/catalogue
 	@touch $@
 
-# The browser tests (tests/browser) drive the main build only: what they
-# check is the widget and its HTTP conversation; the ASan build meets the
-# same requests in the integration suite (test_31, test_36).
+# Unit tests run on both builds; the integration suite on the ASan build
+# (the same requests as the main build's, with every read and write
+# checked); the browser tests (tests/browser) drive the main build: what
+# they check is the pages and their HTTP conversation, which the ASan
+# build meets in the integration suite (test_31, test_36, test_37).
 test: deps
 	$(MAKE) all
 	$(MAKE) asan
 	$(MAKE) catalogue
 	$(MAKE) fuzz-build
-	tests/run --shared $(SHARED) --build $(BUILD) --build $(BUILD)-asan \
+	tests/run --shared $(SHARED) --unit-build $(BUILD) --build $(BUILD)-asan \
 	          --fuzz $(FUZZ_BUILD) --fuzz-seconds $(FUZZ_TEST_SECONDS) --browser $(BUILD)
 
 # ---- fuzzing --------------------------------------------------------------

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +13,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,7 +22,6 @@
 #define LOG_NAME "redis.log"
 #define INFO_BYTES 65536        /* INFO server is under 2 KiB */
 #define INFO_WAIT_MS 1000       /* for its answer, should a non-Redis hold the port */
-#define STOP_WAIT_MS 5000       /* after SIGTERM, before SIGKILL */
 
 /* The process_id in the INFO server reply read from fd; -2 for an error
  * reply (a Redis not ready yet); -1 for anything else (not Redis, or no
@@ -88,20 +85,6 @@ static int takes_connections(int port, pid_t pid)
     return ours;
 }
 
-static char *log_path(const struct redis_child *rc)
-{
-    char *path = NULL;
-    return asprintf(&path, "%s/%s", rc->dir, LOG_NAME) < 0 ? NULL : path;
-}
-
-/* Appends the last lines of what it wrote, indented. */
-static void add_tail(const struct redis_child *rc, struct strbuf *err)
-{
-    char *path = log_path(rc);
-    child_log_tail(path, err);
-    free(path);
-}
-
 /* Removes the directory and every regular file in it (it is ours alone:
  * its log, and whatever Redis wrote there: dump.rdb, temp-*.rdb, ...).
  * What cannot be removed is told on stderr. */
@@ -128,12 +111,19 @@ static void remove_dir(struct redis_child *rc)
     rc->dir = NULL;
 }
 
+/* Stops what runs and removes its directory: -1, for the caller to return. */
+static int give_up(struct redis_child *rc)
+{
+    child_stop(&rc->child);
+    remove_dir(rc);
+    return -1;
+}
+
 int redis_child_start(struct redis_child *rc, const char *program, int wait_ms,
                       struct strbuf *err)
 {
     memset(rc, 0, sizeof *rc);
     const char *tmp = getenv("TMPDIR");
-    char *path = NULL;
     if (asprintf(&rc->dir, "%s/onloan-redis-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0) {
         rc->dir = NULL;
         strbuf_printf(err, "%s: out of memory\n", program);
@@ -146,74 +136,37 @@ int redis_child_start(struct redis_child *rc, const char *program, int wait_ms,
         rc->dir = NULL;
         return -1;
     }
-    if (!(path = log_path(rc))) {
-        strbuf_printf(err, "%s: out of memory\n", program);
-        remove_dir(rc);
-        return -1;
-    }
-    int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    free(path);
-    int execerr[2] = {-1, -1};
-    if (out < 0 || (rc->port = child_free_port()) < 0 || pipe2(execerr, O_CLOEXEC) < 0) {
+    char *log = NULL;
+    if (asprintf(&log, "%s/%s", rc->dir, LOG_NAME) < 0 || (rc->port = child_free_port()) < 0) {
+        if (log)
+            free(log);
         strbuf_printf(err, "%s: cannot prepare to start it: %s\n", program, strerror(errno));
-        if (out >= 0)
-            close(out);
-        remove_dir(rc);
-        return -1;
+        return give_up(rc);
     }
     char port[16];
     snprintf(port, sizeof port, "%d", rc->port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* the child: its output to the log; exec's failure to the parent */
-        close(execerr[0]);
-        dup2(out, STDOUT_FILENO);
-        dup2(out, STDERR_FILENO);
-        execlp(program, program, "--port", port, "--bind", "127.0.0.1", "--dir", rc->dir,
-               "--save", "", "--appendonly", "no", "--loglevel", "warning", (char *)NULL);
-        int e = errno;
-        ssize_t w = write(execerr[1], &e, sizeof e);
-        (void)w;
-        _exit(127);
+    char *const argv[] = {(char *)program, "--port", port, "--bind", "127.0.0.1",
+                          "--dir", rc->dir, "--save", "", "--appendonly", "no",
+                          "--loglevel", "warning", NULL};
+    int started = child_start(&rc->child, program, argv, NULL, log, err);
+    free(log);
+    if (started < 0) {
+        strbuf_puts(err, "  (onloan eval starts a Redis of its own from PATH: install "
+                    "redis-server, or give --redis IP:PORT)\n");
+        return give_up(rc);
     }
-    close(out);
-    close(execerr[1]);
-    if (pid < 0) {
-        strbuf_printf(err, "%s: cannot start it: fork: %s\n", program, strerror(errno));
-        close(execerr[0]);
-        remove_dir(rc);
-        return -1;
-    }
-    int e = 0;
-    ssize_t got;
-    do
-        got = read(execerr[0], &e, sizeof e);
-    while (got < 0 && errno == EINTR);
-    close(execerr[0]);
-    if (got == (ssize_t)sizeof e) {         /* the pipe closed on exec, or this came */
-        waitpid(pid, NULL, 0);
-        strbuf_printf(err, "%s: cannot run it: %s (onloan eval starts a Redis of its own "
-                      "from PATH: install redis-server, or give --redis IP:PORT)\n",
-                      program, strerror(e));
-        remove_dir(rc);
-        return -1;
-    }
-    rc->pid = pid;
     uint64_t until = monotonic_ms() + (uint64_t)wait_ms;
     int foreign = 0;            /* something else answered on the port */
     for (;;) {
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            rc->pid = 0;
+        if (!child_running(&rc->child)) {
             strbuf_printf(err, "%s ", program);
-            child_describe_status(status, err);
+            child_describe_status(rc->child.status, err);
             strbuf_printf(err, " before it took connections on 127.0.0.1:%d; "
                           "the last it wrote:\n", rc->port);
-            add_tail(rc, err);
-            remove_dir(rc);
-            return -1;
+            child_log_tail(rc->child.log, err);
+            return give_up(rc);
         }
-        int ours = takes_connections(rc->port, pid);
+        int ours = takes_connections(rc->port, rc->child.pid);
         if (ours > 0)
             return 0;
         foreign |= ours < 0;
@@ -225,31 +178,12 @@ int redis_child_start(struct redis_child *rc, const char *program, int wait_ms,
     strbuf_printf(err, "%s took no connection on 127.0.0.1:%d within %d ms (stopped%s); "
                   "the last it wrote:\n", program, rc->port, wait_ms,
                   foreign ? "; another process answered on that port" : "");
-    add_tail(rc, err);
-    redis_child_stop(rc);
-    return -1;
+    child_log_tail(rc->child.log, err);
+    return give_up(rc);
 }
 
 void redis_child_stop(struct redis_child *rc)
 {
-    if (rc->pid > 0) {
-        kill(rc->pid, SIGTERM);
-        uint64_t until = monotonic_ms() + STOP_WAIT_MS;
-        pid_t got;
-        while (((got = waitpid(rc->pid, NULL, WNOHANG)) == 0 || (got < 0 && errno == EINTR)) &&
-               monotonic_ms() < until) {
-            struct timespec ts = {0, 20 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-        /* hung, or stopped (SIGTERM waits for a SIGCONT): SIGKILL ends both */
-        if (got == 0 || (got < 0 && errno == EINTR)) {
-            fprintf(stderr, "eval: its Redis (pid %ld) did not stop within %d ms of SIGTERM: "
-                    "killed\n", (long)rc->pid, STOP_WAIT_MS);
-            kill(rc->pid, SIGKILL);
-            while (waitpid(rc->pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        }
-        rc->pid = 0;
-    }
+    child_stop(&rc->child);
     remove_dir(rc);
 }

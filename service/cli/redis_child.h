@@ -11,12 +11,11 @@
 #ifndef ONLOAN_CLI_REDIS_CHILD_H
 #define ONLOAN_CLI_REDIS_CHILD_H
 
-#include <sys/types.h>
-
+#include "cli/child.h"
 #include "core/strbuf.h"
 
 struct redis_child {
-    pid_t pid;                  /* 0: not running */
+    struct child child;         /* child.pid 0: not running */
     int port;
     char *dir;                  /* owned: the temporary directory, or NULL */
 };
@@ -26,7 +25,8 @@ struct redis_child {
  * reason in err (nothing left running or on disk). */
 int redis_child_start(struct redis_child *rc, const char *program, int wait_ms,
                       struct strbuf *err);
-/* Stops it (SIGTERM; SIGKILL if it has not exited 5 s later) and removes
+/* Stops it (SIGTERM; SIGKILL if it has not exited CHILD_STOP_WAIT_MS
+ * later) and removes
  * its directory with everything in it. */
 void redis_child_stop(struct redis_child *rc);
 

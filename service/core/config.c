@@ -884,7 +884,8 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     static const char *const known[] = {
         "demo", "listen", "listen_ingest", "request_timeout_ms", "log_level", "plugin_dir", "http",
         "limits", "redis", "privacy", "touchpoints", "model", "ingest", "api_keys",
-        "experiments", "goals", "reports", "spool_dir", "spool_sync_ms", "catalogues", NULL};
+        "experiments", "goals", "reports", "spool_dir", "spool_sync_ms", "spool_replay_ms",
+        "catalogues", NULL};
     static const char *const known_model[] = {
         "neighbours_max", "neighbours_reserve", "cache_ms", "cache_max_entries", "scoring", "window_days",
         "pairs_per_loan", "history_titles", "flush_ms", "flush_max_pairs",
@@ -936,6 +937,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
             config_error(r, "", "spool_dir", "must be an absolute path, got \"%s\"", cfg->spool_dir);
     }
     read_int(r, "", root, "spool_sync_ms", &cfg->spool_sync_ms, 200, 1, 60000);
+    read_int(r, "", root, "spool_replay_ms", &cfg->spool_replay_ms, 3000, 0, 60000);
 
     json_t *limits = read_object(r, "", root, "limits");
     json_t *empty = json_object();

@@ -217,6 +217,8 @@ struct config {
     int max_recent_touchpoints; /* limits.max_recent_touchpoints: kept for outcomes
                                  * while Redis is away (recent_touchpoints.h) */
     int spool_sync_ms;          /* spool_sync_ms: the file is synced this often at most */
+    int spool_replay_ms;        /* spool_replay_ms: writes Redis confirmed this recently are
+                                 * sent again on its next connection (spool.h) */
 
     struct experiment_config *experiments;
     size_t nexperiments;

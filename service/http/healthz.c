@@ -84,8 +84,10 @@ void healthz_handle(struct server *srv, struct evhttp_request *req)
                              (json_int_t)fs.refused);
     struct spool_stats ss;
     spool_get_stats(srv->spool, &ss);
-    json_t *spool = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+    json_t *spool = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
                               "waiting", (json_int_t)ss.waiting, "in_flight", (json_int_t)ss.in_flight,
+                              "confirmed_kept", (json_int_t)ss.confirmed_kept,
+                              "replayed", (json_int_t)ss.replayed,
                               "written", (json_int_t)ss.written, "kept", (json_int_t)ss.kept,
                               "refused", (json_int_t)ss.refused, "failed", (json_int_t)ss.failed,
                               "transient_errors", (json_int_t)ss.transient_errors,

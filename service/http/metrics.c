@@ -230,8 +230,12 @@ static int spool_metrics(struct server *srv, struct strbuf *out)
                st.waiting) < 0 ||
         single(out, "onloan_spool_in_flight_writes", "gauge",
                "Spooled writes sent, not answered yet.", st.in_flight) < 0 ||
+        single(out, "onloan_spool_confirmed_kept_writes", "gauge",
+               "Writes Redis confirmed lately, kept to send again should it lose them.",
+               st.confirmed_kept) < 0 ||
         single(out, "onloan_spool_bytes", "gauge",
-               "Bytes of the commands waiting or in flight, in memory.", st.bytes) < 0 ||
+               "Bytes of the commands the spool holds in memory (waiting, in flight, "
+               "confirmed and kept).", st.bytes) < 0 ||
         single(out, "onloan_spool_written_total", "counter", "Writes Redis confirmed.",
                st.written) < 0 ||
         single(out, "onloan_spool_kept_total", "counter",
@@ -239,6 +243,8 @@ static int spool_metrics(struct server *srv, struct strbuf *out)
         single(out, "onloan_spool_retries_total", "counter",
                "Writes Redis answered 'not now' (LOADING, OOM...): sent again.",
                st.transient_errors) < 0 ||
+        single(out, "onloan_spool_replayed_total", "counter",
+               "Confirmed writes sent again on a new connection to Redis.", st.replayed) < 0 ||
         single(out, "onloan_spool_refused_total", "counter",
                "Writes refused: the spool was full (answers touchpoint_not_logged).",
                st.refused) < 0 ||

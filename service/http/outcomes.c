@@ -84,6 +84,12 @@ static void outcome_written(redisReply *reply, enum failure error, void *arg)
         http_reply_failure(o->req, FAILURE_REDIS_UNAVAILABLE,
                            "the outcome could not be stored; try again");
     } else {
+        /* counted: kept a while, to be sent again should Redis lose it */
+        struct rcmd cmd = {0};
+        if (touchpoint_log_outcome(o->srv->cfg, &o->out, &cmd) < 0 ||
+            spool_remember(o->srv->spool, &cmd) < 0)
+            log_msg(LOG_WARN, "touchpoint outcome: no memory to keep it for spool_replay_ms");
+        rcmd_free(&cmd);
         http_reply_json(o->req, 201, json_pack("{s:s, s:s#, s:s, s:s?, s:b}", "touchpoint",
                                                o->touchpoint, "event", reply->str,
                                                (int)reply->len, "type", o->type,

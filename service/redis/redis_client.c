@@ -20,6 +20,8 @@ struct redis_client {
     const struct config *cfg;
     redisAsyncContext *ac;      /* NULL while disconnected */
     int connected;              /* the connect callback said yes */
+    redis_connected_cb *on_connect; /* redis_client_on_connect */
+    void *on_connect_arg;
     struct event *reconnect;
     /* a subscriber (redis_subscriber_new) */
     char *channel;              /* owned; NULL: an ordinary store */
@@ -212,6 +214,8 @@ static void store_connect_cb(const redisAsyncContext *ac, int status)
     }
     st->connected = 1;
     log_msg(LOG_INFO, "redis %s:%d: connected", st->cfg->redis_host, st->cfg->redis_port);
+    if (st->on_connect)
+        st->on_connect(st->on_connect_arg);
 }
 
 static void store_disconnect_cb(const redisAsyncContext *ac, int status)
@@ -368,6 +372,12 @@ struct redis_client *redis_subscriber_new(struct event_base *base, const struct 
     st->sub_arg = arg;
     store_connect(st);
     return st;
+}
+
+void redis_client_on_connect(struct redis_client *st, redis_connected_cb *cb, void *arg)
+{
+    st->on_connect = cb;
+    st->on_connect_arg = arg;
 }
 
 int redis_client_connected(const struct redis_client *st)

@@ -27,6 +27,10 @@ typedef void redis_cb(redisReply *reply, enum failure error, void *arg);
 struct redis_client *redis_client_new(struct event_base *base, const struct config *cfg);
 void redis_client_free(struct redis_client *st);
 int redis_client_connected(const struct redis_client *st);
+/* connected(arg) each time a new connection is up (the first one too),
+ * before anything is sent on it. One per client; cb NULL removes it. */
+typedef void redis_connected_cb(void *arg);
+void redis_client_on_connect(struct redis_client *st, redis_connected_cb *cb, void *arg);
 
 /* What a client's operations came to (/metrics). An op is one
  * redis_send: a command, or a MULTI/EXEC transaction. */

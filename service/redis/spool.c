@@ -12,21 +12,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 #define SPOOL_FILE "spool.log"
 #define RECORD_HASH_BYTES 16
 #define SEND_AT_ONCE 64             /* writes resent per pass while Redis catches up */
 #define RESEND_MS 100               /* how often waiting writes are tried */
+#define REPLAY_TICK_MS 250          /* how often confirmed writes are let go */
 
 /* One write: its command, serialised (argument count, then each argument
  * as a length and its bytes). */
 struct write {
-    TAILQ_ENTRY(write) link;        /* in waiting or in_flight */
+    TAILQ_ENTRY(write) link;        /* in waiting, in_flight or confirmed */
     struct spool *sp;
     struct redis_op *op;            /* while in flight */
     int in_file;                    /* appended to the file (until it is emptied) */
     unsigned long long seq;         /* its place in the order writes came in */
+    uint64_t confirmed_ms;          /* when Redis confirmed it (in confirmed) */
     size_t len;
     unsigned char data[];
 };
@@ -38,10 +41,14 @@ struct spool {
     const struct config *cfg;
     struct writes waiting, in_flight;
     size_t nwaiting, nin_flight, in_file;   /* in_file: records in the file not yet written */
+    /* confirmed by Redis in the last spool_replay_ms that it was
+     * connected, oldest first: sent again on its next connection */
+    struct writes confirmed;
+    size_t nconfirmed;
     unsigned long long seq;         /* the last write's */
     int fd;                         /* spool.log, or -1 (memory only) */
     int dirty;                      /* appended since the last sync */
-    struct event *resend, *sync;
+    struct event *resend, *sync, *replay_tick;
     struct spool_stats stats;
 };
 
@@ -294,6 +301,83 @@ static int error_is_transient(const char *msg)
 
 static void send_waiting(struct spool *sp);
 
+/* ---- confirmed writes, sent again -------------------------------------------
+ *
+ * Redis may lose what it confirmed: killed while its append-only file
+ * waits on a slow fsync (appendfsync everysec), or a primary lost before
+ * its replicas had the write (replication is asynchronous). So a
+ * confirmed write is kept for spool_replay_ms of connected time, and
+ * every one kept is sent again when the next connection comes up (to a
+ * Redis restarted, or to a new primary): idempotent, it changes nothing
+ * where it survived. At most limits.max_spooled_writes are kept; the
+ * oldest go first. */
+
+static void let_go_confirmed(struct spool *sp, uint64_t now)
+{
+    struct write *w;
+    while ((w = TAILQ_FIRST(&sp->confirmed)) &&
+           (now - w->confirmed_ms > (uint64_t)sp->cfg->spool_replay_ms ||
+            sp->nconfirmed > (size_t)sp->cfg->spool_max_writes)) {
+        TAILQ_REMOVE(&sp->confirmed, w, link);
+        sp->nconfirmed--;
+        free(w);
+    }
+}
+
+static void keep_confirmed(struct spool *sp, struct write *w)
+{
+    if (sp->cfg->spool_replay_ms == 0) {
+        free(w);
+        return;
+    }
+    w->in_file = 0;
+    w->confirmed_ms = monotonic_ms();
+    TAILQ_INSERT_TAIL(&sp->confirmed, w, link);
+    sp->nconfirmed++;
+    let_go_confirmed(sp, w->confirmed_ms);
+}
+
+/* Time passes only while Redis is there: what it confirmed just before
+ * it went is still kept when it comes back. */
+static void replay_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct spool *sp = arg;
+    if (redis_client_connected(sp->rc))
+        let_go_confirmed(sp, monotonic_ms());
+}
+
+/* A new connection: every write kept goes again, in its place before
+ * those that wait. */
+static void replay_confirmed(void *arg)
+{
+    struct spool *sp = arg;
+    struct write *w;
+    size_t n = sp->nconfirmed;
+    while ((w = TAILQ_FIRST(&sp->confirmed))) {
+        TAILQ_REMOVE(&sp->confirmed, w, link);
+        sp->nconfirmed--;
+        sp->stats.replayed++;
+        keep_waiting(sp, w, 1);
+    }
+    if (n)
+        log_msg(LOG_INFO, "spool: Redis connected again: the %zu writes it confirmed last "
+                "are sent again (spool_replay_ms)", n);
+    send_waiting(sp);
+}
+
+int spool_remember(struct spool *sp, const struct rcmd *cmd)
+{
+    if (sp->cfg->spool_replay_ms == 0)
+        return 0;
+    struct write *w = write_of(sp, cmd);
+    if (!w)
+        return -1;
+    keep_confirmed(sp, w);
+    return 0;
+}
+
 static void write_answered(redisReply *reply, enum failure error, void *arg)
 {
     struct write *w = arg;
@@ -312,14 +396,15 @@ static void write_answered(redisReply *reply, enum failure error, void *arg)
         keep_waiting(sp, w, 1);
         return;
     }
+    file_done(sp, w);
     if (reply->type == REDIS_REPLY_ERROR) {
         sp->stats.failed++;
         log_msg(LOG_WARN, "spool: a write refused by Redis, dropped: %s", reply->str);
+        free(w);
     } else {
         sp->stats.written++;
+        keep_confirmed(sp, w);
     }
-    file_done(sp, w);
-    free(w);
     send_waiting(sp);               /* the next ones at once: a spool drains faster than it fills */
 }
 
@@ -408,9 +493,12 @@ struct spool *spool_new(struct event_base *base, struct redis_client *rc, const 
     sp->fd = -1;
     TAILQ_INIT(&sp->waiting);
     TAILQ_INIT(&sp->in_flight);
+    TAILQ_INIT(&sp->confirmed);
     sp->resend = evtimer_new(base, resend_cb, sp);
     sp->sync = evtimer_new(base, sync_cb, sp);
-    if (!sp->resend || !sp->sync) {
+    sp->replay_tick = event_new(base, -1, EV_PERSIST, replay_tick_cb, sp);
+    struct timeval tick = {0, REPLAY_TICK_MS * 1000};
+    if (!sp->resend || !sp->sync || !sp->replay_tick || evtimer_add(sp->replay_tick, &tick) < 0) {
         strbuf_puts(err, "spool: out of memory");
         spool_free(sp);
         return NULL;
@@ -443,6 +531,7 @@ struct spool *spool_new(struct event_base *base, struct redis_client *rc, const 
         struct timeval tv = {0, 0};
         evtimer_add(sp->resend, &tv);
     }
+    redis_client_on_connect(rc, replay_confirmed, sp);
     return sp;
 }
 
@@ -451,6 +540,8 @@ void spool_free(struct spool *sp)
     if (!sp)
         return;
     struct write *w;
+    if (sp->rc)
+        redis_client_on_connect(sp->rc, NULL, NULL);
     /* Writes in flight are the Redis client's to answer (it is freed
      * after the spool: redis_op_cancel here); they are in the file if
      * they ever had to wait, else they were sent once and may be lost
@@ -466,6 +557,10 @@ void spool_free(struct spool *sp)
         TAILQ_REMOVE(&sp->waiting, w, link);
         free(w);
     }
+    while ((w = TAILQ_FIRST(&sp->confirmed))) {
+        TAILQ_REMOVE(&sp->confirmed, w, link);
+        free(w);
+    }
     if (sp->fd >= 0) {
         if (sp->dirty && fdatasync(sp->fd) < 0)
             log_msg(LOG_WARN, "spool: cannot sync %s/%s: %s", sp->cfg->spool_dir, SPOOL_FILE,
@@ -476,6 +571,8 @@ void spool_free(struct spool *sp)
         event_free(sp->resend);
     if (sp->sync)
         event_free(sp->sync);
+    if (sp->replay_tick)
+        event_free(sp->replay_tick);
     free(sp);
 }
 
@@ -484,11 +581,14 @@ void spool_get_stats(const struct spool *sp, struct spool_stats *st)
     *st = sp->stats;
     st->waiting = sp->nwaiting;
     st->in_flight = sp->nin_flight;
+    st->confirmed_kept = sp->nconfirmed;
     st->bytes = 0;
     const struct write *w;
     TAILQ_FOREACH(w, &sp->waiting, link)
         st->bytes += w->len;
     TAILQ_FOREACH(w, &sp->in_flight, link)
+        st->bytes += w->len;
+    TAILQ_FOREACH(w, &sp->confirmed, link)
         st->bytes += w->len;
 }
 

@@ -45,11 +45,19 @@ void spool_free(struct spool *sp);
  * caller's either way. */
 int spool_write(struct spool *sp, const struct rcmd *cmd);
 
+/* A write sent by the caller itself (not through the spool) that Redis
+ * has confirmed: kept like the spool's own, sent again on the next
+ * connection. 0, or -1 when out of memory (not kept). */
+int spool_remember(struct spool *sp, const struct rcmd *cmd);
+
 struct spool_stats {
     size_t waiting;                 /* writes kept, not yet written */
     size_t in_flight;               /* sent, not yet answered */
-    size_t bytes;                   /* of the commands of those two, in memory (a walk
-                                     * of them: for /metrics, not for a hot path) */
+    size_t bytes;                   /* of the commands held in memory (waiting, in
+                                     * flight, confirmed and kept): a walk of them, for
+                                     * /metrics, not for a hot path */
+    size_t confirmed_kept;          /* confirmed lately, kept to send again */
+    unsigned long long replayed;    /* confirmed ones sent again on a new connection */
     unsigned long long written;     /* confirmed by Redis */
     unsigned long long kept;        /* that had to wait in the spool */
     unsigned long long refused;     /* not kept: the spool was full (or no memory) */

@@ -1078,7 +1078,7 @@ def test_eval_says_why_its_redis_did_not_start(ctx):
         os.makedirs(tmp, exist_ok=True)
         rc, out, err = lab.cli("eval", path, check=False, env={"PATH": empty, "TMPDIR": tmp})
         assert rc == 1, (rc, out, err)
-        assert "redis-server: cannot run it: No such file or directory" in err, err
+        assert "redis-server: cannot run redis-server: No such file or directory" in err, err
         assert "--redis IP:PORT" in err, err
         # a redis-server that refuses its configuration (the real one, one
         # option too many) and exits

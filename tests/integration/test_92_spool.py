@@ -5,6 +5,7 @@ ACL user, whose password onloand gives)."""
 
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -114,6 +115,65 @@ def test_kill_9_redis_during_traffic_loses_nothing(ctx):
             evs = r("XRANGE", lab.prefix + "ev", "-", "+")
             assert len(evs) == len(set(tp for tp, _ in outcomes)) == len(outcomes), \
                 (len(evs), len(outcomes))
+    finally:
+        lab.close()
+
+
+def _redis_loses_everything(lab):
+    """kill -9 Redis and start it again on an empty dir: as if it lost
+    what it had confirmed (a slow fsync, a primary gone before its
+    replicas had it)."""
+    lab.redis_proc.stop(sig=signal.SIGKILL)
+    shutil.rmtree(lab.redis_dir)
+    os.makedirs(lab.redis_dir)
+    lab.start_redis()
+
+
+def test_confirmed_writes_sent_again_when_redis_lost_them(ctx):
+    """Touchpoints and outcomes Redis confirmed in the last
+    spool_replay_ms are sent again on its next connection: a Redis that
+    lost them has them again, counted once; older ones are let go."""
+    lab = _lab(ctx, "spool-replay", redis={"timeout_ms": 500})
+    lab.cfg["spool_replay_ms"] = 60000
+    ctx.stack.write_config(lab.cfg, "lab-%s.json" % lab.name)
+    try:
+        lab.start_daemon()
+        rid = ctx.picks["on_loan"]
+        answers = [expect_json(_ask(lab, rid), 200) for _ in range(4)]
+        for j in answers[:2]:
+            expect_json(_reserve(lab, j, rid), 201)
+        _spool_empty(lab)
+        s = _spool(lab)
+        assert s["confirmed_kept"] == 6 and s["replayed"] == 0, s
+        _redis_loses_everything(lab)
+        _spool_empty(lab)
+        wait_for(lambda: _spool(lab)["replayed"] == 6, 10.0, 0.1, "the six writes sent again")
+        with lab.redis() as r:
+            for j in answers:
+                assert harness.touchpoint_fields(r, lab.prefix, j["touchpoint"])["record"] == rid
+            for j in answers[:2]:
+                assert r("HGET", lab.prefix + "tpo:" + j["touchpoint"], "reserve|" + rid)
+            assert r("XLEN", lab.prefix + "ev") == 2
+        # sent again, each still counts once
+        expect_json(_reserve(lab, answers[0], rid), 200)
+    finally:
+        lab.close()
+    # what is older than spool_replay_ms (of time connected) is let go
+    lab = _lab(ctx, "spool-replay-short", redis={"timeout_ms": 500})
+    lab.cfg["spool_replay_ms"] = 300
+    ctx.stack.write_config(lab.cfg, "lab-%s.json" % lab.name)
+    try:
+        lab.start_daemon()
+        rid = ctx.picks["on_loan"]
+        j = expect_json(_ask(lab, rid), 200)
+        _spool_empty(lab)
+        wait_for(lambda: _spool(lab)["confirmed_kept"] == 0, 5.0, 0.1, "the write let go")
+        _redis_loses_everything(lab)
+        wait_for(lambda: expect_json(harness.http_request(lab.port, "GET", "/healthz"), 200)[
+            "redis"] == "connected", 10.0, 0.1, "Redis back")
+        assert _spool(lab)["replayed"] == 0
+        with lab.redis() as r:
+            assert not r("EXISTS", lab.prefix + "tpd:" + j["touchpoint"])
     finally:
         lab.close()
 

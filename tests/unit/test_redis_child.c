@@ -30,7 +30,7 @@ static int dir_exists(const char *dir)
     return stat(dir, &st) == 0;
 }
 
-/* Starts one, or says why not (the test then fails on rc->pid). */
+/* Starts one, or says why not (the test then fails on rc->child.pid). */
 static void start(struct redis_child *rc)
 {
     struct strbuf err = {0};
@@ -43,15 +43,15 @@ TEST(stop_ends_it_and_removes_its_directory)
 {
     struct redis_child rc;
     start(&rc);
-    CHECK(rc.pid > 0 && rc.dir && dir_exists(rc.dir));
-    if (rc.pid <= 0 || !rc.dir)
+    CHECK(rc.child.pid > 0 && rc.dir && dir_exists(rc.dir));
+    if (rc.child.pid <= 0 || !rc.dir)
         return;
-    pid_t pid = rc.pid;
+    pid_t pid = rc.child.pid;
     char *dir = strdup(rc.dir);
     uint64_t t0 = now_ms();
     redis_child_stop(&rc);
     CHECK(now_ms() - t0 < 5000);            /* SIGTERM did it */
-    CHECK(rc.pid == 0 && rc.dir == NULL);
+    CHECK(rc.child.pid == 0 && rc.dir == NULL);
     CHECK(gone(pid));                       /* reaped: not even a zombie */
     CHECK(!dir_exists(dir));
     free(dir);
@@ -61,10 +61,10 @@ TEST(stop_kills_one_that_does_not_end_on_sigterm)
 {
     struct redis_child rc;
     start(&rc);
-    CHECK(rc.pid > 0 && rc.dir);
-    if (rc.pid <= 0 || !rc.dir)
+    CHECK(rc.child.pid > 0 && rc.dir);
+    if (rc.child.pid <= 0 || !rc.dir)
         return;
-    pid_t pid = rc.pid;
+    pid_t pid = rc.child.pid;
     char *dir = strdup(rc.dir);
     CHECK(kill(pid, SIGSTOP) == 0);
     uint64_t t0 = now_ms();
@@ -72,7 +72,7 @@ TEST(stop_kills_one_that_does_not_end_on_sigterm)
     uint64_t took = now_ms() - t0;
     CHECK(took >= 5000);                    /* it waited for SIGTERM first */
     CHECK(took < 30000);                    /* and did not hang */
-    CHECK(rc.pid == 0 && rc.dir == NULL);
+    CHECK(rc.child.pid == 0 && rc.dir == NULL);
     CHECK(gone(pid));
     CHECK(!dir_exists(dir));
     free(dir);

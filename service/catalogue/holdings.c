@@ -268,12 +268,18 @@ static struct bib *bib_from_lines(const char *text, size_t len, const struct hol
     struct span title_a = none, title_b = none, author = none, added = none;
     struct span isbn = none, year = none, topic = none, genre = none;
     char id_code = id_field[3] == '$' ? id_field[4] : 0;
+    struct span f007 = none, f008 = none;
     const char *p = text, *end = text + len;
     const char *nl = memchr(p, '\n', len);     /* the leader's line */
+    struct span leader = {text, nl ? (size_t)(nl - text) : 0};
     p = nl ? nl + 1 : end;
     struct field f;
     while (next_field(&p, end, &f)) {
         const char *tag = f.tag;
+        if (field_is_control(&f) && strcmp(tag, "007") == 0 && !f007.s)
+            f007 = f.body;
+        else if (field_is_control(&f) && strcmp(tag, "008") == 0 && !f008.s)
+            f008 = f.body;
         if (strncmp(tag, id_field, 3) == 0 && !b->id) {
             if (id_code && !field_is_control(&f))
                 b->id = stripped(subfield(&f, id_code));
@@ -318,6 +324,7 @@ static struct bib *bib_from_lines(const char *text, size_t len, const struct hol
     free(a);
     free(bpart);
     b->title = strbuf_steal(&t);
+    segment_read(&b->segment, leader.s, leader.n, f007.s, f007.n, f008.s, f008.n);
     b->author = trimmed(author.s ? author : added);
     b->subject = trimmed(topic.s ? topic : genre);
     if (isbn.s) {

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "catalogue/segment.h"
 #include "core/strbuf.h"
 
 enum copy_status {
@@ -43,6 +44,7 @@ struct bib {
     char *isbn;             /* may be NULL */
     char *year;             /* may be NULL */
     char *subject;          /* first 650 $a, else 655 $a; may be NULL */
+    struct segment segment;  /* format, audience, language (segment.h) */
     struct copy *copies;
     size_t ncopies;
     int text_repaired;      /* text that was not valid UTF-8 was repaired (U+FFFD) */

@@ -52,9 +52,12 @@ static json_t *alternatives_json(const struct answer_facts *f)
     for (size_t i = 0; alts && i < f->nchosen; i++) {
         const struct alternative *a = &f->chosen[i];
         const struct bib *b = a->bib;
-        json_t *alt = json_pack("{s:s, s:s, s:s?, s:s?, s:f, s:s, s:b, s:o, s:o}",
+        json_t *alt = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:f, s:s, s:b, s:o, s:o}",
                                 "record", b->id, "title", b->title, "author", b->author,
-                                "year", b->year, "score", a->score,
+                                "year", b->year,
+                                "format", segment_format_name(b->segment.format),
+                                "audience", segment_audience_name(b->segment.audience),
+                                "language", segment_language(&b->segment), "score", a->score,
                                 "reason", reason_name(a->reason), "at_branch", a->at_branch,
                                 "available_at", available_at_json(b, f->branch),
                                 "url", url_json(f->link, b->id, link_record_url));
@@ -97,10 +100,13 @@ struct answer *answer_build(const struct answer_facts *f)
                                                    "arm", f->arm)
                                        : json_null();
     json_t *answer = bad ? NULL : json_pack(
-        "{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:s?, s:o, s:s, s:o, s:o}",
+        "{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:s?, s:o, s:s, s:o, s:o}",
         "record", f->record, "catalogue", f->catalogue, "status", status,
         "title", bib ? bib->title : NULL, "author", bib ? bib->author : NULL,
         "isbn", bib ? bib->isbn : NULL, "year", bib ? bib->year : NULL,
+        "format", bib ? segment_format_name(bib->segment.format) : NULL,
+        "audience", bib ? segment_audience_name(bib->segment.audience) : NULL,
+        "language", bib ? segment_language(&bib->segment) : NULL,
         "copies", bib ? copies_json(bib) : json_array(), "expected_back", expected,
         "reserve_url", url_json(f->link, f->record, link_reserve_url),
         "message", strbuf_cstr(&msg), "alternatives", alternatives_json(f),

@@ -813,6 +813,8 @@ static struct answer *make_answer(struct alt_request *r)
         .record = r->p.record, .catalogue = r->srv->cfg->catalogues[r->cat_index].name,
         .branch = r->p.branch, .lang = r->p.lang, .bib = r->bib,
         .chosen = chosen, .nchosen = nchosen, .link = r->link,
+        .borrowers = r->nb ? r->nb->borrowers : 0,
+        .min_patrons = (unsigned long)r->srv->cfg->min_patrons,
         .experiment = r->experiment ? r->experiment->name : NULL,
         .arm = r->arm ? r->arm->name : NULL,
     };

@@ -46,19 +46,34 @@ static json_t *available_at_json(const struct bib *b, const char *branch)
     return a;
 }
 
+/* Why the alternative is shown, in the answer's language (messages.h). */
+static json_t *explanation_json(const struct answer_facts *f, const struct alternative *a)
+{
+    struct strbuf text = {0};
+    const struct bib *w = f->bib;
+    json_t *v = message_explanation(&text, f->lang, reason_name(a->reason), a->both, f->borrowers,
+                                    f->min_patrons, w ? w->title : NULL, w ? w->author : NULL,
+                                    w ? w->subject : NULL) == 0
+                    ? json_stringn(text.buf, text.len)
+                    : NULL;
+    strbuf_free(&text);
+    return v;
+}
+
 static json_t *alternatives_json(const struct answer_facts *f)
 {
     json_t *alts = json_array();
     for (size_t i = 0; alts && i < f->nchosen; i++) {
         const struct alternative *a = &f->chosen[i];
         const struct bib *b = a->bib;
-        json_t *alt = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:f, s:s, s:b, s:o, s:o}",
+        json_t *alt = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:f, s:s, s:o, s:b, s:o, s:o}",
                                 "record", b->id, "title", b->title, "author", b->author,
                                 "year", b->year,
                                 "format", segment_format_name(b->segment.format),
                                 "audience", segment_audience_name(b->segment.audience),
                                 "language", segment_language(&b->segment), "score", a->score,
-                                "reason", reason_name(a->reason), "at_branch", a->at_branch,
+                                "reason", reason_name(a->reason),
+                                "explanation", explanation_json(f, a), "at_branch", a->at_branch,
                                 "available_at", available_at_json(b, f->branch),
                                 "url", url_json(f->link, b->id, link_record_url));
         if (!alt || json_array_append_new(alts, alt) < 0) {

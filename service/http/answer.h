@@ -41,6 +41,8 @@ struct answer_facts {
     const struct alternative *chosen;   /* the alternatives, in the order shown */
     size_t nchosen;
     const struct link *link;            /* the catalogue's URLs */
+    unsigned long borrowers;            /* the wanted title's borrowers in the model (0: unknown) */
+    unsigned long min_patrons;          /* privacy.min_patrons: no smaller count is shown */
     const char *experiment, *arm;       /* NULL outside an experiment */
 };
 

@@ -52,3 +52,33 @@ int message_availability(struct strbuf *out, const char *lang, const char *statu
                                   : " Or take one of these titles today; they are on the shelf.");
     return rc ? -1 : 0;
 }
+
+int message_explanation(struct strbuf *out, const char *lang, const char *reason,
+                        unsigned long both, unsigned long borrowers, unsigned long min_patrons,
+                        const char *title, const char *author, const char *subject)
+{
+    int nl = strcmp(lang, "nl") == 0;
+    if (strcmp(reason, "also_borrowed") == 0) {
+        if (both == 0)
+            return strbuf_puts(out, nl ? "Past bij wat u eerder leende"
+                                       : "Goes with what you borrowed before");
+        if (!title)
+            return strbuf_puts(out, nl ? "Lezers van deze titel leenden ook dit"
+                                       : "Readers of this title also borrowed this");
+        /* a count below min_patrons is never shown: it could point at a patron */
+        if (both >= min_patrons && borrowers >= both)
+            return nl ? strbuf_printf(out, "%lu van de %lu lezers van %s leenden ook dit", both,
+                                      borrowers, title)
+                      : strbuf_printf(out, "%lu of the %lu readers of %s also borrowed this",
+                                      both, borrowers, title);
+        return nl ? strbuf_printf(out, "Lezers van %s leenden ook dit", title)
+                  : strbuf_printf(out, "Readers of %s also borrowed this", title);
+    }
+    if (strcmp(reason, "same_author") == 0)
+        return author ? strbuf_printf(out, nl ? "Ook van %s" : "Also by %s", author)
+                      : strbuf_puts(out, nl ? "Van dezelfde auteur" : "By the same author");
+    if (strcmp(reason, "same_subject") == 0)
+        return subject ? strbuf_printf(out, nl ? "Ook over %s" : "Also about %s", subject)
+                       : strbuf_puts(out, nl ? "Over hetzelfde onderwerp" : "On the same subject");
+    return strbuf_puts(out, nl ? "Populair bij onze lezers" : "Popular with our readers");
+}

@@ -59,6 +59,8 @@ def check_alternatives(ctx, j, want_record, branch, db, limit=5):
         assert a.get("reason") in REASONS, "reason %r" % a.get("reason")
         assert isinstance(a.get("score"), (int, float)), "score %r" % a.get("score")
         check_segment(a, rec)
+        assert isinstance(a.get("explanation"), str) and a["explanation"].strip(), \
+            "alternative %s without an explanation: %r" % (rid, a)
         if wanted is not None:
             # the catalogue's fit is all three dimensions (the default)
             assert marc.fits(wanted, rec), "alternative %s %s does not fit %s %s" % (

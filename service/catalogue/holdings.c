@@ -20,7 +20,8 @@ static const struct holdings_map holdings_maps[] = {
      * location, $q date due, $7 not for loan, $1 lost, $0 withdrawn. */
     [HOLDINGS_KOHA952] = {"952", 'b', 'a', 'o', 'c', 'q', '7', '1', '0', 0},
     /* SirsiDynix item export: $m library, $a call number, $l home location,
-     * $k current location (CHECKEDOUT, LOST, MISSING, ...). No due date. */
+     * $k current location (CHECKEDOUT, LOST, MISSING, HOLDS: on the hold
+     * shelf for a patron, ...). No due date. */
     [HOLDINGS_SIRSI949] = {"949", 'm', 0, 'a', 'l', 0, 0, 0, 0, 'k'},
 };
 
@@ -36,6 +37,7 @@ const char *copy_status_name(enum copy_status s)
     case COPY_ON_LOAN: return "on_loan";
     case COPY_NOT_FOR_LOAN: return "not_for_loan";
     case COPY_UNAVAILABLE: return "unavailable";
+    case COPY_HELD: return "held";
     }
     return "unknown";
 }
@@ -191,6 +193,8 @@ static enum copy_status sirsi_status(struct span current)
     if (span_is(current, "ON-ORDER") || span_is(current, "INPROCESS") ||
         span_is(current, "REFERENCE"))
         return COPY_NOT_FOR_LOAN;
+    if (span_is(current, "HOLDS"))
+        return COPY_HELD;       /* on the hold shelf, waiting for its holder */
     return COPY_AVAILABLE;     /* a shelf or temporary location */
 }
 

@@ -23,6 +23,7 @@ enum copy_status {
     COPY_ON_LOAN,
     COPY_NOT_FOR_LOAN,   /* reference only, in processing, ... */
     COPY_UNAVAILABLE,    /* lost, withdrawn, missing */
+    COPY_HELD,           /* on the hold shelf for another patron: not to be offered */
 };
 
 struct copy {

@@ -815,6 +815,9 @@ static struct answer *make_answer(struct alt_request *r)
         .chosen = chosen, .nchosen = nchosen, .link = r->link,
         .borrowers = r->nb ? r->nb->borrowers : 0,
         .min_patrons = (unsigned long)r->srv->cfg->min_patrons,
+        .queue = r->nb ? (long)r->nb->queue : -1,
+        .loan_period_days = r->srv->cfg->catalogues[r->cat_index].loan_period_days,
+        .today = config_date_days(server_date(r->srv)),
         .experiment = r->experiment ? r->experiment->name : NULL,
         .arm = r->arm ? r->arm->name : NULL,
     };

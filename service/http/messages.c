@@ -22,8 +22,25 @@ int message_date(struct strbuf *out, const char *lang, const char *date)
     return strbuf_printf(out, "%d %s %d", day, months[month - 1], year);
 }
 
+/* " 3 reserveringen voor u; verwacht voor u rond 14 januari 2027." */
+static int message_queue(struct strbuf *out, int nl, const char *lang, long queue,
+                         const char *expected_available)
+{
+    int rc = nl ? strbuf_printf(out, " %ld %s voor u", queue,
+                                queue == 1 ? "reservering" : "reserveringen")
+                : strbuf_printf(out, " %ld %s ahead of you", queue,
+                                queue == 1 ? "reservation" : "reservations");
+    if (expected_available) {
+        rc |= strbuf_puts(out, nl ? "; verwacht voor u rond " : "; expected for you around ");
+        if (message_date(out, lang, expected_available) < 0)
+            rc |= strbuf_puts(out, expected_available);
+    }
+    return rc | strbuf_puts(out, ".");
+}
+
 int message_availability(struct strbuf *out, const char *lang, const char *status,
-                         int copies_out, const char *expected_back, int has_alternatives)
+                         int copies_out, const char *expected_back, long queue,
+                         const char *expected_available, int has_alternatives)
 {
     int nl = strcmp(lang, "nl") == 0;
     int rc = 0;
@@ -45,6 +62,8 @@ int message_availability(struct strbuf *out, const char *lang, const char *statu
             rc |= strbuf_puts(out, expected_back);
         rc |= strbuf_puts(out, ".");
     }
+    if (queue > 0)
+        rc |= message_queue(out, nl, lang, queue, expected_available);
     rc |= strbuf_puts(out, nl ? " Reserveer de titel en u krijgt bericht zodra hij voor u klaarligt."
                               : " Reserve it and we will let you know when it is ready for you.");
     if (has_alternatives)

@@ -6,9 +6,13 @@
 
 /* status: "on_loan", "available" or "unknown"; copies_out: some copy is
  * on loan (else none can be lent at all: reference, lost, no items);
- * expected_back (YYYY-MM-DD) may be NULL. lang: "nl" or "en". */
+ * expected_back (YYYY-MM-DD) may be NULL. With holds waiting (queue > 0;
+ * -1 unknown) and expected_available (YYYY-MM-DD: when a hold placed now
+ * is likely ready), it says so: "3 reserveringen voor u; verwacht voor u
+ * rond 14 januari 2027." lang: "nl" or "en". */
 int message_availability(struct strbuf *out, const char *lang, const char *status,
-                         int copies_out, const char *expected_back, int has_alternatives);
+                         int copies_out, const char *expected_back, long queue,
+                         const char *expected_available, int has_alternatives);
 
 /* Why an alternative is shown, in lang, for the patron:
  *   also_borrowed  "12 van de 40 lezers van <title> leenden ook dit", when

@@ -38,6 +38,7 @@ struct neighbours {
     uint64_t fetched_ms;
     char *record;               /* owned */
     uint32_t borrowers;
+    uint32_t queue;             /* holds waiting for it (q:<record>, ingest) */
     struct neighbour *list;     /* shared by >= min_patrons; most shared first */
     size_t n;
 };

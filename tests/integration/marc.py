@@ -55,6 +55,8 @@ def sirsi949_copy(subs):
     cur = (d.get("k") or "").upper()
     if cur == "CHECKEDOUT":
         status = "on_loan"
+    elif cur == "HOLDS":
+        status = "held"          # on the hold shelf for another patron
     elif cur in ("LOST", "MISSING", "DISCARD", "WITHDRAWN", "DAMAGE", "BINDERY"):
         status = "unavailable"
     else:

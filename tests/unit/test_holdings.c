@@ -287,6 +287,28 @@ TEST(fixed_fields_give_the_segment)
     wrbuf_destroy(rec);
 }
 
+/* A copy on the hold shelf (Sirsi $k HOLDS) waits for another patron:
+ * not available, so never offered, though it is on the shelf. */
+TEST(sirsi949_held_copy_is_not_available)
+{
+    static const char *const held[] = {
+        "001 03-1", "245  |aHeld", "949  |kHOLDS|a5490|mHUNTINGTON",
+        "949  |kCHECKEDOUT|a5490|mCENTRAL", NULL};
+    WRBUF rec = iso2709("00962njm  2200253 a 4500", held);
+    struct marc_reader *r = reader("marc8s", HOLDINGS_SIRSI949, "001");
+    const char *why = NULL;
+    struct bib *b = r ? marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why) : NULL;
+    CHECK(b && b->ncopies == 2);
+    if (b) {
+        CHECK(b->copies[0].status == COPY_HELD);
+        CHECK_STR(copy_status_name(b->copies[0].status), "held");
+        CHECK(!bib_available(b, NULL) && !bib_available(b, "HUNTINGTON"));
+        bib_unref(b);
+    }
+    marc_reader_free(r);
+    wrbuf_destroy(rec);
+}
+
 int main(void)
 {
     RUN(koha952_copies_and_status);
@@ -297,5 +319,6 @@ int main(void)
     RUN(invalid_utf8_is_repaired_and_said);
     RUN(unknown_record_charset_is_refused);
     RUN(fixed_fields_give_the_segment);
+    RUN(sirsi949_held_copy_is_not_available);
     return unit_failures != 0;
 }

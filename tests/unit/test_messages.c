@@ -7,16 +7,31 @@
 TEST(patron_messages_in_two_languages)
 {
     struct strbuf m = {0};
-    CHECK(message_availability(&m, "nl", "on_loan", 1, "2026-12-03", 1) == 0);
+    CHECK(message_availability(&m, "nl", "on_loan", 1, "2026-12-03", 0, "2026-12-03", 1) == 0);
     CHECK(strstr(m.buf, "Alle exemplaren zijn uitgeleend. Verwacht terug rond 3 december 2026.") != NULL);
     CHECK(strstr(m.buf, "staan in de kast") != NULL);
     strbuf_reset(&m);
-    CHECK(message_availability(&m, "en", "on_loan", 1, "2026-01-09", 0) == 0);
+    CHECK(message_availability(&m, "en", "on_loan", 1, "2026-01-09", -1, NULL, 0) == 0);
     CHECK(strstr(m.buf, "Expected back around 9 January 2026.") != NULL);
     CHECK(strstr(m.buf, "on the shelf") == NULL);
     strbuf_reset(&m);
-    CHECK(message_availability(&m, "en", "on_loan", 0, NULL, 0) == 0);
+    CHECK(message_availability(&m, "en", "on_loan", 0, NULL, 0, NULL, 0) == 0);
     CHECK(strstr(m.buf, "No copy can be borrowed right now.") != NULL);
+    /* holds waiting: how many, and when one placed now is likely ready */
+    strbuf_reset(&m);
+    CHECK(message_availability(&m, "nl", "on_loan", 1, "2026-12-03", 3, "2027-01-14", 0) == 0);
+    CHECK(strstr(m.buf, "Verwacht terug rond 3 december 2026. 3 reserveringen voor u; "
+                        "verwacht voor u rond 14 januari 2027.") != NULL);
+    strbuf_reset(&m);
+    CHECK(message_availability(&m, "en", "on_loan", 1, "2026-12-03", 1, "2026-12-24", 0) == 0);
+    CHECK(strstr(m.buf, "1 reservation ahead of you; expected for you around 24 December 2026.") !=
+          NULL);
+    strbuf_reset(&m);
+    CHECK(message_availability(&m, "nl", "on_loan", 1, "2026-12-03", 1, NULL, 0) == 0);
+    CHECK(strstr(m.buf, "1 reservering voor u.") != NULL);
+    strbuf_reset(&m);
+    CHECK(message_availability(&m, "nl", "on_loan", 1, "2026-12-03", 0, "2026-12-03", 0) == 0);
+    CHECK(strstr(m.buf, "reservering") == NULL);
     strbuf_reset(&m);
     CHECK(message_date(&m, "nl", "2026-13-01") < 0);
     strbuf_free(&m);

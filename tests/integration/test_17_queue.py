@@ -51,9 +51,9 @@ def _queue_key(lab, rid):
         return r("GET", lab.prefix + "q:" + rid)
 
 
-def _check(lab, rec, queue):
+def _check(lab, rec, queue, loan_days=21):
     today = datetime.date.today()
-    want = oracle_ready(rec, queue, 21, today)
+    want = oracle_ready(rec, queue, loan_days, today)
     for lang in ("nl", "en"):
         j = _answer(lab, rec["id"], lang)
         assert j["status"] == "on_loan", j
@@ -122,3 +122,20 @@ def test_holds_make_the_queue_and_the_date(ctx):
 
 
 DAY = 86400
+
+
+def test_loan_period_of_the_catalogue(ctx):
+    """loan_period_days (here 7) spaces the holds a copy serves."""
+    demo = ctx.cat.demo
+    rid = next(r for r in sorted(demo) if marc.record_status(demo[r]) == "on_loan"
+               and len([c for c in demo[r]["copies"] if c["status"] == "on_loan"]) == 1)
+    with Lab(ctx, "queue-period", daemon=False) as lab:
+        for c in lab.cfg["catalogues"]:
+            c["loan_period_days"] = 7
+        lab.config_path = lab.stack.write_config(lab.cfg, "lab-%s.json" % lab.name)
+        lab.start_daemon()
+        holds = [{"patron": "qp-%d" % i, "record": rid, "time": T0, "type": "hold"}
+                 for i in range(2)]
+        expect_json(lab.post_loans(json.dumps(holds)), 202)
+        lab.settled()
+        _check(lab, demo[rid], 2, loan_days=7)

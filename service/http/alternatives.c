@@ -579,11 +579,21 @@ static void next_candidates(struct alt_request *r)
     log_and_answer(r);
 }
 
-/* Every candidate known so far with its record (NULL: not looked up or
- * not in the catalogue): the co-occurring and popular ones and those the
- * fallback searches found; a popular one also found by a search counts
- * once, with the better reason. Arrays are malloc'd (caller frees both);
- * 0 with both NULL when out of memory. */
+/* A candidate's record if it fits the wanted title's segment (format,
+ * audience, language: those the catalogue's fit names, segment.h), else
+ * NULL: a title for another reader is not an alternative, as if it were
+ * not in the catalogue. */
+static struct bib *fitting(const struct alt_request *r, struct bib *b)
+{
+    unsigned fit = r->srv->cfg->catalogues[r->cat_index].fit;
+    return b && r->bib && !segment_fits(&r->bib->segment, &b->segment, fit) ? NULL : b;
+}
+
+/* Every candidate known so far with its record (NULL: not looked up, not
+ * in the catalogue, or not fitting): the co-occurring and popular ones and
+ * those the fallback searches found; a popular one also found by a search
+ * counts once, with the better reason. Arrays are malloc'd (caller frees
+ * both); 0 with both NULL when out of memory. */
 static size_t candidates_view(const struct alt_request *r, struct candidate **cands,
                               struct bib ***bibs)
 {
@@ -602,11 +612,11 @@ static size_t candidates_view(const struct alt_request *r, struct candidate **ca
             candidates_find(r->found, r->nfound, r->cands[i].record) >= 0)
             continue;
         (*cands)[n] = r->cands[i];
-        (*bibs)[n++] = r->cand_bibs ? r->cand_bibs[i] : NULL;
+        (*bibs)[n++] = r->cand_bibs ? fitting(r, r->cand_bibs[i]) : NULL;
     }
     for (size_t i = 0; i < r->nfound; i++) {
         (*cands)[n] = r->found[i];
-        (*bibs)[n++] = r->found_bibs[i];
+        (*bibs)[n++] = fitting(r, r->found_bibs[i]);
     }
     return n;
 }
@@ -804,6 +814,11 @@ static struct answer *make_answer(struct alt_request *r)
         .record = r->p.record, .catalogue = r->srv->cfg->catalogues[r->cat_index].name,
         .branch = r->p.branch, .lang = r->p.lang, .bib = r->bib,
         .chosen = chosen, .nchosen = nchosen, .link = r->link,
+        .borrowers = r->nb ? r->nb->borrowers : 0,
+        .min_patrons = (unsigned long)r->srv->cfg->min_patrons,
+        .queue = r->nb ? (long)r->nb->queue : -1,
+        .loan_period_days = r->srv->cfg->catalogues[r->cat_index].loan_period_days,
+        .today = config_date_days(server_date(r->srv)),
         .experiment = r->experiment ? r->experiment->name : NULL,
         .arm = r->arm ? r->arm->name : NULL,
     };

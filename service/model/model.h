@@ -1,7 +1,8 @@
 /* model.h: reading the loan model ("patrons who borrowed this also
  * borrowed") from Redis, with short in-process caches.
  *
- * The keys it reads (co:<record>, pop, meta): docs/redis-keys.md.
+ * The keys it reads (co:<record>, pop, meta, and q:<record>: the holds
+ * waiting for a record, read with its neighbours): docs/redis-keys.md.
  * A pair shared by fewer than privacy.min_patrons patrons is never read:
  * it is dropped here, before anything can score or show it.
  *

@@ -109,6 +109,16 @@ $(shell mkdir -p $(BUILD) && printf '%s\n' '$(PATHS_NOW)' > $(BUILD)/paths.stamp
 endif
 $(BUILD)/service/core/config.o $(BUILD)/service/onloand.o $(BUILD)/service/onloan.o: $(BUILD)/paths.stamp
 
+# The version /metrics reports (onloan_build_info): git's name for the
+# checkout (VERSION= to give another). metrics.o is rebuilt when it
+# changes, as with the paths above.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+ifneq ($(VERSION),$(shell cat $(BUILD)/version.stamp 2>/dev/null))
+$(shell mkdir -p $(BUILD) && printf '%s\n' '$(VERSION)' > $(BUILD)/version.stamp)
+endif
+$(BUILD)/service/http/metrics.o: $(BUILD)/version.stamp
+$(BUILD)/service/http/metrics.o: CPPFLAGS += -DONLOAN_VERSION='"$(VERSION)"'
+
 # onloand loads plugins only from where no one but root and its own user
 # can write (link.h): whatever the umask, they are built that way.
 $(BUILD)/plugins/%.so: plugins/%.c

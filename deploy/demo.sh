@@ -100,6 +100,7 @@ demo: onloand serves on http://127.0.0.1:$PORT (config $RUN/onloan.json, log $RU
        curl -H 'Authorization: Bearer demo-opac-key-change-me' \\
             'http://127.0.0.1:$PORT/v1/alternatives?record=f356&branch=CEN&patron=2100000414'
        curl 'http://127.0.0.1:$PORT/healthz'
+       curl 'http://127.0.0.1:$PORT/metrics'
        curl -X POST 'http://127.0.0.1:$PORT/v1/loans' -H 'Authorization: Bearer demo-ingest-key-change-me' \\
             -H 'Content-Type: application/json' \\
             -d '{"patron":"2100000414","record":"f318","time":"2026-11-22T10:31:00Z","branch":"CEN"}'

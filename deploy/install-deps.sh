@@ -23,6 +23,9 @@ TEST_PKGS="$TEST_PKGS chromium chromium-driver python3-selenium fonts-dejavu-cor
 TEST_PKGS="$TEST_PKGS zbar-tools"
 # answers checked against docs/openapi.json (tests/integration/openapi_check.py)
 TEST_PKGS="$TEST_PKGS python3-jsonschema"
+# GET /metrics read by Prometheus' own parser (tests/integration/prom_parse.py,
+# under /usr/bin/python3)
+TEST_PKGS="$TEST_PKGS python3-prometheus-client"
 
 installed() {
     [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = "installed" ]

@@ -82,6 +82,8 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
 {
     memset(srv, 0, sizeof *srv);
     srv->base = base;
+    srv->started_unix = time(NULL);
+    srv->started_ms = monotonic_ms();
     randombytes_buf(&srv->draws, sizeof srv->draws);
     srv->draws |= 1;                /* xorshift needs a state that is not 0 */
     srv->cfg = cfg;
@@ -142,6 +144,8 @@ void server_stop(struct server *srv)
     front_free(srv->front);
     front_free(srv->ingest_front);
     srv->front = srv->ingest_front = NULL;
+    http_metrics_free(srv->http_metrics);
+    srv->http_metrics = NULL;
     rate_limit_free(srv->rate);
     for (size_t i = 0; srv->cfg && i < srv->cfg->ncatalogues; i++) {
         if (srv->catalogues)

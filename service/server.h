@@ -24,6 +24,10 @@
  *   counts taken back) -> redis/forget_feed.c in every onloand ->
  *   server_patron_forgotten.
  *
+ * GET /metrics: http/router.c -> http/metrics.c (http/http_metrics.c:
+ *   what the router, alternatives.c and loans.c count; the rest from each
+ *   module's stats) -> core/prom_text.c.
+ *
  * The OPAC widget, the kiosk's page, the marketing dashboard (with
  *   Debian's Chart.js) and /openapi.json (docs/): http/router.c ->
  *   http/assets.c (web/, built in by web/embed.sh). The kiosk's receipt:
@@ -40,6 +44,7 @@
 #include "core/config.h"
 #include "core/strbuf.h"
 #include "http/front.h"
+#include "http/http_metrics.h"
 #include "http/kept_answers.h"
 #include "http/rate_limit.h"
 #include "ingest/ingest.h"
@@ -79,6 +84,9 @@ struct server {
                                      * if RLIMIT_NOFILE's hard limit is lower */
     size_t pending_requests;
     unsigned long long requests;
+    struct http_metrics *http_metrics;  /* requests, answers, loan events (/metrics) */
+    time_t started_unix;            /* when server_start ran: /metrics */
+    uint64_t started_ms;            /* the same on the monotonic clock */
     struct spool *spool;            /* touchpoints and outcomes on their way to Redis */
     struct ttl_cache *recent_touchpoints;   /* this daemon's of the last hour
                                              * (recent_touchpoints.h) */

@@ -25,7 +25,8 @@ demo.xml  database "demo", MARCXML, UTF-8 (leader/09 = 'a')
             parenthesised alternative title goes to 246.
     260 $c  year from the title; also 008/07-10.
     655 $a  each genre of `genres` (split on |).
-    007/008, 300, 336/337/338: a DVD video.
+    007/008, 300, 336/337/338: a DVD video; 008/22 (audience) j for the
+            genres Children and Animation, else g (general).
   Copies (the only generated data, as a library's holdings would be): 952
   fields, Koha style, 1-4 per record, each in a different branch of
   CEN (Centrale Bibliotheek), NRD (Noord), ZUI (Zuid), OST (Oost):
@@ -336,11 +337,13 @@ def films(data_dir, holdings, today, forced):
             title, nonfiling, alt, year = split_film_title(row["title"])
             genres = [g for g in row["genres"].split("|")
                       if g and g != "(no genres listed)"]
+            youth = "Children" in genres or "Animation" in genres
             rec = Record("00000ngm a22000007i 4500")
             rec.control("001", rid)
             rec.control("007", "vd cvaizq")
-            rec.control("008", f008(entered, year, "--- " + " " * 11 + "vl",
-                                    ""))
+            # 008/22 target audience: j juvenile, g general (onloan's fit)
+            rec.control("008", f008(entered, year, "--- " + ("j" if youth else "g")
+                                    + " " * 10 + "vl", ""))
             rec.data("245", "0", str(nonfiling), ("a", title))
             rec.data("246", "3", " ", ("a", alt))
             rec.data("260", " ", " ", ("c", year))
@@ -353,7 +356,6 @@ def films(data_dir, holdings, today, forced):
                      ("2", "rdacarrier"))
             for g in genres:
                 rec.data("655", " ", "4", ("a", g))
-            youth = "Children" in genres or "Animation" in genres
             callno = "DVD " + fold4(title[nonfiling:])
             add_items(rec, holdings.items(rid, "DVD", callno,
                                           "JEUGD" if youth else "VOLW",

@@ -317,6 +317,7 @@ struct catalogue_lookup *catalogue_lookup_start(struct catalogue *cat, const cha
     lk->cb = cb;
     lk->arg = arg;
     lk->n = n;
+    cat->stats.ids_asked += n;
     lk->outstanding = 1;    /* held by this function until the end */
 
     struct job *batch = NULL;
@@ -426,6 +427,7 @@ struct catalogue_search *catalogue_search_start(struct catalogue *cat, enum sear
     struct strbuf q = {0}, key = {0};
     struct catalogue_search *s = calloc(1, sizeof *s);
     max = max ? max : 1;
+    cat->stats.phrase_searches_asked++;
     if (!s || catalogue_build_search(cat->cfg->protocol, field, term, max_hits, &q) < 0 ||
         strbuf_printf(&key, "%zu %zu %s", max, max_hits, strbuf_cstr(&q)) < 0) {
         free(s);

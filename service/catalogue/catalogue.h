@@ -94,6 +94,11 @@ void catalogue_search_cancel(struct catalogue_search *s);
 struct catalogue_stats {
     size_t busy_connections, queued_searches, cached_records;
     size_t cached_searches;         /* author/subject searches kept or in flight */
+    unsigned long long ids_asked;           /* ids looked up (catalogue_lookup_start) */
+    unsigned long long phrase_searches_asked;   /* author/subject searches asked for */
+    /* searches sent to the catalogue (ids batched, or a phrase); those
+     * that failed (timed out included), timed out; asks answered from
+     * the cache or by a search in flight */
     unsigned long long searches, failures, timeouts, cache_hits;
     unsigned long long malformed_records;   /* refused before decoding, each time met */
     unsigned long long queue_refusals;      /* ids and searches failed busy: queue full */

@@ -20,7 +20,8 @@ static const struct holdings_map holdings_maps[] = {
      * location, $q date due, $7 not for loan, $1 lost, $0 withdrawn. */
     [HOLDINGS_KOHA952] = {"952", 'b', 'a', 'o', 'c', 'q', '7', '1', '0', 0},
     /* SirsiDynix item export: $m library, $a call number, $l home location,
-     * $k current location (CHECKEDOUT, LOST, MISSING, ...). No due date. */
+     * $k current location (CHECKEDOUT, LOST, MISSING, HOLDS: on the hold
+     * shelf for a patron, ...). No due date. */
     [HOLDINGS_SIRSI949] = {"949", 'm', 0, 'a', 'l', 0, 0, 0, 0, 'k'},
 };
 
@@ -36,6 +37,7 @@ const char *copy_status_name(enum copy_status s)
     case COPY_ON_LOAN: return "on_loan";
     case COPY_NOT_FOR_LOAN: return "not_for_loan";
     case COPY_UNAVAILABLE: return "unavailable";
+    case COPY_HELD: return "held";
     }
     return "unknown";
 }
@@ -191,6 +193,8 @@ static enum copy_status sirsi_status(struct span current)
     if (span_is(current, "ON-ORDER") || span_is(current, "INPROCESS") ||
         span_is(current, "REFERENCE"))
         return COPY_NOT_FOR_LOAN;
+    if (span_is(current, "HOLDS"))
+        return COPY_HELD;       /* on the hold shelf, waiting for its holder */
     return COPY_AVAILABLE;     /* a shelf or temporary location */
 }
 
@@ -268,12 +272,18 @@ static struct bib *bib_from_lines(const char *text, size_t len, const struct hol
     struct span title_a = none, title_b = none, author = none, added = none;
     struct span isbn = none, year = none, topic = none, genre = none;
     char id_code = id_field[3] == '$' ? id_field[4] : 0;
+    struct span f007 = none, f008 = none;
     const char *p = text, *end = text + len;
     const char *nl = memchr(p, '\n', len);     /* the leader's line */
+    struct span leader = {text, nl ? (size_t)(nl - text) : 0};
     p = nl ? nl + 1 : end;
     struct field f;
     while (next_field(&p, end, &f)) {
         const char *tag = f.tag;
+        if (field_is_control(&f) && strcmp(tag, "007") == 0 && !f007.s)
+            f007 = f.body;
+        else if (field_is_control(&f) && strcmp(tag, "008") == 0 && !f008.s)
+            f008 = f.body;
         if (strncmp(tag, id_field, 3) == 0 && !b->id) {
             if (id_code && !field_is_control(&f))
                 b->id = stripped(subfield(&f, id_code));
@@ -318,6 +328,7 @@ static struct bib *bib_from_lines(const char *text, size_t len, const struct hol
     free(a);
     free(bpart);
     b->title = strbuf_steal(&t);
+    segment_read(&b->segment, leader.s, leader.n, f007.s, f007.n, f008.s, f008.n);
     b->author = trimmed(author.s ? author : added);
     b->subject = trimmed(topic.s ? topic : genre);
     if (isbn.s) {

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "catalogue/segment.h"
 #include "core/strbuf.h"
 
 enum copy_status {
@@ -22,6 +23,7 @@ enum copy_status {
     COPY_ON_LOAN,
     COPY_NOT_FOR_LOAN,   /* reference only, in processing, ... */
     COPY_UNAVAILABLE,    /* lost, withdrawn, missing */
+    COPY_HELD,           /* on the hold shelf for another patron: not to be offered */
 };
 
 struct copy {
@@ -43,6 +45,7 @@ struct bib {
     char *isbn;             /* may be NULL */
     char *year;             /* may be NULL */
     char *subject;          /* first 650 $a, else 655 $a; may be NULL */
+    struct segment segment;  /* format, audience, language (segment.h) */
     struct copy *copies;
     size_t ncopies;
     int text_repaired;      /* text that was not valid UTF-8 was repaired (U+FFFD) */

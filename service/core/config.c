@@ -558,13 +558,44 @@ unsigned config_api_key_roles(const struct config *cfg, const char *key, size_t 
     return roles;
 }
 
+/* fit: which of format, audience and language an alternative must share
+ * with the wanted title; each at most once. All three unless given. */
+static void read_fit(struct reader *r, const char *path, json_t *obj, unsigned *fit)
+{
+    static const char *const names[] = {"format", "audience", "language"};
+    static const unsigned bits[] = {FIT_FORMAT, FIT_AUDIENCE, FIT_LANGUAGE};
+    json_t *a = json_object_get(obj, "fit"), *v;
+    size_t i;
+    *fit = FIT_ALL;
+    if (!a)
+        return;
+    if (!json_is_array(a)) {
+        config_error(r, path, "fit", "must be an array of \"format\", \"audience\", \"language\"");
+        return;
+    }
+    *fit = 0;
+    json_array_foreach(a, i, v) {
+        unsigned bit = 0;
+        for (size_t k = 0; json_is_string(v) && k < 3; k++)
+            if (strcmp(json_string_value(v), names[k]) == 0)
+                bit = bits[k];
+        if (!bit)
+            config_error(r, path, "fit", "element %zu must be \"format\", \"audience\" or "
+                         "\"language\"", i);
+        else if (*fit & bit)
+            config_error(r, path, "fit", "names \"%s\" twice", json_string_value(v));
+        *fit |= bit;
+    }
+}
+
 static void read_catalogue(struct reader *r, const char *path, json_t *obj,
                            struct catalogue_config *cat)
 {
     static const char *const known[] = {
         "name", "target", "protocol", "holdings", "id_field", "record_charset",
         "id_query", "connections", "timeout_ms", "cache_ms", "cache_max_entries", "batch_max",
-        "join_max", "subject_max_hits", "max_queued", "scoring", "link", NULL};
+        "join_max", "subject_max_hits", "max_queued", "scoring", "fit", "loan_period_days",
+        "link", NULL};
     check_unknown_keys(r, path, obj, known);
     read_string(r, path, obj, "name", &cat->name, NULL);
     if (cat->name && !name_ok(cat->name, 1))
@@ -601,6 +632,8 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     read_int(r, path, obj, "subject_max_hits", &cat->subject_max_hits, 200, 0, 1000000);
     read_int(r, path, obj, "max_queued", &cat->max_queued, 1000, 1, 1000000);
     read_scoring(r, path, obj, &cat->scoring);      /* model.scoring unless given */
+    read_fit(r, path, obj, &cat->fit);
+    read_int(r, path, obj, "loan_period_days", &cat->loan_period_days, 21, 1, 365);
 
     json_t *link = json_object_get(obj, "link");
     if (!link)

@@ -70,8 +70,16 @@ struct catalogue_config {
     int subject_max_hits;       /* a subject with more records is too broad to suggest from */
     int max_queued;             /* searches waiting for a connection; more: catalogue_busy */
     enum score_measure scoring; /* this tenant's measure */
+    unsigned fit;               /* FIT_* an alternative must share with the wanted title */
+    int loan_period_days;       /* a loan's length: when a hold placed now is ready */
     json_t *link;               /* link plugin config; owned */
 };
+
+/* The dimensions a catalogue's `fit` may name (catalogue/segment.h). */
+#define FIT_FORMAT 1u
+#define FIT_AUDIENCE 2u
+#define FIT_LANGUAGE 4u
+#define FIT_ALL (FIT_FORMAT | FIT_AUDIENCE | FIT_LANGUAGE)
 
 /* API key roles. */
 #define ROLE_INGEST 1u          /* POST /v1/loans */

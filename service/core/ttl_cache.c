@@ -15,6 +15,7 @@ struct ttl_cache {
     size_t max_entries;
     void (*unref)(void *);
     uint64_t sweep_now;         /* for the sweep callback */
+    struct ttl_cache_stats stats;   /* entries filled in by ttl_cache_get_stats */
 };
 
 struct ttl_cache *ttl_cache_new(size_t max_entries, void (*unref)(void *value))
@@ -51,14 +52,18 @@ void ttl_cache_free(struct ttl_cache *c)
 void *ttl_cache_get(struct ttl_cache *c, const char *key, uint64_t now_ms)
 {
     struct ttl_entry *e = dict_get(c->entries, key);
-    if (!e)
+    if (!e) {
+        c->stats.misses++;
         return NULL;
+    }
     if (e->expires_ms <= now_ms) {
         dict_del(c->entries, key);
         c->unref(e->value);
         free(e);
+        c->stats.misses++;
         return NULL;
     }
+    c->stats.hits++;
     return e->value;
 }
 
@@ -81,6 +86,7 @@ void ttl_cache_put(struct ttl_cache *c, const char *key, void *value, uint64_t e
         c->sweep_now = now_ms;
         dict_each(c->entries, drop_expired, c);
         if (dict_size(c->entries) >= c->max_entries) {
+            c->stats.refused++;
             c->unref(value);
             return;
         }
@@ -94,6 +100,7 @@ void ttl_cache_put(struct ttl_cache *c, const char *key, void *value, uint64_t e
     struct ttl_entry *e = malloc(sizeof *e);
     if (!e || dict_set(c->entries, key, e, NULL) < 0) {
         free(e);
+        c->stats.refused++;
         c->unref(value);
         return;
     }
@@ -122,4 +129,10 @@ void ttl_cache_drop_if(struct ttl_cache *c, int (*match)(const char *key, void *
 size_t ttl_cache_size(const struct ttl_cache *c)
 {
     return dict_size(c->entries);
+}
+
+void ttl_cache_get_stats(const struct ttl_cache *c, struct ttl_cache_stats *st)
+{
+    *st = c->stats;
+    st->entries = dict_size(c->entries);
 }

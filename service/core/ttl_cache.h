@@ -24,6 +24,13 @@ void ttl_cache_put(struct ttl_cache *c, const char *key, void *value, uint64_t e
                    uint64_t now_ms);
 /* Entries held (expired ones not swept yet included). */
 size_t ttl_cache_size(const struct ttl_cache *c);
+struct ttl_cache_stats {
+    size_t entries;                 /* held now (as ttl_cache_size) */
+    unsigned long long hits;        /* gets that found a value not expired */
+    unsigned long long misses;      /* gets that found none (or an expired one) */
+    unsigned long long refused;     /* puts not kept: full of live entries, or no memory */
+};
+void ttl_cache_get_stats(const struct ttl_cache *c, struct ttl_cache_stats *st);
 /* Drops every entry whose key match() accepts (a walk of all entries). */
 void ttl_cache_drop_if(struct ttl_cache *c, int (*match)(const char *key, void *arg), void *arg);
 

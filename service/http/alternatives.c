@@ -33,6 +33,7 @@
 #include "http/auth.h"
 #include "http/answer.h"
 #include "http/experiments.h"
+#include "http/http_metrics.h"
 #include "http/kept_answers.h"
 #include "http/params.h"
 #include "http/recent_touchpoints.h"
@@ -142,7 +143,7 @@ static struct answer *make_answer(struct alt_request *r);
 static void log_and_answer(struct alt_request *r);
 static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t len,
                         const char *token);
-static void send_receipt(struct alt_request *r, const struct strbuf *json);
+static int send_receipt(struct alt_request *r, const struct strbuf *json);
 /* the end */
 static void alt_request_unavailable(struct alt_request *r);
 static void alt_request_free(struct alt_request *r);
@@ -578,11 +579,21 @@ static void next_candidates(struct alt_request *r)
     log_and_answer(r);
 }
 
-/* Every candidate known so far with its record (NULL: not looked up or
- * not in the catalogue): the co-occurring and popular ones and those the
- * fallback searches found; a popular one also found by a search counts
- * once, with the better reason. Arrays are malloc'd (caller frees both);
- * 0 with both NULL when out of memory. */
+/* A candidate's record if it fits the wanted title's segment (format,
+ * audience, language: those the catalogue's fit names, segment.h), else
+ * NULL: a title for another reader is not an alternative, as if it were
+ * not in the catalogue. */
+static struct bib *fitting(const struct alt_request *r, struct bib *b)
+{
+    unsigned fit = r->srv->cfg->catalogues[r->cat_index].fit;
+    return b && r->bib && !segment_fits(&r->bib->segment, &b->segment, fit) ? NULL : b;
+}
+
+/* Every candidate known so far with its record (NULL: not looked up, not
+ * in the catalogue, or not fitting): the co-occurring and popular ones and
+ * those the fallback searches found; a popular one also found by a search
+ * counts once, with the better reason. Arrays are malloc'd (caller frees
+ * both); 0 with both NULL when out of memory. */
 static size_t candidates_view(const struct alt_request *r, struct candidate **cands,
                               struct bib ***bibs)
 {
@@ -601,11 +612,11 @@ static size_t candidates_view(const struct alt_request *r, struct candidate **ca
             candidates_find(r->found, r->nfound, r->cands[i].record) >= 0)
             continue;
         (*cands)[n] = r->cands[i];
-        (*bibs)[n++] = r->cand_bibs ? r->cand_bibs[i] : NULL;
+        (*bibs)[n++] = r->cand_bibs ? fitting(r, r->cand_bibs[i]) : NULL;
     }
     for (size_t i = 0; i < r->nfound; i++) {
         (*cands)[n] = r->found[i];
-        (*bibs)[n++] = r->found_bibs[i];
+        (*bibs)[n++] = fitting(r, r->found_bibs[i]);
     }
     return n;
 }
@@ -803,6 +814,11 @@ static struct answer *make_answer(struct alt_request *r)
         .record = r->p.record, .catalogue = r->srv->cfg->catalogues[r->cat_index].name,
         .branch = r->p.branch, .lang = r->p.lang, .bib = r->bib,
         .chosen = chosen, .nchosen = nchosen, .link = r->link,
+        .borrowers = r->nb ? r->nb->borrowers : 0,
+        .min_patrons = (unsigned long)r->srv->cfg->min_patrons,
+        .queue = r->nb ? (long)r->nb->queue : -1,
+        .loan_period_days = r->srv->cfg->catalogues[r->cat_index].loan_period_days,
+        .today = config_date_days(server_date(r->srv)),
         .experiment = r->experiment ? r->experiment->name : NULL,
         .arm = r->arm ? r->arm->name : NULL,
     };
@@ -913,28 +929,39 @@ static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t
                         const char *token)
 {
     struct strbuf out = {0};
+    int sent = 0;
     if (answer_text(r->ans, touchpoint_id, len, token, r->degraded, &out) < 0)
         http_reply_unavailable(r->req, HTTP_NO_MEMORY);
     else if (r->p.receipt)
-        send_receipt(r, &out);
-    else
+        sent = send_receipt(r, &out) == 0;
+    else {
         http_reply_json_text(r->req, 200, out.buf, out.len);
+        sent = 1;
+    }
+    if (sent)
+        http_metrics_answer(r->srv->http_metrics, r->p.channel_id, answer_status_of(r->ans->status),
+                            r->experiment, r->arm, r->degraded);
     strbuf_free(&out);
     alt_request_free(r);
 }
 
 /* format=receipt: the answer, as JSON would have sent it, read back and
- * laid out for the kiosk's printer (receipt.h): the two cannot differ. */
-static void send_receipt(struct alt_request *r, const struct strbuf *json)
+ * laid out for the kiosk's printer (receipt.h): the two cannot differ.
+ * -1 when that failed (a 503 went instead). */
+static int send_receipt(struct alt_request *r, const struct strbuf *json)
 {
     json_t *answer = json_loadb(json->buf, json->len, 0, NULL);
     struct strbuf text = {0};
-    if (!answer || receipt_render(answer, r->p.lang, r->p.width, &text) < 0)
+    int rc = 0;
+    if (!answer || receipt_render(answer, r->p.lang, r->p.width, &text) < 0) {
         http_reply_unavailable(r->req, HTTP_NO_MEMORY);
-    else
+        rc = -1;
+    } else {
         http_reply_bytes(r->req, 200, "text/plain; charset=utf-8", text.buf, text.len);
+    }
     strbuf_free(&text);
     json_decref(answer);
+    return rc;
 }
 
 /* ---- the end ------------------------------------------------------------------ */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalogue/queue_date.h"
+#include "core/calendar.h"
 #include "http/messages.h"
 
 static json_t *url_json(const struct link *l, const char *record,
@@ -46,16 +48,34 @@ static json_t *available_at_json(const struct bib *b, const char *branch)
     return a;
 }
 
+/* Why the alternative is shown, in the answer's language (messages.h). */
+static json_t *explanation_json(const struct answer_facts *f, const struct alternative *a)
+{
+    struct strbuf text = {0};
+    const struct bib *w = f->bib;
+    json_t *v = message_explanation(&text, f->lang, reason_name(a->reason), a->both, f->borrowers,
+                                    f->min_patrons, w ? w->title : NULL, w ? w->author : NULL,
+                                    w ? w->subject : NULL) == 0
+                    ? json_stringn(text.buf, text.len)
+                    : NULL;
+    strbuf_free(&text);
+    return v;
+}
+
 static json_t *alternatives_json(const struct answer_facts *f)
 {
     json_t *alts = json_array();
     for (size_t i = 0; alts && i < f->nchosen; i++) {
         const struct alternative *a = &f->chosen[i];
         const struct bib *b = a->bib;
-        json_t *alt = json_pack("{s:s, s:s, s:s?, s:s?, s:f, s:s, s:b, s:o, s:o}",
+        json_t *alt = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:f, s:s, s:o, s:b, s:o, s:o}",
                                 "record", b->id, "title", b->title, "author", b->author,
-                                "year", b->year, "score", a->score,
-                                "reason", reason_name(a->reason), "at_branch", a->at_branch,
+                                "year", b->year,
+                                "format", segment_format_name(b->segment.format),
+                                "audience", segment_audience_name(b->segment.audience),
+                                "language", segment_language(&b->segment), "score", a->score,
+                                "reason", reason_name(a->reason),
+                                "explanation", explanation_json(f, a), "at_branch", a->at_branch,
                                 "available_at", available_at_json(b, f->branch),
                                 "url", url_json(f->link, b->id, link_record_url));
         if (!alt || json_array_append_new(alts, alt) < 0) {
@@ -90,18 +110,36 @@ struct answer *answer_build(const struct answer_facts *f)
     int copies_out = 0;
     for (size_t i = 0; bib && i < bib->ncopies; i++)
         copies_out |= bib->copies[i].status == COPY_ON_LOAN;
+    /* When a hold placed now is likely ready: for a title on loan, with
+     * the queue known (queue_date.h). */
+    char ready[CAL_DATE_BYTES + 1];
+    const char *available_on = NULL;
+    long day = bib && f->queue >= 0 && strcmp(status, "on_loan") == 0
+                   ? queue_ready_day(bib, (uint32_t)f->queue, f->loan_period_days, f->today)
+                   : -1;
+    if (day >= 0) {
+        cal_date_text(day, ready);
+        available_on = ready;
+    }
     struct strbuf msg = {0};
     bad = !ans->shown || ans->nalternatives != f->nchosen ||
-          message_availability(&msg, f->lang, status, copies_out, expected, f->nchosen > 0) < 0;
+          message_availability(&msg, f->lang, status, copies_out, expected, f->queue,
+                               available_on, f->nchosen > 0) < 0;
     json_t *experiment = f->experiment ? json_pack("{s:s, s:s}", "name", f->experiment,
                                                    "arm", f->arm)
                                        : json_null();
     json_t *answer = bad ? NULL : json_pack(
-        "{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:s?, s:o, s:s, s:o, s:o}",
+        "{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:s?, s:o, s:s?, s:o, s:s, s:o, "
+        "s:o}",
         "record", f->record, "catalogue", f->catalogue, "status", status,
         "title", bib ? bib->title : NULL, "author", bib ? bib->author : NULL,
         "isbn", bib ? bib->isbn : NULL, "year", bib ? bib->year : NULL,
+        "format", bib ? segment_format_name(bib->segment.format) : NULL,
+        "audience", bib ? segment_audience_name(bib->segment.audience) : NULL,
+        "language", bib ? segment_language(&bib->segment) : NULL,
         "copies", bib ? copies_json(bib) : json_array(), "expected_back", expected,
+        "queue", f->queue >= 0 ? json_integer(f->queue) : json_null(),
+        "expected_available", available_on,
         "reserve_url", url_json(f->link, f->record, link_reserve_url),
         "message", strbuf_cstr(&msg), "alternatives", alternatives_json(f),
         "experiment", experiment);

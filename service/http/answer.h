@@ -41,6 +41,11 @@ struct answer_facts {
     const struct alternative *chosen;   /* the alternatives, in the order shown */
     size_t nchosen;
     const struct link *link;            /* the catalogue's URLs */
+    unsigned long borrowers;            /* the wanted title's borrowers in the model (0: unknown) */
+    unsigned long min_patrons;          /* privacy.min_patrons: no smaller count is shown */
+    long queue;                         /* holds waiting for the wanted title; -1 unknown */
+    int loan_period_days;               /* the catalogue's */
+    long today;                         /* days since 1970-01-01 */
     const char *experiment, *arm;       /* NULL outside an experiment */
 };
 

@@ -58,6 +58,9 @@ struct conn {
     struct evbuffer_cb_entry *input_cb;
     struct event *deadline;
     int reading;                    /* the deadline is armed */
+    int answering;                  /* a request was read and its answer not written yet
+                                     * (evhttp 2.1 takes one at a time per connection) */
+    uint64_t request_us;            /* when it was read (monotonic_us) */
     struct conn *next;              /* while waiting for front_adopt */
 };
 
@@ -161,6 +164,8 @@ static void conn_deadline(evutil_socket_t fd, short what, void *arg)
 static void conn_closed(struct evhttp_connection *evcon, void *arg)
 {
     struct conn *c = arg;
+    if (c->answering)
+        c->f->stats.abandoned++;
     ptr_table_del(c->f->conns, evcon);
     evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
     conn_end(c);
@@ -297,6 +302,19 @@ static int rate_admit(struct front *f, struct evhttp_request *req,
     return -1;
 }
 
+/* evhttp has written req's answer (its on_complete callback; not called
+ * for a request whose connection went first: conn_closed counts that).
+ * The connection, and so c, is still there. */
+static void request_answered(struct evhttp_request *req, void *arg)
+{
+    struct conn *c = arg;
+    struct front *f = c->f;
+    c->answering = 0;
+    if (f->cfg.answered)
+        f->cfg.answered(req, evhttp_request_get_response_code(req),
+                        (double)(monotonic_us() - c->request_us) / 1e6, f->route_arg);
+}
+
 static void front_request(struct evhttp_request *req, void *arg)
 {
     struct front *f = arg;
@@ -306,6 +324,9 @@ static void front_request(struct evhttp_request *req, void *arg)
         disarm(c);
         if (evbuffer_get_length(bufferevent_get_input(c->bev)))
             arm(c);             /* the next request has begun already (pipelined) */
+        c->answering = 1;
+        c->request_us = monotonic_us();
+        evhttp_request_set_on_complete_cb(req, request_answered, c);
     }
     if (f->cfg.rate && evcon && !unlimited(f, req) && rate_admit(f, req, evcon) < 0)
         return;

@@ -21,7 +21,13 @@
  * rather than have their SYNs dropped (and retried a second later).
  *
  * Every request that passes goes to the route callback, as evhttp's gencb
- * would. libevent 2.1's evhttp has no hook per connection but the
+ * would. Each request the front took (passed on or answered itself)
+ * is timed from when it was read in full to when its answer has been
+ * written to the socket, and then told to the answered callback, if
+ * any (/metrics counts there); a request whose connection closed before
+ * its answer was written is counted as abandoned instead. Requests
+ * libevent refuses itself (malformed, headers too large, bodies over
+ * the slack, methods it does not take) reach neither. libevent 2.1's evhttp has no hook per connection but the
  * callback that makes its bufferevent (evhttp_set_bevcb): front.c counts
  * and times connections from there (see front.c for how). */
 #ifndef ONLOAN_HTTP_FRONT_H
@@ -37,6 +43,12 @@
 /* How long accepting pauses after accept() fails. */
 #define FRONT_ACCEPT_BACKOFF_MS 100
 
+typedef void front_route_cb(struct evhttp_request *req, void *arg);
+/* req's answer (status code) has been written, seconds after the
+ * request was read; arg is the route callback's. req is libevent's,
+ * valid for the call only. */
+typedef void front_answered_cb(struct evhttp_request *req, int code, double seconds, void *arg);
+
 struct front_config {
     const char *name;               /* the config key of the address: logs, /healthz */
     const char *host;               /* numeric IPv4 */
@@ -49,9 +61,9 @@ struct front_config {
     int read_timeout_ms;
     struct rate_limit *rate;        /* borrowed; NULL: not limited */
     const char *unlimited_path;     /* a path the rate limit skips (NULL: none) */
+    front_answered_cb *answered;    /* NULL: requests are not timed */
 };
 
-typedef void front_route_cb(struct evhttp_request *req, void *arg);
 
 struct front;
 
@@ -74,7 +86,10 @@ struct front_stats {
     unsigned long long cut;         /* shut down at read_timeout_ms */
     unsigned long long too_large;   /* bodies over max_body refused (JSON 413) */
     unsigned long long rate_limited;    /* 429s */
-    unsigned long long untracked;   /* connections taken without limits (out of memory) */
+    unsigned long long untracked;   /* connections taken without limits (out of memory);
+                                     * their requests are not timed */
+    unsigned long long abandoned;   /* requests whose connection closed before their
+                                     * answer was written */
 };
 void front_get_stats(const struct front *f, struct front_stats *st);
 

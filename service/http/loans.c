@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/strbuf.h"
 #include "http/auth.h"
+#include "http/http_metrics.h"
 #include "http/reply.h"
 #include "ingest/ingest.h"
 #include "server.h"
@@ -18,6 +19,7 @@
 struct loans_request {
     struct server *srv;
     struct evhttp_request *req;
+    size_t by_type[HTTP_METRICS_LOAN_TYPES];    /* the batch's events, for /metrics */
 };
 
 static void loans_ingested(const struct ingest_result *res, enum failure error, void *arg)
@@ -25,6 +27,7 @@ static void loans_ingested(const struct ingest_result *res, enum failure error, 
     struct loans_request *lr = arg;
     if (error) {
         log_msg(LOG_WARN, "loan events not taken: %s", failure_name(error));
+        http_metrics_loans_refused(lr->srv->http_metrics, error);
         http_reply_failure(lr->req, error,
                            error == FAILURE_WRITE_UNCONFIRMED
                                ? "the loan store did not confirm in time; send the events again "
@@ -35,6 +38,9 @@ static void loans_ingested(const struct ingest_result *res, enum failure error, 
                                : "the loan store is unavailable; nothing was applied, send the "
                                  "events again");
     } else {
+        for (int t = 0; t < HTTP_METRICS_LOAN_TYPES; t++)
+            http_metrics_loans_taken(lr->srv->http_metrics, (enum loan_event_type)t,
+                                     lr->by_type[t]);
         http_reply_json(lr->req, 202, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
                                                 "taken", (json_int_t)res->taken,
                                                 "new", (json_int_t)res->new_loans,
@@ -104,6 +110,7 @@ static int read_events(struct server *srv, struct evhttp_request *req, struct lo
             int oom = strbuf_printf(&msg, "malformed JSON at line %d, column %d: %s", jerr.line,
                                     jerr.column, jerr.text) < 0;
             http_reply_error(req, 400, "body", oom ? "malformed JSON" : msg.buf);
+            http_metrics_loans_refused(srv->http_metrics, FAILURE_NONE);
             strbuf_free(&msg);
             return -1;
         }
@@ -120,6 +127,8 @@ static int read_events(struct server *srv, struct evhttp_request *req, struct lo
         loan_batch_free(batch);
         int code;
         json_t *reply = loans_refusal(st, probs, nprobs, &code);
+        http_metrics_loans_refused(srv->http_metrics,
+                                   code == 400 ? FAILURE_NONE : FAILURE_OUT_OF_MEMORY);
         http_reply_json(req, code, reply);
         return -1;
     }
@@ -136,11 +145,16 @@ void loans_handle(struct server *srv, struct evhttp_request *req)
         return;
     }
     struct loans_request *lr = malloc(sizeof *lr);
-    if (lr)
-        *lr = (struct loans_request){srv, req};
+    if (lr) {
+        *lr = (struct loans_request){srv, req, {0}};
+        for (size_t i = 0; i < batch.n; i++)
+            if ((unsigned)batch.ev[i].type < HTTP_METRICS_LOAN_TYPES)
+                lr->by_type[batch.ev[i].type]++;
+    }
     if (!lr || ingest_submit(srv->ingest, &batch, loans_ingested, lr) < 0) {
         free(lr);
         loan_batch_free(&batch);
+        http_metrics_loans_refused(srv->http_metrics, FAILURE_OUT_OF_MEMORY);
         http_reply_unavailable(req, HTTP_NO_MEMORY);
         server_release(srv);
     }

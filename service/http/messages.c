@@ -22,8 +22,25 @@ int message_date(struct strbuf *out, const char *lang, const char *date)
     return strbuf_printf(out, "%d %s %d", day, months[month - 1], year);
 }
 
+/* " 3 reserveringen voor u; verwacht voor u rond 14 januari 2027." */
+static int message_queue(struct strbuf *out, int nl, const char *lang, long queue,
+                         const char *expected_available)
+{
+    int rc = nl ? strbuf_printf(out, " %ld %s voor u", queue,
+                                queue == 1 ? "reservering" : "reserveringen")
+                : strbuf_printf(out, " %ld %s ahead of you", queue,
+                                queue == 1 ? "reservation" : "reservations");
+    if (expected_available) {
+        rc |= strbuf_puts(out, nl ? "; verwacht voor u rond " : "; expected for you around ");
+        if (message_date(out, lang, expected_available) < 0)
+            rc |= strbuf_puts(out, expected_available);
+    }
+    return rc | strbuf_puts(out, ".");
+}
+
 int message_availability(struct strbuf *out, const char *lang, const char *status,
-                         int copies_out, const char *expected_back, int has_alternatives)
+                         int copies_out, const char *expected_back, long queue,
+                         const char *expected_available, int has_alternatives)
 {
     int nl = strcmp(lang, "nl") == 0;
     int rc = 0;
@@ -45,10 +62,42 @@ int message_availability(struct strbuf *out, const char *lang, const char *statu
             rc |= strbuf_puts(out, expected_back);
         rc |= strbuf_puts(out, ".");
     }
+    if (queue > 0)
+        rc |= message_queue(out, nl, lang, queue, expected_available);
     rc |= strbuf_puts(out, nl ? " Reserveer de titel en u krijgt bericht zodra hij voor u klaarligt."
                               : " Reserve it and we will let you know when it is ready for you.");
     if (has_alternatives)
         rc |= strbuf_puts(out, nl ? " Of neem nu een van deze titels mee; ze staan in de kast."
                                   : " Or take one of these titles today; they are on the shelf.");
     return rc ? -1 : 0;
+}
+
+int message_explanation(struct strbuf *out, const char *lang, const char *reason,
+                        unsigned long both, unsigned long borrowers, unsigned long min_patrons,
+                        const char *title, const char *author, const char *subject)
+{
+    int nl = strcmp(lang, "nl") == 0;
+    if (strcmp(reason, "also_borrowed") == 0) {
+        if (both == 0)
+            return strbuf_puts(out, nl ? "Past bij wat u eerder leende"
+                                       : "Goes with what you borrowed before");
+        if (!title)
+            return strbuf_puts(out, nl ? "Lezers van deze titel leenden ook dit"
+                                       : "Readers of this title also borrowed this");
+        /* a count below min_patrons is never shown: it could point at a patron */
+        if (both >= min_patrons && borrowers >= both)
+            return nl ? strbuf_printf(out, "%lu van de %lu lezers van %s leenden ook dit", both,
+                                      borrowers, title)
+                      : strbuf_printf(out, "%lu of the %lu readers of %s also borrowed this",
+                                      both, borrowers, title);
+        return nl ? strbuf_printf(out, "Lezers van %s leenden ook dit", title)
+                  : strbuf_printf(out, "Readers of %s also borrowed this", title);
+    }
+    if (strcmp(reason, "same_author") == 0)
+        return author ? strbuf_printf(out, nl ? "Ook van %s" : "Also by %s", author)
+                      : strbuf_puts(out, nl ? "Van dezelfde auteur" : "By the same author");
+    if (strcmp(reason, "same_subject") == 0)
+        return subject ? strbuf_printf(out, nl ? "Ook over %s" : "Also about %s", subject)
+                       : strbuf_puts(out, nl ? "Over hetzelfde onderwerp" : "On the same subject");
+    return strbuf_puts(out, nl ? "Populair bij onze lezers" : "Popular with our readers");
 }

@@ -17,7 +17,14 @@ static void job_read(struct ingest_job *job);
  * back and the job reads and applies again, so that no loan is counted
  * twice or lost from a history. ARGV: g; g triples of a history key, "1"
  * if it was there ("0" if not) and what it held; then each command as its
- * argument count and arguments. */
+ * argument count and arguments.
+ *
+ * One command is the script's own, QUEUE_COMMAND (see queue_hold): a
+ * hold's change to its record's queue count, made only the first time its
+ * id enters the patron's seen ids, so that a replayed hold, fill or
+ * cancellation counts once; the count never goes below 0 (a fill whose
+ * hold came before onloan did) and its key goes at 0. */
+#define QUEUE_COMMAND "onloan-queue"
 static const char guarded_write_script[] =
     "local g, at = tonumber(ARGV[1]), 2\n"
     "for i = 1, g do\n"
@@ -29,7 +36,15 @@ static const char guarded_write_script[] =
     "end\n"
     "while at <= #ARGV do\n"
     "  local argc = tonumber(ARGV[at])\n"
-    "  redis.call(unpack(ARGV, at + 1, at + argc))\n"
+    "  if ARGV[at + 1] == '" QUEUE_COMMAND "' then\n"
+    "    if redis.call('ZADD', ARGV[at + 2], 'NX', ARGV[at + 3], ARGV[at + 4]) == 1 then\n"
+    "      local q = tonumber(redis.call('GET', ARGV[at + 5]) or '0') + tonumber(ARGV[at + 6])\n"
+    "      if q > 0 then redis.call('SET', ARGV[at + 5], q)\n"
+    "      else redis.call('DEL', ARGV[at + 5]) end\n"
+    "    end\n"
+    "  else\n"
+    "    redis.call(unpack(ARGV, at + 1, at + argc))\n"
+    "  end\n"
     "  at = at + argc + 1\n"
     "end\n"
     "return 1\n";
@@ -84,10 +99,46 @@ static int id_seen_before(struct loan_event **ev, size_t upto, const char *id)
     return 0;
 }
 
+/* A hold event's change to its record's queue count (q:<record>, +1 for
+ * a hold, -1 when filled or cancelled), as a QUEUE_COMMAND: counted once
+ * per event, told by its type and (hashed) id, or without an id by its
+ * type, time and record. Either is hashed again with the patron key, apart from
+ * patron pseudonyms and loans' ids (a loan with a hold's id is no
+ * duplicate), and the seen ids never name a title. */
+static int queue_hold(const struct ingest *ing, const struct patron_group *g,
+                      const struct loan_event *e, struct rcmd_list *cs)
+{
+    const struct config *cfg = ing->cfg;
+    char id[PSEUDONYM_HEX_LEN + 1], when[32];
+    struct strbuf tagged = {0};
+    snprintf(when, sizeof when, "%lld", e->when);
+    /* a library system may give a hold, its fill and its cancellation one
+     * id (the reservation's): the type tells them apart */
+    int bad = e->id[0] ? strbuf_printf(&tagged, "hold-id:%s:%s", loan_event_type_name(e->type),
+                                       e->id)
+                       : strbuf_printf(&tagged, "hold:%s:%lld:%s", loan_event_type_name(e->type),
+                                       e->when, e->record);
+    if (bad < 0) {
+        strbuf_free(&tagged);
+        return -1;
+    }
+    pseudonymise(cfg->patron_key, tagged.buf, tagged.len, id);
+    strbuf_free(&tagged);
+    struct rcmd *c = rcmd_list_next(cs);
+    if (!c)
+        return -1;
+    cs->failed |= rcmd_addstr(c, QUEUE_COMMAND) |
+                  rcmd_addjoin(c, cfg->redis_prefix, "seen:", g->pseudonym) |
+                  rcmd_addstr(c, when) | rcmd_addstr(c, id) |
+                  rcmd_addjoin(c, cfg->redis_prefix, "q:", e->record) |
+                  rcmd_addstr(c, e->type == LOAN_EVENT_HOLD ? "1" : "-1");
+    return cs->failed ? -1 : 0;
+}
+
 /* Applies one patron's loans to their history; queues the writes. Holds
- * change nothing of the model, not even the seen ids: each is taken as it
- * comes, for attribution only, where the touchpoint's marks keep a
- * replayed hold from counting twice (touchpoint_log_outcome). A loan is
+ * change nothing of the model: each counts in its record's queue (once,
+ * queue_hold) and is taken for attribution, where the touchpoint's marks
+ * keep a replayed hold from counting twice (touchpoint_log_outcome). A loan is
  * applied, and may be attributed, when it is new or a repeat (a later
  * loan of a title the patron had: a real one); a duplicate or a stale
  * loan is neither (it may be a replay: counted the first time). */
@@ -102,7 +153,7 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
     history_clear(h);
     if (existed && history_parse(h, hist->str, hist->len, ing->names) < 0)
         log_msg(LOG_WARN, "history of %s is malformed: started afresh", g->pseudonym);
-    size_t changed = 0, seen_at = 0, nids = 0;
+    size_t changed = 0, seen_at = 0, nids = 0, nholds = 0;
     struct rcmd *ids = NULL;
     struct ingest_result *first_new = NULL;     /* the request that brought the patron in */
     for (size_t i = 0; i < g->n; i++) {
@@ -112,6 +163,9 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
             res->holds++;
             if (job->nattr)
                 ingest_attr_applied(job, g->first + i);
+            if (queue_hold(ing, g, e, cs) < 0)
+                return -1;
+            nholds++;
             continue;
         }
         if (e->id[0]) {
@@ -159,9 +213,10 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
     }
     char ttl[32];
     snprintf(ttl, sizeof ttl, "%lld", (long long)cfg->history_ttl_days * 86400);
-    if (ids) {
-        /* Keep the newest 4 * history_max ids: enough to recognise a
-         * replay of anything the history still remembers. */
+    if (ids || nholds) {
+        /* Keep the newest 4 * history_max ids (of loans and holds):
+         * enough to recognise a replay of anything the history still
+         * remembers. */
         char keep[32];
         snprintf(keep, sizeof keep, "%d", -(4 * cfg->history_max) - 1);
         struct rcmd *c = rcmd_list_key(cs, "ZREMRANGEBYRANK", pfx, "seen:", g->pseudonym);
@@ -257,7 +312,7 @@ static void read_done(redisReply *reply, enum failure error, void *arg)
         ingest_job_finish(job, FAILURE_OUT_OF_MEMORY);
         return;
     }
-    if (cs.n == 0) {            /* nothing to write: all repeats, duplicates or holds */
+    if (cs.n == 0) {            /* nothing to write: all repeats or duplicates */
         rcmd_list_free(&cs);
         write_done(NULL, FAILURE_NONE, job);
         return;

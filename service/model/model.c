@@ -236,7 +236,7 @@ static void log_refused(const char *what, const redisReply *refused)
             "delete the prefix's keys and run onloan load again", what, refused->str);
 }
 
-/* EXEC reply: [co list, the record's borrowers]. */
+/* EXEC reply: [co list, the record's borrowers, its holds waiting]. */
 static void list_done(redisReply *reply, enum failure error, void *arg)
 {
     struct record_read *rd = arg;
@@ -245,10 +245,13 @@ static void list_done(redisReply *reply, enum failure error, void *arg)
         const redisReply *refused = refused_reply(reply);
         if (refused) {
             log_refused(rd->record, refused);
-        } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
+        } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3) {
             const redisReply *co = reply->element[0];
+            const char *queue = reply_str(reply->element[2]);
             rd->nb = model_parse(cfg, rd->record, reply_str(co), co->len,
                                  reply_str(reply->element[1]));
+            if (rd->nb)
+                rd->nb->queue = queue ? count_of(queue) : 0;
         }
         if (!rd->nb) {
             log_msg(LOG_WARN, "co-occurrence of %s not read: %s", rd->record,
@@ -287,14 +290,15 @@ static struct record_read *record_read_start(struct model *m, const char *record
         return NULL;
     }
     rr->m = m;
-    struct rcmd cmds[2] = {{0}};
+    struct rcmd cmds[3] = {{0}};
     int rc = 0;
     rc |= rcmd_addstr(&cmds[0], "GET") | rcmd_addf(&cmds[0], "%sco:%s", pfx, record);
     rc |= rcmd_addstr(&cmds[1], "ZSCORE") | rcmd_addf(&cmds[1], "%spop", pfx) |
           rcmd_addstr(&cmds[1], record);
+    rc |= rcmd_addstr(&cmds[2], "GET") | rcmd_addf(&cmds[2], "%sq:%s", pfx, record);
     if (!rc)
-        rr->op = redis_exec(m->st, cmds, 2, list_done, rr);
-    for (int i = 0; i < 2; i++)
+        rr->op = redis_exec(m->st, cmds, 3, list_done, rr);
+    for (int i = 0; i < 3; i++)
         rcmd_free(&cmds[i]);
     if (!rr->op) {
         dict_del(m->reads, record);
@@ -334,6 +338,11 @@ void model_read_cancel(struct model_read *rd)
 size_t model_reads_in_flight(const struct model *m)
 {
     return dict_size(m->reads);
+}
+
+void model_cache_stats(const struct model *m, struct ttl_cache_stats *st)
+{
+    ttl_cache_get_stats(m->cache, st);
 }
 
 /* ---- the totals --------------------------------------------------------------- */

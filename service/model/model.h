@@ -1,7 +1,8 @@
 /* model.h: reading the loan model ("patrons who borrowed this also
  * borrowed") from Redis, with short in-process caches.
  *
- * The keys it reads (co:<record>, pop, meta): docs/redis-keys.md.
+ * The keys it reads (co:<record>, pop, meta, and q:<record>: the holds
+ * waiting for a record, read with its neighbours): docs/redis-keys.md.
  * A pair shared by fewer than privacy.min_patrons patrons is never read:
  * it is dropped here, before anything can score or show it.
  *
@@ -50,6 +51,9 @@ void model_read_cancel(struct model_read *rd);
 /* How many records' neighbours are being read from Redis now, waited for
  * or not (/healthz model_reads). */
 size_t model_reads_in_flight(const struct model *m);
+/* The neighbours cache's hits, misses and size (ttl_cache.h). */
+struct ttl_cache_stats;
+void model_cache_stats(const struct model *m, struct ttl_cache_stats *st);
 
 /* What is the same for every record's answer. */
 struct model_totals {

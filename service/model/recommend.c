@@ -36,6 +36,7 @@ int candidates_add(struct candidate **list, size_t *n, const char *wanted,
         return -1;
     l[*n].score = score;
     l[*n].reason = reason;
+    l[*n].both = 0;
     (*n)++;
     return 0;
 }
@@ -65,7 +66,7 @@ size_t recommend_select(const struct candidate *cands, struct bib *const *bibs, 
         if (!bibs[i] || !bib_available(bibs[i], NULL))
             continue;
         struct alternative alt = {bibs[i], cands[i].score, cands[i].reason,
-                                  branch && bib_available(bibs[i], branch)};
+                                  branch && bib_available(bibs[i], branch), cands[i].both};
         /* Insertion into the sorted top `limit`: n is small (max_candidates). */
         size_t pos = kept;
         while (pos > 0 && alternative_before(&alt, &out[pos - 1]))

@@ -15,6 +15,7 @@
 #define ONLOAN_MODEL_RECOMMEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "catalogue/holdings.h"
 
@@ -25,6 +26,9 @@ struct candidate {
     char *record;       /* owned */
     double score;
     enum reason reason;
+    uint32_t both;      /* also_borrowed: patrons who borrowed it and the wanted title
+                         * (>= privacy.min_patrons), 0 when it came from the patron's
+                         * other titles only; else 0 */
 };
 
 struct alternative {
@@ -32,6 +36,7 @@ struct alternative {
     double score;
     enum reason reason;
     int at_branch;
+    uint32_t both;      /* as the candidate's */
 };
 
 const char *reason_name(enum reason r);

@@ -94,6 +94,7 @@ void neighbours_unref(struct neighbours *nb)
 struct scored {
     const char *record;         /* borrowed from a neighbours list */
     double score;
+    uint32_t both;              /* its pair count with the wanted title (nbs[0]), or 0 */
 };
 
 static int by_score(const void *x, const void *y)
@@ -166,7 +167,7 @@ int score_candidates(struct neighbours *const *nbs, const double *weight, size_t
             } else {
                 if (dict_set(at, e->record, (void *)(uintptr_t)(nsc + 1), NULL) < 0)
                     goto done;
-                sc[nsc++] = (struct scored){e->record, s};
+                sc[nsc++] = (struct scored){e->record, s, i == 0 ? e->both : 0};
             }
         }
     }
@@ -176,10 +177,14 @@ int score_candidates(struct neighbours *const *nbs, const double *weight, size_t
         sc[i].score *= unit / weight[0];
     if (nsc)
         qsort(sc, nsc, sizeof *sc, by_score);
-    for (size_t i = 0; i < nsc && *nout < max; i++)
+    for (size_t i = 0; i < nsc && *nout < max; i++) {
+        size_t before = *nout;
         if (!dict_get(skip, sc[i].record) &&
             candidates_add(out, nout, wanted, sc[i].record, sc[i].score, REASON_ALSO_BORROWED) < 0)
             goto done;
+        if (*nout > before)
+            (*out)[before].both = sc[i].both;
+    }
     for (size_t j = 0; j < npopular && *nout < max; j++) {
         const struct neighbour *e = &popular[j];
         double share = patrons ? (double)e->borrowers / (double)patrons : 0;

@@ -38,6 +38,7 @@ struct neighbours {
     uint64_t fetched_ms;
     char *record;               /* owned */
     uint32_t borrowers;
+    uint32_t queue;             /* holds waiting for it (q:<record>, ingest) */
     struct neighbour *list;     /* shared by >= min_patrons; most shared first */
     size_t n;
 };
@@ -61,7 +62,9 @@ double score_recent_weight(size_t i);
  * score is exactly the measure; blended, it is in the wanted title's units. Candidates with a positive score
  * come first (REASON_ALSO_BORROWED, best first), then records of popular
  * (most borrowed first; REASON_POPULAR, score = share of patrons who
- * borrowed it) to reach max. patrons is the model's number of patrons:
+ * borrowed it) to reach max. An also_borrowed candidate's both is its
+ * pair count with nbs[0]->record (0 when it is a neighbour of the other
+ * titles only). patrons is the model's number of patrons:
  * n of every measure and the popular share's denominator. Records in
  * nbs[i]->record and in exclude (n_exclude, may be NULL) are left out.
  * Returns -1 when out of memory. */

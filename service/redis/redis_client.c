@@ -42,10 +42,12 @@ struct redis_client {
     const struct timeval *op_timeout;
     LIST_HEAD(, redis_op) ops;  /* every op not freed yet: redis_client_free ends them */
     int closing;                /* redis_client_free has begun: nothing new is sent */
+    struct redis_client_stats stats;
 };
 
 struct redis_op {
     LIST_ENTRY(redis_op) link;  /* in its client's ops */
+    struct redis_client_stats *stats;   /* its client's */
     redis_cb *cb;
     redis_late_cb *late;        /* redis_exec_sure: the deadline only tells this */
     int sure;
@@ -82,6 +84,12 @@ static void op_answer(struct redis_op *op, redisReply *reply, enum failure error
         return;
     op->answered = 1;
     event_del(op->deadline);
+    if (error == FAILURE_REDIS_UNAVAILABLE)
+        op->stats->unavailable++;
+    else if (error == FAILURE_REDIS_TIMEOUT)
+        op->stats->timeouts++;
+    else if (reply && ((redisReply *)reply)->type == REDIS_REPLY_ERROR)
+        op->stats->error_replies++;
     op->cb(reply, error, op->arg);
 }
 
@@ -102,6 +110,7 @@ static void op_deadline_cb(evutil_socket_t fd, short what, void *arg)
         op->awaiting_reply = 0;
         op_answer(op, NULL, FAILURE_REDIS_UNAVAILABLE);
     } else if (op->sure) {
+        op->stats->timeouts++;
         if (op->late && !op->answered)
             op->late(op->arg);
         return;                 /* the reply (or the lost connection) will come */
@@ -142,6 +151,8 @@ struct redis_op *redis_send(struct redis_client *st, struct rcmd *cmds, size_t n
     struct redis_op *op = calloc(1, OP_EVENT_OFFSET + event_get_struct_event_size());
     if (!op)
         return NULL;
+    op->stats = &st->stats;
+    st->stats.ops++;
     op->cb = cb;
     op->late = late;
     op->sure = (flags & REDIS_SEND_SURE) != 0;
@@ -236,6 +247,7 @@ static void store_connect_cb(const redisAsyncContext *ac, int status)
                     st->host, st->port, ac->errstr);
         st->ac = NULL;          /* hiredis frees the context after this */
         st->connected = 0;
+        st->stats.connection_losses++;
         store_schedule_reconnect(st);
         store_trouble(st);
         return;
@@ -251,6 +263,7 @@ static void store_disconnect_cb(const redisAsyncContext *ac, int status)
         return;                 /* redis_client_free or a move is disconnecting */
     if (status != REDIS_OK)
         log_msg(LOG_WARN, "redis %s:%d: connection lost: %s", st->host, st->port, ac->errstr);
+    st->stats.connection_losses++;
     st->ac = NULL;
     store_lost(st);
     store_schedule_reconnect(st);
@@ -495,6 +508,11 @@ void redis_client_on_connect(struct redis_client *st, redis_connected_cb *cb, vo
 int redis_client_connected(const struct redis_client *st)
 {
     return st->ac && st->connected;
+}
+
+void redis_client_get_stats(const struct redis_client *st, struct redis_client_stats *out)
+{
+    *out = st->stats;
 }
 
 void redis_client_free(struct redis_client *st)

@@ -51,6 +51,18 @@ unsigned long long redis_client_moves(const struct redis_client *st);
 typedef void redis_trouble_cb(void *arg);
 void redis_client_on_trouble(struct redis_client *st, redis_trouble_cb *cb, void *arg);
 
+/* What a client's operations came to (/metrics). An op is one
+ * redis_send: a command, or a MULTI/EXEC transaction. */
+struct redis_client_stats {
+    unsigned long long ops;             /* sent, or failed at once for want of a connection */
+    unsigned long long error_replies;   /* answered with an error reply (the whole reply) */
+    unsigned long long unavailable;     /* failed: not connected, or the connection was lost */
+    unsigned long long timeouts;        /* redis.timeout_ms passed first (for a sure op too,
+                                         * which still waits for its reply) */
+    unsigned long long connection_losses;   /* connects refused, and connections lost */
+};
+void redis_client_get_stats(const struct redis_client *st, struct redis_client_stats *out);
+
 /* A store that only listens: on every connection it makes it sends
  * SUBSCRIBE channel; message(payload, len, arg) for each message on it,
  * listening(1, arg) once the subscription is confirmed and listening(0,

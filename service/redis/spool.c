@@ -582,6 +582,14 @@ void spool_get_stats(const struct spool *sp, struct spool_stats *st)
     st->waiting = sp->nwaiting;
     st->in_flight = sp->nin_flight;
     st->confirmed_kept = sp->nconfirmed;
+    st->bytes = 0;
+    const struct write *w;
+    TAILQ_FOREACH(w, &sp->waiting, link)
+        st->bytes += w->len;
+    TAILQ_FOREACH(w, &sp->in_flight, link)
+        st->bytes += w->len;
+    TAILQ_FOREACH(w, &sp->confirmed, link)
+        st->bytes += w->len;
 }
 
 int spool_idle(const struct spool *sp)

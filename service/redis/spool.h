@@ -53,6 +53,9 @@ int spool_remember(struct spool *sp, const struct rcmd *cmd);
 struct spool_stats {
     size_t waiting;                 /* writes kept, not yet written */
     size_t in_flight;               /* sent, not yet answered */
+    size_t bytes;                   /* of the commands held in memory (waiting, in
+                                     * flight, confirmed and kept): a walk of them, for
+                                     * /metrics, not for a hot path */
     size_t confirmed_kept;          /* confirmed lately, kept to send again */
     unsigned long long replayed;    /* confirmed ones sent again on a new connection */
     unsigned long long written;     /* confirmed by Redis */

@@ -55,6 +55,8 @@ def sirsi949_copy(subs):
     cur = (d.get("k") or "").upper()
     if cur == "CHECKEDOUT":
         status = "on_loan"
+    elif cur == "HOLDS":
+        status = "held"          # on the hold shelf for another patron
     elif cur in ("LOST", "MISSING", "DISCARD", "WITHDRAWN", "DAMAGE", "BINDERY"):
         status = "unavailable"
     else:
@@ -67,8 +69,13 @@ def _record_from_fields(leader, fields, id_tag, id_code, holdings_tag, mk_copy):
     """fields: list of (tag, value) for control fields or
     (tag, [(code, value)]) for data fields."""
     rec = {"leader": leader, "copies": [], "title_a": None, "title_b": None,
-           "author": None, "id": None, "names": [], "subjects": []}
+           "author": None, "id": None, "names": [], "subjects": [],
+           "f007": None, "f008": None}
     for tag, val in fields:
+        if tag == "007" and isinstance(val, str) and rec["f007"] is None:
+            rec["f007"] = val
+        if tag == "008" and isinstance(val, str) and rec["f008"] is None:
+            rec["f008"] = val
         if tag == id_tag:
             if id_code is None and isinstance(val, str):
                 rec["id"] = val.strip()
@@ -147,6 +154,46 @@ class Catalogue:
     def db(self, name):
         return {"demo": self.demo, "demo-sru": self.demo, "koha": self.koha,
                 "jazz": self.jazz}[name]
+
+
+# ------------------------------------------------------------------ segment
+# Format, audience and language as MARC 21 codes them (leader/06-07, 007/00,
+# 008/22, 008/23, 008/35-37); None where the record does not say.
+
+def segment(rec):
+    leader, f007, f008 = rec["leader"] or "", rec["f007"] or "", rec["f008"] or ""
+    rtype = leader[6] if len(leader) > 6 else ""
+    level = leader[7] if len(leader) > 7 else ""
+    fixed = len(f008) >= 38
+    coded = fixed and rtype in "acdgijkmort" and rtype != ""
+    form = f008[23] if coded else ""
+    if level == "s":
+        fmt = "periodical"
+    elif rtype in ("a", "t"):
+        fmt = ("large_print" if form == "d" else
+               "ebook" if form in ("o", "q", "s") or f007[:1] == "c" else "book")
+    elif rtype == "i":
+        fmt = "audiobook"
+    elif rtype == "j":
+        fmt = "music"
+    elif rtype == "g":
+        fmt = "dvd" if f007[:1] in ("v", "") else None
+    else:
+        fmt = None
+    aud = None
+    if coded and level != "s":
+        aud = {"a": "juvenile", "b": "juvenile", "c": "juvenile", "d": "juvenile",
+               "j": "juvenile", "e": "adult", "f": "adult", "g": "adult"}.get(f008[22])
+    lang = f008[35:38] if fixed else ""
+    if not (len(lang) == 3 and lang.isalpha() and lang.islower()) or lang in ("und", "zxx", "mul"):
+        lang = None
+    return {"format": fmt, "audience": aud, "language": lang}
+
+
+def fits(wanted, cand, dims=("format", "audience", "language")):
+    """Whether record cand fits record wanted on dims: equal, or either unknown."""
+    w, c = segment(wanted), segment(cand)
+    return all(w[d] is None or c[d] is None or w[d] == c[d] for d in dims)
 
 
 def record_status(rec):

@@ -17,6 +17,14 @@ BRANCHES = ["CEN", "NRD", "ZUI", "OST"]
 STREAM_ID = re.compile(r"^\d+-\d+$")
 
 
+def check_segment(obj, rec):
+    """format, audience and language of the title or an alternative are
+    what the record's fixed fields say (marc.segment)."""
+    want = marc.segment(rec)
+    got = {k: obj.get(k, "missing") for k in want}
+    assert got == want, "%s: segment %s, MARC says %s" % (rec["id"], got, want)
+
+
 def check_alternatives(ctx, j, want_record, branch, db, limit=5):
     """Every alternative: not the wanted record, no duplicates, known record,
     an available copy per the MARC data, available_at = its available copies
@@ -24,6 +32,9 @@ def check_alternatives(ctx, j, want_record, branch, db, limit=5):
     available at `branch` first, then by reason, then by score descending."""
     alts = j.get("alternatives")
     assert isinstance(alts, list), "alternatives not a list: %r" % (alts,)
+    wanted = db.get(want_record)
+    if wanted is not None and j.get("status") != "unknown":
+        check_segment(j, wanted)
     assert len(alts) <= limit, "%d alternatives for limit=%d" % (len(alts), limit)
     seen = set()
     groups = []
@@ -47,6 +58,13 @@ def check_alternatives(ctx, j, want_record, branch, db, limit=5):
             rid, a.get("title"), rec["title_a"])
         assert a.get("reason") in REASONS, "reason %r" % a.get("reason")
         assert isinstance(a.get("score"), (int, float)), "score %r" % a.get("score")
+        check_segment(a, rec)
+        assert isinstance(a.get("explanation"), str) and a["explanation"].strip(), \
+            "alternative %s without an explanation: %r" % (rid, a)
+        if wanted is not None:
+            # the catalogue's fit is all three dimensions (the default)
+            assert marc.fits(wanted, rec), "alternative %s %s does not fit %s %s" % (
+                rid, marc.segment(rec), want_record, marc.segment(wanted))
         at_branch = any(c["branch"] == branch for c in avail)
         groups.append((0 if at_branch else 1, REASONS.index(a["reason"]), -a["score"], rid))
     for i in range(1, len(groups)):

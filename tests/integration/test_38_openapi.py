@@ -262,9 +262,11 @@ def test_real_answers_match_the_schemas(ctx):
     c.call("GET", rg + "?from=2026-01-01", rg, 400, key=REPORT_KEY)
     c.call("GET", rg, rg, 401)
     c.call("GET", rg, rg, 403, key=FORGET_KEY)
-    # GET /healthz, the built-in files
+    # GET /healthz and /metrics, the built-in files
     c.call("GET", "/healthz", "/healthz", 200)
     c.call("POST", "/healthz", "/healthz", 405, body=b"")
+    c.call("GET", "/metrics", "/metrics", 200)
+    c.call("POST", "/metrics", "/metrics", 405, body=b"")
     files = asset_files()
     for path in ASSETS:
         r = c.call("GET", path, path, 200, headers={"Accept-Encoding": "gzip"})

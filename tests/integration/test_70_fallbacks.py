@@ -52,7 +52,8 @@ def test_same_author_before_popular(ctx):
         rec = demo[rid]
         if not rec["author"]:
             continue
-        others = _by_author(demo, rec["author"]) - {rid}
+        # the alternatives fit the wanted title (format, audience, language)
+        others = {o for o in _by_author(demo, rec["author"]) - {rid} if marc.fits(rec, demo[o])}
         if sum(1 for o in others if marc.record_status(demo[o]) == "available") >= 2:
             break
     else:
@@ -93,7 +94,7 @@ def test_same_subject_when_narrow(ctx):
         if not subj or koha[rid]["author"] is None:
             continue
         same = [o for o in koha if o != rid and subj in (x.rstrip(" .") for x in koha[o]["subjects"])
-                and marc.record_status(koha[o]) == "available"
+                and marc.record_status(koha[o]) == "available" and marc.fits(koha[rid], koha[o])
                 and not _by_author(koha, koha[rid]["author"]) & {o}]
         if len(same) >= 2:
             break
@@ -134,7 +135,7 @@ def test_subject_bound_is_exact(ctx):
     rid = next(r for r in sorted(demo) if r.startswith("f")
                and len(ctx.by_record.get(r, ())) < ctx.min_patrons and demo[r]["subjects"] and 20 <= counts[demo[r]["subjects"][0]] <= 200
                and sum(1 for o in demo.values() if demo[r]["subjects"][0] in o["subjects"]
-                       and marc.record_status(o) == "available") >= 2)
+                       and marc.record_status(o) == "available" and marc.fits(demo[r], o)) >= 2)
     genre = demo[rid]["subjects"][0]
     n = counts[genre]
     for bound, used in ((n, True), (n - 1, False)):
@@ -164,7 +165,7 @@ def test_fallbacks_leave_out_what_the_patron_borrowed(ctx):
         if not rec["author"]:
             continue
         others = sorted(o for o in _by_author(demo, rec["author"]) - {rid}
-                        if marc.record_status(demo[o]) == "available")
+                        if marc.record_status(demo[o]) == "available" and marc.fits(rec, demo[o]))
         if len(others) >= 2:
             break
     else:

@@ -11,6 +11,7 @@ import time
 from urllib.parse import quote
 
 import harness
+import marc
 from loanlab import Lab
 from suite import Skip, expect_json, wait_for
 from test_70_fallbacks import broad_subject
@@ -63,10 +64,12 @@ def _popular(j):
 def _records(ctx, n_shelf, n_asked):
     """n_shelf films with every copy available (borrowed in the test, then
     shown as popular) and n_asked others, nobody's loans, whose genre is
-    too broad to be searched: their alternatives are the popular titles."""
+    too broad to be searched: their alternatives are the popular titles.
+    All films for adults, so that every one fits every other (fit)."""
     demo = ctx.cat.demo
     broad = broad_subject(ctx)
-    films = sorted(r for r in demo if r.startswith("f"))
+    films = sorted(r for r in demo if r.startswith("f")
+                   and marc.segment(demo[r])["audience"] == "adult")
     shelf = [r for r in films if demo[r]["copies"]
              and all(c["status"] == "available" for c in demo[r]["copies"])][:n_shelf]
     asked = [r for r in films if r not in shelf and broad(r)][:n_asked]

@@ -44,6 +44,8 @@ TEST(config_defaults_and_values)
     CHECK(cfg->per_client_rps == 0 && cfg->per_client_burst == 20);
     CHECK(cfg->rate_limit_clients == 10000);
     CHECK(cfg->catalogues[0].max_queued == 1000);
+    CHECK(cfg->catalogues[0].fit == (FIT_FORMAT | FIT_AUDIENCE | FIT_LANGUAGE));
+    CHECK(cfg->catalogues[0].loan_period_days == 21);
     config_free(cfg);
     cfg = config_parse("{\"listen\": \"127.0.0.1:9000\", \"listen_ingest\": \"10.1.2.3:9001\", "
                        "\"limits\": {\"max_connections\": 50, \"per_client_rps\": 7}, " PRIVACY ", "
@@ -670,6 +672,46 @@ TEST(config_plugin_dir_absolute)
     strbuf_free(&err);
 }
 
+/* fit: a subset of the three dimensions, each at most once;
+ * loan_period_days within 1..365. */
+TEST(config_fit_and_loan_period)
+{
+    struct strbuf err = {0};
+    const char *tmpl = "{" PRIVACY ", \"catalogues\": [{\"name\": \"demo\", "
+                       "\"target\": \"h:1/d\", %s, "
+                       "\"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}";
+    struct strbuf text = {0};
+    strbuf_printf(&text, tmpl, "\"fit\": [\"format\"], \"loan_period_days\": 14");
+    struct config *cfg = config_parse(strbuf_cstr(&text), "fit.json", &err);
+    CHECK(cfg && cfg->catalogues[0].fit == FIT_FORMAT && cfg->catalogues[0].loan_period_days == 14);
+    config_free(cfg);
+    strbuf_reset(&text);
+    strbuf_printf(&text, tmpl, "\"fit\": []");
+    cfg = config_parse(strbuf_cstr(&text), "fit.json", &err);
+    CHECK(cfg && cfg->catalogues[0].fit == 0);
+    config_free(cfg);
+    const char *bad[][2] = {
+        {"\"fit\": \"format\"", "catalogues[0].fit: must be an array"},
+        {"\"fit\": [\"colour\"]", "catalogues[0].fit: element 0 must be"},
+        {"\"fit\": [\"format\", \"format\"]", "catalogues[0].fit: names \"format\" twice"},
+        {"\"loan_period_days\": 0", "catalogues[0].loan_period_days"},
+        {"\"loan_period_days\": 366", "catalogues[0].loan_period_days"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        strbuf_reset(&text);
+        strbuf_reset(&err);
+        strbuf_printf(&text, tmpl, bad[i][0]);
+        cfg = config_parse(strbuf_cstr(&text), "fit.json", &err);
+        CHECK(cfg == NULL);
+        if (!strstr(strbuf_cstr(&err), bad[i][1]))
+            printf("  %s: %s", bad[i][0], strbuf_cstr(&err));
+        CHECK(strstr(strbuf_cstr(&err), bad[i][1]) != NULL);
+        config_free(cfg);
+    }
+    strbuf_free(&text);
+    strbuf_free(&err);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/onloan-test-config-XXXXXX");
@@ -697,6 +739,7 @@ int main(void)
     RUN(config_exposures_of_secrets);
     RUN(config_plugin_dir_absolute);
     RUN(config_error_lines_are_one_line_each);
+    RUN(config_fit_and_loan_period);
     char rm[128];
     snprintf(rm, sizeof rm, "rm -rf '%s'", tmpdir);
     if (system(rm) != 0)

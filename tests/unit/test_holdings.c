@@ -251,6 +251,64 @@ TEST(unknown_record_charset_is_refused)
     strbuf_free(&err);
 }
 
+/* The fixed fields as YAZ decodes them, ISO 2709 and MARCXML alike. */
+TEST(fixed_fields_give_the_segment)
+{
+    static const char *const dvd[] = {
+        "001 f1", "007 vd cvaizq", "008 261205s1995    xx --- j          vldut d",
+        "24510|aToy Story", NULL};
+    WRBUF rec = iso2709("00000ngm a2200000 a 4500", dvd);
+    struct marc_reader *r = reader("utf-8", HOLDINGS_KOHA952, "001");
+    const char *why = NULL;
+    struct bib *b = r ? marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why) : NULL;
+    CHECK(b != NULL);
+    if (b) {
+        CHECK_STR(segment_format_name(b->segment.format), "dvd");
+        CHECK_STR(segment_audience_name(b->segment.audience), "juvenile");
+        CHECK_STR(segment_language(&b->segment), "dut");
+        bib_unref(b);
+    }
+    static const char xml[] =
+        "<record xmlns=\"http://www.loc.gov/MARC21/slim\">"
+        "<leader>00000nam a2200000 a 4500</leader>"
+        "<controlfield tag=\"001\">b7</controlfield>"
+        "<controlfield tag=\"008\">261205s2001    xx     ed     000 | fre d</controlfield>"
+        "<datafield tag=\"245\" ind1=\"1\" ind2=\"0\">"
+        "<subfield code=\"a\">Le livre</subfield></datafield></record>";
+    b = r ? marc_reader_marcxml(r, xml, sizeof xml - 1, &why) : NULL;
+    CHECK(b != NULL);
+    if (b) {
+        CHECK_STR(segment_format_name(b->segment.format), "large_print");
+        CHECK_STR(segment_audience_name(b->segment.audience), "adult");
+        CHECK_STR(segment_language(&b->segment), "fre");
+        bib_unref(b);
+    }
+    marc_reader_free(r);
+    wrbuf_destroy(rec);
+}
+
+/* A copy on the hold shelf (Sirsi $k HOLDS) waits for another patron:
+ * not available, so never offered, though it is on the shelf. */
+TEST(sirsi949_held_copy_is_not_available)
+{
+    static const char *const held[] = {
+        "001 03-1", "245  |aHeld", "949  |kHOLDS|a5490|mHUNTINGTON",
+        "949  |kCHECKEDOUT|a5490|mCENTRAL", NULL};
+    WRBUF rec = iso2709("00962njm  2200253 a 4500", held);
+    struct marc_reader *r = reader("marc8s", HOLDINGS_SIRSI949, "001");
+    const char *why = NULL;
+    struct bib *b = r ? marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why) : NULL;
+    CHECK(b && b->ncopies == 2);
+    if (b) {
+        CHECK(b->copies[0].status == COPY_HELD);
+        CHECK_STR(copy_status_name(b->copies[0].status), "held");
+        CHECK(!bib_available(b, NULL) && !bib_available(b, "HUNTINGTON"));
+        bib_unref(b);
+    }
+    marc_reader_free(r);
+    wrbuf_destroy(rec);
+}
+
 int main(void)
 {
     RUN(koha952_copies_and_status);
@@ -260,5 +318,7 @@ int main(void)
     RUN(record_id_keeps_trailing_punctuation);
     RUN(invalid_utf8_is_repaired_and_said);
     RUN(unknown_record_charset_is_refused);
+    RUN(fixed_fields_give_the_segment);
+    RUN(sirsi949_held_copy_is_not_available);
     return unit_failures != 0;
 }

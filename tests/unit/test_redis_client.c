@@ -107,6 +107,28 @@ static void transaction_not_left_open(struct event_base *base, struct redis_clie
     rcmd_free(&get1);
 }
 
+/* What the client counts (/metrics): after transaction_not_left_open,
+ * four ops of which one failed for want of a queued command; then an
+ * error reply, and a command that outlasts redis.timeout_ms (BLPOP
+ * blocks a second; the reply still comes, to nobody). */
+static void counted(struct event_base *base, struct redis_client *rc)
+{
+    struct redis_client_stats st;
+    redis_client_get_stats(rc, &st);
+    CHECK(st.ops == 4 && st.unavailable == 1 && st.error_replies == 0 && st.timeouts == 0);
+    struct rcmd bad = cmd3("NOSUCHCOMMAND", NULL, NULL), slow = cmd3("BLPOP", "no-list", "1");
+    struct result b = {0}, w = {0};
+    redis_exec(rc, &bad, 1, got, &b);
+    redis_exec(rc, &slow, 1, got, &w);
+    run_until(base, &w.done);
+    CHECK(b.done && b.type == REDIS_REPLY_ERROR && w.done && w.error == FAILURE_REDIS_TIMEOUT);
+    redis_client_get_stats(rc, &st);
+    CHECK(st.ops == 6 && st.unavailable == 1 && st.error_replies == 1 && st.timeouts == 1);
+    CHECK(st.connection_losses == 0);
+    rcmd_free(&bad);
+    rcmd_free(&slow);
+}
+
 TEST(failed_transaction_is_discarded)
 {
     struct redis_child child;
@@ -119,7 +141,7 @@ TEST(failed_transaction_is_discarded)
     }
     char json[512];
     snprintf(json, sizeof json,
-             "{\"redis\": {\"address\": \"127.0.0.1:%d\"}, \"privacy\": {\"patron_key\": "
+             "{\"redis\": {\"address\": \"127.0.0.1:%d\", \"timeout_ms\": 100}, \"privacy\": {\"patron_key\": "
              "\"0000000000000000000000000000000000000000000000000000000000000000\"}, "
              UNIT_TOUCHPOINTS ", \"catalogues\": [{\"name\": \"demo\", \"target\": \"127.0.0.1:2100/demo\","
              " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}", child.port);
@@ -130,8 +152,10 @@ TEST(failed_transaction_is_discarded)
     if (rc) {
         wait_connected(base, rc);
         CHECK(redis_client_connected(rc));
-        if (redis_client_connected(rc))
+        if (redis_client_connected(rc)) {
             transaction_not_left_open(base, rc);
+            counted(base, rc);
+        }
     }
     redis_client_free(rc);
     if (base)

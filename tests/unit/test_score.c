@@ -150,6 +150,10 @@ TEST(score_candidates_blend_exclude_fill)
         CHECK(cand_is(&c[3], "p1", 0.5, REASON_POPULAR));
         CHECK(cand_is(&c[4], "p2", 0.3, REASON_POPULAR));
         CHECK(cand_is(&c[5], "p3", 1, REASON_POPULAR));
+        /* the pair count with the wanted title, for the explanation: z is
+         * a neighbour of the patron's other title only */
+        CHECK(c[0].both == 5 && c[1].both == 0 && c[2].both == 3);
+        CHECK(c[3].both == 0);
     }
     candidates_free(c, nc);
 

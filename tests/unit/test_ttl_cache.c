@@ -30,6 +30,13 @@ TEST(ttl_cache_expiry_bound_and_refs)
     CHECK(released[5] == 1);
     ttl_cache_put(c, "f", (void *)7, 10, 20);       /* already expired: not kept */
     CHECK(released[7] == 1);
+    /* gets: a (hit), a expired, d, e (hit): 2 hits, 2 misses; d refused */
+    struct ttl_cache_stats st;
+    ttl_cache_get_stats(c, &st);
+    CHECK(st.hits == 2 && st.misses == 2 && st.refused == 1 && st.entries == 2);
+    CHECK(ttl_cache_get(c, "zz", 250) == NULL);
+    ttl_cache_get_stats(c, &st);
+    CHECK(st.misses == 3);
     ttl_cache_free(c);
     CHECK(released[3] == 1 && released[6] == 1);
 }

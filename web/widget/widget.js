@@ -238,7 +238,8 @@
     if (meta) li.appendChild(el("span", "meta", meta));
     if (a.available_at && a.available_at.length)
       li.appendChild(where(a.available_at[0], t, st.branch ? !!a.at_branch : null));
-    var why = t.reasons[a.reason];
+    /* the API says why in the answer's lang; the reason's label otherwise */
+    var why = a.explanation || t.reasons[a.reason];
     if (why) li.appendChild(el("span", "why", why));
     return li;
   }

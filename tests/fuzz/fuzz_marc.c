@@ -77,7 +77,9 @@ static int names(const json_t *obj, const char *id)
  * text must be a JSON object that names it. */
 static void answer(const struct bib *b, uint8_t sel)
 {
-    struct alternative alt = {(struct bib *)b, 1.5, REASON_ALSO_BORROWED, (sel >> 4) & 1};
+    struct alternative alt = {.bib = (struct bib *)b, .score = 1.5,
+                              .reason = REASON_ALSO_BORROWED, .at_branch = (sel >> 4) & 1,
+                              .both = sel & 0x40 ? 12 : 0};
     struct answer_facts f = {
         .record = b->id, .catalogue = "demo", .lang = (sel >> 5) & 1 ? "en" : "nl", .bib = b,
         .branch = (sel >> 4) & 1 ? (b->ncopies ? b->copies[0].branch : "CEN") : NULL,

@@ -536,6 +536,20 @@ int extsort_finish(struct extsort *s, struct strbuf *err)
     return merge_open(s, s->runs, s->nruns, err);
 }
 
+int extsort_reorder(struct extsort *s, extsort_cmp *cmp, void (*edit)(void *rec, void *arg),
+                    void *arg)
+{
+    if (!s->finished || s->nruns > 0)
+        return -1;
+    for (size_t i = 0; i < s->n; i++)
+        edit(s->buf + i * s->rec, arg);
+    s->cmp = cmp;
+    extsort_sort(s->buf, s->n, s->rec, s->cmp);
+    s->stats.buffers_sorted++;
+    s->mem_pos = 0;
+    return 0;
+}
+
 int extsort_next(struct extsort *s, const void **rec, struct strbuf *err)
 {
     if (!s->finished) {

@@ -63,6 +63,12 @@ int extsort_finish(struct extsort *s, struct strbuf *err);
  * after the last, -1 with err (a read failed, out of memory). */
 int extsort_next(struct extsort *s, const void **rec, struct strbuf *err);
 
+/* For a sorter extsort_finish wrote no run for (everything in memory):
+ * calls edit on every record in the present order, then sorts them by
+ * cmp, in place, to be read again from the first. -1 if runs exist. */
+int extsort_reorder(struct extsort *s, extsort_cmp *cmp, void (*edit)(void *rec, void *arg),
+                    void *arg);
+
 void extsort_get_stats(const struct extsort *s, struct extsort_stats *st);
 
 /* Sorts n records of rec_size bytes in place (introsort: no memory

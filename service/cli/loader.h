@@ -37,10 +37,23 @@ int loader_open(struct loader *run, const struct config *cfg, int connect_ms,
                struct strbuf *err);
 void loader_close(struct loader *run);
 
+/* Events per job: whole patrons, so a job may have more. */
+#define LOADER_JOB_EVENTS 20000
+
 /* Ingests every event of b (emptied), then flushes and compacts.
  * progress (may be NULL) gets a "\r..." line now and then. */
 int loader_ingest(struct loader *run, struct loan_batch *b, FILE *progress,
                  struct load_summary *sum, struct strbuf *err);
+
+/* Where loader_ingest_jobs takes its jobs from: the next one into job
+ * (whole patrons, in the order they are applied; the caller owns it):
+ * 1, 0 when there are no more, -1 with the reason in err. */
+typedef int loader_next_job(void *src, struct loan_batch *job, struct strbuf *err);
+/* The same for jobs from next (total: the events they hold, for the
+ * progress line), a few in flight, taken as the earlier ones finish:
+ * what is in memory is those jobs, not the file. */
+int loader_ingest_jobs(struct loader *run, loader_next_job *next, void *src, size_t total,
+                       FILE *progress, struct load_summary *sum, struct strbuf *err);
 
 /* Sends one command and runs the loop until its reply: reply_fn gets it
  * (or NULL and the error). For the CLI's small reads. -1 (reply_fn not

@@ -656,6 +656,14 @@ enum loans_status loan_text_line(struct loan_text *t, const char *text, size_t n
     return t->nprobs > before ? LOANS_INVALID : LOANS_OK;
 }
 
+void loan_text_skip(struct loan_text *t, const char *field, const char *message)
+{
+    if (t->stop)
+        return;
+    t->lineno++;
+    problem(t->probs, t->maxp, &t->nprobs, t->index, t->lineno, field, message);
+}
+
 enum loans_status loan_text_end(struct loan_text *t)
 {
     if (!t->have_header && t->nprobs == 0)

@@ -121,6 +121,9 @@ void loan_text_init(struct loan_text *t, struct loan_problem *probs, size_t maxp
 enum loans_status loan_text_line(struct loan_text *t, const char *line, size_t n,
                                  const struct config *cfg, long long now, size_t max_events,
                                  struct loan_batch *out);
+/* A line not read (the reader's reasons: too long): counted, and a
+ * problem of field with message (static). */
+void loan_text_skip(struct loan_text *t, const char *field, const char *message);
 /* After the last line: LOANS_INVALID if any problem was found (a text
  * without a single line is one: "no events"). */
 enum loans_status loan_text_end(struct loan_text *t);

@@ -191,9 +191,10 @@ static int cmd_load(struct config *cfg, char **args, int nargs)
         const struct extsort_stats *a = &ls_st.sort[0], *b = &ls_st.sort[1];
         printf("order: %s; read and checked in %.2f s, sorted in %.2f s more "
                "(%zu + %zu runs on disk, %.0f MB written to %s, --memory %zu MB)\n",
-               ls_st.sorts == 0 ? "patrons together and in time order already (no sort)"
-               : ls_st.sorts == 1 ? "patrons together (one sort, by time)"
-                                  : "patrons interleaved (two sorts: by pseudonym, then by first event)",
+               ls_st.sorts == 0 ? "in order already (no sort)"
+               : ls_st.sorts == 1 ? "one sort, by each patron's first event"
+                                  : "two sorts, by pseudonym then by first event (the patrons "
+                                    "outgrew a quarter of --memory)",
                ls_st.read_s, ls_st.sort_s, a->runs, b->runs,
                (double)(a->bytes_written + b->bytes_written) / 1e6, o.tmpdir, o.memory >> 20);
         printf("peak memory (RSS) %.0f MB\n", (double)peak_rss_kb() / 1024);

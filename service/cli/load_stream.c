@@ -12,9 +12,15 @@
 #include "ingest/record_ids.h"
 
 #define BLOCK_BYTES (1u << 20)          /* read from a file at once */
-#define SEEN_MIN_SLOTS 4096
+#define FIRSTS_MIN_SLOTS 4096
 
 _Static_assert(sizeof(struct load_rec) == 52, "a record on disk is 52 bytes");
+
+struct first_slot {
+    uint8_t patron[16];
+    uint32_t first;                     /* seq of their first event */
+    uint32_t used;
+};
 
 struct load_stream {
     const struct config *cfg;
@@ -24,16 +30,16 @@ struct load_stream {
     size_t events;                      /* good ones: the next seq */
     int bad;                            /* a problem anywhere: checking goes on, keeping stops */
     struct loan_batch one;              /* what loan_text_line takes an event into */
-    /* the fast path: patrons together so far */
-    int grouped;
-    uint8_t cur[16];                    /* the patron of the last event */
-    int have_cur;
+    /* each patron's first event, while they fit in memory / 4 */
+    int mapped;
+    struct first_slot *firsts;          /* open addressing; used == 0: empty */
+    size_t nfirsts, nslots, max_slots;
+    uint8_t cur[16];                    /* the patron of the last event, and their first */
     uint32_t cur_first;
-    uint64_t *seen;                     /* fingerprints of the patrons met, 0 = empty slot */
-    size_t nseen, nslots, max_slots;
+    int have_cur;
     /* the sorters */
-    struct extsort *by_first;           /* while grouped: the final order */
-    struct extsort *early;              /* by_first's records when grouping broke after a run */
+    struct extsort *by_first;           /* while mapped: the final order */
+    struct extsort *early;              /* by_first's records when the map overflowed after a run */
     struct extsort *by_patron;          /* after that */
     struct extsort *final;              /* what the jobs are read from */
     struct load_rec peek;               /* the next record, read but not in a job */
@@ -69,8 +75,8 @@ struct load_stream *load_stream_new(const struct config *cfg, const struct load_
     ls->o = *o;
     if (ls->o.max_shown > LOADER_MAX_SHOWN_PROBLEMS)
         ls->o.max_shown = LOADER_MAX_SHOWN_PROBLEMS;
-    ls->grouped = 1;
-    ls->max_slots = o->memory / 4 / sizeof *ls->seen;
+    ls->mapped = 1;
+    ls->max_slots = o->memory / 4 / sizeof *ls->firsts;
     ls->names = record_ids_new();
     ls->by_first = extsort_new(sizeof(struct load_rec), load_rec_by_first, o->memory, o->tmpdir);
     if (!ls->names || !ls->by_first) {
@@ -91,61 +97,60 @@ void load_stream_free(struct load_stream *ls)
     extsort_free(ls->by_patron);
     record_ids_free(ls->names);
     loan_batch_free(&ls->one);
-    free(ls->seen);
+    free(ls->firsts);
     free(ls);
 }
 
-/* ---- the fast path's patrons --------------------------------------------- */
+/* ---- each patron's first event -------------------------------------------- */
 
-static uint64_t fingerprint(const uint8_t patron[16])
+static size_t first_slot_of(const struct first_slot *slots, size_t nslots, const uint8_t patron[16])
 {
-    uint64_t f;
-    memcpy(&f, patron, sizeof f);       /* a keyed hash: already uniform */
-    return f ? f : 1;
-}
-
-static size_t seen_slot(const uint64_t *slots, size_t nslots, uint64_t f)
-{
-    size_t j = (size_t)(f >> 7) & (nslots - 1);
-    while (slots[j] && slots[j] != f)
+    uint64_t h;
+    memcpy(&h, patron, sizeof h);       /* a keyed hash: already uniform */
+    size_t j = (size_t)h & (nslots - 1);
+    while (slots[j].used && memcmp(slots[j].patron, patron, 16) != 0)
         j = (j + 1) & (nslots - 1);
     return j;
 }
 
-/* Remembers a patron whose events start here: 0, 1 if met before (or a
- * fingerprint like theirs was), -1 if there is no room (memory / 4). */
-static int seen_add(struct load_stream *ls, const uint8_t patron[16])
+/* The seq of the patron's first event: *first, 0; a patron not met
+ * before is given seq. -1 when the map would outgrow memory / 4 (or
+ * memory ran out). */
+static int first_of(struct load_stream *ls, const uint8_t patron[16], uint32_t seq, uint32_t *first)
 {
-    uint64_t f = fingerprint(patron);
-    if (2 * (ls->nseen + 1) > ls->nslots) {
-        size_t nslots = ls->nslots ? 2 * ls->nslots : SEEN_MIN_SLOTS;
-        uint64_t *slots = nslots <= ls->max_slots ? calloc(nslots, sizeof *slots) : NULL;
+    if (2 * (ls->nfirsts + 1) > ls->nslots) {
+        size_t nslots = ls->nslots ? 2 * ls->nslots : FIRSTS_MIN_SLOTS;
+        struct first_slot *slots = nslots <= ls->max_slots ? calloc(nslots, sizeof *slots) : NULL;
         if (!slots)
             return -1;
         for (size_t i = 0; i < ls->nslots; i++)
-            if (ls->seen[i])
-                slots[seen_slot(slots, nslots, ls->seen[i])] = ls->seen[i];
-        free(ls->seen);
-        ls->seen = slots;
+            if (ls->firsts[i].used)
+                slots[first_slot_of(slots, nslots, ls->firsts[i].patron)] = ls->firsts[i];
+        free(ls->firsts);
+        ls->firsts = slots;
         ls->nslots = nslots;
     }
-    size_t j = seen_slot(ls->seen, ls->nslots, f);
-    if (ls->seen[j])
-        return 1;
-    ls->seen[j] = f;
-    ls->nseen++;
+    struct first_slot *f = &ls->firsts[first_slot_of(ls->firsts, ls->nslots, patron)];
+    if (!f->used) {
+        memcpy(f->patron, patron, 16);
+        f->first = seq;
+        f->used = 1;
+        ls->nfirsts++;
+    }
+    *first = f->first;
     return 0;
 }
 
-/* Patrons do not come together after all: what by_first holds is sorted
- * by pseudonym too, and so is the rest. */
-static int ungroup(struct load_stream *ls, struct strbuf *err)
+/* The patrons outgrew their memory: what by_first holds is sorted by
+ * pseudonym too, and so is the rest; their first events are found from
+ * that order. */
+static int unmap(struct load_stream *ls, struct strbuf *err)
 {
-    ls->grouped = 0;
-    ls->stats.patrons_grouped = ls->nseen;
-    free(ls->seen);
-    ls->seen = NULL;
-    ls->nseen = ls->nslots = 0;
+    ls->mapped = 0;
+    ls->stats.patrons_mapped = ls->nfirsts;
+    free(ls->firsts);
+    ls->firsts = NULL;
+    ls->nfirsts = ls->nslots = 0;
     if (extsort_set_cmp(ls->by_first, load_rec_by_patron) == 0) {
         ls->by_patron = ls->by_first;   /* nothing on disk yet: sorted again in memory */
         ls->by_first = NULL;
@@ -209,16 +214,14 @@ static int keep_event(struct load_stream *ls, const struct loan_event *e, struct
         strbuf_puts(err, "out of memory\n");
         return -1;
     }
-    if (ls->grouped && (!ls->have_cur || memcmp(ls->cur, r.patron, sizeof r.patron) != 0)) {
-        int met = seen_add(ls, r.patron);
-        if (met != 0 && ungroup(ls, err) < 0)
+    if (ls->mapped && (!ls->have_cur || memcmp(ls->cur, r.patron, sizeof r.patron) != 0)) {
+        if (first_of(ls, r.patron, r.seq, &ls->cur_first) < 0 && unmap(ls, err) < 0)
             return -1;
         memcpy(ls->cur, r.patron, sizeof r.patron);
         ls->have_cur = 1;
-        ls->cur_first = r.seq;
     }
     ls->events++;
-    if (ls->grouped) {
+    if (ls->mapped) {
         r.first = ls->cur_first;
         return extsort_add(ls->by_first, &r, err);
     }
@@ -429,12 +432,11 @@ int load_stream_read(struct load_stream *ls, char *const *paths, int npaths, str
     ls->stats.read_s = seconds_since(&t0);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ls->stats.events = ls->events;
-    ls->stats.fast_path = ls->grouped;
     int rc;
-    if (ls->grouped) {
-        ls->stats.patrons_grouped = ls->nseen;
-        free(ls->seen);
-        ls->seen = NULL;
+    if (ls->mapped) {
+        ls->stats.patrons_mapped = ls->nfirsts;
+        free(ls->firsts);
+        ls->firsts = NULL;
         rc = extsort_finish(ls->by_first, &err);
         ls->final = ls->by_first;
         ls->by_first = NULL;

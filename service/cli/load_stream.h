@@ -11,18 +11,18 @@
  * events in time and then file order. The second pass hands them to the
  * ingest engine as jobs of whole patrons (loader_ingest_jobs).
  *
- * The order costs one sort when each patron's events are together in the
- * files (an export sorted by patron), and none when they are in time order
- * too: the fast path, the records read back as written. The patrons seen
- * are remembered for that as 8-byte fingerprints, in at most a quarter of
- * the memory; past that, or when a patron comes back after another, it
- * takes two sorts: by pseudonym, which finds each patron's first event,
- * then by that.
+ * Each record carries the place of its patron's first event, from a map
+ * of patrons (24 bytes a slot, half full at most) in at most a quarter of
+ * the memory: one sort then gives the order, and none at all when the
+ * files are in it already (an export sorted by patron and time: the fast
+ * path, the records read back as written). When the patrons outgrow that
+ * map it takes two sorts: by pseudonym, which finds each patron's first
+ * event, then by that.
  *
  * Memory: the sort's buffer (options.memory, and a quarter of it to read
- * runs back), the fingerprints, the interned record ids (what the titles
- * take), a block and a line. Disk: 52 bytes an event in tmpdir, twice
- * over while two sorts overlap. */
+ * runs back), the patrons' map (at most a quarter), the interned record
+ * ids (what the titles take), a block and a line. Disk: 52 bytes an event
+ * in tmpdir, twice over while two sorts overlap. */
 #ifndef ONLOAN_CLI_LOAD_STREAM_H
 #define ONLOAN_CLI_LOAD_STREAM_H
 
@@ -47,9 +47,9 @@ struct load_stream_options {
 };
 
 struct load_stream_stats {
-    size_t events, patrons_grouped;     /* patrons_grouped: fingerprints kept (fast path) */
-    int fast_path;              /* patrons came together: no sort by pseudonym */
-    int sorts;                  /* 0 (in order), 1 or 2 */
+    size_t events;
+    size_t patrons_mapped;      /* patrons whose first event was kept in memory */
+    int sorts;                  /* 0 (in order already), 1, or 2 (the patrons outgrew memory / 4) */
     struct extsort_stats sort[2];   /* by pseudonym, then by first appearance */
     double read_s, sort_s;      /* the first pass; then the sorts it left to do */
 };

@@ -18,18 +18,19 @@ DAY = 86400
 MODEL = {"neighbours_max": 3, "neighbours_reserve": 1}
 
 
-def _events(n, patrons=400, records=150, seed=21):
+def _events(n, patrons=400, records=150, seed=21, uniform=False, prefix="card", t=T0):
     """n events (patron, record, when, id, type) in the order a library
-    system might log them: interleaved patrons, times roughly rising, with
-    repeats, replays (the same id again), holds and equal times."""
+    system might log them: interleaved patrons (a few borrow most, unless
+    uniform), times rising from t, with repeats, replays (the same id
+    again), holds and equal times."""
     rnd = random.Random(seed)
     out = []
-    t = T0
     for i in range(n):
         t += rnd.choice((0, 0, 60, 600, 3600))
-        p = "card-%d" % int(rnd.paretovariate(1.2) * 7 % patrons)
+        k = rnd.randrange(patrons) if uniform else int(rnd.paretovariate(1.2) * 7 % patrons)
+        p = "%s-%d" % (prefix, k)
         r = "r-%d" % min(int(rnd.expovariate(1 / 30)), records - 1)
-        ev_id = "L-%d" % i if rnd.random() < 0.3 else ""
+        ev_id = "%s-L-%d" % (prefix, i) if rnd.random() < 0.3 else ""
         if ev_id and out and rnd.random() < 0.05:
             ev_id = out[-1][3] or ev_id            # a replay of the last event's id
         kind = "hold" if rnd.random() < 0.05 else ""
@@ -65,27 +66,33 @@ def _load(lab, path, *opts):
 
 def test_streamed_load_writes_what_the_in_memory_load_wrote(ctx):
     events = _events(45000)
+    crowd = _events(20000, patrons=20000, seed=8, uniform=True, prefix="new",
+                    t=events[24999][2])
     files = {
-        # name: (events, what the loader must say of their order)
-        "interleaved": (events, "two sorts"),
-        "grouped-in-time": (_grouped(events, True), "no sort"),
-        "grouped": (_grouped(events, False), "one sort"),
-        # patrons together for 40,000 events (two runs of --memory 1M),
-        # then some come back: the runs are sorted again by pseudonym
-        "grouped-then-back": (_grouped(events[:40000], True) + events[40000:], "two sorts"),
+        # name: (events, what the loader says of the order by default and
+        # with --memory 1M: its runs hold 20,164 records, its map of
+        # patrons 4,096)
+        "interleaved": (events, "one sort", "one sort"),
+        "grouped-in-time": (_grouped(events, True), "no sort", "no sort"),
+        "grouped": (_grouped(events, False), "one sort", "one sort"),
+        # 20,000 patrons: too many for 1M, before any run is written...
+        "many-patrons": (_events(45000, patrons=20000, seed=4, uniform=True), "one sort",
+                         "two sorts"),
+        # ... and after one
+        "many-patrons-late": (events[:25000] + crowd, "one sort", "two sorts"),
     }
     with Lab(ctx, "stream", model=MODEL, daemon=False) as lab:
         tmp = os.path.join(lab.stack.tmp, "stream-tmp")
         os.makedirs(tmp)
         bad = []
-        for name, (evs, order) in files.items():
+        for name, (evs, order, order_1m) in files.items():
             path = lab.write(name + ".csv", _csv(evs))
             want, _ = _load(lab, path, "--in-memory")
             assert len(want) > 400, (name, len(want))     # histories, lists, pop, meta
-            for opts in ((), ("--memory", "1M", "--tmpdir", tmp)):
+            for opts, says in (((), order), (("--memory", "1M", "--tmpdir", tmp), order_1m)):
                 got, said = _load(lab, path, *opts)
-                if order not in said:
-                    bad.append("%s %s: want %r in %r" % (name, opts, order, said))
+                if says not in said:
+                    bad.append("%s %s: want %r in %r" % (name, opts, says, said))
                 if opts and "0 + 0 runs" in said:
                     bad.append("%s %s: --memory 1M wrote no run: %r" % (name, opts, said))
                 if got != want:

@@ -511,6 +511,7 @@ int load_stream_next_job(void *src, struct loan_batch *job, struct strbuf *err)
         last_first = ls->peek.first;
         ls->have_peek = 0;
     }
+    job->ordered = 1;                   /* the final order is loan_order_by_patron's */
     return job->n > 0;
 }
 

@@ -249,6 +249,7 @@ int loader_ingest(struct loader *run, struct loan_batch *b, FILE *progress,
             return -1;
         }
         job->n = job->cap = end - i;
+        job->ordered = 1;       /* a slice of whole patrons of b's order */
         memcpy(job->ev, &b->ev[i], job->n * sizeof *job->ev);
         bj.njobs++;
         i = end;

@@ -54,6 +54,9 @@ struct loan_event {
 struct loan_batch {
     struct loan_event *ev;                  /* owned */
     size_t n, cap;
+    int ordered;                            /* the events are in the order loan_order_by_patron
+                                               puts them in already (the loader's jobs): the
+                                               ingest need not order them again */
 };
 
 struct loan_problem {

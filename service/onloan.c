@@ -197,7 +197,8 @@ static int cmd_load(struct config *cfg, char **args, int nargs)
                                     "outgrew a quarter of --memory)",
                ls_st.read_s, ls_st.sort_s, a->runs, b->runs,
                (double)(a->bytes_written + b->bytes_written) / 1e6, o.tmpdir, o.memory >> 20);
-        printf("peak memory (RSS) %.0f MB\n", (double)peak_rss_kb() / 1024);
+        printf("peak memory (RSS) %.0f MB; jobs waited for a flush %zu times\n",
+               (double)peak_rss_kb() / 1024, sum.flush_waits);
     }
     strbuf_free(&err);
     return rc;

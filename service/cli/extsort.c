@@ -519,7 +519,7 @@ done:
 int extsort_finish(struct extsort *s, struct strbuf *err)
 {
     s->finished = 1;
-    if (s->nruns == 0) {        /* everything in memory: no file */
+    if (s->nruns == 0 && s->n * s->rec <= s->memory / 4) {  /* kept in memory: no file */
         if (!s->buf_sorted) {
             extsort_sort(s->buf, s->n, s->rec, s->cmp);
             s->stats.buffers_sorted++;

@@ -7,8 +7,10 @@
  * runs, at most EXTSORT_MAX_FANIN at a time: more runs are first merged,
  * in passes, into longer ones. Input that arrives in order already is
  * never sorted: in-order buffers extend the run before them, and one run
- * is read back as it is (the fast path). When every record fits in the
- * buffer nothing is written at all.
+ * is read back as it is (the fast path). Reading takes a quarter of the
+ * memory: when every record fits in that, nothing is written at all;
+ * more is written out as a run first, so that the buffer's memory is
+ * free for what the reader does with the records.
  *
  * The comparator must decide every tie (the sort is not stable): the
  * loader's keys end with the event's place in the file. */
@@ -55,15 +57,17 @@ int extsort_set_cmp(struct extsort *s, extsort_cmp *cmp);
  * err. */
 int extsort_spill(struct extsort *s, struct strbuf *err);
 
-/* No more adds: sorts what is left, merges runs down to a fan-in that
- * fits; then extsort_next reads. -1 with err. */
+/* No more adds: sorts what is left (written out as a run unless it fits
+ * in a quarter of the memory), merges runs down to a fan-in that fits;
+ * then extsort_next reads. -1 with err. */
 int extsort_finish(struct extsort *s, struct strbuf *err);
 
 /* The next record in order: 1 with *rec (valid until the next call), 0
  * after the last, -1 with err (a read failed, out of memory). */
 int extsort_next(struct extsort *s, const void **rec, struct strbuf *err);
 
-/* For a sorter extsort_finish wrote no run for (everything in memory):
+/* For a sorter that extsort_finish wrote no run for (everything in a
+ * quarter of the memory):
  * calls edit on every record in the present order, then sorts them by
  * cmp, in place, to be read again from the first. -1 if runs exist. */
 int extsort_reorder(struct extsort *s, extsort_cmp *cmp, void (*edit)(void *rec, void *arg),

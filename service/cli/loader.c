@@ -52,6 +52,7 @@ struct driver {
     void *src;
     size_t in_flight, done_events, total;
     int source_done;            /* next said there are no more (or failed) */
+    int waiting_flush;          /* too many pair counts pending: no job until a flush ends */
     int source_failed;          /* ... failed: the reason is in err */
     struct strbuf *err;
     struct load_summary *sum;
@@ -91,8 +92,37 @@ static void job_done(const struct ingest_result *res, enum failure error, void *
     submit_more(d);
 }
 
+/* Pair counts pending, at most: jobs wait while a flush writes them.
+ * Jobs may finish faster than flushes write (Redis does both), and
+ * without this bound what waits would grow with the file. */
+static int pending_too_many(const struct driver *d)
+{
+    struct ingest_stats st;
+    ingest_get_stats(d->run->ing, &st);
+    return st.pending_pairs >= LOADER_PENDING_FLUSHES * (size_t)d->run->cfg->flush_max_pairs;
+}
+
+static void flush_waited(enum failure error, void *arg)
+{
+    struct driver *d = arg;
+    d->waiting_flush = 0;
+    if (error && !d->error)
+        d->error = error;
+    submit_more(d);
+}
+
 static void submit_more(struct driver *d)
 {
+    if (d->waiting_flush)
+        return;
+    if (!d->error && !d->source_done && pending_too_many(d)) {
+        if (d->in_flight == 0) {
+            d->waiting_flush = 1;
+            d->sum->flush_waits++;
+            ingest_flush(d->run->ing, flush_waited, d);     /* may call back at once */
+        }
+        return;
+    }
     while (!d->error && !d->source_done && d->in_flight < JOBS_IN_FLIGHT) {
         struct loan_batch job = {0};
         int rc = d->next(d->src, &job, d->err);

@@ -28,6 +28,7 @@ struct load_summary {
     double jobs_s;              /* until every event is applied (pair counts still pending) */
     double ingest_s;            /* until every count is written */
     double compact_s;
+    size_t flush_waits;         /* times the jobs waited for a flush (LOADER_PENDING_FLUSHES) */
     struct ingest_stats ingest;
     struct compact_stats compact;
 };
@@ -39,6 +40,10 @@ void loader_close(struct loader *run);
 
 /* Events per job: whole patrons, so a job may have more. */
 #define LOADER_JOB_EVENTS 20000
+/* Jobs wait while this many times model.flush_max_pairs pair counts are
+ * pending (onloan sets that to at least 8,000,000: about 32 MB of counts,
+ * 128 MB while a flush groups them). */
+#define LOADER_PENDING_FLUSHES 2
 
 /* Ingests every event of b (emptied), then flushes and compacts.
  * progress (may be NULL) gets a "\r..." line now and then. */

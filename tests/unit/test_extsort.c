@@ -116,6 +116,12 @@ TEST(all_in_memory_writes_nothing)
     sort_and_check(0, 1 << 20, 0, &st);
     CHECK(st.runs == 0 && st.records == 0);
     sort_and_check(1, 1 << 20, 0, &st);
+    /* more than the quarter that reading keeps: written out as one run,
+     * so that the buffer's memory is free while the records are read */
+    sort_and_check(50, 100 * sizeof(struct rec), 0, &st);
+    CHECK(st.runs == 1 && st.bytes_written == 50 * sizeof(struct rec) && st.buffers_sorted == 1);
+    sort_and_check(25, 100 * sizeof(struct rec), 0, &st);
+    CHECK(st.runs == 0 && st.bytes_written == 0);
 }
 
 TEST(in_order_input_is_never_sorted)

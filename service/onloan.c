@@ -197,8 +197,9 @@ static int cmd_load(struct config *cfg, char **args, int nargs)
                                     "outgrew a quarter of --memory)",
                ls_st.read_s, ls_st.sort_s, a->runs, b->runs,
                (double)(a->bytes_written + b->bytes_written) / 1e6, o.tmpdir, o.memory >> 20);
-        printf("peak memory (RSS) %.0f MB; jobs waited for a flush %zu times\n",
-               (double)peak_rss_kb() / 1024, sum.flush_waits);
+        printf("peak memory (RSS) %.0f MB; jobs waited for a flush %zu times, and for %zu "
+               "compactions on the way (every %d flushes)\n", (double)peak_rss_kb() / 1024,
+               sum.flush_waits, sum.compactions, LOADER_COMPACT_FLUSHES);
     }
     strbuf_free(&err);
     return rc;

@@ -53,6 +53,9 @@ struct driver {
     size_t in_flight, done_events, total;
     int source_done;            /* next said there are no more (or failed) */
     int waiting_flush;          /* too many pair counts pending: no job until a flush ends */
+    int compacting;             /* LOADER_COMPACT_FLUSHES flushes since the last compaction:
+                                 * no job until the lists are compacted */
+    unsigned long long compacted_at;    /* ingest_stats.flushes at the last compaction */
     int source_failed;          /* ... failed: the reason is in err */
     struct strbuf *err;
     struct load_summary *sum;
@@ -111,10 +114,54 @@ static void flush_waited(enum failure error, void *arg)
     submit_more(d);
 }
 
+/* The lists are only ever appended to until compacted: compacted every
+ * LOADER_COMPACT_FLUSHES flushes, so that what waits in Redis for
+ * compaction does not grow with the file. With no job in flight, after
+ * a flush of what is pending: the same points of every load of a file,
+ * so that its model is the same every time. */
+static unsigned long long flushes_done(const struct driver *d)
+{
+    struct ingest_stats st;
+    ingest_get_stats(d->run->ing, &st);
+    return st.flushes;
+}
+
+static void compacted_during(enum failure error, void *arg)
+{
+    struct driver *d = arg;
+    d->compacting = 0;
+    d->compacted_at = flushes_done(d);
+    if (error && !d->error)
+        d->error = error;
+    submit_more(d);
+}
+
+static void flushed_to_compact(enum failure error, void *arg)
+{
+    struct driver *d = arg;
+    if (error) {
+        d->compacting = 0;
+        if (!d->error)
+            d->error = error;
+        submit_more(d);
+        return;
+    }
+    compact_all(d->run->comp, compacted_during, d);
+}
+
 static void submit_more(struct driver *d)
 {
-    if (d->waiting_flush)
+    if (d->waiting_flush || d->compacting)
         return;
+    if (!d->error && !d->source_done &&
+        flushes_done(d) - d->compacted_at >= LOADER_COMPACT_FLUSHES) {
+        if (d->in_flight == 0) {
+            d->compacting = 1;
+            d->sum->compactions++;
+            ingest_flush(d->run->ing, flushed_to_compact, d);  /* may call back at once */
+        }
+        return;
+    }
     if (!d->error && !d->source_done && pending_too_many(d)) {
         if (d->in_flight == 0) {
             d->waiting_flush = 1;

@@ -4,7 +4,8 @@
  * and compactor: the same code the daemon runs for live events. Events
  * are applied per patron in time order (ties in file order), in jobs of
  * whole patrons, several in flight; then the pair counts are flushed and
- * the touched lists compacted. */
+ * the touched lists compacted (and every LOADER_COMPACT_FLUSHES flushes
+ * on the way). */
 #ifndef ONLOAN_CLI_LOADER_H
 #define ONLOAN_CLI_LOADER_H
 
@@ -29,6 +30,7 @@ struct load_summary {
     double ingest_s;            /* until every count is written */
     double compact_s;
     size_t flush_waits;         /* times the jobs waited for a flush (LOADER_PENDING_FLUSHES) */
+    size_t compactions;         /* compactions during the load (LOADER_COMPACT_FLUSHES) */
     struct ingest_stats ingest;
     struct compact_stats compact;
 };
@@ -44,6 +46,11 @@ void loader_close(struct loader *run);
  * pending (onloan sets that to at least 8,000,000: about 32 MB of counts,
  * 128 MB while a flush groups them). */
 #define LOADER_PENDING_FLUSHES 2
+/* The lists are compacted (with no job in flight) every this many
+ * flushes, besides at the end: until then they are only appended to, and
+ * a 100 M load that compacted only at the end held 10 GB of appended
+ * lines in Redis. */
+#define LOADER_COMPACT_FLUSHES 4
 
 /* Ingests every event of b (emptied), then flushes and compacts.
  * progress (may be NULL) gets a "\r..." line now and then. */

@@ -1,7 +1,9 @@
 /* onloan.c: onloan, the command-line tool.
  *
- *   onloan [-c FILE] load LOANS...       loan events into the model (CSV,
- *                                        JSON lines or MovieLens ratings)
+ *   onloan [-c FILE] load [--memory SIZE] [--tmpdir DIR] [--in-memory] LOANS...
+ *                                        loan events into the model (CSV,
+ *                                        JSON lines or MovieLens ratings),
+ *                                        streamed (load_stream.h)
  *   onloan [-c FILE] forget PATRON       remove what is kept of a patron
  *   onloan [-c FILE] stats               the model's size in Redis
  *   onloan [-c FILE] eval [...] LOANS    offline evaluation (eval.h)
@@ -10,14 +12,18 @@
  * load and forget go through the daemon's own ingest code (loader.h). A
  * config whose secrets others can read is used with a warning (onloand
  * refuses it; config.h). The man page is docs/man/onloan.1. */
+#include <errno.h>
 #include <hiredis/hiredis.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/eval.h"
+#include "cli/load_stream.h"
 #include "cli/loader.h"
 #include "cli/reports.h"
 #include "core/clock.h"
@@ -33,7 +39,7 @@
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: onloan [-c config.json] load LOANS...\n"
+            "usage: onloan [-c config.json] load [--memory SIZE] [--tmpdir DIR] [--in-memory] LOANS...\n"
             "       onloan [-c config.json] forget PATRON\n"
             "       onloan [-c config.json] stats\n"
             "       onloan [-c config.json] eval [--titles TITLES.csv] [options] LOANS.csv "
@@ -42,7 +48,60 @@ static void usage(void)
             "[--format table|csv|json] [--goals]\n");
 }
 
-static int cmd_load(struct config *cfg, char **paths, int npaths)
+/* A --memory value: bytes, or with K, M or G (powers of 1024). -1 if
+ * malformed or out of range. */
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || errno || *s == '-')
+        return -1;
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift)
+        end++;
+    if (*end || v > (SIZE_MAX >> shift))
+        return -1;
+    *out = (size_t)(v << shift);
+    return 0;
+}
+
+static void print_loaded(const struct config *cfg, const struct load_summary *sum, double read_s)
+{
+    printf("loaded %zu events in %.2f s (%.0f events/s): %zu new loans, %zu repeats, "
+           "%zu duplicates, %zu stale, %zu new patrons; %llu pair counts\n",
+           sum->events, sum->ingest_s, sum->ingest_s > 0 ? (double)sum->events / sum->ingest_s : 0,
+           sum->new_loans, sum->repeats, sum->duplicates, sum->stale, sum->new_patrons,
+           sum->ingest.pairs_written);
+    if (sum->holds || sum->ingest.attributed || sum->ingest.attributed_again ||
+        sum->ingest.attribution_failures)
+        printf("%zu holds (not in the model); attributed to touchpoints: %llu, %llu counted "
+               "before, %llu failed\n", sum->holds, sum->ingest.attributed,
+               sum->ingest.attributed_again, sum->ingest.attribution_failures);
+    printf("events applied in %.2f s, pair counts written in %.2f s more\n", sum->jobs_s,
+           sum->ingest_s - sum->jobs_s);
+    printf("read, checked and pseudonymised first in %.3f s: %.0f events/s from the file's "
+           "first byte to the last count written\n", read_s,
+           (double)sum->events / (read_s + sum->ingest_s));
+    printf("compacted %llu lists in %.2f s: %llu entries kept of %llu (top %d + %d per record)\n",
+           sum->compact.records, sum->compact_s, sum->compact.entries_kept,
+           sum->compact.entries_in, cfg->neighbours_max, cfg->neighbours_reserve);
+}
+
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+}
+
+/* The loader before streaming (--in-memory): every event in memory first. */
+static int load_in_memory(struct config *cfg, char **paths, int npaths)
 {
     struct loan_batch all = {0};
     struct strbuf err = {0};
@@ -65,27 +124,83 @@ static int cmd_load(struct config *cfg, char **paths, int npaths)
         loader_close(&run);
     }
     loan_batch_free(&all);
+    if (rc)
+        fputs(strbuf_cstr(&err), stderr);
+    else
+        print_loaded(cfg, &sum, read_s);
+    strbuf_free(&err);
+    return rc;
+}
+
+static int cmd_load(struct config *cfg, char **args, int nargs)
+{
+    struct load_stream_options o = {.memory = LOAD_DEFAULT_MEMORY, .max_shown = LOADER_MAX_SHOWN_PROBLEMS,
+                                    .job_events = LOADER_JOB_EVENTS};
+    const char *tmpdir = getenv("TMPDIR");
+    int in_memory = 0, i = 0;
+    for (; i < nargs && strncmp(args[i], "--", 2) == 0; i++) {
+        if (strcmp(args[i], "--in-memory") == 0) {
+            in_memory = 1;
+        } else if (strcmp(args[i], "--memory") == 0 && i + 1 < nargs) {
+            if (parse_size(args[++i], &o.memory) < 0 || o.memory < LOAD_MIN_MEMORY) {
+                fprintf(stderr, "--memory: must be a size of at least 1M (bytes, or with K, M or G)\n");
+                return 2;
+            }
+        } else if (strcmp(args[i], "--tmpdir") == 0 && i + 1 < nargs) {
+            tmpdir = args[++i];
+        } else {
+            usage();
+            return 2;
+        }
+    }
+    if (i == nargs) {
+        usage();
+        return 2;
+    }
+    if (in_memory)
+        return load_in_memory(cfg, args + i, nargs - i);
+    o.tmpdir = tmpdir && *tmpdir ? tmpdir : "/tmp";
+
+    struct strbuf err = {0};
+    struct load_stream *ls = load_stream_new(cfg, &o);
+    if (!ls) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
+    if (load_stream_read(ls, args + i, nargs - i, &err) < 0) {
+        fputs(strbuf_cstr(&err), stderr);
+        strbuf_free(&err);
+        load_stream_free(ls);
+        fprintf(stderr, "nothing loaded\n");
+        return 1;
+    }
+    struct load_stream_stats ls_st;
+    load_stream_get_stats(ls, &ls_st);
+    struct loader run;
+    struct load_summary sum;
+    int rc = 1;
+    if (loader_open(&run, cfg, 5000, &err) == 0) {
+        rc = loader_ingest_jobs(&run, load_stream_next_job, ls, ls_st.events,
+                                isatty(fileno(stderr)) ? stderr : NULL, &sum, &err) == 0 ? 0 : 1;
+        loader_close(&run);
+    }
+    load_stream_free(ls);
     if (rc) {
         fputs(strbuf_cstr(&err), stderr);
     } else {
-        printf("loaded %zu events in %.2f s (%.0f events/s): %zu new loans, %zu repeats, "
-               "%zu duplicates, %zu stale, %zu new patrons; %llu pair counts\n",
-               sum.events, sum.ingest_s, sum.ingest_s > 0 ? (double)sum.events / sum.ingest_s : 0,
-               sum.new_loans, sum.repeats, sum.duplicates, sum.stale, sum.new_patrons,
-               sum.ingest.pairs_written);
-        if (sum.holds || sum.ingest.attributed || sum.ingest.attributed_again ||
-            sum.ingest.attribution_failures)
-            printf("%zu holds (not in the model); attributed to touchpoints: %llu, %llu counted "
-                   "before, %llu failed\n", sum.holds, sum.ingest.attributed,
-                   sum.ingest.attributed_again, sum.ingest.attribution_failures);
-        printf("events applied in %.2f s, pair counts written in %.2f s more\n", sum.jobs_s,
-               sum.ingest_s - sum.jobs_s);
-        printf("read, checked and pseudonymised first in %.3f s: %.0f events/s from the file's "
-               "first byte to the last count written\n", read_s,
-               (double)sum.events / (read_s + sum.ingest_s));
-        printf("compacted %llu lists in %.2f s: %llu entries kept of %llu (top %d + %d per record)\n",
-               sum.compact.records, sum.compact_s, sum.compact.entries_kept,
-               sum.compact.entries_in, cfg->neighbours_max, cfg->neighbours_reserve);
+        print_loaded(cfg, &sum, ls_st.read_s + ls_st.sort_s);
+        const struct extsort_stats *a = &ls_st.sort[0], *b = &ls_st.sort[1];
+        printf("order: %s; read and checked in %.2f s, sorted in %.2f s more "
+               "(%zu + %zu runs on disk, %.0f MB written to %s, --memory %zu MB)\n",
+               ls_st.sorts == 0 ? "in order already (no sort)"
+               : ls_st.sorts == 1 ? "one sort, by each patron's first event"
+                                  : "two sorts, by pseudonym then by first event (the patrons "
+                                    "outgrew a quarter of --memory)",
+               ls_st.read_s, ls_st.sort_s, a->runs, b->runs,
+               (double)(a->bytes_written + b->bytes_written) / 1e6, o.tmpdir, o.memory >> 20);
+        printf("peak memory (RSS) %.0f MB; jobs waited for a flush %zu times, and for %zu "
+               "compactions on the way (every %d flushes)\n", (double)peak_rss_kb() / 1024,
+               sum.flush_waits, sum.compactions, LOADER_COMPACT_FLUSHES);
     }
     strbuf_free(&err);
     return rc;

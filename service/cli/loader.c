@@ -8,7 +8,6 @@
 
 #include "core/clock.h"
 
-#define JOB_EVENTS 20000        /* events per job (whole patrons, so it may be more) */
 #define JOBS_IN_FLIGHT 4
 
 int loader_open(struct loader *run, const struct config *cfg, int connect_ms,
@@ -49,8 +48,16 @@ void loader_close(struct loader *run)
 
 struct driver {
     struct loader *run;
-    struct loan_batch *jobs;    /* the chunks, each whole patrons */
-    size_t njobs, next, in_flight, done_events, total;
+    loader_next_job *next;      /* where the jobs come from */
+    void *src;
+    size_t in_flight, done_events, total;
+    int source_done;            /* next said there are no more (or failed) */
+    int waiting_flush;          /* too many pair counts pending: no job until a flush ends */
+    int compacting;             /* LOADER_COMPACT_FLUSHES flushes since the last compaction:
+                                 * no job until the lists are compacted */
+    unsigned long long compacted_at;    /* ingest_stats.flushes at the last compaction */
+    int source_failed;          /* ... failed: the reason is in err */
+    struct strbuf *err;
     struct load_summary *sum;
     enum failure error;
     FILE *progress;
@@ -88,17 +95,100 @@ static void job_done(const struct ingest_result *res, enum failure error, void *
     submit_more(d);
 }
 
+/* Pair counts pending, at most: jobs wait while a flush writes them.
+ * Jobs may finish faster than flushes write (Redis does both), and
+ * without this bound what waits would grow with the file. */
+static int pending_too_many(const struct driver *d)
+{
+    struct ingest_stats st;
+    ingest_get_stats(d->run->ing, &st);
+    return st.pending_pairs >= LOADER_PENDING_FLUSHES * (size_t)d->run->cfg->flush_max_pairs;
+}
+
+static void flush_waited(enum failure error, void *arg)
+{
+    struct driver *d = arg;
+    d->waiting_flush = 0;
+    if (error && !d->error)
+        d->error = error;
+    submit_more(d);
+}
+
+/* The lists are only ever appended to until compacted: compacted every
+ * LOADER_COMPACT_FLUSHES flushes, so that what waits in Redis for
+ * compaction does not grow with the file. With no job in flight, after
+ * a flush of what is pending: the same points of every load of a file,
+ * so that its model is the same every time. */
+static unsigned long long flushes_done(const struct driver *d)
+{
+    struct ingest_stats st;
+    ingest_get_stats(d->run->ing, &st);
+    return st.flushes;
+}
+
+static void compacted_during(enum failure error, void *arg)
+{
+    struct driver *d = arg;
+    d->compacting = 0;
+    d->compacted_at = flushes_done(d);
+    if (error && !d->error)
+        d->error = error;
+    submit_more(d);
+}
+
+static void flushed_to_compact(enum failure error, void *arg)
+{
+    struct driver *d = arg;
+    if (error) {
+        d->compacting = 0;
+        if (!d->error)
+            d->error = error;
+        submit_more(d);
+        return;
+    }
+    compact_all(d->run->comp, compacted_during, d);
+}
+
 static void submit_more(struct driver *d)
 {
-    while (!d->error && d->next < d->njobs && d->in_flight < JOBS_IN_FLIGHT) {
-        if (ingest_submit(d->run->ing, &d->jobs[d->next], job_done, d) < 0) {
-            d->error = FAILURE_OUT_OF_MEMORY;     /* the job stays ours to free */
+    if (d->waiting_flush || d->compacting)
+        return;
+    if (!d->error && !d->source_done &&
+        flushes_done(d) - d->compacted_at >= LOADER_COMPACT_FLUSHES) {
+        if (d->in_flight == 0) {
+            d->compacting = 1;
+            d->sum->compactions++;
+            ingest_flush(d->run->ing, flushed_to_compact, d);  /* may call back at once */
+        }
+        return;
+    }
+    if (!d->error && !d->source_done && pending_too_many(d)) {
+        if (d->in_flight == 0) {
+            d->waiting_flush = 1;
+            d->sum->flush_waits++;
+            ingest_flush(d->run->ing, flush_waited, d);     /* may call back at once */
+        }
+        return;
+    }
+    while (!d->error && !d->source_done && d->in_flight < JOBS_IN_FLIGHT) {
+        struct loan_batch job = {0};
+        int rc = d->next(d->src, &job, d->err);
+        if (rc <= 0) {
+            d->source_done = 1;
+            if (rc < 0) {
+                d->source_failed = 1;
+                d->error = FAILURE_OUT_OF_MEMORY;   /* what failed is in err */
+            }
             break;
         }
-        d->next++;
+        if (ingest_submit(d->run->ing, &job, job_done, d) < 0) {
+            loan_batch_free(&job);              /* the job stays ours to free */
+            d->error = FAILURE_OUT_OF_MEMORY;
+            break;
+        }
         d->in_flight++;
     }
-    if (d->in_flight == 0 && (d->error || d->next == d->njobs)) {
+    if (d->in_flight == 0 && (d->error || d->source_done)) {
         d->finished = 1;
         event_base_loopbreak(d->run->base);
     }
@@ -118,6 +208,48 @@ static void run_until_finished(struct driver *d)
     while (!d->finished)
         event_base_loop(d->run->base, EVLOOP_ONCE);
     d->finished = 0;
+}
+
+int loader_ingest_jobs(struct loader *run, loader_next_job *next, void *src, size_t total,
+                       FILE *progress, struct load_summary *sum, struct strbuf *err)
+{
+    struct driver d = {.run = run, .next = next, .src = src, .total = total, .err = err,
+                       .sum = sum, .progress = progress};
+    memset(sum, 0, sizeof *sum);
+    clock_gettime(CLOCK_MONOTONIC, &d.t0);
+    submit_more(&d);
+    run_until_finished(&d);
+    /* the attributions the jobs sent, answered (they never fail the load) */
+    while (!ingest_idle(run->ing))
+        event_base_loop(run->base, EVLOOP_ONCE);
+    sum->jobs_s = seconds_since(&d.t0);
+    if (!d.error) {
+        ingest_flush(run->ing, stage_done, &d);
+        run_until_finished(&d);
+    }
+    sum->ingest_s = seconds_since(&d.t0);
+    if (progress)
+        fputc('\n', progress);
+    if (!d.error) {
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        compact_all(run->comp, stage_done, &d);
+        run_until_finished(&d);
+        sum->compact_s = seconds_since(&t1);
+    }
+    ingest_get_stats(run->ing, &sum->ingest);
+    compact_get_stats(run->comp, &sum->compact);
+    if (d.source_failed) {
+        strbuf_puts(err, "stopped (events applied so far stay applied; loading the file again "
+                         "is safe)\n");
+        return -1;
+    }
+    if (d.error) {
+        strbuf_printf(err, "stopped: %s (events applied so far stay applied; "
+                           "loading the file again is safe)\n", failure_name(d.error));
+        return -1;
+    }
+    return 0;
 }
 
 /* Each patron's events together, in the order they are applied. */
@@ -146,75 +278,66 @@ static int group_by_patron(struct loan_batch *b)
     return 0;
 }
 
+/* The jobs of a batch in memory, handed out in order. */
+struct batch_jobs {
+    struct loan_batch *jobs;
+    size_t njobs, next;
+};
+
+static int batch_next_job(void *arg, struct loan_batch *job, struct strbuf *err)
+{
+    struct batch_jobs *bj = arg;
+    (void)err;
+    if (bj->next == bj->njobs)
+        return 0;
+    *job = bj->jobs[bj->next];
+    memset(&bj->jobs[bj->next++], 0, sizeof *job);
+    return 1;
+}
+
 int loader_ingest(struct loader *run, struct loan_batch *b, FILE *progress,
                  struct load_summary *sum, struct strbuf *err)
 {
-    struct driver d = {.run = run, .sum = sum, .progress = progress, .total = b->n};
-    memset(sum, 0, sizeof *sum);
-    clock_gettime(CLOCK_MONOTONIC, &d.t0);
-
     /* Whole patrons per job, so jobs never wait for each other. seq
      * keeps the file order for ties in time. */
+    memset(sum, 0, sizeof *sum);
     if (group_by_patron(b) < 0) {
         strbuf_puts(err, "out of memory\n");
         return -1;
     }
-    d.jobs = calloc(b->n / JOB_EVENTS + 2, sizeof *d.jobs);
-    if (!d.jobs) {
+    struct batch_jobs bj = {0};
+    bj.jobs = calloc(b->n / LOADER_JOB_EVENTS + 2, sizeof *bj.jobs);
+    if (!bj.jobs) {
         strbuf_puts(err, "out of memory\n");
         return -1;
     }
+    size_t total = b->n;
     for (size_t i = 0; i < b->n;) {
-        size_t end = i + JOB_EVENTS < b->n ? i + JOB_EVENTS : b->n;
+        size_t end = i + LOADER_JOB_EVENTS < b->n ? i + LOADER_JOB_EVENTS : b->n;
         while (end < b->n && strcmp(b->ev[end].patron, b->ev[end - 1].patron) == 0)
             end++;
-        struct loan_batch *job = &d.jobs[d.njobs];
+        struct loan_batch *job = &bj.jobs[bj.njobs];
         if (!(job->ev = malloc((end - i) * sizeof *job->ev))) {
             /* b still owns every string: give back only the arrays */
-            for (size_t j = 0; j < d.njobs; j++)
-                free(d.jobs[j].ev);
-            free(d.jobs);
+            for (size_t j = 0; j < bj.njobs; j++)
+                free(bj.jobs[j].ev);
+            free(bj.jobs);
             strbuf_puts(err, "out of memory\n");
             return -1;
         }
         job->n = job->cap = end - i;
+        job->ordered = 1;       /* a slice of whole patrons of b's order */
         memcpy(job->ev, &b->ev[i], job->n * sizeof *job->ev);
-        d.njobs++;
+        bj.njobs++;
         i = end;
     }
     free(b->ev);                /* the strings moved to the jobs */
     memset(b, 0, sizeof *b);
-    submit_more(&d);
-    run_until_finished(&d);
-    /* the attributions the jobs sent, answered (they never fail the load) */
-    while (!ingest_idle(run->ing))
-        event_base_loop(run->base, EVLOOP_ONCE);
-    sum->jobs_s = seconds_since(&d.t0);
-    if (!d.error) {
-        ingest_flush(run->ing, stage_done, &d);
-        run_until_finished(&d);
-    }
-    sum->ingest_s = seconds_since(&d.t0);
-    if (progress)
-        fputc('\n', progress);
-    if (!d.error) {
-        struct timespec t1;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        compact_all(run->comp, stage_done, &d);
-        run_until_finished(&d);
-        sum->compact_s = seconds_since(&t1);
-    }
-    ingest_get_stats(run->ing, &sum->ingest);
-    compact_get_stats(run->comp, &sum->compact);
-    for (size_t j = d.next; j < d.njobs; j++)
-        loan_batch_free(&d.jobs[j]);
-    free(d.jobs);
-    if (d.error) {
-        strbuf_printf(err, "stopped: %s (events applied so far stay applied; "
-                           "loading the file again is safe)\n", failure_name(d.error));
-        return -1;
-    }
-    return 0;
+    int rc = loader_ingest_jobs(run, batch_next_job, &bj, total, progress, sum, err);
+    for (size_t j = bj.next; j < bj.njobs; j++)
+        loan_batch_free(&bj.jobs[j]);
+    free(bj.jobs);
+    return rc;
 }
 
 struct one_reply {

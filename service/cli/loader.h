@@ -4,7 +4,8 @@
  * and compactor: the same code the daemon runs for live events. Events
  * are applied per patron in time order (ties in file order), in jobs of
  * whole patrons, several in flight; then the pair counts are flushed and
- * the touched lists compacted. */
+ * the touched lists compacted (and every LOADER_COMPACT_FLUSHES flushes
+ * on the way). */
 #ifndef ONLOAN_CLI_LOADER_H
 #define ONLOAN_CLI_LOADER_H
 
@@ -28,6 +29,8 @@ struct load_summary {
     double jobs_s;              /* until every event is applied (pair counts still pending) */
     double ingest_s;            /* until every count is written */
     double compact_s;
+    size_t flush_waits;         /* times the jobs waited for a flush (LOADER_PENDING_FLUSHES) */
+    size_t compactions;         /* compactions during the load (LOADER_COMPACT_FLUSHES) */
     struct ingest_stats ingest;
     struct compact_stats compact;
 };
@@ -37,10 +40,32 @@ int loader_open(struct loader *run, const struct config *cfg, int connect_ms,
                struct strbuf *err);
 void loader_close(struct loader *run);
 
+/* Events per job: whole patrons, so a job may have more. */
+#define LOADER_JOB_EVENTS 20000
+/* Jobs wait while this many times model.flush_max_pairs pair counts are
+ * pending (onloan sets that to at least 8,000,000: about 32 MB of counts,
+ * 128 MB while a flush groups them). */
+#define LOADER_PENDING_FLUSHES 2
+/* The lists are compacted (with no job in flight) every this many
+ * flushes, besides at the end: until then they are only appended to, and
+ * a 100 M load that compacted only at the end held 10 GB of appended
+ * lines in Redis. */
+#define LOADER_COMPACT_FLUSHES 4
+
 /* Ingests every event of b (emptied), then flushes and compacts.
  * progress (may be NULL) gets a "\r..." line now and then. */
 int loader_ingest(struct loader *run, struct loan_batch *b, FILE *progress,
                  struct load_summary *sum, struct strbuf *err);
+
+/* Where loader_ingest_jobs takes its jobs from: the next one into job
+ * (whole patrons, in the order they are applied; the caller owns it):
+ * 1, 0 when there are no more, -1 with the reason in err. */
+typedef int loader_next_job(void *src, struct loan_batch *job, struct strbuf *err);
+/* The same for jobs from next (total: the events they hold, for the
+ * progress line), a few in flight, taken as the earlier ones finish:
+ * what is in memory is those jobs, not the file. */
+int loader_ingest_jobs(struct loader *run, loader_next_job *next, void *src, size_t total,
+                       FILE *progress, struct load_summary *sum, struct strbuf *err);
 
 /* Sends one command and runs the loop until its reply: reply_fn gets it
  * (or NULL and the error). For the CLI's small reads. -1 (reply_fn not

@@ -189,6 +189,7 @@ static int job_add_request(struct ingest_job *job, struct loan_batch *batch, ing
             job->b.cap = cap;
         }
         memcpy(&job->b.ev[first], batch->ev, n * sizeof *batch->ev);
+        job->b.ordered = 0;                 /* two requests' events: ordered together below */
         for (size_t i = 0; i < n; i++)
             job->b.ev[first + i].seq += first;    /* later requests come later at equal times */
         job->b.n += n;
@@ -210,7 +211,7 @@ static int job_seal(struct ingest *ing, struct ingest_job *job)
         return -1;
     for (size_t i = 0; i < n; i++)
         job->order[i] = &job->b.ev[i];
-    if (loan_order_by_patron(job->order, n) < 0)
+    if (!job->b.ordered && loan_order_by_patron(job->order, n) < 0)
         return -1;
     for (size_t i = 0; i < n;) {
         size_t j = i;

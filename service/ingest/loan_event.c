@@ -522,113 +522,173 @@ static const char *header_columns(char *line, enum text_format *fmt, struct colu
            : "the header must name the columns patron, record and time (or date)";
 }
 
+void loan_text_init(struct loan_text *t, struct loan_problem *probs, size_t maxp)
+{
+    memset(t, 0, sizeof *t);
+    t->format = TEXT_JSON_LINES;
+    t->probs = probs;
+    t->maxp = maxp;
+}
+
+void loan_text_free(struct loan_text *t)
+{
+    free(t->line);
+    t->line = NULL;
+    t->cap = 0;
+}
+
+static void columns_to(struct loan_text *t, const struct columns *c)
+{
+    t->col[0] = c->n;
+    t->col[1] = c->patron;
+    t->col[2] = c->record;
+    t->col[3] = c->time;
+    t->col[4] = c->branch;
+    t->col[5] = c->id;
+    t->col[6] = c->type;
+}
+
+static struct columns columns_of(const struct loan_text *t)
+{
+    return (struct columns){t->col[0], t->col[1], t->col[2], t->col[3], t->col[4], t->col[5],
+                            t->col[6]};
+}
+
+enum loans_status loan_text_line(struct loan_text *t, const char *text, size_t n,
+                                 const struct config *cfg, long long now, size_t max_events,
+                                 struct loan_batch *out)
+{
+    enum accept a = ACCEPT_TAKEN;
+    if (t->stop)
+        return LOANS_OK;
+    t->lineno++;
+    if (n + 1 > t->cap) {
+        size_t cap = n + 1 > 256 ? n + 1 : 256;
+        char *grown = realloc(t->line, cap);
+        if (!grown)
+            return LOANS_NO_MEMORY;
+        t->line = grown;
+        t->cap = cap;
+    }
+    char *line = t->line;
+    memcpy(line, text, n);
+    line[n] = '\0';
+    size_t before = t->nprobs;
+    if (memchr(line, '\0', n)) {
+        problem(t->probs, t->maxp, &t->nprobs, t->index, t->lineno, "line", "contains a NUL byte");
+        return LOANS_INVALID;
+    }
+    /* a byte order mark, as spreadsheets write, is not part of the header */
+    if (t->lineno == 1 && n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+        n -= 3;
+        memmove(line, line + 3, n + 1);
+    }
+    if (line[strspn(line, " \t\r")] == '\0')
+        return LOANS_OK;
+    enum text_format fmt = (enum text_format)t->format;
+    struct columns col = columns_of(t);
+    if (!t->have_header) {
+        t->have_header = 1;
+        if (line[strspn(line, " \t")] == '{') {
+            t->format = fmt = TEXT_JSON_LINES;
+        } else {
+            const char *why = header_columns(line, &fmt, &col);
+            t->format = fmt;
+            columns_to(t, &col);
+            if (why) {
+                problem(t->probs, t->maxp, &t->nprobs, 0, t->lineno, "header", why);
+                t->stop = 1;
+                return LOANS_INVALID;
+            }
+            return LOANS_OK;
+        }
+    }
+    if (t->index >= max_events) {
+        problem(t->probs, t->maxp, &t->nprobs, t->index, t->lineno, "events", "too many events");
+        t->stop = 1;
+        return LOANS_INVALID;
+    }
+    const char *field = NULL, *message = NULL;
+    if (fmt == TEXT_JSON_LINES) {
+        json_error_t jerr;
+        enum loans_status st;
+        json_t *obj = loan_json_load(line, n, &jerr, &st);
+        if (obj) {
+            a = json_event(obj, cfg, now, out, &field, &message);
+            json_decref(obj);
+        } else if (st == LOANS_NO_MEMORY) {
+            a = ACCEPT_NO_MEMORY;
+        } else {
+            field = "event";
+            message = "malformed JSON";
+        }
+    } else {
+        char *f[MAX_COLUMNS];
+        int nf = csv_split(line, f, MAX_COLUMNS);
+        struct raw_event raw = {0};
+        if (nf != col.n) {
+            field = "line";
+            message = nf < 0 ? "malformed CSV" : "wrong number of columns";
+        } else if (loan_time_parse(f[col.time], &raw.when) < 0) {
+            field = fmt == TEXT_MOVIELENS ? "timestamp" : "time";
+            message = "must be ISO 8601 (2026-11-22T10:31:00Z), a date or Unix seconds";
+        } else if (fmt == TEXT_MOVIELENS && !all_digits(f[col.record], strlen(f[col.record]))) {
+            field = "movieId";
+            message = "must be a number";
+        } else if (col.type >= 0 && *f[col.type] &&
+                   loan_event_type_parse(f[col.type], strlen(f[col.type]), &raw.type) < 0) {
+            field = "type";
+            message = TYPE_RULE;
+        } else {
+            raw.patron = f[col.patron];
+            raw.record = f[col.record];
+            raw.record_prefix = fmt == TEXT_MOVIELENS ? cfg->movielens_record_prefix : NULL;
+            raw.branch = col.branch >= 0 && *f[col.branch] ? f[col.branch] : NULL;
+            raw.id = col.id >= 0 && *f[col.id] ? f[col.id] : NULL;
+            a = event_accept(&raw, cfg, now, out, &field, &message);
+        }
+    }
+    if (a == ACCEPT_NO_MEMORY)
+        return LOANS_NO_MEMORY;
+    if (field)
+        problem(t->probs, t->maxp, &t->nprobs, t->index, t->lineno, field, message);
+    t->index++;
+    return t->nprobs > before ? LOANS_INVALID : LOANS_OK;
+}
+
+void loan_text_skip(struct loan_text *t, const char *field, const char *message)
+{
+    if (t->stop)
+        return;
+    t->lineno++;
+    problem(t->probs, t->maxp, &t->nprobs, t->index, t->lineno, field, message);
+}
+
+enum loans_status loan_text_end(struct loan_text *t)
+{
+    if (!t->have_header && t->nprobs == 0)
+        problem(t->probs, t->maxp, &t->nprobs, 0, 0, "events", "no events");
+    return t->nprobs ? LOANS_INVALID : LOANS_OK;
+}
+
 enum loans_status loans_from_text(const char *text, size_t len, const struct config *cfg,
                                   long long now, size_t max_events, struct loan_batch *out,
                                   struct loan_problem *probs, size_t maxp, size_t *nprobs)
 {
-    size_t lineno = 0, index = 0;
-    enum accept a = ACCEPT_TAKEN;
-    *nprobs = 0;
-    enum text_format fmt = TEXT_JSON_LINES;
-    struct columns col = {0};
+    struct loan_text t;
+    loan_text_init(&t, probs, maxp);
     const char *p = text, *end = text + len;
-    char *line = NULL;
-    size_t cap = 0;
-    int have_header = 0;
-    while (p < end) {
+    enum loans_status st = LOANS_OK;
+    while (p < end && !t.stop) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        lineno++;
-        if (n + 1 > cap) {
-            cap = n + 1 > 256 ? n + 1 : 256;
-            char *grown = realloc(line, cap);
-            if (!grown) {
-                a = ACCEPT_NO_MEMORY;
-                break;
-            }
-            line = grown;
-        }
-        memcpy(line, p, n);
-        line[n] = '\0';
+        if ((st = loan_text_line(&t, p, n, cfg, now, max_events, out)) == LOANS_NO_MEMORY)
+            break;
         p = nl ? nl + 1 : end;
-        if (memchr(line, '\0', n)) {
-            problem(probs, maxp, nprobs, index, lineno, "line", "contains a NUL byte");
-            continue;
-        }
-        /* a byte order mark, as spreadsheets write, is not part of the header */
-        if (lineno == 1 && n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
-            n -= 3;
-            memmove(line, line + 3, n + 1);
-        }
-        if (line[strspn(line, " \t\r")] == '\0')
-            continue;
-        if (!have_header) {
-            have_header = 1;
-            if (line[strspn(line, " \t")] == '{') {
-                fmt = TEXT_JSON_LINES;
-            } else {
-                const char *why = header_columns(line, &fmt, &col);
-                if (why) {
-                    problem(probs, maxp, nprobs, 0, lineno, "header", why);
-                    break;
-                }
-                continue;
-            }
-        }
-        if (index >= max_events) {
-            problem(probs, maxp, nprobs, index, lineno, "events", "too many events");
-            break;
-        }
-        const char *field = NULL, *message = NULL;
-        if (fmt == TEXT_JSON_LINES) {
-            json_error_t jerr;
-            enum loans_status st;
-            json_t *obj = loan_json_load(line, n, &jerr, &st);
-            if (obj) {
-                a = json_event(obj, cfg, now, out, &field, &message);
-                json_decref(obj);
-            } else if (st == LOANS_NO_MEMORY) {
-                a = ACCEPT_NO_MEMORY;
-            } else {
-                field = "event";
-                message = "malformed JSON";
-            }
-        } else {
-            char *f[MAX_COLUMNS];
-            int nf = csv_split(line, f, MAX_COLUMNS);
-            struct raw_event raw = {0};
-            if (nf != col.n) {
-                field = "line";
-                message = nf < 0 ? "malformed CSV" : "wrong number of columns";
-            } else if (loan_time_parse(f[col.time], &raw.when) < 0) {
-                field = fmt == TEXT_MOVIELENS ? "timestamp" : "time";
-                message = "must be ISO 8601 (2026-11-22T10:31:00Z), a date or Unix seconds";
-            } else if (fmt == TEXT_MOVIELENS && !all_digits(f[col.record], strlen(f[col.record]))) {
-                field = "movieId";
-                message = "must be a number";
-            } else if (col.type >= 0 && *f[col.type] &&
-                       loan_event_type_parse(f[col.type], strlen(f[col.type]), &raw.type) < 0) {
-                field = "type";
-                message = TYPE_RULE;
-            } else {
-                raw.patron = f[col.patron];
-                raw.record = f[col.record];
-                raw.record_prefix = fmt == TEXT_MOVIELENS ? cfg->movielens_record_prefix : NULL;
-                raw.branch = col.branch >= 0 && *f[col.branch] ? f[col.branch] : NULL;
-                raw.id = col.id >= 0 && *f[col.id] ? f[col.id] : NULL;
-                a = event_accept(&raw, cfg, now, out, &field, &message);
-            }
-        }
-        if (a == ACCEPT_NO_MEMORY)
-            break;
-        if (field)
-            problem(probs, maxp, nprobs, index, lineno, field, message);
-        index++;
     }
-    free(line);
-    if (a == ACCEPT_NO_MEMORY)
-        return LOANS_NO_MEMORY;
-    if (!have_header && *nprobs == 0)
-        problem(probs, maxp, nprobs, 0, 0, "events", "no events");
-    return *nprobs ? LOANS_INVALID : LOANS_OK;
+    loan_text_free(&t);
+    if (st != LOANS_NO_MEMORY)
+        st = loan_text_end(&t);
+    *nprobs = t.nprobs;
+    return st;
 }

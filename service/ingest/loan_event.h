@@ -54,6 +54,9 @@ struct loan_event {
 struct loan_batch {
     struct loan_event *ev;                  /* owned */
     size_t n, cap;
+    int ordered;                            /* the events are in the order loan_order_by_patron
+                                               puts them in already (the loader's jobs): the
+                                               ingest need not order them again */
 };
 
 struct loan_problem {
@@ -98,6 +101,36 @@ enum loans_status loans_from_json(const json_t *body, const struct config *cfg, 
 enum loans_status loans_from_text(const char *text, size_t len, const struct config *cfg,
                                   long long now, size_t max_events, struct loan_batch *out,
                                   struct loan_problem *probs, size_t maxp, size_t *nprobs);
+
+/* The same a line at a time, for a file read in blocks (onloan load):
+ * what loans_from_text keeps between lines. Problems go to probs (the
+ * first maxp of them; nprobs counts all). */
+struct loan_text {
+    size_t lineno;              /* lines read (1-based, as problems name them) */
+    size_t index;               /* events read, good or bad */
+    size_t nprobs;
+    int have_header, format, stop;  /* stop: a bad header or too many events ended it */
+    int col[7];                 /* a CSV's columns (loan_event.c) */
+    char *line;                 /* owned scratch */
+    size_t cap;
+    struct loan_problem *probs;
+    size_t maxp;
+};
+void loan_text_init(struct loan_text *t, struct loan_problem *probs, size_t maxp);
+/* One line of n bytes (without its newline): its event appended to out,
+ * LOANS_OK; or a problem recorded, LOANS_INVALID; or nothing (the header,
+ * a blank line, anything after stop), LOANS_OK. LOANS_NO_MEMORY: nothing
+ * of the line was taken. */
+enum loans_status loan_text_line(struct loan_text *t, const char *line, size_t n,
+                                 const struct config *cfg, long long now, size_t max_events,
+                                 struct loan_batch *out);
+/* A line not read (the reader's reasons: too long): counted, and a
+ * problem of field with message (static). */
+void loan_text_skip(struct loan_text *t, const char *field, const char *message);
+/* After the last line: LOANS_INVALID if any problem was found (a text
+ * without a single line is one: "no events"). */
+enum loans_status loan_text_end(struct loan_text *t);
+void loan_text_free(struct loan_text *t);
 
 void loan_batch_free(struct loan_batch *b);
 

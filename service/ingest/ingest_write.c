@@ -154,7 +154,8 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
     if (existed && history_parse(h, hist->str, hist->len, ing->names) < 0)
         log_msg(LOG_WARN, "history of %s is malformed: started afresh", g->pseudonym);
     size_t changed = 0, seen_at = 0, nids = 0, nholds = 0;
-    struct rcmd *ids = NULL;
+    size_t ids_at = 0;          /* cs->c[ids_at], the ZADD being filled: an index,
+                                 * as a hold's command between may move the list */
     struct ingest_result *first_new = NULL;     /* the request that brought the patron in */
     for (size_t i = 0; i < g->n; i++) {
         struct loan_event *e = ev[i];
@@ -201,19 +202,19 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
         }
         if (e->id[0]) {
             if (nids++ % IDS_PER_ZADD == 0) {
-                ids = rcmd_list_key(cs, "ZADD", pfx, "seen:", g->pseudonym);
-                if (!ids)
+                if (!rcmd_list_key(cs, "ZADD", pfx, "seen:", g->pseudonym))
                     return -1;
+                ids_at = cs->n - 1;
             }
             char when[32];
             snprintf(when, sizeof when, "%lld", e->when);
-            rcmd_list_arg(cs, ids, when);
-            rcmd_list_arg(cs, ids, e->id);
+            rcmd_list_arg(cs, &cs->c[ids_at], when);
+            rcmd_list_arg(cs, &cs->c[ids_at], e->id);
         }
     }
     char ttl[32];
     snprintf(ttl, sizeof ttl, "%lld", (long long)cfg->history_ttl_days * 86400);
-    if (ids || nholds) {
+    if (nids || nholds) {
         /* Keep the newest 4 * history_max ids (of loans and holds):
          * enough to recognise a replay of anything the history still
          * remembers. */

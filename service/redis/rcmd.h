@@ -36,7 +36,8 @@ struct rcmd_list {
     size_t n, cap;
     int failed;
 };
-/* A new empty command at the end, or NULL (failed set). */
+/* A new empty command at the end, or NULL (failed set). It moves when
+ * the next is added: keep its index (cs->n - 1) across that, not it. */
 struct rcmd *rcmd_list_next(struct rcmd_list *cs);
 /* A new command "<verb> <prefix><kind><name>"; add arguments with
  * rcmd_list_arg. NULL (failed set) when out of memory. */

@@ -142,6 +142,6 @@ void assets_handle(struct evhttp_request *req, const struct asset *a)
     evhttp_add_header(out, "Cross-Origin-Resource-Policy", "cross-origin");
     if (gz)
         evhttp_add_header(out, "Content-Encoding", "gzip");
-    evhttp_send_reply(req, 200, "OK", body);
+    http_send_reply(req, 200, "OK", body);
     evbuffer_free(body);
 }

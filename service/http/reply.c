@@ -3,11 +3,30 @@
 
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "core/strbuf.h"
+
+void http_send_reply(struct evhttp_request *req, int code, const char *reason,
+                     struct evbuffer *body)
+{
+    if (body && evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        /* RFC 9110 9.3.2: the GET's headers, its Content-Length too, and
+         * no content. libevent 2.1 would write the body after them: a
+         * keep-alive client would read it as the next answer, and one
+         * that closes after the headers cuts the write short. */
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        char len[32];
+        snprintf(len, sizeof len, "%zu", evbuffer_get_length(body));
+        if (!evhttp_find_header(h, "Content-Length"))
+            evhttp_add_header(h, "Content-Length", len);
+        body = NULL;
+    }
+    evhttp_send_reply(req, code, reason, body);
+}
 
 void http_reply_json_text(struct evhttp_request *req, int code, const char *text, size_t len)
 {
@@ -22,7 +41,7 @@ void http_reply_json_text(struct evhttp_request *req, int code, const char *text
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
     evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_send_reply(req, code, reason, out);
+    http_send_reply(req, code, reason, out);
     evbuffer_free(out);
 }
 
@@ -40,7 +59,7 @@ void http_reply_bytes(struct evhttp_request *req, int code, const char *content_
     evhttp_add_header(h, "Content-Type", content_type);
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    evhttp_send_reply(req, code, code < 300 ? "OK" : "Error", out);
+    http_send_reply(req, code, code < 300 ? "OK" : "Error", out);
     evbuffer_free(out);
 }
 

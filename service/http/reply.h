@@ -13,6 +13,11 @@
  * JSON 413; larger ones libevent refuses unread. */
 #define HTTP_BODY_SLACK_BYTES 65536
 
+/* evhttp_send_reply, but a HEAD request gets the headers only, with the
+ * Content-Length of body (which stays the caller's). Every answer with a
+ * body goes through it. */
+void http_send_reply(struct evhttp_request *req, int code, const char *reason,
+                     struct evbuffer *body);
 /* Sends body (stolen: the reference is dropped) with the given status. */
 void http_reply_json(struct evhttp_request *req, int code, json_t *body);
 /* Sends JSON text as it is (already serialised by jansson). */

@@ -54,7 +54,7 @@ static void send_body(struct report_request *rq, const char *content_type)
     struct evkeyvalq *h = evhttp_request_get_output_headers(rq->req);
     evhttp_add_header(h, "Content-Type", content_type);
     evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_send_reply(rq->req, 200, "OK", rq->body);
+    http_send_reply(rq->req, 200, "OK", rq->body);
 }
 
 /* A read that failed, or a report refused (no memory, too many rows):

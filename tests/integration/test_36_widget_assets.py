@@ -99,3 +99,40 @@ def test_widget_js_loads_from_any_page(ctx):
     assert "access-control-allow-credentials" not in h, h
     r = _get(ctx, Origin="https://other.example.net")
     assert r.status == 200 and "access-control-allow-origin" not in _h(r), _h(r)
+
+
+def _head_then_get(port, path):
+    """HEAD path, then GET /healthz on the same kept-alive connection: the
+    HEAD's header block, and what came after it."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"HEAD %s HTTP/1.1\r\nHost: onloan\r\nAccept-Encoding: identity\r\n\r\n"
+                  % path.encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            assert chunk, "closed before the HEAD's headers: %r" % data
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: onloan\r\nConnection: close\r\n\r\n")
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+    return head.decode("latin-1"), rest
+
+
+def test_head_is_the_headers_only(ctx):
+    """RFC 9110 9.3.2: no content after a HEAD's headers (libevent 2.1
+    would write the GET's body there, read by a kept-alive client as the
+    next answer), and the GET's Content-Length."""
+    for path in ("/widget.js", "/healthz", "/metrics", "/openapi.json"):
+        head, rest = _head_then_get(ctx.stack.port, path)
+        assert head.startswith("HTTP/1.1 200"), (path, head)
+        assert rest.startswith(b"HTTP/1.1 200"), (path, head, rest[:80])
+        fields = dict(line.split(": ", 1) for line in head.split("\r\n")[1:])
+        length = int({k.lower(): v for k, v in fields.items()}["content-length"])
+        assert length > 0, (path, head)
+        if path == "/widget.js":
+            assert length == len(_source()), (length, len(_source()))

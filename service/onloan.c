@@ -14,6 +14,7 @@
  * refuses it; config.h). The man page is docs/man/onloan.1. */
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,13 @@
 #include "model/cooc_list.h"
 
 #define CLI_REDIS_TIMEOUT_MS 60000  /* batch writes are big; this is no daemon */
-#define CLI_FLUSH_MAX_PAIRS 8000000 /* 64 MB of pair counts between writes: fewer, fuller lists */
+#define CLI_FLUSH_MAX_PAIRS 8000000 /* pair counts between writes at least: fewer, fuller lists */
+/* A streamed load keeps up to one pending pair count per this many bytes
+ * of --memory (16 bytes a count while a flush groups them, and new jobs
+ * wait at twice a flush): 32,000,000 for the default 512M. Bigger
+ * flushes collapse more repeated pairs: 10 M loans went 129k to 214k
+ * loans/s from 8 to 32 million (docs/benchmarks.md). */
+#define CLI_MEMORY_PER_PENDING_PAIR 16
 
 static void usage(void)
 {
@@ -160,6 +167,9 @@ static int cmd_load(struct config *cfg, char **args, int nargs)
     if (in_memory)
         return load_in_memory(cfg, args + i, nargs - i);
     o.tmpdir = tmpdir && *tmpdir ? tmpdir : "/tmp";
+    if (o.memory / CLI_MEMORY_PER_PENDING_PAIR > (size_t)cfg->flush_max_pairs)
+        cfg->flush_max_pairs = o.memory / CLI_MEMORY_PER_PENDING_PAIR > INT_MAX
+                               ? INT_MAX : (int)(o.memory / CLI_MEMORY_PER_PENDING_PAIR);
 
     struct strbuf err = {0};
     struct load_stream *ls = load_stream_new(cfg, &o);

@@ -163,11 +163,11 @@ static void submit_more(struct driver *d)
         return;
     }
     if (!d->error && !d->source_done && pending_too_many(d)) {
-        if (d->in_flight == 0) {
-            d->waiting_flush = 1;
-            d->sum->flush_waits++;
-            ingest_flush(d->run->ing, flush_waited, d);     /* may call back at once */
-        }
+        /* the jobs in flight go on: only new ones wait, and only for the
+         * flush running now (a full drain would leave one core idle) */
+        d->waiting_flush = 1;
+        d->sum->flush_waits++;
+        ingest_flush_wait(d->run->ing, flush_waited, d);    /* may call back at once */
         return;
     }
     while (!d->error && !d->source_done && d->in_flight < JOBS_IN_FLIGHT) {

@@ -42,9 +42,10 @@ void loader_close(struct loader *run);
 
 /* Events per job: whole patrons, so a job may have more. */
 #define LOADER_JOB_EVENTS 20000
-/* Jobs wait while this many times model.flush_max_pairs pair counts are
- * pending (onloan sets that to at least 8,000,000: about 32 MB of counts,
- * 128 MB while a flush groups them). */
+/* New jobs wait (those in flight go on) while this many times
+ * model.flush_max_pairs pair counts are pending (onloan sets that to at
+ * least 8,000,000, and a streamed load to --memory / 16: 32,000,000 for
+ * 512M, 512 MB while a flush groups them). */
 #define LOADER_PENDING_FLUSHES 2
 /* The lists are compacted (with no job in flight) every this many
  * flushes, besides at the end: until then they are only appended to, and

@@ -108,6 +108,10 @@ int ingest_forget(struct ingest *ing, const char *pseudonym, ingest_done_cb *cb,
 /* Writes the pending pair counts now; cb when they are written (error
  * set if they could not be: they stay pending then). */
 void ingest_flush(struct ingest *ing, ingest_done_cb *cb, void *arg);
+/* cb when the flush running now is over (what gathered meanwhile waits
+ * for the next); with none running, as ingest_flush. For a writer that
+ * holds back while too much waits, without draining everything. */
+void ingest_flush_wait(struct ingest *ing, ingest_done_cb *cb, void *arg);
 
 void ingest_get_stats(const struct ingest *ing, struct ingest_stats *st);
 /* 1 when no job is gathering, waiting or running, and no attribution is

@@ -675,6 +675,22 @@ void ingest_flush_unwait(struct ingest *ing, void *arg)
     waiters_drop(&ing->flush_waiters, arg);
 }
 
+void ingest_flush_wait(struct ingest *ing, ingest_done_cb *cb, void *arg)
+{
+    if (!ing->flush_running) {
+        ingest_flush(ing, cb, arg);
+        return;
+    }
+    struct flush_waiter *w = malloc(sizeof *w);
+    if (!w) {
+        cb(FAILURE_OUT_OF_MEMORY, arg);
+        return;
+    }
+    w->cb = cb;
+    w->arg = arg;
+    STAILQ_INSERT_TAIL(&ing->flush_waiters, w, link);
+}
+
 void ingest_flush(struct ingest *ing, ingest_done_cb *cb, void *arg)
 {
     struct flush_waiter *w = malloc(sizeof *w);

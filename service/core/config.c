@@ -149,7 +149,7 @@ static void read_choice(struct reader *r, const char *path, json_t *obj,
     int rc = 0;
     for (i = 0; choices[i]; i++)
         rc |= strbuf_printf(&list, "%s\"%s\"", !i ? "" : choices[i + 1] ? ", " : " or ", choices[i]);
-    config_error(r, path, key, "must be %s", rc ? "one of the values the README lists" : strbuf_cstr(&list));
+    config_error(r, path, key, "must be %s", rc ? "one of the values docs/configuration.md lists" : strbuf_cstr(&list));
     strbuf_free(&list);
 }
 

@@ -9,7 +9,7 @@ import harness
 import marc
 from suite import Skip, check_copies, expect_json, second_daemon, show, title_matches, wait_for
 
-# the order the README gives, after the patron's branch
+# the order docs/api.md gives, after the patron's branch
 REASONS = ("also_borrowed", "same_author", "same_subject", "popular")
 KOHA_RESERVE = "https://opac.example.org/cgi-bin/koha/opac-reserve.pl?biblionumber=%s"
 KOHA_DETAIL = "https://opac.example.org/cgi-bin/koha/opac-detail.pl?biblionumber=%s"

@@ -16,7 +16,7 @@ COUNTERS = ["touchpoints", "on_loan", "with_alternatives", "shown", "click", "re
 
 
 def _token(ctx, tp, record, alternatives, expires):
-    """The token as the README describes it, made with the config's key."""
+    """The token as docs/api.md describes it, made with the config's key."""
     key = bytes.fromhex(ctx.stack.config["touchpoints"]["token_key"])
     msg = b"onloan-touchpoint-v1\0" + b"\0".join(
         s.encode() for s in (str(expires), tp, record, alternatives)) + b"\0"

@@ -675,32 +675,31 @@ void ingest_flush_unwait(struct ingest *ing, void *arg)
     waiters_drop(&ing->flush_waiters, arg);
 }
 
-void ingest_flush_wait(struct ingest *ing, ingest_done_cb *cb, void *arg)
+/* Queues cb on list; out of memory, answers it at once. 0 if queued. */
+static int waiter_add(struct flush_waiters *list, ingest_done_cb *cb, void *arg)
 {
-    if (!ing->flush_running) {
-        ingest_flush(ing, cb, arg);
-        return;
-    }
     struct flush_waiter *w = malloc(sizeof *w);
     if (!w) {
         cb(FAILURE_OUT_OF_MEMORY, arg);
-        return;
+        return -1;
     }
     w->cb = cb;
     w->arg = arg;
-    STAILQ_INSERT_TAIL(&ing->flush_waiters, w, link);
+    STAILQ_INSERT_TAIL(list, w, link);
+    return 0;
+}
+
+void ingest_flush_wait(struct ingest *ing, ingest_done_cb *cb, void *arg)
+{
+    if (!ing->flush_running)
+        ingest_flush(ing, cb, arg);
+    else
+        waiter_add(&ing->flush_waiters, cb, arg);
 }
 
 void ingest_flush(struct ingest *ing, ingest_done_cb *cb, void *arg)
 {
-    struct flush_waiter *w = malloc(sizeof *w);
-    if (!w) {
-        cb(FAILURE_OUT_OF_MEMORY, arg);
-        return;
-    }
-    w->cb = cb;
-    w->arg = arg;
-    STAILQ_INSERT_TAIL(&ing->waiters, w, link);
-    ingest_flush_start(ing);
+    if (waiter_add(&ing->waiters, cb, arg) == 0)
+        ingest_flush_start(ing);
 }
 

@@ -402,7 +402,32 @@ static void usage(void)
                     "[--onloand PATH] [--zebra-conf DIR]]\n"
                     "                   [--pairs-per-loan N] [--window-days N] "
                     "[--history-titles N] [--min-patrons N]\n"
-                    "                   [--history-max N] [--history-ttl-days N] LOANS.csv\n");
+                    "                   [--history-max N] [--history-ttl-days N] "
+                    "[--order REASON,...] LOANS.csv\n");
+}
+
+/* --order: the served rows' order of reasons (the config's first
+ * catalogue's `order`), comma-separated. 0, or 2 (told on stderr). */
+static int parse_order(struct config *cfg, const char *list)
+{
+    char *copy = strdup(list), *save = NULL;
+    const char *names[NREASONS + 1];
+    size_t n = 0, at = 0;
+    const char *wrong = copy ? NULL : "out of memory";
+    for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && !wrong;
+         t = strtok_r(NULL, ",", &save))
+        if (n == NREASONS)
+            wrong = "must name 1 to 4 of the reasons";
+        else
+            names[n++] = t;
+    if (!wrong && cfg->ncatalogues == 0)
+        wrong = "needs a catalogue in the config";
+    if (!wrong && (wrong = config_order_set(&cfg->catalogues[0], names, n, &at)) && n)
+        fprintf(stderr, "--order: \"%s\" %s\n", names[at], wrong);
+    else if (wrong)
+        fprintf(stderr, "--order: %s\n", wrong);
+    free(copy);
+    return wrong ? 2 : 0;
 }
 
 /* Returns 0, or 2 (told on stderr) for bad usage. */
@@ -422,11 +447,14 @@ static int parse_options(struct config *cfg, int argc, char **argv, struct optio
             return 2;
         } else if (strcmp(a, "--keep") == 0) {
             o->keep = 1;
-        } else if ((value || k < NOVERRIDES) && i + 1 >= argc) {
+        } else if ((value || k < NOVERRIDES || strcmp(a, "--order") == 0) && i + 1 >= argc) {
             fprintf(stderr, "%s: needs a value\n", a);
             return 2;
         } else if (value) {
             *value = argv[++i];
+        } else if (strcmp(a, "--order") == 0) {
+            if (parse_order(cfg, argv[++i]))
+                return 2;
         } else if (k < NOVERRIDES) {
             char *end;
             errno = 0;
@@ -554,12 +582,16 @@ static void print_protocol(const struct eval *ev, const struct options *o,
            cfg->min_patrons, cfg->neighbours_max, cfg->history_titles);
     printf("measure rows: the model's scores for the query (score.h), no shelf; the patron's "
            "training titles left out; popularity fills up to %d\n", TOP_N);
-    if (o->titles)
-        printf("served rows: GET /v1/alternatives?record=QUERY&limit=%d of onloand (catalogue "
-               "%s, %s) on this model and a Zebra of %s,\n"
-               "  every title one copy on the shelf; \"served\" without patron= (anyone at the "
-               "catalogue), \"+ history\" with the patron's id\n", TOP_N,
-               cfg->catalogues[0].name, score_measure_name(cfg->catalogues[0].scoring), o->titles);
+    if (!o->titles)
+        return;
+    const struct catalogue_config *cc = &cfg->catalogues[0];
+    printf("served rows: GET /v1/alternatives?record=QUERY&limit=%d of onloand (catalogue "
+           "%s, %s, order", TOP_N, cc->name, score_measure_name(cc->scoring));
+    for (size_t i = 0; i < cc->norder; i++)
+        printf("%s%s", i ? "," : " ", reason_names[cc->order[i]]);
+    printf(") on this model and a Zebra of %s,\n"
+           "  every title one copy on the shelf; \"served\" without patron= (anyone at the "
+           "catalogue), \"+ history\" with the patron's id\n", o->titles);
 }
 
 static void print_row(const char *name, double hits, double rr, size_t shown, const struct eval *ev,

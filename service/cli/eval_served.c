@@ -46,8 +46,10 @@ json_t *eval_daemon_config(const struct config *cfg, const char *plugin_dir, con
     json_t *model = section(root, "model");
     json_t *cats = json_object_get(root, "catalogues");
     json_t *cat = json_is_array(cats) ? json_deep_copy(json_array_get(cats, 0)) : NULL;
-    json_t *one = json_array();
-    int bad = !redis || !privacy || !model || !json_is_object(cat) || !one;
+    json_t *one = json_array(), *order = json_array();
+    int bad = !redis || !privacy || !model || !json_is_object(cat) || !one || !order;
+    for (size_t i = 0; !bad && i < cfg->catalogues[0].norder; i++)    /* --order's, or as is */
+        bad = json_array_append_new(order, json_string(reason_names[cfg->catalogues[0].order[i]]));
     bad = bad || json_object_set_new(root, "listen", json_sprintf("127.0.0.1:%d", port)) ||
           json_object_set_new(root, "log_level", json_string("warn")) ||
           (plugin_dir && json_object_set_new(root, "plugin_dir", json_string(plugin_dir))) ||
@@ -65,6 +67,7 @@ json_t *eval_daemon_config(const struct config *cfg, const char *plugin_dir, con
           json_object_set_new(cat, "protocol", json_string("z3950")) ||
           json_object_set_new(cat, "holdings", json_string("koha952")) ||
           json_object_set_new(cat, "id_field", json_string("001")) ||
+          json_object_set(cat, "order", order) ||
           json_array_append(one, cat) || json_object_set(root, "catalogues", one);
     if (!cfg->redis_password) {                 /* eval's own Redis: no users */
         json_object_del(redis, "username");
@@ -80,6 +83,7 @@ json_t *eval_daemon_config(const struct config *cfg, const char *plugin_dir, con
     json_object_del(json_object_get(root, "limits"), "per_client_rps");   /* all asks are ours */
     json_decref(cat);
     json_decref(one);
+    json_decref(order);
     if (bad) {
         strbuf_printf(err, "%s: no catalogue to take the settings of, or out of memory\n",
                       cfg->path);

@@ -32,6 +32,8 @@
 const char *const score_measure_names[] = {"raw", "cosine", "jaccard", "llr", NULL};
 const char *const holdings_mapping_names[] = {"koha952", "sirsi949", NULL};
 const char *const channel_names[] = {"opac", "kiosk", "app", "widget", NULL};
+const char *const reason_names[] = {"also_borrowed", "same_author", "same_subject", "popular",
+                                    NULL};
 const char *const rate_names[] = {"click_rate", "reserve_rate", "alternative_borrow_rate", NULL};
 
 struct reader {
@@ -588,14 +590,71 @@ static void read_fit(struct reader *r, const char *path, json_t *obj, unsigned *
     }
 }
 
+const char *config_order_set(struct catalogue_config *cat, const char *const *names, size_t n,
+                             size_t *at)
+{
+    unsigned seen = 0;
+    cat->norder = 0;
+    if (n == 0 || n > NREASONS) {
+        *at = 0;
+        return "must name 1 to 4 of the reasons";
+    }
+    for (size_t i = 0; i < n; i++) {
+        int k = 0;
+        while (reason_names[k] && strcmp(reason_names[k], names[i]) != 0)
+            k++;
+        *at = i;
+        if (!reason_names[k])
+            return "is not a reason: \"also_borrowed\", \"same_author\", \"same_subject\" "
+                   "or \"popular\"";
+        if (seen & (1u << k))
+            return "is named twice";
+        if (k == REASON_POPULAR && i != n - 1)
+            return "can only come last";
+        seen |= 1u << k;
+        cat->order[cat->norder++] = (enum reason)k;
+    }
+    return NULL;
+}
+
+/* order: the reasons used, in the order shown; all four, as enum reason
+ * lists them, unless given. */
+static void read_order(struct reader *r, const char *path, json_t *obj,
+                       struct catalogue_config *cat)
+{
+    json_t *a = json_object_get(obj, "order"), *v;
+    const char *names[NREASONS];
+    size_t i, at;
+    if (!a) {
+        for (cat->norder = 0; cat->norder < NREASONS; cat->norder++)
+            cat->order[cat->norder] = (enum reason)cat->norder;
+        return;
+    }
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > NREASONS) {
+        config_error(r, path, "order", "must be an array of 1 to 4 of \"also_borrowed\", "
+                     "\"same_author\", \"same_subject\", \"popular\"");
+        return;
+    }
+    json_array_foreach(a, i, v) {
+        if (!json_is_string(v)) {
+            config_error(r, path, "order", "element %zu must be a string", i);
+            return;
+        }
+        names[i] = json_string_value(v);
+    }
+    const char *wrong = config_order_set(cat, names, json_array_size(a), &at);
+    if (wrong)
+        config_error(r, path, "order", "element %zu (\"%s\") %s", at, names[at], wrong);
+}
+
 static void read_catalogue(struct reader *r, const char *path, json_t *obj,
                            struct catalogue_config *cat)
 {
     static const char *const known[] = {
         "name", "target", "protocol", "holdings", "id_field", "record_charset",
         "id_query", "connections", "timeout_ms", "cache_ms", "cache_max_entries", "batch_max",
-        "join_max", "subject_max_hits", "max_queued", "scoring", "fit", "loan_period_days",
-        "link", NULL};
+        "join_max", "subject_max_hits", "max_queued", "scoring", "fit", "order",
+        "loan_period_days", "link", NULL};
     check_unknown_keys(r, path, obj, known);
     read_string(r, path, obj, "name", &cat->name, NULL);
     if (cat->name && !name_ok(cat->name, 1))
@@ -633,6 +692,7 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     read_int(r, path, obj, "max_queued", &cat->max_queued, 1000, 1, 1000000);
     read_scoring(r, path, obj, &cat->scoring);      /* model.scoring unless given */
     read_fit(r, path, obj, &cat->fit);
+    read_order(r, path, obj, cat);
     read_int(r, path, obj, "loan_period_days", &cat->loan_period_days, 21, 1, 365);
 
     json_t *link = json_object_get(obj, "link");

@@ -47,6 +47,12 @@ extern const char *const holdings_mapping_names[];
 enum channel { CHANNEL_OPAC, CHANNEL_KIOSK, CHANNEL_APP, CHANNEL_WIDGET, NCHANNELS };
 extern const char *const channel_names[];
 
+/* Why an alternative is suggested (model/recommend.h), in the order the
+ * answer shows them unless a catalogue's `order` says otherwise. */
+enum reason { REASON_ALSO_BORROWED, REASON_SAME_AUTHOR, REASON_SAME_SUBJECT, REASON_POPULAR,
+              NREASONS };
+extern const char *const reason_names[];
+
 /* The rates a report gives and a goal can aim at (report/report.h). */
 enum rate { RATE_CLICK, RATE_RESERVE, RATE_ALTERNATIVE_BORROW, NRATES };
 extern const char *const rate_names[];
@@ -72,6 +78,9 @@ struct catalogue_config {
     enum score_measure scoring; /* this tenant's measure */
     unsigned fit;               /* FIT_* an alternative must share with the wanted title */
     int loan_period_days;       /* a loan's length: when a hold placed now is ready */
+    enum reason order[NREASONS];    /* the reasons used, in the order shown (popular, if
+                                     * there, last); norder of them */
+    size_t norder;
     json_t *link;               /* link plugin config; owned */
 };
 
@@ -272,6 +281,12 @@ const struct catalogue_config *config_catalogue(const struct config *cfg, const 
 /* Parses a date YYYY-MM-DD (a real one) to days since 1970-01-01;
  * -1 if it is not one. */
 long config_date_days(const char *s);
+
+/* A catalogue's order from its reasons' names (n of them): the reasons
+ * used, each at most once, "popular" only last. Returns NULL, or what is
+ * wrong (a static string; at is then the name's index). */
+const char *config_order_set(struct catalogue_config *cat, const char *const *names, size_t n,
+                             size_t *at);
 
 /* A catalogue's id_field: a control tag ("001") or TAG$CODE ("999$c"). */
 int config_id_field_valid(const char *id_field);

@@ -10,12 +10,13 @@
  *      neighbours of their most recent titles (model.history_titles),
  *      blended in as score.h says, and every title they borrowed left
  *      out. An unknown title is a 404 as soon as the catalogue says so;
- *   2. the candidates, best first, until enough are on the shelf now:
- *      co-occurring titles looked up in rounds (one batched search each),
- *      then the catalogue searched by the wanted title's author and its
- *      subject, then popular titles in rounds. The first round starts as
- *      soon as the model's part of phase 1 is in, while the wanted title
- *      may still be on its way: the two searches run at once;
+ *   2. the candidates, best first, until enough are on the shelf now, in
+ *      the catalogue's order of reasons (by default: co-occurring titles
+ *      looked up in rounds (one batched search each), then the catalogue
+ *      searched by the wanted title's author and its subject, then
+ *      popular titles in rounds). The first round of co-occurring titles
+ *      starts as soon as the model's part of phase 1 is in, while the
+ *      wanted title may still be on its way: the two searches run at once;
  *   3. the alternatives chosen (recommend.h), the answer built
  *      (answer.h) and perhaps kept, the touchpoint written to its stream
  *      (touchpoint_log.h), and the answer sent with the touchpoint's id.
@@ -103,9 +104,10 @@ struct alt_request {
     struct catalogue_lookup *cands_lookup;
     struct bib **cand_bibs;         /* parallel to cands; references */
     size_t cands_asked;             /* cands[0 .. cands_asked) looked up or on the way */
-    enum fallback { FALLBACK_AUTHOR, FALLBACK_SUBJECT, FALLBACK_DONE } fallback;
+    size_t step;                    /* the place in the catalogue's order being gathered */
+    int no_searches;                /* the arm turns the author and subject searches off */
     struct catalogue_search *search;
-    struct candidate *found;        /* from the fallback searches; owned */
+    struct candidate *found;        /* from the author and subject searches; owned */
     struct bib **found_bibs;        /* parallel to found; references */
     size_t nfound;
     int candidates_failed;          /* a lookup or search failed: stop asking */
@@ -133,6 +135,9 @@ static void phase1_advance(struct alt_request *r);
 static void score_now(struct alt_request *r);
 /* phase 2 */
 static void next_candidates(struct alt_request *r);
+static int gather(struct alt_request *r, enum reason why, size_t missing);
+static int reason_used(const struct alt_request *r, enum reason why);
+static int cand_bibs_ready(struct alt_request *r);
 static size_t candidates_missing(const struct alt_request *r);
 static int lookup_round(struct alt_request *r, size_t end, size_t missing);
 static void candidates_looked_up(const struct lookup_result *res, size_t n, void *arg);
@@ -289,7 +294,7 @@ static void choose_arm(struct alt_request *r)
     if (r->arm->scoring >= 0)
         r->scoring = (enum score_measure)r->arm->scoring;
     if (r->arm->fallbacks == 0)
-        r->fallback = FALLBACK_DONE;
+        r->no_searches = 1;
 }
 
 /* ---- 1. the wanted title, its neighbours, the patron ----------------------- */
@@ -479,7 +484,7 @@ static void phase1_advance(struct alt_request *r)
     if (model_in && !r->scored) {
         r->scored = 1;
         score_now(r);
-        if (!r->title_settled && r->ncooc && r->p.limit &&
+        if (!r->title_settled && r->ncooc && r->p.limit && reason_used(r, REASON_ALSO_BORROWED) &&
             lookup_round(r, r->ncooc, (size_t)r->p.limit) < 0)
             r->candidates_failed = 1;
     }
@@ -537,46 +542,64 @@ static void score_now(struct alt_request *r)
 
 /* ---- 2. candidates, until enough are on the shelf -------------------------- */
 
-/* One step at a time, best candidates first, until enough are on the
- * shelf: co-occurring titles in rounds of one search (at most the
- * catalogue's batch_max ids, fewer when few alternatives are missing),
- * then the wanted title's author, then its subject, then popular titles
- * in rounds. Usually a round or two do, so the catalogue is asked for a
- * few records, not max_candidates. */
+/* The reasons, one after another in the catalogue's order, until enough
+ * candidates are on the shelf: co-occurring titles in rounds of one
+ * search (at most the catalogue's batch_max ids, fewer when few
+ * alternatives are missing), the wanted title's author, its subject,
+ * popular titles in rounds. Usually a round or two do, so the catalogue
+ * is asked for a few records, not max_candidates. */
 static void next_candidates(struct alt_request *r)
 {
+    const struct catalogue_config *cc = &r->srv->cfg->catalogues[r->cat_index];
+    size_t missing;
     r->phase = PHASE_CANDIDATES;
+    while (!r->candidates_failed && (missing = candidates_missing(r)) && r->step < cc->norder) {
+        if (gather(r, cc->order[r->step], missing))
+            return;             /* its callback goes on */
+        r->step++;
+    }
     if (r->candidates_failed)
         degrade(r, FAILURE_ALTERNATIVES_INCOMPLETE);
-    size_t missing = r->candidates_failed ? 0 : candidates_missing(r);
-    if (!missing) {
-        log_and_answer(r);
-        return;
-    }
-    if (r->cands_asked < r->ncooc) {
-        if (lookup_round(r, r->ncooc, missing) < 0) {
-            degrade(r, FAILURE_ALTERNATIVES_INCOMPLETE);
-            log_and_answer(r);
-        }
-        return;
-    }
-    while (r->fallback != FALLBACK_DONE) {
-        const char *term = r->fallback == FALLBACK_AUTHOR ? r->bib->author : r->bib->subject;
-        if (term) {
-            const struct catalogue_config *cc = &r->srv->cfg->catalogues[r->cat_index];
-            int by_author = r->fallback == FALLBACK_AUTHOR;
-            r->search = catalogue_search_start(
-                r->cat, by_author ? SEARCH_AUTHOR : SEARCH_SUBJECT, term, (size_t)cc->batch_max,
-                by_author ? 0 : (size_t)cc->subject_max_hits, QUEUE_AHEAD, search_found, r);
-            if (r->search)
-                return;
-            degrade(r, FAILURE_ALTERNATIVES_INCOMPLETE);
-        }
-        r->fallback++;
-    }
-    if (r->cands_asked < r->ncands && lookup_round(r, r->ncands, missing) == 0)
-        return;
     log_and_answer(r);
+}
+
+/* The next part of one reason's candidates: 1 when it is on its way (a
+ * lookup round or a search), 0 when the reason has no more. */
+static int gather(struct alt_request *r, enum reason why, size_t missing)
+{
+    const struct catalogue_config *cc = &r->srv->cfg->catalogues[r->cat_index];
+    const char *term = NULL;
+    switch (why) {
+    case REASON_ALSO_BORROWED:
+        return r->cands_asked < r->ncooc && lookup_round(r, r->ncooc, missing) == 0;
+    case REASON_POPULAR:
+        if (r->cands_asked < r->ncooc)
+            r->cands_asked = r->ncooc;      /* also_borrowed is not in the order */
+        return r->cands_asked < r->ncands && lookup_round(r, r->ncands, missing) == 0;
+    case REASON_SAME_AUTHOR:
+    case REASON_SAME_SUBJECT:
+        term = why == REASON_SAME_AUTHOR ? r->bib->author : r->bib->subject;
+        break;
+    case NREASONS:
+        break;
+    }
+    if (r->no_searches || !term)
+        return 0;
+    int by_author = why == REASON_SAME_AUTHOR;
+    r->search = catalogue_search_start(r->cat, by_author ? SEARCH_AUTHOR : SEARCH_SUBJECT, term,
+                                       (size_t)cc->batch_max,
+                                       by_author ? 0 : (size_t)cc->subject_max_hits, QUEUE_AHEAD,
+                                       search_found, r);
+    if (!r->search)
+        degrade(r, FAILURE_ALTERNATIVES_INCOMPLETE);
+    return r->search != NULL;
+}
+
+/* Is why in the catalogue's order? */
+static int reason_used(const struct alt_request *r, enum reason why)
+{
+    const struct catalogue_config *cc = &r->srv->cfg->catalogues[r->cat_index];
+    return reason_group(1u << why, cc->order, cc->norder) < cc->norder;
 }
 
 /* A candidate's record if it fits the wanted title's segment (format,
@@ -621,17 +644,20 @@ static size_t candidates_view(const struct alt_request *r, struct candidate **ca
     return n;
 }
 
-/* Candidates come best first; once `limit` of them can be shown first (on
- * the shelf, at the patron's branch when one is given), no later one could
- * enter the answer: it is what looking at all of them would give. Returns
- * how many are still missing (0: enough). */
+/* Reasons are gathered in their order; once `limit` candidates of the
+ * reasons gathered so far can be shown first (on the shelf, at the
+ * patron's branch when one is given), no later one could enter the
+ * answer: it is what looking at all of them would give. Returns how many
+ * are still missing (0: enough). */
 static size_t candidates_missing(const struct alt_request *r)
 {
+    const struct catalogue_config *cc = &r->srv->cfg->catalogues[r->cat_index];
     struct candidate *view;
     struct bib **bibs;
     size_t n = candidates_view(r, &view, &bibs), available = 0;
     for (size_t i = 0; i < n; i++)
-        available += bibs[i] && bib_available(bibs[i], r->p.branch);
+        available += bibs[i] && bib_available(bibs[i], r->p.branch) &&
+                     reason_group(view[i].found_by, cc->order, cc->norder) <= r->step;
     free(view);
     free(bibs);
     return available >= (size_t)r->p.limit ? 0 : (size_t)r->p.limit - available;
@@ -647,10 +673,9 @@ static int lookup_round(struct alt_request *r, size_t end, size_t missing)
     if (n > end - r->cands_asked)
         n = end - r->cands_asked;
     const char **ids = calloc(n, sizeof *ids);
-    if (!r->cand_bibs)
-        r->cand_bibs = calloc(r->ncands, sizeof *r->cand_bibs);
-    if (!ids || !r->cand_bibs) {
+    if (!ids || cand_bibs_ready(r) < 0) {
         free(ids);
+        r->candidates_failed = 1;
         return -1;
     }
     for (size_t i = 0; i < n; i++)
@@ -661,7 +686,17 @@ static int lookup_round(struct alt_request *r, size_t end, size_t missing)
     r->cands_asked += n;
     r->cands_lookup = catalogue_lookup_start(r->cat, ids, n, place, candidates_looked_up, r);
     free(ids);
+    if (!r->cands_lookup)
+        r->candidates_failed = 1;
     return r->cands_lookup ? 0 : -1;
+}
+
+/* cand_bibs, parallel to cands, made when first needed. */
+static int cand_bibs_ready(struct alt_request *r)
+{
+    if (!r->cand_bibs && r->ncands)
+        r->cand_bibs = calloc(r->ncands, sizeof *r->cand_bibs);
+    return r->cand_bibs || !r->ncands ? 0 : -1;
 }
 
 static void candidates_looked_up(const struct lookup_result *res, size_t n, void *arg)
@@ -670,7 +705,7 @@ static void candidates_looked_up(const struct lookup_result *res, size_t n, void
     r->cands_lookup = NULL;
     size_t first = r->cands_asked - n;
     for (size_t i = 0; i < n; i++) {
-        if (res[i].status == LOOKUP_FOUND)
+        if (res[i].status == LOOKUP_FOUND && !r->cand_bibs[first + i])    /* else a search's */
             r->cand_bibs[first + i] = bib_ref(res[i].bib);
         else if (res[i].status == LOOKUP_FAILED)
             r->candidates_failed = 1;
@@ -689,21 +724,33 @@ static int borrowed_before(const struct alt_request *r, const char *record)
     return 0;
 }
 
-/* The author's or subject's titles: candidates unless the model has them
- * already (a co-occurring title keeps its better reason) or the patron
- * borrowed them. */
+/* The author's or subject's titles: candidates unless the patron borrowed
+ * them. A co-occurring title found again keeps its reason (its
+ * explanation says more) and is found for this one too: it goes with the
+ * first of the two in the order, and its record is known now; unless the
+ * order has no also_borrowed, when it is this reason's like any other. */
 static void search_found(struct bib *const *bibs, size_t n, enum failure error, void *arg)
 {
     struct alt_request *r = arg;
     r->search = NULL;
     if (error)
         r->candidates_failed = 1;
-    enum reason why = r->fallback == FALLBACK_AUTHOR ? REASON_SAME_AUTHOR : REASON_SAME_SUBJECT;
+    enum reason why = r->srv->cfg->catalogues[r->cat_index].order[r->step];
     for (size_t i = 0; i < n; i++) {
         long known = candidates_find(r->cands, r->ncands, bibs[i]->id);
-        if ((known >= 0 && r->cands[known].reason == REASON_ALSO_BORROWED) ||
-            borrowed_before(r, bibs[i]->id))
+        if (borrowed_before(r, bibs[i]->id))
             continue;
+        if (known >= 0 && r->cands[known].reason == REASON_ALSO_BORROWED &&
+            reason_used(r, REASON_ALSO_BORROWED)) {
+            r->cands[known].found_by |= 1u << why;
+            if (cand_bibs_ready(r) < 0) {
+                degrade(r, FAILURE_ALTERNATIVES_INCOMPLETE);
+                break;
+            }
+            if (!r->cand_bibs[known])
+                r->cand_bibs[known] = bib_ref(bibs[i]);
+            continue;
+        }
         size_t before = r->nfound;
         struct bib **grown = realloc(r->found_bibs, (before + 1) * sizeof *grown);
         if (!grown || (r->found_bibs = grown,
@@ -714,7 +761,7 @@ static void search_found(struct bib *const *bibs, size_t n, enum failure error, 
         if (r->nfound > before)
             r->found_bibs[before] = bib_ref(bibs[i]);
     }
-    r->fallback++;
+    r->step++;
     next_candidates(r);
 }
 
@@ -808,8 +855,9 @@ static struct answer *make_answer(struct alt_request *r)
     struct candidate *view = NULL;
     struct bib **view_bibs = NULL;
     size_t nview = chosen && r->bib ? candidates_view(r, &view, &view_bibs) : 0;
-    size_t nchosen = nview ? recommend_select(view, view_bibs, nview, r->p.branch,
-                                              (size_t)r->p.limit, chosen) : 0;
+    const struct catalogue_config *cc = &r->srv->cfg->catalogues[r->cat_index];
+    size_t nchosen = nview ? recommend_select(view, view_bibs, nview, cc->order, cc->norder,
+                                              r->p.branch, (size_t)r->p.limit, chosen) : 0;
     struct answer_facts facts = {
         .record = r->p.record, .catalogue = r->srv->cfg->catalogues[r->cat_index].name,
         .branch = r->p.branch, .lang = r->p.lang, .bib = r->bib,

@@ -6,13 +6,15 @@
 
 const char *reason_name(enum reason r)
 {
-    switch (r) {
-    case REASON_ALSO_BORROWED: return "also_borrowed";
-    case REASON_SAME_AUTHOR: return "same_author";
-    case REASON_SAME_SUBJECT: return "same_subject";
-    case REASON_POPULAR: return "popular";
-    }
-    return "unknown";
+    return (unsigned)r < NREASONS ? reason_names[r] : "unknown";
+}
+
+size_t reason_group(unsigned found_by, const enum reason *order, size_t norder)
+{
+    size_t i = 0;
+    while (i < norder && !(found_by & (1u << order[i])))
+        i++;
+    return i;
 }
 
 long candidates_find(const struct candidate *list, size_t n, const char *record)
@@ -36,6 +38,7 @@ int candidates_add(struct candidate **list, size_t *n, const char *wanted,
         return -1;
     l[*n].score = score;
     l[*n].reason = reason;
+    l[*n].found_by = 1u << reason;
     l[*n].both = 0;
     (*n)++;
     return 0;
@@ -48,24 +51,27 @@ void candidates_free(struct candidate *list, size_t n)
     free(list);
 }
 
-/* Branch first, then reason, then score; ties keep candidate order. */
+/* Branch first, then reason (its group), then score; ties keep candidate
+ * order. */
 static int alternative_before(const struct alternative *a, const struct alternative *b)
 {
     if (a->at_branch != b->at_branch)
         return a->at_branch > b->at_branch;
-    if (a->reason != b->reason)
-        return a->reason < b->reason;
+    if (a->group != b->group)
+        return a->group < b->group;
     return a->score > b->score;
 }
 
 size_t recommend_select(const struct candidate *cands, struct bib *const *bibs, size_t n,
-                        const char *branch, size_t limit, struct alternative *out)
+                        const enum reason *order, size_t norder, const char *branch,
+                        size_t limit, struct alternative *out)
 {
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!bibs[i] || !bib_available(bibs[i], NULL))
+        size_t group = reason_group(cands[i].found_by, order, norder);
+        if (!bibs[i] || !bib_available(bibs[i], NULL) || group == norder)
             continue;
-        struct alternative alt = {bibs[i], cands[i].score, cands[i].reason,
+        struct alternative alt = {bibs[i], cands[i].score, cands[i].reason, group,
                                   branch && bib_available(bibs[i], branch), cands[i].both};
         /* Insertion into the sorted top `limit`: n is small (max_candidates). */
         size_t pos = kept;

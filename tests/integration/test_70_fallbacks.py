@@ -199,3 +199,79 @@ def test_fallbacks_leave_out_what_the_patron_borrowed(ctx):
             keys = red.keys("fallback-history:*")
             if keys:
                 red("DEL", *keys)
+
+
+def _grouped(reasons, order):
+    """The reasons of an answer come in the order's groups, one after another."""
+    at = [order.index(r) for r in reasons]
+    return at == sorted(at)
+
+
+def test_catalogue_order_of_reasons(ctx):
+    """A catalogue's order: a film whose co-occurring titles fill the
+    answer by default shows its genre's titles first with order
+    same_subject, also_borrowed, popular; and no co-occurring title at all
+    with order same_subject, popular (it may still come, found by the
+    subject search, as same_subject)."""
+    demo = ctx.cat.demo
+    counts = _subject_counts(demo)
+    limit = ctx.stack.config["catalogues"][0]["subject_max_hits"]
+
+    def ask(port, rid):
+        return expect_json(harness.http_request(
+            port, "GET", "/v1/alternatives?record=%s&limit=10&catalogue=demo" % rid), 200)
+
+    # a well-borrowed film whose genre is narrow enough, with titles of it on the shelf
+    def narrow(r):
+        g = demo[r]["subjects"][0] if demo[r]["subjects"] else None
+        return g and 2 <= counts[g] <= limit and sum(
+            1 for o, rec in demo.items() if o != r and g in rec["subjects"]
+            and marc.record_status(rec) == "available" and marc.fits(demo[r], rec)) >= 2
+    films = sorted((r for r in demo if r.startswith("f") and
+                    len(ctx.by_record.get(r, ())) >= 20 and narrow(r)),
+                   key=lambda r: (-len(ctx.by_record[r]), r))
+    assert films, "no well-borrowed film of a narrow genre"
+
+    def set_order(order):
+        def change(cfg):
+            for c in cfg["catalogues"]:
+                c["order"] = order
+        return change
+
+    first = ["same_subject", "also_borrowed", "popular"]
+    d, port = second_daemon(ctx, "order-subject-first", set_order(first))
+    d2, port2 = second_daemon(ctx, "order-no-cooc", set_order(["same_subject", "popular"]))
+    try:
+        for rid in films[:10]:
+            default = ask(ctx.stack.port, rid)
+            plain = [a["reason"] for a in default["alternatives"]]
+            if not plain or plain[0] != "also_borrowed" or "same_subject" in plain:
+                continue        # the default answer must be co-occurrence only
+            genre = demo[rid]["subjects"][0]
+            j = ask(port, rid)
+            reasons = [a["reason"] for a in j["alternatives"]]
+            assert "same_subject" in reasons, (rid, genre, reasons)
+            assert "same_author" not in reasons, reasons
+            # by the order: the genre's titles first (a co-occurring one the
+            # subject search found too may be among them), then the other
+            # co-occurring ones, then popular
+            alts = j["alternatives"]
+            last_subject = max(i for i, a in enumerate(alts) if a["reason"] == "same_subject")
+            for i, a in enumerate(alts[:last_subject]):
+                assert a["reason"] == "same_subject" or genre in demo[a["record"]]["subjects"], (
+                    rid, genre, i, reasons)
+            assert _grouped(reasons[last_subject:], first), (rid, reasons)
+            for a in j["alternatives"]:
+                if a["reason"] == "same_subject":
+                    assert genre in demo[a["record"]]["subjects"], (a, genre)
+                    assert marc.record_status(demo[a["record"]]) == "available", a
+            j2 = ask(port2, rid)
+            reasons2 = [a["reason"] for a in j2["alternatives"]]
+            assert reasons2 and set(reasons2) <= {"same_subject", "popular"}, (rid, reasons2)
+            assert _grouped(reasons2, ["same_subject", "popular"]), reasons2
+            return
+        raise AssertionError("no film among %s whose default answer is co-occurrence only"
+                             % films[:10])
+    finally:
+        d.stop()
+        d2.stop()

@@ -46,6 +46,9 @@ TEST(config_defaults_and_values)
     CHECK(cfg->catalogues[0].max_queued == 1000);
     CHECK(cfg->catalogues[0].fit == (FIT_FORMAT | FIT_AUDIENCE | FIT_LANGUAGE));
     CHECK(cfg->catalogues[0].loan_period_days == 21);
+    CHECK(cfg->catalogues[0].norder == NREASONS);
+    for (size_t i = 0; i < NREASONS; i++)
+        CHECK(cfg->catalogues[0].order[i] == (enum reason)i);
     config_free(cfg);
     cfg = config_parse("{\"listen\": \"127.0.0.1:9000\", \"listen_ingest\": \"10.1.2.3:9001\", "
                        "\"limits\": {\"max_connections\": 50, \"per_client_rps\": 7}, " PRIVACY ", "
@@ -712,6 +715,45 @@ TEST(config_fit_and_loan_period)
     strbuf_free(&err);
 }
 
+/* order: 1 to 4 reasons, each once, popular only last. */
+TEST(config_order_of_reasons)
+{
+    struct strbuf err = {0};
+    const char *tmpl = "{" PRIVACY ", \"catalogues\": [{\"name\": \"demo\", "
+                       "\"target\": \"h:1/d\", %s, "
+                       "\"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}";
+    struct strbuf text = {0};
+    strbuf_printf(&text, tmpl, "\"order\": [\"same_author\", \"also_borrowed\", \"popular\"]");
+    struct config *cfg = config_parse(strbuf_cstr(&text), "order.json", &err);
+    CHECK(cfg && cfg->catalogues[0].norder == 3);
+    CHECK(cfg && cfg->catalogues[0].order[0] == REASON_SAME_AUTHOR &&
+          cfg->catalogues[0].order[1] == REASON_ALSO_BORROWED &&
+          cfg->catalogues[0].order[2] == REASON_POPULAR);
+    config_free(cfg);
+    const char *bad[][2] = {
+        {"\"order\": \"popular\"", "catalogues[0].order: must be an array of 1 to 4"},
+        {"\"order\": []", "catalogues[0].order: must be an array of 1 to 4"},
+        {"\"order\": [1]", "catalogues[0].order: element 0 must be a string"},
+        {"\"order\": [\"same_author\", \"liked\"]", "catalogues[0].order: element 1 (\"liked\") is not a reason"},
+        {"\"order\": [\"same_author\", \"same_author\"]", "catalogues[0].order: element 1 (\"same_author\") is named twice"},
+        {"\"order\": [\"popular\", \"also_borrowed\"]",
+         "catalogues[0].order: element 0 (\"popular\") can only come last"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        strbuf_reset(&text);
+        strbuf_reset(&err);
+        strbuf_printf(&text, tmpl, bad[i][0]);
+        cfg = config_parse(strbuf_cstr(&text), "order.json", &err);
+        CHECK(cfg == NULL);
+        if (!strstr(strbuf_cstr(&err), bad[i][1]))
+            printf("  %s: %s", bad[i][0], strbuf_cstr(&err));
+        CHECK(strstr(strbuf_cstr(&err), bad[i][1]) != NULL);
+        config_free(cfg);
+    }
+    strbuf_free(&text);
+    strbuf_free(&err);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/onloan-test-config-XXXXXX");
@@ -740,6 +782,7 @@ int main(void)
     RUN(config_plugin_dir_absolute);
     RUN(config_error_lines_are_one_line_each);
     RUN(config_fit_and_loan_period);
+    RUN(config_order_of_reasons);
     char rm[128];
     snprintf(rm, sizeof rm, "rm -rf '%s'", tmpdir);
     if (system(rm) != 0)

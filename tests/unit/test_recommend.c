@@ -17,6 +17,10 @@ static struct bib *bib_with(const char *id, const char *branch, enum copy_status
     return b;
 }
 
+static const enum reason default_order[] = {REASON_ALSO_BORROWED, REASON_SAME_AUTHOR,
+                                            REASON_SAME_SUBJECT, REASON_POPULAR};
+#define DEFAULT_ORDER default_order, 4
+
 TEST(only_available_branch_first_then_reason_then_score)
 {
     struct candidate *c = NULL;
@@ -37,15 +41,15 @@ TEST(only_available_branch_first_then_reason_then_score)
         NULL,                                       /* not in the catalogue */
     };
     struct alternative out[5];
-    size_t k = recommend_select(c, bibs, n, "CEN", 5, out);
+    size_t k = recommend_select(c, bibs, n, DEFAULT_ORDER, "CEN", 5, out);
     CHECK(k == 3);
     CHECK_STR(out[0].bib->id, "c");     /* at the branch */
     CHECK(out[0].at_branch);
     CHECK_STR(out[1].bib->id, "a");     /* co-occurrence before popularity */
     CHECK_STR(out[2].bib->id, "d");
-    k = recommend_select(c, bibs, n, "CEN", 2, out);
+    k = recommend_select(c, bibs, n, DEFAULT_ORDER, "CEN", 2, out);
     CHECK(k == 2 && strcmp(out[1].bib->id, "a") == 0);
-    k = recommend_select(c, bibs, n, NULL, 5, out);
+    k = recommend_select(c, bibs, n, DEFAULT_ORDER, NULL, 5, out);
     CHECK(k == 3 && strcmp(out[0].bib->id, "a") == 0 && strcmp(out[1].bib->id, "c") == 0);
     for (int i = 0; i < 4; i++)
         bib_unref(bibs[i]);
@@ -65,7 +69,7 @@ TEST(reasons_in_their_order)
     for (int i = 0; i < 4; i++)
         bibs[i] = bib_with(c[i].record, "CEN", COPY_AVAILABLE);
     struct alternative out[4];
-    CHECK(recommend_select(c, bibs, n, NULL, 4, out) == 4);
+    CHECK(recommend_select(c, bibs, n, DEFAULT_ORDER, NULL, 4, out) == 4);
     CHECK_STR(out[0].bib->id, "o");
     CHECK_STR(out[1].bib->id, "a");
     CHECK_STR(out[2].bib->id, "s");
@@ -77,9 +81,50 @@ TEST(reasons_in_their_order)
     candidates_free(c, n);
 }
 
+/* A catalogue's order: the same author first, subjects not used; a
+ * co-occurring title by that author goes with the author's titles, first
+ * among them by its score, and keeps its reason. */
+TEST(reasons_in_the_catalogue_order)
+{
+    struct candidate *c = NULL;
+    size_t n = 0;
+    CHECK(candidates_add(&c, &n, "w", "o", 0.5, REASON_ALSO_BORROWED) == 0);
+    CHECK(candidates_add(&c, &n, "w", "oa", 0.2, REASON_ALSO_BORROWED) == 0);
+    CHECK(candidates_add(&c, &n, "w", "p", 0.9, REASON_POPULAR) == 0);
+    CHECK(candidates_add(&c, &n, "w", "a", 0.0, REASON_SAME_AUTHOR) == 0);
+    CHECK(candidates_add(&c, &n, "w", "s", 0.0, REASON_SAME_SUBJECT) == 0);
+    CHECK(c[0].found_by == 1u << REASON_ALSO_BORROWED);
+    c[1].found_by |= 1u << REASON_SAME_AUTHOR;      /* the author search found it too */
+    struct bib *bibs[5];
+    for (int i = 0; i < 5; i++)
+        bibs[i] = bib_with(c[i].record, "CEN", COPY_AVAILABLE);
+    static const enum reason order[] = {REASON_SAME_AUTHOR, REASON_ALSO_BORROWED,
+                                        REASON_POPULAR};
+    CHECK(reason_group(c[1].found_by, order, 3) == 0);
+    CHECK(reason_group(c[4].found_by, order, 3) == 3);      /* not in the order */
+    struct alternative out[5];
+    CHECK(recommend_select(c, bibs, n, order, 3, NULL, 5, out) == 4);
+    CHECK_STR(out[0].bib->id, "oa");
+    CHECK_STR(reason_name(out[0].reason), "also_borrowed");
+    CHECK_STR(out[1].bib->id, "a");
+    CHECK_STR(out[2].bib->id, "o");
+    CHECK_STR(out[3].bib->id, "p");
+    /* the default order: the same title with the co-occurring ones */
+    CHECK(recommend_select(c, bibs, n, DEFAULT_ORDER, NULL, 5, out) == 5);
+    CHECK_STR(out[0].bib->id, "o");
+    CHECK_STR(out[1].bib->id, "oa");
+    CHECK_STR(out[2].bib->id, "a");
+    CHECK_STR(out[3].bib->id, "s");
+    CHECK_STR(out[4].bib->id, "p");
+    for (int i = 0; i < 5; i++)
+        bib_unref(bibs[i]);
+    candidates_free(c, n);
+}
+
 int main(void)
 {
     RUN(only_available_branch_first_then_reason_then_score);
     RUN(reasons_in_their_order);
+    RUN(reasons_in_the_catalogue_order);
     return unit_failures != 0;
 }

@@ -36,11 +36,12 @@
 
 #define CLI_REDIS_TIMEOUT_MS 60000  /* batch writes are big; this is no daemon */
 #define CLI_FLUSH_MAX_PAIRS 8000000 /* pair counts between writes at least: fewer, fuller lists */
-/* A streamed load keeps up to one pending pair count per this many bytes
- * of --memory (16 bytes a count while a flush groups them, and new jobs
- * wait at twice a flush): 32,000,000 for the default 512M. Bigger
- * flushes collapse more repeated pairs: 10 M loans went 129k to 214k
- * loans/s from 8 to 32 million (docs/benchmarks.md). */
+/* A streamed load flushes pair counts once this many bytes of --memory
+ * are pending per count (16 bytes a count while a flush groups them; new
+ * jobs wait while the next flush is as full, LOADER_PENDING_FLUSHES):
+ * 32,000,000 for the default 512M. Bigger flushes collapse more repeated
+ * pairs: 10 M loans went 129k to 214k loans/s from 8 to 32 million
+ * (docs/benchmarks.md). */
 #define CLI_MEMORY_PER_PENDING_PAIR 16
 
 static void usage(void)

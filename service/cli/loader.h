@@ -45,8 +45,11 @@ void loader_close(struct loader *run);
 /* New jobs wait (those in flight go on) while this many times
  * model.flush_max_pairs pair counts are pending (onloan sets that to at
  * least 8,000,000, and a streamed load to --memory / 16: 32,000,000 for
- * 512M, 512 MB while a flush groups them). */
-#define LOADER_PENDING_FLUSHES 2
+ * 512M, 512 MB while a flush groups them). One: while a flush writes, the
+ * next one fills up to its size and no more, so a load's memory stays
+ * what one flush and the next take however long the file (at 2, a 100 M
+ * load peaked at 1,355 MB against 900 for 10 M). */
+#define LOADER_PENDING_FLUSHES 1
 /* The lists are compacted (with no job in flight) every this many
  * flushes, besides at the end: until then they are only appended to, and
  * a 100 M load that compacted only at the end held 10 GB of appended

@@ -211,7 +211,7 @@ cluster-test: deps
 # what YAZ leaves to libc (strlen, memcpy, ...).
 FUZZ_BUILD        ?= build-fuzz$(if $(YAZ_SRC),-yaz)
 FUZZ_SECONDS      ?= 20
-FUZZ_TEST_SECONDS ?= 5
+FUZZ_TEST_SECONDS ?= 3
 FUZZ_ARGS         ?=
 FUZZ_CC           ?= clang
 YAZ_SRC           ?=

@@ -15,6 +15,9 @@ struct ttl_cache {
     size_t max_entries;
     void (*unref)(void *);
     uint64_t sweep_now;         /* for the sweep callback */
+    uint64_t first_expiry;      /* no entry expires before this (a lower bound) */
+    uint64_t last_sweep;        /* when a full cache was last swept */
+    int swept;                  /* it has been */
     struct ttl_cache_stats stats;   /* entries filled in by ttl_cache_get_stats */
 };
 
@@ -71,7 +74,27 @@ static int drop_expired(const char *key, void *v, void *arg)
 {
     struct ttl_cache *c = arg;
     struct ttl_entry *e = v;
-    return e->expires_ms <= c->sweep_now ? drop(key, v, arg) : 0;
+    if (e->expires_ms <= c->sweep_now)
+        return drop(key, v, arg);
+    if (e->expires_ms < c->first_expiry)
+        c->first_expiry = e->expires_ms;
+    return 0;
+}
+
+/* A full cache is swept (a walk of every entry) only when an entry may
+ * have expired, and at most every TTL_CACHE_SWEEP_MS: a put into a cache
+ * full of live entries costs no walk, and one that expire one by one cost
+ * a walk per TTL_CACHE_SWEEP_MS, not one per put. */
+static void sweep_if_due(struct ttl_cache *c, uint64_t now_ms)
+{
+    if (now_ms < c->first_expiry || (c->swept && now_ms - c->last_sweep < TTL_CACHE_SWEEP_MS))
+        return;
+    c->sweep_now = now_ms;
+    c->first_expiry = UINT64_MAX;
+    dict_each(c->entries, drop_expired, c);
+    c->last_sweep = now_ms;
+    c->swept = 1;
+    c->stats.sweeps++;
 }
 
 void ttl_cache_put(struct ttl_cache *c, const char *key, void *value, uint64_t expires_ms,
@@ -83,14 +106,15 @@ void ttl_cache_put(struct ttl_cache *c, const char *key, void *value, uint64_t e
     }
     struct ttl_entry *old = dict_get(c->entries, key);
     if (!old && dict_size(c->entries) >= c->max_entries) {
-        c->sweep_now = now_ms;
-        dict_each(c->entries, drop_expired, c);
+        sweep_if_due(c, now_ms);
         if (dict_size(c->entries) >= c->max_entries) {
             c->stats.refused++;
             c->unref(value);
             return;
         }
     }
+    if (expires_ms < c->first_expiry)
+        c->first_expiry = expires_ms;
     if (old) {
         c->unref(old->value);
         old->value = value;

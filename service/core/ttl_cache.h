@@ -3,8 +3,10 @@
  *
  * Values are reference-counted by their owner: the cache holds one
  * reference per entry and gives it back through the unref function given
- * at creation. When full, expired entries are swept; if it is still full,
- * the new value is not kept (the caller's answer is unaffected). */
+ * at creation. When full, expired entries are swept (a walk of them all:
+ * only once one may have expired, and at most every TTL_CACHE_SWEEP_MS);
+ * if it is still full, the new value is not kept (the caller's answer is
+ * unaffected). An expired entry is also dropped when it is asked for. */
 #ifndef ONLOAN_CORE_TTL_CACHE_H
 #define ONLOAN_CORE_TTL_CACHE_H
 
@@ -12,6 +14,8 @@
 #include <stdint.h>
 
 struct ttl_cache;
+
+#define TTL_CACHE_SWEEP_MS 100
 
 struct ttl_cache *ttl_cache_new(size_t max_entries, void (*unref)(void *value));
 void ttl_cache_free(struct ttl_cache *c);
@@ -29,6 +33,7 @@ struct ttl_cache_stats {
     unsigned long long hits;        /* gets that found a value not expired */
     unsigned long long misses;      /* gets that found none (or an expired one) */
     unsigned long long refused;     /* puts not kept: full of live entries, or no memory */
+    unsigned long long sweeps;      /* walks of a full cache for expired entries */
 };
 void ttl_cache_get_stats(const struct ttl_cache *c, struct ttl_cache_stats *st);
 /* Drops every entry whose key match() accepts (a walk of all entries). */

@@ -1,5 +1,7 @@
 /* test_ttl_cache.c: the bounded cache with expiry (ttl_cache.h): what
  * it keeps, and that every value it lets go is given back once. */
+#include <stdio.h>
+
 #include "core/ttl_cache.h"
 #include "unit.h"
 
@@ -41,8 +43,51 @@ TEST(ttl_cache_expiry_bound_and_refs)
     CHECK(released[3] == 1 && released[6] == 1);
 }
 
+static void nothing(void *v)
+{
+    (void)v;
+}
+
+/* A full cache is not walked on every put: not while nothing can have
+ * expired, and at most every TTL_CACHE_SWEEP_MS while entries expire one
+ * by one (a cache of 100,000 live entries walked per put served 300
+ * answers a second). */
+TEST(ttl_cache_sweeps_are_bounded)
+{
+    enum { N = 1000 };
+    struct ttl_cache *c = ttl_cache_new(N, nothing);
+    char key[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        ttl_cache_put(c, key, (void *)1, 3600000 + (uint64_t)i, 0);  /* each 1 ms after the last */
+    }
+    struct ttl_cache_stats st;
+    for (int i = 0; i < 10 * N; i++) {          /* full of live entries */
+        snprintf(key, sizeof key, "n%d", i);
+        ttl_cache_put(c, key, (void *)1, 7200000, 1000 + (uint64_t)i / 100);
+    }
+    ttl_cache_get_stats(c, &st);
+    CHECK(st.sweeps == 1 && st.refused == 10 * N && st.entries == N);
+    /* an hour on, one entry expires each ms: a walk per TTL_CACHE_SWEEP_MS,
+     * each making room for the puts until the next */
+    for (int ms = 0; ms < 1000; ms++) {
+        snprintf(key, sizeof key, "m%d", ms);
+        ttl_cache_put(c, key, (void *)1, 7200000, 3600000 + (uint64_t)ms);
+    }
+    ttl_cache_get_stats(c, &st);
+    CHECK(st.sweeps == 1 + 1000 / TTL_CACHE_SWEEP_MS);
+    CHECK(st.entries == N);
+    /* kept: the first put after each walk and those until full again */
+    CHECK(ttl_cache_get(c, "m0", 3600999) == (void *)1);
+    CHECK(ttl_cache_get(c, "m1", 3600999) == NULL);
+    CHECK(ttl_cache_get(c, "m150", 3600999) == (void *)1);
+    CHECK(ttl_cache_get(c, "k999", 3600998) == (void *)1);     /* not expired yet */
+    ttl_cache_free(c);
+}
+
 int main(void)
 {
     RUN(ttl_cache_expiry_bound_and_refs);
+    RUN(ttl_cache_sweeps_are_bounded);
     return unit_failures != 0;
 }

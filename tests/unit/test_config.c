@@ -675,43 +675,58 @@ TEST(config_plugin_dir_absolute)
     strbuf_free(&err);
 }
 
-/* fit: a subset of the three dimensions, each at most once;
- * loan_period_days within 1..365. */
-TEST(config_fit_and_loan_period)
+/* A config with one catalogue whose keys are given (JSON members). */
+static const char one_catalogue[] =
+    "{" PRIVACY ", \"catalogues\": [{\"name\": \"demo\", \"target\": \"h:1/d\", %s, "
+    "\"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}";
+
+/* The config of one catalogue with keys; NULL (and the errors in err) if
+ * refused. */
+static struct config *parse_catalogue(const char *keys, struct strbuf *err)
+{
+    struct strbuf text = {0};
+    strbuf_reset(err);
+    strbuf_printf(&text, one_catalogue, keys);
+    struct config *cfg = config_parse(strbuf_cstr(&text), "catalogue.json", err);
+    strbuf_free(&text);
+    return cfg;
+}
+
+/* Each bad[i][0] as a catalogue's keys is refused with bad[i][1] among
+ * the errors. */
+static void check_refusals(const char *const (*bad)[2], size_t n)
 {
     struct strbuf err = {0};
-    const char *tmpl = "{" PRIVACY ", \"catalogues\": [{\"name\": \"demo\", "
-                       "\"target\": \"h:1/d\", %s, "
-                       "\"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}";
-    struct strbuf text = {0};
-    strbuf_printf(&text, tmpl, "\"fit\": [\"format\"], \"loan_period_days\": 14");
-    struct config *cfg = config_parse(strbuf_cstr(&text), "fit.json", &err);
-    CHECK(cfg && cfg->catalogues[0].fit == FIT_FORMAT && cfg->catalogues[0].loan_period_days == 14);
-    config_free(cfg);
-    strbuf_reset(&text);
-    strbuf_printf(&text, tmpl, "\"fit\": []");
-    cfg = config_parse(strbuf_cstr(&text), "fit.json", &err);
-    CHECK(cfg && cfg->catalogues[0].fit == 0);
-    config_free(cfg);
-    const char *bad[][2] = {
-        {"\"fit\": \"format\"", "catalogues[0].fit: must be an array"},
-        {"\"fit\": [\"colour\"]", "catalogues[0].fit: element 0 must be"},
-        {"\"fit\": [\"format\", \"format\"]", "catalogues[0].fit: names \"format\" twice"},
-        {"\"loan_period_days\": 0", "catalogues[0].loan_period_days"},
-        {"\"loan_period_days\": 366", "catalogues[0].loan_period_days"},
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        strbuf_reset(&text);
-        strbuf_reset(&err);
-        strbuf_printf(&text, tmpl, bad[i][0]);
-        cfg = config_parse(strbuf_cstr(&text), "fit.json", &err);
+    for (size_t i = 0; i < n; i++) {
+        struct config *cfg = parse_catalogue(bad[i][0], &err);
         CHECK(cfg == NULL);
         if (!strstr(strbuf_cstr(&err), bad[i][1]))
             printf("  %s: %s", bad[i][0], strbuf_cstr(&err));
         CHECK(strstr(strbuf_cstr(&err), bad[i][1]) != NULL);
         config_free(cfg);
     }
-    strbuf_free(&text);
+    strbuf_free(&err);
+}
+
+/* fit: a subset of the three dimensions, each at most once;
+ * loan_period_days within 1..365. */
+TEST(config_fit_and_loan_period)
+{
+    struct strbuf err = {0};
+    struct config *cfg = parse_catalogue("\"fit\": [\"format\"], \"loan_period_days\": 14", &err);
+    CHECK(cfg && cfg->catalogues[0].fit == FIT_FORMAT && cfg->catalogues[0].loan_period_days == 14);
+    config_free(cfg);
+    cfg = parse_catalogue("\"fit\": []", &err);
+    CHECK(cfg && cfg->catalogues[0].fit == 0);
+    config_free(cfg);
+    static const char *const bad[][2] = {
+        {"\"fit\": \"format\"", "catalogues[0].fit: must be an array"},
+        {"\"fit\": [\"colour\"]", "catalogues[0].fit: element 0 must be"},
+        {"\"fit\": [\"format\", \"format\"]", "catalogues[0].fit: names \"format\" twice"},
+        {"\"loan_period_days\": 0", "catalogues[0].loan_period_days"},
+        {"\"loan_period_days\": 366", "catalogues[0].loan_period_days"},
+    };
+    check_refusals(bad, sizeof bad / sizeof bad[0]);
     strbuf_free(&err);
 }
 
@@ -719,38 +734,25 @@ TEST(config_fit_and_loan_period)
 TEST(config_order_of_reasons)
 {
     struct strbuf err = {0};
-    const char *tmpl = "{" PRIVACY ", \"catalogues\": [{\"name\": \"demo\", "
-                       "\"target\": \"h:1/d\", %s, "
-                       "\"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}";
-    struct strbuf text = {0};
-    strbuf_printf(&text, tmpl, "\"order\": [\"same_author\", \"also_borrowed\", \"popular\"]");
-    struct config *cfg = config_parse(strbuf_cstr(&text), "order.json", &err);
+    struct config *cfg =
+        parse_catalogue("\"order\": [\"same_author\", \"also_borrowed\", \"popular\"]", &err);
     CHECK(cfg && cfg->catalogues[0].norder == 3);
     CHECK(cfg && cfg->catalogues[0].order[0] == REASON_SAME_AUTHOR &&
           cfg->catalogues[0].order[1] == REASON_ALSO_BORROWED &&
           cfg->catalogues[0].order[2] == REASON_POPULAR);
     config_free(cfg);
-    const char *bad[][2] = {
+    static const char *const bad[][2] = {
         {"\"order\": \"popular\"", "catalogues[0].order: must be an array of 1 to 4"},
         {"\"order\": []", "catalogues[0].order: must be an array of 1 to 4"},
         {"\"order\": [1]", "catalogues[0].order: element 0 must be a string"},
-        {"\"order\": [\"same_author\", \"liked\"]", "catalogues[0].order: element 1 (\"liked\") is not a reason"},
-        {"\"order\": [\"same_author\", \"same_author\"]", "catalogues[0].order: element 1 (\"same_author\") is named twice"},
+        {"\"order\": [\"same_author\", \"liked\"]",
+         "catalogues[0].order: element 1 (\"liked\") is not a reason"},
+        {"\"order\": [\"same_author\", \"same_author\"]",
+         "catalogues[0].order: element 1 (\"same_author\") is named twice"},
         {"\"order\": [\"popular\", \"also_borrowed\"]",
          "catalogues[0].order: element 0 (\"popular\") can only come last"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        strbuf_reset(&text);
-        strbuf_reset(&err);
-        strbuf_printf(&text, tmpl, bad[i][0]);
-        cfg = config_parse(strbuf_cstr(&text), "order.json", &err);
-        CHECK(cfg == NULL);
-        if (!strstr(strbuf_cstr(&err), bad[i][1]))
-            printf("  %s: %s", bad[i][0], strbuf_cstr(&err));
-        CHECK(strstr(strbuf_cstr(&err), bad[i][1]) != NULL);
-        config_free(cfg);
-    }
-    strbuf_free(&text);
+    check_refusals(bad, sizeof bad / sizeof bad[0]);
     strbuf_free(&err);
 }
 

@@ -86,18 +86,24 @@ TEST(reasons_in_their_order)
  * among them by its score, and keeps its reason. */
 TEST(reasons_in_the_catalogue_order)
 {
+    static const struct {
+        const char *record;
+        double score;
+        enum reason reason;
+    } found[] = {
+        {"o", 0.5, REASON_ALSO_BORROWED}, {"oa", 0.2, REASON_ALSO_BORROWED},
+        {"p", 0.9, REASON_POPULAR}, {"a", 0.0, REASON_SAME_AUTHOR},
+        {"s", 0.0, REASON_SAME_SUBJECT},
+    };
     struct candidate *c = NULL;
     size_t n = 0;
-    CHECK(candidates_add(&c, &n, "w", "o", 0.5, REASON_ALSO_BORROWED) == 0);
-    CHECK(candidates_add(&c, &n, "w", "oa", 0.2, REASON_ALSO_BORROWED) == 0);
-    CHECK(candidates_add(&c, &n, "w", "p", 0.9, REASON_POPULAR) == 0);
-    CHECK(candidates_add(&c, &n, "w", "a", 0.0, REASON_SAME_AUTHOR) == 0);
-    CHECK(candidates_add(&c, &n, "w", "s", 0.0, REASON_SAME_SUBJECT) == 0);
-    CHECK(c[0].found_by == 1u << REASON_ALSO_BORROWED);
-    c[1].found_by |= 1u << REASON_SAME_AUTHOR;      /* the author search found it too */
     struct bib *bibs[5];
-    for (int i = 0; i < 5; i++)
-        bibs[i] = bib_with(c[i].record, "CEN", COPY_AVAILABLE);
+    for (size_t i = 0; i < 5; i++) {
+        CHECK(candidates_add(&c, &n, "w", found[i].record, found[i].score, found[i].reason) == 0);
+        bibs[i] = bib_with(found[i].record, "CEN", COPY_AVAILABLE);
+    }
+    CHECK(n == 5 && c[0].found_by == 1u << REASON_ALSO_BORROWED);
+    c[1].found_by |= 1u << REASON_SAME_AUTHOR;      /* the author search found it too */
     static const enum reason order[] = {REASON_SAME_AUTHOR, REASON_ALSO_BORROWED,
                                         REASON_POPULAR};
     CHECK(reason_group(c[1].found_by, order, 3) == 0);

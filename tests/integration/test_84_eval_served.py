@@ -111,6 +111,23 @@ def test_eval_titles_served_answer(ctx):
                     "popular 0; 7 answers (0 degraded), 0 queries not in the catalogue (404)"
                     % name) in out, out
         assert re.search(r"%d records [0-9.]+ s, zebraidx" % (8 + 24), out), out
+        assert "order also_borrowed,same_author,same_subject,popular)" in out, out
+
+        # --order: the served rows' daemon takes it (the same hits, reasons
+        # shown in its order); a bad one is refused before anything runs
+        _, out, err = lab.cli("eval", "--redis", "127.0.0.1:%d" % lab.redis_port,
+                              "--order", "same_subject,same_author,also_borrowed",
+                              "--titles", tpath, lpath)
+        assert "order same_subject,same_author,also_borrowed)" in out, out
+        assert "served: hits by reason: also_borrowed 5, same_author 1, same_subject 1, " \
+            "popular 0; 7 answers (0 degraded)" in out, out
+        for order, says in (("popular,same_author", '--order: "popular" can only come last'),
+                            ("same_author,liked", '--order: "liked" is not a reason'),
+                            ("same_author,same_author", '--order: "same_author" is named twice'),
+                            (",", "--order: must name 1 to 4 of the reasons"),
+                            ("a,b,c,d,e", "--order: must name 1 to 4 of the reasons")):
+            rc, out, err = lab.cli("eval", "--order", order, lpath, check=False)
+            assert rc == 2 and out == "" and says in err, (order, rc, out, err)
         with lab.redis() as r:
             left = r.keys()
         assert left == [], "eval left keys behind: %s" % left[:5]

@@ -39,9 +39,11 @@ static long long tpd_keep_s(const struct config *cfg)
  * ru1:<day>, KEYS[5] tp; ARGV[1] how long tpd:<id> is kept (s), ARGV[2]
  * the cell's name, ARGV[3] the stream's cap, ARGV[4] RU_NCOUNTERS,
  * ARGV[5] how many counters, then the counters, then the entry's fields
- * and values (the cell's number is added). */
+ * and values (the cell's number is added). tpd:<id> keeps only the
+ * fields touchpoint_entry_parse reads (KEPT). */
 static const char add_script[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+    "local KEPT = {record = 1, alternatives = 1, catalogue = 1, day = 1, cell = 1}\n"
     "local cell = redis.call('HGET', KEYS[2], ARGV[2])\n"
     "if not cell then\n"
     "  cell = redis.call('INCR', KEYS[3]) - 1\n"
@@ -59,7 +61,11 @@ static const char add_script[] =
     "for i = 6 + k, #ARGV do f[#f + 1] = ARGV[i] end\n"
     "f[#f + 1] = 'cell'; f[#f + 1] = tostring(cell)\n"
     "redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[3], '*', unpack(f))\n"
-    "redis.call('HSET', KEYS[1], unpack(f))\n"
+    "local d = {}\n"
+    "for i = 1, #f, 2 do\n"
+    "  if KEPT[f[i]] then d[#d + 1] = f[i]; d[#d + 1] = f[i + 1] end\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], unpack(d))\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
     "return 1\n";
 

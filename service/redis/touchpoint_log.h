@@ -6,9 +6,11 @@
  * Redis is away. Every write here is one script that changes nothing the
  * second time it runs for the same touchpoint or outcome.
  *
- *   <prefix>tpd:<id>    hash    the touchpoint, read back by its outcomes:
- *                               the fields of its tp entry (below); kept
- *                               touchpoints.token_ttl_s and a day
+ *   <prefix>tpd:<id>    hash    the touchpoint, read back by its outcomes
+ *                               and its QR code: the record, alternatives,
+ *                               catalogue, day and cell of its tp entry
+ *                               (below), the fields touchpoint_entry_parse
+ *                               reads; kept touchpoints.token_ttl_s and a day
  *   <prefix>tp          stream  one entry per answer of /v1/alternatives.
  *                               Fields: touchpoint (its id), time, record,
  *                               catalogue, status, branch, channel, lang,

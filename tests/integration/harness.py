@@ -585,10 +585,15 @@ OPAC_AUTH = {"Authorization": "Bearer " + OPAC_KEY}
 CATALOGUE_TIMEOUT_MS = 1000    # each catalogue's timeout_ms
 
 
+TPD_FIELDS = ("record", "alternatives", "catalogue", "day", "cell")
+
+
 def touchpoint_fields(r, prefix, tp, timeout=5.0):
-    """What Redis holds of touchpoint tp (<prefix>tpd:<id>, the fields of
-    its tp entry) as {field: value}. onloand answers before its write is
-    in Redis (the spool sends it), so this waits up to timeout for it."""
+    """What Redis logged of touchpoint tp as {field: value}: its entry in
+    <prefix>tp, found from the newest back, once <prefix>tpd:<id> is there
+    (onloand answers before its write is in Redis, the spool sends it, so
+    this waits up to timeout for it). tpd:<id> must hold the entry's
+    TPD_FIELDS, and only those."""
     deadline = time.time() + timeout
     while True:
         kv = r("HGETALL", prefix + "tpd:" + tp)
@@ -596,4 +601,17 @@ def touchpoint_fields(r, prefix, tp, timeout=5.0):
             break
         time.sleep(0.02)
     assert kv, "touchpoint %s not in Redis (%stpd:%s)" % (tp, prefix, tp)
-    return {kv[i].decode(): kv[i + 1].decode() for i in range(0, len(kv), 2)}
+    tpd = {kv[i].decode(): kv[i + 1].decode() for i in range(0, len(kv), 2)}
+    top = "+"
+    while True:
+        page = r("XREVRANGE", prefix + "tp", top, "-", "COUNT", 1000)
+        for sid, fv in page:
+            entry = {fv[i].decode(): fv[i + 1].decode() for i in range(0, len(fv), 2)}
+            if entry.get("touchpoint") == tp:
+                want = {k: entry[k] for k in TPD_FIELDS if k in entry}
+                assert tpd == want, "tpd:%s is %r, its tp entry has %r" % (tp, tpd, want)
+                return entry
+        if len(page) < 1000:
+            break
+        top = "(" + page[-1][0].decode()
+    raise AssertionError("touchpoint %s has tpd: but no entry in %stp" % (tp, prefix))

@@ -31,11 +31,14 @@ def test_touchpoint_in_stream(ctx):
     tp = j.get("touchpoint")
     assert tp, "no touchpoint: %s" % j
     with ctx.stack.redis() as r:
+        # its entry in the stream; tpd:<id> holds what outcomes read of it
         f = harness.touchpoint_fields(r, ctx.prefix, tp)
-        # its entry in the stream, found by its id
         entries = [fields(e)[1] for e in r("XREVRANGE", ctx.prefix + "tp", "+", "-", "COUNT", 1000)]
+        tpd = r("HGETALL", ctx.prefix + "tpd:" + tp)
     assert [e for e in entries if e.get("touchpoint") == tp] == [f], \
-        "the tp stream's entry of %s differs from tpd:%s: %r" % (tp, tp, f)
+        "the tp stream has %s once: %r" % (tp, f)
+    assert sorted(tpd[0::2]) == sorted(k.encode() for k in harness.TPD_FIELDS), \
+        "tpd:%s has the fields %r" % (tp, tpd[0::2])
     assert f.get("record") == rid, f
     assert f.get("status") == "on_loan", f
     assert f.get("branch") == "NRD", f

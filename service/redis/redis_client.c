@@ -11,9 +11,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 
 #include "core/log.h"
+
+/* A script sent with REDIS_SEND_CACHED, and whether the connection of
+ * the client's generation has it (SCRIPT LOAD's reply said its SHA1). */
+enum script_state { SCRIPT_UNKNOWN, SCRIPT_LOADING, SCRIPT_LOADED, SCRIPT_REFUSED };
+struct cached_script {
+    struct redis_client *st;
+    char *body;                 /* owned */
+    size_t len;
+    enum script_state state;
+    unsigned long long generation;  /* of the connection state is about */
+    char sha[41];               /* SCRIPT_LOADED: SCRIPT LOAD's reply */
+};
 
 struct redis_client {
     struct event_base *base;
@@ -41,12 +54,16 @@ struct redis_client {
      * operation has the same, so a queue does instead of the timer heap */
     const struct timeval *op_timeout;
     LIST_HEAD(, redis_op) ops;  /* every op not freed yet: redis_client_free ends them */
+    unsigned long long generation;  /* of ac: one more for each connection made */
+    struct cached_script scripts[REDIS_CACHED_SCRIPTS];
+    size_t nscripts;
     int closing;                /* redis_client_free has begun: nothing new is sent */
     struct redis_client_stats stats;
 };
 
 struct redis_op {
     LIST_ENTRY(redis_op) link;  /* in its client's ops */
+    struct cached_script *script;   /* sent as EVALSHA of it, or NULL */
     struct redis_client_stats *stats;   /* its client's */
     redis_cb *cb;
     redis_late_cb *late;        /* redis_exec_sure: the deadline only tells this */
@@ -93,10 +110,27 @@ static void op_answer(struct redis_op *op, redisReply *reply, enum failure error
     op->cb(reply, error, op->arg);
 }
 
+static int error_is(const redisReply *reply, const char *code)
+{
+    size_t n = strlen(code);
+    return reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, code, n) == 0 &&
+           (reply->str[n] == ' ' || !reply->str[n]);
+}
+
 static void op_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 {
     (void)ac;
     struct redis_op *op = privdata;
+    struct cached_script *sc = op->script;
+    /* EVALSHA of a script this connection does not have (SCRIPT FLUSH) or
+     * may not use (the ACL): EVAL from now on; the caller's (the spool's)
+     * "not now" is to send it again */
+    if (sc && sc->state == SCRIPT_LOADED && (error_is(r, "NOSCRIPT") || error_is(r, "NOPERM"))) {
+        sc->state = error_is(r, "NOSCRIPT") ? SCRIPT_UNKNOWN : SCRIPT_REFUSED;
+        log_msg(LOG_WARN, "redis: EVALSHA refused (%s): the script goes as EVAL%s",
+                ((redisReply *)r)->str,
+                sc->state == SCRIPT_REFUSED ? " (the ACL user needs +evalsha +script|load)" : "");
+    }
     op->awaiting_reply = 0;
     op_answer(op, r, r ? FAILURE_NONE : FAILURE_REDIS_UNAVAILABLE);
     op_maybe_free(op);
@@ -129,6 +163,86 @@ void redis_op_cancel(struct redis_op *op)
         op->awaiting_reply = 0;
     event_del(op->deadline);
     op_maybe_free(op);
+}
+
+/* ---- scripts sent by their SHA1 ----------------------------------------- */
+
+static void script_load_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct cached_script *sc = privdata;
+    redisReply *reply = r;
+    if (!reply || ac != sc->st->ac || sc->generation != sc->st->generation ||
+        sc->state != SCRIPT_LOADING)
+        return;                 /* the connection went, or it is another's */
+    if (reply->type == REDIS_REPLY_STRING && reply->len == 40) {
+        memcpy(sc->sha, reply->str, 41);
+        sc->state = SCRIPT_LOADED;
+        return;
+    }
+    sc->state = SCRIPT_REFUSED;
+    log_msg(LOG_WARN, "redis %s:%d: SCRIPT LOAD refused (%s): scripts go as EVAL (the ACL "
+            "user needs +evalsha +script|load)", sc->st->host, sc->st->port,
+            reply->type == REDIS_REPLY_ERROR ? reply->str : "not a SHA1");
+}
+
+/* The cached script that cmd runs (EVAL <body> ...), loaded on this
+ * connection: NULL when cmd is no EVAL, or the connection has not got it
+ * yet (then SCRIPT LOAD goes first, unless refused), or the table is full. */
+static struct cached_script *script_for(struct redis_client *st, const struct rcmd *cmd)
+{
+    if (cmd->argc < 3 || cmd->len[0] != 4 || strncasecmp(cmd->argv[0], "EVAL", 4) != 0)
+        return NULL;
+    struct cached_script *sc = NULL;
+    for (size_t i = 0; i < st->nscripts && !sc; i++)
+        if (st->scripts[i].len == cmd->len[1] &&
+            memcmp(st->scripts[i].body, cmd->argv[1], cmd->len[1]) == 0)
+            sc = &st->scripts[i];
+    if (!sc) {
+        char *body = st->nscripts < REDIS_CACHED_SCRIPTS ? malloc(cmd->len[1] + 1) : NULL;
+        if (!body)
+            return NULL;
+        memcpy(body, cmd->argv[1], cmd->len[1]);
+        body[cmd->len[1]] = '\0';
+        sc = &st->scripts[st->nscripts++];
+        *sc = (struct cached_script){st, body, cmd->len[1], SCRIPT_UNKNOWN, 0, ""};
+    }
+    if (sc->generation != st->generation || sc->state == SCRIPT_UNKNOWN) {
+        sc->generation = st->generation;
+        const char *argv[] = {"SCRIPT", "LOAD", sc->body};
+        size_t len[] = {6, 4, sc->len};
+        sc->state = redisAsyncCommandArgv(st->ac, script_load_reply, sc, 3, argv, len) == REDIS_OK
+                        ? SCRIPT_LOADING : SCRIPT_UNKNOWN;
+    }
+    return sc->state == SCRIPT_LOADED ? sc : NULL;
+}
+
+/* cmd (EVAL <body> ...) as EVALSHA <sha> ... */
+static int send_evalsha(struct redis_client *st, struct redis_op *op, const struct rcmd *cmd)
+{
+    const char *stack_argv[64];
+    size_t stack_len[64];
+    const char **argv = stack_argv;
+    size_t *len = stack_len;
+    size_t n = (size_t)cmd->argc;
+    if (n > 64 && (!(argv = malloc(n * sizeof *argv)) || !(len = malloc(n * sizeof *len)))) {
+        if (argv != stack_argv)
+            free(argv);
+        return REDIS_ERR;
+    }
+    argv[0] = "EVALSHA";
+    len[0] = 7;
+    argv[1] = op->script->sha;
+    len[1] = 40;
+    for (size_t i = 2; i < n; i++) {
+        argv[i] = cmd->argv[i];
+        len[i] = cmd->len[i];
+    }
+    int rc = redisAsyncCommandArgv(st->ac, op_reply_cb, op, (int)n, argv, len);
+    if (argv != stack_argv) {
+        free(argv);
+        free(len);
+    }
+    return rc;
 }
 
 struct redis_op *redis_exec_sure(struct redis_client *st, struct rcmd *cmds, size_t ncmds,
@@ -171,11 +285,15 @@ struct redis_op *redis_send(struct redis_client *st, struct rcmd *cmds, size_t n
         if (multi && redisAsyncCommand(st->ac, NULL, NULL, "MULTI") != REDIS_OK)
             sent = 0;
         int in_multi = multi && sent;
+        if (!multi && (flags & REDIS_SEND_CACHED))
+            op->script = script_for(st, &cmds[0]);
         for (size_t i = 0; sent && i < ncmds; i++) {
             int last = !multi;
-            if (redisAsyncCommandArgv(st->ac, last ? op_reply_cb : NULL, last ? op : NULL,
-                                      cmds[i].argc, (const char **)cmds[i].argv,
-                                      cmds[i].len) != REDIS_OK)
+            if ((op->script ? send_evalsha(st, op, &cmds[i])
+                            : redisAsyncCommandArgv(st->ac, last ? op_reply_cb : NULL,
+                                                    last ? op : NULL, cmds[i].argc,
+                                                    (const char **)cmds[i].argv,
+                                                    cmds[i].len)) != REDIS_OK)
                 sent = 0;
         }
         if (sent && multi && redisAsyncCommand(st->ac, op_reply_cb, op, "EXEC") != REDIS_OK)
@@ -381,6 +499,7 @@ static void store_connect(struct redis_client *st)
     }
     ac->data = st;
     st->ac = ac;
+    st->generation++;           /* it has no script loaded */
     redisLibeventAttach(ac, st->base);
     redisAsyncSetConnectCallback(ac, store_connect_cb);
     redisAsyncSetDisconnectCallback(ac, store_disconnect_cb);
@@ -538,6 +657,8 @@ void redis_client_free(struct redis_client *st)
         op_free(op);
     }
     event_free(st->reconnect);
+    for (size_t i = 0; i < st->nscripts; i++)
+        free(st->scripts[i].body);
     free(st->channel);
     free(st->host);
     free(st);

@@ -93,9 +93,21 @@ struct redis_op *redis_exec_sure(struct redis_client *st, struct rcmd *cmds, siz
                                  redis_cb *cb, redis_late_cb *late, void *arg);
 /* redis_exec and redis_exec_sure with flags: REDIS_SEND_SURE makes it the
  * latter; REDIS_SEND_ARRAY sends even one command as MULTI/EXEC, so that the
- * reply is always EXEC's array, one element per command. */
+ * reply is always EXEC's array, one element per command.
+ *
+ * REDIS_SEND_CACHED, for one EVAL <body> ... sent often: the body is sent
+ * once a connection (SCRIPT LOAD), then only its SHA1 (EVALSHA), which
+ * spares Redis reading and hashing it each time. Until SCRIPT LOAD has
+ * answered, and where the ACL refuses SCRIPT LOAD, it goes as EVAL. An
+ * EVALSHA that Redis answers NOSCRIPT (SCRIPT FLUSH) or NOPERM (the ACL)
+ * reaches cb as that error reply, and the script goes as EVAL again (and
+ * is loaded again after NOSCRIPT): only for writes that are sent again
+ * after such an error (spool.h's). At most REDIS_CACHED_SCRIPTS bodies a
+ * client; others go as EVAL. */
 #define REDIS_SEND_SURE 1u
 #define REDIS_SEND_ARRAY 2u
+#define REDIS_SEND_CACHED 4u
+#define REDIS_CACHED_SCRIPTS 8
 struct redis_op *redis_send(struct redis_client *st, struct rcmd *cmds, size_t ncmds, unsigned flags,
                             redis_cb *cb, redis_late_cb *late, void *arg);
 /* cb will not be called; safe until the callback has run. */

@@ -286,13 +286,14 @@ static void keep_waiting(struct spool *sp, struct write *w, int came_back)
 
 /* An error reply that says "not now" rather than "never": Redis loading
  * its data after a restart, busy with a script, out of memory under
- * noeviction, a replica or a user not (yet) allowed. The write waits
+ * noeviction, a replica, a user not (yet) allowed, or a script sent by
+ * its SHA1 that Redis has not got (sent as EVAL then). The write waits
  * and is sent again; any other error is the write's own and final. */
 static int error_is_transient(const char *msg)
 {
     static const char *const transient[] = {"LOADING", "BUSY", "OOM", "READONLY", "MASTERDOWN",
                                             "NOAUTH", "NOPERM", "TRYAGAIN", "CLUSTERDOWN",
-                                            "NOREPLICAS", NULL};
+                                            "NOREPLICAS", "NOSCRIPT", NULL};
     for (const char *const *t = transient; *t; t++)
         if (strncmp(msg, *t, strlen(*t)) == 0 && (msg[strlen(*t)] == ' ' || !msg[strlen(*t)]))
             return 1;
@@ -419,7 +420,8 @@ static void send_write(struct spool *sp, struct write *w)
         free(w);
         return;
     }
-    w->op = redis_send(sp->rc, &cmd, 1, REDIS_SEND_SURE, write_answered, NULL, w);
+    w->op = redis_send(sp->rc, &cmd, 1, REDIS_SEND_SURE | REDIS_SEND_CACHED, write_answered,
+                       NULL, w);
     free(cmd.argv);
     free(cmd.len);
     if (!w->op) {

@@ -263,3 +263,89 @@ def test_redis_acl_user_and_password(ctx):
         assert demo["username"] == "onloan" and demo["password"] == "demo-redis-key-change-me"
     finally:
         lab.close()
+
+
+def _landed(lab, r, tps, timeout=10.0):
+    """Every touchpoint of tps is in Redis within timeout (the spool
+    sends them); returns the ones that are not."""
+    deadline = time.time() + timeout
+    while True:
+        missing = [tp for tp in tps if not r("EXISTS", lab.prefix + "tpd:" + tp)]
+        if not missing or time.time() > deadline:
+            return missing
+        time.sleep(0.05)
+
+
+def _calls(r, command):
+    stats = r("INFO", "commandstats").decode()
+    for line in stats.splitlines():
+        if line.startswith("cmdstat_%s:calls=" % command):
+            return int(line.split("calls=")[1].split(",")[0])
+    return 0
+
+
+def _answers(lab, rid, n):
+    tps = []
+    for _ in range(n):
+        j = expect_json(_ask(lab, rid), 200)
+        assert not j.get("degraded"), j
+        tps.append(j["touchpoint"])
+    return tps
+
+
+def test_touchpoints_go_by_sha1_and_survive_script_flush(ctx):
+    """The spool's writes go as EVALSHA once SCRIPT LOAD has answered;
+    after SCRIPT FLUSH (NOSCRIPT) they go as EVAL and are loaded again:
+    every touchpoint lands, none is dropped."""
+    lab = _lab(ctx, "spool-sha")
+    try:
+        lab.start_daemon()
+        rid = ctx.picks["on_loan"]
+        with lab.redis() as r:
+            first = _answers(lab, rid, 30)
+            assert not _landed(lab, r, first)
+            loads, evalsha = _calls(r, "script|load"), _calls(r, "evalsha")
+            assert loads >= 1 and evalsha >= 20, (loads, evalsha)
+            r("SCRIPT", "FLUSH")
+            # the first NOSCRIPT holds the spool's writes until it sends
+            # them again, as EVAL, while the script is loaded again
+            second = _answers(lab, rid, 30)
+            missing = _landed(lab, r, second)
+            assert not missing, "not written after SCRIPT FLUSH: %r" % missing
+            assert _calls(r, "script|load") > loads, "not loaded again"
+            evalsha = _calls(r, "evalsha")
+            third = _answers(lab, rid, 30)
+            assert not _landed(lab, r, third)
+            assert _calls(r, "evalsha") >= evalsha + 20, "not by SHA1 again"
+        _spool_empty(lab)
+        s = _spool(lab)
+        assert s["failed"] == 0 and s["written"] == 90, s
+        log = open(lab.logs[-1]).read()
+        assert "ERROR" not in log, log[-2000:]
+    finally:
+        lab.close()
+
+
+def test_an_acl_without_evalsha_gets_eval(ctx):
+    """A Redis whose ACL for onloand's user has no +evalsha and no
+    +script|load (an older deploy/redis/onloan.conf): the writes go as
+    EVAL, all land, and the log says what to allow."""
+    lab = _lab(ctx, "spool-noevalsha")
+    try:
+        with lab.redis() as r:
+            r("ACL", "SETUSER", "onloan", "-evalsha", "-script|load")
+        lab.start_daemon()
+        rid = ctx.picks["on_loan"]
+        with lab.redis() as r:
+            tps = _answers(lab, rid, 20)
+            missing = _landed(lab, r, tps)
+            assert not missing, missing
+            assert _calls(r, "evalsha") == 0, _calls(r, "evalsha")
+            assert _calls(r, "eval") >= 20, _calls(r, "eval")
+        _spool_empty(lab)
+        s = _spool(lab)
+        assert s["failed"] == 0 and s["written"] == 20, s
+        wait_for(lambda: "+evalsha +script|load" in open(lab.logs[-1]).read(), 5.0, 0.1,
+                 "the refused SCRIPT LOAD in the log")
+    finally:
+        lab.close()

@@ -20,8 +20,8 @@ static const struct holdings_map holdings_maps[] = {
      * location, $q date due, $7 not for loan, $1 lost, $0 withdrawn. */
     [HOLDINGS_KOHA952] = {"952", 'b', 'a', 'o', 'c', 'q', '7', '1', '0', 0},
     /* SirsiDynix item export: $m library, $a call number, $l home location,
-     * $k current location (CHECKEDOUT, LOST, MISSING, HOLDS: on the hold
-     * shelf for a patron, ...). No due date. */
+     * $k current location (sirsi_locations: CHECKEDOUT, HOLDS, LOST, ...).
+     * No due date. */
     [HOLDINGS_SIRSI949] = {"949", 'm', 0, 'a', 'l', 0, 0, 0, 0, 'k'},
 };
 
@@ -181,21 +181,39 @@ static void copy_due(struct copy *c, struct span v)
     }
 }
 
+/* SirsiDynix current locations ($k) of copies not on the shelf. Any
+ * other location is a shelf, or a temporary one (DISPLAY, NEWBOOKS...),
+ * where the copy can be taken; "LOST-..." (LOST-ASSUM, LOST-CLAIM, ...)
+ * is lost as LOST is. */
+static const struct {
+    const char *code;
+    enum copy_status status;
+} sirsi_locations[] = {
+    {"CHECKEDOUT", COPY_ON_LOAN},
+    {"HOLDS", COPY_HELD},           /* on the hold shelf, waiting for its holder */
+    {"LOST", COPY_UNAVAILABLE},
+    {"MISSING", COPY_UNAVAILABLE},
+    {"DISCARD", COPY_UNAVAILABLE},
+    {"WITHDRAWN", COPY_UNAVAILABLE},
+    {"DAMAGE", COPY_UNAVAILABLE},
+    {"DAMAGED", COPY_UNAVAILABLE},
+    {"BINDERY", COPY_UNAVAILABLE},
+    {"REPAIR", COPY_UNAVAILABLE},
+    {"INTRANSIT", COPY_UNAVAILABLE},    /* on its way between branches */
+    {"TRANSIT", COPY_UNAVAILABLE},
+    {"ON-ORDER", COPY_NOT_FOR_LOAN},
+    {"INPROCESS", COPY_NOT_FOR_LOAN},
+    {"REFERENCE", COPY_NOT_FOR_LOAN},
+};
+
 static enum copy_status sirsi_status(struct span current)
 {
-    if (!current.n)
-        return COPY_AVAILABLE;
-    if (span_is(current, "CHECKEDOUT"))
-        return COPY_ON_LOAN;
-    if (span_is(current, "LOST") || span_is(current, "MISSING") ||
-        span_is(current, "DISCARD") || span_is(current, "WITHDRAWN"))
+    for (size_t i = 0; i < sizeof sirsi_locations / sizeof *sirsi_locations; i++)
+        if (span_is(current, sirsi_locations[i].code))
+            return sirsi_locations[i].status;
+    if (current.n > 5 && memcmp(current.s, "LOST-", 5) == 0)
         return COPY_UNAVAILABLE;
-    if (span_is(current, "ON-ORDER") || span_is(current, "INPROCESS") ||
-        span_is(current, "REFERENCE"))
-        return COPY_NOT_FOR_LOAN;
-    if (span_is(current, "HOLDS"))
-        return COPY_HELD;       /* on the hold shelf, waiting for its holder */
-    return COPY_AVAILABLE;     /* a shelf or temporary location */
+    return COPY_AVAILABLE;
 }
 
 static int add_copy(struct bib *b, const struct field *f, const struct holdings_map *map)

@@ -9,6 +9,7 @@ SIGTERM).  Nothing is ever killed by name.
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -576,6 +577,43 @@ class Stack:
         self.procs = []
         if not self.keep:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def zebra_register(catdir, out, databases):
+    """A Zebra register in out with databases {name: [ISO 2709 records]},
+    built as deploy/catalogue/build.sh builds the demo one (its index
+    definitions from catdir, the generated catalogue)."""
+    os.makedirs(out)
+    for d in ("register", "shadow", "lock", "tmp"):
+        os.makedirs(os.path.join(out, d))
+    shutil.copytree(os.path.join(catdir, "conf"), os.path.join(out, "conf"))
+    with open(os.path.join(REPO, "deploy", "zebra", "zebra.cfg.in")) as f:
+        cfg = f.read().replace("@OUT@", out)
+    for db in databases:
+        cfg += "\n%s.database: %s\n%s.recordType: grs.marc.onloan\n" % (db, db, db)
+    with open(os.path.join(out, "zebra.cfg"), "w") as f:
+        f.write(cfg)
+    for db, recs in databases.items():
+        path = os.path.join(out, db + ".mrc")
+        with open(path, "wb") as f:
+            f.write(b"".join(recs))
+        r = subprocess.run(["zebraidx", "-c", "zebra.cfg", "-n", "-g", db, "-d", db, "update",
+                            path], cwd=out, capture_output=True, timeout=60)
+        log = (r.stdout + r.stderr).decode("utf-8", "replace")
+        got = re.findall(r"Records: (\d+) i/u/d", log)
+        assert r.returncode == 0 and got and int(got[-1]) == len(recs), \
+            "zebraidx %s: %s" % (db, log[-2000:])
+
+
+def zebra_serve(stack, out, name):
+    """zebrasrv (deploy/catalogue/serve.sh) on the register in out, stopped
+    with the stack; returns (its Proc, its port)."""
+    port = free_port()
+    p = Proc("zebra-" + name, ["sh", os.path.join(REPO, "deploy", "catalogue", "serve.sh"), out,
+                               str(port)], os.path.join(stack.tmp, "zebra-%s.log" % name))
+    stack.procs.append(p)
+    wait_port(port, 10, p, "zebrasrv (%s)" % name)
+    return p, port
 
 
 REQUEST_TIMEOUT_MS = 1500      # request_timeout_ms in the test config

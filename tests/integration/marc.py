@@ -9,8 +9,10 @@ A record is a dict:
 Copy status follows the holdings mappings of the spec:
   koha952  : $7 non-zero -> not_for_loan; $1 lost / $0 withdrawn non-zero ->
              unavailable; $q due date -> on_loan; otherwise available.
-  sirsi949 : $k current location CHECKEDOUT -> on_loan, LOST/MISSING/... ->
-             unavailable; otherwise available (no due dates in 949).
+  sirsi949 : $k current location CHECKEDOUT -> on_loan, HOLDS -> held,
+             LOST/MISSING/BINDERY/INTRANSIT/... -> unavailable, ON-ORDER/
+             INPROCESS/REFERENCE -> not_for_loan; otherwise available (no due
+             dates in 949).
 """
 
 import os
@@ -52,13 +54,16 @@ def sirsi949_copy(subs):
     d = {}
     for c, v in subs:
         d.setdefault(c, v.strip() if v else v)
-    cur = (d.get("k") or "").upper()
+    cur = d.get("k") or ""
     if cur == "CHECKEDOUT":
         status = "on_loan"
     elif cur == "HOLDS":
         status = "held"          # on the hold shelf for another patron
-    elif cur in ("LOST", "MISSING", "DISCARD", "WITHDRAWN", "DAMAGE", "BINDERY"):
+    elif cur in ("LOST", "MISSING", "DISCARD", "WITHDRAWN", "DAMAGE", "DAMAGED", "BINDERY",
+                 "REPAIR", "INTRANSIT", "TRANSIT") or cur.startswith("LOST-"):
         status = "unavailable"
+    elif cur in ("ON-ORDER", "INPROCESS", "REFERENCE"):
+        status = "not_for_loan"
     else:
         status = "available"
     return {"branch": d.get("m"), "call_number": d.get("a"),

@@ -19,10 +19,6 @@ the broken record's id, so that each film's candidates include it."""
 import hashlib
 import json
 import os
-import re
-import shutil
-import subprocess
-import time
 from urllib.parse import quote
 
 import harness
@@ -71,41 +67,6 @@ def _films(ctx, n):
     return want, recs
 
 
-def _register(ctx, out, databases):
-    """A Zebra register in out with databases {name: [ISO 2709 records]},
-    built as deploy/catalogue/build.sh builds the demo one."""
-    os.makedirs(out)
-    for d in ("register", "shadow", "lock", "tmp"):
-        os.makedirs(os.path.join(out, d))
-    shutil.copytree(os.path.join(ctx.cat.dir, "conf"), os.path.join(out, "conf"))
-    with open(os.path.join(harness.REPO, "deploy", "zebra", "zebra.cfg.in")) as f:
-        cfg = f.read().replace("@OUT@", out)
-    for db in databases:
-        cfg += "\n%s.database: %s\n%s.recordType: grs.marc.onloan\n" % (db, db, db)
-    with open(os.path.join(out, "zebra.cfg"), "w") as f:
-        f.write(cfg)
-    for db, recs in databases.items():
-        path = os.path.join(out, db + ".mrc")
-        with open(path, "wb") as f:
-            f.write(b"".join(recs))
-        r = subprocess.run(["zebraidx", "-c", "zebra.cfg", "-n", "-g", db, "-d", db, "update",
-                            path], cwd=out, capture_output=True, timeout=60)
-        log = (r.stdout + r.stderr).decode("utf-8", "replace")
-        got = re.findall(r"Records: (\d+) i/u/d", log)
-        assert r.returncode == 0 and got and int(got[-1]) == len(recs), \
-            "zebraidx %s: %s" % (db, log[-2000:])
-
-
-def _serve(ctx, out):
-    port = harness.free_port()
-    p = harness.Proc("zebra-malformed", ["sh", os.path.join(harness.REPO, "deploy", "catalogue",
-                                                            "serve.sh"), out, str(port)],
-                     os.path.join(ctx.stack.tmp, "zebra-malformed.log"))
-    ctx.stack.procs.append(p)
-    harness.wait_port(port, 10, p, "zebrasrv (malformed)")
-    return p, port
-
-
 def _ask(lab, record, catalogue):
     return harness.http_request(lab.port, "GET", "/v1/alternatives?record=%s&catalogue=%s"
                                 "&limit=10&lang=en&branch=CEN" % (quote(record, safe=""),
@@ -138,8 +99,8 @@ def test_malformed_record_among_good_ones(ctx):
     films, recs = _films(ctx, 4)
     good = [recs[r] for r in films]
     out = os.path.join(ctx.stack.tmp, "malformed-catalogue")
-    _register(ctx, out, {"clean": good, "mixed": good[:2] + [broken] + good[2:]})
-    zebra, zport = _serve(ctx, out)
+    harness.zebra_register(ctx.cat.dir, out, {"clean": good, "mixed": good[:2] + [broken] + good[2:]})
+    zebra, zport = harness.zebra_serve(ctx.stack, out, "malformed")
 
     def configure(cfg):
         base = dict(cfg["catalogues"][0])

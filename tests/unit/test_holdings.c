@@ -309,10 +309,49 @@ TEST(sirsi949_held_copy_is_not_available)
     wrbuf_destroy(rec);
 }
 
+/* Each Sirsi current location says where the copy is: the mapping's
+ * table, a lost kind of its own, and a shelf of any other name. */
+TEST(sirsi949_current_locations)
+{
+    static const struct {
+        const char *k;
+        enum copy_status want;
+    } cases[] = {
+        {"CHECKEDOUT", COPY_ON_LOAN}, {"HOLDS", COPY_HELD},
+        {"LOST", COPY_UNAVAILABLE}, {"LOST-ASSUM", COPY_UNAVAILABLE},
+        {"MISSING", COPY_UNAVAILABLE}, {"DAMAGED", COPY_UNAVAILABLE},
+        {"BINDERY", COPY_UNAVAILABLE}, {"INTRANSIT", COPY_UNAVAILABLE},
+        {"ON-ORDER", COPY_NOT_FOR_LOAN}, {"REFERENCE", COPY_NOT_FOR_LOAN},
+        {"STACKS", COPY_AVAILABLE}, {"DISPLAY", COPY_AVAILABLE},
+        {"LOST-", COPY_AVAILABLE},      /* no kind: a name, not LOST-... */
+        {"LOSTANDFOUND", COPY_AVAILABLE},
+    };
+    struct marc_reader *r = reader("marc8s", HOLDINGS_SIRSI949, "001");
+    for (size_t i = 0; r && i < sizeof cases / sizeof *cases; i++) {
+        char field[64];
+        snprintf(field, sizeof field, "949  |k%s|a5490|mCENTRAL", cases[i].k);
+        const char *fields[] = {"001 03-1", "245  |aWhere", field, NULL};
+        WRBUF rec = iso2709("00962njm  2200253 a 4500", fields);
+        const char *why = NULL;
+        struct bib *b = marc_reader_iso2709(r, wrbuf_buf(rec), wrbuf_len(rec), &why);
+        CHECK(b && b->ncopies == 1);
+        if (b && b->copies[0].status != cases[i].want) {
+            fprintf(stderr, "  $k %s: %s, not %s\n", cases[i].k,
+                    copy_status_name(b->copies[0].status), copy_status_name(cases[i].want));
+            CHECK(0);
+        }
+        bib_unref(b);
+        wrbuf_destroy(rec);
+    }
+    CHECK(r);
+    marc_reader_free(r);
+}
+
 int main(void)
 {
     RUN(koha952_copies_and_status);
     RUN(sirsi949_marc8_and_id_in_subfield);
+    RUN(sirsi949_current_locations);
     RUN(marcxml_record);
     RUN(record_without_id_or_title_is_refused);
     RUN(record_id_keeps_trailing_punctuation);

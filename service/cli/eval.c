@@ -287,10 +287,10 @@ static int score_row(struct eval *ev, struct row *row)
         struct candidate *c = NULL;
         size_t nc = 0;
         int rc = row->measure >= 0
-                 ? score_candidates(nbs, weight, n, (enum score_measure)row->measure, ev->popular,
-                                    ev->npopular, ev->patrons, (const char *const *)t->borrowed,
-                                    t->nborrowed, TOP_N, &c, &nc)
-                 : score_candidates(only, &one, 1, SCORE_RAW, ev->popular, ev->npopular,
+                 ? score_candidates(nbs, weight, n, (enum score_measure)row->measure, NULL, 0,
+                                    ev->popular, ev->npopular, ev->patrons,
+                                    (const char *const *)t->borrowed, t->nborrowed, TOP_N, &c, &nc)
+                 : score_candidates(only, &one, 1, SCORE_RAW, NULL, 0, ev->popular, ev->npopular,
                                     ev->patrons, (const char *const *)t->borrowed, t->nborrowed,
                                     TOP_N, &c, &nc);
         if (rc < 0)

@@ -26,6 +26,7 @@ struct load_stream {
     const struct config *cfg;
     struct load_stream_options o;
     struct record_ids *names;           /* the records' ids */
+    struct record_ids *branches;        /* the branches' codes */
     long long now;
     size_t events;                      /* good ones: the next seq */
     int bad;                            /* a problem anywhere: checking goes on, keeping stops */
@@ -78,8 +79,9 @@ struct load_stream *load_stream_new(const struct config *cfg, const struct load_
     ls->mapped = 1;
     ls->max_slots = o->memory / 4 / sizeof *ls->firsts;
     ls->names = record_ids_new();
+    ls->branches = record_ids_new();
     ls->by_first = extsort_new(sizeof(struct load_rec), load_rec_by_first, o->memory, o->tmpdir);
-    if (!ls->names || !ls->by_first) {
+    if (!ls->names || !ls->branches || !ls->by_first) {
         load_stream_free(ls);
         return NULL;
     }
@@ -96,6 +98,7 @@ void load_stream_free(struct load_stream *ls)
     extsort_free(ls->early);
     extsort_free(ls->by_patron);
     record_ids_free(ls->names);
+    record_ids_free(ls->branches);
     loan_batch_free(&ls->one);
     free(ls->firsts);
     free(ls);
@@ -213,6 +216,18 @@ static int keep_event(struct load_stream *ls, const struct loan_event *e, struct
     if ((r.record = record_ids_intern(ls->names, e->record, strlen(e->record))) == RECORD_IDS_NONE) {
         strbuf_puts(err, "out of memory\n");
         return -1;
+    }
+    if (e->branch) {
+        uint32_t b = record_ids_intern(ls->branches, e->branch, strlen(e->branch));
+        if (b == RECORD_IDS_NONE) {
+            strbuf_puts(err, "out of memory\n");
+            return -1;
+        }
+        if (b >= LOAD_MAX_BRANCHES) {
+            strbuf_printf(err, "more than %d branches in the files: not loaded\n", LOAD_MAX_BRANCHES);
+            return -1;
+        }
+        r.branch = (uint16_t)(b + 1);
     }
     if (ls->mapped && (!ls->have_cur || memcmp(ls->cur, r.patron, sizeof r.patron) != 0)) {
         if (first_of(ls, r.patron, r.seq, &ls->cur_first) < 0 && unmap(ls, err) < 0)
@@ -472,8 +487,15 @@ static int push_event(struct load_stream *ls, struct loan_batch *job, const stru
     }
     struct loan_event *e = &job->ev[job->n];
     memset(e, 0, sizeof *e);
-    if (!(e->record = strdup(record_ids_get(ls->names, r->record))))
+    /* the record and its branch in one block (loan_event.h) */
+    const char *record = record_ids_get(ls->names, r->record);
+    const char *branch = r->branch ? record_ids_get(ls->branches, r->branch - 1u) : NULL;
+    size_t rlen = strlen(record) + 1, blen = branch ? strlen(branch) + 1 : 0;
+    if (!(e->record = malloc(rlen + blen)))
         return -1;
+    memcpy(e->record, record, rlen);
+    if (branch)
+        e->branch = memcpy(e->record + rlen, branch, blen);
     to_hex(r->patron, e->patron);
     if (r->has_id)
         to_hex(r->id, e->id);

@@ -80,8 +80,11 @@ struct load_rec {
     uint32_t record;            /* interned record id */
     uint8_t patron[16];         /* the pseudonym, binary */
     uint8_t id[16];             /* the hashed event id, binary, if has_id */
-    uint8_t type, has_id, pad[2];
+    uint8_t type, has_id;
+    uint16_t branch;            /* 1 + the branch's index among the load's branches;
+                                 * 0: none (at most LOAD_MAX_BRANCHES) */
 };
+#define LOAD_MAX_BRANCHES 65535
 
 /* The two orders (extsort_cmp): by pseudonym then seq; by first, time, seq. */
 int load_rec_by_patron(const void *a, const void *b);

@@ -130,6 +130,15 @@ static void read_string(struct reader *r, const char *path, json_t *obj,
         config_error(r, path, key, "out of memory");
 }
 
+static void read_bool(struct reader *r, const char *path, json_t *obj, const char *key, int *dst,
+                      int dflt)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v && !json_is_boolean(v))
+        config_error(r, path, key, "must be true or false");
+    *dst = v && json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
 /* A string that names one of choices (NULL-terminated, the first is the
  * default): *dst becomes its index. The error lists them all. */
 static void read_choice(struct reader *r, const char *path, json_t *obj,
@@ -931,6 +940,50 @@ static void read_goal(struct reader *r, const char *path, json_t *obj, struct go
         read_string(r, spath, seg, "arm", &g->arm, NULL);
 }
 
+static void read_branch_names(struct reader *r, json_t *root, struct config *cfg)
+{
+    json_t *obj = json_object_get(root, "branches");
+    if (!obj)
+        return;
+    if (!json_is_object(obj) || json_object_size(obj) > CONFIG_MAX_BRANCHES) {
+        config_error(r, "", "branches", "must be an object of at most 1000 branch codes, each "
+                     "with its name for patrons (\"CEN\": \"Centrale Bibliotheek\")");
+        return;
+    }
+    if (!(cfg->branch_names = calloc(json_object_size(obj) + 1, sizeof *cfg->branch_names))) {
+        config_error(r, "", "branches", "out of memory");
+        return;
+    }
+    const char *code;
+    json_t *v;
+    json_object_foreach(obj, code, v) {
+        const char *name = json_string_value(v);
+        if (!branch_code_valid(code))
+            config_error(r, "branches", code, "is not a branch code (1 to 16 characters of "
+                         "A-Z a-z 0-9 _ -)");
+        else if (!name || !*name || strlen(name) > CONFIG_MAX_BRANCH_NAME_BYTES)
+            config_error(r, "branches", code, "must be the branch's name: a string of 1 to 100 "
+                         "bytes");
+        else {
+            struct branch_name *b = &cfg->branch_names[cfg->nbranch_names];
+            if (!(b->code = strdup(code)) || !(b->name = strdup(name))) {
+                free(b->code);
+                config_error(r, "branches", code, "out of memory");
+                continue;
+            }
+            cfg->nbranch_names++;
+        }
+    }
+}
+
+const char *config_branch_name(const struct config *cfg, const char *code)
+{
+    for (size_t i = 0; i < cfg->nbranch_names; i++)
+        if (strcmp(cfg->branch_names[i].code, code) == 0)
+            return cfg->branch_names[i].name;
+    return code;
+}
+
 static void read_goals(struct reader *r, json_t *root, struct config *cfg)
 {
     json_t *list = json_object_get(root, "goals");
@@ -1028,10 +1081,10 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
         "demo", "listen", "listen_ingest", "request_timeout_ms", "log_level", "plugin_dir", "http",
         "limits", "redis", "privacy", "touchpoints", "model", "ingest", "api_keys",
         "experiments", "goals", "reports", "spool_dir", "spool_sync_ms", "spool_replay_ms",
-        "catalogues", NULL};
+        "branches", "catalogues", NULL};
     static const char *const known_model[] = {
         "neighbours_max", "neighbours_reserve", "cache_ms", "cache_max_entries", "scoring", "window_days",
-        "pairs_per_loan", "history_titles", "flush_ms", "flush_max_pairs",
+        "pairs_per_loan", "history_titles", "branch_counts", "flush_ms", "flush_max_pairs",
         "compact_interval_ms", "compact_batch", NULL};
     static const char *const known_ingest[] = {
         "movielens_record_prefix", "max_events_per_request", "max_body_bytes", "gather_max_events", NULL};
@@ -1156,6 +1209,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     read_int(r, "model", model, "window_days", &cfg->window_days, 365, 1, 36500);
     read_int(r, "model", model, "pairs_per_loan", &cfg->pairs_per_loan, 100, 1, 10000);
     read_int(r, "model", model, "history_titles", &cfg->history_titles, 5, 0, MAX_HISTORY_TITLES);
+    read_bool(r, "model", model, "branch_counts", &cfg->branch_counts, 1);
     read_int(r, "model", model, "flush_ms", &cfg->flush_ms, 200, 1, 60000);
     read_int(r, "model", model, "flush_max_pairs", &cfg->flush_max_pairs, 1000000, 1, 100000000);
     read_int(r, "model", model, "compact_interval_ms", &cfg->compact_interval_ms, 10000, 1, 3600000);
@@ -1187,6 +1241,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     read_http(r, root, cfg);
     read_experiments(r, root, cfg);
     read_goals(r, root, cfg);
+    read_branch_names(r, root, cfg);
 
     json_t *cats = json_object_get(root, "catalogues");
     if (!cats || !json_is_array(cats) || json_array_size(cats) == 0) {
@@ -1325,6 +1380,11 @@ void config_free(struct config *cfg)
         free(ex->name);
     }
     free(cfg->experiments);
+    for (size_t i = 0; i < cfg->nbranch_names; i++) {
+        free(cfg->branch_names[i].code);
+        free(cfg->branch_names[i].name);
+    }
+    free(cfg->branch_names);
     for (size_t i = 0; i < cfg->ngoals; i++) {
         struct goal_config *g = &cfg->goals[i];
         free(g->name);

@@ -213,6 +213,9 @@ struct config {
     int window_days;            /* model.window_days: pairs only this close in time */
     int pairs_per_loan;         /* model.pairs_per_loan: the per-patron cap */
     int history_titles;         /* model.history_titles: a patron's titles blended in */
+    int branch_counts;          /* model.branch_counts: borrowers of a title counted per
+                                 * branch too (pob:<branch>), each history line keeping
+                                 * its branch; off while older onloand share the Redis */
     int flush_ms;               /* model.flush_ms: pair counts written this often */
     int flush_max_pairs;        /* model.flush_max_pairs: or when this many wait */
     int compact_interval_ms;
@@ -250,10 +253,23 @@ struct config {
     size_t nexperiments;
     struct goal_config *goals;
     size_t ngoals;
+    struct branch_name *branch_names;   /* branches: a branch's name for patrons */
+    size_t nbranch_names;
 
     struct catalogue_config *catalogues;
     size_t ncatalogues;
 };
+
+/* "branches": {"CEN": "Centrale Bibliotheek", ...}: what patrons read for
+ * a branch code (at most CONFIG_MAX_BRANCHES, names of 1 to
+ * CONFIG_MAX_BRANCH_NAME_BYTES bytes). */
+#define CONFIG_MAX_BRANCHES 1000
+#define CONFIG_MAX_BRANCH_NAME_BYTES 100
+struct branch_name {
+    char *code, *name;
+};
+/* The name of branch code for patrons: its configured name, or the code. */
+const char *config_branch_name(const struct config *cfg, const char *code);
 
 /* Reads and checks path. Returns a config (caller frees with config_free),
  * or NULL with every error appended, one per line, to errors. */

@@ -528,8 +528,10 @@ static void score_now(struct alt_request *r)
             }
         }
     }
+    size_t nhere;
+    const struct neighbour *here = model_totals_at_branch(t, r->p.branch, &nhere);
     if (!nbs || !weight ||
-        score_candidates(nbs, weight, n, r->scoring,
+        score_candidates(nbs, weight, n, r->scoring, here, nhere,
                          t->popular, t->npopular, t->patrons,
                          (const char *const *)r->borrowed, r->nborrowed,
                          (size_t)cfg->max_candidates, &r->cands, &r->ncands) < 0)
@@ -861,6 +863,7 @@ static struct answer *make_answer(struct alt_request *r)
     struct answer_facts facts = {
         .record = r->p.record, .catalogue = r->srv->cfg->catalogues[r->cat_index].name,
         .branch = r->p.branch, .lang = r->p.lang, .bib = r->bib,
+        .branch_name = r->p.branch ? config_branch_name(r->srv->cfg, r->p.branch) : NULL,
         .chosen = chosen, .nchosen = nchosen, .link = r->link,
         .borrowers = r->nb ? r->nb->borrowers : 0,
         .min_patrons = (unsigned long)r->srv->cfg->min_patrons,

@@ -36,6 +36,7 @@ struct answer_facts {
     const char *record;                 /* the wanted title's id, as asked */
     const char *catalogue;              /* the catalogue's name */
     const char *branch;                 /* the patron's branch, or NULL */
+    const char *branch_name;            /* its name for patrons (config_branch_name) */
     const char *lang;                   /* "nl" or "en" */
     const struct bib *bib;              /* the wanted title; NULL: unknown */
     const struct alternative *chosen;   /* the alternatives, in the order shown */

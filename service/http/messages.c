@@ -74,7 +74,8 @@ int message_availability(struct strbuf *out, const char *lang, const char *statu
 
 int message_explanation(struct strbuf *out, const char *lang, const char *reason,
                         unsigned long both, unsigned long borrowers, unsigned long min_patrons,
-                        const char *title, const char *author, const char *subject)
+                        const char *title, const char *author, const char *subject,
+                        const char *branch)
 {
     int nl = strcmp(lang, "nl") == 0;
     if (strcmp(reason, "also_borrowed") == 0) {
@@ -99,5 +100,7 @@ int message_explanation(struct strbuf *out, const char *lang, const char *reason
     if (strcmp(reason, "same_subject") == 0)
         return subject ? strbuf_printf(out, nl ? "Ook over %s" : "Also about %s", subject)
                        : strbuf_puts(out, nl ? "Over hetzelfde onderwerp" : "On the same subject");
+    if (branch)
+        return strbuf_printf(out, nl ? "Veel geleend in %s" : "Often borrowed at %s", branch);
     return strbuf_puts(out, nl ? "Populair bij onze lezers" : "Popular with our readers");
 }

@@ -22,13 +22,16 @@ int message_availability(struct strbuf *out, const char *lang, const char *statu
  *                  count), or, for a title only the patron's own history
  *                  brought (both 0), "Past bij wat u eerder leende";
  *   same_author    "Ook van <author>"; same_subject "Ook over <subject>";
- *   popular        "Populair bij onze lezers".
+ *   popular        "Veel geleend in <branch>" for one of the most borrowed
+ *                  at the patron's branch (branch: its name), else
+ *                  "Populair bij onze lezers".
  * reason is a reason_name() ("also_borrowed", ...); title, author and
  * subject are the wanted title's (NULL: not known, a plainer sentence).
  * -1 when out of memory. */
 int message_explanation(struct strbuf *out, const char *lang, const char *reason,
                         unsigned long both, unsigned long borrowers, unsigned long min_patrons,
-                        const char *title, const char *author, const char *subject);
+                        const char *title, const char *author, const char *subject,
+                        const char *branch);
 
 /* "3 december 2026" / "3 December 2026"; -1 if date is malformed. */
 int message_date(struct strbuf *out, const char *lang, const char *date);

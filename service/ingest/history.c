@@ -58,6 +58,12 @@ int history_parse(struct history *h, const char *text, size_t len, struct record
         const char *sp = nl ? memchr(p, ' ', (size_t)(nl - p)) : NULL;
         if (!nl || !sp || sp == p || sp + 1 == nl || reserve(h, h->n + 1) < 0)
             goto bad;
+        /* the record ends at the branch, if there is one */
+        const char *rend = memchr(sp + 1, ' ', (size_t)(nl - sp - 1));
+        if (!rend)
+            rend = nl;
+        else if (rend == sp + 1 || rend + 1 == nl || memchr(rend + 1, ' ', (size_t)(nl - rend - 1)))
+            goto bad;
         /* digits as history_encode writes them (strtoll alone would take
          * blanks and a '+'), newest first as history_add relies on. The
          * first is checked before strtoll reads: from blanks it would read
@@ -74,10 +80,12 @@ int history_parse(struct history *h, const char *text, size_t len, struct record
          * back: the record would be another */
         if (memchr(sp + 1, '\0', (size_t)(nl - sp - 1)))
             goto bad;
-        uint32_t rec = record_ids_intern(nm, sp + 1, (size_t)(nl - sp - 1));
-        if (rec == RECORD_IDS_NONE)
+        uint32_t rec = record_ids_intern(nm, sp + 1, (size_t)(rend - sp - 1));
+        uint32_t branch = rend == nl ? RECORD_IDS_NONE
+                                     : record_ids_intern(nm, rend + 1, (size_t)(nl - rend - 1));
+        if (rec == RECORD_IDS_NONE || (rend != nl && branch == RECORD_IDS_NONE))
             goto bad;
-        h->e[h->n++] = (struct history_entry){rec, when};
+        h->e[h->n++] = (struct history_entry){rec, branch, when};
         p = nl + 1;
     }
     if (has_repeats(h) != 0)
@@ -93,7 +101,12 @@ int history_encode(const struct history *h, const struct record_ids *nm, struct 
     for (size_t i = 0; i < h->n; i++) {
         const char *rec = record_ids_get(nm, h->e[i].record);
         if (strbuf_put_ll(out, h->e[i].when) < 0 || strbuf_append(out, " ", 1) < 0 ||
-            strbuf_puts(out, rec) < 0 || strbuf_append(out, "\n", 1) < 0)
+            strbuf_puts(out, rec) < 0)
+            return -1;
+        if (h->e[i].branch != RECORD_IDS_NONE &&
+            (strbuf_append(out, " ", 1) < 0 || strbuf_puts(out, record_ids_get(nm, h->e[i].branch)) < 0))
+            return -1;
+        if (strbuf_append(out, "\n", 1) < 0)
             return -1;
     }
     return 0;
@@ -125,7 +138,7 @@ static long long distance(long long a, long long b)
     return a > b ? a - b : b - a;
 }
 
-int history_add(struct history *h, uint32_t record, long long when,
+int history_add(struct history *h, uint32_t record, uint32_t branch, long long when,
                 const struct history_rules *rules, history_pairs_fn *pairs, void *arg)
 {
     for (size_t i = 0; i < h->n; i++)
@@ -170,7 +183,7 @@ int history_add(struct history *h, uint32_t record, long long when,
         return -1;
 
     memmove(&h->e[at + 1], &h->e[at], (h->n - at) * sizeof *h->e);
-    h->e[at] = (struct history_entry){record, when};
+    h->e[at] = (struct history_entry){record, branch, when};
     h->n++;
     if (h->n > rules->max_entries)
         h->n = rules->max_entries;
@@ -199,7 +212,8 @@ int history_contributions(const struct history *h, const struct history_rules *r
     int rc = 0;
     for (size_t i = h->n; i-- > 0 && rc == 0;) {
         r.record = h->e[i].record;
-        if (history_add(&again, h->e[i].record, h->e[i].when, rules, replay_pairs, &r) < 0)
+        if (history_add(&again, h->e[i].record, h->e[i].branch, h->e[i].when, rules, replay_pairs,
+                        &r) < 0)
             rc = -1;
     }
     history_free(&again);

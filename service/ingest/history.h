@@ -2,9 +2,12 @@
  * model.
  *
  * A history holds distinct titles, newest first, each with the time of
- * the patron's first loan of it that the history still remembers. In
- * Redis it is the string value of h:<pseudonym>, one "<unix-time>
- * <record>\n" line per title, newest first.
+ * the patron's first loan of it that the history still remembers, and
+ * that loan's branch when it had one (and model.branch_counts is on: the
+ * branch's count of the title is what a forget takes back). In Redis it
+ * is the string value of h:<pseudonym>, one "<unix-time> <record>\n" or
+ * "<unix-time> <record> <branch>\n" line per title, newest first (record
+ * ids and branch codes have no blanks, loan_event.h).
  *
  * history_add is the whole counting rule of the loan model:
  *  - a title already in the history is a repeat (or, at the same time, a
@@ -41,6 +44,7 @@
 
 struct history_entry {
     uint32_t record;            /* index in the caller's names */
+    uint32_t branch;            /* the branch's, or RECORD_IDS_NONE */
     long long when;             /* Unix seconds */
 };
 
@@ -60,8 +64,9 @@ struct history_rules {
 
 enum loan_outcome { LOAN_NEW, LOAN_REPEAT, LOAN_DUPLICATE, LOAN_STALE };
 
-/* Parses a stored history (len bytes; "" is empty), interning records in
- * nm. Returns -1 if malformed (a line not "<time> <record>", a time
+/* Parses a stored history (len bytes; "" is empty), interning records
+ * and branches in nm. Returns -1 if malformed (a line not "<time>
+ * <record>" or "<time> <record> <branch>", a time
  * beyond +-HISTORY_MAX_WHEN, a NUL in a record, not newest first, a title
  * twice) or out of memory (h is then empty). */
 int history_parse(struct history *h, const char *text, size_t len, struct record_ids *nm);
@@ -74,13 +79,14 @@ void history_free(struct history *h);
  * These are the titles blended in with patron= (score_recent_weight). */
 size_t history_recent(const struct history *h, uint32_t skip, size_t max, size_t *at);
 
-/* Adds a loan of record at when (+-HISTORY_MAX_WHEN). For a new title
+/* Adds a loan of record at when (+-HISTORY_MAX_WHEN), at branch
+ * (RECORD_IDS_NONE: none; kept for a new title only). For a new title
  * that pairs with any, calls pairs(arg, others, n) once, before inserting
  * it, with the titles it pairs with, nearest in time first (borrowed for
  * the call). Returns the outcome, or -1 when pairs failed or memory ran
  * out (h unchanged). */
 typedef int history_pairs_fn(void *arg, const uint32_t *others, size_t n);
-int history_add(struct history *h, uint32_t record, long long when,
+int history_add(struct history *h, uint32_t record, uint32_t branch, long long when,
                 const struct history_rules *rules, history_pairs_fn *pairs, void *arg);
 
 /* What h's titles added to the model, the inverse a forget takes back

@@ -17,6 +17,7 @@ static void job_free(struct ingest_job *job)
     free(job->groups);
     pairs_free(&job->pairs);
     free(job->fresh);
+    free(job->fresh_branch);
     free(job->reqs);
     free(job->attr);
     free(job);

@@ -46,12 +46,27 @@ static int counts_add_record(struct counts *c, uint32_t record)
     return counts_add(c, record, 1);
 }
 
+/* A new borrower of record at branch (both interned). */
+static int counts_add_branch(struct counts *c, uint32_t branch, uint32_t record)
+{
+    if (c->nbranch_new == c->capbranch_new) {
+        size_t cap = c->capbranch_new ? c->capbranch_new * 2 : 256;
+        uint64_t *k = realloc(c->branch_new, cap * sizeof *k);
+        if (!k)
+            return -1;
+        c->branch_new = k;
+        c->capbranch_new = cap;
+    }
+    c->branch_new[c->nbranch_new++] = (uint64_t)branch << 32 | record;
+    return 0;
+}
+
 static int counts_empty(const struct counts *c)
 {
     for (int i = 0; i < NTOTALS; i++)
         if (c->total[i])
             return 0;
-    return c->ntouched == 0;
+    return c->ntouched == 0 && c->nbranch_new == 0;
 }
 
 static void counts_clear(struct counts *c)
@@ -59,6 +74,7 @@ static void counts_clear(struct counts *c)
     for (size_t i = 0; i < c->ntouched; i++)
         c->pop[c->touched[i]] = 0;
     c->ntouched = 0;
+    c->nbranch_new = 0;
     memset(c->total, 0, sizeof c->total);
 }
 
@@ -68,6 +84,10 @@ static void counts_merge(struct counts *dst, const struct counts *src)
     for (size_t i = 0; i < src->ntouched; i++)
         if (counts_add(dst, src->touched[i], src->pop[src->touched[i]]) < 0)
             log_msg(LOG_ERROR, "ingest: out of memory: a borrower count dropped");
+    for (size_t i = 0; i < src->nbranch_new; i++)
+        if (counts_add_branch(dst, (uint32_t)(src->branch_new[i] >> 32),
+                                 (uint32_t)src->branch_new[i]) < 0)
+            log_msg(LOG_ERROR, "ingest: out of memory: a borrower count of a branch dropped");
     for (int i = 0; i < NTOTALS; i++)
         dst->total[i] += src->total[i];
 }
@@ -76,6 +96,7 @@ static void counts_free(struct counts *c)
 {
     free(c->pop);
     free(c->touched);
+    free(c->branch_new);
     memset(c, 0, sizeof *c);
 }
 
@@ -175,6 +196,35 @@ static void counts_written(redisReply *reply, enum failure error, void *arg)
     flush_check_done(ing);
 }
 
+/* The borrowers of c at each branch into cs: ZINCRBY pob:<branch> n
+ * <record>, and the branch into the index pob (ZADD NX, score 0). -1
+ * when out of memory. */
+static int add_branch_counts(struct ingest *ing, const struct counts *c, struct rcmd_list *cs)
+{
+    const char *pfx = ing->cfg->redis_prefix;
+    struct pair_groups g = {0};
+    if (pairs_group_directed(c->branch_new, c->nbranch_new, record_ids_count(ing->names), &g) < 0)
+        return -1;
+    char num[32];
+    for (size_t b = 0; b < g.nrecords; b++) {
+        if (g.start[b] == g.start[b + 1])
+            continue;
+        const char *branch = record_ids_get(ing->names, (uint32_t)b);
+        struct rcmd *cmd = rcmd_list_key(cs, "ZADD", pfx, "pob", "");
+        rcmd_list_arg(cs, cmd, "NX");
+        rcmd_list_arg(cs, cmd, "0");
+        rcmd_list_arg(cs, cmd, branch);
+        for (uint32_t k = g.start[b]; k < g.start[b + 1]; k++) {
+            cmd = rcmd_list_key(cs, "ZINCRBY", pfx, "pob:", branch);
+            snprintf(num, sizeof num, "%u", g.count[k]);
+            rcmd_list_arg(cs, cmd, num);
+            rcmd_list_arg(cs, cmd, record_ids_get(ing->names, g.other[k]));
+        }
+    }
+    pair_groups_free(&g);
+    return cs->failed ? -1 : 0;
+}
+
 /* Record counts and totals, one MULTI, sent first: Redis applies them
  * while the pair counts are grouped. */
 static void flush_send_counts(struct ingest *ing)
@@ -190,6 +240,8 @@ static void flush_send_counts(struct ingest *ing)
         rcmd_list_arg(&cs, cmd, num);
         rcmd_list_arg(&cs, cmd, record_ids_get(ing->names, r));
     }
+    if (c->nbranch_new && add_branch_counts(ing, c, &cs) < 0)
+        cs.failed = 1;
     for (int i = 0; i < NTOTALS; i++)
         meta_incr(&cs, pfx, total_field[i], c->total[i]);
     if (cs.failed || cs.n == 0) {       /* out of memory, or nothing counted since the last flush */
@@ -616,10 +668,15 @@ void ingest_flush_take(struct ingest *ing, struct ingest_job *job)
     size_t npairs = job->pairs.n;
     if (pair_log_take(&ing->pending, &job->pairs) < 0)
         log_msg(LOG_ERROR, "ingest: out of memory: %zu pair counts dropped", npairs);
-    for (size_t i = 0; i < job->nfresh; i++)
+    for (size_t i = 0; i < job->nfresh; i++) {
         if (counts_add_record(&ing->counts, job->fresh[i]) < 0)
             log_msg(LOG_ERROR, "ingest: out of memory: a borrower count of %s dropped",
                     record_ids_get(ing->names, job->fresh[i]));
+        if (job->fresh_branch[i] != RECORD_IDS_NONE &&
+            counts_add_branch(&ing->counts, job->fresh_branch[i], job->fresh[i]) < 0)
+            log_msg(LOG_ERROR, "ingest: out of memory: a borrower count of %s at a branch dropped",
+                    record_ids_get(ing->names, job->fresh[i]));
+    }
     ing->counts.total[TOTAL_LOANS] += (long long)job->res.new_loans;
     ing->counts.total[TOTAL_REPEATS] += (long long)job->res.repeats;
     ing->counts.total[TOTAL_DUPLICATES] += (long long)job->res.duplicates;

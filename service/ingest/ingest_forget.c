@@ -10,8 +10,10 @@
  *      left to take back);
  *   3. once: in one script, if the history is still as read, writes what
  *      it added to fg:<pseudonym> (a hash: title -> the list lines to
- *      take off co:<title>), deletes h:, seen: and at:, takes 1 off meta
- *      patrons and tells every onloand (forget_feed.h);
+ *      take off co:<title>), takes 1 off each title's count at the branch
+ *      the history says it was borrowed at (pob:<branch>, removed at 0),
+ *      deletes h:, seen: and at:, takes 1 off meta patrons and tells
+ *      every onloand (forget_feed.h);
  *   4. while fg: has titles: reads their lists, takes the counts off
  *      (cooc_subtract, then what compaction keeps), and per title one
  *      script puts the list back if it is still as read (compact.c's
@@ -38,16 +40,25 @@
  * only when other writers keep changing the history or the lists. */
 #define FORGET_ROUNDS 16
 
-/* Step 3. KEYS: h:, seen:, at:, fg: of the patron, meta. ARGV: "1" if
- * the history was there ("0" if not), what it held, the forget channel,
- * the pseudonym, then pairs of a title and the lines to take off its
- * list. 0 when the history changed since it was read. */
+/* Step 3. KEYS: h:, seen:, at:, fg: of the patron, meta, then pob:<branch>
+ * of each branch in the history. ARGV: "1" if the history was there ("0"
+ * if not), what it held, the forget channel, the pseudonym, how many
+ * (branch, title) counts to take back (m), m pairs of a KEYS index and a
+ * title, then pairs of a title and the lines to take off its list. 0
+ * when the history changed since it was read. */
 static const char start_script[] =
     "local cur = redis.call('GET', KEYS[1])\n"
     "if ARGV[1] == '1' then\n"
     "  if cur ~= ARGV[2] then return 0 end\n"
     "elseif cur then return 0 end\n"
-    "for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end\n"
+    "local m = tonumber(ARGV[5])\n"
+    "for i = 6, 5 + 2 * m, 2 do\n"
+    "  local k = KEYS[tonumber(ARGV[i])]\n"
+    "  if tonumber(redis.call('ZINCRBY', k, -1, ARGV[i + 1])) <= 0 then\n"
+    "    redis.call('ZREM', k, ARGV[i + 1])\n"
+    "  end\n"
+    "end\n"
+    "for i = 6 + 2 * m, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end\n"
     "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])\n"
     "if ARGV[1] == '1' then redis.call('HINCRBY', KEYS[5], 'patrons', -1) end\n"
     "redis.call('PUBLISH', ARGV[3], ARGV[4])\n"
@@ -332,13 +343,40 @@ static void start(struct ingest_job *job, const redisReply *hist)
     if (history_contributions(&h, &ing->rules, &t) < 0 || pair_log_take(&log, &t) < 0 ||
         pairs_group_log_take(&log, record_ids_count(ing->names), &g) < 0)
         failed = 1;
+    /* the branches of the history's titles: KEYS 6 on */
+    uint32_t *branch = calloc(h.n + 1, sizeof *branch);
+    size_t nbranch = 0, nat = 0;
+    for (size_t i = 0; branch && i < h.n; i++) {
+        if (h.e[i].branch == RECORD_IDS_NONE)
+            continue;
+        nat++;
+        size_t k = 0;
+        while (k < nbranch && branch[k] != h.e[i].branch)
+            k++;
+        if (k == nbranch)
+            branch[nbranch++] = h.e[i].branch;
+    }
     struct rcmd c = {0};
-    failed = failed || rcmd_addstr(&c, "EVAL") | rcmd_addstr(&c, start_script) | rcmd_addstr(&c, "5") |
-             rcmd_addjoin(&c, pfx, "h:", p) | rcmd_addjoin(&c, pfx, "seen:", p) |
-             rcmd_addjoin(&c, pfx, "at:", p) | rcmd_addjoin(&c, pfx, "fg:", p) |
-             rcmd_addjoin(&c, pfx, "meta", "") | rcmd_addstr(&c, existed ? "1" : "0") |
+    failed = failed || !branch || rcmd_addstr(&c, "EVAL") | rcmd_addstr(&c, start_script) |
+             rcmd_addf(&c, "%zu", 5 + nbranch) | rcmd_addjoin(&c, pfx, "h:", p) |
+             rcmd_addjoin(&c, pfx, "seen:", p) | rcmd_addjoin(&c, pfx, "at:", p) |
+             rcmd_addjoin(&c, pfx, "fg:", p) | rcmd_addjoin(&c, pfx, "meta", "");
+    for (size_t k = 0; !failed && k < nbranch; k++)
+        failed = rcmd_addjoin(&c, pfx, "pob:", record_ids_get(ing->names, branch[k])) < 0;
+    failed = failed || rcmd_addstr(&c, existed ? "1" : "0") |
              rcmd_add(&c, existed ? hist->str : "", existed ? hist->len : 0) |
-             rcmd_addjoin(&c, pfx, FORGET_CHANNEL, "") | rcmd_addstr(&c, p);
+             rcmd_addjoin(&c, pfx, FORGET_CHANNEL, "") | rcmd_addstr(&c, p) |
+             rcmd_addf(&c, "%zu", nat);
+    for (size_t i = 0; !failed && i < h.n; i++) {
+        if (h.e[i].branch == RECORD_IDS_NONE)
+            continue;
+        size_t k = 0;
+        while (branch[k] != h.e[i].branch)
+            k++;
+        failed = rcmd_addf(&c, "%zu", 6 + k) |
+                 rcmd_addstr(&c, record_ids_get(ing->names, h.e[i].record));
+    }
+    free(branch);
     failed = failed || add_minus(ing, &h, &g, &c) < 0;
     history_free(&h);
     pairs_free(&t);

@@ -71,6 +71,9 @@ struct counts {
     size_t cap;
     uint32_t *touched;              /* indexes with pop > 0 */
     size_t ntouched, captouched;
+    uint64_t *branch_new;           /* a new borrower at a branch: branch << 32 | record
+                                     * (interned names), once each (pob:<branch>) */
+    size_t nbranch_new, capbranch_new;
     long long total[NTOTALS];
 };
 
@@ -155,6 +158,7 @@ struct ingest_job {
     uint32_t cur_record;            /* the record being applied (pair callback) */
     struct pair_table pairs;        /* counted by this job: the loan's record first */
     uint32_t *fresh;                /* records with a new borrower */
+    uint32_t *fresh_branch;         /* and the branch of each (RECORD_IDS_NONE: none) */
     size_t nfresh, capfresh;
     struct ingest_result res;       /* the requests' results summed (stats, totals) */
     int conflicts;                  /* writes refused because a history changed */

@@ -77,7 +77,7 @@ static int add_pairs(void *arg, const uint32_t *others, size_t n)
     return pairs_add_run(&job->pairs, job->cur_record, others, n);
 }
 
-static int add_fresh(struct ingest_job *job, uint32_t record)
+static int add_fresh(struct ingest_job *job, uint32_t record, uint32_t branch)
 {
     if (job->nfresh == job->capfresh) {
         size_t cap = job->capfresh ? job->capfresh * 2 : 64;
@@ -85,9 +85,14 @@ static int add_fresh(struct ingest_job *job, uint32_t record)
         if (!f)
             return -1;
         job->fresh = f;
+        uint32_t *b = realloc(job->fresh_branch, cap * sizeof *b);
+        if (!b)
+            return -1;
+        job->fresh_branch = b;
         job->capfresh = cap;
     }
-    job->fresh[job->nfresh++] = record;
+    job->fresh[job->nfresh] = record;
+    job->fresh_branch[job->nfresh++] = branch;
     return 0;
 }
 
@@ -179,10 +184,13 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
             }
         }
         uint32_t rec = record_ids_intern(ing->names, e->record, strlen(e->record));
-        if (rec == RECORD_IDS_NONE)
+        uint32_t branch = RECORD_IDS_NONE;
+        if (e->branch && cfg->branch_counts)
+            branch = record_ids_intern(ing->names, e->branch, strlen(e->branch));
+        if (rec == RECORD_IDS_NONE || (e->branch && cfg->branch_counts && branch == RECORD_IDS_NONE))
             return -1;
         job->cur_record = rec;
-        int outcome = history_add(h, rec, e->when, &ing->rules, add_pairs, job);
+        int outcome = history_add(h, rec, branch, e->when, &ing->rules, add_pairs, job);
         if (outcome < 0)
             return -1;
         if ((outcome == LOAN_NEW || outcome == LOAN_REPEAT) && job->nattr)
@@ -191,7 +199,7 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
             res->new_loans++;
             if (!changed++)
                 first_new = res;
-            if (add_fresh(job, rec) < 0)
+            if (add_fresh(job, rec, branch) < 0)
                 return -1;
         } else if (outcome == LOAN_REPEAT) {
             res->repeats++;

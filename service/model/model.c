@@ -5,8 +5,9 @@
  * (ZMSCORE), which every measure but raw needs. While it is in flight,
  * every model_read of the same record waits for it (m->reads) instead of
  * asking Redis again. The totals (the number of patrons and the popular
- * records) are one MULTI/EXEC of their own, read at most once per
- * model.cache_ms for the whole daemon, shared the same way. */
+ * records, the branches and theirs) are one MULTI/EXEC of their own, and
+ * one more for the branches' popular titles when there are any, read at
+ * most once per model.cache_ms for the whole daemon, shared the same way. */
 #include "model/model.h"
 
 #include <stdlib.h>
@@ -34,6 +35,7 @@ struct model {
     struct dict *reads;         /* record -> its struct record_read in flight */
     struct model_totals *totals;            /* the last good read (one ref), or NULL */
     struct redis_op *totals_op;             /* the totals read in flight, or NULL */
+    struct model_totals *totals_partial;    /* read but for its branches' titles (one ref) */
     LIST_HEAD(totals_waiters, model_totals_wait) waiters;   /* who waits for it */
 };
 
@@ -102,6 +104,7 @@ void model_free(struct model *m)
     dict_each(m->reads, read_drop, NULL);
     dict_free(m->reads, NULL);
     redis_op_cancel(m->totals_op);
+    model_totals_unref(m->totals_partial);
     while (!LIST_EMPTY(&m->waiters))
         model_totals_wait_cancel(LIST_FIRST(&m->waiters));
     model_totals_unref(m->totals);
@@ -358,7 +361,25 @@ void model_totals_unref(struct model_totals *t)
     if (!t || --t->refs > 0)
         return;
     neighbour_list_free(t->popular, t->npopular);
+    for (size_t i = 0; i < t->nbranches; i++) {
+        free(t->branches[i].branch);
+        neighbour_list_free(t->branches[i].popular, t->branches[i].npopular);
+    }
+    free(t->branches);
     free(t);
+}
+
+const struct neighbour *model_totals_at_branch(const struct model_totals *t, const char *branch,
+                                               size_t *n)
+{
+    *n = 0;
+    for (size_t i = 0; branch && i < t->nbranches; i++) {
+        if (strcmp(t->branches[i].branch, branch) == 0) {
+            *n = t->branches[i].npopular;
+            return t->branches[i].popular;
+        }
+    }
+    return NULL;
 }
 
 static int any_key(const char *key, void *arg)
@@ -415,12 +436,15 @@ fail:
     return -1;
 }
 
-/* EXEC reply: [patrons, popular]. NULL when it is not that. */
+/* EXEC reply: [patrons, popular, branches]. NULL when it is not that;
+ * the branches' names only (their titles come in a second read). */
 static struct model_totals *totals_parse(const struct config *cfg, const redisReply *reply)
 {
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+        reply->element[2]->type != REDIS_REPLY_ARRAY)
         return NULL;
     const char *patrons = reply_str(reply->element[0]);
+    const redisReply *branches = reply->element[2];
     struct model_totals *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
@@ -428,28 +452,97 @@ static struct model_totals *totals_parse(const struct config *cfg, const redisRe
     t->fetched_ms = monotonic_ms();
     t->patrons = patrons ? strtoull(patrons, NULL, 10) : 0;
     if (model_popular_parse(reply->element[1], (uint32_t)cfg->min_patrons, &t->popular,
-                            &t->npopular) < 0) {
-        free(t);
+                            &t->npopular) < 0 ||
+        !(t->branches = calloc(branches->elements + 1, sizeof *t->branches))) {
+        model_totals_unref(t);
         return NULL;
     }
+    for (size_t i = 0; i < branches->elements; i++) {
+        const char *b = reply_str(branches->element[i]);
+        if (b && !(t->branches[t->nbranches++].branch = strdup(b))) {
+            model_totals_unref(t);
+            return NULL;
+        }
+    }
     return t;
+}
+
+/* The second read's EXEC reply: each branch's popular titles, in the
+ * order of t->branches. Branches with none borrowed by min_patrons are
+ * left out. -1 when it is not that. */
+static int totals_branches_parse(const struct config *cfg, struct model_totals *t,
+                                 const redisReply *reply)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != t->nbranches)
+        return -1;
+    size_t kept = 0;
+    int rc = 0;
+    for (size_t i = 0; i < t->nbranches; i++) {
+        struct branch_popular b = t->branches[i];
+        if (rc == 0 && model_popular_parse(reply->element[i], (uint32_t)cfg->min_patrons,
+                                           &b.popular, &b.npopular) < 0)
+            rc = -1;
+        if (rc == 0 && b.npopular) {
+            t->branches[kept++] = b;        /* kept <= i: an entry already taken */
+            continue;
+        }
+        free(b.branch);
+        neighbour_list_free(b.popular, b.npopular);
+    }
+    t->nbranches = kept;
+    return rc;
+}
+
+static void totals_done(redisReply *reply, enum failure error, void *arg);
+
+/* The second read: the popular titles of each branch of t. 0, or -1
+ * when out of memory. */
+static int totals_read_branches(struct model *m, struct model_totals *t)
+{
+    const char *pfx = m->cfg->redis_prefix;
+    struct rcmd *cmds = calloc(t->nbranches, sizeof *cmds);
+    int rc = cmds ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < t->nbranches; i++)
+        rc = rcmd_addstr(&cmds[i], "ZREVRANGE") |
+             rcmd_addjoin(&cmds[i], pfx, "pob:", t->branches[i].branch) | rcmd_addstr(&cmds[i], "0") |
+             rcmd_addf(&cmds[i], "%d", m->cfg->max_candidates - 1) | rcmd_addstr(&cmds[i], "WITHSCORES");
+    if (rc == 0 && !(m->totals_op = redis_send(m->st, cmds, t->nbranches, REDIS_SEND_ARRAY,
+                                               totals_done, NULL, m)))
+        rc = -1;
+    for (size_t i = 0; cmds && i < t->nbranches; i++)
+        rcmd_free(&cmds[i]);
+    free(cmds);
+    if (rc == 0)
+        m->totals_partial = t;
+    return rc;
 }
 
 static void totals_done(redisReply *reply, enum failure error, void *arg)
 {
     struct model *m = arg;
-    struct model_totals *t = NULL;
+    struct model_totals *t = NULL, *partial = m->totals_partial;
     m->totals_op = NULL;
+    m->totals_partial = NULL;
     if (reply) {
         const redisReply *refused = refused_reply(reply);
         if (refused)
             log_refused("the totals (patrons, popular)", refused);
-        else if (!(t = totals_parse(m->cfg, reply)))
+        else if (partial && totals_branches_parse(m->cfg, partial, reply) == 0)
+            t = model_totals_ref(partial);
+        else if (!partial && (t = totals_parse(m->cfg, reply)) && t->nbranches) {
+            if (totals_read_branches(m, t) == 0)
+                return;         /* the second read calls again */
+            model_totals_unref(t);
+            t = NULL;
+            error = FAILURE_OUT_OF_MEMORY;
+        }
+        if (!t && !refused && error != FAILURE_OUT_OF_MEMORY)
             log_msg(LOG_WARN, "patron count and popular records not read: %s",
                     reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
-        if (!t)
+        if (!t && !error)
             error = FAILURE_REDIS_UNAVAILABLE;
     }
+    model_totals_unref(partial);
     if (t && m->cfg->model_cache_ms > 0) {
         model_totals_unref(m->totals);
         m->totals = model_totals_ref(t);
@@ -480,16 +573,18 @@ struct model_totals_wait *model_totals_read(struct model *m, model_totals_cb *cb
     w->arg = arg;
     if (!m->totals_op) {
         const char *pfx = m->cfg->redis_prefix;
-        struct rcmd cmds[2] = {{0}};
+        struct rcmd cmds[3] = {{0}};
         int rc = rcmd_addstr(&cmds[0], "HGET") | rcmd_addf(&cmds[0], "%smeta", pfx) |
                  rcmd_addstr(&cmds[0], "patrons");
         rc |= rcmd_addstr(&cmds[1], "ZREVRANGE") | rcmd_addf(&cmds[1], "%spop", pfx) |
               rcmd_addstr(&cmds[1], "0") | rcmd_addf(&cmds[1], "%d", m->cfg->max_candidates - 1) |
               rcmd_addstr(&cmds[1], "WITHSCORES");
+        rc |= rcmd_addstr(&cmds[2], "ZREVRANGE") | rcmd_addf(&cmds[2], "%spob", pfx) |
+              rcmd_addstr(&cmds[2], "0") | rcmd_addf(&cmds[2], "%d", MODEL_MAX_BRANCHES - 1);
         if (!rc)
-            m->totals_op = redis_exec(m->st, cmds, 2, totals_done, m);
-        rcmd_free(&cmds[0]);
-        rcmd_free(&cmds[1]);
+            m->totals_op = redis_exec(m->st, cmds, 3, totals_done, m);
+        for (int i = 0; i < 3; i++)
+            rcmd_free(&cmds[i]);
         if (!m->totals_op) {
             free(w);
             return NULL;

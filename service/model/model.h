@@ -1,8 +1,9 @@
 /* model.h: reading the loan model ("patrons who borrowed this also
  * borrowed") from Redis, with short in-process caches.
  *
- * The keys it reads (co:<record>, pop, meta, and q:<record>: the holds
- * waiting for a record, read with its neighbours): docs/redis-keys.md.
+ * The keys it reads (co:<record>, pop, pob and pob:<branch>, meta, and
+ * q:<record>: the holds waiting for a record, read with its neighbours):
+ * docs/redis-keys.md.
  * A pair shared by fewer than privacy.min_patrons patrons is never read:
  * it is dropped here, before anything can score or show it.
  *
@@ -55,6 +56,15 @@ size_t model_reads_in_flight(const struct model *m);
 struct ttl_cache_stats;
 void model_cache_stats(const struct model *m, struct ttl_cache_stats *st);
 
+/* The titles most borrowed at one branch (pob:<branch>), as popular. */
+struct branch_popular {
+    char *branch;
+    struct neighbour *popular;
+    size_t npopular;
+};
+/* Branches whose popular titles the totals hold, at most. */
+#define MODEL_MAX_BRANCHES 1000
+
 /* What is the same for every record's answer. */
 struct model_totals {
     int refs;
@@ -63,7 +73,15 @@ struct model_totals {
     struct neighbour *popular;  /* most borrowed first, each by >= min_patrons
                                  * (both = 0); at most limits.max_candidates */
     size_t npopular;
+    struct branch_popular *branches;    /* those of pob (MODEL_MAX_BRANCHES at most,
+                                         * the last by code), with a title borrowed
+                                         * there by >= min_patrons */
+    size_t nbranches;
 };
+
+/* The popular titles at branch (*n of them), or NULL (*n 0): none known. */
+const struct neighbour *model_totals_at_branch(const struct model_totals *t, const char *branch,
+                                               size_t *n);
 
 struct model_totals *model_totals_ref(struct model_totals *t);
 void model_totals_unref(struct model_totals *t);
@@ -78,8 +96,9 @@ struct model_totals_wait;
 typedef void model_totals_cb(struct model_totals *t, enum failure error, void *arg);
 /* Waits for the totals from Redis: joins the read in flight if there is
  * one, else starts it, so that however many callers miss at once Redis is
- * asked once (and the result kept for model.cache_ms). Never calls back
- * from inside. Returns NULL only when out of memory. */
+ * asked once (and the result kept for model.cache_ms). Two round trips
+ * when branches have counts (the branches, then their titles). Never
+ * calls back from inside. Returns NULL only when out of memory. */
 struct model_totals_wait *model_totals_read(struct model *m, model_totals_cb *cb, void *arg);
 /* cb will not be called; the read itself goes on for the others (and the
  * cache). */

@@ -40,6 +40,7 @@ int candidates_add(struct candidate **list, size_t *n, const char *wanted,
     l[*n].reason = reason;
     l[*n].found_by = 1u << reason;
     l[*n].both = 0;
+    l[*n].popular_here = 0;
     (*n)++;
     return 0;
 }
@@ -51,14 +52,16 @@ void candidates_free(struct candidate *list, size_t n)
     free(list);
 }
 
-/* Branch first, then reason (its group), then score; ties keep candidate
- * order. */
+/* Branch first, then reason (its group), then popular at the branch
+ * before popular anywhere, then score; ties keep candidate order. */
 static int alternative_before(const struct alternative *a, const struct alternative *b)
 {
     if (a->at_branch != b->at_branch)
         return a->at_branch > b->at_branch;
     if (a->group != b->group)
         return a->group < b->group;
+    if (a->popular_here != b->popular_here)
+        return a->popular_here > b->popular_here;
     return a->score > b->score;
 }
 
@@ -72,7 +75,8 @@ size_t recommend_select(const struct candidate *cands, struct bib *const *bibs, 
         if (!bibs[i] || !bib_available(bibs[i], NULL) || group == norder)
             continue;
         struct alternative alt = {bibs[i], cands[i].score, cands[i].reason, group,
-                                  branch && bib_available(bibs[i], branch), cands[i].both};
+                                  branch && bib_available(bibs[i], branch), cands[i].both,
+                                  cands[i].popular_here};
         /* Insertion into the sorted top `limit`: n is small (max_candidates). */
         size_t pos = kept;
         while (pos > 0 && alternative_before(&alt, &out[pos - 1]))

@@ -30,6 +30,7 @@ struct candidate {
     uint32_t both;      /* also_borrowed: patrons who borrowed it and the wanted title
                          * (>= privacy.min_patrons), 0 when it came from the patron's
                          * other titles only; else 0 */
+    int popular_here;   /* popular: among the most borrowed at the patron's branch */
 };
 
 struct alternative {
@@ -39,6 +40,7 @@ struct alternative {
     size_t group;       /* where it goes by reason: reason_group() */
     int at_branch;
     uint32_t both;      /* as the candidate's */
+    int popular_here;   /* as the candidate's */
 };
 
 const char *reason_name(enum reason r);

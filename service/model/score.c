@@ -123,7 +123,8 @@ static struct dict *left_out(struct neighbours *const *nbs, size_t n, const char
 }
 
 int score_candidates(struct neighbours *const *nbs, const double *weight, size_t n,
-                     enum score_measure m, const struct neighbour *popular, size_t npopular,
+                     enum score_measure m, const struct neighbour *popular_here,
+                     size_t npopular_here, const struct neighbour *popular, size_t npopular,
                      uint64_t patrons, const char *const *exclude, size_t n_exclude,
                      size_t max, struct candidate **out, size_t *nout)
 {
@@ -184,6 +185,16 @@ int score_candidates(struct neighbours *const *nbs, const double *weight, size_t
             goto done;
         if (*nout > before)
             (*out)[before].both = sc[i].both;
+    }
+    for (size_t j = 0; j < npopular_here && *nout < max; j++) {
+        const struct neighbour *e = &popular_here[j];
+        double share = patrons ? (double)e->borrowers / (double)patrons : 0;
+        size_t before = *nout;
+        if (!dict_get(skip, e->record) &&
+            candidates_add(out, nout, wanted, e->record, share > 1 ? 1 : share, REASON_POPULAR) < 0)
+            goto done;
+        if (*nout > before)
+            (*out)[before].popular_here = 1;
     }
     for (size_t j = 0; j < npopular && *nout < max; j++) {
         const struct neighbour *e = &popular[j];

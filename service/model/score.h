@@ -60,16 +60,20 @@ double score_recent_weight(size_t i);
  * and weight[i] alone says how much it counts), then multiplied back by
  * nbs[0]'s best measure over weight[0]: with one title, a candidate's
  * score is exactly the measure; blended, it is in the wanted title's units. Candidates with a positive score
- * come first (REASON_ALSO_BORROWED, best first), then records of popular
- * (most borrowed first; REASON_POPULAR, score = share of patrons who
- * borrowed it) to reach max. An also_borrowed candidate's both is its
+ * come first (REASON_ALSO_BORROWED, best first), then records of
+ * popular_here (the most borrowed at the patron's branch, most first;
+ * REASON_POPULAR with popular_here set, score = the share of patrons who
+ * borrowed it there) and of popular (most borrowed anywhere, most first;
+ * REASON_POPULAR, score = the share of patrons who borrowed it) to reach
+ * max. An also_borrowed candidate's both is its
  * pair count with nbs[0]->record (0 when it is a neighbour of the other
  * titles only). patrons is the model's number of patrons:
  * n of every measure and the popular share's denominator. Records in
  * nbs[i]->record and in exclude (n_exclude, may be NULL) are left out.
  * Returns -1 when out of memory. */
 int score_candidates(struct neighbours *const *nbs, const double *weight, size_t n,
-                     enum score_measure m, const struct neighbour *popular, size_t npopular,
+                     enum score_measure m, const struct neighbour *popular_here,
+                     size_t npopular_here, const struct neighbour *popular, size_t npopular,
                      uint64_t patrons, const char *const *exclude, size_t n_exclude,
                      size_t max, struct candidate **out, size_t *nout);
 

@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rec == RECORD_IDS_NONE)
         goto done;
     struct pairs_seen ps = {&h, rec, when, 0};
-    int outcome = history_add(&h, rec, when, &rules, pairs, &ps);
+    int outcome = history_add(&h, rec, RECORD_IDS_NONE, when, &rules, pairs, &ps);
     if (outcome < 0)
         goto done;
     if (outcome == LOAN_NEW && h.n == 0)

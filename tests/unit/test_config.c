@@ -756,6 +756,48 @@ TEST(config_order_of_reasons)
     strbuf_free(&err);
 }
 
+/* branches: code -> name for patrons; model.branch_counts: a bool, on
+ * unless said otherwise. */
+TEST(config_branches_and_branch_counts)
+{
+    struct strbuf err = {0};
+    struct config *cfg = config_parse("{" PRIVACY ", " CATALOGUES ", \"branches\": "
+                                      "{\"CEN\": \"Centrale Bibliotheek\", \"NRD\": \"Noord\"}}",
+                                      "b.json", &err);
+    CHECK(cfg && cfg->branch_counts == 1 && cfg->nbranch_names == 2);
+    if (cfg) {
+        CHECK_STR(config_branch_name(cfg, "NRD"), "Noord");
+        CHECK_STR(config_branch_name(cfg, "CEN"), "Centrale Bibliotheek");
+        CHECK_STR(config_branch_name(cfg, "ZUI"), "ZUI");
+    }
+    config_free(cfg);
+    cfg = config_parse("{" PRIVACY ", " CATALOGUES ", \"model\": {\"branch_counts\": false}}",
+                       "b.json", &err);
+    CHECK(cfg && cfg->branch_counts == 0 && cfg->nbranch_names == 0);
+    if (cfg)
+        CHECK_STR(config_branch_name(cfg, "CEN"), "CEN");
+    config_free(cfg);
+    static const char *const bad[][2] = {
+        {"\"model\": {\"branch_counts\": 1}", "model.branch_counts: must be true or false"},
+        {"\"branches\": [\"CEN\"]", "branches: must be an object"},
+        {"\"branches\": {\"C N\": \"x\"}", "branches.C N: is not a branch code"},
+        {"\"branches\": {\"CEN\": \"\"}", "branches.CEN: must be the branch's name"},
+        {"\"branches\": {\"CEN\": 7}", "branches.CEN: must be the branch's name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct strbuf text = {0};
+        strbuf_reset(&err);
+        strbuf_printf(&text, "{" PRIVACY ", " CATALOGUES ", %s}", bad[i][0]);
+        cfg = config_parse(strbuf_cstr(&text), "b.json", &err);
+        CHECK(cfg == NULL && strstr(strbuf_cstr(&err), bad[i][1]));
+        if (!strstr(strbuf_cstr(&err), bad[i][1]))
+            printf("  %s: %s", bad[i][0], strbuf_cstr(&err));
+        config_free(cfg);
+        strbuf_free(&text);
+    }
+    strbuf_free(&err);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/onloan-test-config-XXXXXX");
@@ -785,6 +827,7 @@ int main(void)
     RUN(config_error_lines_are_one_line_each);
     RUN(config_fit_and_loan_period);
     RUN(config_order_of_reasons);
+    RUN(config_branches_and_branch_counts);
     char rm[128];
     snprintf(rm, sizeof rm, "rm -rf '%s'", tmpdir);
     if (system(rm) != 0)

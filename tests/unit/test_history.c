@@ -46,29 +46,29 @@ TEST(history_new_repeat_duplicate)
     struct history h = {0};
     struct paired p = {0};
     struct strbuf sb = {0};
-    CHECK(history_add(&h, 1, 100, &wide, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 1, RECORD_IDS_NONE, 100, &wide, pair_cb, &p) == LOAN_NEW);
     CHECK(p.n == 0);                                  /* nothing to pair with */
-    CHECK(history_add(&h, 2, 200, &wide, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 2, RECORD_IDS_NONE, 200, &wide, pair_cb, &p) == LOAN_NEW);
     CHECK(p.n == 1 && p.other[0] == 1);
     p.n = 0;
-    CHECK(history_add(&h, 1, 100, &wide, pair_cb, &p) == LOAN_DUPLICATE);
-    CHECK(history_add(&h, 1, 300, &wide, pair_cb, &p) == LOAN_REPEAT);
-    CHECK(history_add(&h, 2, 50, &wide, pair_cb, &p) == LOAN_REPEAT);
+    CHECK(history_add(&h, 1, RECORD_IDS_NONE, 100, &wide, pair_cb, &p) == LOAN_DUPLICATE);
+    CHECK(history_add(&h, 1, RECORD_IDS_NONE, 300, &wide, pair_cb, &p) == LOAN_REPEAT);
+    CHECK(history_add(&h, 2, RECORD_IDS_NONE, 50, &wide, pair_cb, &p) == LOAN_REPEAT);
     CHECK(p.n == 0);                                  /* repeats pair with nothing */
     CHECK_STR(show(&h, &sb), "200:2,100:1");          /* and change nothing */
 
     /* Inserted newest first, wherever the time falls. */
-    CHECK(history_add(&h, 3, 150, &wide, pair_cb, &p) == LOAN_NEW);
-    CHECK(history_add(&h, 4, 50, &wide, pair_cb, &p) == LOAN_NEW);
-    CHECK(history_add(&h, 5, 250, &wide, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 3, RECORD_IDS_NONE, 150, &wide, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 4, RECORD_IDS_NONE, 50, &wide, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 5, RECORD_IDS_NONE, 250, &wide, pair_cb, &p) == LOAN_NEW);
     CHECK_STR(show(&h, &sb), "250:5,200:2,150:3,100:1,50:4");
     /* Same time as an existing entry: goes before it. */
-    CHECK(history_add(&h, 6, 150, &wide, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 6, RECORD_IDS_NONE, 150, &wide, pair_cb, &p) == LOAN_NEW);
     CHECK_STR(show(&h, &sb), "250:5,200:2,150:6,150:3,100:1,50:4");
 
     history_clear(&h);
     CHECK(h.n == 0);
-    CHECK(history_add(&h, 1, 100, &wide, pair_cb, &p) == LOAN_NEW);  /* 1 is new again */
+    CHECK(history_add(&h, 1, RECORD_IDS_NONE, 100, &wide, pair_cb, &p) == LOAN_NEW);  /* 1 is new again */
     history_free(&h);
     CHECK(h.e == NULL && h.n == 0 && h.cap == 0);
     strbuf_free(&sb);
@@ -82,7 +82,7 @@ TEST(history_pairs_nearest_within_window_capped)
     /* records 10.. at times 1000, 900, 700, 400, 0 */
     long long times[] = {0, 400, 700, 900, 1000};
     for (int i = 0; i < 5; i++)
-        CHECK(history_add(&h, (uint32_t)(14 - i), times[i], &r, pair_cb, &p) == LOAN_NEW);
+        CHECK(history_add(&h, (uint32_t)(14 - i), RECORD_IDS_NONE, times[i], &r, pair_cb, &p) == LOAN_NEW);
     /* history now 1000:10, 900:11, 700:12, 400:13, 0:14 */
 
     /* A loan at 800: distances 10:200 11:100 12:100 13:400 14:800.
@@ -90,7 +90,7 @@ TEST(history_pairs_nearest_within_window_capped)
     p.n = 0;
     r.pairs_per_loan = 100;
     r.window_s = 1000000;
-    CHECK(history_add(&h, 20, 800, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 20, RECORD_IDS_NONE, 800, &r, pair_cb, &p) == LOAN_NEW);
     CHECK(p.n == 5);
     CHECK(p.other[0] == 11 && p.other[1] == 12 && p.other[2] == 10 &&
           p.other[3] == 13 && p.other[4] == 14);
@@ -100,7 +100,7 @@ TEST(history_pairs_nearest_within_window_capped)
      * 20:150, 11:250, 13:250 (tie: 11 is newer), 10:350, 14:650. */
     p.n = 0;
     r.pairs_per_loan = 3;
-    CHECK(history_add(&h, 21, 650, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 21, RECORD_IDS_NONE, 650, &r, pair_cb, &p) == LOAN_NEW);
     CHECK(p.n == 3);
     CHECK(p.other[0] == 12 && p.other[1] == 20 && p.other[2] == 11);
 
@@ -109,7 +109,7 @@ TEST(history_pairs_nearest_within_window_capped)
     p.n = 0;
     r.pairs_per_loan = 100;
     r.window_s = 150;
-    CHECK(history_add(&h, 22, 500, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 22, RECORD_IDS_NONE, 500, &r, pair_cb, &p) == LOAN_NEW);
     CHECK(p.n == 2);                        /* 13 (100), 21 (150); 12 is 200 away */
     CHECK(p.other[0] == 13 && p.other[1] == 21);
 
@@ -117,17 +117,17 @@ TEST(history_pairs_nearest_within_window_capped)
     p.n = 0;
     r.pairs_per_loan = 0;
     r.window_s = 1000000;
-    CHECK(history_add(&h, 23, 1001, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 23, RECORD_IDS_NONE, 1001, &r, pair_cb, &p) == LOAN_NEW);
     CHECK(p.n == 0);
 
     /* Newer than everything: pairs walk only towards older entries. */
     p.n = 0;
     r.pairs_per_loan = 2;
-    CHECK(history_add(&h, 24, 5000, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 24, RECORD_IDS_NONE, 5000, &r, pair_cb, &p) == LOAN_NEW);
     CHECK(p.n == 2 && p.other[0] == 23 && p.other[1] == 10);
     /* Older than everything: only towards newer ones. */
     p.n = 0;
-    CHECK(history_add(&h, 25, -10, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 25, RECORD_IDS_NONE, -10, &r, pair_cb, &p) == LOAN_NEW);
     CHECK(p.n == 2 && p.other[0] == 14 && p.other[1] == 13);
     history_free(&h);
 }
@@ -137,16 +137,16 @@ TEST(history_pair_failure_leaves_history_unchanged)
     struct history h = {0};
     struct paired p = {0};
     struct strbuf sb = {0};
-    CHECK(history_add(&h, 1, 100, &wide, pair_cb, &p) == LOAN_NEW);
-    CHECK(history_add(&h, 2, 200, &wide, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 1, RECORD_IDS_NONE, 100, &wide, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 2, RECORD_IDS_NONE, 200, &wide, pair_cb, &p) == LOAN_NEW);
     p.n = 0;
     p.fail_at = 2;
-    CHECK(history_add(&h, 3, 150, &wide, pair_cb, &p) == -1);
+    CHECK(history_add(&h, 3, RECORD_IDS_NONE, 150, &wide, pair_cb, &p) == -1);
     CHECK(p.n == 1);
     CHECK_STR(show(&h, &sb), "200:2,100:1");
     p.fail_at = 0;
     p.n = 0;
-    CHECK(history_add(&h, 3, 150, &wide, pair_cb, &p) == LOAN_NEW);    /* still new */
+    CHECK(history_add(&h, 3, RECORD_IDS_NONE, 150, &wide, pair_cb, &p) == LOAN_NEW);    /* still new */
     CHECK(p.n == 2);
     history_free(&h);
     strbuf_free(&sb);
@@ -159,25 +159,25 @@ TEST(history_trimmed_to_max_entries_and_ttl)
     struct strbuf sb = {0};
     struct history_rules r = {3, 1000000, 1000000, 100};
     for (uint32_t i = 1; i <= 5; i++)
-        CHECK(history_add(&h, i, 100 * i, &r, pair_cb, &p) == LOAN_NEW);
+        CHECK(history_add(&h, i, RECORD_IDS_NONE, 100 * i, &r, pair_cb, &p) == LOAN_NEW);
     CHECK_STR(show(&h, &sb), "500:5,400:4,300:3");      /* the oldest go */
     /* A loan older than the oldest of a full history is stale: no
      * pairs, no change. */
     p.n = 0;
-    CHECK(history_add(&h, 1, 100, &r, pair_cb, &p) == LOAN_STALE);
-    CHECK(history_add(&h, 7, 299, &r, pair_cb, &p) == LOAN_STALE);
+    CHECK(history_add(&h, 1, RECORD_IDS_NONE, 100, &r, pair_cb, &p) == LOAN_STALE);
+    CHECK(history_add(&h, 7, RECORD_IDS_NONE, 299, &r, pair_cb, &p) == LOAN_STALE);
     CHECK(p.n == 0);
     CHECK_STR(show(&h, &sb), "500:5,400:4,300:3");
     /* At the oldest one's very time it is new (a tie is no replay): it
      * goes before it and the oldest goes. */
-    CHECK(history_add(&h, 7, 300, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 7, RECORD_IDS_NONE, 300, &r, pair_cb, &p) == LOAN_NEW);
     CHECK(p.n == 3);                                    /* 3, 4, 5 */
     CHECK_STR(show(&h, &sb), "500:5,400:4,300:7");
     /* A title still held is a repeat, however old the loan. */
-    CHECK(history_add(&h, 4, 10, &r, pair_cb, &p) == LOAN_REPEAT);
+    CHECK(history_add(&h, 4, RECORD_IDS_NONE, 10, &r, pair_cb, &p) == LOAN_REPEAT);
     /* An older loan that still fits pushes out the oldest. */
     p.n = 0;
-    CHECK(history_add(&h, 6, 301, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 6, RECORD_IDS_NONE, 301, &r, pair_cb, &p) == LOAN_NEW);
     CHECK(p.n == 3);                                    /* 7, 4, 5 */
     CHECK_STR(show(&h, &sb), "500:5,400:4,301:6");
 
@@ -185,21 +185,21 @@ TEST(history_trimmed_to_max_entries_and_ttl)
     history_clear(&h);
     r.max_entries = 100;
     r.ttl_s = 1000;
-    CHECK(history_add(&h, 1, 1000, &r, pair_cb, &p) == LOAN_NEW);
-    CHECK(history_add(&h, 2, 1500, &r, pair_cb, &p) == LOAN_NEW);
-    CHECK(history_add(&h, 3, 2000, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 1, RECORD_IDS_NONE, 1000, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 2, RECORD_IDS_NONE, 1500, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 3, RECORD_IDS_NONE, 2000, &r, pair_cb, &p) == LOAN_NEW);
     CHECK_STR(show(&h, &sb), "2000:3,1500:2,1000:1");
-    CHECK(history_add(&h, 4, 2001, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 4, RECORD_IDS_NONE, 2001, &r, pair_cb, &p) == LOAN_NEW);
     CHECK_STR(show(&h, &sb), "2001:4,2000:3,1500:2");
-    CHECK(history_add(&h, 5, 3000, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 5, RECORD_IDS_NONE, 3000, &r, pair_cb, &p) == LOAN_NEW);
     CHECK_STR(show(&h, &sb), "3000:5,2001:4,2000:3");
     /* More than ttl_s before the newest: stale; exactly ttl_s: new. */
     p.n = 0;
-    CHECK(history_add(&h, 7, 1999, &r, pair_cb, &p) == LOAN_STALE);
+    CHECK(history_add(&h, 7, RECORD_IDS_NONE, 1999, &r, pair_cb, &p) == LOAN_STALE);
     CHECK(p.n == 0);
-    CHECK(history_add(&h, 7, 2000, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 7, RECORD_IDS_NONE, 2000, &r, pair_cb, &p) == LOAN_NEW);
     CHECK_STR(show(&h, &sb), "3000:5,2001:4,2000:7,2000:3");
-    CHECK(history_add(&h, 6, 10000, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 6, RECORD_IDS_NONE, 10000, &r, pair_cb, &p) == LOAN_NEW);
     CHECK_STR(show(&h, &sb), "10000:6");                /* the newest always stays */
     history_free(&h);
     strbuf_free(&sb);
@@ -215,7 +215,7 @@ TEST(history_replay_counts_no_pair_twice)
     long long when[] = {100, 200, 300};
     size_t first_pass = 0;
     for (int i = 0; i < 3; i++)
-        CHECK(history_add(&h, (uint32_t)i + 1, when[i], &r, pair_cb, &p) == LOAN_NEW);
+        CHECK(history_add(&h, (uint32_t)i + 1, RECORD_IDS_NONE, when[i], &r, pair_cb, &p) == LOAN_NEW);
     first_pass = p.n;
     CHECK(first_pass == 3);             /* {2,1}, {3,2}, {3,1} */
     CHECK(h.n == 2);                    /* 1 trimmed: max_entries */
@@ -224,7 +224,7 @@ TEST(history_replay_counts_no_pair_twice)
      * and {1,3} twice for the same patron. */
     p.n = 0;
     for (int i = 0; i < 3; i++) {
-        int rc = history_add(&h, (uint32_t)i + 1, when[i], &r, pair_cb, &p);
+        int rc = history_add(&h, (uint32_t)i + 1, RECORD_IDS_NONE, when[i], &r, pair_cb, &p);
         CHECK(i == 0 ? rc == LOAN_STALE : rc == LOAN_DUPLICATE);
     }
     CHECK(p.n == 0);
@@ -234,13 +234,13 @@ TEST(history_replay_counts_no_pair_twice)
     history_clear(&h);
     r.max_entries = 100;
     r.ttl_s = 1000;
-    CHECK(history_add(&h, 1, 5000, &r, pair_cb, &p) == LOAN_NEW);
-    CHECK(history_add(&h, 2, 4500, &r, pair_cb, &p) == LOAN_NEW);
-    CHECK(history_add(&h, 3, 6000, &r, pair_cb, &p) == LOAN_NEW);   /* 2 goes */
+    CHECK(history_add(&h, 1, RECORD_IDS_NONE, 5000, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 2, RECORD_IDS_NONE, 4500, &r, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, 3, RECORD_IDS_NONE, 6000, &r, pair_cb, &p) == LOAN_NEW);   /* 2 goes */
     CHECK(h.n == 2 && h.e[0].record == 3 && h.e[1].record == 1);
     p.n = 0;
-    CHECK(history_add(&h, 2, 4500, &r, pair_cb, &p) == LOAN_STALE);
-    CHECK(history_add(&h, 3, 6000, &r, pair_cb, &p) == LOAN_DUPLICATE);
+    CHECK(history_add(&h, 2, RECORD_IDS_NONE, 4500, &r, pair_cb, &p) == LOAN_STALE);
+    CHECK(history_add(&h, 3, RECORD_IDS_NONE, 6000, &r, pair_cb, &p) == LOAN_DUPLICATE);
     CHECK(p.n == 0);
     CHECK(h.n == 2);
     history_free(&h);
@@ -278,11 +278,11 @@ TEST(history_parse_encode_round_trip)
     /* A parsed history goes on counting: its titles are repeats. */
     struct paired p = {0};
     CHECK(history_parse(&h, text, sizeof text - 1, nm) == 0);
-    CHECK(history_add(&h, record_ids_find(nm, "f377"), 1795343460LL, &wide, pair_cb, &p) ==
+    CHECK(history_add(&h, record_ids_find(nm, "f377"), RECORD_IDS_NONE, 1795343460LL, &wide, pair_cb, &p) ==
           LOAN_DUPLICATE);
-    CHECK(history_add(&h, record_ids_find(nm, "a.b_c"), 7, &wide, pair_cb, &p) == LOAN_REPEAT);
+    CHECK(history_add(&h, record_ids_find(nm, "a.b_c"), RECORD_IDS_NONE, 7, &wide, pair_cb, &p) == LOAN_REPEAT);
     uint32_t n9 = record_ids_intern(nm, "f9", 2);
-    CHECK(history_add(&h, n9, 1795343461LL, &wide, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_add(&h, n9, RECORD_IDS_NONE, 1795343461LL, &wide, pair_cb, &p) == LOAN_NEW);
     strbuf_reset(&sb);
     CHECK(history_encode(&h, nm, &sb) == 0);
     CHECK_STR(strbuf_cstr(&sb), "1795343461 f9\n1795343460 f377\n1795300000 f12:x\n-5 a.b_c\n");
@@ -313,6 +313,9 @@ TEST(history_parse_rejects_malformed)
         "-9223372036854775808 f1\n",   /* no loan time (found by fuzz_history): */
         "1000000000000 f1\n",          /* history_add's arithmetic overflowed */
         "-1000000000000 f1\n",
+        "100 f1 \n",                    /* a blank, no branch */
+        "100 f1  CEN\n",                /* no record, or no branch */
+        "100 f1 CEN NRD\n",             /* two branches */
     };
     struct record_ids *nm = record_ids_new();
     struct history h = {0};
@@ -326,6 +329,33 @@ TEST(history_parse_rejects_malformed)
         CHECK(h.n == 0);
     }
     history_free(&h);
+    record_ids_free(nm);
+}
+
+/* A title's branch (its first loan's) is kept with it, read and written
+ * back; lines without one, as older onloand wrote them, read alongside;
+ * a repeat at another branch changes nothing. */
+TEST(history_branches)
+{
+    static const char text[] = "300 f3 CEN\n200 f2\n100 f1 NRD\n";
+    struct record_ids *nm = record_ids_new();
+    struct history h = {0};
+    struct strbuf sb = {0};
+    struct paired p = {0};
+    CHECK(history_parse(&h, text, sizeof text - 1, nm) == 0 && h.n == 3);
+    if (h.n == 3) {
+        CHECK_STR(record_ids_get(nm, h.e[0].branch), "CEN");
+        CHECK(h.e[1].branch == RECORD_IDS_NONE);
+        CHECK_STR(record_ids_get(nm, h.e[2].branch), "NRD");
+        CHECK_STR(record_ids_get(nm, h.e[2].record), "f1");
+    }
+    uint32_t zui = record_ids_intern(nm, "ZUI", 3), f4 = record_ids_intern(nm, "f4", 2);
+    CHECK(history_add(&h, record_ids_find(nm, "f1"), zui, 400, &wide, pair_cb, &p) == LOAN_REPEAT);
+    CHECK(history_add(&h, f4, zui, 350, &wide, pair_cb, &p) == LOAN_NEW);
+    CHECK(history_encode(&h, nm, &sb) == 0);
+    CHECK_STR(strbuf_cstr(&sb), "350 f4 ZUI\n300 f3 CEN\n200 f2\n100 f1 NRD\n");
+    history_free(&h);
+    strbuf_free(&sb);
     record_ids_free(nm);
 }
 
@@ -415,7 +445,7 @@ static void replay_case(unsigned seed, int in_order, const struct history_rules 
     memset(taken, 0, sizeof *taken);
     for (size_t i = 0; i < n; i++) {
         counted->record = rec[i];
-        CHECK(history_add(&h, rec[i], when[i], rules, tally_cb, counted) >= 0);
+        CHECK(history_add(&h, rec[i], RECORD_IDS_NONE, when[i], rules, tally_cb, counted) >= 0);
     }
     struct pair_table pt = {0};
     CHECK(history_contributions(&h, rules, &pt) == 0);
@@ -456,7 +486,7 @@ TEST(history_contributions_of_what_the_history_holds)
     uint32_t recs[3] = {1, 2, 3};
     for (int i = 0; i < 3; i++) {
         counted.record = recs[i];
-        CHECK(history_add(&h, recs[i], 100 + i, &rules, tally_cb, &counted) == LOAN_NEW);
+        CHECK(history_add(&h, recs[i], RECORD_IDS_NONE, 100 + i, &rules, tally_cb, &counted) == LOAN_NEW);
     }
     CHECK(h.n == 2);
     CHECK(counted.by[1][2] == 1 && counted.by[1][3] == 1 && counted.by[2][3] == 1);
@@ -484,6 +514,7 @@ int main(void)
     RUN(history_parse_rejects_malformed);
     RUN(history_parse_rejects_nul_in_record);
     RUN(history_parse_reads_len_bytes_only);
+    RUN(history_branches);
     RUN(history_contributions_are_what_was_counted);
     RUN(history_contributions_of_what_the_history_holds);
     printf("%d failed\n", unit_failures);

@@ -41,40 +41,47 @@ TEST(patron_messages_in_two_languages)
 TEST(explanations_in_two_languages)
 {
     struct strbuf m = {0};
-    CHECK(message_explanation(&m, "nl", "also_borrowed", 12, 40, 3, "Forrest Gump", NULL, NULL) == 0);
+    CHECK(message_explanation(&m, "nl", "also_borrowed", 12, 40, 3, "Forrest Gump", NULL, NULL, NULL) == 0);
     CHECK_STR(strbuf_cstr(&m), "12 van de 40 lezers van Forrest Gump leenden ook dit");
     strbuf_reset(&m);
-    CHECK(message_explanation(&m, "en", "also_borrowed", 12, 40, 3, "Forrest Gump", NULL, NULL) == 0);
+    CHECK(message_explanation(&m, "en", "also_borrowed", 12, 40, 3, "Forrest Gump", NULL, NULL, NULL) == 0);
     CHECK_STR(strbuf_cstr(&m), "12 of the 40 readers of Forrest Gump also borrowed this");
     /* no count under min_patrons, nor one the wanted title's count does not hold */
     strbuf_reset(&m);
-    CHECK(message_explanation(&m, "nl", "also_borrowed", 2, 40, 3, "Speed", NULL, NULL) == 0);
+    CHECK(message_explanation(&m, "nl", "also_borrowed", 2, 40, 3, "Speed", NULL, NULL, NULL) == 0);
     CHECK_STR(strbuf_cstr(&m), "Lezers van Speed leenden ook dit");
     strbuf_reset(&m);
-    CHECK(message_explanation(&m, "en", "also_borrowed", 5, 0, 3, "Speed", NULL, NULL) == 0);
+    CHECK(message_explanation(&m, "en", "also_borrowed", 5, 0, 3, "Speed", NULL, NULL, NULL) == 0);
     CHECK_STR(strbuf_cstr(&m), "Readers of Speed also borrowed this");
     /* brought by the patron's own history only */
     strbuf_reset(&m);
-    CHECK(message_explanation(&m, "nl", "also_borrowed", 0, 40, 3, "Speed", NULL, NULL) == 0);
+    CHECK(message_explanation(&m, "nl", "also_borrowed", 0, 40, 3, "Speed", NULL, NULL, NULL) == 0);
     CHECK_STR(strbuf_cstr(&m), "Past bij wat u eerder leende");
     strbuf_reset(&m);
-    CHECK(message_explanation(&m, "nl", "same_author", 0, 0, 3, "T", "Rowling, J.K.", "Magic") == 0);
+    CHECK(message_explanation(&m, "nl", "same_author", 0, 0, 3, "T", "Rowling, J.K.", "Magic", NULL) == 0);
     CHECK_STR(strbuf_cstr(&m), "Ook van Rowling, J.K.");
     strbuf_reset(&m);
-    CHECK(message_explanation(&m, "en", "same_author", 0, 0, 3, "T", "Rowling, J.K.", NULL) == 0);
+    CHECK(message_explanation(&m, "en", "same_author", 0, 0, 3, "T", "Rowling, J.K.", NULL, NULL) == 0);
     CHECK_STR(strbuf_cstr(&m), "Also by Rowling, J.K.");
     strbuf_reset(&m);
-    CHECK(message_explanation(&m, "nl", "same_subject", 0, 0, 3, "T", NULL, "Jazz") == 0);
+    CHECK(message_explanation(&m, "nl", "same_subject", 0, 0, 3, "T", NULL, "Jazz", NULL) == 0);
     CHECK_STR(strbuf_cstr(&m), "Ook over Jazz");
     strbuf_reset(&m);
-    CHECK(message_explanation(&m, "en", "same_subject", 0, 0, 3, "T", NULL, "Jazz") == 0);
+    CHECK(message_explanation(&m, "en", "same_subject", 0, 0, 3, "T", NULL, "Jazz", NULL) == 0);
     CHECK_STR(strbuf_cstr(&m), "Also about Jazz");
     strbuf_reset(&m);
-    CHECK(message_explanation(&m, "nl", "popular", 0, 0, 3, "T", NULL, NULL) == 0);
+    CHECK(message_explanation(&m, "nl", "popular", 0, 0, 3, "T", NULL, NULL, NULL) == 0);
     CHECK_STR(strbuf_cstr(&m), "Populair bij onze lezers");
     strbuf_reset(&m);
-    CHECK(message_explanation(&m, "en", "popular", 0, 0, 3, "T", NULL, NULL) == 0);
+    CHECK(message_explanation(&m, "en", "popular", 0, 0, 3, "T", NULL, NULL, NULL) == 0);
     CHECK_STR(strbuf_cstr(&m), "Popular with our readers");
+    /* one of the most borrowed at the patron's branch: its name */
+    strbuf_reset(&m);
+    CHECK(message_explanation(&m, "nl", "popular", 0, 0, 3, "T", NULL, NULL, "Noord") == 0);
+    CHECK_STR(strbuf_cstr(&m), "Veel geleend in Noord");
+    strbuf_reset(&m);
+    CHECK(message_explanation(&m, "en", "popular", 0, 0, 3, "T", NULL, NULL, "Noord") == 0);
+    CHECK_STR(strbuf_cstr(&m), "Often borrowed at Noord");
     strbuf_free(&m);
 }
 

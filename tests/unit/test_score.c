@@ -141,7 +141,7 @@ TEST(score_candidates_blend_exclude_fill)
      * z = 9 * 0.5, y = 9 * 3/9; w2 (a record asked about), ex (excluded), w (wanted) and
      * zero (measure 0) left out; then popular: p1 50/100, p2 30/100, p3
      * capped at 1; x, w, ex, w2 not again. */
-    CHECK(score_candidates(nbs, weight, 2, SCORE_RAW, pop, 7, 100, exclude, 1, 10, &c, &nc) == 0);
+    CHECK(score_candidates(nbs, weight, 2, SCORE_RAW, NULL, 0, pop, 7, 100, exclude, 1, 10, &c, &nc) == 0);
     CHECK(nc == 6);
     if (nc == 6) {
         CHECK(cand_is(&c[0], "x", 7.25, REASON_ALSO_BORROWED));
@@ -158,25 +158,25 @@ TEST(score_candidates_blend_exclude_fill)
     candidates_free(c, nc);
 
     /* max respected, best first; popular only fills up. */
-    CHECK(score_candidates(nbs, weight, 2, SCORE_RAW, pop, 7, 100, exclude, 1, 2, &c, &nc) == 0);
+    CHECK(score_candidates(nbs, weight, 2, SCORE_RAW, NULL, 0, pop, 7, 100, exclude, 1, 2, &c, &nc) == 0);
     CHECK(nc == 2);
     if (nc == 2)
         CHECK(cand_is(&c[0], "x", 7.25, REASON_ALSO_BORROWED) &&
               cand_is(&c[1], "z", 4.5, REASON_ALSO_BORROWED));
     candidates_free(c, nc);
-    CHECK(score_candidates(nbs, weight, 2, SCORE_RAW, pop, 7, 100, exclude, 1, 4, &c, &nc) == 0);
+    CHECK(score_candidates(nbs, weight, 2, SCORE_RAW, NULL, 0, pop, 7, 100, exclude, 1, 4, &c, &nc) == 0);
     CHECK(nc == 4);
     if (nc == 4)
         CHECK(cand_is(&c[2], "y", 3, REASON_ALSO_BORROWED) &&
               cand_is(&c[3], "p1", 0.5, REASON_POPULAR));
     candidates_free(c, nc);
-    CHECK(score_candidates(nbs, weight, 2, SCORE_RAW, pop, 7, 100, exclude, 1, 0, &c, &nc) == 0);
+    CHECK(score_candidates(nbs, weight, 2, SCORE_RAW, NULL, 0, pop, 7, 100, exclude, 1, 0, &c, &nc) == 0);
     CHECK(nc == 0);
     candidates_free(c, nc);
 
     /* Without the exclusion list, ex leads; without the second record,
      * w2 comes in on its own score and z is gone. */
-    CHECK(score_candidates(nbs, weight, 1, SCORE_RAW, NULL, 0, 100, NULL, 0, 10, &c, &nc) == 0);
+    CHECK(score_candidates(nbs, weight, 1, SCORE_RAW, NULL, 0, NULL, 0, 100, NULL, 0, 10, &c, &nc) == 0);
     CHECK(nc == 4);
     if (nc == 4) {
         CHECK(cand_is(&c[0], "ex", 9, REASON_ALSO_BORROWED));    /* alone: raw counts */
@@ -189,7 +189,7 @@ TEST(score_candidates_blend_exclude_fill)
     /* The wanted record (nbs[0]) is never returned, even when another
      * record's neighbours and the popular list name it. */
     struct neighbours *rev[2] = {nbs[1], nbs[0]};
-    CHECK(score_candidates(rev, weight, 2, SCORE_RAW, pop, 7, 100, exclude, 1, 10, &c, &nc) == 0);
+    CHECK(score_candidates(rev, weight, 2, SCORE_RAW, NULL, 0, pop, 7, 100, exclude, 1, 10, &c, &nc) == 0);
     size_t wanted = 0, other = 0;
     for (size_t i = 0; i < nc; i++) {
         wanted += strcmp(c[i].record, "w2") == 0;
@@ -209,7 +209,7 @@ TEST(score_candidates_blend_exclude_fill)
 
     /* A weight of 0 drops a record's contribution entirely. */
     const double only_first[2] = {1.0, 0.0};
-    CHECK(score_candidates(nbs, only_first, 2, SCORE_RAW, NULL, 0, 100, exclude, 1, 10, &c, &nc) ==
+    CHECK(score_candidates(nbs, only_first, 2, SCORE_RAW, NULL, 0, NULL, 0, 100, exclude, 1, 10, &c, &nc) ==
           0);
     CHECK(nc == 2);
     if (nc == 2)
@@ -237,7 +237,7 @@ TEST(score_candidates_measure_ties_and_popular_only)
     CHECK(llr_ab > 1 && llr_ab < llr_pos);
     struct candidate *c = NULL;
     size_t nc = 0;
-    CHECK(score_candidates(&nb, &one, 1, SCORE_LLR, NULL, 0, 10030, NULL, 0, 10, &c, &nc) == 0);
+    CHECK(score_candidates(&nb, &one, 1, SCORE_LLR, NULL, 0, NULL, 0, 10030, NULL, 0, 10, &c, &nc) == 0);
     CHECK(nc == 3);
     if (nc == 3) {
         CHECK(cand_is(&c[0], "pos", llr_pos, REASON_ALSO_BORROWED));
@@ -248,7 +248,7 @@ TEST(score_candidates_measure_ties_and_popular_only)
     candidates_free(c, nc);
 
     /* Cosine on the same neighbours: neg now scores. */
-    CHECK(score_candidates(&nb, &one, 1, SCORE_COSINE, NULL, 0, 10030, NULL, 0, 10, &c, &nc) == 0);
+    CHECK(score_candidates(&nb, &one, 1, SCORE_COSINE, NULL, 0, NULL, 0, 10030, NULL, 0, 10, &c, &nc) == 0);
     CHECK(nc == 4);
     if (nc == 4) {
         CHECK(cand_is(&c[0], "pos", 0.5, REASON_ALSO_BORROWED));
@@ -263,7 +263,7 @@ TEST(score_candidates_measure_ties_and_popular_only)
     static const struct neighbour negs[] = {{"neg", 1, 5000}, {"neg2", 2, 6000}};
     static const struct neighbour pop[] = {{"p1", 0, 7}, {"p2", 0, 3}};
     nb = nb_new("w", 20, negs, 2);
-    CHECK(score_candidates(&nb, &one, 1, SCORE_LLR, pop, 2, 10, NULL, 0, 10, &c, &nc) == 0);
+    CHECK(score_candidates(&nb, &one, 1, SCORE_LLR, NULL, 0, pop, 2, 10, NULL, 0, 10, &c, &nc) == 0);
     CHECK(nc == 2);
     if (nc == 2)
         CHECK(cand_is(&c[0], "p1", 0.7, REASON_POPULAR) && cand_is(&c[1], "p2", 0.3, REASON_POPULAR));
@@ -271,15 +271,27 @@ TEST(score_candidates_measure_ties_and_popular_only)
     neighbours_unref(nb);
 
     /* No records at all: the popular list alone; no patrons: share 0. */
-    CHECK(score_candidates(NULL, NULL, 0, SCORE_LLR, pop, 2, 10, NULL, 0, 10, &c, &nc) == 0);
+    CHECK(score_candidates(NULL, NULL, 0, SCORE_LLR, NULL, 0, pop, 2, 10, NULL, 0, 10, &c, &nc) == 0);
     CHECK(nc == 2);
     if (nc == 2)
         CHECK(cand_is(&c[0], "p1", 0.7, REASON_POPULAR) && cand_is(&c[1], "p2", 0.3, REASON_POPULAR));
     candidates_free(c, nc);
-    CHECK(score_candidates(NULL, NULL, 0, SCORE_LLR, pop, 2, 0, NULL, 0, 1, &c, &nc) == 0);
+    CHECK(score_candidates(NULL, NULL, 0, SCORE_LLR, NULL, 0, pop, 2, 0, NULL, 0, 1, &c, &nc) == 0);
     CHECK(nc == 1);
     if (nc == 1)
         CHECK(cand_is(&c[0], "p1", 0, REASON_POPULAR));
+    candidates_free(c, nc);
+
+    /* The most borrowed at the patron's branch come before the most
+     * borrowed anywhere, marked, each title once (the branch's kept). */
+    static const struct neighbour here[] = {{"h1", 0, 4}, {"p2", 0, 3}};
+    CHECK(score_candidates(NULL, NULL, 0, SCORE_LLR, here, 2, pop, 2, 10, NULL, 0, 10, &c, &nc) == 0);
+    CHECK(nc == 3);
+    if (nc == 3) {
+        CHECK(cand_is(&c[0], "h1", 0.4, REASON_POPULAR) && c[0].popular_here);
+        CHECK(cand_is(&c[1], "p2", 0.3, REASON_POPULAR) && c[1].popular_here);
+        CHECK(cand_is(&c[2], "p1", 0.7, REASON_POPULAR) && !c[2].popular_here);
+    }
     candidates_free(c, nc);
 }
 
@@ -341,7 +353,7 @@ TEST(score_candidates_exclude_large_history_exactly)
     }
     struct candidate *c = NULL;
     size_t nc = 0;
-    CHECK(score_candidates(nbs, weight, RECENT + 1, SCORE_RAW, pop, POPULAR, 1000, exclude,
+    CHECK(score_candidates(nbs, weight, RECENT + 1, SCORE_RAW, NULL, 0, pop, POPULAR, 1000, exclude,
                            HISTORY, 10000, &c, &nc) == 0);
     CHECK(nc == kept_want + POPULAR / 2);
     size_t also = 0, popular = 0, wrong = 0;
@@ -357,7 +369,7 @@ TEST(score_candidates_exclude_large_history_exactly)
     CHECK(also == kept_want && popular == POPULAR / 2 && wrong == 0);
     candidates_free(c, nc);
     /* Without the history, its titles come back: the set decides. */
-    CHECK(score_candidates(nbs, weight, RECENT + 1, SCORE_RAW, pop, POPULAR, 1000, exclude,
+    CHECK(score_candidates(nbs, weight, RECENT + 1, SCORE_RAW, NULL, 0, pop, POPULAR, 1000, exclude,
                            0, 10000, &c, &nc) == 0);
     CHECK(nc > kept_want + POPULAR);
     candidates_free(c, nc);
@@ -371,7 +383,7 @@ TEST(score_candidates_exclude_large_history_exactly)
         }
     }
     int back = 0;
-    CHECK(score_candidates(nbs, weight, RECENT + 1, SCORE_RAW, pop, POPULAR, 1000, exclude,
+    CHECK(score_candidates(nbs, weight, RECENT + 1, SCORE_RAW, NULL, 0, pop, POPULAR, 1000, exclude,
                            HISTORY - 1, 10000, &c, &nc) == 0);
     for (size_t i = 0; i < nc; i++)
         back += strcmp(c[i].record, last) == 0;

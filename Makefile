@@ -40,13 +40,15 @@ PKGS        := libevent hiredis jansson libsodium yaz libelf libqrencode libpng
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# -pthread: a large report's second half is written on a thread of its
+# own (report/report_render.h), the one thread onloand's code starts.
 OPTFLAGS ?= -O2 -g
 CFLAGS   := $(OPTFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
-            -Wshadow -Wstrict-prototypes -Wmissing-prototypes -fPIC $(SANITIZE)
+            -Wshadow -Wstrict-prototypes -Wmissing-prototypes -fPIC -pthread $(SANITIZE)
 PATH_DEFS := -DONLOAN_PLUGIN_DIR='"$(PLUGINDIR)"' -DONLOAN_CONFIG_PATH='"$(SYSCONFDIR)/onloan/onloan.json"'
 CPPFLAGS += -Iservice -Iplugins $(PKG_CFLAGS) $(PATH_DEFS) -MMD -MP
 LDLIBS   += $(PKG_LIBS) -lunistring -levent_core -ldl -lm
-LDFLAGS  += $(SANITIZE)
+LDFLAGS  += -pthread $(SANITIZE)
 
 LAYERS   := http report ingest model catalogue redis core
 ARCHIVES := $(LAYERS:%=$(BUILD)/lib%.a)
@@ -221,7 +223,7 @@ FUZZ_CC           ?= clang
 YAZ_SRC           ?=
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
-               -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(FUZZ_SAN)
+               -Wshadow -Wstrict-prototypes -Wmissing-prototypes -pthread $(FUZZ_SAN)
 FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZERS     ?= $(FUZZ_NAMES)
 FUZZ_BINS   := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)

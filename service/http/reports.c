@@ -3,13 +3,16 @@
  * A report request: its key and parameters checked, the rollups read
  * (report_read.h: a loop pass per round trip), then, for outcomes, the
  * rows written REPORT_RENDER_SLICE at a time, a loop pass each, into the
- * body that is sent at the end. One struct carries it and is freed in
- * one place, report_request_end. */
+ * body that is sent at the end; a large report's second half meanwhile
+ * on a thread of report_render's, which wakes the request when the loop
+ * has got there first. One struct carries it and is freed in one place,
+ * report_request_end (which stops that thread). */
 #include "http/reports.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/keyvalq_struct.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -80,19 +83,25 @@ static void next_slice(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct report_request *rq = arg;
-    int done = report_render_some(rq->render, rq->body, REPORT_RENDER_SLICE);
-    if (done < 0) {
-        http_reply_unavailable(rq->req, HTTP_NO_MEMORY);
-    } else if (done) {
+    static const struct timeval now = {0, 0};
+    enum report_render_step step = report_render_some(rq->render, rq->body, REPORT_RENDER_SLICE);
+    if (step == REPORT_RENDER_WAITING)
+        return;                 /* second_half_ready calls again */
+    if (step == REPORT_RENDER_MORE && evtimer_add(rq->slice, &now) == 0)
+        return;
+    if (step == REPORT_RENDER_DONE)
         send_body(rq, report_query_of(rq->report)->format == REPORT_CSV
                           ? "text/csv; charset=utf-8"
                           : "application/json; charset=utf-8");
-    } else {
-        static const struct timeval now = {0, 0};
-        evtimer_add(rq->slice, &now);
-        return;
-    }
+    else                        /* out of memory (or no next pass) */
+        http_reply_unavailable(rq->req, HTTP_NO_MEMORY);
     report_request_end(rq);
+}
+
+/* The thread writing the report's second half is done (report_render.h). */
+static void second_half_ready(void *arg)
+{
+    next_slice(-1, 0, arg);
 }
 
 static void outcomes_read(enum failure why, enum report_status st, void *arg)
@@ -106,6 +115,14 @@ static void outcomes_read(enum failure why, enum report_status st, void *arg)
     if (!(rq->render = report_render_new(rq->report, report_query_of(rq->report)->format)) ||
         !(rq->body = evbuffer_new()) ||
         !(rq->slice = evtimer_new(rq->srv->base, next_slice, rq))) {
+        http_reply_unavailable(rq->req, HTTP_NO_MEMORY);
+        report_request_end(rq);
+        return;
+    }
+    if (report_render_split(rq->render, REPORT_RENDER_SPLIT_ROWS, rq->srv->base,
+                            second_half_ready, rq) < 0) {
+        log_msg(LOG_WARN, "report: no thread for the second half of %zu rows: %s",
+                report_nrows(rq->report), strerror(errno));
         http_reply_unavailable(rq->req, HTTP_NO_MEMORY);
         report_request_end(rq);
         return;

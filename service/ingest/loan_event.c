@@ -1,6 +1,7 @@
 /* loan_event.c: see loan_event.h. */
 #include "ingest/loan_event.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,14 +315,17 @@ static enum accept event_accept(const struct raw_event *raw, const struct config
 }
 
 /* The one count kept outside a struct: jansson's allocator has no
- * context to keep it in. It only grows. */
-static unsigned long json_alloc_failures;
+ * context to keep it in. It only grows. Atomic: a report's second half
+ * is dumped by jansson on a thread of its own (report_render.h), which
+ * allocates through here too (and a failure there, in the same moments,
+ * is taken for this load's: memory is short either way). */
+static atomic_ulong json_alloc_failures;
 
 static void *json_counted_malloc(size_t n)
 {
     void *p = malloc(n);
     if (!p)
-        json_alloc_failures++;
+        atomic_fetch_add_explicit(&json_alloc_failures, 1, memory_order_relaxed);
     return p;
 }
 
@@ -332,13 +336,14 @@ void loan_json_init(void)
 
 json_t *loan_json_load(const char *text, size_t len, json_error_t *jerr, enum loans_status *st)
 {
-    unsigned long failures = json_alloc_failures;
+    unsigned long failures = atomic_load_explicit(&json_alloc_failures, memory_order_relaxed);
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, jerr);
     if (doc)
         *st = LOANS_OK;
     /* An error without a text is one jansson never described: its
      * allocations fail silently (json_object(), its lexer's buffer). */
-    else if (json_alloc_failures != failures || jerr->text[0] == '\0' ||
+    else if (atomic_load_explicit(&json_alloc_failures, memory_order_relaxed) != failures ||
+             jerr->text[0] == '\0' ||
              json_error_code(jerr) == json_error_out_of_memory)
         *st = LOANS_NO_MEMORY;
     else

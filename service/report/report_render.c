@@ -1,10 +1,28 @@
-/* report_render.c: see report_render.h. */
+/* report_render.c: see report_render.h.
+ *
+ * The thread of a split report (struct render_half) owns what it writes
+ * with: its row object, its text, a copy of the row writer. The loop
+ * thread reads its text and status only after joining it; in between the
+ * two share nothing but the finished report (read) and two atomic flags:
+ * stop (loop to thread) and done (thread to loop, with the eventfd).
+ * Below jansson, one thing more: it calls localeconv() for every real it
+ * writes, and glibc's fills one static struct there, the same values from
+ * either thread (a race only in the letter of C11; the one a threaded
+ * program that prints reals with jansson has anyway). */
 #include "report/report_render.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "core/calendar.h"
 #include "core/csv.h"
@@ -28,16 +46,47 @@ struct row_json {
     struct rate_json diff_rate[NRATES];
 };
 
-enum phase { PHASE_HEAD, PHASE_ROWS, PHASE_TAIL, PHASE_DONE };
-
-struct report_render {
+/* What writing a row needs besides its object and its text: read only
+ * once rows are written, and copied for the thread. */
+struct row_writer {
     const struct report *r;
     enum report_format format;
+    int with_arm;
+};
+
+/* The rows [first, end) of a split report, written by a thread of their
+ * own (report_render_split). */
+struct render_half {
+    struct row_writer w;
+    size_t first, end;
+    struct row_json row;            /* JSON: the thread's own */
+    struct strbuf text;             /* its rows, each JSON one after a comma */
+    int rc;                         /* 0, or -1 when it ran out of memory */
+    atomic_bool stop;               /* the loop's: give up before the next row */
+    atomic_bool done;               /* the thread's last word: text and rc are final */
+    pthread_t thread;
+    bool running;                   /* started and not joined */
+    int wake_fd;                    /* an eventfd the thread writes when done, or -1 */
+    struct event *wake;             /* its event on the loop (with wake_fd) */
+    report_render_ready *ready;
+    void *ready_arg;
+};
+
+enum phase {
+    PHASE_HEAD,
+    PHASE_ROWS,                     /* the caller's rows */
+    PHASE_HALF,                     /* the thread's rows, once it is done */
+    PHASE_TAIL,
+    PHASE_DONE
+};
+
+struct report_render {
+    struct row_writer w;
     enum phase phase;
     size_t next;                    /* the next row */
-    int with_arm;
     struct row_json row, total;     /* JSON */
     struct strbuf text;             /* a slice's text, before it goes to out */
+    struct render_half *half;       /* a split report's second half, or NULL */
 };
 
 static int rate_json_new(struct rate_json *rj)
@@ -188,7 +237,7 @@ static int dump_row(struct strbuf *text, const json_t *obj)
  * its closing "]}": rows follow. */
 static int json_head(struct report_render *rr)
 {
-    const struct report_query *q = report_query_of(rr->r);
+    const struct report_query *q = report_query_of(rr->w.r);
     const struct config *cfg = NULL;
     char from[CAL_DATE_BYTES + 1], to[CAL_DATE_BYTES + 1];
     cal_date_text(q->from, from);
@@ -200,8 +249,8 @@ static int json_head(struct report_render *rr)
     if (rc == 0)
         head = json_pack("{s:s, s:s, s:O}", "from", from, "to", to, "group", group);
     rc = head ? 0 : -1;
-    if (rc == 0 && rr->with_arm) {
-        cfg = report_config_of(rr->r);
+    if (rc == 0 && rr->w.with_arm) {
+        cfg = report_config_of(rr->w.r);
         json_t *arms = json_array();
         rc = arms ? json_object_set_new(head, "reference_arms", arms) : -1;
         for (size_t i = 0; rc == 0 && i < cfg->nexperiments; i++) {
@@ -232,7 +281,7 @@ static int json_head(struct report_render *rr)
 /* "]," and {"total": {...}} without its "{": the end of the document. */
 static int json_tail(struct report_render *rr)
 {
-    if (row_json_set(&rr->total, rr->r, report_total(rr->r), 0, 0) < 0)
+    if (row_json_set(&rr->total, rr->w.r, report_total(rr->w.r), 0, 0) < 0)
         return -1;
     json_t *tail = json_object();
     struct strbuf t = {0};
@@ -268,7 +317,7 @@ static int csv_estimate(struct strbuf *t, const struct estimate *e)
 
 static int csv_head(struct report_render *rr)
 {
-    const struct report_query *q = report_query_of(rr->r);
+    const struct report_query *q = report_query_of(rr->w.r);
     struct strbuf *t = &rr->text;
     int rc = 0;
     const char *sep = "";
@@ -279,7 +328,7 @@ static int csv_head(struct report_render *rr)
     for (int k = 0; k < NRATES; k++)
         rc |= strbuf_printf(t, ",%s,%s_low,%s_high", rate_names[k], rate_names[k],
                             rate_names[k]);
-    if (rr->with_arm) {
+    if (rr->w.with_arm) {
         rc |= strbuf_puts(t, ",reference_arm");
         for (int k = 0; k < NRATES; k++)
             rc |= strbuf_printf(t, ",%s_difference,%s_difference_low,%s_difference_high",
@@ -289,11 +338,10 @@ static int csv_head(struct report_render *rr)
     return rc ? -1 : 0;
 }
 
-static int csv_row(struct report_render *rr, const struct report_row *row)
+static int csv_row(const struct row_writer *w, struct strbuf *t, const struct report_row *row)
 {
-    const struct report *r = rr->r;
+    const struct report *r = w->r;
     const struct report_query *q = report_query_of(r);
-    struct strbuf *t = &rr->text;
     int rc = 0;
     for (size_t i = 0; i < q->ngroup; i++) {
         const char *v = report_key_value(r, row, q->group[i]);
@@ -312,7 +360,7 @@ static int csv_row(struct report_render *rr, const struct report_row *row)
         report_rate(row, (enum rate)k, &e);
         rc |= csv_estimate(t, &e);
     }
-    if (rr->with_arm) {
+    if (w->with_arm) {
         const struct report_row *ref;
         const char *arm = report_reference(r, row, &ref);
         rc |= strbuf_append(t, ",", 1);
@@ -329,15 +377,165 @@ static int csv_row(struct report_render *rr, const struct report_row *row)
     return rc ? -1 : 0;
 }
 
+/* Row i into t: JSON after a comma (but the first), with rj; CSV a line. */
+static int write_row(const struct row_writer *w, struct row_json *rj, struct strbuf *t, size_t i)
+{
+    const struct report_row *row = report_row(w->r, i);
+    if (w->format == REPORT_CSV)
+        return csv_row(w, t, row);
+    if ((i && strbuf_append(t, ",", 1) < 0) || row_json_set(rj, w->r, row, 1, w->with_arm) < 0)
+        return -1;
+    return dump_row(t, rj->obj);
+}
+
+/* ---- the second half, on a thread of its own ----------------------------------- */
+
+static void *half_run(void *arg)
+{
+    struct render_half *h = arg;
+    int rc = 0;
+    for (size_t i = h->first; rc == 0 && i < h->end; i++) {
+        if (atomic_load_explicit(&h->stop, memory_order_relaxed))
+            break;              /* nobody reads the text any more */
+        rc = write_row(&h->w, &h->row, &h->text, i);
+    }
+    h->rc = rc;
+    atomic_store_explicit(&h->done, true, memory_order_release);
+    if (h->wake_fd >= 0) {
+        /* a fresh eventfd takes one write of 1 whatever happens (EAGAIN
+         * only when the count would pass 2^64 - 2) */
+        uint64_t one = 1;
+        ssize_t n = write(h->wake_fd, &one, sizeof one);
+        (void)n;
+    }
+    return NULL;
+}
+
+/* The thread's half is written: the caller's ready (which may free all). */
+static void half_woken(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct render_half *h = arg;
+    h->ready(h->ready_arg);
+}
+
+/* The thread stopped, if it runs, and joined; then what it held. */
+static void half_free(struct render_half *h)
+{
+    if (!h)
+        return;
+    if (h->running) {
+        atomic_store_explicit(&h->stop, true, memory_order_relaxed);
+        pthread_join(h->thread, NULL);
+    }
+    if (h->wake)
+        event_free(h->wake);
+    if (h->wake_fd >= 0)
+        close(h->wake_fd);
+    row_json_free(&h->row);
+    strbuf_free(&h->text);
+    free(h);
+}
+
+/* Starts h's thread with every signal blocked: signals stay the loop's
+ * (libevent's evsignal). An errno value, or 0. */
+static int half_start(struct render_half *h)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    int err = pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (err)
+        return err;
+    err = pthread_create(&h->thread, NULL, half_run, h);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    h->running = err == 0;
+    return err;
+}
+
+int report_render_split(struct report_render *rr, size_t min_rows, struct event_base *base,
+                        report_render_ready *ready, void *arg)
+{
+    size_t n = report_nrows(rr->w.r);
+    if (rr->half || rr->phase != PHASE_HEAD || n < min_rows || n < 2)
+        return 0;
+    struct render_half *h = calloc(1, sizeof *h);
+    if (!h)
+        return -1;
+    h->w = rr->w;
+    h->first = n / 2;
+    h->end = n;
+    h->wake_fd = -1;
+    atomic_init(&h->stop, false);
+    atomic_init(&h->done, false);
+    int err = 0;
+    if (rr->w.format == REPORT_JSON && row_json_new(&h->row, rr->w.r, 1, rr->w.with_arm) < 0)
+        err = ENOMEM;
+    if (!err && base) {
+        h->ready = ready;
+        h->ready_arg = arg;
+        if ((h->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+            err = errno;
+        else if (!(h->wake = event_new(base, h->wake_fd, EV_READ, half_woken, h)))
+            err = ENOMEM;
+    }
+    if (!err)
+        err = half_start(h);
+    if (err) {
+        half_free(h);
+        errno = err;
+        return -1;
+    }
+    rr->half = h;
+    return 0;
+}
+
+static void free_text(const void *data, size_t len, void *extra)
+{
+    (void)len;
+    (void)extra;
+    free((void *)data);
+}
+
+/* The thread's half after what the loop wrote (rr->text first): 1 when
+ * it is in out, 0 when the thread is not done (woken later: waiting), -1
+ * when out of memory, here or in the thread. */
+static int half_take(struct report_render *rr, struct evbuffer *out)
+{
+    struct render_half *h = rr->half;
+    if (h->wake && !atomic_load_explicit(&h->done, memory_order_acquire))
+        return event_add(h->wake, NULL) < 0 ? -1 : 0;
+    if (h->running) {               /* done (or, without a loop, waited for here) */
+        pthread_join(h->thread, NULL);
+        h->running = false;
+    }
+    if (h->wake)
+        event_del(h->wake);         /* an eventfd written after a wait began */
+    if (h->rc < 0)
+        return -1;
+    if (rr->text.len && evbuffer_add(out, rr->text.buf, rr->text.len) < 0)
+        return -1;
+    strbuf_reset(&rr->text);
+    if (h->text.len) {
+        size_t len = h->text.len;
+        char *text = strbuf_steal(&h->text);    /* out's from here: free_text */
+        if (evbuffer_add_reference(out, text, len, free_text, NULL) < 0) {
+            free(text);
+            return -1;
+        }
+    }
+    return 1;
+}
+
 struct report_render *report_render_new(const struct report *r, enum report_format format)
 {
     struct report_render *rr = calloc(1, sizeof *rr);
     if (!rr)
         return NULL;
-    rr->r = r;
-    rr->format = format;
-    rr->with_arm = report_has_key(r, REPORT_ARM);
-    if (format == REPORT_JSON && (row_json_new(&rr->row, r, 1, rr->with_arm) < 0 ||
+    rr->w.r = r;
+    rr->w.format = format;
+    rr->w.with_arm = report_has_key(r, REPORT_ARM);
+    if (format == REPORT_JSON && (row_json_new(&rr->row, r, 1, rr->w.with_arm) < 0 ||
                                   row_json_new(&rr->total, r, 0, 0) < 0)) {
         report_render_free(rr);
         return NULL;
@@ -349,40 +547,51 @@ void report_render_free(struct report_render *rr)
 {
     if (!rr)
         return;
+    half_free(rr->half);
     row_json_free(&rr->row);
     row_json_free(&rr->total);
     strbuf_free(&rr->text);
     free(rr);
 }
 
-int report_render_some(struct report_render *rr, struct evbuffer *out, size_t max_rows)
+enum report_render_step report_render_some(struct report_render *rr, struct evbuffer *out,
+                                           size_t max_rows)
 {
-    const struct report *r = rr->r;
-    int json = rr->format == REPORT_JSON;
+    const struct report *r = rr->w.r;
+    int json = rr->w.format == REPORT_JSON;
     int rc = 0;
     strbuf_reset(&rr->text);
     if (rr->phase == PHASE_HEAD) {
         rc = json ? json_head(rr) : csv_head(rr);
         rr->phase = PHASE_ROWS;
     }
-    size_t end = rr->next + max_rows < report_nrows(r) ? rr->next + max_rows : report_nrows(r);
-    for (; rc == 0 && rr->phase == PHASE_ROWS && rr->next < end; rr->next++) {
-        const struct report_row *row = report_row(r, rr->next);
-        if (!json) {
-            rc = csv_row(rr, row);
-            continue;
-        }
-        if (rr->next && strbuf_append(&rr->text, ",", 1) < 0)
-            rc = -1;
-        else
-            rc = row_json_set(&rr->row, r, row, 1, rr->with_arm) < 0 ? -1
-                                                                      : dump_row(&rr->text, rr->row.obj);
+    if (rc == 0 && rr->phase == PHASE_ROWS) {
+        size_t mine = rr->half ? rr->half->first : report_nrows(r);     /* the caller's rows */
+        size_t end = max_rows < mine - rr->next ? rr->next + max_rows : mine;
+        for (; rc == 0 && rr->next < end; rr->next++)
+            rc = write_row(&rr->w, &rr->row, &rr->text, rr->next);
+        if (rc == 0 && rr->next == mine)
+            rr->phase = rr->half ? PHASE_HALF : PHASE_TAIL;
     }
-    if (rc == 0 && rr->phase == PHASE_ROWS && rr->next == report_nrows(r)) {
+    if (rc == 0 && rr->phase == PHASE_HALF) {
+        rc = half_take(rr, out);
+        if (rc == 0) {
+            /* what this call wrote goes now; the rest once woken */
+            if (rr->text.len && evbuffer_add(out, rr->text.buf, rr->text.len) < 0)
+                return REPORT_RENDER_NO_MEMORY;
+            return REPORT_RENDER_WAITING;
+        }
+        rc = rc < 0 ? -1 : 0;
+        rr->next = report_nrows(r);
+        rr->phase = PHASE_TAIL;
+    }
+    if (rc == 0 && rr->phase == PHASE_TAIL) {
         rc = json ? json_tail(rr) : 0;
         rr->phase = PHASE_DONE;
     }
     if (rc == 0 && rr->text.len && evbuffer_add(out, rr->text.buf, rr->text.len) < 0)
         rc = -1;
-    return rc < 0 ? -1 : rr->phase == PHASE_DONE;
+    if (rc < 0)
+        return REPORT_RENDER_NO_MEMORY;
+    return rr->phase == PHASE_DONE ? REPORT_RENDER_DONE : REPORT_RENDER_MORE;
 }

@@ -4,7 +4,8 @@ Redis of its own; rows by every key checked against a Python reading of
 the rollups (ru1:cells and the day strings, rollup.h) and against the
 script; Wilson and Newcombe intervals against a Python computation; CSV
 the same rows; arms against their reference; goals; the CLI's JSON and
-CSV byte for byte the API's; every refusal naming its parameter."""
+CSV byte for byte the API's, a report written in two halves on two
+threads too; every refusal naming its parameter."""
 
 import copy
 import csv
@@ -13,6 +14,7 @@ import io
 import json
 import math
 import struct
+import threading
 from collections import defaultdict
 
 import harness
@@ -617,3 +619,86 @@ def test_goals_report(ctx):
         assert out.encode() == r.body, "CLI goals JSON differs:\n%s\n%s" % (out[:300], r.body[:300])
         rc, out, err = lab.cli("report", "--goals")
         assert "opac reserves: reserve_rate to 20.00 % by" in out and "on track:" in out, out
+
+
+# ------------------------------------------------------------------ a large report
+
+LARGE_DAYS = 250                # by 20 branches: 5,000 rows, over report_render.h's
+LARGE_BRANCHES = 20             # REPORT_RENDER_SPLIT_ROWS (4,000): in two halves
+
+
+def test_large_report_in_two_halves(ctx):
+    """A report large enough to be written on two threads (report_render.h):
+    its rows as the rollups say, arms against their reference, and the
+    CLI's JSON and CSV byte for byte the API's; two such reports at once
+    alike."""
+    today = datetime.date.today()
+    first = today - datetime.timedelta(days=LARGE_DAYS - 1)
+
+    def change(cfg):
+        cfg["experiments"] = [
+            {"name": "t-large", "from": str(first), "until": str(today + datetime.timedelta(days=1)),
+             "channels": ["opac", "kiosk"],
+             "arms": [{"name": "alternatives", "share": 50},
+                      {"name": "reserve_only", "share": 50, "alternatives": 0}]}]
+    with report_lab(ctx, "report-large", change) as lab:
+        names = ["demo|L%02d|%s|%s|%s" % (b, ch, st, arm) for b in range(LARGE_BRANCHES)
+                 for ch in ("opac", "kiosk") for st in ("on_loan", "available")
+                 for arm in ("alternatives", "reserve_only")]
+        cells = add_cells(lab, names)
+        span = max(cells.values()) + 1
+        with lab.redis() as r:
+            for i in range(LARGE_DAYS):
+                d = first + datetime.timedelta(days=i)
+                counts = [0] * (span * len(COUNTERS))
+                for name, n in cells.items():
+                    tp = (i * 7 + n * 13) % 23
+                    c = dict(touchpoints=tp, on_loan=tp if "|on_loan|" in name else 0,
+                             shown=tp // 2, click=(i + n) % 5, reserve=tp // 4,
+                             attributed_borrow=(i + 2 * n) % 3)
+                    for k, v in c.items():
+                        counts[n * len(COUNTERS) + COUNTERS.index(k)] = v
+                r("SET", lab.prefix + "ru1:" + d.strftime("%Y%m%d"),
+                  struct.pack(">%dI" % len(counts), *counts))
+        rollups = read_rollups(lab, first, today)
+        args = ["report", "--from", str(first), "--to", str(today)]
+        for group in (["day", "branch"], ["day", "branch", "arm"]):
+            path = outcomes_path(first, today, ",".join(group))
+            r = get(lab, path, timeout=60)
+            doc = expect_json(r, 200)
+            assert len(doc["rows"]) >= 4000, len(doc["rows"])
+            check_report(doc, rollups, group)
+            rc, out, err = lab.cli(*args, "--group", ",".join(group), "--format", "json")
+            assert out.encode() == r.body, "CLI JSON by %s differs from the API's" % group
+            c = get(lab, path + "&format=csv", timeout=60)
+            assert c.status == 200, show(c)
+            rc, out, err = lab.cli(*args, "--group", ",".join(group), "--format", "csv")
+            assert out.encode() == c.body, "CLI CSV by %s differs from the API's" % group
+        # every arm against the reference arm of its day and branch
+        rows = {(x["day"], x["branch"], x["arm"]): x for x in doc["rows"]}
+        want = expected_rows(rollups, group)
+        for (day, branch, arm), x in rows.items():
+            if arm == "reserve_only":
+                assert x["difference"] is None, x
+                continue
+            assert x["difference"]["reference"] == "reserve_only", x
+            w, ref = want[(day, branch, arm)], want.get((day, branch, "reserve_only"))
+            on_loan = COUNTERS.index("on_loan")
+            for rate in RATES:
+                check_estimate(x["difference"][rate],
+                               None if ref is None else
+                               newcombe(w["k"][rate], w["count"][on_loan],
+                                        ref["k"][rate], ref["count"][on_loan]),
+                               "%s %s %s difference %s" % (day, branch, arm, rate))
+        # two at once: each its own thread, the same text
+        bodies = [None, None]
+
+        def fetch(i):
+            bodies[i] = get(lab, path, timeout=60)
+        threads = [threading.Thread(target=fetch, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert all(b is not None and b.status == 200 and b.body == r.body for b in bodies), \
+            [show(b) if b is not None else None for b in bodies]

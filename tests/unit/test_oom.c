@@ -8,11 +8,14 @@
  * (event_set_mem_functions). strndup and vasprintf are not wrapped: what
  * our code allocates with them is never refused here. A test runs an operation again and again, the
  * first time failing its first allocation and every one after it, then
- * from its second on, and so on until it runs without a failure. */
+ * from its second on, and so on until it runs without a failure. The
+ * count is atomic: a report split in two halves allocates on two threads
+ * (report_render.h), and the k-th allocation is then whichever comes. */
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +32,9 @@
 /* ---- failing allocations ---------------------------------------------------- */
 
 static struct {
-    unsigned long from;         /* the allocation (1-based) from which all fail; 0: none */
-    unsigned long seen;         /* allocations since the count was started */
-    int failed;                 /* one was refused */
+    atomic_ulong from;          /* the allocation (1-based) from which all fail; 0: none */
+    atomic_ulong seen;          /* allocations since the count was started */
+    atomic_int failed;          /* one was refused */
 } inject;
 
 static int refuse(void)
@@ -326,9 +329,9 @@ TEST(refusal_of_events)
 /* ---- reports ---------------------------------------------------------------- */
 
 /* Cells, a report of three days grouped by day, branch and arm, its
- * rendering (format), or the goals' document: the text, or NULL when
- * something said it ran out of memory. */
-static char *report_text(const struct config *c, enum report_format format, int goals)
+ * rendering (format; split: in two halves on two threads), or the goals'
+ * document: the text, or NULL when something said it ran out of memory. */
+static char *report_text(const struct config *c, enum report_format format, int goals, int split)
 {
     static const char *const names[] = {"demo|CEN|opac|on_loan|alt", "demo|CEN|opac|on_loan|ctl",
                                         "demo|NRD|kiosk|available|"};
@@ -374,7 +377,8 @@ static char *report_text(const struct config *c, enum report_format format, int 
     if (ok && goals) {
         ok = goals_write(g, out) == 0;
     } else if (ok) {
-        ok = (rr = report_render_new(r, format)) != NULL;
+        ok = (rr = report_render_new(r, format)) != NULL &&
+             (!split || report_render_split(rr, 2, NULL, NULL, NULL) == 0);
         int done = 0;
         while (ok && !done)
             ok = (done = report_render_some(rr, out, 1)) >= 0;
@@ -419,15 +423,16 @@ TEST(report_out_of_memory)
     }
     static const struct {
         enum report_format format;
-        int goals;
-    } kinds[] = {{REPORT_JSON, 0}, {REPORT_CSV, 0}, {REPORT_JSON, 1}};
+        int goals, split;
+    } kinds[] = {{REPORT_JSON, 0, 0}, {REPORT_CSV, 0, 0}, {REPORT_JSON, 1, 0},
+                 {REPORT_JSON, 0, 1}, {REPORT_CSV, 0, 1}};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        char *want = report_text(c, kinds[i].format, kinds[i].goals);
+        char *want = report_text(c, kinds[i].format, kinds[i].goals, 0);
         CHECK(want != NULL && strlen(want) > 100);
         unsigned long k;
         for (k = 1; k < 100000; k++) {
             fail_from(k);
-            char *got = report_text(c, kinds[i].format, kinds[i].goals);
+            char *got = report_text(c, kinds[i].format, kinds[i].goals, kinds[i].split);
             stop_failing();
             if (!inject.failed) {
                 CHECK(got && want && strcmp(got, want) == 0);

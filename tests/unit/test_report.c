@@ -1,11 +1,15 @@
 /* test_report.c: the outcomes report's arithmetic (report/report.h): the
  * query and its errors, cells, rows by every key, rates over on-loan
  * touchpoints only, experiment arms against their reference, limits; its
- * JSON and CSV (report_render.h); and the goals (goals.h). Day strings
- * are made here as rollup.h lays them out. */
+ * JSON and CSV (report_render.h), a large report's in two halves on two
+ * threads too; and the goals (goals.h). Day strings are made here as
+ * rollup.h lays them out. */
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "core/calendar.h"
@@ -602,6 +606,269 @@ TEST(csv_quotes_what_needs_it)
     report_cells_free(cells);
 }
 
+/* ---- a large report in two halves ------------------------------------------------ */
+
+/* jansson's allocations in this binary (main sets them): on any thread
+ * but the tests' own, that is a split report's, they are counted and can
+ * be held back until the gate opens, or refused. Held back, the thread
+ * sits in its first row, so that the loop's half is seen waiting for it. */
+static pthread_t test_thread;
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_opened = PTHREAD_COND_INITIALIZER;
+static int gate_closed;
+static atomic_int half_refused;         /* the thread's allocations fail */
+static atomic_ulong half_allocations;   /* the thread's allocations so far */
+
+static void *json_malloc_gated(size_t n)
+{
+    if (pthread_equal(pthread_self(), test_thread))
+        return malloc(n);
+    atomic_fetch_add(&half_allocations, 1);
+    pthread_mutex_lock(&gate_lock);
+    while (gate_closed)
+        pthread_cond_wait(&gate_opened, &gate_lock);
+    pthread_mutex_unlock(&gate_lock);
+    return atomic_load(&half_refused) ? NULL : malloc(n);
+}
+
+static void gate_set(int closed)
+{
+    pthread_mutex_lock(&gate_lock);
+    gate_closed = closed;
+    pthread_cond_broadcast(&gate_opened);
+    pthread_mutex_unlock(&gate_lock);
+}
+
+#define BIG_DAYS 1000           /* by 5 or 8 groups: more than REPORT_RENDER_SPLIT_ROWS rows */
+
+/* A report of BIG_DAYS days from 2025-01-01 grouped by group, each cell's
+ * counts varying by day (some 0: rows left out, references missing). */
+static struct report *big_report(struct report_cells *cells, const char *group)
+{
+    struct report_query q;
+    struct report_error err;
+    report_query_init(&q);
+    CHECK(report_query_set(&q, "group", group, 0, &err) == 0);
+    q.from = D("2025-01-01");
+    q.to = q.from + BIG_DAYS - 1;
+    struct report *r = report_new(cfg, &q, NULL, (size_t)BIG_DAYS * NCELLS);
+    CHECK(r && report_bind(r, cells) == REPORT_OK);
+    struct day d;
+    for (long i = 0; i < BIG_DAYS; i++) {
+        memset(&d, 0, sizeof d);
+        for (int n = 0; n < NCELLS; n++) {
+            uint32_t *c = d.c[n];
+            uint32_t tp = (uint32_t)((i * 7 + n * 13) % 29);
+            c[RU_TOUCHPOINTS] = tp;
+            c[RU_ON_LOAN] = strstr(cell_names[n], "|on_loan|") ? tp : 0;
+            c[RU_SHOWN] = tp / 2;
+            c[RU_CLICK] = (uint32_t)((i + n) % 5) % (tp + 1);
+            c[RU_RESERVE] = tp / 4;
+            c[RU_ATTRIBUTED_BORROW] = (uint32_t)(i % 3) % (tp + 1);
+        }
+        size_t len;
+        unsigned char *s = day_string(&d, &len);
+        CHECK(report_add_day(r, q.from + i, s, len) == REPORT_OK);
+        free(s);
+    }
+    CHECK(report_finish(r) == REPORT_OK);
+    return r;
+}
+
+static char *text_of(struct evbuffer *out)
+{
+    size_t n = evbuffer_get_length(out);
+    char *text = malloc(n + 1);
+    evbuffer_remove(out, text, n);
+    text[n] = '\0';
+    return text;
+}
+
+/* r's text split at min_rows, without a loop (the second half waited for
+ * in place); NULL when out of memory. */
+static char *render_split(const struct report *r, enum report_format f, size_t min_rows)
+{
+    struct report_render *rr = report_render_new(r, f);
+    struct evbuffer *out = evbuffer_new();
+    CHECK(report_render_split(rr, min_rows, NULL, NULL, NULL) == 0);
+    enum report_render_step step;
+    while ((step = report_render_some(rr, out, REPORT_RENDER_SLICE)) == REPORT_RENDER_MORE)
+        continue;
+    CHECK(step == REPORT_RENDER_DONE || step == REPORT_RENDER_NO_MEMORY);
+    char *text = step == REPORT_RENDER_DONE ? text_of(out) : NULL;
+    evbuffer_free(out);
+    report_render_free(rr);
+    return text;
+}
+
+/* A split report on a loop: the ready callback writes the rest. */
+struct on_loop {
+    struct report_render *rr;
+    struct evbuffer *out;
+    enum report_render_step step;
+    int waits, woken;
+};
+
+static void write_on(struct on_loop *ol)
+{
+    while ((ol->step = report_render_some(ol->rr, ol->out, REPORT_RENDER_SLICE)) ==
+           REPORT_RENDER_MORE)
+        continue;
+    ol->waits += ol->step == REPORT_RENDER_WAITING;
+}
+
+static void half_ready(void *arg)
+{
+    struct on_loop *ol = arg;
+    ol->woken++;
+    write_on(ol);
+}
+
+TEST(two_halves_same_text)
+{
+    make_days();
+    struct report_cells *cells = cells_new();
+    static const char *const groups[] = {"day,branch,channel,status,arm", "day,branch,channel,status"};
+    for (size_t g = 0; g < 2; g++) {
+        struct report *r = big_report(cells, groups[g]);
+        CHECK(report_nrows(r) > REPORT_RENDER_SPLIT_ROWS);
+        for (int f = REPORT_JSON; f <= REPORT_CSV; f++) {
+            char *one = render(r, (enum report_format)f, REPORT_RENDER_SLICE);
+            char *two = render_split(r, (enum report_format)f, REPORT_RENDER_SPLIT_ROWS);
+            CHECK(two && strcmp(one, two) == 0);
+            free(two);
+            /* on a loop, whether it waits or not */
+            struct event_base *base = event_base_new();
+            struct on_loop ol = {report_render_new(r, (enum report_format)f), evbuffer_new(),
+                                 REPORT_RENDER_MORE, 0, 0};
+            CHECK(report_render_split(ol.rr, REPORT_RENDER_SPLIT_ROWS, base, half_ready, &ol) == 0);
+            write_on(&ol);
+            while (ol.step == REPORT_RENDER_WAITING)
+                event_base_loop(base, EVLOOP_ONCE);
+            CHECK(ol.step == REPORT_RENDER_DONE && ol.woken == ol.waits);
+            two = text_of(ol.out);
+            CHECK(strcmp(one, two) == 0);
+            free(two);
+            evbuffer_free(ol.out);
+            report_render_free(ol.rr);
+            event_base_free(base);
+            free(one);
+        }
+        report_free(r);
+    }
+    /* a small report stays on one thread: nothing allocated on another */
+    atomic_store(&half_allocations, 0);
+    enum report_status st;
+    struct report *r = run(cells, "day,branch", NULL, 1000, &st);
+    char *text = render_split(r, REPORT_JSON, REPORT_RENDER_SPLIT_ROWS), *one = render(r, REPORT_JSON, 2);
+    CHECK(strcmp(text, one) == 0 && atomic_load(&half_allocations) == 0);
+    free(text);
+    free(one);
+    /* ... unless told: 5 rows in 2 and 3 */
+    text = render_split(r, REPORT_JSON, 2);
+    one = render(r, REPORT_JSON, 1);
+    CHECK(strcmp(text, one) == 0 && atomic_load(&half_allocations) > 0);
+    free(text);
+    free(one);
+    report_free(r);
+    report_cells_free(cells);
+}
+
+TEST(two_halves_loop_waits)
+{
+    make_days();
+    struct report_cells *cells = cells_new();
+    struct report *r = big_report(cells, "day,branch,channel,status,arm");
+    char *one = render(r, REPORT_JSON, REPORT_RENDER_SLICE);
+    struct event_base *base = event_base_new();
+    /* the thread held in its first row: the loop's half is written, then it waits */
+    gate_set(1);
+    struct on_loop ol = {report_render_new(r, REPORT_JSON), evbuffer_new(), REPORT_RENDER_MORE, 0, 0};
+    CHECK(report_render_split(ol.rr, REPORT_RENDER_SPLIT_ROWS, base, half_ready, &ol) == 0);
+    write_on(&ol);
+    CHECK(ol.step == REPORT_RENDER_WAITING && ol.waits == 1);
+    size_t first_half = evbuffer_get_length(ol.out);
+    CHECK(first_half > 0 && first_half < strlen(one));
+    /* written so far: the head and the loop's rows, exactly */
+    CHECK(memcmp(evbuffer_pullup(ol.out, -1), one, first_half) == 0);
+    /* asked again meanwhile: still waiting, nothing more */
+    CHECK(report_render_some(ol.rr, ol.out, REPORT_RENDER_SLICE) == REPORT_RENDER_WAITING);
+    CHECK(evbuffer_get_length(ol.out) == first_half);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    CHECK(ol.woken == 0);
+    /* let go: the loop is woken once, and the rest written */
+    gate_set(0);
+    while (ol.step == REPORT_RENDER_WAITING)
+        event_base_loop(base, EVLOOP_ONCE);
+    CHECK(ol.woken == 1 && ol.step == REPORT_RENDER_DONE);
+    char *two = text_of(ol.out);
+    CHECK(strcmp(one, two) == 0);
+    free(two);
+    evbuffer_free(ol.out);
+    report_render_free(ol.rr);
+    event_base_free(base);
+    free(one);
+    report_free(r);
+    report_cells_free(cells);
+}
+
+TEST(two_halves_freed_early)
+{
+    make_days();
+    struct report_cells *cells = cells_new();
+    struct report *r = big_report(cells, "day,branch,channel,status,arm");
+    /* what the thread allocates for all of its rows */
+    atomic_store(&half_allocations, 0);
+    char *text = render_split(r, REPORT_JSON, REPORT_RENDER_SPLIT_ROWS);
+    unsigned long whole = atomic_load(&half_allocations);
+    CHECK(text && whole > report_nrows(r) / 2);
+    free(text);
+    /* freed at once, the thread just started */
+    struct report_render *rr = report_render_new(r, REPORT_JSON);
+    CHECK(report_render_split(rr, REPORT_RENDER_SPLIT_ROWS, NULL, NULL, NULL) == 0);
+    report_render_free(rr);
+    /* freed while the loop waits: the thread stops after its row */
+    struct event_base *base = event_base_new();
+    gate_set(1);
+    struct on_loop ol = {report_render_new(r, REPORT_JSON), evbuffer_new(), REPORT_RENDER_MORE, 0, 0};
+    CHECK(report_render_split(ol.rr, REPORT_RENDER_SPLIT_ROWS, base, half_ready, &ol) == 0);
+    write_on(&ol);
+    CHECK(ol.step == REPORT_RENDER_WAITING);
+    atomic_store(&half_allocations, 0);
+    gate_set(0);
+    report_render_free(ol.rr);
+    CHECK(atomic_load(&half_allocations) < whole / 2);
+    event_base_loop(base, EVLOOP_NONBLOCK);     /* its event is gone with it */
+    CHECK(ol.woken == 0);
+    evbuffer_free(ol.out);
+    event_base_free(base);
+    report_free(r);
+    report_cells_free(cells);
+}
+
+TEST(two_halves_out_of_memory)
+{
+    make_days();
+    struct report_cells *cells = cells_new();
+    struct report *r = big_report(cells, "day,branch,channel,status");
+    /* the thread's allocations refused: out of memory, however it is waited for */
+    atomic_store(&half_refused, 1);
+    CHECK(render_split(r, REPORT_JSON, REPORT_RENDER_SPLIT_ROWS) == NULL);
+    struct event_base *base = event_base_new();
+    struct on_loop ol = {report_render_new(r, REPORT_JSON), evbuffer_new(), REPORT_RENDER_MORE, 0, 0};
+    CHECK(report_render_split(ol.rr, REPORT_RENDER_SPLIT_ROWS, base, half_ready, &ol) == 0);
+    write_on(&ol);
+    while (ol.step == REPORT_RENDER_WAITING)
+        event_base_loop(base, EVLOOP_ONCE);
+    CHECK(ol.step == REPORT_RENDER_NO_MEMORY);
+    atomic_store(&half_refused, 0);
+    evbuffer_free(ol.out);
+    report_render_free(ol.rr);
+    event_base_free(base);
+    report_free(r);
+    report_cells_free(cells);
+}
+
 /* ---- goals ----------------------------------------------------------------------- */
 
 static json_t *goals_doc(long today, struct report_cells *cells)
@@ -718,6 +985,8 @@ TEST(goals_measured)
 
 int main(void)
 {
+    test_thread = pthread_self();
+    json_set_alloc_funcs(json_malloc_gated, free);
     struct strbuf err = {0};
     cfg = config_parse(REPORT_CONFIG, "report.json", &err);
     if (!cfg) {
@@ -733,6 +1002,10 @@ int main(void)
     RUN(json_document);
     RUN(csv_document);
     RUN(csv_quotes_what_needs_it);
+    RUN(two_halves_same_text);
+    RUN(two_halves_loop_waits);
+    RUN(two_halves_freed_early);
+    RUN(two_halves_out_of_memory);
     RUN(goals_measured);
     config_free(cfg);
     strbuf_free(&err);

@@ -99,10 +99,9 @@ static int write_rendered(const struct report *r, enum report_format format)
     struct report_render *rr = report_render_new(r, format);
     struct evbuffer *out = evbuffer_new();
     int done = rr && out ? 0 : -1;
-    if (done == 0 && report_render_split(rr, REPORT_RENDER_SPLIT_ROWS, NULL, NULL, NULL) < 0) {
-        fprintf(stderr, "onloan report: no thread for the second half: %s\n", strerror(errno));
-        done = -2;
-    }
+    if (done == 0 && report_render_split(rr, REPORT_RENDER_SPLIT_ROWS, NULL, NULL, NULL) < 0)
+        fprintf(stderr, "onloan report: no thread for the second half (%s): written on one\n",
+                strerror(errno));
     while (done == 0) {
         done = report_render_some(rr, out, REPORT_RENDER_SLICE);
         if (done >= 0 && drain(out) < 0) {

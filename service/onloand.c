@@ -7,6 +7,7 @@
  * Both refuse a config whose secrets others can read (config.h); the man
  * page is docs/man/onloand.8. */
 #include <event2/event.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,10 +49,23 @@ static struct event_base *new_event_base(void)
     return base;
 }
 
+/* Freed memory stays in the process, up to this much at the heap's top,
+ * and blocks below MALLOC_MMAP_BYTES come from the heap, not from mmap:
+ * glibc's defaults hand a large report's body (8 MB) back to the kernel
+ * when it is sent, and the next report faults every page of it in again,
+ * 11 us a page on a virtual machine (a year's report: 105 ms, 77-88 ms
+ * with these; docs/benchmarks.md). */
+#define MALLOC_MMAP_BYTES (32 << 20)
+#define MALLOC_KEEP_BYTES (64 << 20)
+
 int main(int argc, char **argv)
 {
     const char *path = ONLOAN_CONFIG_PATH;
     int check_only = 0, show_paths = 0, opt;
+#ifndef __SANITIZE_ADDRESS__       /* ASan's allocator has no such thresholds */
+    if (!mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_BYTES) || !mallopt(M_TRIM_THRESHOLD, MALLOC_KEEP_BYTES))
+        fprintf(stderr, "onloand: malloc's thresholds not set: freed memory goes back at once\n");
+#endif
     loan_json_init();           /* before jansson allocates anything */
     while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
         switch (opt) {

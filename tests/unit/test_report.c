@@ -724,6 +724,21 @@ static void half_ready(void *arg)
     write_on(ol);
 }
 
+/* r as format, split on base's loop, written until it is done or waits. */
+static void on_loop_start(struct on_loop *ol, const struct report *r, enum report_format format,
+                          struct event_base *base)
+{
+    *ol = (struct on_loop){report_render_new(r, format), evbuffer_new(), REPORT_RENDER_MORE, 0, 0};
+    CHECK(report_render_split(ol->rr, REPORT_RENDER_SPLIT_ROWS, base, half_ready, ol) == 0);
+    write_on(ol);
+}
+
+static void on_loop_end(struct on_loop *ol)
+{
+    evbuffer_free(ol->out);
+    report_render_free(ol->rr);
+}
+
 TEST(two_halves_same_text)
 {
     make_days();
@@ -739,18 +754,15 @@ TEST(two_halves_same_text)
             free(two);
             /* on a loop, whether it waits or not */
             struct event_base *base = event_base_new();
-            struct on_loop ol = {report_render_new(r, (enum report_format)f), evbuffer_new(),
-                                 REPORT_RENDER_MORE, 0, 0};
-            CHECK(report_render_split(ol.rr, REPORT_RENDER_SPLIT_ROWS, base, half_ready, &ol) == 0);
-            write_on(&ol);
+            struct on_loop ol;
+            on_loop_start(&ol, r, (enum report_format)f, base);
             while (ol.step == REPORT_RENDER_WAITING)
                 event_base_loop(base, EVLOOP_ONCE);
             CHECK(ol.step == REPORT_RENDER_DONE && ol.woken == ol.waits);
             two = text_of(ol.out);
             CHECK(strcmp(one, two) == 0);
             free(two);
-            evbuffer_free(ol.out);
-            report_render_free(ol.rr);
+            on_loop_end(&ol);
             event_base_free(base);
             free(one);
         }
@@ -783,9 +795,8 @@ TEST(two_halves_loop_waits)
     struct event_base *base = event_base_new();
     /* the thread held in its first row: the loop's half is written, then it waits */
     gate_set(1);
-    struct on_loop ol = {report_render_new(r, REPORT_JSON), evbuffer_new(), REPORT_RENDER_MORE, 0, 0};
-    CHECK(report_render_split(ol.rr, REPORT_RENDER_SPLIT_ROWS, base, half_ready, &ol) == 0);
-    write_on(&ol);
+    struct on_loop ol;
+    on_loop_start(&ol, r, REPORT_JSON, base);
     CHECK(ol.step == REPORT_RENDER_WAITING && ol.waits == 1);
     size_t first_half = evbuffer_get_length(ol.out);
     CHECK(first_half > 0 && first_half < strlen(one));
@@ -804,8 +815,7 @@ TEST(two_halves_loop_waits)
     char *two = text_of(ol.out);
     CHECK(strcmp(one, two) == 0);
     free(two);
-    evbuffer_free(ol.out);
-    report_render_free(ol.rr);
+    on_loop_end(&ol);
     event_base_free(base);
     free(one);
     report_free(r);
@@ -830,9 +840,8 @@ TEST(two_halves_freed_early)
     /* freed while the loop waits: the thread stops after its row */
     struct event_base *base = event_base_new();
     gate_set(1);
-    struct on_loop ol = {report_render_new(r, REPORT_JSON), evbuffer_new(), REPORT_RENDER_MORE, 0, 0};
-    CHECK(report_render_split(ol.rr, REPORT_RENDER_SPLIT_ROWS, base, half_ready, &ol) == 0);
-    write_on(&ol);
+    struct on_loop ol;
+    on_loop_start(&ol, r, REPORT_JSON, base);
     CHECK(ol.step == REPORT_RENDER_WAITING);
     atomic_store(&half_allocations, 0);
     gate_set(0);
@@ -855,15 +864,13 @@ TEST(two_halves_out_of_memory)
     atomic_store(&half_refused, 1);
     CHECK(render_split(r, REPORT_JSON, REPORT_RENDER_SPLIT_ROWS) == NULL);
     struct event_base *base = event_base_new();
-    struct on_loop ol = {report_render_new(r, REPORT_JSON), evbuffer_new(), REPORT_RENDER_MORE, 0, 0};
-    CHECK(report_render_split(ol.rr, REPORT_RENDER_SPLIT_ROWS, base, half_ready, &ol) == 0);
-    write_on(&ol);
+    struct on_loop ol;
+    on_loop_start(&ol, r, REPORT_JSON, base);
     while (ol.step == REPORT_RENDER_WAITING)
         event_base_loop(base, EVLOOP_ONCE);
     CHECK(ol.step == REPORT_RENDER_NO_MEMORY);
     atomic_store(&half_refused, 0);
-    evbuffer_free(ol.out);
-    report_render_free(ol.rr);
+    on_loop_end(&ol);
     event_base_free(base);
     report_free(r);
     report_cells_free(cells);

@@ -343,10 +343,11 @@ static void start(struct ingest_job *job, const redisReply *hist)
     if (history_contributions(&h, &ing->rules, &t) < 0 || pair_log_take(&log, &t) < 0 ||
         pairs_group_log_take(&log, record_ids_count(ing->names), &g) < 0)
         failed = 1;
-    /* the branches of the history's titles: KEYS 6 on */
+    /* the branches of the history's titles, KEYS 6 on; key[i]: title i's */
     uint32_t *branch = calloc(h.n + 1, sizeof *branch);
+    size_t *key = calloc(h.n + 1, sizeof *key);
     size_t nbranch = 0, nat = 0;
-    for (size_t i = 0; branch && i < h.n; i++) {
+    for (size_t i = 0; branch && key && i < h.n; i++) {
         if (h.e[i].branch == RECORD_IDS_NONE)
             continue;
         nat++;
@@ -355,9 +356,10 @@ static void start(struct ingest_job *job, const redisReply *hist)
             k++;
         if (k == nbranch)
             branch[nbranch++] = h.e[i].branch;
+        key[i] = 6 + k;
     }
     struct rcmd c = {0};
-    failed = failed || !branch || rcmd_addstr(&c, "EVAL") | rcmd_addstr(&c, start_script) |
+    failed = failed || !branch || !key || rcmd_addstr(&c, "EVAL") | rcmd_addstr(&c, start_script) |
              rcmd_addf(&c, "%zu", 5 + nbranch) | rcmd_addjoin(&c, pfx, "h:", p) |
              rcmd_addjoin(&c, pfx, "seen:", p) | rcmd_addjoin(&c, pfx, "at:", p) |
              rcmd_addjoin(&c, pfx, "fg:", p) | rcmd_addjoin(&c, pfx, "meta", "");
@@ -367,16 +369,12 @@ static void start(struct ingest_job *job, const redisReply *hist)
              rcmd_add(&c, existed ? hist->str : "", existed ? hist->len : 0) |
              rcmd_addjoin(&c, pfx, FORGET_CHANNEL, "") | rcmd_addstr(&c, p) |
              rcmd_addf(&c, "%zu", nat);
-    for (size_t i = 0; !failed && i < h.n; i++) {
-        if (h.e[i].branch == RECORD_IDS_NONE)
-            continue;
-        size_t k = 0;
-        while (branch[k] != h.e[i].branch)
-            k++;
-        failed = rcmd_addf(&c, "%zu", 6 + k) |
-                 rcmd_addstr(&c, record_ids_get(ing->names, h.e[i].record));
-    }
+    for (size_t i = 0; !failed && i < h.n; i++)
+        if (key[i])
+            failed = rcmd_addf(&c, "%zu", key[i]) |
+                     rcmd_addstr(&c, record_ids_get(ing->names, h.e[i].record));
     free(branch);
+    free(key);
     failed = failed || add_minus(ing, &h, &g, &c) < 0;
     history_free(&h);
     pairs_free(&t);

@@ -184,10 +184,10 @@ static int apply_group(struct ingest_job *job, struct patron_group *g, const red
             }
         }
         uint32_t rec = record_ids_intern(ing->names, e->record, strlen(e->record));
-        uint32_t branch = RECORD_IDS_NONE;
-        if (e->branch && cfg->branch_counts)
-            branch = record_ids_intern(ing->names, e->branch, strlen(e->branch));
-        if (rec == RECORD_IDS_NONE || (e->branch && cfg->branch_counts && branch == RECORD_IDS_NONE))
+        int at_branch = e->branch && cfg->branch_counts;
+        uint32_t branch = at_branch ? record_ids_intern(ing->names, e->branch, strlen(e->branch))
+                                    : RECORD_IDS_NONE;
+        if (rec == RECORD_IDS_NONE || (at_branch && branch == RECORD_IDS_NONE))
             return -1;
         job->cur_record = rec;
         int outcome = history_add(h, rec, branch, e->when, &ing->rules, add_pairs, job);

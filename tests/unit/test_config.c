@@ -795,6 +795,31 @@ TEST(config_branches_and_branch_counts)
         config_free(cfg);
         strbuf_free(&text);
     }
+    /* the limits: CONFIG_MAX_BRANCHES branches, names of at most
+     * CONFIG_MAX_BRANCH_NAME_BYTES; one more of either is refused */
+    for (int over = 0; over <= 1; over++) {
+        struct strbuf text = {0};
+        strbuf_printf(&text, "{" PRIVACY ", " CATALOGUES ", \"branches\": {");
+        for (int i = 0; i < CONFIG_MAX_BRANCHES + over; i++)
+            strbuf_printf(&text, "%s\"B%d\": \"%*s\"", i ? ", " : "", i,
+                          CONFIG_MAX_BRANCH_NAME_BYTES, "n");
+        strbuf_puts(&text, "}}");
+        strbuf_reset(&err);
+        cfg = config_parse(strbuf_cstr(&text), "b.json", &err);
+        CHECK(over ? cfg == NULL && strstr(strbuf_cstr(&err), "branches: must be an object of at "
+                                                           "most 1000")
+                   : cfg && cfg->nbranch_names == CONFIG_MAX_BRANCHES);
+        config_free(cfg);
+        strbuf_reset(&text);
+        strbuf_printf(&text, "{" PRIVACY ", " CATALOGUES ", \"branches\": {\"CEN\": \"%*s\"}}",
+                      CONFIG_MAX_BRANCH_NAME_BYTES + over, "n");
+        strbuf_reset(&err);
+        cfg = config_parse(strbuf_cstr(&text), "b.json", &err);
+        CHECK(over ? cfg == NULL && strstr(strbuf_cstr(&err), "branches.CEN: must be the branch's")
+                   : cfg != NULL);
+        config_free(cfg);
+        strbuf_free(&text);
+    }
     strbuf_free(&err);
 }
 

@@ -2,7 +2,7 @@
 """A textbook item-to-item LLR on onloan eval's protocol, for comparison
 (docs/evaluation.md, issue 20 §6). stdlib only; nothing of onloan's code.
 
-Usage: textbook_llr.py LOANS.csv [MIN_PATRONS...]
+Usage: textbook_llr.py [--window-days N] LOANS.csv [MIN_PATRONS...]
 
 LOANS.csv: header with patron, record and date (or time). The protocol is
 eval_protocol.h's: rows without a full date (YYYY-MM-DD...) left out; per
@@ -14,9 +14,14 @@ G^2 over patrons (k11 both, k12/k21 one of them, k22 neither), positive
 associations only, pairs of at least MIN_PATRONS patrons; the top 10 for
 the query leaves out the patron's training titles and is filled up from
 popularity (distinct borrowers, at least MIN_PATRONS). Prints hit@10 and
-MRR@10 per MIN_PATRONS (default: 2 and 3)."""
+MRR@10 per MIN_PATRONS (default: 2 and 3).
+
+--window-days N: a patron counts for a pair only if some loan of one title
+is at most N days from some loan of the other (the bound a patron history
+kept N days puts on onloan's pairs); the titles' own counts stay whole."""
 
 import csv
+import datetime
 import math
 import re
 import sys
@@ -49,10 +54,13 @@ def split(path):
             when = row.get("date") or row.get("time") or ""
             if FULL_DATE.match(when):
                 by_patron[row["patron"]].append((when, i, row["record"]))
-    training, tests = {}, []
+    training, tests, days = {}, [], {}
     for patron, loans in by_patron.items():
         loans.sort()
         titles = [r for _, _, r in loans]
+        days[patron] = defaultdict(list)
+        for when, _, r in loans:
+            days[patron][r].append(datetime.date.fromisoformat(when[:10]).toordinal())
         seen, last_new = set(), -1
         for k, r in enumerate(titles):
             if r not in seen:
@@ -64,10 +72,15 @@ def split(path):
             training[patron] = set(titles) - {hidden}
         else:
             training[patron] = set(titles)
-    return training, tests
+    return training, tests, days
 
 
-def evaluate(training, tests, min_patrons):
+def near(loan_days, a, b, window):
+    """Whether some loan of a is at most window days from some loan of b."""
+    return any(abs(x - y) <= window for x in loan_days[a] for y in loan_days[b])
+
+
+def evaluate(training, tests, days, min_patrons, window):
     borrowers = defaultdict(set)
     for patron, titles in training.items():
         for t in titles:
@@ -80,7 +93,8 @@ def evaluate(training, tests, min_patrons):
         co = defaultdict(int)
         for p in borrowers.get(query, ()):
             for t in training[p]:
-                co[t] += 1
+                if window is None or near(days[p], query, t, window):
+                    co[t] += 1
         nq = len(borrowers.get(query, ()))
         scored = []
         for t, k11 in co.items():
@@ -106,13 +120,19 @@ def evaluate(training, tests, min_patrons):
 
 
 def main():
-    if len(sys.argv) < 2:
+    args, window = sys.argv[1:], None
+    if args[:1] == ["--window-days"]:
+        if len(args) < 2 or not args[1].isdigit():
+            sys.exit("--window-days: a number of days")
+        window, args = int(args[1]), args[2:]
+    if not args:
         sys.exit(__doc__.split("\n\n")[1])
-    training, tests = split(sys.argv[1])
-    for m in [int(a) for a in sys.argv[2:]] or [2, 3]:
-        hit, mrr = evaluate(training, tests, m)
-        print("textbook llr, min_patrons %d: hit@10 %.3f, MRR@10 %.3f, %d test patrons"
-              % (m, hit, mrr, len(tests)))
+    training, tests, days = split(args[0])
+    for m in [int(a) for a in args[1:]] or [2, 3]:
+        hit, mrr = evaluate(training, tests, days, m, window)
+        print("textbook llr%s, min_patrons %d: hit@10 %.3f, MRR@10 %.3f, %d test patrons"
+              % ("" if window is None else ", window %d days" % window,
+                 m, hit, mrr, len(tests)))
 
 
 if __name__ == "__main__":

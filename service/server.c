@@ -121,6 +121,10 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
     }
     if (!(srv->spool = spool_new(base, srv->redis, cfg, err)))
         return -1;
+    if (!(srv->touchpoints = touchpoint_batch_new(base, srv->spool, cfg))) {
+        strbuf_puts(err, "out of memory");
+        return -1;
+    }
     if (cfg->nredis_sentinels &&
         (!(srv->sentinels = sentinel_watch_new(base, cfg)) ||
          sentinel_watch_add(srv->sentinels, srv->redis) < 0 ||
@@ -161,6 +165,7 @@ void server_stop(struct server *srv)
         ingest_abort(srv->ingest);
     if (srv->compactor)
         compactor_stop(srv->compactor);
+    touchpoint_batch_free(srv->touchpoints);    /* into the spool */
     spool_free(srv->spool);         /* what still waits goes to its file */
     redis_client_free(srv->redis);
     redis_client_free(srv->redis_bulk);

@@ -55,6 +55,7 @@
 #include "redis/rollup.h"
 #include "redis/sentinel_watch.h"
 #include "redis/spool.h"
+#include "redis/touchpoint_batch.h"
 
 struct server {
     struct event_base *base;
@@ -88,6 +89,7 @@ struct server {
     time_t started_unix;            /* when server_start ran: /metrics */
     uint64_t started_ms;            /* the same on the monotonic clock */
     struct spool *spool;            /* touchpoints and outcomes on their way to Redis */
+    struct touchpoint_batch *touchpoints;   /* this pass's, gathered for the spool */
     struct ttl_cache *recent_touchpoints;   /* this daemon's of the last hour
                                              * (recent_touchpoints.h) */
     struct {

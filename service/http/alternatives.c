@@ -911,6 +911,7 @@ static void remember_patron(struct alt_request *r, const struct touchpoint *tp)
 {
     if (!r->p.patron[0] || r->srv->forgets != r->forgets)
         return;
+    touchpoint_batch_flush(r->srv->touchpoints);    /* the touchpoint first: it numbers the cell */
     struct rcmd cmd = {0};
     if (touchpoint_log_remember(r->srv->cfg, r->p.patron, tp, &cmd) < 0 ||
         !redis_exec(r->srv->redis, &cmd, 1, remembered, NULL))
@@ -921,7 +922,8 @@ static void remember_patron(struct alt_request *r, const struct touchpoint *tp)
 
 /* The answer (built now, unless kept from before) is logged as a
  * touchpoint with an id of its own: its write (counted in its rollup cell
- * too) goes to the spool, which sends it now or keeps it while Redis is
+ * too) goes with the others of this pass of the loop to the spool
+ * (touchpoint_batch.h), which sends them or keeps them while Redis is
  * away (spool.h). The answer goes at once, with the id and its token; a
  * spool that is full makes it touchpoint_not_logged, without either. */
 static void log_and_answer(struct alt_request *r)
@@ -955,11 +957,8 @@ static void log_and_answer(struct alt_request *r)
         counters[n++] = RU_ON_LOAN;
     if (r->ans->nalternatives)
         counters[n++] = RU_WITH_ALTERNATIVES;
-    struct rcmd cmd = {0};
-    int kept = rollup_cell_name(&cell, &cell_name) == 0 &&
-               (tp.cell_name = cell_name.buf) && touchpoint_log_add(cfg, &tp, counters, n, &cmd) == 0 &&
-               spool_write(r->srv->spool, &cmd) == 0;
-    rcmd_free(&cmd);
+    int kept = rollup_cell_name(&cell, &cell_name) == 0 && (tp.cell_name = cell_name.buf) &&
+               touchpoint_batch_add(r->srv->touchpoints, &tp, counters, n) == 0;
     if (!kept) {
         strbuf_free(&cell_name);
         degrade(r, FAILURE_TOUCHPOINT_NOT_LOGGED);

@@ -253,6 +253,17 @@ static int spool_metrics(struct server *srv, struct strbuf *out)
         single(out, "onloan_spool_file_errors_total", "counter",
                "Appends or syncs of spool.log that failed.", st.file_errors) < 0)
         return -1;
+    struct touchpoint_batch_stats tb;
+    touchpoint_batch_get_stats(srv->touchpoints, &tb);
+    if (single(out, "onloan_touchpoint_batches_total", "counter",
+               "Touchpoint writes handed to the spool: the touchpoints of one pass of the "
+               "event loop, together.", tb.batches) < 0 ||
+        single(out, "onloan_touchpoints_batched_total", "counter",
+               "Touchpoints in those writes.", tb.touchpoints) < 0 ||
+        single(out, "onloan_touchpoints_lost_total", "counter",
+               "Touchpoints answered, then not written: no memory for their write.",
+               tb.lost) < 0)
+        return -1;
     return 0;
 }
 

@@ -239,7 +239,9 @@ void outcomes_handle(struct server *srv, struct evhttp_request *req, const char 
               (b.record && !(o->record = strdup(b.record))) || !(o->token = strdup(b.token));
     outcome_body_free(&b);
     /* Redis is asked while it is there and nothing waits for it in the
-     * spool (else an outcome could come before its touchpoint) */
+     * spool (else an outcome could come before its touchpoint); a
+     * touchpoint of this very pass goes first */
+    touchpoint_batch_flush(srv->touchpoints);
     struct spool_stats sst;
     spool_get_stats(srv->spool, &sst);
     if (!oom && (!redis_client_connected(srv->redis) || sst.waiting)) {

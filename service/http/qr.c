@@ -143,6 +143,7 @@ void qr_handle(struct server *srv, struct evhttp_request *req, const char *query
     struct qr_request *r = malloc(sizeof *r);
     struct rcmd cmd = {0};
     struct redis_op *op = NULL;
+    touchpoint_batch_flush(srv->touchpoints);  /* a touchpoint of this pass is read back too */
     if (r) {
         *r = q;
         if (touchpoint_log_read(srv->cfg, r->touchpoint, &cmd) == 0)

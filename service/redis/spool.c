@@ -17,7 +17,11 @@
 
 #define SPOOL_FILE "spool.log"
 #define RECORD_HASH_BYTES 16
-#define SEND_AT_ONCE 64             /* writes resent per pass while Redis catches up */
+/* Writes in flight at most. Redis answers a connection's commands in
+ * order, so a read sent behind them (a model list, a history) waits for
+ * them all: a write Redis cannot take at once waits here instead, where
+ * nothing waits behind it. */
+#define SEND_AHEAD 8
 #define RESEND_MS 100               /* how often waiting writes are tried */
 #define REPLAY_TICK_MS 250          /* how often confirmed writes are let go */
 
@@ -41,6 +45,7 @@ struct spool {
     const struct config *cfg;
     struct writes waiting, in_flight;
     size_t nwaiting, nin_flight, in_file;   /* in_file: records in the file not yet written */
+    size_t reserved;                /* places held for writes to come (spool_reserve) */
     /* confirmed by Redis in the last spool_replay_ms that it was
      * connected, oldest first: sent again on its next connection */
     struct writes confirmed;
@@ -432,13 +437,13 @@ static void send_write(struct spool *sp, struct write *w)
     sp->nin_flight++;
 }
 
-/* Sends what waits, in order, up to SEND_AT_ONCE in flight. */
+/* Sends what waits, in order, up to SEND_AHEAD in flight. */
 static void send_waiting(struct spool *sp)
 {
     struct write *w;
     if (!redis_client_connected(sp->rc))
         return;
-    while (sp->nin_flight < SEND_AT_ONCE && (w = TAILQ_FIRST(&sp->waiting))) {
+    while (sp->nin_flight < SEND_AHEAD && (w = TAILQ_FIRST(&sp->waiting))) {
         TAILQ_REMOVE(&sp->waiting, w, link);
         sp->nwaiting--;
         send_write(sp, w);
@@ -459,18 +464,46 @@ static void resend_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static int spool_full(const struct spool *sp)
+{
+    return sp->nwaiting + sp->nin_flight + sp->reserved >= (size_t)sp->cfg->spool_max_writes;
+}
+
+static int spool_put(struct spool *sp, const struct rcmd *cmd);
+
 int spool_write(struct spool *sp, const struct rcmd *cmd)
 {
-    if (sp->nwaiting + sp->nin_flight >= (size_t)sp->cfg->spool_max_writes) {
+    if (spool_full(sp)) {
         sp->stats.refused++;
         return -1;
     }
+    return spool_put(sp, cmd);
+}
+
+int spool_reserve(struct spool *sp)
+{
+    if (spool_full(sp)) {
+        sp->stats.refused++;
+        return -1;
+    }
+    sp->reserved++;
+    return 0;
+}
+
+int spool_write_reserved(struct spool *sp, const struct rcmd *cmd)
+{
+    sp->reserved--;
+    return cmd ? spool_put(sp, cmd) : 0;
+}
+
+static int spool_put(struct spool *sp, const struct rcmd *cmd)
+{
     struct write *w = write_of(sp, cmd);
     if (!w) {
         sp->stats.refused++;
         return -1;
     }
-    if (sp->nwaiting == 0 && redis_client_connected(sp->rc)) {
+    if (sp->nwaiting == 0 && sp->nin_flight < SEND_AHEAD && redis_client_connected(sp->rc)) {
         send_write(sp, w);
         return 0;
     }
@@ -596,5 +629,5 @@ void spool_get_stats(const struct spool *sp, struct spool_stats *st)
 
 int spool_idle(const struct spool *sp)
 {
-    return sp->nwaiting == 0 && sp->nin_flight == 0;
+    return sp->nwaiting == 0 && sp->nin_flight == 0 && sp->reserved == 0;
 }

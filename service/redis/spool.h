@@ -2,10 +2,12 @@
  * while: touchpoints and their outcomes.
  *
  * Each write is one idempotent command (a script that changes nothing
- * the second time it runs for the same touchpoint or outcome), so a write
- * sent again after its reply was lost counts once. A write goes to Redis
- * at once when Redis is there and nothing waits before it. When Redis
- * cannot take it (not connected, or the connection was lost with the
+ * the second time it runs for the same touchpoints or outcome), so a
+ * write sent again after its reply was lost counts once. A write goes to
+ * Redis at once when Redis is there, nothing waits before it and fewer
+ * than 8 writes are in flight (more would make every read sent on the
+ * same connection wait behind them). When Redis cannot take it (not
+ * connected, busy with those 8, or the connection was lost with the
  * write in flight), it waits in the spool, in order: in memory, and
  * appended to <spool_dir>/spool.log, which is synced (fdatasync) at most
  * every spool_sync_ms while writes come in; the spool sends them again,
@@ -45,6 +47,14 @@ void spool_free(struct spool *sp);
  * caller's either way. */
 int spool_write(struct spool *sp, const struct rcmd *cmd);
 
+/* A place for a write that is still being put together (a batch of
+ * touchpoints gathering: touchpoint_batch.h), counted as one that waits.
+ * 0, or -1 when the spool is full. */
+int spool_reserve(struct spool *sp);
+/* Writes cmd into the place reserved, which it gives back; NULL only gives
+ * it back. Refused (-1) only when out of memory. */
+int spool_write_reserved(struct spool *sp, const struct rcmd *cmd);
+
 /* A write sent by the caller itself (not through the spool) that Redis
  * has confirmed: kept like the spool's own, sent again on the next
  * connection. 0, or -1 when out of memory (not kept). */
@@ -66,7 +76,7 @@ struct spool_stats {
     unsigned long long file_errors; /* appends or syncs of the file that failed */
 };
 void spool_get_stats(const struct spool *sp, struct spool_stats *st);
-/* Nothing waits and nothing is in flight. */
+/* Nothing waits, nothing is in flight and no place is reserved. */
 int spool_idle(const struct spool *sp);
 
 #endif

@@ -35,62 +35,115 @@ static long long tpd_keep_s(const struct config *cfg)
     return (long long)cfg->token_ttl_s + 86400;
 }
 
-/* KEYS[1] tpd:<id>, KEYS[2] ru1:cells, KEYS[3] ru1:ncells, KEYS[4]
- * ru1:<day>, KEYS[5] tp; ARGV[1] how long tpd:<id> is kept (s), ARGV[2]
- * the cell's name, ARGV[3] the stream's cap, ARGV[4] RU_NCOUNTERS,
- * ARGV[5] how many counters, then the counters, then the entry's fields
- * and values (the cell's number is added). tpd:<id> keeps only the
- * fields touchpoint_entry_parse reads (KEPT). */
+/* A batch of touchpoints in one script. KEYS[1] ru1:cells, KEYS[2]
+ * ru1:ncells, KEYS[3] tp, KEYS[4] tpb:<the first touchpoint's id> (the
+ * batch's mark), then each touchpoint's tpd:<id> and ru1:<day>. ARGV[1]
+ * how long tpd: and the mark are kept (s), ARGV[2] the stream's cap,
+ * ARGV[3] RU_NCOUNTERS, ARGV[4] how many touchpoints; then for each: its
+ * cell's name, how many counters, the counters, how many field arguments
+ * (TP_FIELD_ARGS), the fields and values, the KEPT ones first (tpd:
+ * takes those ten arguments as they are) and the cell's value empty (the
+ * script puts its number there). Each cell is looked up once a batch,
+ * and each day's counters go in one BITFIELD. Nothing if the mark is
+ * there: the batch was written before (sent again). */
+#define TP_KEPT_ARGS 10
+#define TP_FIELD_ARGS 26
+#define TP_CELL_ARG 10          /* the cell's value, among the field arguments */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define TP_CELL_STR STR(TP_CELL_ARG)
+#define TP_KEPT_STR STR(TP_KEPT_ARGS)
 static const char add_script[] =
-    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
-    "local KEPT = {record = 1, alternatives = 1, catalogue = 1, day = 1, cell = 1}\n"
-    "local cell = redis.call('HGET', KEYS[2], ARGV[2])\n"
-    "if not cell then\n"
-    "  cell = redis.call('INCR', KEYS[3]) - 1\n"
-    "  redis.call('HSET', KEYS[2], ARGV[2], cell)\n"
+    "if not redis.call('SET', KEYS[4], 1, 'NX', 'EX', ARGV[1]) then return 0 end\n"
+    "local cells, bf = {}, {}\n"
+    "local a, nc = 5, tonumber(ARGV[3])\n"
+    "for t = 1, tonumber(ARGV[4]) do\n"
+    "  local tpd, day = KEYS[3 + 2 * t], KEYS[4 + 2 * t]\n"
+    "  local cell = cells[ARGV[a]]\n"
+    "  if not cell then\n"
+    "    cell = redis.call('HGET', KEYS[1], ARGV[a])\n"
+    "    if not cell then\n"
+    "      cell = redis.call('INCR', KEYS[2]) - 1\n"
+    "      redis.call('HSET', KEYS[1], ARGV[a], cell)\n"
+    "    end\n"
+    "    cell = tonumber(cell)\n"
+    "    cells[ARGV[a]] = cell\n"
+    "  end\n"
+    "  local k = tonumber(ARGV[a + 1])\n"
+    "  local b = bf[day]\n"
+    "  if not b then b = {}; bf[day] = b end\n"
+    "  for i = 1, k do\n"
+    "    b[#b + 1] = 'INCRBY'; b[#b + 1] = 'u32'\n"
+    "    b[#b + 1] = '#' .. (cell * nc + tonumber(ARGV[a + 1 + i])); b[#b + 1] = 1\n"
+    "  end\n"
+    "  a = a + 2 + k\n"
+    "  local nf = tonumber(ARGV[a])\n"
+    "  ARGV[a + " TP_CELL_STR "] = tostring(cell)\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, a + 1, a + nf))\n"
+    "  redis.call('HSET', tpd, unpack(ARGV, a + 1, a + " TP_KEPT_STR "))\n"
+    "  redis.call('EXPIRE', tpd, ARGV[1])\n"
+    "  a = a + 1 + nf\n"
     "end\n"
-    "cell = tonumber(cell)\n"
-    "local k = tonumber(ARGV[5])\n"
-    "local bf = {}\n"
-    "for i = 1, k do\n"
-    "  local at = cell * tonumber(ARGV[4]) + tonumber(ARGV[5 + i])\n"
-    "  bf[#bf + 1] = 'INCRBY'; bf[#bf + 1] = 'u32'; bf[#bf + 1] = '#' .. at; bf[#bf + 1] = 1\n"
-    "end\n"
-    "if k > 0 then redis.call('BITFIELD', KEYS[4], unpack(bf)) end\n"
-    "local f = {}\n"
-    "for i = 6 + k, #ARGV do f[#f + 1] = ARGV[i] end\n"
-    "f[#f + 1] = 'cell'; f[#f + 1] = tostring(cell)\n"
-    "redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[3], '*', unpack(f))\n"
-    "local d = {}\n"
-    "for i = 1, #f, 2 do\n"
-    "  if KEPT[f[i]] then d[#d + 1] = f[i]; d[#d + 1] = f[i + 1] end\n"
-    "end\n"
-    "redis.call('HSET', KEYS[1], unpack(d))\n"
-    "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
+    "for day, b in pairs(bf) do redis.call('BITFIELD', day, unpack(b)) end\n"
     "return 1\n";
 
-int touchpoint_log_add(const struct config *cfg, const struct touchpoint *tp,
-                       const enum ru_counter *counters, size_t ncounters, struct rcmd *cmd)
+int touchpoint_writes_add(const struct config *cfg, struct touchpoint_writes *w,
+                          const struct touchpoint *tp, const enum ru_counter *counters,
+                          size_t ncounters)
 {
     char now[21];
     const char *pfx = cfg->redis_prefix;
-    int rc = utc_now(now) | rcmd_addstr(cmd, "EVAL") | rcmd_addstr(cmd, add_script) |
-             rcmd_addstr(cmd, "5") | rcmd_addjoin(cmd, pfx, "tpd:", tp->id) |
-             rcmd_addjoin(cmd, pfx, "ru1:cells", "") | rcmd_addjoin(cmd, pfx, "ru1:ncells", "") |
-             rcmd_addjoin(cmd, pfx, "ru1:", tp->day) | rcmd_addjoin(cmd, pfx, "tp", "") |
-             rcmd_addf(cmd, "%lld", tpd_keep_s(cfg)) | rcmd_addstr(cmd, tp->cell_name) |
-             rcmd_addf(cmd, "%d", cfg->touchpoint_stream_max) | rcmd_addf(cmd, "%d", RU_NCOUNTERS) |
-             rcmd_addf(cmd, "%zu", ncounters);
+    int nkeys = w->keys.argc, nargs = w->args.argc;
+    int rc = utc_now(now) | rcmd_addjoin(&w->keys, pfx, "tpd:", tp->id) |
+             rcmd_addjoin(&w->keys, pfx, "ru1:", tp->day) | rcmd_addstr(&w->args, tp->cell_name) |
+             rcmd_addf(&w->args, "%zu", ncounters);
     for (size_t i = 0; i < ncounters; i++)
-        rc |= rcmd_addf(cmd, "%d", (int)counters[i]);
-    rc |= add_field(cmd, "touchpoint", tp->id) | add_field(cmd, "time", now) |
-          add_field(cmd, "record", tp->record) | add_field(cmd, "catalogue", tp->catalogue) |
-          add_field(cmd, "status", tp->status) | add_field(cmd, "branch", tp->branch) |
-          add_field(cmd, "channel", tp->channel) | add_field(cmd, "lang", tp->lang) |
-          add_field(cmd, "alternatives", tp->alternatives) |
-          add_field(cmd, "experiment", tp->experiment) | add_field(cmd, "arm", tp->arm) |
-          add_field(cmd, "day", tp->day);
+        rc |= rcmd_addf(&w->args, "%d", (int)counters[i]);
+    rc |= rcmd_addf(&w->args, "%d", TP_FIELD_ARGS) |
+          /* the KEPT fields, read back by touchpoint_entry_parse */
+          add_field(&w->args, "record", tp->record) |
+          add_field(&w->args, "alternatives", tp->alternatives) |
+          add_field(&w->args, "catalogue", tp->catalogue) | add_field(&w->args, "day", tp->day) |
+          add_field(&w->args, "cell", "") |
+          /* and the rest of the tp entry */
+          add_field(&w->args, "touchpoint", tp->id) | add_field(&w->args, "time", now) |
+          add_field(&w->args, "status", tp->status) | add_field(&w->args, "branch", tp->branch) |
+          add_field(&w->args, "channel", tp->channel) | add_field(&w->args, "lang", tp->lang) |
+          add_field(&w->args, "experiment", tp->experiment) | add_field(&w->args, "arm", tp->arm);
+    if (rc) {
+        /* the batch as it was: what this one copied stays unused */
+        w->keys.argc = nkeys < w->keys.argc ? nkeys : w->keys.argc;
+        w->args.argc = nargs < w->args.argc ? nargs : w->args.argc;
+        return -1;
+    }
+    if (w->n++ == 0)
+        snprintf(w->mark, sizeof w->mark, "%s", tp->id);
+    return 0;
+}
+
+int touchpoint_writes_command(const struct config *cfg, const struct touchpoint_writes *w,
+                              struct rcmd *cmd)
+{
+    const char *pfx = cfg->redis_prefix;
+    int rc = rcmd_addstr(cmd, "EVAL") | rcmd_addstr(cmd, add_script) |
+             rcmd_addf(cmd, "%d", 4 + w->keys.argc) | rcmd_addjoin(cmd, pfx, "ru1:cells", "") |
+             rcmd_addjoin(cmd, pfx, "ru1:ncells", "") | rcmd_addjoin(cmd, pfx, "tp", "") |
+             rcmd_addjoin(cmd, pfx, "tpb:", w->mark);
+    for (int i = 0; i < w->keys.argc; i++)
+        rc |= rcmd_add(cmd, w->keys.argv[i], w->keys.len[i]);
+    rc |= rcmd_addf(cmd, "%lld", tpd_keep_s(cfg)) |
+          rcmd_addf(cmd, "%d", cfg->touchpoint_stream_max) | rcmd_addf(cmd, "%d", RU_NCOUNTERS) |
+          rcmd_addf(cmd, "%zu", w->n);
+    for (int i = 0; i < w->args.argc; i++)
+        rc |= rcmd_add(cmd, w->args.argv[i], w->args.len[i]);
     return rc ? -1 : 0;
+}
+
+void touchpoint_writes_clear(struct touchpoint_writes *w)
+{
+    rcmd_free(&w->keys);
+    rcmd_free(&w->args);
+    memset(w, 0, sizeof *w);
 }
 
 int touchpoint_log_read(const struct config *cfg, const char *touchpoint, struct rcmd *cmd)

@@ -4,7 +4,7 @@
  * when the answer is (touchpoint_id_make), so that the answer need not
  * wait for Redis and its write can wait in the spool (spool.h) while
  * Redis is away. Every write here is one script that changes nothing the
- * second time it runs for the same touchpoint or outcome.
+ * second time it runs for the same touchpoints or outcome.
  *
  *   <prefix>tpd:<id>    hash    the touchpoint, read back by its outcomes
  *                               and its QR code: the record, alternatives,
@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "redis/rcmd.h"
 #include "redis/redis_client.h"
 #include "redis/rollup.h"
 
@@ -56,13 +57,28 @@ struct touchpoint {
     const char *cell_name;      /* its rollup cell (rollup_cell_name) */
 };
 
-/* The script that writes one touchpoint: numbers its rollup cell if new,
- * adds 1 to each of the counters given in that cell of the day, appends
- * the tp entry and keeps tpd:<id>; nothing if tpd:<id> is there already
- * (a write sent again). -1 when out of memory (cmd is the caller's to
- * free either way, with rcmd_free). */
-int touchpoint_log_add(const struct config *cfg, const struct touchpoint *tp,
-                       const enum ru_counter *counters, size_t ncounters, struct rcmd *cmd);
+/* Touchpoints written together: one script for all of them
+ * (touchpoint_batch.h gathers them). For each, it numbers its rollup cell
+ * if new, adds 1 to each of the counters given in that cell of the day,
+ * appends the tp entry and keeps tpd:<id>. The batch leaves a mark,
+ * <prefix>tpb:<its first touchpoint's id>, kept as long as tpd:; a batch
+ * whose mark is there (sent again) changes nothing. */
+struct touchpoint_writes {
+    struct rcmd keys, args;     /* each touchpoint's, in order */
+    size_t n;                   /* touchpoints */
+    char mark[TOUCHPOINT_ID_MAX_BYTES + 1];     /* the first one's id */
+};
+/* Adds tp, which counts counters. -1 when out of memory: the batch is
+ * then as it was. */
+int touchpoint_writes_add(const struct config *cfg, struct touchpoint_writes *w,
+                          const struct touchpoint *tp, const enum ru_counter *counters,
+                          size_t ncounters);
+/* The script that writes them (w holds at least one), into cmd: -1 when
+ * out of memory (cmd is the caller's to rcmd_free either way). */
+int touchpoint_writes_command(const struct config *cfg, const struct touchpoint_writes *w,
+                              struct rcmd *cmd);
+/* Empty again. */
+void touchpoint_writes_clear(struct touchpoint_writes *w);
 /* The HGETALL that reads the touchpoint back: its reply holds the fields,
  * or none when there is no such touchpoint (or no longer). */
 int touchpoint_log_read(const struct config *cfg, const char *touchpoint, struct rcmd *cmd);

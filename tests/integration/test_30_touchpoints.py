@@ -2,12 +2,13 @@
 loan model the loader wrote (onloan:pop, onloan:co:*)."""
 
 import calendar
+import threading
 import time
 from collections import defaultdict
 
 import harness
 from loanlab import Lab, oracle, parse_co
-from suite import Skip, expect_json, show
+from suite import Skip, expect_json, show, wait_for
 
 
 def fields(entry):
@@ -55,6 +56,52 @@ def test_touchpoint_in_stream(ctx):
         assert abs(secs - t0) < 120, "touchpoint time %r is not now (%d)" % (tv, t0)
     else:
         assert tv[:4].isdigit() and "T" in tv, "touchpoint time %r" % tv
+
+
+def _script_calls(r):
+    n = 0
+    for line in r("INFO", "commandstats").decode().splitlines():
+        if line.startswith(("cmdstat_eval:", "cmdstat_evalsha:")):
+            n += int(line.split("calls=")[1].split(",")[0])
+    return n
+
+
+def test_concurrent_answers_all_logged(ctx):
+    """Answers that come at once are written together (the touchpoints of
+    a pass of the loop in one script: touchpoint_batch.h): each one's tp
+    entry and tpd: are there, once, and no more scripts ran than answers."""
+    rid = ctx.picks["on_loan"]
+    expect_json(ctx.stack.alt(rid, channel="app"), 200)         # its answer kept: warm
+    with ctx.stack.redis() as r:
+        scripts0 = _script_calls(r)
+    ids, problems = [], []
+
+    def ask():
+        for _ in range(6):
+            resp = ctx.stack.alt(rid, channel="app")
+            if resp.status != 200 or not resp.json or not resp.json.get("touchpoint"):
+                problems.append(resp)
+            else:
+                ids.append(resp.json["touchpoint"])
+    threads = [threading.Thread(target=ask) for _ in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not problems, problems[:3]
+    assert len(set(ids)) == len(ids) == 192, len(ids)
+    with ctx.stack.redis() as r:
+        def all_there():
+            return all(r("EXISTS", ctx.prefix + "tpd:" + tp) for tp in ids)
+        wait_for(all_there, 10.0, 0.05, "every touchpoint's tpd:")
+        scripts = _script_calls(r) - scripts0
+        logged = defaultdict(int)
+        for e in r("XREVRANGE", ctx.prefix + "tp", "+", "-", "COUNT", 5000):
+            logged[fields(e)[1].get("touchpoint")] += 1
+    missing = [tp for tp in ids if logged[tp] != 1]
+    assert not missing, "%d of 192 touchpoints not in tp once: %r" % (len(missing), missing[:3])
+    assert 1 <= scripts <= len(ids), "%d scripts for %d answers" % (scripts, len(ids))
+    show("192 answers at once: %d scripts wrote their touchpoints" % scripts)
 
 
 def test_event_lands_in_stream(ctx):

@@ -48,6 +48,9 @@ TYPES = {
     "onloan_spool_bytes": "gauge",
     "onloan_spool_written": "counter",
     "onloan_spool_retries": "counter",
+    "onloan_touchpoint_batches": "counter",
+    "onloan_touchpoints_batched": "counter",
+    "onloan_touchpoints_lost": "counter",
     "onloan_ingest_loans": "counter",
 }
 
@@ -222,6 +225,10 @@ def test_metrics_count_what_was_done(ctx):
         wait_for(lambda: Scrape(port).get("onloan_spool_written_total")
                  >= before.get("onloan_spool_written_total") + 2, 10,
                  what="the two touchpoints written")
+        # (one after the other, in batches of their own)
+        assert moved("onloan_touchpoint_batches_total") >= 2
+        assert moved("onloan_touchpoints_batched_total") >= 2
+        assert after.get("onloan_touchpoints_lost_total") == 0
         wait_for(lambda: Scrape(port).get("onloan_ingest_loans_total", result="new")
                  >= before.get("onloan_ingest_loans_total", result="new") + 2, 10,
                  what="two new loans applied")

@@ -24,6 +24,7 @@
 #include "http/loans.h"
 #include "http/reply.h"
 #include "ingest/loan_event.h"
+#include "redis/touchpoint_log.h"
 #include "report/goals.h"
 #include "report/report.h"
 #include "report/report_render.h"
@@ -453,6 +454,57 @@ TEST(report_out_of_memory)
     strbuf_free(&err);
 }
 
+/* A touchpoint that cannot be added to a batch for want of memory
+ * leaves the batch as it was: its script is the one of the touchpoints
+ * before (but for the time each one was written). */
+static int same_command(const struct rcmd *a, const struct rcmd *b)
+{
+    if (a->argc != b->argc)
+        return 0;
+    for (int i = 0; i < a->argc; i++) {
+        int is_time = i > 0 && a->len[i - 1] == 4 && memcmp(a->argv[i - 1], "time", 4) == 0;
+        if (!is_time && (a->len[i] != b->len[i] || memcmp(a->argv[i], b->argv[i], a->len[i]) != 0))
+            return 0;
+    }
+    return 1;
+}
+
+TEST(touchpoint_batch_out_of_memory)
+{
+    enum ru_counter c[] = {RU_TOUCHPOINTS, RU_ON_LOAN};
+    struct touchpoint a = {"1795343460123-17", "f356", "demo", "on_loan", "CEN", "opac", "nl",
+                           "f1,f2", "", "", "20261204", "demo|CEN|opac|on_loan|"};
+    struct touchpoint b = {"1795343460124-18", "f9", "demo", "on_loan", "NRD", "kiosk", "en",
+                           "f3", "x", "y", "20261204", "demo|NRD|kiosk|on_loan|x"};
+    struct touchpoint_writes one = {0};
+    struct rcmd want = {0};
+    CHECK(touchpoint_writes_add(cfg, &one, &a, c, 2) == 0 &&
+          touchpoint_writes_command(cfg, &one, &want) == 0);
+    unsigned long k;
+    for (k = 1; k < 1000; k++) {
+        struct touchpoint_writes w = {0};
+        struct rcmd got = {0};
+        CHECK(touchpoint_writes_add(cfg, &w, &a, c, 2) == 0);
+        fail_from(k);
+        int rc = touchpoint_writes_add(cfg, &w, &b, c, 2);
+        stop_failing();
+        int failed = inject.failed;
+        if (failed) {
+            CHECK(rc == -1 && w.n == 1);
+            CHECK(touchpoint_writes_command(cfg, &w, &got) == 0 && same_command(&got, &want));
+        } else {
+            CHECK(rc == 0 && w.n == 2);
+        }
+        rcmd_free(&got);
+        touchpoint_writes_clear(&w);
+        if (!failed || unit_current_failed)
+            break;
+    }
+    CHECK(k > 1 && k < 1000);       /* some allocations were refused, then none */
+    rcmd_free(&want);
+    touchpoint_writes_clear(&one);
+}
+
 int main(void)
 {
     event_set_mem_functions(__wrap_malloc, __wrap_realloc, free);  /* libevent's too, first */
@@ -468,6 +520,7 @@ int main(void)
     RUN(body_out_of_memory_is_not_too_large);
     RUN(refusal_of_events);
     RUN(report_out_of_memory);
+    RUN(touchpoint_batch_out_of_memory);
     config_free(cfg);
     strbuf_free(&err);
     return unit_failures != 0;

@@ -46,33 +46,71 @@ TEST(days_are_local)
     CHECK_STR(day, "20261230");
 }
 
-/* A touchpoint's write: its keys, the counters it adds to, its fields. */
-TEST(touchpoint_write_command)
+/* Touchpoints written together: the batch's keys (its mark: the first
+ * touchpoint's id), then each one's keys, counters and fields, the ones
+ * tpd: keeps first, the cell's value left for the script. */
+TEST(touchpoints_written_together)
 {
+    struct touchpoint_writes w = {0};
     struct rcmd cmd = {0};
     enum ru_counter c[] = {RU_TOUCHPOINTS, RU_ON_LOAN};
-    struct touchpoint tp = {"1795343460123-17", "f356", "demo", "on_loan", "CEN", "opac", "nl",
-                            "f1,f2", "", "", "20261204", "demo\x1f" "CEN\x1f" "opac\x1f" "on_loan\x1f"};
-    CHECK(touchpoint_log_add(cfg, &tp, c, 2, &cmd) == 0);
-    CHECK(cmd.argc > 14);
-    if (cmd.argc <= 14) {
+    struct touchpoint a = {"1795343460123-17", "f356", "demo", "on_loan", "CEN", "opac", "nl",
+                           "f1,f2", "", "", "20261204", "demo\x1f" "CEN\x1f" "opac\x1f" "on_loan\x1f"};
+    struct touchpoint b = {"1795343460124-18", "f9", "demo", "available", "", "kiosk", "en",
+                           "", "demo-ab", "reserve_only", "20261205", "demo||kiosk|available|"};
+    CHECK(touchpoint_writes_add(cfg, &w, &a, c, 2) == 0);
+    CHECK(touchpoint_writes_add(cfg, &w, &b, c, 1) == 0);
+    CHECK(w.n == 2);
+    CHECK(touchpoint_writes_command(cfg, &w, &cmd) == 0);
+    /* EVAL body 8 (4 + 2 keys each) keys, 4 batch arguments, then
+     * (cell, 2, 2 counters, 26, 26 fields) and (cell, 1, 1 counter, 26, 26) */
+    int want = 3 + 8 + 4 + (4 + 1 + 26) + (3 + 1 + 26);
+    CHECK(cmd.argc == want);
+    if (cmd.argc != want) {
         rcmd_free(&cmd);
+        touchpoint_writes_clear(&w);
         return;
     }
     CHECK_STR(cmd.argv[0], "EVAL");
-    CHECK_STR(cmd.argv[2], "5");
-    CHECK_STR(cmd.argv[3], "onloan:tpd:1795343460123-17");
-    CHECK_STR(cmd.argv[4], "onloan:ru1:cells");
-    CHECK_STR(cmd.argv[6], "onloan:ru1:20261204");
-    CHECK_STR(cmd.argv[7], "onloan:tp");
-    CHECK_STR(cmd.argv[9], tp.cell_name);
-    CHECK_STR(cmd.argv[11], "11");          /* RU_NCOUNTERS */
-    CHECK_STR(cmd.argv[12], "2");
-    CHECK_STR(cmd.argv[13], "0");           /* RU_TOUCHPOINTS */
-    CHECK_STR(cmd.argv[14], "1");           /* RU_ON_LOAN */
-    CHECK_STR(cmd.argv[15], "touchpoint");
-    CHECK_STR(cmd.argv[16], "1795343460123-17");
+    CHECK_STR(cmd.argv[2], "8");
+    CHECK_STR(cmd.argv[3], "onloan:ru1:cells");
+    CHECK_STR(cmd.argv[4], "onloan:ru1:ncells");
+    CHECK_STR(cmd.argv[5], "onloan:tp");
+    CHECK_STR(cmd.argv[6], "onloan:tpb:1795343460123-17");
+    CHECK_STR(cmd.argv[7], "onloan:tpd:1795343460123-17");
+    CHECK_STR(cmd.argv[8], "onloan:ru1:20261204");
+    CHECK_STR(cmd.argv[9], "onloan:tpd:1795343460124-18");
+    CHECK_STR(cmd.argv[10], "onloan:ru1:20261205");
+    CHECK_STR(cmd.argv[13], "11");          /* RU_NCOUNTERS */
+    CHECK_STR(cmd.argv[14], "2");           /* touchpoints */
+    char **t = cmd.argv + 15;               /* the first one's */
+    CHECK_STR(t[0], a.cell_name);
+    CHECK_STR(t[1], "2");
+    CHECK_STR(t[2], "0");                   /* RU_TOUCHPOINTS */
+    CHECK_STR(t[3], "1");                   /* RU_ON_LOAN */
+    CHECK_STR(t[4], "26");
+    CHECK_STR(t[5], "record");
+    CHECK_STR(t[6], "f356");
+    CHECK_STR(t[7], "alternatives");
+    CHECK_STR(t[8], "f1,f2");
+    CHECK_STR(t[11], "day");
+    CHECK_STR(t[13], "cell");
+    CHECK_STR(t[14], "");                   /* the script's to fill */
+    CHECK_STR(t[15], "touchpoint");
+    CHECK_STR(t[16], "1795343460123-17");
+    CHECK_STR(t[29], "arm");
+    t += 31;                                /* the second one's */
+    CHECK_STR(t[0], b.cell_name);
+    CHECK_STR(t[1], "1");
+    CHECK_STR(t[3], "26");
+    CHECK_STR(t[5], "f9");
+    CHECK_STR(t[15], "1795343460124-18");
+    CHECK_STR(t[26], "experiment");
+    CHECK_STR(t[27], "demo-ab");
+    CHECK_STR(t[29], "reserve_only");
     rcmd_free(&cmd);
+    touchpoint_writes_clear(&w);
+    CHECK(w.n == 0 && w.keys.argc == 0 && w.args.argc == 0);
 }
 
 TEST(reading_a_day)
@@ -102,7 +140,7 @@ int main(void)
     }
     RUN(cell_names);
     RUN(days_are_local);
-    RUN(touchpoint_write_command);
+    RUN(touchpoints_written_together);
     RUN(reading_a_day);
     config_free((struct config *)cfg);
     strbuf_free(&err);

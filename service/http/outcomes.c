@@ -182,12 +182,13 @@ static void touchpoint_read(redisReply *reply, enum failure error, void *arg)
         outcome_request_free(o);
         return;
     }
-    if (reply->elements == 0) {
+    int found = touchpoint_entry_parse(reply, &e);
+    if (found == 0) {
         http_reply_error(o->req, 404, "touchpoint", "no such touchpoint");
         outcome_request_free(o);
         return;
     }
-    if (touchpoint_entry_parse(reply, &e) < 0) {
+    if (found < 0) {
         http_reply_unavailable(o->req, "unexpected touchpoint log entry");
         outcome_request_free(o);
         return;
@@ -248,11 +249,12 @@ void outcomes_handle(struct server *srv, struct evhttp_request *req, const char 
         outcome_from_recent(o, FAILURE_REDIS_UNAVAILABLE);
         return;
     }
-    struct rcmd cmd = {0};
+    struct rcmd cmds[TOUCHPOINT_READ_CMDS] = {{0}};
     struct redis_op *op = NULL;
-    if (!oom && touchpoint_log_read(srv->cfg, id, &cmd) == 0)
-        op = redis_exec(srv->redis, &cmd, 1, touchpoint_read, o);
-    rcmd_free(&cmd);
+    if (!oom && touchpoint_log_read(srv->cfg, id, cmds) == 0)
+        op = redis_exec(srv->redis, cmds, TOUCHPOINT_READ_CMDS, touchpoint_read, o);
+    for (size_t i = 0; i < TOUCHPOINT_READ_CMDS; i++)
+        rcmd_free(&cmds[i]);
     if (!op) {
         http_reply_unavailable(req, HTTP_NO_MEMORY);
         if (o)

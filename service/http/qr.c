@@ -63,12 +63,13 @@ static void touchpoint_read(redisReply *reply, enum failure error, void *arg)
         qr_request_free(q);
         return;
     }
-    if (reply->elements == 0) {
+    int found = touchpoint_entry_parse(reply, &e);
+    if (found == 0) {
         http_reply_error(q->req, 404, "touchpoint", "no such touchpoint");
         qr_request_free(q);
         return;
     }
-    if (touchpoint_entry_parse(reply, &e) < 0) {
+    if (found < 0) {
         http_reply_unavailable(q->req, "unexpected touchpoint log entry");
         qr_request_free(q);
         return;
@@ -141,15 +142,16 @@ void qr_handle(struct server *srv, struct evhttp_request *req, const char *query
     if (server_admit(srv, req) < 0)
         return;
     struct qr_request *r = malloc(sizeof *r);
-    struct rcmd cmd = {0};
+    struct rcmd cmds[TOUCHPOINT_READ_CMDS] = {{0}};
     struct redis_op *op = NULL;
     touchpoint_batch_flush(srv->touchpoints);  /* a touchpoint of this pass is read back too */
     if (r) {
         *r = q;
-        if (touchpoint_log_read(srv->cfg, r->touchpoint, &cmd) == 0)
-            op = redis_exec(srv->redis, &cmd, 1, touchpoint_read, r);
+        if (touchpoint_log_read(srv->cfg, r->touchpoint, cmds) == 0)
+            op = redis_exec(srv->redis, cmds, TOUCHPOINT_READ_CMDS, touchpoint_read, r);
     }
-    rcmd_free(&cmd);
+    for (size_t i = 0; i < TOUCHPOINT_READ_CMDS; i++)
+        rcmd_free(&cmds[i]);
     if (!op) {
         http_reply_unavailable(req, HTTP_NO_MEMORY);
         if (r)

@@ -1,6 +1,7 @@
 /* touchpoint_log.c: see touchpoint_log.h. */
 #include "redis/touchpoint_log.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,25 +38,20 @@ static long long tpd_keep_s(const struct config *cfg)
 
 /* A batch of touchpoints in one script. KEYS[1] ru1:cells, KEYS[2]
  * ru1:ncells, KEYS[3] tp, KEYS[4] tpb:<the first touchpoint's id> (the
- * batch's mark), then each touchpoint's tpd:<id> and ru1:<day>. ARGV[1]
- * how long tpd: and the mark are kept (s), ARGV[2] the stream's cap,
- * ARGV[3] RU_NCOUNTERS, ARGV[4] how many touchpoints; then for each: its
- * cell's name, how many counters, the counters, how many field arguments
- * (TP_FIELD_ARGS), the fields and values, the KEPT ones first (tpd:
- * takes those ten arguments as they are) and the cell's value empty (the
- * script puts its number there). Each cell is looked up once a batch,
- * and each day's counters go in one BITFIELD. Nothing if the mark is
- * there: the batch was written before (sent again). */
-#define TP_KEPT_ARGS 10
-#define TP_FIELD_ARGS 26
-#define TP_CELL_ARG 10          /* the cell's value, among the field arguments */
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define TP_CELL_STR STR(TP_CELL_ARG)
-#define TP_KEPT_STR STR(TP_KEPT_ARGS)
+ * batch's mark), then each touchpoint's tpd:<its UTC day> and
+ * ru1:<day>. ARGV[1] how long tpd: and the mark are kept (s), ARGV[2] the
+ * stream's cap, ARGV[3] RU_NCOUNTERS, ARGV[4] how many touchpoints; then
+ * for each: its cell's name, how many counters, the counters, its tpd:
+ * value but for the cell's number, how many field arguments follow, and
+ * the tp entry's fields and values, the touchpoint's id first and the
+ * cell's value last, empty (the script puts the number there). Each cell
+ * is looked up once a batch, each day's counters go in one BITFIELD and
+ * each tpd: day's values in one HSET. Nothing if the mark is there: the
+ * batch was written before (sent again). */
+#define TP_FIELD_ARGS 26        /* the tp entry's 13 fields and values */
 static const char add_script[] =
     "if not redis.call('SET', KEYS[4], 1, 'NX', 'EX', ARGV[1]) then return 0 end\n"
-    "local cells, bf = {}, {}\n"
+    "local cells, bf, hs = {}, {}, {}\n"
     "local a, nc = 5, tonumber(ARGV[3])\n"
     "for t = 1, tonumber(ARGV[4]) do\n"
     "  local tpd, day = KEYS[3 + 2 * t], KEYS[4 + 2 * t]\n"
@@ -66,50 +62,69 @@ static const char add_script[] =
     "      cell = redis.call('INCR', KEYS[2]) - 1\n"
     "      redis.call('HSET', KEYS[1], ARGV[a], cell)\n"
     "    end\n"
-    "    cell = tonumber(cell)\n"
+    "    cell = tostring(cell)\n"
     "    cells[ARGV[a]] = cell\n"
     "  end\n"
-    "  local k = tonumber(ARGV[a + 1])\n"
+    "  local k, at = tonumber(ARGV[a + 1]), tonumber(cell) * nc\n"
     "  local b = bf[day]\n"
     "  if not b then b = {}; bf[day] = b end\n"
     "  for i = 1, k do\n"
     "    b[#b + 1] = 'INCRBY'; b[#b + 1] = 'u32'\n"
-    "    b[#b + 1] = '#' .. (cell * nc + tonumber(ARGV[a + 1 + i])); b[#b + 1] = 1\n"
+    "    b[#b + 1] = '#' .. (at + tonumber(ARGV[a + 1 + i])); b[#b + 1] = 1\n"
     "  end\n"
     "  a = a + 2 + k\n"
-    "  local nf = tonumber(ARGV[a])\n"
-    "  ARGV[a + " TP_CELL_STR "] = tostring(cell)\n"
-    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, a + 1, a + nf))\n"
-    "  redis.call('HSET', tpd, unpack(ARGV, a + 1, a + " TP_KEPT_STR "))\n"
-    "  redis.call('EXPIRE', tpd, ARGV[1])\n"
-    "  a = a + 1 + nf\n"
+    "  local nf = tonumber(ARGV[a + 1])\n"
+    "  ARGV[a + 1 + nf] = cell\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, a + 2, a + 1 + nf))\n"
+    "  local h = hs[tpd]\n"
+    "  if not h then h = {}; hs[tpd] = h end\n"
+    "  h[#h + 1] = ARGV[a + 3]; h[#h + 1] = ARGV[a] .. cell\n"
+    "  a = a + 2 + nf\n"
     "end\n"
     "for day, b in pairs(bf) do redis.call('BITFIELD', day, unpack(b)) end\n"
+    "for key, h in pairs(hs) do\n"
+    "  redis.call('HSET', key, unpack(h))\n"
+    "  redis.call('EXPIRE', key, ARGV[1])\n"
+    "end\n"
     "return 1\n";
+
+/* The UTC day of the id's time, YYYYMMDD; "00000000" for an id that
+ * names no time (it was never written). */
+static void id_day(const char *id, char out[RU_DAY_BYTES + 1])
+{
+    char *end;
+    errno = 0;
+    unsigned long long ms = strtoull(id, &end, 10);
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (errno || end == id || *end != '-' || !gmtime_r(&t, &tm) ||
+        strftime(out, RU_DAY_BYTES + 1, "%Y%m%d", &tm) != RU_DAY_BYTES)
+        memcpy(out, "00000000", RU_DAY_BYTES + 1);
+}
 
 int touchpoint_writes_add(const struct config *cfg, struct touchpoint_writes *w,
                           const struct touchpoint *tp, const enum ru_counter *counters,
                           size_t ncounters)
 {
-    char now[21];
+    char now[21], id_utc[RU_DAY_BYTES + 1];
     const char *pfx = cfg->redis_prefix;
     int nkeys = w->keys.argc, nargs = w->args.argc;
-    int rc = utc_now(now) | rcmd_addjoin(&w->keys, pfx, "tpd:", tp->id) |
+    id_day(tp->id, id_utc);
+    int rc = utc_now(now) | rcmd_addjoin(&w->keys, pfx, "tpd:", id_utc) |
              rcmd_addjoin(&w->keys, pfx, "ru1:", tp->day) | rcmd_addstr(&w->args, tp->cell_name) |
              rcmd_addf(&w->args, "%zu", ncounters);
     for (size_t i = 0; i < ncounters; i++)
         rc |= rcmd_addf(&w->args, "%d", (int)counters[i]);
-    rc |= rcmd_addf(&w->args, "%d", TP_FIELD_ARGS) |
-          /* the KEPT fields, read back by touchpoint_entry_parse */
-          add_field(&w->args, "record", tp->record) |
-          add_field(&w->args, "alternatives", tp->alternatives) |
-          add_field(&w->args, "catalogue", tp->catalogue) | add_field(&w->args, "day", tp->day) |
-          add_field(&w->args, "cell", "") |
-          /* and the rest of the tp entry */
-          add_field(&w->args, "touchpoint", tp->id) | add_field(&w->args, "time", now) |
+    rc |= rcmd_addf(&w->args, "%s %s %s %s ", tp->record, tp->alternatives, tp->catalogue,
+                    tp->day) |
+          rcmd_addf(&w->args, "%d", TP_FIELD_ARGS) | add_field(&w->args, "touchpoint", tp->id) |
+          add_field(&w->args, "time", now) | add_field(&w->args, "record", tp->record) |
+          add_field(&w->args, "catalogue", tp->catalogue) |
           add_field(&w->args, "status", tp->status) | add_field(&w->args, "branch", tp->branch) |
           add_field(&w->args, "channel", tp->channel) | add_field(&w->args, "lang", tp->lang) |
-          add_field(&w->args, "experiment", tp->experiment) | add_field(&w->args, "arm", tp->arm);
+          add_field(&w->args, "alternatives", tp->alternatives) |
+          add_field(&w->args, "experiment", tp->experiment) | add_field(&w->args, "arm", tp->arm) |
+          add_field(&w->args, "day", tp->day) | add_field(&w->args, "cell", "");
     if (rc) {
         /* the batch as it was: what this one copied stays unused */
         w->keys.argc = nkeys < w->keys.argc ? nkeys : w->keys.argc;
@@ -146,17 +161,49 @@ void touchpoint_writes_clear(struct touchpoint_writes *w)
     memset(w, 0, sizeof *w);
 }
 
-int touchpoint_log_read(const struct config *cfg, const char *touchpoint, struct rcmd *cmd)
+int touchpoint_log_read(const struct config *cfg, const char *touchpoint,
+                        struct rcmd cmds[TOUCHPOINT_READ_CMDS])
 {
-    int rc = rcmd_addstr(cmd, "HGETALL") | rcmd_addjoin(cmd, cfg->redis_prefix, "tpd:", touchpoint);
+    char day[RU_DAY_BYTES + 1];
+    id_day(touchpoint, day);
+    int rc = rcmd_addstr(&cmds[0], "HGET") | rcmd_addjoin(&cmds[0], cfg->redis_prefix, "tpd:", day) |
+             rcmd_addstr(&cmds[0], touchpoint) | rcmd_addstr(&cmds[1], "HGETALL") |
+             rcmd_addjoin(&cmds[1], cfg->redis_prefix, "tpd:", touchpoint);
     return rc ? -1 : 0;
 }
 
-int touchpoint_entry_parse(const redisReply *fields, struct touchpoint_entry *out)
+/* "<record> <alternatives> <catalogue> <day> <cell>", split in place:
+ * none of them holds a space (record ids, catalogue names, days, cell
+ * numbers; alternatives are record ids joined by ','). */
+static int parse_packed(char *s, struct touchpoint_entry *out)
 {
-    memset(out, 0, sizeof *out);
-    if (fields->type != REDIS_REPLY_ARRAY)
+    char *part[5];
+    for (int i = 0; i < 5; i++) {
+        part[i] = s;
+        s = strchr(s, ' ');
+        if (i < 4 && !s)
+            return -1;
+        if (s)
+            *s++ = '\0';
+    }
+    if (s || !*part[0])
         return -1;
+    out->record = part[0];
+    out->alternatives = part[1];
+    out->catalogue = part[2];
+    out->day = part[3];
+    char *end;
+    unsigned long n = strtoul(part[4], &end, 10);
+    if (strlen(part[3]) != RU_DAY_BYTES || !*part[4] || *end || n > UINT32_MAX)
+        return -1;
+    out->cell = (uint32_t)n;
+    out->has_cell = 1;
+    return 0;
+}
+
+/* A tpd:<id> hash's fields (written before the days' hashes). */
+static int parse_fields(const redisReply *fields, struct touchpoint_entry *out)
+{
     const char *cell = NULL;
     for (size_t i = 0; i + 1 < fields->elements; i += 2) {
         const redisReply *k = fields->element[i], *v = fields->element[i + 1];
@@ -186,6 +233,21 @@ int touchpoint_entry_parse(const redisReply *fields, struct touchpoint_entry *ou
         }
     }
     return 0;
+}
+
+int touchpoint_entry_parse(redisReply *reply, struct touchpoint_entry *out)
+{
+    memset(out, 0, sizeof *out);
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != TOUCHPOINT_READ_CMDS)
+        return -1;
+    redisReply *packed = reply->element[0], *fields = reply->element[1];
+    if (packed->type == REDIS_REPLY_STRING)
+        return parse_packed(packed->str, out) < 0 ? -1 : 1;
+    if (packed->type != REDIS_REPLY_NIL || fields->type != REDIS_REPLY_ARRAY)
+        return -1;
+    if (fields->elements == 0)
+        return 0;
+    return parse_fields(fields, out) < 0 ? -1 : 1;
 }
 
 int touchpoint_entry_shows(const struct touchpoint_entry *e, const char *record)

@@ -6,11 +6,14 @@
  * Redis is away. Every write here is one script that changes nothing the
  * second time it runs for the same touchpoints or outcome.
  *
- *   <prefix>tpd:<id>    hash    the touchpoint, read back by its outcomes
- *                               and its QR code: the record, alternatives,
- *                               catalogue, day and cell of its tp entry
- *                               (below), the fields touchpoint_entry_parse
- *                               reads; kept touchpoints.token_ttl_s and a day
+ *   <prefix>tpd:<YYYYMMDD>  hash  the touchpoints of a UTC day (their
+ *                               ids' time), read back by their outcomes and
+ *                               QR codes: id -> "<record> <alternatives>
+ *                               <catalogue> <day> <cell>", of its tp entry
+ *                               (below); kept touchpoints.token_ttl_s and a
+ *                               day after the day's last. (Before 2026-12
+ *                               tpd:<id>, a hash of those fields: still
+ *                               read.)
  *   <prefix>tp          stream  one entry per answer of /v1/alternatives.
  *                               Fields: touchpoint (its id), time, record,
  *                               catalogue, status, branch, channel, lang,
@@ -79,19 +82,23 @@ int touchpoint_writes_command(const struct config *cfg, const struct touchpoint_
                               struct rcmd *cmd);
 /* Empty again. */
 void touchpoint_writes_clear(struct touchpoint_writes *w);
-/* The HGETALL that reads the touchpoint back: its reply holds the fields,
- * or none when there is no such touchpoint (or no longer). */
-int touchpoint_log_read(const struct config *cfg, const char *touchpoint, struct rcmd *cmd);
+/* The transaction that reads the touchpoint back: HGET of its day's
+ * tpd: and HGETALL of tpd:<id> (as touchpoints were kept before). */
+#define TOUCHPOINT_READ_CMDS 2
+int touchpoint_log_read(const struct config *cfg, const char *touchpoint,
+                        struct rcmd cmds[TOUCHPOINT_READ_CMDS]);
 
-/* What a touchpoint's fields (HGETALL's [field, value, ...]) say,
- * pointing into the reply. -1 for a reply of another shape. */
+/* What the touchpoint read back (that transaction's reply) says,
+ * pointing into the reply, whose strings it may split in place. 1; 0
+ * when there is no such touchpoint (or no longer); -1 for a reply of
+ * another shape. */
 struct touchpoint_entry {
     const char *record, *alternatives, *day;
     const char *catalogue;      /* NULL if the entry has none */
     uint32_t cell;
     int has_cell;               /* 0: written before rollups (no day, no cell) */
 };
-int touchpoint_entry_parse(const redisReply *entry, struct touchpoint_entry *out);
+int touchpoint_entry_parse(redisReply *reply, struct touchpoint_entry *out);
 /* Whether the entry showed record: the wanted title or an alternative. */
 int touchpoint_entry_shows(const struct touchpoint_entry *e, const char *record);
 

@@ -626,20 +626,36 @@ CATALOGUE_TIMEOUT_MS = 1000    # each catalogue's timeout_ms
 TPD_FIELDS = ("record", "alternatives", "catalogue", "day", "cell")
 
 
+def tpd_key(prefix, tp):
+    """The hash that keeps touchpoint tp: <prefix>tpd:<the UTC day of its
+    id's time>, tp -> its TPD_FIELDS' values joined by spaces."""
+    ms = int(tp.split("-")[0])
+    return prefix + "tpd:" + time.strftime("%Y%m%d", time.gmtime(ms // 1000))
+
+
+def tpd(r, prefix, tp):
+    """Touchpoint tp as its tpd: keeps it ({field: value}), or None."""
+    v = r("HGET", tpd_key(prefix, tp), tp)
+    if v is None:
+        return None
+    parts = v.decode().split(" ")
+    assert len(parts) == len(TPD_FIELDS), "tpd: value %r of %s" % (v, tp)
+    return dict(zip(TPD_FIELDS, parts))
+
+
 def touchpoint_fields(r, prefix, tp, timeout=5.0):
     """What Redis logged of touchpoint tp as {field: value}: its entry in
-    <prefix>tp, found from the newest back, once <prefix>tpd:<id> is there
+    <prefix>tp, found from the newest back, once its tpd: is there
     (onloand answers before its write is in Redis, the spool sends it, so
-    this waits up to timeout for it). tpd:<id> must hold the entry's
+    this waits up to timeout for it). tpd: must hold the entry's
     TPD_FIELDS, and only those."""
     deadline = time.time() + timeout
     while True:
-        kv = r("HGETALL", prefix + "tpd:" + tp)
-        if kv or time.time() > deadline:
+        kept = tpd(r, prefix, tp)
+        if kept or time.time() > deadline:
             break
         time.sleep(0.02)
-    assert kv, "touchpoint %s not in Redis (%stpd:%s)" % (tp, prefix, tp)
-    tpd = {kv[i].decode(): kv[i + 1].decode() for i in range(0, len(kv), 2)}
+    assert kept, "touchpoint %s not in Redis (%s)" % (tp, tpd_key(prefix, tp))
     top = "+"
     while True:
         page = r("XREVRANGE", prefix + "tp", top, "-", "COUNT", 1000)
@@ -647,7 +663,7 @@ def touchpoint_fields(r, prefix, tp, timeout=5.0):
             entry = {fv[i].decode(): fv[i + 1].decode() for i in range(0, len(fv), 2)}
             if entry.get("touchpoint") == tp:
                 want = {k: entry[k] for k in TPD_FIELDS if k in entry}
-                assert tpd == want, "tpd:%s is %r, its tp entry has %r" % (tp, tpd, want)
+                assert kept == want, "tpd: of %s is %r, its tp entry has %r" % (tp, kept, want)
                 return entry
         if len(page) < 1000:
             break

@@ -32,14 +32,18 @@ def test_touchpoint_in_stream(ctx):
     tp = j.get("touchpoint")
     assert tp, "no touchpoint: %s" % j
     with ctx.stack.redis() as r:
-        # its entry in the stream; tpd:<id> holds what outcomes read of it
+        # its entry in the stream; its day's tpd: holds what outcomes read
+        # of it (touchpoint_fields checks that it is the entry's)
         f = harness.touchpoint_fields(r, ctx.prefix, tp)
         entries = [fields(e)[1] for e in r("XREVRANGE", ctx.prefix + "tp", "+", "-", "COUNT", 1000)]
-        tpd = r("HGETALL", ctx.prefix + "tpd:" + tp)
+        ttl = r("TTL", harness.tpd_key(ctx.prefix, tp))
     assert [e for e in entries if e.get("touchpoint") == tp] == [f], \
         "the tp stream has %s once: %r" % (tp, f)
-    assert sorted(tpd[0::2]) == sorted(k.encode() for k in harness.TPD_FIELDS), \
-        "tpd:%s has the fields %r" % (tp, tpd[0::2])
+    assert list(f) == ["touchpoint", "time", "record", "catalogue", "status", "branch", "channel",
+                       "lang", "alternatives", "experiment", "arm", "day", "cell"], list(f)
+    assert f["cell"].isdigit(), f
+    keep = ctx.stack.config["touchpoints"].get("token_ttl_s", 604800) + 86400
+    assert keep - 60 < ttl <= keep, "%s expires in %ss" % (harness.tpd_key(ctx.prefix, tp), ttl)
     assert f.get("record") == rid, f
     assert f.get("status") == "on_loan", f
     assert f.get("branch") == "NRD", f
@@ -92,7 +96,7 @@ def test_concurrent_answers_all_logged(ctx):
     assert len(set(ids)) == len(ids) == 192, len(ids)
     with ctx.stack.redis() as r:
         def all_there():
-            return all(r("EXISTS", ctx.prefix + "tpd:" + tp) for tp in ids)
+            return all(harness.tpd(r, ctx.prefix, tp) for tp in ids)
         wait_for(all_there, 10.0, 0.05, "every touchpoint's tpd:")
         scripts = _script_calls(r) - scripts0
         logged = defaultdict(int)

@@ -53,6 +53,35 @@ def test_token_is_the_documented_mac(ctx):
     assert tok == _token(ctx, j["touchpoint"], j["record"], shown, expires), tok
 
 
+def test_touchpoint_kept_as_before_still_counts(ctx):
+    """A touchpoint written by an older onloand (a tpd:<id> hash of its
+    fields, not its day's tpd:) is read back all the same: its outcome
+    is counted in its cell; one in neither is a 404."""
+    rid = ctx.picks["on_loan"]
+    j = expect_json(ctx.stack.alt(rid), 200)
+    tp, tok = j["touchpoint"], j["touchpoint_token"]
+    p = ctx.prefix
+    with ctx.stack.redis() as r:
+        f = harness.touchpoint_fields(r, p, tp)
+        r("HDEL", harness.tpd_key(p, tp), tp)
+        r("HSET", p + "tpd:" + tp, *[x for k in harness.TPD_FIELDS for x in (k, f[k])])
+        assert harness.tpd(r, p, tp) is None
+    clicks = _count_cell(ctx, f, "click")
+    r = _post(ctx, tp, {"type": "click", "record": rid, "token": tok})
+    assert expect_json(r, 201)["duplicate"] is False, show(r)
+    assert _count_cell(ctx, f, "click") == clicks + 1
+    with ctx.stack.redis() as rr:
+        rr("DEL", p + "tpd:" + tp)
+    r = _post(ctx, tp, {"type": "dismiss", "token": tok})
+    assert r.status == 404 and r.json.get("field") == "touchpoint", show(r)
+
+
+def _count_cell(ctx, f, counter):
+    idx = int(f["cell"]) * len(COUNTERS) + COUNTERS.index(counter)
+    with ctx.stack.redis() as r:
+        return r("BITFIELD", ctx.prefix + "ru1:" + f["day"], "GET", "u32", "#%d" % idx)[0]
+
+
 def test_missing_forged_and_expired_tokens(ctx):
     rid = ctx.picks["on_loan"]
     j = expect_json(ctx.stack.alt(rid), 200)

@@ -101,7 +101,7 @@ def test_kill_9_redis_during_traffic_loses_nothing(ctx):
         assert len(seen) > 50 and len(outcomes) > 50, (len(seen), len(outcomes), statuses)
         assert statuses.get("outcome 202"), "no outcome was spooled: %r" % statuses
         with lab.redis() as r:
-            missing = [tp for tp in seen if not r("EXISTS", lab.prefix + "tpd:" + tp)]
+            missing = [tp for tp in seen if not harness.tpd(r, lab.prefix, tp)]
             assert not missing, "%d of %d touchpoints lost, e.g. %s (%r)" % (
                 len(missing), len(seen), missing[:3], statuses)
             lost = [(tp, rid) for tp, rid in outcomes
@@ -173,7 +173,7 @@ def test_confirmed_writes_sent_again_when_redis_lost_them(ctx):
             "redis"] == "connected", 10.0, 0.1, "Redis back")
         assert _spool(lab)["replayed"] == 0
         with lab.redis() as r:
-            assert not r("EXISTS", lab.prefix + "tpd:" + j["touchpoint"])
+            assert not harness.tpd(r, lab.prefix, j["touchpoint"])
     finally:
         lab.close()
 
@@ -252,7 +252,7 @@ def test_redis_acl_user_and_password(ctx):
         assert expect_json(harness.http_request(lab.port, "GET", "/healthz"), 200)["spool"][
             "written"] == 0
         with lab.redis() as r:
-            assert not r("EXISTS", lab.prefix + "tpd:" + j["touchpoint"])
+            assert not harness.tpd(r, lab.prefix, j["touchpoint"])
             acl = r("ACL", "GETUSER", "onloan")
             flags = dict(zip(acl[::2], acl[1::2]))
             assert b"on" in flags[b"flags"], flags
@@ -270,7 +270,7 @@ def _landed(lab, r, tps, timeout=10.0):
     sends them); returns the ones that are not."""
     deadline = time.time() + timeout
     while True:
-        missing = [tp for tp in tps if not r("EXISTS", lab.prefix + "tpd:" + tp)]
+        missing = [tp for tp in tps if not harness.tpd(r, lab.prefix, tp)]
         if not missing or time.time() > deadline:
             return missing
         time.sleep(0.05)

@@ -2,6 +2,7 @@
  * names, day strings, the BITFIELD that counts, reading a day back, and
  * the daemon's own memory of cell numbers. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "redis/rollup.h"
 #include "redis/touchpoint_log.h"
@@ -47,24 +48,26 @@ TEST(days_are_local)
 }
 
 /* Touchpoints written together: the batch's keys (its mark: the first
- * touchpoint's id), then each one's keys, counters and fields, the ones
- * tpd: keeps first, the cell's value left for the script. */
+ * touchpoint's id), then each one's keys (tpd: of its id's UTC day),
+ * counters, tpd: value and tp entry, the cell's value left for the
+ * script. */
 TEST(touchpoints_written_together)
 {
     struct touchpoint_writes w = {0};
     struct rcmd cmd = {0};
     enum ru_counter c[] = {RU_TOUCHPOINTS, RU_ON_LOAN};
+    /* 1795343460123 ms: 2026-11-22T08:31:00Z; 1796515199999: 2026-12-05T23:59:59Z */
     struct touchpoint a = {"1795343460123-17", "f356", "demo", "on_loan", "CEN", "opac", "nl",
-                           "f1,f2", "", "", "20261204", "demo\x1f" "CEN\x1f" "opac\x1f" "on_loan\x1f"};
-    struct touchpoint b = {"1795343460124-18", "f9", "demo", "available", "", "kiosk", "en",
-                           "", "demo-ab", "reserve_only", "20261205", "demo||kiosk|available|"};
+                           "f1,f2", "", "", "20261122", "demo\x1f" "CEN\x1f" "opac\x1f" "on_loan\x1f"};
+    struct touchpoint b = {"1796515199999-18", "f9", "demo", "available", "", "kiosk", "en",
+                           "", "demo-ab", "reserve_only", "20261206", "demo||kiosk|available|"};
     CHECK(touchpoint_writes_add(cfg, &w, &a, c, 2) == 0);
     CHECK(touchpoint_writes_add(cfg, &w, &b, c, 1) == 0);
     CHECK(w.n == 2);
     CHECK(touchpoint_writes_command(cfg, &w, &cmd) == 0);
     /* EVAL body 8 (4 + 2 keys each) keys, 4 batch arguments, then
-     * (cell, 2, 2 counters, 26, 26 fields) and (cell, 1, 1 counter, 26, 26) */
-    int want = 3 + 8 + 4 + (4 + 1 + 26) + (3 + 1 + 26);
+     * (cell, 2, 2 counters, value, 26, 26 fields) and (cell, 1, 1 counter, value, 26, 26) */
+    int want = 3 + 8 + 4 + (4 + 2 + 26) + (3 + 2 + 26);
     CHECK(cmd.argc == want);
     if (cmd.argc != want) {
         rcmd_free(&cmd);
@@ -77,10 +80,10 @@ TEST(touchpoints_written_together)
     CHECK_STR(cmd.argv[4], "onloan:ru1:ncells");
     CHECK_STR(cmd.argv[5], "onloan:tp");
     CHECK_STR(cmd.argv[6], "onloan:tpb:1795343460123-17");
-    CHECK_STR(cmd.argv[7], "onloan:tpd:1795343460123-17");
-    CHECK_STR(cmd.argv[8], "onloan:ru1:20261204");
-    CHECK_STR(cmd.argv[9], "onloan:tpd:1795343460124-18");
-    CHECK_STR(cmd.argv[10], "onloan:ru1:20261205");
+    CHECK_STR(cmd.argv[7], "onloan:tpd:20261122");
+    CHECK_STR(cmd.argv[8], "onloan:ru1:20261122");
+    CHECK_STR(cmd.argv[9], "onloan:tpd:20261205");  /* the id's UTC day, not the rollup's */
+    CHECK_STR(cmd.argv[10], "onloan:ru1:20261206");
     CHECK_STR(cmd.argv[13], "11");          /* RU_NCOUNTERS */
     CHECK_STR(cmd.argv[14], "2");           /* touchpoints */
     char **t = cmd.argv + 15;               /* the first one's */
@@ -88,29 +91,118 @@ TEST(touchpoints_written_together)
     CHECK_STR(t[1], "2");
     CHECK_STR(t[2], "0");                   /* RU_TOUCHPOINTS */
     CHECK_STR(t[3], "1");                   /* RU_ON_LOAN */
-    CHECK_STR(t[4], "26");
-    CHECK_STR(t[5], "record");
-    CHECK_STR(t[6], "f356");
-    CHECK_STR(t[7], "alternatives");
-    CHECK_STR(t[8], "f1,f2");
-    CHECK_STR(t[11], "day");
-    CHECK_STR(t[13], "cell");
-    CHECK_STR(t[14], "");                   /* the script's to fill */
-    CHECK_STR(t[15], "touchpoint");
-    CHECK_STR(t[16], "1795343460123-17");
-    CHECK_STR(t[29], "arm");
-    t += 31;                                /* the second one's */
+    CHECK_STR(t[4], "f356 f1,f2 demo 20261122 ");
+    CHECK_STR(t[5], "26");
+    CHECK_STR(t[6], "touchpoint");
+    CHECK_STR(t[7], "1795343460123-17");
+    CHECK_STR(t[8], "time");
+    CHECK_STR(t[10], "record");
+    CHECK_STR(t[11], "f356");
+    CHECK_STR(t[24], "experiment");
+    CHECK_STR(t[30], "cell");
+    CHECK_STR(t[31], "");                   /* the script's to fill */
+    t += 32;                                /* the second one's */
     CHECK_STR(t[0], b.cell_name);
     CHECK_STR(t[1], "1");
-    CHECK_STR(t[3], "26");
-    CHECK_STR(t[5], "f9");
-    CHECK_STR(t[15], "1795343460124-18");
-    CHECK_STR(t[26], "experiment");
-    CHECK_STR(t[27], "demo-ab");
-    CHECK_STR(t[29], "reserve_only");
+    CHECK_STR(t[3], "f9  demo 20261206 ");  /* no alternatives */
+    CHECK_STR(t[4], "26");
+    CHECK_STR(t[6], "1796515199999-18");
+    CHECK_STR(t[24], "demo-ab");
+    CHECK_STR(t[26], "reserve_only");
+    CHECK_STR(t[30], "");
     rcmd_free(&cmd);
     touchpoint_writes_clear(&w);
     CHECK(w.n == 0 && w.keys.argc == 0 && w.args.argc == 0);
+}
+
+/* Reading a touchpoint back: its day's tpd: value, or an older tpd:<id>
+ * hash, or nothing. */
+static redisReply *str(const char *s)
+{
+    redisReply *r = calloc(1, sizeof *r);
+    r->type = REDIS_REPLY_STRING;
+    r->str = strdup(s);
+    r->len = strlen(s);
+    return r;
+}
+
+static redisReply *arr(size_t n, redisReply **e)
+{
+    redisReply *r = calloc(1, sizeof *r);
+    r->type = REDIS_REPLY_ARRAY;
+    r->elements = n;
+    r->element = calloc(n ? n : 1, sizeof *e);
+    memcpy(r->element, e, n * sizeof *e);
+    return r;
+}
+
+static redisReply *nil(void)
+{
+    redisReply *r = calloc(1, sizeof *r);
+    r->type = REDIS_REPLY_NIL;
+    return r;
+}
+
+static void reply_free(redisReply *r)
+{
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+        reply_free(r->element[i]);
+    free(r->element);
+    free(r->str);
+    free(r);
+}
+
+TEST(touchpoint_read_back)
+{
+    struct rcmd cmds[TOUCHPOINT_READ_CMDS] = {{0}};
+    CHECK(touchpoint_log_read(cfg, "1795343460123-17", cmds) == 0);
+    CHECK(cmds[0].argc == 3 && cmds[1].argc == 2);
+    CHECK_STR(cmds[0].argv[1], "onloan:tpd:20261122");
+    CHECK_STR(cmds[0].argv[2], "1795343460123-17");
+    CHECK_STR(cmds[1].argv[1], "onloan:tpd:1795343460123-17");
+    rcmd_free(&cmds[0]);
+    rcmd_free(&cmds[1]);
+    CHECK(touchpoint_log_read(cfg, "not-an-id", cmds) == 0);
+    CHECK_STR(cmds[0].argv[1], "onloan:tpd:00000000");
+    rcmd_free(&cmds[0]);
+    rcmd_free(&cmds[1]);
+
+    struct touchpoint_entry e;
+    redisReply *r = arr(2, (redisReply *[]){str("f356 f1,f2 demo 20261122 7"), arr(0, NULL)});
+    CHECK(touchpoint_entry_parse(r, &e) == 1);
+    CHECK_STR(e.record, "f356");
+    CHECK_STR(e.alternatives, "f1,f2");
+    CHECK_STR(e.catalogue, "demo");
+    CHECK_STR(e.day, "20261122");
+    CHECK(e.has_cell && e.cell == 7);
+    CHECK(touchpoint_entry_shows(&e, "f2") && !touchpoint_entry_shows(&e, "f3"));
+    reply_free(r);
+    r = arr(2, (redisReply *[]){str("f9  demo 20261122 0"), arr(0, NULL)});
+    CHECK(touchpoint_entry_parse(r, &e) == 1);
+    CHECK_STR(e.alternatives, "");
+    reply_free(r);
+    r = arr(2, (redisReply *[]){nil(), arr(4, (redisReply *[]){str("record"), str("f1"),
+                                                                  str("alternatives"), str("f2")})});
+    CHECK(touchpoint_entry_parse(r, &e) == 1);
+    CHECK_STR(e.record, "f1");
+    CHECK(!e.has_cell);
+    reply_free(r);
+    r = arr(2, (redisReply *[]){nil(), arr(0, NULL)});
+    CHECK(touchpoint_entry_parse(r, &e) == 0);
+    reply_free(r);
+    /* values that are not one */
+    const char *bad[] = {"f1 f2 demo 20261122", "f1 f2 demo 20261122 7 8", " f2 demo 20261122 7",
+                         "f1 f2 demo 2026112 7", "f1 f2 demo 20261122 x", "f1 f2 demo 20261122 ",
+                         "f1 f2 demo 20261122 99999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = arr(2, (redisReply *[]){str(bad[i]), arr(0, NULL)});
+        if (touchpoint_entry_parse(r, &e) != -1)
+            printf("FAIL touchpoint_read_back: \"%s\" read\n", bad[i]), unit_current_failed = 1;
+        reply_free(r);
+    }
+    r = arr(1, (redisReply *[]){nil()});
+    CHECK(touchpoint_entry_parse(r, &e) == -1);
+    reply_free(r);
 }
 
 TEST(reading_a_day)
@@ -141,6 +233,7 @@ int main(void)
     RUN(cell_names);
     RUN(days_are_local);
     RUN(touchpoints_written_together);
+    RUN(touchpoint_read_back);
     RUN(reading_a_day);
     config_free((struct config *)cfg);
     strbuf_free(&err);

@@ -219,15 +219,21 @@ static void written_on_redis(struct event_base *base, struct redis_client *rc,
             CHECK(counter(base, rc, days[d], cells[c], RU_ON_LOAN) == want[d][c]);
             CHECK(counter(base, rc, days[d], cells[c], RU_CLICK) == 0);
         }
-    /* tpd: of the last one (the second batch's), with its cell's number */
-    struct reply tpd = ask(base, rc, (const char *[]){"HGETALL", "onloan:tpd:1795343460000-69", NULL});
+    /* tpd: of their UTC day (1795343460 s: 2026-11-22), each with its
+     * cell's number: the last one is the second batch's */
+    CHECK(ask(base, rc, (const char *[]){"HLEN", "onloan:tpd:20261122", NULL}).integer == n);
+    struct reply tpd = ask(base, rc, (const char *[]){"HGET", "onloan:tpd:20261122",
+                                                       "1795343460000-69", NULL});
     struct reply cell1 = ask(base, rc, (const char *[]){"HGET", "onloan:ru1:cells", cells[1], NULL});
     char want_tpd[384];
-    snprintf(want_tpd, sizeof want_tpd,
-             "record r69 alternatives a1,a2 catalogue demo day 20261204 cell %s", cell1.text);
+    snprintf(want_tpd, sizeof want_tpd, "r69 a1,a2 demo 20261204 %s", cell1.text);
     CHECK_STR(tpd.text, want_tpd);
-    CHECK(ask(base, rc, (const char *[]){"TTL", "onloan:tpd:1795343460000-69", NULL}).integer >
+    CHECK(ask(base, rc, (const char *[]){"TTL", "onloan:tpd:20261122", NULL}).integer >
           (long long)cfg->token_ttl_s);
+    /* the tp entry: its fields, the cell's number put in */
+    struct reply entry = ask(base, rc, (const char *[]){"XREVRANGE", "onloan:tp", "+", "-",
+                                                         "COUNT", "1", NULL});
+    CHECK(entry.elements == 1);
     /* the batches' marks */
     CHECK(ask(base, rc, (const char *[]){"EXISTS", "onloan:tpb:1795343460000-0",
                                           "onloan:tpb:1795343460000-64", NULL}).integer == 2);

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # demo.sh BUILD SHARED: the whole stack on this machine, with sample data.
 # Starts redis-server and zebrasrv on free loopback ports of their own,
-# loads the MovieLens loans, starts onloand on 127.0.0.1:8080 (ONLOAN_PORT
-# to change it), shows one real on-loan answer and runs until Ctrl-C or
-# SIGTERM, then stops everything it started.
+# loads the MovieLens loans (each made at a branch), starts onloand on
+# 127.0.0.1:8080 (ONLOAN_PORT to change it), shows two real on-loan answers
+# and runs until Ctrl-C or SIGTERM, then stops everything it started.
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 SHARED=${2:-../shared}
@@ -87,9 +87,29 @@ echo
 echo "demo: Forrest Gump (f356) is on loan at every branch. The OPAC asks:"
 echo "  curl '$URL'"
 curl -sf "$URL" | python3 -m json.tool
+# The loans name their branch (loans.csv's branch column), so each branch
+# has its most borrowed titles. The Color of Paradise (f3456) nobody has
+# borrowed (no ratings in MovieLens), and its genre, Drama, is too broad to
+# search: its alternatives are the titles most borrowed at the branch. The
+# kiosk's channel is in no experiment, so the answer always has them.
+KIOSK="http://127.0.0.1:$PORT/v1/alternatives?record=f3456&branch=NRD&limit=3&lang=nl&channel=kiosk"
+echo
+echo "demo: The Color of Paradise (f3456) is on loan too, and nobody has borrowed it here"
+echo "yet. The kiosk at Noord (NRD) offers what Noord's patrons borrow most:"
+echo "  curl '$KIOSK'"
+curl -sf "$KIOSK" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+alts = [{k: a[k] for k in ("record", "title", "reason", "explanation", "at_branch")}
+        for a in j["alternatives"]]
+print(json.dumps({"record": j["record"], "title": j["title"], "status": j["status"],
+                  "alternatives": alts}, indent=4, ensure_ascii=False))
+if not any(a["explanation"].startswith("Veel geleend in ") for a in alts):
+    sys.exit("demo: no \"Veel geleend in ...\" among the alternatives: are the loans without a branch?")
+'
 REPORT="http://127.0.0.1:$PORT/v1/reports/outcomes?group=channel,status"
 echo
-echo "demo: that answer was a touchpoint. The marketing team's report of the last 30 days:"
+echo "demo: each answer was a touchpoint. The marketing team's report of the last 30 days:"
 echo "  curl -H 'Authorization: Bearer demo-report-key-change-me' '$REPORT'"
 curl -sf -H 'Authorization: Bearer demo-report-key-change-me' "$REPORT" | python3 -m json.tool
 cat <<TXT
@@ -97,6 +117,7 @@ cat <<TXT
 demo: onloand serves on http://127.0.0.1:$PORT (config $RUN/onloan.json, log $RUN/onloand.log).
   catalogues: demo (Z39.50), demo-sru (SRU), koha (catalogue=koha&record=39), jazz (catalogue=jazz&record=03-0017438)
   try: curl 'http://127.0.0.1:$PORT/v1/alternatives?record=f318&branch=NRD&lang=en'
+       curl 'http://127.0.0.1:$PORT/v1/alternatives?record=f4194&branch=OST&lang=en&channel=kiosk'
        curl -H 'Authorization: Bearer demo-opac-key-change-me' \\
             'http://127.0.0.1:$PORT/v1/alternatives?record=f356&branch=CEN&patron=2100000414'
        curl 'http://127.0.0.1:$PORT/healthz'

@@ -298,6 +298,13 @@ void server_release(struct server *srv)
     srv->pending_requests--;
 }
 
+struct front_watch *server_watch_client(struct server *srv, struct evhttp_request *req,
+                                        front_gone_cb *gone, void *arg)
+{
+    struct front_watch *w = front_watch(srv->front, req, gone, arg);
+    return w ? w : front_watch(srv->ingest_front, req, gone, arg);
+}
+
 static void today(struct server *srv)
 {
     time_t now = time(NULL);

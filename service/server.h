@@ -127,6 +127,10 @@ int server_keeps_patron_answers(const struct server *srv);
  * already. */
 int server_admit(struct server *srv, struct evhttp_request *req);
 void server_release(struct server *srv);
+/* Watches req's client, on whichever listener took it (front_watch:
+ * gone(arg) if it leaves before req is answered); NULL: not watched. */
+struct front_watch *server_watch_client(struct server *srv, struct evhttp_request *req,
+                                        front_gone_cb *gone, void *arg);
 
 /* Today, local time, as YYYYMMDD (rollup days) and YYYY-MM-DD (config
  * dates): worked out once a second. */

@@ -51,11 +51,17 @@ jazz.mrc  database "jazz": the records of evergreen-jazz/jazz_1k.mrc byte for
   byte (MARC-8, leader/09 = ' ', holdings in 949), checked; local id = 001.
   The one record without 001 is left out (999 remain).
 
-loans.csv  patron,record,date from movielens-latest-small/ratings.csv, in file
-  order: patron = 2100 + userId zero-padded to 6 digits, record = f<movieId>,
-  date = the timestamp as ISO 8601 UTC.  Rows whose film is not in movies.csv
-  are left out (the shared copy ends with a stray row, user 999 / film 999999,
-  that is not in MovieLens: its README counts 100,836 ratings).
+loans.csv  patron,record,date,branch from movielens-latest-small/ratings.csv, in
+  file order: patron = 2100 + userId zero-padded to 6 digits, record =
+  f<movieId>, date = the timestamp as ISO 8601 UTC.  Rows whose film is not in
+  movies.csv are left out (the shared copy ends with a stray row, user 999 /
+  film 999999, that is not in MovieLens: its README counts 100,836 ratings).
+  branch (generated: MovieLens has none) is where the loan was made, one of
+  the copies' branches: each patron has a home branch (CEN for 40% of them,
+  each other branch 20%) where 85% of their loans are made, the others at
+  another branch; drawn from a generator seeded with the userId, row by row
+  in file order.  With it the model counts each branch's most borrowed
+  titles ("Veel geleend in Noord").
 
 counts     records per database ("demo 19742"), for build.sh to check.
 """
@@ -74,6 +80,8 @@ from collections import Counter, defaultdict
 from xml.sax.saxutils import escape
 
 BRANCHES = ["CEN", "NRD", "ZUI", "OST"]
+HOME_WEIGHTS = [40, 20, 20, 20]   # patrons' home branches: the central one lends most
+AWAY_SHARE = 0.15                 # loans made at another branch than the patron's home
 FORCED_ON_LOAN = 20          # most-borrowed films that are always all on loan
 MARC_NS = "http://www.loc.gov/MARC21/slim"
 ARTICLES = ("The", "A", "An", "Les", "La", "Le", "L'", "Il", "Die", "Der",
@@ -512,13 +520,33 @@ def jazz(data_dir, out_dir):
 
 # ---------------------------------------------------------------- loans
 
+class LoanBranches:
+    """Where each loan was made: a patron's home branch, or now and then
+    another one. One generator per patron, seeded with the userId and
+    drawn from row by row in file order, so the same ratings.csv always
+    gives the same branches."""
+
+    def __init__(self):
+        self.patrons = {}          # userId -> (generator, home branch)
+
+    def next(self, user):
+        if user not in self.patrons:
+            rng = random.Random("onloan:branch:" + user)
+            self.patrons[user] = (rng, rng.choices(BRANCHES, HOME_WEIGHTS)[0])
+        rng, home = self.patrons[user]
+        if rng.random() >= AWAY_SHARE:
+            return home
+        return rng.choice([b for b in BRANCHES if b != home])
+
+
 def loans(data_dir, out_dir, known):
     n = skipped = 0
+    branches = LoanBranches()
     with open(os.path.join(data_dir, "movielens-latest-small", "ratings.csv"),
               newline="") as f, \
          open(os.path.join(out_dir, "loans.csv"), "w", newline="") as out:
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(["patron", "record", "date"])
+        w.writerow(["patron", "record", "date", "branch"])
         for row in csv.DictReader(f):
             if row["movieId"] not in known:
                 skipped += 1
@@ -526,7 +554,7 @@ def loans(data_dir, out_dir, known):
             ts = datetime.datetime.fromtimestamp(int(row["timestamp"]),
                                                  datetime.timezone.utc)
             w.writerow(["2100%06d" % int(row["userId"]), "f" + row["movieId"],
-                        ts.strftime("%Y-%m-%dT%H:%M:%SZ")])
+                        ts.strftime("%Y-%m-%dT%H:%M:%SZ"), branches.next(row["userId"])])
             n += 1
     return n, skipped
 

@@ -195,7 +195,9 @@ static void to_hex(const uint8_t in[16], char out[PSEUDONYM_HEX_LEN + 1])
     out[PSEUDONYM_HEX_LEN] = '\0';
 }
 
-/* The event loan_text_line took: kept as a record. */
+/* The event loan_text_line took: kept as a record, 0; 1 when it is
+ * refused (its branch one more than LOAD_MAX_BRANCHES: a problem of its
+ * line); -1 when the load cannot go on (said in err). */
 static int keep_event(struct load_stream *ls, const struct loan_event *e, struct strbuf *err)
 {
     struct load_rec r;
@@ -223,10 +225,8 @@ static int keep_event(struct load_stream *ls, const struct loan_event *e, struct
             strbuf_puts(err, "out of memory\n");
             return -1;
         }
-        if (b >= LOAD_MAX_BRANCHES) {
-            strbuf_printf(err, "more than %d branches in the files: not loaded\n", LOAD_MAX_BRANCHES);
-            return -1;
-        }
+        if (b >= LOAD_MAX_BRANCHES)
+            return 1;           /* r.branch is 16 bits, 0 for none */
         r.branch = (uint16_t)(b + 1);
     }
     if (ls->mapped && (!ls->have_cur || memcmp(ls->cur, r.patron, sizeof r.patron) != 0)) {
@@ -260,6 +260,14 @@ static int take_line(struct load_stream *ls, struct loan_text *t, const char *li
     if (ls->one.n) {
         if (!ls->bad)
             rc = keep_event(ls, &ls->one.ev[0], err);
+        if (rc == 1) {
+            /* the first line past the limit is named; nothing is kept
+             * after it, so no other branch is counted */
+            loan_text_refuse(t, "branch", "more than " PSEUDO_STR(LOAD_MAX_BRANCHES)
+                             " branches in one load: load the files in parts");
+            ls->bad = 1;
+            rc = 0;
+        }
         free(ls->one.ev[0].record);
         ls->one.n = 0;
     }

@@ -61,7 +61,17 @@ struct conn {
     int answering;                  /* a request was read and its answer not written yet
                                      * (evhttp 2.1 takes one at a time per connection) */
     uint64_t request_us;            /* when it was read (monotonic_us) */
+    struct front_watch *watch;      /* the request's client watched (front_watch), or NULL */
     struct conn *next;              /* while waiting for front_adopt */
+};
+
+/* The caller's (front_watch .. front_unwatch); c is NULL once the
+ * connection or the watch ended. */
+struct front_watch {
+    struct conn *c;
+    struct event *ev;               /* the socket readable: one shot */
+    front_gone_cb *gone;
+    void *arg;
 };
 
 struct front {
@@ -160,10 +170,22 @@ static void conn_deadline(evutil_socket_t fd, short what, void *arg)
         shutdown(s, SHUT_RDWR);
 }
 
+/* The watch ends (gone is not called): its event is off the socket,
+ * which may close next. */
+static void watch_detach(struct front_watch *w)
+{
+    if (w->c)
+        w->c->watch = NULL;
+    w->c = NULL;
+    event_del(w->ev);
+}
+
 /* evhttp frees the connection (whoever ended it). */
 static void conn_closed(struct evhttp_connection *evcon, void *arg)
 {
     struct conn *c = arg;
+    if (c->watch)
+        watch_detach(c->watch);
     if (c->answering)
         c->f->stats.abandoned++;
     ptr_table_del(c->f->conns, evcon);
@@ -310,6 +332,8 @@ static void request_answered(struct evhttp_request *req, void *arg)
     struct conn *c = arg;
     struct front *f = c->f;
     c->answering = 0;
+    if (c->watch)
+        watch_detach(c->watch);     /* the client has its answer: no more to watch */
     if (f->cfg.answered)
         f->cfg.answered(req, evhttp_request_get_response_code(req),
                         (double)(monotonic_us() - c->request_us) / 1e6, f->route_arg);
@@ -437,6 +461,65 @@ void front_free(struct front *f)
     free(f->host);
     free(f->unlimited_path);
     free(f);
+}
+
+/* A watched request's socket is readable: its client closed it (a read
+ * would give EOF), reset it (an error), or sent more (its next request:
+ * it is still there, and the watch ends). */
+static void watch_readable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct front_watch *w = arg;
+    struct conn *c = w->c;
+    char byte;
+    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        if (event_add(w->ev, NULL) == 0)
+            return;             /* nothing there after all: watched on */
+        n = 1;                  /* cannot watch on: the watch ends */
+    }
+    watch_detach(w);
+    if (n > 0)
+        return;
+    c->f->stats.gone++;
+    log_msg(LOG_DEBUG, "%s: a client left before its answer: its connection is shut down",
+            c->f->name);
+    /* evhttp reads nothing now; it finds the socket shut down when it
+     * writes the answer, and frees the connection (abandoned) */
+    shutdown(fd, SHUT_RDWR);
+    w->gone(w->arg);
+}
+
+struct front_watch *front_watch(struct front *f, struct evhttp_request *req, front_gone_cb *gone,
+                                void *arg)
+{
+    struct evhttp_connection *evcon = f ? evhttp_request_get_connection(req) : NULL;
+    struct conn *c = evcon ? ptr_table_get(f->conns, evcon) : NULL;
+    int fd = c ? bufferevent_getfd(c->bev) : -1;
+    if (!c || !c->answering || c->watch || fd < 0)
+        return NULL;
+    struct front_watch *w = calloc(1, sizeof *w);
+    if (!w || !(w->ev = event_new(f->base, fd, EV_READ, watch_readable, w)) ||
+        event_add(w->ev, NULL) < 0) {
+        front_unwatch(w);
+        return NULL;
+    }
+    w->c = c;
+    w->gone = gone;
+    w->arg = arg;
+    c->watch = w;
+    return w;
+}
+
+void front_unwatch(struct front_watch *w)
+{
+    if (!w)
+        return;
+    if (w->ev) {
+        watch_detach(w);
+        event_free(w->ev);
+    }
+    free(w);
 }
 
 void front_get_stats(const struct front *f, struct front_stats *st)

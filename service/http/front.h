@@ -29,7 +29,12 @@
  * libevent refuses itself (malformed, headers too large, bodies over
  * the slack, methods it does not take) reach neither. libevent 2.1's evhttp has no hook per connection but the
  * callback that makes its bufferevent (evhttp_set_bevcb): front.c counts
- * and times connections from there (see front.c for how). */
+ * and times connections from there (see front.c for how).
+ *
+ * A handler with long work for a request (a large report) may watch its
+ * client (front_watch): evhttp 2.1 reads nothing from a connection while
+ * its request waits for an answer, so it learns that the client left
+ * only when it writes the answer, after all the work. */
 #ifndef ONLOAN_HTTP_FRONT_H
 #define ONLOAN_HTTP_FRONT_H
 
@@ -76,6 +81,26 @@ void front_stop_accepting(struct front *f);
  * first) and frees f. */
 void front_free(struct front *f);
 
+/* A request's client gone before its answer (front_watch). */
+typedef void front_gone_cb(void *arg);
+struct front_watch;
+/* Watches the connection of req (taken by f, and not answered yet) for
+ * its client closing or resetting it: gone(arg) is called once, from the
+ * loop, and the connection is shut down, so that the answer, which req
+ * still needs (it frees req), goes nowhere and the request is counted
+ * abandoned. Nothing is read: the socket is peeked at when it becomes
+ * readable. Bytes there instead (the client's next request, pipelined)
+ * end the watch without a call: that client has not left. The watch is
+ * the caller's, freed by front_unwatch, before or after req is answered
+ * (req itself is not touched then); a connection that ends first (the
+ * front freed) only ends the watch. NULL when req is not f's (another
+ * front's, a connection taken without limits), is watched already, or
+ * out of memory: not watched. */
+struct front_watch *front_watch(struct front *f, struct evhttp_request *req, front_gone_cb *gone,
+                                void *arg);
+/* gone will not be called; w (may be NULL) is freed. */
+void front_unwatch(struct front_watch *w);
+
 struct front_stats {
     size_t open;                    /* connections open now */
     size_t max;                     /* max_connections */
@@ -90,6 +115,8 @@ struct front_stats {
                                      * their requests are not timed */
     unsigned long long abandoned;   /* requests whose connection closed before their
                                      * answer was written */
+    unsigned long long gone;        /* of them, watched ones whose client was seen to
+                                     * leave before the answer (front_watch) */
 };
 void front_get_stats(const struct front *f, struct front_stats *st);
 

@@ -6,7 +6,11 @@
  * body that is sent at the end; a large report's second half meanwhile
  * on a thread of report_render's, which wakes the request when the loop
  * has got there first. One struct carries it and is freed in one place,
- * report_request_end (which stops that thread). */
+ * report_request_end (which cancels the read and stops that thread).
+ *
+ * The client is watched from the start (front_watch): one that leaves
+ * ends its request at once, whatever it waits for, instead of when its
+ * report would have been sent (evhttp alone would notice only then). */
 #include "http/reports.h"
 
 #include <event2/buffer.h>
@@ -33,13 +37,17 @@ struct report_request {
     struct report_cells *cells;
     struct report *report;          /* outcomes */
     struct goals *goals;            /* or goals */
+    struct report_read *read;       /* in flight, or NULL */
     struct report_render *render;
     struct evbuffer *body;
     struct event *slice;            /* the next slice of rows, next loop pass */
+    struct front_watch *watch;      /* the client, or NULL: not watched */
 };
 
 static void report_request_end(struct report_request *rq)
 {
+    front_unwatch(rq->watch);
+    report_read_cancel(rq->read);
     if (rq->slice)
         event_free(rq->slice);
     if (rq->body)
@@ -107,6 +115,7 @@ static void second_half_ready(void *arg)
 static void outcomes_read(enum failure why, enum report_status st, void *arg)
 {
     struct report_request *rq = arg;
+    rq->read = NULL;            /* over */
     if (why || st != REPORT_OK || (st = report_finish(rq->report)) != REPORT_OK) {
         reply_refused(rq, why, st);
         report_request_end(rq);
@@ -130,6 +139,7 @@ static void outcomes_read(enum failure why, enum report_status st, void *arg)
 static void goals_read(enum failure why, enum report_status st, void *arg)
 {
     struct report_request *rq = arg;
+    rq->read = NULL;            /* over */
     if (why || st != REPORT_OK || (st = goals_finish(rq->goals)) != REPORT_OK) {
         reply_refused(rq, why, st);
     } else if (!(rq->body = evbuffer_new()) || goals_write(rq->goals, rq->body) < 0) {
@@ -145,10 +155,24 @@ static void goals_read(enum failure why, enum report_status st, void *arg)
 static void start_read(struct report_request *rq, struct report *const *reports, size_t n,
                        report_read_done *done)
 {
-    if (!report_read_start(rq->srv->redis, rq->srv->cfg, rq->cells, reports, n, done, rq)) {
+    if (!(rq->read = report_read_start(rq->srv->redis, rq->srv->cfg, rq->cells, reports, n, done,
+                                       rq))) {
         http_reply_unavailable(rq->req, HTTP_NO_MEMORY);
         report_request_end(rq);
     }
+}
+
+/* The client left before its report was sent (front_watch): the read,
+ * or the writing of rows, stops here (a split report's thread after its
+ * row: report_render_free), and the request ends with an answer that
+ * goes nowhere (libevent's request needs one to be freed). */
+static void client_gone(void *arg)
+{
+    struct report_request *rq = arg;
+    log_msg(LOG_DEBUG, "report: the client left while %s: given up",
+            rq->render ? "its rows were written" : "the counters were read");
+    http_reply_unavailable(rq->req, "the client left");
+    report_request_end(rq);
 }
 
 static struct report_request *request_new(struct server *srv, struct evhttp_request *req)
@@ -168,6 +192,7 @@ static struct report_request *request_new(struct server *srv, struct evhttp_requ
             server_release(srv);
         return NULL;
     }
+    rq->watch = server_watch_client(srv, req, client_gone, rq);    /* NULL: not watched */
     return rq;
 }
 

@@ -669,6 +669,12 @@ void loan_text_skip(struct loan_text *t, const char *field, const char *message)
     problem(t->probs, t->maxp, &t->nprobs, t->index, t->lineno, field, message);
 }
 
+void loan_text_refuse(struct loan_text *t, const char *field, const char *message)
+{
+    problem(t->probs, t->maxp, &t->nprobs, t->index ? t->index - 1 : 0, t->lineno, field,
+            message);
+}
+
 enum loans_status loan_text_end(struct loan_text *t)
 {
     if (!t->have_header && t->nprobs == 0)

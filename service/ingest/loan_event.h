@@ -127,6 +127,10 @@ enum loans_status loan_text_line(struct loan_text *t, const char *line, size_t n
 /* A line not read (the reader's reasons: too long): counted, and a
  * problem of field with message (static). */
 void loan_text_skip(struct loan_text *t, const char *field, const char *message);
+/* The line just read, whose event the reader refuses after all (a limit
+ * of its own): a problem of field with message (static), at that line.
+ * Dropping the event is the caller's. */
+void loan_text_refuse(struct loan_text *t, const char *field, const char *message);
 /* After the last line: LOANS_INVALID if any problem was found (a text
  * without a single line is one: "no events"). */
 enum loans_status loan_text_end(struct loan_text *t);

@@ -37,6 +37,8 @@ struct model {
     struct redis_op *totals_op;             /* the totals read in flight, or NULL */
     struct model_totals *totals_partial;    /* read but for its branches' titles (one ref) */
     LIST_HEAD(totals_waiters, model_totals_wait) waiters;   /* who waits for it */
+    int branches_cut;           /* the last totals read found more than MODEL_MAX_BRANCHES
+                                 * in pob (logged when it began) */
 };
 
 /* One caller of model_read, waiting for its record's read. */
@@ -436,28 +438,50 @@ fail:
     return -1;
 }
 
+/* pob names more branches than the totals take (MODEL_MAX_BRANCHES + 1
+ * are asked for: the one more says so). Logged when it begins, not at
+ * every read: the branches from that one down (by code) answer without
+ * their most borrowed titles until pob is cleared of unused ones. */
+static void note_branches_cut(struct model *m, const redisReply *branches)
+{
+    int cut = branches->elements > MODEL_MAX_BRANCHES;
+    if (cut && !m->branches_cut) {
+        const char *first = reply_str(branches->element[MODEL_MAX_BRANCHES]);
+        log_msg(LOG_WARN, "%spob names more than %d branches: the last %d by code are read; "
+                "%s and the branches before it are offered no titles most borrowed there",
+                m->cfg->redis_prefix, MODEL_MAX_BRANCHES, MODEL_MAX_BRANCHES,
+                first ? first : "(not a string)");
+    }
+    m->branches_cut = cut;
+}
+
 /* EXEC reply: [patrons, popular, branches]. NULL when it is not that;
- * the branches' names only (their titles come in a second read). */
-static struct model_totals *totals_parse(const struct config *cfg, const redisReply *reply)
+ * the branches' names only (their titles come in a second read), at most
+ * MODEL_MAX_BRANCHES of them (more are noted in m). */
+static struct model_totals *totals_parse(struct model *m, const redisReply *reply)
 {
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
         reply->element[2]->type != REDIS_REPLY_ARRAY)
         return NULL;
     const char *patrons = reply_str(reply->element[0]);
     const redisReply *branches = reply->element[2];
+    size_t nbranches = branches->elements;
+    note_branches_cut(m, branches);
+    if (nbranches > MODEL_MAX_BRANCHES)
+        nbranches = MODEL_MAX_BRANCHES;
     struct model_totals *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->refs = 1;
     t->fetched_ms = monotonic_ms();
     t->patrons = patrons ? strtoull(patrons, NULL, 10) : 0;
-    if (model_popular_parse(reply->element[1], (uint32_t)cfg->min_patrons, &t->popular,
+    if (model_popular_parse(reply->element[1], (uint32_t)m->cfg->min_patrons, &t->popular,
                             &t->npopular) < 0 ||
-        !(t->branches = calloc(branches->elements + 1, sizeof *t->branches))) {
+        !(t->branches = calloc(nbranches + 1, sizeof *t->branches))) {
         model_totals_unref(t);
         return NULL;
     }
-    for (size_t i = 0; i < branches->elements; i++) {
+    for (size_t i = 0; i < nbranches; i++) {
         const char *b = reply_str(branches->element[i]);
         if (b && !(t->branches[t->nbranches++].branch = strdup(b))) {
             model_totals_unref(t);
@@ -529,7 +553,7 @@ static void totals_done(redisReply *reply, enum failure error, void *arg)
             log_refused("the totals (patrons, popular)", refused);
         else if (partial && totals_branches_parse(m->cfg, partial, reply) == 0)
             t = model_totals_ref(partial);
-        else if (!partial && (t = totals_parse(m->cfg, reply)) && t->nbranches) {
+        else if (!partial && (t = totals_parse(m, reply)) && t->nbranches) {
             if (totals_read_branches(m, t) == 0)
                 return;         /* the second read calls again */
             model_totals_unref(t);
@@ -579,8 +603,9 @@ struct model_totals_wait *model_totals_read(struct model *m, model_totals_cb *cb
         rc |= rcmd_addstr(&cmds[1], "ZREVRANGE") | rcmd_addf(&cmds[1], "%spop", pfx) |
               rcmd_addstr(&cmds[1], "0") | rcmd_addf(&cmds[1], "%d", m->cfg->max_candidates - 1) |
               rcmd_addstr(&cmds[1], "WITHSCORES");
+        /* one branch more than are taken: it tells that some are left out */
         rc |= rcmd_addstr(&cmds[2], "ZREVRANGE") | rcmd_addf(&cmds[2], "%spob", pfx) |
-              rcmd_addstr(&cmds[2], "0") | rcmd_addf(&cmds[2], "%d", MODEL_MAX_BRANCHES - 1);
+              rcmd_addstr(&cmds[2], "0") | rcmd_addf(&cmds[2], "%d", MODEL_MAX_BRANCHES);
         if (!rc)
             m->totals_op = redis_exec(m->st, cmds, 3, totals_done, m);
         for (int i = 0; i < 3; i++)

@@ -62,7 +62,9 @@ struct branch_popular {
     struct neighbour *popular;
     size_t npopular;
 };
-/* Branches whose popular titles the totals hold, at most. */
+/* Branches whose popular titles the totals hold, at most: those of pob
+ * last by code (its scores are all 0: a reverse range is by code). When
+ * pob names more, onloand logs it once, with the first left out. */
 #define MODEL_MAX_BRANCHES 1000
 
 /* What is the same for every record's answer. */

@@ -53,7 +53,8 @@ def setup(stack, cat, loans_limit=0):
     if loans_limit:
         loans_csv = os.path.join(stack.tmp, "loans.csv")
         with open(loans_csv, "w", newline="") as f:
-            w = csv.DictWriter(f, ["patron", "record", "date"], lineterminator="\n")
+            w = csv.DictWriter(f, list(rows[0]) if rows else ["patron", "record", "date"],
+                               lineterminator="\n")
             w.writeheader()
             w.writerows(rows)
     ctx.loans_csv = loans_csv

@@ -15,6 +15,7 @@ KOHA_RESERVE = "https://opac.example.org/cgi-bin/koha/opac-reserve.pl?biblionumb
 KOHA_DETAIL = "https://opac.example.org/cgi-bin/koha/opac-detail.pl?biblionumber=%s"
 BRANCHES = ["CEN", "NRD", "ZUI", "OST"]
 STREAM_ID = re.compile(r"^\d+-\d+$")
+POPULAR_HERE = re.compile(r"^(Veel geleend in|Often borrowed at) ")
 
 
 def check_segment(obj, rec):
@@ -66,12 +67,17 @@ def check_alternatives(ctx, j, want_record, branch, db, limit=5):
             assert marc.fits(wanted, rec), "alternative %s %s does not fit %s %s" % (
                 rid, marc.segment(rec), want_record, marc.segment(wanted))
         at_branch = any(c["branch"] == branch for c in avail)
-        groups.append((0 if at_branch else 1, REASONS.index(a["reason"]), -a["score"], rid))
+        # popular: the most borrowed at `branch` (loans.csv names branches)
+        # before the most borrowed anywhere, each by its own share
+        anywhere = not POPULAR_HERE.match(a["explanation"])
+        groups.append((0 if at_branch else 1, REASONS.index(a["reason"]), anywhere, -a["score"],
+                       rid))
     for i in range(1, len(groups)):
-        assert groups[i - 1][:3] <= groups[i][:3], (
-            "alternatives out of order for branch %s (at-branch first, then reason, then "
-            "score desc): %s" % (branch, [(g[3], "here" if g[0] == 0 else "elsewhere",
-                                           REASONS[g[1]], -g[2]) for g in groups]))
+        assert groups[i - 1][:4] <= groups[i][:4], (
+            "alternatives out of order for branch %s (at-branch first, then reason, popular "
+            "at the branch first, then score desc): %s"
+            % (branch, [(g[4], "here" if g[0] == 0 else "elsewhere", REASONS[g[1]], -g[3])
+                        for g in groups]))
     return alts
 
 

@@ -13,13 +13,15 @@ import datetime
 import io
 import json
 import math
+import re
+import socket
 import struct
 import threading
 from collections import defaultdict
 
 import harness
 from loanlab import Lab, INGEST_KEY
-from suite import expect_json, show
+from suite import expect_json, show, wait_for
 
 REPORT_KEY = "report-key-0123456789abcdef"
 COUNTERS = ["touchpoints", "on_loan", "with_alternatives", "shown", "click", "reserve",
@@ -702,3 +704,40 @@ def test_large_report_in_two_halves(ctx):
             t.join()
         assert all(b is not None and b.status == 200 and b.body == r.body for b in bodies), \
             [show(b) if b is not None else None for b in bodies]
+
+
+# ------------------------------------------------------------------ a client that leaves
+
+HELD_TIMEOUT_MS = 20000         # Redis held still for a few seconds is not a timeout
+
+
+def test_client_leaving_ends_its_report(ctx):
+    """A client that leaves while its report is read (Redis held still,
+    so the read cannot end by itself) ends its request at once: nothing
+    pending any more while Redis is still held, the request counted
+    abandoned, the read given up (said at debug level); once Redis
+    answers again, a report is whole as ever."""
+    with report_lab(ctx, "report-gone", redis={"timeout_ms": HELD_TIMEOUT_MS}) as lab:
+        def pending():
+            return harness.http_request(lab.port, "GET", "/healthz", timeout=2).json[
+                "pending_requests"]
+        lab.redis_proc.sigstop()
+        try:
+            s = socket.create_connection(("127.0.0.1", lab.port), timeout=5)
+            s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+                       % (outcomes_path(datetime.date.today(), datetime.date.today()),
+                          REPORT_KEY)).encode())
+            wait_for(lambda: pending() == 1, 5, 0.02, "the report waiting for Redis")
+            s.close()
+            wait_for(lambda: pending() == 0, 5, 0.02, "the request ended, Redis still held")
+        finally:
+            lab.redis_proc.sigcont()
+        metrics = harness.http_request(lab.port, "GET", "/metrics", timeout=5).body.decode()
+        assert re.search(r'^onloan_http_requests_abandoned_total\{listener="listen"\} 1$',
+                         metrics, re.M), [ln for ln in metrics.splitlines() if "abandoned" in ln]
+        with open(lab.logs[-1]) as f:
+            log = f.read()
+        assert "report: the client left while the counters were read: given up" in log, log[-2000:]
+        doc = expect_json(get(lab, outcomes_path(datetime.date.today(), datetime.date.today())),
+                          200)
+        assert "rows" in doc and "total" in doc, doc

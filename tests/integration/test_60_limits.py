@@ -91,17 +91,22 @@ def test_pending_limit_503(ctx):
 
 def test_loader_bounds(ctx):
     """Histories (h:<pseudonym>, a string of "<unix-time> <record>" lines,
+    or "<unix-time> <record> <branch>" for a loan that named its branch,
     newest first): under the keyed BLAKE2b-128 pseudonym (hashlib here,
     libsodium in onloan), the patron's newest titles, at most history_max
-    and none older than history_ttl_days before the newest, expiring
-    within history_ttl_days; neighbour lists at most neighbours_max long."""
+    and none older than history_ttl_days before the newest, each with the
+    branch of its first loan, expiring within history_ttl_days; neighbour
+    lists at most neighbours_max long."""
     priv = ctx.stack.config["privacy"]
     key = bytes.fromhex(priv["patron_key"])
     ttl_s = priv["history_ttl_days"] * 86400
     loans = collections.defaultdict(dict)           # patron -> record -> unix time
+    branch = {}                                     # (patron, record) -> branch of the first
     for row in ctx.loan_rows:
         t = int(calendar.timegm(time.strptime(row["date"], "%Y-%m-%dT%H:%M:%SZ")))
-        loans[row["patron"]][row["record"]] = min(t, loans[row["patron"]].get(row["record"], t))
+        if t < loans[row["patron"]].get(row["record"], t + 1):
+            loans[row["patron"]][row["record"]] = t
+            branch[row["patron"], row["record"]] = row.get("branch") or None
     per_patron = collections.Counter({p: len(v) for p, v in loans.items()})
     heavy = [p for p, n in per_patron.most_common() if n > priv["history_max"]][:3]
     light = [p for p, n in per_patron.most_common()[-3:]]
@@ -113,7 +118,13 @@ def test_loader_bounds(ctx):
             pseudo = hashlib.blake2b(p.encode(), key=key, digest_size=16).hexdigest()
             k = "%sh:%s" % (ctx.prefix, pseudo)
             text = r("GET", k).decode()
-            entries = [(int(t), rec) for t, rec in (ln.split(" ") for ln in text.splitlines())]
+            lines = [ln.split(" ") for ln in text.splitlines()]
+            assert all(len(f) in (2, 3) for f in lines), (p, text)
+            for f in lines:
+                assert (f[2] if len(f) == 3 else None) == branch[p, f[1]], (
+                    "history of %s: %s at %s, its first loan at %s" % (
+                        p, f[1], f[2:], branch[p, f[1]]))
+            entries = [(int(f[0]), f[1]) for f in lines]
             newest = max(loans[p].values())
             recent = [rec for rec, t in loans[p].items() if t >= newest - ttl_s]
             assert len(entries) == min(len(recent), priv["history_max"]), (

@@ -13,6 +13,7 @@ from loanlab import Lab
 
 T0 = 1672531200            # 2023-01-01T00:00:00Z
 DAY = 86400
+LOAD_MAX_BRANCHES = 65535  # load_stream.h: a load numbers its branches in 16 bits
 # small lists, so that compaction cuts them and ties at the cut are
 # decided by the order pairs were counted in
 MODEL = {"neighbours_max": 3, "neighbours_reserve": 1}
@@ -154,3 +155,32 @@ def test_memory_and_tmpdir_options(ctx):
         _, out, _ = lab.cli("load", path)
         assert "0 + 0 runs on disk, 0 MB written" in out, out
         assert "peak memory (RSS)" in out, out
+
+
+def test_branches_of_a_load_at_most(ctx):
+    """A load numbers its branches in 16 bits: LOAD_MAX_BRANCHES (65,535)
+    load, the loan at the last numbered counted at its own branch; one
+    more and nothing is loaded, the line of the branch too many named.
+    One patron borrows one title at every branch, newest first: only the
+    last line (the oldest loan) is new, so the load writes a few keys."""
+    n = LOAD_MAX_BRANCHES
+    head = "patron,record,time,branch\n"
+    rows = "".join("card-b,r-1,%d,X%05d\n" % (T0 + n - i, i) for i in range(n))
+    with Lab(ctx, "branchmax", daemon=False) as lab:
+        over = lab.write("over.csv", head + rows + "card-b,r-1,%d,X%05d\n" % (T0 + n + 1, n))
+        rc, out, err = lab.cli("load", over, check=False)
+        assert rc == 1, (rc, out, err)
+        assert err.splitlines() == [
+            "%s:%d: branch: more than 65535 branches in one load: load the files in parts"
+            % (over, n + 2), "nothing loaded"], err
+        with lab.redis() as r:
+            assert r.keys() == [], "a refused load wrote to Redis"
+
+        _, out, _ = lab.cli("load", lab.write("at.csv", head + rows))
+        assert "loaded %d events" % n in out and "1 new loans, %d repeats" % (n - 1) in out, out
+        last = "X%05d" % (n - 1)
+        with lab.redis() as r:
+            assert r("ZRANGE", lab.prefix + "pob", 0, -1) == [last.encode()]
+            assert r("ZRANGE", lab.prefix + "pob:" + last, 0, -1, "WITHSCORES") == [b"r-1", b"1"]
+            h = r("GET", lab.prefix + "h:" + lab.pseudonym("card-b")).decode()
+        assert h == "%d r-1 %s\n" % (T0 + 1, last), h

@@ -15,6 +15,7 @@ from test_80_loan_model import DAY, T0
 
 K = 3                   # privacy.min_patrons
 NAMES = {"NRD": "Noord"}
+MODEL_MAX_BRANCHES = 1000   # model.h: the branches of pob the totals take
 
 
 def _shelf_films(ctx, n):
@@ -127,3 +128,50 @@ def test_branch_counts_off(ctx):
         assert h == "%d %s\n%d %s\n" % (T0 + 9 * DAY, anywhere, T0, here), h
         at_nrd, j = _popular(lab, ctx.picks["on_loan"], "NRD")
         assert at_nrd == {here: "Populair bij onze lezers", anywhere: "Populair bij onze lezers"}, j
+
+
+# Each branch of ARGV[3..] in pob, with ARGV[2] borrowed there by K
+# (ARGV[4]... are codes); pop and meta so that the title is popular too.
+_BRANCHES_LUA = """
+local p, title, k = ARGV[1], ARGV[2], tonumber(ARGV[3])
+redis.call('ZADD', p .. 'pop', k, title)
+redis.call('HSET', p .. 'meta', 'patrons', 10 * k)
+for i = 4, #ARGV do
+    redis.call('ZADD', p .. 'pob', 0, ARGV[i])
+    redis.call('ZADD', p .. 'pob:' .. ARGV[i], k, title)
+end
+return #ARGV - 3
+"""
+
+
+def test_branches_read_at_most(ctx):
+    """The totals take MODEL_MAX_BRANCHES (1000) branches of pob, the last
+    by code: with exactly that many, the first and the last by code both
+    offer their most borrowed title; one more (first by code) is left out,
+    its answer the popular title anywhere, the others keep theirs, and
+    onloand says it once in its log, however often the totals are read
+    (the lab's model.cache_ms is 0: every answer reads them)."""
+    title = _shelf_films(ctx, 1)[0]
+    wanted = ctx.picks["on_loan"]
+    codes = ["B%04d" % i for i in range(1, MODEL_MAX_BRANCHES + 1)]
+    with _lab(ctx, "branch-max") as lab:
+        lab.start_daemon()
+        with lab.redis() as r:
+            assert r("EVAL", _BRANCHES_LUA, 0, lab.prefix, title, K, *codes) == len(codes)
+        for b in (codes[0], codes[-1]):
+            got, j = _popular(lab, wanted, b)
+            assert got == {title: "Veel geleend in " + b}, (b, j["alternatives"])
+        with lab.redis() as r:
+            assert r("EVAL", _BRANCHES_LUA, 0, lab.prefix, title, K, "B0000") == 1
+            assert r("ZCARD", lab.prefix + "pob") == MODEL_MAX_BRANCHES + 1
+        got, j = _popular(lab, wanted, "B0000")
+        assert got == {title: "Populair bij onze lezers"}, j["alternatives"]
+        for b in (codes[0], codes[-1]):
+            got, j = _popular(lab, wanted, b)
+            assert got == {title: "Veel geleend in " + b}, (b, j["alternatives"])
+        with open(lab.logs[-1]) as f:
+            said = [ln for ln in f if "branches" in ln]
+        assert len(said) == 1 and (
+            "%spob names more than 1000 branches: the last 1000 by code are read; B0000 and "
+            "the branches before it are offered no titles most borrowed there" % lab.prefix
+            in said[0]), said

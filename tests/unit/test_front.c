@@ -6,7 +6,9 @@
  * for want of descriptors (EMFILE) pauses accepting instead of retrying
  * in a tight loop, and accepting resumes once descriptors are free;
  * each answer written is told to the answered callback with its status,
- * and a request whose client left first is counted abandoned instead. */
+ * and a request whose client left first is counted abandoned instead;
+ * a watched request hears of its client closing or resetting the
+ * connection at once, not of its next request, nor after its answer. */
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -180,6 +182,101 @@ TEST(front_answered_or_abandoned)
     front_free(f);
 }
 
+static int gone_calls;
+
+static void gone(void *arg)
+{
+    (void)arg;
+    gone_calls++;
+}
+
+static const char KEEP_REQ[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+/* A request held by route, its client connected on s, watched. */
+static struct front_watch *held_and_watched(struct front *f, int *s, const char *req, size_t len)
+{
+    hold = 1;
+    held = NULL;
+    *s = client();
+    CHECK(*s >= 0 && send(*s, req, len, 0) == (ssize_t)len);
+    pump(50);
+    CHECK(held != NULL);
+    struct front_watch *w = held ? front_watch(f, held, gone, NULL) : NULL;
+    CHECK(w != NULL);
+    CHECK(held && front_watch(f, held, gone, NULL) == NULL);     /* watched once */
+    return w;
+}
+
+/* route answers the held request (hold off for those after it). */
+static void answer_held(void)
+{
+    hold = 0;
+    if (held)
+        route(held, NULL);
+    held = NULL;
+}
+
+TEST(front_watch_sees_the_client_leave)
+{
+    struct front *f = front_up(10, 5000);
+    struct front_stats st;
+    int s;
+    answered_calls = gone_calls = 0;
+    /* closed (FIN), then reset (RST): heard at once, while the request is
+     * held; its answer, which frees it, goes nowhere */
+    for (int reset = 0; reset < 2; reset++) {
+        struct front_watch *w = held_and_watched(f, &s, CLOSE_REQ, sizeof CLOSE_REQ - 1);
+        pump(50);
+        CHECK(gone_calls == reset);             /* still there: not a word */
+        if (reset) {
+            struct linger rst = {1, 0};
+            setsockopt(s, SOL_SOCKET, SO_LINGER, &rst, sizeof rst);
+        }
+        close(s);
+        pump(50);
+        CHECK(gone_calls == reset + 1);
+        answer_held();
+        pump(50);
+        front_unwatch(w);                       /* after its connection ended */
+    }
+    front_get_stats(f, &st);
+    CHECK(st.gone == 2 && st.abandoned == 2 && st.open == 0 && answered_calls == 0);
+
+    /* the client's next request (pipelined) is not leaving: the watch
+     * ends unheard, and both are answered */
+    struct front_watch *w = held_and_watched(f, &s, KEEP_REQ, sizeof KEEP_REQ - 1);
+    CHECK(send(s, CLOSE_REQ, sizeof CLOSE_REQ - 1, 0) > 0);
+    pump(50);
+    answer_held();
+    CHECK(drain(s, 2000) > 2 * BIG);
+    close(s);
+    front_unwatch(w);
+    CHECK(gone_calls == 2 && answered_calls == 2);
+
+    /* answered, then the client leaves: nothing to hear of any more */
+    w = held_and_watched(f, &s, KEEP_REQ, sizeof KEEP_REQ - 1);
+    answer_held();
+    pump(100);
+    CHECK(answered_calls == 3);
+    close(s);
+    pump(50);
+    front_unwatch(w);
+    CHECK(gone_calls == 2);
+
+    /* the front freed with a request watched: the watch ends unheard
+     * (the request is libevent's to drop, as front.h says) */
+    w = held_and_watched(f, &s, KEEP_REQ, sizeof KEEP_REQ - 1);
+    hold = 0;
+    held = NULL;
+    front_get_stats(f, &st);
+    CHECK(st.gone == 2 && st.abandoned == 2);
+    front_free(f);
+    front_unwatch(w);
+    close(s);
+    pump(20);
+    CHECK(gone_calls == 2);
+}
+
 TEST(front_cap_then_resume)
 {
     struct front *f = front_up(2, 5000);
@@ -260,6 +357,7 @@ int main(void)
     base = event_base_new();
     RUN(front_close_after_answer_is_whole);
     RUN(front_answered_or_abandoned);
+    RUN(front_watch_sees_the_client_leave);
     RUN(front_cap_then_resume);
     RUN(front_read_deadline);
     RUN(front_emfile_pauses_accepting);

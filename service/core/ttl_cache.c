@@ -97,6 +97,16 @@ static void sweep_if_due(struct ttl_cache *c, uint64_t now_ms)
     c->stats.sweeps++;
 }
 
+int ttl_cache_has_room(struct ttl_cache *c, uint64_t now_ms)
+{
+    if (dict_size(c->entries) >= c->max_entries)
+        sweep_if_due(c, now_ms);
+    if (dict_size(c->entries) < c->max_entries)
+        return 1;
+    c->stats.refused++;
+    return 0;
+}
+
 void ttl_cache_put(struct ttl_cache *c, const char *key, void *value, uint64_t expires_ms,
                    uint64_t now_ms)
 {

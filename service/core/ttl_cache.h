@@ -26,6 +26,10 @@ void *ttl_cache_get(struct ttl_cache *c, const char *key, uint64_t now_ms);
  * expires_ms; on failure or when full the reference is given back. */
 void ttl_cache_put(struct ttl_cache *c, const char *key, void *value, uint64_t expires_ms,
                    uint64_t now_ms);
+/* Whether a new key would be kept now (expired entries swept first, if a
+ * sweep is due): for a caller whose keys are always new, to make nothing
+ * for a full cache. A no counts as refused, as the put would. */
+int ttl_cache_has_room(struct ttl_cache *c, uint64_t now_ms);
 /* Entries held (expired ones not swept yet included). */
 size_t ttl_cache_size(const struct ttl_cache *c);
 struct ttl_cache_stats {

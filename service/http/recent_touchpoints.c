@@ -25,6 +25,8 @@ void recent_touchpoints_put(struct ttl_cache *c, const char *id, const char *rec
                             const char *alternatives, const char *day, const char *cell_name,
                             uint64_t now_ms)
 {
+    if (!ttl_cache_has_room(c, now_ms))
+        return;                 /* (a new id: nothing to replace) */
     size_t n = strlen(record) + 1;
     struct recent_touchpoint *t = malloc(sizeof *t + n);
     if (!t)

@@ -85,9 +85,28 @@ TEST(ttl_cache_sweeps_are_bounded)
     ttl_cache_free(c);
 }
 
+/* Room for a new key: yes below the bound; when full, only once a
+ * sweep due has freed a place; each no counted as refused. */
+TEST(ttl_cache_room)
+{
+    struct ttl_cache *c = ttl_cache_new(2, release);
+    memset(released, 0, sizeof released);
+    CHECK(ttl_cache_has_room(c, 0));
+    ttl_cache_put(c, "a", (void *)1, 100, 0);
+    ttl_cache_put(c, "b", (void *)2, 1000, 0);
+    CHECK(!ttl_cache_has_room(c, 50));              /* full, nothing expired */
+    CHECK(ttl_cache_has_room(c, 150));              /* a swept */
+    CHECK(released[1] == 1);
+    struct ttl_cache_stats st;
+    ttl_cache_get_stats(c, &st);
+    CHECK(st.refused == 1 && st.entries == 1);
+    ttl_cache_free(c);
+}
+
 int main(void)
 {
     RUN(ttl_cache_expiry_bound_and_refs);
     RUN(ttl_cache_sweeps_are_bounded);
+    RUN(ttl_cache_room);
     return unit_failures != 0;
 }

@@ -975,17 +975,26 @@ static void log_and_answer(struct alt_request *r)
     send_answer(r, id, strlen(id), token);
 }
 
+static void answer_sent(void *ans)
+{
+    answer_unref(ans);
+}
+
+/* JSON goes as the answer's body, shared with the kept answer (not
+ * copied), and this request's part after it. */
 static void send_answer(struct alt_request *r, const char *touchpoint_id, size_t len,
                         const char *token)
 {
     struct strbuf out = {0};
     int sent = 0;
-    if (answer_text(r->ans, touchpoint_id, len, token, r->degraded, &out) < 0)
+    if (r->p.receipt ? answer_text(r->ans, touchpoint_id, len, token, r->degraded, &out) < 0
+                     : answer_tail(touchpoint_id, len, token, r->degraded, &out) < 0)
         http_reply_unavailable(r->req, HTTP_NO_MEMORY);
     else if (r->p.receipt)
         sent = send_receipt(r, &out) == 0;
     else {
-        http_reply_json_text(r->req, 200, out.buf, out.len);
+        http_reply_json_shared(r->req, 200, r->ans->body, r->ans->len, answer_sent,
+                               answer_ref(r->ans), out.buf, out.len);
         sent = 1;
     }
     if (sent)

@@ -176,6 +176,14 @@ static int stream_id_plain(const char *id, size_t len)
 int answer_text(const struct answer *ans, const char *touchpoint, size_t len, const char *token,
                 failure_set degraded, struct strbuf *out)
 {
+    return strbuf_reserve(out, ans->len + len + 64) | strbuf_append(out, ans->body, ans->len) |
+                   answer_tail(touchpoint, len, token, degraded, out)
+               ? -1 : 0;
+}
+
+int answer_tail(const char *touchpoint, size_t len, const char *token, failure_set degraded,
+                struct strbuf *out)
+{
     /* The usual case, a plain stream id, needs no JSON encoder; failure
      * names are plain too. */
     char *tp_text = NULL;
@@ -186,8 +194,7 @@ int answer_text(const struct answer *ans, const char *touchpoint, size_t len, co
         if (!tp_text)
             return -1;
     }
-    int rc = strbuf_reserve(out, ans->len + len + 64) | strbuf_append(out, ans->body, ans->len) |
-             strbuf_puts(out, ",\"touchpoint\":");
+    int rc = strbuf_puts(out, ",\"touchpoint\":");
     if (tp_text)
         rc |= strbuf_puts(out, tp_text);
     else if (touchpoint)

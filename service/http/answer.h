@@ -59,6 +59,9 @@ struct answer *answer_build(const struct answer_facts *f);
  * appended to out. -1 when out of memory. */
 int answer_text(const struct answer *ans, const char *touchpoint, size_t len, const char *token,
                 failure_set degraded, struct strbuf *out);
+/* What answer_text appends after ans->body: the request's own part. */
+int answer_tail(const char *touchpoint, size_t len, const char *token, failure_set degraded,
+                struct strbuf *out);
 
 struct answer *answer_ref(struct answer *ans);
 void answer_unref(struct answer *ans);

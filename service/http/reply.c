@@ -45,6 +45,49 @@ void http_reply_json_text(struct evhttp_request *req, int code, const char *text
     evbuffer_free(out);
 }
 
+struct shared_done {
+    void (*done)(void *arg);
+    void *arg;
+};
+
+static void shared_cleanup(const void *data, size_t len, void *extra)
+{
+    (void)data;
+    (void)len;
+    struct shared_done *d = extra;
+    d->done(d->arg);
+    free(d);
+}
+
+void http_reply_json_shared(struct evhttp_request *req, int code, const char *head,
+                            size_t head_len, void (*done)(void *arg), void *arg,
+                            const char *tail, size_t tail_len)
+{
+    struct evbuffer *out = evbuffer_new();
+    struct shared_done *d = malloc(sizeof *d);
+    const char *reason = code < 300 ? "OK" : code < 500 ? "Client Error" : "Server Error";
+    if (d)
+        *d = (struct shared_done){done, arg};
+    if (!out || !d || evbuffer_add_reference(out, head, head_len, shared_cleanup, d) < 0) {
+        if (out)
+            evbuffer_free(out);
+        free(d);
+        done(arg);
+        evhttp_send_error(req, 503, "out of memory");
+        return;
+    }
+    if (evbuffer_add(out, tail, tail_len) < 0 || evbuffer_add(out, "\n", 1) < 0) {
+        evbuffer_free(out);             /* calls done */
+        evhttp_send_error(req, 503, "out of memory");
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    http_send_reply(req, code, reason, out);
+    evbuffer_free(out);
+}
+
 void http_reply_bytes(struct evhttp_request *req, int code, const char *content_type,
                       const void *body, size_t len)
 {

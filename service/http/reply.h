@@ -22,6 +22,12 @@ void http_send_reply(struct evhttp_request *req, int code, const char *reason,
 void http_reply_json(struct evhttp_request *req, int code, json_t *body);
 /* Sends JSON text as it is (already serialised by jansson). */
 void http_reply_json_text(struct evhttp_request *req, int code, const char *text, size_t len);
+/* The same for a text in two parts: head, sent from where it is (not
+ * copied; done(arg) is called once it is no longer needed, sent or not),
+ * then tail (copied). */
+void http_reply_json_shared(struct evhttp_request *req, int code, const char *head,
+                            size_t head_len, void (*done)(void *arg), void *arg,
+                            const char *tail, size_t tail_len);
 /* Sends len bytes of body as they are, as content_type (not cached):
  * what is not JSON (a receipt's text, an image). */
 void http_reply_bytes(struct evhttp_request *req, int code, const char *content_type,

@@ -40,19 +40,24 @@ static long long tpd_keep_s(const struct config *cfg)
  * ru1:ncells, KEYS[3] tp, KEYS[4] tpb:<the first touchpoint's id> (the
  * batch's mark), then each touchpoint's tpd:<its UTC day> and
  * ru1:<day>. ARGV[1] how long tpd: and the mark are kept (s), ARGV[2] the
- * stream's cap, ARGV[3] RU_NCOUNTERS, ARGV[4] how many touchpoints; then
- * for each: its cell's name, how many counters, the counters, its tpd:
- * value but for the cell's number, how many field arguments follow, and
- * the tp entry's fields and values, the touchpoint's id first and the
- * cell's value last, empty (the script puts the number there). Each cell
- * is looked up once a batch, each day's counters go in one BITFIELD and
- * each tpd: day's values in one HSET. Nothing if the mark is there: the
- * batch was written before (sent again). */
-#define TP_FIELD_ARGS 26        /* the tp entry's 13 fields and values */
+ * stream's cap, ARGV[3] RU_NCOUNTERS, ARGV[4] how many touchpoints,
+ * ARGV[5] how many fields a tp entry has, then their names (TP_FIELDS);
+ * then for each touchpoint: its cell's name, how many counters, the
+ * counters, its tpd: value but for the cell's number, and its tp entry's
+ * values but the last, the cell's number. Each cell is looked up once a
+ * batch, each day's counters go in one BITFIELD and each tpd: day's
+ * values in one HSET. Nothing if the mark is there: the batch was written
+ * before (sent again). */
+static const char *const tp_fields[] = {"touchpoint", "time", "record", "catalogue", "status",
+                                        "branch", "channel", "lang", "alternatives",
+                                        "experiment", "arm", "day", "cell"};
+#define TP_FIELDS (sizeof tp_fields / sizeof tp_fields[0])
 static const char add_script[] =
     "if not redis.call('SET', KEYS[4], 1, 'NX', 'EX', ARGV[1]) then return 0 end\n"
-    "local cells, bf, hs = {}, {}, {}\n"
-    "local a, nc = 5, tonumber(ARGV[3])\n"
+    "local cells, bf, hs, f = {}, {}, {}, {}\n"
+    "local nc, nf = tonumber(ARGV[3]), tonumber(ARGV[5])\n"
+    "for i = 1, nf do f[2 * i - 1] = ARGV[5 + i] end\n"
+    "local a = 6 + nf\n"
     "for t = 1, tonumber(ARGV[4]) do\n"
     "  local tpd, day = KEYS[3 + 2 * t], KEYS[4 + 2 * t]\n"
     "  local c = cells[ARGV[a]]\n"
@@ -76,13 +81,13 @@ static const char add_script[] =
     "    b.n = b.n + 4\n"
     "  end\n"
     "  a = a + 2 + k\n"
-    "  local nf = tonumber(ARGV[a + 1])\n"
-    "  ARGV[a + 1 + nf] = c.name\n"
-    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, a + 2, a + 1 + nf))\n"
+    "  for i = 1, nf - 1 do f[2 * i] = ARGV[a + i] end\n"
+    "  f[2 * nf] = c.name\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(f, 1, 2 * nf))\n"
     "  local h = hs[tpd]\n"
     "  if not h then h = {}; hs[tpd] = h end\n"
-    "  h[#h + 1] = ARGV[a + 3]; h[#h + 1] = ARGV[a] .. c.name\n"
-    "  a = a + 2 + nf\n"
+    "  h[#h + 1] = ARGV[a + 1]; h[#h + 1] = ARGV[a] .. c.name\n"
+    "  a = a + nf\n"
     "end\n"
     "for day, b in pairs(bf) do redis.call('BITFIELD', day, unpack(b, 1, b.n)) end\n"
     "for key, h in pairs(hs) do\n"
@@ -118,16 +123,14 @@ int touchpoint_writes_add(const struct config *cfg, struct touchpoint_writes *w,
              rcmd_addf(&w->args, "%zu", ncounters);
     for (size_t i = 0; i < ncounters; i++)
         rc |= rcmd_addf(&w->args, "%d", (int)counters[i]);
+    /* the tpd: value, then the values of tp_fields but the cell's */
+    const char *values[TP_FIELDS - 1] = {tp->id, now, tp->record, tp->catalogue, tp->status,
+                                         tp->branch, tp->channel, tp->lang, tp->alternatives,
+                                         tp->experiment, tp->arm, tp->day};
     rc |= rcmd_addf(&w->args, "%s %s %s %s ", tp->record, tp->alternatives, tp->catalogue,
-                    tp->day) |
-          rcmd_addf(&w->args, "%d", TP_FIELD_ARGS) | add_field(&w->args, "touchpoint", tp->id) |
-          add_field(&w->args, "time", now) | add_field(&w->args, "record", tp->record) |
-          add_field(&w->args, "catalogue", tp->catalogue) |
-          add_field(&w->args, "status", tp->status) | add_field(&w->args, "branch", tp->branch) |
-          add_field(&w->args, "channel", tp->channel) | add_field(&w->args, "lang", tp->lang) |
-          add_field(&w->args, "alternatives", tp->alternatives) |
-          add_field(&w->args, "experiment", tp->experiment) | add_field(&w->args, "arm", tp->arm) |
-          add_field(&w->args, "day", tp->day) | add_field(&w->args, "cell", "");
+                    tp->day);
+    for (size_t i = 0; i < TP_FIELDS - 1; i++)
+        rc |= rcmd_addstr(&w->args, values[i] ? values[i] : "");
     if (rc) {
         /* the batch as it was: what this one copied stays unused */
         w->keys.argc = nkeys < w->keys.argc ? nkeys : w->keys.argc;
@@ -151,7 +154,9 @@ int touchpoint_writes_command(const struct config *cfg, const struct touchpoint_
         rc |= rcmd_add(cmd, w->keys.argv[i], w->keys.len[i]);
     rc |= rcmd_addf(cmd, "%lld", tpd_keep_s(cfg)) |
           rcmd_addf(cmd, "%d", cfg->touchpoint_stream_max) | rcmd_addf(cmd, "%d", RU_NCOUNTERS) |
-          rcmd_addf(cmd, "%zu", w->n);
+          rcmd_addf(cmd, "%zu", w->n) | rcmd_addf(cmd, "%zu", TP_FIELDS);
+    for (size_t i = 0; i < TP_FIELDS; i++)
+        rc |= rcmd_addstr(cmd, tp_fields[i]);
     for (int i = 0; i < w->args.argc; i++)
         rc |= rcmd_add(cmd, w->args.argv[i], w->args.len[i]);
     return rc ? -1 : 0;

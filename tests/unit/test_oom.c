@@ -456,14 +456,19 @@ TEST(report_out_of_memory)
 
 /* A touchpoint that cannot be added to a batch for want of memory
  * leaves the batch as it was: its script is the one of the touchpoints
- * before (but for the time each one was written). */
+ * before (but for the time each one was written, YYYY-MM-DDTHH:MM:SSZ). */
+static int is_time(const char *s, size_t len)
+{
+    return len == 20 && s[4] == '-' && s[10] == 'T' && s[19] == 'Z';
+}
+
 static int same_command(const struct rcmd *a, const struct rcmd *b)
 {
     if (a->argc != b->argc)
         return 0;
     for (int i = 0; i < a->argc; i++) {
-        int is_time = i > 0 && a->len[i - 1] == 4 && memcmp(a->argv[i - 1], "time", 4) == 0;
-        if (!is_time && (a->len[i] != b->len[i] || memcmp(a->argv[i], b->argv[i], a->len[i]) != 0))
+        int times = is_time(a->argv[i], a->len[i]) && is_time(b->argv[i], b->len[i]);
+        if (!times && (a->len[i] != b->len[i] || memcmp(a->argv[i], b->argv[i], a->len[i]) != 0))
             return 0;
     }
     return 1;

@@ -65,9 +65,10 @@ TEST(touchpoints_written_together)
     CHECK(touchpoint_writes_add(cfg, &w, &b, c, 1) == 0);
     CHECK(w.n == 2);
     CHECK(touchpoint_writes_command(cfg, &w, &cmd) == 0);
-    /* EVAL body 8 (4 + 2 keys each) keys, 4 batch arguments, then
-     * (cell, 2, 2 counters, value, 26, 26 fields) and (cell, 1, 1 counter, value, 26, 26) */
-    int want = 3 + 8 + 4 + (4 + 2 + 26) + (3 + 2 + 26);
+    /* EVAL body 8 (4 + 2 keys each) keys, 5 batch arguments and the 13
+     * field names, then (cell, 2, 2 counters, value, 12 values) and
+     * (cell, 1, 1 counter, value, 12 values) */
+    int want = 3 + 8 + 5 + 13 + (4 + 1 + 12) + (3 + 1 + 12);
     CHECK(cmd.argc == want);
     if (cmd.argc != want) {
         rcmd_free(&cmd);
@@ -86,30 +87,29 @@ TEST(touchpoints_written_together)
     CHECK_STR(cmd.argv[10], "onloan:ru1:20261206");
     CHECK_STR(cmd.argv[13], "11");          /* RU_NCOUNTERS */
     CHECK_STR(cmd.argv[14], "2");           /* touchpoints */
-    char **t = cmd.argv + 15;               /* the first one's */
+    CHECK_STR(cmd.argv[15], "13");          /* fields of a tp entry */
+    CHECK_STR(cmd.argv[16], "touchpoint");
+    CHECK_STR(cmd.argv[18], "record");
+    CHECK_STR(cmd.argv[24], "alternatives");
+    CHECK_STR(cmd.argv[28], "cell");
+    char **t = cmd.argv + 29;               /* the first one's */
     CHECK_STR(t[0], a.cell_name);
     CHECK_STR(t[1], "2");
     CHECK_STR(t[2], "0");                   /* RU_TOUCHPOINTS */
     CHECK_STR(t[3], "1");                   /* RU_ON_LOAN */
     CHECK_STR(t[4], "f356 f1,f2 demo 20261122 ");
-    CHECK_STR(t[5], "26");
-    CHECK_STR(t[6], "touchpoint");
-    CHECK_STR(t[7], "1795343460123-17");
-    CHECK_STR(t[8], "time");
-    CHECK_STR(t[10], "record");
-    CHECK_STR(t[11], "f356");
-    CHECK_STR(t[24], "experiment");
-    CHECK_STR(t[30], "cell");
-    CHECK_STR(t[31], "");                   /* the script's to fill */
-    t += 32;                                /* the second one's */
+    CHECK_STR(t[5], "1795343460123-17");
+    CHECK_STR(t[7], "f356");
+    CHECK_STR(t[13], "f1,f2");
+    CHECK_STR(t[16], "20261122");           /* the day; the cell's number is the script's */
+    t += 17;                                /* the second one's */
     CHECK_STR(t[0], b.cell_name);
     CHECK_STR(t[1], "1");
     CHECK_STR(t[3], "f9  demo 20261206 ");  /* no alternatives */
-    CHECK_STR(t[4], "26");
-    CHECK_STR(t[6], "1796515199999-18");
-    CHECK_STR(t[24], "demo-ab");
-    CHECK_STR(t[26], "reserve_only");
-    CHECK_STR(t[30], "");
+    CHECK_STR(t[4], "1796515199999-18");
+    CHECK_STR(t[13], "demo-ab");
+    CHECK_STR(t[14], "reserve_only");
+    CHECK_STR(t[15], "20261206");
     rcmd_free(&cmd);
     touchpoint_writes_clear(&w);
     CHECK(w.n == 0 && w.keys.argc == 0 && w.args.argc == 0);

@@ -119,6 +119,7 @@ int server_start(struct server *srv, struct event_base *base, const struct confi
         strbuf_puts(err, "out of memory");
         return -1;
     }
+    token_key_init(&srv->token_key, cfg->token_key);
     if (!(srv->spool = spool_new(base, srv->redis, cfg, err)))
         return -1;
     if (!(srv->touchpoints = touchpoint_batch_new(base, srv->spool, cfg))) {

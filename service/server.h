@@ -54,6 +54,7 @@
 #include "redis/redis_client.h"
 #include "redis/rollup.h"
 #include "redis/sentinel_watch.h"
+#include "core/token.h"
 #include "redis/spool.h"
 #include "redis/touchpoint_batch.h"
 
@@ -90,6 +91,7 @@ struct server {
     uint64_t started_ms;            /* the same on the monotonic clock */
     struct spool *spool;            /* touchpoints and outcomes on their way to Redis */
     struct touchpoint_batch *touchpoints;   /* this pass's, gathered for the spool */
+    struct token_key token_key;     /* touchpoints.token_key, keyed once */
     struct ttl_cache *recent_touchpoints;   /* this daemon's of the last hour
                                              * (recent_touchpoints.h) */
     struct {

@@ -10,6 +10,7 @@
 #ifndef ONLOAN_CORE_TOKEN_H
 #define ONLOAN_CORE_TOKEN_H
 
+#include <sodium.h>
 #include <stddef.h>
 
 #include "core/config.h"
@@ -24,14 +25,21 @@ struct token_subject {
     const char *alternatives;
 };
 
+/* touchpoints.token_key made ready once: the HMAC state keyed (its
+ * inner and outer pads hashed), which each token starts from. */
+struct token_key {
+    crypto_auth_hmacsha256_state keyed;
+};
+void token_key_init(struct token_key *k, const unsigned char key[TOKEN_KEY_BYTES]);
+
 /* Writes the token of s that expires at expires (Unix seconds). */
-void token_make(const unsigned char key[TOKEN_KEY_BYTES], const struct token_subject *s,
-                long long expires, char out[TOKEN_MAX_BYTES + 1]);
+void token_make(const struct token_key *k, const struct token_subject *s, long long expires,
+                char out[TOKEN_MAX_BYTES + 1]);
 
 enum token_verdict { TOKEN_OK, TOKEN_MALFORMED, TOKEN_EXPIRED, TOKEN_FORGED };
 /* Whether token is s's own and still good at now (Unix seconds). The MAC
  * is compared in constant time. */
-enum token_verdict token_check(const unsigned char key[TOKEN_KEY_BYTES],
-                               const struct token_subject *s, const char *token, long long now);
+enum token_verdict token_check(const struct token_key *k, const struct token_subject *s,
+                               const char *token, long long now);
 
 #endif

@@ -971,7 +971,7 @@ static void log_and_answer(struct alt_request *r)
     strbuf_free(&cell_name);
     struct token_subject subject = {id, r->p.record, r->ans->shown};
     char token[TOKEN_MAX_BYTES + 1];
-    token_make(cfg->token_key, &subject, (long long)now.tv_sec + cfg->token_ttl_s, token);
+    token_make(&r->srv->token_key, &subject, (long long)now.tv_sec + cfg->token_ttl_s, token);
     send_answer(r, id, strlen(id), token);
 }
 

@@ -106,7 +106,7 @@ static void outcome_check_and_count(struct outcome_request *o, const struct touc
 {
     const struct config *cfg = o->srv->cfg;
     struct token_subject subject = {o->touchpoint, e->record, e->alternatives};
-    switch (token_check(cfg->token_key, &subject, o->token, (long long)time(NULL))) {
+    switch (token_check(&o->srv->token_key, &subject, o->token, (long long)time(NULL))) {
     case TOKEN_OK:
         break;
     case TOKEN_EXPIRED:

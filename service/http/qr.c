@@ -75,7 +75,7 @@ static void touchpoint_read(redisReply *reply, enum failure error, void *arg)
         return;
     }
     struct token_subject subject = {q->touchpoint, e.record, e.alternatives};
-    switch (token_check(srv->cfg->token_key, &subject, q->token, (long long)time(NULL))) {
+    switch (token_check(&srv->token_key, &subject, q->token, (long long)time(NULL))) {
     case TOKEN_OK:
         break;
     case TOKEN_EXPIRED:

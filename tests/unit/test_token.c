@@ -6,8 +6,10 @@
 #include "core/token.h"
 #include "unit.h"
 
-static const unsigned char key[TOKEN_KEY_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8};
-static const unsigned char other_key[TOKEN_KEY_BYTES] = {8, 7, 6, 5, 4, 3, 2, 1};
+static const unsigned char key_bytes[TOKEN_KEY_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8};
+static const unsigned char other_key_bytes[TOKEN_KEY_BYTES] = {8, 7, 6, 5, 4, 3, 2, 1};
+static struct token_key keyed, other_keyed;
+static const struct token_key *const key = &keyed, *const other_key = &other_keyed;
 
 TEST(made_and_checked)
 {
@@ -52,6 +54,8 @@ int main(void)
 {
     if (sodium_init() < 0)
         return 1;
+    token_key_init(&keyed, key_bytes);
+    token_key_init(&other_keyed, other_key_bytes);
     RUN(made_and_checked);
     RUN(not_tokens);
     return unit_failures != 0;

@@ -97,18 +97,39 @@ int rcmd_addstr(struct rcmd *c, const char *s)
 
 int rcmd_addjoin(struct rcmd *c, const char *a, const char *b, const char *d)
 {
-    size_t la = strlen(a), lb = strlen(b), ld = strlen(d);
+    const char *parts[] = {a, b, d};
+    return rcmd_addparts(c, parts, 3, "");
+}
+
+int rcmd_addparts(struct rcmd *c, const char *const *parts, size_t n, const char *sep)
+{
+    size_t total = 0, lsep = strlen(sep);
+    for (size_t i = 0; i < n; i++)
+        total += strlen(parts[i]) + lsep;
     if (rcmd_room(c) < 0)
         return -1;
-    char *copy = rcmd_copy_room(c, la + lb + ld + 1);
+    char *copy = rcmd_copy_room(c, total + 1), *p = copy;
     if (!copy)
         return -1;
-    memcpy(copy, a, la);
-    memcpy(copy + la, b, lb);
-    memcpy(copy + la + lb, d, ld + 1);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(parts[i]);
+        memcpy(p, parts[i], l);
+        memcpy(p + l, sep, lsep);
+        p += l + lsep;
+    }
+    *p = '\0';
     c->argv[c->argc] = copy;
-    c->len[c->argc++] = la + lb + ld;
+    c->len[c->argc++] = total;
     return 0;
+}
+
+int rcmd_addu(struct rcmd *c, unsigned long long v)
+{
+    char digits[20], *p = digits + sizeof digits;
+    do
+        *--p = (char)('0' + v % 10);
+    while (v /= 10);
+    return rcmd_add(c, p, (size_t)(digits + sizeof digits - p));
 }
 
 int rcmd_addf(struct rcmd *c, const char *fmt, ...)

@@ -23,6 +23,10 @@ int rcmd_add(struct rcmd *c, const char *s, size_t n);
 int rcmd_addstr(struct rcmd *c, const char *s);
 /* a, b and d one after the other as one argument (a prefixed key). */
 int rcmd_addjoin(struct rcmd *c, const char *a, const char *b, const char *d);
+/* The n strings as one argument, each followed by sep. */
+int rcmd_addparts(struct rcmd *c, const char *const *parts, size_t n, const char *sep);
+/* v in decimal. */
+int rcmd_addu(struct rcmd *c, unsigned long long v);
 /* Adds s (n bytes, malloc'd) without copying it: c owns it from now on,
  * even when this fails. */
 int rcmd_take(struct rcmd *c, char *s, size_t n);

@@ -114,21 +114,27 @@ int touchpoint_writes_add(const struct config *cfg, struct touchpoint_writes *w,
                           const struct touchpoint *tp, const enum ru_counter *counters,
                           size_t ncounters)
 {
-    char now[21], id_utc[RU_DAY_BYTES + 1];
+    char id_utc[RU_DAY_BYTES + 1];
     const char *pfx = cfg->redis_prefix;
     int nkeys = w->keys.argc, nargs = w->args.argc;
+    time_t t = time(NULL);
+    if (t != w->now_s || !w->now[0]) {          /* the batch's touchpoints share their second */
+        w->now_s = t;
+        if (utc_now(w->now) < 0)
+            return -1;
+    }
     id_day(tp->id, id_utc);
-    int rc = utc_now(now) | rcmd_addjoin(&w->keys, pfx, "tpd:", id_utc) |
+    int rc = rcmd_addjoin(&w->keys, pfx, "tpd:", id_utc) |
              rcmd_addjoin(&w->keys, pfx, "ru1:", tp->day) | rcmd_addstr(&w->args, tp->cell_name) |
-             rcmd_addf(&w->args, "%zu", ncounters);
+             rcmd_addu(&w->args, ncounters);
     for (size_t i = 0; i < ncounters; i++)
-        rc |= rcmd_addf(&w->args, "%d", (int)counters[i]);
+        rc |= rcmd_addu(&w->args, (unsigned)counters[i]);
     /* the tpd: value, then the values of tp_fields but the cell's */
-    const char *values[TP_FIELDS - 1] = {tp->id, now, tp->record, tp->catalogue, tp->status,
+    const char *values[TP_FIELDS - 1] = {tp->id, w->now, tp->record, tp->catalogue, tp->status,
                                          tp->branch, tp->channel, tp->lang, tp->alternatives,
                                          tp->experiment, tp->arm, tp->day};
-    rc |= rcmd_addf(&w->args, "%s %s %s %s ", tp->record, tp->alternatives, tp->catalogue,
-                    tp->day);
+    const char *tpd_value[] = {tp->record, tp->alternatives, tp->catalogue, tp->day};
+    rc |= rcmd_addparts(&w->args, tpd_value, 4, " ");
     for (size_t i = 0; i < TP_FIELDS - 1; i++)
         rc |= rcmd_addstr(&w->args, values[i] ? values[i] : "");
     if (rc) {

@@ -39,6 +39,7 @@
 #include <hiredis/hiredis.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/config.h"
 #include "redis/rcmd.h"
@@ -70,6 +71,8 @@ struct touchpoint_writes {
     struct rcmd keys, args;     /* each touchpoint's, in order */
     size_t n;                   /* touchpoints */
     char mark[TOUCHPOINT_ID_MAX_BYTES + 1];     /* the first one's id */
+    time_t now_s;               /* the second of now, as written in the entries */
+    char now[21];
 };
 /* Adds tp, which counts counters. -1 when out of memory: the batch is
  * then as it was. */

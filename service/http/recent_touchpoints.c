@@ -9,11 +9,8 @@
 static void recent_unref(void *v)
 {
     struct recent_touchpoint *t = v;
-    if (--t->refs == 0) {
-        free(t->alternatives);
-        free(t->cell_name);
+    if (--t->refs == 0)
         free(t);
-    }
 }
 
 struct ttl_cache *recent_touchpoints_new(size_t max_entries)
@@ -27,20 +24,16 @@ void recent_touchpoints_put(struct ttl_cache *c, const char *id, const char *rec
 {
     if (!ttl_cache_has_room(c, now_ms))
         return;                 /* (a new id: nothing to replace) */
-    size_t n = strlen(record) + 1;
-    struct recent_touchpoint *t = malloc(sizeof *t + n);
+    size_t nr = strlen(record) + 1, na = strlen(alternatives) + 1, nc = strlen(cell_name) + 1;
+    struct recent_touchpoint *t = malloc(sizeof *t + nr + na + nc);
     if (!t)
         return;
     t->refs = 1;
-    memcpy(t->record, record, n);
+    memcpy(t->record, record, nr);
+    t->alternatives = memcpy(t->record + nr, alternatives, na);
+    t->cell_name = memcpy(t->record + nr + na, cell_name, nc);
     strncpy(t->day, day, RU_DAY_BYTES);
     t->day[RU_DAY_BYTES] = '\0';
-    t->alternatives = strdup(alternatives);
-    t->cell_name = strdup(cell_name);
-    if (!t->alternatives || !t->cell_name) {
-        recent_unref(t);
-        return;
-    }
     ttl_cache_put(c, id, t, now_ms + RECENT_TOUCHPOINT_MS, now_ms);
 }
 

@@ -17,9 +17,9 @@
 struct recent_touchpoint {
     int refs;
     char day[RU_DAY_BYTES + 1];
-    char *alternatives;             /* shown: ids joined by ',' */
-    char *cell_name;                /* its rollup cell (rollup_cell_name) */
-    char record[];                  /* the wanted title */
+    char *alternatives;             /* shown: ids joined by ','; in text */
+    char *cell_name;                /* its rollup cell (rollup_cell_name); in text */
+    char record[];                  /* the wanted title, then the two above: one block */
 };
 
 struct ttl_cache;

@@ -941,14 +941,12 @@ static void log_and_answer(struct alt_request *r)
     char id[TOUCHPOINT_ID_MAX_BYTES + 1], day[RU_DAY_BYTES + 1];
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    touchpoint_id_make((uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000,
-                       server_draw(r->srv), id);
     memcpy(day, server_day(r->srv), sizeof day);
     const char *catalogue = cfg->catalogues[r->cat_index].name;
     const char *arm = r->arm ? r->arm->name : NULL;
     struct ru_cell cell = {catalogue, r->p.branch, r->p.channel, r->ans->status, arm};
     struct strbuf cell_name = {0};
-    struct touchpoint tp = {id, r->p.record, catalogue, r->ans->status, r->p.branch,
+    struct touchpoint tp = {NULL, r->p.record, catalogue, r->ans->status, r->p.branch,
                             r->p.channel, r->p.lang, r->ans->shown,
                             r->experiment ? r->experiment->name : "", arm ? arm : "", day, NULL};
     enum ru_counter counters[3] = {RU_TOUCHPOINTS};
@@ -957,8 +955,11 @@ static void log_and_answer(struct alt_request *r)
         counters[n++] = RU_ON_LOAN;
     if (r->ans->nalternatives)
         counters[n++] = RU_WITH_ALTERNATIVES;
+    uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
     int kept = rollup_cell_name(&cell, &cell_name) == 0 && (tp.cell_name = cell_name.buf) &&
-               touchpoint_batch_add(r->srv->touchpoints, &tp, counters, n) == 0;
+               touchpoint_batch_add(r->srv->touchpoints, &tp, ms, server_draw(r->srv), counters, n,
+                                    id) == 0;
+    tp.id = id;
     if (!kept) {
         strbuf_free(&cell_name);
         degrade(r, FAILURE_TOUCHPOINT_NOT_LOGGED);

@@ -44,17 +44,18 @@ void touchpoint_batch_free(struct touchpoint_batch *tb)
     free(tb);
 }
 
-int touchpoint_batch_add(struct touchpoint_batch *tb, const struct touchpoint *tp,
-                         const enum ru_counter *counters, size_t ncounters)
+int touchpoint_batch_add(struct touchpoint_batch *tb, const struct touchpoint *tp, uint64_t ms,
+                         uint64_t draw, const enum ru_counter *counters, size_t ncounters,
+                         char id[TOUCHPOINT_ID_MAX_BYTES + 1])
 {
     if (tb->w.n == 0 && spool_reserve(tb->sp) < 0)
         return -1;
-    if (touchpoint_writes_add(tb->cfg, &tb->w, tp, counters, ncounters) < 0) {
+    if (touchpoint_writes_add(tb->cfg, &tb->w, tp, ms, draw, counters, ncounters, id) < 0) {
         if (tb->w.n == 0)
             spool_write_reserved(tb->sp, NULL);
         return -1;
     }
-    if (tb->w.n >= TOUCHPOINT_BATCH_MAX)
+    if (tb->w.n >= TOUCHPOINT_BATCH_PLACES)
         touchpoint_batch_flush(tb);
     else if (tb->w.n == 1)
         event_active(tb->pass_end, EV_TIMEOUT, 1);   /* after the events of this pass */

@@ -7,7 +7,7 @@
  * reply; under load, most of what both spend on an answer. So the
  * touchpoints answered in one pass of the loop are gathered and go as one
  * script, through the spool (spool.h), once the pass has handled its
- * other events, or as soon as TOUCHPOINT_BATCH_MAX are gathered. A quiet
+ * other events, or as soon as TOUCHPOINT_BATCH_PLACES (64) are gathered. A quiet
  * server's batches hold one touchpoint each and wait for nothing; a busy
  * one's grow with the requests each pass handles.
  *
@@ -21,12 +21,11 @@
 
 #include <event2/event.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/config.h"
 #include "redis/spool.h"
 #include "redis/touchpoint_log.h"
-
-#define TOUCHPOINT_BATCH_MAX 64     /* touchpoints in one script at most */
 
 struct touchpoint_batch;
 
@@ -36,10 +35,13 @@ struct touchpoint_batch *touchpoint_batch_new(struct event_base *base, struct sp
 /* What it holds is flushed first. */
 void touchpoint_batch_free(struct touchpoint_batch *tb);
 
-/* Takes tp (counting counters) into the batch: 0, or -1 when the spool is
- * full or memory is out (then tp is not logged: the caller says so). */
-int touchpoint_batch_add(struct touchpoint_batch *tb, const struct touchpoint *tp,
-                         const enum ru_counter *counters, size_t ncounters);
+/* Takes tp (counting counters) into the batch and writes its id, which
+ * names the batch (touchpoint_log.h): ms and draw are now's and a random
+ * number, taken if tp starts a batch. 0, or -1 when the spool is full or
+ * memory is out (then tp is not logged: the caller says so). */
+int touchpoint_batch_add(struct touchpoint_batch *tb, const struct touchpoint *tp, uint64_t ms,
+                         uint64_t draw, const enum ru_counter *counters, size_t ncounters,
+                         char id[TOUCHPOINT_ID_MAX_BYTES + 1]);
 /* Hands what is gathered to the spool now. */
 void touchpoint_batch_flush(struct touchpoint_batch *tb);
 

@@ -29,37 +29,55 @@ void touchpoint_id_make(uint64_t ms, uint64_t draw, char out[TOUCHPOINT_ID_MAX_B
              (unsigned long long)(draw >> 1));
 }
 
-/* How long tpd:<id> is kept: while outcomes may come (the token's life)
- * and a day. */
+int touchpoint_id_batch(const char *id, char batch[TOUCHPOINT_ID_MAX_BYTES + 1], unsigned *place)
+{
+    char *end;
+    if (*id < '0' || *id > '9')
+        return -1;
+    errno = 0;
+    unsigned long long ms = strtoull(id, &end, 10);
+    if (errno || *end != '-' || end[1] < '0' || end[1] > '9')
+        return -1;
+    const char *n_text = end + 1;
+    unsigned long long n = strtoull(n_text, &end, 10);
+    if (errno || *end || n > INT64_MAX)
+        return -1;
+    *place = (unsigned)(n & (TOUCHPOINT_BATCH_PLACES - 1));
+    snprintf(batch, TOUCHPOINT_ID_MAX_BYTES + 1, "%llu-%llu", ms,
+             n & ~(unsigned long long)(TOUCHPOINT_BATCH_PLACES - 1));
+    return 0;
+}
+
+/* How long a batch's tpd: is kept: while outcomes may come (the
+ * token's life) and a day. */
 static long long tpd_keep_s(const struct config *cfg)
 {
     return (long long)cfg->token_ttl_s + 86400;
 }
 
 /* A batch of touchpoints in one script. KEYS[1] ru1:cells, KEYS[2]
- * ru1:ncells, KEYS[3] tp, KEYS[4] tpb:<the first touchpoint's id> (the
- * batch's mark), then each touchpoint's tpd:<its UTC day> and
- * ru1:<day>. ARGV[1] how long tpd: and the mark are kept (s), ARGV[2] the
+ * ru1:ncells, KEYS[3] tp, KEYS[4] tpd:<the batch>, then each
+ * touchpoint's ru1:<day>. ARGV[1] how long tpd: is kept (s), ARGV[2] the
  * stream's cap, ARGV[3] RU_NCOUNTERS, ARGV[4] how many touchpoints,
- * ARGV[5] how many fields a tp entry has, then their names (TP_FIELDS);
+ * ARGV[5] how many fields a tp entry has, then their names (tp_fields);
  * then for each touchpoint: its cell's name, how many counters, the
  * counters, its tpd: value but for the cell's number, and its tp entry's
  * values but the last, the cell's number. Each cell is looked up once a
- * batch, each day's counters go in one BITFIELD and each tpd: day's
- * values in one HSET. Nothing if the mark is there: the batch was written
- * before (sent again). */
+ * batch, each day's counters go in one BITFIELD, and tpd: is one small
+ * hash, a field for each touchpoint by its place in the batch. Nothing
+ * if tpd: is there: the batch was written before (sent again). */
 static const char *const tp_fields[] = {"touchpoint", "time", "record", "catalogue", "status",
                                         "branch", "channel", "lang", "alternatives",
                                         "experiment", "arm", "day", "cell"};
 #define TP_FIELDS (sizeof tp_fields / sizeof tp_fields[0])
 static const char add_script[] =
-    "if not redis.call('SET', KEYS[4], 1, 'NX', 'EX', ARGV[1]) then return 0 end\n"
-    "local cells, bf, hs, f = {}, {}, {}, {}\n"
+    "if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end\n"
+    "local cells, bf, h, f = {}, {}, {}, {}\n"
     "local nc, nf = tonumber(ARGV[3]), tonumber(ARGV[5])\n"
     "for i = 1, nf do f[2 * i - 1] = ARGV[5 + i] end\n"
     "local a = 6 + nf\n"
     "for t = 1, tonumber(ARGV[4]) do\n"
-    "  local tpd, day = KEYS[3 + 2 * t], KEYS[4 + 2 * t]\n"
+    "  local day = KEYS[4 + t]\n"
     "  local c = cells[ARGV[a]]\n"
     "  if not c then\n"
     "    local n = redis.call('HGET', KEYS[1], ARGV[a])\n"
@@ -84,38 +102,27 @@ static const char add_script[] =
     "  for i = 1, nf - 1 do f[2 * i] = ARGV[a + i] end\n"
     "  f[2 * nf] = c.name\n"
     "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(f, 1, 2 * nf))\n"
-    "  local h = hs[tpd]\n"
-    "  if not h then h = {}; hs[tpd] = h end\n"
-    "  h[#h + 1] = ARGV[a + 1]; h[#h + 1] = ARGV[a] .. c.name\n"
+    "  h[2 * t - 1] = t - 1; h[2 * t] = ARGV[a] .. c.name\n"
     "  a = a + nf\n"
     "end\n"
     "for day, b in pairs(bf) do redis.call('BITFIELD', day, unpack(b, 1, b.n)) end\n"
-    "for key, h in pairs(hs) do\n"
-    "  redis.call('HSET', key, unpack(h))\n"
-    "  redis.call('EXPIRE', key, ARGV[1])\n"
-    "end\n"
+    "redis.call('HSET', KEYS[4], unpack(h))\n"
+    "redis.call('EXPIRE', KEYS[4], ARGV[1])\n"
     "return 1\n";
 
-/* The UTC day of the id's time, YYYYMMDD; "00000000" for an id that
- * names no time (it was never written). */
-static void id_day(const char *id, char out[RU_DAY_BYTES + 1])
-{
-    char *end;
-    errno = 0;
-    unsigned long long ms = strtoull(id, &end, 10);
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (errno || end == id || *end != '-' || !gmtime_r(&t, &tm) ||
-        strftime(out, RU_DAY_BYTES + 1, "%Y%m%d", &tm) != RU_DAY_BYTES)
-        memcpy(out, "00000000", RU_DAY_BYTES + 1);
-}
-
 int touchpoint_writes_add(const struct config *cfg, struct touchpoint_writes *w,
-                          const struct touchpoint *tp, const enum ru_counter *counters,
-                          size_t ncounters)
+                          const struct touchpoint *tp, uint64_t ms, uint64_t draw,
+                          const enum ru_counter *counters, size_t ncounters,
+                          char id[TOUCHPOINT_ID_MAX_BYTES + 1])
 {
-    char id_utc[RU_DAY_BYTES + 1];
-    const char *pfx = cfg->redis_prefix;
+    if (w->n >= TOUCHPOINT_BATCH_PLACES)
+        return -1;
+    if (w->n == 0) {
+        w->ms = ms;
+        w->base = (draw >> 1) & ~(uint64_t)(TOUCHPOINT_BATCH_PLACES - 1);
+        touchpoint_id_make(w->ms, w->base << 1, w->batch);
+    }
+    touchpoint_id_make(w->ms, (w->base + w->n) << 1, id);
     int nkeys = w->keys.argc, nargs = w->args.argc;
     time_t t = time(NULL);
     if (t != w->now_s || !w->now[0]) {          /* the batch's touchpoints share their second */
@@ -123,14 +130,12 @@ int touchpoint_writes_add(const struct config *cfg, struct touchpoint_writes *w,
         if (utc_now(w->now) < 0)
             return -1;
     }
-    id_day(tp->id, id_utc);
-    int rc = rcmd_addjoin(&w->keys, pfx, "tpd:", id_utc) |
-             rcmd_addjoin(&w->keys, pfx, "ru1:", tp->day) | rcmd_addstr(&w->args, tp->cell_name) |
-             rcmd_addu(&w->args, ncounters);
+    int rc = rcmd_addjoin(&w->keys, cfg->redis_prefix, "ru1:", tp->day) |
+             rcmd_addstr(&w->args, tp->cell_name) | rcmd_addu(&w->args, ncounters);
     for (size_t i = 0; i < ncounters; i++)
         rc |= rcmd_addu(&w->args, (unsigned)counters[i]);
     /* the tpd: value, then the values of tp_fields but the cell's */
-    const char *values[TP_FIELDS - 1] = {tp->id, w->now, tp->record, tp->catalogue, tp->status,
+    const char *values[TP_FIELDS - 1] = {id, w->now, tp->record, tp->catalogue, tp->status,
                                          tp->branch, tp->channel, tp->lang, tp->alternatives,
                                          tp->experiment, tp->arm, tp->day};
     const char *tpd_value[] = {tp->record, tp->alternatives, tp->catalogue, tp->day};
@@ -143,8 +148,7 @@ int touchpoint_writes_add(const struct config *cfg, struct touchpoint_writes *w,
         w->args.argc = nargs < w->args.argc ? nargs : w->args.argc;
         return -1;
     }
-    if (w->n++ == 0)
-        snprintf(w->mark, sizeof w->mark, "%s", tp->id);
+    w->n++;
     return 0;
 }
 
@@ -155,7 +159,7 @@ int touchpoint_writes_command(const struct config *cfg, const struct touchpoint_
     int rc = rcmd_addstr(cmd, "EVAL") | rcmd_addstr(cmd, add_script) |
              rcmd_addf(cmd, "%d", 4 + w->keys.argc) | rcmd_addjoin(cmd, pfx, "ru1:cells", "") |
              rcmd_addjoin(cmd, pfx, "ru1:ncells", "") | rcmd_addjoin(cmd, pfx, "tp", "") |
-             rcmd_addjoin(cmd, pfx, "tpb:", w->mark);
+             rcmd_addjoin(cmd, pfx, "tpd:", w->batch);
     for (int i = 0; i < w->keys.argc; i++)
         rc |= rcmd_add(cmd, w->keys.argv[i], w->keys.len[i]);
     rc |= rcmd_addf(cmd, "%lld", tpd_keep_s(cfg)) |
@@ -178,10 +182,11 @@ void touchpoint_writes_clear(struct touchpoint_writes *w)
 int touchpoint_log_read(const struct config *cfg, const char *touchpoint,
                         struct rcmd cmds[TOUCHPOINT_READ_CMDS])
 {
-    char day[RU_DAY_BYTES + 1];
-    id_day(touchpoint, day);
-    int rc = rcmd_addstr(&cmds[0], "HGET") | rcmd_addjoin(&cmds[0], cfg->redis_prefix, "tpd:", day) |
-             rcmd_addstr(&cmds[0], touchpoint) | rcmd_addstr(&cmds[1], "HGETALL") |
+    char batch[TOUCHPOINT_ID_MAX_BYTES + 1] = "-";     /* no batch's: never written */
+    unsigned place = 0;
+    touchpoint_id_batch(touchpoint, batch, &place);
+    int rc = rcmd_addstr(&cmds[0], "HGET") | rcmd_addjoin(&cmds[0], cfg->redis_prefix, "tpd:", batch) |
+             rcmd_addu(&cmds[0], place) | rcmd_addstr(&cmds[1], "HGETALL") |
              rcmd_addjoin(&cmds[1], cfg->redis_prefix, "tpd:", touchpoint);
     return rc ? -1 : 0;
 }

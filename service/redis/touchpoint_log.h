@@ -1,19 +1,19 @@
 /* touchpoint_log.h: the touchpoint log and what it counts.
  *
- * A touchpoint's id is onloand's own, "<Unix ms>-<random 63 bits>", made
- * when the answer is (touchpoint_id_make), so that the answer need not
+ * A touchpoint's id is onloand's own, "<Unix ms>-<n>" (n < 2^63), made
+ * when the answer is (touchpoint_writes_add), so that the answer need not
  * wait for Redis and its write can wait in the spool (spool.h) while
- * Redis is away. Every write here is one script that changes nothing the
+ * Redis is away: the time and a random number of the first touchpoint of
+ * its batch, n's low bits its place in the batch. Every write here is one script that changes nothing the
  * second time it runs for the same touchpoints or outcome.
  *
- *   <prefix>tpd:<YYYYMMDD>  hash  the touchpoints of a UTC day (their
- *                               ids' time), read back by their outcomes and
- *                               QR codes: id -> "<record> <alternatives>
+ *   <prefix>tpd:<batch> hash    the touchpoints written together, read
+ *                               back by their outcomes and QR codes: place
+ *                               in the batch -> "<record> <alternatives>
  *                               <catalogue> <day> <cell>", of its tp entry
  *                               (below); kept touchpoints.token_ttl_s and a
- *                               day after the day's last. (Before 2026-12
- *                               tpd:<id>, a hash of those fields: still
- *                               read.)
+ *                               day. (Before 2026-12 tpd:<id>, a hash of
+ *                               those fields: still read.)
  *   <prefix>tp          stream  one entry per answer of /v1/alternatives.
  *                               Fields: touchpoint (its id), time, record,
  *                               catalogue, status, branch, channel, lang,
@@ -47,13 +47,18 @@
 #include "redis/rollup.h"
 
 #define TOUCHPOINT_ID_MAX_BYTES 41      /* "<ms>-<n>", 20 digits each at most */
+#define TOUCHPOINT_BATCH_PLACES 64      /* touchpoints written together at most: a power of 2 */
 
-/* A new touchpoint id from the time (Unix ms) and a random draw (its top
- * bit is dropped). */
+/* A touchpoint id from the time (Unix ms) and a draw (its top bit is
+ * dropped). */
 void touchpoint_id_make(uint64_t ms, uint64_t draw, char out[TOUCHPOINT_ID_MAX_BYTES + 1]);
+/* The batch a touchpoint was written in, "<ms>-<n>" with n's low bits
+ * cleared, and its place in it (those bits): -1 when id is not one
+ * touchpoint_id_make could have made. */
+int touchpoint_id_batch(const char *id, char batch[TOUCHPOINT_ID_MAX_BYTES + 1], unsigned *place);
 
 struct touchpoint {
-    const char *id;             /* touchpoint_id_make's */
+    const char *id;             /* touchpoint_writes_add's */
     const char *record, *catalogue, *status, *branch, *channel, *lang;
     const char *alternatives;   /* shown: ids joined by ',' ("" for none) */
     const char *experiment, *arm;   /* "" outside an experiment */
@@ -63,30 +68,37 @@ struct touchpoint {
 
 /* Touchpoints written together: one script for all of them
  * (touchpoint_batch.h gathers them). For each, it numbers its rollup cell
- * if new, adds 1 to each of the counters given in that cell of the day,
- * appends the tp entry and keeps tpd:<id>. The batch leaves a mark,
- * <prefix>tpb:<its first touchpoint's id>, kept as long as tpd:; a batch
- * whose mark is there (sent again) changes nothing. */
+ * if new, adds 1 to each of the counters given in that cell of the day
+ * and appends the tp entry; what its outcomes read back goes in the
+ * batch's hash, tpd:<batch>, a field a touchpoint. A touchpoint's id
+ * names its batch: "<ms>-<n>", the ms and the draw of the batch's first,
+ * the low bits of n its place (touchpoint_id_batch). A batch whose hash
+ * is there (sent again) changes nothing. */
 struct touchpoint_writes {
     struct rcmd keys, args;     /* each touchpoint's, in order */
     size_t n;                   /* touchpoints */
-    char mark[TOUCHPOINT_ID_MAX_BYTES + 1];     /* the first one's id */
+    uint64_t ms, base;          /* the batch's time and number (low bits 0) */
+    char batch[TOUCHPOINT_ID_MAX_BYTES + 1];    /* "<ms>-<base>" */
     time_t now_s;               /* the second of now, as written in the entries */
     char now[21];
 };
-/* Adds tp, which counts counters. -1 when out of memory: the batch is
- * then as it was. */
+/* Adds tp (its id ignored), which counts counters, and writes its id:
+ * the first of a batch takes ms and draw as the batch's. -1 when out of
+ * memory, or the batch holds TOUCHPOINT_BATCH_PLACES: the batch is then
+ * as it was. */
 int touchpoint_writes_add(const struct config *cfg, struct touchpoint_writes *w,
-                          const struct touchpoint *tp, const enum ru_counter *counters,
-                          size_t ncounters);
+                          const struct touchpoint *tp, uint64_t ms, uint64_t draw,
+                          const enum ru_counter *counters, size_t ncounters,
+                          char id[TOUCHPOINT_ID_MAX_BYTES + 1]);
 /* The script that writes them (w holds at least one), into cmd: -1 when
  * out of memory (cmd is the caller's to rcmd_free either way). */
 int touchpoint_writes_command(const struct config *cfg, const struct touchpoint_writes *w,
                               struct rcmd *cmd);
 /* Empty again. */
 void touchpoint_writes_clear(struct touchpoint_writes *w);
-/* The transaction that reads the touchpoint back: HGET of its day's
- * tpd: and HGETALL of tpd:<id> (as touchpoints were kept before). */
+/* The transaction that reads the touchpoint back: HGET of its place in
+ * its batch's tpd: and HGETALL of tpd:<id> (as touchpoints were kept
+ * before). */
 #define TOUCHPOINT_READ_CMDS 2
 int touchpoint_log_read(const struct config *cfg, const char *touchpoint,
                         struct rcmd cmds[TOUCHPOINT_READ_CMDS]);

@@ -626,16 +626,23 @@ CATALOGUE_TIMEOUT_MS = 1000    # each catalogue's timeout_ms
 TPD_FIELDS = ("record", "alternatives", "catalogue", "day", "cell")
 
 
+TOUCHPOINT_BATCH_PLACES = 64
+
+
 def tpd_key(prefix, tp):
-    """The hash that keeps touchpoint tp: <prefix>tpd:<the UTC day of its
-    id's time>, tp -> its TPD_FIELDS' values joined by spaces."""
-    ms = int(tp.split("-")[0])
-    return prefix + "tpd:" + time.strftime("%Y%m%d", time.gmtime(ms // 1000))
+    """Where touchpoint tp is kept: (<prefix>tpd:<its batch>, its place in
+    the batch). Its id "<ms>-<n>" names both: the batch is "<ms>-<n with
+    its low 6 bits 0>", the place those bits."""
+    ms, n = tp.split("-")
+    n = int(n)
+    return "%stpd:%s-%d" % (prefix, ms, n & ~(TOUCHPOINT_BATCH_PLACES - 1)), \
+        str(n & (TOUCHPOINT_BATCH_PLACES - 1))
 
 
 def tpd(r, prefix, tp):
-    """Touchpoint tp as its tpd: keeps it ({field: value}), or None."""
-    v = r("HGET", tpd_key(prefix, tp), tp)
+    """Touchpoint tp as its batch's tpd: keeps it ({field: value}), or
+    None."""
+    v = r("HGET", *tpd_key(prefix, tp))
     if v is None:
         return None
     parts = v.decode().split(" ")
@@ -655,7 +662,7 @@ def touchpoint_fields(r, prefix, tp, timeout=5.0):
         if kept or time.time() > deadline:
             break
         time.sleep(0.02)
-    assert kept, "touchpoint %s not in Redis (%s)" % (tp, tpd_key(prefix, tp))
+    assert kept, "touchpoint %s not in Redis (%s %s)" % ((tp,) + tpd_key(prefix, tp))
     top = "+"
     while True:
         page = r("XREVRANGE", prefix + "tp", top, "-", "COUNT", 1000)

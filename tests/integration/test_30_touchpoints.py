@@ -36,14 +36,14 @@ def test_touchpoint_in_stream(ctx):
         # of it (touchpoint_fields checks that it is the entry's)
         f = harness.touchpoint_fields(r, ctx.prefix, tp)
         entries = [fields(e)[1] for e in r("XREVRANGE", ctx.prefix + "tp", "+", "-", "COUNT", 1000)]
-        ttl = r("TTL", harness.tpd_key(ctx.prefix, tp))
+        ttl = r("TTL", harness.tpd_key(ctx.prefix, tp)[0])
     assert [e for e in entries if e.get("touchpoint") == tp] == [f], \
         "the tp stream has %s once: %r" % (tp, f)
     assert list(f) == ["touchpoint", "time", "record", "catalogue", "status", "branch", "channel",
                        "lang", "alternatives", "experiment", "arm", "day", "cell"], list(f)
     assert f["cell"].isdigit(), f
     keep = ctx.stack.config["touchpoints"].get("token_ttl_s", 604800) + 86400
-    assert keep - 60 < ttl <= keep, "%s expires in %ss" % (harness.tpd_key(ctx.prefix, tp), ttl)
+    assert keep - 60 < ttl <= keep, "%s expires in %ss" % (harness.tpd_key(ctx.prefix, tp)[0], ttl)
     assert f.get("record") == rid, f
     assert f.get("status") == "on_loan", f
     assert f.get("branch") == "NRD", f

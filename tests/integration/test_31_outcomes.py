@@ -63,7 +63,7 @@ def test_touchpoint_kept_as_before_still_counts(ctx):
     p = ctx.prefix
     with ctx.stack.redis() as r:
         f = harness.touchpoint_fields(r, p, tp)
-        r("HDEL", harness.tpd_key(p, tp), tp)
+        r("HDEL", *harness.tpd_key(p, tp))
         r("HSET", p + "tpd:" + tp, *[x for k in harness.TPD_FIELDS for x in (k, f[k])])
         assert harness.tpd(r, p, tp) is None
     clicks = _count_cell(ctx, f, "click")

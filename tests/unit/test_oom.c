@@ -477,21 +477,23 @@ static int same_command(const struct rcmd *a, const struct rcmd *b)
 TEST(touchpoint_batch_out_of_memory)
 {
     enum ru_counter c[] = {RU_TOUCHPOINTS, RU_ON_LOAN};
-    struct touchpoint a = {"1795343460123-17", "f356", "demo", "on_loan", "CEN", "opac", "nl",
+    struct touchpoint a = {NULL, "f356", "demo", "on_loan", "CEN", "opac", "nl",
                            "f1,f2", "", "", "20261204", "demo|CEN|opac|on_loan|"};
-    struct touchpoint b = {"1795343460124-18", "f9", "demo", "on_loan", "NRD", "kiosk", "en",
+    struct touchpoint b = {NULL, "f9", "demo", "on_loan", "NRD", "kiosk", "en",
                            "f3", "x", "y", "20261204", "demo|NRD|kiosk|on_loan|x"};
     struct touchpoint_writes one = {0};
     struct rcmd want = {0};
-    CHECK(touchpoint_writes_add(cfg, &one, &a, c, 2) == 0 &&
+    char id[TOUCHPOINT_ID_MAX_BYTES + 1];
+    const uint64_t MS = 1795343460123, DRAW = 34;
+    CHECK(touchpoint_writes_add(cfg, &one, &a, MS, DRAW, c, 2, id) == 0 &&
           touchpoint_writes_command(cfg, &one, &want) == 0);
     unsigned long k;
     for (k = 1; k < 1000; k++) {
         struct touchpoint_writes w = {0};
         struct rcmd got = {0};
-        CHECK(touchpoint_writes_add(cfg, &w, &a, c, 2) == 0);
+        CHECK(touchpoint_writes_add(cfg, &w, &a, MS, DRAW, c, 2, id) == 0);
         fail_from(k);
-        int rc = touchpoint_writes_add(cfg, &w, &b, c, 2);
+        int rc = touchpoint_writes_add(cfg, &w, &b, MS + 1, 99, c, 2, id);
         stop_failing();
         int failed = inject.failed;
         if (failed) {

@@ -47,28 +47,31 @@ TEST(days_are_local)
     CHECK_STR(day, "20261230");
 }
 
-/* Touchpoints written together: the batch's keys (its mark: the first
- * touchpoint's id), then each one's keys (tpd: of its id's UTC day),
- * counters, tpd: value and tp entry, the cell's value left for the
- * script. */
+/* Touchpoints written together: the batch's keys (its tpd:, named by
+ * the first touchpoint's time and draw), then each one's ru1: key,
+ * counters, tpd: value and tp entry's values; each id names the batch
+ * and its place. */
 TEST(touchpoints_written_together)
 {
     struct touchpoint_writes w = {0};
     struct rcmd cmd = {0};
     enum ru_counter c[] = {RU_TOUCHPOINTS, RU_ON_LOAN};
-    /* 1795343460123 ms: 2026-11-22T08:31:00Z; 1796515199999: 2026-12-05T23:59:59Z */
-    struct touchpoint a = {"1795343460123-17", "f356", "demo", "on_loan", "CEN", "opac", "nl",
+    struct touchpoint a = {NULL, "f356", "demo", "on_loan", "CEN", "opac", "nl",
                            "f1,f2", "", "", "20261122", "demo\x1f" "CEN\x1f" "opac\x1f" "on_loan\x1f"};
-    struct touchpoint b = {"1796515199999-18", "f9", "demo", "available", "", "kiosk", "en",
+    struct touchpoint b = {NULL, "f9", "demo", "available", "", "kiosk", "en",
                            "", "demo-ab", "reserve_only", "20261206", "demo||kiosk|available|"};
-    CHECK(touchpoint_writes_add(cfg, &w, &a, c, 2) == 0);
-    CHECK(touchpoint_writes_add(cfg, &w, &b, c, 1) == 0);
+    char id_a[TOUCHPOINT_ID_MAX_BYTES + 1], id_b[TOUCHPOINT_ID_MAX_BYTES + 1];
+    /* draw 2 * 1000: the batch's number is 1000 with its low 6 bits cleared, 960 */
+    CHECK(touchpoint_writes_add(cfg, &w, &a, 1795343460123, 2000, c, 2, id_a) == 0);
+    CHECK(touchpoint_writes_add(cfg, &w, &b, 1795343460125, 7777, c, 1, id_b) == 0);
     CHECK(w.n == 2);
+    CHECK_STR(id_a, "1795343460123-960");
+    CHECK_STR(id_b, "1795343460123-961");  /* the batch's time and number, the next place */
     CHECK(touchpoint_writes_command(cfg, &w, &cmd) == 0);
-    /* EVAL body 8 (4 + 2 keys each) keys, 5 batch arguments and the 13
-     * field names, then (cell, 2, 2 counters, value, 12 values) and
-     * (cell, 1, 1 counter, value, 12 values) */
-    int want = 3 + 8 + 5 + 13 + (4 + 1 + 12) + (3 + 1 + 12);
+    /* EVAL body 6 (4 + 1 each) keys, 5 batch arguments and the 13 field
+     * names, then (cell, 2, 2 counters, value, 12 values) and (cell, 1,
+     * 1 counter, value, 12 values) */
+    int want = 3 + 6 + 5 + 13 + (4 + 1 + 12) + (3 + 1 + 12);
     CHECK(cmd.argc == want);
     if (cmd.argc != want) {
         rcmd_free(&cmd);
@@ -76,29 +79,27 @@ TEST(touchpoints_written_together)
         return;
     }
     CHECK_STR(cmd.argv[0], "EVAL");
-    CHECK_STR(cmd.argv[2], "8");
+    CHECK_STR(cmd.argv[2], "6");
     CHECK_STR(cmd.argv[3], "onloan:ru1:cells");
     CHECK_STR(cmd.argv[4], "onloan:ru1:ncells");
     CHECK_STR(cmd.argv[5], "onloan:tp");
-    CHECK_STR(cmd.argv[6], "onloan:tpb:1795343460123-17");
-    CHECK_STR(cmd.argv[7], "onloan:tpd:20261122");
-    CHECK_STR(cmd.argv[8], "onloan:ru1:20261122");
-    CHECK_STR(cmd.argv[9], "onloan:tpd:20261205");  /* the id's UTC day, not the rollup's */
-    CHECK_STR(cmd.argv[10], "onloan:ru1:20261206");
-    CHECK_STR(cmd.argv[13], "11");          /* RU_NCOUNTERS */
-    CHECK_STR(cmd.argv[14], "2");           /* touchpoints */
-    CHECK_STR(cmd.argv[15], "13");          /* fields of a tp entry */
-    CHECK_STR(cmd.argv[16], "touchpoint");
-    CHECK_STR(cmd.argv[18], "record");
-    CHECK_STR(cmd.argv[24], "alternatives");
-    CHECK_STR(cmd.argv[28], "cell");
-    char **t = cmd.argv + 29;               /* the first one's */
+    CHECK_STR(cmd.argv[6], "onloan:tpd:1795343460123-960");
+    CHECK_STR(cmd.argv[7], "onloan:ru1:20261122");
+    CHECK_STR(cmd.argv[8], "onloan:ru1:20261206");
+    CHECK_STR(cmd.argv[11], "11");          /* RU_NCOUNTERS */
+    CHECK_STR(cmd.argv[12], "2");           /* touchpoints */
+    CHECK_STR(cmd.argv[13], "13");          /* fields of a tp entry */
+    CHECK_STR(cmd.argv[14], "touchpoint");
+    CHECK_STR(cmd.argv[16], "record");
+    CHECK_STR(cmd.argv[22], "alternatives");
+    CHECK_STR(cmd.argv[26], "cell");
+    char **t = cmd.argv + 27;               /* the first one's */
     CHECK_STR(t[0], a.cell_name);
     CHECK_STR(t[1], "2");
     CHECK_STR(t[2], "0");                   /* RU_TOUCHPOINTS */
     CHECK_STR(t[3], "1");                   /* RU_ON_LOAN */
     CHECK_STR(t[4], "f356 f1,f2 demo 20261122 ");
-    CHECK_STR(t[5], "1795343460123-17");
+    CHECK_STR(t[5], "1795343460123-960");
     CHECK_STR(t[7], "f356");
     CHECK_STR(t[13], "f1,f2");
     CHECK_STR(t[16], "20261122");           /* the day; the cell's number is the script's */
@@ -106,13 +107,20 @@ TEST(touchpoints_written_together)
     CHECK_STR(t[0], b.cell_name);
     CHECK_STR(t[1], "1");
     CHECK_STR(t[3], "f9  demo 20261206 ");  /* no alternatives */
-    CHECK_STR(t[4], "1796515199999-18");
+    CHECK_STR(t[4], "1795343460123-961");
     CHECK_STR(t[13], "demo-ab");
     CHECK_STR(t[14], "reserve_only");
     CHECK_STR(t[15], "20261206");
     rcmd_free(&cmd);
     touchpoint_writes_clear(&w);
     CHECK(w.n == 0 && w.keys.argc == 0 && w.args.argc == 0);
+    /* a batch holds TOUCHPOINT_BATCH_PLACES at most */
+    for (int i = 0; i < TOUCHPOINT_BATCH_PLACES; i++)
+        CHECK(touchpoint_writes_add(cfg, &w, &a, 1795343460123, 127, c, 2, id_a) == 0);
+    CHECK_STR(id_a, "1795343460123-63");
+    CHECK(touchpoint_writes_add(cfg, &w, &a, 1795343460123, 127, c, 2, id_a) == -1);
+    CHECK(w.n == TOUCHPOINT_BATCH_PLACES);
+    touchpoint_writes_clear(&w);
 }
 
 /* Reading a touchpoint back: its day's tpd: value, or an older tpd:<id>
@@ -155,15 +163,24 @@ static void reply_free(redisReply *r)
 TEST(touchpoint_read_back)
 {
     struct rcmd cmds[TOUCHPOINT_READ_CMDS] = {{0}};
-    CHECK(touchpoint_log_read(cfg, "1795343460123-17", cmds) == 0);
+    CHECK(touchpoint_log_read(cfg, "1795343460123-961", cmds) == 0);
     CHECK(cmds[0].argc == 3 && cmds[1].argc == 2);
-    CHECK_STR(cmds[0].argv[1], "onloan:tpd:20261122");
-    CHECK_STR(cmds[0].argv[2], "1795343460123-17");
-    CHECK_STR(cmds[1].argv[1], "onloan:tpd:1795343460123-17");
+    CHECK_STR(cmds[0].argv[1], "onloan:tpd:1795343460123-960");
+    CHECK_STR(cmds[0].argv[2], "1");
+    CHECK_STR(cmds[1].argv[1], "onloan:tpd:1795343460123-961");
     rcmd_free(&cmds[0]);
     rcmd_free(&cmds[1]);
+    const char *not_ids[] = {"not-an-id", "", "-5", "12-", "12-x", "12-3x", "x12-3",
+                             "12-9223372036854775808", "99999999999999999999999-1"};
+    for (size_t i = 0; i < sizeof not_ids / sizeof not_ids[0]; i++) {
+        char batch[TOUCHPOINT_ID_MAX_BYTES + 1];
+        unsigned place;
+        if (touchpoint_id_batch(not_ids[i], batch, &place) != -1)
+            printf("FAIL touchpoint_read_back: \"%s\" read as an id\n", not_ids[i]),
+                unit_current_failed = 1;
+    }
     CHECK(touchpoint_log_read(cfg, "not-an-id", cmds) == 0);
-    CHECK_STR(cmds[0].argv[1], "onloan:tpd:00000000");
+    CHECK_STR(cmds[0].argv[1], "onloan:tpd:-");
     rcmd_free(&cmds[0]);
     rcmd_free(&cmds[1]);
 

@@ -35,30 +35,34 @@ static struct config *config_at(int port, int max_spooled)
     return cfg;
 }
 
-/* Touchpoint i: ids 1795343460000-i, cells "demo|B<i % 2>|opac|on_loan|",
- * days 20261204 and (every third) 20261205. */
+/* Touchpoint i: cells "demo|B<i % 2>|opac|on_loan|", days 20261204 and
+ * (every third) 20261205; batches start at 1795343460000 ms. */
 struct tp_text {
-    char id[TOUCHPOINT_ID_MAX_BYTES + 1], record[16], cell[64];
+    char record[16], cell[64];
     struct touchpoint tp;
 };
 
 static void tp_make(int i, struct tp_text *t)
 {
-    snprintf(t->id, sizeof t->id, "1795343460000-%d", i);
     snprintf(t->record, sizeof t->record, "r%d", i);
     snprintf(t->cell, sizeof t->cell, "demo|B%d|opac|on_loan|", i % 2);
-    t->tp = (struct touchpoint){t->id, t->record, "demo", "on_loan", i % 2 ? "B1" : "B0", "opac",
+    t->tp = (struct touchpoint){NULL, t->record, "demo", "on_loan", i % 2 ? "B1" : "B0", "opac",
                                 "nl", "a1,a2", "", "", i % 3 == 2 ? "20261205" : "20261204",
                                 t->cell};
 }
 
 static const enum ru_counter counted[] = {RU_TOUCHPOINTS, RU_ON_LOAN};
+static char last_id[TOUCHPOINT_ID_MAX_BYTES + 1];
+
+/* The batches' draws: 128 for the first, 256 for the next, ... */
+static uint64_t draws;
 
 static int add(struct touchpoint_batch *tb, int i)
 {
     struct tp_text t;
     tp_make(i, &t);
-    return touchpoint_batch_add(tb, &t.tp, counted, 2);
+    return touchpoint_batch_add(tb, &t.tp, 1795343460000 + (uint64_t)i, draws += 128, counted, 2,
+                                last_id);
 }
 
 /* Without Redis every write waits in the spool (memory only): what the
@@ -76,19 +80,19 @@ TEST(batch_limit_and_spool_places)
         goto done;
     struct spool_stats ss;
     struct touchpoint_batch_stats bs;
-    /* TOUCHPOINT_BATCH_MAX in one write, the next one in a batch of its own */
-    for (int i = 0; i < TOUCHPOINT_BATCH_MAX; i++)
+    /* TOUCHPOINT_BATCH_PLACES in one write, the next one in a batch of its own */
+    for (int i = 0; i < TOUCHPOINT_BATCH_PLACES; i++)
         CHECK(add(tb, i) == 0);
     spool_get_stats(sp, &ss);
     touchpoint_batch_get_stats(tb, &bs);
-    CHECK(ss.waiting == 1 && bs.batches == 1 && bs.touchpoints == TOUCHPOINT_BATCH_MAX);
-    CHECK(add(tb, TOUCHPOINT_BATCH_MAX) == 0);
+    CHECK(ss.waiting == 1 && bs.batches == 1 && bs.touchpoints == TOUCHPOINT_BATCH_PLACES);
+    CHECK(add(tb, TOUCHPOINT_BATCH_PLACES) == 0);
     spool_get_stats(sp, &ss);
     CHECK(ss.waiting == 1 && !spool_idle(sp));     /* gathering, its place held */
     event_base_loop(base, EVLOOP_NONBLOCK);         /* the end of the pass */
     spool_get_stats(sp, &ss);
     touchpoint_batch_get_stats(tb, &bs);
-    CHECK(ss.waiting == 2 && bs.batches == 2 && bs.touchpoints == TOUCHPOINT_BATCH_MAX + 1);
+    CHECK(ss.waiting == 2 && bs.batches == 2 && bs.touchpoints == TOUCHPOINT_BATCH_PLACES + 1);
 
     /* max_spooled_writes 3: two wait, a batch holds the third place, so
      * another write is refused while the batch takes more */
@@ -102,7 +106,7 @@ TEST(batch_limit_and_spool_places)
     CHECK(ss.waiting == 3 && ss.refused == 1);
     CHECK(add(tb, 102) == -1);                      /* full: not taken */
     touchpoint_batch_get_stats(tb, &bs);
-    CHECK(bs.batches == 3 && bs.touchpoints == TOUCHPOINT_BATCH_MAX + 3 && bs.lost == 0);
+    CHECK(bs.batches == 3 && bs.touchpoints == TOUCHPOINT_BATCH_PLACES + 3 && bs.lost == 0);
     spool_get_stats(sp, &ss);
     CHECK(ss.refused == 2);
     touchpoint_batch_flush(tb);                     /* nothing to hand over */
@@ -154,6 +158,19 @@ static void got(redisReply *r, enum failure error, void *arg)
     }
 }
 
+/* A touchpoint read back (touchpoint_entry_parse): its record,
+ * alternatives and catalogue in text. */
+static void got_entry(redisReply *r, enum failure error, void *arg)
+{
+    struct reply *out = arg;
+    struct touchpoint_entry e;
+    (void)error;
+    out->done = 1;
+    if (r && touchpoint_entry_parse(r, &e) == 1)
+        snprintf(out->text, sizeof out->text, "%s %s %s", e.record, e.alternatives,
+                 e.catalogue ? e.catalogue : "-");
+}
+
 static struct reply ask(struct event_base *base, struct redis_client *rc, const char *const *argv)
 {
     struct rcmd cmd = {0};
@@ -197,9 +214,15 @@ static void written_on_redis(struct event_base *base, struct redis_client *rc,
         strbuf_free(&err);
         return;
     }
-    int n = TOUCHPOINT_BATCH_MAX + 6;
-    for (int i = 0; i < n; i++)
+    int n = TOUCHPOINT_BATCH_PLACES + 6;
+    draws = 0;
+    for (int i = 0; i < n; i++) {
         CHECK(add(tb, i) == 0);
+        if (i == 0)
+            CHECK_STR(last_id, "1795343460000-64");    /* draw 128: number 64, place 0 */
+    }
+    /* the second batch began with touchpoint 64: 64 ms later, draw 65 * 128 */
+    CHECK_STR(last_id, "1795343460064-4165");
     event_base_loop(base, EVLOOP_NONBLOCK);
     run_until_idle(base, sp);
     struct spool_stats ss;
@@ -219,33 +242,45 @@ static void written_on_redis(struct event_base *base, struct redis_client *rc,
             CHECK(counter(base, rc, days[d], cells[c], RU_ON_LOAN) == want[d][c]);
             CHECK(counter(base, rc, days[d], cells[c], RU_CLICK) == 0);
         }
-    /* tpd: of their UTC day (1795343460 s: 2026-11-22), each with its
-     * cell's number: the last one is the second batch's */
-    CHECK(ask(base, rc, (const char *[]){"HLEN", "onloan:tpd:20261122", NULL}).integer == n);
-    struct reply tpd = ask(base, rc, (const char *[]){"HGET", "onloan:tpd:20261122",
-                                                       "1795343460000-69", NULL});
+    /* tpd: of each batch, a field a touchpoint by its place, with its
+     * cell's number */
+    CHECK(ask(base, rc, (const char *[]){"HLEN", "onloan:tpd:1795343460000-64", NULL}).integer ==
+          TOUCHPOINT_BATCH_PLACES);
+    CHECK(ask(base, rc, (const char *[]){"HLEN", "onloan:tpd:1795343460064-4160", NULL}).integer ==
+          6);
+    struct reply tpd = ask(base, rc, (const char *[]){"HGET", "onloan:tpd:1795343460064-4160",
+                                                       "5", NULL});
     struct reply cell1 = ask(base, rc, (const char *[]){"HGET", "onloan:ru1:cells", cells[1], NULL});
     char want_tpd[384];
     snprintf(want_tpd, sizeof want_tpd, "r69 a1,a2 demo 20261204 %s", cell1.text);
     CHECK_STR(tpd.text, want_tpd);
-    CHECK(ask(base, rc, (const char *[]){"TTL", "onloan:tpd:20261122", NULL}).integer >
+    CHECK(ask(base, rc, (const char *[]){"TTL", "onloan:tpd:1795343460064-4160", NULL}).integer >
           (long long)cfg->token_ttl_s);
-    /* the tp entry: its fields, the cell's number put in */
+    /* read back as outcomes read it */
+    struct rcmd read[TOUCHPOINT_READ_CMDS] = {{0}};
+    struct reply back = {0};
+    CHECK(touchpoint_log_read(cfg, last_id, read) == 0);
+    if (redis_exec(rc, read, TOUCHPOINT_READ_CMDS, got_entry, &back))
+        for (int i = 0; i < 2000 && !back.done; i++)
+            event_base_loop(base, EVLOOP_ONCE);
+    CHECK_STR(back.text, "r69 a1,a2 demo");
+    rcmd_free(&read[0]);
+    rcmd_free(&read[1]);
+    /* the tp entry of the last one */
     struct reply entry = ask(base, rc, (const char *[]){"XREVRANGE", "onloan:tp", "+", "-",
                                                          "COUNT", "1", NULL});
     CHECK(entry.elements == 1);
-    /* the batches' marks */
-    CHECK(ask(base, rc, (const char *[]){"EXISTS", "onloan:tpb:1795343460000-0",
-                                          "onloan:tpb:1795343460000-64", NULL}).integer == 2);
 
     /* the second batch sent again: nothing changes */
     struct touchpoint_writes w = {0};
     struct rcmd again = {0};
-    for (int i = TOUCHPOINT_BATCH_MAX; i < n; i++) {
+    char id[TOUCHPOINT_ID_MAX_BYTES + 1];
+    for (int i = TOUCHPOINT_BATCH_PLACES; i < n; i++) {
         struct tp_text t;
         tp_make(i, &t);
-        CHECK(touchpoint_writes_add(cfg, &w, &t.tp, counted, 2) == 0);
+        CHECK(touchpoint_writes_add(cfg, &w, &t.tp, 1795343460064, 65 * 128, counted, 2, id) == 0);
     }
+    CHECK_STR(id, last_id);
     CHECK(touchpoint_writes_command(cfg, &w, &again) == 0);
     CHECK(spool_write(sp, &again) == 0);
     run_until_idle(base, sp);

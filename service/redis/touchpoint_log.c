@@ -70,8 +70,15 @@ static const char *const tp_fields[] = {"touchpoint", "time", "record", "catalog
                                         "branch", "channel", "lang", "alternatives",
                                         "experiment", "arm", "day", "cell"};
 #define TP_FIELDS (sizeof tp_fields / sizeof tp_fields[0])
+_Static_assert(TOUCHPOINT_BATCH_PLACES == 64, "the script names 64 places");
 static const char add_script[] =
     "if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end\n"
+    "-- a place's field name as a string: a number would be printed with %.14g\n"
+    "local PLACES = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', "
+    "'15', '16', '17', '18', '19', '20', '21', '22', '23', '24', '25', '26', '27', '28', "
+    "'29', '30', '31', '32', '33', '34', '35', '36', '37', '38', '39', '40', '41', '42', "
+    "'43', '44', '45', '46', '47', '48', '49', '50', '51', '52', '53', '54', '55', '56', "
+    "'57', '58', '59', '60', '61', '62', '63'}\n"
     "local cells, bf, h, f = {}, {}, {}, {}\n"
     "local nc, nf = tonumber(ARGV[3]), tonumber(ARGV[5])\n"
     "for i = 1, nf do f[2 * i - 1] = ARGV[5 + i] end\n"
@@ -95,14 +102,14 @@ static const char add_script[] =
     "    local counter = ARGV[a + 1 + i]\n"
     "    local off = c.offset[counter]\n"
     "    if not off then off = '#' .. (c.at + tonumber(counter)); c.offset[counter] = off end\n"
-    "    b[b.n + 1] = 'INCRBY'; b[b.n + 2] = 'u32'; b[b.n + 3] = off; b[b.n + 4] = 1\n"
+    "    b[b.n + 1] = 'INCRBY'; b[b.n + 2] = 'u32'; b[b.n + 3] = off; b[b.n + 4] = '1'\n"
     "    b.n = b.n + 4\n"
     "  end\n"
     "  a = a + 2 + k\n"
     "  for i = 1, nf - 1 do f[2 * i] = ARGV[a + i] end\n"
     "  f[2 * nf] = c.name\n"
     "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(f, 1, 2 * nf))\n"
-    "  h[2 * t - 1] = t - 1; h[2 * t] = ARGV[a] .. c.name\n"
+    "  h[2 * t - 1] = PLACES[t]; h[2 * t] = ARGV[a] .. c.name\n"
     "  a = a + nf\n"
     "end\n"
     "for day, b in pairs(bf) do redis.call('BITFIELD', day, unpack(b, 1, b.n)) end\n"

@@ -96,6 +96,9 @@ static int listener_metrics(struct server *srv, struct strbuf *out)
                  "Requests refused 429 by limits.per_client_rps.", rate_limited);
     PER_LISTENER("onloan_http_bodies_too_large_total", "counter",
                  "Request bodies refused 413.", too_large);
+    PER_LISTENER("onloan_http_clients_gone_total", "counter",
+                 "Of the requests abandoned, watched ones (reports) whose client was seen to "
+                 "leave before the answer: their work given up.", gone);
 #undef PER_LISTENER
     return 0;
 }

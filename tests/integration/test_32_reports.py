@@ -735,6 +735,8 @@ def test_client_leaving_ends_its_report(ctx):
         metrics = harness.http_request(lab.port, "GET", "/metrics", timeout=5).body.decode()
         assert re.search(r'^onloan_http_requests_abandoned_total\{listener="listen"\} 1$',
                          metrics, re.M), [ln for ln in metrics.splitlines() if "abandoned" in ln]
+        assert re.search(r'^onloan_http_clients_gone_total\{listener="listen"\} 1$',
+                         metrics, re.M), [ln for ln in metrics.splitlines() if "gone" in ln]
         with open(lab.logs[-1]) as f:
             log = f.read()
         assert "report: the client left while the counters were read: given up" in log, log[-2000:]

@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "core/ids.h"
 #include "http/params.h"
+#include "redis/touchpoint_log.h"
 #include "http/receipt.h"
 #include "ingest/loan_event.h"
 
@@ -76,6 +77,19 @@ static void touchpoint_id(const char *s, size_t n)
         abort();
     check_u64(out, (size_t)(dash - out));
     check_u64(dash + 1, len - (size_t)(dash - out) - 1);
+    /* the batch it names (touchpoint_log.h): the same time, its number
+     * with the place's bits cleared */
+    char batch[TOUCHPOINT_ID_MAX_BYTES + 1];
+    unsigned place;
+    if (touchpoint_id_batch(out, batch, &place) < 0)
+        return;
+    unsigned long long ms = strtoull(out, NULL, 10), number = strtoull(dash + 1, NULL, 10);
+    const char *bdash = strchr(batch, '-');
+    if (!bdash || strtoull(batch, NULL, 10) != ms || place >= TOUCHPOINT_BATCH_PLACES)
+        abort();
+    unsigned long long base = strtoull(bdash + 1, NULL, 10);
+    if (base % TOUCHPOINT_BATCH_PLACES || base + place != number)
+        abort();
 }
 
 static int one_of(const char *v, const char *const *names)

@@ -237,6 +237,34 @@ def test_full_spool_answers_marked_not_logged(ctx):
         lab.close()
 
 
+def test_writes_in_flight_bounded(ctx):
+    """At most 8 writes go to Redis unanswered: a read sent on the same
+    connection waits behind no more. The rest wait in the spool (and its
+    file) and go as Redis answers; every touchpoint is written. (The
+    lab's Redis holds no model: each answer's reads time out, after
+    timeout_ms, while its touchpoint goes on.)"""
+    lab = _lab(ctx, "spool-ahead", redis={"timeout_ms": 100})
+    path = "/v1/alternatives?record=%s&branch=CEN&channel=kiosk" % ctx.picks["on_loan"]
+    try:
+        lab.start_daemon()
+        expect_json(harness.http_request(lab.port, "GET", path), 200)
+        _spool_empty(lab)
+        lab.redis_proc.sigstop()
+        try:
+            got = [expect_json(harness.http_request(lab.port, "GET", path), 200)
+                   for _ in range(20)]
+            s = _spool(lab)
+            assert s["in_flight"] == 8 and s["waiting"] == 12, s
+        finally:
+            lab.redis_proc.sigcont()
+        _spool_empty(lab)
+        with lab.redis() as r:
+            missing = [j["touchpoint"] for j in got if not harness.tpd(r, lab.prefix, j["touchpoint"])]
+        assert not missing, missing
+    finally:
+        lab.close()
+
+
 def test_redis_acl_user_and_password(ctx):
     """onloand logs in as deploy/redis/onloan.conf's user; a wrong password
     is said plainly and nothing is written; the user cannot run what

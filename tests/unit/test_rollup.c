@@ -140,7 +140,8 @@ static redisReply *arr(size_t n, redisReply **e)
     r->type = REDIS_REPLY_ARRAY;
     r->elements = n;
     r->element = calloc(n ? n : 1, sizeof *e);
-    memcpy(r->element, e, n * sizeof *e);
+    if (n)
+        memcpy(r->element, e, n * sizeof *e);
     return r;
 }
 

@@ -28,13 +28,13 @@ void http_send_reply(struct evhttp_request *req, int code, const char *reason,
     evhttp_send_reply(req, code, reason, body);
 }
 
-void http_reply_json_text(struct evhttp_request *req, int code, const char *text, size_t len)
+/* out, JSON text to which its last line's end is added here, as the
+ * reply; out is freed. A 503 when memory is out. */
+static void send_json(struct evhttp_request *req, int code, struct evbuffer *out)
 {
-    struct evbuffer *out = evbuffer_new();
     const char *reason = code < 300 ? "OK" : code < 500 ? "Client Error" : "Server Error";
-    if (!out || evbuffer_add(out, text, len) < 0 || evbuffer_add(out, "\n", 1) < 0) {
-        if (out)
-            evbuffer_free(out);
+    if (evbuffer_add(out, "\n", 1) < 0) {
+        evbuffer_free(out);
         evhttp_send_error(req, 503, "out of memory");
         return;
     }
@@ -43,6 +43,18 @@ void http_reply_json_text(struct evhttp_request *req, int code, const char *text
     evhttp_add_header(h, "Cache-Control", "no-store");
     http_send_reply(req, code, reason, out);
     evbuffer_free(out);
+}
+
+void http_reply_json_text(struct evhttp_request *req, int code, const char *text, size_t len)
+{
+    struct evbuffer *out = evbuffer_new();
+    if (!out || evbuffer_add(out, text, len) < 0) {
+        if (out)
+            evbuffer_free(out);
+        evhttp_send_error(req, 503, "out of memory");
+        return;
+    }
+    send_json(req, code, out);
 }
 
 struct shared_done {
@@ -65,7 +77,6 @@ void http_reply_json_shared(struct evhttp_request *req, int code, const char *he
 {
     struct evbuffer *out = evbuffer_new();
     struct shared_done *d = malloc(sizeof *d);
-    const char *reason = code < 300 ? "OK" : code < 500 ? "Client Error" : "Server Error";
     if (d)
         *d = (struct shared_done){done, arg};
     if (!out || !d || evbuffer_add_reference(out, head, head_len, shared_cleanup, d) < 0) {
@@ -76,16 +87,12 @@ void http_reply_json_shared(struct evhttp_request *req, int code, const char *he
         evhttp_send_error(req, 503, "out of memory");
         return;
     }
-    if (evbuffer_add(out, tail, tail_len) < 0 || evbuffer_add(out, "\n", 1) < 0) {
+    if (evbuffer_add(out, tail, tail_len) < 0) {
         evbuffer_free(out);             /* calls done */
         evhttp_send_error(req, 503, "out of memory");
         return;
     }
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", "application/json; charset=utf-8");
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    http_send_reply(req, code, reason, out);
-    evbuffer_free(out);
+    send_json(req, code, out);
 }
 
 void http_reply_bytes(struct evhttp_request *req, int code, const char *content_type,

@@ -23,10 +23,11 @@ static int add_field(struct rcmd *cmd, const char *name, const char *value)
     return rcmd_addstr(cmd, name) | rcmd_addstr(cmd, value ? value : "");
 }
 
-void touchpoint_id_make(uint64_t ms, uint64_t draw, char out[TOUCHPOINT_ID_MAX_BYTES + 1])
+/* "<ms>-<n>": a touchpoint's id, or its batch's. */
+static void id_make(uint64_t ms, uint64_t n, char out[TOUCHPOINT_ID_MAX_BYTES + 1])
 {
     snprintf(out, TOUCHPOINT_ID_MAX_BYTES + 1, "%llu-%llu", (unsigned long long)ms,
-             (unsigned long long)(draw >> 1));
+             (unsigned long long)n);
 }
 
 int touchpoint_id_batch(const char *id, char batch[TOUCHPOINT_ID_MAX_BYTES + 1], unsigned *place)
@@ -43,8 +44,7 @@ int touchpoint_id_batch(const char *id, char batch[TOUCHPOINT_ID_MAX_BYTES + 1],
     if (errno || *end || n > INT64_MAX)
         return -1;
     *place = (unsigned)(n & (TOUCHPOINT_BATCH_PLACES - 1));
-    snprintf(batch, TOUCHPOINT_ID_MAX_BYTES + 1, "%llu-%llu", ms,
-             n & ~(unsigned long long)(TOUCHPOINT_BATCH_PLACES - 1));
+    id_make(ms, n & ~(unsigned long long)(TOUCHPOINT_BATCH_PLACES - 1), batch);
     return 0;
 }
 
@@ -126,10 +126,10 @@ int touchpoint_writes_add(const struct config *cfg, struct touchpoint_writes *w,
         return -1;
     if (w->n == 0) {
         w->ms = ms;
-        w->base = (draw >> 1) & ~(uint64_t)(TOUCHPOINT_BATCH_PLACES - 1);
-        touchpoint_id_make(w->ms, w->base << 1, w->batch);
+        w->base = (draw >> 1) & ~(uint64_t)(TOUCHPOINT_BATCH_PLACES - 1);     /* below 2^63 */
+        id_make(w->ms, w->base, w->batch);
     }
-    touchpoint_id_make(w->ms, (w->base + w->n) << 1, id);
+    id_make(w->ms, w->base + w->n, id);
     int nkeys = w->keys.argc, nargs = w->args.argc;
     time_t t = time(NULL);
     if (t != w->now_s || !w->now[0]) {          /* the batch's touchpoints share their second */
@@ -198,6 +198,20 @@ int touchpoint_log_read(const struct config *cfg, const char *touchpoint,
     return rc ? -1 : 0;
 }
 
+static int mark_number(const char *s, size_t len, size_t *at, unsigned long long max,
+                       unsigned long long *out);
+
+/* A rollup cell's number: s all digits, at most UINT32_MAX. */
+static int cell_number(const char *s, uint32_t *cell)
+{
+    size_t at = 0, len = strlen(s);
+    unsigned long long n;
+    if (mark_number(s, len, &at, UINT32_MAX, &n) < 0 || at != len)
+        return -1;
+    *cell = (uint32_t)n;
+    return 0;
+}
+
 /* "<record> <alternatives> <catalogue> <day> <cell>", split in place:
  * none of them holds a space (record ids, catalogue names, days, cell
  * numbers; alternatives are record ids joined by ','). */
@@ -218,16 +232,13 @@ static int parse_packed(char *s, struct touchpoint_entry *out)
     out->alternatives = part[1];
     out->catalogue = part[2];
     out->day = part[3];
-    char *end;
-    unsigned long n = strtoul(part[4], &end, 10);
-    if (strlen(part[3]) != RU_DAY_BYTES || !*part[4] || *end || n > UINT32_MAX)
+    if (strlen(part[3]) != RU_DAY_BYTES || cell_number(part[4], &out->cell) < 0)
         return -1;
-    out->cell = (uint32_t)n;
     out->has_cell = 1;
     return 0;
 }
 
-/* A tpd:<id> hash's fields (written before the days' hashes). */
+/* A tpd:<id> hash's fields (as touchpoints were kept before 2026-12). */
 static int parse_fields(const redisReply *fields, struct touchpoint_entry *out)
 {
     const char *cell = NULL;
@@ -250,14 +261,8 @@ static int parse_fields(const redisReply *fields, struct touchpoint_entry *out)
         return -1;
     if (!out->alternatives)
         out->alternatives = "";
-    if (cell && out->day && strlen(out->day) == RU_DAY_BYTES) {
-        char *end;
-        unsigned long n = strtoul(cell, &end, 10);
-        if (*cell && !*end && n <= UINT32_MAX) {
-            out->cell = (uint32_t)n;
-            out->has_cell = 1;
-        }
-    }
+    if (cell && out->day && strlen(out->day) == RU_DAY_BYTES && cell_number(cell, &out->cell) == 0)
+        out->has_cell = 1;
     return 0;
 }
 

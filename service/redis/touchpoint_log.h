@@ -49,12 +49,9 @@
 #define TOUCHPOINT_ID_MAX_BYTES 41      /* "<ms>-<n>", 20 digits each at most */
 #define TOUCHPOINT_BATCH_PLACES 64      /* touchpoints written together at most: a power of 2 */
 
-/* A touchpoint id from the time (Unix ms) and a draw (its top bit is
- * dropped). */
-void touchpoint_id_make(uint64_t ms, uint64_t draw, char out[TOUCHPOINT_ID_MAX_BYTES + 1]);
 /* The batch a touchpoint was written in, "<ms>-<n>" with n's low bits
  * cleared, and its place in it (those bits): -1 when id is not one
- * touchpoint_id_make could have made. */
+ * touchpoint_writes_add could have made. */
 int touchpoint_id_batch(const char *id, char batch[TOUCHPOINT_ID_MAX_BYTES + 1], unsigned *place);
 
 struct touchpoint {

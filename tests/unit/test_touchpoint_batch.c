@@ -130,7 +130,7 @@ struct reply {
     long long integer;
     size_t elements;
     long long ints[4];          /* an array's first integers */
-    char text[256];             /* a string, or an array's strings joined by ' ' */
+    char text[512];             /* a string, or an array's strings joined by ' ' */
 };
 
 static void got(redisReply *r, enum failure error, void *arg)
@@ -169,6 +169,28 @@ static void got_entry(redisReply *r, enum failure error, void *arg)
     if (r && touchpoint_entry_parse(r, &e) == 1)
         snprintf(out->text, sizeof out->text, "%s %s %s", e.record, e.alternatives,
                  e.catalogue ? e.catalogue : "-");
+}
+
+/* The first entry of an XRANGE as "field=value ..." (its time as
+ * "(a time)" when it is one: YYYY-MM-DDTHH:MM:SSZ), ints[0] set when it is. */
+static void got_stream_entry(redisReply *r, enum failure error, void *arg)
+{
+    struct reply *out = arg;
+    (void)error;
+    out->done = 1;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_ARRAY || r->element[0]->elements != 2)
+        return;
+    const redisReply *kv = r->element[0]->element[1];
+    size_t at = 0;
+    for (size_t i = 0; i + 1 < kv->elements && at < sizeof out->text; i += 2) {
+        const char *k = kv->element[i]->str, *v = kv->element[i + 1]->str;
+        int is_time = strcmp(k, "time") == 0 && strlen(v) == 20 && v[10] == 'T' && v[19] == 'Z';
+        if (is_time)
+            out->ints[0] = 1;
+        at += (size_t)snprintf(out->text + at, sizeof out->text - at, "%s%s=%s", at ? " " : "", k,
+                               is_time ? "(a time)" : v);
+    }
 }
 
 static struct reply ask(struct event_base *base, struct redis_client *rc, const char *const *argv)
@@ -251,7 +273,7 @@ static void written_on_redis(struct event_base *base, struct redis_client *rc,
     struct reply tpd = ask(base, rc, (const char *[]){"HGET", "onloan:tpd:1795343460064-4160",
                                                        "5", NULL});
     struct reply cell1 = ask(base, rc, (const char *[]){"HGET", "onloan:ru1:cells", cells[1], NULL});
-    char want_tpd[384];
+    char want_tpd[768];
     snprintf(want_tpd, sizeof want_tpd, "r69 a1,a2 demo 20261204 %s", cell1.text);
     CHECK_STR(tpd.text, want_tpd);
     CHECK(ask(base, rc, (const char *[]){"TTL", "onloan:tpd:1795343460064-4160", NULL}).integer >
@@ -266,10 +288,26 @@ static void written_on_redis(struct event_base *base, struct redis_client *rc,
     CHECK_STR(back.text, "r69 a1,a2 demo");
     rcmd_free(&read[0]);
     rcmd_free(&read[1]);
-    /* the tp entry of the last one */
-    struct reply entry = ask(base, rc, (const char *[]){"XREVRANGE", "onloan:tp", "+", "-",
-                                                         "COUNT", "1", NULL});
-    CHECK(entry.elements == 1);
+    /* the tp entry of the last one: its fields in order, the cell's
+     * number put in last */
+    struct rcmd last = {0};
+    struct reply entry = {0};
+    rcmd_addstr(&last, "XREVRANGE");
+    rcmd_addstr(&last, "onloan:tp");
+    rcmd_addstr(&last, "+");
+    rcmd_addstr(&last, "-");
+    rcmd_addstr(&last, "COUNT");
+    rcmd_addstr(&last, "1");
+    if (redis_exec(rc, &last, 1, got_stream_entry, &entry))
+        for (int i = 0; i < 2000 && !entry.done; i++)
+            event_base_loop(base, EVLOOP_ONCE);
+    rcmd_free(&last);
+    char want_entry[768];
+    snprintf(want_entry, sizeof want_entry,
+             "touchpoint=%s time=%s record=r69 catalogue=demo status=on_loan branch=B1 "
+             "channel=opac lang=nl alternatives=a1,a2 experiment= arm= day=20261204 cell=%s",
+             last_id, entry.ints[0] ? "(a time)" : "(no time)", cell1.text);
+    CHECK_STR(entry.text, want_entry);
 
     /* the second batch sent again: nothing changes */
     struct touchpoint_writes w = {0};

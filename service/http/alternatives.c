@@ -110,6 +110,8 @@ struct alt_request {
     struct candidate *found;        /* from the author and subject searches; owned */
     struct bib **found_bibs;        /* parallel to found; references */
     size_t nfound;
+    size_t ranked;                  /* found[0 .. ranked) have their scores */
+    struct redis_op *found_op;      /* the borrowers of found[ranked ..) being read */
     int candidates_failed;          /* a lookup or search failed: stop asking */
 
     /* phase 3 */
@@ -142,6 +144,8 @@ static size_t candidates_missing(const struct alt_request *r);
 static int lookup_round(struct alt_request *r, size_t end, size_t missing);
 static void candidates_looked_up(const struct lookup_result *res, size_t n, void *arg);
 static void search_found(struct bib *const *bibs, size_t n, enum failure error, void *arg);
+static void rank_found(struct alt_request *r);
+static void found_ranked(redisReply *reply, enum failure error, void *arg);
 static void deadline_passed(evutil_socket_t fd, short what, void *arg);
 /* phase 3 */
 static struct answer *make_answer(struct alt_request *r);
@@ -589,7 +593,7 @@ static int gather(struct alt_request *r, enum reason why, size_t missing)
         return 0;
     int by_author = why == REASON_SAME_AUTHOR;
     r->search = catalogue_search_start(r->cat, by_author ? SEARCH_AUTHOR : SEARCH_SUBJECT, term,
-                                       (size_t)cc->batch_max,
+                                       (size_t)r->srv->cfg->max_candidates,
                                        by_author ? 0 : (size_t)cc->subject_max_hits, QUEUE_AHEAD,
                                        search_found, r);
     if (!r->search)
@@ -763,6 +767,47 @@ static void search_found(struct bib *const *bibs, size_t n, enum failure error, 
         if (r->nfound > before)
             r->found_bibs[before] = bib_ref(bibs[i]);
     }
+    rank_found(r);
+}
+
+/* The titles a search found, most borrowed first (recommend.h: their
+ * score is the share of patrons who borrowed them, as a popular title's):
+ * the catalogue's order says nothing of which of an author's or a
+ * subject's titles readers want. One ZMSCORE; without the totals (whose
+ * patron count the share needs), or when it fails, they stay in the
+ * catalogue's order, with score 0. Then the next reason. */
+static void rank_found(struct alt_request *r)
+{
+    size_t n = r->nfound - r->ranked;
+    const char **ids = n && r->totals && r->totals->patrons ? malloc(n * sizeof *ids) : NULL;
+    for (size_t i = 0; ids && i < n; i++)
+        ids[i] = r->found[r->ranked + i].record;
+    if (ids)
+        r->found_op = model_borrowers_read(r->srv->model, ids, n, found_ranked, r);
+    free(ids);
+    if (!r->found_op) {
+        r->ranked = r->nfound;
+        r->step++;
+        next_candidates(r);
+    }
+}
+
+static void found_ranked(redisReply *reply, enum failure error, void *arg)
+{
+    struct alt_request *r = arg;
+    size_t n = r->nfound - r->ranked;
+    uint32_t *borrowers = calloc(n, sizeof *borrowers);
+    r->found_op = NULL;
+    if (reply && borrowers &&
+        model_borrowers_parse(reply, n, (uint32_t)r->srv->cfg->min_patrons, borrowers) == 0) {
+        for (size_t i = 0; i < n; i++)
+            r->found[r->ranked + i].score = (double)borrowers[i] / (double)r->totals->patrons;
+    } else {
+        log_msg(LOG_WARN, "titles found for %s left in the catalogue's order: %s", r->p.record,
+                !borrowers ? "out of memory" : reply ? "unexpected reply" : failure_name(error));
+    }
+    free(borrowers);
+    r->ranked = r->nfound;
     r->step++;
     next_candidates(r);
 }
@@ -1041,6 +1086,7 @@ static void alt_request_free(struct alt_request *r)
     catalogue_lookup_cancel(r->title_lookup);
     catalogue_lookup_cancel(r->cands_lookup);
     catalogue_search_cancel(r->search);
+    redis_op_cancel(r->found_op);
     model_read_cancel(r->cooc_read);
     model_totals_wait_cancel(r->totals_wait);
     redis_op_cancel(r->history_op);

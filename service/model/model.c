@@ -438,6 +438,36 @@ fail:
     return -1;
 }
 
+struct redis_op *model_borrowers_read(struct model *m, const char *const *records, size_t n,
+                                      redis_cb *cb, void *arg)
+{
+    struct rcmd cmd = {0};
+    int rc = rcmd_addstr(&cmd, "ZMSCORE") | rcmd_addf(&cmd, "%spop", m->cfg->redis_prefix);
+    for (size_t i = 0; i < n; i++)
+        rc |= rcmd_addstr(&cmd, records[i]);
+    struct redis_op *op = rc ? NULL : redis_exec(m->st, &cmd, 1, cb, arg);
+    rcmd_free(&cmd);
+    return op;
+}
+
+int model_borrowers_parse(const redisReply *reply, size_t n, uint32_t min_patrons,
+                          uint32_t *out)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *s = reply->element[i];
+        if (s->type != REDIS_REPLY_STRING && s->type != REDIS_REPLY_NIL)
+            return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *s = reply->element[i];
+        uint32_t count = s->type == REDIS_REPLY_STRING ? count_of(s->str) : 0;
+        out[i] = count >= min_patrons ? count : 0;
+    }
+    return 0;
+}
+
 /* pob names more branches than the totals take (MODEL_MAX_BRANCHES + 1
  * are asked for: the one more says so). Logged when it begins, not at
  * every read: the branches from that one down (by code) answer without

@@ -106,6 +106,19 @@ struct model_totals_wait *model_totals_read(struct model *m, model_totals_cb *cb
  * cache). */
 void model_totals_wait_cancel(struct model_totals_wait *w);
 
+/* The number of patrons who borrowed each of records[0..n) (ZMSCORE of
+ * pop, one round trip, not cached): for ranking the titles a catalogue
+ * search found. cb gets the reply, to be read with model_borrowers_parse.
+ * Returns a handle for redis_op_cancel, or NULL when out of memory (cb
+ * will not be called). */
+struct redis_op *model_borrowers_read(struct model *m, const char *const *records, size_t n,
+                                      redis_cb *cb, void *arg);
+/* That reply into out[0..n): each record's borrowers, 0 for one borrowed
+ * by fewer than min_patrons (too few to tell apart: privacy) or unknown.
+ * Returns -1 for a reply of another shape (out untouched). */
+int model_borrowers_parse(const redisReply *reply, size_t n, uint32_t min_patrons,
+                          uint32_t *out);
+
 /* The one parser of the popular list: a ZREVRANGE <prefix>pop ...
  * WITHSCORES reply (most borrowed first) to the records borrowed by at
  * least min_patrons patrons, stopping at the first one borrowed by fewer.

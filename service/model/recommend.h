@@ -11,8 +11,10 @@
  *
  * Scores: also_borrowed = the catalogue's measure (score.h: raw, cosine,
  * jaccard or llr; with a patron's history, blended in the wanted title's
- * units); popular = share of all patrons who borrowed the candidate;
- * same_author and same_subject have no measure: 0. */
+ * units); popular, same_author and same_subject = share of all patrons
+ * who borrowed the candidate (0 when fewer than privacy.min_patrons did,
+ * or when it could not be read: then the catalogue's order stays), so
+ * that an author's or a subject's most borrowed titles come first. */
 #ifndef ONLOAN_MODEL_RECOMMEND_H
 #define ONLOAN_MODEL_RECOMMEND_H
 

@@ -7,7 +7,9 @@ import re
 
 import harness
 
+from loanlab import Lab
 from suite import expect_json, second_daemon
+from test_80_loan_model import DAY, T0
 import marc
 
 
@@ -73,12 +75,59 @@ def test_same_author_before_popular(ctx):
         if a["reason"] == "same_author":
             assert a["record"] in others, "%s is not by %s: %s" % (
                 a["record"], rec["author"], got["names"])
-            assert a["score"] == 0, a
+            assert a["score"] == 0, a       # nobody borrowed it
     shown = {a["record"] for a in alts if a["reason"] == "same_author"}
     on_shelf = {o for o in others if marc.record_status(demo[o]) == "available"}
-    # the search asks for batch_max records: all of them, if fewer are there
-    if len(others) <= ctx.stack.config["catalogues"][0]["batch_max"]:
-        assert shown == on_shelf, (sorted(shown), sorted(on_shelf))
+    # the search asks for limits.max_candidates records: all of them, if
+    # fewer are there
+    if len(others) <= ctx.stack.config["limits"]["max_candidates"]:
+        assert shown == on_shelf or len(shown) == len(alts), (sorted(shown), sorted(on_shelf))
+
+
+def test_same_author_most_borrowed_first(ctx):
+    """An author's titles come most borrowed first, whatever the
+    catalogue's order; the score is the share of patrons who borrowed
+    each, 0 below min_patrons (an order must not tell 2 borrowers from 0).
+    Real Redis and Zebra (loanlab.Lab), loans posted."""
+    demo = ctx.cat.demo
+    k = ctx.min_patrons
+    for rid in sorted(r for r in demo if r.startswith("b") and r not in ctx.by_record):
+        rec = demo[rid]
+        if not rec["author"]:
+            continue
+        others = {o for o in _by_author(demo, rec["author"]) - {rid}
+                  if marc.fits(rec, demo[o]) and marc.record_status(demo[o]) == "available"}
+        if len(others) >= 3:
+            break
+    else:
+        raise AssertionError("no book with three available books by the same author")
+    q = "/v1/alternatives?record=%s&limit=10&catalogue=demo" % rid
+    # the catalogue's order, where nobody borrowed the author's books
+    before = [a["record"] for a in expect_json(ctx.stack.get(q), 200)["alternatives"]
+              if a["reason"] == "same_author"]
+    assert len(before) >= 3 and all(b in others for b in before), (before, sorted(others))
+    # the last one shown most borrowed, the one before it next, the one
+    # before that by too few; none of them with the wanted title
+    most, next_, few = before[-1], before[-2], before[-3]
+    borrowed = [(most, k + 2), (next_, k), (few, k - 1)]
+    body, n = [], 0
+    for record, patrons in borrowed:
+        for i in range(patrons):
+            body.append({"patron": "sa-%d" % n, "record": record, "time": T0 + n * DAY})
+            n += 1
+    with Lab(ctx, "author-rank", daemon=False) as lab:
+        lab.start_daemon()
+        expect_json(lab.post_loans(json.dumps(body)), 202)
+        lab.settled()
+        j = expect_json(harness.http_request(lab.port, "GET", q), 200)
+    alts = [a for a in j["alternatives"] if a["reason"] == "same_author"]
+    got = [a["record"] for a in alts]
+    assert got[:2] == [most, next_], (got, most, next_)
+    assert sorted(got) == sorted(before), (got, before)     # the same titles, reordered
+    score = {a["record"]: a["score"] for a in alts}
+    assert abs(score[most] - (k + 2) / n) < 1e-9 and abs(score[next_] - k / n) < 1e-9, (score, n)
+    assert all(score[r] == 0 for r in got[2:]), score       # `few` among them: k - 1 < k
+    assert few in got[2:], got
 
 
 def _first_subject(rec):

@@ -1,5 +1,5 @@
 /* test_model.c: reading the loan model (model.h): the popular list, as
- * the daemon and eval read it. */
+ * the daemon and eval read it, and the borrowers of searched titles. */
 #include <stdint.h>
 
 #include "model/model.h"
@@ -56,9 +56,35 @@ TEST(popular_parse_stops_below_k_and_refuses_other_shapes)
     CHECK(model_popular_parse(&err, 1, &pop, &n) == -1 && pop == NULL);
 }
 
+TEST(borrowers_parse_hides_counts_below_k)
+{
+    /* ZMSCORE pop a b c d e: scores as Redis prints them, nil for a title
+     * nobody borrowed */
+    redisReply e[5] = {str_reply("12"), str_reply("2"), {.type = REDIS_REPLY_NIL},
+                       str_reply("3"), str_reply("1e+12")};
+    redisReply *el[5];
+    for (size_t i = 0; i < 5; i++)
+        el[i] = &e[i];
+    redisReply arr = {.type = REDIS_REPLY_ARRAY, .elements = 5, .element = el};
+    uint32_t out[5] = {9, 9, 9, 9, 9};
+    CHECK(model_borrowers_parse(&arr, 5, 3, out) == 0);
+    /* 2 < k reads as 0 (an order must not tell 2 from 0), 3 = k counts */
+    CHECK(out[0] == 12 && out[1] == 0 && out[2] == 0 && out[3] == 3 && out[4] == UINT32_MAX);
+    CHECK(model_borrowers_parse(&arr, 5, 1, out) == 0 && out[1] == 2);
+    /* other shapes leave out as it was: another count, an element of
+     * another type, an error reply */
+    uint32_t kept[5] = {7, 7, 7, 7, 7};
+    CHECK(model_borrowers_parse(&arr, 4, 1, kept) == -1 && kept[0] == 7);
+    e[4] = (redisReply){.type = REDIS_REPLY_INTEGER, .integer = 3};
+    CHECK(model_borrowers_parse(&arr, 5, 1, kept) == -1 && kept[0] == 7);
+    redisReply err = {.type = REDIS_REPLY_ERROR, .len = 9, .str = (char *)"WRONGTYPE"};
+    CHECK(model_borrowers_parse(&err, 5, 1, kept) == -1 && kept[0] == 7);
+}
+
 int main(void)
 {
     RUN(popular_parse_stops_below_k_and_refuses_other_shapes);
+    RUN(borrowers_parse_hides_counts_below_k);
     printf("%d failed\n", unit_failures);
     return unit_failures != 0;
 }

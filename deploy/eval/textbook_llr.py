@@ -2,7 +2,7 @@
 """A textbook item-to-item LLR on onloan eval's protocol, for comparison
 (docs/evaluation.md, issue 20 §6). stdlib only; nothing of onloan's code.
 
-Usage: textbook_llr.py [--window-days N] LOANS.csv [MIN_PATRONS...]
+Usage: textbook_llr.py [--window-days N] [--ceiling] LOANS.csv [MIN_PATRONS...]
 
 LOANS.csv: header with patron, record and date (or time). The protocol is
 eval_protocol.h's: rows without a full date (YYYY-MM-DD...) left out; per
@@ -18,7 +18,12 @@ MRR@10 per MIN_PATRONS (default: 2 and 3).
 
 --window-days N: a patron counts for a pair only if some loan of one title
 is at most N days from some loan of the other (the bound a patron history
-kept N days puts on onloan's pairs); the titles' own counts stay whole."""
+kept N days puts on onloan's pairs); the titles' own counts stay whole.
+
+--ceiling: also the most any item-to-item measure could reach on these
+pairs: the test patrons whose hidden title is a pair of the query shared
+by at least MIN_PATRONS patrons (within the window), or among the ten
+most popular titles the patron has not borrowed (the fill-up)."""
 
 import csv
 import datetime
@@ -119,9 +124,33 @@ def evaluate(training, tests, days, min_patrons, window):
     return hits / len(tests), rr / len(tests)
 
 
+def ceiling(training, tests, days, min_patrons, window):
+    """(pairs, either): how many test patrons' hidden title is a pair of
+    the query that min_patrons patrons share, and how many that or among
+    the popular fill-up."""
+    borrowers = defaultdict(set)
+    for patron, titles in training.items():
+        for t in titles:
+            borrowers[t].add(patron)
+    popular = sorted((t for t, b in borrowers.items() if len(b) >= min_patrons),
+                     key=lambda t: (-len(borrowers[t]), t))
+    pairs = either = 0
+    for patron, query, hidden in tests:
+        both = sum(1 for p in borrowers.get(query, ())
+                   if hidden in training[p] and (window is None or near(days[p], query, hidden, window)))
+        own = training[patron]
+        fill = [t for t in popular if t not in own and t != query][:TOP_N]
+        pairs += both >= min_patrons
+        either += both >= min_patrons or hidden in fill
+    return pairs, either
+
+
 def main():
-    args, window = sys.argv[1:], None
-    if args[:1] == ["--window-days"]:
+    args, window, show_ceiling = sys.argv[1:], None, False
+    while args[:1] in (["--window-days"], ["--ceiling"]):
+        if args[0] == "--ceiling":
+            show_ceiling, args = True, args[1:]
+            continue
         if len(args) < 2 or not args[1].isdigit():
             sys.exit("--window-days: a number of days")
         window, args = int(args[1]), args[2:]
@@ -133,6 +162,11 @@ def main():
         print("textbook llr%s, min_patrons %d: hit@10 %.3f, MRR@10 %.3f, %d test patrons"
               % ("" if window is None else ", window %d days" % window,
                  m, hit, mrr, len(tests)))
+        if show_ceiling:
+            pairs, either = ceiling(training, tests, days, m, window)
+            print("  ceiling: the hidden title a pair of the query shared by >= %d patrons "
+                  "for %d (%.3f); that or in the popular fill-up for %d (%.3f)"
+                  % (m, pairs, pairs / len(tests), either, either / len(tests)))
 
 
 if __name__ == "__main__":

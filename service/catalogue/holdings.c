@@ -266,7 +266,9 @@ static int bib_repair_text(struct bib *b)
 {
     int rc = repair_text(&b->id, &b->text_repaired) | repair_text(&b->title, &b->text_repaired) |
              repair_text(&b->author, &b->text_repaired) | repair_text(&b->isbn, &b->text_repaired) |
-             repair_text(&b->year, &b->text_repaired) | repair_text(&b->subject, &b->text_repaired);
+             repair_text(&b->year, &b->text_repaired);
+    for (size_t i = 0; i < b->nsubjects; i++)
+        rc |= repair_text(&b->subjects[i], &b->text_repaired);
     for (size_t i = 0; i < b->ncopies; i++) {
         struct copy *c = &b->copies[i];
         rc |= repair_text(&c->branch, &b->text_repaired) |
@@ -274,6 +276,27 @@ static int bib_repair_text(struct bib *b)
               repair_text(&c->location, &b->text_repaired);
     }
     return rc;
+}
+
+/* Appends v to spans (*n of them, room for BIB_MAX_SUBJECTS) if it is
+ * there and there is room. */
+static void keep_span(struct span *spans, size_t *n, struct span v)
+{
+    if (v.s && *n < BIB_MAX_SUBJECTS)
+        spans[(*n)++] = v;
+}
+
+/* Keeps s (owned) as b's next subject heading, unless it is empty or one
+ * b has already. */
+static void add_subject(struct bib *b, char *s)
+{
+    for (size_t i = 0; s && i < b->nsubjects; i++)
+        if (strcmp(b->subjects[i], s) == 0) {
+            free(s);
+            return;
+        }
+    if (s)
+        b->subjects[b->nsubjects++] = s;
 }
 
 /* Builds a bib from one record in YAZ's line format (see above). */
@@ -288,7 +311,9 @@ static struct bib *bib_from_lines(const char *text, size_t len, const struct hol
     b->refs = 1;
     struct span none = {NULL, 0};
     struct span title_a = none, title_b = none, author = none, added = none;
-    struct span isbn = none, year = none, topic = none, genre = none;
+    struct span isbn = none, year = none;
+    struct span topics[BIB_MAX_SUBJECTS], genres[BIB_MAX_SUBJECTS];
+    size_t ntopics = 0, ngenres = 0;
     char id_code = id_field[3] == '$' ? id_field[4] : 0;
     struct span f007 = none, f008 = none;
     const char *p = text, *end = text + len;
@@ -321,10 +346,10 @@ static struct bib *bib_from_lines(const char *text, size_t len, const struct hol
             isbn = subfield(&f, 'a');
         else if ((strcmp(tag, "264") == 0 || strcmp(tag, "260") == 0) && !year.s)
             year = subfield(&f, 'c');
-        else if (strcmp(tag, "650") == 0 && !topic.s)
-            topic = subfield(&f, 'a');
-        else if (strcmp(tag, "655") == 0 && !genre.s)
-            genre = subfield(&f, 'a');
+        else if (strcmp(tag, "650") == 0)
+            keep_span(topics, &ntopics, subfield(&f, 'a'));
+        else if (strcmp(tag, "655") == 0)
+            keep_span(genres, &ngenres, subfield(&f, 'a'));
         else if (strcmp(tag, map->tag) == 0 && add_copy(b, &f, map) < 0) {
             *why = "out of memory";
             bib_unref(b);
@@ -348,7 +373,8 @@ static struct bib *bib_from_lines(const char *text, size_t len, const struct hol
     b->title = strbuf_steal(&t);
     segment_read(&b->segment, leader.s, leader.n, f007.s, f007.n, f008.s, f008.n);
     b->author = trimmed(author.s ? author : added);
-    b->subject = trimmed(topic.s ? topic : genre);
+    for (size_t i = 0; i < ntopics + ngenres && b->nsubjects < BIB_MAX_SUBJECTS; i++)
+        add_subject(b, trimmed(i < ntopics ? topics[i] : genres[i - ntopics]));
     if (isbn.s) {
         size_t n = 0;
         while (n < isbn.n && !strchr(" (:;", isbn.s[n]))
@@ -525,7 +551,8 @@ void bib_unref(struct bib *b)
     free(b->author);
     free(b->isbn);
     free(b->year);
-    free(b->subject);
+    for (size_t i = 0; i < b->nsubjects; i++)
+        free(b->subjects[i]);
     free(b);
 }
 

@@ -34,6 +34,10 @@ struct copy {
     char due[11];           /* YYYY-MM-DD when on loan and known, else "" */
 };
 
+/* The subject headings a bib keeps, at most: the first are the record's
+ * most specific in most catalogues, and each may cost the answer a search. */
+#define BIB_MAX_SUBJECTS 3
+
 /* One bibliographic record with its copies. Shared (the catalogue cache and
  * requests hold references): use bib_ref/bib_unref, never free directly. */
 struct bib {
@@ -44,7 +48,8 @@ struct bib {
     char *author;           /* may be NULL */
     char *isbn;             /* may be NULL */
     char *year;             /* may be NULL */
-    char *subject;          /* first 650 $a, else 655 $a; may be NULL */
+    char *subjects[BIB_MAX_SUBJECTS];   /* 650 $a in order, then 655 $a; distinct */
+    size_t nsubjects;
     struct segment segment;  /* format, audience, language (segment.h) */
     struct copy *copies;
     size_t ncopies;

@@ -13,7 +13,7 @@
  *   2. the candidates, best first, until enough are on the shelf now, in
  *      the catalogue's order of reasons (by default: co-occurring titles
  *      looked up in rounds (one batched search each), then the catalogue
- *      searched by the wanted title's author and its subject, then
+ *      searched by the wanted title's author and its subjects, then
  *      popular titles in rounds). The first round of co-occurring titles
  *      starts as soon as the model's part of phase 1 is in, while the
  *      wanted title may still be on its way: the two searches run at once;
@@ -105,6 +105,7 @@ struct alt_request {
     struct bib **cand_bibs;         /* parallel to cands; references */
     size_t cands_asked;             /* cands[0 .. cands_asked) looked up or on the way */
     size_t step;                    /* the place in the catalogue's order being gathered */
+    size_t subject_at;              /* same_subject: the wanted title's subject searched */
     int no_searches;                /* the arm turns the author and subject searches off */
     struct catalogue_search *search;
     struct candidate *found;        /* from the author and subject searches; owned */
@@ -146,6 +147,7 @@ static void candidates_looked_up(const struct lookup_result *res, size_t n, void
 static void search_found(struct bib *const *bibs, size_t n, enum failure error, void *arg);
 static void rank_found(struct alt_request *r);
 static void found_ranked(redisReply *reply, enum failure error, void *arg);
+static void search_done(struct alt_request *r);
 static void deadline_passed(evutil_socket_t fd, short what, void *arg);
 /* phase 3 */
 static struct answer *make_answer(struct alt_request *r);
@@ -551,7 +553,8 @@ static void score_now(struct alt_request *r)
 /* The reasons, one after another in the catalogue's order, until enough
  * candidates are on the shelf: co-occurring titles in rounds of one
  * search (at most the catalogue's batch_max ids, fewer when few
- * alternatives are missing), the wanted title's author, its subject,
+ * alternatives are missing), the wanted title's author, its subject
+ * headings one by one (the next only while candidates are missing),
  * popular titles in rounds. Usually a round or two do, so the catalogue
  * is asked for a few records, not max_candidates. */
 static void next_candidates(struct alt_request *r)
@@ -584,7 +587,9 @@ static int gather(struct alt_request *r, enum reason why, size_t missing)
         return r->cands_asked < r->ncands && lookup_round(r, r->ncands, missing) == 0;
     case REASON_SAME_AUTHOR:
     case REASON_SAME_SUBJECT:
-        term = why == REASON_SAME_AUTHOR ? r->bib->author : r->bib->subject;
+        term = why == REASON_SAME_AUTHOR                ? r->bib->author
+               : r->subject_at < r->bib->nsubjects ? r->bib->subjects[r->subject_at]
+                                                   : NULL;
         break;
     case NREASONS:
         break;
@@ -764,8 +769,10 @@ static void search_found(struct bib *const *bibs, size_t n, enum failure error, 
             degrade(r, FAILURE_ALTERNATIVES_INCOMPLETE);
             break;
         }
-        if (r->nfound > before)
+        if (r->nfound > before) {
             r->found_bibs[before] = bib_ref(bibs[i]);
+            r->found[before].subject = r->subject_at;
+        }
     }
     rank_found(r);
 }
@@ -785,11 +792,8 @@ static void rank_found(struct alt_request *r)
     if (ids)
         r->found_op = model_borrowers_read(r->srv->model, ids, n, found_ranked, r);
     free(ids);
-    if (!r->found_op) {
-        r->ranked = r->nfound;
-        r->step++;
-        next_candidates(r);
-    }
+    if (!r->found_op)
+        search_done(r);
 }
 
 static void found_ranked(redisReply *reply, enum failure error, void *arg)
@@ -807,8 +811,19 @@ static void found_ranked(redisReply *reply, enum failure error, void *arg)
                 !borrowers ? "out of memory" : reply ? "unexpected reply" : failure_name(error));
     }
     free(borrowers);
+    search_done(r);
+}
+
+/* A search's titles are in: for same_subject, the wanted title's next
+ * subject heading while candidates are still missing (gather says when
+ * none is left: next_candidates then goes on); else the next reason. */
+static void search_done(struct alt_request *r)
+{
     r->ranked = r->nfound;
-    r->step++;
+    if (r->srv->cfg->catalogues[r->cat_index].order[r->step] == REASON_SAME_SUBJECT)
+        r->subject_at++;
+    else
+        r->step++;
     next_candidates(r);
 }
 

@@ -55,7 +55,7 @@ static json_t *explanation_json(const struct answer_facts *f, const struct alter
     const struct bib *w = f->bib;
     json_t *v = message_explanation(&text, f->lang, reason_name(a->reason), a->both, f->borrowers,
                                     f->min_patrons, w ? w->title : NULL, w ? w->author : NULL,
-                                    w ? w->subject : NULL,
+                                    w && a->subject < w->nsubjects ? w->subjects[a->subject] : NULL,
                                     a->popular_here ? f->branch_name : NULL) == 0
                     ? json_stringn(text.buf, text.len)
                     : NULL;

@@ -25,8 +25,9 @@ int message_availability(struct strbuf *out, const char *lang, const char *statu
  *   popular        "Veel geleend in <branch>" for one of the most borrowed
  *                  at the patron's branch (branch: its name), else
  *                  "Populair bij onze lezers".
- * reason is a reason_name() ("also_borrowed", ...); title, author and
- * subject are the wanted title's (NULL: not known, a plainer sentence).
+ * reason is a reason_name() ("also_borrowed", ...); title and author are
+ * the wanted title's, subject the one of its subject headings that found
+ * the alternative (NULL: not known, a plainer sentence).
  * -1 when out of memory. */
 int message_explanation(struct strbuf *out, const char *lang, const char *reason,
                         unsigned long both, unsigned long borrowers, unsigned long min_patrons,

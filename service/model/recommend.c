@@ -41,6 +41,7 @@ int candidates_add(struct candidate **list, size_t *n, const char *wanted,
     l[*n].found_by = 1u << reason;
     l[*n].both = 0;
     l[*n].popular_here = 0;
+    l[*n].subject = 0;
     (*n)++;
     return 0;
 }
@@ -76,7 +77,7 @@ size_t recommend_select(const struct candidate *cands, struct bib *const *bibs, 
             continue;
         struct alternative alt = {bibs[i], cands[i].score, cands[i].reason, group,
                                   branch && bib_available(bibs[i], branch), cands[i].both,
-                                  cands[i].popular_here};
+                                  cands[i].popular_here, cands[i].subject};
         /* Insertion into the sorted top `limit`: n is small (max_candidates). */
         size_t pos = kept;
         while (pos > 0 && alternative_before(&alt, &out[pos - 1]))

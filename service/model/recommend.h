@@ -2,7 +2,7 @@
  *
  * Candidates come from loan co-occurrence ("also_borrowed") and, to fill
  * up, from the catalogue (the wanted title's author, "same_author", then
- * its subject, "same_subject") and overall popularity ("popular"). Only a
+ * its subject headings in turn, "same_subject") and overall popularity ("popular"). Only a
  * candidate with a copy available now, per the catalogue, is shown; those
  * at the patron's branch come first, then by reason in the catalogue's
  * order (config.h: the order above unless it says otherwise; a title
@@ -33,6 +33,7 @@ struct candidate {
                          * (>= privacy.min_patrons), 0 when it came from the patron's
                          * other titles only; else 0 */
     int popular_here;   /* popular: among the most borrowed at the patron's branch */
+    size_t subject;     /* same_subject: which of the wanted title's subjects found it */
 };
 
 struct alternative {
@@ -43,6 +44,7 @@ struct alternative {
     int at_branch;
     uint32_t both;      /* as the candidate's */
     int popular_here;   /* as the candidate's */
+    size_t subject;     /* as the candidate's */
 };
 
 const char *reason_name(enum reason r);

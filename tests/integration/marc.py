@@ -74,7 +74,7 @@ def _record_from_fields(leader, fields, id_tag, id_code, holdings_tag, mk_copy):
     """fields: list of (tag, value) for control fields or
     (tag, [(code, value)]) for data fields."""
     rec = {"leader": leader, "copies": [], "title_a": None, "title_b": None,
-           "author": None, "id": None, "names": [], "subjects": [],
+           "author": None, "id": None, "names": [], "subjects": [], "topics": [], "genres": [],
            "f007": None, "f008": None}
     for tag, val in fields:
         if tag == "007" and isinstance(val, str) and rec["f007"] is None:
@@ -94,6 +94,7 @@ def _record_from_fields(leader, fields, id_tag, id_code, holdings_tag, mk_copy):
             rec["names"] += [nfc(v) for c, v in val if c == "a"]
         if tag in ("650", "655"):
             rec["subjects"] += [nfc(v) for c, v in val if c == "a"]
+            rec["topics" if tag == "650" else "genres"] += [nfc(v) for c, v in val if c == "a"][:1]
         if tag == "245" and rec["title_a"] is None:
             for c, v in val:
                 if c == "a" and rec["title_a"] is None:

@@ -159,6 +159,50 @@ def test_same_subject_when_narrow(ctx):
         assert marc.record_status(koha[a["record"]]) == "available", a
 
 
+def _bib_subjects(rec):
+    """The subject headings onloand keeps (holdings.h): 650 $a in order,
+    then 655 $a, distinct, at most 3."""
+    out = []
+    for x in rec["topics"] + rec["genres"]:
+        x = x.strip().rstrip(" .")
+        if x and x not in out:
+            out.append(x)
+    return out[:3]
+
+
+def test_next_subject_when_the_first_finds_nothing(ctx):
+    """Koha: a record nobody borrowed whose first subject heading no other
+    record has, and whose second others share: the answer searches the
+    second and says so ("Ook over <second>")."""
+    koha = ctx.cat.koha
+
+    def sharing(rid, subj):
+        return [o for o in koha if o != rid
+                and any(subj.lower() in h.lower() for h in koha[o]["subjects"])]
+
+    for rid in sorted(koha, key=int):
+        rec = koha[rid]
+        subjects = _bib_subjects(rec)
+        if len(subjects) < 2 or rec["author"] is None or sharing(rid, subjects[0]):
+            continue
+        by_author = _by_author(koha, rec["author"])
+        same = [o for o in sharing(rid, subjects[1]) if o not in by_author
+                and marc.record_status(koha[o]) == "available" and marc.fits(rec, koha[o])]
+        if same:
+            break
+    else:
+        raise AssertionError("no koha record whose first subject is its own and second shared")
+    j = expect_json(ctx.stack.get("/v1/alternatives?record=%s&limit=10&catalogue=koha&lang=nl"
+                                  % rid), 200)
+    got = [a for a in j["alternatives"] if a["reason"] == "same_subject"]
+    assert got, "no same_subject alternative for koha %s (%s): %s" % (
+        rid, subjects, [(a["record"], a["reason"]) for a in j["alternatives"]])
+    for a in got:
+        heads = koha[a["record"]]["subjects"]
+        assert any(subjects[1].lower() in h.lower() for h in heads), (a["record"], subjects, heads)
+        assert a["explanation"] == "Ook over %s" % subjects[1], (a, subjects)
+
+
 def test_broad_subject_is_skipped(ctx):
     """A film nobody borrowed whose genre has more than subject_max_hits
     records: no same_subject alternatives (too broad to mean anything)."""

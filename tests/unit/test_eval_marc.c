@@ -94,7 +94,7 @@ TEST(book_with_every_field)
         CHECK_STR(b->title, "L'\xc3\x89t\xc3\xa9");
         CHECK_STR(b->author, "Colette");
         CHECK_STR(b->year, "1934");
-        CHECK_STR(b->subject, "Fiction");
+        CHECK_STR(b->subjects[0], "Fiction");
         CHECK(b->ncopies == 1);
         if (b->ncopies == 1) {
             CHECK_STR(b->copies[0].branch, "MAIN");
@@ -122,7 +122,7 @@ TEST(bare_title_and_formats)
     CHECK(field_is(out.buf, "521", 0, NULL));
     CHECK(field_is(out.buf, "650", 0, NULL));
     struct bib *b = read_back(&out);
-    CHECK(b && b->author == NULL && b->year == NULL && b->subject == NULL && b->ncopies == 1);
+    CHECK(b && b->author == NULL && b->year == NULL && b->nsubjects == 0 && b->ncopies == 1);
     if (b)
         bib_unref(b);
 

@@ -150,12 +150,41 @@ TEST(marcxml_record)
     if (b) {
         CHECK_STR(b->id, "f377");
         CHECK_STR(b->title, "Speed: a film");
-        CHECK_STR(b->subject, "Action");
+        CHECK_STR(b->subjects[0], "Action");
         CHECK(b->author == NULL);
         CHECK(b->ncopies == 1 && bib_available(b, "CEN"));
         bib_unref(b);
     }
     CHECK(r && marc_reader_marcxml(r, "<record", 7, &why) == NULL);
+    marc_reader_free(r);
+}
+
+TEST(subject_headings_in_order_distinct_at_most_three)
+{
+    /* 650s in order, then 655s; a repeat, a heading without $a and
+     * ISBD punctuation do not count; at most BIB_MAX_SUBJECTS */
+    static const char xml[] =
+        "<record xmlns=\"http://www.loc.gov/MARC21/slim\">"
+        "<leader>00000nam a2200000 a 4500</leader>"
+        "<controlfield tag=\"001\">b1</controlfield>"
+        "<datafield tag=\"245\" ind1=\"1\" ind2=\"0\"><subfield code=\"a\">T</subfield></datafield>"
+        "<datafield tag=\"655\" ind1=\" \" ind2=\"7\"><subfield code=\"a\">Detective fiction.</subfield></datafield>"
+        "<datafield tag=\"650\" ind1=\" \" ind2=\"0\"><subfield code=\"x\">History</subfield></datafield>"
+        "<datafield tag=\"650\" ind1=\" \" ind2=\"0\"><subfield code=\"a\">Amsterdam</subfield></datafield>"
+        "<datafield tag=\"650\" ind1=\" \" ind2=\"0\"><subfield code=\"a\">Amsterdam.</subfield></datafield>"
+        "<datafield tag=\"650\" ind1=\" \" ind2=\"0\"><subfield code=\"a\">Canals</subfield></datafield>"
+        "<datafield tag=\"655\" ind1=\" \" ind2=\"7\"><subfield code=\"a\">Thrillers</subfield></datafield>"
+        "</record>";
+    struct marc_reader *r = reader("marc8s", HOLDINGS_KOHA952, "001");
+    const char *why = NULL;
+    struct bib *b = r ? marc_reader_marcxml(r, xml, sizeof xml - 1, &why) : NULL;
+    CHECK(b && b->nsubjects == 3);
+    if (b && b->nsubjects == 3) {
+        CHECK_STR(b->subjects[0], "Amsterdam");
+        CHECK_STR(b->subjects[1], "Canals");
+        CHECK_STR(b->subjects[2], "Detective fiction");
+    }
+    bib_unref(b);
     marc_reader_free(r);
 }
 
@@ -353,6 +382,7 @@ int main(void)
     RUN(sirsi949_marc8_and_id_in_subfield);
     RUN(sirsi949_current_locations);
     RUN(marcxml_record);
+    RUN(subject_headings_in_order_distinct_at_most_three);
     RUN(record_without_id_or_title_is_refused);
     RUN(record_id_keeps_trailing_punctuation);
     RUN(invalid_utf8_is_repaired_and_said);

@@ -106,6 +106,8 @@ struct alt_request {
     size_t cands_asked;             /* cands[0 .. cands_asked) looked up or on the way */
     size_t step;                    /* the place in the catalogue's order being gathered */
     size_t subject_at;              /* same_subject: the wanted title's subject searched */
+    struct catalogue_search *ahead[BIB_MAX_SUBJECTS];  /* its later subjects, searched at
+                                                         * once (search_ahead) */
     int no_searches;                /* the arm turns the author and subject searches off */
     struct catalogue_search *search;
     struct candidate *found;        /* from the author and subject searches; owned */
@@ -148,6 +150,8 @@ static void search_found(struct bib *const *bibs, size_t n, enum failure error, 
 static void rank_found(struct alt_request *r);
 static void found_ranked(redisReply *reply, enum failure error, void *arg);
 static void search_done(struct alt_request *r);
+static void search_ahead(struct alt_request *r);
+static void searched_ahead(struct bib *const *bibs, size_t n, enum failure error, void *arg);
 static void deadline_passed(evutil_socket_t fd, short what, void *arg);
 /* phase 3 */
 static struct answer *make_answer(struct alt_request *r);
@@ -603,7 +607,33 @@ static int gather(struct alt_request *r, enum reason why, size_t missing)
                                        search_found, r);
     if (!r->search)
         degrade(r, FAILURE_ALTERNATIVES_INCOMPLETE);
+    else if (!by_author && r->subject_at == 0)
+        search_ahead(r);    /* after the first: it goes first */
     return r->search != NULL;
+}
+
+/* The wanted title's later subject headings are searched at once, beside
+ * the first: when the first gives too little, the search for the next
+ * one joins its search in flight, or finds its answer in the catalogue's
+ * cache (cache_ms), so trying the headings in turn costs one round trip,
+ * not three. Their answers are only for that; a failure costs nothing
+ * here (the search in turn will say). */
+static void search_ahead(struct alt_request *r)
+{
+    const struct catalogue_config *cc = &r->srv->cfg->catalogues[r->cat_index];
+    for (size_t i = 1; i < r->bib->nsubjects; i++)
+        r->ahead[i] = catalogue_search_start(r->cat, SEARCH_SUBJECT, r->bib->subjects[i],
+                                             (size_t)r->srv->cfg->max_candidates,
+                                             (size_t)cc->subject_max_hits, QUEUE_AHEAD,
+                                             searched_ahead, &r->ahead[i]);
+}
+
+static void searched_ahead(struct bib *const *bibs, size_t n, enum failure error, void *arg)
+{
+    (void)bibs;
+    (void)n;
+    (void)error;
+    *(struct catalogue_search **)arg = NULL;   /* its handle is freed after this */
 }
 
 /* Is why in the catalogue's order? */
@@ -1101,6 +1131,8 @@ static void alt_request_free(struct alt_request *r)
     catalogue_lookup_cancel(r->title_lookup);
     catalogue_lookup_cancel(r->cands_lookup);
     catalogue_search_cancel(r->search);
+    for (size_t i = 0; i < BIB_MAX_SUBJECTS; i++)
+        catalogue_search_cancel(r->ahead[i]);
     redis_op_cancel(r->found_op);
     model_read_cancel(r->cooc_read);
     model_totals_wait_cancel(r->totals_wait);

@@ -192,8 +192,13 @@ def test_next_subject_when_the_first_finds_nothing(ctx):
             break
     else:
         raise AssertionError("no koha record whose first subject is its own and second shared")
-    j = expect_json(ctx.stack.get("/v1/alternatives?record=%s&limit=10&catalogue=koha&lang=nl"
-                                  % rid), 200)
+    # a daemon of its own: nothing cached, its searches in its debug log
+    d, port = second_daemon(ctx, "next-subject", lambda cfg: cfg.update(log_level="debug"))
+    try:
+        j = expect_json(harness.http_request(
+            port, "GET", "/v1/alternatives?record=%s&limit=10&catalogue=koha&lang=nl" % rid), 200)
+    finally:
+        d.stop()
     got = [a for a in j["alternatives"] if a["reason"] == "same_subject"]
     assert got, "no same_subject alternative for koha %s (%s): %s" % (
         rid, subjects, [(a["record"], a["reason"]) for a in j["alternatives"]])
@@ -201,6 +206,16 @@ def test_next_subject_when_the_first_finds_nothing(ctx):
         heads = koha[a["record"]]["subjects"]
         assert any(subjects[1].lower() in h.lower() for h in heads), (a["record"], subjects, heads)
         assert a["explanation"] == "Ook over %s" % subjects[1], (a, subjects)
+    # The second heading was searched once, sent before the first one's
+    # answer came back (searched ahead; the search in turn joined it).
+    log = [line for line in d.output().splitlines() if "catalogue koha: connection" in line]
+    first = [i for i, line in enumerate(log) if line.endswith(' "%s"' % subjects[0])]
+    second = [i for i, line in enumerate(log) if line.endswith(' "%s"' % subjects[1])]
+    assert len(first) == 1 and len(second) == 1, log
+    conn = log[first[0]].split("connection ")[1].split(":")[0]
+    answered = next(i for i in range(first[0] + 1, len(log))
+                    if "connection %s: " % conn in log[i] and " records in " in log[i])
+    assert second[0] < answered, log
 
 
 def test_broad_subject_is_skipped(ctx):

@@ -407,9 +407,19 @@ class Stack:
                  os.path.join(self.tmp, name + ".log"))
         self.procs.append(p)
         wait_port(port, 10, p, name)
-        # deploy/redis/onloan.conf's user, onloand's, for any test's prefix
+        # deploy/redis/onloan.conf's user, onloand's, for any test's prefix;
+        # a restarted Redis listens while it still loads its append-only
+        # file and answers LOADING until it is done
+        deadline = time.monotonic() + 10
         with Redis(port) as r:
-            r("ACL", "SETUSER", "onloan", "~*", "&*")
+            while True:
+                try:
+                    r("ACL", "SETUSER", "onloan", "~*", "&*")
+                    break
+                except RespError as e:
+                    if not str(e).startswith("LOADING") or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.02)
         return p
 
     def spawn_onloand(self, name, config_path, port, logname, wait=15.0, env=None, binary=None):

@@ -130,6 +130,62 @@ def test_same_author_most_borrowed_first(ctx):
     assert few in got[2:], got
 
 
+def test_default_order_author_first(ctx):
+    """By default the wanted title's author comes first: a title both by
+    the author and borrowed with it leads (as also_borrowed), then the
+    author's other titles, then the co-occurring ones; with order
+    also_borrowed first, the co-occurring ones lead. Real Redis and Zebra
+    (loanlab.Lab), loans posted."""
+    demo = ctx.cat.demo
+    k = ctx.min_patrons
+    for rid in sorted(r for r in demo if r.startswith("b") and r not in ctx.by_record):
+        rec = demo[rid]
+        if not rec["author"]:
+            continue
+        by = _by_author(demo, rec["author"])
+        others = sorted(o for o in by - {rid}
+                        if marc.fits(rec, demo[o]) and marc.record_status(demo[o]) == "available")
+        strangers = sorted(o for o in demo if o not in by and o.startswith("b")
+                           and o not in ctx.by_record and marc.fits(rec, demo[o])
+                           and marc.record_status(demo[o]) == "available")
+        if len(others) >= 3 and len(strangers) >= 4:
+            break
+    else:
+        raise AssertionError("no book with three available books by its author")
+    both, co = others[0], strangers[:2]
+    # k patrons borrow the four together; as many others borrow two more
+    # (so that the pairs are more common than chance: LLR above 0)
+    body = [{"patron": "ord-%d" % p, "record": r, "time": T0 + (p * 4 + i) * DAY}
+            for p in range(k) for i, r in enumerate([rid, both] + co)]
+    body += [{"patron": "ord-other-%d" % p, "record": r, "time": T0 + (p * 2 + i) * DAY}
+             for p in range(k) for i, r in enumerate(strangers[2:4])]
+    q = "/v1/alternatives?record=%s&limit=10&catalogue=demo" % rid
+    with Lab(ctx, "order-default", daemon=False) as lab:
+        assert all("order" not in c for c in lab.cfg["catalogues"]), lab.cfg["catalogues"]
+        lab.start_daemon()
+        expect_json(lab.post_loans(json.dumps(body)), 202)
+        lab.settled()
+        alts = expect_json(harness.http_request(lab.port, "GET", q), 200)["alternatives"]
+        got = [(a["record"], a["reason"]) for a in alts]
+        n_author = sum(1 for r, why in got if why == "same_author")
+        assert n_author >= 2, got
+        assert got[0] == (both, "also_borrowed"), got
+        assert [why for _, why in got[1:1 + n_author]] == ["same_author"] * n_author, got
+        assert sorted(r for r, _ in got[1 + n_author:3 + n_author]) == co, got
+        assert all(why == "also_borrowed" for _, why in got[1 + n_author:3 + n_author]), got
+
+        lab.stop_daemon()
+        for c in lab.cfg["catalogues"]:
+            c["order"] = ["also_borrowed", "same_author", "same_subject", "popular"]
+        lab.config_path = lab.stack.write_config(lab.cfg, "lab-%s-cooc.json" % lab.name)
+        lab.start_daemon()
+        alts = expect_json(harness.http_request(lab.port, "GET", q), 200)["alternatives"]
+        got = [(a["record"], a["reason"]) for a in alts]
+        assert sorted(r for r, _ in got[:3]) == sorted([both] + co), got
+        assert all(why == "also_borrowed" for _, why in got[:3]), got
+        assert all(why == "same_author" for _, why in got[3:3 + n_author]), got
+
+
 def _first_subject(rec):
     return rec["subjects"][0].rstrip(" .") if rec["subjects"] else None
 

@@ -111,7 +111,7 @@ def test_eval_titles_served_answer(ctx):
                     "popular 0; 7 answers (0 degraded), 0 queries not in the catalogue (404)"
                     % name) in out, out
         assert re.search(r"%d records [0-9.]+ s, zebraidx" % (8 + 24), out), out
-        assert "order also_borrowed,same_author,same_subject,popular)" in out, out
+        assert "order same_author,also_borrowed,same_subject,popular)" in out, out
 
         # --order: the served rows' daemon takes it (the same hits, reasons
         # shown in its order); a bad one is refused before anything runs

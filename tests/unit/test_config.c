@@ -47,8 +47,10 @@ TEST(config_defaults_and_values)
     CHECK(cfg->catalogues[0].fit == (FIT_FORMAT | FIT_AUDIENCE | FIT_LANGUAGE));
     CHECK(cfg->catalogues[0].loan_period_days == 21);
     CHECK(cfg->catalogues[0].norder == NREASONS);
-    for (size_t i = 0; i < NREASONS; i++)
-        CHECK(cfg->catalogues[0].order[i] == (enum reason)i);
+    CHECK(cfg->catalogues[0].order[0] == REASON_SAME_AUTHOR);
+    CHECK(cfg->catalogues[0].order[1] == REASON_ALSO_BORROWED);
+    CHECK(cfg->catalogues[0].order[2] == REASON_SAME_SUBJECT);
+    CHECK(cfg->catalogues[0].order[3] == REASON_POPULAR);
     config_free(cfg);
     cfg = config_parse("{\"listen\": \"127.0.0.1:9000\", \"listen_ingest\": \"10.1.2.3:9001\", "
                        "\"limits\": {\"max_connections\": 50, \"per_client_rps\": 7}, " PRIVACY ", "

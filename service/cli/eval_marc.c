@@ -85,6 +85,7 @@ static const struct {
     [FORMAT_MUSIC] = {'j', 'm', 1, "||n            n ", "MUS"},
     [FORMAT_MAP] = {'e', 'm', 0, "       a     0   ", "MAP"},
     [FORMAT_EBOOK] = {'a', 'm', 1, "     o     000 | ", "EBK"},
+    [FORMAT_LARGE_PRINT] = {'a', 'm', 1, "     d     000 | ", "LP"},
 };
 
 /* 008: 40 characters. */

@@ -1,6 +1,7 @@
 /* eval_titles.c: see eval_titles.h. */
 #include "cli/eval_titles.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,14 +23,54 @@ static const char *const column_names[NCOLUMNS] = {
 #define STR(x) STR_(x)
 
 static const char *const format_names[FORMAT_COUNT] = {
-    "book", "periodical", "article", "film", "audiobook", "music", "map", "ebook",
+    "book", "periodical", "article", "film", "audiobook", "music", "map", "ebook", "large_print",
 };
+
+/* Other names a library's export may give a format: the answer's own
+ * ("dvd", "large_print"), common English ones and Dutch ones. Compared
+ * as same_name() does. */
+static const struct { const char *name; enum title_format format; } format_aliases[] = {
+    {"boek", FORMAT_BOOK},          {"print", FORMAT_BOOK},
+    {"serial", FORMAT_PERIODICAL},  {"magazine", FORMAT_PERIODICAL},
+    {"journal", FORMAT_PERIODICAL}, {"tijdschrift", FORMAT_PERIODICAL},
+    {"dvd", FORMAT_FILM},           {"video", FORMAT_FILM},
+    {"blu-ray", FORMAT_FILM},       {"videorecording", FORMAT_FILM},
+    {"audio book", FORMAT_AUDIOBOOK}, {"spoken word", FORMAT_AUDIOBOOK},
+    {"luisterboek", FORMAT_AUDIOBOOK}, {"cd", FORMAT_MUSIC},
+    {"sound recording", FORMAT_MUSIC}, {"muziek", FORMAT_MUSIC},
+    {"kaart", FORMAT_MAP},          {"large print", FORMAT_LARGE_PRINT},
+    {"grote letter", FORMAT_LARGE_PRINT},
+};
+#define NFORMAT_ALIASES (sizeof format_aliases / sizeof format_aliases[0])
 
 static const struct { char code; const char *name; } audiences[] = {
     {'a', "preschool"}, {'b', "primary"}, {'c', "pre-adolescent"}, {'d', "adolescent"},
     {'e', "adult"}, {'f', "specialized"}, {'g', "general"}, {'j', "juvenile"},
 };
 #define NAUDIENCES (sizeof audiences / sizeof audiences[0])
+
+static const struct { const char *name; char code; } audience_aliases[] = {
+    {"children", 'j'}, {"child", 'j'},       {"jeugd", 'j'},      {"kinderen", 'j'},
+    {"young adult", 'd'}, {"ya", 'd'},       {"teen", 'd'},       {"teens", 'd'},
+    {"adults", 'e'},   {"volwassenen", 'e'},
+};
+#define NAUDIENCE_ALIASES (sizeof audience_aliases / sizeof audience_aliases[0])
+
+/* Whether a and b name the same thing: ASCII case, blanks, '-' and '_'
+ * aside ("Large print" is "large_print", "E-book" is "ebook"). */
+static int same_name(const char *a, const char *b)
+{
+    for (;;) {
+        while (*a == ' ' || *a == '-' || *a == '_')
+            a++;
+        while (*b == ' ' || *b == '-' || *b == '_')
+            b++;
+        if (!*a || !*b)
+            return !*a && !*b;
+        if (tolower((unsigned char)*a++) != tolower((unsigned char)*b++))
+            return 0;
+    }
+}
 
 const struct eval_title *eval_titles_find(const struct eval_titles *ts, const char *record)
 {
@@ -152,26 +193,38 @@ static void parse_audience(struct reader *rd, const char *s, struct eval_title *
 {
     for (size_t i = 0; i < NAUDIENCES; i++) {
         char code[2] = {audiences[i].code, '\0'};
-        if (strcasecmp(s, code) == 0 || strcasecmp(s, audiences[i].name) == 0) {
+        if (strcasecmp(s, code) == 0 || same_name(s, audiences[i].name)) {
             t->audience = audiences[i].code;
+            return;
+        }
+    }
+    for (size_t i = 0; i < NAUDIENCE_ALIASES; i++) {
+        if (same_name(s, audience_aliases[i].name)) {
+            t->audience = audience_aliases[i].code;
             return;
         }
     }
     problem(rd, "audience", "\"%s\" is not a MARC 008/22 code (a b c d e f g j) or the name of "
             "one (preschool, primary, pre-adolescent, adolescent, adult, specialized, general, "
-            "juvenile)", s);
+            "juvenile; children, young adult)", s);
 }
 
 static void parse_format(struct reader *rd, const char *s, struct eval_title *t)
 {
     for (int f = 0; f < FORMAT_COUNT; f++) {
-        if (strcasecmp(s, format_names[f]) == 0) {
+        if (same_name(s, format_names[f])) {
             t->format = (enum title_format)f;
             return;
         }
     }
-    problem(rd, "format", "\"%s\" is not one of book, periodical, article, film, audiobook, "
-            "music, map, ebook", s);
+    for (size_t i = 0; i < NFORMAT_ALIASES; i++) {
+        if (same_name(s, format_aliases[i].name)) {
+            t->format = format_aliases[i].format;
+            return;
+        }
+    }
+    problem(rd, "format", "\"%s\" is not one of book, large_print, periodical, article, "
+            "film (dvd), audiobook, music (cd), map, ebook", s);
 }
 
 static int all_of(const char *s, size_t n, int (*cls)(int))
@@ -184,14 +237,29 @@ static int all_of(const char *s, size_t n, int (*cls)(int))
     return 1;
 }
 
-static int lower_ascii(int c)
+static int letter_ascii(int c)
 {
-    return c >= 'a' && c <= 'z';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 static int digit_ascii(int c)
 {
     return c >= '0' && c <= '9';
+}
+
+/* The first run of exactly four digits in s, as catalogues write a year
+ * ("1933", "c1933", "[1933?]", "1933-1935"), or NULL ("193-", "19--"). */
+static const char *first_year(const char *s)
+{
+    for (const char *p = s; *p;) {
+        size_t n = 0;
+        while (digit_ascii((unsigned char)p[n]))
+            n++;
+        if (n == 4)
+            return p;
+        p += n ? n : 1;
+    }
+    return NULL;
 }
 
 /* One row, its fields f[] in the header's columns col[]. Returns -1 when
@@ -227,18 +295,22 @@ static int parse_row(struct reader *rd, char **f, const int *col, int max_record
         rc = parse_subjects(rd, f[col[COL_SUBJECTS]], &t);
     if (col[COL_YEAR] >= 0) {
         char *y = trim(f[col[COL_YEAR]]);
-        if (*y && !all_of(y, 4, digit_ascii))
-            problem(rd, "year", "\"%s\" is not a year of four digits (1933)", y);
-        else
-            memcpy(t.year, y, strlen(y) + 1);
+        const char *at = first_year(y);
+        if (*y && !at)
+            problem(rd, "year", "\"%s\" has no year of four digits (1933, c1933, [1933])", y);
+        else if (at) {
+            memcpy(t.year, at, 4);
+            t.year[4] = '\0';
+        }
     }
     if (col[COL_LANGUAGE] >= 0) {
         char *l = trim(f[col[COL_LANGUAGE]]);
-        if (*l && !all_of(l, 3, lower_ascii))
+        if (*l && !all_of(l, 3, letter_ascii))
             problem(rd, "language", "\"%s\" is not a MARC language code (three letters a-z: "
                     "eng, fre, ger)", l);
         else
-            memcpy(t.language, l, strlen(l) + 1);
+            for (size_t i = 0; i <= strlen(l); i++)     /* "ENG" is eng */
+                t.language[i] = (char)tolower((unsigned char)l[i]);
     }
     if (col[COL_AUDIENCE] >= 0 && *trim(f[col[COL_AUDIENCE]]))
         parse_audience(rd, trim(f[col[COL_AUDIENCE]]), &t);

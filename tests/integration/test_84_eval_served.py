@@ -140,8 +140,8 @@ def test_eval_titles_served_answer(ctx):
         assert err.splitlines() == [
             "%s:2: title: must not be empty" % bad,
             "%s:3: record: must be 1 to 64 bytes of A-Z a-z 0-9 . _ : -" % bad,
-            "%s:4: format: \"vinyl\" is not one of book, periodical, article, film, audiobook, "
-            "music, map, ebook" % bad,
+            "%s:4: format: \"vinyl\" is not one of book, large_print, periodical, article, "
+            "film (dvd), audiobook, music (cd), map, ebook" % bad,
             "%s:6: record: the same record as on line 5" % bad,
         ], err
         rc, _, err = lab.cli("eval", "--titles", lab.write("t.csv", "record,name\n"), lpath,

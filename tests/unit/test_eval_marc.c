@@ -128,11 +128,20 @@ TEST(bare_title_and_formats)
 
     /* each format: leader/06-07, the item type, 007 for films only;
      * audience at 008/22 only where the type has one */
-    static const struct { enum title_format f; const char *type, *itype; } want[] = {
-        {FORMAT_BOOK, "am", "BK"}, {FORMAT_PERIODICAL, "as", "PER"},
-        {FORMAT_ARTICLE, "aa", "ART"}, {FORMAT_FILM, "gm", "DVD"},
-        {FORMAT_AUDIOBOOK, "im", "AUD"}, {FORMAT_MUSIC, "jm", "MUS"},
-        {FORMAT_MAP, "em", "MAP"}, {FORMAT_EBOOK, "am", "EBK"},
+    static const struct {
+        enum title_format f;
+        const char *type, *itype;
+        enum bib_format read;           /* what the daemon reads it as */
+    } want[] = {
+        {FORMAT_BOOK, "am", "BK", BIB_FORMAT_BOOK},
+        {FORMAT_PERIODICAL, "as", "PER", BIB_FORMAT_PERIODICAL},
+        {FORMAT_ARTICLE, "aa", "ART", BIB_FORMAT_BOOK},
+        {FORMAT_FILM, "gm", "DVD", BIB_FORMAT_DVD},
+        {FORMAT_AUDIOBOOK, "im", "AUD", BIB_FORMAT_AUDIOBOOK},
+        {FORMAT_MUSIC, "jm", "MUS", BIB_FORMAT_MUSIC},
+        {FORMAT_MAP, "em", "MAP", BIB_FORMAT_UNKNOWN},
+        {FORMAT_EBOOK, "am", "EBK", BIB_FORMAT_EBOOK},
+        {FORMAT_LARGE_PRINT, "am", "LP", BIB_FORMAT_LARGE_PRINT},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         struct eval_title f = {.record = "r2", .title = "T", .audience = 'j', .format = want[i].f};
@@ -147,11 +156,12 @@ TEST(bare_title_and_formats)
         if (f8 && strlen(f8) == 40)
             CHECK((f8[22] == 'j') == (want[i].f != FORMAT_PERIODICAL && want[i].f != FORMAT_MAP));
         CHECK(f8 && (f8[23] == 'o') == (want[i].f == FORMAT_EBOOK));
+        CHECK(f8 && (f8[23] == 'd') == (want[i].f == FORMAT_LARGE_PRINT));
         free(item);
         free(f7);
         free(f8);
         struct bib *rb = read_back(&out);
-        CHECK(rb && rb->ncopies == 1);
+        CHECK(rb && rb->ncopies == 1 && rb->segment.format == want[i].read);
         if (rb)
             bib_unref(rb);
     }

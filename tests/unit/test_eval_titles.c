@@ -135,17 +135,89 @@ TEST(row_problems_name_line_and_column)
     CHECK(bad_row(ALL, "r1,T\x1f" "a,,,,,,", "t.csv:2: title: contains a control character\n"));
     CHECK(bad_row(ALL, "r1,T,Jo\xff,,,,,", "t.csv:2: author: is not UTF-8\n"));
     CHECK(bad_row(ALL, "r1,T,,a;\x1e,,,,", "t.csv:2: subjects: contains a control character\n"));
-    CHECK(bad_row(ALL, "r1,T,,,193,,,", "t.csv:2: year: \"193\" is not a year of four digits "
-                  "(1933)\n"));
-    CHECK(bad_row(ALL, "r1,T,,,c1933,,,", "t.csv:2: year: \"c1933\" is not a year of four "
-                  "digits (1933)\n"));
+    CHECK(bad_row(ALL, "r1,T,,,193,,,", "t.csv:2: year: \"193\" has no year of four digits "
+                  "(1933, c1933, [1933])\n"));
+    CHECK(bad_row(ALL, "r1,T,,,19--,,,", "t.csv:2: year: \"19--\" has no year of four digits "
+                  "(1933, c1933, [1933])\n"));
+    CHECK(bad_row(ALL, "r1,T,,,19330,,,", "t.csv:2: year: \"19330\" has no year of four digits "
+                  "(1933, c1933, [1933])\n"));
     CHECK(bad_row(ALL, "r1,T,,,,English,,", "t.csv:2: language: \"English\" is not a MARC "
                   "language code (three letters a-z: eng, fre, ger)\n"));
     CHECK(bad_row(ALL, "r1,T,,,,,x,", "t.csv:2: audience: \"x\" is not a MARC 008/22 code "
                   "(a b c d e f g j) or the name of one (preschool, primary, pre-adolescent, "
-                  "adolescent, adult, specialized, general, juvenile)\n"));
+                  "adolescent, adult, specialized, general, juvenile; children, young adult)\n"));
     CHECK(bad_row(ALL, "r1,T,,,,,,vinyl", "t.csv:2: format: \"vinyl\" is not one of book, "
-                  "periodical, article, film, audiobook, music, map, ebook\n"));
+                  "large_print, periodical, article, film (dvd), audiobook, music (cd), map, "
+                  "ebook\n"));
+    CHECK(bad_row(ALL, "r1,T,,,,,,dvdx", "t.csv:2: format: \"dvdx\" is not one of book, "
+                  "large_print, periodical, article, film (dvd), audiobook, music (cd), map, "
+                  "ebook\n"));
+}
+
+/* A library's export names formats and audiences its own way: the
+ * answer's names (dvd, large_print), English and Dutch ones, in any case,
+ * with blanks, '-' or '_' between words; and writes years as catalogues
+ * do. */
+TEST(names_and_years_of_exports)
+{
+    static const struct { const char *cell; enum title_format format; } formats[] = {
+        {"DVD", FORMAT_FILM},           {"Blu-ray", FORMAT_FILM},
+        {"large_print", FORMAT_LARGE_PRINT}, {"Large print", FORMAT_LARGE_PRINT},
+        {"grote letter", FORMAT_LARGE_PRINT}, {"E-book", FORMAT_EBOOK},
+        {"e book", FORMAT_EBOOK},       {"Audio book", FORMAT_AUDIOBOOK},
+        {"luisterboek", FORMAT_AUDIOBOOK}, {"CD", FORMAT_MUSIC},
+        {"Magazine", FORMAT_PERIODICAL}, {"tijdschrift", FORMAT_PERIODICAL},
+        {"Boek", FORMAT_BOOK},
+    };
+    static const struct { const char *cell; char audience; } audiences[] = {
+        {"Children", 'j'}, {"jeugd", 'j'}, {"Young adult", 'd'}, {"young-adult", 'd'},
+        {"YA", 'd'}, {"Adults", 'e'}, {"volwassenen", 'e'}, {"PRE_ADOLESCENT", 'c'},
+    };
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        char text[200];
+        struct eval_titles ts;
+        char *report;
+        snprintf(text, sizeof text, "%s\nr1,T,,,,,,%s\n", ALL, formats[i].cell);
+        CHECK(parse(text, 100, 5, &ts, &report) == 0);
+        CHECK(ts.n == 1 && ts.t[0].format == formats[i].format);
+        if (ts.n != 1 || ts.t[0].format != formats[i].format)
+            printf("  format %s\n", formats[i].cell);
+        free(report);
+        eval_titles_free(&ts);
+    }
+    for (size_t i = 0; i < sizeof audiences / sizeof audiences[0]; i++) {
+        char text[200];
+        struct eval_titles ts;
+        char *report;
+        snprintf(text, sizeof text, "%s\nr1,T,,,,,%s,\n", ALL, audiences[i].cell);
+        CHECK(parse(text, 100, 5, &ts, &report) == 0);
+        CHECK(ts.n == 1 && ts.t[0].audience == audiences[i].audience);
+        if (ts.n != 1 || ts.t[0].audience != audiences[i].audience)
+            printf("  audience %s\n", audiences[i].cell);
+        free(report);
+        eval_titles_free(&ts);
+    }
+    CHECK_STR(eval_format_name(FORMAT_LARGE_PRINT), "large_print");
+
+    /* years as catalogues write them; a language code in capitals */
+    static const struct { const char *year, *language, *want_year, *want_language; } ys[] = {
+        {"c1933", "ENG", "1933", "eng"}, {"[1933?]", "Fre", "1933", "fre"},
+        {"1933-1935", "dut", "1933", "dut"}, {"\xc2\xa9" "1999", "", "1999", ""},
+    };
+    for (size_t i = 0; i < sizeof ys / sizeof ys[0]; i++) {
+        char text[200];
+        struct eval_titles ts;
+        char *report;
+        snprintf(text, sizeof text, "%s\nr1,T,,,%s,%s,,\n", ALL, ys[i].year, ys[i].language);
+        CHECK(parse(text, 100, 5, &ts, &report) == 0);
+        CHECK(ts.n == 1);
+        if (ts.n == 1) {
+            CHECK_STR(ts.t[0].year, ys[i].want_year);
+            CHECK_STR(ts.t[0].language, ys[i].want_language);
+        }
+        free(report);
+        eval_titles_free(&ts);
+    }
 }
 
 TEST(duplicate_record_names_the_first_line)
@@ -211,8 +283,8 @@ TEST(problems_shown_then_counted)
     char *report;
     CHECK(parse("record,title,year\nr1,A,x\nr2,B,y\nr3,C,z\nr4,D,1999\nr5,,w\n", 100, 2, &ts,
                 &report) == -1);
-    CHECK_STR(report, "t.csv:2: year: \"x\" is not a year of four digits (1933)\n"
-              "t.csv:3: year: \"y\" is not a year of four digits (1933)\n"
+    CHECK_STR(report, "t.csv:2: year: \"x\" has no year of four digits (1933, c1933, [1933])\n"
+              "t.csv:3: year: \"y\" has no year of four digits (1933, c1933, [1933])\n"
               "t.csv: 3 more problems not shown\n");
     free(report);
     eval_titles_free(&ts);
@@ -260,6 +332,7 @@ TEST(quoted_line_breaks)
 int main(void)
 {
     RUN(every_column);
+    RUN(names_and_years_of_exports);
     RUN(optional_columns);
     RUN(header_problems);
     RUN(row_problems_name_line_and_column);

@@ -185,7 +185,7 @@ int eval_loans_prepare(const char *name, const char *text, size_t len, const str
             }
             if (remember_patron(out, cfg, f[pcol]) < 0)
                 goto oom;
-            if (loan_time_parse(f[tcol], &t) == 0) {
+            if (loan_time_parse_export(f[tcol], &t) == 0) {
                 earliest = any && earliest < t ? earliest : t;
                 newest = any && newest > t ? newest : t;
                 any = 1;
@@ -225,7 +225,7 @@ int eval_loans_prepare(const char *name, const char *text, size_t len, const str
             bad = 0;            /* left out: the line stays, empty */
         } else {
             char moved[32];
-            if (loan_time_parse(f[tcol], &t) == 0) {
+            if (loan_time_parse_export(f[tcol], &t) == 0) {
                 snprintf(moved, sizeof moved, "%lld", t + out->shift_days * DAY_S);
                 f[tcol] = moved;
             }

@@ -42,7 +42,7 @@ static int utc_seconds(struct tm *tm, long long *out)
     return 0;
 }
 
-int loan_time_parse(const char *s, long long *out)
+static int parse_time(const char *s, int export_form, long long *out)
 {
     struct tm tm = {0};
     size_t n = strlen(s);
@@ -55,10 +55,13 @@ int loan_time_parse(const char *s, long long *out)
             return -1;
         return utc_seconds(&tm, out);
     }
-    /* YYYY-MM-DDTHH:MM:SS, then .fraction, then Z or +HH:MM / -HH:MM */
-    if (n < 20 || !digits_at(s, "dddd-dd-ddTdd:dd:dd"))
+    /* YYYY-MM-DDTHH:MM:SS, then .fraction, then Z or +HH:MM / -HH:MM;
+     * for an export, a blank for the T and no zone too */
+    int blank = export_form && n >= 19 && s[10] == ' ';
+    if (n < (export_form ? 19 : 20) ||
+        !digits_at(s, blank ? "dddd-dd-dd dd:dd:dd" : "dddd-dd-ddTdd:dd:dd"))
         return -1;
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    const char *p = strptime(s, blank ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%dT%H:%M:%S", &tm);
     if (!p || p != s + 19)
         return -1;
     if (*p == '.') {
@@ -68,7 +71,7 @@ int loan_time_parse(const char *s, long long *out)
         p += 1 + digits;
     }
     long long offset = 0;
-    if (p[0] == 'Z' && p[1] == '\0') {
+    if ((p[0] == 'Z' && p[1] == '\0') || (export_form && p[0] == '\0')) {
         offset = 0;
     } else if ((p[0] == '+' || p[0] == '-') && strlen(p) == 6 && p[3] == ':' &&
                all_digits(p + 1, 2) && all_digits(p + 4, 2)) {
@@ -84,6 +87,16 @@ int loan_time_parse(const char *s, long long *out)
         return -1;
     *out = t - offset;
     return 0;
+}
+
+int loan_time_parse(const char *s, long long *out)
+{
+    return parse_time(s, 0, out);
+}
+
+int loan_time_parse_export(const char *s, long long *out)
+{
+    return parse_time(s, 1, out);
 }
 
 static const char *const type_names[] = {
@@ -634,9 +647,10 @@ enum loans_status loan_text_line(struct loan_text *t, const char *text, size_t n
         if (nf != col.n) {
             field = "line";
             message = nf < 0 ? "malformed CSV" : "wrong number of columns";
-        } else if (loan_time_parse(f[col.time], &raw.when) < 0) {
+        } else if (loan_time_parse_export(f[col.time], &raw.when) < 0) {
             field = fmt == TEXT_MOVIELENS ? "timestamp" : "time";
-            message = "must be ISO 8601 (2026-11-22T10:31:00Z), a date or Unix seconds";
+            message = "must be ISO 8601 (2026-11-22T10:31:00Z, 2026-11-22 10:31:00), a date or "
+                      "Unix seconds";
         } else if (fmt == TEXT_MOVIELENS && !all_digits(f[col.record], strlen(f[col.record]))) {
             field = "movieId";
             message = "must be a number";

@@ -70,6 +70,12 @@ struct loan_problem {
  * YYYY-MM-DDTHH:MM:SS[.fff] with Z or +HH:MM/-HH:MM. -1 if malformed. */
 int loan_time_parse(const char *s, long long *unix_seconds);
 
+/* The same, and also the form library systems' exports write (SQL
+ * DATETIME): a blank for the T, and no zone, read as UTC (a whole file
+ * then moves by the same hours, its order and gaps kept). For CSV files,
+ * not for what programs send. */
+int loan_time_parse_export(const char *s, long long *unix_seconds);
+
 /* What loans_from_json and loans_from_text found. Running out of memory
  * is never the input's fault: it has a status of its own, which callers
  * must not report as a problem of an event (HTTP: 503, not 400). */

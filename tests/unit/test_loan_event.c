@@ -184,6 +184,42 @@ TEST(loan_dates)
     CHECK(loan_time_parse("", &t) < 0);
 }
 
+/* Exports of library systems write SQL DATETIME: a blank for the T and no
+ * zone (read as UTC). CSV files take it; the strict form (the API's, JSON
+ * lines') does not. */
+TEST(loan_time_export_forms)
+{
+    long long t = 0;
+    CHECK(loan_time_parse_export("2026-11-22 10:31:00", &t) == 0 && t == NOW);
+    CHECK(loan_time_parse_export("2026-11-22T10:31:00", &t) == 0 && t == NOW);
+    CHECK(loan_time_parse_export("2026-11-22 10:31:00.250", &t) == 0 && t == NOW);
+    CHECK(loan_time_parse_export("2026-11-22 10:31:00+01:00", &t) == 0 && t == NOW - 3600);
+    CHECK(loan_time_parse_export("2026-11-22T10:31:00Z", &t) == 0 && t == NOW);
+    CHECK(loan_time_parse_export("2026-11-22", &t) == 0 && t == 1795305600LL);
+    CHECK(loan_time_parse_export("1795343460", &t) == 0 && t == NOW);
+    static const char *const bad[] = {
+        "2026-11-22 10:31", "2026-11-22  10:31:00", "22-11-2026 10:31:00", "2026-11-22 10:31:00 ",
+        "2026-11-22 25:31:00", "2026-02-30 10:31:00", "2026-11-22_10:31:00", "2026-11-22 10:31:00.",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int rc = loan_time_parse_export(bad[i], &t);
+        if (rc != -1)
+            printf("  \"%s\" accepted as %lld\n", bad[i], t);
+        CHECK(rc == -1);
+    }
+    CHECK(loan_time_parse("2026-11-22 10:31:00", &t) == -1);
+
+    const char *csv = "patron,record,time\np1,r1,2026-11-22 10:31:00\np1,r2,2026-11-22T10:31:05\n";
+    struct loan_batch b = {0};
+    struct loan_problem pr[4] = {{0}};
+    size_t np = 0;
+    CHECK(loans_from_text(csv, strlen(csv), cfg, NOW, 100, &b, pr, 4, &np) == LOANS_OK);
+    CHECK(np == 0 && b.n == 2 && b.ev[0].when == NOW && b.ev[1].when == NOW + 5);
+    loan_batch_free(&b);
+    CHECK(text_problem("{\"patron\":\"p1\",\"record\":\"r1\",\"time\":\"2026-11-22 10:31:00\"}\n",
+                       100, "time", 1, 0, 0));
+}
+
 /* ---- JSON ------------------------------------------------------------------ */
 
 TEST(json_object_and_array)
@@ -756,6 +792,7 @@ int main(void)
     RUN(loan_time_bad_forms);
     RUN(loan_time_calendar_dates);
     RUN(loan_dates);
+    RUN(loan_time_export_forms);
     RUN(json_object_and_array);
     RUN(json_bad_events_name_their_field);
     RUN(json_array_limits_and_problem_list);

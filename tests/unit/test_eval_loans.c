@@ -77,8 +77,8 @@ TEST(historical_dates_moved_partial_ones_left_out)
     /* the reader: line 8's date (no 29 February in 1930) is its to refuse, by line */
     struct loan_batch b = {0};
     CHECK(loader_events_from_text(cfg, "loans.csv", l.text, l.len, NOW, 5, &b, &err) == -1);
-    CHECK_STR(strbuf_cstr(&err), "loans.csv:8: time: must be ISO 8601 (2026-11-22T10:31:00Z), "
-              "a date or Unix seconds\n");
+    CHECK_STR(strbuf_cstr(&err), "loans.csv:8: time: must be ISO 8601 (2026-11-22T10:31:00Z, "
+              "2026-11-22 10:31:00), a date or Unix seconds\n");
     loan_batch_free(&b);
     eval_loans_free(&l);
     strbuf_free(&err);

@@ -666,7 +666,7 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     static const char *const known[] = {
         "name", "target", "protocol", "holdings", "id_field", "record_charset",
         "id_query", "connections", "timeout_ms", "cache_ms", "cache_max_entries", "batch_max",
-        "join_max", "subject_max_hits", "max_queued", "scoring", "fit", "order",
+        "join_max", "subject_max_hits", "search_max_records", "max_queued", "scoring", "fit", "order",
         "loan_period_days", "link", NULL};
     check_unknown_keys(r, path, obj, known);
     read_string(r, path, obj, "name", &cat->name, NULL);
@@ -702,6 +702,7 @@ static void read_catalogue(struct reader *r, const char *path, json_t *obj,
     if (cat->join_max < cat->batch_max)
         config_error(r, path, "join_max", "must be at least batch_max (%d)", cat->batch_max);
     read_int(r, path, obj, "subject_max_hits", &cat->subject_max_hits, 200, 0, 1000000);
+    read_int(r, path, obj, "search_max_records", &cat->search_max_records, 200, 1, 1000);
     read_int(r, path, obj, "max_queued", &cat->max_queued, 1000, 1, 1000000);
     read_scoring(r, path, obj, &cat->scoring);      /* model.scoring unless given */
     read_fit(r, path, obj, &cat->fit);

@@ -74,6 +74,8 @@ struct catalogue_config {
     int join_max;               /* ids per search when waiting lookups of several
                                  * requests are joined (>= batch_max) */
     int subject_max_hits;       /* a subject with more records is too broad to suggest from */
+    int search_max_records;     /* records an author or subject search fetches, to rank all
+                                 * of them by borrowers */
     int max_queued;             /* searches waiting for a connection; more: catalogue_busy */
     enum score_measure scoring; /* this tenant's measure */
     unsigned fit;               /* FIT_* an alternative must share with the wanted title */

@@ -602,7 +602,7 @@ static int gather(struct alt_request *r, enum reason why, size_t missing)
         return 0;
     int by_author = why == REASON_SAME_AUTHOR;
     r->search = catalogue_search_start(r->cat, by_author ? SEARCH_AUTHOR : SEARCH_SUBJECT, term,
-                                       (size_t)r->srv->cfg->max_candidates,
+                                       (size_t)cc->search_max_records,
                                        by_author ? 0 : (size_t)cc->subject_max_hits, QUEUE_AHEAD,
                                        search_found, r);
     if (!r->search)
@@ -623,7 +623,7 @@ static void search_ahead(struct alt_request *r)
     const struct catalogue_config *cc = &r->srv->cfg->catalogues[r->cat_index];
     for (size_t i = 1; i < r->bib->nsubjects; i++)
         r->ahead[i] = catalogue_search_start(r->cat, SEARCH_SUBJECT, r->bib->subjects[i],
-                                             (size_t)r->srv->cfg->max_candidates,
+                                             (size_t)cc->search_max_records,
                                              (size_t)cc->subject_max_hits, QUEUE_AHEAD,
                                              searched_ahead, &r->ahead[i]);
 }

@@ -78,9 +78,9 @@ def test_same_author_before_popular(ctx):
             assert a["score"] == 0, a       # nobody borrowed it
     shown = {a["record"] for a in alts if a["reason"] == "same_author"}
     on_shelf = {o for o in others if marc.record_status(demo[o]) == "available"}
-    # the search asks for limits.max_candidates records: all of them, if
+    # the search asks for search_max_records records: all of them, if
     # fewer are there
-    if len(others) <= ctx.stack.config["limits"]["max_candidates"]:
+    if len(others) <= ctx.stack.config["catalogues"][0].get("search_max_records", 200):
         assert shown == on_shelf or len(shown) == len(alts), (sorted(shown), sorted(on_shelf))
 
 
@@ -120,6 +120,18 @@ def test_same_author_most_borrowed_first(ctx):
         expect_json(lab.post_loans(json.dumps(body)), 202)
         lab.settled()
         j = expect_json(harness.http_request(lab.port, "GET", q), 200)
+        # search_max_records bounds what is ranked: with 2, the catalogue's
+        # first two (the wanted title may be one of them), however
+        # borrowed the others are
+        lab.stop_daemon()
+        for c in lab.cfg["catalogues"]:
+            c["search_max_records"] = 2
+        lab.config_path = lab.stack.write_config(lab.cfg, "lab-%s-2.json" % lab.name)
+        lab.start_daemon()
+        two = [a["record"] for a in expect_json(harness.http_request(lab.port, "GET", q),
+                                                200)["alternatives"]
+               if a["reason"] == "same_author"]
+        assert two and set(two) <= set(before[:2]) and most not in two, (two, before)
     alts = [a for a in j["alternatives"] if a["reason"] == "same_author"]
     got = [a["record"] for a in alts]
     assert got[:2] == [most, next_], (got, most, next_)

@@ -44,6 +44,7 @@ TEST(config_defaults_and_values)
     CHECK(cfg->per_client_rps == 0 && cfg->per_client_burst == 20);
     CHECK(cfg->rate_limit_clients == 10000);
     CHECK(cfg->catalogues[0].max_queued == 1000);
+    CHECK(cfg->catalogues[0].search_max_records == 200);
     CHECK(cfg->catalogues[0].fit == (FIT_FORMAT | FIT_AUDIENCE | FIT_LANGUAGE));
     CHECK(cfg->catalogues[0].loan_period_days == 21);
     CHECK(cfg->catalogues[0].norder == NREASONS);
@@ -291,6 +292,20 @@ TEST(config_join_max_not_below_batch_max)
     CHECK(cfg == NULL);
     CHECK(strstr(strbuf_cstr(&err), "q.json: catalogues[0].max_queued: must be between 1 and 1000000") != NULL);
     config_free(cfg);
+    for (int bad = 0; bad < 2; bad++) {
+        strbuf_reset(&err);
+        cfg = config_parse(bad ? "{" PRIVACY ", \"catalogues\": [{\"name\": \"demo\","
+                                 " \"target\": \"127.0.0.1:2100/demo\", \"search_max_records\": 1001,"
+                                 " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}"
+                               : "{" PRIVACY ", \"catalogues\": [{\"name\": \"demo\","
+                                 " \"target\": \"127.0.0.1:2100/demo\", \"search_max_records\": 0,"
+                                 " \"link\": {\"plugin\": \"koha\", \"base_url\": \"https://x\"}}]}",
+                           "s.json", &err);
+        CHECK(cfg == NULL);
+        CHECK(strstr(strbuf_cstr(&err), "s.json: catalogues[0].search_max_records: must be "
+                                        "between 1 and 1000") != NULL);
+        config_free(cfg);
+    }
     strbuf_free(&err);
 }
 

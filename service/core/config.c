@@ -1211,7 +1211,7 @@ static void read_config(struct reader *r, json_t *root, struct config *cfg)
     read_int(r, "model", model, "cache_max_entries", &cfg->model_cache_max_entries, 100000, 0, 10000000);
     cfg->scoring = SCORE_LLR;
     read_scoring(r, "model", model, &cfg->scoring);
-    read_int(r, "model", model, "window_days", &cfg->window_days, 365, 1, 36500);
+    read_int(r, "model", model, "window_days", &cfg->window_days, 400, 1, 36500);
     read_int(r, "model", model, "pairs_per_loan", &cfg->pairs_per_loan, 100, 1, 10000);
     read_int(r, "model", model, "history_titles", &cfg->history_titles, 5, 0, MAX_HISTORY_TITLES);
     read_bool(r, "model", model, "branch_counts", &cfg->branch_counts, 1);

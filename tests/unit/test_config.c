@@ -28,6 +28,8 @@ TEST(config_defaults_and_values)
     CHECK(cfg->request_timeout_ms == 2000);
     CHECK(cfg->min_patrons == 3);
     CHECK(cfg->history_max == 100);
+    /* a pair: any two titles a history holds together (its life: 400 days) */
+    CHECK(cfg->history_ttl_days == 400 && cfg->window_days == cfg->history_ttl_days);
     CHECK(cfg->patron_key[31] == 0x1f);
     CHECK(cfg->ncatalogues == 1);
     CHECK(cfg->catalogues[0].protocol == CATALOGUE_Z3950);

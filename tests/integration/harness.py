@@ -407,19 +407,17 @@ class Stack:
                  os.path.join(self.tmp, name + ".log"))
         self.procs.append(p)
         wait_port(port, 10, p, name)
-        # deploy/redis/onloan.conf's user, onloand's, for any test's prefix;
         # a restarted Redis listens while it still loads its append-only
-        # file and answers LOADING until it is done
+        # file, answering LOADING to data commands (not to INFO or ACL)
+        # until it is done: wait for that
         deadline = time.monotonic() + 10
         with Redis(port) as r:
-            while True:
-                try:
-                    r("ACL", "SETUSER", "onloan", "~*", "&*")
-                    break
-                except RespError as e:
-                    if not str(e).startswith("LOADING") or time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.02)
+            while b"loading:1" in r("INFO", "persistence"):
+                if time.monotonic() > deadline:
+                    raise HarnessError("%s still loading its data after 10 s" % name)
+                time.sleep(0.02)
+            # deploy/redis/onloan.conf's user, onloand's, for any test's prefix
+            r("ACL", "SETUSER", "onloan", "~*", "&*")
         return p
 
     def spawn_onloand(self, name, config_path, port, logname, wait=15.0, env=None, binary=None):

@@ -26,7 +26,7 @@ import csv
 import sys
 from collections import defaultdict
 
-from textbook_llr import llr, near, split
+from textbook_llr import neighbours, split
 
 TOP_N = 10
 SUBJECT_MAX_HITS = 200
@@ -42,24 +42,6 @@ def read_titles(path):
             subjects[row["record"]] = [s.strip() for s in (row.get("subjects") or "").split(";")
                                        if s.strip()][:MAX_SUBJECTS]
     return author, subjects
-
-
-def neighbours(query, borrowers, training, days, n, min_patrons, window):
-    co = defaultdict(int)
-    for p in borrowers.get(query, ()):
-        for t in training[p]:
-            if window is None or near(days[p], query, t, window):
-                co[t] += 1
-    nq = len(borrowers.get(query, ()))
-    scored = []
-    for t, k11 in co.items():
-        if t == query or k11 < min_patrons:
-            continue
-        nt = len(borrowers[t])
-        if k11 * n <= nq * nt:
-            continue
-        scored.append((-llr(k11, nq - k11, nt - k11, n - nq - nt + k11), t))
-    return [t for _, t in sorted(scored)]
 
 
 def main():

@@ -85,6 +85,27 @@ def near(loan_days, a, b, window):
     return any(abs(x - y) <= window for x in loan_days[a] for y in loan_days[b])
 
 
+def neighbours(query, borrowers, training, days, n, min_patrons, window):
+    """The query's LLR neighbours, best first: titles borrowed with it by
+    at least min_patrons patrons (within window days, if given), more
+    often than by chance; n is the number of patrons."""
+    co = defaultdict(int)
+    for p in borrowers.get(query, ()):
+        for t in training[p]:
+            if window is None or near(days[p], query, t, window):
+                co[t] += 1
+    nq = len(borrowers.get(query, ()))
+    scored = []
+    for t, k11 in co.items():
+        if t == query or k11 < min_patrons:
+            continue
+        nt = len(borrowers[t])
+        if k11 * n <= nq * nt:              # not more often together than by chance
+            continue
+        scored.append((-llr(k11, nq - k11, nt - k11, n - nq - nt + k11), t))
+    return [t for _, t in sorted(scored)]
+
+
 def evaluate(training, tests, days, min_patrons, window):
     borrowers = defaultdict(set)
     for patron, titles in training.items():
@@ -95,24 +116,9 @@ def evaluate(training, tests, days, min_patrons, window):
                      key=lambda t: (-len(borrowers[t]), t))
     hits = rr = 0.0
     for patron, query, hidden in tests:
-        co = defaultdict(int)
-        for p in borrowers.get(query, ()):
-            for t in training[p]:
-                if window is None or near(days[p], query, t, window):
-                    co[t] += 1
-        nq = len(borrowers.get(query, ()))
-        scored = []
-        for t, k11 in co.items():
-            if t == query or k11 < min_patrons:
-                continue
-            nt = len(borrowers[t])
-            k12, k21 = nq - k11, nt - k11
-            if k11 * n <= nq * nt:          # not more often together than by chance
-                continue
-            scored.append((-llr(k11, k12, k21, n - nq - nt + k11), t))
-        scored.sort()
         own = training[patron]
-        top = [t for _, t in scored if t not in own][:TOP_N]
+        top = [t for t in neighbours(query, borrowers, training, days, n, min_patrons, window)
+               if t not in own][:TOP_N]
         for t in popular:
             if len(top) == TOP_N:
                 break

@@ -308,9 +308,11 @@ static int parse_row(struct reader *rd, char **f, const int *col, int max_record
         if (*l && !all_of(l, 3, letter_ascii))
             problem(rd, "language", "\"%s\" is not a MARC language code (three letters a-z: "
                     "eng, fre, ger)", l);
-        else
-            for (size_t i = 0; i <= strlen(l); i++)     /* "ENG" is eng */
-                t.language[i] = (char)tolower((unsigned char)l[i]);
+        else {
+            memcpy(t.language, l, strlen(l) + 1);      /* 3 letters or none */
+            for (char *c = t.language; *c; c++)
+                *c = (char)tolower((unsigned char)*c);  /* "ENG" is eng */
+        }
     }
     if (col[COL_AUDIENCE] >= 0 && *trim(f[col[COL_AUDIENCE]]))
         parse_audience(rd, trim(f[col[COL_AUDIENCE]]), &t);

@@ -11,12 +11,13 @@
  *      blended in as score.h says, and every title they borrowed left
  *      out. An unknown title is a 404 as soon as the catalogue says so;
  *   2. the candidates, best first, until enough are on the shelf now, in
- *      the catalogue's order of reasons (by default: co-occurring titles
+ *      the catalogue's order of reasons (by default: the catalogue
+ *      searched by the wanted title's author, then co-occurring titles
  *      looked up in rounds (one batched search each), then the catalogue
- *      searched by the wanted title's author and its subjects, then
- *      popular titles in rounds). The first round of co-occurring titles
- *      starts as soon as the model's part of phase 1 is in, while the
- *      wanted title may still be on its way: the two searches run at once;
+ *      searched by its subjects, then popular titles in rounds). The
+ *      first round of co-occurring titles starts, whatever the order, as
+ *      soon as the model's part of phase 1 is in, while the wanted title
+ *      may still be on its way: the two searches run at once;
  *   3. the alternatives chosen (recommend.h), the answer built
  *      (answer.h) and perhaps kept, the touchpoint written to its stream
  *      (touchpoint_log.h), and the answer sent with the touchpoint's id.
@@ -559,8 +560,10 @@ static void score_now(struct alt_request *r)
  * search (at most the catalogue's batch_max ids, fewer when few
  * alternatives are missing), the wanted title's author, its subject
  * headings one by one (the next only while candidates are missing),
- * popular titles in rounds. Usually a round or two do, so the catalogue
- * is asked for a few records, not max_candidates. */
+ * popular titles in rounds. Usually a round or two of co-occurring titles
+ * do, so the catalogue is asked for a few of them, not max_candidates; an
+ * author or subject search fetches up to the catalogue's
+ * search_max_records, all of them ranked (rank_found). */
 static void next_candidates(struct alt_request *r)
 {
     const struct catalogue_config *cc = &r->srv->cfg->catalogues[r->cat_index];

@@ -47,19 +47,38 @@ def _by_author(demo, author):
     return hits
 
 
-def test_same_author_before_popular(ctx):
+def _unborrowed_book(ctx, n):
+    """A book nobody borrowed with at least n other books by its author on
+    the shelf that fit it (format, audience, language): (its id, those
+    ids sorted)."""
     demo = ctx.cat.demo
-    # a book nobody borrowed whose author has other books on the shelf
     for rid in sorted(r for r in demo if r.startswith("b") and r not in ctx.by_record):
         rec = demo[rid]
         if not rec["author"]:
             continue
-        # the alternatives fit the wanted title (format, audience, language)
-        others = {o for o in _by_author(demo, rec["author"]) - {rid} if marc.fits(rec, demo[o])}
-        if sum(1 for o in others if marc.record_status(demo[o]) == "available") >= 2:
-            break
-    else:
-        raise AssertionError("no book with two available books by the same author")
+        others = sorted(o for o in _by_author(demo, rec["author"]) - {rid}
+                        if marc.fits(rec, demo[o]) and marc.record_status(demo[o]) == "available")
+        if len(others) >= n:
+            return rid, others
+    raise AssertionError("no book with %d available books by the same author" % n)
+
+
+def _set_catalogues(lab, name, **settings):
+    """The lab's onloand again, its catalogues with settings."""
+    lab.stop_daemon()
+    for c in lab.cfg["catalogues"]:
+        c.update(settings)
+    lab.config_path = lab.stack.write_config(lab.cfg, "lab-%s-%s.json" % (lab.name, name))
+    lab.start_daemon()
+
+
+def test_same_author_before_popular(ctx):
+    demo = ctx.cat.demo
+    # a book nobody borrowed whose author has other books on the shelf;
+    # the alternatives fit the wanted title (format, audience, language)
+    rid, _ = _unborrowed_book(ctx, 2)
+    rec = demo[rid]
+    others = {o for o in _by_author(demo, rec["author"]) - {rid} if marc.fits(rec, demo[o])}
     j = expect_json(ctx.stack.get("/v1/alternatives?record=%s&limit=10&catalogue=demo" % rid), 200)
     alts = j["alternatives"]
     reasons = [a["reason"] for a in alts]
@@ -89,18 +108,8 @@ def test_same_author_most_borrowed_first(ctx):
     catalogue's order; the score is the share of patrons who borrowed
     each, 0 below min_patrons (an order must not tell 2 borrowers from 0).
     Real Redis and Zebra (loanlab.Lab), loans posted."""
-    demo = ctx.cat.demo
     k = ctx.min_patrons
-    for rid in sorted(r for r in demo if r.startswith("b") and r not in ctx.by_record):
-        rec = demo[rid]
-        if not rec["author"]:
-            continue
-        others = {o for o in _by_author(demo, rec["author"]) - {rid}
-                  if marc.fits(rec, demo[o]) and marc.record_status(demo[o]) == "available"}
-        if len(others) >= 3:
-            break
-    else:
-        raise AssertionError("no book with three available books by the same author")
+    rid, others = _unborrowed_book(ctx, 3)
     q = "/v1/alternatives?record=%s&limit=10&catalogue=demo" % rid
     # the catalogue's order, where nobody borrowed the author's books
     before = [a["record"] for a in expect_json(ctx.stack.get(q), 200)["alternatives"]
@@ -123,11 +132,7 @@ def test_same_author_most_borrowed_first(ctx):
         # search_max_records bounds what is ranked: with 2, the catalogue's
         # first two (the wanted title may be one of them), however
         # borrowed the others are
-        lab.stop_daemon()
-        for c in lab.cfg["catalogues"]:
-            c["search_max_records"] = 2
-        lab.config_path = lab.stack.write_config(lab.cfg, "lab-%s-2.json" % lab.name)
-        lab.start_daemon()
+        _set_catalogues(lab, "2", search_max_records=2)
         two = [a["record"] for a in expect_json(harness.http_request(lab.port, "GET", q),
                                                 200)["alternatives"]
                if a["reason"] == "same_author"]
@@ -150,20 +155,12 @@ def test_default_order_author_first(ctx):
     (loanlab.Lab), loans posted."""
     demo = ctx.cat.demo
     k = ctx.min_patrons
-    for rid in sorted(r for r in demo if r.startswith("b") and r not in ctx.by_record):
-        rec = demo[rid]
-        if not rec["author"]:
-            continue
-        by = _by_author(demo, rec["author"])
-        others = sorted(o for o in by - {rid}
-                        if marc.fits(rec, demo[o]) and marc.record_status(demo[o]) == "available")
-        strangers = sorted(o for o in demo if o not in by and o.startswith("b")
-                           and o not in ctx.by_record and marc.fits(rec, demo[o])
-                           and marc.record_status(demo[o]) == "available")
-        if len(others) >= 3 and len(strangers) >= 4:
-            break
-    else:
-        raise AssertionError("no book with three available books by its author")
+    rid, others = _unborrowed_book(ctx, 3)
+    rec, by = demo[rid], _by_author(demo, demo[rid]["author"])
+    strangers = sorted(o for o in demo if o not in by and o.startswith("b")
+                       and o not in ctx.by_record and marc.fits(rec, demo[o])
+                       and marc.record_status(demo[o]) == "available")
+    assert len(strangers) >= 4, strangers
     both, co = others[0], strangers[:2]
     # k patrons borrow the four together; as many others borrow two more
     # (so that the pairs are more common than chance: LLR above 0)
@@ -186,11 +183,8 @@ def test_default_order_author_first(ctx):
         assert sorted(r for r, _ in got[1 + n_author:3 + n_author]) == co, got
         assert all(why == "also_borrowed" for _, why in got[1 + n_author:3 + n_author]), got
 
-        lab.stop_daemon()
-        for c in lab.cfg["catalogues"]:
-            c["order"] = ["also_borrowed", "same_author", "same_subject", "popular"]
-        lab.config_path = lab.stack.write_config(lab.cfg, "lab-%s-cooc.json" % lab.name)
-        lab.start_daemon()
+        _set_catalogues(lab, "cooc",
+                        order=["also_borrowed", "same_author", "same_subject", "popular"])
         alts = expect_json(harness.http_request(lab.port, "GET", q), 200)["alternatives"]
         got = [(a["record"], a["reason"]) for a in alts]
         assert sorted(r for r, _ in got[:3]) == sorted([both] + co), got
@@ -335,17 +329,7 @@ def test_fallbacks_leave_out_what_the_patron_borrowed(ctx):
     patron's history like co-occurring and popular ones: a patron who
     borrowed one of the author's books is not offered it. On a daemon of
     its own prefix, so the loan it posts changes no other test's model."""
-    demo = ctx.cat.demo
-    for rid in sorted(r for r in demo if r.startswith("b")):
-        rec = demo[rid]
-        if not rec["author"]:
-            continue
-        others = sorted(o for o in _by_author(demo, rec["author"]) - {rid}
-                        if marc.record_status(demo[o]) == "available" and marc.fits(rec, demo[o]))
-        if len(others) >= 2:
-            break
-    else:
-        raise AssertionError("no book with two available books by the same author")
+    rid, others = _unborrowed_book(ctx, 2)
 
     def change(cfg):
         cfg["redis"]["prefix"] = "fallback-history:"

@@ -38,6 +38,38 @@ static int bad_row(const char *header, const char *row, const char *want)
 
 static const char *const ALL = "record,title,author,subjects,year,language,audience,format";
 
+/* A title's values of fixed size, as good_row finds them. */
+struct fixed {
+    enum title_format format;
+    char audience;
+    char year[5], language[4];
+};
+
+/* The row row_fmt with cell in it, after the header ALL, must be one good
+ * title: its values in *out (all "" and 0 if it is not). */
+static int good_row(const char *row_fmt, const char *cell, struct fixed *out)
+{
+    struct strbuf text = {0};
+    strbuf_printf(&text, "%s\n", ALL);
+    strbuf_printf(&text, row_fmt, cell);
+    struct eval_titles ts;
+    char *report;
+    int ok = parse(text.buf, 100, 5, &ts, &report) == 0 && ts.n == 1;
+    memset(out, 0, sizeof *out);
+    if (ok) {
+        out->format = ts.t[0].format;
+        out->audience = ts.t[0].audience;
+        memcpy(out->year, ts.t[0].year, sizeof out->year);
+        memcpy(out->language, ts.t[0].language, sizeof out->language);
+    } else {
+        printf("  %s: %s", text.buf, report);
+    }
+    free(report);
+    eval_titles_free(&ts);
+    strbuf_free(&text);
+    return ok;
+}
+
 TEST(every_column)
 {
     const char *text = "\xEF\xBB\xBF" "format,record,title,author,subjects,year,language,audience\n"
@@ -173,50 +205,23 @@ TEST(names_and_years_of_exports)
         {"Children", 'j'}, {"jeugd", 'j'}, {"Young adult", 'd'}, {"young-adult", 'd'},
         {"YA", 'd'}, {"Adults", 'e'}, {"volwassenen", 'e'}, {"PRE_ADOLESCENT", 'c'},
     };
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
-        char text[200];
-        struct eval_titles ts;
-        char *report;
-        snprintf(text, sizeof text, "%s\nr1,T,,,,,,%s\n", ALL, formats[i].cell);
-        CHECK(parse(text, 100, 5, &ts, &report) == 0);
-        CHECK(ts.n == 1 && ts.t[0].format == formats[i].format);
-        if (ts.n != 1 || ts.t[0].format != formats[i].format)
-            printf("  format %s\n", formats[i].cell);
-        free(report);
-        eval_titles_free(&ts);
-    }
-    for (size_t i = 0; i < sizeof audiences / sizeof audiences[0]; i++) {
-        char text[200];
-        struct eval_titles ts;
-        char *report;
-        snprintf(text, sizeof text, "%s\nr1,T,,,,,%s,\n", ALL, audiences[i].cell);
-        CHECK(parse(text, 100, 5, &ts, &report) == 0);
-        CHECK(ts.n == 1 && ts.t[0].audience == audiences[i].audience);
-        if (ts.n != 1 || ts.t[0].audience != audiences[i].audience)
-            printf("  audience %s\n", audiences[i].cell);
-        free(report);
-        eval_titles_free(&ts);
-    }
+    struct fixed t;
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        CHECK(good_row("r1,T,,,,,,%s", formats[i].cell, &t) && t.format == formats[i].format);
+    for (size_t i = 0; i < sizeof audiences / sizeof audiences[0]; i++)
+        CHECK(good_row("r1,T,,,,,%s,", audiences[i].cell, &t) &&
+              t.audience == audiences[i].audience);
     CHECK_STR(eval_format_name(FORMAT_LARGE_PRINT), "large_print");
 
     /* years as catalogues write them; a language code in capitals */
-    static const struct { const char *year, *language, *want_year, *want_language; } ys[] = {
-        {"c1933", "ENG", "1933", "eng"}, {"[1933?]", "Fre", "1933", "fre"},
-        {"1933-1935", "dut", "1933", "dut"}, {"\xc2\xa9" "1999", "", "1999", ""},
+    static const struct { const char *cells, *want_year, *want_language; } ys[] = {
+        {"c1933,ENG", "1933", "eng"}, {"[1933?],Fre", "1933", "fre"},
+        {"1933-1935,dut", "1933", "dut"}, {"\xc2\xa9" "1999,", "1999", ""},
     };
     for (size_t i = 0; i < sizeof ys / sizeof ys[0]; i++) {
-        char text[200];
-        struct eval_titles ts;
-        char *report;
-        snprintf(text, sizeof text, "%s\nr1,T,,,%s,%s,,\n", ALL, ys[i].year, ys[i].language);
-        CHECK(parse(text, 100, 5, &ts, &report) == 0);
-        CHECK(ts.n == 1);
-        if (ts.n == 1) {
-            CHECK_STR(ts.t[0].year, ys[i].want_year);
-            CHECK_STR(ts.t[0].language, ys[i].want_language);
-        }
-        free(report);
-        eval_titles_free(&ts);
+        CHECK(good_row("r1,T,,,%s,,", ys[i].cells, &t));
+        CHECK_STR(t.year, ys[i].want_year);
+        CHECK_STR(t.language, ys[i].want_language);
     }
 }
 

@@ -9,6 +9,7 @@ SIGTERM).  Nothing is ever killed by name.
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -41,12 +42,40 @@ def sanitizer_env():
     return env
 
 
+def _ephemeral_low():
+    """The first port of the kernel's ephemeral range (32768 by default)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_EPHEMERAL_LOW = _ephemeral_low()
+_handed_out = set()
+_port_random = random.Random()     # its own: a test's seeded sequence stays the test's
+
+
 def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A loopback port free now, for a server started later: below the
+    kernel's ephemeral range, from which bind(0) and every outgoing
+    connection of the suite take theirs (one such connection once took a
+    daemon's port before it listened: "Address already in use" in CI), and
+    never the same one twice in a run."""
+    for _ in range(1000):
+        port = _port_random.randrange(10000, _EPHEMERAL_LOW)
+        if port in _handed_out:
+            continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _handed_out.add(port)
+        return port
+    raise HarnessError("no free loopback port in 10000..%d" % (_EPHEMERAL_LOW - 1))
 
 
 def wait_port(port, timeout, proc=None, what="server"):
